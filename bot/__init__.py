@@ -1,0 +1,1 @@
+"""Community MARAC bot: a Teams bot that runs a multi-agency ASB risk panel."""

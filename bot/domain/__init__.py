@@ -1,0 +1,1 @@
+"""Entities and rules of a Community MARAC: plain Python, no I/O, no frameworks."""

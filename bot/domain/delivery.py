@@ -1,0 +1,97 @@
+"""Where the bot can talk to people, and the outbox of messages it owes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.domain.common import move, new_id, require_aware
+
+
+class ConversationKind(StrEnum):
+    PERSONAL = "personal"
+    CHANNEL = "channel"
+    GROUP_CHAT = "groupChat"
+    MEETING = "meeting"
+
+
+@dataclass(kw_only=True)
+class ConversationRef:
+    """A saved conversation reference, so the bot can post there later.
+
+    `reference` is the serialised Bot Framework reference; only bot.teams reads it.
+    """
+
+    id: str = field(default_factory=new_id)
+    panel_id: str
+    kind: ConversationKind
+    conversation_id: str
+    member_id: str | None = None
+    service_url: str
+    reference: dict[str, Any]
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.updated_at, "updated_at")
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+
+
+ALLOWED: dict[DeliveryState, frozenset[DeliveryState]] = {
+    DeliveryState.PENDING: frozenset({DeliveryState.SENDING, DeliveryState.UNREACHABLE}),
+    DeliveryState.SENDING: frozenset(
+        {
+            DeliveryState.SENT,
+            DeliveryState.PENDING,
+            DeliveryState.FAILED,
+            DeliveryState.UNREACHABLE,
+        }
+    ),
+}
+
+
+@dataclass(kw_only=True)
+class OutgoingDelivery:
+    """One message to one recipient; `key` is unique so it can never be queued twice."""
+
+    id: str = field(default_factory=new_id)
+    panel_id: str
+    key: str
+    recipient_member_id: str | None = None
+    conversation_ref_id: str | None = None
+    payload: dict[str, Any]
+    state: DeliveryState = DeliveryState.PENDING
+    attempts: int = 0
+    last_status: int | None = None
+    not_before: datetime
+    created_at: datetime
+    sent_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.not_before, "not_before")
+        require_aware(self.created_at, "created_at")
+
+    def claim(self) -> None:
+        """A dispatcher takes the row to send it."""
+        self.state = move(self.state, DeliveryState.SENDING, ALLOWED, "delivery")
+        self.attempts += 1
+
+    def sent(self, status: int, at: datetime) -> None:
+        """The connector accepted the message."""
+        self.state = move(self.state, DeliveryState.SENT, ALLOWED, "delivery")
+        self.last_status = status
+        self.sent_at = require_aware(at)
+
+    def retry_later(self, status: int, not_before: datetime) -> None:
+        """A retryable failure: back to the queue until `not_before`."""
+        self.state = move(self.state, DeliveryState.PENDING, ALLOWED, "delivery")
+        self.last_status = status
+        self.not_before = require_aware(not_before)

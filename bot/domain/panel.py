@@ -1,0 +1,126 @@
+"""The panel, its agencies and members, and information-sharing agreement acceptance."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.common import new_id, require_aware
+from bot.domain.errors import InvalidInput
+
+DEFAULT_TIMEZONE = "Europe/London"
+
+
+@dataclass(kw_only=True)
+class Panel:
+    """One Community MARAC (a borough's panel), hosted in one Teams team."""
+
+    id: str = field(default_factory=new_id)
+    name: str
+    team_id: str
+    tenant_id: str
+    channel_id: str | None = None
+    timezone: str = DEFAULT_TIMEZONE
+    case_prefix: str = "CM"
+    isa_version: str = "1"
+    isa_text: str = ""
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.created_at, "created_at")
+        if not self.name.strip():
+            raise InvalidInput("A panel needs a name.", {"name": "required"})
+        if not re.fullmatch(r"[A-Z]{1,6}", self.case_prefix):
+            raise InvalidInput("A case prefix is 1 to 6 capital letters.", {"case_prefix": "invalid"})
+
+    def case_reference(self, year: int, number: int) -> str:
+        """The human reference of a case, e.g. CM-2026-014."""
+        return f"{self.case_prefix}-{year}-{number:03d}"
+
+
+class AgencyKind(StrEnum):
+    CORE = "core"
+    INVITED = "invited"
+
+
+@dataclass(kw_only=True)
+class Agency:
+    """A partner agency; core agencies see every case, invited ones only theirs."""
+
+    id: str = field(default_factory=new_id)
+    panel_id: str
+    name: str
+    kind: AgencyKind = AgencyKind.CORE
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidInput("An agency needs a name.", {"name": "required"})
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    CHAIR = "chair"
+    SPOC = "spoc"
+    DEPUTY = "deputy"
+    REFERRER = "referrer"
+
+
+AGENCY_ROLES = frozenset({Role.SPOC, Role.DEPUTY})
+
+
+@dataclass(kw_only=True)
+class Member:
+    """A Teams user's membership of one panel, with their roles there."""
+
+    id: str = field(default_factory=new_id)
+    panel_id: str
+    aad_object_id: str
+    name: str
+    email: str | None = None
+    agency_id: str | None = None
+    roles: frozenset[Role] = frozenset()
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.aad_object_id.strip():
+            raise InvalidInput("A member needs an Entra object id.", {"aad_object_id": "required"})
+        if AGENCY_ROLES & self.roles and self.agency_id is None:
+            raise InvalidInput(
+                "A SPOC or deputy must belong to an agency.", {"agency_id": "required"}
+            )
+
+    def has(self, role: Role) -> bool:
+        """Whether this member holds the role (and is still active)."""
+        return self.active and role in self.roles
+
+    def grant(self, role: Role, agency_id: str | None = None) -> None:
+        """Give the member a role; SPOC and deputy roles need an agency."""
+        if role in AGENCY_ROLES:
+            agency = agency_id or self.agency_id
+            if agency is None:
+                raise InvalidInput(
+                    "A SPOC or deputy must belong to an agency.", {"agency_id": "required"}
+                )
+            self.agency_id = agency
+        self.roles = self.roles | {role}
+
+    def revoke(self, role: Role) -> None:
+        """Take a role away."""
+        self.roles = self.roles - {role}
+
+
+@dataclass(kw_only=True)
+class IsaAcceptance:
+    """A member accepted one version of the panel's information sharing agreement."""
+
+    id: str = field(default_factory=new_id)
+    panel_id: str
+    member_id: str
+    version: str
+    accepted_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.accepted_at, "accepted_at")

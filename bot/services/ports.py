@@ -1,0 +1,218 @@
+"""The ports the services need: repositories and a unit of work.
+
+Every repository method that reads panel data takes the panel id, so no query can reach
+another panel's records. Repositories store copies: changing a loaded entity changes nothing
+until it is saved and the unit of work commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from bot.domain.action import Action, InformationRequest
+from bot.domain.audit import AuditEvent
+from bot.domain.case import Case
+from bot.domain.delivery import ConversationKind, ConversationRef, OutgoingDelivery
+from bot.domain.meeting import AgendaItem, Meeting
+from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
+from bot.domain.referral import Referral, ReferralStatus, Subject
+
+
+class PanelRepository(Protocol):
+    async def save(self, panel: Panel) -> None: ...
+    async def get(self, panel_id: str) -> Panel | None: ...
+    async def by_team(self, team_id: str) -> Panel | None: ...
+    async def list_all(self) -> list[Panel]: ...
+
+
+class AgencyRepository(Protocol):
+    async def save(self, agency: Agency) -> None: ...
+    async def get(self, panel_id: str, agency_id: str) -> Agency | None: ...
+    async def by_name(self, panel_id: str, name: str) -> Agency | None:
+        """Case-insensitive exact name match."""
+        ...
+
+    async def all(self, panel_id: str) -> list[Agency]: ...
+
+
+class MemberRepository(Protocol):
+    async def save(self, member: Member) -> None: ...
+    async def get(self, panel_id: str, member_id: str) -> Member | None: ...
+    async def by_aad(self, panel_id: str, aad_object_id: str) -> Member | None: ...
+    async def memberships(self, aad_object_id: str) -> list[Member]:
+        """Every panel membership of one Teams user (to resolve a personal chat)."""
+        ...
+
+    async def all(self, panel_id: str) -> list[Member]: ...
+
+
+class IsaRepository(Protocol):
+    async def save(self, acceptance: IsaAcceptance) -> None: ...
+    async def latest(self, panel_id: str, member_id: str) -> IsaAcceptance | None:
+        """The member's most recent acceptance, whatever its version."""
+        ...
+
+
+class ReferralRepository(Protocol):
+    async def save(self, referral: Referral) -> None:
+        """Insert or update the referral with its subjects and children."""
+        ...
+
+    async def get(self, panel_id: str, referral_id: str) -> Referral | None: ...
+    async def by_reference(self, panel_id: str, reference: str) -> Referral | None: ...
+    async def all(
+        self, panel_id: str, *, status: ReferralStatus | None = None
+    ) -> list[Referral]: ...
+    async def by_referrer(self, panel_id: str, member_id: str) -> list[Referral]: ...
+    async def subject_matches(
+        self,
+        panel_id: str,
+        *,
+        match_name: str,
+        date_of_birth: date | None,
+        match_postcode: str | None,
+        exclude_referral_id: str | None = None,
+    ) -> list[tuple[Referral, Subject]]:
+        """Earlier referrals with a subject of the same normalised name and either the same
+        date of birth or the same normalised postcode."""
+        ...
+
+    async def count_created_in_year(self, panel_id: str, year: int) -> int: ...
+
+
+class CaseRepository(Protocol):
+    async def save(self, case: Case) -> None: ...
+    async def get(self, panel_id: str, case_id: str) -> Case | None: ...
+    async def by_reference(self, panel_id: str, reference: str) -> Case | None:
+        """Reference match is case-insensitive (people type cm-2026-014)."""
+        ...
+
+    async def list_open(self, panel_id: str) -> list[Case]: ...
+    async def by_ids(self, panel_id: str, case_ids: Sequence[str]) -> list[Case]: ...
+    async def count_opened_in_year(self, panel_id: str, year: int) -> int: ...
+
+
+class MeetingRepository(Protocol):
+    async def save(self, meeting: Meeting) -> None: ...
+    async def get(self, panel_id: str, meeting_id: str) -> Meeting | None: ...
+    async def upcoming(self, panel_id: str, after: datetime, limit: int = 6) -> list[Meeting]:
+        """Meetings starting at or after `after`, soonest first, cancelled ones included."""
+        ...
+
+    async def save_agenda_item(self, item: AgendaItem) -> None: ...
+    async def agenda(self, panel_id: str, meeting_id: str) -> list[AgendaItem]:
+        """The meeting's agenda items ordered by position."""
+        ...
+
+
+class ActionRepository(Protocol):
+    async def save(self, action: Action) -> None:
+        """Insert or update the action and append any updates not stored yet."""
+        ...
+
+    async def get(self, panel_id: str, action_id: str) -> Action | None: ...
+    async def for_case(self, panel_id: str, case_id: str) -> list[Action]: ...
+    async def open_for_agency(self, panel_id: str, agency_id: str) -> list[Action]:
+        """Open actions of one agency, earliest due first."""
+        ...
+
+    async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
+        """Open actions due on or before `day`, earliest due first."""
+        ...
+
+
+class InformationRequestRepository(Protocol):
+    async def save(self, request: InformationRequest) -> None: ...
+    async def get(self, panel_id: str, request_id: str) -> InformationRequest | None: ...
+    async def for_case(self, panel_id: str, case_id: str) -> list[InformationRequest]: ...
+    async def open_for_agency(self, panel_id: str, agency_id: str) -> list[InformationRequest]: ...
+
+
+class ConversationRepository(Protocol):
+    async def save(self, ref: ConversationRef) -> None:
+        """Insert, or replace the stored reference of the same panel and conversation id."""
+        ...
+
+    async def by_conversation(self, panel_id: str, conversation_id: str) -> ConversationRef | None: ...
+    async def personal(self, panel_id: str, member_id: str) -> ConversationRef | None: ...
+    async def of_kind(self, panel_id: str, kind: ConversationKind) -> list[ConversationRef]: ...
+    async def delete(self, panel_id: str, ref_id: str) -> None: ...
+
+
+class OutboxRepository(Protocol):
+    async def enqueue(self, delivery: OutgoingDelivery) -> bool:
+        """Queue a delivery; False (and nothing stored) when its key is already queued."""
+        ...
+
+    async def get(self, panel_id: str, delivery_id: str) -> OutgoingDelivery | None: ...
+    async def due(self, now: datetime, limit: int) -> list[OutgoingDelivery]:
+        """Pending deliveries whose time has come, oldest first (locked where supported)."""
+        ...
+
+    async def save(self, delivery: OutgoingDelivery) -> None: ...
+
+
+class AuditRepository(Protocol):
+    """Append-only: there is deliberately no way to change or remove an event."""
+
+    async def append(self, event: AuditEvent) -> None: ...
+    async def for_entity(self, panel_id: str, entity: str, entity_id: str) -> list[AuditEvent]:
+        """A record's trail, oldest first."""
+        ...
+
+    async def recent(self, panel_id: str, limit: int = 100) -> list[AuditEvent]:
+        """The panel's newest events first."""
+        ...
+
+
+class ActivityLedger(Protocol):
+    """Remembers which incoming activities were acted on, so a redelivery is ignored."""
+
+    async def first_time(self, key: str, at: datetime) -> bool:
+        """Record `key`; True only the first time it is seen."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction's worth of repositories; one per turn or job, never shared."""
+
+    panels: PanelRepository
+    agencies: AgencyRepository
+    members: MemberRepository
+    isa: IsaRepository
+    referrals: ReferralRepository
+    cases: CaseRepository
+    meetings: MeetingRepository
+    actions: ActionRepository
+    information_requests: InformationRequestRepository
+    conversations: ConversationRepository
+    outbox: OutboxRepository
+    audit: AuditRepository
+    activities: ActivityLedger
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class Storage(Protocol):
+    """A storage backend: makes units of work and says whether it is reachable."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+    async def ping(self) -> bool: ...
+    async def close(self) -> None: ...
