@@ -1,0 +1,206 @@
+"""Build the Microsoft Teams app manifest (schema v1.29) and its zip package."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+MANIFEST_VERSION: Final = "1.29"
+SCHEMA_URL: Final = (
+    "https://developer.microsoft.com/json-schemas/teams/v1.29/MicrosoftTeams.schema.json"
+)
+SCOPES: Final[tuple[str, ...]] = ("personal", "team", "groupChat")
+# Teams rejects a command list with more entries than this (schema maxItems).
+MAX_COMMANDS_PER_SCOPE: Final = 12
+ICON_FILES: Final[tuple[str, ...]] = ("color.png", "outline.png")
+# The colour.png background, so the tile and its surround match in Teams.
+ACCENT_COLOR: Final = "#14304A"
+
+FULL_NAME: Final = "Community MARAC – multi-agency ASB risk panel"
+SHORT_DESCRIPTION: Final = "Referrals, triage, panel meetings and actions for the community MARAC"
+FULL_DESCRIPTION: Final = (
+    "Community MARAC supports the multi-agency anti-social behaviour (ASB) risk "
+    "panel in Microsoft Teams. Partner agencies submit referrals together with a "
+    "risk assessment. Referrals are triaged and the cases that need the panel are "
+    "placed on the agenda for the monthly meeting. During the meeting the bot "
+    "takes the panel through the agenda case by case and records the actions "
+    "agreed. Each action is assigned to an agency single point of contact (SPOC), "
+    "who receives reminders in Teams until it is completed."
+)
+
+# Resource-specific consent granted per chat/team when the app is installed.
+# The ReadBasic pair makes Teams send meeting start/end events to the bot;
+# the Participant pair lets it see who joined, for the meeting record.
+RSC_PERMISSIONS: Final[tuple[tuple[str, str], ...]] = (
+    ("OnlineMeeting.ReadBasic.Chat", "Application"),
+    ("ChannelMeeting.ReadBasic.Group", "Application"),
+    ("OnlineMeetingParticipant.Read.Chat", "Application"),
+    ("ChannelMeetingParticipant.Read.Group", "Application"),
+)
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# Same pattern as the schema's "semver" definition: Teams wants plain x.y.z.
+_SEMVER = re.compile(r"^(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)$")
+# Fixed zip timestamps make the package byte-for-byte reproducible.
+_ZIP_DATE_TIME: Final = (1980, 1, 1, 0, 0, 0)
+
+_HERE: Final = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class ManifestCommand:
+    """A bot command shown in the Teams command menu for the given scopes."""
+
+    title: str
+    description: str
+    scopes: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.title.strip():
+            raise ValueError("ManifestCommand.title must not be empty")
+        unknown = [scope for scope in self.scopes if scope not in SCOPES]
+        if unknown:
+            raise ValueError(
+                f"ManifestCommand {self.title!r} has unknown scope(s) {unknown}; "
+                f"allowed: {list(SCOPES)}"
+            )
+
+
+@dataclass(frozen=True)
+class ManifestOptions:
+    """Deployment-specific values for the manifest."""
+
+    app_id: str
+    bot_id: str | None = None
+    version: str = "1.0.0"
+    name_short: str = "Community MARAC"
+    developer_name: str = "Community MARAC"
+    website_url: str = "https://example.org/community-marac"
+    privacy_url: str = "https://example.org/community-marac/privacy"
+    terms_url: str = "https://example.org/community-marac/terms"
+    valid_domains: tuple[str, ...] = ()
+
+    @property
+    def effective_bot_id(self) -> str:
+        """The bot's Microsoft App ID, which defaults to the Teams app id."""
+        return self.bot_id if self.bot_id is not None else self.app_id
+
+
+def _require_guid(value: str, field: str) -> None:
+    if not _GUID.fullmatch(value):
+        raise ValueError(
+            f"{field} must be a GUID like 00000000-0000-0000-0000-000000000000, got {value!r}"
+        )
+
+
+def _command_lists(commands: Sequence[ManifestCommand]) -> list[dict[str, Any]]:
+    lists: list[dict[str, Any]] = []
+    for scope in SCOPES:
+        in_scope = [command for command in commands if scope in command.scopes]
+        if not in_scope:
+            continue
+        lists.append(
+            {
+                "scopes": [scope],
+                "commands": [
+                    {"title": command.title, "description": command.description}
+                    for command in in_scope[:MAX_COMMANDS_PER_SCOPE]
+                ],
+            }
+        )
+    return lists
+
+
+def build_manifest(options: ManifestOptions, commands: Sequence[ManifestCommand]) -> dict[str, Any]:
+    """Return the Teams v1.29 manifest for the bot as a JSON-ready dict."""
+    _require_guid(options.app_id, "app_id")
+    bot_id = options.effective_bot_id
+    _require_guid(bot_id, "bot_id")
+    if not _SEMVER.fullmatch(options.version):
+        raise ValueError(f"version must be MAJOR.MINOR.PATCH, got {options.version!r}")
+
+    bot: dict[str, Any] = {
+        "botId": bot_id,
+        "scopes": list(SCOPES),
+        "supportsFiles": False,
+        "isNotificationOnly": False,
+    }
+    command_lists = _command_lists(commands)
+    if command_lists:
+        bot["commandLists"] = command_lists
+
+    return {
+        "$schema": SCHEMA_URL,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": options.version,
+        "id": options.app_id,
+        "developer": {
+            "name": options.developer_name,
+            "websiteUrl": options.website_url,
+            "privacyUrl": options.privacy_url,
+            "termsOfUseUrl": options.terms_url,
+        },
+        "name": {"short": options.name_short, "full": FULL_NAME},
+        "description": {"short": SHORT_DESCRIPTION, "full": FULL_DESCRIPTION},
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": ACCENT_COLOR,
+        "bots": [bot],
+        "validDomains": list(options.valid_domains),
+        # RSC consent is granted to this Entra app, and it is the bot's
+        # identity that receives meeting events, so both use the bot's id.
+        "webApplicationInfo": {"id": bot_id, "resource": f"api://botid-{bot_id}"},
+        "authorization": {
+            "permissions": {
+                "resourceSpecific": [{"name": name, "type": kind} for name, kind in RSC_PERMISSIONS]
+            }
+        },
+    }
+
+
+def icon_path(name: str) -> Path:
+    """Path of a committed icon, "color.png" or "outline.png"."""
+    if name not in ICON_FILES:
+        raise ValueError(f"unknown icon {name!r}; expected one of {list(ICON_FILES)}")
+    return _HERE / name
+
+
+def schema_path() -> Path:
+    """Path of the bundled official Teams manifest v1.29 JSON schema."""
+    return _HERE / "schema" / "teams-manifest-1.29.schema.json"
+
+
+def _zip_entry(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_DATE_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def write_package(
+    path: Path, options: ManifestOptions, commands: Sequence[ManifestCommand]
+) -> Path:
+    """Write the Teams app zip (manifest.json and both icons at its root) to path."""
+    manifest_json = json.dumps(build_manifest(options, commands), indent=2, ensure_ascii=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write beside the target then rename, so a failed build never leaves a
+    # truncated zip that someone might upload.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as package:
+            package.writestr(_zip_entry("manifest.json"), manifest_json + "\n")
+            for icon in ICON_FILES:
+                package.writestr(_zip_entry(icon), icon_path(icon).read_bytes())
+        # mkstemp creates the file owner-only; a package is not a secret.
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
