@@ -169,9 +169,7 @@ class InformationRequest:
     def __post_init__(self) -> None:
         require_aware(self.due_at, "due_at")
 
-    def answer_with(
-        self, text: str, *, by_agency_id: str, by_member_id: str, at: datetime
-    ) -> None:
+    def answer_with(self, text: str, *, by_agency_id: str, by_member_id: str, at: datetime) -> None:
         """Record the agency's return."""
         if by_agency_id != self.agency_id:
             raise NotAllowed("This request was sent to another agency.")

@@ -23,9 +23,7 @@ ALLOWED: dict[MeetingStatus, frozenset[MeetingStatus]] = {
     MeetingStatus.SCHEDULED: frozenset(
         {MeetingStatus.AGENDA_PUBLISHED, MeetingStatus.IN_PROGRESS, MeetingStatus.CANCELLED}
     ),
-    MeetingStatus.AGENDA_PUBLISHED: frozenset(
-        {MeetingStatus.IN_PROGRESS, MeetingStatus.CANCELLED}
-    ),
+    MeetingStatus.AGENDA_PUBLISHED: frozenset({MeetingStatus.IN_PROGRESS, MeetingStatus.CANCELLED}),
     MeetingStatus.IN_PROGRESS: frozenset({MeetingStatus.ENDED}),
     MeetingStatus.ENDED: frozenset({MeetingStatus.MINUTES_APPROVED}),
 }

@@ -33,7 +33,9 @@ class Panel:
         if not self.name.strip():
             raise InvalidInput("A panel needs a name.", {"name": "required"})
         if not re.fullmatch(r"[A-Z]{1,6}", self.case_prefix):
-            raise InvalidInput("A case prefix is 1 to 6 capital letters.", {"case_prefix": "invalid"})
+            raise InvalidInput(
+                "A case prefix is 1 to 6 capital letters.", {"case_prefix": "invalid"}
+            )
 
     def case_reference(self, year: int, number: int) -> str:
         """The human reference of a case, e.g. CM-2026-014."""

@@ -210,9 +210,7 @@ class Referral:
     def decline(self, reason: DeclineReason, note: str | None, at: datetime) -> None:
         """Decline with a reason from the panel's list."""
         if reason is DeclineReason.MORE_APPROPRIATE_MEETING and not (note or "").strip():
-            raise InvalidInput(
-                "Name the more appropriate meeting.", {"decline_note": "required"}
-            )
+            raise InvalidInput("Name the more appropriate meeting.", {"decline_note": "required"})
         self.status = move(self.status, ReferralStatus.DECLINED, ALLOWED, "referral")
         self.decline_reason = reason
         self.decline_note = note

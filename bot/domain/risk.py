@@ -56,7 +56,9 @@ class RiskMatrix:
         known = {item.id for item in self.items}
         unknown = {f"risk.{key}": "unknown" for key in answers if key not in known}
         if unknown:
-            raise InvalidInput("The answers name risk questions this matrix does not have.", unknown)
+            raise InvalidInput(
+                "The answers name risk questions this matrix does not have.", unknown
+            )
         return sum(item.option(answers[item.id]).score for item in self.items)
 
     def is_high(self, total: int) -> bool:
