@@ -1,0 +1,182 @@
+"""Command line: `python -m bot [serve|migrate|seed-demo|manifest|cards OUTDIR]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from manifest import ManifestCommand
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as err:
+        sys.exit(f"Configuration error: {err}")
+
+
+def _prepare_sqlite_dir(settings: Settings) -> None:
+    prefix = "sqlite+aiosqlite:///"
+    if settings.database_url.startswith(prefix):
+        path = settings.database_url.removeprefix(prefix)
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the bot's web server until interrupted."""
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    _prepare_sqlite_dir(settings)
+    logging.getLogger().setLevel(settings.log_level)
+    mode = "local mode (no app id: Agents Playground only)" if settings.local_mode else "secured"
+    print(f"Community MARAC bot on http://{host}:{port}/api/messages, {mode}", flush=True)
+    web.run_app(create_app(settings), host=host, port=port, print=None)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database schema up to date."""
+    from storage import migrate
+
+    settings = _settings()
+    _prepare_sqlite_dir(settings)
+    migrate(settings.database_url)
+    print("Database schema is up to date.")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    """Create the invented demo panel (idempotent)."""
+    from bot.domain.common import SystemClock
+    from bot.services.demo import seed_demo
+    from storage import open_storage
+
+    settings = _settings()
+
+    async def run() -> int:
+        storage = open_storage(settings.database_url)
+        try:
+            result = await seed_demo(storage.unit_of_work, SystemClock())
+        finally:
+            await storage.close()
+        if result.created:
+            made = ", ".join(f"{n} {what}" for what, n in result.counts.items())
+            print(f"Demo panel created: {made}. Every name in it is invented.")
+        else:
+            print("Demo panel already present: nothing changed.")
+        return 0
+
+    return asyncio.run(run())
+
+
+def _manifest_commands() -> list[ManifestCommand]:
+    from bot.app import build_router
+    from bot.domain.delivery import ConversationKind
+    from manifest import ManifestCommand
+
+    scope_of = {
+        ConversationKind.PERSONAL: "personal",
+        ConversationKind.CHANNEL: "team",
+        ConversationKind.GROUP_CHAT: "groupChat",
+    }
+    return [
+        ManifestCommand(
+            title=spec.name,
+            description=spec.summary[:128],
+            scopes=tuple(
+                scope_of[k] for k in ConversationKind if k in spec.scopes and k in scope_of
+            ),
+        )
+        for spec in build_router().commands()
+        if spec.in_manifest
+    ]
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    """Build the Teams app package zip."""
+    from manifest import ManifestOptions, write_package
+
+    settings = _settings()
+    app_id = args.app_id or settings.app_id
+    if not app_id:
+        sys.exit("Give the Azure Bot's app id: set APP_ID or pass --app-id.")
+    domains = tuple(d for d in (args.domain or []) if d)
+    try:
+        path = write_package(
+            Path(args.out),
+            ManifestOptions(app_id=app_id, version=args.version, valid_domains=domains),
+            _manifest_commands(),
+        )
+    except ValueError as err:
+        sys.exit(f"Cannot build the package: {err}")
+    print(f"Teams app package written to {path}")
+    return 0
+
+
+def cmd_cards(args: argparse.Namespace) -> int:
+    """Write the card gallery: every card the bot can send, one JSON file each."""
+    from bot.app import build_router
+    from bot.services.gallery import gallery
+
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    cards = gallery(build_router())
+    for name, card in cards.items():
+        (out / f"{name}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n")
+    print(f"{len(cards)} cards written to {out}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    top = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = top.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="run the bot (default)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=cmd_serve)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
+    sub.add_parser("seed-demo", help="create the invented demo panel").set_defaults(
+        run=cmd_seed_demo
+    )
+    manifest = sub.add_parser("manifest", help="build the Teams app package zip")
+    manifest.add_argument("--out", default="dist/community-marac.zip")
+    manifest.add_argument("--app-id", help="defaults to APP_ID")
+    manifest.add_argument("--version", default="1.0.0")
+    manifest.add_argument("--domain", action="append", help="a valid domain (repeatable)")
+    manifest.set_defaults(run=cmd_manifest)
+    cards = sub.add_parser("cards", help="write the card gallery as JSON files")
+    cards.add_argument("outdir")
+    cards.set_defaults(run=cmd_cards)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if getattr(args, "run", None) is None:
+        args = parser().parse_args(["serve", *(argv or [])])
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

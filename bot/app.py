@@ -1,0 +1,72 @@
+"""The aiohttp application factory: no import-time globals, everything injected."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.domain.common import Clock, SystemClock
+from bot.services import basics
+from bot.services.ports import Storage
+from bot.services.router import Deps, Router
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+STORAGE = web.AppKey("storage", Storage)
+ROUTER = web.AppKey("router", Router)
+
+
+def build_router() -> Router:
+    """Every feature registers its commands and card verbs here, once."""
+    router = Router()
+    basics.register(router)
+    return router
+
+
+def create_app(
+    settings: Settings,
+    *,
+    storage: Storage | None = None,
+    clock: Clock | None = None,
+    router: Router | None = None,
+) -> web.Application:
+    """Build the bot's web application; storage opens on startup unless one is given."""
+    from bot.teams.web import messages_handler
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SETTINGS] = settings
+    app[ROUTER] = router or build_router()
+    owned = storage is None
+    if storage is None:
+        from storage import open_storage
+
+        storage = open_storage(settings.database_url)
+    app[STORAGE] = storage
+    deps = Deps(uow=storage.unit_of_work, clock=clock or SystemClock())
+
+    async def close_storage(app: web.Application) -> AsyncIterator[None]:
+        yield
+        if owned:
+            await app[STORAGE].close()
+
+    app.cleanup_ctx.append(close_storage)
+    app.router.add_post("/api/messages", messages_handler(settings, app[ROUTER], deps))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready: the database answers."""
+    if await request.app[STORAGE].ping():
+        return web.json_response({"status": "ready", "database": "ok"})
+    return web.json_response({"status": "not ready", "database": "unreachable"}, status=503)

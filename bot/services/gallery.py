@@ -1,0 +1,78 @@
+"""Every card the bot can send, rendered with invented demo data: the card gallery.
+
+A new card is covered by the gallery test as soon as it is added here.
+"""
+
+from __future__ import annotations
+
+from bot.domain.delivery import ConversationKind
+from bot.domain.panel import Role
+from bot.services.router import Router
+from cards.help import CommandLine, HelpView, render_help
+from cards.kit import Card
+from cards.welcome import WelcomeView, render_welcome
+from cards.whoami import WhoAmIView, render_whoami
+
+DEMO_PANEL = "Riverside Community MARAC"
+
+
+def _help(router: Router, roles: frozenset[Role], kind: ConversationKind, panel: bool) -> Card:
+    lines = [
+        CommandLine(spec.name, spec.usage or spec.name, spec.summary, spec.button)
+        for spec in router.commands()
+        if spec.available_to(roles, kind) and (panel or spec.roles is None)
+    ]
+    return render_help(
+        HelpView(
+            panel_name=DEMO_PANEL if panel else None,
+            roles=sorted(role.value for role in roles),
+            commands=lines,
+            where=kind.value,
+        )
+    )
+
+
+def gallery(router: Router) -> dict[str, Card]:
+    """Name → card, for every card and notable variant."""
+    cards: dict[str, Card] = {
+        "help-newcomer": _help(router, frozenset(), ConversationKind.PERSONAL, panel=False),
+        "help-coordinator": _help(
+            router, frozenset({Role.COORDINATOR}), ConversationKind.PERSONAL, panel=True
+        ),
+        "help-spoc": _help(router, frozenset({Role.SPOC}), ConversationKind.PERSONAL, panel=True),
+        "help-channel": _help(
+            router, frozenset({Role.CHAIR}), ConversationKind.CHANNEL, panel=True
+        ),
+        "welcome-personal": render_welcome(
+            WelcomeView(person_name="Gemma Hartley", panel_name=DEMO_PANEL, in_channel=False)
+        ),
+        "welcome-channel": render_welcome(
+            WelcomeView(person_name=None, panel_name=DEMO_PANEL, in_channel=True)
+        ),
+        "welcome-unregistered-team": render_welcome(
+            WelcomeView(person_name=None, panel_name=None, in_channel=True)
+        ),
+        "whoami-accepted": render_whoami(
+            WhoAmIView(
+                name="Gemma Hartley",
+                panel_name=DEMO_PANEL,
+                agency_name="Riverside Homes (Housing)",
+                roles=("spoc",),
+                isa_version="2",
+                isa_accepted_version="2",
+                isa_accepted_on="03 Nov 2026",
+            )
+        ),
+        "whoami-isa-outdated": render_whoami(
+            WhoAmIView(
+                name="Daniel Reyes",
+                panel_name=DEMO_PANEL,
+                agency_name="Riverside Homes (Housing)",
+                roles=("deputy",),
+                isa_version="2",
+                isa_accepted_version="1",
+                isa_accepted_on=None,
+            )
+        ),
+    }
+    return cards

@@ -1,0 +1,102 @@
+"""One frozen settings object, read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_DATA_DIR = Path("var")
+APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
+
+
+class SettingsError(ValueError):
+    """The configuration is unusable; the message says which variable and why."""
+
+
+def _sqlite_url(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{(data_dir / 'marac.sqlite3').as_posix()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot is configured with; safe local defaults throughout."""
+
+    database_url: str = field(default_factory=lambda: _sqlite_url(DEFAULT_DATA_DIR))
+    app_id: str = ""
+    app_password: str = field(default="", repr=False)
+    app_type: str = "SingleTenant"
+    app_tenant_id: str = ""
+    timezone: str = "Europe/London"
+    host: str = "127.0.0.1"
+    port: int = 3978
+    data_dir: Path = DEFAULT_DATA_DIR
+    log_level: str = "INFO"
+    # Where tokens' signing keys are published; botbuilder's public-cloud default if None.
+    openid_metadata_url: str | None = None
+    token_issuer: str | None = None
+
+    @property
+    def local_mode(self) -> bool:
+        """No app id: the adapter accepts unauthenticated requests (Agents Playground only)."""
+        return not self.app_id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+    ) -> Settings:
+        """Read settings: the process environment wins over `.env`, which wins over defaults."""
+        values: dict[str, str] = {}
+        if dotenv is not None and dotenv.is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+
+        def get(name: str, default: str = "") -> str:
+            return values.get(name, default).strip()
+
+        data_dir = Path(get("DATA_DIR") or DEFAULT_DATA_DIR)
+        try:
+            port = int(get("PORT", "3978"))
+        except ValueError as exc:
+            raise SettingsError("PORT must be a whole number") from exc
+        settings = cls(
+            database_url=get("DATABASE_URL") or _sqlite_url(data_dir),
+            app_id=get("APP_ID") or get("MicrosoftAppId"),
+            app_password=get("APP_PASSWORD") or get("MicrosoftAppPassword"),
+            app_type=get("APP_TYPE") or get("MicrosoftAppType") or "SingleTenant",
+            app_tenant_id=get("APP_TENANTID") or get("MicrosoftAppTenantId"),
+            timezone=get("PANEL_TIMEZONE") or get("TIMEZONE") or "Europe/London",
+            host=get("HOST") or "127.0.0.1",
+            port=port,
+            data_dir=data_dir,
+            log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            openid_metadata_url=get("BOT_OPENID_METADATA_URL") or None,
+            token_issuer=get("BOT_TOKEN_ISSUER") or None,
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse a configuration that cannot work, naming the variable to fix."""
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(
+                f"PANEL_TIMEZONE '{self.timezone}' is not a known time zone"
+            ) from exc
+        if self.app_type not in APP_TYPES:
+            raise SettingsError(f"APP_TYPE must be one of {', '.join(APP_TYPES)}")
+        if self.app_id and self.app_type == "SingleTenant" and not self.app_tenant_id:
+            raise SettingsError("APP_TENANTID is required for a SingleTenant app")
+        if self.app_id and self.app_type != "UserAssignedMSI" and not self.app_password:
+            raise SettingsError("APP_PASSWORD is required when APP_ID is set")
+        if not 0 < self.port < 65536:
+            raise SettingsError("PORT must be between 1 and 65535")

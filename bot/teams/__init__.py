@@ -1,0 +1,1 @@
+"""The Teams adapter: the only package that imports botbuilder."""

@@ -1,0 +1,167 @@
+"""The bot: routes Teams activities to services and renders their replies.
+
+Here lives the error boundary and the redelivery guard; no business rules and no SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    AdaptiveCardInvokeValue,
+)
+
+from bot.domain.delivery import ConversationKind
+from bot.domain.errors import DomainError
+from bot.services import dispatch, turns
+from bot.services.router import Deps, Reply, Request, Router, parse_text
+from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
+from bot.teams.replies import to_activity, to_invoke_response
+from cards.welcome import WelcomeView, render_welcome
+
+log = logging.getLogger(__name__)
+
+UNEXPECTED = (
+    "Sorry, something went wrong on my side and nothing was changed. Please try again; "
+    "if it happens again, give your coordinator this reference: {ref}"
+)
+REPEATED = "I have already dealt with that."
+NOTHING_TYPED = "Type help to see what I can do."
+
+
+def error_reference() -> str:
+    """A short id that links what a person saw to the log line."""
+    return secrets.token_hex(4)
+
+
+class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
+    """The Community MARAC bot's activity handler."""
+
+    def __init__(self, router: Router, deps: Deps) -> None:
+        super().__init__()
+        self._router = router
+        self._deps = deps
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        """Drop redeliveries, then handle the activity inside the error boundary."""
+        activity: Activity = turn_context.activity
+        key = dedupe_key(activity)
+        try:
+            if key is not None and not await turns.first_time(self._deps, key):
+                log.info("redelivered activity ignored", extra={"activity_key": key})
+                if activity.type == "invoke":
+                    await self._send_invoke(turn_context, Reply(text=REPEATED))
+                return
+            await super().on_turn(turn_context)
+        except Exception:  # the last line of defence: the person sees only a reference
+            ref = error_reference()
+            log.exception("turn failed [ref %s] (activity type %s)", ref, activity.type)
+            await self._tell_failure(turn_context, ref)
+
+    async def _tell_failure(self, turn_context: TurnContext, ref: str) -> None:
+        text = UNEXPECTED.format(ref=ref)
+        try:
+            if turn_context.activity.type == "invoke":
+                await self._send_invoke(turn_context, Reply(text=text), status=500)
+            else:
+                await turn_context.send_activity(text)
+        except Exception:
+            log.exception("could not tell the person about failure [ref %s]", ref)
+
+    @staticmethod
+    async def _send_invoke(turn_context: TurnContext, reply: Reply, status: int = 200) -> None:
+        body = to_invoke_response(reply)
+        await turn_context.send_activity(
+            Activity(
+                type=ActivityTypes.invoke_response,
+                value=InvokeResponse(status=status, body=body),
+            )
+        )
+
+    async def _request(self, turn_context: TurnContext) -> tuple[Request, turns.Resolved]:
+        activity = turn_context.activity
+        caller = caller_of(activity)
+        where = where_of(activity)
+        resolved = await turns.resolve(self._deps, caller, where)
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        await turns.remember_conversation(
+            self._deps, resolved, where, reference, str(activity.service_url or "")
+        )
+        request = Request(caller=caller, where=where, panel=resolved.panel, member=resolved.member)
+        return request, resolved
+
+    async def _answer(self, turn_context: TurnContext, run: Any) -> Reply:
+        """Run a use case, turning a DomainError into its plain message."""
+        try:
+            reply: Reply = await run
+        except DomainError as err:
+            return Reply(text=err.message)
+        return reply
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """A typed command, or an Action.Submit carrying a verb in `value`."""
+        request, _ = await self._request(turn_context)
+        value = turn_context.activity.value
+        if isinstance(value, dict) and "verb" in value:
+            run = dispatch.run_verb(self._router, request, str(value["verb"]), value, self._deps)
+        else:
+            parsed = parse_text(message_text(turn_context.activity))
+            if parsed is None:
+                await turn_context.send_activity(NOTHING_TYPED)
+                return
+            run = dispatch.run_command(self._router, request, parsed.name, parsed.args, self._deps)
+        reply = await self._answer(turn_context, run)
+        await turn_context.send_activity(to_activity(reply))
+
+    async def on_adaptive_card_invoke(
+        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
+    ) -> AdaptiveCardInvokeResponse:
+        """An Action.Execute: the reply's card replaces the clicked card."""
+        request, _ = await self._request(turn_context)
+        # botbuilder leaves `action` as the raw dict it received
+        action: dict[str, Any] = invoke_value.action
+        data = action.get("data")
+        verb = action.get("verb")
+        verb = verb if isinstance(verb, str) else ""
+        run = dispatch.run_verb(
+            self._router, request, verb, data if isinstance(data, dict) else {}, self._deps
+        )
+        reply = await self._answer(turn_context, run)
+        return to_invoke_response(reply)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Greet when the bot is installed in a chat or team; keep the reference."""
+        activity = turn_context.activity
+        added = activity.members_added or []
+        bot_id = activity.recipient.id if activity.recipient else None
+        bot_added = any(member.id == bot_id for member in added)
+        where = where_of(activity)
+        if not added:
+            return
+        if not bot_added and where.kind is not ConversationKind.PERSONAL:
+            return  # people joining a team are not greeted in the channel
+        await self._greet(turn_context)
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        """Teams' installationUpdate 'add': same greeting as a conversation update."""
+        await self._greet(turn_context)
+
+    async def _greet(self, turn_context: TurnContext) -> None:
+        request, resolved = await self._request(turn_context)
+        once = f"greeted:{request.where.conversation_id}"[:400]
+        if not await turns.first_time(self._deps, once):
+            return
+        in_channel = request.where.kind is not ConversationKind.PERSONAL
+        view = WelcomeView(
+            person_name=None if in_channel else (resolved.member.name if resolved.member else None),
+            panel_name=resolved.panel.name if resolved.panel else None,
+            in_channel=in_channel,
+        )
+        await turn_context.send_activity(to_activity(Reply(card=render_welcome(view))))

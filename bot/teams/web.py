@@ -1,0 +1,112 @@
+"""The `/api/messages` endpoint: authenticate, then hand the activity to the bot.
+
+We do not use botbuilder's `CloudAdapter.process` or `aiohttp_error_middleware`: they turn
+a missing header into a 500 and a KeyError into a 404. Here bad requests get 4xx and
+anything that cannot be authenticated gets 401 (fail closed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+from botbuilder.schema import Activity
+
+from bot.services.router import Deps, Router
+from bot.settings import Settings
+from bot.teams.handler import MaracBot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _BotConfig:
+    """The attribute names botbuilder reads its configuration from."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TYPE: str
+    APP_TENANTID: str
+    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None
+    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str | None
+    TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL: str | None
+
+
+def make_adapter(settings: Settings) -> CloudAdapter:
+    """A CloudAdapter configured from settings; no app id means local mode."""
+    config = _BotConfig(
+        APP_ID=settings.app_id,
+        APP_PASSWORD=settings.app_password,
+        APP_TYPE=settings.app_type,
+        APP_TENANTID=settings.app_tenant_id,
+        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url,
+        TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=settings.token_issuer,
+        TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL=settings.openid_metadata_url,
+    )
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+
+    async def on_turn_error(_context: Any, error: Exception) -> None:
+        # MaracBot's own boundary answers the person; this only catches adapter failures.
+        log.error("adapter error: %s", type(error).__name__, exc_info=error)
+
+    adapter.on_turn_error = on_turn_error
+    return adapter
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def messages_handler(settings: Settings, router: Router, deps: Deps) -> Any:
+    """Build the aiohttp handler for POST /api/messages."""
+    adapter = make_adapter(settings)
+    bot = MaracBot(router, deps)
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return _problem(415, "Content-Type must be application/json")
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _problem(400, "The body is not JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return _problem(400, "The body is not an activity")
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:
+            return _problem(400, "The body is not a well-formed activity")
+        auth_header = request.headers.get("Authorization", "")
+        try:
+            auth = await adapter.bot_framework_authentication.authenticate_request(
+                activity, auth_header
+            )
+        except PermissionError:
+            return _problem(401, "Unauthorized")
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.warning("authentication could not be completed [ref %s]", ref, exc_info=True)
+            return _problem(401, f"Unauthorized (ref {ref})")
+        invoke_response = await adapter.process_activity(auth, activity, bot.on_turn)
+        if invoke_response is not None:
+            return web.json_response(
+                data=_serialise(invoke_response.body), status=invoke_response.status
+            )
+        return web.Response(status=201)
+
+    return messages
+
+
+def _serialise(body: Any) -> Any:
+    if body is None:
+        return None
+    if hasattr(body, "serialize"):
+        return body.serialize()
+    return body

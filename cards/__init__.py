@@ -1,0 +1,1 @@
+"""Adaptive Cards as pure functions: a view model in, a card dict out."""

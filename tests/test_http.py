@@ -1,0 +1,175 @@
+"""The web surface: health, readiness, bad requests, and authentication."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import jwt
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from bot.app import create_app
+from bot.settings import Settings
+from storage import open_storage
+from tests.conftest import BotUnderTest, Connector, start_bot
+from tests.support import activities as acts
+
+APP_ID = "0b7c9f2e-5d4a-4c1b-9e8f-1a2b3c4d5e6f"
+
+
+async def test_healthz_says_alive(bot: BotUnderTest) -> None:
+    response = await bot.client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_readyz_says_ready_when_the_database_answers(bot: BotUnderTest) -> None:
+    response = await bot.client.get("/readyz")
+    assert response.status == 200
+    assert (await response.json())["database"] == "ok"
+
+
+async def test_readyz_says_not_ready_when_the_database_is_unreachable() -> None:
+    # a PostgreSQL URL on a loopback port where nothing listens
+    storage = open_storage("postgresql+asyncpg://nobody@127.0.0.1:9/none")
+    app = create_app(Settings(), storage=storage)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        response = await client.get("/readyz")
+        assert response.status == 503
+        assert (await response.json())["database"] == "unreachable"
+    await storage.close()
+
+
+async def test_a_body_that_is_not_json_is_a_400(bot: BotUnderTest) -> None:
+    response = await bot.client.post(
+        "/api/messages", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400
+
+
+async def test_a_body_of_another_type_is_a_415(bot: BotUnderTest) -> None:
+    response = await bot.client.post("/api/messages", data=b"help")
+    assert response.status == 415
+
+
+@pytest.mark.parametrize("body", [[], {"text": "no type"}, {"type": 7}])
+async def test_json_that_is_no_activity_is_a_400(bot: BotUnderTest, body: Any) -> None:
+    response = await bot.client.post(
+        "/api/messages", data=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    assert bot.connector.sent == []
+
+
+async def test_local_mode_accepts_a_message_without_a_token(bot: BotUnderTest) -> None:
+    response = await bot.post(acts.personal_message(bot.service_url, "help"))
+    assert response.status in (200, 201)
+    assert bot.connector.cards()
+
+
+# --- with an app id configured, every request needs a valid token ----------------------
+
+
+def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    return {**public, "kid": kid, "use": "sig", "alg": "RS256", "endorsements": ["msteams"]}
+
+
+@pytest.fixture
+async def openid() -> AsyncIterator[tuple[str, rsa.RSAPrivateKey]]:
+    """A local OpenID metadata and JWKS endpoint standing in for Microsoft's."""
+    trusted = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    app = web.Application()
+
+    async def metadata(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "issuer": "https://api.botframework.com",
+                "jwks_uri": str(request.url.with_path("/keys")),
+            }
+        )
+
+    async def keys(request: web.Request) -> web.Response:
+        return web.json_response({"keys": [_jwk(trusted, "trusted-key")]})
+
+    app.router.add_get("/metadata", metadata)
+    app.router.add_get("/keys", keys)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/metadata")), trusted
+    await server.close()
+
+
+@pytest.fixture
+async def secured_bot(
+    sqlite_storage: Any, connector: Connector, clock: Any, openid: tuple[str, Any]
+) -> AsyncIterator[BotUnderTest]:
+    settings = Settings(
+        app_id=APP_ID,
+        app_password="not-a-real-secret",
+        app_tenant_id=acts.TENANT,
+        openid_metadata_url=openid[0],
+    )
+    bot = await start_bot(sqlite_storage, connector, clock, settings=settings)
+    yield bot
+    await bot.client.close()
+
+
+def _token(key: rsa.RSAPrivateKey, kid: str, **claims: Any) -> str:
+    now = int(time.time())
+    payload = {
+        "iss": "https://api.botframework.com",
+        "aud": APP_ID,
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + 600,
+        "serviceurl": "http://127.0.0.1",
+        **claims,
+    }
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+
+
+async def test_with_an_app_id_a_message_without_a_token_is_a_401(
+    secured_bot: BotUnderTest,
+) -> None:
+    response = await secured_bot.post(acts.personal_message(secured_bot.service_url, "help"))
+    assert response.status == 401
+    assert secured_bot.connector.sent == []
+
+
+async def test_with_an_app_id_a_garbage_token_is_a_401(secured_bot: BotUnderTest) -> None:
+    response = await secured_bot.post(
+        acts.personal_message(secured_bot.service_url, "help"),
+        Authorization="Bearer not.a.token",
+    )
+    assert response.status == 401
+    assert secured_bot.connector.sent == []
+
+
+async def test_with_an_app_id_a_token_signed_by_another_key_is_a_401(
+    secured_bot: BotUnderTest,
+) -> None:
+    forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for kid in ("trusted-key", "forged-key"):
+        response = await secured_bot.post(
+            acts.personal_message(secured_bot.service_url, "help"),
+            Authorization=f"Bearer {_token(forger, kid)}",
+        )
+        assert response.status == 401, kid
+    assert secured_bot.connector.sent == []
+
+
+async def test_with_an_app_id_a_token_signed_by_the_published_key_is_accepted(
+    secured_bot: BotUnderTest, openid: tuple[str, Any]
+) -> None:
+    # a conversation update with nobody added needs no reply, so no outbound token either
+    activity = acts.bot_installed_personal(secured_bot.service_url)
+    activity["membersAdded"] = []
+    token = _token(openid[1], "trusted-key", serviceurl=secured_bot.service_url)
+    response = await secured_bot.post(activity, Authorization=f"Bearer {token}")
+    assert response.status == 201
