@@ -226,3 +226,11 @@ async def test_a_command_outside_its_scope_is_refused_with_where_it_works(
         assert bot.connector.texts()[-1] == "`private` works in our private chat, not here."
     finally:
         await bot.client.close()
+
+
+async def test_an_invoke_that_is_not_an_execute_action_is_a_400(bot: BotUnderTest) -> None:
+    activity = acts.card_invoke(bot.service_url, "command", {"command": "help"})
+    activity["value"] = {"action": {"type": "Action.Submit"}}
+    response = await bot.post(activity)
+    assert response.status == 400
+    assert bot.connector.sent == []

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -81,28 +82,40 @@ def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def openid() -> AsyncIterator[tuple[str, rsa.RSAPrivateKey]]:
-    """A local OpenID metadata and JWKS endpoint standing in for Microsoft's."""
+def openid() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
+    """A local OpenID metadata and JWKS endpoint standing in for Microsoft's.
+
+    It runs in its own thread: botbuilder fetches keys with blocking `requests` calls, which
+    would deadlock a server sharing the bot's event loop.
+    """
     trusted = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    app = web.Application()
 
-    async def metadata(request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "issuer": "https://api.botframework.com",
-                "jwks_uri": str(request.url.with_path("/keys")),
-            }
-        )
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            if self.path == "/metadata":
+                body = {"issuer": "https://api.botframework.com", "jwks_uri": f"{base}/keys"}
+            elif self.path == "/keys":
+                body = {"keys": [_jwk(trusted, "trusted-key")]}
+            else:
+                self.send_error(404)
+                return
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
-    async def keys(request: web.Request) -> web.Response:
-        return web.json_response({"keys": [_jwk(trusted, "trusted-key")]})
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
 
-    app.router.add_get("/metadata", metadata)
-    app.router.add_get("/keys", keys)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield str(server.make_url("/metadata")), trusted
-    await server.close()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/metadata", trusted
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
-    AdaptiveCardInvokeResponse,
-    AdaptiveCardInvokeValue,
 )
 
 from bot.domain.delivery import ConversationKind
@@ -120,21 +118,38 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         reply = await self._answer(turn_context, run)
         await turn_context.send_activity(to_activity(reply))
 
-    async def on_adaptive_card_invoke(
-        self, turn_context: TurnContext, invoke_value: AdaptiveCardInvokeValue
-    ) -> AdaptiveCardInvokeResponse:
-        """An Action.Execute: the reply's card replaces the clicked card."""
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """An Action.Execute click: the reply's card replaces the clicked card.
+
+        Handled here rather than in `on_adaptive_card_invoke`, whose response model cannot
+        carry a text message; other invokes go to botbuilder as usual.
+        """
+        activity = turn_context.activity
+        if activity.name != "adaptiveCard/action":
+            return await super().on_invoke_activity(turn_context)
+        value = activity.value if isinstance(activity.value, dict) else {}
+        action = value.get("action")
+        if not isinstance(action, dict) or action.get("type") != "Action.Execute":
+            return InvokeResponse(
+                status=400,
+                body={
+                    "statusCode": 400,
+                    "type": "application/vnd.microsoft.error",
+                    "value": {"code": "BadRequest", "message": "Not an Action.Execute"},
+                },
+            )
         request, _ = await self._request(turn_context)
-        # botbuilder leaves `action` as the raw dict it received
-        action: dict[str, Any] = invoke_value.action
         data = action.get("data")
         verb = action.get("verb")
-        verb = verb if isinstance(verb, str) else ""
         run = dispatch.run_verb(
-            self._router, request, verb, data if isinstance(data, dict) else {}, self._deps
+            self._router,
+            request,
+            verb if isinstance(verb, str) else "",
+            data if isinstance(data, dict) else {},
+            self._deps,
         )
         reply = await self._answer(turn_context, run)
-        return to_invoke_response(reply)
+        return InvokeResponse(status=200, body=to_invoke_response(reply))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Greet when the bot is installed in a chat or team; keep the reference."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from botbuilder.core import CardFactory, MessageFactory
-from botbuilder.schema import Activity, AdaptiveCardInvokeResponse
+from botbuilder.schema import Activity
 
 from bot.services.router import Reply
 
@@ -21,10 +23,11 @@ def to_activity(reply: Reply) -> Activity:
     return MessageFactory.text(reply.text or "")
 
 
-def to_invoke_response(reply: Reply) -> AdaptiveCardInvokeResponse:
-    """The answer to an Action.Execute: a card replaces the clicked one; text is a toast."""
+def to_invoke_response(reply: Reply) -> dict[str, Any]:
+    """The answer to an Action.Execute: a card replaces the clicked one; text is a message.
+
+    A plain dict: botbuilder's AdaptiveCardInvokeResponse model cannot serialise a text value.
+    """
     if reply.card is not None:
-        return AdaptiveCardInvokeResponse(status_code=200, type=CARD_CONTENT_TYPE, value=reply.card)
-    return AdaptiveCardInvokeResponse(
-        status_code=200, type=MESSAGE_CONTENT_TYPE, value=reply.text or "Done."
-    )
+        return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": reply.card}
+    return {"statusCode": 200, "type": MESSAGE_CONTENT_TYPE, "value": reply.text or "Done."}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +18,7 @@ from botbuilder.integration.aiohttp import (
     ConfigurationBotFrameworkAuthentication,
 )
 from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticationConstants
 
 from bot.services.router import Deps, Router
 from bot.settings import Settings
@@ -27,30 +27,35 @@ from bot.teams.handler import MaracBot
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
 class _BotConfig:
     """The attribute names botbuilder reads its configuration from."""
 
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TYPE: str
-    APP_TENANTID: str
-    TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL: str | None
-    TO_BOT_FROM_CHANNEL_TOKEN_ISSUER: str | None
-    TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL: str | None
+    def __init__(self, settings: Settings) -> None:
+        self.APP_ID = settings.app_id
+        self.APP_PASSWORD = settings.app_password
+        # botbuilder's SingleTenant factory insists on an app id; local mode has none.
+        self.APP_TYPE = settings.app_type if settings.app_id else "MultiTenant"
+        self.APP_TENANTID = settings.app_tenant_id
+        if settings.openid_metadata_url:
+            # Any override switches botbuilder to its parameterised mode, which needs the
+            # public cloud's other endpoints spelt out.
+            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.openid_metadata_url
+            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = settings.openid_metadata_url
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
+                settings.token_issuer or AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+            )
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL
+            )
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+            )
+            self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
 
 
 def make_adapter(settings: Settings) -> CloudAdapter:
     """A CloudAdapter configured from settings; no app id means local mode."""
-    config = _BotConfig(
-        APP_ID=settings.app_id,
-        APP_PASSWORD=settings.app_password,
-        APP_TYPE=settings.app_type,
-        APP_TENANTID=settings.app_tenant_id,
-        TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL=settings.openid_metadata_url,
-        TO_BOT_FROM_CHANNEL_TOKEN_ISSUER=settings.token_issuer,
-        TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL=settings.openid_metadata_url,
-    )
+    config = _BotConfig(settings)
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
 
     async def on_turn_error(_context: Any, error: Exception) -> None:
@@ -88,7 +93,8 @@ def messages_handler(settings: Settings, router: Router, deps: Deps) -> Any:
             auth = await adapter.bot_framework_authentication.authenticate_request(
                 activity, auth_header
             )
-        except PermissionError:
+        except PermissionError as refused:
+            log.info("request refused: %s", refused)
             return _problem(401, "Unauthorized")
         except Exception:
             ref = secrets.token_hex(4)

@@ -1,0 +1,755 @@
+"""End-to-end harness: the real bot, the Microsoft 365 Agents Playground, Debian's Chromium.
+
+Everything here is plain Python with no pytest in it, so that a scenario, a script or a
+debugging session can use it; `conftest.py` turns it into fixtures.
+
+- `start_bot` runs `python -m bot migrate` then `python -m bot serve` on a free port with a
+  fresh SQLite file, and waits for `/healthz`.
+- `start_playground` runs the Playground from `tests/e2e/node_modules` against that bot, with
+  telemetry off, on a free port, and waits for its web page.
+- `write_config_as` writes a copy of `.m365agentsplayground.yml` in which another person is
+  the current user, so a scenario can act as someone else (a second Playground).
+- `Chat` does what a person does in the Playground's personal chat, and takes screenshots.
+
+Environment variables:
+- `E2E_BOT_URL`: use a bot that is already running (e.g. `http://127.0.0.1:3978`) instead of
+  starting one.
+- `E2E_BOT_CWD`: directory to start the bot in (default: the repository root); it must hold a
+  `bot` package runnable as `python -m bot migrate|serve`.
+- `E2E_CHROMIUM`: the browser to drive (default `/usr/bin/chromium`, Debian's package).
+- `E2E_TIMEOUT`: seconds to wait for a reply in the chat (default 30).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+E2E_DIR = Path(__file__).resolve().parent
+REPO_ROOT = E2E_DIR.parents[1]
+PLAYGROUND_CONFIG = E2E_DIR / ".m365agentsplayground.yml"
+PLAYGROUND_PACKAGE = E2E_DIR / "node_modules" / "@microsoft" / "m365agentsplayground"
+PLAYGROUND_CLI = PLAYGROUND_PACKAGE / "cli.js"
+SCREENSHOTS_DIR = E2E_DIR / "screenshots"
+CHROMIUM = os.environ.get("E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+REPLY_TIMEOUT = float(os.environ.get("E2E_TIMEOUT", "30"))
+START_TIMEOUT = 60.0
+RUN_COMMAND = (
+    "(cd tests/e2e && npm ci) && apt-get install -y chromium && python -m pytest tests/e2e -m e2e"
+)
+
+# The Playground's own settings (read from its bundle, version 0.2.28):
+PLAYGROUND_ENV = {
+    # Do not try to open a desktop browser.
+    "TEAMSAPPTESTER_BROWSER": "none",
+    # Application Insights' "statsbeat" probes Azure's instance metadata service
+    # (169.254.169.254) and its own endpoint even with --disable-telemetry: turn it off.
+    "APPLICATION_INSIGHTS_NO_STATSBEAT": "1",
+}
+
+
+class HarnessError(RuntimeError):
+    """Something the tests depend on could not be started; the message says what and why."""
+
+
+# --------------------------------------------------------------------------------------------
+# Prerequisites
+# --------------------------------------------------------------------------------------------
+
+
+def missing_prerequisites() -> list[str]:
+    """What this machine lacks to run the end-to-end tests (empty if nothing)."""
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append(f"{CHROMIUM} (Debian's chromium package)")
+    if not PLAYGROUND_CLI.exists():
+        missing.append("tests/e2e/node_modules (npm ci in tests/e2e)")
+    if shutil.which("node") is None:
+        missing.append("node (Node.js)")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing.append("the playwright Python package")
+    return missing
+
+
+# --------------------------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (on any address)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("", 0))
+        return int(sock.getsockname()[1])
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a log file, or a note that there is none."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return f"({path.name}: no output)"
+    return "\n".join(text.splitlines()[-lines:]) or f"({path.name}: empty)"
+
+
+def stop_process_group(proc: subprocess.Popen[Any], grace: float = 10.0) -> None:
+    """SIGTERM the process's whole group (it was started in its own session), then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=grace)
+
+
+def http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def wait_for_http(
+    url: str, timeout: float, proc: subprocess.Popen[Any] | None = None, what: str = "server"
+) -> None:
+    """Poll `url` until it answers 200; raise HarnessError if it does not, or `proc` dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise HarnessError(
+                f"the {what} exited with code {proc.returncode} before {url} answered"
+            )
+        if http_ok(url):
+            return
+        time.sleep(0.2)
+    raise HarnessError(f"the {what} did not answer 200 at {url} within {timeout:.0f} s")
+
+
+# --------------------------------------------------------------------------------------------
+# The bot under test
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BotServer:
+    """A bot the Playground can talk to: `messages_url` is its `/api/messages`."""
+
+    base_url: str
+    database_url: str | None = None
+    process: subprocess.Popen[Any] | None = None
+    log_dir: Path | None = None
+
+    @property
+    def messages_url(self) -> str:
+        return f"{self.base_url}/api/messages"
+
+    def stderr_tail(self, lines: int = 40) -> str:
+        return tail(self.log_dir / "serve.stderr.log", lines) if self.log_dir else ""
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process_group(self.process)
+
+
+def bot_environment(database_url: str, data_dir: Path) -> dict[str, str]:
+    """The bot's environment: local mode (no app id, whatever `.env` says), a fresh database."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        DATA_DIR=str(data_dir),
+        # Empty values win over a developer's `.env`: no app id means no token is checked.
+        APP_ID="",
+        APP_PASSWORD="",
+        MicrosoftAppId="",
+        MicrosoftAppPassword="",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def start_bot(
+    work_dir: Path,
+    *,
+    cwd: Path | None = None,
+    python: str = sys.executable,
+    timeout: float = START_TIMEOUT,
+) -> BotServer:
+    """Migrate a fresh SQLite file and serve the bot on a free port; wait for `/healthz`.
+
+    Honours `E2E_BOT_URL` (use that running bot) and `E2E_BOT_CWD` (where to start it).
+    """
+    running = os.environ.get("E2E_BOT_URL", "").strip()
+    if running:
+        base = running.rstrip("/").removesuffix("/api/messages")
+        wait_for_http(f"{base}/healthz", timeout=10, what=f"bot at E2E_BOT_URL={running}")
+        return BotServer(base_url=base)
+
+    cwd = Path(os.environ.get("E2E_BOT_CWD") or cwd or REPO_ROOT)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    database_url = f"sqlite+aiosqlite:///{(work_dir / 'bot.sqlite3').as_posix()}"
+    env = bot_environment(database_url, work_dir / "data")
+
+    migrate = subprocess.run(
+        [python, "-m", "bot", "migrate"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    (work_dir / "migrate.log").write_text(migrate.stdout + migrate.stderr)
+    if migrate.returncode != 0:
+        last = "\n".join((migrate.stderr or migrate.stdout).splitlines()[-40:])
+        raise HarnessError(f"`python -m bot migrate` failed ({migrate.returncode}):\n{last}")
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    with (
+        (work_dir / "serve.stdout.log").open("wb") as out,
+        (work_dir / "serve.stderr.log").open("wb") as err,
+    ):
+        proc = subprocess.Popen(
+            [python, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+    bot = BotServer(base_url, database_url, proc, work_dir)
+    try:
+        wait_for_http(f"{base_url}/healthz", timeout, proc, what="bot")
+    except HarnessError as exc:
+        bot.stop()
+        raise HarnessError(f"{exc}\n--- bot stderr (last lines) ---\n{bot.stderr_tail()}") from None
+    return bot
+
+
+# --------------------------------------------------------------------------------------------
+# The Playground's configuration: who is who
+# --------------------------------------------------------------------------------------------
+
+
+def _strip_comment(line: str) -> str:
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return line[:i]
+    return line
+
+
+def _scalar(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return str(json.loads(text))
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
+    if text[:1] in "{[|>&*!":
+        raise ValueError(f"unsupported YAML in the Playground config: {text!r}")
+    return text
+
+
+def parse_config(text: str) -> dict[str, Any]:
+    """Read the block-style YAML subset `.m365agentsplayground.yml` uses (no PyYAML here).
+
+    Mappings, lists of mappings and string scalars; anything else raises ValueError.
+    """
+    rows: list[tuple[int, str]] = []
+    for raw in text.splitlines():
+        line = _strip_comment(raw).rstrip()
+        if line.strip():
+            rows.append((len(line) - len(line.lstrip(" ")), line.strip()))
+    pos = 0
+
+    def node(indent: int) -> Any:
+        return seq(indent) if rows[pos][1].startswith("- ") else mapping(indent)
+
+    def mapping(indent: int) -> dict[str, Any]:
+        nonlocal pos
+        out: dict[str, Any] = {}
+        while pos < len(rows) and rows[pos][0] == indent and not rows[pos][1].startswith("- "):
+            key, colon, rest = rows[pos][1].partition(":")
+            if not colon or (rest and not rest.startswith(" ")):
+                raise ValueError(
+                    f"unsupported YAML line in the Playground config: {rows[pos][1]!r}"
+                )
+            pos += 1
+            if rest.strip():
+                out[key.strip()] = _scalar(rest)
+            elif pos < len(rows) and (
+                rows[pos][0] > indent or (rows[pos][0] == indent and rows[pos][1].startswith("- "))
+            ):
+                out[key.strip()] = node(rows[pos][0])
+            else:
+                out[key.strip()] = None
+        return out
+
+    def seq(indent: int) -> list[Any]:
+        nonlocal pos
+        out: list[Any] = []
+        while pos < len(rows) and rows[pos][0] == indent and rows[pos][1].startswith("- "):
+            item = rows[pos][1][2:].strip()
+            if re.match(r"^[A-Za-z_][\w-]*:(\s|$)", item):
+                rows[pos] = (indent + 2, item)  # "- key: value" opens a mapping
+                out.append(mapping(indent + 2))
+            else:
+                out.append(_scalar(item))
+                pos += 1
+        return out
+
+    result = mapping(0)
+    if pos != len(rows):
+        raise ValueError(f"unsupported YAML line in the Playground config: {rows[pos][1]!r}")
+    return result
+
+
+def read_config(path: Path = PLAYGROUND_CONFIG) -> dict[str, Any]:
+    """A Playground config: the block YAML in the repository, or a JSON copy of it."""
+    text = path.read_text()
+    if text.lstrip().startswith("{"):
+        return dict(json.loads(text))
+    return parse_config(text)
+
+
+def people(config: Mapping[str, Any] | None = None) -> list[dict[str, str]]:
+    """Everyone in the Playground's tenant: the current user first, then `users`."""
+    config = read_config() if config is None else config
+    return [dict(config["currentUser"]), *(dict(u) for u in config["users"])]
+
+
+def person(name: str, config: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """The person called `name` (full name, or a unique first name), case-insensitively."""
+    everyone = people(config)
+    wanted = name.strip().casefold()
+    found = [p for p in everyone if p["name"].casefold() == wanted] or [
+        p for p in everyone if p["givenName"].casefold() == wanted
+    ]
+    if len(found) != 1:
+        names = ", ".join(p["name"] for p in everyone)
+        raise KeyError(f"no single person called {name!r} in the Playground config ({names})")
+    return found[0]
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
+
+
+def config_as(name: str, config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The configuration with `name` as the current user and everyone else in `users`."""
+    config = read_config() if config is None else config
+    me = person(name, config)
+    was = config["currentUser"]
+    new: dict[str, Any] = json.loads(json.dumps(config))
+    new["currentUser"] = me
+    new["users"] = [p for p in people(config) if p["id"] != me["id"]]
+    # A personal chat is one person's chat with the bot: give each person their own id.
+    chat_id = str(config["personalChat"]["id"])
+    old_slug, new_slug = _slug(was["name"]), _slug(me["name"])
+    if me["id"] != was["id"]:
+        chat_id = (
+            chat_id.replace(old_slug, new_slug) if old_slug in chat_id else f"{chat_id}-{new_slug}"
+        )
+    new["personalChat"] = {"id": chat_id}
+    return new
+
+
+def write_config_as(name: str, dest_dir: Path, source: Path = PLAYGROUND_CONFIG) -> Path:
+    """Write a temporary Playground config in `dest_dir` in which `name` is the current user.
+
+    JSON is YAML, so the copy is JSON; pass the path to `start_playground(config=...)`.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    path = dest_dir / f"m365agentsplayground-{_slug(person(name, read_config(source))['name'])}.yml"
+    path.write_text(json.dumps(config_as(name, read_config(source)), indent=2) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# The Playground
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Playground:
+    """A running Agents Playground: open `url` in the browser."""
+
+    port: int
+    person: str
+    config: Path
+    process: subprocess.Popen[Any]
+    log_dir: Path
+    output: deque[str] = field(default_factory=lambda: deque(maxlen=200))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def output_tail(self) -> str:
+        return "\n".join(self.output)
+
+    def stop(self) -> None:
+        stop_process_group(self.process)
+
+
+def _playground_command(bot_messages_url: str, port: int) -> list[str]:
+    node = shutil.which("node") or "node"
+    return [
+        node,
+        str(PLAYGROUND_CLI),
+        "start",
+        "--app-endpoint",
+        bot_messages_url,
+        "--channel-id",
+        "msteams",
+        "--port",
+        str(port),
+        # The URL the bot replies to; the default says "localhost".
+        "--service-url",
+        f"http://127.0.0.1:{port}/_connector",
+        "--disable-telemetry",
+    ]
+
+
+def start_playground(
+    bot_messages_url: str,
+    log_dir: Path,
+    *,
+    config: Path = PLAYGROUND_CONFIG,
+    timeout: float = START_TIMEOUT,
+    attempts: int = 3,
+) -> Playground:
+    """Start the Playground on a free port for `bot_messages_url`; wait until its page loads.
+
+    It falls back to a random port when the one asked for is taken, which would make
+    `--service-url` wrong: then it is stopped and started again on another port.
+    """
+    if not PLAYGROUND_CLI.exists():
+        raise HarnessError(f"no Playground in tests/e2e/node_modules: run `{RUN_COMMAND}`")
+    log_dir.mkdir(parents=True, exist_ok=True)
+    who = read_config(config)["currentUser"]["name"]
+    env = dict(os.environ)
+    env.update(PLAYGROUND_ENV)
+    env["M365_AGENTS_PLAYGROUND_CONFIG_PATH"] = str(config)
+    env["M365_AGENTS_PLAYGROUND_LOGFILE"] = str(log_dir / "m365agentsplayground.log")
+    problems = []
+    for _ in range(attempts):
+        port = free_port()
+        proc = subprocess.Popen(
+            _playground_command(bot_messages_url, port),
+            cwd=E2E_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        playground = Playground(port, who, config, proc, log_dir)
+        listening: list[int] = []
+        ready = threading.Event()
+
+        def pump(
+            pg: Playground = playground,
+            found: list[int] = listening,
+            event: threading.Event = ready,
+        ) -> None:
+            assert pg.process.stdout is not None
+            with (pg.log_dir / f"playground-{pg.port}.out.log").open("w") as log:
+                for raw in pg.process.stdout:
+                    line = raw.decode(errors="replace").rstrip()
+                    pg.output.append(line)
+                    log.write(line + "\n")
+                    log.flush()
+                    match = re.search(r"Listening on (\d+)", line)
+                    if match and not found:
+                        found.append(int(match.group(1)))
+                        event.set()
+            event.set()
+
+        threading.Thread(target=pump, name=f"playground-{port}", daemon=True).start()
+        if not ready.wait(timeout) or not listening:
+            playground.stop()
+            raise HarnessError(
+                f"the Playground did not start within {timeout:.0f} s:\n{playground.output_tail()}"
+            )
+        if listening[0] != port:
+            problems.append(f"asked for port {port}, got {listening[0]}")
+            playground.stop()
+            continue
+        try:
+            wait_for_http(playground.url, timeout, proc, what="Playground")
+        except HarnessError as exc:
+            playground.stop()
+            raise HarnessError(f"{exc}\n{playground.output_tail()}") from None
+        return playground
+    raise HarnessError("the Playground found no free port: " + "; ".join(problems))
+
+
+class PlaygroundPool:
+    """One Playground per person, started on first use and stopped together.
+
+    Every Playground talks to the same bot, so a scenario can have the coordinator act in one
+    browser page and the SPOC in another.
+    """
+
+    def __init__(self, bot_messages_url: str, work_dir: Path) -> None:
+        self.bot_messages_url = bot_messages_url
+        self.work_dir = work_dir
+        self._running: dict[str, Playground] = {}
+
+    def get(self, name: str | None = None) -> Playground:
+        default = read_config()["currentUser"]["name"]
+        who = default if name is None else person(name)["name"]
+        if who not in self._running:
+            slug = _slug(who)
+            config = (
+                PLAYGROUND_CONFIG
+                if who == default
+                else write_config_as(who, self.work_dir / "configs")
+            )
+            self._running[who] = start_playground(
+                self.bot_messages_url, self.work_dir / f"playground-{slug}", config=config
+            )
+        return self._running[who]
+
+    @property
+    def running(self) -> dict[str, Playground]:
+        """The Playgrounds started so far, by person."""
+        return dict(self._running)
+
+    def close(self) -> None:
+        for playground in self._running.values():
+            playground.stop()
+        self._running.clear()
+
+
+# --------------------------------------------------------------------------------------------
+# The browser and the chat
+# --------------------------------------------------------------------------------------------
+
+
+def _local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+async def launch_browser(playwright: Any) -> Any:
+    """Debian's Chromium, headless, with no network of its own (no browser download ever)."""
+    return await playwright.chromium.launch(
+        executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+    )
+
+
+async def new_context(browser: Any) -> Any:
+    """A fresh browser profile that reaches only this machine.
+
+    The Playground's page asks a CDN for Segoe UI; those requests are refused at once (the
+    page falls back to local fonts) rather than left to time out.
+    """
+    context = await browser.new_context(
+        viewport=VIEWPORT, locale="en-GB", timezone_id="Europe/London"
+    )
+    context.set_default_timeout(15_000)
+
+    async def only_local(route: Any) -> None:
+        if _local(route.request.url):
+            await route.continue_()
+        else:
+            await route.abort()
+
+    await context.route("**/*", only_local)
+    return context
+
+
+class Shots:
+    """One test's screenshots: `tests/e2e/screenshots/<test name>/<NN>-<name>.png`.
+
+    The folder is emptied first, so it holds only the last run's pictures; numbering is
+    shared by every chat in the test, so the files sort in the order things happened.
+    """
+
+    def __init__(self, test_name: str, root: Path = SCREENSHOTS_DIR) -> None:
+        safe = re.sub(r"[^\w.-]+", "_", test_name).strip("_") or "test"
+        self.folder = root / safe
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True)
+        self.count = 0
+
+    async def take(self, page: Any, name: str) -> Path:
+        self.count += 1
+        safe = re.sub(r"[^\w.-]+", "-", name).strip("-") or "shot"
+        path = self.folder / f"{self.count:02d}-{safe}.png"
+        await page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+class Chat:
+    """A person in the Playground: opens a chat, types, reads replies, clicks card buttons."""
+
+    def __init__(self, page: Any, playground: Playground, shots: Shots) -> None:
+        self.page = page
+        self.playground = playground
+        self.shots = shots
+        self._cards_found = 0
+
+    # What is on the screen -----------------------------------------------------------------
+
+    @property
+    def person(self) -> str:
+        """Who is using this Playground (its current user)."""
+        return self.playground.person
+
+    @property
+    def chat_box(self) -> Any:
+        """Where a person types: the last textbox on the page."""
+        return self.page.get_by_role("textbox").last
+
+    @property
+    def bot_messages(self) -> Any:
+        """Every message the bot has shown in the open conversation."""
+        return self.page.locator(".fai-OutputCard")
+
+    @property
+    def cards(self) -> Any:
+        """Every rendered Adaptive Card in the open conversation."""
+        return self.page.locator(".ac-adaptiveCard")
+
+    def card_with(self, text: str) -> Any:
+        """Rendered Adaptive Cards that have a text block reading exactly `text`."""
+        block = self.page.locator(".ac-textBlock").filter(
+            has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")
+        )
+        return self.cards.filter(has=block)
+
+    # What a person does --------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the Playground in the browser."""
+        await self.page.goto(self.playground.url)
+        await self.page.get_by_role("treeitem", name="Personal Chat", exact=True).wait_for()
+
+    async def open_personal_chat(self) -> None:
+        """Click "Personal Chat" (the one-to-one chat with the bot) in the chat list."""
+        if not self.page.url.startswith(self.playground.url):
+            await self.open()
+        await self.page.get_by_role("treeitem", name="Personal Chat", exact=True).click()
+        await self.chat_box.wait_for(state="visible")
+
+    async def _mark_seen(self) -> None:
+        """Mark what is on screen now, so that waits look only at what comes after."""
+        await self.page.evaluate(
+            """() => document.querySelectorAll('.ac-adaptiveCard, .fai-OutputCard')
+                .forEach((el) => { el.dataset.e2eSeen = '1'; })"""
+        )
+
+    async def send(self, text: str) -> None:
+        """Type `text` in the chat box and press Enter."""
+        from playwright.async_api import expect
+
+        await self._mark_seen()
+        box = self.chat_box
+        await box.click()
+        await box.fill(text)
+        await box.press("Enter")
+        # The box empties once the message is on its way.
+        await expect(box).to_have_text(re.compile(r"^\s*$"), timeout=10_000)
+
+    async def wait_for_text(self, text: str, timeout: float = REPLY_TIMEOUT) -> Any:  # noqa: ASYNC109
+        """Wait until a message from the bot (plain or card) shows `text`; return that message."""
+        message = self.bot_messages.filter(has_text=text).last
+        await message.wait_for(state="visible", timeout=timeout * 1000)
+        return message
+
+    async def wait_for_card(self, heading: str, timeout: float = REPLY_TIMEOUT) -> Any:  # noqa: ASYNC109
+        """Wait for a new Adaptive Card (since the last `send` or click) with a text block
+        reading exactly `heading`; return the card.
+
+        Only a rendered card counts: the same words in a plain-text reply do not. A card that
+        replaced the clicked one (Action.Execute) counts as new.
+        """
+        card = (
+            self.page.locator(".ac-adaptiveCard:not([data-e2e-seen])")
+            .filter(
+                has=self.page.locator(".ac-textBlock").filter(
+                    has_text=re.compile(rf"^\s*{re.escape(heading)}\s*$")
+                )
+            )
+            .last
+        )
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            await card.wait_for(state="visible", timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            said = [
+                " ".join(t.split())
+                for t in await self.page.locator(
+                    ".fai-OutputCard:not([data-e2e-seen])"
+                ).all_inner_texts()
+            ]
+            raise AssertionError(
+                f"no new Adaptive Card reading {heading!r} within {timeout:.0f} s; "
+                f"the bot's new messages: {said or 'none'}"
+            ) from None
+        # Name the card, so the locator still finds it once later waits mark it as seen.
+        self._cards_found += 1
+        name = f"{id(self):x}-{self._cards_found}"
+        await card.evaluate("(el, name) => { el.dataset.e2eCard = name; }", name)
+        return self.page.locator(f'.ac-adaptiveCard[data-e2e-card="{name}"]')
+
+    async def click_card_button(self, title: str, card: Any = None) -> None:
+        """Click the card button whose accessible name is `title` (in `card`, or the newest)."""
+        scope = card if card is not None else self.page
+        button = scope.get_by_role("button", name=title, exact=True).last
+        await button.wait_for(state="visible")
+        await self._mark_seen()
+        await button.click()
+
+    async def shot(self, name: str) -> Path:
+        """Save a full-page screenshot as `<NN>-<name>.png` in this test's folder."""
+        return await self.shots.take(self.page, name)
