@@ -209,8 +209,9 @@ def start_bot(
     cwd: Path | None = None,
     python: str = sys.executable,
     timeout: float = START_TIMEOUT,
+    seed_demo: bool = True,
 ) -> BotServer:
-    """Migrate a fresh SQLite file and serve the bot on a free port; wait for `/healthz`.
+    """Migrate a fresh SQLite file, add the demo panel, serve the bot; wait for `/healthz`.
 
     Honours `E2E_BOT_URL` (use that running bot) and `E2E_BOT_CWD` (where to start it).
     """
@@ -238,6 +239,21 @@ def start_bot(
     if migrate.returncode != 0:
         last = "\n".join((migrate.stderr or migrate.stdout).splitlines()[-40:])
         raise HarnessError(f"`python -m bot migrate` failed ({migrate.returncode}):\n{last}")
+    if seed_demo:
+        # the invented demo panel, as `./dev.sh run` gives a new user
+        seeded = subprocess.run(
+            [python, "-m", "bot", "seed-demo"],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        (work_dir / "seed.log").write_text(seeded.stdout + seeded.stderr)
+        if seeded.returncode != 0:
+            last = "\n".join((seeded.stderr or seeded.stdout).splitlines()[-40:])
+            raise HarnessError(f"`python -m bot seed-demo` failed ({seeded.returncode}):\n{last}")
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
