@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from collections.abc import Sequence
 from typing import Any, Literal
 
 from adaptive_cards import card as ac

@@ -1,0 +1,699 @@
+"""An in-memory fake of the storage ports, held to the same contract suite as SQL.
+
+Records are deep copies. A unit of work keeps its changes to itself until it commits; reads
+see the committed state overlaid with the unit's own changes, like a read-committed
+database. Unique keys, panel references and ordering follow the SQL schema, and two units
+inserting the same outbox or activity key behave as on PostgreSQL: the second waits for the
+first to finish, then yields to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import itertools
+import json
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
+from bot.domain.audit import AuditEvent
+from bot.domain.case import Case
+from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
+from bot.domain.meeting import AgendaItem, Meeting
+from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
+from bot.domain.referral import Referral, ReferralStatus, Subject
+from bot.services import ports
+from storage.errors import ConstraintViolation
+
+T = TypeVar("T")
+
+PANELS = "panels"
+AGENCIES = "agencies"
+MEMBERS = "members"
+ISA = "isa_acceptances"
+REFERRALS = "referrals"
+CASES = "cases"
+MEETINGS = "meetings"
+AGENDA_ITEMS = "agenda_items"
+ACTIONS = "actions"
+INFORMATION_REQUESTS = "information_requests"
+CONVERSATIONS = "conversation_refs"
+OUTBOX = "outbox"
+AUDIT = "audit_events"
+ACTIVITIES = "processed_activities"
+TABLES = (
+    PANELS,
+    AGENCIES,
+    MEMBERS,
+    ISA,
+    REFERRALS,
+    CASES,
+    MEETINGS,
+    AGENDA_ITEMS,
+    ACTIONS,
+    INFORMATION_REQUESTS,
+    CONVERSATIONS,
+    OUTBOX,
+    AUDIT,
+    ACTIVITIES,
+)
+
+# The unique constraints of the SQL schema (besides the primary keys).
+UNIQUE: dict[str, Callable[[Any], Hashable]] = {
+    PANELS: lambda p: p.team_id,
+    MEMBERS: lambda m: (m.panel_id, m.aad_object_id),
+    REFERRALS: lambda r: (r.panel_id, r.reference.casefold()),
+    CASES: lambda c: (c.panel_id, c.reference.casefold()),
+    CONVERSATIONS: lambda c: (c.panel_id, c.conversation_id),
+    OUTBOX: lambda d: d.key,
+}
+
+
+@dataclass
+class _Record:
+    """A stored copy; `seq` is the insertion order, as the SQL tables' sequence columns."""
+
+    seq: int
+    value: Any
+
+
+@dataclass
+class _Claim:
+    """A unique key inserted by a unit of work that has not finished yet."""
+
+    owner: MemoryUnitOfWork
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def stored_form(value: T) -> T:
+    """A copy of `value` as a database would give it back: instants in UTC and JSON
+    documents as JSON (tuples become lists; what JSON cannot hold is refused)."""
+    stored = copy.deepcopy(value)
+    _instants_to_utc(stored)
+    if isinstance(stored, OutgoingDelivery):
+        stored.payload = json.loads(json.dumps(stored.payload))
+    elif isinstance(stored, ConversationRef):
+        stored.reference = json.loads(json.dumps(stored.reference))
+    elif isinstance(stored, Referral):
+        stored.risk_answers = json.loads(json.dumps(stored.risk_answers))
+    return stored
+
+
+def _instants_to_utc(value: Any) -> None:
+    """Convert every datetime inside (nested) dataclasses and lists to UTC, in place."""
+    if isinstance(value, list):
+        for item in value:
+            _instants_to_utc(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            current = getattr(value, f.name)
+            if isinstance(current, datetime):
+                # object.__setattr__ also reaches frozen dataclasses such as AuditEvent.
+                object.__setattr__(value, f.name, current.astimezone(UTC))
+            else:
+                _instants_to_utc(current)
+
+
+def _utc_year(year: int) -> tuple[datetime, datetime]:
+    return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+
+
+class MemoryStorage:
+    """The in-memory backend: for unit tests and the local demo, never for real data."""
+
+    def __init__(self) -> None:
+        self._committed: dict[str, dict[str, _Record]] = {table: {} for table in TABLES}
+        self._sequence = itertools.count(1)
+        self._claims: dict[tuple[str, str], _Claim] = {}
+        self._locks: dict[str, MemoryUnitOfWork] = {}
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+    async def ping(self) -> bool:
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+class MemoryUnitOfWork:
+    """One transaction's worth of changes, applied to the storage at commit."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+        self._changes: dict[str, dict[str, _Record | None]] = {table: {} for table in TABLES}
+        self.panels: ports.PanelRepository = _Panels(self)
+        self.agencies: ports.AgencyRepository = _Agencies(self)
+        self.members: ports.MemberRepository = _Members(self)
+        self.isa: ports.IsaRepository = _Isa(self)
+        self.referrals: ports.ReferralRepository = _Referrals(self)
+        self.cases: ports.CaseRepository = _Cases(self)
+        self.meetings: ports.MeetingRepository = _Meetings(self)
+        self.actions: ports.ActionRepository = _Actions(self)
+        self.information_requests: ports.InformationRequestRepository = _Requests(self)
+        self.conversations: ports.ConversationRepository = _Conversations(self)
+        self.outbox: ports.OutboxRepository = _Outbox(self)
+        self.audit: ports.AuditRepository = _Audit(self)
+        self.activities: ports.ActivityLedger = _Activities(self)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        await self.rollback()
+
+    async def commit(self) -> None:
+        """Apply the changes at once, unless another unit committed a clashing unique key."""
+        committed = self._storage._committed
+        for table, unique in UNIQUE.items():
+            changed = {key: r for key, r in self._changes[table].items() if r is not None}
+            taken = {
+                unique(r.value): key
+                for key, r in committed[table].items()
+                if key not in self._changes[table]
+            }
+            for key, record in changed.items():
+                if taken.get(unique(record.value), key) != key:
+                    raise ConstraintViolation(f"A {table} record with the same key exists.")
+        for table, changes in self._changes.items():
+            for key, change in changes.items():
+                if change is None:
+                    committed[table].pop(key, None)
+                else:
+                    committed[table][key] = change
+        self._finish()
+
+    async def rollback(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        """End the transaction: forget the changes, release claimed keys and locked rows."""
+        self._changes = {table: {} for table in TABLES}
+        storage = self._storage
+        for key, claim in list(storage._claims.items()):
+            if claim.owner is self:
+                del storage._claims[key]
+                claim.finished.set()
+        for row_id, owner in list(storage._locks.items()):
+            if owner is self:
+                del storage._locks[row_id]
+
+    # The overlay of this unit's changes on the committed state.
+
+    def record(self, table: str, key: str) -> _Record | None:
+        changes = self._changes[table]
+        if key in changes:
+            return changes[key]
+        return self._storage._committed[table].get(key)
+
+    def records(self, table: str) -> list[_Record]:
+        merged = dict(self._storage._committed[table])
+        for key, change in self._changes[table].items():
+            if change is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = change
+        return list(merged.values())
+
+    def values(self, table: str) -> list[Any]:
+        return [r.value for r in self.records(table)]
+
+    def put(self, table: str, key: str, value: Any) -> None:
+        """Store a copy of `value` under `key`, checking the table's unique key."""
+        unique = UNIQUE.get(table)
+        if unique is not None:
+            wanted = unique(value)
+            for other in self.values(table):
+                if unique(other) == wanted and self._key_of(table, other) != key:
+                    raise ConstraintViolation(f"A {table} record with the same key exists.")
+        existing = self.record(table, key)
+        seq = existing.seq if existing else next(self._storage._sequence)
+        self._changes[table][key] = _Record(seq, stored_form(value))
+
+    def remove(self, table: str, key: str) -> None:
+        if self.record(table, key) is not None:
+            self._changes[table][key] = None
+
+    @staticmethod
+    def _key_of(table: str, value: Any) -> str:
+        return str(value.key if table == ACTIVITIES else value.id)
+
+    def require_panel(self, panel_id: str) -> None:
+        """The foreign key every table of panel data has."""
+        if self.record(PANELS, panel_id) is None:
+            raise ConstraintViolation("The panel does not exist.")
+
+    async def claim(self, table: str, key: str) -> bool:
+        """Take a unique key for an insert, waiting while an unfinished unit holds it;
+        False when it is taken for good (committed, or inserted by this unit)."""
+        while True:
+            if any(v.key == key for v in self.values(table)):
+                return False
+            claim = self._storage._claims.get((table, key))
+            if claim is None:
+                self._storage._claims[(table, key)] = _Claim(owner=self)
+                return True
+            if claim.owner is self:
+                return False
+            await claim.finished.wait()
+
+    def lock(self, row_id: str) -> bool:
+        """Lock a row for this unit (PostgreSQL's FOR UPDATE SKIP LOCKED); False if another
+        unfinished unit holds it."""
+        owner = self._storage._locks.setdefault(row_id, self)
+        return owner is self
+
+
+def _copy(value: T) -> T:
+    return copy.deepcopy(value)
+
+
+class _Repository:
+    table: str
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _scoped(self, panel_id: str) -> list[Any]:
+        return [v for v in self._uow.values(self.table) if v.panel_id == panel_id]
+
+    def _get(self, panel_id: str, key: str) -> Any:
+        record = self._uow.record(self.table, key)
+        if record is None or record.value.panel_id != panel_id:
+            return None
+        return _copy(record.value)
+
+    def _save(self, value: Any) -> None:
+        """Upsert of a panel's record, as the SQL repositories do it."""
+        self._uow.require_panel(value.panel_id)
+        existing = self._uow.record(self.table, value.id)
+        if existing is not None and existing.value.panel_id != value.panel_id:
+            raise ConstraintViolation("A record with this id belongs to another panel.")
+        self._uow.put(self.table, value.id, value)
+
+
+def _first(values: Iterable[T]) -> T | None:
+    return next(iter(values), None)
+
+
+class _Panels(_Repository):
+    table = PANELS
+
+    async def save(self, panel: Panel) -> None:
+        self._uow.put(PANELS, panel.id, panel)
+
+    async def get(self, panel_id: str) -> Panel | None:
+        record = self._uow.record(PANELS, panel_id)
+        return _copy(record.value) if record else None
+
+    async def by_team(self, team_id: str) -> Panel | None:
+        return _copy(_first(p for p in self._uow.values(PANELS) if p.team_id == team_id))
+
+    async def list_all(self) -> list[Panel]:
+        return _copy(sorted(self._uow.values(PANELS), key=lambda p: (p.created_at, p.id)))
+
+
+class _Agencies(_Repository):
+    table = AGENCIES
+
+    async def save(self, agency: Agency) -> None:
+        self._save(agency)
+
+    async def get(self, panel_id: str, agency_id: str) -> Agency | None:
+        agency: Agency | None = self._get(panel_id, agency_id)
+        return agency
+
+    async def by_name(self, panel_id: str, name: str) -> Agency | None:
+        key = name.casefold()
+        matches = [a for a in self._scoped(panel_id) if a.name.casefold() == key]
+        return _copy(_first(sorted(matches, key=lambda a: a.id)))
+
+    async def all(self, panel_id: str) -> list[Agency]:
+        return _copy(sorted(self._scoped(panel_id), key=lambda a: (a.name.casefold(), a.id)))
+
+
+class _Members(_Repository):
+    table = MEMBERS
+
+    async def save(self, member: Member) -> None:
+        self._save(member)
+
+    async def get(self, panel_id: str, member_id: str) -> Member | None:
+        member: Member | None = self._get(panel_id, member_id)
+        return member
+
+    async def by_aad(self, panel_id: str, aad_object_id: str) -> Member | None:
+        return _copy(_first(m for m in self._scoped(panel_id) if m.aad_object_id == aad_object_id))
+
+    async def memberships(self, aad_object_id: str) -> list[Member]:
+        mine = [m for m in self._uow.values(MEMBERS) if m.aad_object_id == aad_object_id]
+        return _copy(sorted(mine, key=lambda m: (m.panel_id, m.id)))
+
+    async def all(self, panel_id: str) -> list[Member]:
+        return _copy(sorted(self._scoped(panel_id), key=lambda m: (m.name, m.id)))
+
+
+class _Isa(_Repository):
+    table = ISA
+
+    async def save(self, acceptance: IsaAcceptance) -> None:
+        self._save(acceptance)
+
+    async def latest(self, panel_id: str, member_id: str) -> IsaAcceptance | None:
+        mine = [a for a in self._scoped(panel_id) if a.member_id == member_id]
+        return _copy(max(mine, key=lambda a: (a.accepted_at, a.id), default=None))
+
+
+class _Referrals(_Repository):
+    table = REFERRALS
+
+    def _oldest_first(self, referrals: Iterable[Referral]) -> list[Referral]:
+        return sorted(referrals, key=lambda r: (r.created_at, r.id))
+
+    async def save(self, referral: Referral) -> None:
+        ours = {s.id for s in referral.subjects}
+        for other in self._uow.values(REFERRALS):
+            if other.id != referral.id and ours & {s.id for s in other.subjects}:
+                raise ConstraintViolation("A subject with this id belongs to another referral.")
+        self._save(referral)
+
+    async def get(self, panel_id: str, referral_id: str) -> Referral | None:
+        referral: Referral | None = self._get(panel_id, referral_id)
+        return referral
+
+    async def by_reference(self, panel_id: str, reference: str) -> Referral | None:
+        key = reference.casefold()
+        return _copy(_first(r for r in self._scoped(panel_id) if r.reference.casefold() == key))
+
+    async def all(self, panel_id: str, *, status: ReferralStatus | None = None) -> list[Referral]:
+        return _copy(
+            self._oldest_first(
+                r for r in self._scoped(panel_id) if status is None or r.status is status
+            )
+        )
+
+    async def by_referrer(self, panel_id: str, member_id: str) -> list[Referral]:
+        return _copy(
+            self._oldest_first(
+                r for r in self._scoped(panel_id) if r.referrer_member_id == member_id
+            )
+        )
+
+    async def subject_matches(
+        self,
+        panel_id: str,
+        *,
+        match_name: str,
+        date_of_birth: date | None,
+        match_postcode: str | None,
+        exclude_referral_id: str | None = None,
+    ) -> list[tuple[Referral, Subject]]:
+        matches: list[tuple[Referral, Subject]] = []
+        for stored in self._oldest_first(self._scoped(panel_id)):
+            if stored.id == exclude_referral_id:
+                continue
+            referral = _copy(stored)
+            for subject in referral.subjects:
+                same_birth = date_of_birth is not None and subject.date_of_birth == date_of_birth
+                same_postcode = (
+                    match_postcode is not None and subject.match_postcode == match_postcode
+                )
+                if subject.match_name == match_name and (same_birth or same_postcode):
+                    matches.append((referral, subject))
+        return matches
+
+    async def count_created_in_year(self, panel_id: str, year: int) -> int:
+        start, end = _utc_year(year)
+        return sum(1 for r in self._scoped(panel_id) if start <= r.created_at < end)
+
+
+class _Cases(_Repository):
+    table = CASES
+
+    def _oldest_first(self, cases: Iterable[Case]) -> list[Case]:
+        return sorted(cases, key=lambda c: (c.opened_at, c.id))
+
+    async def save(self, case: Case) -> None:
+        self._save(case)
+
+    async def get(self, panel_id: str, case_id: str) -> Case | None:
+        case: Case | None = self._get(panel_id, case_id)
+        return case
+
+    async def by_reference(self, panel_id: str, reference: str) -> Case | None:
+        key = reference.casefold()
+        return _copy(_first(c for c in self._scoped(panel_id) if c.reference.casefold() == key))
+
+    async def list_open(self, panel_id: str) -> list[Case]:
+        return _copy(self._oldest_first(c for c in self._scoped(panel_id) if c.is_open))
+
+    async def by_ids(self, panel_id: str, case_ids: Sequence[str]) -> list[Case]:
+        wanted = set(case_ids)
+        return _copy(self._oldest_first(c for c in self._scoped(panel_id) if c.id in wanted))
+
+    async def count_opened_in_year(self, panel_id: str, year: int) -> int:
+        start, end = _utc_year(year)
+        return sum(1 for c in self._scoped(panel_id) if start <= c.opened_at < end)
+
+
+class _Meetings(_Repository):
+    table = MEETINGS
+
+    async def save(self, meeting: Meeting) -> None:
+        self._save(meeting)
+
+    async def get(self, panel_id: str, meeting_id: str) -> Meeting | None:
+        meeting: Meeting | None = self._get(panel_id, meeting_id)
+        return meeting
+
+    async def upcoming(self, panel_id: str, after: datetime, limit: int = 6) -> list[Meeting]:
+        later = [m for m in self._scoped(panel_id) if m.starts_at >= after]
+        return _copy(sorted(later, key=lambda m: (m.starts_at, m.id))[:limit])
+
+    async def save_agenda_item(self, item: AgendaItem) -> None:
+        meeting = self._uow.record(MEETINGS, item.meeting_id)
+        if meeting is None or meeting.value.panel_id != item.panel_id:
+            raise ConstraintViolation("The agenda item's meeting is not in its panel.")
+        self._uow.require_panel(item.panel_id)
+        existing = self._uow.record(AGENDA_ITEMS, item.id)
+        if existing is not None and existing.value.panel_id != item.panel_id:
+            raise ConstraintViolation("A record with this id belongs to another panel.")
+        self._uow.put(AGENDA_ITEMS, item.id, item)
+
+    async def agenda(self, panel_id: str, meeting_id: str) -> list[AgendaItem]:
+        items = [
+            i
+            for i in self._uow.values(AGENDA_ITEMS)
+            if i.panel_id == panel_id and i.meeting_id == meeting_id
+        ]
+        return _copy(sorted(items, key=lambda i: (i.position, i.id)))
+
+
+class _Actions(_Repository):
+    table = ACTIONS
+
+    def _earliest_due_first(self, actions: Iterable[Action]) -> list[Action]:
+        return sorted(actions, key=lambda a: (a.due_on, a.created_at, a.id))
+
+    async def save(self, action: Action) -> None:
+        """Insert or update; stored updates are kept as they are, new ones appended."""
+        for update in action.updates:
+            if update.action_id != action.id or update.panel_id != action.panel_id:
+                raise ConstraintViolation("An action update belongs to another action.")
+        existing = self._uow.record(ACTIONS, action.id)
+        stored: list[Any] = list(existing.value.updates) if existing else []
+        known = {u.id for u in stored}
+        appended = []
+        for update in action.updates:
+            if update.id not in known:
+                known.add(update.id)
+                appended.append(update)
+        others = {u.id for a in self._uow.values(ACTIONS) if a.id != action.id for u in a.updates}
+        if others & {u.id for u in appended}:
+            raise ConstraintViolation("An update with this id belongs to another action.")
+        merged = copy.copy(action)
+        merged.updates = stored + appended
+        self._save(merged)
+
+    async def get(self, panel_id: str, action_id: str) -> Action | None:
+        action: Action | None = self._get(panel_id, action_id)
+        return action
+
+    async def for_case(self, panel_id: str, case_id: str) -> list[Action]:
+        mine = [a for a in self._scoped(panel_id) if a.case_id == case_id]
+        return _copy(sorted(mine, key=lambda a: (a.created_at, a.id)))
+
+    async def open_for_agency(self, panel_id: str, agency_id: str) -> list[Action]:
+        return _copy(
+            self._earliest_due_first(
+                a
+                for a in self._scoped(panel_id)
+                if a.owner_agency_id == agency_id and a.status is ActionStatus.OPEN
+            )
+        )
+
+    async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
+        return _copy(
+            self._earliest_due_first(
+                a
+                for a in self._scoped(panel_id)
+                if a.status is ActionStatus.OPEN and a.due_on <= day
+            )
+        )
+
+
+class _Requests(_Repository):
+    table = INFORMATION_REQUESTS
+
+    def _soonest_due_first(
+        self, requests: Iterable[InformationRequest]
+    ) -> list[InformationRequest]:
+        return sorted(requests, key=lambda r: (r.due_at, r.id))
+
+    async def save(self, request: InformationRequest) -> None:
+        self._save(request)
+
+    async def get(self, panel_id: str, request_id: str) -> InformationRequest | None:
+        request: InformationRequest | None = self._get(panel_id, request_id)
+        return request
+
+    async def for_case(self, panel_id: str, case_id: str) -> list[InformationRequest]:
+        return _copy(
+            self._soonest_due_first(r for r in self._scoped(panel_id) if r.case_id == case_id)
+        )
+
+    async def open_for_agency(self, panel_id: str, agency_id: str) -> list[InformationRequest]:
+        return _copy(
+            self._soonest_due_first(
+                r
+                for r in self._scoped(panel_id)
+                if r.agency_id == agency_id and r.status is RequestStatus.OPEN
+            )
+        )
+
+
+class _Conversations(_Repository):
+    table = CONVERSATIONS
+
+    async def save(self, ref: ConversationRef) -> None:
+        """Insert, or replace the stored reference of the same panel and conversation id."""
+        for other in self._scoped(ref.panel_id):
+            if other.conversation_id == ref.conversation_id and other.id != ref.id:
+                self._uow.remove(CONVERSATIONS, other.id)
+        self._save(ref)
+
+    async def by_conversation(self, panel_id: str, conversation_id: str) -> ConversationRef | None:
+        return _copy(
+            _first(c for c in self._scoped(panel_id) if c.conversation_id == conversation_id)
+        )
+
+    async def personal(self, panel_id: str, member_id: str) -> ConversationRef | None:
+        mine = [
+            c
+            for c in self._scoped(panel_id)
+            if c.member_id == member_id and c.kind is ConversationKind.PERSONAL
+        ]
+        return _copy(max(mine, key=lambda c: (c.updated_at, c.id), default=None))
+
+    async def of_kind(self, panel_id: str, kind: ConversationKind) -> list[ConversationRef]:
+        of_kind = [c for c in self._scoped(panel_id) if c.kind is kind]
+        return _copy(sorted(of_kind, key=lambda c: (c.updated_at, c.id)))
+
+    async def delete(self, panel_id: str, ref_id: str) -> None:
+        if self._get(panel_id, ref_id) is not None:
+            self._uow.remove(CONVERSATIONS, ref_id)
+
+
+class _Outbox(_Repository):
+    table = OUTBOX
+
+    async def enqueue(self, delivery: OutgoingDelivery) -> bool:
+        if not await self._uow.claim(OUTBOX, delivery.key):
+            return False
+        if self._uow.record(OUTBOX, delivery.id) is not None:
+            raise ConstraintViolation("A delivery with this id exists.")
+        self._save(delivery)
+        return True
+
+    async def get(self, panel_id: str, delivery_id: str) -> OutgoingDelivery | None:
+        delivery: OutgoingDelivery | None = self._get(panel_id, delivery_id)
+        return delivery
+
+    async def due(self, now: datetime, limit: int) -> list[OutgoingDelivery]:
+        """Oldest first; rows another unfinished unit took are skipped, as on PostgreSQL."""
+        records = sorted(
+            (
+                r
+                for r in self._uow.records(OUTBOX)
+                if r.value.state is DeliveryState.PENDING and r.value.not_before <= now
+            ),
+            key=lambda r: (r.value.created_at, r.seq),
+        )
+        taken: list[OutgoingDelivery] = []
+        for record in records:
+            if len(taken) == limit:
+                break
+            if self._uow.lock(record.value.id):
+                taken.append(record.value)
+        return _copy(taken)
+
+    async def save(self, delivery: OutgoingDelivery) -> None:
+        self._save(delivery)
+
+
+class _Audit(_Repository):
+    table = AUDIT
+
+    async def append(self, event: AuditEvent) -> None:
+        self._uow.require_panel(event.panel_id)
+        if self._uow.record(AUDIT, event.id) is not None:
+            raise ConstraintViolation("An audit event with this id exists.")
+        self._uow.put(AUDIT, event.id, event)
+
+    def _trail(self, panel_id: str, keep: Callable[[AuditEvent], bool]) -> list[_Record]:
+        return sorted(
+            (r for r in self._uow.records(AUDIT) if r.value.panel_id == panel_id and keep(r.value)),
+            key=lambda r: (r.value.at, r.seq),
+        )
+
+    async def for_entity(self, panel_id: str, entity: str, entity_id: str) -> list[AuditEvent]:
+        trail = self._trail(panel_id, lambda e: e.entity == entity and e.entity_id == entity_id)
+        return _copy([r.value for r in trail])
+
+    async def recent(self, panel_id: str, limit: int = 100) -> list[AuditEvent]:
+        trail = self._trail(panel_id, lambda e: True)
+        return _copy([r.value for r in reversed(trail)][:limit])
+
+
+@dataclass(frozen=True)
+class _Seen:
+    key: str
+    at: datetime
+
+
+class _Activities:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def first_time(self, key: str, at: datetime) -> bool:
+        if not await self._uow.claim(ACTIVITIES, key):
+            return False
+        self._uow.put(ACTIVITIES, key, _Seen(key, at))
+        return True
+
+
+if TYPE_CHECKING:
+    _storage: type[ports.Storage] = MemoryStorage
+    _unit_of_work: type[ports.UnitOfWork] = MemoryUnitOfWork

@@ -1,0 +1,1 @@
+"""The SQLAlchemy side of storage: engine, tables, repositories, unit of work."""

@@ -1,0 +1,392 @@
+"""Typed table rows. Domain objects are not mapped: repositories copy between the two.
+
+Every table of panel data carries an indexed `panel_id` that references `panels`, and every
+repository query filters on it. Relationships use `lazy="raise"` so an accidental lazy load
+fails loudly instead of blocking the event loop.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.sql.types import UTCDateTime, json_document
+
+# Deterministic constraint names, spelled out again in the migrations.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(64)
+ENUM = String(32)
+# BIGINT on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
+SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class PanelScoped:
+    """A row of one panel's data: the owning panel is required, indexed and must exist."""
+
+    panel_id: Mapped[str] = mapped_column(ID, ForeignKey("panels.id"), index=True)
+
+
+class PanelRow(Base):
+    __tablename__ = "panels"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    team_id: Mapped[str] = mapped_column(Text, unique=True)
+    tenant_id: Mapped[str] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64))
+    case_prefix: Mapped[str] = mapped_column(String(6))
+    isa_version: Mapped[str] = mapped_column(String(32))
+    isa_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AgencyRow(PanelScoped, Base):
+    __tablename__ = "agencies"
+    __table_args__ = (Index("ix_agencies_panel_id_name_key", "panel_id", "name_key"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    # casefold()ed name: the same case-insensitive match on every backend.
+    name_key: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(ENUM)
+    active: Mapped[bool] = mapped_column(Boolean)
+
+
+class MemberRow(PanelScoped, Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("panel_id", "aad_object_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    aad_object_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    agency_id: Mapped[str | None] = mapped_column(ID)
+    # Sorted, comma-separated role values: "chair,coordinator".
+    roles: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean)
+
+
+class IsaAcceptanceRow(PanelScoped, Base):
+    __tablename__ = "isa_acceptances"
+    __table_args__ = (Index("ix_isa_acceptances_panel_id_member_id", "panel_id", "member_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    member_id: Mapped[str] = mapped_column(ID)
+    version: Mapped[str] = mapped_column(String(32))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReferralRow(PanelScoped, Base):
+    __tablename__ = "referrals"
+    __table_args__ = (
+        UniqueConstraint("panel_id", "reference_key"),
+        Index("ix_referrals_panel_id_created_at", "panel_id", "created_at"),
+        Index("ix_referrals_panel_id_referrer_member_id", "panel_id", "referrer_member_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    reference_key: Mapped[str] = mapped_column(String(64))
+    referrer_member_id: Mapped[str] = mapped_column(ID)
+    referring_agency_id: Mapped[str | None] = mapped_column(ID)
+    category: Mapped[str] = mapped_column(ENUM)
+    status: Mapped[str] = mapped_column(ENUM)
+    relationship_: Mapped[str | None] = mapped_column("relationship", Text)
+    incidents_last_12_months: Mapped[int] = mapped_column(Integer)
+    incidents_rising: Mapped[bool] = mapped_column(Boolean)
+    tried_already: Mapped[str | None] = mapped_column(Text)
+    multi_professional_meeting_held: Mapped[bool] = mapped_column(Boolean)
+    discussed_with: Mapped[str | None] = mapped_column(Text)
+    agencies_involved: Mapped[list[str]] = mapped_column(json_document())
+    children: Mapped[list[dict[str, Any]]] = mapped_column(json_document())
+    consent_aware: Mapped[bool] = mapped_column(Boolean)
+    consent_consented: Mapped[bool] = mapped_column(Boolean)
+    consent_without_consent_reason: Mapped[str | None] = mapped_column(Text)
+    risk_answers: Mapped[dict[str, str]] = mapped_column(json_document())
+    risk_matrix_version: Mapped[str | None] = mapped_column(String(32))
+    risk_total: Mapped[int | None] = mapped_column(Integer)
+    criteria_high_risk: Mapped[bool] = mapped_column(Boolean)
+    criteria_potential_escalation: Mapped[bool] = mapped_column(Boolean)
+    criteria_professional_judgement: Mapped[str | None] = mapped_column(Text)
+    decline_reason: Mapped[str | None] = mapped_column(ENUM)
+    decline_note: Mapped[str | None] = mapped_column(Text)
+    more_info_question: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    subjects: Mapped[list[SubjectRow]] = relationship(
+        lazy="raise",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="SubjectRow.position",
+    )
+
+
+class SubjectRow(PanelScoped, Base):
+    __tablename__ = "referral_subjects"
+    __table_args__ = (Index("ix_referral_subjects_panel_id_match_name", "panel_id", "match_name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    referral_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("referrals.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(ENUM)
+    name: Mapped[str] = mapped_column(Text)
+    aliases: Mapped[list[str]] = mapped_column(json_document())
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    address: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    safe_to_call: Mapped[bool] = mapped_column(Boolean)
+    vulnerabilities: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(64))
+    interpreter_needed: Mapped[bool] = mapped_column(Boolean)
+    # The domain's normalised forms, stored so the repeat-referral check is one indexed query.
+    match_name: Mapped[str] = mapped_column(Text)
+    match_postcode: Mapped[str | None] = mapped_column(String(16))
+
+
+class CaseRow(PanelScoped, Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        UniqueConstraint("panel_id", "reference_key"),
+        Index("ix_cases_panel_id_status", "panel_id", "status"),
+        Index("ix_cases_panel_id_opened_at", "panel_id", "opened_at"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64))
+    # casefold()ed reference: lookups and uniqueness ignore case (people type cm-2026-014).
+    reference_key: Mapped[str] = mapped_column(String(64))
+    referral_id: Mapped[str | None] = mapped_column(ID)
+    status: Mapped[str] = mapped_column(ENUM)
+    risk_level: Mapped[str] = mapped_column(ENUM)
+    risk_score: Mapped[int | None] = mapped_column(Integer)
+    has_children: Mapped[bool] = mapped_column(Boolean)
+    lead_agency_id: Mapped[str | None] = mapped_column(ID)
+    lead_officer: Mapped[str | None] = mapped_column(Text)
+    keeps_victim_informed: Mapped[str | None] = mapped_column(Text)
+    victim_last_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closure_reason: Mapped[str | None] = mapped_column(ENUM)
+    closure_note: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_heard_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    invited_agencies: Mapped[list[CaseInvitedAgencyRow]] = relationship(
+        lazy="raise",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="CaseInvitedAgencyRow.agency_id",
+    )
+
+
+class CaseInvitedAgencyRow(PanelScoped, Base):
+    __tablename__ = "case_invited_agencies"
+
+    case_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
+    agency_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class MeetingRow(PanelScoped, Base):
+    __tablename__ = "meetings"
+    __table_args__ = (
+        # The target of agenda_items' (panel_id, meeting_id) reference.
+        UniqueConstraint("panel_id", "id"),
+        Index("ix_meetings_panel_id_starts_at", "panel_id", "starts_at"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    referral_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(ENUM)
+    join_url: Mapped[str | None] = mapped_column(Text)
+    teams_meeting_id: Mapped[str | None] = mapped_column(Text)
+
+
+class AgendaItemRow(PanelScoped, Base):
+    __tablename__ = "agenda_items"
+    __table_args__ = (
+        # Saved on its own, so the database checks the meeting is of the same panel.
+        ForeignKeyConstraint(
+            ["panel_id", "meeting_id"],
+            ["meetings.panel_id", "meetings.id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_agenda_items_meeting_id_position", "meeting_id", "position"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ID)
+    kind: Mapped[str] = mapped_column(ENUM)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    case_id: Mapped[str | None] = mapped_column(ID, index=True)
+    minutes_estimate: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(ENUM)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ActionRow(PanelScoped, Base):
+    __tablename__ = "actions"
+    __table_args__ = (
+        Index("ix_actions_panel_id_case_id", "panel_id", "case_id"),
+        Index("ix_actions_panel_id_status_due_on", "panel_id", "status", "due_on"),
+        Index("ix_actions_panel_id_owner_agency_id", "panel_id", "owner_agency_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ID)
+    owner_agency_id: Mapped[str] = mapped_column(ID)
+    description: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(ENUM)
+    set_by_member_id: Mapped[str | None] = mapped_column(ID)
+    meeting_id: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    escalated: Mapped[bool] = mapped_column(Boolean)
+
+    updates: Mapped[list[ActionUpdateRow]] = relationship(
+        lazy="raise",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ActionUpdateRow.position",
+    )
+
+
+class ActionUpdateRow(PanelScoped, Base):
+    __tablename__ = "action_updates"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    action_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("actions.id", ondelete="CASCADE"), index=True
+    )
+    # Order of arrival: updates are appended, never rewritten.
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(ENUM)
+    note: Mapped[str] = mapped_column(Text)
+    author_member_id: Mapped[str | None] = mapped_column(ID)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    circumstances_changed: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class InformationRequestRow(PanelScoped, Base):
+    __tablename__ = "information_requests"
+    __table_args__ = (
+        Index("ix_information_requests_panel_id_case_id", "panel_id", "case_id"),
+        Index("ix_information_requests_panel_id_agency_id", "panel_id", "agency_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ID)
+    agency_id: Mapped[str] = mapped_column(ID)
+    meeting_id: Mapped[str | None] = mapped_column(ID)
+    question: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(ENUM)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_member_id: Mapped[str | None] = mapped_column(ID)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ConversationRefRow(PanelScoped, Base):
+    __tablename__ = "conversation_refs"
+    __table_args__ = (
+        UniqueConstraint("panel_id", "conversation_id"),
+        Index("ix_conversation_refs_panel_id_member_id", "panel_id", "member_id"),
+        Index("ix_conversation_refs_panel_id_kind", "panel_id", "kind"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(ENUM)
+    conversation_id: Mapped[str] = mapped_column(Text)
+    member_id: Mapped[str | None] = mapped_column(ID)
+    service_url: Mapped[str] = mapped_column(Text)
+    reference: Mapped[dict[str, Any]] = mapped_column(json_document())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxRow(PanelScoped, Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_not_before", "state", "not_before"),)
+
+    # Insertion order breaks ties between deliveries queued at the same instant.
+    seq: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(ID, unique=True)
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    recipient_member_id: Mapped[str | None] = mapped_column(ID)
+    conversation_ref_id: Mapped[str | None] = mapped_column(ID)
+    payload: Mapped[dict[str, Any]] = mapped_column(json_document())
+    state: Mapped[str] = mapped_column(ENUM)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEventRow(PanelScoped, Base):
+    """Append-only; triggers in the migration make the database refuse UPDATE and DELETE."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_panel_id_entity_entity_id", "panel_id", "entity", "entity_id"),
+        Index("ix_audit_events_panel_id_at", "panel_id", "at"),
+    )
+
+    # Insertion order breaks ties between events of the same instant.
+    seq: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(ID, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_aad_object_id: Mapped[str] = mapped_column(String(128))
+    actor_member_id: Mapped[str | None] = mapped_column(ID)
+    verb: Mapped[str] = mapped_column(ENUM)
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(ID)
+    # The domain's `where` (a conversation kind); WHERE is an SQL keyword.
+    location: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class ProcessedActivityRow(Base):
+    """Infrastructure, not panel data: which incoming activities were already handled."""
+
+    __tablename__ = "processed_activities"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,757 @@
+"""SQLAlchemy implementations of the repository ports.
+
+Each repository works inside the session of its unit of work. `save` is an upsert by id:
+the row is loaded (with its child rows), overwritten and flushed at once, so an integrity
+error surfaces at the `save` that caused it, as a ConstraintViolation. Reads re-load rows
+(`populate_existing`) so they see what the database holds now, never a stale copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
+from sqlalchemy.orm.exc import FlushError
+
+from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
+from bot.domain.audit import AuditEvent
+from bot.domain.case import Case, CaseStatus
+from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
+from bot.domain.meeting import AgendaItem, Meeting
+from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
+from bot.domain.referral import Referral, ReferralStatus, Subject
+from storage.errors import ConstraintViolation
+from storage.sql import mapping as m
+from storage.sql.models import (
+    ActionRow,
+    AgencyRow,
+    AgendaItemRow,
+    AuditEventRow,
+    Base,
+    CaseInvitedAgencyRow,
+    CaseRow,
+    ConversationRefRow,
+    InformationRequestRow,
+    IsaAcceptanceRow,
+    MeetingRow,
+    MemberRow,
+    OutboxRow,
+    PanelRow,
+    PanelScoped,
+    ProcessedActivityRow,
+    ReferralRow,
+    SubjectRow,
+)
+
+RowT = TypeVar("RowT", bound=Base)
+ScopedT = TypeVar("ScopedT", bound=PanelScoped)
+
+
+class SqlRepository:
+    """What every repository shares: the session, the dialect, flushing and loading."""
+
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self._session = session
+        self._dialect = dialect
+
+    def _binary(self, column: InstrumentedAttribute[str]) -> ColumnElement[Any]:
+        """Order text by code point everywhere, as SQLite and Python do (PostgreSQL would
+        otherwise use the database's locale)."""
+        return column.collate("C") if self._dialect == "postgresql" else column.expression
+
+    async def _flush(self) -> None:
+        try:
+            await self._session.flush()
+        except IntegrityError as exc:
+            raise ConstraintViolation(f"The database refused the change: {exc.orig}") from exc
+        except FlushError as exc:
+            # Two records with one id inside this unit of work, caught before the database.
+            raise ConstraintViolation(str(exc)) from exc
+
+    async def _all(self, statement: Select[RowT]) -> Sequence[RowT]:
+        result = await self._session.scalars(statement.execution_options(populate_existing=True))
+        return result.all()
+
+    async def _one(self, statement: Select[RowT]) -> RowT | None:
+        result = await self._session.scalars(
+            statement.limit(1).execution_options(populate_existing=True)
+        )
+        return result.first()
+
+    async def _for_save(
+        self,
+        model: type[ScopedT],
+        entity_id: str,
+        panel_id: str,
+        *children: InstrumentedAttribute[Any],
+    ) -> ScopedT | None:
+        """The stored row to overwrite, or None; refuses a record of another panel."""
+        row = await self._session.get(
+            model,
+            entity_id,
+            options=[selectinload(child) for child in children],
+            populate_existing=True,
+        )
+        if row is not None and row.panel_id != panel_id:
+            raise ConstraintViolation("A record with this id belongs to another panel.")
+        return row
+
+
+class SqlPanelRepository(SqlRepository):
+    async def save(self, panel: Panel) -> None:
+        row = await self._session.get(PanelRow, panel.id, populate_existing=True)
+        if row is None:
+            row = PanelRow(id=panel.id)
+            self._session.add(row)
+        m.fill_panel(row, panel)
+        await self._flush()
+
+    async def get(self, panel_id: str) -> Panel | None:
+        row = await self._one(select(PanelRow).where(PanelRow.id == panel_id))
+        return m.to_panel(row) if row else None
+
+    async def by_team(self, team_id: str) -> Panel | None:
+        row = await self._one(select(PanelRow).where(PanelRow.team_id == team_id))
+        return m.to_panel(row) if row else None
+
+    async def list_all(self) -> list[Panel]:
+        """Every panel, oldest first."""
+        rows = await self._all(
+            select(PanelRow).order_by(PanelRow.created_at, self._binary(PanelRow.id))
+        )
+        return [m.to_panel(row) for row in rows]
+
+
+class SqlAgencyRepository(SqlRepository):
+    async def save(self, agency: Agency) -> None:
+        row = await self._for_save(AgencyRow, agency.id, agency.panel_id)
+        if row is None:
+            row = AgencyRow(id=agency.id)
+            self._session.add(row)
+        m.fill_agency(row, agency)
+        await self._flush()
+
+    async def get(self, panel_id: str, agency_id: str) -> Agency | None:
+        row = await self._one(
+            select(AgencyRow).where(AgencyRow.panel_id == panel_id, AgencyRow.id == agency_id)
+        )
+        return m.to_agency(row) if row else None
+
+    async def by_name(self, panel_id: str, name: str) -> Agency | None:
+        """Case-insensitive exact name match."""
+        row = await self._one(
+            select(AgencyRow)
+            .where(AgencyRow.panel_id == panel_id, AgencyRow.name_key == m.lookup_key(name))
+            .order_by(self._binary(AgencyRow.id))
+        )
+        return m.to_agency(row) if row else None
+
+    async def all(self, panel_id: str) -> list[Agency]:
+        """The panel's agencies by case-insensitive name."""
+        rows = await self._all(
+            select(AgencyRow)
+            .where(AgencyRow.panel_id == panel_id)
+            .order_by(self._binary(AgencyRow.name_key), self._binary(AgencyRow.id))
+        )
+        return [m.to_agency(row) for row in rows]
+
+
+class SqlMemberRepository(SqlRepository):
+    async def save(self, member: Member) -> None:
+        row = await self._for_save(MemberRow, member.id, member.panel_id)
+        if row is None:
+            row = MemberRow(id=member.id)
+            self._session.add(row)
+        m.fill_member(row, member)
+        await self._flush()
+
+    async def get(self, panel_id: str, member_id: str) -> Member | None:
+        row = await self._one(
+            select(MemberRow).where(MemberRow.panel_id == panel_id, MemberRow.id == member_id)
+        )
+        return m.to_member(row) if row else None
+
+    async def by_aad(self, panel_id: str, aad_object_id: str) -> Member | None:
+        row = await self._one(
+            select(MemberRow).where(
+                MemberRow.panel_id == panel_id, MemberRow.aad_object_id == aad_object_id
+            )
+        )
+        return m.to_member(row) if row else None
+
+    async def memberships(self, aad_object_id: str) -> list[Member]:
+        """Every panel membership of one Teams user, by panel id."""
+        rows = await self._all(
+            select(MemberRow)
+            .where(MemberRow.aad_object_id == aad_object_id)
+            .order_by(self._binary(MemberRow.panel_id), self._binary(MemberRow.id))
+        )
+        return [m.to_member(row) for row in rows]
+
+    async def all(self, panel_id: str) -> list[Member]:
+        """The panel's members by name."""
+        rows = await self._all(
+            select(MemberRow)
+            .where(MemberRow.panel_id == panel_id)
+            .order_by(self._binary(MemberRow.name), self._binary(MemberRow.id))
+        )
+        return [m.to_member(row) for row in rows]
+
+
+class SqlIsaRepository(SqlRepository):
+    async def save(self, acceptance: IsaAcceptance) -> None:
+        row = await self._for_save(IsaAcceptanceRow, acceptance.id, acceptance.panel_id)
+        if row is None:
+            row = IsaAcceptanceRow(id=acceptance.id)
+            self._session.add(row)
+        m.fill_isa(row, acceptance)
+        await self._flush()
+
+    async def latest(self, panel_id: str, member_id: str) -> IsaAcceptance | None:
+        """The member's most recent acceptance, whatever its version."""
+        row = await self._one(
+            select(IsaAcceptanceRow)
+            .where(IsaAcceptanceRow.panel_id == panel_id, IsaAcceptanceRow.member_id == member_id)
+            .order_by(IsaAcceptanceRow.accepted_at.desc(), self._binary(IsaAcceptanceRow.id).desc())
+        )
+        return m.to_isa(row) if row else None
+
+
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    """The first instants of `year` and of the next year, in UTC."""
+    return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+
+
+class SqlReferralRepository(SqlRepository):
+    def _select(self) -> Select[ReferralRow]:
+        return select(ReferralRow).options(selectinload(ReferralRow.subjects))
+
+    def _oldest_first(self, statement: Select[ReferralRow]) -> Select[ReferralRow]:
+        return statement.order_by(ReferralRow.created_at, self._binary(ReferralRow.id))
+
+    async def save(self, referral: Referral) -> None:
+        """Insert or update the referral; its subjects are replaced by the given ones."""
+        row = await self._for_save(
+            ReferralRow, referral.id, referral.panel_id, ReferralRow.subjects
+        )
+        if row is None:
+            row = ReferralRow(id=referral.id, subjects=[])
+            self._session.add(row)
+        m.fill_referral(row, referral)
+        stored = {subject.id: subject for subject in row.subjects}
+        subjects: list[SubjectRow] = []
+        for position, subject in enumerate(referral.subjects):
+            subject_row = stored.pop(subject.id, None) or SubjectRow(id=subject.id)
+            m.fill_subject(subject_row, subject, panel_id=referral.panel_id, position=position)
+            subjects.append(subject_row)
+        row.subjects = subjects
+        await self._flush()
+
+    async def get(self, panel_id: str, referral_id: str) -> Referral | None:
+        row = await self._one(
+            self._select().where(ReferralRow.panel_id == panel_id, ReferralRow.id == referral_id)
+        )
+        return m.to_referral(row) if row else None
+
+    async def by_reference(self, panel_id: str, reference: str) -> Referral | None:
+        """Reference match is case-insensitive, as for cases."""
+        row = await self._one(
+            self._select().where(
+                ReferralRow.panel_id == panel_id,
+                ReferralRow.reference_key == m.lookup_key(reference),
+            )
+        )
+        return m.to_referral(row) if row else None
+
+    async def all(self, panel_id: str, *, status: ReferralStatus | None = None) -> list[Referral]:
+        """The panel's referrals (of one status, if given), oldest first."""
+        statement = self._select().where(ReferralRow.panel_id == panel_id)
+        if status is not None:
+            statement = statement.where(ReferralRow.status == status.value)
+        rows = await self._all(self._oldest_first(statement))
+        return [m.to_referral(row) for row in rows]
+
+    async def by_referrer(self, panel_id: str, member_id: str) -> list[Referral]:
+        """One member's referrals, oldest first."""
+        rows = await self._all(
+            self._oldest_first(
+                self._select().where(
+                    ReferralRow.panel_id == panel_id,
+                    ReferralRow.referrer_member_id == member_id,
+                )
+            )
+        )
+        return [m.to_referral(row) for row in rows]
+
+    async def subject_matches(
+        self,
+        panel_id: str,
+        *,
+        match_name: str,
+        date_of_birth: date | None,
+        match_postcode: str | None,
+        exclude_referral_id: str | None = None,
+    ) -> list[tuple[Referral, Subject]]:
+        """Referrals with a subject of the same normalised name and either the same date of
+        birth or the same normalised postcode; oldest referral first."""
+        either: list[ColumnElement[bool]] = []
+        if date_of_birth is not None:
+            either.append(SubjectRow.date_of_birth == date_of_birth)
+        if match_postcode is not None:
+            either.append(SubjectRow.match_postcode == match_postcode)
+        if not either:
+            return []
+        statement = (
+            select(SubjectRow.referral_id, SubjectRow.id)
+            .join(ReferralRow, ReferralRow.id == SubjectRow.referral_id)
+            .where(
+                SubjectRow.panel_id == panel_id,
+                ReferralRow.panel_id == panel_id,
+                SubjectRow.match_name == match_name,
+                or_(*either),
+            )
+            .order_by(ReferralRow.created_at, self._binary(ReferralRow.id), SubjectRow.position)
+        )
+        if exclude_referral_id is not None:
+            statement = statement.where(SubjectRow.referral_id != exclude_referral_id)
+        hits = (await self._session.execute(statement)).all()
+        if not hits:
+            return []
+        rows = await self._all(
+            self._select().where(
+                ReferralRow.panel_id == panel_id,
+                ReferralRow.id.in_({referral_id for referral_id, _ in hits}),
+            )
+        )
+        referrals = {row.id: m.to_referral(row) for row in rows}
+        matches: list[tuple[Referral, Subject]] = []
+        for referral_id, subject_id in hits:
+            referral = referrals[referral_id]
+            subject = next(s for s in referral.subjects if s.id == subject_id)
+            matches.append((referral, subject))
+        return matches
+
+    async def count_created_in_year(self, panel_id: str, year: int) -> int:
+        """Referrals created in the calendar year (UTC)."""
+        start, end = _year_bounds(year)
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(ReferralRow)
+            .where(
+                ReferralRow.panel_id == panel_id,
+                ReferralRow.created_at >= start,
+                ReferralRow.created_at < end,
+            )
+        )
+        return int(count or 0)
+
+
+class SqlCaseRepository(SqlRepository):
+    def _select(self) -> Select[CaseRow]:
+        return select(CaseRow).options(selectinload(CaseRow.invited_agencies))
+
+    def _oldest_first(self, statement: Select[CaseRow]) -> Select[CaseRow]:
+        return statement.order_by(CaseRow.opened_at, self._binary(CaseRow.id))
+
+    async def save(self, case: Case) -> None:
+        row = await self._for_save(CaseRow, case.id, case.panel_id, CaseRow.invited_agencies)
+        if row is None:
+            row = CaseRow(id=case.id, invited_agencies=[])
+            self._session.add(row)
+        m.fill_case(row, case)
+        stored = {invited.agency_id: invited for invited in row.invited_agencies}
+        row.invited_agencies = [
+            stored.get(agency_id)
+            or CaseInvitedAgencyRow(agency_id=agency_id, panel_id=case.panel_id)
+            for agency_id in sorted(case.invited_agency_ids)
+        ]
+        await self._flush()
+
+    async def get(self, panel_id: str, case_id: str) -> Case | None:
+        row = await self._one(
+            self._select().where(CaseRow.panel_id == panel_id, CaseRow.id == case_id)
+        )
+        return m.to_case(row) if row else None
+
+    async def by_reference(self, panel_id: str, reference: str) -> Case | None:
+        """Reference match is case-insensitive (people type cm-2026-014)."""
+        row = await self._one(
+            self._select().where(
+                CaseRow.panel_id == panel_id, CaseRow.reference_key == m.lookup_key(reference)
+            )
+        )
+        return m.to_case(row) if row else None
+
+    async def list_open(self, panel_id: str) -> list[Case]:
+        """Cases not closed, oldest first."""
+        rows = await self._all(
+            self._oldest_first(
+                self._select().where(
+                    CaseRow.panel_id == panel_id, CaseRow.status != CaseStatus.CLOSED.value
+                )
+            )
+        )
+        return [m.to_case(row) for row in rows]
+
+    async def by_ids(self, panel_id: str, case_ids: Sequence[str]) -> list[Case]:
+        """The panel's cases among `case_ids` (others are ignored), oldest first."""
+        if not case_ids:
+            return []
+        rows = await self._all(
+            self._oldest_first(
+                self._select().where(CaseRow.panel_id == panel_id, CaseRow.id.in_(set(case_ids)))
+            )
+        )
+        return [m.to_case(row) for row in rows]
+
+    async def count_opened_in_year(self, panel_id: str, year: int) -> int:
+        """Cases opened in the calendar year (UTC)."""
+        start, end = _year_bounds(year)
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(CaseRow)
+            .where(
+                CaseRow.panel_id == panel_id, CaseRow.opened_at >= start, CaseRow.opened_at < end
+            )
+        )
+        return int(count or 0)
+
+
+class SqlMeetingRepository(SqlRepository):
+    async def save(self, meeting: Meeting) -> None:
+        row = await self._for_save(MeetingRow, meeting.id, meeting.panel_id)
+        if row is None:
+            row = MeetingRow(id=meeting.id)
+            self._session.add(row)
+        m.fill_meeting(row, meeting)
+        await self._flush()
+
+    async def get(self, panel_id: str, meeting_id: str) -> Meeting | None:
+        row = await self._one(
+            select(MeetingRow).where(MeetingRow.panel_id == panel_id, MeetingRow.id == meeting_id)
+        )
+        return m.to_meeting(row) if row else None
+
+    async def upcoming(self, panel_id: str, after: datetime, limit: int = 6) -> list[Meeting]:
+        """Meetings starting at or after `after`, soonest first, cancelled ones included."""
+        rows = await self._all(
+            select(MeetingRow)
+            .where(MeetingRow.panel_id == panel_id, MeetingRow.starts_at >= after)
+            .order_by(MeetingRow.starts_at, self._binary(MeetingRow.id))
+            .limit(limit)
+        )
+        return [m.to_meeting(row) for row in rows]
+
+    async def save_agenda_item(self, item: AgendaItem) -> None:
+        """Insert or update; the meeting must exist in the item's panel."""
+        row = await self._for_save(AgendaItemRow, item.id, item.panel_id)
+        if row is None:
+            row = AgendaItemRow(id=item.id)
+            self._session.add(row)
+        m.fill_agenda_item(row, item)
+        await self._flush()
+
+    async def agenda(self, panel_id: str, meeting_id: str) -> list[AgendaItem]:
+        """The meeting's agenda items ordered by position."""
+        rows = await self._all(
+            select(AgendaItemRow)
+            .where(AgendaItemRow.panel_id == panel_id, AgendaItemRow.meeting_id == meeting_id)
+            .order_by(AgendaItemRow.position, self._binary(AgendaItemRow.id))
+        )
+        return [m.to_agenda_item(row) for row in rows]
+
+
+class SqlActionRepository(SqlRepository):
+    def _select(self) -> Select[ActionRow]:
+        return select(ActionRow).options(selectinload(ActionRow.updates))
+
+    def _earliest_due_first(self, statement: Select[ActionRow]) -> Select[ActionRow]:
+        return statement.order_by(
+            ActionRow.due_on, ActionRow.created_at, self._binary(ActionRow.id)
+        )
+
+    async def save(self, action: Action) -> None:
+        """Insert or update the action and append any updates not stored yet.
+
+        Stored updates are never rewritten or removed.
+        """
+        for update in action.updates:
+            if update.action_id != action.id or update.panel_id != action.panel_id:
+                raise ConstraintViolation("An action update belongs to another action.")
+        row = await self._for_save(ActionRow, action.id, action.panel_id, ActionRow.updates)
+        if row is None:
+            row = ActionRow(id=action.id, updates=[])
+            self._session.add(row)
+        m.fill_action(row, action)
+        stored = {update.id for update in row.updates}
+        position = len(row.updates)
+        for update in action.updates:
+            if update.id not in stored:
+                row.updates.append(m.new_action_update_row(update, position=position))
+                stored.add(update.id)
+                position += 1
+        await self._flush()
+
+    async def get(self, panel_id: str, action_id: str) -> Action | None:
+        row = await self._one(
+            self._select().where(ActionRow.panel_id == panel_id, ActionRow.id == action_id)
+        )
+        return m.to_action(row) if row else None
+
+    async def for_case(self, panel_id: str, case_id: str) -> list[Action]:
+        """The case's actions in the order they were agreed (created)."""
+        rows = await self._all(
+            self._select()
+            .where(ActionRow.panel_id == panel_id, ActionRow.case_id == case_id)
+            .order_by(ActionRow.created_at, self._binary(ActionRow.id))
+        )
+        return [m.to_action(row) for row in rows]
+
+    async def open_for_agency(self, panel_id: str, agency_id: str) -> list[Action]:
+        """Open actions of one agency, earliest due first."""
+        rows = await self._all(
+            self._earliest_due_first(
+                self._select().where(
+                    ActionRow.panel_id == panel_id,
+                    ActionRow.owner_agency_id == agency_id,
+                    ActionRow.status == ActionStatus.OPEN.value,
+                )
+            )
+        )
+        return [m.to_action(row) for row in rows]
+
+    async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
+        """Open actions due on or before `day`, earliest due first."""
+        rows = await self._all(
+            self._earliest_due_first(
+                self._select().where(
+                    ActionRow.panel_id == panel_id,
+                    ActionRow.status == ActionStatus.OPEN.value,
+                    ActionRow.due_on <= day,
+                )
+            )
+        )
+        return [m.to_action(row) for row in rows]
+
+
+class SqlInformationRequestRepository(SqlRepository):
+    def _soonest_due_first(
+        self, statement: Select[InformationRequestRow]
+    ) -> Select[InformationRequestRow]:
+        return statement.order_by(
+            InformationRequestRow.due_at, self._binary(InformationRequestRow.id)
+        )
+
+    async def save(self, request: InformationRequest) -> None:
+        row = await self._for_save(InformationRequestRow, request.id, request.panel_id)
+        if row is None:
+            row = InformationRequestRow(id=request.id)
+            self._session.add(row)
+        m.fill_information_request(row, request)
+        await self._flush()
+
+    async def get(self, panel_id: str, request_id: str) -> InformationRequest | None:
+        row = await self._one(
+            select(InformationRequestRow).where(
+                InformationRequestRow.panel_id == panel_id, InformationRequestRow.id == request_id
+            )
+        )
+        return m.to_information_request(row) if row else None
+
+    async def for_case(self, panel_id: str, case_id: str) -> list[InformationRequest]:
+        """The case's requests, soonest due first."""
+        rows = await self._all(
+            self._soonest_due_first(
+                select(InformationRequestRow).where(
+                    InformationRequestRow.panel_id == panel_id,
+                    InformationRequestRow.case_id == case_id,
+                )
+            )
+        )
+        return [m.to_information_request(row) for row in rows]
+
+    async def open_for_agency(self, panel_id: str, agency_id: str) -> list[InformationRequest]:
+        """Open requests to one agency, soonest due first."""
+        rows = await self._all(
+            self._soonest_due_first(
+                select(InformationRequestRow).where(
+                    InformationRequestRow.panel_id == panel_id,
+                    InformationRequestRow.agency_id == agency_id,
+                    InformationRequestRow.status == RequestStatus.OPEN.value,
+                )
+            )
+        )
+        return [m.to_information_request(row) for row in rows]
+
+
+class SqlConversationRepository(SqlRepository):
+    async def save(self, ref: ConversationRef) -> None:
+        """Insert, or replace the stored reference of the same panel and conversation id."""
+        row = await self._for_save(ConversationRefRow, ref.id, ref.panel_id)
+        # A reference under another id for the same conversation is replaced by this one.
+        await self._session.execute(
+            delete(ConversationRefRow).where(
+                ConversationRefRow.panel_id == ref.panel_id,
+                ConversationRefRow.conversation_id == ref.conversation_id,
+                ConversationRefRow.id != ref.id,
+            )
+        )
+        if row is None:
+            row = ConversationRefRow(id=ref.id)
+            self._session.add(row)
+        m.fill_conversation_ref(row, ref)
+        await self._flush()
+
+    async def by_conversation(self, panel_id: str, conversation_id: str) -> ConversationRef | None:
+        row = await self._one(
+            select(ConversationRefRow).where(
+                ConversationRefRow.panel_id == panel_id,
+                ConversationRefRow.conversation_id == conversation_id,
+            )
+        )
+        return m.to_conversation_ref(row) if row else None
+
+    async def personal(self, panel_id: str, member_id: str) -> ConversationRef | None:
+        """The member's personal chat with the bot; the most recently updated if several."""
+        row = await self._one(
+            select(ConversationRefRow)
+            .where(
+                ConversationRefRow.panel_id == panel_id,
+                ConversationRefRow.member_id == member_id,
+                ConversationRefRow.kind == ConversationKind.PERSONAL.value,
+            )
+            .order_by(
+                ConversationRefRow.updated_at.desc(), self._binary(ConversationRefRow.id).desc()
+            )
+        )
+        return m.to_conversation_ref(row) if row else None
+
+    async def of_kind(self, panel_id: str, kind: ConversationKind) -> list[ConversationRef]:
+        """The panel's conversations of one kind, least recently updated first."""
+        rows = await self._all(
+            select(ConversationRefRow)
+            .where(ConversationRefRow.panel_id == panel_id, ConversationRefRow.kind == kind.value)
+            .order_by(ConversationRefRow.updated_at, self._binary(ConversationRefRow.id))
+        )
+        return [m.to_conversation_ref(row) for row in rows]
+
+    async def delete(self, panel_id: str, ref_id: str) -> None:
+        await self._session.execute(
+            delete(ConversationRefRow).where(
+                ConversationRefRow.panel_id == panel_id, ConversationRefRow.id == ref_id
+            )
+        )
+
+
+class SqlOutboxRepository(SqlRepository):
+    async def enqueue(self, delivery: OutgoingDelivery) -> bool:
+        """Queue a delivery; False (and nothing stored) when its key is already queued.
+
+        INSERT ... ON CONFLICT (key) DO NOTHING: a duplicate leaves the transaction usable,
+        and on PostgreSQL a concurrent insert of the same key waits for the other
+        transaction, then yields to it.
+        """
+        values = m.delivery_values(delivery)
+        if self._dialect == "postgresql":
+            pg = postgresql.insert(OutboxRow).values(values)
+            statement = pg.on_conflict_do_nothing(index_elements=["key"]).returning(OutboxRow.seq)
+        else:
+            lite = sqlite.insert(OutboxRow).values(values)
+            statement = lite.on_conflict_do_nothing(index_elements=["key"]).returning(OutboxRow.seq)
+        try:
+            inserted = (await self._session.execute(statement)).first()
+        except IntegrityError as exc:
+            raise ConstraintViolation(f"The database refused the delivery: {exc.orig}") from exc
+        return inserted is not None
+
+    async def get(self, panel_id: str, delivery_id: str) -> OutgoingDelivery | None:
+        row = await self._one(
+            select(OutboxRow).where(OutboxRow.panel_id == panel_id, OutboxRow.id == delivery_id)
+        )
+        return m.to_delivery(row) if row else None
+
+    async def due(self, now: datetime, limit: int) -> list[OutgoingDelivery]:
+        """Pending deliveries whose time has come, oldest first, of every panel.
+
+        On PostgreSQL the rows stay locked until the unit of work ends and rows locked by
+        another dispatcher are skipped; SQLite has a single writer and needs no lock.
+        """
+        statement = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.state == DeliveryState.PENDING.value,
+                OutboxRow.not_before <= now,
+            )
+            .order_by(OutboxRow.created_at, OutboxRow.seq)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        rows = await self._all(statement)
+        return [m.to_delivery(row) for row in rows]
+
+    async def save(self, delivery: OutgoingDelivery) -> None:
+        """Insert or update by id (a new key must still be unique)."""
+        row = await self._one(select(OutboxRow).where(OutboxRow.id == delivery.id))
+        if row is None:
+            row = OutboxRow()
+            self._session.add(row)
+        elif row.panel_id != delivery.panel_id:
+            raise ConstraintViolation("A delivery with this id belongs to another panel.")
+        for name, value in m.delivery_values(delivery).items():
+            setattr(row, name, value)
+        await self._flush()
+
+
+class SqlAuditRepository(SqlRepository):
+    """Append-only: there is deliberately no way to change or remove an event."""
+
+    async def append(self, event: AuditEvent) -> None:
+        self._session.add(m.new_audit_event_row(event))
+        await self._flush()
+
+    async def for_entity(self, panel_id: str, entity: str, entity_id: str) -> list[AuditEvent]:
+        """A record's trail, oldest first (in order of appending within one instant)."""
+        rows = await self._all(
+            select(AuditEventRow)
+            .where(
+                AuditEventRow.panel_id == panel_id,
+                AuditEventRow.entity == entity,
+                AuditEventRow.entity_id == entity_id,
+            )
+            .order_by(AuditEventRow.at, AuditEventRow.seq)
+        )
+        return [m.to_audit_event(row) for row in rows]
+
+    async def recent(self, panel_id: str, limit: int = 100) -> list[AuditEvent]:
+        """The panel's newest events first."""
+        rows = await self._all(
+            select(AuditEventRow)
+            .where(AuditEventRow.panel_id == panel_id)
+            .order_by(AuditEventRow.at.desc(), AuditEventRow.seq.desc())
+            .limit(limit)
+        )
+        return [m.to_audit_event(row) for row in rows]
+
+
+class SqlActivityLedger(SqlRepository):
+    """Remembers which incoming activities were acted on, so a redelivery is ignored."""
+
+    async def first_time(self, key: str, at: datetime) -> bool:
+        """Record `key`; True only the first time it is seen (ON CONFLICT DO NOTHING)."""
+        row = ProcessedActivityRow
+        values = {"key": key, "seen_at": at}
+        if self._dialect == "postgresql":
+            pg = postgresql.insert(row).values(values)
+            statement = pg.on_conflict_do_nothing(index_elements=["key"]).returning(row.key)
+        else:
+            lite = sqlite.insert(row).values(values)
+            statement = lite.on_conflict_do_nothing(index_elements=["key"]).returning(row.key)
+        inserted = (await self._session.execute(statement)).first()
+        return inserted is not None

@@ -1,0 +1,115 @@
+"""Meetings and their agendas."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, MeetingStatus
+from bot.services.ports import Storage
+from storage import ConstraintViolation
+
+from . import builders as make
+
+
+async def test_a_meeting_comes_back_with_every_field_and_saving_again_updates_it(
+    storage: Storage,
+) -> None:
+    (panel,) = await make.stored_panels(storage)
+    meeting = make.meeting(panel)
+    bare = make.meeting(panel, status=MeetingStatus.SCHEDULED, join_url=None, teams_meeting_id=None)
+    async with storage.unit_of_work() as uow:
+        await uow.meetings.save(meeting)
+        await uow.meetings.save(bare)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        assert await uow.meetings.get(panel.id, meeting.id) == meeting
+        assert await uow.meetings.get(panel.id, bare.id) == bare
+    meeting.move_to(MeetingStatus.IN_PROGRESS)
+    meeting.join_url = None
+    async with storage.unit_of_work() as uow:
+        await uow.meetings.save(meeting)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        assert await uow.meetings.get(panel.id, meeting.id) == meeting
+
+
+async def test_upcoming_meetings_start_at_or_after_the_time_soonest_first(
+    storage: Storage,
+) -> None:
+    (panel,) = await make.stored_panels(storage)
+    now = make.at(days=100)
+    past = make.meeting(panel, starts_at=now - timedelta(minutes=1))
+    exactly_now = make.meeting(panel, starts_at=now)
+    cancelled = make.meeting(
+        panel, starts_at=now + timedelta(days=7), status=MeetingStatus.CANCELLED
+    )
+    later = [make.meeting(panel, starts_at=now + timedelta(days=30 * n)) for n in range(5, 0, -1)]
+    async with storage.unit_of_work() as uow:
+        for meeting in [past, *later, cancelled, exactly_now]:
+            await uow.meetings.save(meeting)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        upcoming = await uow.meetings.upcoming(panel.id, now)
+        first_two = await uow.meetings.upcoming(panel.id, now, limit=2)
+    expected = [exactly_now, cancelled, *reversed(later)]
+    assert [m.id for m in upcoming] == [m.id for m in expected[:6]]
+    assert [m.id for m in first_two] == [exactly_now.id, cancelled.id]
+
+
+async def test_an_agenda_is_ordered_by_position_and_items_can_be_updated(
+    storage: Storage,
+) -> None:
+    (panel,) = await make.stored_panels(storage)
+    meeting, other_meeting = make.meeting(panel), make.meeting(panel)
+    third = make.agenda_item(meeting, position=3)
+    first = make.agenda_item(
+        meeting, kind=AgendaItemKind.CONFIDENTIALITY, position=1, case_id=None, note=None
+    )
+    second = make.agenda_item(meeting, kind=AgendaItemKind.NEW_CASE, position=2)
+    elsewhere = make.agenda_item(other_meeting, position=0)
+    async with storage.unit_of_work() as uow:
+        await uow.meetings.save(meeting)
+        await uow.meetings.save(other_meeting)
+        for item in (third, first, second, elsewhere):
+            await uow.meetings.save_agenda_item(item)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        assert await uow.meetings.agenda(panel.id, meeting.id) == [first, second, third]
+    third.position, third.status, third.note = 0, AgendaItemStatus.DISCUSSED, "Heard first"
+    async with storage.unit_of_work() as uow:
+        await uow.meetings.save_agenda_item(third)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        assert await uow.meetings.agenda(panel.id, meeting.id) == [third, first, second]
+
+
+async def test_an_agenda_item_needs_a_meeting_of_its_own_panel(storage: Storage) -> None:
+    mine, theirs = await make.stored_panels(storage, 2)
+    meeting = make.meeting(mine)
+    async with storage.unit_of_work() as uow:
+        await uow.meetings.save(meeting)
+        await uow.commit()
+    foreign = make.agenda_item(meeting, panel_id=theirs.id)
+    async with storage.unit_of_work() as uow:
+        with pytest.raises(ConstraintViolation):
+            await uow.meetings.save_agenda_item(foreign)
+    async with storage.unit_of_work() as uow:
+        with pytest.raises(ConstraintViolation):
+            await uow.meetings.save_agenda_item(make.agenda_item(make.meeting(mine)))
+
+
+async def test_meetings_of_one_panel_are_invisible_from_another(storage: Storage) -> None:
+    mine, theirs = await make.stored_panels(storage, 2)
+    meeting = make.meeting(mine)
+    item = make.agenda_item(meeting)
+    async with storage.unit_of_work() as uow:
+        await uow.meetings.save(meeting)
+        await uow.meetings.save_agenda_item(item)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        assert await uow.meetings.get(theirs.id, meeting.id) is None
+        assert await uow.meetings.upcoming(theirs.id, make.at(days=-1000)) == []
+        assert await uow.meetings.agenda(theirs.id, meeting.id) == []
+        assert await uow.meetings.agenda(mine.id, meeting.id) == [item]
