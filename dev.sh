@@ -102,8 +102,9 @@ cmd_run() {
             --app-endpoint "http://127.0.0.1:${port}/api/messages" --channel-id msteams \
             --port 56150 --disable-telemetry
     ) > var/playground.out 2>&1 &
-    local playground=$!
-    trap 'kill "$playground" 2>/dev/null || true' EXIT INT TERM
+    PLAYGROUND_PID=$!
+    trap 'kill "${PLAYGROUND_PID:-}" 2>/dev/null || true' EXIT
+    trap 'exit 130' INT TERM
     cat <<MSG
 
   Community MARAC bot: http://127.0.0.1:${port}/api/messages (local mode)

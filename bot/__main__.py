@@ -172,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic announces each of its plugins at INFO on every start; that is noise here.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if getattr(args, "run", None) is None:
         args = parser().parse_args(["serve", *(argv or [])])
     result: int = args.run(args)
