@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.panel import Role
 from bot.services.dispatch import run_command
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec, parse_text
 from cards.help import CommandLine, HelpView, render_help
@@ -12,23 +14,29 @@ from cards.verbs import Verb
 from cards.whoami import WhoAmIView, render_whoami
 
 
+def help_view(
+    router: Router, roles: frozenset[Role], kind: ConversationKind, panel_name: str | None
+) -> HelpView:
+    """The commands a caller with these roles may use in this kind of chat."""
+    lines = [
+        CommandLine(spec.name, spec.usage or spec.name, spec.summary, spec.button)
+        for spec in router.commands()
+        if spec.available_to(roles, kind) and (panel_name is not None or spec.roles is None)
+    ]
+    return HelpView(
+        panel_name=panel_name,
+        roles=sorted(role.value for role in roles),
+        commands=lines,
+        where=kind.value,
+    )
+
+
 def register(router: Router) -> None:
     """Register help and whoami."""
 
     async def show_help(request: Request, deps: Deps) -> Reply:
-        roles = request.roles()
-        lines = [
-            CommandLine(spec.name, spec.usage or spec.name, spec.summary, spec.button)
-            for spec in router.commands()
-            if spec.available_to(roles, request.where.kind)
-            and (request.panel is not None or spec.roles is None)
-        ]
-        view = HelpView(
-            panel_name=request.panel.name if request.panel else None,
-            roles=sorted(role.value for role in roles),
-            commands=lines,
-            where=request.where.kind.value,
-        )
+        panel_name = request.panel.name if request.panel else None
+        view = help_view(router, request.roles(), request.where.kind, panel_name)
         return Reply(card=render_help(view))
 
     router.command(

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Role
+from bot.services.basics import help_view
 from bot.services.router import Router
-from cards.help import CommandLine, HelpView, render_help
+from cards.help import render_help
 from cards.kit import Card
 from cards.welcome import WelcomeView, render_welcome
 from cards.whoami import WhoAmIView, render_whoami
@@ -17,19 +18,7 @@ DEMO_PANEL = "Riverside Community MARAC"
 
 
 def _help(router: Router, roles: frozenset[Role], kind: ConversationKind, panel: bool) -> Card:
-    lines = [
-        CommandLine(spec.name, spec.usage or spec.name, spec.summary, spec.button)
-        for spec in router.commands()
-        if spec.available_to(roles, kind) and (panel or spec.roles is None)
-    ]
-    return render_help(
-        HelpView(
-            panel_name=DEMO_PANEL if panel else None,
-            roles=sorted(role.value for role in roles),
-            commands=lines,
-            where=kind.value,
-        )
-    )
+    return render_help(help_view(router, roles, kind, DEMO_PANEL if panel else None))
 
 
 def gallery(router: Router) -> dict[str, Card]:

@@ -203,6 +203,24 @@ def bot_environment(database_url: str, data_dir: Path) -> dict[str, str]:
     return env
 
 
+def _run_step(python: str, args: list[str], cwd: Path, env: dict[str, str], log: Path) -> None:
+    """Run one `python -m bot ...` step to completion; raise with its output if it fails."""
+    done = subprocess.run(
+        [python, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    log.write_text(done.stdout + done.stderr)
+    if done.returncode != 0:
+        last = "\n".join((done.stderr or done.stdout).splitlines()[-40:])
+        command = " ".join(args)
+        raise HarnessError(f"`python -m bot {command}` failed ({done.returncode}):\n{last}")
+
+
 def start_bot(
     work_dir: Path,
     *,
@@ -226,34 +244,10 @@ def start_bot(
     database_url = f"sqlite+aiosqlite:///{(work_dir / 'bot.sqlite3').as_posix()}"
     env = bot_environment(database_url, work_dir / "data")
 
-    migrate = subprocess.run(
-        [python, "-m", "bot", "migrate"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    (work_dir / "migrate.log").write_text(migrate.stdout + migrate.stderr)
-    if migrate.returncode != 0:
-        last = "\n".join((migrate.stderr or migrate.stdout).splitlines()[-40:])
-        raise HarnessError(f"`python -m bot migrate` failed ({migrate.returncode}):\n{last}")
+    _run_step(python, ["migrate"], cwd, env, work_dir / "migrate.log")
     if seed_demo:
         # the invented demo panel, as `./dev.sh run` gives a new user
-        seeded = subprocess.run(
-            [python, "-m", "bot", "seed-demo"],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        (work_dir / "seed.log").write_text(seeded.stdout + seeded.stderr)
-        if seeded.returncode != 0:
-            last = "\n".join((seeded.stderr or seeded.stdout).splitlines()[-40:])
-            raise HarnessError(f"`python -m bot seed-demo` failed ({seeded.returncode}):\n{last}")
+        _run_step(python, ["seed-demo"], cwd, env, work_dir / "seed.log")
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
