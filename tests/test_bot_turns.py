@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -234,3 +235,25 @@ async def test_an_invoke_that_is_not_an_execute_action_is_a_400(bot: BotUnderTes
     response = await bot.post(activity)
     assert response.status == 400
     assert bot.connector.sent == []
+
+
+async def test_the_conversation_reference_is_rewritten_only_when_it_changes(
+    bot: BotUnderTest, clock: Any
+) -> None:
+    async def stored() -> Any:
+        async with bot.storage.unit_of_work() as uow:
+            priya = (await uow.members.memberships(acts.PRIYA))[0]
+            return await uow.conversations.personal(priya.panel_id, priya.id)
+
+    await bot.post(acts.personal_message(bot.service_url, "help"))
+    first = await stored()
+    assert "activityId" not in first.reference
+    clock.advance(first.updated_at + timedelta(minutes=5))
+    await bot.post(acts.personal_message(bot.service_url, "whoami"))
+    assert (await stored()).updated_at == first.updated_at
+    moved = bot.service_url.replace("127.0.0.1", "localhost")
+    await bot.post(acts.personal_message(moved, "help"))
+    again = await stored()
+    assert again.service_url == moved
+    assert again.updated_at > first.updated_at
+    assert again.id == first.id

@@ -44,10 +44,16 @@ async def _resolve(uow: UnitOfWork, caller: Caller, where: Where) -> Resolved:
     return Resolved(*pairs[0])
 
 
-async def resolve(deps: Deps, caller: Caller, where: Where) -> Resolved:
-    """The panel this conversation belongs to and the caller's membership of it."""
+async def open_turn(
+    deps: Deps, caller: Caller, where: Where, reference: dict[str, Any], service_url: str
+) -> Resolved:
+    """Resolve the caller's panel and membership, and keep the conversation reference
+    (written only when it changed), in one unit of work."""
     async with deps.uow() as uow:
-        return await _resolve(uow, caller, where)
+        resolved = await _resolve(uow, caller, where)
+        if await _remember(uow, deps, resolved, where, reference, service_url):
+            await uow.commit()
+    return resolved
 
 
 async def first_time(deps: Deps, key: str) -> bool:
@@ -58,35 +64,46 @@ async def first_time(deps: Deps, key: str) -> bool:
     return fresh
 
 
-async def remember_conversation(
+async def _remember(
+    uow: UnitOfWork,
     deps: Deps,
     resolved: Resolved,
     where: Where,
     reference: dict[str, Any],
     service_url: str,
-) -> None:
-    """Keep the latest conversation reference so the bot can write here later."""
+) -> bool:
+    """Save the conversation reference if it is new or changed; True when it wrote."""
     panel = resolved.panel
     if panel is None:
-        return
+        return False
     member_id = resolved.member.id if resolved.member else None
     if where.kind is ConversationKind.PERSONAL and member_id is None:
-        return
-    async with deps.uow() as uow:
-        existing = await uow.conversations.by_conversation(panel.id, where.conversation_id)
-        ref = ConversationRef(
-            panel_id=panel.id,
-            kind=where.kind,
-            conversation_id=where.conversation_id,
-            member_id=member_id if where.kind is ConversationKind.PERSONAL else None,
-            service_url=service_url,
-            reference=reference,
-            updated_at=deps.clock.now(),
-        )
-        if existing is not None:
-            ref.id = existing.id
-        if where.kind is ConversationKind.CHANNEL and panel.channel_id is None:
-            panel.channel_id = where.conversation_id
-            await uow.panels.save(panel)
-        await uow.conversations.save(ref)
-        await uow.commit()
+        return False
+    # The id of the message that started this turn is no use for later proactive posts,
+    # and keeping it would make every turn look like a change.
+    reference = {k: v for k, v in reference.items() if k not in {"activityId", "activity_id"}}
+    kept_member = member_id if where.kind is ConversationKind.PERSONAL else None
+    existing = await uow.conversations.by_conversation(panel.id, where.conversation_id)
+    if (
+        existing is not None
+        and existing.reference == reference
+        and existing.service_url == service_url
+        and existing.member_id == kept_member
+    ):
+        return False
+    ref = ConversationRef(
+        panel_id=panel.id,
+        kind=where.kind,
+        conversation_id=where.conversation_id,
+        member_id=kept_member,
+        service_url=service_url,
+        reference=reference,
+        updated_at=deps.clock.now(),
+    )
+    if existing is not None:
+        ref.id = existing.id
+    if where.kind is ConversationKind.CHANNEL and panel.channel_id is None:
+        panel.channel_id = where.conversation_id
+        await uow.panels.save(panel)
+    await uow.conversations.save(ref)
+    return True

@@ -87,10 +87,9 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         caller = caller_of(activity)
         where = where_of(activity)
-        resolved = await turns.resolve(self._deps, caller, where)
         reference = TurnContext.get_conversation_reference(activity).serialize()
-        await turns.remember_conversation(
-            self._deps, resolved, where, reference, str(activity.service_url or "")
+        resolved = await turns.open_turn(
+            self._deps, caller, where, reference, str(activity.service_url or "")
         )
         request = Request(caller=caller, where=where, panel=resolved.panel, member=resolved.member)
         return request, resolved
