@@ -29,3 +29,7 @@ class InvalidInput(DomainError):
 
 class InvalidTransition(DomainError):
     """A state change that the lifecycle does not allow."""
+
+
+class Conflict(DomainError):
+    """Someone else changed the same record first; the person should look again."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from bot.domain.common import new_id, require_aware
@@ -85,6 +86,8 @@ class Member:
     agency_id: str | None = None
     roles: frozenset[Role] = frozenset()
     active: bool = True
+    # A SPOC away until this date (inclusive) has their cards go to the agency's deputy.
+    away_until: date | None = None
 
     def __post_init__(self) -> None:
         if not self.aad_object_id.strip():
@@ -112,6 +115,25 @@ class Member:
     def revoke(self, role: Role) -> None:
         """Take a role away."""
         self.roles = self.roles - {role}
+
+    def is_away_on(self, day: date) -> bool:
+        """Whether the member said they are away on that day."""
+        return self.away_until is not None and day <= self.away_until
+
+
+def agency_contact(members: Iterable[Member], agency_id: str, day: date) -> Member | None:
+    """Who receives an agency's cards on `day`: its SPOC, or the deputy while the SPOC is
+    away (or when it has no SPOC); None when the agency has neither."""
+    active = [m for m in members if m.active and m.agency_id == agency_id]
+    spocs = sorted((m for m in active if Role.SPOC in m.roles), key=lambda m: m.name)
+    deputies = sorted((m for m in active if Role.DEPUTY in m.roles), key=lambda m: m.name)
+    present_spocs = [m for m in spocs if not m.is_away_on(day)]
+    if present_spocs:
+        return present_spocs[0]
+    present_deputies = [m for m in deputies if not m.is_away_on(day)]
+    if present_deputies:
+        return present_deputies[0]
+    return spocs[0] if spocs else (deputies[0] if deputies else None)
 
 
 @dataclass(kw_only=True)

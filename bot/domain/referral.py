@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidInput
@@ -172,6 +173,12 @@ class Referral:
     created_at: datetime
     submitted_at: datetime | None = None
     decided_at: datetime | None = None
+    # What the referrer typed on the intake card, kept as typed (even where not yet valid)
+    # so nothing is lost between steps or sessions; `draft_step` is where they were.
+    draft_inputs: dict[str, Any] = field(default_factory=dict)
+    draft_step: str | None = None
+    # Optimistic lock: storage refuses a save made from a stale copy (raises Conflict).
+    version: int = 0
 
     def __post_init__(self) -> None:
         require_aware(self.created_at, "created_at")
