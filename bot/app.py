@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Protocol
 
 from aiohttp import web
 
@@ -15,9 +18,18 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
+class Delivery(Protocol):
+    """What the app needs of the Teams layer's outbox dispatcher."""
+
+    async def run_once(self) -> int: ...
+    async def run_forever(self, idle_seconds: float = 2.0) -> None: ...
+
+
 SETTINGS = web.AppKey("settings", Settings)
 STORAGE = web.AppKey("storage", Storage)
 ROUTER = web.AppKey("router", Router)
+DISPATCHER: web.AppKey[Delivery] = web.AppKey("dispatcher")
 
 
 def build_router() -> Router:
@@ -33,9 +45,14 @@ def create_app(
     storage: Storage | None = None,
     clock: Clock | None = None,
     router: Router | None = None,
+    deliver_in_background: bool = True,
 ) -> web.Application:
-    """Build the bot's web application; storage opens on startup unless one is given."""
-    from bot.teams.web import messages_handler
+    """Build the bot's web application; storage opens on startup unless one is given.
+
+    Queued cards are delivered by a background task; tests that want to step delivery
+    themselves pass `deliver_in_background=False` and call `app[DISPATCHER].run_once()`.
+    """
+    from bot.teams.web import teams_endpoint
 
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
@@ -54,7 +71,19 @@ def create_app(
             await app[STORAGE].close()
 
     app.cleanup_ctx.append(close_storage)
-    app.router.add_post("/api/messages", messages_handler(settings, app[ROUTER], deps))
+    endpoint = teams_endpoint(settings, app[ROUTER], deps)
+    app[DISPATCHER] = endpoint.dispatcher
+
+    async def deliver(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(app[DISPATCHER].run_forever()) if deliver_in_background else None
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.append(deliver)
+    app.router.add_post("/api/messages", endpoint.handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

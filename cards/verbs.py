@@ -8,3 +8,21 @@ from enum import StrEnum
 class Verb(StrEnum):
     # Runs a typed command from a button, as if the person had typed it.
     COMMAND = "command"
+
+    # --- referral intake (the referrer) ---------------------------------------------
+    REFER_NEXT = "refer.next"
+    REFER_BACK = "refer.back"
+    REFER_SAVE = "refer.save"
+    REFER_SUBMIT = "refer.submit"
+    REFER_ADD_SUBJECT = "refer.add_subject"
+    REFER_REMOVE_SUBJECT = "refer.remove_subject"
+    REFER_DISCARD = "refer.discard"
+    REFER_ANSWER = "refer.answer"
+
+    # --- triage (the coordinator) ----------------------------------------------------
+    TRIAGE_ACCEPT = "triage.accept"
+    TRIAGE_ASK = "triage.ask"
+    TRIAGE_DECLINE = "triage.decline"
+
+    # --- information requests (an agency's SPOC) ------------------------------------
+    INFO_ANSWER = "info.answer"

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_router, create_app
+from bot.app import DISPATCHER, build_router, create_app
 from bot.domain.common import FixedClock
 from bot.services.demo import seed_demo
 from bot.services.ports import Storage
@@ -61,6 +61,13 @@ class BotUnderTest:
     service_url: str
     storage: Storage
 
+    async def deliver(self) -> int:
+        """Run the outbox dispatcher until nothing is due; returns how many rows it tried."""
+        total = 0
+        while sent := await self.client.app[DISPATCHER].run_once():
+            total += sent
+        return total
+
     async def post(self, activity: dict[str, Any], **headers: str) -> ClientResponse:
         """POST an activity to /api/messages as Teams would."""
         return await self.client.post(
@@ -80,7 +87,13 @@ async def start_bot(
 ) -> BotUnderTest:
     """Serve the real app on a free loopback port."""
     settings = settings or Settings()
-    app = create_app(settings, storage=storage, clock=clock, router=router or build_router())
+    app = create_app(
+        settings,
+        storage=storage,
+        clock=clock,
+        router=router or build_router(),
+        deliver_in_background=False,
+    )
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return BotUnderTest(client, connector.fake, connector.url, storage)

@@ -90,6 +90,12 @@ class OutgoingDelivery:
         self.last_status = status
         self.sent_at = require_aware(at)
 
+    def give_up(self, status: int, *, unreachable: bool) -> None:
+        """Stop trying: the recipient cannot be reached, or the failure is not retryable."""
+        target = DeliveryState.UNREACHABLE if unreachable else DeliveryState.FAILED
+        self.state = move(self.state, target, ALLOWED, "delivery")
+        self.last_status = status
+
     def retry_later(self, status: int, not_before: datetime) -> None:
         """A retryable failure: back to the queue until `not_before`."""
         self.state = move(self.state, DeliveryState.PENDING, ALLOWED, "delivery")

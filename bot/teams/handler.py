@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from botbuilder.core import InvokeResponse, TurnContext
@@ -42,10 +43,13 @@ def error_reference() -> str:
 class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
     """The Community MARAC bot's activity handler."""
 
-    def __init__(self, router: Router, deps: Deps) -> None:
+    def __init__(
+        self, router: Router, deps: Deps, *, after_turn: Callable[[], None] | None = None
+    ) -> None:
         super().__init__()
         self._router = router
         self._deps = deps
+        self._after_turn = after_turn
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Drop redeliveries, then handle the activity inside the error boundary."""
@@ -58,6 +62,8 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
                     await self._send_invoke(turn_context, Reply(text=REPEATED))
                 return
             await super().on_turn(turn_context)
+            if self._after_turn is not None:
+                self._after_turn()  # cards the turn queued go out now, not at the next tick
         except Exception:  # the last line of defence: the person sees only a reference
             ref = error_reference()
             log.exception("turn failed [ref %s] (activity type %s)", ref, activity.type)

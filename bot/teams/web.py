@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +25,7 @@ from botframework.connector.auth import AuthenticationConstants
 from bot.services.router import Deps, Router
 from bot.settings import Settings
 from bot.teams.handler import MaracBot
+from bot.teams.outbox import OutboxDispatcher
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +73,19 @@ def _problem(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def messages_handler(settings: Settings, router: Router, deps: Deps) -> Any:
-    """Build the aiohttp handler for POST /api/messages."""
+@dataclass(frozen=True)
+class TeamsEndpoint:
+    """The POST /api/messages handler and the dispatcher that delivers queued cards."""
+
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    dispatcher: OutboxDispatcher
+
+
+def teams_endpoint(settings: Settings, router: Router, deps: Deps) -> TeamsEndpoint:
+    """Build the Teams side of the app: adapter, bot, /api/messages handler, dispatcher."""
     adapter = make_adapter(settings)
-    bot = MaracBot(router, deps)
+    dispatcher = OutboxDispatcher(adapter, deps, settings.app_id)
+    bot = MaracBot(router, deps, after_turn=dispatcher.kick)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
@@ -107,7 +119,7 @@ def messages_handler(settings: Settings, router: Router, deps: Deps) -> Any:
             )
         return web.Response(status=201)
 
-    return messages
+    return TeamsEndpoint(messages, dispatcher)
 
 
 def _serialise(body: Any) -> Any:

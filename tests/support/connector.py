@@ -17,6 +17,8 @@ class FakeConnector:
     sent: list[dict[str, Any]] = field(default_factory=list)
     updated: list[dict[str, Any]] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)
+    # statuses to answer the next sends with, in order, instead of accepting them
+    failures: list[int] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -28,6 +30,11 @@ class FakeConnector:
         return app
 
     async def _send(self, request: web.Request) -> web.Response:
+        if self.failures:
+            status = self.failures.pop(0)
+            return web.json_response(
+                {"error": {"code": "Injected", "message": f"injected {status}"}}, status=status
+            )
         body = await request.json()
         body["_conversation"] = request.match_info["conversation"]
         self.sent.append(body)
