@@ -1,6 +1,10 @@
-"""The one error the storage layer raises on purpose."""
+"""The errors the storage layer raises on purpose."""
 
 from __future__ import annotations
+
+from bot.domain.errors import Conflict
+
+STALE_REFERRAL = "Someone else changed this referral a moment ago. Look at it again before you act."
 
 
 class ConstraintViolation(Exception):
@@ -10,3 +14,12 @@ class ConstraintViolation(Exception):
     It signals a bug or a lost race, not bad input, so it is not a DomainError; the unit of
     work it happened in must be rolled back.
     """
+
+
+def stale_referral() -> Conflict:
+    """A referral saved from a copy older than the stored one (the optimistic lock).
+
+    A DomainError the person can act on: nothing was stored, and the unit of work stays
+    usable.
+    """
+    return Conflict(STALE_REFERRAL)

@@ -5,6 +5,11 @@ see the committed state overlaid with the unit's own changes, like a read-commit
 database. Unique keys, panel references and ordering follow the SQL schema, and two units
 inserting the same outbox or activity key behave as on PostgreSQL: the second waits for the
 first to finish, then yields to it.
+
+Referrals carry an optimistic lock (`version`). A save from a copy older than what the unit
+sees (the committed state overlaid with its own changes) raises Conflict at once. Units do
+not wait for each other here, so when another unit commits a newer version after this
+unit's save, this unit's commit raises Conflict instead, and applies nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from bot.domain.meeting import AgendaItem, Meeting
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
 from bot.services import ports
-from storage.errors import ConstraintViolation
+from storage.errors import ConstraintViolation, stale_referral
 
 T = TypeVar("T")
 
@@ -101,6 +106,7 @@ def stored_form(value: T) -> T:
         stored.reference = json.loads(json.dumps(stored.reference))
     elif isinstance(stored, Referral):
         stored.risk_answers = json.loads(json.dumps(stored.risk_answers))
+        stored.draft_inputs = json.loads(json.dumps(stored.draft_inputs))
     return stored
 
 
@@ -148,6 +154,9 @@ class MemoryUnitOfWork:
     def __init__(self, storage: MemoryStorage) -> None:
         self._storage = storage
         self._changes: dict[str, dict[str, _Record | None]] = {table: {} for table in TABLES}
+        # Per referral this unit saved: the committed version its first save started from
+        # (None when it inserted the referral), checked again at commit.
+        self._referral_bases: dict[str, int | None] = {}
         self.panels: ports.PanelRepository = _Panels(self)
         self.agencies: ports.AgencyRepository = _Agencies(self)
         self.members: ports.MemberRepository = _Members(self)
@@ -175,8 +184,15 @@ class MemoryUnitOfWork:
         await self.rollback()
 
     async def commit(self) -> None:
-        """Apply the changes at once, unless another unit committed a clashing unique key."""
+        """Apply the changes at once, unless another unit committed a clashing unique key
+        or a newer version of a referral this unit changed."""
         committed = self._storage._committed
+        for referral_id, base in self._referral_bases.items():
+            current = committed[REFERRALS].get(referral_id)
+            if base is None and current is not None:
+                raise ConstraintViolation("A referrals record with the same id exists.")
+            if base is not None and (current is None or current.value.version != base):
+                raise stale_referral()
         for table, unique in UNIQUE.items():
             changed = {key: r for key, r in self._changes[table].items() if r is not None}
             taken = {
@@ -201,6 +217,7 @@ class MemoryUnitOfWork:
     def _finish(self) -> None:
         """End the transaction: forget the changes, release claimed keys and locked rows."""
         self._changes = {table: {} for table in TABLES}
+        self._referral_bases = {}
         storage = self._storage
         for key, claim in list(storage._claims.items()):
             if claim.owner is self:
@@ -249,6 +266,10 @@ class MemoryUnitOfWork:
     @staticmethod
     def _key_of(table: str, value: Any) -> str:
         return str(value.key if table == ACTIVITIES else value.id)
+
+    def note_referral_base(self, referral_id: str, version: int | None) -> None:
+        """Remember the version this unit's first save of a referral started from."""
+        self._referral_bases.setdefault(referral_id, version)
 
     def require_panel(self, panel_id: str) -> None:
         """The foreign key every table of panel data has."""
@@ -383,11 +404,26 @@ class _Referrals(_Repository):
         return sorted(referrals, key=lambda r: (r.created_at, r.id))
 
     async def save(self, referral: Referral) -> None:
+        """Insert as version 1, or update from the version stored; sets `referral.version`."""
         ours = {s.id for s in referral.subjects}
         for other in self._uow.values(REFERRALS):
             if other.id != referral.id and ours & {s.id for s in other.subjects}:
                 raise ConstraintViolation("A subject with this id belongs to another referral.")
-        self._save(referral)
+        self._uow.require_panel(referral.panel_id)
+        existing = self._uow.record(REFERRALS, referral.id)
+        if existing is not None and existing.value.panel_id != referral.panel_id:
+            raise ConstraintViolation("A record with this id belongs to another panel.")
+        if existing is None:
+            base, version = None, 1
+        elif existing.value.version != referral.version:
+            raise stale_referral()
+        else:
+            base, version = referral.version, referral.version + 1
+        stored = copy.copy(referral)
+        stored.version = version
+        self._save(stored)
+        self._uow.note_referral_base(referral.id, base)
+        referral.version = version
 
     async def get(self, panel_id: str, referral_id: str) -> Referral | None:
         referral: Referral | None = self._get(panel_id, referral_id)

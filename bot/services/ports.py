@@ -58,7 +58,11 @@ class IsaRepository(Protocol):
 
 class ReferralRepository(Protocol):
     async def save(self, referral: Referral) -> None:
-        """Insert or update the referral with its subjects and children."""
+        """Insert or update the referral with its subjects and children.
+
+        Optimistic lock: saving a copy whose `version` is not the stored one raises
+        `Conflict` and stores nothing; a successful save stores and sets `version + 1`.
+        """
         ...
 
     async def get(self, panel_id: str, referral_id: str) -> Referral | None: ...

@@ -6,6 +6,7 @@ new or loaded row. Child collections are synchronised by the repositories.
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 
@@ -124,6 +125,7 @@ def to_member(row: MemberRow) -> Member:
         agency_id=row.agency_id,
         roles=decode_roles(row.roles),
         active=row.active,
+        away_until=row.away_until,
     )
 
 
@@ -135,6 +137,7 @@ def fill_member(row: MemberRow, member: Member) -> None:
     row.agency_id = member.agency_id
     row.roles = encode_roles(member.roles)
     row.active = member.active
+    row.away_until = member.away_until
 
 
 def to_isa(row: IsaAcceptanceRow) -> IsaAcceptance:
@@ -249,11 +252,16 @@ def to_referral(row: ReferralRow) -> Referral:
         created_at=row.created_at,
         submitted_at=row.submitted_at,
         decided_at=row.decided_at,
+        # Deep copies: the row keeps what was loaded to tell what a save changed.
+        draft_inputs=copy.deepcopy(row.draft_inputs) if row.draft_inputs else {},
+        draft_step=row.draft_step,
+        version=row.version or 0,
     )
 
 
 def fill_referral(row: ReferralRow, referral: Referral) -> None:
-    """Scalar and JSON fields; the repository synchronises the subjects."""
+    """Scalar and JSON fields; the repository synchronises the subjects and sets the
+    version (the optimistic lock)."""
     row.panel_id = referral.panel_id
     row.reference = referral.reference
     row.reference_key = lookup_key(referral.reference)
@@ -285,6 +293,8 @@ def fill_referral(row: ReferralRow, referral: Referral) -> None:
     row.created_at = referral.created_at
     row.submitted_at = referral.submitted_at
     row.decided_at = referral.decided_at
+    row.draft_inputs = copy.deepcopy(referral.draft_inputs)
+    row.draft_step = referral.draft_step
 
 
 # Cases

@@ -91,6 +91,7 @@ class MemberRow(PanelScoped, Base):
     # Sorted, comma-separated role values: "chair,coordinator".
     roles: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
+    away_until: Mapped[date | None] = mapped_column(Date)
 
 
 class IsaAcceptanceRow(PanelScoped, Base):
@@ -142,6 +143,12 @@ class ReferralRow(PanelScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the referrer typed, as typed; rows from before revision 0002 hold {}.
+    draft_inputs: Mapped[dict[str, Any]] = mapped_column(json_document(), server_default="{}")
+    draft_step: Mapped[str | None] = mapped_column(String(64))
+    # The optimistic lock: the repository updates a row only from the version it holds and
+    # stores the next one. Rows from before revision 0002 hold 0.
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
 
     subjects: Mapped[list[SubjectRow]] = relationship(
         lazy="raise",

@@ -4,6 +4,9 @@ Each repository works inside the session of its unit of work. `save` is an upser
 the row is loaded (with its child rows), overwritten and flushed at once, so an integrity
 error surfaces at the `save` that caused it, as a ConstraintViolation. Reads re-load rows
 (`populate_existing`) so they see what the database holds now, never a stale copy.
+
+Referrals carry an optimistic lock (`version`), checked at `save`; see
+SqlReferralRepository.save.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import update as update_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import FlushError
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
@@ -26,7 +31,7 @@ from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState
 from bot.domain.meeting import AgendaItem, Meeting
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
-from storage.errors import ConstraintViolation
+from storage.errors import ConstraintViolation, stale_referral
 from storage.sql import mapping as m
 from storage.sql.models import (
     ActionRow,
@@ -236,13 +241,30 @@ class SqlReferralRepository(SqlRepository):
         return statement.order_by(ReferralRow.created_at, self._binary(ReferralRow.id))
 
     async def save(self, referral: Referral) -> None:
-        """Insert or update the referral; its subjects are replaced by the given ones."""
+        """Insert or update the referral; its subjects are replaced by the given ones.
+
+        The optimistic lock: a new referral is stored as version 1; a stored one is updated
+        only from the version it holds, and gets the next. Either way `referral.version` is
+        set to what was stored. A save from a stale copy raises Conflict and changes nothing
+        (the unit of work stays usable).
+
+        The version is claimed first, with `UPDATE ... SET version = v + 1 WHERE id, panel
+        AND version = v`: that row then stays locked (PostgreSQL) or the database stays
+        reserved (SQLite) until the unit of work ends, so of two units saving the same
+        version the second waits at its `save` until the first commits, then gets Conflict
+        there (or succeeds, if the first rolled back).
+        """
         row = await self._for_save(
             ReferralRow, referral.id, referral.panel_id, ReferralRow.subjects
         )
         if row is None:
-            row = ReferralRow(id=referral.id, subjects=[])
+            version = 1
+            row = ReferralRow(id=referral.id, subjects=[], version=version)
             self._session.add(row)
+        else:
+            version = await self._claim_next_version(referral, stored=row.version)
+            # The database holds it already; the flush need not write it again.
+            set_committed_value(row, "version", version)
         m.fill_referral(row, referral)
         stored = {subject.id: subject for subject in row.subjects}
         subjects: list[SubjectRow] = []
@@ -252,6 +274,28 @@ class SqlReferralRepository(SqlRepository):
             subjects.append(subject_row)
         row.subjects = subjects
         await self._flush()
+        referral.version = version
+
+    async def _claim_next_version(self, referral: Referral, *, stored: int) -> int:
+        """Move the stored row from `referral.version` to the next version, or raise
+        Conflict when the row holds another one (now, or once a concurrent unit ends)."""
+        if stored != referral.version:
+            raise stale_referral()
+        claimed = await self._session.execute(
+            update_rows(ReferralRow)
+            .where(
+                ReferralRow.id == referral.id,
+                ReferralRow.panel_id == referral.panel_id,
+                ReferralRow.version == referral.version,
+            )
+            .values(version=referral.version + 1)
+            .returning(ReferralRow.version)
+            .execution_options(synchronize_session=False)
+        )
+        version = claimed.scalar_one_or_none()
+        if version is None:
+            raise stale_referral()
+        return int(version)
 
     async def get(self, panel_id: str, referral_id: str) -> Referral | None:
         row = await self._one(

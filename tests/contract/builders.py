@@ -85,6 +85,7 @@ def member(owner: Panel, **fields: Any) -> Member:
         "agency_id": new_id(),
         "roles": frozenset({Role.SPOC, Role.CHAIR}),
         "active": True,
+        "away_until": date(2026, 7, 3),
     }
     return Member(**(values | fields))
 
@@ -150,6 +151,16 @@ def referral(owner: Panel, **fields: Any) -> Referral:
         "created_at": at(),
         "submitted_at": at(hours=1),
         "decided_at": at(days=2),
+        # As typed on the intake card: untrimmed, not yet valid, nested.
+        "draft_inputs": {
+            "victim_name": "  Zoë O'Brien ",
+            "victim_dob": "31/02/1984",
+            "incidents": "7",
+            "agencies": ["police", "housing"],
+            "safe_to_call": False,
+            "answers": {"q1": "yes", "q9": None},
+        },
+        "draft_step": "risk",
     }
     return Referral(**(values | fields))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from bot.domain.panel import AgencyKind, Role
@@ -122,7 +124,9 @@ async def test_agencies_of_one_panel_are_invisible_from_another(storage: Storage
 async def test_a_member_comes_back_with_roles_and_every_field(storage: Storage) -> None:
     (panel,) = await make.stored_panels(storage)
     member = make.member(panel)
-    bare = make.member(panel, email=None, agency_id=None, roles=frozenset(), active=False)
+    bare = make.member(
+        panel, email=None, agency_id=None, roles=frozenset(), active=False, away_until=None
+    )
     async with storage.unit_of_work() as uow:
         await uow.members.save(member)
         await uow.members.save(bare)
@@ -130,6 +134,22 @@ async def test_a_member_comes_back_with_roles_and_every_field(storage: Storage) 
     async with storage.unit_of_work() as uow:
         assert await uow.members.get(panel.id, member.id) == member
         assert await uow.members.get(panel.id, bare.id) == bare
+
+
+async def test_a_member_back_from_leave_has_no_away_date(storage: Storage) -> None:
+    (panel,) = await make.stored_panels(storage)
+    member = make.member(panel, away_until=date(2026, 8, 31))
+    async with storage.unit_of_work() as uow:
+        await uow.members.save(member)
+        await uow.commit()
+    member.away_until = None
+    async with storage.unit_of_work() as uow:
+        await uow.members.save(member)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        loaded = await uow.members.get(panel.id, member.id)
+    assert loaded is not None
+    assert loaded.away_until is None
 
 
 async def test_saving_a_member_again_updates_the_roles(storage: Storage) -> None:

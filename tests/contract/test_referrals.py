@@ -60,6 +60,8 @@ async def test_a_bare_draft_referral_comes_back_as_it_was(storage: Storage) -> N
         case_id=None,
         submitted_at=None,
         decided_at=None,
+        draft_inputs={},
+        draft_step=None,
     )
     async with storage.unit_of_work() as uow:
         await uow.referrals.save(draft)
