@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
 from aiohttp import web
 
 from bot.domain.common import Clock, SystemClock
-from bot.services import basics
+from bot.graph import GraphClient, GraphSettings
+from bot.services import basics, calendar, intake, triage
+from bot.services.calendar import CalendarConfig, OnlineMeetings, ScheduleBook
 from bot.services.ports import Storage
 from bot.services.router import Deps, Router
 from bot.settings import Settings
@@ -32,11 +34,76 @@ ROUTER = web.AppKey("router", Router)
 DISPATCHER: web.AppKey[Delivery] = web.AppKey("dispatcher")
 
 
-def build_router() -> Router:
+def calendar_config(settings: Settings, online: OnlineMeetings | None = None) -> CalendarConfig:
+    """The calendar's configuration from the settings (schedule file read and checked here)."""
+    schedules = (
+        calendar.load_schedule_book(
+            settings.meeting_schedule_file, default_timezone=settings.timezone
+        )
+        if settings.meeting_schedule_file
+        else ScheduleBook()
+    )
+    return CalendarConfig(
+        schedules=schedules,
+        online_meetings=online,
+        ics_secret=settings.ics_signing_secret,
+        public_url=settings.public_url,
+    )
+
+
+def build_router(settings: Settings | None = None, online: OnlineMeetings | None = None) -> Router:
     """Every feature registers its commands and card verbs here, once."""
     router = Router()
     basics.register(router)
+    intake.register(router)
+    triage.register(router)
+    calendar.register(router, calendar_config(settings, online) if settings else None)
     return router
+
+
+def graph_client(settings: Settings) -> GraphClient | None:
+    """The Graph client for Teams online meetings, when Graph is configured."""
+    if not settings.graph_configured:
+        return None
+    return GraphClient(
+        GraphSettings(
+            tenant_id=settings.graph_tenant_id,
+            client_id=settings.graph_client_id,
+            client_secret=settings.graph_client_secret,
+            organizer_user_id=settings.graph_organizer_user_id,
+            authority_host=settings.graph_authority_host,
+            graph_url=settings.graph_url,
+            ca_bundle=settings.graph_ca_bundle,
+        )
+    )
+
+
+def ics_download(
+    settings: Settings, deps: Deps
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /panels/{panel_id}/meetings.ics?token=…: the panel's meetings as an .ics file."""
+
+    async def meetings_ics(request: web.Request) -> web.Response:
+        text = await calendar.calendar_file(
+            deps.uow,
+            settings.ics_signing_secret,
+            request.match_info["panel_id"],
+            request.query.get("token", ""),
+            deps.clock.now(),
+        )
+        if text is None:
+            raise web.HTTPNotFound()  # the same answer for a bad token and an unknown panel
+        return web.Response(
+            body=text.encode("utf-8"),
+            content_type="text/calendar",
+            charset="utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="panel-meetings.ics"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return meetings_ics
 
 
 def create_app(
@@ -56,7 +123,8 @@ def create_app(
 
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
-    app[ROUTER] = router or build_router()
+    graph = graph_client(settings)
+    app[ROUTER] = router or build_router(settings, graph)
     owned = storage is None
     if storage is None:
         from storage import open_storage
@@ -71,6 +139,13 @@ def create_app(
             await app[STORAGE].close()
 
     app.cleanup_ctx.append(close_storage)
+
+    async def close_graph(app: web.Application) -> AsyncIterator[None]:
+        yield
+        if graph is not None:
+            await graph.close()
+
+    app.cleanup_ctx.append(close_graph)
     endpoint = teams_endpoint(settings, app[ROUTER], deps)
     app[DISPATCHER] = endpoint.dispatcher
 
@@ -84,6 +159,7 @@ def create_app(
 
     app.cleanup_ctx.append(deliver)
     app.router.add_post("/api/messages", endpoint.handler)
+    app.router.add_get("/panels/{panel_id}/meetings.ics", ics_download(settings, deps))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

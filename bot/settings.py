@@ -39,6 +39,31 @@ class Settings:
     # Where tokens' signing keys are published; botbuilder's public-cloud default if None.
     openid_metadata_url: str | None = None
     token_issuer: str | None = None
+    # The panel's meeting schedule (JSON); None means second Tuesday, 10:00, 2 hours.
+    meeting_schedule_file: Path | None = None
+    # Where people reach the bot from outside (for download links such as the .ics file).
+    public_url: str = ""
+    ics_signing_secret: str = field(default="", repr=False)
+    # Microsoft Graph, for Teams online meetings (client credentials through msal).
+    graph_tenant_id: str = ""
+    graph_client_id: str = ""
+    graph_client_secret: str = field(default="", repr=False)
+    graph_organizer_user_id: str = ""
+    graph_authority_host: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com"
+    graph_ca_bundle: str | None = None
+
+    @property
+    def graph_configured(self) -> bool:
+        """Graph is used only when every credential it needs is set."""
+        return all(
+            (
+                self.graph_tenant_id,
+                self.graph_client_id,
+                self.graph_client_secret,
+                self.graph_organizer_user_id,
+            )
+        )
 
     @property
     def local_mode(self) -> bool:
@@ -80,6 +105,18 @@ class Settings:
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
             openid_metadata_url=get("BOT_OPENID_METADATA_URL") or None,
             token_issuer=get("BOT_TOKEN_ISSUER") or None,
+            meeting_schedule_file=Path(get("MEETING_SCHEDULE_FILE"))
+            if get("MEETING_SCHEDULE_FILE")
+            else None,
+            public_url=get("PUBLIC_URL").rstrip("/"),
+            ics_signing_secret=get("ICS_SIGNING_SECRET"),
+            graph_tenant_id=get("GRAPH_TENANT_ID") or get("APP_TENANTID"),
+            graph_client_id=get("GRAPH_CLIENT_ID") or get("APP_ID"),
+            graph_client_secret=get("GRAPH_CLIENT_SECRET") or get("APP_PASSWORD"),
+            graph_organizer_user_id=get("GRAPH_ORGANIZER_USER_ID"),
+            graph_authority_host=get("GRAPH_AUTHORITY_HOST") or "https://login.microsoftonline.com",
+            graph_url=get("GRAPH_URL") or "https://graph.microsoft.com",
+            graph_ca_bundle=get("GRAPH_CA_BUNDLE") or None,
         )
         settings.check()
         return settings

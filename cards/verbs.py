@@ -18,6 +18,9 @@ class Verb(StrEnum):
     REFER_REMOVE_SUBJECT = "refer.remove_subject"
     REFER_DISCARD = "refer.discard"
     REFER_ANSWER = "refer.answer"
+    REFER_ADD_CHILD = "refer.add_child"
+    REFER_REMOVE_CHILD = "refer.remove_child"
+    REFER_OPEN = "refer.open"
 
     # --- triage (the coordinator) ----------------------------------------------------
     TRIAGE_ACCEPT = "triage.accept"
@@ -26,3 +29,7 @@ class Verb(StrEnum):
 
     # --- information requests (an agency's SPOC) ------------------------------------
     INFO_ANSWER = "info.answer"
+
+    # --- calendar (the coordinator) --------------------------------------------------
+    SCHEDULE_MOVE = "schedule.move"
+    SCHEDULE_CANCEL = "schedule.cancel"

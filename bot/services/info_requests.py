@@ -1,0 +1,362 @@
+"""Information requests: the panel asks an agency what it knows about a case before a meeting.
+
+Need to know: a request's card, with the subjects' names, goes only to the asked agency's
+contact (its SPOC, or the deputy while the SPOC is away), and only they may answer it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.action import InformationRequest, RequestStatus
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.case import Case
+from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.meeting import Meeting
+from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
+from bot.domain.referral import Referral
+from bot.services.notify import card_to_member
+from bot.services.ports import UnitOfWork
+from bot.services.router import Deps, Reply, Request, Router, VerbSpec
+from cards.info_request import (
+    MAX_ANSWER,
+    AnsweredNoticeView,
+    InfoAnsweredView,
+    InfoRequestView,
+    RequestSubject,
+    answered_notice_text,
+    render_answered_notice,
+    render_info_answered,
+    render_info_request,
+)
+from cards.kit import Card
+from cards.verbs import Verb
+
+AGENCY_ANSWERERS = frozenset({Role.SPOC, Role.DEPUTY})
+# When the meeting's referral deadline has passed, answers are due this long before it.
+LATE_DUE_BEFORE_MEETING = timedelta(days=2)
+
+
+# Dates and times as people read them, in the panel's time zone.
+
+
+def local(at: datetime, panel: Panel) -> datetime:
+    """An instant in the panel's time zone."""
+    return at.astimezone(ZoneInfo(panel.timezone))
+
+
+def day_text(at: datetime, panel: Panel) -> str:
+    """e.g. 'Mon 30 Nov 2026'."""
+    d = local(at, panel)
+    return f"{d:%a} {d.day} {d:%b %Y}"
+
+
+def short_day_text(at: datetime, panel: Panel) -> str:
+    """e.g. 'Tue 8 Dec'."""
+    d = local(at, panel)
+    return f"{d:%a} {d.day} {d:%b}"
+
+
+def when_text(at: datetime, panel: Panel) -> str:
+    """e.g. 'Tue 8 Dec 2026, 10:00'."""
+    return f"{day_text(at, panel)}, {local(at, panel):%H:%M}"
+
+
+def born_text(day: date) -> str:
+    """e.g. '30 Nov 1972'."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def text_field(data: object, name: str, limit: int) -> str | None:
+    """A string input from a card's data, or None when absent or blank; refuses other types
+    and overlong text (the card's maxLength is a client-side hint only)."""
+    if not isinstance(data, dict):
+        return None
+    raw = data.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput("This card sent something I cannot read. Type help.", {name: "invalid"})
+    if len(raw) > limit:
+        raise InvalidInput(f"Keep this under {limit} characters.", {name: "too_long"})
+    return raw.strip() or None
+
+
+def answers_due(meeting: Meeting, now: datetime) -> datetime:
+    """The meeting's referral deadline, or two days before the meeting once that passed."""
+    if meeting.referral_deadline > now:
+        return meeting.referral_deadline
+    late = meeting.starts_at - LATE_DUE_BEFORE_MEETING
+    return late if late > now else meeting.starts_at
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """One agency asked, and who in it received the card (None: nobody to send it to)."""
+
+    agency: Agency
+    request: InformationRequest
+    contact: Member | None
+
+
+def request_view(
+    panel: Panel,
+    request: InformationRequest,
+    case: Case,
+    referral: Referral | None,
+    agency: Agency,
+    meeting: Meeting | None,
+    *,
+    answer: str | None = None,
+    error: str | None = None,
+) -> InfoRequestView:
+    """What the agency's contact sees of the case: need to know, nothing more."""
+    subjects = [
+        RequestSubject(
+            name=s.name,
+            role=s.role.value,
+            born=born_text(s.date_of_birth) if s.date_of_birth else None,
+        )
+        for s in (referral.subjects if referral else [])
+    ]
+    return InfoRequestView(
+        request_id=request.id,
+        case_reference=case.reference,
+        panel_name=panel.name,
+        agency=agency.name,
+        risk_level=case.risk_level.value.capitalize(),
+        meeting=when_text(meeting.starts_at, panel) if meeting else None,
+        due=day_text(request.due_at, panel),
+        subjects=subjects,
+        question=request.question,
+        answer=answer,
+        error=error,
+    )
+
+
+async def send_requests(
+    uow: UnitOfWork,
+    panel: Panel,
+    case: Case,
+    referral: Referral,
+    meeting: Meeting,
+    agencies: list[Agency],
+    question: str,
+    now: datetime,
+) -> list[SentRequest]:
+    """Create one request per agency and queue its card to the agency's contact today."""
+    members = await uow.members.all(panel.id)
+    today = local(now, panel).date()
+    due = answers_due(meeting, now)
+    sent: list[SentRequest] = []
+    for agency in agencies:
+        request = InformationRequest(
+            panel_id=panel.id,
+            case_id=case.id,
+            agency_id=agency.id,
+            meeting_id=meeting.id,
+            question=question,
+            due_at=due,
+        )
+        await uow.information_requests.save(request)
+        contact = agency_contact(members, agency.id, today)
+        if contact is not None:
+            view = request_view(panel, request, case, referral, agency, meeting)
+            await card_to_member(
+                uow,
+                panel_id=panel.id,
+                member_id=contact.id,
+                card=render_info_request(view),
+                key=f"inforeq:{request.id}:{contact.id}",
+                now=now,
+                text=f"The panel asks {agency.name} about {case.reference}",
+            )
+        sent.append(SentRequest(agency, request, contact))
+    return sent
+
+
+async def answer_request(request: Request, deps: Deps) -> Reply:
+    """The agency's SPOC or deputy returns what the agency knows."""
+    panel, member = request.panel, request.member
+    if panel is None or member is None or not member.active:
+        raise NotAllowed("Only the asked agency's SPOC or deputy can answer this request.")
+    request_id = text_field(request.data, "request_id", 64)
+    if request_id is None:
+        raise InvalidInput("This card names no request. Type help.")
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        info = await uow.information_requests.get(panel.id, request_id)
+        case = await uow.cases.get(panel.id, info.case_id) if info else None
+        if info is None or case is None:
+            raise NotFound("That information request no longer exists.")
+        agency = await uow.agencies.get(panel.id, info.agency_id)
+        if agency is None:
+            raise NotFound("That information request no longer exists.")
+        if member.agency_id != info.agency_id or not AGENCY_ANSWERERS & member.roles:
+            await _audit(
+                uow, panel, member, AuditVerb.REFUSE, info, now, "not the agency's contact"
+            )
+            await uow.commit()
+            raise NotAllowed(
+                f"This request was sent to {agency.name}; only its SPOC or deputy can answer it."
+            )
+        if info.status is not RequestStatus.OPEN:
+            return Reply(card=await _answered_card(uow, panel, info, case, agency))
+        try:
+            answer = text_field(request.data, "answer", MAX_ANSWER)
+            info.answer_with(answer or "", by_agency_id=agency.id, by_member_id=member.id, at=now)
+        except InvalidInput as err:
+            referral = (
+                await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
+            )
+            meeting = await uow.meetings.get(panel.id, info.meeting_id) if info.meeting_id else None
+            typed = request.data.get("answer")
+            view = request_view(
+                panel,
+                info,
+                case,
+                referral,
+                agency,
+                meeting,
+                answer=typed[:MAX_ANSWER] if isinstance(typed, str) else None,
+                error=err.message,
+            )
+            return Reply(card=render_info_request(view))
+        await uow.information_requests.save(info)
+        await _audit(uow, panel, member, AuditVerb.UPDATE, info, now, "answered")
+        await _tell_coordinators(uow, panel, info, case, agency, now)
+        card = await _answered_card(uow, panel, info, case, agency)
+        await uow.commit()
+    return Reply(card=card)
+
+
+async def _answered_card(
+    uow: UnitOfWork, panel: Panel, info: InformationRequest, case: Case, agency: Agency
+) -> Card:
+    if info.status is RequestStatus.CANCELLED:
+        return render_info_answered(
+            InfoAnsweredView(
+                case_reference=case.reference,
+                agency=agency.name,
+                answered_by="nobody",
+                answered_on="—",
+                answer="The panel cancelled this request; nothing more is needed.",
+            )
+        )
+    who = (
+        await uow.members.get(panel.id, info.answered_by_member_id)
+        if info.answered_by_member_id
+        else None
+    )
+    return render_info_answered(
+        InfoAnsweredView(
+            case_reference=case.reference,
+            agency=agency.name,
+            answered_by=who.name if who else "your agency",
+            answered_on=day_text(info.answered_at, panel) if info.answered_at else "—",
+            answer=info.answer or "",
+        )
+    )
+
+
+async def _tell_coordinators(
+    uow: UnitOfWork,
+    panel: Panel,
+    info: InformationRequest,
+    case: Case,
+    agency: Agency,
+    now: datetime,
+) -> None:
+    """The coordinators see who has answered: one short card per answer."""
+    asked = [
+        r
+        for r in await uow.information_requests.for_case(panel.id, case.id)
+        if r.status is not RequestStatus.CANCELLED
+    ]
+    answered = sum(1 for r in asked if r.status is RequestStatus.ANSWERED)
+    view = AnsweredNoticeView(
+        agency=agency.name, case_reference=case.reference, answered=answered, asked=len(asked)
+    )
+    for coordinator in await uow.members.all(panel.id):
+        if coordinator.has(Role.COORDINATOR):
+            await card_to_member(
+                uow,
+                panel_id=panel.id,
+                member_id=coordinator.id,
+                card=render_answered_notice(view),
+                key=f"inforeq-answered:{info.id}:{coordinator.id}",
+                now=now,
+                text=answered_notice_text(view),
+            )
+
+
+async def _audit(
+    uow: UnitOfWork,
+    panel: Panel,
+    member: Member,
+    verb: AuditVerb,
+    info: InformationRequest,
+    now: datetime,
+    detail: str,
+) -> None:
+    await uow.audit.append(
+        AuditEvent(
+            panel_id=panel.id,
+            at=now,
+            actor_aad_object_id=member.aad_object_id,
+            actor_member_id=member.id,
+            verb=verb,
+            entity="information_request",
+            entity_id=info.id,
+            detail=detail,
+        )
+    )
+
+
+def register(router: Router) -> None:
+    """Register the answer button of the information request card."""
+    router.verb(VerbSpec(Verb.INFO_ANSWER.value, answer_request))
+
+
+def gallery_cards() -> dict[str, Card]:
+    """The information request cards, with invented data."""
+    request = InfoRequestView(
+        request_id="demo-request",
+        case_reference="CM-2026-015",
+        panel_name="Riverside Community MARAC",
+        agency="Riverside Homes (Housing)",
+        risk_level="Medium",
+        meeting="Tue 8 Dec 2026, 10:00",
+        due="Mon 30 Nov 2026",
+        subjects=[
+            RequestSubject("Samuel Achebe", "victim", "30 Nov 1972"),
+            RequestSubject("Jordan Pike", "perpetrator"),
+        ],
+        question="What does your agency know about the people named, and what is it doing now?",
+    )
+    notice = AnsweredNoticeView(
+        agency="Riverside Homes (Housing)", case_reference="CM-2026-015", answered=2, asked=3
+    )
+    return {
+        "info-request": render_info_request(request),
+        "info-request-error": render_info_request(
+            replace(request, answer="", error="Write the agency's information.")
+        ),
+        "info-request-answered": render_info_answered(
+            InfoAnsweredView(
+                case_reference="CM-2026-015",
+                agency="Riverside Homes (Housing)",
+                answered_by="Gemma Hartley",
+                answered_on="Fri 27 Nov 2026",
+                answer="Tenant since 2019; two noise complaints logged against the flat above.",
+            )
+        ),
+        "info-request-answered-notice": render_answered_notice(notice),
+        "info-request-all-answered-notice": render_answered_notice(
+            AnsweredNoticeView(
+                agency="Victim Support", case_reference="CM-2026-015", answered=3, asked=3
+            )
+        ),
+    }

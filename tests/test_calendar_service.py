@@ -1,0 +1,648 @@
+"""The calendar's use cases on the in-memory storage and a fixed clock.
+
+The demo panel is the starting point: second-Tuesday meetings at 10:00 on 13 Oct and 10 Nov
+2026 (ended), 8 Dec 2026 and 12 Jan 2027; the clock stands at Friday 20 Nov 2026 10:00 UTC.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.domain.audit import AuditEvent
+from bot.domain.common import FixedClock
+from bot.domain.delivery import ConversationKind
+from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from bot.domain.meeting import Meeting, MeetingStatus
+from bot.domain.panel import Member, Panel
+from bot.domain.schedule import ScheduleError, schedule_from_data
+from bot.services import calendar
+from bot.services.calendar import (
+    Calendar,
+    CalendarConfig,
+    OnlineMeeting,
+    OnlineMeetingError,
+    ScheduleBook,
+    calendar_file,
+    england_and_wales_holidays,
+    ensure_meetings,
+    fold_ics_line,
+    ics_token,
+    ics_token_valid,
+    ics_url,
+    meetings_ics,
+    schedules_from_data,
+    take_date,
+)
+from bot.services.demo import DEMO_TEAM, seed_demo
+from bot.services.router import Caller, Deps, Request, Where
+from cards.kit import card_text, teams_findings
+from cards.verbs import Verb
+from storage import MemoryStorage
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+LONDON = ZoneInfo("Europe/London")
+PRIYA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01"
+GEMMA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d03"
+SECOND_TUESDAY = schedule_from_data({"rule": "second Tuesday"})
+HOLIDAYS = england_and_wales_holidays(range(2026, 2029))
+
+
+@dataclass
+class Background:
+    """Collects the work the feature would start in the background, to run on demand."""
+
+    pending: list[Coroutine[Any, Any, None]] = field(default_factory=list)
+
+    def __call__(self, work: Coroutine[Any, Any, None]) -> None:
+        self.pending.append(work)
+
+    async def run(self) -> None:
+        while self.pending:
+            await self.pending.pop(0)
+
+
+@dataclass
+class World:
+    storage: MemoryStorage
+    clock: FixedClock
+    deps: Deps
+    panel: Panel
+    priya: Member
+    gemma: Member
+    background: Background
+
+    def feature(self, **config: Any) -> Calendar:
+        return Calendar(CalendarConfig(spawn=self.background, **config))
+
+    def request(
+        self, member: Member, kind: ConversationKind = ConversationKind.PERSONAL, args: str = ""
+    ) -> Request:
+        return Request(
+            caller=Caller(f"29:{member.aad_object_id}", member.aad_object_id, member.name),
+            where=Where(kind=kind, conversation_id="a:conversation"),
+            panel=self.panel,
+            member=member,
+            args=args,
+        )
+
+    async def meetings(self) -> list[Meeting]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.meetings.upcoming(self.panel.id, NOW - timedelta(days=60), limit=50)
+
+    async def local_days(self) -> list[date]:
+        return [m.starts_at.astimezone(LONDON).date() for m in await self.meetings()]
+
+    async def audit(self) -> list[AuditEvent]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.audit.recent(self.panel.id, limit=500)
+
+    async def meeting_on(self, day: date) -> Meeting:
+        found = [m for m in await self.meetings() if m.starts_at.astimezone(LONDON).date() == day]
+        assert len(found) == 1, found
+        return found[0]
+
+
+@pytest.fixture
+async def world() -> World:
+    storage = MemoryStorage()
+    clock = FixedClock(NOW)
+    await seed_demo(storage.unit_of_work, clock)
+    async with storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(DEMO_TEAM)
+        assert panel is not None
+        priya = await uow.members.by_aad(panel.id, PRIYA)
+        gemma = await uow.members.by_aad(panel.id, GEMMA)
+    assert priya is not None and gemma is not None
+    deps = Deps(uow=storage.unit_of_work, clock=clock)
+    return World(storage, clock, deps, panel, priya, gemma, Background())
+
+
+async def ensure(world: World) -> list[Meeting]:
+    async with world.storage.unit_of_work() as uow:
+        created = await ensure_meetings(uow, world.panel, SECOND_TUESDAY, NOW, HOLIDAYS)
+        await uow.commit()
+    return created
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+async def test_ensure_meetings_adds_only_the_missing_of_the_next_six(world: World) -> None:
+    created = await ensure(world)
+    assert [m.starts_at.astimezone(LONDON).date() for m in created] == [
+        date(2027, 2, 9),
+        date(2027, 3, 9),
+        date(2027, 4, 13),
+        date(2027, 5, 11),
+    ]
+    february = created[0]
+    assert february.starts_at.astimezone(LONDON).time() == time(10, 0)
+    assert february.ends_at - february.starts_at == timedelta(hours=2)
+    assert february.referral_deadline.astimezone(LONDON) == datetime(
+        2027, 2, 1, 10, 0, tzinfo=LONDON
+    )
+    assert february.status is MeetingStatus.SCHEDULED
+
+
+async def test_ensure_meetings_is_idempotent(world: World) -> None:
+    await ensure(world)
+    before = await world.meetings()
+    assert await ensure(world) == []
+    assert [m.id for m in await world.meetings()] == [m.id for m in before]
+
+
+async def test_a_new_panel_gets_six_meetings_in_its_own_time_zone(world: World) -> None:
+    panel = Panel(
+        name="Harbourside CMARAC",
+        team_id="19:harbourside@thread.tacv2",
+        tenant_id=world.panel.tenant_id,
+        created_at=NOW,
+    )
+    schedule = ScheduleBook().schedule_for(panel)
+    async with world.storage.unit_of_work() as uow:
+        await uow.panels.save(panel)
+        created = await ensure_meetings(uow, panel, schedule, NOW, HOLIDAYS)
+        await uow.commit()
+    assert len(created) == 6
+    assert schedule.timezone == "Europe/London"
+    assert created[0].starts_at.astimezone(LONDON).date() == date(2026, 12, 8)
+
+
+async def test_a_cancelled_meeting_is_not_planned_again(world: World) -> None:
+    feature = world.feature()
+    await feature.cancel(
+        world.request(world.priya), world.deps, world.panel, day=date(2027, 1, 12), reason="Ill"
+    )
+    await ensure(world)
+    january = await world.meeting_on(date(2027, 1, 12))
+    assert january.status is MeetingStatus.CANCELLED
+
+
+async def test_a_moved_meeting_is_not_planned_again_on_its_old_date(world: World) -> None:
+    await ensure(world)
+    feature = world.feature()
+    await feature.move(
+        world.request(world.priya),
+        world.deps,
+        world.panel,
+        day=date(2027, 2, 9),
+        new_day=date(2027, 2, 11),
+        start=None,
+    )
+    assert await ensure(world) == []
+    days = await world.local_days()
+    assert date(2027, 2, 9) not in days
+    assert date(2027, 2, 11) in days
+
+
+async def test_a_bank_holiday_on_the_rule_moves_the_planned_meeting(world: World) -> None:
+    first_monday = schedule_from_data({"rule": "first Monday"})
+    async with world.storage.unit_of_work() as uow:
+        created = await ensure_meetings(uow, world.panel, first_monday, NOW, HOLIDAYS)
+    days = [m.starts_at.astimezone(LONDON).date() for m in created]
+    assert date(2027, 5, 4) in days  # early May bank holiday, Monday 3 May 2027
+
+
+# --- moving ---------------------------------------------------------------------------------
+
+
+async def test_moving_keeps_the_id_and_length_and_recomputes_the_deadline(world: World) -> None:
+    december = await world.meeting_on(date(2026, 12, 8))
+    reply = await world.feature().move(
+        world.request(world.priya),
+        world.deps,
+        world.panel,
+        day=date(2026, 12, 8),
+        new_day=date(2026, 12, 10),
+        start=time(14, 0),
+    )
+    moved = await world.meeting_on(date(2026, 12, 10))
+    assert moved.id == december.id
+    assert moved.starts_at.astimezone(LONDON) == datetime(2026, 12, 10, 14, 0, tzinfo=LONDON)
+    assert moved.ends_at - moved.starts_at == timedelta(hours=2)
+    assert moved.referral_deadline.astimezone(LONDON) == datetime(2026, 12, 2, 14, 0, tzinfo=LONDON)
+    text = card_text(reply.card or {})
+    assert "Meeting moved" in text
+    assert "Tue 8 Dec 2026, 10:00" in text
+    assert "Thu 10 Dec 2026, 14:00–16:00" in text
+    (event,) = [e for e in await world.audit() if e.entity == "meeting"]
+    assert event.detail == "moved from 2026-12-08 to 2026-12-10 14:00"
+    assert event.actor_member_id == world.priya.id
+
+
+async def test_moving_without_a_time_keeps_the_meetings_start(world: World) -> None:
+    await world.feature().move(
+        world.request(world.priya),
+        world.deps,
+        world.panel,
+        day=date(2026, 12, 8),
+        new_day=date(2026, 12, 9),
+        start=None,
+    )
+    moved = await world.meeting_on(date(2026, 12, 9))
+    assert moved.starts_at.astimezone(LONDON).time() == time(10, 0)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "start", "error", "says"),
+    [
+        (date(2026, 12, 8), date(2026, 11, 18), None, InvalidInput, "is in the past"),
+        (date(2026, 12, 8), date(2026, 11, 20), time(9, 0), InvalidInput, "is in the past"),
+        (date(2026, 12, 8), date(2027, 1, 12), None, InvalidInput, "already a meeting"),
+        (date(2026, 12, 8), date(2026, 12, 28), None, InvalidInput, "bank holiday"),
+        (date(2026, 12, 8), date(2026, 12, 25), None, InvalidInput, "bank holiday"),
+        (date(2026, 12, 8), date(2026, 12, 8), None, InvalidInput, "already on"),
+        (date(2026, 11, 10), date(2026, 12, 1), None, InvalidTransition, "is ended"),
+        (date(2026, 12, 9), date(2026, 12, 10), None, NotFound, "no meeting on Wed 9 Dec"),
+    ],
+    ids=[
+        "past-day",
+        "past-hour",
+        "taken",
+        "boxing-day-observed",
+        "christmas",
+        "same",
+        "ended",
+        "none",
+    ],
+)
+async def test_a_refused_move_says_why_and_changes_nothing(
+    world: World, old: date, new: date, start: time | None, error: type[Exception], says: str
+) -> None:
+    before = await world.meetings()
+    with pytest.raises(error, match=says):
+        await world.feature().move(
+            world.request(world.priya), world.deps, world.panel, day=old, new_day=new, start=start
+        )
+    assert await world.meetings() == before
+    assert [e for e in await world.audit() if e.entity == "meeting"] == []
+
+
+# --- cancelling -----------------------------------------------------------------------------
+
+
+async def test_cancelling_marks_the_meeting_and_audits_the_reason(world: World) -> None:
+    reply = await world.feature().cancel(
+        world.request(world.priya),
+        world.deps,
+        world.panel,
+        day=date(2027, 1, 12),
+        reason="  Chair and deputy both at court. ",
+    )
+    january = await world.meeting_on(date(2027, 1, 12))
+    assert january.status is MeetingStatus.CANCELLED
+    (event,) = [e for e in await world.audit() if e.entity == "meeting"]
+    assert event.detail == "cancelled: Chair and deputy both at court."
+    assert event.entity_id == january.id
+    text = card_text(reply.card or {})
+    assert "Meeting cancelled" in text
+    assert "Chair and deputy both at court." in text
+
+
+async def test_an_agenda_published_meeting_can_be_cancelled(world: World) -> None:
+    december = await world.meeting_on(date(2026, 12, 8))
+    december.move_to(MeetingStatus.AGENDA_PUBLISHED)
+    async with world.storage.unit_of_work() as uow:
+        await uow.meetings.save(december)
+        await uow.commit()
+    await world.feature().cancel(
+        world.request(world.priya), world.deps, world.panel, day=date(2026, 12, 8), reason="x"
+    )
+    assert (await world.meeting_on(date(2026, 12, 8))).status is MeetingStatus.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("day", "reason", "error", "says"),
+    [
+        (date(2027, 1, 12), "   ", InvalidInput, "Say why"),
+        (date(2027, 1, 12), "x" * 201, InvalidInput, "under 200 characters"),
+        (date(2026, 11, 10), "Too late", InvalidTransition, "is ended"),
+        (date(2026, 12, 15), "No such meeting", NotFound, "no meeting on Tue 15 Dec 2026"),
+    ],
+    ids=["no-reason", "long-reason", "ended", "none"],
+)
+async def test_a_refused_cancellation_says_why_and_changes_nothing(
+    world: World, day: date, reason: str, error: type[Exception], says: str
+) -> None:
+    before = await world.meetings()
+    with pytest.raises(error, match=says):
+        await world.feature().cancel(
+            world.request(world.priya), world.deps, world.panel, day=day, reason=reason
+        )
+    assert await world.meetings() == before
+    assert [e for e in await world.audit() if e.entity == "meeting"] == []
+
+
+async def test_a_cancelled_meeting_cannot_be_cancelled_or_moved_again(world: World) -> None:
+    feature, priya = world.feature(), world.request(world.priya)
+    january = date(2027, 1, 12)
+    await feature.cancel(priya, world.deps, world.panel, day=january, reason="Ill")
+    with pytest.raises(InvalidTransition, match="is cancelled"):
+        await feature.cancel(priya, world.deps, world.panel, day=january, reason="Again")
+    with pytest.raises(InvalidTransition, match="is cancelled"):
+        await feature.move(
+            priya, world.deps, world.panel, day=january, new_day=date(2027, 1, 14), start=None
+        )
+
+
+# --- who may, and typed commands ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", ["cancel 12 Jan Ill", "move 12 Jan 14 Jan"])
+async def test_only_the_coordinator_may_move_or_cancel(world: World, args: str) -> None:
+    before = await world.meetings()
+    with pytest.raises(NotAllowed, match="Only the panel's coordinator"):
+        await world.feature().command(world.request(world.gemma, args=args), world.deps)
+    assert await world.meetings() == before
+
+
+async def test_moving_or_cancelling_happens_in_the_private_chat_only(world: World) -> None:
+    request = world.request(world.priya, ConversationKind.CHANNEL, args="cancel 12 Jan Ill")
+    with pytest.raises(NotAllowed, match="private chat"):
+        await world.feature().command(request, world.deps)
+
+
+async def test_a_typed_move_reads_dates_and_a_time(world: World) -> None:
+    request = world.request(world.priya, args="move Tue 8 Dec 10/12/2026 14:30")
+    await world.feature().command(request, world.deps)
+    moved = await world.meeting_on(date(2026, 12, 10))
+    assert moved.starts_at.astimezone(LONDON).time() == time(14, 30)
+
+
+async def test_a_typed_cancel_takes_the_rest_as_the_reason(world: World) -> None:
+    request = world.request(world.priya, args="cancel 2027-01-12 Venue flooded, no cover")
+    reply = await world.feature().command(request, world.deps)
+    assert "Venue flooded, no cover" in card_text(reply.card or {})
+
+
+@pytest.mark.parametrize(
+    ("words", "expected", "used"),
+    [
+        ("8 Dec", date(2026, 12, 8), 2),
+        ("8 dec 2027 later", date(2027, 12, 8), 3),
+        ("Tue 8 Dec", date(2026, 12, 8), 3),
+        ("8 January", date(2027, 1, 8), 2),  # no year: the next 8 January
+        ("20 Nov", date(2026, 11, 20), 2),  # today counts as upcoming
+        ("08/12/2026", date(2026, 12, 8), 1),
+        ("8/12", date(2026, 12, 8), 1),
+        ("2026-12-08 14:00", date(2026, 12, 8), 1),
+    ],
+)
+def test_dates_can_be_typed_as_people_write_them(words: str, expected: date, used: int) -> None:
+    assert take_date(words.split(), date(2026, 11, 20)) == (expected, used)
+
+
+@pytest.mark.parametrize(
+    ("words", "says"), [("31 Feb", "does not exist"), ("someday", "not a date"), ("", "nothing")]
+)
+def test_a_date_that_cannot_be_read_is_refused_plainly(words: str, says: str) -> None:
+    with pytest.raises(InvalidInput, match=says):
+        take_date(words.split(), date(2026, 11, 20))
+
+
+async def test_an_unknown_sub_command_shows_the_usage(world: World) -> None:
+    with pytest.raises(InvalidInput, match=re.escape("schedule [ics | move")):
+        await world.feature().command(world.request(world.priya, args="shuffle"), world.deps)
+
+
+async def test_the_calendar_link_needs_a_secret_and_a_public_address(world: World) -> None:
+    with pytest.raises(NotFound, match="ICS_SIGNING_SECRET and PUBLIC_URL"):
+        await world.feature().command(world.request(world.gemma, args="ics"), world.deps)
+    feature = world.feature(ics_secret="s3cret", public_url="https://bot.example.org/")
+    reply = await feature.command(world.request(world.gemma, args="ics"), world.deps)
+    (action,) = (reply.card or {})["actions"]
+    assert action["type"] == "Action.OpenUrl"
+    assert action["url"] == (
+        f"https://bot.example.org/panels/{world.panel.id}/meetings.ics"
+        f"?token={ics_token('s3cret', world.panel.id)}"
+    )
+
+
+async def test_the_schedule_card_lists_six_meetings_with_deadlines(world: World) -> None:
+    reply = await world.feature().command(world.request(world.gemma), world.deps)
+    card = reply.card or {}
+    text = card_text(card)
+    assert "Tue 8 Dec 2026, 10:00–12:00" in text
+    assert "Mon 30 Nov 2026, 10:00" in text  # December's referral deadline
+    assert "Tue 11 May 2027" in text  # the sixth
+    assert "Tue 8 Jun 2027" not in text
+    assert "Move…" not in str(card)  # Gemma is a SPOC
+
+
+# --- the .ics file --------------------------------------------------------------------------
+
+
+def test_long_lines_fold_at_75_octets_without_splitting_a_character() -> None:
+    line = "DESCRIPTION:" + "Café réunion – " * 20
+    parts = fold_ics_line(line)
+    assert all(len(part.encode("utf-8")) <= 75 for part in parts)
+    assert all(part.startswith(" ") for part in parts[1:])
+    assert parts[0] + "".join(part[1:] for part in parts[1:]) == line
+
+
+async def test_the_ics_file_follows_rfc_5545_and_holds_no_personal_data(world: World) -> None:
+    december = await world.meeting_on(date(2026, 12, 8))
+    december.join_url = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + "A" * 120
+    january = await world.meeting_on(date(2027, 1, 12))
+    january.status = MeetingStatus.CANCELLED
+    text = meetings_ics(world.panel, [december, january], NOW)
+    assert text.endswith("\r\n")
+    assert "\n" not in text.replace("\r\n", "")
+    lines = text.split("\r\n")[:-1]
+    assert all(len(line.encode("utf-8")) <= 75 for line in lines)
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
+    assert "VERSION:2.0" in lines
+    unfolded = text.replace("\r\n ", "").split("\r\n")
+    assert f"UID:{december.id}@community-marac" in unfolded
+    assert "DTSTAMP:20261120T100000Z" in unfolded
+    assert "DTSTART:20261208T100000Z" in unfolded
+    assert "DTEND:20261208T120000Z" in unfolded
+    assert "SUMMARY:Community MARAC panel meeting" in unfolded
+    assert f"URL:{december.join_url}" in unfolded
+    assert "DESCRIPTION:New referrals are due by Mon 30 Nov 2026\\, 10:00." in unfolded
+    assert unfolded.count("BEGIN:VEVENT") == 2
+    assert "STATUS:CANCELLED" in unfolded
+    for invented_person in ("Priya", "Gemma", "Margaret", "Ellison", "Rosa"):
+        assert invented_person not in text
+
+
+def test_the_download_token_opens_only_its_own_panel() -> None:
+    token = ics_token("s3cret", "panel-a")
+    assert ics_token_valid("s3cret", "panel-a", token)
+    assert not ics_token_valid("s3cret", "panel-b", token)
+    assert not ics_token_valid("other", "panel-a", token)
+    assert not ics_token_valid("", "panel-a", ics_token("", "panel-a"))
+    assert not ics_token_valid("s3cret", "panel-a", "")
+    assert ics_url("", "s3cret", "panel-a") is None
+    assert ics_url("https://bot.example.org", "", "panel-a") is None
+
+
+async def test_calendar_file_answers_only_a_valid_token(world: World) -> None:
+    panel_id = world.panel.id
+    good = ics_token("s3cret", panel_id)
+    text = await calendar_file(world.deps.uow, "s3cret", panel_id, good, NOW)
+    assert text is not None and text.count("BEGIN:VEVENT") == 3  # 10 Nov, 8 Dec, 12 Jan
+    assert await calendar_file(world.deps.uow, "s3cret", panel_id, good[:-1], NOW) is None
+    assert await calendar_file(world.deps.uow, "s3cret", "nope", good, NOW) is None
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+def test_one_schedule_serves_every_panel_or_each_team_has_its_own(world: World) -> None:
+    single = schedules_from_data({"rule": "last Thursday", "start": "14:00"})
+    assert single.schedule_for(world.panel).describe().startswith("last Thursday")
+    book = schedules_from_data(
+        {
+            "default": {"rule": "second Tuesday"},
+            "teams": {DEMO_TEAM: {"dates": ["2027-01-14"], "start": "14:00"}},
+        }
+    )
+    assert book.schedule_for(world.panel).dates == (date(2027, 1, 14),)
+    other = Panel(name="Other", team_id="19:other", tenant_id="t", created_at=NOW)
+    assert book.schedule_for(other).rule is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        ({"default": {"rule": "second Tuesday"}, "extra": 1}, "Unknown schedule configuration"),
+        ({"teams": {"19:x": {"rule": "fifth Monday"}}}, "Team 19:x: rule 'fifth Monday'"),
+        ({"teams": ["19:x"]}, "teams maps a Teams team id"),
+    ],
+)
+def test_a_bad_schedule_file_names_what_is_wrong(data: dict[str, Any], says: str) -> None:
+    with pytest.raises(ScheduleError, match=re.escape(says)):
+        schedules_from_data(data)
+
+
+# --- online meetings, with an in-memory port (Graph itself: tests/test_graph.py) ----------
+
+
+@dataclass
+class RecordingOnlineMeetings:
+    created: list[OnlineMeeting] = field(default_factory=list)
+    rescheduled: list[tuple[str, datetime]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    before_answer: Any = None
+    fail: bool = False
+
+    async def create(
+        self, *, subject: str, starts_at: datetime, ends_at: datetime
+    ) -> OnlineMeeting:
+        if self.fail:
+            raise OnlineMeetingError("Graph is down")
+        if self.before_answer is not None:
+            await self.before_answer()
+        meeting = OnlineMeeting(f"online-{len(self.created)}", "https://teams.example/join")
+        self.created.append(meeting)
+        return meeting
+
+    async def reschedule(
+        self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
+    ) -> None:
+        self.rescheduled.append((online_meeting_id, starts_at))
+
+    async def delete(self, online_meeting_id: str) -> None:
+        self.deleted.append(online_meeting_id)
+
+
+async def test_showing_the_schedule_links_meetings_in_the_background(world: World) -> None:
+    online = RecordingOnlineMeetings()
+    feature = world.feature(online_meetings=online)
+    await feature.command(world.request(world.gemma), world.deps)
+    assert online.created == []  # nothing slow happened during the turn
+    await world.background.run()
+    assert len(online.created) == 6
+    linked = [m for m in await world.meetings() if m.join_url]
+    assert len(linked) == 6
+    await feature.command(world.request(world.gemma), world.deps)
+    await world.background.run()
+    assert len(online.created) == 6  # no meeting is created twice
+
+
+async def test_a_meeting_cancelled_while_graph_answers_loses_its_new_online_meeting(
+    world: World,
+) -> None:
+    feature = world.feature()
+
+    async def cancel_december() -> None:
+        online.before_answer = None
+        await feature.cancel(
+            world.request(world.priya), world.deps, world.panel, day=date(2026, 12, 8), reason="x"
+        )
+
+    online = RecordingOnlineMeetings(before_answer=cancel_december)
+    report = await calendar.sync_online_meetings(world.deps.uow, world.panel.id, online, NOW)
+    assert report.created == 1  # January; December was cancelled meanwhile
+    assert online.deleted == ["online-0"]
+    assert (await world.meeting_on(date(2026, 12, 8))).join_url is None
+
+
+async def test_graph_failing_leaves_meetings_without_links(world: World) -> None:
+    report = await calendar.sync_online_meetings(
+        world.deps.uow, world.panel.id, RecordingOnlineMeetings(fail=True), NOW
+    )
+    assert (report.created, report.failed) == (0, 2)
+    assert all(m.join_url is None for m in await world.meetings())
+
+
+async def test_background_failures_are_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    async def boom() -> None:
+        raise RuntimeError("background boom")
+
+    calendar.run_in_background(boom())
+    await asyncio.sleep(0.01)
+    assert "calendar background work failed" in caplog.text
+
+
+# --- the cards ------------------------------------------------------------------------------
+
+GALLERY = calendar.gallery_cards()
+
+
+def _walk(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        found.append(node)
+        for value in node.values():
+            found.extend(_walk(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_walk(item))
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(GALLERY))
+def test_every_calendar_card_passes_the_teams_validator(name: str) -> None:
+    card = GALLERY[name]
+    assert teams_findings(card) == []
+    assert card["version"] == "1.5"
+    assert len(json.dumps(card).encode()) < 28 * 1024
+
+
+@pytest.mark.parametrize("name", sorted(GALLERY))
+def test_every_calendar_button_carries_a_known_verb_and_inputs_are_unique(name: str) -> None:
+    nodes = _walk(GALLERY[name])
+    verbs = {v.value for v in Verb}
+    for node in nodes:
+        if node.get("type") in {"Action.Submit", "Action.Execute"}:
+            assert (node.get("verb") or node["data"]["verb"]) in verbs, node
+    input_ids = [n["id"] for n in nodes if str(n.get("type", "")).startswith("Input.")]
+    assert len(input_ids) == len(set(input_ids))
+
+
+def test_the_coordinators_schedule_offers_forms_only_for_meetings_not_yet_held() -> None:
+    text = card_text(GALLERY["schedule-coordinator"])
+    assert text.count("Move…") == 5  # six meetings, one of them cancelled
+    assert "Tue 9 Mar 2027, 10:00–12:00 — cancelled" in text
+    assert "Move…" not in card_text(GALLERY["schedule-member"])

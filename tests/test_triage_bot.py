@@ -1,0 +1,290 @@
+"""Triage and information requests through the real app: Teams activity JSON in, cards out.
+
+The demo panel on SQLite (the `bot` fixture): coordinator Priya Raman, Housing SPOC Gemma
+Hartley and her deputy Daniel Reyes, referrer Aisha Bello, and the pending referral
+RF-2026-0049. Clicks are sent as Teams sends them: the card's Action.Execute data with the
+card's input values merged in.
+
+`tell_referrer` belongs to the intake feature: these tests replace
+`bot.services.triage.tell_referrer` with a recording function, so they do not depend on it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from bot.domain.case import Case
+from bot.domain.delivery import OutgoingDelivery
+from bot.domain.referral import ReferralStatus
+from bot.services import triage
+from cards.kit import card_text
+from tests.conftest import NOW, BotUnderTest
+from tests.support import activities as acts
+
+DANIEL = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d04"
+AISHA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d05"
+REFERENCE = f"RF-{NOW.year}-0049"
+
+
+@pytest.fixture(autouse=True)
+def told(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Record what the referrer would be told instead of queueing the intake's card."""
+    calls: list[tuple[str, str]] = []
+
+    async def record(uow: Any, panel: Any, referral: Any, event: Any, now: Any, **_: Any) -> None:
+        calls.append((referral.reference, event.value))
+
+    monkeypatch.setattr(triage, "tell_referrer", record)
+    return calls
+
+
+def find_actions(node: Any, verb: str) -> list[dict[str, Any]]:
+    """Every Action.Execute with this verb, anywhere in a card (show cards included)."""
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if node.get("type") == "Action.Execute" and node.get("verb") == verb:
+            found.append(node)
+        for value in node.values():
+            found += find_actions(value, verb)
+    elif isinstance(node, list):
+        for item in node:
+            found += find_actions(item, verb)
+    return found
+
+
+def inputs(node: Any) -> dict[str, dict[str, Any]]:
+    """Every input of a card by id."""
+    found: dict[str, dict[str, Any]] = {}
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Input.") and "id" in node:
+            found[node["id"]] = node
+        for value in node.values():
+            found.update(inputs(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(inputs(item))
+    return found
+
+
+def click(card: dict[str, Any], verb: str, **typed: Any) -> dict[str, Any]:
+    """What Teams sends for a click: the button's data, the inputs' values, what was typed."""
+    (action,) = find_actions(card, verb)
+    values = {key: i["value"] for key, i in inputs(card).items() if "value" in i}
+    return {**values, **action["data"], **typed}
+
+
+async def invoke(
+    bot: BotUnderTest, verb: str, data: dict[str, Any], *, aad: str = acts.PRIYA, name: str = ""
+) -> dict[str, Any]:
+    response = await bot.post(
+        acts.card_invoke(bot.service_url, verb, data, aad=aad, name=name or "Someone")
+    )
+    assert response.status == 200
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+async def triage_card(bot: BotUnderTest) -> dict[str, Any]:
+    """Priya opens RF-…-0049 from the list of pending referrals, as its button does."""
+    await bot.post(acts.personal_message(bot.service_url, "referrals"))
+    listing = bot.connector.cards()[-1]
+    (button,) = [
+        a
+        for a in find_buttons(listing)
+        if a.get("title") == f"Open {REFERENCE}" and a["type"] == "Action.Submit"
+    ]
+    await bot.post(acts.personal_message(bot.service_url, "", value=button["data"]))
+    card = bot.connector.cards()[-1]
+    assert f"Triage referral {REFERENCE}" in card_text(card)
+    return card
+
+
+def find_buttons(node: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Action."):
+            found.append(node)
+        for value in node.values():
+            found += find_buttons(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += find_buttons(item)
+    return found
+
+
+async def queued(bot: BotUnderTest) -> list[OutgoingDelivery]:
+    async with bot.storage.unit_of_work() as uow:
+        return await uow.outbox.due(NOW + timedelta(days=365), 1000)
+
+
+async def agency_id(bot: BotUnderTest, name: str) -> str:
+    async with bot.storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(acts.TEAM)
+        assert panel is not None
+        agency = await uow.agencies.by_name(panel.id, name)
+    assert agency is not None
+    return agency.id
+
+
+async def cases_of_referral(bot: BotUnderTest) -> list[Case]:
+    async with bot.storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(acts.TEAM)
+        assert panel is not None
+        referral = await uow.referrals.by_reference(panel.id, REFERENCE)
+        assert referral is not None
+        return [c for c in await uow.cases.list_open(panel.id) if c.referral_id == referral.id]
+
+
+async def test_the_coordinator_lists_pending_referrals_with_their_age(bot: BotUnderTest) -> None:
+    await bot.post(acts.personal_message(bot.service_url, "referrals"))
+    text = card_text(bot.connector.cards()[-1])
+    assert "Referrals waiting for a decision" in text
+    assert f"**{REFERENCE}** · Victim Support · medium risk · 2 days · awaiting triage" in text
+
+
+async def test_accepting_from_the_card_opens_the_case_and_asks_the_housing_spoc(
+    bot: BotUnderTest, told: list[tuple[str, str]]
+) -> None:
+    card = await triage_card(bot)
+    housing = await agency_id(bot, "Riverside Homes (Housing)")
+    body = await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    outcome = card_text(body["value"])
+    assert f"Accepted as CM-{NOW.year}-003 for Tue 8 Dec" in outcome
+    assert "Riverside Homes (Housing) (Gemma Hartley)" in outcome
+    assert told == [(REFERENCE, "accepted")]
+    (case,) = await cases_of_referral(bot)
+    (request_card,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
+    assert f"Information request for {case.reference}" in card_text(request_card.payload["card"])
+
+
+async def test_the_spoc_answers_the_information_request_from_its_card(bot: BotUnderTest) -> None:
+    card = await triage_card(bot)
+    housing = await agency_id(bot, "Riverside Homes (Housing)")
+    await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
+    request_card = delivery.payload["card"]
+
+    data = click(request_card, "info.answer", answer="Tenant since 2019; no arrears.")
+    body = await invoke(bot, "info.answer", data, aad=acts.GEMMA, name="Gemma Hartley")
+    assert "Thank you — returned to the panel" in card_text(body["value"])
+    (notice,) = [d for d in await queued(bot) if d.key.startswith("inforeq-answered:")]
+    assert card_text(notice.payload["card"]).startswith(
+        f"Riverside Homes (Housing) answered the request for CM-{NOW.year}-003 "
+        "(1 of 1 agencies answered)"
+    )
+
+
+async def test_another_agency_cannot_answer_the_request(bot: BotUnderTest) -> None:
+    card = await triage_card(bot)
+    housing = await agency_id(bot, "Riverside Homes (Housing)")
+    await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
+    data = click(delivery.payload["card"], "info.answer", answer="Police know him.")
+    body = await invoke(bot, "info.answer", data, aad=acts.PRIYA, name="Priya Raman")
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert body["value"].startswith("This request was sent to Riverside Homes (Housing)")
+
+
+async def test_the_request_goes_to_the_deputy_while_the_spoc_is_away(bot: BotUnderTest) -> None:
+    async with bot.storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(acts.TEAM)
+        assert panel is not None
+        gemma = await uow.members.by_aad(panel.id, acts.GEMMA)
+        daniel = await uow.members.by_aad(panel.id, DANIEL)
+        assert gemma is not None and daniel is not None
+        gemma.away_until = date(2026, 12, 1)
+        await uow.members.save(gemma)
+        await uow.commit()
+    card = await triage_card(bot)
+    housing = await agency_id(bot, "Riverside Homes (Housing)")
+    body = await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    assert "Riverside Homes (Housing) (Daniel Reyes)" in card_text(body["value"])
+    (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
+    assert delivery.recipient_member_id == daniel.id
+
+
+async def test_a_referrer_clicking_a_triage_button_is_refused_plainly(bot: BotUnderTest) -> None:
+    card = await triage_card(bot)
+    body = await invoke(
+        bot, "triage.accept", click(card, "triage.accept"), aad=AISHA, name="Aisha Bello"
+    )
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert body["value"] == (
+        "Only the panel's coordinators can triage referrals. Nothing was changed."
+    )
+    assert await cases_of_referral(bot) == []
+
+
+async def test_asking_without_a_question_shows_the_error_on_the_card(bot: BotUnderTest) -> None:
+    card = await triage_card(bot)
+    body = await invoke(bot, "triage.ask", click(card, "triage.ask", question=""))
+    text = card_text(body["value"])
+    assert f"Triage referral {REFERENCE}" in text
+    assert "Write the question for the referrer." in text
+
+
+async def test_sending_the_referral_back_tells_who_it_went_to(
+    bot: BotUnderTest, told: list[tuple[str, str]]
+) -> None:
+    card = await triage_card(bot)
+    data = click(card, "triage.ask", question="Has the landlord been told?")
+    body = await invoke(bot, "triage.ask", data)
+    assert "Sent back to Aisha Bello" in card_text(body["value"])
+    assert told == [(REFERENCE, "more_info_needed")]
+    # the second coordinator's (or a stale) click on the same card is told what happened
+    again = await invoke(bot, "triage.decline", click(card, "triage.decline"))
+    assert "Already sent back to Aisha Bello by Priya Raman" in card_text(again["value"])
+
+
+async def test_declining_for_another_meeting_from_the_card(bot: BotUnderTest) -> None:
+    card = await triage_card(bot)
+    data = click(
+        card,
+        "triage.decline",
+        decline_reason="more_appropriate_meeting",
+        other_meeting="childrens_safeguarding",
+    )
+    body = await invoke(bot, "triage.decline", data)
+    assert "Declined: A more appropriate meeting exists" in card_text(body["value"])
+    async with bot.storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(acts.TEAM)
+        assert panel is not None
+        referral = await uow.referrals.by_reference(panel.id, REFERENCE)
+    assert referral is not None
+    assert referral.status is ReferralStatus.DECLINED
+    assert referral.decline_note == "Children's safeguarding"
+
+
+async def test_a_redelivered_accept_opens_one_case(bot: BotUnderTest) -> None:
+    card = await triage_card(bot)
+    activity = acts.card_invoke(
+        bot.service_url,
+        "triage.accept",
+        click(card, "triage.accept"),
+        activity_id="f:accept-twice",
+    )
+    first = await (await bot.post(activity)).json()
+    second = await (await bot.post(activity)).json()
+    assert "Accepted as" in card_text(first["value"])
+    assert second["value"] == "I have already dealt with that."
+    assert len(await cases_of_referral(bot)) == 1
+
+
+async def test_a_referrer_sees_their_own_referrals(bot: BotUnderTest) -> None:
+    await bot.post(
+        acts.personal_message(bot.service_url, "referrals", aad=AISHA, name="Aisha Bello")
+    )
+    text = card_text(bot.connector.cards()[-1])
+    assert "Your referrals" in text
+    assert f"**{REFERENCE}**" in text
+    assert "submitted, waiting for the coordinator" in text
+    assert f"accepted as CM-{NOW.year}-014" in text
+
+
+async def test_referrals_are_not_listed_in_the_channel(bot: BotUnderTest) -> None:
+    await bot.post(acts.channel_message(bot.service_url, "referrals"))
+    assert bot.connector.texts()[-1] == "`referrals` works in our private chat, not here."

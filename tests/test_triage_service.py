@@ -1,0 +1,869 @@
+"""Triage and information requests as use cases, on the in-memory storage and a fixed clock.
+
+The demo panel is the starting point (coordinator Priya Raman; pending referral RF-2026-0049
+from Aisha Bello of Victim Support), with a second coordinator added so that two people can
+decide at once.
+
+`tell_referrer` belongs to the intake feature and is not built yet: these tests replace
+`bot.services.triage.tell_referrer` with a recording function (the `told` fixture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.domain.action import InformationRequest, RequestStatus
+from bot.domain.audit import AuditVerb
+from bot.domain.case import Case
+from bot.domain.common import FixedClock
+from bot.domain.delivery import ConversationKind, ConversationRef, OutgoingDelivery
+from bot.domain.errors import NotAllowed
+from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
+from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
+from bot.domain.referral import (
+    Consent,
+    Criteria,
+    DeclineReason,
+    Referral,
+    ReferralStatus,
+    Subject,
+    SubjectRole,
+)
+from bot.domain.risk import RiskLevel
+from bot.services import info_requests, triage
+from bot.services.demo import DEMO_TEAM, seed_demo
+from bot.services.referrer_notices import ReferralEvent
+from bot.services.router import Caller, Deps, Reply, Request, Where
+from cards.kit import card_text
+from storage import MemoryStorage
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+LATER = NOW + timedelta(days=365)
+PRIYA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01"
+TOM = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d02"
+GEMMA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d03"
+DANIEL = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d04"
+AISHA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d05"
+MARCUS = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d06"
+
+
+@dataclass
+class Told:
+    """What the referrer would have been told, recorded instead of queued."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    async def __call__(
+        self,
+        uow: Any,
+        panel: Panel,
+        referral: Referral,
+        event: ReferralEvent,
+        now: datetime,
+        *,
+        case_reference: str | None = None,
+        meeting_starts_at: datetime | None = None,
+    ) -> None:
+        self.calls.append(
+            {
+                "reference": referral.reference,
+                "event": event,
+                "case_reference": case_reference,
+                "meeting_starts_at": meeting_starts_at,
+            }
+        )
+
+
+@dataclass
+class World:
+    storage: MemoryStorage
+    clock: FixedClock
+    panel: Panel
+    told: Told
+
+    @property
+    def deps(self) -> Deps:
+        return Deps(uow=self.storage.unit_of_work, clock=self.clock)
+
+    async def member(self, aad: str) -> Member:
+        async with self.storage.unit_of_work() as uow:
+            member = await uow.members.by_aad(self.panel.id, aad)
+        assert member is not None
+        return member
+
+    async def request(
+        self, aad: str, data: dict[str, Any] | None = None, args: str = ""
+    ) -> Request:
+        member = await self.member(aad)
+        return Request(
+            caller=Caller(teams_user_id=f"29:{aad}", aad_object_id=aad, name=member.name),
+            where=Where(kind=ConversationKind.PERSONAL, conversation_id=f"a:personal-{aad}"),
+            panel=self.panel,
+            member=member,
+            args=args,
+            data=data or {},
+        )
+
+    async def referral(self, reference: str = "RF-2026-0049") -> Referral:
+        async with self.storage.unit_of_work() as uow:
+            referral = await uow.referrals.by_reference(self.panel.id, reference)
+        assert referral is not None
+        return referral
+
+    async def agency(self, name: str) -> Agency:
+        async with self.storage.unit_of_work() as uow:
+            agency = await uow.agencies.by_name(self.panel.id, name)
+        assert agency is not None
+        return agency
+
+    async def meetings(self) -> list[Meeting]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.meetings.upcoming(self.panel.id, NOW)
+
+    async def outbox(self) -> list[OutgoingDelivery]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.outbox.due(LATER, 1000)
+
+    async def cases(self) -> list[Case]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.cases.list_open(self.panel.id)
+
+    async def requests_for(self, case: Case) -> list[InformationRequest]:
+        async with self.storage.unit_of_work() as uow:
+            return await uow.information_requests.for_case(self.panel.id, case.id)
+
+    async def snapshot(self) -> tuple[Any, ...]:
+        """Everything a triage decision could change."""
+        referral = await self.referral()
+        async with self.storage.unit_of_work() as uow:
+            agendas = [
+                len(await uow.meetings.agenda(self.panel.id, m.id)) for m in await self.meetings()
+            ]
+            requests = await uow.information_requests.open_for_agency(
+                self.panel.id, (await self.agency("Riverside Homes (Housing)")).id
+            )
+        return (
+            referral.status,
+            referral.version,
+            len(await self.cases()),
+            len(await self.outbox()),
+            agendas,
+            len(requests),
+            len(self.told.calls),
+        )
+
+
+@pytest.fixture
+def told(monkeypatch: pytest.MonkeyPatch) -> Told:
+    recorder = Told()
+    monkeypatch.setattr(triage, "tell_referrer", recorder)
+    return recorder
+
+
+@pytest.fixture
+async def world(told: Told) -> World:
+    storage = MemoryStorage()
+    clock = FixedClock(NOW)
+    await seed_demo(storage.unit_of_work, clock)
+    async with storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(DEMO_TEAM)
+        assert panel is not None
+        community_safety = await uow.agencies.by_name(
+            panel.id, "Community Safety (Riverside Council)"
+        )
+        assert community_safety is not None
+        await uow.members.save(
+            Member(
+                panel_id=panel.id,
+                aad_object_id=MARCUS,
+                name="Marcus Webb",
+                agency_id=community_safety.id,
+                roles=frozenset({Role.COORDINATOR}),
+            )
+        )
+        panel.channel_id = "19:general@thread.tacv2"
+        await uow.panels.save(panel)
+        await uow.conversations.save(
+            ConversationRef(
+                panel_id=panel.id,
+                kind=ConversationKind.CHANNEL,
+                conversation_id=panel.channel_id,
+                service_url="https://smba.example/",
+                reference={"conversation": {"id": panel.channel_id}},
+                updated_at=NOW,
+            )
+        )
+        await uow.commit()
+    return World(storage, clock, panel, told)
+
+
+async def accept_data(world: World, *agencies: str, **extra: Any) -> dict[str, Any]:
+    referral = await world.referral()
+    december = (await world.meetings())[0]
+    ids = [(await world.agency(name)).id for name in agencies]
+    return {
+        "referral_id": referral.id,
+        "version": referral.version,
+        "meeting_id": december.id,
+        "agency_ids": ",".join(ids),
+        "info_question": "What do you know of Mr Achebe's neighbours?",
+        **extra,
+    }
+
+
+def text_of(reply: Reply) -> str:
+    assert reply.card is not None, reply.text
+    return card_text(reply.card)
+
+
+# ---- the triage card and the channel notice -------------------------------------------
+
+
+async def submit(world: World, referral: Referral, *, times: int = 1) -> None:
+    """What intake does: save the submitted referral, then announce it, in one unit."""
+    async with world.storage.unit_of_work() as uow:
+        await uow.referrals.save(referral)
+        for _ in range(times):
+            await triage.referral_submitted(uow, world.panel, referral, NOW)
+        await uow.commit()
+
+
+async def test_a_submitted_referral_reaches_every_coordinator_and_the_channel_once(
+    world: World,
+) -> None:
+    referral = await world.referral()
+    await submit(world, referral, times=2)  # announced twice: queued once
+    queued = await world.outbox()
+    priya, marcus = await world.member(PRIYA), await world.member(MARCUS)
+    keys = sorted(d.key for d in queued)
+    assert keys == sorted(
+        [
+            f"triage:{referral.id}:{referral.version}:{priya.id}",
+            f"triage:{referral.id}:{referral.version}:{marcus.id}",
+            f"triage-channel:{referral.id}:{referral.version}",
+        ]
+    )
+    card = next(d for d in queued if d.recipient_member_id == priya.id).payload["card"]
+    text = card_text(card)
+    assert "Triage referral RF-2026-0049" in text
+    assert "Samuel Achebe" in text
+    assert "Aisha Bello, Victim Support" in text
+    assert "Medium" in text
+    assert "example-2026.1" in text
+
+
+async def test_a_resubmitted_referral_is_announced_again_with_the_earlier_question(
+    world: World,
+) -> None:
+    referral = await world.referral()
+    await triage.ask(
+        await world.request(
+            PRIYA, {"referral_id": referral.id, "version": referral.version, "question": "Who?"}
+        ),
+        world.deps,
+    )
+    referral = await world.referral()
+    referral.submit(NOW)
+    await submit(world, referral)
+    queued = [d for d in await world.outbox() if f":{referral.version}" in d.key]
+    assert len(queued) == 3
+    texts = {d.key.split(":")[0]: card_text(d.payload["card"]) for d in queued}
+    assert "Resubmitted after the question: “Who?”" in texts["triage"]
+    assert "Resubmitted with more information" in texts["triage-channel"]
+
+
+async def test_the_channel_notice_carries_no_personal_data(world: World) -> None:
+    referral = await world.referral()
+    referral.subjects[0].address = "14 Mill Lane, Riverside"
+    referral.tried_already = "Mediation with the neighbour upstairs"
+    await submit(world, referral)
+    notice = next(d for d in await world.outbox() if d.conversation_ref_id is not None)
+    text = card_text(notice.payload["card"])
+    assert "New referral RF-2026-0049" in text
+    assert "Victim Support" in text
+    assert "Medium" in text
+    assert "Awaiting triage" in text
+    for personal in (
+        "Samuel",
+        "Achebe",
+        "1972",
+        "30 Nov",
+        "RV3",
+        "Mill Lane",
+        "Mediation",
+        "Aisha",
+        "Bello",
+        "victim",
+    ):
+        assert personal not in text, personal
+
+
+async def test_a_high_matrix_total_makes_the_referral_high_risk(world: World) -> None:
+    referral = await world.referral()
+    referral.risk_total = 32
+    assert triage.assessed_risk_level(referral) is RiskLevel.HIGH
+    referral.risk_total = 31
+    assert triage.assessed_risk_level(referral) is RiskLevel.MEDIUM
+
+
+async def test_the_triage_card_shows_the_coordinator_matches_in_the_panels_records(
+    world: World,
+) -> None:
+    aisha = await world.member(AISHA)
+    again = Referral(
+        panel_id=world.panel.id,
+        reference="RF-2026-0052",
+        referrer_member_id=aisha.id,
+        referring_agency_id=aisha.agency_id,
+        status=ReferralStatus.SUBMITTED,
+        subjects=[
+            Subject(
+                role=SubjectRole.VICTIM, name="SAMUEL ACHEBE", date_of_birth=date(1972, 11, 30)
+            ),
+            Subject(role=SubjectRole.VICTIM, name="Rosa Lindqvist", postcode="rv2 7ld"),
+        ],
+        criteria=Criteria(potential_escalation=True),
+        consent=Consent(aware=True, consented=True),
+        created_at=NOW,
+        submitted_at=NOW,
+    )
+    await submit(world, again)
+    priya = await world.member(PRIYA)
+    card = next(
+        d.payload["card"]
+        for d in await world.outbox()
+        if d.recipient_member_id == priya.id and again.id in d.key
+    )
+    text = card_text(card)
+    assert "Possible duplicate" in text
+    assert "referral RF-2026-0049, pending since" in text
+    assert "case CM-2026-014, open" in text  # Rosa's open case
+    assert "same name and postcode" in text
+    channel = next(d for d in await world.outbox() if again.id in d.key and d.conversation_ref_id)
+    assert "duplicate" not in card_text(channel.payload["card"]).lower()
+
+
+# ---- accept ---------------------------------------------------------------------------
+
+
+async def test_accept_opens_a_case_on_the_meeting_and_asks_each_chosen_agency(
+    world: World,
+) -> None:
+    data = await accept_data(world, "Riverside Homes (Housing)", "Riverside Police")
+    reply = await triage.accept(await world.request(PRIYA, data), world.deps)
+
+    referral = await world.referral()
+    assert referral.status is ReferralStatus.ACCEPTED
+    case = next(c for c in await world.cases() if c.referral_id == referral.id)
+    assert case.reference == "CM-2026-003"  # the demo holds two cases opened this year
+    assert case.risk_level is RiskLevel.MEDIUM
+    assert case.risk_score == referral.risk_total
+    assert case.opened_at == NOW
+    assert referral.case_id == case.id
+    december = (await world.meetings())[0]
+    async with world.storage.unit_of_work() as uow:
+        agenda = await uow.meetings.agenda(world.panel.id, december.id)
+        trail = await uow.audit.for_entity(world.panel.id, "case", case.id)
+    assert [(i.kind, i.title, i.case_id, i.minutes_estimate) for i in agenda] == [
+        (AgendaItemKind.NEW_CASE, "CM-2026-003", case.id, 15)
+    ]
+    assert [e.verb for e in trail] == [AuditVerb.CREATE]
+    requests = await world.requests_for(case)
+    housing = await world.agency("Riverside Homes (Housing)")
+    police = await world.agency("Riverside Police")
+    assert {r.agency_id for r in requests} == {housing.id, police.id}
+    assert all(r.due_at == december.referral_deadline for r in requests)
+    assert all(r.question == "What do you know of Mr Achebe's neighbours?" for r in requests)
+    gemma, tom = await world.member(GEMMA), await world.member(TOM)
+    sent_to = {d.recipient_member_id: d for d in await world.outbox()}
+    assert set(sent_to) == {gemma.id, tom.id}
+    assert "Information request for CM-2026-003" in card_text(sent_to[gemma.id].payload["card"])
+    assert "Samuel Achebe" in card_text(sent_to[gemma.id].payload["card"])
+    assert world.told.calls == [
+        {
+            "reference": "RF-2026-0049",
+            "event": ReferralEvent.ACCEPTED,
+            "case_reference": "CM-2026-003",
+            "meeting_starts_at": december.starts_at,
+        }
+    ]
+    text = text_of(reply)
+    assert "Accepted as CM-2026-003 for Tue 8 Dec" in text
+    assert "Riverside Homes (Housing) (Gemma Hartley)" in text
+    assert "Riverside Police (Tom Okafor)" in text
+
+
+async def test_accept_goes_last_on_an_agenda_that_has_items(world: World) -> None:
+    first = await triage.accept(await world.request(PRIYA, await accept_data(world)), world.deps)
+    assert "Accepted as" in text_of(first)
+    aisha = await world.member(AISHA)
+    second = Referral(
+        panel_id=world.panel.id,
+        reference="RF-2026-0050",
+        referrer_member_id=aisha.id,
+        referring_agency_id=aisha.agency_id,
+        status=ReferralStatus.SUBMITTED,
+        subjects=[Subject(role=SubjectRole.VICTIM, name="Ann Example")],
+        criteria=Criteria(potential_escalation=True),
+        consent=Consent(aware=True, consented=True),
+        created_at=NOW,
+        submitted_at=NOW,
+    )
+    await submit(world, second)
+    data = {**(await accept_data(world)), "referral_id": second.id, "version": second.version}
+    await triage.accept(await world.request(PRIYA, data), world.deps)
+    december = (await world.meetings())[0]
+    async with world.storage.unit_of_work() as uow:
+        agenda = await uow.meetings.agenda(world.panel.id, december.id)
+    assert [(i.position, i.title) for i in agenda] == [(1, "CM-2026-003"), (2, "CM-2026-004")]
+
+
+async def test_an_invited_agency_asked_for_information_is_invited_to_the_case(
+    world: World,
+) -> None:
+    data = await accept_data(world, "Riverside Fire and Rescue")
+    await triage.accept(await world.request(PRIYA, data), world.deps)
+    fire = await world.agency("Riverside Fire and Rescue")
+    case = next(c for c in await world.cases() if c.reference == "CM-2026-003")
+    assert case.invited_agency_ids == frozenset({fire.id})
+
+
+async def test_the_deputy_receives_the_request_while_the_spoc_is_away(world: World) -> None:
+    async with world.storage.unit_of_work() as uow:
+        gemma = await uow.members.by_aad(world.panel.id, GEMMA)
+        assert gemma is not None
+        gemma.away_until = date(2026, 11, 27)
+        await uow.members.save(gemma)
+        await uow.commit()
+    data = await accept_data(world, "Riverside Homes (Housing)")
+    reply = await triage.accept(await world.request(PRIYA, data), world.deps)
+    daniel = await world.member(DANIEL)
+    assert [d.recipient_member_id for d in await world.outbox()] == [daniel.id]
+    assert "Riverside Homes (Housing) (Daniel Reyes)" in text_of(reply)
+
+
+async def test_an_agency_with_nobody_to_receive_the_request_is_named_on_the_outcome(
+    world: World,
+) -> None:
+    data = await accept_data(world, "Adult Social Care")
+    reply = await triage.accept(await world.request(PRIYA, data), world.deps)
+    assert "Adult Social Care (no SPOC or deputy: ask them yourself)" in text_of(reply)
+    case = next(c for c in await world.cases() if c.reference == "CM-2026-003")
+    assert len(await world.requests_for(case)) == 1
+    assert await world.outbox() == []
+
+
+async def test_answers_are_due_two_days_before_a_meeting_whose_deadline_passed(
+    world: World,
+) -> None:
+    december = (await world.meetings())[0]
+    world.clock.advance(december.referral_deadline + timedelta(hours=1))
+    data = await accept_data(world, "Riverside Police")
+    await triage.accept(await world.request(PRIYA, data), world.deps)
+    case = next(c for c in await world.cases() if c.reference == "CM-2026-003")
+    (request,) = await world.requests_for(case)
+    assert request.due_at == december.starts_at - timedelta(days=2)
+
+
+# ---- ask and decline ------------------------------------------------------------------
+
+
+async def test_asking_for_more_information_sends_the_referral_back_to_its_referrer(
+    world: World,
+) -> None:
+    referral = await world.referral()
+    data = {
+        "referral_id": referral.id,
+        "version": referral.version,
+        "question": "Has the housing officer visited since the last incident?",
+    }
+    reply = await triage.ask(await world.request(PRIYA, data), world.deps)
+    stored = await world.referral()
+    assert stored.status is ReferralStatus.MORE_INFO_REQUESTED
+    assert stored.more_info_question == data["question"]
+    assert [c["event"] for c in world.told.calls] == [ReferralEvent.MORE_INFO_NEEDED]
+    assert "Sent back to Aisha Bello" in text_of(reply)
+    assert await world.cases() != [] and all(
+        c.referral_id != referral.id for c in await world.cases()
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "extra", "note"),
+    [
+        (DeclineReason.CRITERIA_NOT_MET, {}, None),
+        (
+            DeclineReason.MORE_APPROPRIATE_MEETING,
+            {"other_meeting": "mappa", "decline_note": "Known to probation."},
+            "MAPPA. Known to probation.",
+        ),
+        (DeclineReason.OUT_OF_AREA, {"decline_note": "Lives in Eastborough."}, None),
+        (DeclineReason.DUPLICATE, {"decline_note": "Same as CM-2026-014."}, None),
+    ],
+    ids=lambda v: v.value if isinstance(v, DeclineReason) else None,
+)
+async def test_declining_records_the_reason_and_tells_the_referrer(
+    world: World, reason: DeclineReason, extra: dict[str, str], note: str | None
+) -> None:
+    referral = await world.referral()
+    data = {
+        "referral_id": referral.id,
+        "version": referral.version,
+        "decline_reason": reason.value,
+        **extra,
+    }
+    reply = await triage.decline(await world.request(PRIYA, data), world.deps)
+    stored = await world.referral()
+    assert stored.status is ReferralStatus.DECLINED
+    assert stored.decline_reason is reason
+    assert stored.decline_note == (note or extra.get("decline_note"))
+    assert [c["event"] for c in world.told.calls] == [ReferralEvent.DECLINED]
+    assert "Declined: " in text_of(reply)
+    assert triage.DECLINE_LABELS[reason] in text_of(reply)
+
+
+# ---- refusals and bad input: nothing changes ------------------------------------------
+
+
+@pytest.mark.parametrize("aad", [AISHA, GEMMA, TOM], ids=["referrer", "spoc", "chair"])
+@pytest.mark.parametrize("verb", ["accept", "ask", "decline"])
+async def test_only_coordinators_may_triage_and_a_refusal_is_audited(
+    world: World, aad: str, verb: str
+) -> None:
+    before = await world.snapshot()
+    data = await accept_data(world, "Riverside Police")
+    data.update(question="Why?", decline_reason="out_of_area")
+    with pytest.raises(NotAllowed, match="Only the panel's coordinators"):
+        await getattr(triage, verb)(await world.request(aad, data), world.deps)
+    assert await world.snapshot() == before
+    async with world.storage.unit_of_work() as uow:
+        trail = await uow.audit.for_entity(world.panel.id, "referral", data["referral_id"])
+    assert [e.verb for e in trail] == [AuditVerb.REFUSE]
+
+
+async def other_panel(world: World) -> tuple[Meeting, Agency]:
+    """A second panel, with a meeting and an agency of its own."""
+    async with world.storage.unit_of_work() as uow:
+        panel = Panel(name="Eastborough CMARAC", team_id="19:east", tenant_id="t", created_at=NOW)
+        await uow.panels.save(panel)
+        starts = NOW + timedelta(days=20)
+        meeting = Meeting(
+            panel_id=panel.id,
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            referral_deadline=starts - timedelta(days=8),
+        )
+        agency = Agency(panel_id=panel.id, name="Eastborough Police", kind=AgencyKind.CORE)
+        await uow.meetings.save(meeting)
+        await uow.agencies.save(agency)
+        await uow.commit()
+    return meeting, agency
+
+
+@pytest.mark.parametrize(
+    ("case", "field_error"),
+    [
+        ("unknown meeting", "Choose one of the panel's upcoming meetings."),
+        ("meeting of another panel", "Choose one of the panel's upcoming meetings."),
+        ("meeting that ended", "That meeting has started, ended or been cancelled"),
+        ("no meeting", "Choose one of the panel's upcoming meetings."),
+        ("agency of another panel", "one is not an agency of this panel"),
+        ("agency ids not text", "one is not an agency of this panel"),
+    ],
+)
+async def test_accept_with_bad_input_shows_the_card_again_and_changes_nothing(
+    world: World, case: str, field_error: str
+) -> None:
+    data = await accept_data(world, "Riverside Police")
+    their_meeting, their_agency = await other_panel(world)
+    async with world.storage.unit_of_work() as uow:
+        ended = next(
+            m
+            for m in await uow.meetings.upcoming(world.panel.id, NOW - timedelta(days=60))
+            if m.status is MeetingStatus.ENDED
+        )
+    changes: dict[str, dict[str, Any]] = {
+        "unknown meeting": {"meeting_id": "no-such-meeting"},
+        "meeting of another panel": {"meeting_id": their_meeting.id},
+        "meeting that ended": {"meeting_id": ended.id},
+        "no meeting": {"meeting_id": ""},
+        "agency of another panel": {"agency_ids": f"{data['agency_ids']},{their_agency.id}"},
+        "agency ids not text": {"agency_ids": {"police": True}},
+    }
+    data.update(changes[case])
+    before = await world.snapshot()
+    reply = await triage.accept(await world.request(PRIYA, data), world.deps)
+    assert await world.snapshot() == before
+    text = text_of(reply)
+    assert "Triage referral RF-2026-0049" in text
+    assert field_error in text
+    assert "Accept and send requests" in text  # the form is shown open, ready to correct
+
+
+async def test_asking_without_a_question_shows_the_card_again_and_changes_nothing(
+    world: World,
+) -> None:
+    referral = await world.referral()
+    before = await world.snapshot()
+    for question in (None, "", "   "):
+        data = {"referral_id": referral.id, "version": referral.version, "question": question}
+        reply = await triage.ask(await world.request(PRIYA, data), world.deps)
+        assert "Write the question for the referrer." in text_of(reply)
+    assert await world.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({}, "Choose a reason from the list."),
+        ({"decline_reason": "because"}, "Choose a reason from the list."),
+        ({"decline_reason": "more_appropriate_meeting"}, "Name the more appropriate meeting."),
+        (
+            {"decline_reason": "more_appropriate_meeting", "other_meeting": "book club"},
+            "Choose a meeting from the list.",
+        ),
+        ({"decline_reason": "out_of_area", "decline_note": "x" * 2001}, "under 2000 characters"),
+    ],
+    ids=["no-reason", "unknown-reason", "no-meeting", "unknown-meeting", "note-too-long"],
+)
+async def test_decline_with_bad_input_shows_the_card_again_and_changes_nothing(
+    world: World, fields: dict[str, str], error: str
+) -> None:
+    referral = await world.referral()
+    before = await world.snapshot()
+    data = {"referral_id": referral.id, "version": referral.version, **fields}
+    reply = await triage.decline(await world.request(PRIYA, data), world.deps)
+    assert error in text_of(reply)
+    assert "Decline the referral" in text_of(reply)
+    assert await world.snapshot() == before
+
+
+# ---- two coordinators -----------------------------------------------------------------
+
+
+async def test_a_click_on_a_referral_already_decided_says_who_decided_it(world: World) -> None:
+    data = await accept_data(world, "Riverside Police")
+    await triage.accept(await world.request(PRIYA, data), world.deps)
+    before = await world.snapshot()
+    for verb in (triage.accept, triage.ask, triage.decline):
+        reply = await verb(
+            await world.request(MARCUS, {**data, "question": "?", "decline_reason": "duplicate"}),
+            world.deps,
+        )
+        assert "Already accepted by Priya Raman as CM-2026-003" in text_of(reply)
+    assert await world.snapshot() == before
+    assert len([c for c in await world.cases() if c.referral_id == data["referral_id"]]) == 1
+
+
+async def test_a_card_for_an_older_version_is_shown_again_instead_of_acting(
+    world: World,
+) -> None:
+    data = await accept_data(world, "Riverside Police")
+    data["version"] = data["version"] + 5
+    before = await world.snapshot()
+    reply = await triage.accept(await world.request(PRIYA, data), world.deps)
+    assert await world.snapshot() == before
+    text = text_of(reply)
+    assert "Triage referral RF-2026-0049" in text
+    assert "Someone changed this referral while you were deciding" in text
+
+
+class PausingUnitOfWork:
+    """A unit of work that stops after loading a referral until told to go on: the first
+    coordinator's click is read before the second one commits."""
+
+    def __init__(self, inner: Any, loaded: asyncio.Event, go: asyncio.Event) -> None:
+        self._inner = inner
+        self._loaded = loaded
+        self._go = go
+        self._get = inner.referrals.get
+        inner.referrals.get = self._paused_get
+
+    async def _paused_get(self, panel_id: str, referral_id: str) -> Referral | None:
+        referral = await self._get(panel_id, referral_id)
+        self._loaded.set()
+        await self._go.wait()
+        return referral
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def __aenter__(self) -> Any:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._inner.__aexit__(*exc)
+
+
+async def test_two_coordinators_accepting_at_once_open_exactly_one_case(world: World) -> None:
+    data = await accept_data(world, "Riverside Police")
+    loaded, go = asyncio.Event(), asyncio.Event()
+    first_unit = [True]
+
+    def slow_factory() -> Any:
+        uow = world.storage.unit_of_work()
+        if first_unit.pop() if first_unit else False:
+            return PausingUnitOfWork(uow, loaded, go)
+        return uow
+
+    marcus_deps = Deps(uow=slow_factory, clock=world.clock)
+    marcus = asyncio.create_task(triage.accept(await world.request(MARCUS, data), marcus_deps))
+    await loaded.wait()  # Marcus has read the referral, still submitted
+    priya = await triage.accept(await world.request(PRIYA, data), world.deps)
+    go.set()
+    results = await asyncio.gather(marcus, return_exceptions=True)
+
+    assert "Accepted as CM-2026-003" in text_of(priya)
+    mine = [c for c in await world.cases() if c.referral_id == data["referral_id"]]
+    assert len(mine) == 1
+    assert len(await world.requests_for(mine[0])) == 1
+    assert len(world.told.calls) == 1
+    (loser,) = results
+    if isinstance(loser, BaseException):
+        raise loser
+    assert "Already accepted by Priya Raman as CM-2026-003" in text_of(loser)
+
+
+# ---- information requests -------------------------------------------------------------
+
+
+async def accepted_case(world: World, *agencies: str) -> tuple[Case, list[InformationRequest]]:
+    data = await accept_data(world, *agencies)
+    await triage.accept(await world.request(PRIYA, data), world.deps)
+    case = next(c for c in await world.cases() if c.referral_id == data["referral_id"])
+    return case, await world.requests_for(case)
+
+
+async def test_the_asked_agencys_spoc_answers_and_the_coordinators_hear_of_it(
+    world: World,
+) -> None:
+    case, requests = await accepted_case(world, "Riverside Homes (Housing)", "Riverside Police")
+    housing = await world.agency("Riverside Homes (Housing)")
+    request = next(r for r in requests if r.agency_id == housing.id)
+    data = {"request_id": request.id, "answer": "Tenant since 2019; two noise complaints."}
+    reply = await info_requests.answer_request(await world.request(GEMMA, data), world.deps)
+
+    assert "Thank you — returned to the panel" in text_of(reply)
+    stored = next(r for r in await world.requests_for(case) if r.id == request.id)
+    assert stored.status is RequestStatus.ANSWERED
+    assert stored.answer == "Tenant since 2019; two noise complaints."
+    assert stored.answered_by_member_id == (await world.member(GEMMA)).id
+    priya, marcus = await world.member(PRIYA), await world.member(MARCUS)
+    notices = [d for d in await world.outbox() if d.key.startswith("inforeq-answered:")]
+    assert {d.recipient_member_id for d in notices} == {priya.id, marcus.id}
+    assert card_text(notices[0].payload["card"]).startswith(
+        "Riverside Homes (Housing) answered the request for CM-2026-003 (1 of 2 agencies answered)"
+    )
+    # a second click (or a second person) changes nothing and queues nothing more
+    again = await info_requests.answer_request(
+        await world.request(DANIEL, {**data, "answer": "Something else"}), world.deps
+    )
+    assert "Gemma Hartley" in text_of(again)
+    assert len([d for d in await world.outbox() if d.key.startswith("inforeq-answered:")]) == 2
+
+
+async def test_the_deputy_may_answer_for_the_agency(world: World) -> None:
+    _, (request,) = await accepted_case(world, "Riverside Homes (Housing)")
+    data = {"request_id": request.id, "answer": "Nothing known."}
+    reply = await info_requests.answer_request(await world.request(DANIEL, data), world.deps)
+    assert "Thank you — returned to the panel" in text_of(reply)
+
+
+@pytest.mark.parametrize(
+    ("aad", "agency"),
+    [(TOM, "Riverside Homes (Housing)"), (AISHA, "Victim Support"), (PRIYA, "Riverside Police")],
+    ids=["another-agencys-spoc", "same-agency-not-spoc", "coordinator"],
+)
+async def test_only_the_asked_agencys_spoc_or_deputy_may_answer(
+    world: World, aad: str, agency: str
+) -> None:
+    case, (request,) = await accepted_case(world, agency)
+    before = len(await world.outbox())
+    with pytest.raises(NotAllowed, match=re.escape(f"This request was sent to {agency};")):
+        await info_requests.answer_request(
+            await world.request(aad, {"request_id": request.id, "answer": "Here you go."}),
+            world.deps,
+        )
+    (stored,) = await world.requests_for(case)
+    assert stored.status is RequestStatus.OPEN
+    assert len(await world.outbox()) == before
+
+
+async def test_an_empty_answer_shows_the_request_again_with_the_error(world: World) -> None:
+    case, (request,) = await accepted_case(world, "Riverside Homes (Housing)")
+    reply = await info_requests.answer_request(
+        await world.request(GEMMA, {"request_id": request.id, "answer": "  "}), world.deps
+    )
+    text = text_of(reply)
+    assert "Information request for CM-2026-003" in text
+    assert "Write the agency's information." in text
+    (stored,) = await world.requests_for(case)
+    assert stored.status is RequestStatus.OPEN
+
+
+# ---- the referrals command ------------------------------------------------------------
+
+
+async def test_a_coordinator_sees_every_pending_referral_with_its_age(world: World) -> None:
+    reply = await triage.referrals(await world.request(PRIYA), world.deps)
+    text = text_of(reply)
+    assert "Referrals waiting for a decision" in text
+    assert "**RF-2026-0049** · Victim Support · medium risk · 2 days · awaiting triage" in text
+    assert "Open RF-2026-0049" in text
+    assert "RF-2026-0047" not in text  # accepted long ago
+
+
+async def test_a_coordinator_opens_a_referrals_triage_card_by_its_reference(world: World) -> None:
+    reply = await triage.referrals(await world.request(PRIYA, args="rf-2026-0049"), world.deps)
+    assert "Triage referral RF-2026-0049" in text_of(reply)
+    accepted = await triage.referrals(await world.request(PRIYA, args="RF-2026-0047"), world.deps)
+    assert "Accepted as CM-2026-014" in text_of(accepted)
+    referral = await world.referral()
+    async with world.storage.unit_of_work() as uow:
+        trail = await uow.audit.for_entity(world.panel.id, "referral", referral.id)
+    assert [e.verb for e in trail] == [AuditVerb.VIEW]
+
+
+async def test_a_referrer_sees_their_own_referrals_and_what_became_of_each(
+    world: World,
+) -> None:
+    referral = await world.referral()
+    await triage.decline(
+        await world.request(
+            PRIYA,
+            {
+                "referral_id": referral.id,
+                "version": referral.version,
+                "decline_reason": "more_appropriate_meeting",
+                "other_meeting": "domestic_abuse_marac",
+            },
+        ),
+        world.deps,
+    )
+    text = text_of(await triage.referrals(await world.request(AISHA), world.deps))
+    assert "Your referrals" in text
+    assert "**RF-2026-0049**" in text
+    assert "declined: A more appropriate meeting exists (Domestic-abuse MARAC)" in text
+    assert "accepted as CM-2026-014" in text
+    assert "accepted as CM-2026-013" in text
+    assert "Open RF-" not in text
+
+
+async def test_a_member_who_made_no_referral_is_told_so(world: World) -> None:
+    text = text_of(await triage.referrals(await world.request(GEMMA), world.deps))
+    assert "You have not made a referral to this panel yet." in text
+
+
+def test_the_gallerys_channel_notices_carry_no_personal_data() -> None:
+    cards = triage.gallery_cards()
+    for name in ("triage-channel-notice", "triage-channel-notice-resubmitted"):
+        text = card_text(cards[name])
+        for personal in ("Samuel", "Achebe", "Jordan", "Pike", "Aisha", "1972", "RV3"):
+            assert personal not in text, (name, personal)
