@@ -44,8 +44,12 @@ async def run_alembic(
 
 
 async def migrate_async(database_url: str, *, schema: str | None = None) -> None:
-    """Bring the database to the newest schema (`alembic upgrade head`)."""
-    await run_alembic(database_url, lambda config: command.upgrade(config, "head"), schema=schema)
+    """Bring the database to the newest schema (`alembic upgrade heads`).
+
+    `heads` rather than `head`: while features are developed side by side their migrations
+    may briefly branch from the same parent; main always keeps one head.
+    """
+    await run_alembic(database_url, lambda config: command.upgrade(config, "heads"), schema=schema)
 
 
 def migrate(database_url: str, *, schema: str | None = None) -> None:

@@ -55,11 +55,13 @@ async def test_migrate_works_from_the_command_line_without_an_event_loop(
     storage = open_storage(url)
     try:
         async with storage.engine.connect() as conn:
-            version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+            versions = set(
+                (await conn.scalars(text("SELECT version_num FROM alembic_version"))).all()
+            )
             foreign_keys = await conn.scalar(text("PRAGMA foreign_keys"))
             journal = await conn.scalar(text("PRAGMA journal_mode"))
             busy_timeout = await conn.scalar(text("PRAGMA busy_timeout"))
-        assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert versions == set(ScriptDirectory.from_config(alembic_config()).get_heads())
         assert (foreign_keys, journal) == (1, "wal")
         assert busy_timeout is not None
         assert busy_timeout > 0
