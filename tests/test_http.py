@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -186,3 +187,37 @@ async def test_with_an_app_id_a_token_signed_by_the_published_key_is_accepted(
     token = _token(openid[1], "trusted-key", serviceurl=secured_bot.service_url)
     response = await secured_bot.post(activity, Authorization=f"Bearer {token}")
     assert response.status == 201
+
+
+@pytest.mark.parametrize(
+    ("claims", "why"),
+    [
+        ({"exp": int(time.time()) - 3600, "nbf": int(time.time()) - 7200}, "expired"),
+        ({"aud": "11111111-2222-4333-8444-555555555555"}, "another bot's audience"),
+        ({"iss": "https://evil.example.org"}, "an unknown issuer"),
+        ({"serviceurl": "http://127.0.0.1:1/elsewhere"}, "another service url"),
+    ],
+    ids=["expired", "wrong-audience", "wrong-issuer", "wrong-service-url"],
+)
+async def test_with_an_app_id_a_token_signed_by_the_published_key_but_wrong_is_a_401(
+    secured_bot: BotUnderTest, openid: tuple[str, Any], claims: dict[str, Any], why: str
+) -> None:
+    activity = acts.bot_installed_personal(secured_bot.service_url)
+    activity["membersAdded"] = []
+    token = _token(openid[1], "trusted-key", **{"serviceurl": secured_bot.service_url, **claims})
+    response = await secured_bot.post(activity, Authorization=f"Bearer {token}")
+    assert response.status == 401, why
+
+
+async def test_the_app_secret_never_reaches_the_logs(
+    secured_bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        await secured_bot.post(
+            acts.personal_message(secured_bot.service_url, "help"),
+            Authorization="Bearer not.a.token",
+        )
+        await secured_bot.post(acts.personal_message(secured_bot.service_url, "help"))
+    assert caplog.records  # the refusals were logged...
+    assert all("not-a-real-secret" not in r.getMessage() for r in caplog.records)
+    assert "not-a-real-secret" not in caplog.text  # ...without the secret
