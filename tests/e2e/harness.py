@@ -9,7 +9,9 @@ debugging session can use it; `conftest.py` turns it into fixtures.
   telemetry off, on a free port, and waits for its web page.
 - `write_config_as` writes a copy of `.m365agentsplayground.yml` in which another person is
   the current user, so a scenario can act as someone else (a second Playground).
-- `Chat` does what a person does in the Playground's personal chat, and takes screenshots.
+- `Chat` does what a person does in the Playground's personal chat: types, waits for the
+  bot's cards (new ones, or a clicked card updated in place), fills in a card's fields,
+  reads the red error under a field, clicks buttons, and takes screenshots.
 
 Environment variables:
 - `E2E_BOT_URL`: use a bot that is already running (e.g. `http://127.0.0.1:3978`) instead of
@@ -59,6 +61,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT = {"width": 1400, "height": 900}
+# A screenshot of a card taller than the chat pane makes the page up to this tall.
+MAX_SHOT_HEIGHT = 8000
 REPLY_TIMEOUT = float(os.environ.get("E2E_TIMEOUT", "30"))
 START_TIMEOUT = 60.0
 RUN_COMMAND = (
@@ -638,8 +642,45 @@ class Shots:
         return path
 
 
+Text = str | re.Pattern[str]
+
+
+def _whole(text: Text) -> re.Pattern[str]:
+    """`text` as a pattern for a whole text block: a string matches exactly (spaces aside)."""
+    if isinstance(text, re.Pattern):
+        return text
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
+
+
+def _has_class(name: str) -> str:
+    """An XPath test for an HTML class."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+# From a card's input to the text block right under its field: Adaptive Cards puts each input
+# (with its label) in a wrapper whose child is `.ac-input-container`; the bot's error, when
+# there is one, is the next element after that wrapper.
+_UNDER_FIELD = (
+    f"xpath=ancestor::div[{_has_class('ac-input-container')}][1]/.."
+    f"/following-sibling::*[1][{_has_class('ac-textBlock')}]"
+)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    found = [int(n) for n in re.findall(r"\d+", colour)[:3]]
+    if len(found) != 3:
+        raise AssertionError(f"cannot read the colour {colour!r}")
+    return found[0], found[1], found[2]
+
+
+def looks_red(colour: str) -> bool:
+    """Whether a CSS colour (`rgb(196, 49, 75)`) reads as red: the card's "attention" colour."""
+    red, green, blue = _rgb(colour)
+    return red >= 150 and red >= 2 * green and red >= 2 * blue
+
+
 class Chat:
-    """A person in the Playground: opens a chat, types, reads replies, clicks card buttons."""
+    """A person in the Playground: opens a chat, types, reads replies, fills in and clicks cards."""
 
     def __init__(self, page: Any, playground: Playground, shots: Shots) -> None:
         self.page = page
@@ -671,10 +712,34 @@ class Chat:
 
     def card_with(self, text: str) -> Any:
         """Rendered Adaptive Cards that have a text block reading exactly `text`."""
-        block = self.page.locator(".ac-textBlock").filter(
-            has_text=re.compile(rf"^\s*{re.escape(text)}\s*$")
-        )
+        block = self.page.locator(".ac-textBlock").filter(has_text=_whole(text))
         return self.cards.filter(has=block)
+
+    def field(self, card: Any, label: str) -> Any:
+        """The input labelled `label` in `card`: a text box or area, a dropdown, a date, a
+        number, a toggle (by its title) or one choice of a list of tick boxes.
+
+        A required input's label may end in the renderer's own "*": `label` need not say it.
+        A tick box of a choice set is labelled by the set's label, and titled by its choice.
+        """
+        named = re.compile(rf"^\s*{re.escape(label)}(\s*\*)?\s*$")
+        titled = card.locator(f"input[aria-label={json.dumps(label)}]")
+        return card.get_by_label(named).or_(titled).and_(card.locator("input, textarea")).first
+
+    def field_error(self, card: Any, label: str) -> Any:
+        """The text right under the field labelled `label`, where the bot shows what is wrong
+        with it; it matches nothing when the field has no error under it."""
+        return self.field(card, label).locator(_UNDER_FIELD)
+
+    async def expect_field_error(self, card: Any, label: str, message: str) -> None:
+        """Check that `message` is shown in red right under the field labelled `label`."""
+        from playwright.async_api import expect
+
+        error = self.field_error(card, label)
+        await expect(error, f"the error under {label!r}").to_have_text(message)
+        colour = await error.evaluate("(el) => getComputedStyle(el).color")
+        if not looks_red(colour):
+            raise AssertionError(f"the error under {label!r} is not red but {colour}")
 
     # What a person does --------------------------------------------------------------------
 
@@ -709,26 +774,56 @@ class Chat:
         # The box empties once the message is on its way.
         await expect(box).to_have_text(re.compile(r"^\s*$"), timeout=10_000)
 
-    async def wait_for_text(self, text: str, timeout: float = REPLY_TIMEOUT) -> Any:  # noqa: ASYNC109
-        """Wait until a message from the bot (plain or card) shows `text`; return that message."""
-        message = self.bot_messages.filter(has_text=text).last
-        await message.wait_for(state="visible", timeout=timeout * 1000)
-        return message
+    async def _new_messages(self) -> list[str]:
+        new = self.page.locator(".fai-OutputCard:not([data-e2e-seen])")
+        return [" ".join(t.split()) for t in await new.all_inner_texts()]
 
-    async def wait_for_card(self, heading: str, timeout: float = REPLY_TIMEOUT) -> Any:  # noqa: ASYNC109
+    async def wait_for_text(
+        self,
+        text: Text,
+        *,
+        card: Any = None,
+        timeout: float = REPLY_TIMEOUT,  # noqa: ASYNC109
+    ) -> Any:
+        """Wait until the bot shows `text` in the chat; return the message (or `card`).
+
+        With `card` (from `wait_for_card`), wait for that card to show it: an Action.Execute
+        click makes the bot's answer replace the clicked card in place, so no new card comes.
+        """
+        from playwright.async_api import TimeoutError as PlaywrightTimeout
+        from playwright.async_api import expect
+
+        if card is None:
+            message = self.bot_messages.filter(has_text=text).last
+            try:
+                await message.wait_for(state="visible", timeout=timeout * 1000)
+            except PlaywrightTimeout:
+                raise AssertionError(
+                    f"the bot did not show {text!r} within {timeout:.0f} s; "
+                    f"its new messages: {await self._new_messages() or 'none'}"
+                ) from None
+            return message
+        try:
+            await expect(card).to_contain_text(text, timeout=timeout * 1000)
+        except AssertionError:
+            now = await card.inner_text(timeout=1000) if await card.count() else ""
+            raise AssertionError(
+                f"the card did not come to show {text!r} within {timeout:.0f} s; "
+                f"it reads: {' '.join(now.split()) or '(no card)'}"
+            ) from None
+        return card
+
+    async def wait_for_card(self, heading: Text, timeout: float = REPLY_TIMEOUT) -> Any:  # noqa: ASYNC109
         """Wait for a new Adaptive Card (since the last `send` or click) with a text block
-        reading exactly `heading`; return the card.
+        reading exactly `heading` (or matching it, if a pattern); return the card.
 
-        Only a rendered card counts: the same words in a plain-text reply do not. A card that
-        replaced the clicked one (Action.Execute) counts as new.
+        Only a rendered card counts: the same words in a plain-text reply do not. A card the
+        dispatcher delivers (queued for this person by someone else's action) counts too. The
+        returned locator keeps finding the card when a click updates it in place.
         """
         card = (
             self.page.locator(".ac-adaptiveCard:not([data-e2e-seen])")
-            .filter(
-                has=self.page.locator(".ac-textBlock").filter(
-                    has_text=re.compile(rf"^\s*{re.escape(heading)}\s*$")
-                )
-            )
+            .filter(has=self.page.locator(".ac-textBlock").filter(has_text=_whole(heading)))
             .last
         )
         from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -736,15 +831,10 @@ class Chat:
         try:
             await card.wait_for(state="visible", timeout=timeout * 1000)
         except PlaywrightTimeout:
-            said = [
-                " ".join(t.split())
-                for t in await self.page.locator(
-                    ".fai-OutputCard:not([data-e2e-seen])"
-                ).all_inner_texts()
-            ]
+            shown = heading.pattern if isinstance(heading, re.Pattern) else heading
             raise AssertionError(
-                f"no new Adaptive Card reading {heading!r} within {timeout:.0f} s; "
-                f"the bot's new messages: {said or 'none'}"
+                f"no new Adaptive Card reading {shown!r} within {timeout:.0f} s; "
+                f"the bot's new messages: {await self._new_messages() or 'none'}"
             ) from None
         # Name the card, so the locator still finds it once later waits mark it as seen.
         self._cards_found += 1
@@ -760,6 +850,64 @@ class Chat:
         await self._mark_seen()
         await button.click()
 
-    async def shot(self, name: str) -> Path:
-        """Save a full-page screenshot as `<NN>-<name>.png` in this test's folder."""
-        return await self.shots.take(self.page, name)
+    async def fill(self, card: Any, label: str, text: str) -> None:
+        """Click in the text box (or area, or number box) labelled `label` and type `text`
+        in place of what it held.
+
+        The click matters: on a card that came in the same message as some text (the bot's
+        notifications), the Playground takes no notice of a value put in a box that was never
+        clicked, so a required box still counts as empty and the button refuses to send.
+        """
+        box = self.field(card, label)
+        await box.click()
+        await box.fill(text)
+
+    async def choose(self, card: Any, label: str, option: str) -> None:
+        """Open the dropdown labelled `label` and pick `option`, as a person does."""
+        from playwright.async_api import expect
+
+        box = self.field(card, label)
+        await box.click()
+        await self.page.get_by_role("option", name=option, exact=True).click()
+        await expect(box).to_have_value(option)
+
+    async def fill_date(self, card: Any, label: str, day: str) -> None:
+        """Type `day` (YYYY-MM-DD) in the date field labelled `label`, as a person types it.
+
+        The date picker reads the typed date on Enter and then opens its calendar, which
+        Escape closes (the date stays).
+        """
+        from playwright.async_api import expect
+
+        box = self.field(card, label)
+        await box.fill(day)
+        await box.press("Enter")
+        await self.page.keyboard.press("Escape")
+        await expect(box).to_have_attribute("aria-expanded", "false")
+        await expect(box).not_to_have_value(re.compile(r"^\s*$"))
+
+    async def set_toggle(self, card: Any, title: str, on: bool = True) -> None:
+        """Tick (or untick) the toggle or tick box whose title is `title`."""
+        await self.field(card, title).set_checked(on)
+
+    async def shot(self, name: str, card: Any = None) -> Path:
+        """Save a full-page screenshot as `<NN>-<name>.png` in this test's folder.
+
+        With `card`, the card is scrolled into view first, and when it is taller than the
+        chat pane the page is made taller for the picture, so that all of it shows.
+        """
+        if card is None:
+            return await self.shots.take(self.page, name)
+        size = dict(self.page.viewport_size or VIEWPORT)
+        box = await card.bounding_box()
+        # the Playground's header, the sender line and the message box take about 260 px
+        needed = min(int(box["height"]) + 260, MAX_SHOT_HEIGHT) if box else 0
+        grown = needed > size["height"]
+        if grown:
+            await self.page.set_viewport_size({"width": size["width"], "height": needed})
+        try:
+            await card.scroll_into_view_if_needed()
+            return await self.shots.take(self.page, name)
+        finally:
+            if grown:
+                await self.page.set_viewport_size(size)
