@@ -12,7 +12,19 @@ from aiohttp import web
 
 from bot.domain.common import Clock, SystemClock
 from bot.graph import GraphClient, GraphSettings
-from bot.services import basics, calendar, intake, triage
+from bot.services import (
+    agenda,
+    audit,
+    basics,
+    calendar,
+    cases,
+    intake,
+    isa,
+    meeting_run,
+    membership,
+    minutes,
+    triage,
+)
 from bot.services.calendar import CalendarConfig, OnlineMeetings, ScheduleBook
 from bot.services.ports import Storage
 from bot.services.router import Deps, Router
@@ -58,7 +70,47 @@ def build_router(settings: Settings | None = None, online: OnlineMeetings | None
     intake.register(router)
     triage.register(router)
     calendar.register(router, calendar_config(settings, online) if settings else None)
+    agenda.register(router)
+    meeting_run.register(router)
+    minutes.register(router, minutes_config(settings) if settings else None)
+    membership.register(router)
+    isa.register(router)
+    cases.register(router)
+    audit.register(router)
     return router
+
+
+def minutes_config(settings: Settings) -> minutes.MinutesConfig:
+    """Where approved minutes are downloaded: signed with the app's download secret."""
+    return minutes.MinutesConfig(public_url=settings.public_url, secret=settings.ics_signing_secret)
+
+
+def minutes_download(
+    settings: Settings, deps: Deps
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /panels/{panel_id}/minutes/{meeting_id}.docx?token=…: approved minutes (Word)."""
+
+    async def minutes_docx(request: web.Request) -> web.Response:
+        body = await minutes.minutes_file(
+            deps.uow,
+            settings.ics_signing_secret,
+            request.match_info["panel_id"],
+            request.match_info["meeting_id"],
+            request.query.get("token", ""),
+            deps.clock.now(),
+        )
+        if body is None:
+            raise web.HTTPNotFound()  # the same answer for a bad link, a draft and no minutes
+        return web.Response(
+            body=body,
+            content_type=minutes.DOCX_CONTENT_TYPE,
+            headers={
+                "Content-Disposition": 'attachment; filename="panel-minutes.docx"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return minutes_docx
 
 
 def graph_client(settings: Settings) -> GraphClient | None:
@@ -160,6 +212,9 @@ def create_app(
     app.cleanup_ctx.append(deliver)
     app.router.add_post("/api/messages", endpoint.handler)
     app.router.add_get("/panels/{panel_id}/meetings.ics", ics_download(settings, deps))
+    app.router.add_get(
+        "/panels/{panel_id}/minutes/{meeting_id}.docx", minutes_download(settings, deps)
+    )
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

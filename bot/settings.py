@@ -52,6 +52,11 @@ class Settings:
     graph_authority_host: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com"
     graph_ca_bundle: str | None = None
+    # Teams' limits on proactive messages (LIMIT/SECONDS, comma-separated; s/m/h allowed)
+    teams_rate_per_conversation: str = "7/1,8/2,60/30,1800/1h"
+    teams_rate_per_tenant: str = "50/1"
+    outbox_concurrency: int = 16
+    outbox_lease_seconds: int = 120
 
     @property
     def graph_configured(self) -> bool:
@@ -92,6 +97,13 @@ class Settings:
             port = int(get("PORT", "3978"))
         except ValueError as exc:
             raise SettingsError("PORT must be a whole number") from exc
+        try:
+            outbox_concurrency = int(get("OUTBOX_CONCURRENCY", "16"))
+            outbox_lease_seconds = int(get("OUTBOX_LEASE_SECONDS", "120"))
+        except ValueError as exc:
+            raise SettingsError(
+                "OUTBOX_CONCURRENCY and OUTBOX_LEASE_SECONDS must be whole numbers"
+            ) from exc
         settings = cls(
             database_url=get("DATABASE_URL") or _sqlite_url(data_dir),
             app_id=get("APP_ID") or get("MicrosoftAppId"),
@@ -117,6 +129,11 @@ class Settings:
             graph_authority_host=get("GRAPH_AUTHORITY_HOST") or "https://login.microsoftonline.com",
             graph_url=get("GRAPH_URL") or "https://graph.microsoft.com",
             graph_ca_bundle=get("GRAPH_CA_BUNDLE") or None,
+            teams_rate_per_conversation=get("TEAMS_RATE_PER_CONVERSATION")
+            or "7/1,8/2,60/30,1800/1h",
+            teams_rate_per_tenant=get("TEAMS_RATE_PER_TENANT") or "50/1",
+            outbox_concurrency=outbox_concurrency,
+            outbox_lease_seconds=outbox_lease_seconds,
         )
         settings.check()
         return settings
@@ -137,3 +154,17 @@ class Settings:
             raise SettingsError("APP_PASSWORD is required when APP_ID is set")
         if not 0 < self.port < 65536:
             raise SettingsError("PORT must be between 1 and 65535")
+        from bot.teams.ratelimit import parse_windows  # plain asyncio, no botbuilder
+
+        for name, text in (
+            ("TEAMS_RATE_PER_CONVERSATION", self.teams_rate_per_conversation),
+            ("TEAMS_RATE_PER_TENANT", self.teams_rate_per_tenant),
+        ):
+            try:
+                parse_windows(text)
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc}") from exc
+        if self.outbox_concurrency < 1:
+            raise SettingsError("OUTBOX_CONCURRENCY must be at least 1")
+        if self.outbox_lease_seconds < 30:
+            raise SettingsError("OUTBOX_LEASE_SECONDS must be at least 30")

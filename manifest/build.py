@@ -129,7 +129,7 @@ def build_manifest(options: ManifestOptions, commands: Sequence[ManifestCommand]
     bot: dict[str, Any] = {
         "botId": bot_id,
         "scopes": list(SCOPES),
-        "supportsFiles": False,
+        "supportsFiles": True,
         "isNotificationOnly": False,
     }
     command_lists = _command_lists(commands)

@@ -23,3 +23,13 @@ def stale_referral() -> Conflict:
     usable.
     """
     return Conflict(STALE_REFERRAL)
+
+
+STALE_MINUTES = (
+    "Someone else changed these minutes a moment ago. Look at them again before you act."
+)
+
+
+def stale_minutes() -> Conflict:
+    """Minutes saved from a copy older than the stored one (their optimistic lock)."""
+    return Conflict(STALE_MINUTES)

@@ -29,11 +29,12 @@ from bot.domain.action import Action, ActionStatus, InformationRequest, RequestS
 from bot.domain.audit import AuditEvent
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
-from bot.domain.meeting import AgendaItem, Meeting
+from bot.domain.meeting import AgendaItem, Attendance, Meeting
+from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
 from bot.services import ports
-from storage.errors import ConstraintViolation, stale_referral
+from storage.errors import ConstraintViolation, stale_minutes, stale_referral
 
 T = TypeVar("T")
 
@@ -51,6 +52,8 @@ CONVERSATIONS = "conversation_refs"
 OUTBOX = "outbox"
 AUDIT = "audit_events"
 ACTIVITIES = "processed_activities"
+ATTENDANCE = "meeting_attendance"
+MINUTES = "meeting_minutes"
 TABLES = (
     PANELS,
     AGENCIES,
@@ -66,6 +69,8 @@ TABLES = (
     OUTBOX,
     AUDIT,
     ACTIVITIES,
+    ATTENDANCE,
+    MINUTES,
 )
 
 # The unique constraints of the SQL schema (besides the primary keys).
@@ -76,6 +81,10 @@ UNIQUE: dict[str, Callable[[Any], Hashable]] = {
     CASES: lambda c: (c.panel_id, c.reference.casefold()),
     CONVERSATIONS: lambda c: (c.panel_id, c.conversation_id),
     OUTBOX: lambda d: d.key,
+    MINUTES: lambda m: m.meeting_id,
+    # Revision 0005 (governance).
+    AGENCIES: lambda a: (a.panel_id, a.name.casefold()),
+    ISA: lambda a: (a.panel_id, a.member_id, a.version),
 }
 
 
@@ -396,6 +405,12 @@ class _Isa(_Repository):
         mine = [a for a in self._scoped(panel_id) if a.member_id == member_id]
         return _copy(max(mine, key=lambda a: (a.accepted_at, a.id), default=None))
 
+    async def latest_by_member(self, panel_id: str) -> dict[str, IsaAcceptance]:
+        latest: dict[str, IsaAcceptance] = {}
+        for acceptance in sorted(self._scoped(panel_id), key=lambda a: (a.accepted_at, a.id)):
+            latest[acceptance.member_id] = acceptance
+        return _copy(latest)
+
 
 class _Referrals(_Repository):
     table = REFERRALS
@@ -474,6 +489,15 @@ class _Referrals(_Repository):
         start, end = _utc_year(year)
         return sum(1 for r in self._scoped(panel_id) if start <= r.created_at < end)
 
+    async def subject_names(self, panel_id: str) -> list[str]:
+        names: set[str] = set()
+        for referral in self._scoped(panel_id):
+            for subject in referral.subjects:
+                names.add(subject.name)
+                names.update(subject.aliases)
+            names.update(child.name for child in referral.children)
+        return sorted(name for name in names if name.strip())
+
 
 class _Cases(_Repository):
     table = CASES
@@ -536,6 +560,62 @@ class _Meetings(_Repository):
         ]
         return _copy(sorted(items, key=lambda i: (i.position, i.id)))
 
+    async def items_for_cases(self, panel_id: str, case_ids: Sequence[str]) -> list[AgendaItem]:
+        wanted = set(case_ids)
+        items = [
+            i
+            for i in self._uow.values(AGENDA_ITEMS)
+            if i.panel_id == panel_id and i.case_id in wanted
+        ]
+        return _copy(sorted(items, key=lambda i: (i.meeting_id, i.position)))
+
+    def _meeting_of(self, panel_id: str, meeting_id: str) -> None:
+        meeting = self._uow.record(MEETINGS, meeting_id)
+        if meeting is None or meeting.value.panel_id != panel_id:
+            raise ConstraintViolation("The meeting is not in this panel.")
+
+    async def record_attendance(self, attendance: Attendance) -> bool:
+        """Keyed by meeting and member, so a member is recorded once (two units recording
+        the same member at once both succeed here, and one record remains)."""
+        self._meeting_of(attendance.panel_id, attendance.meeting_id)
+        key = f"{attendance.meeting_id}\x1f{attendance.member_id}"
+        if self._uow.record(ATTENDANCE, key) is not None:
+            return False
+        self._uow.put(ATTENDANCE, key, attendance)
+        return True
+
+    async def attendance(self, panel_id: str, meeting_id: str) -> list[Attendance]:
+        present = [
+            a
+            for a in self._uow.values(ATTENDANCE)
+            if a.panel_id == panel_id and a.meeting_id == meeting_id
+        ]
+        return _copy(sorted(present, key=lambda a: (a.acknowledged_at, a.id)))
+
+    async def save_minutes(self, minutes: Minutes) -> None:
+        """The version is checked against what this unit sees (units do not wait for each
+        other here, so of two concurrent saves the later commit wins)."""
+        self._meeting_of(minutes.panel_id, minutes.meeting_id)
+        existing = self._uow.record(MINUTES, minutes.id)
+        if existing is not None and existing.value.panel_id != minutes.panel_id:
+            raise ConstraintViolation("A record with this id belongs to another panel.")
+        stored_version = existing.value.version if existing is not None else 0
+        if stored_version != minutes.version:
+            raise stale_minutes()
+        stored = copy.copy(minutes)
+        stored.version = minutes.version + 1
+        self._uow.put(MINUTES, minutes.id, stored)
+        minutes.version = stored.version
+
+    async def minutes(self, panel_id: str, meeting_id: str) -> Minutes | None:
+        return _copy(
+            _first(
+                m
+                for m in self._uow.values(MINUTES)
+                if m.panel_id == panel_id and m.meeting_id == meeting_id
+            )
+        )
+
 
 class _Actions(_Repository):
     table = ACTIONS
@@ -588,6 +668,10 @@ class _Actions(_Repository):
                 if a.status is ActionStatus.OPEN and a.due_on <= day
             )
         )
+
+    async def by_ids(self, panel_id: str, action_ids: Sequence[str]) -> list[Action]:
+        found = {a.id: a for a in self._scoped(panel_id) if a.id in set(action_ids)}
+        return _copy([found[i] for i in dict.fromkeys(action_ids) if i in found])
 
 
 class _Requests(_Repository):
@@ -685,6 +769,30 @@ class _Outbox(_Repository):
                 taken.append(record.value)
         return _copy(taken)
 
+    async def abandoned(self, claimed_before: datetime, limit: int) -> list[OutgoingDelivery]:
+        """Sending since before `claimed_before` (or an unknown time), longest held first;
+        rows another unfinished unit took are skipped."""
+        records = sorted(
+            (
+                r
+                for r in self._uow.records(OUTBOX)
+                if r.value.state is DeliveryState.SENDING
+                and (r.value.claimed_at is None or r.value.claimed_at < claimed_before)
+            ),
+            key=lambda r: (
+                r.value.claimed_at is not None,
+                r.value.claimed_at or r.value.created_at,
+                r.seq,
+            ),
+        )
+        taken: list[OutgoingDelivery] = []
+        for record in records:
+            if len(taken) == limit:
+                break
+            if self._uow.lock(record.value.id):
+                taken.append(record.value)
+        return _copy(taken)
+
     async def save(self, delivery: OutgoingDelivery) -> None:
         self._save(delivery)
 
@@ -711,6 +819,29 @@ class _Audit(_Repository):
     async def recent(self, panel_id: str, limit: int = 100) -> list[AuditEvent]:
         trail = self._trail(panel_id, lambda e: True)
         return _copy([r.value for r in reversed(trail)][:limit])
+
+    async def trail(
+        self,
+        panel_id: str,
+        entities: Sequence[tuple[str, str]] | None,
+        *,
+        limit: int,
+        before_id: str | None = None,
+    ) -> list[AuditEvent]:
+        wanted = None if entities is None else set(entities)
+        records = self._trail(
+            panel_id, lambda e: wanted is None or (e.entity, e.entity_id or "") in wanted
+        )
+        if before_id is not None:
+            marker = next(
+                (r for r in self._trail(panel_id, lambda e: True) if r.value.id == before_id),
+                None,
+            )
+            if marker is None:
+                return []
+            cut = (marker.value.at, marker.seq)
+            records = [r for r in records if (r.value.at, r.seq) < cut]
+        return _copy([r.value for r in reversed(records)][: max(limit, 0)])
 
 
 @dataclass(frozen=True)

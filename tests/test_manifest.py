@@ -108,7 +108,7 @@ def test_a_separate_bot_id_is_used_for_the_bot_and_its_rsc_identity() -> None:
 def test_bot_is_conversational_in_every_scope_without_files() -> None:
     bot = build_manifest(ManifestOptions(app_id=APP_ID), COMMANDS)["bots"][0]
     assert bot["scopes"] == ["personal", "team", "groupChat"]
-    assert bot["supportsFiles"] is False
+    assert bot["supportsFiles"] is True  # the coordinator uploads a CSV of members
     assert bot["isNotificationOnly"] is False
 
 

@@ -112,13 +112,42 @@ class Action:
         self.completed_at = require_aware(at)
         self._note(UpdateKind.DONE, note.strip() or "Done.", at, by_member_id)
 
-    def cancel(self, reason: str, *, at: datetime, by_member_id: str | None = None) -> None:
-        """Cancel with a reason (the panel decides this, not the agency alone)."""
+    def cancel(
+        self,
+        reason: str,
+        *,
+        at: datetime,
+        by_member_id: str | None = None,
+        circumstances_changed: bool | None = None,
+    ) -> None:
+        """Cancel with a reason (the panel decides this, not the agency alone); an unmet
+        action's cancellation may say whether circumstances changed."""
         if not reason.strip():
             raise InvalidInput("Give a reason for cancelling.", {"reason": "required"})
         self.status = move(self.status, ActionStatus.CANCELLED, ALLOWED, "action")
         self.cancel_reason = reason.strip()
-        self._note(UpdateKind.CANCELLED, self.cancel_reason, at, by_member_id)
+        update = self._note(UpdateKind.CANCELLED, self.cancel_reason, at, by_member_id)
+        update.circumstances_changed = circumstances_changed
+
+    def escalate(
+        self,
+        note: str,
+        *,
+        circumstances_changed: bool,
+        at: datetime,
+        by_member_id: str | None = None,
+    ) -> None:
+        """The panel escalates an unmet action (e.g. to the agency's management), recording
+        why it was not met; the action stays open with its owner."""
+        if self.status is not ActionStatus.OPEN:
+            raise InvalidInput("Only an open action can be escalated.")
+        note = " ".join(note.split())
+        if not note:
+            raise InvalidInput("Say how the action is escalated.", {"note": "required"})
+        why = "circumstances changed" if circumstances_changed else "the agency did not act"
+        update = self._note(UpdateKind.ESCALATED, f"Escalated: {note} ({why}).", at, by_member_id)
+        update.circumstances_changed = circumstances_changed
+        self.escalated = True
 
     def carry_forward(
         self,

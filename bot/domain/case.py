@@ -32,6 +32,17 @@ class ClosureReason(StrEnum):
     OTHER = "other"
 
 
+CLOSURE_LABELS: dict[ClosureReason, str] = {
+    ClosureReason.SUPPORT_PLAN_IN_PLACE: "Joined-up support plan in place",
+    ClosureReason.CONCERNS_REDUCED: "Safeguarding concerns reduced",
+    ClosureReason.PASSED_BACK_NO_ENGAGEMENT: (
+        "Passed back to the primary agency: the subjects do not engage"
+    ),
+    ClosureReason.PASSED_BACK_TO_PROGRESS: "Passed back to the primary agency to progress the plan",
+    ClosureReason.OTHER: "Other",
+}
+
+
 @dataclass(kw_only=True)
 class Case:
     """An open matter of the panel with a human reference such as CM-2026-014."""
@@ -54,6 +65,8 @@ class Case:
     opened_at: datetime
     first_heard_at: datetime | None = None
     closed_at: datetime | None = None
+    # The meeting that reviews the case next (revision 0004); None: the next meeting.
+    review_meeting_id: str | None = None
 
     def __post_init__(self) -> None:
         require_aware(self.opened_at, "opened_at")
@@ -85,6 +98,19 @@ class Case:
         self.closure_reason = reason
         self.closure_note = note
         self.closed_at = require_aware(at)
+        self.review_meeting_id = None
+
+    def review_at(self, meeting_id: str) -> None:
+        """The panel reviews the case again at this (later) meeting."""
+        if not self.is_open:
+            raise InvalidInput("A closed case is not reviewed.")
+        self.review_meeting_id = meeting_id
+
+    def set_risk_level(self, level: RiskLevel) -> None:
+        """The panel's assessment of the risk now."""
+        if not self.is_open:
+            raise InvalidInput("The risk level of a closed case does not change.")
+        self.risk_level = level
 
     def reopen(self) -> None:
         """Reopen a closed case."""

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.common import move, new_id, require_aware
+from bot.domain.errors import InvalidTransition
 
 
 class ConversationKind(StrEnum):
@@ -74,15 +75,41 @@ class OutgoingDelivery:
     not_before: datetime
     created_at: datetime
     sent_at: datetime | None = None
+    # When a dispatcher last took the row: one left sending longer than the dispatchers'
+    # lease belonged to a dispatcher that stopped, and goes back to the queue.
+    claimed_at: datetime | None = None
+    # How often the row was taken back from a stopped dispatcher; each time it may already
+    # have been delivered, so this bounds how often the recipient can have seen it twice.
+    resumed: int = 0
 
     def __post_init__(self) -> None:
         require_aware(self.not_before, "not_before")
         require_aware(self.created_at, "created_at")
+        if self.claimed_at is not None:
+            require_aware(self.claimed_at, "claimed_at")
 
-    def claim(self) -> None:
-        """A dispatcher takes the row to send it."""
+    def claim(self, at: datetime | None = None) -> None:
+        """A dispatcher takes the row to send it (the first attempt)."""
         self.state = move(self.state, DeliveryState.SENDING, ALLOWED, "delivery")
         self.attempts += 1
+        self.claimed_at = require_aware(at, "claimed_at") if at is not None else None
+
+    def try_again(self) -> None:
+        """Send the claimed row once more (after a 429 or a passing failure)."""
+        if self.state is not DeliveryState.SENDING:
+            raise InvalidTransition(f"A delivery that is {self.state.value} is not being sent.")
+        self.attempts += 1
+
+    def release(self, not_before: datetime) -> None:
+        """Give a claimed row back untried (its conversation must wait): no attempt counted."""
+        self.state = move(self.state, DeliveryState.PENDING, ALLOWED, "delivery")
+        self.attempts = max(0, self.attempts - 1)
+        self.not_before = require_aware(not_before)
+
+    def resume(self) -> None:
+        """Take the row back from a dispatcher that stopped while holding it."""
+        self.state = move(self.state, DeliveryState.PENDING, ALLOWED, "delivery")
+        self.resumed += 1
 
     def sent(self, status: int, at: datetime) -> None:
         """The connector accepted the message."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.common import move, new_id, require_aware
-from bot.domain.errors import InvalidInput
+from bot.domain.errors import InvalidInput, InvalidTransition
 
 
 class MeetingStatus(StrEnum):
@@ -41,10 +41,24 @@ class Meeting:
     status: MeetingStatus = MeetingStatus.SCHEDULED
     join_url: str | None = None
     teams_meeting_id: str | None = None
+    # Running the meeting (revision 0004): when the agenda was last published and whether
+    # the coordinator ordered it by hand; when the meeting started and ended, in which chat,
+    # and where the chair card stands. `step` counts the chair's moves, so a click rendered
+    # before the last move is recognised as stale and never moves the meeting twice.
+    agenda_published_at: datetime | None = None
+    agenda_manual: bool = False
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    chat_conversation_id: str | None = None
+    current_item_id: str | None = None
+    step: int = 0
 
     def __post_init__(self) -> None:
         for name in ("starts_at", "ends_at", "referral_deadline"):
             require_aware(getattr(self, name), name)
+        for name in ("agenda_published_at", "started_at", "ended_at"):
+            if getattr(self, name) is not None:
+                require_aware(getattr(self, name), name)
         if self.ends_at <= self.starts_at:
             raise InvalidInput("A meeting must end after it starts.", {"ends_at": "invalid"})
         if self.referral_deadline > self.starts_at:
@@ -66,6 +80,39 @@ class Meeting:
     def move_to(self, status: MeetingStatus) -> None:
         """Advance the meeting along its lifecycle."""
         self.status = move(self.status, status, ALLOWED, "meeting")
+
+    @property
+    def agenda_editable(self) -> bool:
+        """The coordinator may change the agenda until the meeting starts."""
+        return self.status in {MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED}
+
+    def publish_agenda(self, at: datetime) -> None:
+        """Publish (or publish again, after changes) the agenda of a meeting not started."""
+        if not self.agenda_editable:
+            raise InvalidTransition("The agenda can be published only before the meeting starts.")
+        if self.status is MeetingStatus.SCHEDULED:
+            self.move_to(MeetingStatus.AGENDA_PUBLISHED)
+        self.agenda_published_at = require_aware(at)
+
+    def start(self, at: datetime, *, conversation_id: str | None, first_item_id: str) -> None:
+        """The chair opens the meeting at its first item."""
+        self.move_to(MeetingStatus.IN_PROGRESS)
+        self.started_at = require_aware(at)
+        self.chat_conversation_id = conversation_id
+        self.current_item_id = first_item_id
+        self.step = 0
+
+    def go_to(self, item_id: str) -> None:
+        """The chair card moves to another item; every move counts one step."""
+        if self.status is not MeetingStatus.IN_PROGRESS:
+            raise InvalidTransition("The meeting is not in progress.")
+        self.current_item_id = item_id
+        self.step += 1
+
+    def end(self, at: datetime) -> None:
+        """The chair closes the meeting; the minutes are drafted next."""
+        self.move_to(MeetingStatus.ENDED)
+        self.ended_at = require_aware(at)
 
 
 class AgendaItemKind(StrEnum):
@@ -107,8 +154,59 @@ class AgendaItem:
     minutes_estimate: int = 0
     status: AgendaItemStatus = AgendaItemStatus.PENDING
     note: str | None = None
+    # What the chair noted of the discussion (a case item), and the unmet actions an
+    # unmet-actions item lists (revision 0004).
+    summary: str | None = None
+    action_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         is_case_item = self.kind in {AgendaItemKind.NEW_CASE, AgendaItemKind.REVIEW_CASE}
         if is_case_item != (self.case_id is not None):
             raise InvalidInput("New and review items, and only they, name a case.")
+        self.action_ids = tuple(self.action_ids)
+
+    @property
+    def is_case(self) -> bool:
+        return self.case_id is not None
+
+    @property
+    def is_active(self) -> bool:
+        """On the running agenda: neither removed nor deferred."""
+        return self.status in {AgendaItemStatus.PENDING, AgendaItemStatus.DISCUSSED}
+
+    def set_aside(self, status: AgendaItemStatus, reason: str) -> None:
+        """Remove or defer a pending item, with the coordinator's reason."""
+        if status not in {AgendaItemStatus.REMOVED, AgendaItemStatus.DEFERRED}:
+            raise ValueError("set_aside removes or defers")
+        if self.status is not AgendaItemStatus.PENDING:
+            raise InvalidTransition(f"“{self.title}” is already {self.status.value}.")
+        if self.kind in {AgendaItemKind.CONFIDENTIALITY, AgendaItemKind.UNMET_ACTIONS}:
+            raise InvalidInput(f"“{self.title}” stays on the agenda.")
+        if status is AgendaItemStatus.DEFERRED and not self.is_case:
+            raise InvalidInput("Only a case can be deferred to the next meeting.")
+        reason = " ".join(reason.split())
+        if not reason:
+            raise InvalidInput("Give a reason.", {"reason": "required"})
+        self.status = status
+        self.note = reason
+
+    def mark_discussed(self) -> None:
+        """The meeting has dealt with the item."""
+        if self.status is AgendaItemStatus.PENDING:
+            self.status = AgendaItemStatus.DISCUSSED
+
+
+@dataclass(kw_only=True)
+class Attendance:
+    """A member acknowledged the confidentiality statement at a meeting: they attended, for
+    their agency."""
+
+    id: str = field(default_factory=new_id)
+    panel_id: str
+    meeting_id: str
+    member_id: str
+    agency_id: str | None = None
+    acknowledged_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.acknowledged_at, "acknowledged_at")

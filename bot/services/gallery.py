@@ -7,7 +7,18 @@ from __future__ import annotations
 
 from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Role
-from bot.services import calendar, intake, triage
+from bot.services import (
+    agenda,
+    audit,
+    calendar,
+    cases,
+    intake,
+    isa,
+    meeting_run,
+    membership,
+    minutes,
+    triage,
+)
 from bot.services.basics import help_view
 from bot.services.router import Router
 from cards.help import render_help
@@ -66,7 +77,19 @@ def gallery(router: Router) -> dict[str, Card]:
         ),
     }
     # each feature contributes its own cards, rendered with invented demo data
-    for feature in (intake, triage, calendar):
+    features = (
+        intake,
+        triage,
+        calendar,
+        agenda,
+        meeting_run,
+        minutes,
+        membership,
+        isa,
+        cases,
+        audit,
+    )
+    for feature in features:
         for name, card in feature.gallery_cards().items():
             if name in cards:
                 raise ValueError(f"two gallery cards are called {name}")

@@ -16,7 +16,9 @@ from bot.domain.case import Case
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.meeting import Meeting
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
+from bot.domain.policy import Act
 from bot.domain.referral import Referral
+from bot.services import access, audit
 from bot.services.notify import card_to_member
 from bot.services.ports import UnitOfWork
 from bot.services.router import Deps, Reply, Request, Router, VerbSpec
@@ -27,6 +29,7 @@ from cards.info_request import (
     InfoRequestView,
     RequestSubject,
     answered_notice_text,
+    info_request_title,
     render_answered_notice,
     render_info_answered,
     render_info_request,
@@ -35,6 +38,10 @@ from cards.kit import Card
 from cards.verbs import Verb
 
 AGENCY_ANSWERERS = frozenset({Role.SPOC, Role.DEPUTY})
+AGREEMENT_FIRST = (
+    "The panel asks your agency about this case. Accept the panel's information sharing "
+    "agreement to see the people named and answer."
+)
 # When the meeting's referral deadline has passed, answers are due this long before it.
 LATE_DUE_BEFORE_MEETING = timedelta(days=2)
 
@@ -163,18 +170,112 @@ async def send_requests(
         await uow.information_requests.save(request)
         contact = agency_contact(members, agency.id, today)
         if contact is not None:
-            view = request_view(panel, request, case, referral, agency, meeting)
+            if await _may_see(uow, panel, contact, agency):
+                view = request_view(panel, request, case, referral, agency, meeting)
+                card = render_info_request(view)
+            else:
+                card = await _agreement_card(uow, panel, contact, request, case, agency)
             await card_to_member(
                 uow,
                 panel_id=panel.id,
                 member_id=contact.id,
-                card=render_info_request(view),
+                card=card,
                 key=f"inforeq:{request.id}:{contact.id}",
                 now=now,
                 text=f"The panel asks {agency.name} about {case.reference}",
             )
         sent.append(SentRequest(agency, request, contact))
     return sent
+
+
+async def _may_see(uow: UnitOfWork, panel: Panel, member: Member, agency: Agency) -> bool:
+    """Need to know: the asked agency's contact sees the case's people (the request's
+    detail) once they have accepted the panel's current agreement."""
+    relation = await access.relation_of_agency(uow, panel, agency.id)
+    decision = await access.decide_for(uow, panel, member, Act.VIEW_CASE_DETAIL, relation)
+    return decision.allowed
+
+
+async def _agreement_card(
+    uow: UnitOfWork,
+    panel: Panel,
+    member: Member,
+    info: InformationRequest,
+    case: Case,
+    agency: Agency,
+) -> Card:
+    """In place of the request for a contact who has not accepted the agreement: what is
+    asked and by when, no one's name; accepting the agreement opens the request."""
+    return await access.agreement_card(
+        uow,
+        panel,
+        member,
+        reason=AGREEMENT_FIRST,
+        next_step={"verb": Verb.INFO_OPEN.value, "request_id": info.id},
+        title=info_request_title(case.reference),
+        facts=[
+            ("Agency", agency.name),
+            ("Risk level", case.risk_level.value.capitalize()),
+            ("Please answer by", day_text(info.due_at, panel)),
+        ],
+    )
+
+
+async def _contact_request(
+    request: Request, deps: Deps, uow: UnitOfWork, now: datetime
+) -> tuple[Panel, Member, InformationRequest, Case, Agency]:
+    """The request the card names, if the caller is the asked agency's SPOC or deputy;
+    refused (and audited) if not."""
+    panel, member = request.panel, request.member
+    if panel is None or member is None or not member.active:
+        raise NotAllowed("Only the asked agency's SPOC or deputy can answer this request.")
+    request_id = text_field(request.data, "request_id", 64)
+    if request_id is None:
+        raise InvalidInput("This card names no request. Type help.")
+    info = await uow.information_requests.get(panel.id, request_id)
+    case = await uow.cases.get(panel.id, info.case_id) if info else None
+    if info is None or case is None:
+        raise NotFound("That information request no longer exists.")
+    agency = await uow.agencies.get(panel.id, info.agency_id)
+    if agency is None:
+        raise NotFound("That information request no longer exists.")
+    if member.agency_id != info.agency_id or not AGENCY_ANSWERERS & member.roles:
+        await _audit(uow, panel, member, AuditVerb.REFUSE, info, now, "not the agency's contact")
+        await uow.commit()
+        raise NotAllowed(
+            f"This request was sent to {agency.name}; only its SPOC or deputy can answer it."
+        )
+    return panel, member, info, case, agency
+
+
+async def open_request(request: Request, deps: Deps) -> Reply:
+    """The request's card, opened by its contact once they may see it (e.g. after accepting
+    the agreement); its answer once answered."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        panel, member, info, case, agency = await _contact_request(request, deps, uow, now)
+        relation = await access.relation_of_agency(uow, panel, agency.id)
+        decision = await access.decide_for(uow, panel, member, Act.VIEW_CASE_DETAIL, relation)
+        if not decision.allowed:
+            return await audit.refuse(
+                uow,
+                request,
+                decision,
+                act=Act.VIEW_CASE_DETAIL,
+                entity="information_request",
+                entity_id=info.id,
+                at=now,
+                next_step={"verb": Verb.INFO_OPEN.value, "request_id": info.id},
+                title=info_request_title(case.reference),
+            )
+        if info.status is not RequestStatus.OPEN:
+            return Reply(card=await _answered_card(uow, panel, info, case, agency))
+        referral = await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
+        meeting = await uow.meetings.get(panel.id, info.meeting_id) if info.meeting_id else None
+        await _audit(uow, panel, member, AuditVerb.VIEW, info, now, "opened")
+        await uow.commit()
+    view = request_view(panel, info, case, referral, agency, meeting)
+    return Reply(card=render_info_request(view))
 
 
 async def answer_request(request: Request, deps: Deps) -> Reply:
@@ -204,10 +305,24 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
             )
         if info.status is not RequestStatus.OPEN:
             return Reply(card=await _answered_card(uow, panel, info, case, agency))
+        relation = await access.relation_of_agency(uow, panel, agency.id)
+        decision = await access.decide_for(uow, panel, member, Act.ANSWER_INFO_REQUEST, relation)
+        if not decision.allowed:
+            return await audit.refuse(
+                uow,
+                request,
+                decision,
+                act=Act.ANSWER_INFO_REQUEST,
+                entity="information_request",
+                entity_id=info.id,
+                at=now,
+            )
         try:
             answer = text_field(request.data, "answer", MAX_ANSWER)
             info.answer_with(answer or "", by_agency_id=agency.id, by_member_id=member.id, at=now)
         except InvalidInput as err:
+            if not await _may_see(uow, panel, member, agency):
+                return Reply(card=await _agreement_card(uow, panel, member, info, case, agency))
             referral = (
                 await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
             )
@@ -318,6 +433,7 @@ async def _audit(
 def register(router: Router) -> None:
     """Register the answer button of the information request card."""
     router.verb(VerbSpec(Verb.INFO_ANSWER.value, answer_request))
+    router.verb(VerbSpec(Verb.INFO_OPEN.value, open_request))
 
 
 def gallery_cards() -> dict[str, Card]:

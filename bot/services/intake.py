@@ -50,6 +50,7 @@ from bot.domain.intake_rules import (
     validate_step,
 )
 from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
+from bot.domain.policy import Act, PolicySubject, Relation, decide
 from bot.domain.referral import (
     DeclineReason,
     Referral,
@@ -58,7 +59,7 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskMatrix
-from bot.services import triage
+from bot.services import audit, triage
 from bot.services.config import load_risk_matrix
 from bot.services.info_requests import day_text
 from bot.services.notify import card_to_member
@@ -249,9 +250,27 @@ def _note(referral: Referral, step: Step) -> DraftNoteView:
 # --- loading and keeping drafts -----------------------------------------------------------
 
 
-def _membership(request: Request) -> tuple[Panel, Member]:
+async def _membership(request: Request, deps: Deps) -> tuple[Panel, Member]:
+    """The referrer, if the policy lets them refer (and so see their own referrals)."""
     if request.panel is None or request.member is None or not request.member.active:
         raise NotAllowed("Referrals are made by panel members. Ask your coordinator to add you.")
+    # A referrer's own referral is what they wrote: the agreement is not needed for it.
+    subject = PolicySubject.of(
+        request.member, accepted_version=None, current_version=request.panel.isa_version
+    )
+    decision = decide(subject, Act.REFER, Relation.REFERRER)
+    if not decision.allowed:
+        async with deps.uow() as uow:
+            await audit.refuse(
+                uow,
+                request,
+                decision,
+                act=Act.REFER,
+                entity="panel",
+                entity_id=request.panel.id,
+                at=deps.clock.now(),
+            )
+        raise NotAllowed(decision.reason)
     return request.panel, request.member
 
 
@@ -350,7 +369,7 @@ def status_text(referral: Referral, panel: Panel) -> str:
 
 async def refer(request: Request, deps: Deps) -> Reply:
     """`refer`: carry on with the caller's draft or start one; `refer new`; `refer RF-…`."""
-    panel, member = _membership(request)
+    panel, member = await _membership(request, deps)
     wanted = request.args.strip()
     if wanted and wanted.lower() != "new" and not _REFERENCE.match(wanted):
         raise InvalidInput(HOW_TO_REFER)
@@ -405,7 +424,7 @@ class _Click:
 
 
 async def _on_click(verb: Verb, request: Request, deps: Deps) -> Reply:
-    panel, member = _membership(request)
+    panel, member = await _membership(request, deps)
     referral_id = request.data.get("referral_id")
     if not isinstance(referral_id, str) or not 0 < len(referral_id) <= 64:
         raise InvalidInput(OUT_OF_DATE)

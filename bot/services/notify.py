@@ -46,9 +46,18 @@ async def card_to_channel(
 ) -> bool:
     """Queue a card for the panel's team channel; False if queued before or no channel known.
 
-    Channel cards must carry no personal data (case references, risk levels, counts only).
+    Channel cards must carry no personal data (case references, risk levels, counts only):
+    the channel gate (bot.services.channel_gate) turns away any other card, and nothing is
+    queued (False) but a note in the audit trail.
     """
+    # Imported here: the gate queues its private copies through this module.
+    from bot.services import channel_gate
+
     if panel.channel_id is None:
+        return False
+    verdict = await channel_gate.judge(uow, panel, card=card, text=None, now=now)
+    if not verdict.allowed:
+        await channel_gate.withheld(uow, panel, verdict, what=f"channel card {key[:60]}", at=now)
         return False
     ref = await uow.conversations.by_conversation(panel.id, panel.channel_id)
     if ref is None or ref.kind is not ConversationKind.CHANNEL:

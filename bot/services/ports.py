@@ -16,7 +16,8 @@ from bot.domain.action import Action, InformationRequest
 from bot.domain.audit import AuditEvent
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind, ConversationRef, OutgoingDelivery
-from bot.domain.meeting import AgendaItem, Meeting
+from bot.domain.meeting import AgendaItem, Attendance, Meeting
+from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
 
@@ -55,6 +56,12 @@ class IsaRepository(Protocol):
         """The member's most recent acceptance, whatever its version."""
         ...
 
+    # Governance (revision 0005): one acceptance per member and version.
+
+    async def latest_by_member(self, panel_id: str) -> dict[str, IsaAcceptance]:
+        """Each member's most recent acceptance, by member id (for the members card)."""
+        ...
+
 
 class ReferralRepository(Protocol):
     async def save(self, referral: Referral) -> None:
@@ -86,6 +93,13 @@ class ReferralRepository(Protocol):
 
     async def count_created_in_year(self, panel_id: str, year: int) -> int: ...
 
+    # Governance: the channel gate looks for these names in what is posted.
+
+    async def subject_names(self, panel_id: str) -> list[str]:
+        """Every name the panel holds for a person referred: subjects' names and aliases,
+        and the children's names; each once, sorted."""
+        ...
+
 
 class CaseRepository(Protocol):
     async def save(self, case: Case) -> None: ...
@@ -111,6 +125,31 @@ class MeetingRepository(Protocol):
         """The meeting's agenda items ordered by position."""
         ...
 
+    # Running the meeting (revision 0004).
+
+    async def items_for_cases(self, panel_id: str, case_ids: Sequence[str]) -> list[AgendaItem]:
+        """Every agenda item, of any meeting, that names one of these cases."""
+        ...
+
+    async def record_attendance(self, attendance: Attendance) -> bool:
+        """Record that a member attended the meeting; False (and nothing stored) when the
+        member's attendance is recorded already."""
+        ...
+
+    async def attendance(self, panel_id: str, meeting_id: str) -> list[Attendance]:
+        """Who attended the meeting, in the order they acknowledged."""
+        ...
+
+    async def save_minutes(self, minutes: Minutes) -> None:
+        """Insert the meeting's minutes (one per meeting) or update them.
+
+        Optimistic lock, as for referrals: saving a copy whose `version` is not the stored
+        one raises `Conflict` and stores nothing; a successful save sets `version + 1`.
+        """
+        ...
+
+    async def minutes(self, panel_id: str, meeting_id: str) -> Minutes | None: ...
+
 
 class ActionRepository(Protocol):
     async def save(self, action: Action) -> None:
@@ -125,6 +164,11 @@ class ActionRepository(Protocol):
 
     async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
         """Open actions due on or before `day`, earliest due first."""
+        ...
+
+    async def by_ids(self, panel_id: str, action_ids: Sequence[str]) -> list[Action]:
+        """The panel's actions among `action_ids` (others are ignored), in the order the ids
+        are given."""
         ...
 
 
@@ -158,6 +202,11 @@ class OutboxRepository(Protocol):
         """Pending deliveries whose time has come, oldest first (locked where supported)."""
         ...
 
+    async def abandoned(self, claimed_before: datetime, limit: int) -> list[OutgoingDelivery]:
+        """Deliveries left sending since before `claimed_before` (or since an unknown time),
+        longest held first (locked where supported): their dispatcher stopped."""
+        ...
+
     async def save(self, delivery: OutgoingDelivery) -> None: ...
 
 
@@ -171,6 +220,21 @@ class AuditRepository(Protocol):
 
     async def recent(self, panel_id: str, limit: int = 100) -> list[AuditEvent]:
         """The panel's newest events first."""
+        ...
+
+    # Governance: `audit CM-2026-014`, read a page at a time.
+
+    async def trail(
+        self,
+        panel_id: str,
+        entities: Sequence[tuple[str, str]] | None,
+        *,
+        limit: int,
+        before_id: str | None = None,
+    ) -> list[AuditEvent]:
+        """Events on any of `entities` ((entity, entity id) pairs; None: the whole panel),
+        newest first, up to `limit`; with `before_id`, only those older than that event
+        (in the order of `recent`), so pages stay put while new events arrive."""
         ...
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from bot.domain import policy
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind
@@ -30,6 +31,7 @@ from bot.domain.referral import (
     Subject,
 )
 from bot.domain.risk import RiskLevel, RiskMatrix
+from bot.services import access, audit
 from bot.services.config import load_risk_matrix
 from bot.services.info_requests import (
     SentRequest,
@@ -62,10 +64,12 @@ from cards.triage import (
     render_channel_notice,
     render_triage,
     render_triage_outcome,
+    triage_title,
 )
 from cards.verbs import Verb
 
 NEW_CASE_MINUTES = 15
+SEE_REFERRAL = policy.Act.VIEW_REFERRAL
 PENDING = (ReferralStatus.SUBMITTED, ReferralStatus.MORE_INFO_REQUESTED)
 LISTABLE = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED})
 ONLY_COORDINATORS = "Only the panel's coordinators can triage referrals. Nothing was changed."
@@ -313,21 +317,26 @@ async def referral_submitted(
     while a resubmission (a new version) is announced again.
     """
     card = render_triage(await triage_view(uow, panel, referral, now))
-    for member in await _coordinators(uow, panel):
-        await card_to_member(
-            uow,
-            panel_id=panel.id,
-            member_id=member.id,
-            card=card,
-            key=f"triage:{referral.id}:{referral.version}:{member.id}",
-            now=now,
-            text=f"Referral {referral.reference} is waiting for triage",
-        )
     agency = (
         await uow.agencies.get(panel.id, referral.referring_agency_id)
         if referral.referring_agency_id
         else None
     )
+    for member in await _coordinators(uow, panel):
+        if not await _may_see(uow, panel, member):
+            # Need to know: no detail until they accept the agreement; accepting opens it.
+            card_for = await _agreement_card(uow, panel, member, referral)
+        else:
+            card_for = card
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=member.id,
+            card=card_for,
+            key=f"triage:{referral.id}:{referral.version}:{member.id}",
+            now=now,
+            text=f"Referral {referral.reference} is waiting for triage",
+        )
     notice = ChannelNoticeView(
         reference=referral.reference,
         agency=agency.name if agency else "no agency given",
@@ -347,6 +356,36 @@ async def _coordinators(uow: UnitOfWork, panel: Panel) -> list[Member]:
     return [m for m in await uow.members.all(panel.id) if m.has(Role.COORDINATOR)]
 
 
+async def _may_see(uow: UnitOfWork, panel: Panel, member: Member) -> bool:
+    """Whether the member may see a referral's detail now (the policy, with their agreement)."""
+    decision = await access.decide_for(uow, panel, member, SEE_REFERRAL, policy.Relation.NONE)
+    return decision.allowed
+
+
+async def _agreement_card(
+    uow: UnitOfWork, panel: Panel, member: Member, referral: Referral
+) -> Card:
+    """In place of the triage card for a coordinator who has not accepted the agreement:
+    the agreement, and no detail; accepting it opens the triage card."""
+    agency = (
+        await uow.agencies.get(panel.id, referral.referring_agency_id)
+        if referral.referring_agency_id
+        else None
+    )
+    return await access.agreement_card(
+        uow,
+        panel,
+        member,
+        reason=policy.agreement_reason(panel.isa_version),
+        next_step={"verb": Verb.COMMAND.value, "command": f"referrals {referral.reference}"},
+        title=triage_title(referral.reference),
+        facts=[
+            ("Referring agency", agency.name if agency else "no agency given"),
+            ("Risk level", assessed_risk_level(referral).value.capitalize()),
+        ],
+    )
+
+
 # ---- deciding -------------------------------------------------------------------------
 
 
@@ -364,7 +403,13 @@ async def _decider(request: Request, deps: Deps) -> Decider:
     panel, member = request.panel, request.member
     if panel is None or member is None:
         raise NotAllowed(ONLY_COORDINATORS)
-    if Role.COORDINATOR not in request.roles():
+    # Deciding shows no detail, so the agreement is not read here (the cards that show
+    # detail check it); and no unit of work is opened before the decision's own.
+    subject = policy.PolicySubject.of(
+        member, accepted_version=None, current_version=panel.isa_version
+    )
+    decision = policy.decide(subject, policy.Act.TRIAGE, policy.Relation.NONE)
+    if not decision.allowed:
         referral_id = request.data.get("referral_id")
         async with deps.uow() as uow:
             await uow.audit.append(
@@ -377,11 +422,11 @@ async def _decider(request: Request, deps: Deps) -> Decider:
                     entity="referral",
                     entity_id=referral_id[:64] if isinstance(referral_id, str) else None,
                     where=request.where.kind.value,
-                    detail="triage by a non-coordinator",
+                    detail=f"triage: {decision.refusal.value if decision.refusal else 'no'}",
                 )
             )
             await uow.commit()
-        raise NotAllowed(ONLY_COORDINATORS)
+        raise NotAllowed(f"{decision.reason} Nothing was changed.")
     return Decider(panel, member, request.where.kind)
 
 
@@ -476,6 +521,8 @@ async def _decide(request: Request, deps: Deps, form: str, act: Act) -> Reply:
             if settled is not None:
                 return Reply(card=settled)
             if version != referral.version:
+                if not await _may_see(uow, panel, decider.member):
+                    return Reply(card=await _agreement_card(uow, panel, decider.member, referral))
                 view = await triage_view(uow, panel, referral, now, notice=CHANGED_MEANWHILE)
                 return Reply(card=render_triage(view))
             card = await act(uow, decider, referral, request.data, now)
@@ -485,6 +532,8 @@ async def _decide(request: Request, deps: Deps, form: str, act: Act) -> Reply:
         typed = _typed(request.data, form)
         async with deps.uow() as uow:
             referral = await _load(uow, panel, referral_id)
+            if not await _may_see(uow, panel, decider.member):
+                return Reply(card=await _agreement_card(uow, panel, decider.member, referral))
             view = await triage_view(
                 uow, panel, referral, now, open_form=form, values=typed, errors=refused.errors
             )
@@ -495,6 +544,8 @@ async def _decide(request: Request, deps: Deps, form: str, act: Act) -> Reply:
             settled = await _state_card(uow, panel, referral, already=True)
             if settled is not None:
                 return Reply(card=settled)
+            if not await _may_see(uow, panel, decider.member):
+                return Reply(card=await _agreement_card(uow, panel, decider.member, referral))
             view = await triage_view(uow, panel, referral, now, notice=CHANGED_MEANWHILE)
         return Reply(card=render_triage(view))
 
@@ -631,6 +682,16 @@ async def _accept(
         meeting_starts_at=meeting.starts_at,
     )
     await _audit(uow, decider, AuditVerb.CREATE, "case", case.id, now, referral.reference)
+    for each in sent:
+        await _audit(
+            uow,
+            decider,
+            AuditVerb.CREATE,
+            "information_request",
+            each.request.id,
+            now,
+            f"asked {each.agency.name}",
+        )
     await _audit(
         uow, decider, AuditVerb.UPDATE, "referral", referral.id, now, f"accepted: {case.reference}"
     )
@@ -769,6 +830,19 @@ async def _open(
     referral = await uow.referrals.by_reference(panel.id, reference[:40])
     if referral is None or referral.status is ReferralStatus.DRAFT:
         raise NotFound(f"There is no referral {reference[:40]} in this panel. Type referrals.")
+    decision = await access.decide_for(uow, panel, member, SEE_REFERRAL, policy.Relation.NONE)
+    if not decision.allowed:
+        return await audit.refuse(
+            uow,
+            request,
+            decision,
+            act=policy.Act.VIEW_REFERRAL,
+            entity="referral",
+            entity_id=referral.id,
+            at=now,
+            next_step={"verb": Verb.COMMAND.value, "command": f"referrals {referral.reference}"},
+            title=triage_title(referral.reference),
+        )
     await uow.audit.append(
         AuditEvent(
             panel_id=panel.id,

@@ -1,13 +1,14 @@
 """The bot: routes Teams activities to services and renders their replies.
 
-Here lives the error boundary and the redelivery guard; no business rules and no SQL.
+Here lives the error boundary and the redelivery guard; no business rules and no SQL. Every
+reply to a team channel or group chat passes the channel gate first.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from botbuilder.core import InvokeResponse, TurnContext
@@ -18,9 +19,10 @@ from botbuilder.schema import (
 )
 
 from bot.domain.delivery import ConversationKind
-from bot.domain.errors import DomainError
-from bot.services import dispatch, turns
+from bot.domain.errors import DomainError, InvalidInput
+from bot.services import channel_gate, dispatch, meeting_run, membership, turns
 from bot.services.router import Deps, Reply, Request, Router, parse_text
+from bot.teams import files
 from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
 from bot.teams.replies import to_activity, to_invoke_response
 from cards.welcome import WelcomeView, render_welcome
@@ -112,7 +114,10 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         """A typed command, or an Action.Submit carrying a verb in `value`."""
         request, _ = await self._request(turn_context)
         value = turn_context.activity.value
-        if isinstance(value, dict) and "verb" in value:
+        uploads = files.uploads_of(turn_context.activity)
+        if uploads and request.where.kind is ConversationKind.PERSONAL:
+            run = self._import_members(request, uploads[0])
+        elif isinstance(value, dict) and "verb" in value:
             run = dispatch.run_verb(self._router, request, str(value["verb"]), value, self._deps)
         else:
             parsed = parse_text(message_text(turn_context.activity))
@@ -121,7 +126,34 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
                 return
             run = dispatch.run_command(self._router, request, parsed.name, parsed.args, self._deps)
         reply = await self._answer(turn_context, run)
+        reply = await channel_gate.guard_reply(self._deps, request, reply)
         await turn_context.send_activity(to_activity(reply))
+
+    async def _import_members(self, request: Request, upload: files.FileUpload) -> Reply:
+        """A CSV file sent in private chat: the coordinator's bulk import of members."""
+        if upload.file_type != "csv":
+            raise InvalidInput("Send the members as a CSV file (.csv).")
+        text = await files.fetch_text(upload.download_url)  # FileRefused is a DomainError
+        return await membership.import_members(request, self._deps, text, upload.name)
+
+    async def on_teams_meeting_start_event(self, meeting: Any, turn_context: TurnContext) -> None:
+        """Teams says the panel's meeting started: post the confidentiality card."""
+        await self._meeting_event(turn_context, meeting_run.meeting_started)
+
+    async def on_teams_meeting_end_event(self, meeting: Any, turn_context: TurnContext) -> None:
+        """Teams says the meeting ended: draft the minutes."""
+        await self._meeting_event(turn_context, meeting_run.meeting_ended)
+
+    async def _meeting_event(
+        self,
+        turn_context: TurnContext,
+        handle: Callable[[Request, Deps], Awaitable[Reply]],
+    ) -> None:
+        request, _ = await self._request(turn_context)
+        reply = await self._answer(turn_context, handle(request, self._deps))
+        reply = await channel_gate.guard_reply(self._deps, request, reply)
+        if reply.card is not None or reply.text:
+            await turn_context.send_activity(to_activity(reply))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         """An Action.Execute click: the reply's card replaces the clicked card.
@@ -154,6 +186,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             self._deps,
         )
         reply = await self._answer(turn_context, run)
+        reply = await channel_gate.guard_reply(self._deps, request, reply)
         return InvokeResponse(status=200, body=to_invoke_response(reply))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
@@ -184,4 +217,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             panel_name=resolved.panel.name if resolved.panel else None,
             in_channel=in_channel,
         )
-        await turn_context.send_activity(to_activity(Reply(card=render_welcome(view))))
+        reply = await channel_gate.guard_reply(
+            self._deps, request, Reply(card=render_welcome(view))
+        )
+        await turn_context.send_activity(to_activity(reply))

@@ -12,6 +12,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -24,8 +25,10 @@ from botframework.connector.auth import AuthenticationConstants
 
 from bot.services.router import Deps, Router
 from bot.settings import Settings
+from bot.teams.conversations import InstallForUser
 from bot.teams.handler import MaracBot
-from bot.teams.outbox import OutboxDispatcher
+from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
+from bot.teams.ratelimit import RateLimits
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +84,28 @@ class TeamsEndpoint:
     dispatcher: OutboxDispatcher
 
 
-def teams_endpoint(settings: Settings, router: Router, deps: Deps) -> TeamsEndpoint:
+def teams_endpoint(
+    settings: Settings,
+    router: Router,
+    deps: Deps,
+    *,
+    install_for_user: InstallForUser | None = None,
+) -> TeamsEndpoint:
     """Build the Teams side of the app: adapter, bot, /api/messages handler, dispatcher."""
     adapter = make_adapter(settings)
-    dispatcher = OutboxDispatcher(adapter, deps, settings.app_id)
+    dispatcher = OutboxDispatcher(
+        adapter,
+        deps,
+        settings.app_id,
+        limits=RateLimits.parse(
+            settings.teams_rate_per_conversation, settings.teams_rate_per_tenant
+        ),
+        policy=DeliveryPolicy(
+            concurrency=settings.outbox_concurrency,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+        ),
+        install_for_user=install_for_user,
+    )
     bot = MaracBot(router, deps, after_turn=dispatcher.kick)
 
     async def messages(request: web.Request) -> web.StreamResponse:

@@ -21,7 +21,15 @@ from bot.domain.action import (
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case, CaseStatus, ClosureReason
 from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
-from bot.domain.meeting import AgendaItem, AgendaItemKind, AgendaItemStatus, Meeting, MeetingStatus
+from bot.domain.meeting import (
+    AgendaItem,
+    AgendaItemKind,
+    AgendaItemStatus,
+    Attendance,
+    Meeting,
+    MeetingStatus,
+)
+from bot.domain.minutes import Minutes, MinutesStatus
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.referral import (
     Child,
@@ -45,6 +53,8 @@ from storage.sql.models import (
     ConversationRefRow,
     InformationRequestRow,
     IsaAcceptanceRow,
+    MeetingAttendanceRow,
+    MeetingMinutesRow,
     MeetingRow,
     MemberRow,
     OutboxRow,
@@ -320,6 +330,7 @@ def to_case(row: CaseRow) -> Case:
         opened_at=row.opened_at,
         first_heard_at=row.first_heard_at,
         closed_at=row.closed_at,
+        review_meeting_id=row.review_meeting_id,
     )
 
 
@@ -342,6 +353,7 @@ def fill_case(row: CaseRow, case: Case) -> None:
     row.opened_at = case.opened_at
     row.first_heard_at = case.first_heard_at
     row.closed_at = case.closed_at
+    row.review_meeting_id = case.review_meeting_id
 
 
 # Meetings
@@ -357,6 +369,13 @@ def to_meeting(row: MeetingRow) -> Meeting:
         status=MeetingStatus(row.status),
         join_url=row.join_url,
         teams_meeting_id=row.teams_meeting_id,
+        agenda_published_at=row.agenda_published_at,
+        agenda_manual=row.agenda_manual,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        chat_conversation_id=row.chat_conversation_id,
+        current_item_id=row.current_item_id,
+        step=row.step,
     )
 
 
@@ -368,6 +387,13 @@ def fill_meeting(row: MeetingRow, meeting: Meeting) -> None:
     row.status = meeting.status.value
     row.join_url = meeting.join_url
     row.teams_meeting_id = meeting.teams_meeting_id
+    row.agenda_published_at = meeting.agenda_published_at
+    row.agenda_manual = meeting.agenda_manual
+    row.started_at = meeting.started_at
+    row.ended_at = meeting.ended_at
+    row.chat_conversation_id = meeting.chat_conversation_id
+    row.current_item_id = meeting.current_item_id
+    row.step = meeting.step
 
 
 def to_agenda_item(row: AgendaItemRow) -> AgendaItem:
@@ -382,6 +408,8 @@ def to_agenda_item(row: AgendaItemRow) -> AgendaItem:
         minutes_estimate=row.minutes_estimate,
         status=AgendaItemStatus(row.status),
         note=row.note,
+        summary=row.summary,
+        action_ids=tuple(row.action_ids or ()),
     )
 
 
@@ -395,6 +423,58 @@ def fill_agenda_item(row: AgendaItemRow, item: AgendaItem) -> None:
     row.minutes_estimate = item.minutes_estimate
     row.status = item.status.value
     row.note = item.note
+    row.summary = item.summary
+    row.action_ids = list(item.action_ids)
+
+
+def to_attendance(row: MeetingAttendanceRow) -> Attendance:
+    return Attendance(
+        id=row.id,
+        panel_id=row.panel_id,
+        meeting_id=row.meeting_id,
+        member_id=row.member_id,
+        agency_id=row.agency_id,
+        acknowledged_at=row.acknowledged_at,
+    )
+
+
+def attendance_values(attendance: Attendance) -> dict[str, Any]:
+    return {
+        "id": attendance.id,
+        "panel_id": attendance.panel_id,
+        "meeting_id": attendance.meeting_id,
+        "member_id": attendance.member_id,
+        "agency_id": attendance.agency_id,
+        "acknowledged_at": attendance.acknowledged_at,
+    }
+
+
+def to_minutes(row: MeetingMinutesRow) -> Minutes:
+    minutes = Minutes(
+        id=row.id,
+        panel_id=row.panel_id,
+        meeting_id=row.meeting_id,
+        meeting_starts_at=row.meeting_starts_at,
+        status=MinutesStatus(row.status),
+        version=row.version,
+        drafted_at=row.drafted_at,
+        approved_at=row.approved_at,
+        approved_by_member_id=row.approved_by_member_id,
+    )
+    minutes.fill_from(row.document)
+    return minutes
+
+
+def fill_minutes(row: MeetingMinutesRow, minutes: Minutes) -> None:
+    """Every field but the version, which the repository sets."""
+    row.panel_id = minutes.panel_id
+    row.meeting_id = minutes.meeting_id
+    row.status = minutes.status.value
+    row.meeting_starts_at = minutes.meeting_starts_at
+    row.drafted_at = minutes.drafted_at
+    row.approved_at = minutes.approved_at
+    row.approved_by_member_id = minutes.approved_by_member_id
+    row.document = minutes.document()
 
 
 # Actions and information requests
@@ -531,6 +611,8 @@ def to_delivery(row: OutboxRow) -> OutgoingDelivery:
         not_before=row.not_before,
         created_at=row.created_at,
         sent_at=row.sent_at,
+        claimed_at=row.claimed_at,
+        resumed=row.resumed,
     )
 
 
@@ -549,6 +631,8 @@ def delivery_values(delivery: OutgoingDelivery) -> dict[str, Any]:
         "not_before": delivery.not_before,
         "created_at": delivery.created_at,
         "sent_at": delivery.sent_at,
+        "claimed_at": delivery.claimed_at,
+        "resumed": delivery.resumed,
     }
 
 

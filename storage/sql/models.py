@@ -38,6 +38,8 @@ NAMING_CONVENTION = {
 
 ID = String(64)
 ENUM = String(32)
+# A boolean column's default as both databases accept it ('0' reads as false on both).
+FALSE = "0"
 # BIGINT on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
 SEQUENCE = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -69,7 +71,8 @@ class PanelRow(Base):
 
 class AgencyRow(PanelScoped, Base):
     __tablename__ = "agencies"
-    __table_args__ = (Index("ix_agencies_panel_id_name_key", "panel_id", "name_key"),)
+    # Unique since revision 0005: one agency of a name per panel, whatever the case.
+    __table_args__ = (Index("ix_agencies_panel_id_name_key", "panel_id", "name_key", unique=True),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -96,7 +99,17 @@ class MemberRow(PanelScoped, Base):
 
 class IsaAcceptanceRow(PanelScoped, Base):
     __tablename__ = "isa_acceptances"
-    __table_args__ = (Index("ix_isa_acceptances_panel_id_member_id", "panel_id", "member_id"),)
+    __table_args__ = (
+        Index("ix_isa_acceptances_panel_id_member_id", "panel_id", "member_id"),
+        # Revision 0005: a member accepts each version once (a double click stores one).
+        Index(
+            "ix_isa_acceptances_panel_id_member_id_version",
+            "panel_id",
+            "member_id",
+            "version",
+            unique=True,
+        ),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     member_id: Mapped[str] = mapped_column(ID)
@@ -209,6 +222,7 @@ class CaseRow(PanelScoped, Base):
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
     first_heard_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_meeting_id: Mapped[str | None] = mapped_column(ID)
 
     invited_agencies: Mapped[list[CaseInvitedAgencyRow]] = relationship(
         lazy="raise",
@@ -242,6 +256,13 @@ class MeetingRow(PanelScoped, Base):
     status: Mapped[str] = mapped_column(ENUM)
     join_url: Mapped[str | None] = mapped_column(Text)
     teams_meeting_id: Mapped[str | None] = mapped_column(Text)
+    agenda_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    agenda_manual: Mapped[bool] = mapped_column(Boolean, server_default=FALSE)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    chat_conversation_id: Mapped[str | None] = mapped_column(Text)
+    current_item_id: Mapped[str | None] = mapped_column(ID)
+    step: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class AgendaItemRow(PanelScoped, Base):
@@ -265,6 +286,53 @@ class AgendaItemRow(PanelScoped, Base):
     minutes_estimate: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(ENUM)
     note: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    action_ids: Mapped[list[str]] = mapped_column(json_document(), server_default="[]")
+
+
+class MeetingAttendanceRow(PanelScoped, Base):
+    """A member acknowledged the confidentiality statement: present, for their agency."""
+
+    __tablename__ = "meeting_attendance"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["panel_id", "meeting_id"],
+            ["meetings.panel_id", "meetings.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("meeting_id", "member_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ID)
+    member_id: Mapped[str] = mapped_column(ID)
+    agency_id: Mapped[str | None] = mapped_column(ID)
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingMinutesRow(PanelScoped, Base):
+    """A meeting's minutes: one per meeting, their content one JSON document."""
+
+    __tablename__ = "meeting_minutes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["panel_id", "meeting_id"],
+            ["meetings.panel_id", "meetings.id"],
+            ondelete="CASCADE",
+        ),
+        UniqueConstraint("meeting_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ID)
+    status: Mapped[str] = mapped_column(ENUM)
+    # The optimistic lock, as for referrals.
+    version: Mapped[int] = mapped_column(Integer)
+    meeting_starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by_member_id: Mapped[str | None] = mapped_column(ID)
+    document: Mapped[dict[str, Any]] = mapped_column(json_document())
 
 
 class ActionRow(PanelScoped, Base):
@@ -365,6 +433,8 @@ class OutboxRow(PanelScoped, Base):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resumed: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class AuditEventRow(PanelScoped, Base):

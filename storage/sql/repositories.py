@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -28,10 +28,11 @@ from bot.domain.action import Action, ActionStatus, InformationRequest, RequestS
 from bot.domain.audit import AuditEvent
 from bot.domain.case import Case, CaseStatus
 from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
-from bot.domain.meeting import AgendaItem, Meeting
+from bot.domain.meeting import AgendaItem, Attendance, Meeting
+from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
-from storage.errors import ConstraintViolation, stale_referral
+from storage.errors import ConstraintViolation, stale_minutes, stale_referral
 from storage.sql import mapping as m
 from storage.sql.models import (
     ActionRow,
@@ -44,6 +45,8 @@ from storage.sql.models import (
     ConversationRefRow,
     InformationRequestRow,
     IsaAcceptanceRow,
+    MeetingAttendanceRow,
+    MeetingMinutesRow,
     MeetingRow,
     MemberRow,
     OutboxRow,
@@ -227,6 +230,15 @@ class SqlIsaRepository(SqlRepository):
         )
         return m.to_isa(row) if row else None
 
+    async def latest_by_member(self, panel_id: str) -> dict[str, IsaAcceptance]:
+        """Each member's most recent acceptance, by member id (one statement)."""
+        rows = await self._all(
+            select(IsaAcceptanceRow)
+            .where(IsaAcceptanceRow.panel_id == panel_id)
+            .order_by(IsaAcceptanceRow.accepted_at, self._binary(IsaAcceptanceRow.id))
+        )
+        return {row.member_id: m.to_isa(row) for row in rows}
+
 
 def _year_bounds(year: int) -> tuple[datetime, datetime]:
     """The first instants of `year` and of the next year, in UTC."""
@@ -395,6 +407,22 @@ class SqlReferralRepository(SqlRepository):
         )
         return int(count or 0)
 
+    async def subject_names(self, panel_id: str) -> list[str]:
+        """Subjects' names and aliases and children's names, each once (two statements)."""
+        subjects = await self._session.execute(
+            select(SubjectRow.name, SubjectRow.aliases).where(SubjectRow.panel_id == panel_id)
+        )
+        names: set[str] = set()
+        for name, aliases in subjects:
+            names.add(name)
+            names.update(str(alias) for alias in aliases or [])
+        children = await self._session.scalars(
+            select(ReferralRow.children).where(ReferralRow.panel_id == panel_id)
+        )
+        for document in children:
+            names.update(str(child.get("name") or "") for child in document or [])
+        return sorted(name for name in names if name.strip())
+
 
 class SqlCaseRepository(SqlRepository):
     def _select(self) -> Select[CaseRow]:
@@ -510,6 +538,89 @@ class SqlMeetingRepository(SqlRepository):
         )
         return [m.to_agenda_item(row) for row in rows]
 
+    async def items_for_cases(self, panel_id: str, case_ids: Sequence[str]) -> list[AgendaItem]:
+        """Every agenda item, of any meeting, that names one of these cases."""
+        if not case_ids:
+            return []
+        rows = await self._all(
+            select(AgendaItemRow)
+            .where(AgendaItemRow.panel_id == panel_id, AgendaItemRow.case_id.in_(set(case_ids)))
+            .order_by(self._binary(AgendaItemRow.meeting_id), AgendaItemRow.position)
+        )
+        return [m.to_agenda_item(row) for row in rows]
+
+    async def record_attendance(self, attendance: Attendance) -> bool:
+        """INSERT ... ON CONFLICT (meeting_id, member_id) DO NOTHING: a member's second
+        acknowledgement (or a concurrent one) stores nothing and leaves the unit usable."""
+        values = m.attendance_values(attendance)
+        table = MeetingAttendanceRow
+        conflict = ["meeting_id", "member_id"]
+        if self._dialect == "postgresql":
+            pg = postgresql.insert(table).values(values)
+            statement = pg.on_conflict_do_nothing(index_elements=conflict).returning(table.id)
+        else:
+            lite = sqlite.insert(table).values(values)
+            statement = lite.on_conflict_do_nothing(index_elements=conflict).returning(table.id)
+        try:
+            inserted = (await self._session.execute(statement)).first()
+        except IntegrityError as exc:
+            raise ConstraintViolation(f"The database refused the attendance: {exc.orig}") from exc
+        return inserted is not None
+
+    async def attendance(self, panel_id: str, meeting_id: str) -> list[Attendance]:
+        """Who attended, in the order they acknowledged."""
+        rows = await self._all(
+            select(MeetingAttendanceRow)
+            .where(
+                MeetingAttendanceRow.panel_id == panel_id,
+                MeetingAttendanceRow.meeting_id == meeting_id,
+            )
+            .order_by(MeetingAttendanceRow.acknowledged_at, self._binary(MeetingAttendanceRow.id))
+        )
+        return [m.to_attendance(row) for row in rows]
+
+    async def save_minutes(self, minutes: Minutes) -> None:
+        """Insert as version 1, or update from the stored version with `UPDATE ... WHERE
+        version = v` (as referrals do): a stale copy raises Conflict and stores nothing."""
+        row = await self._for_save(MeetingMinutesRow, minutes.id, minutes.panel_id)
+        if row is None:
+            if minutes.version != 0:
+                raise stale_minutes()
+            version = 1
+            row = MeetingMinutesRow(id=minutes.id, version=version)
+            self._session.add(row)
+        else:
+            if row.version != minutes.version:
+                raise stale_minutes()
+            claimed = await self._session.execute(
+                update_rows(MeetingMinutesRow)
+                .where(
+                    MeetingMinutesRow.id == minutes.id,
+                    MeetingMinutesRow.panel_id == minutes.panel_id,
+                    MeetingMinutesRow.version == minutes.version,
+                )
+                .values(version=minutes.version + 1)
+                .returning(MeetingMinutesRow.version)
+                .execution_options(synchronize_session=False)
+            )
+            stored = claimed.scalar_one_or_none()
+            if stored is None:
+                raise stale_minutes()
+            version = int(stored)
+            set_committed_value(row, "version", version)
+        m.fill_minutes(row, minutes)
+        await self._flush()
+        minutes.version = version
+
+    async def minutes(self, panel_id: str, meeting_id: str) -> Minutes | None:
+        row = await self._one(
+            select(MeetingMinutesRow).where(
+                MeetingMinutesRow.panel_id == panel_id,
+                MeetingMinutesRow.meeting_id == meeting_id,
+            )
+        )
+        return m.to_minutes(row) if row else None
+
 
 class SqlActionRepository(SqlRepository):
     def _select(self) -> Select[ActionRow]:
@@ -582,6 +693,16 @@ class SqlActionRepository(SqlRepository):
             )
         )
         return [m.to_action(row) for row in rows]
+
+    async def by_ids(self, panel_id: str, action_ids: Sequence[str]) -> list[Action]:
+        """The panel's actions among `action_ids`, in the order the ids are given."""
+        if not action_ids:
+            return []
+        rows = await self._all(
+            self._select().where(ActionRow.panel_id == panel_id, ActionRow.id.in_(set(action_ids)))
+        )
+        found = {row.id: m.to_action(row) for row in rows}
+        return [found[i] for i in dict.fromkeys(action_ids) if i in found]
 
 
 class SqlInformationRequestRepository(SqlRepository):
@@ -740,6 +861,27 @@ class SqlOutboxRepository(SqlRepository):
         rows = await self._all(statement)
         return [m.to_delivery(row) for row in rows]
 
+    async def abandoned(self, claimed_before: datetime, limit: int) -> list[OutgoingDelivery]:
+        """Deliveries left sending since before `claimed_before`, or since an unknown time
+        (claimed before revision 0003), longest held first, of every panel.
+
+        Locked and skipped as in `due`, so dispatchers starting together take back each row
+        once.
+        """
+        statement = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.state == DeliveryState.SENDING.value,
+                or_(OutboxRow.claimed_at.is_(None), OutboxRow.claimed_at < claimed_before),
+            )
+            .order_by(OutboxRow.claimed_at.is_not(None), OutboxRow.claimed_at, OutboxRow.seq)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        rows = await self._all(statement)
+        return [m.to_delivery(row) for row in rows]
+
     async def save(self, delivery: OutgoingDelivery) -> None:
         """Insert or update by id (a new key must still be unique)."""
         row = await self._one(select(OutboxRow).where(OutboxRow.id == delivery.id))
@@ -780,6 +922,51 @@ class SqlAuditRepository(SqlRepository):
             .where(AuditEventRow.panel_id == panel_id)
             .order_by(AuditEventRow.at.desc(), AuditEventRow.seq.desc())
             .limit(limit)
+        )
+        return [m.to_audit_event(row) for row in rows]
+
+    async def trail(
+        self,
+        panel_id: str,
+        entities: Sequence[tuple[str, str]] | None,
+        *,
+        limit: int,
+        before_id: str | None = None,
+    ) -> list[AuditEvent]:
+        """Events on any of `entities` (None: all), newest first, older than `before_id`."""
+        statement = select(AuditEventRow).where(AuditEventRow.panel_id == panel_id)
+        if entities is not None:
+            if not entities:
+                return []
+            statement = statement.where(
+                or_(
+                    *(
+                        and_(AuditEventRow.entity == entity, AuditEventRow.entity_id == entity_id)
+                        for entity, entity_id in entities
+                    )
+                )
+            )
+        if before_id is not None:
+            marker = (
+                await self._session.execute(
+                    select(AuditEventRow.at, AuditEventRow.seq).where(
+                        AuditEventRow.panel_id == panel_id, AuditEventRow.id == before_id
+                    )
+                )
+            ).first()
+            if marker is None:
+                return []
+            at, seq = marker
+            statement = statement.where(
+                or_(
+                    AuditEventRow.at < at,
+                    and_(AuditEventRow.at == at, AuditEventRow.seq < seq),
+                )
+            )
+        rows = await self._all(
+            statement.order_by(AuditEventRow.at.desc(), AuditEventRow.seq.desc()).limit(
+                max(limit, 0)
+            )
         )
         return [m.to_audit_event(row) for row in rows]
 

@@ -321,3 +321,109 @@ async def test_a_redelivered_activity_handled_at_once_twice_is_acted_on_once(
             return first
 
     assert sorted(await asyncio.gather(handle(), handle())) == [False, True]
+
+
+# The lease: when a dispatcher took a row, and rows a stopped dispatcher left sending.
+
+
+async def drain_sending(storage: Storage) -> None:
+    """Mark whatever other tests left sending as failed: `abandoned` reads every panel."""
+    async with storage.unit_of_work() as uow:
+        while leftovers := await uow.outbox.abandoned(era(2200), 100):
+            for delivery in leftovers:
+                delivery.state = DeliveryState.FAILED
+                await uow.outbox.save(delivery)
+        await uow.commit()
+
+
+async def test_a_claimed_delivery_keeps_when_it_was_claimed_and_how_often_it_was_taken_back(
+    storage: Storage,
+) -> None:
+    (panel,) = await make.stored_panels(storage)
+    delivery = make.delivery(panel, not_before=era(2107), created_at=era(2107))
+    async with storage.unit_of_work() as uow:
+        await uow.outbox.enqueue(delivery)
+        await uow.commit()
+    delivery.claim(era(2107) + timedelta(seconds=5))
+    async with storage.unit_of_work() as uow:
+        await uow.outbox.save(delivery)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        claimed = await uow.outbox.get(panel.id, delivery.id)
+    assert claimed == delivery
+    assert claimed is not None
+    assert (claimed.claimed_at, claimed.resumed) == (era(2107) + timedelta(seconds=5), 0)
+    delivery.resume()
+    async with storage.unit_of_work() as uow:
+        await uow.outbox.save(delivery)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        resumed = await uow.outbox.get(panel.id, delivery.id)
+    assert resumed is not None
+    assert (resumed.state, resumed.resumed) == (DeliveryState.PENDING, 1)
+
+
+async def test_rows_left_sending_past_the_lease_are_found_longest_held_first(
+    storage: Storage,
+) -> None:
+    first, second = await make.stored_panels(storage, 2)
+    now = era(2108)
+    await drain_sending(storage)
+
+    def sending(owner: Panel, claimed_minutes_ago: int | None) -> OutgoingDelivery:
+        claimed = (
+            None if claimed_minutes_ago is None else now - timedelta(minutes=claimed_minutes_ago)
+        )
+        return make.delivery(
+            owner,
+            state=DeliveryState.SENDING,
+            attempts=1,
+            claimed_at=claimed,
+            created_at=now - timedelta(hours=1),
+            not_before=now - timedelta(hours=1),
+        )
+
+    long_ago = sending(second, 10)
+    a_while_ago = sending(first, 5)
+    unknown = sending(first, None)  # claimed before the lease was recorded
+    recently = sending(first, 1)
+    pending = make.delivery(first, claimed_at=now - timedelta(minutes=30))
+    sent = make.delivery(first, state=DeliveryState.SENT, claimed_at=now - timedelta(minutes=30))
+    async with storage.unit_of_work() as uow:
+        for delivery in [recently, a_while_ago, pending, long_ago, sent, unknown]:
+            assert await uow.outbox.enqueue(delivery)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        cutoff = now - timedelta(minutes=2)
+        found = await uow.outbox.abandoned(cutoff, 10)
+        assert await uow.outbox.abandoned(cutoff, 2) == [unknown, long_ago]
+    assert [d.id for d in found] == [unknown.id, long_ago.id, a_while_ago.id]
+    assert found[1] == long_ago
+
+
+async def test_rows_one_dispatcher_takes_back_are_skipped_by_another(
+    locking_storage: Storage,
+) -> None:
+    (panel,) = await make.stored_panels(locking_storage)
+    now = era(2109)
+    await drain_sending(locking_storage)
+    rows = [
+        make.delivery(
+            panel,
+            state=DeliveryState.SENDING,
+            claimed_at=now - timedelta(minutes=10 - n),
+            created_at=now,
+            not_before=now,
+        )
+        for n in range(4)
+    ]
+    async with locking_storage.unit_of_work() as uow:
+        for delivery in rows:
+            await uow.outbox.enqueue(delivery)
+        await uow.commit()
+    cutoff = now - timedelta(minutes=2)
+    async with locking_storage.unit_of_work() as first, locking_storage.unit_of_work() as second:
+        taken_first = await first.outbox.abandoned(cutoff, 2)
+        taken_second = await second.outbox.abandoned(cutoff, 10)
+        assert [d.id for d in taken_first] == [d.id for d in rows[:2]]
+        assert [d.id for d in taken_second] == [d.id for d in rows[2:]]

@@ -41,6 +41,9 @@ TABLES = {
     "outbox",
     "audit_events",
     "processed_activities",
+    # revision 0004
+    "meeting_attendance",
+    "meeting_minutes",
 }
 
 

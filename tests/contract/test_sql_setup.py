@@ -82,3 +82,8 @@ async def test_ping_is_false_when_the_database_cannot_be_reached(tmp_path: Path)
             assert await storage.ping() is False
         finally:
             await storage.close()
+
+
+def test_the_migrations_form_one_line_with_a_single_head() -> None:
+    # Features may branch briefly while developed side by side; main always keeps one head.
+    assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1

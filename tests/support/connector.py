@@ -1,70 +1,180 @@
-"""A fake Bot Connector service on 127.0.0.1: records what the bot sends."""
+"""The fake Bot Connector service tests talk to, and a rig for delivery tests.
+
+The fake itself lives in bot.bench.connector, so that the benchmark, which ships with the
+bot, can use it too; it is re-exported here under the names tests have always used.
+"""
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass, field
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from bot.bench.connector import (
+    BLOCKED_BY_USER,
+    BOT_DISABLED_BY_ADMIN,
+    CONVERSATION_NOT_FOUND,
+    ConnectorLimits,
+    FakeConnector,
+    Fault,
+    start_connector,
+)
+from bot.bench.fanout import Fleet, reminder_card, seed_spocs
+from bot.domain.common import FixedClock
+from bot.domain.delivery import ConversationRef, OutgoingDelivery
+from bot.domain.panel import Member, Role
+from bot.services import notify
+from bot.services.ports import Storage
+from bot.services.router import Deps
+from bot.settings import Settings
+from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
+from bot.teams.ratelimit import RateLimits
+from bot.teams.web import make_adapter
+from storage import migrate_async, open_storage
+
+__all__ = [
+    "BLOCKED_BY_USER",
+    "BOT_DISABLED_BY_ADMIN",
+    "CONVERSATION_NOT_FOUND",
+    "QUICK",
+    "ConnectorLimits",
+    "DeliveryRig",
+    "FakeConnector",
+    "Fault",
+    "card_texts",
+    "deliver",
+    "delivery_rig",
+    "start_connector",
+]
+
+# Retries within milliseconds, so tests of failures stay quick.
+QUICK = DeliveryPolicy(
+    concurrency=8,
+    backoff_seconds=0.01,
+    max_backoff_seconds=0.05,
+    send_timeout=2.0,
+)
 
 
 @dataclass
-class FakeConnector:
-    """The v3 conversation endpoints a bot replies through; every activity is kept."""
+class DeliveryRig:
+    """A migrated SQLite file with a seeded panel, and a fake connector its chats point at."""
 
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    updated: list[dict[str, Any]] = field(default_factory=list)
-    created: list[dict[str, Any]] = field(default_factory=list)
-    # statuses to answer the next sends with, in order, instead of accepting them
-    failures: list[int] = field(default_factory=list)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    storage: Storage
+    database_url: str
+    fake: FakeConnector
+    url: str
+    fleet: Fleet
+    clock: FixedClock
 
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/v3/conversations", self._create)
-        app.router.add_post("/v3/conversations/{conversation}/activities", self._send)
-        app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._send)
-        app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
-        return app
+    @property
+    def spocs(self) -> list[Member]:
+        return [m for m in self.fleet.members if m.has(Role.SPOC)]
 
-    async def _send(self, request: web.Request) -> web.Response:
-        if self.failures:
-            status = self.failures.pop(0)
-            return web.json_response(
-                {"error": {"code": "Injected", "message": f"injected {status}"}}, status=status
+    @property
+    def coordinators(self) -> list[Member]:
+        return [m for m in self.fleet.members if m.has(Role.COORDINATOR)]
+
+    def chat_of(self, member: Member) -> ConversationRef:
+        """The personal chat the rig seeded for a member."""
+        return next(ref for ref in self.fleet.chats if ref.member_id == member.id)
+
+    def dispatcher(
+        self,
+        *,
+        limits: RateLimits | None = None,
+        policy: DeliveryPolicy = QUICK,
+        install_for_user: Callable[[str], Awaitable[None]] | None = None,
+        storage: Storage | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> OutboxDispatcher:
+        """A dispatcher with the real adapter (local mode), quick retries and a fixed clock."""
+        return OutboxDispatcher(
+            make_adapter(Settings()),
+            Deps(uow=(storage or self.storage).unit_of_work, clock=self.clock),
+            "",
+            limits=limits,
+            policy=policy,
+            install_for_user=install_for_user,
+            monotonic=monotonic,
+            rng=random.Random(5),
+        )
+
+    async def queue(self, member: Member, text: str, *, key: str | None = None) -> str:
+        """Queue a reminder card for the member; returns the outbox row's id."""
+        key = key or f"test:{member.id}:{text}"
+        async with self.storage.unit_of_work() as uow:
+            assert await notify.card_to_member(
+                uow,
+                panel_id=self.fleet.panel.id,
+                member_id=member.id,
+                card=reminder_card(text),
+                key=key,
+                now=self.clock.now(),
             )
-        body = await request.json()
-        body["_conversation"] = request.match_info["conversation"]
-        self.sent.append(body)
-        return web.json_response({"id": f"reply-{next(self._ids)}"})
+            await uow.commit()
+        async with self.storage.unit_of_work() as uow:
+            rows = await uow.outbox.due(self.clock.now(), 100_000)
+        return next(row.id for row in rows if row.key == key)
 
-    async def _update(self, request: web.Request) -> web.Response:
-        self.updated.append(await request.json())
-        return web.json_response({"id": request.match_info["activity"]})
+    async def row(self, row_id: str) -> OutgoingDelivery:
+        async with self.storage.unit_of_work() as uow:
+            found = await uow.outbox.get(self.fleet.panel.id, row_id)
+        assert found is not None
+        return found
 
-    async def _create(self, request: web.Request) -> web.Response:
-        self.created.append(await request.json())
-        return web.json_response({"id": f"a:new-{next(self._ids)}"})
-
-    def cards(self) -> list[dict[str, Any]]:
-        """The Adaptive Cards sent so far, in order."""
-        return [
-            attachment["content"]
-            for activity in self.sent
-            for attachment in activity.get("attachments") or []
-            if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive"
-        ]
-
-    def texts(self) -> list[str]:
-        """The plain texts sent so far, in order."""
-        return [a["text"] for a in self.sent if a.get("text")]
+    async def queued_for(self, member: Member) -> list[OutgoingDelivery]:
+        """Rows still waiting for the member (due any time)."""
+        async with self.storage.unit_of_work() as uow:
+            rows = await uow.outbox.due(datetime.max.replace(tzinfo=self.clock.now().tzinfo), 1000)
+        return [r for r in rows if r.recipient_member_id == member.id]
 
 
-async def start_connector() -> tuple[FakeConnector, TestServer, str]:
-    """Serve a fresh fake connector on a free loopback port; returns it, its server, its URL."""
-    connector = FakeConnector()
-    server = TestServer(connector.app(), host="127.0.0.1")
-    await server.start_server()
-    return connector, server, str(server.make_url("/"))
+async def deliver(dispatcher: OutboxDispatcher, *, within: float = 30.0) -> int:
+    """Run the dispatcher until nothing is due; returns how many rows it claimed."""
+    total = 0
+    async with asyncio.timeout(within):
+        while claimed := await dispatcher.run_once():
+            total += claimed
+    return total
+
+
+def card_texts(activity: dict[str, Any]) -> str:
+    """The text blocks of an activity's cards, joined (to tell which reminder arrived)."""
+    return "\n".join(
+        str(block["text"])
+        for attachment in activity.get("attachments") or []
+        for block in (attachment.get("content") or {}).get("body", [])
+        if "text" in block
+    )
+
+
+@contextlib.asynccontextmanager
+async def delivery_rig(
+    directory: Path,
+    clock: FixedClock,
+    *,
+    spocs: int = 3,
+    coordinators: int = 1,
+    limits: ConnectorLimits | None = None,
+) -> AsyncIterator[DeliveryRig]:
+    """A rig on a fresh SQLite file; everything is closed afterwards."""
+    url = f"sqlite+aiosqlite:///{(directory / 'delivery.sqlite3').as_posix()}"
+    await migrate_async(url)
+    storage = open_storage(url)
+    fake, server, service_url = await start_connector(limits)
+    try:
+        fleet = await seed_spocs(
+            storage, spocs, service_url, now=clock.now(), coordinators=coordinators
+        )
+        yield DeliveryRig(storage, url, fake, service_url, fleet, clock)
+    finally:
+        fake.release()
+        await server.close()
+        await storage.close()

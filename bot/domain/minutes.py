@@ -1,0 +1,400 @@
+"""A meeting's minutes: drafted when the meeting ends, edited and approved by the coordinator.
+
+The minutes are a record of what was decided, so they are a snapshot: names of agencies and
+people as they were at the meeting, dates as the panel reads them. `draft_minutes` builds
+them from the meeting's state; the coordinator may then rewrite each case's discussion
+summary until approving them, after which they no longer change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.action import Action, ActionStatus, ActionUpdate, UpdateKind
+from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
+from bot.domain.common import new_id, require_aware
+from bot.domain.errors import InvalidInput, InvalidTransition
+from bot.domain.meeting import AgendaItem, AgendaItemKind, AgendaItemStatus, Attendance, Meeting
+from bot.domain.panel import Agency, Member
+
+MAX_SUMMARY = 4000
+NO_SUMMARY = "No summary recorded."
+
+
+class MinutesStatus(StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+
+
+def day_label(day: date) -> str:
+    """e.g. "Tue 8 Dec 2026"."""
+    return f"{day:%a} {day.day} {day:%b %Y}"
+
+
+@dataclass(frozen=True)
+class AttendanceLine:
+    """One agency at the meeting and who attended for it."""
+
+    agency: str
+    people: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    """An action agreed at the meeting."""
+
+    action_id: str
+    description: str
+    owner: str
+    due_on: date
+
+
+@dataclass(kw_only=True)
+class CaseMinutes:
+    """What the meeting said and decided about one case."""
+
+    item_id: str
+    case_id: str
+    reference: str
+    review: bool
+    discussed: bool
+    summary: str = ""
+    risk_level: str = ""
+    lead_agency: str | None = None
+    lead_officer: str | None = None
+    decision: str = ""
+    actions: list[ActionLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UnmetOutcome:
+    """What the meeting decided about an action left open from an earlier meeting."""
+
+    action_id: str
+    reference: str
+    description: str
+    owner: str
+    outcome: str
+
+
+@dataclass(kw_only=True)
+class Minutes:
+    """The minutes of one meeting."""
+
+    id: str = field(default_factory=new_id)
+    panel_id: str
+    meeting_id: str
+    meeting_starts_at: datetime
+    status: MinutesStatus = MinutesStatus.DRAFT
+    # Optimistic lock: storage saves only from the version it holds and stores the next.
+    version: int = 0
+    drafted_at: datetime
+    approved_at: datetime | None = None
+    approved_by_member_id: str | None = None
+    meeting_label: str = ""
+    approved_by: str | None = None
+    attendance: list[AttendanceLine] = field(default_factory=list)
+    cases: list[CaseMinutes] = field(default_factory=list)
+    unmet: list[UnmetOutcome] = field(default_factory=list)
+    other_business: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        require_aware(self.meeting_starts_at, "meeting_starts_at")
+        require_aware(self.drafted_at, "drafted_at")
+        if self.approved_at is not None:
+            require_aware(self.approved_at, "approved_at")
+
+    @property
+    def approved(self) -> bool:
+        return self.status is MinutesStatus.APPROVED
+
+    @property
+    def actions(self) -> list[tuple[str, ActionLine]]:
+        """Every action agreed, with its case reference."""
+        return [(case.reference, line) for case in self.cases for line in case.actions]
+
+    def case(self, item_id: str) -> CaseMinutes:
+        found = next((c for c in self.cases if c.item_id == item_id), None)
+        if found is None:
+            raise InvalidInput("That case is not in these minutes.")
+        return found
+
+    def edit_summary(self, item_id: str, text: str) -> None:
+        """The coordinator rewrites a case's discussion summary (draft minutes only)."""
+        if self.approved:
+            raise InvalidTransition("Approved minutes no longer change.")
+        text = text.strip()
+        if len(text) > MAX_SUMMARY:
+            raise InvalidInput(
+                f"Keep the summary under {MAX_SUMMARY} characters.", {"summary": "too_long"}
+            )
+        self.case(item_id).summary = text
+
+    def approve(self, *, by_member_id: str, by_name: str, at: datetime) -> None:
+        """The coordinator approves the minutes; they are final from now on."""
+        if self.approved:
+            raise InvalidTransition("These minutes are already approved.")
+        self.status = MinutesStatus.APPROVED
+        self.approved_at = require_aware(at)
+        self.approved_by_member_id = by_member_id
+        self.approved_by = by_name
+
+    # --- stored as one JSON document --------------------------------------------------
+
+    def document(self) -> dict[str, Any]:
+        """The minutes' content (everything but identity, state and timestamps) as JSON."""
+        return {
+            "meeting_label": self.meeting_label,
+            "approved_by": self.approved_by,
+            "attendance": [{"agency": a.agency, "people": list(a.people)} for a in self.attendance],
+            "cases": [
+                {
+                    "item_id": c.item_id,
+                    "case_id": c.case_id,
+                    "reference": c.reference,
+                    "review": c.review,
+                    "discussed": c.discussed,
+                    "summary": c.summary,
+                    "risk_level": c.risk_level,
+                    "lead_agency": c.lead_agency,
+                    "lead_officer": c.lead_officer,
+                    "decision": c.decision,
+                    "actions": [
+                        {
+                            "action_id": a.action_id,
+                            "description": a.description,
+                            "owner": a.owner,
+                            "due_on": a.due_on.isoformat(),
+                        }
+                        for a in c.actions
+                    ],
+                }
+                for c in self.cases
+            ],
+            "unmet": [
+                {
+                    "action_id": u.action_id,
+                    "reference": u.reference,
+                    "description": u.description,
+                    "owner": u.owner,
+                    "outcome": u.outcome,
+                }
+                for u in self.unmet
+            ],
+            "other_business": list(self.other_business),
+        }
+
+    def fill_from(self, document: Mapping[str, Any]) -> None:
+        """Set the content from a stored document (the inverse of `document`)."""
+        self.meeting_label = str(document.get("meeting_label", ""))
+        approved_by = document.get("approved_by")
+        self.approved_by = str(approved_by) if approved_by is not None else None
+        self.attendance = [
+            AttendanceLine(str(a["agency"]), tuple(str(p) for p in a["people"]))
+            for a in document.get("attendance", [])
+        ]
+        self.cases = [
+            CaseMinutes(
+                item_id=str(c["item_id"]),
+                case_id=str(c["case_id"]),
+                reference=str(c["reference"]),
+                review=bool(c["review"]),
+                discussed=bool(c["discussed"]),
+                summary=str(c.get("summary", "")),
+                risk_level=str(c.get("risk_level", "")),
+                lead_agency=c.get("lead_agency"),
+                lead_officer=c.get("lead_officer"),
+                decision=str(c.get("decision", "")),
+                actions=[
+                    ActionLine(
+                        action_id=str(a["action_id"]),
+                        description=str(a["description"]),
+                        owner=str(a["owner"]),
+                        due_on=date.fromisoformat(a["due_on"]),
+                    )
+                    for a in c.get("actions", [])
+                ],
+            )
+            for c in document.get("cases", [])
+        ]
+        self.unmet = [
+            UnmetOutcome(
+                action_id=str(u["action_id"]),
+                reference=str(u["reference"]),
+                description=str(u["description"]),
+                owner=str(u["owner"]),
+                outcome=str(u["outcome"]),
+            )
+            for u in document.get("unmet", [])
+        ]
+        self.other_business = [str(t) for t in document.get("other_business", [])]
+
+
+# --- drafting --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MeetingRecord:
+    """Everything the minutes are drafted from, loaded by the services layer."""
+
+    meeting: Meeting
+    items: Sequence[AgendaItem]
+    cases: Mapping[str, Case]
+    # Each case item's case's actions (all of them: those agreed here have this meeting's id).
+    actions_by_case: Mapping[str, Sequence[Action]]
+    # The actions the unmet-actions item listed, as they stand now.
+    unmet_actions: Sequence[Action]
+    attendance: Sequence[Attendance]
+    agencies: Mapping[str, Agency]
+    members: Mapping[str, Member]
+    # Other meetings a case was set to be reviewed at.
+    meetings: Mapping[str, Meeting]
+    zone: ZoneInfo
+
+
+def _agency_name(record: MeetingRecord, agency_id: str | None) -> str:
+    agency = record.agencies.get(agency_id or "")
+    return agency.name if agency else "no agency"
+
+
+def _attendance(record: MeetingRecord) -> list[AttendanceLine]:
+    by_agency: dict[str, list[str]] = {}
+    for present in sorted(record.attendance, key=lambda a: a.acknowledged_at):
+        member = record.members.get(present.member_id)
+        agency = _agency_name(record, present.agency_id)
+        by_agency.setdefault(agency, []).append(member.name if member else "a former member")
+    return [AttendanceLine(agency, tuple(people)) for agency, people in sorted(by_agency.items())]
+
+
+def decision_text(
+    case: Case, meeting: Meeting, meetings: Mapping[str, Meeting], zone: ZoneInfo
+) -> str:
+    """The meeting's decision on a case as the minutes state it."""
+    if case.status is CaseStatus.CLOSED and case.closure_reason is not None:
+        text = f"Closed: {CLOSURE_LABELS[case.closure_reason]}"
+        return f"{text} ({case.closure_note})" if case.closure_note else text
+    review = meetings.get(case.review_meeting_id or "")
+    if review is not None and review.id != meeting.id:
+        return f"Review at the meeting on {day_label(review.starts_at.astimezone(zone).date())}"
+    return "Review at the next meeting"
+
+
+OUTCOMES = frozenset(
+    {UpdateKind.CARRIED_FORWARD, UpdateKind.ESCALATED, UpdateKind.CANCELLED, UpdateKind.DONE}
+)
+
+
+def outcome_update(action: Action, since: datetime | None) -> ActionUpdate | None:
+    """The latest carry-forward, escalation, cancellation or completion since `since`."""
+    return next(
+        (
+            u
+            for u in reversed(action.updates)
+            if u.kind in OUTCOMES and (since is None or u.at >= since)
+        ),
+        None,
+    )
+
+
+def unmet_settled(action: Action, since: datetime | None) -> bool:
+    """Whether an unmet action needs no decision from the meeting that began at `since`:
+    it was dealt with there, or is no longer open."""
+    return action.status is not ActionStatus.OPEN or outcome_update(action, since) is not None
+
+
+def unmet_outcome(action: Action, since: datetime | None) -> str:
+    """What became of an unmet action at the meeting that began at `since`."""
+    latest = outcome_update(action, since)
+    if latest is None:
+        if action.status is ActionStatus.DONE:
+            return "Done before the meeting."
+        if action.status is ActionStatus.CANCELLED:
+            return f"Cancelled before the meeting: {action.cancel_reason or 'no reason given'}."
+        return f"Not reviewed; still open, due {day_label(action.due_on)}."
+    why = ""
+    if latest.circumstances_changed is not None:
+        why = (
+            " Circumstances changed."
+            if latest.circumstances_changed
+            else " The agency did not act."
+        )
+    if latest.kind is UpdateKind.CARRIED_FORWARD:
+        return f"Carried forward to {day_label(action.due_on)}.{why}"
+    if latest.kind is UpdateKind.ESCALATED:
+        return latest.note
+    if latest.kind is UpdateKind.CANCELLED:
+        return f"Cancelled: {latest.note.rstrip('.')}.{why}"
+    return "Done."
+
+
+def draft_minutes(record: MeetingRecord, *, now: datetime) -> Minutes:
+    """Draft the minutes of a meeting that has ended, from what it recorded."""
+    meeting, zone = record.meeting, record.zone
+    starts = meeting.starts_at.astimezone(zone)
+    minutes = Minutes(
+        panel_id=meeting.panel_id,
+        meeting_id=meeting.id,
+        meeting_starts_at=meeting.starts_at,
+        drafted_at=now,
+        meeting_label=f"{day_label(starts.date())}, {starts:%H:%M}",
+    )
+    minutes.attendance = _attendance(record)
+    ordered = sorted(record.items, key=lambda i: (i.position, i.id))
+    for item in ordered:
+        if item.kind is AgendaItemKind.OTHER_BUSINESS and item.is_active:
+            minutes.other_business.append(item.title)
+        if not item.is_case or not item.is_active:
+            continue
+        case = record.cases.get(item.case_id or "")
+        if case is None:
+            continue
+        agreed = [a for a in record.actions_by_case.get(case.id, ()) if a.meeting_id == meeting.id]
+        minutes.cases.append(
+            CaseMinutes(
+                item_id=item.id,
+                case_id=case.id,
+                reference=case.reference,
+                review=item.kind is AgendaItemKind.REVIEW_CASE,
+                discussed=item.status is AgendaItemStatus.DISCUSSED,
+                summary=item.summary or "",
+                risk_level=case.risk_level.value.capitalize(),
+                lead_agency=_agency_name(record, case.lead_agency_id)
+                if case.lead_agency_id
+                else None,
+                lead_officer=case.lead_officer,
+                decision=decision_text(case, meeting, record.meetings, zone)
+                if item.status is AgendaItemStatus.DISCUSSED
+                else "Not reached: listed again at the next meeting",
+                actions=[
+                    ActionLine(
+                        a.id, a.description, _agency_name(record, a.owner_agency_id), a.due_on
+                    )
+                    for a in agreed
+                ],
+            )
+        )
+    references = {c.id: c.reference for c in record.cases.values()}
+    for action in record.unmet_actions:
+        minutes.unmet.append(
+            UnmetOutcome(
+                action_id=action.id,
+                reference=references.get(action.case_id, "another case"),
+                description=action.description,
+                owner=_agency_name(record, action.owner_agency_id),
+                outcome=unmet_outcome(action, meeting.started_at),
+            )
+        )
+    return minutes
+
+
+def attending_members(attendance: Iterable[Attendance]) -> list[str]:
+    """The member ids of everyone who acknowledged, once each, in order of arrival."""
+    seen: dict[str, None] = {}
+    for present in sorted(attendance, key=lambda a: a.acknowledged_at):
+        seen.setdefault(present.member_id, None)
+    return list(seen)

@@ -1,0 +1,629 @@
+"""Running the meeting: the confidentiality card each attendee acknowledges, the chair card
+that walks the agenda ("Item 3 of 9"), the card the meeting chat sees when it ends, and the
+card an agency receives for an action agreed at the meeting.
+
+Every button of the chair card carries the meeting, the item and the step it was rendered
+for, and a token that changes with every rendering: the server uses them so that a click
+sent twice, or two people clicking at once, never adds an action twice or skips an item.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from adaptive_cards import card as ac
+from adaptive_cards import types as t
+
+from cards.kit import CARD_VERSION, Card, build, facts, heading, paragraph
+from cards.verbs import Verb
+
+CONFIDENTIALITY_TITLE = "Confidentiality statement"
+ISA_TITLE = "Accept the information sharing agreement first"
+ENDED_TITLE = "Meeting ended"
+ACK_BUTTON = "I acknowledge"
+OPEN_CHAIR_BUTTON = "Open the chair card"
+ACCEPT_ISA_BUTTON = "Accept the agreement"
+BACK_BUTTON = "Back"
+NEXT_BUTTON = "Next"
+END_BUTTON = "End the meeting"
+ADD_ACTION_BUTTON = "Add an action…"
+SAVE_ACTION = "Save action"
+LEAD_BUTTON = "Lead agency…"
+SAVE_LEAD = "Save lead agency"
+RISK_BUTTON = "Risk level…"
+SAVE_RISK = "Save risk level"
+REVIEW_BUTTON = "Review later…"
+SAVE_REVIEW = "Set the review meeting"
+CLOSE_BUTTON = "Close case…"
+CONFIRM_CLOSE = "Close the case"
+SUMMARY_BUTTON = "Summary…"
+SAVE_SUMMARY = "Save summary"
+CARRY_BUTTON = "Carry forward…"
+CONFIRM_CARRY = "Carry forward"
+ESCALATE_BUTTON = "Escalate…"
+CONFIRM_ESCALATE = "Escalate"
+CANCEL_ACTION_BUTTON = "Cancel action…"
+CONFIRM_CANCEL_ACTION = "Cancel the action"
+CIRCUMSTANCES_CHANGED = "changed"
+AGENCY_DID_NOT_ACT = "did_not_act"
+MAX_DESCRIPTION = 1000
+MAX_NOTE = 500
+MAX_SUMMARY = 4000
+MAX_UNMET_SHOWN = 12
+_CHAIR_TITLE = re.compile(r"Item \d+ of \d+: .+", re.DOTALL)
+
+
+def chair_title(number: int, total: int, title: str) -> str:
+    """The chair card's heading, e.g. "Item 3 of 9: CM-2026-014 (new case)"."""
+    return f"Item {number} of {total}: {title}"
+
+
+IN_CONFIDENCE = " · in confidence"
+
+
+def is_chair_title(title: str) -> bool:
+    """Whether a card's heading (its fallback text) is the shared rendering of a chair card
+    (the one without narratives), which a group chat or channel may be shown."""
+    return bool(_CHAIR_TITLE.fullmatch(title)) and not title.endswith(IN_CONFIDENCE)
+
+
+def action_assigned_title(case_reference: str) -> str:
+    """The heading of the card an owner agency receives for a new action."""
+    return f"New action for {case_reference}"
+
+
+def indexed(name: str, index: int) -> str:
+    """An input id of one unmet action's form: ids are unique across the whole card."""
+    return f"{name}-{index}"
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    title: str
+
+
+# --- the confidentiality card ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfidentialityView:
+    panel_name: str
+    meeting_id: str
+    meeting_label: str  # "Tue 8 Dec 2026, 10:00"
+    statement: str
+    attendance: Sequence[str]  # "Riverside Police (1)": agencies, not people
+    notice: str | None = None
+    acknowledged: bool = False
+
+
+def render_confidentiality(view: ConfidentialityView) -> Card:
+    """The statement every attendee acknowledges; acknowledging records their attendance."""
+    body: list[Any] = [
+        *heading(CONFIDENTIALITY_TITLE, f"{view.panel_name} · {view.meeting_label}"),
+        paragraph(view.statement),
+    ]
+    if view.notice:
+        body.append(paragraph(view.notice, attention=not view.acknowledged))
+    present = ", ".join(view.attendance) if view.attendance else "nobody yet"
+    body.append(paragraph(f"**Acknowledged by:** {present}", subtle=True))
+    data = {"meeting_id": view.meeting_id}
+    actions: list[Any] = []
+    if not view.acknowledged:
+        actions.append(
+            ac.ActionExecute(
+                title=ACK_BUTTON,
+                verb=Verb.MEETING_ACKNOWLEDGE.value,
+                data=data,
+                style=t.ActionStyle.POSITIVE,
+            )
+        )
+    actions.append(
+        ac.ActionExecute(title=OPEN_CHAIR_BUTTON, verb=Verb.MEETING_CHAIR.value, data=data)
+    )
+    return build(body, actions, fallback=CONFIDENTIALITY_TITLE)
+
+
+@dataclass(frozen=True)
+class IsaPromptView:
+    panel_name: str
+    meeting_id: str
+    member_name: str
+    isa_version: str
+    isa_text: str
+    accepted_version: str | None
+
+
+def render_isa_prompt(view: IsaPromptView) -> Card:
+    """Asked of a member who has not accepted the panel's current agreement."""
+    if view.accepted_version:
+        why = (
+            f"{view.member_name}, you accepted version {view.accepted_version}; the panel now "
+            f"shares information under version {view.isa_version}."
+        )
+    else:
+        why = f"{view.member_name}, you have not accepted the panel's agreement yet."
+    body: list[Any] = [
+        *heading(ISA_TITLE, view.panel_name),
+        paragraph(why),
+        ac.Container(
+            items=[paragraph(view.isa_text or "The panel's information sharing agreement.")],
+            style=t.ContainerStyle.EMPHASIS,
+        ),
+        paragraph(
+            f"Accepting records version {view.isa_version} with today's date, then your "
+            "attendance.",
+            subtle=True,
+        ),
+    ]
+    accept = ac.ActionExecute(
+        title=ACCEPT_ISA_BUTTON,
+        verb=Verb.MEETING_ACCEPT_ISA.value,
+        data={"meeting_id": view.meeting_id, "isa_version": view.isa_version},
+        style=t.ActionStyle.POSITIVE,
+    )
+    return build(body, [accept], fallback=ISA_TITLE)
+
+
+# --- the chair card ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionText:
+    """An action in one line: "Riverside Homes (Housing): Fit a door camera — due … — open"."""
+
+    owner: str
+    description: str
+    due: str
+    state: str
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    reference: str
+    kind: str  # "new case" or "review"
+    risk_level: str
+    status: str
+    lead: str
+    children: str
+    decision: str
+    returns: Sequence[tuple[str, str]]  # (agency, what it returned or "not answered yet")
+    earlier: Sequence[ActionText]
+    agreed: Sequence[ActionText]
+
+
+@dataclass(frozen=True)
+class UnmetLine:
+    action_id: str
+    reference: str
+    owner: str
+    description: str
+    due: str
+    state: str
+    is_open: bool
+    carry_to: str  # ISO date, the Carry forward form's starting value
+
+
+@dataclass(frozen=True)
+class ChairView:
+    panel_name: str
+    meeting_id: str
+    meeting_label: str
+    item_id: str
+    step: int
+    token: str
+    number: int
+    total: int
+    title: str
+    kind: str  # AgendaItemKind value
+    summary: str = ""
+    case: CaseDetail | None = None
+    unmet: Sequence[UnmetLine] = ()
+    attendance: Sequence[str] = ()
+    notice: str | None = None
+    error: bool = False
+    agencies: Sequence[Option] = ()
+    risk_levels: Sequence[Option] = ()
+    review_meetings: Sequence[Option] = ()
+    closure_reasons: Sequence[Option] = ()
+    default_due: str = ""  # ISO date
+    typed: Mapping[str, str] = field(default_factory=dict)
+    # True when the card carries narratives (agencies' returns, actions, summaries): such a
+    # card is for the meeting chat or a private chat, and its heading says so, which is how
+    # the channel gate tells it from the shared rendering.
+    in_confidence: bool = False
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return {
+            "meeting_id": self.meeting_id,
+            "item_id": self.item_id,
+            "step": self.step,
+            "token": self.token,
+        }
+
+
+def _choices(options: Sequence[Option]) -> list[Any]:
+    return [ac.InputChoice(title=o.title, value=o.value) for o in options]
+
+
+def _submit(view: ChairView, title: str, verb: Verb, **extra: Any) -> Any:
+    return ac.ActionExecute(title=title, verb=verb.value, data={**view.data, **extra})
+
+
+def _form(body: list[Any], submit: Any) -> Any:
+    return (
+        ac.AdaptiveCard.new().version(CARD_VERSION).add_items(body).add_actions([submit]).create()
+    )
+
+
+def _circumstances(input_id: str, *, required: bool) -> Any:
+    return ac.InputChoiceSet(
+        id=input_id,
+        label="Why was it not met?",
+        choices=[
+            ac.InputChoice(title="Circumstances changed", value=CIRCUMSTANCES_CHANGED),
+            ac.InputChoice(title="The agency did not act", value=AGENCY_DID_NOT_ACT),
+        ],
+        style=t.ChoiceInputStyle.EXPANDED,
+        is_required=required or None,
+        error_message="Say why it was not met." if required else None,
+    )
+
+
+def _action_lines(title: str, actions: Sequence[ActionText], empty: str) -> list[Any]:
+    body: list[Any] = [paragraph(f"**{title}**")]
+    if not actions:
+        body.append(paragraph(empty, subtle=True))
+    for a in actions:
+        body.append(paragraph(f"{a.owner}: {a.description} — due {a.due} — {a.state}"))
+    return body
+
+
+def _case_forms(view: ChairView) -> list[Any]:
+    capture = _form(
+        [
+            ac.InputText(
+                id="description",
+                label="Action",
+                value=view.typed.get("description"),
+                is_multiline=True,
+                max_length=MAX_DESCRIPTION,
+                is_required=True,
+                error_message="Describe the action.",
+            ),
+            ac.InputChoiceSet(
+                id="owner_agency_id",
+                label="Owner agency",
+                choices=_choices(view.agencies),
+                value=view.typed.get("owner_agency_id"),
+                style=t.ChoiceInputStyle.COMPACT,
+                is_required=True,
+                error_message="Choose the agency that owns it.",
+            ),
+            ac.InputDate(
+                id="due_on",
+                label="Due by",
+                value=view.typed.get("due_on", view.default_due),
+                is_required=True,
+                error_message="Choose the date.",
+            ),
+        ],
+        _submit(view, SAVE_ACTION, Verb.MEETING_CAPTURE),
+    )
+    lead = _form(
+        [
+            ac.InputChoiceSet(
+                id="lead_agency_id",
+                label="Lead agency",
+                choices=_choices(view.agencies),
+                style=t.ChoiceInputStyle.COMPACT,
+                is_required=True,
+                error_message="Choose the lead agency.",
+            ),
+            ac.InputText(id="lead_officer", label="Lead officer", max_length=200),
+        ],
+        _submit(view, SAVE_LEAD, Verb.MEETING_LEAD),
+    )
+    risk = _form(
+        [
+            ac.InputChoiceSet(
+                id="risk_level",
+                label="Risk level now",
+                choices=_choices(view.risk_levels),
+                style=t.ChoiceInputStyle.EXPANDED,
+                is_required=True,
+                error_message="Choose the risk level.",
+            )
+        ],
+        _submit(view, SAVE_RISK, Verb.MEETING_RISK),
+    )
+    review = _form(
+        [
+            ac.InputChoiceSet(
+                id="review_meeting_id",
+                label="Review the case at",
+                choices=_choices(view.review_meetings),
+                value=view.review_meetings[0].value if view.review_meetings else None,
+                style=t.ChoiceInputStyle.COMPACT,
+                is_required=True,
+                error_message="Choose the meeting.",
+            )
+        ],
+        _submit(view, SAVE_REVIEW, Verb.MEETING_REVIEW),
+    )
+    close = _form(
+        [
+            ac.InputChoiceSet(
+                id="closure_reason",
+                label="Reason",
+                choices=_choices(view.closure_reasons),
+                style=t.ChoiceInputStyle.EXPANDED,
+                is_required=True,
+                error_message="Choose the reason.",
+            ),
+            ac.InputText(
+                id="closure_note",
+                label="Note (needed for Other)",
+                is_multiline=True,
+                max_length=MAX_NOTE,
+            ),
+        ],
+        _submit(view, CONFIRM_CLOSE, Verb.MEETING_CLOSE),
+    )
+    return [
+        ac.ActionSet(
+            actions=[
+                ac.ActionShowCard(title=ADD_ACTION_BUTTON, card=capture),
+                ac.ActionShowCard(title=LEAD_BUTTON, card=lead),
+                ac.ActionShowCard(title=RISK_BUTTON, card=risk),
+            ],
+            separator=True,
+        ),
+        ac.ActionSet(
+            actions=[
+                ac.ActionShowCard(title=REVIEW_BUTTON, card=review),
+                ac.ActionShowCard(title=CLOSE_BUTTON, card=close),
+                ac.ActionShowCard(title=SUMMARY_BUTTON, card=_summary_form(view)),
+            ]
+        ),
+    ]
+
+
+def _summary_form(view: ChairView) -> Any:
+    return _form(
+        [
+            ac.InputText(
+                id="summary",
+                label="Summary of the discussion (for the minutes)",
+                value=view.typed.get("summary", view.summary) or None,
+                is_multiline=True,
+                max_length=MAX_SUMMARY,
+            )
+        ],
+        _submit(view, SAVE_SUMMARY, Verb.MEETING_SUMMARY),
+    )
+
+
+def _case_body(view: ChairView, case: CaseDetail) -> list[Any]:
+    body: list[Any] = [
+        facts(
+            [
+                ("Case", f"{case.reference} ({case.kind})"),
+                ("Risk level", case.risk_level),
+                ("Status", case.status),
+                ("Lead", case.lead),
+                ("Children in household", case.children),
+                ("Decision", case.decision),
+            ]
+        ),
+        paragraph("**Information returned by agencies**"),
+    ]
+    if not case.returns:
+        body.append(paragraph("No agency was asked before the meeting.", subtle=True))
+    for agency, answer in case.returns:
+        body.append(paragraph(f"{agency}: {answer}"))
+    body += _action_lines("Earlier actions", case.earlier, "None.")
+    body += _action_lines("Actions agreed at this meeting", case.agreed, "None yet.")
+    if view.summary:
+        body.append(paragraph(f"**Summary:** {view.summary}"))
+    return body + _case_forms(view)
+
+
+def _unmet_forms(view: ChairView, index: int, line: UnmetLine) -> Any:
+    data = {"action_id": line.action_id, "index": index}
+    carry = _form(
+        [
+            ac.InputDate(
+                id=indexed("new_due_on", index),
+                label="New date",
+                value=line.carry_to,
+                is_required=True,
+                error_message="Choose the new date.",
+            ),
+            _circumstances(indexed("why", index), required=True),
+        ],
+        _submit(view, CONFIRM_CARRY, Verb.MEETING_CARRY, **data),
+    )
+    escalate = _form(
+        [
+            ac.InputText(
+                id=indexed("escalation", index),
+                label="Escalated to, and how",
+                max_length=MAX_NOTE,
+                is_required=True,
+                error_message="Say how it is escalated.",
+            ),
+            _circumstances(indexed("escalate_why", index), required=True),
+        ],
+        _submit(view, CONFIRM_ESCALATE, Verb.MEETING_ESCALATE, **data),
+    )
+    cancel = _form(
+        [
+            ac.InputText(
+                id=indexed("cancel_reason", index),
+                label="Why is it cancelled?",
+                max_length=MAX_NOTE,
+                is_required=True,
+                error_message="Give a reason.",
+            ),
+            _circumstances(indexed("cancel_why", index), required=False),
+        ],
+        _submit(view, CONFIRM_CANCEL_ACTION, Verb.MEETING_CANCEL_ACTION, **data),
+    )
+    return ac.ActionSet(
+        actions=[
+            ac.ActionShowCard(title=CARRY_BUTTON, card=carry),
+            ac.ActionShowCard(title=ESCALATE_BUTTON, card=escalate),
+            ac.ActionShowCard(title=CANCEL_ACTION_BUTTON, card=cancel),
+        ],
+        spacing=t.Spacing.SMALL,
+    )
+
+
+def _unmet_body(view: ChairView) -> list[Any]:
+    body: list[Any] = []
+    if not view.unmet:
+        body.append(paragraph("No action is left open from earlier meetings.", subtle=True))
+    for index, line in enumerate(view.unmet[:MAX_UNMET_SHOWN]):
+        items: list[Any] = [
+            paragraph(f"**{line.reference}** · {line.owner}: {line.description}"),
+            paragraph(f"Due {line.due} — {line.state}", subtle=True),
+        ]
+        if line.is_open:
+            items.append(_unmet_forms(view, index, line))
+        body.append(ac.Container(items=items, separator=True, spacing=t.Spacing.MEDIUM))
+    if len(view.unmet) > MAX_UNMET_SHOWN:
+        more = len(view.unmet) - MAX_UNMET_SHOWN
+        body.append(paragraph(f"… and {more} more: deal with these first.", subtle=True))
+    return body
+
+
+def render_chair(view: ChairView) -> Card:
+    """One agenda item for the chair: what the panel needs and the decisions to record,
+    with Back and Next (and End the meeting on the last item)."""
+    title = chair_title(view.number, view.total, view.title)
+    body: list[Any] = [*heading(title, f"{view.panel_name} · {view.meeting_label}")]
+    if view.notice:
+        body.append(paragraph(view.notice, attention=view.error))
+    if view.kind == "confidentiality":
+        present = ", ".join(view.attendance) if view.attendance else "nobody yet"
+        body += [
+            paragraph("Read the confidentiality statement; each attendee acknowledges it."),
+            paragraph(f"**Acknowledged by:** {present}", subtle=True),
+        ]
+    elif view.kind == "unmet_actions":
+        body += _unmet_body(view)
+    elif view.case is not None:
+        body += _case_body(view, view.case)
+    else:
+        if view.summary:
+            body.append(paragraph(f"**Summary:** {view.summary}"))
+        body.append(
+            ac.ActionSet(
+                actions=[ac.ActionShowCard(title=SUMMARY_BUTTON, card=_summary_form(view))],
+                separator=True,
+            )
+        )
+    actions: list[Any] = []
+    if view.number > 1:
+        actions.append(_submit(view, BACK_BUTTON, Verb.MEETING_BACK))
+    if view.number < view.total:
+        actions.append(
+            ac.ActionExecute(
+                title=NEXT_BUTTON,
+                verb=Verb.MEETING_NEXT.value,
+                data=view.data,
+                style=t.ActionStyle.POSITIVE,
+            )
+        )
+    else:
+        actions.append(
+            ac.ActionExecute(
+                title=END_BUTTON,
+                verb=Verb.MEETING_END.value,
+                data=view.data,
+                style=t.ActionStyle.DESTRUCTIVE,
+            )
+        )
+    return build(body, actions, fallback=title + (IN_CONFIDENCE if view.in_confidence else ""))
+
+
+# --- the end of the meeting and the owners' action cards ---------------------------------
+
+
+@dataclass(frozen=True)
+class MeetingEndedView:
+    """What the meeting chat sees when the meeting ends: counts only."""
+
+    panel_name: str
+    meeting_label: str
+    discussed: int
+    items: int
+    actions: int
+    agencies: int
+    minutes_drafted: bool = True
+    notice: str | None = None
+
+
+def render_meeting_ended(view: MeetingEndedView) -> Card:
+    body: list[Any] = [
+        *heading(ENDED_TITLE, f"{view.panel_name} · {view.meeting_label}"),
+    ]
+    if view.notice:
+        body.append(paragraph(view.notice))
+    body.append(
+        facts(
+            [
+                ("Items discussed", f"{view.discussed} of {view.items}"),
+                ("Actions agreed", str(view.actions)),
+                ("Agencies present", str(view.agencies)),
+            ]
+        )
+    )
+    if view.minutes_drafted:
+        body.append(
+            paragraph(
+                "The minutes are drafted. The coordinator reviews and approves them in private "
+                "chat; attending SPOCs then receive them there. Each action's owner has its "
+                "card already.",
+                subtle=True,
+            )
+        )
+    return build(body, fallback=ENDED_TITLE)
+
+
+@dataclass(frozen=True)
+class ActionAssignedView:
+    """Sent to the owner agency's contact (SPOC, or deputy while away) in 1:1 chat."""
+
+    panel_name: str
+    agency: str
+    case_reference: str
+    description: str
+    due: str
+    meeting_label: str
+
+
+def render_action_assigned(view: ActionAssignedView) -> Card:
+    """A simple card for a new action; the SPOC's action cards replace it later."""
+    title = action_assigned_title(view.case_reference)
+    body: list[Any] = [
+        *heading(title, view.panel_name),
+        facts(
+            [
+                ("Owner", view.agency),
+                ("Action", view.description),
+                ("Due by", view.due),
+                ("Agreed at", f"the panel meeting on {view.meeting_label}"),
+            ]
+        ),
+        paragraph(
+            "Your agency owns this action. Report progress before the next meeting.",
+            subtle=True,
+        ),
+    ]
+    return build(body, fallback=title)

@@ -1,0 +1,201 @@
+"""The minutes: the coordinator's card to edit and approve them, and the card an attending
+SPOC receives in 1:1 chat with the link to the Word document.
+
+Minutes carry case detail, so these cards go to people in private chat only, never to the
+team channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from adaptive_cards import card as ac
+from adaptive_cards import types as t
+
+from cards.kit import CARD_VERSION, Card, build, facts, heading, paragraph
+from cards.verbs import Verb
+
+APPROVE_BUTTON = "Approve minutes"
+EDIT_SUMMARY_BUTTON = "Edit summary…"
+SAVE_SUMMARY = "Save the summary"
+DOWNLOAD_BUTTON = "Download the minutes (.docx)"
+MAX_SUMMARY = 4000
+# Longer summaries are shown shortened, and their edit box starts empty, so that the card
+# stays within Teams' size budget.
+SHOWN_SUMMARY = 400
+PREFILLED_SUMMARY = 1200
+
+
+def minutes_title(meeting_label: str, *, approved: bool) -> str:
+    """e.g. "Draft minutes: Tue 8 Dec 2026, 10:00"."""
+    return f"{'Minutes' if approved else 'Draft minutes'}: {meeting_label}"
+
+
+def ready_title(meeting_label: str) -> str:
+    """The heading of the card an attending SPOC receives."""
+    return f"Minutes approved: {meeting_label}"
+
+
+def summary_id(item_id: str) -> str:
+    """The input id of one case's summary: ids are unique across the whole card."""
+    return f"summary-{item_id}"
+
+
+@dataclass(frozen=True)
+class MinutesCase:
+    item_id: str
+    heading: str  # "CM-2026-014 (new case)"
+    summary: str
+    facts: Sequence[tuple[str, str]]  # risk level, lead agency, decision
+    actions: Sequence[str]  # "Riverside Homes (Housing): Fit a door camera — due Mon 7 Dec"
+
+
+@dataclass(frozen=True)
+class MinutesView:
+    panel_name: str
+    meeting_id: str
+    meeting_label: str
+    version: int
+    approved: bool
+    status_line: str  # "Drafted Tue 8 Dec 2026" / "Approved by Priya Raman on …"
+    attendance: Sequence[str]  # "Riverside Police: Tom Okafor"
+    cases: Sequence[MinutesCase]
+    unmet: Sequence[str]
+    other_business: Sequence[str]
+    editable: bool = False
+    notice: str | None = None
+    download_url: str | None = None
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= SHOWN_SUMMARY else text[: SHOWN_SUMMARY - 1].rstrip() + "…"
+
+
+def _edit_form(view: MinutesView, case: MinutesCase) -> Any:
+    long = len(case.summary) > PREFILLED_SUMMARY
+    form = (
+        ac.AdaptiveCard.new()
+        .version(CARD_VERSION)
+        .add_items(
+            [
+                ac.InputText(
+                    id=summary_id(case.item_id),
+                    label="Summary of the discussion",
+                    value=None if long else (case.summary or None),
+                    placeholder="The summary is long: type the whole new text"
+                    if long
+                    else "What the panel discussed",
+                    is_multiline=True,
+                    max_length=MAX_SUMMARY,
+                )
+            ]
+        )
+        .add_actions(
+            [
+                ac.ActionExecute(
+                    title=SAVE_SUMMARY,
+                    verb=Verb.MINUTES_EDIT.value,
+                    data={
+                        "meeting_id": view.meeting_id,
+                        "item_id": case.item_id,
+                        "version": view.version,
+                    },
+                )
+            ]
+        )
+        .create()
+    )
+    return ac.ActionSet(actions=[ac.ActionShowCard(title=EDIT_SUMMARY_BUTTON, card=form)])
+
+
+def _case(view: MinutesView, case: MinutesCase) -> Any:
+    items: list[Any] = [
+        ac.TextBlock(text=case.heading, weight=t.FontWeight.BOLDER, wrap=True),
+        paragraph(_shortened(case.summary) if case.summary else "No summary yet.", subtle=True),
+        facts(case.facts),
+    ]
+    if case.actions:
+        items.append(paragraph("**Actions**"))
+        items += [paragraph(f"• {line}") for line in case.actions]
+    else:
+        items.append(paragraph("No actions agreed.", subtle=True))
+    if view.editable:
+        items.append(_edit_form(view, case))
+    return ac.Container(items=items, separator=True, spacing=t.Spacing.MEDIUM)
+
+
+def render_minutes(view: MinutesView) -> Card:
+    """The minutes for the coordinator: attendance, each case (summary, decisions, actions),
+    the unmet actions' outcomes; while a draft, each summary can be edited, then approved."""
+    title = minutes_title(view.meeting_label, approved=view.approved)
+    body: list[Any] = [*heading(title, f"{view.panel_name} · {view.status_line}")]
+    if view.notice:
+        body.append(paragraph(view.notice))
+    body.append(paragraph("**Attendance**"))
+    body += [paragraph(line) for line in view.attendance] or [
+        paragraph("Nobody acknowledged the confidentiality statement.", subtle=True)
+    ]
+    for case in view.cases:
+        body.append(_case(view, case))
+    if view.unmet:
+        body.append(
+            ac.TextBlock(
+                text="Unmet actions from earlier meetings",
+                weight=t.FontWeight.BOLDER,
+                wrap=True,
+                separator=True,
+            )
+        )
+        body += [paragraph(f"• {line}") for line in view.unmet]
+    if view.other_business:
+        body.append(paragraph("**Any other business**"))
+        body += [paragraph(f"• {line}") for line in view.other_business]
+    actions: list[Any] = []
+    if view.editable:
+        actions.append(
+            ac.ActionExecute(
+                title=APPROVE_BUTTON,
+                verb=Verb.MINUTES_APPROVE.value,
+                data={"meeting_id": view.meeting_id, "version": view.version},
+                style=t.ActionStyle.POSITIVE,
+            )
+        )
+    if view.download_url:
+        actions.append(ac.ActionOpenUrl(title=DOWNLOAD_BUTTON, url=view.download_url))
+    return build(body, actions, fallback=title)
+
+
+@dataclass(frozen=True)
+class MinutesReadyView:
+    panel_name: str
+    meeting_label: str
+    download_url: str | None
+    cases: int
+    actions: int
+    expires: str | None = None  # "Sun 10 Jan 2027"
+
+
+def render_minutes_ready(view: MinutesReadyView) -> Card:
+    """Sent in 1:1 chat to each SPOC who attended: the approved minutes as a Word document."""
+    title = ready_title(view.meeting_label)
+    body: list[Any] = [
+        *heading(title, view.panel_name),
+        facts([("Cases", str(view.cases)), ("Actions agreed", str(view.actions))]),
+    ]
+    actions: list[Any] = []
+    if view.download_url:
+        actions.append(ac.ActionOpenUrl(title=DOWNLOAD_BUTTON, url=view.download_url))
+        note = "The link is yours: do not forward it."
+        if view.expires:
+            note += f" It works until {view.expires}."
+        body.append(paragraph(note, subtle=True))
+    else:
+        body.append(
+            paragraph(
+                "Downloads are not set up here yet: ask the coordinator for the document.",
+                subtle=True,
+            )
+        )
+    return build(body, actions, fallback=title)

@@ -1,0 +1,232 @@
+"""The gate in front of team channels and group chats: its detector, every card of the
+gallery sent through it, and the queued channel posts it turns away."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+
+from bot.domain.audit import AuditVerb
+from bot.domain.common import FixedClock
+from bot.domain.gate import (
+    SHARED_CHAT_KINDS,
+    Finding,
+    SharedKind,
+    SharedPost,
+    SubjectNames,
+    judge,
+    personal_data_in,
+)
+from bot.services import audit, cases, isa, membership
+from bot.services.channel_gate import SENT_PRIVATELY, kind_of, shared_post
+from bot.services.channel_gate import judge as judge_post
+from bot.services.demo import DEMO_TEAM, seed_demo
+from bot.services.gallery import gallery
+from bot.services.notify import card_to_channel
+from bot.services.ports import Storage
+from cards.kit import Card, card_text, teams_findings
+from cards.triage import ChannelNoticeView, render_channel_notice
+from storage import MemoryStorage
+from tests.conftest import NOW, Connector
+from tests.support import governance as g
+
+TODAY = date(2026, 11, 20)
+NAMES = SubjectNames(["Margaret Ellison", "Kyle Dawson", "KD", "Rosa Lindqvist", "Ann May"])
+
+
+def found(text: str) -> list[Finding]:
+    return personal_data_in(text, NAMES, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "finding"),
+    [
+        ("Visit Mrs Ellison on Tuesday", Finding.SUBJECT_NAME),
+        ("ROSA LINDQVIST called", Finding.SUBJECT_NAME),
+        ("kyle  dawson's flat", Finding.SUBJECT_NAME),
+        ("born 2 Sep 1986", Finding.DATE_OF_BIRTH),
+        ("DOB: 02/09/1986", Finding.DATE_OF_BIRTH),
+        ("1948-03-14", Finding.DATE_OF_BIRTH),
+        ("date of birth 3 May 2020", Finding.DATE_OF_BIRTH),
+        ("Flat 3, RV2 7LD", Finding.POSTCODE),
+        ("rv27ld", Finding.POSTCODE),
+        ("SW1A 1AA", Finding.POSTCODE),
+        ("Call 07700 900123", Finding.PHONE),
+        ("+44 7700 900123", Finding.PHONE),
+        ("(020) 7946 0123", Finding.PHONE),
+    ],
+)
+def test_the_detector_finds_personal_data(text: str, finding: Finding) -> None:
+    assert finding in found(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "New referral RF-2026-0049 · Victim Support · Medium risk",
+        "Tue 8 Dec 2026, 10:00–12:00 (referrals due Mon 30 Nov 2026)",
+        "2026-12-08 at 10:00",
+        "CM-2026-014 · review · High risk · 3 of 7 answered",
+        "Agenda for Tue 12 May 2026",  # a month, not Ann May
+        "KD",  # too short to be told from initials in ordinary text
+        "https://teams.microsoft.com/l/meetup-join/19%3ameeting_abc%40thread.v2/0?context=1",
+    ],
+)
+def test_the_detector_leaves_references_dates_and_counts_alone(text: str) -> None:
+    assert found(text) == []
+
+
+def test_the_card_kind_is_a_lock_of_its_own() -> None:
+    harmless = "Nothing personal here."
+    for kind in SharedKind:
+        assert kind in SHARED_CHAT_KINDS
+        assert judge(SharedPost(True, kind, harmless), NAMES, TODAY).allowed
+    refused = judge(SharedPost(True, None, harmless), NAMES, TODAY)
+    assert refused.findings == (Finding.NOT_FOR_SHARED_CHATS,)
+    assert judge(SharedPost(False, None, harmless), NAMES, TODAY).allowed  # plain text
+    narrative = judge(SharedPost(True, SharedKind.HELP, harmless, ("He shouts",)), NAMES, TODAY)
+    assert narrative.findings == (Finding.FILLED_FREE_TEXT,)
+
+
+# ---- every gallery card -----------------------------------------------------------------
+
+# The cards meant for a team channel or group chat; every other card must be turned away.
+CHANNEL_CARDS = {
+    "help-channel",
+    "help-coordinator",
+    "help-newcomer",
+    "help-spoc",
+    "welcome-channel",
+    "welcome-personal",
+    "welcome-unregistered-team",
+    "triage-channel-notice",
+    "triage-channel-notice-resubmitted",
+    "schedule-member",
+    "schedule-coordinator",
+    "schedule-none-planned",
+    "schedule-meeting-moved",
+    "schedule-meeting-cancelled",
+    "schedule-calendar-link",
+    "setup-done",
+    # the meetings feature's, once its gallery joins (bot/services/gallery.py)
+    "agenda-coordinator",
+    "agenda-coordinator-notice",
+    "agenda-overrun",
+    "agenda-member",
+    "agenda-none",
+    "agenda-announcement",
+    "agenda-announcement-updated",
+    # the meeting's shared cards: the statement, counts, and the chair card without narratives
+    "meeting-confidentiality",
+    "meeting-confidentiality-acknowledged",
+    "meeting-isa-prompt",
+    "meeting-ended",
+    "chair-in-channel",
+    # asks for the agreement, names nobody
+    "isa-needed-for-case",
+}
+# People named in the gallery's invented data besides the demo panel's.
+GALLERY_SUBJECTS = ["Jordan Pike", "Noor Haddad", "Callum Reid", "Sami Haddad", "Elin Lindqvist"]
+
+
+def every_card() -> dict[str, Card]:
+    cards = dict(gallery(g.governance_router()))
+    for feature in (membership, isa, cases, audit):
+        cards.update(feature.gallery_cards())
+    return cards
+
+
+@pytest.fixture(scope="module")
+async def demo_names() -> list[str]:
+    """The demo panel's subjects' names, as the gate loads them from storage."""
+    storage = MemoryStorage()
+    await seed_demo(storage.unit_of_work, FixedClock(NOW))
+    async with storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(DEMO_TEAM)
+        assert panel is not None
+        return await uow.referrals.subject_names(panel.id)
+
+
+def test_every_gallery_card_meant_for_a_channel_passes_and_every_other_is_refused(
+    demo_names: list[str],
+) -> None:
+    names = SubjectNames(demo_names + GALLERY_SUBJECTS)
+    wrong = []
+    for name, card in sorted(every_card().items()):
+        verdict = judge(shared_post(card, None), names, TODAY)
+        if verdict.allowed != (name in CHANNEL_CARDS):
+            wrong.append((name, verdict.describe() or "allowed"))
+    assert wrong == []
+    assert "Rosa Lindqvist" in demo_names and "Elin Lindqvist" in demo_names  # a child
+
+
+def test_the_detector_alone_catches_every_card_naming_a_subject(demo_names: list[str]) -> None:
+    """The second lock: a card with a subject's name is refused even if its kind were
+    allowed in a channel."""
+    subjects = demo_names + GALLERY_SUBJECTS
+    names = SubjectNames(subjects)
+    naming = {
+        name: card
+        for name, card in every_card().items()
+        if any(person in card_text(card) for person in subjects)
+    }
+    assert len(naming) > 10
+    for name, card in naming.items():
+        assert Finding.SUBJECT_NAME in personal_data_in(card_text(card), names, TODAY), name
+
+
+def test_a_cards_kind_is_read_from_its_title() -> None:
+    cards = every_card()
+    assert kind_of(cards["triage-channel-notice"]) is SharedKind.REFERRAL_NOTICE
+    assert kind_of(cards["setup-done"]) is SharedKind.PANEL_SETUP
+    assert kind_of(cards["triage"]) is None
+    assert kind_of(cards["case"]) is None
+
+
+# ---- queued channel posts and replies ----------------------------------------------------
+
+
+async def test_a_queued_channel_card_with_personal_data_is_not_queued_but_audited() -> None:
+    storage = MemoryStorage()
+    await seed_demo(storage.unit_of_work, FixedClock(NOW))
+    async with storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(DEMO_TEAM)
+        assert panel is not None
+        panel.channel_id = "19:general@thread.tacv2"
+        notice = render_channel_notice(
+            ChannelNoticeView(reference="RF-2026-0049", agency="Rosa Lindqvist", risk_level="High")
+        )
+        verdict = await judge_post(uow, panel, card=notice, text=None, now=NOW)
+        assert verdict.findings == (Finding.SUBJECT_NAME,)
+        queued = await card_to_channel(uow, panel=panel, card=notice, key="leak", now=NOW)
+        await uow.commit()
+    assert queued is False
+    async with storage.unit_of_work() as uow:
+        assert await uow.outbox.due(NOW + timedelta(days=1), 10) == []
+        (event,) = await uow.audit.recent(panel.id, limit=1)
+    assert (event.verb, event.entity) == (AuditVerb.REFUSE, "shared_post")
+    assert event.detail == "channel card leak withheld from a shared chat: a subject's name"
+
+
+async def test_a_reply_not_meant_for_the_channel_goes_to_the_private_chat(
+    sqlite_storage: Storage, connector: Connector, clock: FixedClock
+) -> None:
+    async with g.serving(sqlite_storage, connector, clock) as bot:
+        await bot.post(g.channel_message(bot.service_url, "whoami", aad=g.GEMMA, name="Gemma"))
+        assert bot.connector.sent[-1]["text"] == SENT_PRIVATELY
+        await bot.post(g.channel_message(bot.service_url, "help", aad=g.GEMMA, name="Gemma"))
+        assert "Commands you can use" in card_text(bot.connector.cards()[-1])
+        assert await bot.deliver() == 1
+        assert "Your membership" in card_text(bot.connector.cards()[-1])
+
+
+@pytest.mark.parametrize(
+    "name",
+    sorted(name for feature in (membership, isa, cases, audit) for name in feature.gallery_cards()),
+)
+def test_every_governance_card_passes_the_teams_validator(name: str) -> None:
+    card = every_card()[name]
+    assert teams_findings(card) == []
+    assert len(json.dumps(card).encode()) < 28 * 1024

@@ -1,0 +1,244 @@
+"""Setting a panel up and keeping its members and agencies, through the real app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.domain.audit import AuditVerb
+from bot.domain.common import FixedClock
+from bot.domain.panel import AgencyKind, Role
+from bot.services.membership import LAST_COORDINATOR, NEEDS_AGENCY
+from bot.services.ports import Storage
+from cards.kit import card_text, teams_findings
+from cards.membership import (
+    ADD_AGENCY_CONFIRM,
+    ADD_MEMBER_CONFIRM,
+    CONFIRM_REMOVE_BUTTON,
+    PEOPLE_PICKER,
+    PICKER_ID,
+    REMOVE_MEMBER_BUTTON,
+    RESTORE_MEMBER_BUTTON,
+    SAVE_MEMBER_BUTTON,
+    change_button_title,
+    kind_button_title,
+)
+from tests.conftest import BotUnderTest, Connector
+from tests.support import activities as acts
+from tests.support import governance as g
+
+NEW_TEAM = "19:eastborough-cmarac@thread.tacv2"
+NEWCOMER = "5a6b7c8d-0000-4000-8000-0000000000e1"
+
+
+@pytest.fixture
+async def bot(
+    sqlite_storage: Storage, connector: Connector, clock: FixedClock
+) -> AsyncIterator[BotUnderTest]:
+    async with g.serving(sqlite_storage, connector, clock) as running:
+        yield running
+
+
+def inputs(node: Any) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    if isinstance(node, dict):
+        if str(node.get("type", "")).startswith("Input.") and "id" in node:
+            found[node["id"]] = node
+        for value in node.values():
+            found.update(inputs(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.update(inputs(item))
+    return found
+
+
+async def agency_id(bot: BotUnderTest, name: str) -> str:
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        agency = await uow.agencies.by_name(panel.id, name)
+    assert agency is not None
+    return agency.id
+
+
+# ---- setup ------------------------------------------------------------------------------
+
+
+async def test_setup_in_a_teams_channel_makes_it_a_panel_with_the_caller_as_coordinator(
+    bot: BotUnderTest,
+) -> None:
+    activity = g.channel_message(
+        bot.service_url, "setup Eastborough CMARAC", aad=NEWCOMER, name="Nia Clarke", team=NEW_TEAM
+    )
+    await bot.post(activity)
+    posted = bot.connector.sent[-1]
+    assert posted["_conversation"].startswith(NEW_TEAM)  # the card passed the channel gate
+    text = card_text(g.last_card(bot))
+    assert "Panel set up" in text and "Nia Clarke" in text
+    async with bot.storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(NEW_TEAM)
+        assert panel is not None
+        (coordinator,) = await uow.members.all(panel.id)
+        trail = await uow.audit.recent(panel.id)
+    assert (panel.name, panel.tenant_id, panel.channel_id) == (
+        "Eastborough CMARAC",
+        acts.TENANT,
+        NEW_TEAM,
+    )
+    assert (coordinator.aad_object_id, coordinator.roles) == (
+        NEWCOMER,
+        frozenset({Role.COORDINATOR}),
+    )
+    assert [(e.verb, e.entity) for e in reversed(trail)] == [
+        (AuditVerb.CREATE, "panel"),
+        (AuditVerb.CREATE, "member"),
+    ]
+    # the new coordinator now manages it from the private chat
+    await g.post(bot, "members", aad=NEWCOMER)
+    assert "Nia Clarke" in card_text(g.last_card(bot))
+
+
+async def test_setup_refuses_a_team_that_is_a_panel_already(bot: BotUnderTest) -> None:
+    await bot.post(g.channel_message(bot.service_url, "setup", aad=NEWCOMER, name="Nia"))
+    assert g.last_text(bot).startswith("This team is already the panel Riverside Community MARAC.")
+    await g.post(bot, "setup")
+    assert g.last_text(bot) == "`setup` works in a team channel, not here."
+
+
+# ---- members ----------------------------------------------------------------------------
+
+
+async def test_the_members_card_lists_everyone_with_the_people_picker(bot: BotUnderTest) -> None:
+    await g.post(bot, "members")
+    card = g.last_card(bot)
+    text = card_text(card)
+    assert "Panel members" in text
+    assert "**Daniel Reyes** · Riverside Homes (Housing) · deputy · agreement v1 only" in text
+    assert "**Aisha Bello** · Victim Support · referrer · agreement not accepted" in text
+    assert g.button(card, change_button_title("Gemma Hartley"))["verb"] == "members.edit"
+    picker = inputs(card)[PICKER_ID]
+    assert picker["choices.data"] == PEOPLE_PICKER
+    # what is sent differs from a valid 1.5 card by the picker's Teams extension only
+    del picker["choices.data"]
+    assert teams_findings(card) == []
+
+
+async def test_the_coordinator_adds_a_member_from_the_people_picker(bot: BotUnderTest) -> None:
+    recovery = await agency_id(bot, "Riverside Recovery (drug and alcohol)")
+    await g.post(bot, "members")
+    add = g.button(g.last_card(bot), ADD_MEMBER_CONFIRM)
+    body = await g.invoke(
+        bot,
+        add["verb"],
+        {
+            PICKER_ID: NEWCOMER,
+            "new_name": "Nia Clarke",
+            "new_agency": recovery,
+            "new_roles": "spoc",
+        },
+    )
+    assert "Nia Clarke is now a member of the panel." in g.text_of(body)
+    assert "**Nia Clarke** · Riverside Recovery (drug and alcohol) · spoc" in g.text_of(body)
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        added = await uow.members.by_aad(panel.id, NEWCOMER)
+        (event, *_) = await uow.audit.recent(panel.id)
+    assert added is not None and added.roles == frozenset({Role.SPOC})
+    assert (event.verb, event.entity, event.entity_id) == (AuditVerb.CREATE, "member", added.id)
+    assert event.detail == "roles: spoc; agency: Riverside Recovery (drug and alcohol)"
+
+
+async def test_adding_shows_each_mistake_next_to_its_field(bot: BotUnderTest) -> None:
+    body = await g.invoke(bot, "members.add", {PICKER_ID: "not-a-person", "new_roles": "spoc"})
+    text = g.text_of(body)
+    assert "Choose the person in the picker." in text
+    assert NEEDS_AGENCY in text
+    assert inputs(body["value"])["new_roles"]["value"] == "spoc"  # kept as chosen
+    body = await g.invoke(bot, "members.add", {PICKER_ID: g.GEMMA, "new_roles": "referrer"})
+    assert "Gemma Hartley is a member already: use Change instead." in g.text_of(body)
+    body = await g.invoke(bot, "members.add", {PICKER_ID: NEWCOMER, "new_roles": "referrer"})
+    assert "Teams did not send this person's name: type it." in g.text_of(body)
+
+
+async def test_the_coordinator_changes_a_members_agency_and_roles(bot: BotUnderTest) -> None:
+    daniel = await g.member_of(bot.storage, g.DANIEL)
+    opened = await g.invoke(bot, "members.edit", {"member_id": daniel.id})
+    card = opened["value"]
+    assert "Member: Daniel Reyes" in card_text(card)
+    save = g.button(card, SAVE_MEMBER_BUTTON)
+    police = await agency_id(bot, "Riverside Police")
+    body = await g.invoke(
+        bot, save["verb"], {**save["data"], "agency_id": police, "roles": "deputy,chair"}
+    )
+    assert "Saved." in g.text_of(body)
+    changed = await g.member_of(bot.storage, g.DANIEL)
+    assert (changed.agency_id, changed.roles) == (police, frozenset({Role.DEPUTY, Role.CHAIR}))
+
+
+async def test_nobody_removes_or_demotes_the_last_coordinator(bot: BotUnderTest) -> None:
+    priya = await g.member_of(bot.storage, g.PRIYA)
+    body = await g.invoke(bot, "members.save", {"member_id": priya.id, "roles": "referrer"})
+    assert LAST_COORDINATOR in g.text_of(body)
+    body = await g.invoke(bot, "members.remove", {"member_id": priya.id, "confirm": True})
+    assert LAST_COORDINATOR in g.text_of(body)
+    assert (await g.member_of(bot.storage, g.PRIYA)).has(Role.COORDINATOR)
+
+
+async def test_a_removed_member_sees_nothing_and_can_be_added_back(bot: BotUnderTest) -> None:
+    gemma = await g.member_of(bot.storage, g.GEMMA)
+    card = (await g.invoke(bot, "members.edit", {"member_id": gemma.id}))["value"]
+    remove = g.button(card, REMOVE_MEMBER_BUTTON)
+    question = (await g.invoke(bot, remove["verb"], remove["data"]))["value"]
+    assert "Remove Gemma Hartley from the panel?" in card_text(question)
+    assert (await g.member_of(bot.storage, g.GEMMA)).active  # nothing yet
+    confirm = g.button(question, CONFIRM_REMOVE_BUTTON)
+    listing = await g.invoke(bot, confirm["verb"], confirm["data"])
+    assert "Gemma Hartley was removed from the panel." in g.text_of(listing)
+    assert not (await g.member_of(bot.storage, g.GEMMA)).active
+    await g.post(bot, f"case {g.CASE}", aad=g.GEMMA)
+    assert g.last_text(bot) == "`case` is for panel members. Ask your panel coordinator to add you."
+    card = (await g.invoke(bot, "members.edit", {"member_id": gemma.id}))["value"]
+    restore = g.button(card, RESTORE_MEMBER_BUTTON)
+    body = await g.invoke(bot, restore["verb"], restore["data"])
+    assert "Gemma Hartley is a member again." in g.text_of(body)
+    await g.post(bot, f"case {g.CASE}", aad=g.GEMMA)
+    assert "Rosa Lindqvist" in card_text(g.last_card(bot))
+
+
+async def test_only_the_coordinator_manages_members(bot: BotUnderTest) -> None:
+    await g.post(bot, "members", aad=g.TOM)
+    assert g.last_text(bot) == "`members` is for the panel's coordinator only."
+    gemma = await g.member_of(bot.storage, g.GEMMA)
+    body = await g.invoke(bot, "members.remove", {"member_id": gemma.id, "confirm": True}, g.TOM)
+    assert g.text_of(body) == (
+        "Only the panel's coordinators can manage the panel's members, agencies and agreement."
+    )
+    assert (await g.member_of(bot.storage, g.GEMMA)).active
+
+
+# ---- agencies ---------------------------------------------------------------------------
+
+
+async def test_the_coordinator_adds_an_agency_and_marks_agencies_core_or_invited(
+    bot: BotUnderTest,
+) -> None:
+    await g.post(bot, "agencies")
+    card = g.last_card(bot)
+    assert "**Riverside Fire and Rescue** · invited · 0 members" in card_text(card)
+    add = g.button(card, ADD_AGENCY_CONFIRM)
+    body = await g.invoke(
+        bot, add["verb"], {"agency_name": "Youth Justice Service", "agency_kind": "invited"}
+    )
+    assert "Youth Justice Service was added as a invited agency." in g.text_of(body)
+    body = await g.invoke(bot, add["verb"], {"agency_name": "riverside police"})
+    assert "The panel has an agency of this name already." in g.text_of(body)
+    make_core = g.button(body["value"], kind_button_title("Riverside Fire and Rescue", True))
+    body = await g.invoke(bot, make_core["verb"], make_core["data"])
+    assert "Riverside Fire and Rescue is now core." in g.text_of(body)
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        fire = await uow.agencies.by_name(panel.id, "Riverside Fire and Rescue")
+        youth = await uow.agencies.by_name(panel.id, "youth justice service")
+    assert fire is not None and fire.kind is AgencyKind.CORE
+    assert youth is not None and youth.kind is AgencyKind.INVITED

@@ -1,0 +1,178 @@
+"""The minutes use cases on the in-memory storage with the demo panel: a meeting is run
+(Gemma Hartley, Tom Okafor and Priya Raman attend; one action is agreed), ended, and its
+minutes edited, approved and downloaded."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from docx import Document
+
+from bot.domain.audit import AuditVerb
+from bot.domain.delivery import ConversationKind
+from bot.domain.errors import NotAllowed, NotFound
+from bot.domain.meeting import MeetingStatus
+from bot.domain.minutes import Minutes
+from bot.services import agenda, meeting_run, minutes
+from bot.services.router import Router
+from cards.kit import card_text
+from tests.test_agenda_service import NOW, World, make_world, press, text_of
+
+GROUP = ConversationKind.GROUP_CHAT
+SECRET = "minutes-test-secret"
+PUBLIC = "https://bot.example.org"
+
+
+@pytest.fixture
+async def world() -> World:
+    found = await make_world()
+    # only the meeting features, the minutes' links configured
+    router = Router()
+    agenda.register(router)
+    meeting_run.register(router)
+    minutes.register(router, minutes.MinutesConfig(public_url=PUBLIC, secret=SECRET))
+    found.router = router
+    return found
+
+
+async def run_meeting(world: World) -> str:
+    """Start, three attend, one action on CM-2026-014, end; returns the meeting id."""
+    reply = await world.command("Tom", "start", GROUP)
+    for offset, name in enumerate(("Gemma", "Tom", "Priya"), start=1):
+        world.clock.advance(NOW + timedelta(minutes=offset))
+        await world.click(name, *press(reply.card, "I acknowledge"), GROUP)
+    chair = await world.click("Tom", *press(reply.card, "Open the chair card"), GROUP)
+    chair = await world.click("Tom", *press(chair.card, "Next"), GROUP)
+    chair = await world.click("Tom", *press(chair.card, "Next"), GROUP)
+    housing = (await world.member("Gemma")).agency_id
+    chair = await world.click(
+        "Tom",
+        *press(
+            chair.card, "Save action", description="Fit a door camera.", owner_agency_id=housing
+        ),
+        GROUP,
+    )
+    chair = await world.click(
+        "Tom", *press(chair.card, "Save summary", summary="Threats at the door continue."), GROUP
+    )
+    ended = await world.command("Tom", "end", GROUP)
+    assert text_of(ended).startswith("Meeting ended")
+    return (await world.agenda())[0].meeting_id
+
+
+async def stored(world: World, meeting_id: str) -> Minutes:
+    async with world.storage.unit_of_work() as uow:
+        found = await uow.meetings.minutes(world.panel.id, meeting_id)
+    assert found is not None
+    return found
+
+
+async def test_the_coordinator_opens_the_draft_and_rewrites_a_summary(world: World) -> None:
+    meeting_id = await run_meeting(world)
+    reply = await world.command("Priya", "minutes")
+    text = text_of(reply)
+    assert text.startswith("Draft minutes: Tue 8 Dec 2026, 10:00")
+    assert "Riverside Homes (Housing): Gemma Hartley" in text
+    assert "Threats at the door continue." in text
+    assert "Riverside Homes (Housing): Fit a door camera. — due Mon 11 Jan 2027" in text
+    item_id = (await stored(world, meeting_id)).cases[0].item_id
+    saved = await world.click(
+        "Priya",
+        *press(
+            reply.card,
+            "Save the summary",
+            **{f"summary-{item_id}": "Threats continue; camera agreed."},
+        ),
+    )
+    assert "Summary of CM-2026-014 saved." in text_of(saved)
+    after = await stored(world, meeting_id)
+    assert after.cases[0].summary == "Threats continue; camera agreed."
+    assert after.version == 2
+
+    stale = await world.click(
+        "Priya", *press(reply.card, "Save the summary", **{f"summary-{item_id}": "Old card"})
+    )
+    assert "Someone changed these minutes a moment ago" in text_of(stale)
+    assert (await stored(world, meeting_id)).cases[0].summary == "Threats continue; camera agreed."
+
+
+async def test_approving_sends_the_document_to_the_attending_spocs_in_private(
+    world: World,
+) -> None:
+    meeting_id = await run_meeting(world)
+    card = (await world.command("Priya", "minutes")).card
+    reply = await world.click("Priya", *press(card, "Approve minutes"))
+    assert "Approved. 2 attending SPOCs receive the Word document in private chat." in (
+        text_of(reply)
+    )
+    assert text_of(reply).startswith("Minutes: Tue 8 Dec 2026, 10:00")
+    assert "Download the minutes (.docx)" in text_of(reply)
+    assert (await world.meeting(meeting_id)).status is MeetingStatus.MINUTES_APPROVED
+    assert (await stored(world, meeting_id)).approved_by == "Priya Raman"
+    ready = [d for d in await world.queued() if d.key.startswith("minutes-ready:")]
+    gemma, tom = await world.member("Gemma"), await world.member("Tom")
+    assert sorted(d.recipient_member_id or "" for d in ready) == sorted([gemma.id, tom.id])
+    assert all(d.conversation_ref_id is None for d in ready)  # 1:1 only, never the channel
+    card_for_gemma = next(d for d in ready if d.recipient_member_id == gemma.id)
+    assert "Minutes approved: Tue 8 Dec 2026, 10:00" in card_text(card_for_gemma.payload["card"])
+    again = await world.click("Priya", *press(card, "Approve minutes"))
+    assert "Already approved." in text_of(again)
+
+
+async def test_the_signed_link_downloads_the_approved_document_once_audited(
+    world: World,
+) -> None:
+    meeting_id = await run_meeting(world)
+    gemma = await world.member("Gemma")
+    link = minutes.minutes_url(
+        minutes.MinutesConfig(public_url=PUBLIC, secret=SECRET),
+        world.panel.id,
+        meeting_id,
+        gemma.id,
+        NOW,
+    )
+    assert link is not None
+    parts = urlsplit(link)
+    assert parts.path == f"/panels/{world.panel.id}/minutes/{meeting_id}.docx"
+    (token,) = parse_qs(parts.query)["token"]
+    fetch = world.storage.unit_of_work
+    assert await minutes.minutes_file(fetch, SECRET, world.panel.id, meeting_id, token, NOW) is None
+
+    card = (await world.command("Priya", "minutes")).card
+    await world.click("Priya", *press(card, "Approve minutes"))
+    now = world.clock.now()
+    body = await minutes.minutes_file(fetch, SECRET, world.panel.id, meeting_id, token, now)
+    assert body is not None
+    rows = [
+        [c.text for c in row.cells] for t in Document(io.BytesIO(body)).tables for row in t.rows
+    ]
+    assert ["Fit a door camera.", "Riverside Homes (Housing)", "Mon 11 Jan 2027"] in rows
+    async with world.storage.unit_of_work() as uow:
+        trail = await uow.audit.recent(world.panel.id, 5)
+    assert (trail[0].verb, trail[0].entity, trail[0].actor_member_id) == (
+        AuditVerb.EXPORT,
+        "minutes",
+        gemma.id,
+    )
+    for bad in (token + "x", "", token.replace(gemma.id, (await world.member("Tom")).id)):
+        assert (
+            await minutes.minutes_file(fetch, SECRET, world.panel.id, meeting_id, bad, NOW) is None
+        )
+    later = NOW + timedelta(days=31)
+    assert (
+        await minutes.minutes_file(fetch, SECRET, world.panel.id, meeting_id, token, later) is None
+    )
+
+
+async def test_only_the_coordinator_edits_and_approves_the_minutes(world: World) -> None:
+    with pytest.raises(NotFound, match="no minutes"):
+        await world.command("Priya", "minutes")
+    meeting_id = await run_meeting(world)
+    with pytest.raises(NotAllowed, match="coordinator only"):
+        await world.command("Gemma", "minutes")
+    with pytest.raises(NotAllowed, match="Only the panel's coordinator"):
+        await world.click("Tom", "minutes.approve", {"meeting_id": meeting_id, "version": 1})
+    assert not (await stored(world, meeting_id)).approved
