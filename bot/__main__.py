@@ -142,6 +142,13 @@ def cmd_cards(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure the bot: turn latency against an echo bot, SQL per turn, fan-out, memory."""
+    from bot.bench.run import run_from_args
+
+    return run_from_args(args)
+
+
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     top = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -163,6 +170,11 @@ def parser() -> argparse.ArgumentParser:
     cards = sub.add_parser("cards", help="write the card gallery as JSON files")
     cards.add_argument("outdir")
     cards.set_defaults(run=cmd_cards)
+    bench = sub.add_parser("bench", help="measure the bot (see bot/bench/run.py)")
+    bench.add_argument("--quick", action="store_true", help="a run under two minutes")
+    bench.add_argument("--json", help="also write the figures to this JSON file")
+    bench.add_argument("--database-url", help="a PostgreSQL URL (default: SQLite files)")
+    bench.set_defaults(run=cmd_bench)
     return top
 
 

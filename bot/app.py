@@ -6,23 +6,30 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Protocol
 
 from aiohttp import web
 
 from bot.domain.common import Clock, SystemClock
+from bot.domain.reminders import ReminderSchedule, parse_quiet_hours
+from bot.domain.retention import RetentionPolicy
 from bot.graph import GraphClient, GraphSettings
 from bot.services import (
+    actions,
     agenda,
     audit,
     basics,
     calendar,
     cases,
+    dataprotection,
     intake,
     isa,
     meeting_run,
     membership,
     minutes,
+    reminders,
+    stats,
     triage,
 )
 from bot.services.calendar import CalendarConfig, OnlineMeetings, ScheduleBook
@@ -37,6 +44,7 @@ class Delivery(Protocol):
     """What the app needs of the Teams layer's outbox dispatcher."""
 
     async def run_once(self) -> int: ...
+    def kick(self) -> None: ...
     async def run_forever(self, idle_seconds: float = 2.0) -> None: ...
 
 
@@ -77,7 +85,106 @@ def build_router(settings: Settings | None = None, online: OnlineMeetings | None
     isa.register(router)
     cases.register(router)
     audit.register(router)
+    dataprotection.register(router, dataprotection_config(settings) if settings else None)
+    stats.register(router, stats_config(settings) if settings else None)
+    actions.register(router)
+    reminders.register(router, reminders_config(settings) if settings else None)
     return router
+
+
+def reminders_config(settings: Settings) -> reminders.ReminderConfig:
+    """The reminder schedule and quiet hours from the settings (0 turns a reminder off)."""
+
+    def days(n: int) -> int | None:
+        return n or None
+
+    return reminders.ReminderConfig(
+        schedule=ReminderSchedule(
+            days_before_due=days(settings.reminder_days_before_due),
+            on_due_date=settings.reminder_on_due_date,
+            overdue_every_days=days(settings.reminder_overdue_every_days),
+            status_days_before_meeting=days(settings.reminder_status_days_before_meeting),
+            info_days_before_due=days(settings.reminder_info_days_before_due),
+            info_on_due_date=settings.reminder_info_on_due_date,
+            escalate_after_days=days(settings.reminder_escalate_after_days),
+            quiet=parse_quiet_hours(settings.quiet_hours, settings.working_days),
+        ),
+        every=timedelta(seconds=settings.reminders_every_seconds),
+    )
+
+
+def dataprotection_config(settings: Settings) -> dataprotection.DataProtectionConfig:
+    """Subject access downloads (signed with the app's download secret) and retention."""
+    return dataprotection.DataProtectionConfig(
+        public_url=settings.public_url,
+        secret=settings.ics_signing_secret,
+        retention=RetentionPolicy(settings.retention_years),
+        retention_every=timedelta(hours=settings.retention_interval_hours),
+    )
+
+
+def stats_config(settings: Settings) -> stats.StatsConfig:
+    """The statistics' CSV download, signed with the app's download secret."""
+    return stats.StatsConfig(public_url=settings.public_url, secret=settings.ics_signing_secret)
+
+
+def sar_download(
+    settings: Settings, deps: Deps, fmt: str
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /panels/{panel_id}/sar/{export_id}.docx|.json?token=…: a subject access export."""
+
+    async def sar_export(request: web.Request) -> web.Response:
+        found = await dataprotection.sar_file(
+            deps.uow,
+            settings.ics_signing_secret,
+            request.match_info["panel_id"],
+            request.match_info["export_id"],
+            fmt,
+            request.query.get("token", ""),
+            deps.clock.now(),
+        )
+        if found is None:
+            raise web.HTTPNotFound()  # the same answer for a bad link and an unknown export
+        body, content_type, file_name = found
+        return web.Response(
+            body=body,
+            content_type=content_type,
+            headers={
+                "Content-Disposition": f'attachment; filename="{file_name}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return sar_export
+
+
+def stats_download(
+    settings: Settings, deps: Deps
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """GET /panels/{panel_id}/stats/{quarter}.csv?token=…: a quarter's figures as CSV."""
+
+    async def stats_csv(request: web.Request) -> web.Response:
+        body = await stats.stats_file(
+            deps.uow,
+            settings.ics_signing_secret,
+            request.match_info["panel_id"],
+            request.match_info["quarter"],
+            request.query.get("token", ""),
+            deps.clock.now(),
+        )
+        if body is None:
+            raise web.HTTPNotFound()
+        return web.Response(
+            body=body,
+            content_type=stats.CSV_CONTENT_TYPE,
+            charset="utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="panel-statistics.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    return stats_csv
 
 
 def minutes_config(settings: Settings) -> minutes.MinutesConfig:
@@ -210,11 +317,53 @@ def create_app(
                 await task
 
     app.cleanup_ctx.append(deliver)
+
+    async def remind(app: web.Application) -> AsyncIterator[None]:
+        # Every instance may run it: each reminder is recorded once, by key.
+        task = (
+            asyncio.create_task(
+                reminders.run_forever(deps, reminders_config(settings), queued=app[DISPATCHER].kick)
+            )
+            if deliver_in_background
+            else None
+        )
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.append(remind)
+
+    async def retention(app: web.Application) -> AsyncIterator[None]:
+        # Shortly after start-up, then every RETENTION_INTERVAL_HOURS; every instance may run
+        # it (each case is marked once). Tests that step delivery themselves run it by hand.
+        task = (
+            asyncio.create_task(
+                dataprotection.retention_forever(deps, dataprotection_config(settings))
+            )
+            if deliver_in_background
+            else None
+        )
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.append(retention)
     app.router.add_post("/api/messages", endpoint.handler)
     app.router.add_get("/panels/{panel_id}/meetings.ics", ics_download(settings, deps))
     app.router.add_get(
         "/panels/{panel_id}/minutes/{meeting_id}.docx", minutes_download(settings, deps)
     )
+    app.router.add_get(
+        "/panels/{panel_id}/sar/{export_id}.docx", sar_download(settings, deps, "docx")
+    )
+    app.router.add_get(
+        "/panels/{panel_id}/sar/{export_id}.json", sar_download(settings, deps, "json")
+    )
+    app.router.add_get("/panels/{panel_id}/stats/{quarter}.csv", stats_download(settings, deps))
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

@@ -57,6 +57,20 @@ class Settings:
     teams_rate_per_tenant: str = "50/1"
     outbox_concurrency: int = 16
     outbox_lease_seconds: int = 120
+    # Reminders (days; 0 turns one off) and quiet hours in each panel's time zone.
+    reminder_days_before_due: int = 3
+    reminder_on_due_date: bool = True
+    reminder_overdue_every_days: int = 3
+    reminder_status_days_before_meeting: int = 5
+    reminder_info_days_before_due: int = 2
+    reminder_info_on_due_date: bool = True
+    reminder_escalate_after_days: int = 14
+    quiet_hours: str = "08:00-18:00"
+    working_days: str = "Mon-Fri"
+    reminders_every_seconds: int = 300
+    # Personal data is anonymised this long after a case closes.
+    retention_years: int = 6
+    retention_interval_hours: int = 24
 
     @property
     def graph_configured(self) -> bool:
@@ -104,6 +118,26 @@ class Settings:
             raise SettingsError(
                 "OUTBOX_CONCURRENCY and OUTBOX_LEASE_SECONDS must be whole numbers"
             ) from exc
+
+        def number(name: str, default: int) -> int:
+            try:
+                value = int(get(name, str(default)))
+            except ValueError as exc:
+                raise SettingsError(f"{name} must be a whole number") from exc
+            if value < 0:
+                raise SettingsError(f"{name} cannot be negative")
+            return value
+
+        def flag(name: str, default: bool) -> bool:
+            raw = get(name).lower()
+            if not raw:
+                return default
+            if raw in {"1", "true", "yes", "on"}:
+                return True
+            if raw in {"0", "false", "no", "off"}:
+                return False
+            raise SettingsError(f"{name} must be true or false")
+
         settings = cls(
             database_url=get("DATABASE_URL") or _sqlite_url(data_dir),
             app_id=get("APP_ID") or get("MicrosoftAppId"),
@@ -134,6 +168,18 @@ class Settings:
             teams_rate_per_tenant=get("TEAMS_RATE_PER_TENANT") or "50/1",
             outbox_concurrency=outbox_concurrency,
             outbox_lease_seconds=outbox_lease_seconds,
+            reminder_days_before_due=number("REMINDER_DAYS_BEFORE_DUE", 3),
+            reminder_on_due_date=flag("REMINDER_ON_DUE_DATE", True),
+            reminder_overdue_every_days=number("REMINDER_OVERDUE_EVERY_DAYS", 3),
+            reminder_status_days_before_meeting=number("REMINDER_STATUS_DAYS_BEFORE_MEETING", 5),
+            reminder_info_days_before_due=number("REMINDER_INFO_DAYS_BEFORE_DUE", 2),
+            reminder_info_on_due_date=flag("REMINDER_INFO_ON_DUE_DATE", True),
+            reminder_escalate_after_days=number("REMINDER_ESCALATE_AFTER_DAYS", 14),
+            quiet_hours=get("QUIET_HOURS") or "08:00-18:00",
+            working_days=get("WORKING_DAYS") or "Mon-Fri",
+            reminders_every_seconds=number("REMINDERS_EVERY_SECONDS", 300) or 300,
+            retention_years=number("RETENTION_YEARS", 6),
+            retention_interval_hours=number("RETENTION_INTERVAL_HOURS", 24),
         )
         settings.check()
         return settings
@@ -168,3 +214,14 @@ class Settings:
             raise SettingsError("OUTBOX_CONCURRENCY must be at least 1")
         if self.outbox_lease_seconds < 30:
             raise SettingsError("OUTBOX_LEASE_SECONDS must be at least 30")
+        if not 1 <= self.retention_years <= 100:
+            raise SettingsError("RETENTION_YEARS must be between 1 and 100")
+        if self.retention_interval_hours < 1:
+            raise SettingsError("RETENTION_INTERVAL_HOURS must be at least 1")
+        from bot.domain.errors import InvalidInput
+        from bot.domain.reminders import parse_quiet_hours
+
+        try:
+            parse_quiet_hours(self.quiet_hours, self.working_days)
+        except InvalidInput as exc:
+            raise SettingsError(f"QUIET_HOURS / WORKING_DAYS: {exc.message}") from exc

@@ -73,3 +73,14 @@ class Verb(StrEnum):
     MEETING_END = "meeting.end"
     MINUTES_EDIT = "minutes.edit"
     MINUTES_APPROVE = "minutes.approve"
+
+    # --- data protection and reports (the coordinator; stats also the chair) ------------
+    DP_SAR_FIND = "dp.sar_find"
+    DP_ERASE_PREVIEW = "dp.erase_preview"
+    DP_ERASE_CONFIRM = "dp.erase_confirm"
+    STATS_QUARTER = "stats.quarter"
+
+    # --- actions: the owner agency's SPOC or deputy answers its action cards ------------
+    ACTION_DONE = "action.done"
+    ACTION_UPDATE = "action.update"
+    ACTION_CANT = "action.cant"

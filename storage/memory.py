@@ -27,12 +27,14 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditEvent
-from bot.domain.case import Case
+from bot.domain.case import Case, CaseStatus
 from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
 from bot.domain.meeting import AgendaItem, Attendance, Meeting
 from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
+from bot.domain.reminders import ActionCardCopy, SentReminder
+from bot.domain.retention import Person, SubjectAccessExport, referral_ended_at
 from bot.services import ports
 from storage.errors import ConstraintViolation, stale_minutes, stale_referral
 
@@ -54,6 +56,13 @@ AUDIT = "audit_events"
 ACTIVITIES = "processed_activities"
 ATTENDANCE = "meeting_attendance"
 MINUTES = "meeting_minutes"
+# Revision 0006.
+REMINDERS = "reminders"
+ACTION_CARDS = "action_cards"
+# Revision 0007 (data protection).
+RETENTION_MARKS = "retention_marks"
+REFERRAL_REPEATS = "referral_repeats"
+SAR_EXPORTS = "subject_access_exports"
 TABLES = (
     PANELS,
     AGENCIES,
@@ -71,6 +80,11 @@ TABLES = (
     ACTIVITIES,
     ATTENDANCE,
     MINUTES,
+    REMINDERS,
+    ACTION_CARDS,
+    RETENTION_MARKS,
+    REFERRAL_REPEATS,
+    SAR_EXPORTS,
 )
 
 # The unique constraints of the SQL schema (besides the primary keys).
@@ -179,6 +193,9 @@ class MemoryUnitOfWork:
         self.outbox: ports.OutboxRepository = _Outbox(self)
         self.audit: ports.AuditRepository = _Audit(self)
         self.activities: ports.ActivityLedger = _Activities(self)
+        self.data_protection: ports.DataProtectionRepository = _DataProtection(self)
+        self.reports: ports.ReportRepository = _Reports(self)
+        self.reminders: ports.ReminderRepository = _Reminders(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -542,6 +559,15 @@ class _Meetings(_Repository):
         later = [m for m in self._scoped(panel_id) if m.starts_at >= after]
         return _copy(sorted(later, key=lambda m: (m.starts_at, m.id))[:limit])
 
+    async def by_ids(self, panel_id: str, meeting_ids: Sequence[str]) -> list[Meeting]:
+        wanted = set(meeting_ids)
+        found = [m for m in self._scoped(panel_id) if m.id in wanted]
+        return _copy(sorted(found, key=lambda m: (m.starts_at, m.id)))
+
+    async def save_agenda_items(self, items: Sequence[AgendaItem]) -> None:
+        for item in items:
+            await self.save_agenda_item(item)
+
     async def save_agenda_item(self, item: AgendaItem) -> None:
         meeting = self._uow.record(MEETINGS, item.meeting_id)
         if meeting is None or meeting.value.panel_id != item.panel_id:
@@ -669,9 +695,42 @@ class _Actions(_Repository):
             )
         )
 
+    async def open_ids_due_by(
+        self, panel_id: str, day: date, *, except_meeting_id: str | None = None
+    ) -> list[str]:
+        return [
+            a.id
+            for a in await self.open_due_by(panel_id, day)
+            if except_meeting_id is None or a.meeting_id != except_meeting_id
+        ]
+
     async def by_ids(self, panel_id: str, action_ids: Sequence[str]) -> list[Action]:
         found = {a.id: a for a in self._scoped(panel_id) if a.id in set(action_ids)}
         return _copy([found[i] for i in dict.fromkeys(action_ids) if i in found])
+
+    async def record_card(self, card: ActionCardCopy) -> None:
+        self._uow.require_panel(card.panel_id)
+        if self._uow.record(ACTION_CARDS, card.delivery_id) is None:
+            self._uow.put(ACTION_CARDS, card.delivery_id, card)
+
+    async def card_deliveries(
+        self, panel_id: str, action_id: str, limit: int = 20
+    ) -> list[OutgoingDelivery]:
+        cards = sorted(
+            (
+                r
+                for r in self._uow.records(ACTION_CARDS)
+                if r.value.panel_id == panel_id and r.value.action_id == action_id
+            ),
+            key=lambda r: (r.value.created_at, r.seq),
+            reverse=True,
+        )
+        found = []
+        for card in cards:
+            row = self._uow.record(OUTBOX, card.value.delivery_id)
+            if row is not None and row.value.panel_id == panel_id:
+                found.append(row.value)
+        return _copy(found[: max(limit, 0)])
 
 
 class _Requests(_Repository):
@@ -700,6 +759,15 @@ class _Requests(_Repository):
                 r
                 for r in self._scoped(panel_id)
                 if r.agency_id == agency_id and r.status is RequestStatus.OPEN
+            )
+        )
+
+    async def open_due_by(self, panel_id: str, before: datetime) -> list[InformationRequest]:
+        return _copy(
+            self._soonest_due_first(
+                r
+                for r in self._scoped(panel_id)
+                if r.status is RequestStatus.OPEN and r.due_at < before
             )
         )
 
@@ -796,6 +864,22 @@ class _Outbox(_Repository):
     async def save(self, delivery: OutgoingDelivery) -> None:
         self._save(delivery)
 
+    async def unreachable(self, panel_id: str, member_ids: Sequence[str]) -> set[str]:
+        finished = {DeliveryState.SENT, DeliveryState.UNREACHABLE}
+        latest: dict[str, tuple[datetime, int, DeliveryState]] = {}
+        wanted = set(member_ids)
+        for record in self._uow.records(OUTBOX):
+            row = record.value
+            if row.panel_id != panel_id or row.recipient_member_id not in wanted:
+                continue
+            if row.state not in finished:
+                continue
+            candidate = (row.created_at, record.seq, row.state)
+            current = latest.get(row.recipient_member_id)
+            if current is None or candidate[:2] > current[:2]:
+                latest[row.recipient_member_id] = candidate
+        return {m for m, (_, _, state) in latest.items() if state is DeliveryState.UNREACHABLE}
+
 
 class _Audit(_Repository):
     table = AUDIT
@@ -859,6 +943,158 @@ class _Activities:
             return False
         self._uow.put(ACTIVITIES, key, _Seen(key, at))
         return True
+
+
+class _Reminders:
+    """Reminders queued, by key; a second insert of a key waits for the first unit."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def record(self, reminder: SentReminder) -> bool:
+        self._uow.require_panel(reminder.panel_id)
+        if not await self._uow.claim(REMINDERS, reminder.key):
+            return False
+        self._uow.put(REMINDERS, reminder.key, reminder)
+        return True
+
+    async def known(self, panel_id: str, keys: Sequence[str]) -> set[str]:
+        wanted = set(keys)
+        return {
+            r.key for r in self._uow.values(REMINDERS) if r.panel_id == panel_id and r.key in wanted
+        }
+
+
+# ---- data protection (revision 0007) -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Mark:
+    panel_id: str
+    entity: str
+    entity_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class _Repeat:
+    panel_id: str
+    referral_id: str
+    repeat: bool
+    at: datetime
+
+
+class _DataProtection(_Repository):
+    table = SAR_EXPORTS
+
+    def _marked(self, entity: str) -> set[str]:
+        return {
+            mark.entity_id for mark in self._uow.values(RETENTION_MARKS) if mark.entity == entity
+        }
+
+    async def cases_due(self, panel_id: str, closed_before: datetime, limit: int) -> list[Case]:
+        marked = self._marked("case")
+        due = [
+            c
+            for c in self._uow.values(CASES)
+            if c.panel_id == panel_id
+            and c.status is CaseStatus.CLOSED
+            and c.closed_at is not None
+            and c.closed_at < closed_before
+            and c.id not in marked
+        ]
+        return _copy(sorted(due, key=lambda c: (c.closed_at, c.id))[: max(limit, 0)])
+
+    async def referrals_due(
+        self, panel_id: str, ended_before: datetime, limit: int
+    ) -> list[Referral]:
+        marked = self._marked("referral")
+        due = [
+            r
+            for r in self._uow.values(REFERRALS)
+            if r.panel_id == panel_id
+            and r.id not in marked
+            and (ended := referral_ended_at(r)) is not None
+            and ended < ended_before
+        ]
+        return _copy(sorted(due, key=lambda r: (r.created_at, r.id))[: max(limit, 0)])
+
+    async def _insert_once(self, table: str, key: str, value: Any) -> bool:
+        self._uow.require_panel(value.panel_id)
+        if self._uow.record(table, key) is not None:
+            return False
+        self._uow.put(table, key, value)
+        return True
+
+    async def mark_anonymised(
+        self, panel_id: str, entity: str, entity_id: str, at: datetime
+    ) -> bool:
+        mark = _Mark(panel_id, entity, entity_id, at)
+        return await self._insert_once(RETENTION_MARKS, f"{entity}\x1f{entity_id}", mark)
+
+    async def freeze_repeat(
+        self, panel_id: str, referral_id: str, repeat: bool, at: datetime
+    ) -> bool:
+        kept = _Repeat(panel_id, referral_id, repeat, at)
+        return await self._insert_once(REFERRAL_REPEATS, referral_id, kept)
+
+    async def frozen_repeats(self, panel_id: str) -> dict[str, bool]:
+        return {
+            kept.referral_id: kept.repeat
+            for kept in self._uow.values(REFERRAL_REPEATS)
+            if kept.panel_id == panel_id
+        }
+
+    async def referrals_concerning(self, panel_id: str, person: Person) -> list[Referral]:
+        found = [
+            r for r in self._uow.values(REFERRALS) if r.panel_id == panel_id and person.concerns(r)
+        ]
+        return _copy(sorted(found, key=lambda r: (r.created_at, r.id)))
+
+    async def rewrite_action(self, action: Action) -> None:
+        record = self._uow.record(ACTIONS, action.id)
+        if record is None or record.value.panel_id != action.panel_id:
+            return
+        stored = copy.deepcopy(record.value)
+        stored.description = action.description
+        stored.cancel_reason = action.cancel_reason
+        notes = {update.id: update.note for update in action.updates}
+        for update in stored.updates:
+            update.note = notes.get(update.id, update.note)
+        self._uow.put(ACTIONS, stored.id, stored)
+
+    async def save_export(self, export: SubjectAccessExport) -> None:
+        self._save(export)
+
+    async def export(self, panel_id: str, export_id: str) -> SubjectAccessExport | None:
+        export: SubjectAccessExport | None = self._get(panel_id, export_id)
+        return export
+
+    async def exports(self, panel_id: str) -> list[SubjectAccessExport]:
+        return _copy(sorted(self._scoped(panel_id), key=lambda e: (e.created_at, e.id)))
+
+    async def delete_exports(self, panel_id: str, export_ids: Sequence[str]) -> int:
+        gone = 0
+        for export_id in set(export_ids):
+            if self._get(panel_id, export_id) is not None:
+                self._uow.remove(SAR_EXPORTS, export_id)
+                gone += 1
+        return gone
+
+
+class _Reports(_Repository):
+    table = CASES
+
+    async def cases(self, panel_id: str) -> list[Case]:
+        return _copy(sorted(self._scoped(panel_id), key=lambda c: (c.opened_at, c.id)))
+
+    async def actions_due_between(self, panel_id: str, first: date, last: date) -> list[Action]:
+        due = [
+            a
+            for a in self._uow.values(ACTIONS)
+            if a.panel_id == panel_id and first <= a.due_on <= last
+        ]
+        return _copy(sorted(due, key=lambda a: (a.due_on, a.created_at, a.id)))
 
 
 if TYPE_CHECKING:

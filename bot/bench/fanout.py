@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import resource
 import sys
@@ -251,7 +252,18 @@ async def run_fanout(
 
 
 def peak_rss_mb() -> float:
-    """The process's peak resident memory so far, in MB (Linux reports KB, macOS bytes)."""
+    """The process's peak resident memory so far, in MB.
+
+    Linux: VmHWM, the peak of this program alone (ru_maxrss survives exec, so a process
+    started by a large parent would report the parent's size). Elsewhere ru_maxrss (macOS
+    reports bytes, others KB).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
@@ -287,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default SQLite)")
     parser.add_argument("--tenant-rate", type=int, default=50, help="requests/s per tenant")
     parser.add_argument("--concurrency", type=int, default=16, help="sends on the wire at once")
+    parser.add_argument("--json", default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)
     spocs = args.spocs or (QUICK_SPOCS if args.quick else 1000)
     logging.basicConfig(level=logging.ERROR)
@@ -302,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend = "PostgreSQL" if figures["fanout_backend_postgres"] else "SQLite"
     print(format_table(figures, spocs, args.tenant_rate, backend))
     print(f"  (whole run, seeding included: {time.perf_counter() - begun:.1f} s)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     failed = figures["fanout_lost"] or figures["fanout_duplicates"]
     return 1 if failed else 0
 

@@ -81,6 +81,10 @@ class OutgoingDelivery:
     # How often the row was taken back from a stopped dispatcher; each time it may already
     # have been delivered, so this bounds how often the recipient can have seen it twice.
     resumed: int = 0
+    # Where the message landed, as Teams named it: a later "update" row puts a new card over
+    # it (the payload's "update_of" names this row).
+    activity_id: str | None = None
+    conversation_id: str | None = None
 
     def __post_init__(self) -> None:
         require_aware(self.not_before, "not_before")
@@ -111,11 +115,28 @@ class OutgoingDelivery:
         self.state = move(self.state, DeliveryState.PENDING, ALLOWED, "delivery")
         self.resumed += 1
 
-    def sent(self, status: int, at: datetime) -> None:
-        """The connector accepted the message."""
+    def sent(
+        self,
+        status: int,
+        at: datetime,
+        *,
+        activity_id: str | None = None,
+        conversation_id: str | None = None,
+    ) -> None:
+        """The connector accepted the message (and named it, so it can be updated later)."""
         self.state = move(self.state, DeliveryState.SENT, ALLOWED, "delivery")
         self.last_status = status
         self.sent_at = require_aware(at)
+        if activity_id is not None:
+            self.activity_id = activity_id
+        if conversation_id is not None:
+            self.conversation_id = conversation_id
+
+    @property
+    def update_of(self) -> str | None:
+        """For an "update" row: the id of the earlier row whose message it replaces."""
+        update = self.payload.get("update_of")
+        return update if isinstance(update, str) and update else None
 
     def give_up(self, status: int, *, unreachable: bool) -> None:
         """Stop trying: the recipient cannot be reached, or the failure is not retryable."""

@@ -10,6 +10,7 @@ no personal data) and tells each invited agency's contact which cases it is invi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -126,12 +127,7 @@ async def meeting_after(uow: UnitOfWork, panel_id: str, meeting: Meeting) -> Mee
 
 
 async def _meetings(uow: UnitOfWork, panel_id: str, ids: set[str]) -> dict[str, Meeting]:
-    found: dict[str, Meeting] = {}
-    for meeting_id in sorted(ids):
-        meeting = await uow.meetings.get(panel_id, meeting_id)
-        if meeting is not None:
-            found[meeting_id] = meeting
-    return found
+    return {m.id: m for m in await uow.meetings.by_ids(panel_id, sorted(ids))}
 
 
 def meeting_day(meeting: Meeting, panel: Panel) -> date:
@@ -143,6 +139,13 @@ async def unmet_actions(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> list
     """Actions from earlier meetings still open and due by this meeting's day."""
     due = await uow.actions.open_due_by(panel.id, meeting_day(meeting, panel))
     return [a for a in due if a.meeting_id != meeting.id]
+
+
+async def unmet_action_ids(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> list[str]:
+    """The ids of `unmet_actions`: all the agenda needs, without loading the actions."""
+    return await uow.actions.open_ids_due_by(
+        panel.id, meeting_day(meeting, panel), except_meeting_id=meeting.id
+    )
 
 
 async def refresh_agenda(
@@ -179,18 +182,16 @@ async def refresh_agenda(
     cases = {c.id: c for c in open_cases}
     missing = [i.case_id for i in items if i.case_id and i.case_id not in cases]
     cases |= {c.id: c for c in await uow.cases.by_ids(panel.id, missing)}
-    unmet = await unmet_actions(uow, panel, meeting)
     built = build_agenda(
         meeting,
         items,
         cases,
         due=due,
-        unmet_action_ids=[a.id for a in unmet],
+        unmet_action_ids=await unmet_action_ids(uow, panel, meeting),
         timing=agenda_timing,
     )
     if save:
-        for item in built:
-            await uow.meetings.save_agenda_item(item)
+        await uow.meetings.save_agenda_items(built)
     return AgendaState(meeting, built, cases)
 
 
@@ -468,7 +469,12 @@ class Agenda:
     ) -> Reply:
         """The agenda card; the coordinator's (in private chat) is built again and saved."""
         coordinator = self._edits(request)
-        async with self._lock(panel.id), deps.uow() as uow:
+        # Only the coordinator's view is saved; other members' views only read, so they
+        # neither wait for one another nor for the coordinator.
+        lock: contextlib.AbstractAsyncContextManager[Any] = (
+            self._lock(panel.id) if coordinator else contextlib.nullcontext()
+        )
+        async with lock, deps.uow() as uow:
             meeting = (
                 await uow.meetings.get(panel.id, meeting_id)
                 if meeting_id

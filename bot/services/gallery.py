@@ -12,11 +12,13 @@ from bot.services import (
     audit,
     calendar,
     cases,
+    dataprotection,
     intake,
     isa,
     meeting_run,
     membership,
     minutes,
+    stats,
     triage,
 )
 from bot.services.basics import help_view
@@ -88,6 +90,8 @@ def gallery(router: Router) -> dict[str, Card]:
         isa,
         cases,
         audit,
+        dataprotection,
+        stats,
     )
     for feature in features:
         for name, card in feature.gallery_cards().items():

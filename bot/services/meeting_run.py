@@ -47,8 +47,9 @@ from bot.domain.meeting import (
     MeetingStatus,
 )
 from bot.domain.minutes import day_label, decision_text, unmet_outcome, unmet_settled
-from bot.domain.panel import Agency, IsaAcceptance, Member, Panel, Role, agency_contact
+from bot.domain.panel import Agency, IsaAcceptance, Member, Panel, Role
 from bot.domain.risk import RiskLevel
+from bot.services import actions as spoc_actions
 from bot.services.agenda import (
     KIND_LABELS,
     NO_MEETING,
@@ -59,7 +60,6 @@ from bot.services.agenda import (
 )
 from bot.services.info_requests import day_text, local, text_field, when_text
 from bot.services.minutes import draft_for_meeting, queue_draft
-from bot.services.notify import card_to_member
 from bot.services.ports import UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.chair import (
@@ -1017,43 +1017,10 @@ async def queue_action_cards(
     uow: UnitOfWork, panel: Panel, actions: Sequence[Action], now: datetime
 ) -> int:
     """Queue each action's card to its owner agency's contact today (the SPOC, or the deputy
-    while the SPOC is away); returns how many were queued. The SPOC action cards replace
-    `render_action_assigned` here."""
-    if not actions:
-        return 0
-    members = await uow.members.all(panel.id)
-    agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
-    cases = {
-        c.id: c for c in await uow.cases.by_ids(panel.id, sorted({a.case_id for a in actions}))
-    }
-    today = local(now, panel).date()
-    queued = 0
-    for action in actions:
-        contact = agency_contact(members, action.owner_agency_id, today)
-        agency = agencies.get(action.owner_agency_id)
-        case = cases.get(action.case_id)
-        if contact is None or agency is None or case is None:
-            continue
-        meeting = await uow.meetings.get(panel.id, action.meeting_id) if action.meeting_id else None
-        view = ActionAssignedView(
-            panel_name=panel.name,
-            agency=agency.name,
-            case_reference=case.reference,
-            description=action.description,
-            due=day_label(action.due_on),
-            meeting_label=day_text(meeting.starts_at, panel) if meeting else "the panel",
-        )
-        if await card_to_member(
-            uow,
-            panel_id=panel.id,
-            member_id=contact.id,
-            card=render_action_assigned(view),
-            key=f"action-assigned:{action.id}:{contact.id}",
-            now=now,
-            text=f"New action for {agency.name} on {case.reference}",
-        ):
-            queued += 1
-    return queued
+    while the SPOC is away or cannot be reached); returns how many were queued. The card is
+    the SPOC's action card (bot.services.actions), with its Done, Add an update and Can't
+    do this buttons."""
+    return await spoc_actions.send_new_action_cards(uow, panel, actions, now)
 
 
 # --- the end ---------------------------------------------------------------------------------

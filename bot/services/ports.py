@@ -20,6 +20,8 @@ from bot.domain.meeting import AgendaItem, Attendance, Meeting
 from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
+from bot.domain.reminders import ActionCardCopy, SentReminder
+from bot.domain.retention import Person, SubjectAccessExport
 
 
 class PanelRepository(Protocol):
@@ -120,7 +122,16 @@ class MeetingRepository(Protocol):
         """Meetings starting at or after `after`, soonest first, cancelled ones included."""
         ...
 
+    async def by_ids(self, panel_id: str, meeting_ids: Sequence[str]) -> list[Meeting]:
+        """The panel's meetings among `meeting_ids` (others are ignored), soonest first, in
+        one statement."""
+        ...
+
     async def save_agenda_item(self, item: AgendaItem) -> None: ...
+    async def save_agenda_items(self, items: Sequence[AgendaItem]) -> None:
+        """`save_agenda_item` for each item, in a bounded number of statements."""
+        ...
+
     async def agenda(self, panel_id: str, meeting_id: str) -> list[AgendaItem]:
         """The meeting's agenda items ordered by position."""
         ...
@@ -166,9 +177,28 @@ class ActionRepository(Protocol):
         """Open actions due on or before `day`, earliest due first."""
         ...
 
+    async def open_ids_due_by(
+        self, panel_id: str, day: date, *, except_meeting_id: str | None = None
+    ) -> list[str]:
+        """The ids of `open_due_by(panel_id, day)`, in its order, leaving out the actions set
+        at `except_meeting_id`; ids only, so the agenda need not load every unmet action."""
+        ...
+
     async def by_ids(self, panel_id: str, action_ids: Sequence[str]) -> list[Action]:
         """The panel's actions among `action_ids` (others are ignored), in the order the ids
         are given."""
+        ...
+
+    # SPOC actions and reminders (revision 0006).
+
+    async def record_card(self, card: ActionCardCopy) -> None:
+        """Remember that an outbox row carries the action's card (once per row)."""
+        ...
+
+    async def card_deliveries(
+        self, panel_id: str, action_id: str, limit: int = 20
+    ) -> list[OutgoingDelivery]:
+        """The outbox rows that carried the action's card, newest first, up to `limit`."""
         ...
 
 
@@ -177,6 +207,12 @@ class InformationRequestRepository(Protocol):
     async def get(self, panel_id: str, request_id: str) -> InformationRequest | None: ...
     async def for_case(self, panel_id: str, case_id: str) -> list[InformationRequest]: ...
     async def open_for_agency(self, panel_id: str, agency_id: str) -> list[InformationRequest]: ...
+
+    # Reminders (revision 0006).
+
+    async def open_due_by(self, panel_id: str, before: datetime) -> list[InformationRequest]:
+        """Open requests due before `before`, soonest due first."""
+        ...
 
 
 class ConversationRepository(Protocol):
@@ -209,6 +245,26 @@ class OutboxRepository(Protocol):
 
     async def save(self, delivery: OutgoingDelivery) -> None: ...
 
+    # SPOC actions and reminders (revision 0006).
+
+    async def unreachable(self, panel_id: str, member_ids: Sequence[str]) -> set[str]:
+        """The members among `member_ids` whose latest finished delivery (sent or given up
+        as unreachable) could not reach them."""
+        ...
+
+
+class ReminderRepository(Protocol):
+    """Reminders queued, by key: a reminder is queued once, however often the job runs."""
+
+    async def record(self, reminder: SentReminder) -> bool:
+        """Record a reminder; False (and nothing stored) when its key is recorded already
+        (a concurrent run waits for the other, then yields to it)."""
+        ...
+
+    async def known(self, panel_id: str, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` are recorded for the panel."""
+        ...
+
 
 class AuditRepository(Protocol):
     """Append-only: there is deliberately no way to change or remove an event."""
@@ -238,6 +294,72 @@ class AuditRepository(Protocol):
         ...
 
 
+class DataProtectionRepository(Protocol):
+    """Retention, subject access and erasure (revision 0007)."""
+
+    async def cases_due(self, panel_id: str, closed_before: datetime, limit: int) -> list[Case]:
+        """Closed cases that closed before `closed_before` and are not anonymised yet,
+        earliest closed first."""
+        ...
+
+    async def referrals_due(
+        self, panel_id: str, ended_before: datetime, limit: int
+    ) -> list[Referral]:
+        """Referrals that never became a case and ended before `ended_before` (declined or
+        withdrawn then, or drafts started then), not anonymised yet, oldest first."""
+        ...
+
+    async def mark_anonymised(
+        self, panel_id: str, entity: str, entity_id: str, at: datetime
+    ) -> bool:
+        """Record that a case or referral ("case", "referral") was anonymised; False (and
+        nothing stored) when it was already."""
+        ...
+
+    async def freeze_repeat(
+        self, panel_id: str, referral_id: str, repeat: bool, at: datetime
+    ) -> bool:
+        """Keep whether a referral was a repeat, before its people are anonymised or erased;
+        False (and nothing changed) when it was kept before."""
+        ...
+
+    async def frozen_repeats(self, panel_id: str) -> dict[str, bool]:
+        """Every kept repeat answer, by referral id."""
+        ...
+
+    async def referrals_concerning(self, panel_id: str, person: Person) -> list[Referral]:
+        """The referrals with a subject (by name or alias) or a child of the same normalised
+        name and date of birth as `person`, oldest first."""
+        ...
+
+    async def rewrite_action(self, action: Action) -> None:
+        """Overwrite a stored action's description, cancellation reason and the notes of its
+        stored updates (ActionRepository.save only appends updates): for anonymising."""
+        ...
+
+    async def save_export(self, export: SubjectAccessExport) -> None: ...
+    async def export(self, panel_id: str, export_id: str) -> SubjectAccessExport | None: ...
+    async def exports(self, panel_id: str) -> list[SubjectAccessExport]:
+        """The panel's kept subject access searches, oldest first."""
+        ...
+
+    async def delete_exports(self, panel_id: str, export_ids: Sequence[str]) -> int:
+        """Remove these searches (expired, or of a person erased); how many went."""
+        ...
+
+
+class ReportRepository(Protocol):
+    """What the quarterly figures are counted from (revision 0007 adds no table for it)."""
+
+    async def cases(self, panel_id: str) -> list[Case]:
+        """Every case of the panel, oldest opened first."""
+        ...
+
+    async def actions_due_between(self, panel_id: str, first: date, last: date) -> list[Action]:
+        """Actions (any status) due from `first` to `last` inclusive, earliest due first."""
+        ...
+
+
 class ActivityLedger(Protocol):
     """Remembers which incoming activities were acted on, so a redelivery is ignored."""
 
@@ -262,6 +384,9 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     audit: AuditRepository
     activities: ActivityLedger
+    data_protection: DataProtectionRepository
+    reports: ReportRepository
+    reminders: ReminderRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

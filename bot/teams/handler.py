@@ -75,7 +75,9 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         text = UNEXPECTED.format(ref=ref)
         try:
             if turn_context.activity.type == "invoke":
-                await self._send_invoke(turn_context, Reply(text=text), status=500)
+                # HTTP 200: Teams shows an invoke response's message only then (on a 5xx it
+                # shows its own "Something went wrong", without the reference).
+                await self._send_invoke(turn_context, Reply(text=text))
             else:
                 await turn_context.send_activity(text)
         except Exception:
@@ -163,18 +165,16 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         """
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
-            return await super().on_invoke_activity(turn_context)
+            response: InvokeResponse | None = await super().on_invoke_activity(turn_context)
+            if response is not None and response.status == 501:
+                # botbuilder answers an invoke nobody handles with 501; it is the request, not
+                # the bot, that is wrong, so it gets a 4xx that says so.
+                return _bad_invoke("NotSupported", "This bot does not handle that request.")
+            return response
         value = activity.value if isinstance(activity.value, dict) else {}
         action = value.get("action")
         if not isinstance(action, dict) or action.get("type") != "Action.Execute":
-            return InvokeResponse(
-                status=400,
-                body={
-                    "statusCode": 400,
-                    "type": "application/vnd.microsoft.error",
-                    "value": {"code": "BadRequest", "message": "Not an Action.Execute"},
-                },
-            )
+            return _bad_invoke("BadRequest", "Not an Action.Execute")
         request, _ = await self._request(turn_context)
         data = action.get("data")
         verb = action.get("verb")
@@ -221,3 +221,15 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             self._deps, request, Reply(card=render_welcome(view))
         )
         await turn_context.send_activity(to_activity(reply))
+
+
+def _bad_invoke(code: str, message: str) -> InvokeResponse:
+    """A 400 answer to an invoke the bot cannot act on."""
+    return InvokeResponse(
+        status=400,
+        body={
+            "statusCode": 400,
+            "type": "application/vnd.microsoft.error",
+            "value": {"code": code, "message": message},
+        },
+    )

@@ -27,6 +27,12 @@ claims due rows, sends each to its conversation, and records the outcome.
 - **Recording.** Outcomes that finish together are written in one transaction (SQLite has one
   writer; group commits keep it from becoming the bottleneck). A row sent but whose outcome
   cannot be written stays SENDING, to be resumed and counted, rather than sent again unseen.
+- **Updates.** A sent row remembers the message Teams made of it (`activity_id`, in
+  `conversation_id`). A row whose payload says `update_of` (another row's id) puts its card
+  over that message (`update_activity`) instead of posting a new one: it waits while the
+  earlier row is still to be sent, and is dropped (recorded as sent, status 204) when that
+  row never reached anyone or its chat is forgotten. A 404 on an update means the message
+  is gone: the row is given up, and the chat is neither forgotten nor opened again.
 - **Pacing across instances.** Each dispatcher paces itself: with several instances, give
   each its share of the tenant's limit (TEAMS_RATE_PER_TENANT); the connector's 429s, which
   are honoured, cover the rest.
@@ -83,6 +89,10 @@ NOT_FOUND = 404
 # What a row records when no HTTP answer came: the connection failed, or the answer was late.
 NO_ANSWER = 503
 TIMED_OUT = 504
+# What an update row records when there was nothing to replace.
+NO_CONTENT = 204
+# How long an update waits, after the earlier row's time, before it looks again.
+UPDATE_WAIT = timedelta(seconds=5)
 # Why a member could not be given a chat at all (no conversation of the panel is known).
 NO_SERVICE_URL = "NoServiceUrl"
 # Outcomes written in one transaction at most; how long a panel's service URL is trusted.
@@ -137,6 +147,8 @@ class DeliveryStats:
     chats_recreated: int = 0
     lost_lease: int = 0
     unrecorded: int = 0
+    updated: int = 0
+    updates_dropped: int = 0
 
 
 @dataclass(frozen=True)
@@ -147,6 +159,8 @@ class Answer:
     code: str | None = None
     retry_after: float | None = None
     timed_out: bool = False
+    # The id Teams gave the message it accepted (a send), if it said.
+    activity_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -160,6 +174,11 @@ class _Target:
     tenant: str
     personal: bool
     ref: ConversationRef | None
+    # An update: the message to replace; or, until the earlier row is sent, when to look
+    # again; or nothing left to replace (`gone`).
+    replaces: str | None = None
+    wait_until: datetime | None = None
+    gone: bool = False
 
 
 @dataclass
@@ -394,6 +413,9 @@ class OutboxDispatcher:
             log.warning("delivery %s has no conversation to go to", delivery.id)
             await self._give_up(delivery, Answer(NOT_FOUND, NO_SERVICE_URL), unreachable=True)
             return
+        if delivery.update_of is not None:
+            await self._deliver_update(claimed, target)
+            return
         reply = Reply(text=delivery.payload.get("text"), card=delivery.payload.get("card"))
         posts = 0
         failures = 0
@@ -425,7 +447,8 @@ class OutboxDispatcher:
                 self.stats.chats_created += 1
                 continue
             if answer.ok:
-                await self._mark_sent(delivery, answer)
+                assert target.ref is not None
+                await self._mark_sent(delivery, answer, target.ref.conversation_id)
                 return
             if answer.status == NOT_FOUND and not opening and target.personal and not recreated:
                 # Teams forgot the chat: forget it too, open a new one and send again.
@@ -443,6 +466,75 @@ class OutboxDispatcher:
             if answer.timed_out:
                 self.stats.timeouts += 1
             if answer.status not in RETRYABLE and not answer.timed_out:
+                await self._give_up(delivery, answer, unreachable=False)
+                return
+            if max(failures, delivery.attempts) >= self.policy.max_attempts:
+                await self._give_up(delivery, answer, unreachable=False)
+                return
+            wait = self._backoff(failures)
+            if answer.status == THROTTLED:
+                self.stats.throttled += 1
+                if answer.retry_after is not None:
+                    wait = answer.retry_after
+                self.pacer.hold(conversation, target.tenant, wait)
+            if wait > self.policy.max_inline_wait or self._monotonic() + wait > deadline:
+                await self._requeue(delivery, answer, wait, release=False)
+                return
+            self.stats.retries += 1
+            await self._sleep(wait)
+
+    async def _deliver_update(self, claimed: _Claimed, placeholder: _Target) -> None:
+        """Put the row's card over the message an earlier row became."""
+        delivery = claimed.delivery
+        deadline = claimed.claimed_at + self.policy.hold_seconds
+        assert delivery.update_of is not None
+        async with self._deps.uow() as uow:
+            target = await self._update_target(
+                uow, delivery, delivery.update_of, placeholder.tenant
+            )
+        if target.gone or target.ref is None or target.replaces is None:
+            if target.wait_until is not None:
+                wait = max(1.0, (target.wait_until - self._now()).total_seconds())
+                await self._requeue(delivery, None, wait, release=True)
+                return
+            self.stats.updates_dropped += 1
+            await self._finish(delivery, lambda d: d.sent(NO_CONTENT, self._now()))
+            return
+        reply = Reply(text=delivery.payload.get("text"), card=delivery.payload.get("card"))
+        conversation = target.ref.conversation_id
+        puts = 0
+        failures = 0
+        last: Answer | None = None
+        while True:
+            room = await self.pacer.acquire(
+                conversation, target.tenant, max_wait=max(0.0, deadline - self._monotonic())
+            )
+            if not isinstance(room, Slot):
+                await self._requeue(delivery, last, room, release=puts == 0)
+                return
+            try:
+                async with self._sends:
+                    if puts:
+                        delivery.try_again()
+                    puts += 1
+                    answer = await self._put(target.ref.reference, target.replaces, reply)
+            finally:
+                self.pacer.done(room)
+            last = answer
+            if answer.ok:
+                self.stats.updated += 1
+                await self._mark_sent(
+                    delivery, replace(answer, activity_id=target.replaces), conversation
+                )
+                return
+            if answer.status == BLOCKED:
+                await self._give_up(delivery, answer, unreachable=True)
+                return
+            failures += 1
+            if answer.timed_out:
+                self.stats.timeouts += 1
+            if answer.status not in RETRYABLE and not answer.timed_out:
+                # 404: the message (or its chat) is gone; nothing to replace.
                 await self._give_up(delivery, answer, unreachable=False)
                 return
             if max(failures, delivery.attempts) >= self.policy.max_attempts:
@@ -491,6 +583,10 @@ class OutboxDispatcher:
     async def _target(self, uow: UnitOfWork, delivery: OutgoingDelivery) -> _Target | None:
         """Where a row goes; None when there is no way to send it."""
         tenant = await self._tenant(uow, delivery.panel_id)
+        if delivery.update_of is not None:
+            # Looked up again just before the update goes (the earlier row may be ahead of
+            # it in the same lane, about to be sent).
+            return _Target(tenant, personal=False, ref=None)
         if delivery.recipient_member_id is not None:
             ref = await uow.conversations.personal(delivery.panel_id, delivery.recipient_member_id)
             if ref is None and await self._endpoint(uow, delivery.panel_id) is None:
@@ -507,18 +603,46 @@ class OutboxDispatcher:
         tenant = _tenant_of(ref.reference) or tenant
         return _Target(tenant, personal=ref.kind is ConversationKind.PERSONAL, ref=ref)
 
+    async def _update_target(
+        self, uow: UnitOfWork, delivery: OutgoingDelivery, earlier_id: str, tenant: str
+    ) -> _Target:
+        """Where an update goes: the message the earlier row became, once it is sent."""
+        earlier = await uow.outbox.get(delivery.panel_id, earlier_id)
+        if earlier is None or earlier.state in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
+            return _Target(tenant, personal=False, ref=None, gone=True)
+        if earlier.state is not DeliveryState.SENT:
+            later = max(earlier.not_before, self._now()) + UPDATE_WAIT
+            return _Target(tenant, personal=False, ref=None, wait_until=later)
+        if earlier.activity_id is None or earlier.conversation_id is None:
+            return _Target(tenant, personal=False, ref=None, gone=True)  # sent before 0006
+        ref = await uow.conversations.by_conversation(delivery.panel_id, earlier.conversation_id)
+        if ref is None:
+            return _Target(tenant, personal=False, ref=None, gone=True)
+        return _Target(
+            _tenant_of(ref.reference) or tenant,
+            personal=ref.kind is ConversationKind.PERSONAL,
+            ref=ref,
+            replaces=earlier.activity_id,
+        )
+
     # Requests to the connector
 
     async def _post(self, reference: dict[str, Any], reply: Reply) -> Answer:
         failures: list[Exception] = []
 
+        names: list[str] = []
+
         async def send(turn_context: TurnContext) -> None:
             # The adapter hands errors inside the turn to on_turn_error and swallows them,
             # so the outcome is captured here.
             try:
-                await turn_context.send_activity(to_activity(reply))
+                response = await turn_context.send_activity(to_activity(reply))
             except Exception as error:
                 failures.append(error)
+            else:
+                name = getattr(response, "id", None)
+                if isinstance(name, str) and name:
+                    names.append(name)
 
         try:
             async with asyncio.timeout(self.policy.send_timeout):
@@ -529,7 +653,32 @@ class OutboxDispatcher:
             return Answer(TIMED_OUT, timed_out=True)
         except Exception as error:
             failures.append(error)
-        return self._answer_of(failures[0]) if failures else Answer(201)
+        if failures:
+            return self._answer_of(failures[0])
+        return Answer(201, activity_id=names[0] if names else None)
+
+    async def _put(self, reference: dict[str, Any], activity_id: str, reply: Reply) -> Answer:
+        """Replace the message `activity_id` in the reference's conversation."""
+        failures: list[Exception] = []
+
+        async def update(turn_context: TurnContext) -> None:
+            activity = to_activity(reply)
+            activity.id = activity_id
+            try:
+                await turn_context.update_activity(activity)
+            except Exception as error:
+                failures.append(error)
+
+        try:
+            async with asyncio.timeout(self.policy.send_timeout):
+                await self._adapter.continue_conversation(
+                    ConversationReference().deserialize(reference), update, self._app_id
+                )
+        except TimeoutError:
+            return Answer(TIMED_OUT, timed_out=True)
+        except Exception as error:
+            failures.append(error)
+        return self._answer_of(failures[0]) if failures else Answer(200)
 
     async def _open_chat(self, delivery: OutgoingDelivery) -> tuple[Answer, ConversationRef | None]:
         """Open a 1:1 chat for the row's member and store its reference."""
@@ -637,10 +786,18 @@ class OutboxDispatcher:
         for outcome, result in zip(batch, results, strict=True):
             _settle(outcome.recorded, result)
 
-    async def _mark_sent(self, delivery: OutgoingDelivery, answer: Answer) -> None:
+    async def _mark_sent(
+        self, delivery: OutgoingDelivery, answer: Answer, conversation_id: str | None = None
+    ) -> None:
         now = self._now()
+
+        def sent(row: OutgoingDelivery) -> None:
+            row.sent(
+                answer.status, now, activity_id=answer.activity_id, conversation_id=conversation_id
+            )
+
         try:
-            recorded = await self._finish(delivery, lambda d: d.sent(answer.status, now))
+            recorded = await self._finish(delivery, sent)
         except Exception:
             # Delivered but not written down: handing it back would send it again unseen.
             # Left SENDING, it is taken back after the lease and counted as resumed.

@@ -117,6 +117,8 @@ def teams_endpoint(
             return _problem(400, "The body is not JSON")
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return _problem(400, "The body is not an activity")
+        if not _answerable(body):
+            return _problem(400, "The activity names no conversation or service URL to answer")
         try:
             activity = Activity().deserialize(body)
         except Exception:
@@ -141,6 +143,21 @@ def teams_endpoint(
         return web.Response(status=201)
 
     return TeamsEndpoint(messages, dispatcher)
+
+
+def _answerable(body: dict[str, Any]) -> bool:
+    """Whether the activity says where a reply goes, as every Teams activity does: its
+    conversation's id and an http(s) service URL. Without them botbuilder fails mid-turn, or
+    falls back to the public Bot Framework URL and sends the reply to the internet."""
+    conversation = body.get("conversation")
+    service_url = body.get("serviceUrl")
+    return (
+        isinstance(conversation, dict)
+        and isinstance(conversation.get("id"), str)
+        and bool(conversation["id"].strip())
+        and isinstance(service_url, str)
+        and service_url.startswith(("https://", "http://"))
+    )
 
 
 def _serialise(body: Any) -> Any:

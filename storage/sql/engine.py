@@ -64,7 +64,12 @@ def create_engine(database_url: str | URL, *, schema: str | None = None) -> Asyn
     if _is_sqlite_file(url):
         assert url.database is not None
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    import os
+    extra = {}
+    if url.get_backend_name() == "sqlite" and os.environ.get("XPOOL"):
+        size, over = os.environ["XPOOL"].split(",")
+        extra = {"pool_size": int(size), "max_overflow": int(over)}
+    engine = create_async_engine(url, connect_args=connect_args, pool_pre_ping=True, **extra)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine

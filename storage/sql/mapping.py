@@ -42,6 +42,7 @@ from bot.domain.referral import (
     Subject,
     SubjectRole,
 )
+from bot.domain.reminders import ActionCardCopy, SentReminder
 from bot.domain.risk import RiskLevel
 from storage.sql.models import (
     ActionRow,
@@ -613,6 +614,8 @@ def to_delivery(row: OutboxRow) -> OutgoingDelivery:
         sent_at=row.sent_at,
         claimed_at=row.claimed_at,
         resumed=row.resumed,
+        activity_id=row.activity_id,
+        conversation_id=row.conversation_id,
     )
 
 
@@ -633,6 +636,8 @@ def delivery_values(delivery: OutgoingDelivery) -> dict[str, Any]:
         "sent_at": delivery.sent_at,
         "claimed_at": delivery.claimed_at,
         "resumed": delivery.resumed,
+        "activity_id": delivery.activity_id,
+        "conversation_id": delivery.conversation_id,
     }
 
 
@@ -664,3 +669,28 @@ def new_audit_event_row(event: AuditEvent) -> AuditEventRow:
         location=event.where,
         detail=event.detail,
     )
+
+
+# Revision 0006: reminders queued, and the outbox rows that carried an action's card.
+
+
+def reminder_values(reminder: SentReminder) -> dict[str, Any]:
+    return {
+        "key": reminder.key,
+        "panel_id": reminder.panel_id,
+        "kind": reminder.kind.value,
+        "subject_id": reminder.subject_id,
+        "recipient_member_id": reminder.recipient_member_id,
+        "day": reminder.day,
+        "created_at": reminder.created_at,
+    }
+
+
+def action_card_values(card: ActionCardCopy) -> dict[str, Any]:
+    return {
+        "delivery_id": card.delivery_id,
+        "panel_id": card.panel_id,
+        "action_id": card.action_id,
+        "member_id": card.member_id,
+        "created_at": card.created_at,
+    }

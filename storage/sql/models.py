@@ -418,7 +418,11 @@ class ConversationRefRow(PanelScoped, Base):
 
 class OutboxRow(PanelScoped, Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_not_before", "state", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_state_not_before", "state", "not_before"),
+        # Revision 0006: a member's latest deliveries (is their SPOC reachable?).
+        Index("ix_outbox_recipient_member_id_created_at", "recipient_member_id", "created_at"),
+    )
 
     # Insertion order breaks ties between deliveries queued at the same instant.
     seq: Mapped[int] = mapped_column(SEQUENCE, primary_key=True, autoincrement=True)
@@ -435,6 +439,38 @@ class OutboxRow(PanelScoped, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resumed: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Revision 0006: the message Teams made of a sent row (an "update" row replaces it).
+    activity_id: Mapped[str | None] = mapped_column(Text)
+    conversation_id: Mapped[str | None] = mapped_column(Text)
+
+
+class ReminderRow(PanelScoped, Base):
+    """Revision 0006: a reminder queued once (its key is unique across runs)."""
+
+    __tablename__ = "reminders"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(ENUM)
+    subject_id: Mapped[str] = mapped_column(ID)
+    recipient_member_id: Mapped[str | None] = mapped_column(ID)
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ActionCardRow(PanelScoped, Base):
+    """Revision 0006: which outbox rows carried an action's card (to update every copy)."""
+
+    __tablename__ = "action_cards"
+    __table_args__ = (
+        Index(
+            "ix_action_cards_panel_id_action_id_created_at", "panel_id", "action_id", "created_at"
+        ),
+    )
+
+    delivery_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    action_id: Mapped[str] = mapped_column(ID)
+    member_id: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEventRow(PanelScoped, Base):
@@ -467,3 +503,40 @@ class ProcessedActivityRow(Base):
 
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# ---- data protection (revision 0007) ------------------------------------------------------
+
+
+class RetentionMarkRow(PanelScoped, Base):
+    """A case or referral whose personal data the retention job anonymised."""
+
+    __tablename__ = "retention_marks"
+
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    entity_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    anonymised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReferralRepeatRow(PanelScoped, Base):
+    """Whether a referral was a repeat, kept before its people were anonymised or erased, so
+    the quarterly figures stay as they were."""
+
+    __tablename__ = "referral_repeats"
+
+    referral_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    repeat: Mapped[bool] = mapped_column(Boolean)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SubjectAccessExportRow(PanelScoped, Base):
+    """A coordinator's subject access search, kept while its download links work."""
+
+    __tablename__ = "subject_access_exports"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    member_id: Mapped[str] = mapped_column(ID)
+    name: Mapped[str] = mapped_column(Text)
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

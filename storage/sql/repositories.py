@@ -32,9 +32,11 @@ from bot.domain.meeting import AgendaItem, Attendance, Meeting
 from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
+from bot.domain.reminders import ActionCardCopy, SentReminder
 from storage.errors import ConstraintViolation, stale_minutes, stale_referral
 from storage.sql import mapping as m
 from storage.sql.models import (
+    ActionCardRow,
     ActionRow,
     AgencyRow,
     AgendaItemRow,
@@ -54,6 +56,7 @@ from storage.sql.models import (
     PanelScoped,
     ProcessedActivityRow,
     ReferralRow,
+    ReminderRow,
     SubjectRow,
 )
 
@@ -520,6 +523,36 @@ class SqlMeetingRepository(SqlRepository):
         )
         return [m.to_meeting(row) for row in rows]
 
+    async def by_ids(self, panel_id: str, meeting_ids: Sequence[str]) -> list[Meeting]:
+        """The panel's meetings among `meeting_ids` (others are ignored), soonest first."""
+        if not meeting_ids:
+            return []
+        rows = await self._all(
+            select(MeetingRow)
+            .where(MeetingRow.panel_id == panel_id, MeetingRow.id.in_(set(meeting_ids)))
+            .order_by(MeetingRow.starts_at, self._binary(MeetingRow.id))
+        )
+        return [m.to_meeting(row) for row in rows]
+
+    async def save_agenda_items(self, items: Sequence[AgendaItem]) -> None:
+        """`save_agenda_item` for each item: the stored rows loaded in one statement, the
+        changes flushed together (unchanged items write nothing)."""
+        if not items:
+            return
+        rows = await self._all(
+            select(AgendaItemRow).where(AgendaItemRow.id.in_({item.id for item in items}))
+        )
+        stored = {row.id: row for row in rows}
+        for item in items:
+            row = stored.get(item.id)
+            if row is not None and row.panel_id != item.panel_id:
+                raise ConstraintViolation("A record with this id belongs to another panel.")
+            if row is None:
+                row = stored[item.id] = AgendaItemRow(id=item.id)
+                self._session.add(row)
+            m.fill_agenda_item(row, item)
+        await self._flush()
+
     async def save_agenda_item(self, item: AgendaItem) -> None:
         """Insert or update; the meeting must exist in the item's panel."""
         row = await self._for_save(AgendaItemRow, item.id, item.panel_id)
@@ -694,6 +727,25 @@ class SqlActionRepository(SqlRepository):
         )
         return [m.to_action(row) for row in rows]
 
+    async def open_ids_due_by(
+        self, panel_id: str, day: date, *, except_meeting_id: str | None = None
+    ) -> list[str]:
+        """The ids of `open_due_by`, in its order, without the actions of one meeting: one
+        index range (panel, status, due date), no action or update rows loaded."""
+        statement = select(ActionRow.id).where(
+            ActionRow.panel_id == panel_id,
+            ActionRow.status == ActionStatus.OPEN.value,
+            ActionRow.due_on <= day,
+        )
+        if except_meeting_id is not None:
+            statement = statement.where(
+                or_(ActionRow.meeting_id.is_(None), ActionRow.meeting_id != except_meeting_id)
+            )
+        ids = await self._session.scalars(
+            statement.order_by(ActionRow.due_on, ActionRow.created_at, self._binary(ActionRow.id))
+        )
+        return list(ids.all())
+
     async def by_ids(self, panel_id: str, action_ids: Sequence[str]) -> list[Action]:
         """The panel's actions among `action_ids`, in the order the ids are given."""
         if not action_ids:
@@ -703,6 +755,39 @@ class SqlActionRepository(SqlRepository):
         )
         found = {row.id: m.to_action(row) for row in rows}
         return [found[i] for i in dict.fromkeys(action_ids) if i in found]
+
+    async def record_card(self, card: ActionCardCopy) -> None:
+        """Remember the outbox row that carries the action's card; a row already recorded
+        is left as it is."""
+        values = m.action_card_values(card)
+        if self._dialect == "postgresql":
+            statement: Any = postgresql.insert(ActionCardRow).values(values)
+        else:
+            statement = sqlite.insert(ActionCardRow).values(values)
+        try:
+            await self._session.execute(
+                statement.on_conflict_do_nothing(index_elements=["delivery_id"])
+            )
+        except IntegrityError as exc:
+            raise ConstraintViolation(f"The database refused the card: {exc.orig}") from exc
+
+    async def card_deliveries(
+        self, panel_id: str, action_id: str, limit: int = 20
+    ) -> list[OutgoingDelivery]:
+        """The outbox rows that carried the action's card, newest first."""
+        rows = await self._session.scalars(
+            select(OutboxRow)
+            .join(ActionCardRow, ActionCardRow.delivery_id == OutboxRow.id)
+            .where(
+                ActionCardRow.panel_id == panel_id,
+                ActionCardRow.action_id == action_id,
+                OutboxRow.panel_id == panel_id,
+            )
+            .order_by(ActionCardRow.created_at.desc(), OutboxRow.seq.desc())
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        )
+        return [m.to_delivery(row) for row in rows.all()]
 
 
 class SqlInformationRequestRepository(SqlRepository):
@@ -749,6 +834,19 @@ class SqlInformationRequestRepository(SqlRepository):
                     InformationRequestRow.panel_id == panel_id,
                     InformationRequestRow.agency_id == agency_id,
                     InformationRequestRow.status == RequestStatus.OPEN.value,
+                )
+            )
+        )
+        return [m.to_information_request(row) for row in rows]
+
+    async def open_due_by(self, panel_id: str, before: datetime) -> list[InformationRequest]:
+        """Open requests due before `before`, soonest due first."""
+        rows = await self._all(
+            self._soonest_due_first(
+                select(InformationRequestRow).where(
+                    InformationRequestRow.panel_id == panel_id,
+                    InformationRequestRow.status == RequestStatus.OPEN.value,
+                    InformationRequestRow.due_at < before,
                 )
             )
         )
@@ -893,6 +991,61 @@ class SqlOutboxRepository(SqlRepository):
         for name, value in m.delivery_values(delivery).items():
             setattr(row, name, value)
         await self._flush()
+
+    async def unreachable(self, panel_id: str, member_ids: Sequence[str]) -> set[str]:
+        """Members whose latest sent-or-unreachable delivery was unreachable (one indexed
+        look-up per member: they are an agency's SPOC and deputy, a few at most)."""
+        found: set[str] = set()
+        finished = (DeliveryState.SENT.value, DeliveryState.UNREACHABLE.value)
+        for member_id in dict.fromkeys(member_ids):
+            state = await self._session.scalar(
+                select(OutboxRow.state)
+                .where(
+                    OutboxRow.recipient_member_id == member_id,
+                    OutboxRow.panel_id == panel_id,
+                    OutboxRow.state.in_(finished),
+                )
+                .order_by(OutboxRow.created_at.desc(), OutboxRow.seq.desc())
+                .limit(1)
+            )
+            if state == DeliveryState.UNREACHABLE.value:
+                found.add(member_id)
+        return found
+
+
+class SqlReminderRepository(SqlRepository):
+    """Reminders queued, by key (revision 0006)."""
+
+    async def record(self, reminder: SentReminder) -> bool:
+        """INSERT ... ON CONFLICT (key) DO NOTHING, as the outbox's enqueue: on PostgreSQL a
+        concurrent insert of the same key waits for the other transaction, then yields."""
+        values = m.reminder_values(reminder)
+        if self._dialect == "postgresql":
+            statement: Any = postgresql.insert(ReminderRow).values(values)
+        else:
+            statement = sqlite.insert(ReminderRow).values(values)
+        statement = statement.on_conflict_do_nothing(index_elements=["key"]).returning(
+            ReminderRow.key
+        )
+        try:
+            inserted = (await self._session.execute(statement)).first()
+        except IntegrityError as exc:
+            raise ConstraintViolation(f"The database refused the reminder: {exc.orig}") from exc
+        return inserted is not None
+
+    async def known(self, panel_id: str, keys: Sequence[str]) -> set[str]:
+        wanted = sorted(set(keys))
+        found: set[str] = set()
+        # In slices, so that a long list never exceeds a database's parameter limit.
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = await self._session.scalars(
+                select(ReminderRow.key).where(
+                    ReminderRow.panel_id == panel_id, ReminderRow.key.in_(chunk)
+                )
+            )
+            found.update(rows.all())
+        return found
 
 
 class SqlAuditRepository(SqlRepository):

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services import ports
+from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
 from storage.sql.repositories import (
     SqlActionRepository,
     SqlActivityLedger,
@@ -26,6 +27,7 @@ from storage.sql.repositories import (
     SqlOutboxRepository,
     SqlPanelRepository,
     SqlReferralRepository,
+    SqlReminderRepository,
 )
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,12 @@ class SqlUnitOfWork:
         self.outbox: ports.OutboxRepository = SqlOutboxRepository(s, dialect)
         self.audit: ports.AuditRepository = SqlAuditRepository(s, dialect)
         self.activities: ports.ActivityLedger = SqlActivityLedger(s, dialect)
+        # Revision 0007: data protection and the quarterly figures.
+        self.data_protection: ports.DataProtectionRepository = SqlDataProtectionRepository(
+            s, dialect
+        )
+        self.reports: ports.ReportRepository = SqlReportRepository(s, dialect)
+        self.reminders: ports.ReminderRepository = SqlReminderRepository(s, dialect)
 
     async def __aenter__(self) -> Self:
         return self

@@ -44,6 +44,13 @@ TABLES = {
     # revision 0004
     "meeting_attendance",
     "meeting_minutes",
+    # revision 0006
+    "action_cards",
+    "reminders",
+    # revision 0007
+    "retention_marks",
+    "referral_repeats",
+    "subject_access_exports",
 }
 
 

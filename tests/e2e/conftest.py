@@ -1,7 +1,9 @@
 """Fixtures for the end-to-end tests: the real bot, the Agents Playground, Chromium.
 
-Session-wide: one bot on a fresh SQLite file (`bot_server`), one Playground per person
-(`playgrounds`; `playground` is the configured current user's), one browser (`browser`).
+Per test module: one bot on a fresh SQLite file with the demo panel (`bot_server`) and one
+Playground per person (`playgrounds`; `playground` is the configured current user's), so
+that what one scenario changes (an accepted referral, a meeting that has ended) never shows
+in another file's scenarios. Session-wide: one browser (`browser`).
 Per test: a fresh browser profile and page (`page`), its screenshots (`shots`) and a `Chat`
 (`chat`); `chat_as("Gemma Hartley")` opens another person's Playground in a second page.
 
@@ -59,9 +61,10 @@ def e2e_ready() -> None:
         pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServer]:
-    """The bot: migrated fresh SQLite file, served on a free port (or `E2E_BOT_URL`)."""
+    """This test module's bot: a migrated fresh SQLite file with the demo panel, served on a
+    free port with its links pointing at itself (or the bot at `E2E_BOT_URL`, shared)."""
     problem = ""
     try:
         bot = harness.start_bot(tmp_path_factory.mktemp("bot"))
@@ -73,11 +76,11 @@ def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServer]:
     bot.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playgrounds(
     e2e_ready: None, bot_server: BotServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PlaygroundPool]:
-    """One Playground per person, all talking to `bot_server`; stopped at the end."""
+    """One Playground per person, all talking to `bot_server`; stopped after the module."""
     pool = PlaygroundPool(bot_server.messages_url, tmp_path_factory.mktemp("playground"))
     yield pool
     pool.close()
@@ -93,7 +96,7 @@ def _start(pool: PlaygroundPool, person: str | None = None) -> Playground:
     raise AssertionError(problem)  # unreachable: pytest.fail raises
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playground(playgrounds: PlaygroundPool) -> Playground:
     """The Playground of the current user in `.m365agentsplayground.yml` (the coordinator)."""
     return _start(playgrounds)

@@ -4,14 +4,16 @@ Everything here is plain Python with no pytest in it, so that a scenario, a scri
 debugging session can use it; `conftest.py` turns it into fixtures.
 
 - `start_bot` runs `python -m bot migrate` then `python -m bot serve` on a free port with a
-  fresh SQLite file, and waits for `/healthz`.
+  fresh SQLite file, and waits for `/healthz`. The bot's `PUBLIC_URL` is its own address and
+  it has a signing secret, so its download links (the minutes' .docx) work from the tests.
 - `start_playground` runs the Playground from `tests/e2e/node_modules` against that bot, with
   telemetry off, on a free port, and waits for its web page.
 - `write_config_as` writes a copy of `.m365agentsplayground.yml` in which another person is
   the current user, so a scenario can act as someone else (a second Playground).
-- `Chat` does what a person does in the Playground's personal chat: types, waits for the
-  bot's cards (new ones, or a clicked card updated in place), fills in a card's fields,
-  reads the red error under a field, clicks buttons, and takes screenshots.
+- `Chat` does what a person does in the Playground's personal chat or its group chat: types
+  (mentioning the bot where Teams needs it), waits for the bot's cards (new ones, or a
+  clicked card updated in place), fills in a card's fields, reads the red error under a
+  field, clicks buttons, follows a link button, and takes screenshots.
 
 Environment variables:
 - `E2E_BOT_URL`: use a bot that is already running (e.g. `http://127.0.0.1:3978`) instead of
@@ -28,6 +30,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -172,7 +175,11 @@ def wait_for_http(
 
 @dataclass
 class BotServer:
-    """A bot the Playground can talk to: `messages_url` is its `/api/messages`."""
+    """A bot the Playground can talk to: `messages_url` is its `/api/messages`.
+
+    `base_url` is also the bot's `PUBLIC_URL` when the harness started it, so the download
+    links on its cards point at it.
+    """
 
     base_url: str
     database_url: str | None = None
@@ -191,8 +198,11 @@ class BotServer:
             stop_process_group(self.process)
 
 
-def bot_environment(database_url: str, data_dir: Path) -> dict[str, str]:
-    """The bot's environment: local mode (no app id, whatever `.env` says), a fresh database."""
+def bot_environment(
+    database_url: str, data_dir: Path, public_url: str = "", signing_secret: str = ""
+) -> dict[str, str]:
+    """The bot's environment: local mode (no app id, whatever `.env` says), a fresh database,
+    and where its download links point (`PUBLIC_URL`) with the secret that signs them."""
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
@@ -202,6 +212,9 @@ def bot_environment(database_url: str, data_dir: Path) -> dict[str, str]:
         APP_PASSWORD="",
         MicrosoftAppId="",
         MicrosoftAppPassword="",
+        # Links on cards (the approved minutes' .docx, the .ics file) lead back to this bot.
+        PUBLIC_URL=public_url,
+        ICS_SIGNING_SECRET=signing_secret,
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -235,7 +248,9 @@ def start_bot(
 ) -> BotServer:
     """Migrate a fresh SQLite file, add the demo panel, serve the bot; wait for `/healthz`.
 
-    Honours `E2E_BOT_URL` (use that running bot) and `E2E_BOT_CWD` (where to start it).
+    The bot's `PUBLIC_URL` is its own `http://127.0.0.1:<port>`, and a new random
+    `ICS_SIGNING_SECRET` signs its download links. Honours `E2E_BOT_URL` (use that running
+    bot, whose links are what it was configured with) and `E2E_BOT_CWD` (where to start it).
     """
     running = os.environ.get("E2E_BOT_URL", "").strip()
     if running:
@@ -246,15 +261,15 @@ def start_bot(
     cwd = Path(os.environ.get("E2E_BOT_CWD") or cwd or REPO_ROOT)
     work_dir.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite+aiosqlite:///{(work_dir / 'bot.sqlite3').as_posix()}"
-    env = bot_environment(database_url, work_dir / "data")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = bot_environment(database_url, work_dir / "data", base_url, secrets.token_urlsafe(32))
 
     _run_step(python, ["migrate"], cwd, env, work_dir / "migrate.log")
     if seed_demo:
         # the invented demo panel, as `./dev.sh run` gives a new user
         _run_step(python, ["seed-demo"], cwd, env, work_dir / "seed.log")
 
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
     with (
         (work_dir / "serve.stdout.log").open("wb") as out,
         (work_dir / "serve.stderr.log").open("wb") as err,
@@ -679,14 +694,30 @@ def looks_red(colour: str) -> bool:
     return red >= 150 and red >= 2 * green and red >= 2 * blue
 
 
+PERSONAL_CHAT = "Personal Chat"
+
+
 class Chat:
-    """A person in the Playground: opens a chat, types, reads replies, fills in and clicks cards."""
+    """A person in the Playground: opens a chat, types, reads replies, fills in and clicks cards.
+
+    The conversation open now (`conversation`) is the personal chat ("personal", as the
+    Playground opens; `open_personal_chat`), the group chat ("group"; `open_group_chat`, the
+    stand-in for a meeting's chat) or a team channel ("channel:General"; `open_channel`, to
+    read what the bot posted there). Switching draws that conversation's history afresh, so
+    waits that follow count all of it as new (a card delivered meanwhile is found; so is an
+    older card with the same heading), and nothing of the conversation left behind.
+    """
 
     def __init__(self, page: Any, playground: Playground, shots: Shots) -> None:
         self.page = page
         self.playground = playground
         self.shots = shots
         self._cards_found = 0
+        config = read_config(playground.config)
+        self.bot_name = str(config["bot"]["name"])
+        self.group_chat_name = str((config.get("groupChat") or {}).get("name") or "")
+        self.team_name = str((config.get("team") or {}).get("name") or "")
+        self.conversation = "personal"
 
     # What is on the screen -----------------------------------------------------------------
 
@@ -744,16 +775,37 @@ class Chat:
     # What a person does --------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open the Playground in the browser."""
+        """Open the Playground in the browser: it shows the personal chat."""
         await self.page.goto(self.playground.url)
-        await self.page.get_by_role("treeitem", name="Personal Chat", exact=True).wait_for()
+        await self.page.get_by_role("treeitem", name=PERSONAL_CHAT, exact=True).wait_for()
+        self.conversation = "personal"
 
     async def open_personal_chat(self) -> None:
         """Click "Personal Chat" (the one-to-one chat with the bot) in the chat list."""
+        await self._open_conversation(PERSONAL_CHAT, "personal")
+
+    async def open_group_chat(self) -> None:
+        """Click the group chat ("Riverside panel group chat") in the chat list: the bot and
+        everyone in the configuration are in it. Messages there mention the bot (`send`)."""
+        if not self.group_chat_name:
+            raise AssertionError("the Playground configuration has no groupChat name")
+        await self._open_conversation(self.group_chat_name, "group")
+
+    async def open_channel(self, name: str = "General") -> None:
+        """Click a channel of the team in the list ("General", "Panel meetings"). Opening it
+        is what makes the Playground add the bot to the team: until someone has, the bot
+        knows no channel to post in. Reading only: `send` does not post in a channel."""
+        await self._open_conversation(f"{self.team_name} - {name}", f"channel:{name}")
+
+    async def _open_conversation(self, item_name: str, kind: str) -> None:
         if not self.page.url.startswith(self.playground.url):
             await self.open()
-        await self.page.get_by_role("treeitem", name="Personal Chat", exact=True).click()
+        if kind != self.conversation:
+            # The conversation left behind is drawn no more; the one opened is drawn anew.
+            await self._mark_seen()
+        await self.page.get_by_role("treeitem", name=item_name, exact=True).click()
         await self.chat_box.wait_for(state="visible")
+        self.conversation = kind
 
     async def _mark_seen(self) -> None:
         """Mark what is on screen now, so that waits look only at what comes after."""
@@ -763,13 +815,33 @@ class Chat:
         )
 
     async def send(self, text: str) -> None:
-        """Type `text` in the chat box and press Enter."""
+        """Type `text` in the chat box and press Enter.
+
+        In the group chat the message starts with an @mention of the bot, picked from the
+        list that "@" opens, as in Teams: the Playground passes the bot only messages that
+        mention it there.
+        """
         from playwright.async_api import expect
 
+        if self.conversation.startswith("channel"):
+            raise AssertionError("send types in a personal or group chat, not in a channel")
         await self._mark_seen()
         box = self.chat_box
         await box.click()
-        await box.fill(text)
+        if self.conversation == "group":
+            await box.fill("")
+            await box.press_sequentially("@")
+            # Each person in the list is named twice: by their avatar, then by their name.
+            menu = self.page.get_by_role("listbox", name="Typeahead menu")
+            await (
+                menu.get_by_role("menuitem")
+                .filter(has=self.page.get_by_text(self.bot_name, exact=True))
+                .click()
+            )
+            await expect(box).to_contain_text(self.bot_name)
+            await box.press_sequentially(f" {text}")
+        else:
+            await box.fill(text)
         await box.press("Enter")
         # The box empties once the message is on its way.
         await expect(box).to_have_text(re.compile(r"^\s*$"), timeout=10_000)
@@ -849,6 +921,34 @@ class Chat:
         await button.wait_for(state="visible")
         await self._mark_seen()
         await button.click()
+
+    async def link_of(self, title: str, card: Any = None) -> str:
+        """The address a link button (Action.OpenUrl) titled `title` opens.
+
+        The button is clicked as a person clicks it; the Playground hands the address to
+        `window.open`, which is caught for the click, so no tab opens and the test can fetch
+        the address itself.
+        """
+        scope = card if card is not None else self.page
+        # The Playground draws a link button as a link, not a button.
+        button = scope.get_by_role("link", name=title, exact=True).last
+        await button.wait_for(state="visible")
+        await self.page.evaluate(
+            """() => {
+                window.__e2eOpened = [];
+                window.__e2eOpen = window.__e2eOpen || window.open;
+                window.open = (url) => { window.__e2eOpened.push(String(url)); return null; };
+            }"""
+        )
+        try:
+            await button.click()
+            opened = await self.page.wait_for_function(
+                "() => window.__e2eOpened.length ? window.__e2eOpened[0] : null",
+                timeout=10_000,
+            )
+            return str(await opened.json_value())
+        finally:
+            await self.page.evaluate("() => { window.open = window.__e2eOpen; }")
 
     async def fill(self, card: Any, label: str, text: str) -> None:
         """Click in the text box (or area, or number box) labelled `label` and type `text`

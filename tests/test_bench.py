@@ -1,0 +1,68 @@
+"""`python -m bot bench` runs end to end on a tiny configuration and writes every figure.
+
+Only the shape of the output is checked: the figures themselves depend on the machine, and
+the benchmark reports them against aims rather than asserting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import parser
+from bot.bench.run import KEYS, TINY, format_table, run_from_args
+
+
+def test_a_tiny_bench_writes_every_figure_as_a_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bench.json"
+    args = argparse.Namespace(quick=True, json=str(out), database_url=None)
+
+    assert run_from_args(args, TINY) == 0
+
+    figures = json.loads(out.read_text())
+    for key in KEYS:
+        assert isinstance(figures[key], int | float), key
+        assert not math.isnan(figures[key]), key
+    assert figures["fanout_lost"] == 0
+    assert figures["fanout_duplicates"] == 0
+    assert figures["sql_per_turn_small"] >= 1
+    assert figures["peak_rss_mb"] > 10
+    assert figures["turn_p50_ratio"] > 0
+    assert figures["details"]["turns"]["bot"]["invoke"]["n"] > 0
+    assert figures["notes"] == [], figures["notes"]  # no request failed, nothing logged
+    printed = capsys.readouterr().out
+    for key in KEYS:
+        assert key in printed
+
+
+def test_the_command_line_offers_the_bench_with_its_options() -> None:
+    args = parser().parse_args(["bench", "--quick", "--json", "out.json"])
+    assert args.quick is True
+    assert args.json == "out.json"
+    assert args.database_url is None
+    assert args.run.__name__ == "cmd_bench"
+
+
+def test_the_table_marks_each_aim_met_or_missed() -> None:
+    from bot.bench.run import Report
+
+    report = Report(
+        figures={
+            "turn_p50_ratio": 2.0,
+            "invoke_p99_ms": 120.0,
+            "sql_per_turn_small": 13.0,
+            "sql_per_turn_large": 13.0,
+            "peak_rss_mb": 150.0,
+        },
+        details={"config": "test", "backend": "SQLite"},
+    )
+    lines = {line.split()[0]: line for line in format_table(report).splitlines()[1:6]}
+    assert lines["turn_p50_ratio"].endswith("MISSED")
+    assert lines["invoke_p99_ms"].endswith("met")
+    assert lines["sql_per_turn_small"].endswith("met")

@@ -1,0 +1,175 @@
+"""`sar` through the real app: Teams activity JSON in, a card with two signed links out, and
+the Word document and JSON downloaded from them. The demo panel's people are invented."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from docx import Document
+
+from bot.domain.audit import AuditVerb
+from bot.domain.common import FixedClock
+from bot.domain.panel import Role
+from bot.services.demo import seed_demo
+from bot.services.ports import Storage
+from cards.dataprotection import DOCX_BUTTON, FIND_BUTTON, JSON_BUTTON
+from cards.kit import card_text, teams_findings
+from tests.conftest import NOW, BotUnderTest, Connector
+from tests.support import dataprotection as dp
+from tests.support import governance as g
+
+ROSA = "Rosa Lindqvist 1986-09-02"
+
+
+@pytest.fixture
+async def bot(
+    sqlite_storage: Storage, connector: Connector, clock: FixedClock
+) -> AsyncIterator[BotUnderTest]:
+    await seed_demo(sqlite_storage.unit_of_work, clock)
+    running = await dp.start_bot(sqlite_storage, connector, clock)
+    yield running
+    await running.client.close()
+
+
+def links(card: dict[str, object]) -> dict[str, str]:
+    return {a["title"]: a["url"] for a in g.actions(card, "Action.OpenUrl")}
+
+
+async def test_the_coordinator_gets_everything_held_about_rosa_as_word_and_json(
+    bot: BotUnderTest,
+) -> None:
+    await g.post(bot, f"sar {ROSA}")
+    card = g.last_card(bot)
+    assert teams_findings(card) == []
+    text = card_text(card)
+    assert "Subject access: Rosa Lindqvist" in text
+    assert f"Victim in RF-{NOW.year}-0047 (accepted): case {g.CASE}, open" in text
+    urls = links(card)
+    assert set(urls) == {DOCX_BUTTON, JSON_BUTTON}
+
+    response = await bot.client.get(dp.local_path(urls[JSON_BUTTON]))
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert 'filename="subject-access-export.json"' in response.headers["Content-Disposition"]
+    export = json.loads(await response.read())
+    (referral,) = export["referrals"]
+    (rosa,) = referral["the_person"]
+    assert (rosa["name"], rosa["date_of_birth"], rosa["postcode"]) == (
+        "Rosa Lindqvist",
+        "1986-09-02",
+        "RV2 7LD",
+    )
+    assert referral["other_people"] == {"subjects": 0, "children": 1}
+    assert "Elin" not in json.dumps(export)  # her daughter is someone else
+    assert referral["case"]["reference"] == g.CASE
+    assert len(referral["case"]["information_requests"]) == 3
+
+    response = await bot.client.get(dp.local_path(urls[DOCX_BUTTON]))
+    assert response.status == 200
+    assert response.content_type == (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    )
+    opened = Document(io.BytesIO(await response.read()))
+    paragraphs = [p.text for p in opened.paragraphs]
+    assert paragraphs[0] == "Subject access export: Rosa Lindqvist"
+    assert any(g.CASE in p and f"RF-{NOW.year}-0047" in p for p in paragraphs)
+
+
+async def test_the_search_and_each_download_are_audited_without_naming_her(
+    bot: BotUnderTest,
+) -> None:
+    await g.post(bot, f"sar {ROSA}")
+    await bot.client.get(dp.local_path(links(g.last_card(bot))[JSON_BUTTON]))
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        case = await uow.cases.by_reference(panel.id, g.CASE)
+        assert case is not None
+        trail = await uow.audit.for_entity(panel.id, "case", case.id)
+        recent = await uow.audit.recent(panel.id, limit=10)
+    assert (trail[-1].verb, trail[-1].detail) == (AuditVerb.EXPORT, "subject access search")
+    downloaded = recent[0]
+    assert (downloaded.verb, downloaded.entity, downloaded.where) == (
+        AuditVerb.EXPORT,
+        "subject_access",
+        "download",
+    )
+    for event in recent:
+        assert "Rosa" not in (event.detail or "") and "1986" not in (event.detail or "")
+
+
+async def test_the_form_asks_for_the_person_and_finds_them(bot: BotUnderTest) -> None:
+    await g.post(bot, "sar")
+    form = g.last_card(bot)
+    assert "Subject access request" in card_text(form)
+    find = g.button(form, FIND_BUTTON)
+    body = await g.invoke(
+        bot, find["verb"], {"name": "rosa lindqvist", "date_of_birth": "1986-09-02"}
+    )
+    assert "Subject access: rosa lindqvist" in g.text_of(body)
+    assert f"RF-{NOW.year}-0047" in g.text_of(body)
+
+
+async def test_only_the_coordinator_searches_and_only_in_private(bot: BotUnderTest) -> None:
+    await g.post(bot, f"sar {ROSA}", aad=g.GEMMA)
+    assert g.last_text(bot) == "`sar` is for the panel's coordinator only."
+    await g.post(bot, f"sar {ROSA}", aad=g.STRANGER)
+    assert g.last_text(bot) == "`sar` is for panel members. Ask your panel coordinator to add you."
+    await bot.post(g.channel_message(bot.service_url, f"sar {ROSA}", aad=g.PRIYA, name="Priya"))
+    assert g.last_text(bot) == "`sar` works in our private chat, not here."
+    body = await g.invoke(
+        bot, "dp.sar_find", {"name": "Rosa", "date_of_birth": "1986-09-02"}, aad=g.GEMMA
+    )
+    assert (
+        g.text_of(body) == "Only the panel's coordinators can export what is held about a person."
+    )
+    await g.post(bot, "sar Rosa")
+    assert g.last_text(bot) == (
+        "Give the person's name and date of birth. Write it as: sar <full name> <date of "
+        "birth>, the date of birth as 31/01/1980 or 1980-01-31."
+    )
+
+
+async def test_a_coordinator_new_to_the_agreement_accepts_it_first(bot: BotUnderTest) -> None:
+    await g.add_member(
+        bot.storage,
+        g.OLA,
+        "Community Safety (Riverside Council)",
+        frozenset({Role.COORDINATOR}),
+        accepted=None,
+    )
+    await g.post(bot, f"sar {ROSA}", aad=g.OLA)
+    card = g.last_card(bot)
+    assert "Accept the information sharing agreement first" in card_text(card)
+    assert "Rosa" not in card_text(card)
+    accept = g.button(card, "Accept and continue")
+    body = await g.invoke(bot, accept["verb"], accept["data"], aad=g.OLA)
+    assert "Subject access request" in g.text_of(body)  # the form, to ask again
+
+
+async def test_a_link_tampered_with_or_expired_finds_nothing(
+    bot: BotUnderTest, clock: FixedClock
+) -> None:
+    await g.post(bot, f"sar {ROSA}")
+    url = dp.local_path(links(g.last_card(bot))[JSON_BUTTON])
+    assert (await bot.client.get(url[:-3] + "abc")).status == 404
+    assert (await bot.client.get(url.replace(".json?", ".pdf?"))).status == 404
+    clock.advance(NOW + timedelta(days=7, minutes=1))
+    assert (await bot.client.get(url)).status == 404
+
+
+async def test_without_a_public_address_there_are_no_links(
+    sqlite_storage: Storage, connector: Connector, clock: FixedClock
+) -> None:
+    await seed_demo(sqlite_storage.unit_of_work, clock)
+    running = await dp.start_bot(sqlite_storage, connector, clock, with_downloads=False)
+    try:
+        await g.post(running, f"sar {ROSA}")
+        card = g.last_card(running)
+        assert links(card) == {}
+        assert "Downloads are not set up here" in card_text(card)
+    finally:
+        await running.client.close()
