@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -112,8 +113,6 @@ async def post(
     elapsed = time.perf_counter() - started
     parsed: Any = None
     if body and response.content_type == "application/json":
-        import json
-
         parsed = json.loads(body)
     return elapsed, status, parsed
 
