@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 from typing import Any
@@ -30,16 +31,34 @@ def _serialise_cards_as_json() -> None:
 
     def serialize_object(self: Any, attr: Any, **kwargs: Any) -> Any:
         plain = not kwargs.get("is_xml") and not kwargs.get("basic_types_serializers")
-        if plain and type(attr) in (dict, list):
+        if plain and type(attr) in (dict, list, CardJson):
             try:
                 return json.loads(json.dumps(attr, allow_nan=False))
             except (TypeError, ValueError):
                 pass
+        if type(attr) is CardJson:
+            attr = dict(attr)  # msrest writes a dict subclass as its str()
         return original(self, attr, **kwargs)
 
     serialize_object.plain_json_first = True  # type: ignore[attr-defined]
     serialize_object.msrest_original = original  # type: ignore[attr-defined]
     serializer.serialize_object = serialize_object
+
+
+class CardJson(dict[str, Any]):
+    """A card as sent: a plain dict whose deep copy is a JSON round trip (in C).
+
+    botbuilder deep-copies every activity it sends (`TurnContext.send_activities`), and
+    `copy.deepcopy` walks a card value by value in Python: for an agenda card, more than half
+    of the reply's cost. A card is plain JSON, so the round trip gives an equal copy; a card
+    that is not plain JSON is copied by `copy.deepcopy` as before.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> CardJson:
+        try:
+            return CardJson(json.loads(json.dumps(self, allow_nan=False)))
+        except (TypeError, ValueError):
+            return CardJson(copy.deepcopy(dict(self), memo))
 
 
 _serialise_cards_as_json()
@@ -48,7 +67,7 @@ _serialise_cards_as_json()
 def to_activity(reply: Reply) -> Activity:
     """A message carrying the reply's text and card."""
     if reply.card is not None:
-        message = MessageFactory.attachment(CardFactory.adaptive_card(reply.card))
+        message = MessageFactory.attachment(CardFactory.adaptive_card(CardJson(reply.card)))
         if reply.text:
             message.text = reply.text
         return message

@@ -61,8 +61,10 @@ async def test_migrate_works_from_the_command_line_without_an_event_loop(
             foreign_keys = await conn.scalar(text("PRAGMA foreign_keys"))
             journal = await conn.scalar(text("PRAGMA journal_mode"))
             busy_timeout = await conn.scalar(text("PRAGMA busy_timeout"))
+            synchronous = await conn.scalar(text("PRAGMA synchronous"))
         assert versions == set(ScriptDirectory.from_config(alembic_config()).get_heads())
         assert (foreign_keys, journal) == (1, "wal")
+        assert synchronous == 1  # NORMAL: no fsync per commit in WAL mode
         assert busy_timeout is not None
         assert busy_timeout > 0
         assert await storage.ping() is True
@@ -87,3 +89,16 @@ async def test_ping_is_false_when_the_database_cannot_be_reached(tmp_path: Path)
 def test_the_migrations_form_one_line_with_a_single_head() -> None:
     # Features may branch briefly while developed side by side; main always keeps one head.
     assert len(ScriptDirectory.from_config(alembic_config()).get_heads()) == 1
+
+
+async def test_only_postgresql_connections_are_pinged_when_taken_from_the_pool(
+    tmp_path: Path,
+) -> None:
+    sqlite_file = open_storage(default_sqlite_url(tmp_path))
+    postgres = open_storage("postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        assert sqlite_file.engine.pool._pre_ping is False  # type: ignore[attr-defined]
+        assert postgres.engine.pool._pre_ping is True  # type: ignore[attr-defined]
+    finally:
+        await sqlite_file.close()
+        await postgres.close()
