@@ -63,6 +63,8 @@ ACTION_CARDS = "action_cards"
 RETENTION_MARKS = "retention_marks"
 REFERRAL_REPEATS = "referral_repeats"
 SAR_EXPORTS = "subject_access_exports"
+# What a panel's agenda is built from (storage.sql.unit_of_work.AGENDA_INPUTS).
+AGENDA_INPUTS = (PANELS, AGENCIES, CASES, MEETINGS, AGENDA_ITEMS, ACTIONS)
 TABLES = (
     PANELS,
     AGENCIES,
@@ -229,13 +231,38 @@ class MemoryUnitOfWork:
             for key, record in changed.items():
                 if taken.get(unique(record.value), key) != key:
                     raise ConstraintViolation(f"A {table} record with the same key exists.")
+        changed_panels = self._changed_panels()
         for table, changes in self._changes.items():
             for key, change in changes.items():
                 if change is None:
                     committed[table].pop(key, None)
-                else:
-                    committed[table][key] = change
+                    continue
+                if table == PANELS:
+                    # The version is the storage's own, whatever the saved copy says.
+                    before = committed[table].get(key)
+                    change.value.data_version = before.value.data_version if before else 0
+                committed[table][key] = change
+        for panel_id in changed_panels:
+            panel = committed[PANELS].get(panel_id)
+            if panel is not None:
+                panel.value.data_version += 1
         self._finish()
+
+    def _changed_panels(self) -> set[str]:
+        """The panels whose agenda inputs this unit changed (as the SQL backend's
+        AGENDA_INPUTS): a save of equal values is no change."""
+        changed: set[str] = set()
+        committed = self._storage._committed
+        for table in AGENDA_INPUTS:
+            for key, change in self._changes[table].items():
+                before = committed[table].get(key)
+                if change is None and before is None:
+                    continue
+                if change is not None and before is not None and change.value == before.value:
+                    continue  # (a panel's data_version takes no part in ==)
+                value = (change or before).value  # type: ignore[union-attr]
+                changed.add(value.id if table == PANELS else value.panel_id)
+        return changed
 
     async def rollback(self) -> None:
         self._finish()

@@ -28,6 +28,10 @@ class Panel:
     isa_version: str = "1"
     isa_text: str = ""
     created_at: datetime
+    # Raised by storage whenever a transaction changes what the agenda is built from (the
+    # panel, its agencies, cases, meetings, agenda items or actions), in every process that
+    # shares the database; a key for caching such views, never set by a service.
+    data_version: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         require_aware(self.created_at, "created_at")

@@ -432,12 +432,48 @@ async def publish(
 Edit = Callable[[UnitOfWork, Panel, Member, AgendaState, Request, datetime], Awaitable[str]]
 
 
+@dataclass(frozen=True)
+class KeptCard:
+    """An agenda card as last built for a panel and a kind of viewer: good while the panel's
+    data version stands still (storage raises it with every change to what the agenda is
+    built from, in any process) and until its meeting ends (then another is the next)."""
+
+    data_version: int
+    valid_until: datetime
+    card_json: str
+
+
+class AgendaCards:
+    """The last agenda card built per panel, for its coordinator and for other members.
+
+    `agenda` is what most people type most often, and building it reads the panel's open
+    cases, their agenda items, meetings, unmet actions and agencies; a card kept by the
+    panel's data version answers again without reading any of them. At most two cards a
+    panel, kept as JSON so that no reply can change a kept card.
+    """
+
+    def __init__(self) -> None:
+        self._cards: dict[tuple[str, bool], KeptCard] = {}
+
+    def get(self, panel: Panel, coordinator: bool, now: datetime) -> Card | None:
+        kept = self._cards.get((panel.id, coordinator))
+        if kept is None or kept.data_version != panel.data_version or now >= kept.valid_until:
+            return None
+        card: Card = json.loads(kept.card_json)
+        return card
+
+    def keep(self, panel: Panel, coordinator: bool, meeting: Meeting, card: Card) -> None:
+        kept = KeptCard(panel.data_version, meeting.ends_at, json.dumps(card))
+        self._cards[(panel.id, coordinator)] = kept
+
+
 class Agenda:
     """The `agenda` command and the agenda card's verbs."""
 
     def __init__(self, config: AgendaConfig) -> None:
         self.config = config
         self._locks: dict[str, asyncio.Lock] = {}
+        self.cards = AgendaCards()
 
     def _lock(self, panel_id: str) -> asyncio.Lock:
         return self._locks.setdefault(panel_id, asyncio.Lock())
@@ -467,8 +503,18 @@ class Agenda:
         notice: str | None = None,
         refused: str | None = None,
     ) -> Reply:
-        """The agenda card; the coordinator's (in private chat) is built again and saved."""
+        """The agenda card; the coordinator's (in private chat) is built again and saved.
+
+        The next meeting's plain card is kept (AgendaCards) and shown again while nothing it
+        is built from has changed: the coordinator's was saved when it was built, and saving
+        it again would write nothing.
+        """
         coordinator = self._edits(request)
+        plain = meeting_id is None and notice is None and refused is None
+        if plain:
+            kept = self.cards.get(panel, coordinator, deps.clock.now())
+            if kept is not None:
+                return Reply(card=kept)
         # Only the coordinator's view is saved; other members' views only read, so they
         # neither wait for one another nor for the coordinator.
         lock: contextlib.AbstractAsyncContextManager[Any] = (
@@ -489,7 +535,10 @@ class Agenda:
         view = agenda_view(panel, state, agencies, coordinator=coordinator, notice=notice)
         if refused:
             view = replace(view, warnings=(refused,))
-        return Reply(card=render_agenda(view))
+        card = render_agenda(view)
+        if plain:
+            self.cards.keep(panel, coordinator, meeting, card)
+        return Reply(card=card)
 
     async def _edit(self, request: Request, deps: Deps, edit: Edit) -> Reply:
         """Load the meeting's agenda, change it, save and show it; a refused change saves

@@ -93,6 +93,7 @@ def to_panel(row: PanelRow) -> Panel:
         isa_version=row.isa_version,
         isa_text=row.isa_text,
         created_at=row.created_at,
+        data_version=row.data_version,
     )
 
 

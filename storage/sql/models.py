@@ -67,6 +67,12 @@ class PanelRow(Base):
     isa_version: Mapped[str] = mapped_column(String(32))
     isa_text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Revision 0008: raised by every transaction that changes what the agenda is built from
+    # (storage.sql.unit_of_work.AGENDA_INPUTS); never written from a Panel entity.
+    data_version: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    # The database gives data_version its 0 (RETURNING it at the INSERT).
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 (SQLAlchemy reads it once)
 
 
 class AgencyRow(PanelScoped, Base):

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from itertools import chain
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self, cast
 
-from sqlalchemy import text
+from sqlalchemy import Table, event, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bot.services import ports
 from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
+from storage.sql.models import (
+    ActionRow,
+    AgencyRow,
+    AgendaItemRow,
+    CaseInvitedAgencyRow,
+    CaseRow,
+    MeetingRow,
+    PanelRow,
+)
 from storage.sql.repositories import (
     SqlActionRepository,
     SqlActivityLedger,
@@ -31,6 +42,70 @@ from storage.sql.repositories import (
 )
 
 log = logging.getLogger(__name__)
+
+# What a panel's agenda is built from: a transaction that changes any of these rows raises
+# the panel's `data_version` as it commits, so views kept by that version (the agenda card)
+# are built again, in this process and in any other on the same database.
+AGENDA_INPUTS: tuple[type[Any], ...] = (
+    PanelRow,
+    AgencyRow,
+    CaseRow,
+    CaseInvitedAgencyRow,
+    MeetingRow,
+    AgendaItemRow,
+    ActionRow,
+)
+_AGENDA_TABLES = frozenset(model.__table__.name for model in AGENDA_INPUTS)
+_CHANGED = "changed_panels"
+_ALL_PANELS = "*"
+
+
+class VersionedSession(Session):
+    """The sync session under each unit of work; see `AGENDA_INPUTS`."""
+
+
+@event.listens_for(VersionedSession, "after_flush")
+def _note_changed_panels(session: Session, _flush: UOWTransaction) -> None:
+    """Note the panels whose agenda inputs this flush inserted, changed or deleted (a row
+    that was only assigned equal values is not a change)."""
+    changed: set[str] = session.info.setdefault(_CHANGED, set())
+    for row in chain(session.new, session.deleted, session.dirty):
+        if not isinstance(row, AGENDA_INPUTS):
+            continue
+        if row in session.dirty and not session.is_modified(row):
+            continue
+        changed.add(row.id if isinstance(row, PanelRow) else row.panel_id)
+
+
+@event.listens_for(VersionedSession, "do_orm_execute")
+def _note_bulk_changes(state: ORMExecuteState) -> None:
+    """An UPDATE, DELETE or INSERT statement on those tables (rather than a flush) names no
+    panel we can read: every panel's version is raised, to be safe."""
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) in _AGENDA_TABLES:
+        state.session.info.setdefault(_CHANGED, set()).add(_ALL_PANELS)
+
+
+@event.listens_for(VersionedSession, "before_commit")
+def _raise_data_versions(session: Session) -> None:
+    """Raise the noted panels' versions in the committing transaction itself."""
+    session.flush()
+    changed: set[str] = session.info.pop(_CHANGED, set())
+    if not changed:
+        return
+    panels = cast(Table, PanelRow.__table__)
+    statement = update(panels).values(data_version=panels.c.data_version + 1)
+    if _ALL_PANELS not in changed:
+        statement = statement.where(panels.c.id.in_(sorted(changed)))
+    # On the connection (Core), so that this UPDATE of panels is not itself noted above.
+    session.connection().execute(statement)
+
+
+@event.listens_for(VersionedSession, "after_rollback")
+def _forget_changed_panels(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 class SqlUnitOfWork:
@@ -88,7 +163,9 @@ class SqlStorage:
 
     def __init__(self, engine: AsyncEngine, *, ping_timeout: float = 5.0) -> None:
         self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._sessions = async_sessionmaker(
+            engine, expire_on_commit=False, sync_session_class=VersionedSession
+        )
         self._ping_timeout = ping_timeout
 
     @property

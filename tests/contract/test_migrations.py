@@ -145,6 +145,7 @@ ADDED_IN_0002 = {
     "referrals": {"draft_inputs", "draft_step", "version"},
     "members": {"away_until"},
 }
+ADDED_IN_0008 = {"panels": {"data_version"}}
 
 
 def columns_of_0001(row: Base) -> dict[Any, Any]:
@@ -152,7 +153,7 @@ def columns_of_0001(row: Base) -> dict[Any, Any]:
     mapper = inspect(type(row))
     table = mapper.local_table
     assert isinstance(table, Table)
-    added = ADDED_IN_0002.get(table.name, set())
+    added = ADDED_IN_0002.get(table.name, set()) | ADDED_IN_0008.get(table.name, set())
     return {
         prop.columns[0]: getattr(row, prop.key)
         for prop in mapper.column_attrs
