@@ -45,13 +45,28 @@ async def _resolve(uow: UnitOfWork, caller: Caller, where: Where) -> Resolved:
 
 
 async def open_turn(
-    deps: Deps, caller: Caller, where: Where, reference: dict[str, Any], service_url: str
-) -> Resolved:
-    """Resolve the caller's panel and membership, and keep the conversation reference
-    (written only when it changed), in one unit of work."""
+    deps: Deps,
+    caller: Caller,
+    where: Where,
+    reference: dict[str, Any],
+    service_url: str,
+    *,
+    activity_key: str | None = None,
+) -> Resolved | None:
+    """Record the incoming activity (`activity_key`), resolve the caller's panel and
+    membership, and keep the conversation reference (written only when it changed), in one
+    unit of work committed before the turn's work starts. None, with nothing else done, when
+    the activity was acted on before (a redelivery)."""
     async with deps.uow() as uow:
         resolved = await _resolve(uow, caller, where)
-        if await _remember(uow, deps, resolved, where, reference, service_url):
+        wrote = await _remember(uow, deps, resolved, where, reference, service_url)
+        # Recorded last: on SQLite the first write takes the database's one write lock until
+        # the commit, so the reads above do not hold up other turns' writes.
+        if activity_key is not None:
+            if not await uow.activities.first_time(activity_key, deps.clock.now()):
+                return None  # the unit of work ends without a commit: nothing is kept
+            wrote = True
+        if wrote:
             await uow.commit()
     return resolved
 

@@ -35,6 +35,8 @@ UNEXPECTED = (
 )
 REPEATED = "I have already dealt with that."
 NOTHING_TYPED = "Type help to see what I can do."
+# Where on_turn leaves who is talking, resolved when the activity was recorded.
+OPENED = "marac.opened"
 
 
 def error_reference() -> str:
@@ -58,11 +60,13 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         activity: Activity = turn_context.activity
         key = dedupe_key(activity)
         try:
-            if key is not None and not await turns.first_time(self._deps, key):
+            opened = await self._open(turn_context, key)
+            if opened is None:
                 log.info("redelivered activity ignored", extra={"activity_key": key})
                 if activity.type == "invoke":
                     await self._send_invoke(turn_context, Reply(text=REPEATED))
                 return
+            turn_context.turn_state[OPENED] = opened
             await super().on_turn(turn_context)
             if self._after_turn is not None:
                 self._after_turn()  # cards the turn queued go out now, not at the next tick
@@ -93,14 +97,28 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             )
         )
 
+    async def _open(self, turn_context: TurnContext, key: str | None) -> turns.Resolved | None:
+        """Record the activity and resolve who is talking, in one unit of work; None for a
+        redelivery."""
+        activity = turn_context.activity
+        reference = TurnContext.get_conversation_reference(activity).serialize()
+        return await turns.open_turn(
+            self._deps,
+            caller_of(activity),
+            where_of(activity),
+            reference,
+            str(activity.service_url or ""),
+            activity_key=key,
+        )
+
     async def _request(self, turn_context: TurnContext) -> tuple[Request, turns.Resolved]:
         activity = turn_context.activity
         caller = caller_of(activity)
         where = where_of(activity)
-        reference = TurnContext.get_conversation_reference(activity).serialize()
-        resolved = await turns.open_turn(
-            self._deps, caller, where, reference, str(activity.service_url or "")
-        )
+        resolved: turns.Resolved | None = turn_context.turn_state.get(OPENED)
+        if resolved is None:
+            resolved = await self._open(turn_context, None)
+            assert resolved is not None  # no activity key, so never a redelivery
         request = Request(caller=caller, where=where, panel=resolved.panel, member=resolved.member)
         return request, resolved
 
