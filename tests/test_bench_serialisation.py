@@ -74,13 +74,26 @@ def test_the_fast_path_copies_the_card_rather_than_sharing_it() -> None:
 
 
 @pytest.mark.parametrize("card", [CARD, {"when": dt.date(2026, 1, 2), "nan": float("nan")}])
-def test_botbuilder_deep_copy_of_a_reply_gives_an_equal_card_of_its_own(
-    card: dict[str, Any],
-) -> None:
+def test_botbuilder_deep_copy_of_a_reply_gives_an_equal_card(card: dict[str, Any]) -> None:
     activity = to_activity(Reply(card=card))
     copied = copy.deepcopy(activity)  # what TurnContext.send_activities does to every reply
-    content = copied.attachments[0].content
-    assert repr(content) == repr(card)
-    assert content is not activity.attachments[0].content
-    content["body"] = []  # the copy is the adapter's to change; the reply is untouched
-    assert repr(activity.attachments[0].content) == repr(card)
+    assert repr(copied.attachments[0].content) == repr(card)
+
+
+def test_the_card_sent_is_a_snapshot_that_later_changes_to_the_reply_do_not_reach() -> None:
+    card = copy.deepcopy(CARD)
+    activity = to_activity(Reply(card=card))
+    card["body"].clear()
+    card["version"] = "1.2"
+    assert activity.attachments[0].content == CARD
+    assert copy.deepcopy(activity).attachments[0].content == CARD
+
+
+def test_a_card_that_is_not_plain_json_is_copied_as_before() -> None:
+    card = {"when": dt.date(2026, 1, 2), "body": [{"n": 1}]}
+    activity = to_activity(Reply(card=card))
+    copied = copy.deepcopy(activity).attachments[0].content
+    copied["body"].clear()
+    assert (
+        activity.attachments[0].content == card == {"when": dt.date(2026, 1, 2), "body": [{"n": 1}]}
+    )

@@ -31,7 +31,9 @@ def _serialise_cards_as_json() -> None:
 
     def serialize_object(self: Any, attr: Any, **kwargs: Any) -> Any:
         plain = not kwargs.get("is_xml") and not kwargs.get("basic_types_serializers")
-        if plain and type(attr) in (dict, list, CardJson):
+        if plain and type(attr) is CardJson:
+            return attr  # plain JSON already: checked when it was made
+        if plain and type(attr) in (dict, list):
             try:
                 return json.loads(json.dumps(attr, allow_nan=False))
             except (TypeError, ValueError):
@@ -46,19 +48,26 @@ def _serialise_cards_as_json() -> None:
 
 
 class CardJson(dict[str, Any]):
-    """A card as sent: a plain dict whose deep copy is a JSON round trip (in C).
+    """A card as sent: a snapshot of plain JSON, made once (`sent_card`) and never changed.
 
-    botbuilder deep-copies every activity it sends (`TurnContext.send_activities`), and
-    `copy.deepcopy` walks a card value by value in Python: for an agenda card, more than half
-    of the reply's cost. A card is plain JSON, so the round trip gives an equal copy; a card
-    that is not plain JSON is copied by `copy.deepcopy` as before.
+    botbuilder deep-copies every activity it sends (`TurnContext.send_activities`) and then
+    serialises it with msrest; both walk a card value by value in Python, which was most of
+    an agenda reply's cost. The snapshot is made by one JSON round trip (in C), which also
+    shows it is plain JSON: its copies share it, and msrest passes it through as it is.
     """
 
     def __deepcopy__(self, memo: dict[int, Any]) -> CardJson:
-        try:
-            return CardJson(json.loads(json.dumps(self, allow_nan=False)))
-        except (TypeError, ValueError):
-            return CardJson(copy.deepcopy(dict(self), memo))
+        return self
+
+
+def sent_card(card: dict[str, Any]) -> dict[str, Any]:
+    """The card an activity carries: a CardJson snapshot, or, for a card that is not plain
+    JSON (dates, NaN, enums that are not strings), a copy that botbuilder and msrest treat
+    as they always did."""
+    try:
+        return CardJson(json.loads(json.dumps(card, allow_nan=False)))
+    except (TypeError, ValueError):
+        return copy.deepcopy(card)
 
 
 _serialise_cards_as_json()
@@ -67,7 +76,7 @@ _serialise_cards_as_json()
 def to_activity(reply: Reply) -> Activity:
     """A message carrying the reply's text and card."""
     if reply.card is not None:
-        message = MessageFactory.attachment(CardFactory.adaptive_card(CardJson(reply.card)))
+        message = MessageFactory.attachment(CardFactory.adaptive_card(sent_card(reply.card)))
         if reply.text:
             message.text = reply.text
         return message
