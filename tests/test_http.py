@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -175,6 +176,32 @@ async def test_with_an_app_id_a_token_signed_by_another_key_is_a_401(
             Authorization=f"Bearer {_token(forger, kid)}",
         )
         assert response.status == 401, kid
+    assert secured_bot.connector.sent == []
+
+
+async def test_with_an_app_id_an_unsigned_token_is_a_401(secured_bot: BotUnderTest) -> None:
+    """A token with every right claim but no signature (alg "none", or RS256 with the
+    signature cut off) is refused."""
+    now = int(time.time())
+    claims = {
+        "iss": "https://api.botframework.com",
+        "aud": APP_ID,
+        "iat": now,
+        "nbf": now - 5,
+        "exp": now + 600,
+        "serviceurl": secured_bot.service_url,
+    }
+    activity = acts.bot_installed_personal(secured_bot.service_url)
+    activity["membersAdded"] = []
+    unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": "trusted-key"})
+    header = base64.urlsafe_b64encode(
+        json.dumps({"alg": "RS256", "typ": "JWT", "kid": "trusted-key"}).encode()
+    )
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode())
+    stripped = f"{header.decode().rstrip('=')}.{body.decode().rstrip('=')}."
+    for token in (unsigned, stripped):
+        response = await secured_bot.post(activity, Authorization=f"Bearer {token}")
+        assert response.status == 401, token
     assert secured_bot.connector.sent == []
 
 
