@@ -135,9 +135,10 @@ async def secured_bot(
     await bot.client.close()
 
 
-def _token(key: rsa.RSAPrivateKey, kid: str, **claims: Any) -> str:
+def _claims(**claims: Any) -> dict[str, Any]:
+    """What a Bot Framework token for this bot says, valid now, with `claims` changed."""
     now = int(time.time())
-    payload = {
+    return {
         "iss": "https://api.botframework.com",
         "aud": APP_ID,
         "iat": now,
@@ -146,7 +147,10 @@ def _token(key: rsa.RSAPrivateKey, kid: str, **claims: Any) -> str:
         "serviceurl": "http://127.0.0.1",
         **claims,
     }
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+
+
+def _token(key: rsa.RSAPrivateKey, kid: str, **claims: Any) -> str:
+    return jwt.encode(_claims(**claims), key, algorithm="RS256", headers={"kid": kid})
 
 
 async def test_with_an_app_id_a_message_without_a_token_is_a_401(
@@ -182,15 +186,7 @@ async def test_with_an_app_id_a_token_signed_by_another_key_is_a_401(
 async def test_with_an_app_id_an_unsigned_token_is_a_401(secured_bot: BotUnderTest) -> None:
     """A token with every right claim but no signature (alg "none", or RS256 with the
     signature cut off) is refused."""
-    now = int(time.time())
-    claims = {
-        "iss": "https://api.botframework.com",
-        "aud": APP_ID,
-        "iat": now,
-        "nbf": now - 5,
-        "exp": now + 600,
-        "serviceurl": secured_bot.service_url,
-    }
+    claims = _claims(serviceurl=secured_bot.service_url)
     activity = acts.bot_installed_personal(secured_bot.service_url)
     activity["membersAdded"] = []
     unsigned = jwt.encode(claims, None, algorithm="none", headers={"kid": "trusted-key"})
