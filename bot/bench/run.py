@@ -111,10 +111,10 @@ FULL = BenchConfig("full", rounds=16, per_phase=6, scale_rounds=10, scale_per_ph
 SCALE_QUICK = PanelShape(cases=2_000, actions=2_000, years=10, open_cases=40, audit=False)
 QUICK = BenchConfig(
     "quick",
-    rounds=6,
+    rounds=4,
     per_phase=4,
     scale_shape=SCALE_QUICK,
-    scale_rounds=4,
+    scale_rounds=3,
     fanout_spocs=300,
 )
 TINY = BenchConfig(
