@@ -114,7 +114,7 @@ QUICK = BenchConfig(
     rounds=4,
     per_phase=4,
     scale_shape=SCALE_QUICK,
-    scale_rounds=3,
+    scale_rounds=4,
     fanout_spocs=300,
 )
 TINY = BenchConfig(
