@@ -93,7 +93,7 @@ cmd_run() {
         "$VENV/bin/python" -m bot seed-demo
     fi
     mkdir -p var
-    say "Starting the Agents Playground on http://127.0.0.1:56150"
+    say "Starting the Agents Playground"
     (
         cd "$E2E"
         TEAMSAPPTESTER_BROWSER=none APPLICATION_INSIGHTS_NO_STATSBEAT=1 \
@@ -105,10 +105,19 @@ cmd_run() {
     PLAYGROUND_PID=$!
     trap 'kill "${PLAYGROUND_PID:-}" 2>/dev/null || true' EXIT
     trap 'exit 130' INT TERM
+    # The Playground takes another port when 56150 is busy: show the one it says it took.
+    local playground_port=56150
+    for _ in $(seq 1 60); do
+        if grep -q "Listening on" var/playground.out 2>/dev/null; then
+            playground_port=$(grep -o "Listening on [0-9]*" var/playground.out | head -n 1 | grep -o "[0-9]*$")
+            break
+        fi
+        sleep 0.5
+    done
     cat <<MSG
 
   Community MARAC bot: http://127.0.0.1:${port}/api/messages (local mode)
-  Open the Agents Playground:  http://127.0.0.1:56150
+  Open the Agents Playground:  http://127.0.0.1:${playground_port}
   You are Priya Raman, the demo panel's coordinator. Type "help". Ctrl-C stops both.
 
 MSG
