@@ -36,7 +36,7 @@ from bot.domain.referral import Referral, ReferralStatus, Subject
 from bot.domain.reminders import ActionCardCopy, SentReminder
 from bot.domain.retention import Person, SubjectAccessExport, referral_ended_at
 from bot.services import ports
-from storage.errors import ConstraintViolation, stale_minutes, stale_referral
+from storage.errors import ConstraintViolation, DuplicateRecord, stale_minutes, stale_referral
 
 T = TypeVar("T")
 
@@ -218,7 +218,7 @@ class MemoryUnitOfWork:
         for referral_id, base in self._referral_bases.items():
             current = committed[REFERRALS].get(referral_id)
             if base is None and current is not None:
-                raise ConstraintViolation("A referrals record with the same id exists.")
+                raise DuplicateRecord(REFERRALS)
             if base is not None and (current is None or current.value.version != base):
                 raise stale_referral()
         for table, unique in UNIQUE.items():
@@ -230,7 +230,7 @@ class MemoryUnitOfWork:
             }
             for key, record in changed.items():
                 if taken.get(unique(record.value), key) != key:
-                    raise ConstraintViolation(f"A {table} record with the same key exists.")
+                    raise DuplicateRecord(table)
         changed_panels = self._changed_panels()
         for table, changes in self._changes.items():
             for key, change in changes.items():
@@ -307,7 +307,7 @@ class MemoryUnitOfWork:
             wanted = unique(value)
             for other in self.values(table):
                 if unique(other) == wanted and self._key_of(table, other) != key:
-                    raise ConstraintViolation(f"A {table} record with the same key exists.")
+                    raise DuplicateRecord(table)
         existing = self.record(table, key)
         seq = existing.seq if existing else next(self._storage._sequence)
         self._changes[table][key] = _Record(seq, stored_form(value))

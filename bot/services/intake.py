@@ -63,7 +63,7 @@ from bot.services import audit, triage
 from bot.services.config import load_risk_matrix
 from bot.services.info_requests import day_text
 from bot.services.notify import card_to_member
-from bot.services.ports import UnitOfWork
+from bot.services.ports import AlreadyExists, UnitOfWork
 from bot.services.referrer_notices import (
     ReferralEvent,
     notice_card,
@@ -102,6 +102,8 @@ OUT_OF_DATE = "This card is out of date. Type refer to carry on with your referr
 NOT_YOURS = "I can't find that referral among yours. Type refer to see your draft."
 _REFERENCE = re.compile(r"^RF-\d{4}-\d{1,6}$", re.IGNORECASE)
 _MAX_REFERENCE_TRIES = 1000
+# How often `refer` starts again when another draft took its reference at the same instant.
+_CREATION_TRIES = 3
 
 
 @cache
@@ -324,8 +326,8 @@ async def _audit(
 async def _new_draft(uow: UnitOfWork, setting: Setting) -> Referral:
     """A new draft with the next free reference of the year, e.g. RF-2026-0004.
 
-    Two referrers starting at the same instant may pick the same number; the storage's unique
-    reference then refuses the second, which fails with an error reference (rare; see notes).
+    Two drafts started at the same instant may pick the same number; the storage's unique
+    reference then refuses the second with AlreadyExists, and `refer` tries again.
     """
     panel, year = setting.panel, setting.now.astimezone(UTC).year
     number = await uow.referrals.count_created_in_year(panel.id, year) + 1
@@ -369,6 +371,18 @@ def status_text(referral: Referral, panel: Panel) -> str:
 
 async def refer(request: Request, deps: Deps) -> Reply:
     """`refer`: carry on with the caller's draft or start one; `refer new`; `refer RF-…`."""
+    for _ in range(_CREATION_TRIES - 1):
+        try:
+            return await _refer(request, deps)
+        except AlreadyExists:
+            # Another draft took the same reference at the same instant (another referrer,
+            # or this one in a second window): nothing was stored, so look again, when the
+            # next number is free. A last loss answers with AlreadyExists' plain message.
+            continue
+    return await _refer(request, deps)
+
+
+async def _refer(request: Request, deps: Deps) -> Reply:
     panel, member = await _membership(request, deps)
     wanted = request.args.strip()
     if wanted and wanted.lower() != "new" and not _REFERENCE.match(wanted):

@@ -17,6 +17,7 @@ import io
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.domain.audit import AuditVerb
@@ -25,7 +26,7 @@ from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.panel import AGENCY_ROLES, Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.policy import Act, Relation
 from bot.services import access, audit
-from bot.services.ports import UnitOfWork
+from bot.services.ports import AlreadyExists, UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
 from cards.membership import (
@@ -70,6 +71,10 @@ ROLE_LABELS: Mapping[Role, str] = {
 LAST_COORDINATOR = "The panel needs at least one coordinator: make someone else coordinator first."
 NEEDS_AGENCY = "A SPOC or deputy belongs to an agency: choose one."
 NOT_A_MANAGER = "This is for the panel's coordinators."
+SET_UP_BY_SOMEONE_ELSE = (
+    "Someone else just set this team up as the panel {panel}, at the same moment as you. "
+    "Its coordinators keep it from their private chat with me: ask one of them to add you."
+)
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 200
@@ -178,9 +183,26 @@ async def setup(request: Request, deps: Deps) -> Reply:
     if not caller.aad_object_id:
         raise NotAllowed("Teams did not tell me who you are, so I cannot make you coordinator.")
     name = " ".join(request.args.split())[:MAX_NAME] or DEFAULT_PANEL_NAME
+    try:
+        return await _set_up(request, deps, name, now)
+    except AlreadyExists:
+        # Someone else typed setup in this team at the same moment and their panel was
+        # stored first; nothing of this one was.
+        async with deps.uow() as uow:
+            winner = await uow.panels.by_team(where.team_id)
+        if winner is None:
+            raise
+        return Reply(text=SET_UP_BY_SOMEONE_ELSE.format(panel=winner.name))
+
+
+async def _set_up(request: Request, deps: Deps, name: str, now: datetime) -> Reply:
+    where, caller = request.where, request.caller
+    assert where.team_id and caller.aad_object_id  # setup checked both
     async with deps.uow() as uow:
-        if await uow.panels.by_team(where.team_id) is not None:
-            raise NotAllowed("This team is already a panel.")
+        # The turn found no panel for this team; one made since is someone else's setup.
+        existing = await uow.panels.by_team(where.team_id)
+        if existing is not None:
+            return Reply(text=SET_UP_BY_SOMEONE_ELSE.format(panel=existing.name))
         panel = Panel(
             name=name,
             team_id=where.team_id,

@@ -16,12 +16,28 @@ from bot.domain.action import Action, InformationRequest
 from bot.domain.audit import AuditEvent
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind, ConversationRef, OutgoingDelivery
+from bot.domain.errors import Conflict
 from bot.domain.meeting import AgendaItem, Attendance, Meeting
 from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
 from bot.domain.reminders import ActionCardCopy, SentReminder
 from bot.domain.retention import Person, SubjectAccessExport
+
+ALREADY_EXISTS = (
+    "Someone else did the same a moment ago, so nothing of yours was saved. "
+    "Look again: what they made is there now."
+)
+
+
+class AlreadyExists(Conflict):
+    """A save or commit lost a creation race: another unit of work stored a record under the
+    same unique key first (a team's panel, a referral's reference). Nothing of this unit of
+    work is stored; the message is safe to show, and a service that knows what was being
+    made catches it to say so and show the one that won."""
+
+    def __init__(self, message: str = ALREADY_EXISTS) -> None:
+        super().__init__(message)
 
 
 class PanelRepository(Protocol):

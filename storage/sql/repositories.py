@@ -33,7 +33,7 @@ from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
 from bot.domain.reminders import ActionCardCopy, SentReminder
-from storage.errors import ConstraintViolation, stale_minutes, stale_referral
+from storage.errors import ConstraintViolation, refused, stale_minutes, stale_referral
 from storage.sql import mapping as m
 from storage.sql.models import (
     ActionCardRow,
@@ -80,7 +80,7 @@ class SqlRepository:
         try:
             await self._session.flush()
         except IntegrityError as exc:
-            raise ConstraintViolation(f"The database refused the change: {exc.orig}") from exc
+            raise refused("the change", exc.orig) from exc
         except FlushError as exc:
             # Two records with one id inside this unit of work, caught before the database.
             raise ConstraintViolation(str(exc)) from exc

@@ -9,11 +9,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from sqlalchemy import Table, event, text, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bot.services import ports
+from storage.errors import refused
 from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
 from storage.sql.models import (
     ActionRow,
@@ -152,7 +153,12 @@ class SqlUnitOfWork:
             await self._session.close()
 
     async def commit(self) -> None:
-        await self._session.commit()
+        """Commit; a unique key another unit of work took first (the flush at commit time)
+        is refused as the port's AlreadyExists, never the driver's IntegrityError."""
+        try:
+            await self._session.commit()
+        except IntegrityError as exc:
+            raise refused("the change", exc.orig) from exc
 
     async def rollback(self) -> None:
         await self._session.rollback()
