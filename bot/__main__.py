@@ -36,6 +36,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the bot's web server until interrupted."""
     from aiohttp import web
 
+    from bot.access_log import PathOnlyAccessLogger
     from bot.app import create_app
 
     settings = _settings()
@@ -45,7 +46,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(settings.log_level)
     mode = "local mode (no app id: Agents Playground only)" if settings.local_mode else "secured"
     print(f"Community MARAC bot on http://{host}:{port}/api/messages, {mode}", flush=True)
-    web.run_app(create_app(settings), host=host, port=port, print=None)
+    # Download links carry their token in the query: the access log leaves it out.
+    web.run_app(
+        create_app(settings),
+        host=host,
+        port=port,
+        print=None,
+        access_log_class=PathOnlyAccessLogger,
+    )
     return 0
 
 

@@ -33,6 +33,7 @@ from bot.services import (
     triage,
 )
 from bot.services.calendar import CalendarConfig, OnlineMeetings, ScheduleBook
+from bot.services.links import Links
 from bot.services.ports import Storage
 from bot.services.router import Deps, Router
 from bot.settings import Settings
@@ -66,9 +67,14 @@ def calendar_config(settings: Settings, online: OnlineMeetings | None = None) ->
     return CalendarConfig(
         schedules=schedules,
         online_meetings=online,
-        ics_secret=settings.ics_signing_secret,
-        public_url=settings.public_url,
+        links=download_links(settings),
     )
+
+
+def download_links(settings: Settings) -> Links:
+    """The signed download links: the public address and the secrets (LINK_SECRETS, or
+    ICS_SIGNING_SECRET for deployments that predate it)."""
+    return Links.of(settings.public_url, settings.download_secrets)
 
 
 def build_router(settings: Settings | None = None, online: OnlineMeetings | None = None) -> Router:
@@ -114,18 +120,17 @@ def reminders_config(settings: Settings) -> reminders.ReminderConfig:
 
 
 def dataprotection_config(settings: Settings) -> dataprotection.DataProtectionConfig:
-    """Subject access downloads (signed with the app's download secret) and retention."""
+    """Subject access downloads (signed links) and retention."""
     return dataprotection.DataProtectionConfig(
-        public_url=settings.public_url,
-        secret=settings.ics_signing_secret,
+        links=download_links(settings),
         retention=RetentionPolicy(settings.retention_years),
         retention_every=timedelta(hours=settings.retention_interval_hours),
     )
 
 
 def stats_config(settings: Settings) -> stats.StatsConfig:
-    """The statistics' CSV download, signed with the app's download secret."""
-    return stats.StatsConfig(public_url=settings.public_url, secret=settings.ics_signing_secret)
+    """The statistics' CSV download (a signed link)."""
+    return stats.StatsConfig(links=download_links(settings))
 
 
 def sar_download(
@@ -133,10 +138,12 @@ def sar_download(
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /panels/{panel_id}/sar/{export_id}.docx|.json?token=…: a subject access export."""
 
+    links = download_links(settings)
+
     async def sar_export(request: web.Request) -> web.Response:
         found = await dataprotection.sar_file(
             deps.uow,
-            settings.ics_signing_secret,
+            links,
             request.match_info["panel_id"],
             request.match_info["export_id"],
             fmt,
@@ -163,10 +170,12 @@ def stats_download(
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /panels/{panel_id}/stats/{quarter}.csv?token=…: a quarter's figures as CSV."""
 
+    links = download_links(settings)
+
     async def stats_csv(request: web.Request) -> web.Response:
         body = await stats.stats_file(
             deps.uow,
-            settings.ics_signing_secret,
+            links,
             request.match_info["panel_id"],
             request.match_info["quarter"],
             request.query.get("token", ""),
@@ -188,8 +197,8 @@ def stats_download(
 
 
 def minutes_config(settings: Settings) -> minutes.MinutesConfig:
-    """Where approved minutes are downloaded: signed with the app's download secret."""
-    return minutes.MinutesConfig(public_url=settings.public_url, secret=settings.ics_signing_secret)
+    """Where approved minutes are downloaded (signed links)."""
+    return minutes.MinutesConfig(links=download_links(settings))
 
 
 def minutes_download(
@@ -197,10 +206,12 @@ def minutes_download(
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /panels/{panel_id}/minutes/{meeting_id}.docx?token=…: approved minutes (Word)."""
 
+    links = download_links(settings)
+
     async def minutes_docx(request: web.Request) -> web.Response:
         body = await minutes.minutes_file(
             deps.uow,
-            settings.ics_signing_secret,
+            links,
             request.match_info["panel_id"],
             request.match_info["meeting_id"],
             request.query.get("token", ""),
@@ -242,10 +253,12 @@ def ics_download(
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """GET /panels/{panel_id}/meetings.ics?token=…: the panel's meetings as an .ics file."""
 
+    links = download_links(settings)
+
     async def meetings_ics(request: web.Request) -> web.Response:
         text = await calendar.calendar_file(
             deps.uow,
-            settings.ics_signing_secret,
+            links,
             request.match_info["panel_id"],
             request.query.get("token", ""),
             deps.clock.now(),

@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 
 DEFAULT_DATA_DIR = Path("var")
 APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
+MIN_LINK_SECRET = 32
 
 
 class SettingsError(ValueError):
@@ -44,6 +45,8 @@ class Settings:
     # Where people reach the bot from outside (for download links such as the .ics file).
     public_url: str = ""
     ics_signing_secret: str = field(default="", repr=False)
+    # Secrets that sign download links, newest first: the first signs, all verify (rotation).
+    link_secrets: tuple[str, ...] = field(default=(), repr=False)
     # Microsoft Graph, for Teams online meetings (client credentials through msal).
     graph_tenant_id: str = ""
     graph_client_id: str = ""
@@ -83,6 +86,13 @@ class Settings:
                 self.graph_organizer_user_id,
             )
         )
+
+    @property
+    def download_secrets(self) -> tuple[str, ...]:
+        """LINK_SECRETS, or else ICS_SIGNING_SECRET alone (so older deployments keep links)."""
+        if self.link_secrets:
+            return self.link_secrets
+        return (self.ics_signing_secret,) if self.ics_signing_secret else ()
 
     @property
     def local_mode(self) -> bool:
@@ -156,6 +166,7 @@ class Settings:
             else None,
             public_url=get("PUBLIC_URL").rstrip("/"),
             ics_signing_secret=get("ICS_SIGNING_SECRET"),
+            link_secrets=tuple(s.strip() for s in get("LINK_SECRETS").split(",") if s.strip()),
             graph_tenant_id=get("GRAPH_TENANT_ID") or get("APP_TENANTID"),
             graph_client_id=get("GRAPH_CLIENT_ID") or get("APP_ID"),
             graph_client_secret=get("GRAPH_CLIENT_SECRET") or get("APP_PASSWORD"),
@@ -216,6 +227,11 @@ class Settings:
             raise SettingsError("OUTBOX_LEASE_SECONDS must be at least 30")
         if not 1 <= self.retention_years <= 100:
             raise SettingsError("RETENTION_YEARS must be between 1 and 100")
+        if any(len(secret) < MIN_LINK_SECRET for secret in self.link_secrets):
+            raise SettingsError(
+                f"LINK_SECRETS: each secret must be at least {MIN_LINK_SECRET} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
         if self.retention_interval_hours < 1:
             raise SettingsError("RETENTION_INTERVAL_HOURS must be at least 1")
         from bot.domain.errors import InvalidInput

@@ -193,6 +193,7 @@ def render_meeting_cancelled(view: MeetingCancelledView) -> Card:
 class CalendarLinkView:
     panel_name: str
     url: str
+    expires: str | None = None  # when the link stops working, e.g. "Thu 18 Feb 2027"
 
 
 def render_calendar_link(view: CalendarLinkView) -> Card:
@@ -203,7 +204,12 @@ def render_calendar_link(view: CalendarLinkView) -> Card:
             "Download the .ics file and open it to add the panel's meetings to Outlook or "
             "another calendar. It holds dates, times and Teams links only."
         ),
-        paragraph("The link is the key to the file: keep it within the panel.", subtle=True),
+        paragraph(
+            "The link is yours alone: do not share it. It stops working if you leave the panel"
+            + (f", and on {view.expires}" if view.expires else "")
+            + "; type schedule ics for a new one.",
+            subtle=True,
+        ),
     ]
     actions = [ac.ActionOpenUrl(title="Download .ics", url=view.url)]
     return build(body, actions, fallback=CALENDAR_TITLE)

@@ -11,6 +11,7 @@ import pytest
 from bot.app import build_router
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput
+from bot.services.guard import public
 from bot.services.router import CommandSpec, Deps, Reply, Request
 from cards.help import HELP_TITLE
 from cards.kit import card_text
@@ -172,7 +173,7 @@ async def test_an_unexpected_error_shows_only_a_reference_and_logs_it(
     async def explode(request: Request, deps: Deps) -> Reply:
         raise RuntimeError("secret internal detail")
 
-    router.command(CommandSpec(name="explode", summary="fails", handler=explode))
+    router.command(CommandSpec(name="explode", summary="fails", handler=explode, access=public()))
     bot = await start_bot(sqlite_storage, connector, clock, router=router)
     try:
         with caplog.at_level(logging.ERROR):
@@ -196,7 +197,7 @@ async def test_a_rule_broken_in_a_command_reaches_the_person_as_its_message(
     async def strict(request: Request, deps: Deps) -> Reply:
         raise InvalidInput("The date of birth cannot be in the future.")
 
-    router.command(CommandSpec(name="strict", summary="refuses", handler=strict))
+    router.command(CommandSpec(name="strict", summary="refuses", handler=strict, access=public()))
     bot = await start_bot(sqlite_storage, connector, clock, router=router)
     try:
         await bot.post(acts.personal_message(connector.url, "strict"))
@@ -218,7 +219,7 @@ async def test_a_command_outside_its_scope_is_refused_with_where_it_works(
             name="private",
             summary="personal only",
             handler=private,
-            scopes=frozenset({ConversationKind.PERSONAL}),
+            access=public(frozenset({ConversationKind.PERSONAL})),
         )
     )
     bot = await start_bot(sqlite_storage, connector, clock, router=router)

@@ -12,23 +12,23 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import calendar_config
 from bot.domain.common import FixedClock
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.services import basics, calendar
-from bot.services.calendar import CalendarConfig, calendar_file, ics_path
+from bot.services.calendar import ics_path
 from bot.services.demo import seed_demo
 from bot.services.ports import Storage
 from bot.services.router import Router
+from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.schedule import field_id
 from tests.conftest import NOW, BotUnderTest, Connector, start_bot
 from tests.support import activities as acts
 
 LONDON = ZoneInfo("Europe/London")
-SECRET = "test-ics-secret"
+SECRET = "test-calendar-link-secret-of-32-characters"
 PUBLIC_URL = "https://bot.example.org"
 
 
@@ -40,8 +40,9 @@ async def bot(
     await seed_demo(sqlite_storage.unit_of_work, clock)
     router = Router()
     basics.register(router)
-    calendar.register(router, CalendarConfig(ics_secret=SECRET, public_url=PUBLIC_URL))
-    under_test = await start_bot(sqlite_storage, connector, clock, router=router)
+    settings = Settings(public_url=PUBLIC_URL, link_secrets=(SECRET,))
+    calendar.register(router, calendar_config(settings))
+    under_test = await start_bot(sqlite_storage, connector, clock, router=router, settings=settings)
     yield under_test
     await under_test.client.close()
 
@@ -183,42 +184,14 @@ async def test_schedule_ics_gives_a_link_that_downloads_the_calendar(
     url: str = download["url"]
     assert url.startswith(f"{PUBLIC_URL}/panels/")
     path_and_query = url.removeprefix(PUBLIC_URL)
-
-    # The route bot/app.py is to serve, written as proposed for it.
-    async def meetings_ics(request: web.Request) -> web.Response:
-        text = await calendar_file(
-            bot.storage.unit_of_work,
-            SECRET,
-            request.match_info["panel_id"],
-            request.query.get("token", ""),
-            clock.now(),
-        )
-        if text is None:
-            raise web.HTTPNotFound()
-        return web.Response(
-            body=text.encode("utf-8"),
-            content_type="text/calendar",
-            charset="utf-8",
-            headers={
-                "Content-Disposition": 'attachment; filename="panel-meetings.ics"',
-                "Cache-Control": "no-store",
-            },
-        )
-
-    app = web.Application()
-    app.router.add_get("/panels/{panel_id}/meetings.ics", meetings_ics)
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    try:
-        response = await client.get(path_and_query)
-        assert response.status == 200
-        assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
-        body = await response.text()
-        assert body.startswith("BEGIN:VCALENDAR\r\n")
-        assert body.count("BEGIN:VEVENT") >= 2
-        panel_id = path_and_query.split("/")[2]
-        assert path_and_query.startswith(ics_path(panel_id))
-        forged = await client.get(f"{ics_path(panel_id)}?token=guess")
-        assert forged.status == 404
-    finally:
-        await client.close()
+    # The app's own route (bot/app.py), signed with the same secret.
+    response = await bot.client.get(path_and_query)
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    body = await response.text()
+    assert body.startswith("BEGIN:VCALENDAR\r\n")
+    assert body.count("BEGIN:VEVENT") >= 2
+    panel_id = path_and_query.split("/")[2]
+    assert path_and_query.startswith(ics_path(panel_id))
+    forged = await bot.client.get(f"{ics_path(panel_id)}?token=guess")
+    assert forged.status == 404

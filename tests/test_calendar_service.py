@@ -35,14 +35,14 @@ from bot.services.calendar import (
     england_and_wales_holidays,
     ensure_meetings,
     fold_ics_line,
-    ics_token,
-    ics_token_valid,
+    ics_path,
     ics_url,
     meetings_ics,
     schedules_from_data,
     take_date,
 )
 from bot.services.demo import DEMO_TEAM, seed_demo
+from bot.services.links import Links, Purpose
 from bot.services.router import Caller, Deps, Request, Where
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
@@ -52,6 +52,7 @@ NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
 PRIYA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01"
 GEMMA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d03"
+LINKS = Links.of("https://bot.example.org/", ["s3cret"])
 SECOND_TUESDAY = schedule_from_data({"rule": "second Tuesday"})
 HOLIDAYS = england_and_wales_holidays(range(2026, 2029))
 
@@ -415,16 +416,29 @@ async def test_an_unknown_sub_command_shows_the_usage(world: World) -> None:
 
 
 async def test_the_calendar_link_needs_a_secret_and_a_public_address(world: World) -> None:
-    with pytest.raises(NotFound, match="ICS_SIGNING_SECRET and PUBLIC_URL"):
+    with pytest.raises(NotFound, match="LINK_SECRETS and PUBLIC_URL"):
         await world.feature().command(world.request(world.gemma, args="ics"), world.deps)
-    feature = world.feature(ics_secret="s3cret", public_url="https://bot.example.org/")
+    feature = world.feature(links=LINKS)
     reply = await feature.command(world.request(world.gemma, args="ics"), world.deps)
     (action,) = (reply.card or {})["actions"]
     assert action["type"] == "Action.OpenUrl"
     assert action["url"] == (
         f"https://bot.example.org/panels/{world.panel.id}/meetings.ics"
-        f"?token={ics_token('s3cret', world.panel.id)}"
+        f"?token={LINKS.token(Purpose.CALENDAR, [world.panel.id], world.gemma.id, NOW)}"
     )
+    assert "Thu 18 Feb 2027" in card_text(reply.card or {})  # 90 days on
+
+
+async def test_the_calendar_link_is_given_in_private_chat_only(world: World) -> None:
+    feature = world.feature(links=LINKS)
+    with pytest.raises(NotAllowed, match="private chat"):
+        await feature.command(
+            world.request(world.gemma, ConversationKind.CHANNEL, args="ics"), world.deps
+        )
+    shown = await feature.command(world.request(world.gemma, ConversationKind.CHANNEL), world.deps)
+    assert "meetings.ics" not in str(shown.card)
+    mine = await feature.command(world.request(world.gemma), world.deps)
+    assert "meetings.ics" in str(mine.card)
 
 
 async def test_the_schedule_card_lists_six_meetings_with_deadlines(world: World) -> None:
@@ -475,24 +489,24 @@ async def test_the_ics_file_follows_rfc_5545_and_holds_no_personal_data(world: W
         assert invented_person not in text
 
 
-def test_the_download_token_opens_only_its_own_panel() -> None:
-    token = ics_token("s3cret", "panel-a")
-    assert ics_token_valid("s3cret", "panel-a", token)
-    assert not ics_token_valid("s3cret", "panel-b", token)
-    assert not ics_token_valid("other", "panel-a", token)
-    assert not ics_token_valid("", "panel-a", ics_token("", "panel-a"))
-    assert not ics_token_valid("s3cret", "panel-a", "")
-    assert ics_url("", "s3cret", "panel-a") is None
-    assert ics_url("https://bot.example.org", "", "panel-a") is None
+def test_the_download_link_opens_only_its_own_panel() -> None:
+    token = LINKS.token(Purpose.CALENDAR, ["panel-a"], "member-1", NOW)
+    assert LINKS.holder(Purpose.CALENDAR, ["panel-a"], token, NOW) == "member-1"
+    assert LINKS.holder(Purpose.CALENDAR, ["panel-b"], token, NOW) is None
+    assert Links.of("", ["other"]).holder(Purpose.CALENDAR, ["panel-a"], token, NOW) is None
+    assert LINKS.holder(Purpose.CALENDAR, ["panel-a"], "", NOW) is None
+    assert ics_url(Links.of("", ["s3cret"]), "panel-a", "member-1", NOW) is None
+    assert ics_url(Links.of("https://bot.example.org", []), "panel-a", "member-1", NOW) is None
+    assert ics_path("panel-a") == "/panels/panel-a/meetings.ics"
 
 
 async def test_calendar_file_answers_only_a_valid_token(world: World) -> None:
     panel_id = world.panel.id
-    good = ics_token("s3cret", panel_id)
-    text = await calendar_file(world.deps.uow, "s3cret", panel_id, good, NOW)
+    good = LINKS.token(Purpose.CALENDAR, [panel_id], world.gemma.id, NOW)
+    text = await calendar_file(world.deps.uow, LINKS, panel_id, good, NOW)
     assert text is not None and text.count("BEGIN:VEVENT") == 3  # 10 Nov, 8 Dec, 12 Jan
-    assert await calendar_file(world.deps.uow, "s3cret", panel_id, good[:-1], NOW) is None
-    assert await calendar_file(world.deps.uow, "s3cret", "nope", good, NOW) is None
+    assert await calendar_file(world.deps.uow, LINKS, panel_id, good[:-1], NOW) is None
+    assert await calendar_file(world.deps.uow, LINKS, "nope", good, NOW) is None
 
 
 # --- configuration --------------------------------------------------------------------------

@@ -13,21 +13,20 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from docx import Document
 
-from bot.app import build_router, create_app
+from bot.app import build_router, create_app, minutes_config
 from bot.domain.common import FixedClock
 from bot.services import minutes
 from bot.services.demo import seed_demo
 from bot.services.ports import Storage
-from bot.services.router import Deps, Router
+from bot.services.router import Router
 from bot.settings import Settings
 from cards.kit import Card, card_text
 from tests.conftest import BotUnderTest, Connector
@@ -38,7 +37,6 @@ GROUP_CHAT = "19:riverside-group-chat@thread.v2"
 MEETING_CHAT = "19:meeting_NzY4ZGYxMmMtMjQ1Ny00@thread.v2"
 TEAMS_MEETING = "MCMjMjg6Y29tbXVuaXR5LW1hcmFj"
 SECRET = "bot-test-secret"
-MINUTES_ROUTE = "/panels/{panel_id}/minutes/{meeting_id}.docx"
 _ids = itertools.count(1)
 
 
@@ -101,34 +99,6 @@ def group_invoke(
     return activity
 
 
-def minutes_download(
-    settings: Settings, deps: Deps
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """The handler bot/app.py serves at GET /panels/{panel_id}/minutes/{meeting_id}.docx."""
-
-    async def minutes_docx(request: web.Request) -> web.Response:
-        body = await minutes.minutes_file(
-            deps.uow,
-            settings.ics_signing_secret,
-            request.match_info["panel_id"],
-            request.match_info["meeting_id"],
-            request.query.get("token", ""),
-            deps.clock.now(),
-        )
-        if body is None:
-            raise web.HTTPNotFound()  # the same answer for a bad link, a draft and no minutes
-        return web.Response(
-            body=body,
-            content_type=minutes.DOCX_CONTENT_TYPE,
-            headers={
-                "Content-Disposition": 'attachment; filename="panel-minutes.docx"',
-                "Cache-Control": "no-store",
-            },
-        )
-
-    return minutes_docx
-
-
 @pytest.fixture
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
@@ -140,9 +110,6 @@ async def bot(
     app = create_app(
         settings, storage=sqlite_storage, clock=clock, router=router, deliver_in_background=False
     )
-    deps = Deps(uow=sqlite_storage.unit_of_work, clock=clock)
-    if MINUTES_ROUTE not in {r.canonical for r in app.router.resources()}:
-        app.router.add_get(MINUTES_ROUTE, minutes_download(settings, deps))  # until app.py has it
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     yield BotUnderTest(client, connector.fake, connector.url, sqlite_storage)
@@ -150,12 +117,9 @@ async def bot(
 
 
 def meeting_router(settings: Settings) -> Router:
-    """The app's router with the meeting features, registered as bot/app.py will: the
+    """The app's router with the meeting features, registered as bot/app.py does: the
     minutes' links signed with the app's secret."""
-    config = minutes.MinutesConfig(
-        public_url=settings.public_url, secret=settings.ics_signing_secret
-    )
-    return with_meeting_features(build_router(settings), config)
+    return with_meeting_features(build_router(settings), minutes_config(settings))
 
 
 async def invoke(bot: BotUnderTest, activity: dict[str, Any]) -> dict[str, Any]:

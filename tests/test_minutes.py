@@ -31,7 +31,8 @@ from bot.domain.minutes import (
 from bot.domain.panel import Agency, Member, Role
 from bot.domain.risk import RiskLevel
 from bot.services.docx_export import minutes_docx
-from bot.services.minutes import demo_minutes, gallery_cards, minutes_token, read_token
+from bot.services.links import Links, Purpose
+from bot.services.minutes import demo_minutes, gallery_cards
 from cards.kit import card_text, teams_findings
 
 LONDON = ZoneInfo("Europe/London")
@@ -256,16 +257,16 @@ def test_the_word_document_opens_and_lists_attendance_and_every_action() -> None
 
 
 def test_a_download_token_names_its_member_and_expires() -> None:
-    expires = T0 + timedelta(days=30)
-    token = minutes_token("secret", "panel", "meeting", "member-1", expires)
-    assert read_token("secret", "panel", "meeting", token, T0) == "member-1"
-    assert read_token("secret", "panel", "meeting", token, expires) is None
-    assert read_token("other", "panel", "meeting", token, T0) is None
-    assert read_token("secret", "panel", "another-meeting", token, T0) is None
-    assert read_token("", "panel", "meeting", token, T0) is None
-    forged = token.replace("member-1", "member-2")
-    assert read_token("secret", "panel", "meeting", forged, T0) is None
-    assert read_token("secret", "panel", "meeting", "garbage", T0) is None
+    links = Links.of("https://bot.example.org", ["secret"])
+    token = links.token(Purpose.MINUTES, ["panel", "meeting"], "member-1", T0)
+    assert links.holder(Purpose.MINUTES, ["panel", "meeting"], token, T0) == "member-1"
+    expired = T0 + timedelta(days=7, seconds=1)
+    assert links.holder(Purpose.MINUTES, ["panel", "meeting"], token, expired) is None
+    other = Links.of("https://bot.example.org", ["other"])
+    assert other.holder(Purpose.MINUTES, ["panel", "meeting"], token, T0) is None
+    assert links.holder(Purpose.MINUTES, ["panel", "another-meeting"], token, T0) is None
+    assert Links().holder(Purpose.MINUTES, ["panel", "meeting"], token, T0) is None
+    assert links.holder(Purpose.MINUTES, ["panel", "meeting"], "garbage", T0) is None
 
 
 # --- the cards -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.meeting import MeetingStatus
 from bot.domain.minutes import Minutes
 from bot.services import agenda, meeting_run, minutes
+from bot.services.links import Links, Purpose
 from bot.services.router import Router
 from cards.kit import card_text
 from tests.test_agenda_service import NOW, World, make_world, press, text_of
@@ -24,6 +25,7 @@ from tests.test_agenda_service import NOW, World, make_world, press, text_of
 GROUP = ConversationKind.GROUP_CHAT
 SECRET = "minutes-test-secret"
 PUBLIC = "https://bot.example.org"
+LINKS = Links.of(PUBLIC, [SECRET])
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ async def world() -> World:
     router = Router()
     agenda.register(router)
     meeting_run.register(router)
-    minutes.register(router, minutes.MinutesConfig(public_url=PUBLIC, secret=SECRET))
+    minutes.register(router, minutes.MinutesConfig(links=LINKS))
     found.router = router
     return found
 
@@ -128,7 +130,7 @@ async def test_the_signed_link_downloads_the_approved_document_once_audited(
     meeting_id = await run_meeting(world)
     gemma = await world.member("Gemma")
     link = minutes.minutes_url(
-        minutes.MinutesConfig(public_url=PUBLIC, secret=SECRET),
+        minutes.MinutesConfig(links=LINKS),
         world.panel.id,
         meeting_id,
         gemma.id,
@@ -139,12 +141,12 @@ async def test_the_signed_link_downloads_the_approved_document_once_audited(
     assert parts.path == f"/panels/{world.panel.id}/minutes/{meeting_id}.docx"
     (token,) = parse_qs(parts.query)["token"]
     fetch = world.storage.unit_of_work
-    assert await minutes.minutes_file(fetch, SECRET, world.panel.id, meeting_id, token, NOW) is None
+    assert await minutes.minutes_file(fetch, LINKS, world.panel.id, meeting_id, token, NOW) is None
 
     card = (await world.command("Priya", "minutes")).card
     await world.click("Priya", *press(card, "Approve minutes"))
     now = world.clock.now()
-    body = await minutes.minutes_file(fetch, SECRET, world.panel.id, meeting_id, token, now)
+    body = await minutes.minutes_file(fetch, LINKS, world.panel.id, meeting_id, token, now)
     assert body is not None
     rows = [
         [c.text for c in row.cells] for t in Document(io.BytesIO(body)).tables for row in t.rows
@@ -157,13 +159,20 @@ async def test_the_signed_link_downloads_the_approved_document_once_audited(
         "minutes",
         gemma.id,
     )
-    for bad in (token + "x", "", token.replace(gemma.id, (await world.member("Tom")).id)):
+    subject = [world.panel.id, meeting_id]
+    unknown_secret = Links.of(PUBLIC, ["not-our-secret"])
+    for bad in (
+        token + "x",
+        "",
+        unknown_secret.token(Purpose.MINUTES, subject, gemma.id, NOW),
+        LINKS.token(Purpose.CALENDAR, subject, gemma.id, NOW),
+    ):
         assert (
-            await minutes.minutes_file(fetch, SECRET, world.panel.id, meeting_id, bad, NOW) is None
+            await minutes.minutes_file(fetch, LINKS, world.panel.id, meeting_id, bad, NOW) is None
         )
-    later = NOW + timedelta(days=31)
+    later = NOW + timedelta(days=8)  # minutes' links work for 7 days
     assert (
-        await minutes.minutes_file(fetch, SECRET, world.panel.id, meeting_id, token, later) is None
+        await minutes.minutes_file(fetch, LINKS, world.panel.id, meeting_id, token, later) is None
     )
 
 

@@ -20,13 +20,15 @@ from bot.domain.gate import SubjectNames, judge
 from bot.domain.retention import Person
 from bot.services import dataprotection
 from bot.services.channel_gate import kind_of, shared_post
+from bot.services.links import Links, Purpose
 from bot.services.sar_export import document, to_docx, to_json
 from cards.kit import card_text, teams_findings
 from tests.support.dataprotection import NOW, PUBLIC_URL, SECRET, Setting, open_setting
 
 JONAS = Person("Jonas Berg", date(2008, 3, 4))
 OTHERS = ("Karin", "1979-06-01", "Lee Grant", "1999-02-02", "Rosa", "Margaret", "RF-2020")
-CONFIG = dataprotection.DataProtectionConfig(public_url=PUBLIC_URL, secret=SECRET)
+LINKS = Links.of(PUBLIC_URL, [SECRET])
+CONFIG = dataprotection.DataProtectionConfig(links=LINKS)
 
 
 @pytest.fixture
@@ -133,7 +135,7 @@ async def test_the_search_gives_two_download_links_and_is_audited(setting: Setti
     text = card_text(card)
     assert "Subject access: Jonas Berg" in text and "born 4 Mar 2008" in text
     assert "Child in the household in RF-2026-0040 (declined)" in text
-    assert "They work until Fri 27 Nov 2026." in text
+    assert "They work until Sat 21 Nov 2026, 10:00." in text  # 24 hours
     docx, json_link = card["actions"]
     assert (docx["type"], json_link["type"]) == ("Action.OpenUrl", "Action.OpenUrl")
     assert docx["url"].startswith(f"{PUBLIC_URL}/panels/{setting.history.panel.id}/sar/")
@@ -143,7 +145,7 @@ async def test_the_search_gives_two_download_links_and_is_audited(setting: Setti
         (search, *rest) = await uow.audit.recent(panel, limit=10)
         (export,) = await uow.data_protection.exports(panel)
     assert export.person == JONAS
-    assert export.expires_at == NOW + timedelta(days=7)
+    assert export.expires_at == NOW + timedelta(hours=24)
     recorded = [search, *rest]
     assert {(e.verb, e.entity) for e in recorded} >= {
         (AuditVerb.EXPORT, "subject_access"),
@@ -162,14 +164,12 @@ async def test_a_link_works_for_its_coordinator_only_and_until_it_expires(
     panel = setting.history.panel.id
     async with setting.storage.unit_of_work() as uow:
         (export,) = await uow.data_protection.exports(panel)
-    subject = f"{panel}:{export.id}"
-    token = dataprotection.link_token(
-        SECRET, "subject-access", subject, export.member_id, export.expires_at
-    )
+    token = LINKS.token(Purpose.SAR, [panel, export.id, "json"], export.member_id, NOW)
+    docx_token = LINKS.token(Purpose.SAR, [panel, export.id, "docx"], export.member_id, NOW)
 
     async def fetch(fmt: str, token: str, when: object = NOW) -> object:
         return await dataprotection.sar_file(
-            setting.storage.unit_of_work, SECRET, panel, export.id, fmt, token, when
+            setting.storage.unit_of_work, LINKS, panel, export.id, fmt, token, when
         )
 
     found = await fetch("json", token)
@@ -177,19 +177,16 @@ async def test_a_link_works_for_its_coordinator_only_and_until_it_expires(
     body, content_type, name = found
     assert (content_type, name) == ("application/json", "subject-access-export.json")
     assert json.loads(body)["person"]["name"] == "Jonas Berg"
-    docx = await fetch("docx", token)
+    docx = await fetch("docx", docx_token)
     assert isinstance(docx, tuple) and docx[2] == "subject-access-export.docx"
-    someone_else = dataprotection.link_token(
-        SECRET, "subject-access", subject, "another-member", export.expires_at
-    )
-    stats_token = dataprotection.link_token(
-        SECRET, "stats.csv", subject, export.member_id, export.expires_at
-    )
+    someone_else = LINKS.token(Purpose.SAR, [panel, export.id, "json"], "another-member", NOW)
+    stats_token = LINKS.token(Purpose.STATS, [panel, export.id, "json"], export.member_id, NOW)
     assert await fetch("json", someone_else) is None
     assert await fetch("json", stats_token) is None
+    assert await fetch("docx", token) is None  # each format has a link of its own
     assert await fetch("json", token[:-2] + "xx") is None
     assert await fetch("pdf", token) is None
-    assert await fetch("json", token, NOW + timedelta(days=8)) is None
+    assert await fetch("json", token, NOW + timedelta(hours=24, seconds=1)) is None
     async with setting.storage.unit_of_work() as uow:
         downloads = [
             e

@@ -41,6 +41,18 @@ class Act(StrEnum):
     ERASE = "erase"
     VIEW_STATS = "view_stats"
     REFER = "refer"
+    EDIT_REFERRAL = "edit_referral"
+    VIEW_PANEL = "view_panel"
+    MANAGE_SCHEDULE = "manage_schedule"
+    START_MEETING = "start_meeting"
+    ATTEND_MEETING = "attend_meeting"
+    APPROVE_MINUTES = "approve_minutes"
+    VIEW_ACTIONS = "view_actions"
+    OVERSEE_ACTIONS = "oversee_actions"
+    SET_AWAY = "set_away"
+    MANAGE_REMINDERS = "manage_reminders"
+    ACCEPT_AGREEMENT = "accept_agreement"
+    CREATE_PANEL = "create_panel"
 
 
 class Relation(StrEnum):
@@ -84,6 +96,19 @@ TABLE: Mapping[Act, Mapping[Role, frozenset[Relation]]] = {
     Act.ERASE: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
     Act.VIEW_STATS: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
     Act.REFER: {C: ANY, H: ANY, S: ANY, D: ANY, R: ANY},
+    Act.EDIT_REFERRAL: {C: OWN, H: OWN, S: OWN, D: OWN, R: OWN},
+    Act.VIEW_PANEL: {C: ANY, H: ANY, S: ANY, D: ANY, R: ANY},
+    Act.MANAGE_SCHEDULE: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
+    Act.START_MEETING: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
+    Act.ATTEND_MEETING: {C: ANY, H: ANY, S: ANY, D: ANY, R: ANY},
+    Act.APPROVE_MINUTES: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
+    Act.VIEW_ACTIONS: {C: ANY, H: ANY, S: AGENCY | OWNER, D: AGENCY | OWNER, R: NEVER},
+    Act.OVERSEE_ACTIONS: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
+    Act.SET_AWAY: {C: ANY, H: NEVER, S: ANY, D: ANY, R: NEVER},
+    Act.MANAGE_REMINDERS: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
+    Act.ACCEPT_AGREEMENT: {C: ANY, H: ANY, S: ANY, D: ANY, R: ANY},
+    # No panel role creates a panel: the deployment's administrators do (bot.settings).
+    Act.CREATE_PANEL: {C: NEVER, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
 }
 
 # The acts that show or change case detail: they need the current agreement.
@@ -98,6 +123,9 @@ NEEDS_AGREEMENT: frozenset[Act] = frozenset(
         Act.VIEW_AUDIT,
         Act.EXPORT_SAR,
         Act.ERASE,
+        Act.APPROVE_MINUTES,
+        Act.VIEW_ACTIONS,
+        Act.OVERSEE_ACTIONS,
     }
 )
 
@@ -126,6 +154,18 @@ PHRASES: Mapping[Act, str] = {
     Act.ERASE: "erase a person's data",
     Act.VIEW_STATS: "see the panel's statistics",
     Act.REFER: "make referrals",
+    Act.EDIT_REFERRAL: "change a referral",
+    Act.VIEW_PANEL: "see the panel's meetings and agenda",
+    Act.MANAGE_SCHEDULE: "move or cancel meetings",
+    Act.START_MEETING: "start the panel meeting",
+    Act.ATTEND_MEETING: "attend the panel meeting",
+    Act.APPROVE_MINUTES: "edit and approve the minutes",
+    Act.VIEW_ACTIONS: "see an agency's actions",
+    Act.OVERSEE_ACTIONS: "see every agency's actions",
+    Act.SET_AWAY: "hand their agency's cards to a deputy",
+    Act.MANAGE_REMINDERS: "change the reminders",
+    Act.ACCEPT_AGREEMENT: "accept the information sharing agreement",
+    Act.CREATE_PANEL: "create a panel",
 }
 
 ROLE_NAMES: Mapping[Role, str] = {

@@ -2,7 +2,8 @@
 the .ics download, and the Teams online meeting of each date.
 
 `schedule` shows the next six meetings to any panel member; `schedule move` and
-`schedule cancel` are the coordinator's; `schedule ics` gives a signed download link.
+`schedule cancel` are the coordinator's; `schedule ics` gives (and re-issues) the member's
+own signed download link (bot.services.links), in private chat only.
 Talking to Microsoft Graph happens behind the `OnlineMeetings` port (bot/graph.py
 implements it) and after the change is committed, so a slow Graph never holds a turn.
 """
@@ -10,10 +11,7 @@ implements it) and after the change is committed, so a slow Graph never holds a 
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -41,6 +39,7 @@ from bot.domain.schedule import (
     plan_on,
     schedule_from_data,
 )
+from bot.services.links import Links, Purpose
 from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
@@ -224,9 +223,8 @@ class CalendarConfig:
 
     schedules: ScheduleBook = field(default_factory=ScheduleBook)
     online_meetings: OnlineMeetings | None = None
-    # Signs the .ics download links; with no secret (or no public URL) there is no download.
-    ics_secret: str = field(default="", repr=False)
-    public_url: str = ""
+    # Signs the .ics download links; unconfigured (no secret or no public URL), no download.
+    links: Links = field(default_factory=Links)
     holidays: Callable[[Iterable[int]], Collection[date]] = england_and_wales_holidays
     spawn: Callable[[Coroutine[Any, Any, None]], None] = run_in_background
 
@@ -532,31 +530,13 @@ async def remove_online_meeting(
 # --- the .ics file ------------------------------------------------------------------------
 
 
-def ics_token(secret: str, panel_id: str) -> str:
-    """The download token of a panel's calendar: an HMAC of its id, so only the link
-    holder can download and no panel's token opens another's."""
-    digest = hmac.new(
-        secret.encode("utf-8"), f"meetings.ics:{panel_id}".encode(), hashlib.sha256
-    ).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def ics_token_valid(secret: str, panel_id: str, token: str) -> bool:
-    """Whether `token` opens this panel's calendar (never when no secret is configured)."""
-    if not secret or not token:
-        return False
-    return hmac.compare_digest(ics_token(secret, panel_id), token)
-
-
 def ics_path(panel_id: str) -> str:
     return f"/panels/{quote(panel_id, safe='')}/meetings.ics"
 
 
-def ics_url(public_url: str, secret: str, panel_id: str) -> str | None:
-    """The signed download link, or None when downloads are not configured."""
-    if not public_url or not secret:
-        return None
-    return f"{public_url.rstrip('/')}{ics_path(panel_id)}?token={ics_token(secret, panel_id)}"
+def ics_url(links: Links, panel_id: str, member_id: str, now: datetime) -> str | None:
+    """The member's own signed link to the panel's calendar, or None without downloads."""
+    return links.url(Purpose.CALENDAR, ics_path(panel_id), (panel_id,), member_id, now)
 
 
 def _ics_text(value: str) -> str:
@@ -623,14 +603,17 @@ def meetings_ics(panel: Panel, meetings: Sequence[Meeting], now: datetime) -> st
 
 
 async def calendar_file(
-    uow_factory: UnitOfWorkFactory, secret: str, panel_id: str, token: str, now: datetime
+    uow_factory: UnitOfWorkFactory, links: Links, panel_id: str, token: str, now: datetime
 ) -> str | None:
-    """The panel's .ics text for a valid download token; None for a bad token or panel."""
-    if not ics_token_valid(secret, panel_id, token):
+    """The panel's .ics text for a genuine, unexpired link of a member still active on the
+    panel; None for anything else (a bad token, an unknown panel, a removed member)."""
+    member_id = links.holder(Purpose.CALENDAR, (panel_id,), token, now)
+    if member_id is None:
         return None
     async with uow_factory() as uow:
         panel = await uow.panels.get(panel_id)
-        if panel is None:
+        member = await uow.members.get(panel_id, member_id) if panel else None
+        if panel is None or member is None or not member.active:
             return None
         meetings = await uow.meetings.upcoming(panel_id, now - timedelta(days=31), limit=24)
     return meetings_ics(panel, meetings, now)
@@ -804,9 +787,13 @@ class Calendar:
             manage = member.has(Role.COORDINATOR) and (
                 request.where.kind is ConversationKind.PERSONAL
             )
-            return await self.show(panel, deps, coordinator=manage)
+            # The calendar link is the member's own: never shown where others read it.
+            private = request.where.kind is ConversationKind.PERSONAL
+            return await self.show(
+                panel, deps, coordinator=manage, member=member if private else None
+            )
         if sub in {"ics", "ical", "download"}:
-            return self.calendar_link(panel)
+            return self.calendar_link(request, panel, member, deps.clock.now())
         if sub in {"move", "cancel"}:
             _require_coordinator(request)
             today = deps.clock.now().astimezone(ZoneInfo(panel.timezone)).date()
@@ -822,9 +809,11 @@ class Calendar:
             return await self.cancel(request, deps, panel, day=day, reason=" ".join(words[used:]))
         raise InvalidInput(f"Write it as: {USAGE}.")
 
-    async def show(self, panel: Panel, deps: Deps, *, coordinator: bool = False) -> Reply:
+    async def show(
+        self, panel: Panel, deps: Deps, *, coordinator: bool = False, member: Member | None = None
+    ) -> Reply:
         """The next six meetings with their deadlines, status and links (and the Move and
-        Cancel forms for the coordinator)."""
+        Cancel forms for the coordinator); with `member`, their own calendar link."""
         await self.refresh(deps, panel)
         schedule = self.config.schedules.schedule_for(panel)
         now = deps.clock.now()
@@ -836,20 +825,26 @@ class Calendar:
             pattern=schedule.describe(),
             timezone=panel.timezone,
             meetings=[meeting_line(m, zone, now, coordinator) for m in meetings],
-            ics_url=ics_url(self.config.public_url, self.config.ics_secret, panel.id),
+            ics_url=ics_url(self.config.links, panel.id, member.id, now) if member else None,
             coordinator=coordinator,
         )
         return Reply(card=render_schedule(view))
 
-    def calendar_link(self, panel: Panel) -> Reply:
-        """A card with the signed .ics download link."""
-        url = ics_url(self.config.public_url, self.config.ics_secret, panel.id)
+    def calendar_link(self, request: Request, panel: Panel, member: Member, now: datetime) -> Reply:
+        """A card with the member's own signed .ics link, issued afresh each time."""
+        if request.where.kind is not ConversationKind.PERSONAL:
+            # The link opens the calendar as this member: not for a shared chat.
+            raise NotAllowed("Ask me for your calendar link in our private chat.")
+        url = ics_url(self.config.links, panel.id, member.id, now)
         if url is None:
             raise NotFound(
                 "Calendar downloads are not set up here yet. Ask your administrator to set "
-                "ICS_SIGNING_SECRET and PUBLIC_URL."
+                "LINK_SECRETS and PUBLIC_URL."
             )
-        return Reply(card=render_calendar_link(CalendarLinkView(panel.name, url)))
+        expires = day_label(
+            self.config.links.expires(Purpose.CALENDAR, now), ZoneInfo(panel.timezone)
+        )
+        return Reply(card=render_calendar_link(CalendarLinkView(panel.name, url, expires)))
 
     async def move(
         self,
@@ -1091,5 +1086,7 @@ def gallery_cards() -> dict[str, Card]:
                 teams_note="Its Teams meeting is being deleted too.",
             )
         ),
-        "schedule-calendar-link": render_calendar_link(CalendarLinkView(panel, url)),
+        "schedule-calendar-link": render_calendar_link(
+            CalendarLinkView(panel, url, "Thu 18 Feb 2027")
+        ),
     }

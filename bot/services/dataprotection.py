@@ -23,13 +23,10 @@ Audit events carry no personal data: references, counts and the coordinator's re
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -62,6 +59,7 @@ from bot.domain.retention import (
 from bot.domain.stats import linked_referrals, repeat_ids
 from bot.services import access, audit
 from bot.services.info_requests import text_field
+from bot.services.links import Links, Purpose
 from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from bot.services.sar_export import (
@@ -109,7 +107,6 @@ REASON_NEEDED = "Give the reason for erasing: it is recorded in the audit trail.
 RETENTION_ACTOR = "bot:retention"
 RETENTION_DETAIL = "anonymised by retention"
 BATCH = 100
-SAR_PURPOSE = "subject-access"
 FORMATS: Mapping[str, tuple[str, str]] = {
     "docx": (DOCX_CONTENT_TYPE, "subject-access-export.docx"),
     "json": (JSON_CONTENT_TYPE, "subject-access-export.json"),
@@ -118,51 +115,15 @@ FORMATS: Mapping[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class DataProtectionConfig:
-    """Where the subject access downloads come from (no links without both), how long the
-    links work, and the retention period and how often the job runs."""
+    """The subject access downloads' signed links (none when unconfigured), and the
+    retention period and how often the job runs."""
 
-    public_url: str = ""
-    secret: str = field(default="", repr=False)
-    link_days: int = 7
+    links: Links = field(default_factory=Links)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     retention_every: timedelta = timedelta(hours=24)
 
 
-# ---- signed download links (shared with bot.services.stats) ------------------------------
-
-
-def _signature(secret: str, purpose: str, subject: str, member_id: str, expires: int) -> str:
-    message = f"{purpose}:{subject}:{member_id}:{expires}"
-    digest = hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def link_token(secret: str, purpose: str, subject: str, member_id: str, expires: datetime) -> str:
-    """A download token for one member until `expires`: "<expiry>.<member>.<hmac>".
-
-    `purpose` is part of what is signed ("subject-access", "stats.csv"), so a token for one
-    kind of download never opens another (nor the minutes' or the calendar's).
-    """
-    at = int(expires.timestamp())
-    return f"{at}.{member_id}.{_signature(secret, purpose, subject, member_id, at)}"
-
-
-def read_link_token(
-    secret: str, purpose: str, subject: str, token: str, now: datetime
-) -> str | None:
-    """The member a valid, unexpired token was issued to; None otherwise (or no secret)."""
-    if not secret or not token or len(token) > 200:
-        return None
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit():
-        return None
-    expires, member_id, signature = int(parts[0]), parts[1], parts[2]
-    expected = _signature(secret, purpose, subject, member_id, expires)
-    if not hmac.compare_digest(expected, signature):
-        return None
-    if datetime.fromtimestamp(expires, UTC) <= now:
-        return None
-    return member_id
+# ---- signed download links ----------------------------------------------------------------
 
 
 def sar_path(panel_id: str, export_id: str, fmt: str) -> str:
@@ -171,12 +132,12 @@ def sar_path(panel_id: str, export_id: str, fmt: str) -> str:
 
 def sar_url(config: DataProtectionConfig, export: SubjectAccessExport, fmt: str) -> str | None:
     """The coordinator's signed link to one format of the export; None without downloads."""
-    if not config.public_url or not config.secret:
-        return None
-    subject = f"{export.panel_id}:{export.id}"
-    token = link_token(config.secret, SAR_PURPOSE, subject, export.member_id, export.expires_at)
-    return (
-        f"{config.public_url.rstrip('/')}{sar_path(export.panel_id, export.id, fmt)}?token={token}"
+    return config.links.url(
+        Purpose.SAR,
+        sar_path(export.panel_id, export.id, fmt),
+        (export.panel_id, export.id, fmt),
+        export.member_id,
+        export.created_at,
     )
 
 
@@ -550,6 +511,11 @@ def _day(at: datetime, panel: Panel) -> str:
     return f"{local:%a} {local.day} {local:%b %Y}"
 
 
+def _day_and_time(at: datetime, panel: Panel) -> str:
+    local = at.astimezone(ZoneInfo(panel.timezone))
+    return f"{_day(at, panel)}, {local:%H:%M}"
+
+
 def _person_from(data: Mapping[str, Any]) -> Person:
     name = text_field(data, "name", 200)
     born = text_field(data, "date_of_birth", 20)
@@ -642,7 +608,7 @@ class DataProtectionFeature:
                     name=" ".join(person.name.split()),
                     date_of_birth=person.date_of_birth,
                     created_at=now,
-                    expires_at=now + timedelta(days=self.config.link_days),
+                    expires_at=self.config.links.expires(Purpose.SAR, now),
                 )
                 await uow.data_protection.save_export(export)
             detail = "subject access search: " + (_summary(found) if found else "nothing found")
@@ -679,7 +645,8 @@ class DataProtectionFeature:
             counts=count_facts(found),
             docx_url=sar_url(self.config, export, "docx") if export else None,
             json_url=sar_url(self.config, export, "json") if export else None,
-            expires=_day(export.expires_at, panel) if export else None,
+            # The links last a day, so the hour matters.
+            expires=_day_and_time(export.expires_at, panel) if export else None,
         )
         return Reply(card=render_sar_result(view))
 
@@ -799,7 +766,7 @@ class DataProtectionFeature:
 
 async def sar_file(
     uow_factory: UnitOfWorkFactory,
-    secret: str,
+    links: Links,
     panel_id: str,
     export_id: str,
     fmt: str,
@@ -812,7 +779,7 @@ async def sar_file(
     audited."""
     if fmt not in FORMATS:
         return None
-    member_id = read_link_token(secret, SAR_PURPOSE, f"{panel_id}:{export_id}", token, now)
+    member_id = links.holder(Purpose.SAR, (panel_id, export_id, fmt), token, now)
     if member_id is None:
         return None
     async with uow_factory() as uow:

@@ -5,14 +5,13 @@ sent as a Word document to the SPOCs who attended.
 private chat. The coordinator rewrites each case's summary as needed and approves; approving
 queues each attending SPOC (or deputy) a card with a signed link to
 `/panels/<panel>/minutes/<meeting>.docx?token=…` (Teams cards cannot carry files). Each link
-names its recipient and expires; downloads are audited. Minutes never go to the channel.
+is signed for its recipient (bot.services.links) and expires; at download the recipient must
+still be an active member of the panel; downloads are audited. Minutes never go to the
+channel.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -36,8 +35,11 @@ from bot.domain.minutes import (
     draft_minutes,
 )
 from bot.domain.panel import AGENCY_ROLES, Member, Panel, Role
+from bot.domain.policy import Act
+from bot.services import access
 from bot.services.docx_export import minutes_docx
 from bot.services.info_requests import day_text, text_field
+from bot.services.links import Links, Purpose
 from bot.services.notify import card_to_member
 from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
@@ -61,11 +63,9 @@ DONE = frozenset({MeetingStatus.ENDED, MeetingStatus.MINUTES_APPROVED})
 
 @dataclass(frozen=True)
 class MinutesConfig:
-    """Where the Word document is downloaded from; without both there is no link."""
+    """Where the Word document is downloaded from; unconfigured links, no link."""
 
-    public_url: str = ""
-    secret: str = field(default="", repr=False)
-    link_days: int = 30
+    links: Links = field(default_factory=Links)
 
 
 # --- drafting --------------------------------------------------------------------------
@@ -194,42 +194,6 @@ async def queue_draft(uow: UnitOfWork, panel: Panel, minutes: Minutes, now: date
 # --- signed download links ---------------------------------------------------------------
 
 
-def _signature(secret: str, panel_id: str, meeting_id: str, member_id: str, expires: int) -> str:
-    message = f"minutes.docx:{panel_id}:{meeting_id}:{member_id}:{expires}"
-    digest = hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def minutes_token(
-    secret: str, panel_id: str, meeting_id: str, member_id: str, expires: datetime
-) -> str:
-    """A download token for one member, until `expires`: "<expiry>.<member>.<hmac>".
-
-    Separate from the calendar's tokens (another message is signed), so an .ics token never
-    opens minutes.
-    """
-    at = int(expires.timestamp())
-    return f"{at}.{member_id}.{_signature(secret, panel_id, meeting_id, member_id, at)}"
-
-
-def read_token(
-    secret: str, panel_id: str, meeting_id: str, token: str, now: datetime
-) -> str | None:
-    """The member a valid, unexpired token was issued to; None otherwise (or no secret)."""
-    if not secret or not token or len(token) > 200:
-        return None
-    parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit():
-        return None
-    expires, member_id, signature = int(parts[0]), parts[1], parts[2]
-    expected = _signature(secret, panel_id, meeting_id, member_id, expires)
-    if not hmac.compare_digest(expected, signature):
-        return None
-    if datetime.fromtimestamp(expires, UTC) <= now:
-        return None
-    return member_id
-
-
 def minutes_path(panel_id: str, meeting_id: str) -> str:
     return f"/panels/{quote(panel_id, safe='')}/minutes/{quote(meeting_id, safe='')}.docx"
 
@@ -238,25 +202,22 @@ def minutes_url(
     config: MinutesConfig, panel_id: str, meeting_id: str, member_id: str, now: datetime
 ) -> str | None:
     """The signed link for one member, or None when downloads are not configured."""
-    if not config.public_url or not config.secret:
-        return None
-    expires = now + timedelta(days=config.link_days)
-    token = minutes_token(config.secret, panel_id, meeting_id, member_id, expires)
-    return f"{config.public_url.rstrip('/')}{minutes_path(panel_id, meeting_id)}?token={token}"
+    path = minutes_path(panel_id, meeting_id)
+    return config.links.url(Purpose.MINUTES, path, (panel_id, meeting_id), member_id, now)
 
 
 async def minutes_file(
     uow_factory: UnitOfWorkFactory,
-    secret: str,
+    links: Links,
     panel_id: str,
     meeting_id: str,
     token: str,
     now: datetime,
 ) -> bytes | None:
-    """The approved minutes as .docx bytes for a valid link of an active member; None for
-    anything else (the same answer for a bad token, an unknown meeting and a draft). Each
-    download is audited."""
-    member_id = read_token(secret, panel_id, meeting_id, token, now)
+    """The approved minutes as .docx bytes for a valid link of a member who is still active
+    and may still read case summaries; None for anything else (the same answer for a bad
+    token, an unknown meeting, a removed member and a draft). Each download is audited."""
+    member_id = links.holder(Purpose.MINUTES, (panel_id, meeting_id), token, now)
     if member_id is None:
         return None
     async with uow_factory() as uow:
@@ -266,6 +227,8 @@ async def minutes_file(
         if panel is None or member is None or not member.active or minutes is None:
             return None
         if not minutes.approved:
+            return None
+        if not (await access.decide_for(uow, panel, member, Act.VIEW_CASE_SUMMARY)).allowed:
             return None
         document = minutes_docx(minutes, panel.name, panel.timezone)
         await uow.audit.append(
@@ -431,7 +394,7 @@ class MinutesFeature:
             if member is None or not member.active or not AGENCY_ROLES & member.roles:
                 continue
             url = minutes_url(self.config, panel.id, minutes.meeting_id, member.id, now)
-            expires = now + timedelta(days=self.config.link_days)
+            expires = self.config.links.expires(Purpose.MINUTES, now)
             view = MinutesReadyView(
                 panel_name=panel.name,
                 meeting_label=minutes.meeting_label,
@@ -578,10 +541,7 @@ def gallery_cards() -> dict[str, Card]:
         tenant_id="demo-tenant",
         created_at=datetime(2025, 1, 1, tzinfo=UTC),
     )
-    url = (
-        "https://bot.example.org/panels/demo-panel/minutes/demo-meeting.docx"
-        "?token=1796000000.demo-gemma.demo-signature"
-    )
+    url = "https://bot.example.org/panels/demo-panel/minutes/demo-meeting.docx?token=demo-token"
     return {
         "minutes-draft": render_minutes(minutes_view(panel, demo_minutes(), editable=True)),
         "minutes-draft-saved": render_minutes(

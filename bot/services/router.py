@@ -16,9 +16,8 @@ from bot.domain.common import Clock
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotFound
 from bot.domain.panel import Member, Panel, Role
+from bot.services.guard import Access
 from bot.services.ports import UnitOfWorkFactory
-
-ALL_SCOPES = frozenset(ConversationKind)
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,9 @@ class Deps:
 
     uow: UnitOfWorkFactory
     clock: Clock
+    # The deployment's administrators (Entra object ids): the only people who may make a
+    # team a panel (PANEL_ADMINS).
+    admins: frozenset[str] = frozenset()
 
 
 Handler = Callable[[Request, Deps], Awaitable[Reply]]
@@ -79,29 +81,36 @@ Handler = Callable[[Request, Deps], Awaitable[Reply]]
 
 @dataclass(frozen=True)
 class CommandSpec:
-    """A command people type, who may use it, and where."""
+    """A command people type and what it needs (act, chats, subject: bot.services.guard)."""
 
     name: str
     summary: str
     handler: Handler
+    access: Access
     usage: str = ""
-    roles: frozenset[Role] | None = None
-    scopes: frozenset[ConversationKind] = ALL_SCOPES
     aliases: tuple[str, ...] = ()
     button: str | None = None
     in_manifest: bool = True
 
-    def available_to(self, roles: frozenset[Role], kind: ConversationKind) -> bool:
+    @property
+    def scopes(self) -> frozenset[ConversationKind]:
+        """The kinds of chat the command answers in."""
+        return self.access.chats
+
+    def available_to(
+        self, roles: frozenset[Role], kind: ConversationKind, member: bool = True
+    ) -> bool:
         """Whether a caller with these roles may use the command in this kind of chat."""
-        return kind in self.scopes and (self.roles is None or bool(self.roles & roles))
+        return self.access.open_to(roles, kind, member)
 
 
 @dataclass(frozen=True)
 class VerbSpec:
-    """A card button's verb and the use case it runs."""
+    """A card button's verb, the use case it runs and what it needs (bot.services.guard)."""
 
     verb: str
     handler: Handler
+    access: Access
 
 
 @dataclass(frozen=True)
@@ -170,3 +179,7 @@ class Router:
     def verbs(self) -> list[str]:
         """Every registered verb."""
         return list(self._verbs)
+
+    def verb_specs(self) -> list[VerbSpec]:
+        """Every registered verb's spec, in registration order."""
+        return list(self._verbs.values())

@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from bot.domain.referral import DeclineReason
 from bot.domain.risk import RiskLevel
 from bot.domain.stats import Quarter, QuarterStats, quarter_stats
 from bot.services import access, audit
-from bot.services.dataprotection import link_token, read_link_token
+from bot.services.links import Links, Purpose
 from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from bot.services.triage import DECLINE_LABELS
@@ -48,7 +48,6 @@ from cards.stats import (
 from cards.verbs import Verb
 
 USAGE = "stats [2026-Q3]"
-CSV_PURPOSE = "stats.csv"
 CSV_CONTENT_TYPE = "text/csv"
 PRIVATE_ONLY = "The panel's statistics are shown in our private chat."
 NOT_A_MEMBER = "The panel's statistics are for its coordinators and chairs."
@@ -75,11 +74,9 @@ NOTES = (
 
 @dataclass(frozen=True)
 class StatsConfig:
-    """Where the CSV is downloaded from (no link without both), and for how long."""
+    """The CSV's signed links (none when unconfigured)."""
 
-    public_url: str = ""
-    secret: str = field(default="", repr=False)
-    link_days: int = 7
+    links: Links = field(default_factory=Links)
 
 
 def _percent(part: int, whole: int) -> str:
@@ -298,18 +295,13 @@ def csv_url(
     config: StatsConfig, panel_id: str, quarter: Quarter, member_id: str, now: datetime
 ) -> str | None:
     """The member's signed link to the quarter's CSV, or None without downloads."""
-    if not config.public_url or not config.secret:
-        return None
-    expires = now + timedelta(days=config.link_days)
-    token = link_token(
-        config.secret, CSV_PURPOSE, f"{panel_id}:{quarter.label}", member_id, expires
-    )
-    return f"{config.public_url.rstrip('/')}{csv_path(panel_id, quarter)}?token={token}"
+    path = csv_path(panel_id, quarter)
+    return config.links.url(Purpose.STATS, path, (panel_id, quarter.label), member_id, now)
 
 
 async def stats_file(
     uow_factory: UnitOfWorkFactory,
-    secret: str,
+    links: Links,
     panel_id: str,
     quarter_label: str,
     token: str,
@@ -321,7 +313,7 @@ async def stats_file(
         quarter = Quarter.parse(quarter_label)
     except InvalidInput:
         return None
-    member_id = read_link_token(secret, CSV_PURPOSE, f"{panel_id}:{quarter.label}", token, now)
+    member_id = links.holder(Purpose.STATS, (panel_id, quarter.label), token, now)
     if member_id is None:
         return None
     async with uow_factory() as uow:

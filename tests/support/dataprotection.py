@@ -7,16 +7,21 @@ are added here only while the app does not serve them yet. Every person is inven
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import build_router, create_app
+from bot.app import (
+    build_router,
+    create_app,
+    dataprotection_config,
+    sar_download,
+    stats_config,
+    stats_download,
+)
 from bot.domain.action import Action, InformationRequest, RequestStatus
 from bot.domain.case import Case, CaseStatus, ClosureReason
 from bot.domain.common import FixedClock
@@ -57,10 +62,8 @@ def router(with_downloads: bool = True) -> Router:
     if any(command.name == "sar" for command in r.commands()):
         return r
     if with_downloads:
-        dataprotection.register(
-            r, dataprotection.DataProtectionConfig(public_url=PUBLIC_URL, secret=SECRET)
-        )
-        stats.register(r, stats.StatsConfig(public_url=PUBLIC_URL, secret=SECRET))
+        dataprotection.register(r, dataprotection_config(settings()))
+        stats.register(r, stats_config(settings()))
     else:
         dataprotection.register(r)
         stats.register(r)
@@ -68,66 +71,6 @@ def router(with_downloads: bool = True) -> Router:
 
 
 # ---- the download routes, as bot/app.py serves them --------------------------------------
-
-
-def sar_download(
-    settings: Settings, deps: Deps, fmt: str
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /panels/{panel_id}/sar/{export_id}.docx|.json?token=…: a subject access export."""
-
-    async def sar_export(request: web.Request) -> web.Response:
-        found = await dataprotection.sar_file(
-            deps.uow,
-            settings.ics_signing_secret,
-            request.match_info["panel_id"],
-            request.match_info["export_id"],
-            fmt,
-            request.query.get("token", ""),
-            deps.clock.now(),
-        )
-        if found is None:
-            raise web.HTTPNotFound()  # the same answer for a bad link and an unknown export
-        body, content_type, file_name = found
-        return web.Response(
-            body=body,
-            content_type=content_type,
-            headers={
-                "Content-Disposition": f'attachment; filename="{file_name}"',
-                "Cache-Control": "no-store",
-            },
-        )
-
-    return sar_export
-
-
-def stats_download(
-    settings: Settings, deps: Deps
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """GET /panels/{panel_id}/stats/{quarter}.csv?token=…: a quarter's figures as CSV."""
-
-    async def stats_csv(request: web.Request) -> web.Response:
-        body = await stats.stats_file(
-            deps.uow,
-            settings.ics_signing_secret,
-            request.match_info["panel_id"],
-            request.match_info["quarter"],
-            request.query.get("token", ""),
-            deps.clock.now(),
-        )
-        if body is None:
-            raise web.HTTPNotFound()
-        return web.Response(
-            body=body,
-            content_type=stats.CSV_CONTENT_TYPE,
-            charset="utf-8",
-            headers={
-                "Content-Disposition": 'attachment; filename="panel-statistics.csv"',
-                "Cache-Control": "no-store",
-            },
-        )
-
-    return stats_csv
-
 
 ROUTES = {
     "/panels/{panel_id}/sar/{export_id}.docx": lambda s, d: sar_download(s, d, "docx"),
