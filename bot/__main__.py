@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import logging
 import sys
@@ -15,6 +16,31 @@ from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from manifest import ManifestCommand
+
+
+NO_APP_ID = (
+    "Refusing to serve on {host} without APP_ID: with no app id the bot accepts every "
+    "request unauthenticated, so anyone who can reach it could act as any panel member. Set "
+    "APP_ID, APP_PASSWORD and APP_TENANTID (README, Deploying for real), or serve on "
+    "127.0.0.1 for the Agents Playground, or add --insecure-local-test on a test machine "
+    "that holds no real data."
+)
+INSECURE = (
+    "WARNING: --insecure-local-test: serving on {host} WITHOUT authentication. Anyone who "
+    "can reach this port can act as any member. Never use it with real data."
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only: 127.0.0.0/8, ::1 or localhost
+    (an empty host, 0.0.0.0 or :: means every interface, so it is not)."""
+    name = host.strip().removeprefix("[").removesuffix("]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # another name may resolve anywhere
 
 
 def _settings() -> Settings:
@@ -42,6 +68,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     host = args.host or settings.host
     port = args.port or settings.port
+    if settings.local_mode and not is_loopback(host):
+        # Without an app id nothing authenticates a request: served beyond this machine,
+        # anyone who reaches the port could act as any member of any panel.
+        if not args.insecure_local_test:
+            print(NO_APP_ID.format(host=host), file=sys.stderr, flush=True)
+            return 2
+        print(INSECURE.format(host=host), file=sys.stderr, flush=True)
     _prepare_sqlite_dir(settings)
     logging.getLogger().setLevel(settings.log_level)
     mode = "local mode (no app id: Agents Playground only)" if settings.local_mode else "secured"
@@ -164,6 +197,11 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the bot (default)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--insecure-local-test",
+        action="store_true",
+        help="serve beyond loopback without APP_ID (no authentication): test machines only",
+    )
     serve.set_defaults(run=cmd_serve)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
     sub.add_parser("seed-demo", help="create the invented demo panel").set_defaults(
