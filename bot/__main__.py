@@ -62,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the bot's web server until interrupted."""
     from aiohttp import web
 
-    from bot.access_log import PathOnlyAccessLogger
+    from bot.access_log import PathOnlyAccessLogger, redact_tokens
     from bot.app import create_app
 
     settings = _settings()
@@ -79,7 +79,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(settings.log_level)
     mode = "local mode (no app id: Agents Playground only)" if settings.local_mode else "secured"
     print(f"Community MARAC bot on http://{host}:{port}/api/messages, {mode}", flush=True)
-    # Download links carry their token in the query: the access log leaves it out.
+    # Download links carry their token in the query: the access log leaves it out, and
+    # aiohttp's own error lines have it blanked.
+    redact_tokens()
     web.run_app(
         create_app(settings),
         host=host,
