@@ -154,7 +154,7 @@ def render_sar_result(view: SarResultView) -> Card:
     else:
         body.append(
             paragraph(
-                "Downloads are not set up here (PUBLIC_URL and ICS_SIGNING_SECRET): ask your "
+                "Downloads are not set up here (PUBLIC_URL and LINK_SECRETS): ask your "
                 "administrator.",
                 subtle=True,
             )
