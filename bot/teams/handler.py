@@ -179,16 +179,16 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         """An Action.Execute click: the reply's card replaces the clicked card.
 
         Handled here rather than in `on_adaptive_card_invoke`, whose response model cannot
-        carry a text message; other invokes go to botbuilder as usual.
+        carry a text message. It is the only invoke the bot answers.
         """
         activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
-            response: InvokeResponse | None = await super().on_invoke_activity(turn_context)
-            if response is not None and response.status == 501:
-                # botbuilder answers an invoke nobody handles with 501; it is the request, not
-                # the bot, that is wrong, so it gets a 4xx that says so.
-                return _bad_invoke("NotSupported", "This bot does not handle that request.")
-            return response
+            # No messaging extension, task module, tab, file consent or sign-in here, so
+            # every other invoke is refused before botbuilder's dispatch, which would
+            # deserialise a value that may not even be an object (a traceback) only to answer
+            # 501. It is the request, not the bot, that is wrong: a 4xx says so.
+            log.info("invoke refused: %r", str(activity.name)[:60])
+            return _bad_invoke("NotSupported", "This bot does not handle that request.")
         value = activity.value if isinstance(activity.value, dict) else {}
         action = value.get("action")
         if not isinstance(action, dict) or action.get("type") != "Action.Execute":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -111,9 +112,16 @@ def teams_endpoint(
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return _problem(415, "Content-Type must be application/json")
+        # Bounded before parsing: json.loads and msrest recurse per level, and a body nested
+        # a thousand deep would end in a RecursionError (a 500) before anyone is authenticated.
+        raw = await _read_at_most(request, MAX_BODY_BYTES)
+        if raw is None:
+            return _problem(413, f"The body is larger than {MAX_BODY_BYTES // 1024} KB")
+        if json_too_deep(raw, MAX_JSON_DEPTH):
+            return _problem(400, f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels")
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
             return _problem(400, "The body is not JSON")
         if not isinstance(body, dict) or not isinstance(body.get("type"), str):
             return _problem(400, "The body is not an activity")
@@ -143,6 +151,44 @@ def teams_endpoint(
         return web.Response(status=201)
 
     return TeamsEndpoint(messages, dispatcher)
+
+
+# A Teams activity is a few KB; a card's inputs at their longest stay well under this.
+MAX_BODY_BYTES = 512 * 1024
+# Activities nest about ten deep (an Adaptive Card in an attachment, twenty or so).
+MAX_JSON_DEPTH = 64
+# A string (possessive, so a string left open runs to the end once, never rescanned from
+# each quote inside it) or a bracket.
+_STRUCTURE = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)|[\[\]{}]', re.DOTALL)
+_CHUNK = 64 * 1024
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The request's body, or None as soon as it is known to be over `limit` bytes (by its
+    Content-Length, or while a chunked body streams in)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(_CHUNK):
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def json_too_deep(raw: bytes, limit: int) -> bool:
+    """Whether JSON text opens more than `limit` arrays or objects inside each other,
+    counting the brackets outside strings; a scan of the raw bytes, without parsing."""
+    depth = 0
+    for match in _STRUCTURE.finditer(raw):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def _answerable(body: dict[str, Any]) -> bool:
