@@ -28,6 +28,7 @@ from bot.services import (
     meeting_run,
     membership,
     minutes,
+    panels,
     reminders,
     stats,
     triage,
@@ -81,6 +82,7 @@ def build_router(settings: Settings | None = None, online: OnlineMeetings | None
     """Every feature registers its commands and card verbs here, once."""
     router = Router()
     basics.register(router)
+    panels.register(router)
     intake.register(router)
     triage.register(router)
     calendar.register(router, calendar_config(settings, online) if settings else None)
@@ -123,7 +125,11 @@ def dataprotection_config(settings: Settings) -> dataprotection.DataProtectionCo
     """Subject access downloads (signed links) and retention."""
     return dataprotection.DataProtectionConfig(
         links=download_links(settings),
-        retention=RetentionPolicy(settings.retention_years),
+        retention=RetentionPolicy(
+            settings.retention_years,
+            outbox_days=settings.outbox_keep_days,
+            ledger_days=settings.activity_ledger_keep_days,
+        ),
         retention_every=timedelta(hours=settings.retention_interval_hours),
     )
 
@@ -303,7 +309,9 @@ def create_app(
 
         storage = open_storage(settings.database_url)
     app[STORAGE] = storage
-    deps = Deps(uow=storage.unit_of_work, clock=clock or SystemClock())
+    deps = Deps(
+        uow=storage.unit_of_work, clock=clock or SystemClock(), admins=settings.panel_admins
+    )
 
     async def close_storage(app: web.Application) -> AsyncIterator[None]:
         yield

@@ -74,6 +74,13 @@ class Settings:
     # Personal data is anonymised this long after a case closes.
     retention_years: int = 6
     retention_interval_hours: int = 24
+    # Who may make a team a panel (`setup`): the deployment's administrators, by Entra
+    # object id. Empty: nobody can, so a council decides who before any panel exists.
+    panel_admins: frozenset[str] = frozenset()
+    # Delivered outbox rows (their card already emptied) and the activity ledger's keys are
+    # deleted this many days later.
+    outbox_keep_days: int = 30
+    activity_ledger_keep_days: int = 7
 
     @property
     def graph_configured(self) -> bool:
@@ -191,6 +198,11 @@ class Settings:
             reminders_every_seconds=number("REMINDERS_EVERY_SECONDS", 300) or 300,
             retention_years=number("RETENTION_YEARS", 6),
             retention_interval_hours=number("RETENTION_INTERVAL_HOURS", 24),
+            panel_admins=frozenset(
+                a.strip().lower() for a in get("PANEL_ADMINS").split(",") if a.strip()
+            ),
+            outbox_keep_days=number("OUTBOX_KEEP_DAYS", 30),
+            activity_ledger_keep_days=number("ACTIVITY_LEDGER_KEEP_DAYS", 7),
         )
         settings.check()
         return settings
@@ -234,6 +246,10 @@ class Settings:
             )
         if self.retention_interval_hours < 1:
             raise SettingsError("RETENTION_INTERVAL_HOURS must be at least 1")
+        if self.outbox_keep_days < 1:
+            raise SettingsError("OUTBOX_KEEP_DAYS must be at least 1")
+        if self.activity_ledger_keep_days < 1:
+            raise SettingsError("ACTIVITY_LEDGER_KEEP_DAYS must be at least 1")
         from bot.domain.errors import InvalidInput
         from bot.domain.reminders import parse_quiet_hours
 

@@ -111,3 +111,15 @@ def card_text(card: Card) -> str:
 
     walk(card)
     return "\n".join(found)
+
+
+def concerning(card: Card, panel_name: str) -> Card:
+    """The card with a first line naming the panel it concerns (for someone on several)."""
+    line = {
+        "type": "TextBlock",
+        "text": f"Panel: {panel_name}",
+        "isSubtle": True,
+        "size": "small",
+        "wrap": True,
+    }
+    return {**card, "body": [line, *card.get("body", [])]}

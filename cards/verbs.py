@@ -36,6 +36,11 @@ class Verb(StrEnum):
 
     # --- governance: agreement, members, agencies, cases, audit ---------------------
     ISA_ACCEPT = "isa.accept"
+    # The person's own memberships: choose the panel to act for; accept or decline an
+    # invitation (the handler touches only the caller's own membership rows).
+    PANEL_CHOOSE = "panel.choose"
+    PANEL_JOIN = "panel.join"
+    PANEL_DECLINE = "panel.decline"
     ISA_SAVE = "isa.save"
     MEMBERS_LIST = "members.list"
     MEMBERS_ADD = "members.add"

@@ -92,6 +92,11 @@ class Member:
     active: bool = True
     # A SPOC away until this date (inclusive) has their cards go to the agency's deputy.
     away_until: date | None = None
+    # Added by a coordinator but not yet accepted: nothing of the panel reaches them, and
+    # their private chat does not speak for the panel, until they accept the invitation.
+    invited: bool = False
+    # When the person last chose this panel to act for (someone on several panels).
+    chosen_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if not self.aad_object_id.strip():

@@ -42,6 +42,7 @@ from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act, Refusal, Relation
 from bot.domain.reminders import ActionCardCopy, due_phrase
 from bot.services import access, audit
+from bot.services.guard import PRIVATE, Access, Target
 from bot.services.ports import UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.actions import (
@@ -1060,15 +1061,13 @@ async def back(request: Request, deps: Deps) -> Reply:
 
 def register(router: Router) -> None:
     """Register `actions`, `overdue`, `away`, `back` and the action card's buttons."""
-    everyone_here = frozenset({Role.SPOC, Role.DEPUTY, Role.COORDINATOR, Role.CHAIR})
     router.command(
         CommandSpec(
             name="actions",
             summary="Your agency's open actions, overdue first, to update or mark done.",
             handler=list_actions,
             usage=ACTIONS_USAGE,
-            roles=everyone_here,
-            scopes=PRIVATE_OR_SHARED,
+            access=Access(Act.VIEW_ACTIONS, PRIVATE_OR_SHARED, targets=(Target.OWN_AGENCY,)),
         )
     )
     router.command(
@@ -1076,8 +1075,7 @@ def register(router: Router) -> None:
             name="overdue",
             summary="Coordinators and chairs: every overdue action, by agency.",
             handler=list_overdue,
-            roles=OVERSEERS,
-            scopes=PRIVATE_OR_SHARED,
+            access=Access(Act.OVERSEE_ACTIONS, PRIVATE_OR_SHARED),
             in_manifest=False,
         )
     )
@@ -1087,8 +1085,7 @@ def register(router: Router) -> None:
             summary="SPOCs: your deputy receives your agency's cards until a date.",
             handler=away,
             usage=AWAY_USAGE,
-            roles=frozenset({Role.SPOC, Role.DEPUTY, Role.COORDINATOR}),
-            scopes=PRIVATE_OR_SHARED,
+            access=Access(Act.SET_AWAY, PRIVATE_OR_SHARED),
             in_manifest=False,
         )
     )
@@ -1097,8 +1094,7 @@ def register(router: Router) -> None:
             name="back",
             summary="Receive your agency's cards again after `away`.",
             handler=back,
-            roles=frozenset({Role.SPOC, Role.DEPUTY, Role.COORDINATOR}),
-            scopes=PRIVATE_OR_SHARED,
+            access=Access(Act.SET_AWAY, PRIVATE_OR_SHARED),
             in_manifest=False,
         )
     )
@@ -1112,9 +1108,16 @@ def register(router: Router) -> None:
     async def cant(request: Request, deps: Deps) -> Reply:
         return await answer(request, deps, Verb.ACTION_CANT)
 
-    router.verb(VerbSpec(Verb.ACTION_DONE.value, done))
-    router.verb(VerbSpec(Verb.ACTION_UPDATE.value, update))
-    router.verb(VerbSpec(Verb.ACTION_CANT.value, cant))
+    # The agency a list button names is checked too: a SPOC sees her own agency's list.
+    answering = Access(
+        Act.UPDATE_ACTION,
+        PRIVATE,
+        targets=(Target.ACTION, Target.AGENCY),
+        required=(Target.ACTION,),
+    )
+    router.verb(VerbSpec(Verb.ACTION_DONE.value, done, answering))
+    router.verb(VerbSpec(Verb.ACTION_UPDATE.value, update, answering))
+    router.verb(VerbSpec(Verb.ACTION_CANT.value, cant, answering))
 
 
 DEMO_PANEL = "Riverside Community MARAC"

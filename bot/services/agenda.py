@@ -44,6 +44,8 @@ from bot.domain.meeting import (
     MeetingStatus,
 )
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
+from bot.domain.policy import Act
+from bot.services.guard import ANYWHERE, Access, Target
 from bot.services.info_requests import day_text, local, text_field, when_text
 from bot.services.notify import card_to_channel, card_to_member
 from bot.services.ports import UnitOfWork
@@ -813,7 +815,7 @@ def register(router: Router, config: AgendaConfig | None = None) -> Agenda:
             summary="Show the next meeting's agenda; the coordinator can change and publish it.",
             handler=feature.command,
             usage="agenda [publish]",
-            roles=frozenset(Role),
+            access=Access(Act.VIEW_PANEL, ANYWHERE, sub_acts={"publish": Act.PUBLISH_AGENDA}),
             button="Agenda",
         )
     )
@@ -826,7 +828,9 @@ def register(router: Router, config: AgendaConfig | None = None) -> Agenda:
         (Verb.AGENDA_DEFER, feature.defer),
         (Verb.AGENDA_PUBLISH, feature.publish_verb),
     ):
-        router.verb(VerbSpec(verb.value, handler))
+        router.verb(
+            VerbSpec(verb.value, handler, Access(Act.PUBLISH_AGENDA, ANYWHERE, (Target.MEETING,)))
+        )
     return feature
 
 

@@ -19,9 +19,10 @@ from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
-from bot.domain.panel import Agency, Member, Panel, Role
+from bot.domain.panel import Agency, Member, Panel
 from bot.domain.policy import Act, Decision, Refusal, Relation
 from bot.services import access
+from bot.services.guard import NOT_MEETINGS, Access, Target
 from bot.services.ports import UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.audit import MAX_CARD_BYTES, AuditLine, AuditView, render_audit
@@ -350,14 +351,15 @@ def register(router: Router) -> None:
             summary="Coordinators: who viewed and changed a case, newest first.",
             handler=audit,
             usage=USAGE,
-            roles=frozenset({Role.COORDINATOR}),
-            scopes=frozenset(
-                {ConversationKind.PERSONAL, ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT}
-            ),
+            access=Access(Act.VIEW_AUDIT, NOT_MEETINGS, targets=(Target.RECORD_IN_ARGS,)),
             in_manifest=False,
         )
     )
-    router.verb(VerbSpec(Verb.AUDIT_PAGE.value, older))
+    router.verb(
+        VerbSpec(
+            Verb.AUDIT_PAGE.value, older, Access(Act.VIEW_AUDIT, NOT_MEETINGS, (Target.RECORD,))
+        )
+    )
 
 
 def gallery_cards() -> dict[str, Card]:

@@ -8,6 +8,7 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.panel import Role
 from bot.services.dispatch import run_command
+from bot.services.guard import public
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec, parse_text
 from cards.help import CommandLine, HelpView, render_help
 from cards.verbs import Verb
@@ -21,7 +22,7 @@ def help_view(
     lines = [
         CommandLine(spec.name, spec.usage or spec.name, spec.summary, spec.button)
         for spec in router.commands()
-        if spec.available_to(roles, kind) and (panel_name is not None or spec.roles is None)
+        if spec.available_to(roles, kind, member=panel_name is not None)
     ]
     return HelpView(
         panel_name=panel_name,
@@ -44,6 +45,7 @@ def register(router: Router) -> None:
             name="help",
             summary="Show the commands you can use here.",
             handler=show_help,
+            access=public(),
             aliases=("?", "commands"),
         )
     )
@@ -52,6 +54,7 @@ def register(router: Router) -> None:
             name="whoami",
             summary="Show your panel, agency, roles and information sharing status.",
             handler=whoami,
+            access=public(),
             aliases=("me",),
             button="My membership",
         )
@@ -64,7 +67,8 @@ def register(router: Router) -> None:
             raise InvalidInput("This button names no command. Type help.")
         return await run_command(router, request, parsed.name, parsed.args, deps)
 
-    router.verb(VerbSpec(Verb.COMMAND.value, command_button))
+    # The command it names is checked by run_command, as if it had been typed.
+    router.verb(VerbSpec(Verb.COMMAND.value, command_button, public()))
 
 
 async def whoami(request: Request, deps: Deps) -> Reply:

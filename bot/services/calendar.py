@@ -31,6 +31,7 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.panel import Member, Panel, Role
+from bot.domain.policy import Act
 from bot.domain.schedule import (
     MeetingSchedule,
     ScheduleError,
@@ -39,6 +40,7 @@ from bot.domain.schedule import (
     plan_on,
     schedule_from_data,
 )
+from bot.services.guard import ANYWHERE, Access, Target
 from bot.services.links import Links, Purpose
 from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
@@ -1018,13 +1020,18 @@ def register(router: Router, config: CalendarConfig | None = None) -> Calendar:
             ),
             handler=feature.command,
             usage=USAGE,
-            roles=frozenset(Role),
+            access=Access(
+                Act.VIEW_PANEL,
+                ANYWHERE,
+                sub_acts={"move": Act.MANAGE_SCHEDULE, "cancel": Act.MANAGE_SCHEDULE},
+            ),
             aliases=("meetings",),
             button="Meeting dates",
         )
     )
-    router.verb(VerbSpec(Verb.SCHEDULE_MOVE.value, feature.move_verb))
-    router.verb(VerbSpec(Verb.SCHEDULE_CANCEL.value, feature.cancel_verb))
+    changing = Access(Act.MANAGE_SCHEDULE, ANYWHERE, (Target.MEETING,), (Target.MEETING,))
+    router.verb(VerbSpec(Verb.SCHEDULE_MOVE.value, feature.move_verb, changing))
+    router.verb(VerbSpec(Verb.SCHEDULE_CANCEL.value, feature.cancel_verb, changing))
     return feature
 
 

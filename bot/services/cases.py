@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
-from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, Meeting
-from bot.domain.panel import Agency, Member, Panel, Role
+from bot.domain.panel import Agency, Member, Panel
 from bot.domain.policy import Act, Relation, decide
 from bot.domain.referral import Referral, Subject
 from bot.services import access, audit
+from bot.services.guard import NOT_MEETINGS, Access, Target
 from bot.services.ports import UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router
 from bot.services.triage import CATEGORY_LABELS
@@ -369,10 +369,7 @@ def register(router: Router) -> None:
             "decisions), if your role and agency need to know it.",
             handler=show_case,
             usage=USAGE,
-            roles=frozenset(Role),
-            scopes=frozenset(
-                {ConversationKind.PERSONAL, ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT}
-            ),
+            access=Access(Act.VIEW_CASE_DETAIL, NOT_MEETINGS, targets=(Target.CASE_IN_ARGS,)),
         )
     )
 

@@ -41,7 +41,11 @@ from cards.welcome import WELCOME_TITLE
 
 log = logging.getLogger(__name__)
 
-SHARED_CHATS = frozenset({ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT})
+# Only a 1:1 chat is private: a channel, a group chat and a meeting's chat are read by all
+# in them (a channel meeting's chat is a thread of the channel).
+SHARED_CHATS = frozenset(
+    {ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT, ConversationKind.MEETING}
+)
 SENT_PRIVATELY = "I've sent you the details in private."
 NOT_HERE = "I can't show that here. Ask me in our private chat."
 PRIVATE_COPY = "You asked for this in a shared chat; here it is in private."

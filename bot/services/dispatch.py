@@ -87,12 +87,14 @@ async def _check(
         try:
             verdict = await authorise(uow, access_, asked, name=name, now=now)
         except (NotFound, InvalidInput) as err:
-            await _record(uow, request, deps, "command", name, f"not found: {err.message}"[:200])
+            # Never the ids it was sent: they may be another panel's, or made up.
+            why = "not found" if isinstance(err, NotFound) else "invalid input"
+            await _record(uow, request, deps, "command", name, why)
             raise
         if isinstance(verdict, Allowed):
             if access_.act_for(args) is Act.CREATE_PANEL:
-                caller = request.caller.aad_object_id or ""
-                if caller not in deps.admins:
+                caller = (request.caller.aad_object_id or "").lower()
+                if not caller or caller not in deps.admins:
                     await _record(uow, request, deps, "command", name, "create_panel: not admin")
                     raise NotAllowed(NOT_AN_ADMIN)
             return dict(verdict.data)

@@ -19,6 +19,7 @@ from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
 from bot.domain.referral import Referral
 from bot.services import access, audit
+from bot.services.guard import PRIVATE, Access, Target
 from bot.services.notify import card_to_member
 from bot.services.ports import UnitOfWork
 from bot.services.router import Deps, Reply, Request, Router, VerbSpec
@@ -432,8 +433,19 @@ async def _audit(
 
 def register(router: Router) -> None:
     """Register the answer button of the information request card."""
-    router.verb(VerbSpec(Verb.INFO_ANSWER.value, answer_request))
-    router.verb(VerbSpec(Verb.INFO_OPEN.value, open_request))
+    asked = (Target.INFO_REQUEST,)
+    router.verb(
+        VerbSpec(
+            Verb.INFO_ANSWER.value,
+            answer_request,
+            Access(Act.ANSWER_INFO_REQUEST, PRIVATE, asked, asked),
+        )
+    )
+    router.verb(
+        VerbSpec(
+            Verb.INFO_OPEN.value, open_request, Access(Act.VIEW_CASE_DETAIL, PRIVATE, asked, asked)
+        )
+    )
 
 
 def gallery_cards() -> dict[str, Card]:

@@ -61,6 +61,7 @@ from bot.domain.referral import (
 from bot.domain.risk import RiskMatrix
 from bot.services import audit, triage
 from bot.services.config import load_risk_matrix
+from bot.services.guard import ANYWHERE, PRIVATE, Access, Target
 from bot.services.info_requests import day_text
 from bot.services.notify import card_to_member
 from bot.services.ports import AlreadyExists, UnitOfWork
@@ -623,12 +624,13 @@ def register(router: Router) -> None:
             summary="Make a referral to the panel, or carry on with your draft.",
             handler=refer,
             usage="refer [new | RF-2026-0049]",
-            roles=REFER_ROLES,
+            access=Access(Act.REFER, ANYWHERE),
             button="Make a referral",
         )
     )
+    drafting = Access(Act.EDIT_REFERRAL, PRIVATE, (Target.REFERRAL,), (Target.REFERRAL,))
     for verb in _HANDLERS:
-        router.verb(VerbSpec(verb.value, _verb_handler(verb)))
+        router.verb(VerbSpec(verb.value, _verb_handler(verb), drafting))
 
 
 def _verb_handler(verb: Verb) -> Handler:

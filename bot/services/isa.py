@@ -19,6 +19,7 @@ from bot.domain.panel import IsaAcceptance, Member, Panel
 from bot.domain.policy import Act, Relation
 from bot.services import access, audit
 from bot.services.dispatch import run_verb
+from bot.services.guard import ANYWHERE, PRIVATE, Access
 from bot.services.notify import card_to_member
 from bot.services.ports import UnitOfWork
 from bot.services.router import CommandSpec, Deps, Handler, Reply, Request, Router, VerbSpec
@@ -267,11 +268,14 @@ def register(router: Router) -> None:
             handler=show,
             usage=USAGE,
             aliases=("agreement",),
+            access=Access(Act.ACCEPT_AGREEMENT, ANYWHERE, sub_acts={"set": Act.MANAGE_MEMBERS}),
             button="Sharing agreement",
         )
     )
-    router.verb(VerbSpec(Verb.ISA_ACCEPT.value, accept_verb(router)))
-    router.verb(VerbSpec(Verb.ISA_SAVE.value, save))
+    router.verb(
+        VerbSpec(Verb.ISA_ACCEPT.value, accept_verb(router), Access(Act.ACCEPT_AGREEMENT, ANYWHERE))
+    )
+    router.verb(VerbSpec(Verb.ISA_SAVE.value, save, Access(Act.MANAGE_MEMBERS, PRIVATE)))
 
 
 DEMO_TEXT = (

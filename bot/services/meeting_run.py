@@ -32,7 +32,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
+from bot.domain.action import (
+    Action,
+    ActionStatus,
+    InformationRequest,
+    RequestStatus,
+    UpdateKind,
+)
 from bot.domain.agenda import item_number, neighbour, running_items
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus, ClosureReason
@@ -46,8 +52,15 @@ from bot.domain.meeting import (
     Meeting,
     MeetingStatus,
 )
-from bot.domain.minutes import day_label, decision_text, unmet_outcome, unmet_settled
+from bot.domain.minutes import (
+    day_label,
+    decision_text,
+    outcome_update,
+    unmet_outcome,
+    unmet_settled,
+)
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel, Role
+from bot.domain.policy import Act
 from bot.domain.risk import RiskLevel
 from bot.services import actions as spoc_actions
 from bot.services.agenda import (
@@ -58,6 +71,7 @@ from bot.services.agenda import (
     next_meeting,
     refresh_agenda,
 )
+from bot.services.guard import ANYWHERE, Access, Target
 from bot.services.info_requests import day_text, local, text_field, when_text
 from bot.services.minutes import draft_for_meeting, queue_draft
 from bot.services.ports import UnitOfWork
@@ -455,8 +469,10 @@ def default_due_on(meeting: Meeting, later: Meeting | None, panel: Panel) -> dat
     return local(meeting.starts_at, panel).date() + DUE_WITHOUT_NEXT_MEETING
 
 
-def _state(action: Action) -> str:
+def _state(action: Action, private: bool = True) -> str:
     if action.status is ActionStatus.CANCELLED:
+        if not private:
+            return "cancelled"  # the reason is narrative: never in a shared chat
         return f"cancelled: {action.cancel_reason or 'no reason given'}"
     text = action.status.value
     if action.escalated:
@@ -470,7 +486,7 @@ def _action_text(action: Action, agencies: Mapping[str, Agency], private: bool) 
         owner=owner.name if owner else "an agency no longer listed",
         description=action.description if private else PRIVATE_ONLY,
         due=day_label(action.due_on),
-        state=_state(action),
+        state=_state(action, private),
     )
 
 
@@ -559,7 +575,9 @@ async def chair_view(
                     owner=owner.name if owner else "an agency no longer listed",
                     description=action.description if private else PRIVATE_ONLY,
                     due=day_label(action.due_on),
-                    state=handled if decided else _state(action),
+                    state=(handled if private else _public_outcome(action, meeting.started_at))
+                    if decided
+                    else _state(action, private),
                     is_open=action.status is ActionStatus.OPEN and not decided,
                     carry_to=max(due, action.due_on + timedelta(days=1)).isoformat(),
                 )
@@ -586,9 +604,7 @@ async def chair_view(
                 status=case.status.value,
                 lead=lead_text,
                 children="yes" if case.has_children else "no",
-                decision=decision_text(case, meeting, meetings, ZoneInfo(panel.timezone))
-                if case.status is CaseStatus.CLOSED or case.review_meeting_id
-                else "none yet: reviewed at the next meeting unless decided",
+                decision=_decision(case, meeting, meetings, ZoneInfo(panel.timezone), private),
                 returns=_returns(requests, agencies, private),
                 earlier=[
                     _action_text(a, agencies, private)
@@ -631,10 +647,33 @@ async def chair_view(
 
 
 def _private(request: Request) -> bool:
-    """Narratives (agencies' returns, action descriptions, summaries) are shown in the
-    meeting's chat and in private chat only: a team channel or a group chat (the
-    Playground's stand-in for the meeting chat) gets references, owners and dates."""
-    return request.where.kind in {ConversationKind.MEETING, ConversationKind.PERSONAL}
+    """Narratives (agencies' returns, action descriptions, summaries, notes and reasons)
+    are shown in private chat only: a meeting's chat, a team channel or a group chat is read
+    by everyone in it, and gets references, agencies, dates, counts and states."""
+    return request.where.kind is ConversationKind.PERSONAL
+
+
+def _public_outcome(action: Action, since: datetime | None) -> str:
+    """What became of an unmet action, without its note: for a shared chat."""
+    latest = outcome_update(action, since)
+    if latest is None:
+        return _state(action, private=False)
+    return {
+        UpdateKind.CARRIED_FORWARD: f"carried forward to {day_label(action.due_on)}",
+        UpdateKind.ESCALATED: "escalated",
+        UpdateKind.CANCELLED: "cancelled",
+    }.get(latest.kind, "done")
+
+
+def _decision(
+    case: Case, meeting: Meeting, meetings: Mapping[str, Meeting], zone: ZoneInfo, private: bool
+) -> str:
+    """The meeting's decision on the case; a closure's note only in private."""
+    if case.status is CaseStatus.CLOSED and case.closure_reason is not None and not private:
+        return f"Closed: {CLOSURE_LABELS[case.closure_reason]}"
+    if case.status is CaseStatus.CLOSED or case.review_meeting_id:
+        return decision_text(case, meeting, meetings, zone)
+    return "none yet: reviewed at the next meeting unless decided"
 
 
 async def chair_reply(
@@ -1170,8 +1209,7 @@ def register(router: Router, config: RunConfig | None = None) -> None:
             name="start",
             summary="Chair: start the panel meeting here and post the confidentiality card.",
             handler=start_command,
-            roles=CHAIR_ROLES,
-            scopes=MEETING_CHATS,
+            access=Access(Act.START_MEETING, MEETING_CHATS, starts_meeting=True),
         )
     )
     router.command(
@@ -1179,8 +1217,7 @@ def register(router: Router, config: RunConfig | None = None) -> None:
             name="chair",
             summary="Chair: show the chair card at the meeting's current item.",
             handler=chair_command,
-            roles=CHAIR_ROLES,
-            scopes=MEETING_CHATS | {ConversationKind.PERSONAL},
+            access=Access(Act.RUN_MEETING, ANYWHERE),
         )
     )
     router.command(
@@ -1188,8 +1225,7 @@ def register(router: Router, config: RunConfig | None = None) -> None:
             name="end",
             summary="Chair: end the meeting and draft its minutes.",
             handler=end,
-            roles=CHAIR_ROLES,
-            scopes=MEETING_CHATS | {ConversationKind.PERSONAL},
+            access=Access(Act.RUN_MEETING, ANYWHERE),
         )
     )
 
@@ -1205,13 +1241,16 @@ def register(router: Router, config: RunConfig | None = None) -> None:
     async def back(request: Request, deps: Deps) -> Reply:
         return await navigate(request, deps, forward=False)
 
+    meeting = (Target.MEETING,)
+    attending = Access(Act.ATTEND_MEETING, MEETING_CHATS, meeting, meeting)
+    router.verb(VerbSpec(Verb.MEETING_ACKNOWLEDGE.value, acknowledge, attending))
+    router.verb(VerbSpec(Verb.MEETING_ACCEPT_ISA.value, accept_isa, attending))
+    capturing = Access(Act.CAPTURE_ACTION, ANYWHERE, meeting)
+    router.verb(VerbSpec(Verb.MEETING_CAPTURE.value, form(capture), capturing))
     for verb, handler in (
-        (Verb.MEETING_ACKNOWLEDGE, acknowledge),
-        (Verb.MEETING_ACCEPT_ISA, accept_isa),
         (Verb.MEETING_CHAIR, open_chair),
         (Verb.MEETING_NEXT, forward),
         (Verb.MEETING_BACK, back),
-        (Verb.MEETING_CAPTURE, form(capture)),
         (Verb.MEETING_LEAD, form(nominate_lead)),
         (Verb.MEETING_RISK, form(set_risk)),
         (Verb.MEETING_REVIEW, form(review_later)),
@@ -1222,7 +1261,7 @@ def register(router: Router, config: RunConfig | None = None) -> None:
         (Verb.MEETING_CANCEL_ACTION, form(cancel_action)),
         (Verb.MEETING_END, end),
     ):
-        router.verb(VerbSpec(verb.value, handler))
+        router.verb(VerbSpec(verb.value, handler, Access(Act.RUN_MEETING, ANYWHERE, meeting)))
 
 
 # --- the card gallery --------------------------------------------------------------------------

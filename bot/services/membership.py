@@ -21,11 +21,13 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.audit import AuditVerb
-from bot.domain.delivery import ConversationKind
+from bot.domain.delivery import ConversationKind, ConversationRef
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.panel import AGENCY_ROLES, Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.policy import Act, Relation
-from bot.services import access, audit
+from bot.services import access, audit, turns
+from bot.services.guard import PRIVATE, Access, Target
+from bot.services.notify import card_to_member
 from bot.services.ports import AlreadyExists, UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
@@ -51,6 +53,7 @@ from cards.membership import (
     render_setup,
     with_people_picker,
 )
+from cards.panels import render_invitation
 from cards.verbs import Verb
 
 DEFAULT_PANEL_NAME = "Community MARAC"
@@ -213,6 +216,19 @@ async def _set_up(request: Request, deps: Deps, name: str, now: datetime) -> Rep
             created_at=now,
         )
         await uow.panels.save(panel)
+        if where.reference is not None:
+            # Kept now: the turn that typed setup found no panel to keep it for, and the
+            # channel's referral notices and agenda announcements go here.
+            await uow.conversations.save(
+                ConversationRef(
+                    panel_id=panel.id,
+                    kind=ConversationKind.CHANNEL,
+                    conversation_id=where.conversation_id,
+                    service_url=where.service_url,
+                    reference=turns.for_later(where.reference, where),
+                    updated_at=now,
+                )
+            )
         coordinator = Member(
             panel_id=panel.id,
             aad_object_id=caller.aad_object_id,
@@ -361,13 +377,18 @@ async def add(request: Request, deps: Deps) -> Reply:
             agency_id=agency.id if agency else None,
             roles=roles,
             active=True,
+            # Nobody is placed on a panel without accepting: they are invited until then.
+            invited=True,
         )
         await uow.members.save(member)
         detail = f"roles: {_roles_text(roles)}; agency: {agency.name if agency else 'none'}"
         verb = AuditVerb.UPDATE if existing else AuditVerb.CREATE
         back = "added back; " if existing else ""
-        await audit.record(uow, request, verb, "member", member.id, back + detail, at=now)
-        view = await members_view(uow, panel, notice=f"{name} is now a member of the panel.")
+        await audit.record(
+            uow, request, verb, "member", member.id, back + "invited; " + detail, at=now
+        )
+        await _invite(uow, panel, member, request, now)
+        view = await members_view(uow, panel, notice=INVITED.format(name=name))
         await uow.commit()
     return _members_reply(view)
 
@@ -740,6 +761,8 @@ async def import_members(
                 agency_id=row.agency_id,
                 roles=row.roles,
                 active=True,
+                # Someone new (or added back) is invited until they accept.
+                invited=base.invited or existing is None or not existing.active,
             )
             everyone[row.aad_object_id] = member
             changed.append((member, existing is None))
@@ -753,6 +776,8 @@ async def import_members(
             return Reply(card=render_import_refused(refused))
         for member, new in changed:
             await uow.members.save(member)
+            if member.invited:
+                await _invite(uow, panel, member, request, now)
             await audit.record(
                 uow,
                 request,
@@ -767,8 +792,31 @@ async def import_members(
     return Reply(card=render_imported(ImportedView(panel.name, added, len(changed) - added)))
 
 
+INVITED = "{name} is invited: they join the panel when they accept the card I sent them."
+
+
+async def _invite(
+    uow: UnitOfWork, panel: Panel, member: Member, request: Request, now: datetime
+) -> None:
+    """Queue the invitation card for the person's private chat."""
+    inviter = request.member.name if request.member else "A coordinator"
+    roles = ", ".join(sorted(role.value for role in member.roles)) or "member"
+    await card_to_member(
+        uow,
+        panel_id=panel.id,
+        member_id=member.id,
+        card=render_invitation(panel.id, panel.name, roles, inviter),
+        key=f"invitation:{member.id}:{now.isoformat()}",
+        now=now,
+    )
+
+
 def _rows(text: str) -> int:
     return max(0, sum(1 for line in text.splitlines() if line.strip()) - 1)
+
+
+# Sending the members' CSV file: checked by the guard before the file is fetched.
+IMPORT_ACCESS = Access(Act.MANAGE_MEMBERS, PRIVATE)
 
 
 def register(router: Router) -> None:
@@ -779,19 +827,19 @@ def register(router: Router) -> None:
             summary="Make this team a panel, with you as its coordinator.",
             handler=setup,
             usage="setup [panel name]",
-            scopes=frozenset({ConversationKind.CHANNEL}),
+            access=Access(Act.CREATE_PANEL, frozenset({ConversationKind.CHANNEL})),
         )
     )
-    coordinators = frozenset({Role.COORDINATOR})
-    private = frozenset({ConversationKind.PERSONAL})
+    managing = Access(Act.MANAGE_MEMBERS, PRIVATE)
+    one_member = Access(Act.MANAGE_MEMBERS, PRIVATE, (Target.MEMBER,))
+    one_agency = Access(Act.MANAGE_MEMBERS, PRIVATE, (Target.AGENCY,))
     router.command(
         CommandSpec(
             name="members",
             summary="Coordinators: add and remove members, set their agency and roles.",
             handler=members,
             usage="members [part of a name | import]",
-            roles=coordinators,
-            scopes=private,
+            access=managing,
             button="Members",
             in_manifest=False,
         )
@@ -801,22 +849,21 @@ def register(router: Router) -> None:
             name="agencies",
             summary="Coordinators: add agencies and mark them core or invited.",
             handler=agencies,
-            roles=coordinators,
-            scopes=private,
+            access=managing,
             in_manifest=False,
         )
     )
-    for verb, handler in (
-        (Verb.MEMBERS_LIST, list_verb),
-        (Verb.MEMBERS_ADD, add),
-        (Verb.MEMBERS_EDIT, edit),
-        (Verb.MEMBERS_SAVE, save),
-        (Verb.MEMBERS_REMOVE, remove),
-        (Verb.MEMBERS_RESTORE, restore),
-        (Verb.AGENCIES_ADD, add_agency),
-        (Verb.AGENCIES_KIND, change_kind),
+    for verb, handler, needs in (
+        (Verb.MEMBERS_LIST, list_verb, managing),
+        (Verb.MEMBERS_ADD, add, managing),
+        (Verb.MEMBERS_EDIT, edit, one_member),
+        (Verb.MEMBERS_SAVE, save, one_member),
+        (Verb.MEMBERS_REMOVE, remove, one_member),
+        (Verb.MEMBERS_RESTORE, restore, one_member),
+        (Verb.AGENCIES_ADD, add_agency, managing),
+        (Verb.AGENCIES_KIND, change_kind, one_agency),
     ):
-        router.verb(VerbSpec(verb.value, handler))
+        router.verb(VerbSpec(verb.value, handler, needs))
 
 
 # ---- the gallery ------------------------------------------------------------------------

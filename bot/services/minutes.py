@@ -20,7 +20,6 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.delivery import ConversationKind
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.minutes import (
@@ -38,6 +37,7 @@ from bot.domain.panel import AGENCY_ROLES, Member, Panel, Role
 from bot.domain.policy import Act
 from bot.services import access
 from bot.services.docx_export import minutes_docx
+from bot.services.guard import PRIVATE, Access, Target
 from bot.services.info_requests import day_text, text_field
 from bot.services.links import Links, Purpose
 from bot.services.notify import card_to_member
@@ -448,13 +448,13 @@ def register(router: Router, config: MinutesConfig | None = None) -> MinutesFeat
             name="minutes",
             summary="Coordinator: the latest meeting's minutes, to edit and approve.",
             handler=feature.command,
-            roles=frozenset({Role.COORDINATOR}),
-            scopes=frozenset({ConversationKind.PERSONAL}),
+            access=Access(Act.APPROVE_MINUTES, PRIVATE),
             button="Minutes",
         )
     )
-    router.verb(VerbSpec(Verb.MINUTES_EDIT.value, feature.edit))
-    router.verb(VerbSpec(Verb.MINUTES_APPROVE.value, feature.approve))
+    approving = Access(Act.APPROVE_MINUTES, PRIVATE, (Target.MEETING,), (Target.MEETING,))
+    router.verb(VerbSpec(Verb.MINUTES_EDIT.value, feature.edit, approving))
+    router.verb(VerbSpec(Verb.MINUTES_APPROVE.value, feature.approve, approving))
     return feature
 
 

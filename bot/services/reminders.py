@@ -34,7 +34,7 @@ from bot.domain.delivery import OutgoingDelivery
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.minutes import day_label
 from bot.domain.panel import Member, Panel, Role
-from bot.domain.policy import Refusal
+from bot.domain.policy import Act, Refusal
 from bot.domain.reminders import (
     ActionCardCopy,
     Digest,
@@ -67,6 +67,7 @@ from bot.services.actions import (
     queue_private,
 )
 from bot.services.calendar import england_and_wales_holidays
+from bot.services.guard import ANYWHERE, Access
 from bot.services.ports import UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router
 from cards.actions import LIST_LIMIT, LIST_VIEW, Buttons
@@ -577,7 +578,7 @@ def register(router: Router, config: ReminderConfig | None = None) -> None:
             name="reminders",
             summary="Coordinators: when the bot reminds agencies of their actions.",
             handler=show,
-            roles=frozenset({Role.COORDINATOR}),
+            access=Access(Act.MANAGE_REMINDERS, ANYWHERE),
             in_manifest=False,
         )
     )

@@ -37,6 +37,10 @@ class Where:
     conversation_id: str
     team_id: str | None = None
     tenant_id: str | None = None
+    # The serialised Bot Framework reference and service URL, so a use case can keep the
+    # conversation for later posts (set by the Teams layer; only bot.teams reads it).
+    reference: Mapping[str, Any] | None = field(default=None, compare=False)
+    service_url: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,8 @@ class Request:
     member: Member | None
     args: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    # How many panels the caller belongs to: a card says which one it concerns when several.
+    panels: int = 0
 
     def roles(self) -> frozenset[Role]:
         """The caller's active roles in the resolved panel."""

@@ -20,12 +20,13 @@ from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import CLOSURE_LABELS, ClosureReason
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.panel import Agency, Panel, Role
+from bot.domain.panel import Agency, Panel
 from bot.domain.policy import Act
 from bot.domain.referral import DeclineReason
 from bot.domain.risk import RiskLevel
 from bot.domain.stats import Quarter, QuarterStats, quarter_stats
 from bot.services import access, audit
+from bot.services.guard import PRIVATE, Access
 from bot.services.links import Links, Purpose
 from bot.services.ports import UnitOfWork, UnitOfWorkFactory
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
@@ -409,12 +410,13 @@ def register(router: Router, config: StatsConfig | None = None) -> StatsFeature:
             summary="Coordinators and chairs: the quarter's figures, as a chart and CSV.",
             handler=feature.command,
             usage=USAGE,
-            roles=frozenset({Role.COORDINATOR, Role.CHAIR}),
-            scopes=frozenset({ConversationKind.PERSONAL}),
+            access=Access(Act.VIEW_STATS, PRIVATE),
             in_manifest=False,
         )
     )
-    router.verb(VerbSpec(Verb.STATS_QUARTER.value, feature.quarter_verb))
+    router.verb(
+        VerbSpec(Verb.STATS_QUARTER.value, feature.quarter_verb, Access(Act.VIEW_STATS, PRIVATE))
+    )
     return feature
 
 

@@ -33,6 +33,7 @@ from bot.domain.referral import (
 from bot.domain.risk import RiskLevel, RiskMatrix
 from bot.services import access, audit
 from bot.services.config import load_risk_matrix
+from bot.services.guard import PRIVATE, Access, Target
 from bot.services.info_requests import (
     SentRequest,
     born_text,
@@ -922,13 +923,14 @@ def register(router: Router) -> None:
             "referrals and what became of them.",
             handler=referrals,
             usage="referrals [RF-reference]",
-            scopes=frozenset({ConversationKind.PERSONAL}),
+            access=Access(policy.Act.REFER, PRIVATE),
             button="Referrals",
         )
     )
-    router.verb(VerbSpec(Verb.TRIAGE_ACCEPT.value, accept))
-    router.verb(VerbSpec(Verb.TRIAGE_ASK.value, ask))
-    router.verb(VerbSpec(Verb.TRIAGE_DECLINE.value, decline))
+    deciding = Access(policy.Act.TRIAGE, PRIVATE, (Target.REFERRAL,), (Target.REFERRAL,))
+    router.verb(VerbSpec(Verb.TRIAGE_ACCEPT.value, accept, deciding))
+    router.verb(VerbSpec(Verb.TRIAGE_ASK.value, ask, deciding))
+    router.verb(VerbSpec(Verb.TRIAGE_DECLINE.value, decline, deciding))
     register_info_requests(router)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,10 @@ from bot.services.router import Caller, Deps, Where
 class Resolved:
     panel: Panel | None
     member: Member | None
+    # How many panels the person belongs to (to say on each card which one it concerns),
+    # and how many invitations wait for them.
+    panels: int = 0
+    invitations: int = 0
 
 
 async def _resolve(uow: UnitOfWork, caller: Caller, where: Where) -> Resolved:
@@ -27,21 +32,38 @@ async def _resolve(uow: UnitOfWork, caller: Caller, where: Where) -> Resolved:
             if caller.aad_object_id
             else None
         )
-        return Resolved(panel, member)
+        if member is not None and member.invited:
+            member = None  # not a member until they accept
+        return Resolved(panel, member, panels=1)
     if not caller.aad_object_id:
         return Resolved(None, None)
-    memberships = [m for m in await uow.members.memberships(caller.aad_object_id) if m.active]
+    every = [m for m in await uow.members.memberships(caller.aad_object_id) if m.active]
+    invitations = sum(1 for m in every if m.invited)
+    memberships = [m for m in every if not m.invited]
     if not memberships:
-        return Resolved(None, None)
+        return Resolved(None, None, invitations=invitations)
     panels = [await uow.panels.get(m.panel_id) for m in memberships]
-    # Someone on several panels talks to the one listed first by name until they choose.
-    pairs = sorted(
-        ((p, m) for p, m in zip(panels, memberships, strict=True) if p is not None),
-        key=lambda pair: pair[0].name,
-    )
+    pairs = [(p, m) for p, m in zip(panels, memberships, strict=True) if p is not None]
     if not pairs:
-        return Resolved(None, None)
-    return Resolved(*pairs[0])
+        return Resolved(None, None, invitations=invitations)
+    # The panel the person chose last (`panel`); until they choose, the first by name.
+    chosen = [pair for pair in pairs if pair[1].chosen_at is not None]
+    if chosen:
+        panel, member = max(chosen, key=lambda pair: pair[1].chosen_at or pair[0].created_at)
+    else:
+        panel, member = min(pairs, key=lambda pair: (pair[0].name, pair[0].id))
+    return Resolved(panel, member, panels=len(pairs), invitations=invitations)
+
+
+def for_later(reference: Mapping[str, Any], where: Where) -> dict[str, Any]:
+    """A conversation reference fit for later posts: without the id of the message that
+    started this turn (no use later, and it would make every turn look like a change), and,
+    for a channel, addressed to the channel itself rather than the thread it came from."""
+    kept = {k: v for k, v in reference.items() if k not in {"activityId", "activity_id"}}
+    conversation = kept.get("conversation")
+    if where.kind is ConversationKind.CHANNEL and isinstance(conversation, Mapping):
+        kept["conversation"] = {**conversation, "id": where.conversation_id}
+    return kept
 
 
 async def open_turn(
@@ -94,9 +116,7 @@ async def _remember(
     member_id = resolved.member.id if resolved.member else None
     if where.kind is ConversationKind.PERSONAL and member_id is None:
         return False
-    # The id of the message that started this turn is no use for later proactive posts,
-    # and keeping it would make every turn look like a change.
-    reference = {k: v for k, v in reference.items() if k not in {"activityId", "activity_id"}}
+    reference = for_later(reference, where)
     kept_member = member_id if where.kind is ConversationKind.PERSONAL else None
     existing = await uow.conversations.by_conversation(panel.id, where.conversation_id)
     if (
@@ -117,8 +137,7 @@ async def _remember(
     )
     if existing is not None:
         ref.id = existing.id
-    if where.kind is ConversationKind.CHANNEL and panel.channel_id is None:
-        panel.channel_id = where.conversation_id
-        await uow.panels.save(panel)
+    # The panel's channel is the one `setup` was typed in: never whichever channel of the
+    # team someone happens to speak in first.
     await uow.conversations.save(ref)
     return True

@@ -52,9 +52,14 @@ def where_of(activity: Activity) -> Where:
         kind = ConversationKind.PERSONAL
     team_id = _get(channel_data, "team", "id")
     tenant_id = _get(channel_data, "tenant", "id") or _get(conversation, "tenant_id")
+    raw_id = str(_get(conversation, "id") or "")
     return Where(
         kind=kind,
-        conversation_id=base_conversation_id(str(_get(conversation, "id") or "")),
+        # A channel meeting's chat is its own thread of the channel: kept whole, so that the
+        # meeting is bound to that thread and not to the whole channel.
+        conversation_id=raw_id
+        if kind is ConversationKind.MEETING
+        else base_conversation_id(raw_id),
         team_id=str(team_id) if team_id else None,
         tenant_id=str(tenant_id) if tenant_id else None,
     )

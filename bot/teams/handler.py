@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from botbuilder.core import InvokeResponse, TurnContext
@@ -21,10 +22,11 @@ from botbuilder.schema import (
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput
 from bot.services import channel_gate, dispatch, meeting_run, membership, turns
-from bot.services.router import Deps, Reply, Request, Router, parse_text
+from bot.services.router import Deps, ParsedCommand, Reply, Request, Router, parse_text
 from bot.teams import files
 from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
 from bot.teams.replies import to_activity, to_invoke_response
+from cards.kit import concerning
 from cards.welcome import WelcomeView, render_welcome
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,18 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         if resolved is None:
             resolved = await self._open(turn_context, None)
             assert resolved is not None  # no activity key, so never a redelivery
-        request = Request(caller=caller, where=where, panel=resolved.panel, member=resolved.member)
+        where = replace(
+            where,
+            reference=TurnContext.get_conversation_reference(activity).serialize(),
+            service_url=str(activity.service_url or ""),
+        )
+        request = Request(
+            caller=caller,
+            where=where,
+            panel=resolved.panel,
+            member=resolved.member,
+            panels=resolved.panels,
+        )
         return request, resolved
 
     async def _answer(self, turn_context: TurnContext, run: Any) -> Reply:
@@ -132,7 +145,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """A typed command, or an Action.Submit carrying a verb in `value`."""
-        request, _ = await self._request(turn_context)
+        request, resolved = await self._request(turn_context)
         value = turn_context.activity.value
         uploads = files.uploads_of(turn_context.activity)
         if uploads and request.where.kind is ConversationKind.PERSONAL:
@@ -144,13 +157,26 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             if parsed is None:
                 await turn_context.send_activity(NOTHING_TYPED)
                 return
+            if (
+                request.member is None
+                and resolved.invitations
+                and request.where.kind is ConversationKind.PERSONAL
+            ):
+                # Someone invited to a panel and on none yet: the invitation comes first.
+                parsed = ParsedCommand("panel", "")
             run = dispatch.run_command(self._router, request, parsed.name, parsed.args, self._deps)
         reply = await self._answer(turn_context, run)
         reply = await channel_gate.guard_reply(self._deps, request, reply)
-        await turn_context.send_activity(to_activity(reply))
+        await turn_context.send_activity(to_activity(_for_panel(request, reply)))
 
     async def _import_members(self, request: Request, upload: files.FileUpload) -> Reply:
         """A CSV file sent in private chat: the coordinator's bulk import of members."""
+        # The guard first: nobody makes the bot fetch anything without the right to import.
+        agreement = await dispatch.permit(
+            membership.IMPORT_ACCESS, request, self._deps, "members import"
+        )
+        if agreement is not None:
+            return agreement
         if upload.file_type != "csv":
             raise InvalidInput("Send the members as a CSV file (.csv).")
         text = await files.fetch_text(upload.download_url)  # FileRefused is a DomainError
@@ -205,7 +231,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         )
         reply = await self._answer(turn_context, run)
         reply = await channel_gate.guard_reply(self._deps, request, reply)
-        return InvokeResponse(status=200, body=to_invoke_response(reply))
+        return InvokeResponse(status=200, body=to_invoke_response(_for_panel(request, reply)))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Greet when the bot is installed in a chat or team; keep the reference."""
@@ -239,6 +265,13 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             self._deps, request, Reply(card=render_welcome(view))
         )
         await turn_context.send_activity(to_activity(reply))
+
+
+def _for_panel(request: Request, reply: Reply) -> Reply:
+    """Someone on several panels sees on every card which panel it concerns."""
+    if request.panels > 1 and request.panel is not None and reply.card is not None:
+        return Reply(text=reply.text, card=concerning(reply.card, request.panel.name))
+    return reply
 
 
 def _bad_invoke(code: str, message: str) -> InvokeResponse:

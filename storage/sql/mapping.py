@@ -138,6 +138,8 @@ def to_member(row: MemberRow) -> Member:
         roles=decode_roles(row.roles),
         active=row.active,
         away_until=row.away_until,
+        invited=bool(row.invited),
+        chosen_at=row.chosen_at,
     )
 
 
@@ -150,6 +152,8 @@ def fill_member(row: MemberRow, member: Member) -> None:
     row.roles = encode_roles(member.roles)
     row.active = member.active
     row.away_until = member.away_until
+    row.invited = member.invited
+    row.chosen_at = member.chosen_at
 
 
 def to_isa(row: IsaAcceptanceRow) -> IsaAcceptance:

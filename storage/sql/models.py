@@ -101,6 +101,9 @@ class MemberRow(PanelScoped, Base):
     roles: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     away_until: Mapped[date | None] = mapped_column(Date)
+    # Revision 0011: invited until the person accepts; when they last chose this panel.
+    invited: Mapped[bool] = mapped_column(Boolean, default=False)
+    chosen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class IsaAcceptanceRow(PanelScoped, Base):
