@@ -10,7 +10,10 @@ import pytest
 from bot.domain.errors import InvalidInput
 from bot.domain.intake_rules import (
     MAX_CHILDREN,
+    MAX_CHOICE,
+    MAX_NAME,
     MAX_SUBJECTS,
+    MAX_TEXT,
     STEPS,
     SUBJECT_KEYS,
     F,
@@ -361,7 +364,7 @@ def test_potential_escalation_is_suggested_from_three_rising_incidents(
 
 
 def test_merging_keeps_what_was_typed_even_when_it_is_not_valid() -> None:
-    merged = merge_inputs(new_draft_inputs(), {"s1.dob": "31/02/1980", F.INCIDENTS: "lots"})
+    merged = merge_inputs(new_draft_inputs(), {"s1.dob": "31/02/1980", F.INCIDENTS: "lots"}, MATRIX)
     assert merged["s1.dob"] == "31/02/1980"
     assert merged[F.INCIDENTS] == "lots"
 
@@ -381,7 +384,7 @@ def test_merging_takes_only_the_cards_own_fields() -> None:
         F.MEETING_HELD: True,
         F.INCIDENTS: 4,
     }
-    merged = merge_inputs(new_draft_inputs(), data)
+    merged = merge_inputs(new_draft_inputs(), data, MATRIX)
     assert merged == {
         **new_draft_inputs(),
         "s1.name": "Ivo Marchetti",
@@ -391,9 +394,18 @@ def test_merging_takes_only_the_cards_own_fields() -> None:
     }
 
 
-def test_what_was_typed_is_kept_within_a_bound() -> None:
-    merged = merge_inputs(new_draft_inputs(), {F.TRIED_ALREADY: "z" * 50_000})
-    assert len(merged[F.TRIED_ALREADY]) == 5000
+def test_only_the_matrixs_own_risk_questions_are_kept() -> None:
+    data = {risk_field("weapons"): "severe", risk_field("made_up"): "severe", "risk.x" * 9: "1"}
+    merged = merge_inputs(new_draft_inputs(), data, MATRIX)
+    assert merged == {**new_draft_inputs(), risk_field("weapons"): "severe"}
+
+
+def test_what_was_typed_is_kept_within_twice_its_fields_limit() -> None:
+    typed = {F.TRIED_ALREADY: "z" * 50_000, "s1.name": "n" * 50_000, F.CATEGORY: "c" * 50_000}
+    merged = merge_inputs(new_draft_inputs(), typed, MATRIX)
+    assert len(merged[F.TRIED_ALREADY]) == 2 * MAX_TEXT
+    assert len(merged["s1.name"]) == 2 * MAX_NAME
+    assert len(merged[F.CATEGORY]) == MAX_CHOICE
 
 
 def test_the_steps_go_forward_and_back_within_bounds() -> None:

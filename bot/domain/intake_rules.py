@@ -70,8 +70,10 @@ MIN_JUSTIFICATION = 20
 OLDEST_BIRTH_YEAR = 1900
 ADULT_AGE = 18
 ESCALATION_INCIDENTS = 3
-# What is kept of one typed value: enough to show a "too long" error, never unbounded.
-MAX_RAW = 5000
+# What is kept of one typed value: twice the field's limit, enough to show a "too long"
+# error (the card itself stops at the limit), never unbounded; a choice, date, number or
+# toggle is short.
+MAX_CHOICE = 100
 
 
 class F:
@@ -117,6 +119,25 @@ NEXT_KEY = "next_key"
 _STATIC_FIELDS = frozenset(
     value for name, value in vars(F).items() if not name.startswith("_") and isinstance(value, str)
 )
+# The longest value each free-text field takes (on the card and in the checks below); any
+# other field is a choice, date, number or toggle (MAX_CHOICE).
+_TEXT_LIMITS: dict[str, int] = {
+    F.DISCUSSED_WITH: MAX_SHORT,
+    F.TRIED_ALREADY: MAX_TEXT,
+    F.RELATIONSHIP: MAX_TEXT,
+    F.AGENCIES: MAX_TEXT,  # the chosen agencies' ids, comma-separated
+    F.CONSENT_REASON: MAX_TEXT,
+    F.JUSTIFICATION: MAX_TEXT,
+    F.ANSWER: MAX_TEXT,
+}
+_ROW_TEXT_LIMITS: dict[str, int] = {
+    "name": MAX_NAME,
+    "aliases": MAX_SHORT,
+    "address": MAX_SHORT,
+    "vulnerabilities": MAX_TEXT,
+    "language": MAX_NAME,
+}
+_BOOKKEEPING = frozenset({SUBJECT_KEYS, CHILD_KEYS, NEXT_KEY})
 _ROW_FIELD = re.compile(r"^([sc]\d{1,4})\.([a-z_]{1,20})$")
 _RISK_FIELD = re.compile(r"^risk\.([A-Za-z0-9_-]{1,64})$")
 
@@ -146,37 +167,59 @@ def child_keys(inputs: Mapping[str, Any]) -> list[str]:
     return [str(k) for k in inputs.get(CHILD_KEYS) or []]
 
 
-def _raw(value: Any) -> str | None:
-    """A typed value as the draft keeps it: a bounded string; None for anything else."""
+def _raw(value: Any, keep: int) -> str | None:
+    """A typed value as the draft keeps it: at most `keep` characters; None for anything
+    that is not a string, number or toggle."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return str(value)
+        return str(value)[:keep]
     if isinstance(value, str):
-        return value[:MAX_RAW]
+        return value[:keep]
     return None
 
 
-def merge_inputs(draft: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+def _keep(field_id: str, rows: Mapping[str, tuple[str, ...]], risk_items: frozenset[str]) -> int:
+    """How much of a value the draft keeps for `field_id`; 0 for an id that is not one of
+    the intake card's fields (a row the draft does not have, a question not in the matrix)."""
+    if field_id in _STATIC_FIELDS:
+        limit = _TEXT_LIMITS.get(field_id)
+    else:
+        risk = _RISK_FIELD.match(field_id)
+        row = _ROW_FIELD.match(field_id)
+        if risk is not None and risk.group(1) in risk_items:
+            limit = None
+        elif row is not None and row.group(2) in rows.get(row.group(1), ()):
+            limit = _ROW_TEXT_LIMITS.get(row.group(2))
+        else:
+            return 0
+    return 2 * limit if limit else MAX_CHOICE
+
+
+def merge_inputs(
+    draft: Mapping[str, Any], data: Mapping[str, Any], matrix: RiskMatrix
+) -> dict[str, Any]:
     """The draft with the card's input values laid over it, field by field.
 
-    Only the intake card's own field ids are taken (rows must exist in the draft), so the
-    button's data (`verb`, `referral_id`, a forged `total`...) never lands in the draft.
+    Only the intake card's own field ids are kept (rows must exist in the draft, risk
+    questions in `matrix`), each within its length, so the button's data (`verb`,
+    `referral_id`, a forged `total`, made-up `risk.*` answers...) never lands in the draft;
+    anything else an older draft held is dropped.
     """
-    merged = dict(draft)
     rows = {
         **{key: SUBJECT_FIELDS for key in subject_keys(draft)},
         **{key: CHILD_FIELDS for key in child_keys(draft)},
     }
+    risk_items = frozenset(item.id for item in matrix.items)
+    merged = {
+        field_id: value
+        for field_id, value in draft.items()
+        if field_id in _BOOKKEEPING or _keep(field_id, rows, risk_items)
+    }
     for field_id, value in data.items():
-        row = _ROW_FIELD.match(field_id)
-        known = (
-            field_id in _STATIC_FIELDS
-            or bool(_RISK_FIELD.match(field_id))
-            or (row is not None and row.group(2) in rows.get(row.group(1), ()))
-        )
-        raw = _raw(value)
-        if known and raw is not None:
+        keep = _keep(field_id, rows, risk_items)
+        raw = _raw(value, keep) if keep else None
+        if raw is not None:
             merged[field_id] = raw
     return merged
 

@@ -465,7 +465,7 @@ async def _apply(
             verb=verb,
             setting=setting,
             referral=referral,
-            inputs=merge_inputs(_inputs_of(referral), request.data),
+            inputs=merge_inputs(_inputs_of(referral), request.data, setting.ctx.matrix),
             step=step,
             data=request.data,
         )
