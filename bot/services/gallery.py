@@ -18,6 +18,7 @@ from bot.services import (
     meeting_run,
     membership,
     minutes,
+    panels,
     stats,
     triage,
 )
@@ -92,6 +93,7 @@ def gallery(router: Router) -> dict[str, Card]:
         audit,
         dataprotection,
         stats,
+        panels,
     )
     for feature in features:
         for name, card in feature.gallery_cards().items():

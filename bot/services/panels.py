@@ -19,7 +19,14 @@ from bot.services.guard import PRIVATE, public
 from bot.services.ports import UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
-from cards.panels import PANEL_ID, InvitationLine, PanelLine, PanelsView, render_panels
+from cards.panels import (
+    PANEL_ID,
+    InvitationLine,
+    PanelLine,
+    PanelsView,
+    render_invitation,
+    render_panels,
+)
 from cards.verbs import Verb
 
 NOT_INVITED = "There is no invitation of yours to that panel any more. Type panel."
@@ -148,3 +155,20 @@ def register(router: Router) -> None:
         (Verb.PANEL_DECLINE, decline),
     ):
         router.verb(VerbSpec(verb.value, handler, public(PRIVATE)))
+
+
+def gallery_cards() -> dict[str, Card]:
+    """The panels card and an invitation, with invented data."""
+    view = PanelsView(
+        panels=[
+            PanelLine("demo-panel", "Riverside Community MARAC", "spoc", current=True),
+            PanelLine("demo-panel-2", "Westbrook Community MARAC", "referrer"),
+        ],
+        invitations=[InvitationLine("demo-panel-3", "Eastborough Community MARAC", "spoc")],
+    )
+    return {
+        "panels": render_panels(view),
+        "panel-invitation": render_invitation(
+            "demo-panel-3", "Eastborough Community MARAC", "spoc", "Priya Raman"
+        ),
+    }

@@ -74,6 +74,7 @@ async def open_turn(
     service_url: str,
     *,
     activity_key: str | None = None,
+    installing: bool = False,
 ) -> Resolved | None:
     """Record the incoming activity (`activity_key`), resolve the caller's panel and
     membership, and keep the conversation reference (written only when it changed), in one
@@ -81,7 +82,7 @@ async def open_turn(
     the activity was acted on before (a redelivery)."""
     async with deps.uow() as uow:
         resolved = await _resolve(uow, caller, where)
-        wrote = await _remember(uow, deps, resolved, where, reference, service_url)
+        wrote = await _remember(uow, deps, resolved, where, reference, service_url, installing)
         # Recorded last: on SQLite the first write takes the database's one write lock until
         # the commit, so the reads above do not hold up other turns' writes.
         if activity_key is not None:
@@ -108,6 +109,7 @@ async def _remember(
     where: Where,
     reference: dict[str, Any],
     service_url: str,
+    installing: bool = False,
 ) -> bool:
     """Save the conversation reference if it is new or changed; True when it wrote."""
     panel = resolved.panel
@@ -137,7 +139,11 @@ async def _remember(
     )
     if existing is not None:
         ref.id = existing.id
-    # The panel's channel is the one `setup` was typed in: never whichever channel of the
-    # team someone happens to speak in first.
+    # The panel's channel is the one `setup` was typed in, or, for a panel made without
+    # setup (the demo), the channel the bot was installed in: never whichever channel of
+    # the team someone happens to speak in first.
+    if where.kind is ConversationKind.CHANNEL and panel.channel_id is None and installing:
+        panel.channel_id = where.conversation_id
+        await uow.panels.save(panel)
     await uow.conversations.save(ref)
     return True

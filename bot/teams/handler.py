@@ -111,6 +111,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             reference,
             str(activity.service_url or ""),
             activity_key=key,
+            installing=_installs_bot(activity),
         )
 
     async def _request(self, turn_context: TurnContext) -> tuple[Request, turns.Resolved]:
@@ -265,6 +266,16 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             self._deps, request, Reply(card=render_welcome(view))
         )
         await turn_context.send_activity(to_activity(reply))
+
+
+def _installs_bot(activity: Activity) -> bool:
+    """Whether the activity is the bot being added to a team or chat."""
+    if activity.type == "installationUpdate":
+        return str(activity.action or "").startswith("add")
+    if activity.type != "conversationUpdate":
+        return False
+    bot_id = activity.recipient.id if activity.recipient else None
+    return any(member.id == bot_id for member in activity.members_added or [])
 
 
 def _for_panel(request: Request, reply: Reply) -> Reply:

@@ -146,6 +146,7 @@ ADDED_IN_0002 = {
     "members": {"away_until"},
 }
 ADDED_IN_0008 = {"panels": {"data_version"}}
+ADDED_IN_0011 = {"members": {"invited", "chosen_at"}}
 
 
 def columns_of_0001(row: Base) -> dict[Any, Any]:
@@ -153,7 +154,11 @@ def columns_of_0001(row: Base) -> dict[Any, Any]:
     mapper = inspect(type(row))
     table = mapper.local_table
     assert isinstance(table, Table)
-    added = ADDED_IN_0002.get(table.name, set()) | ADDED_IN_0008.get(table.name, set())
+    added = (
+        ADDED_IN_0002.get(table.name, set())
+        | ADDED_IN_0008.get(table.name, set())
+        | ADDED_IN_0011.get(table.name, set())
+    )
     return {
         prop.columns[0]: getattr(row, prop.key)
         for prop in mapper.column_attrs
