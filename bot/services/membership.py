@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.audit import AuditVerb
-from bot.domain.delivery import ConversationKind, ConversationRef
+from bot.domain.delivery import INVITATION_KEY, ConversationKind, ConversationRef
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.panel import AGENCY_ROLES, Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.policy import Act, Relation
@@ -806,7 +806,7 @@ async def _invite(
         panel_id=panel.id,
         member_id=member.id,
         card=render_invitation(panel.id, panel.name, roles, inviter),
-        key=f"invitation:{member.id}:{now.isoformat()}",
+        key=f"{INVITATION_KEY}{member.id}:{now.isoformat()}",
         now=now,
     )
 

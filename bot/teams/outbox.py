@@ -57,7 +57,13 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ConversationReference
 
-from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
+from bot.domain.delivery import (
+    INVITATION_KEY,
+    ConversationKind,
+    ConversationRef,
+    DeliveryState,
+    OutgoingDelivery,
+)
 from bot.domain.panel import Role
 from bot.services import notify
 from bot.services.ports import UnitOfWork
@@ -686,7 +692,11 @@ class OutboxDispatcher:
         async with self._deps.uow() as uow:
             member = await uow.members.get(delivery.panel_id, delivery.recipient_member_id)
             endpoint = await self._endpoint(uow, delivery.panel_id)
-        if member is None or not member.active or endpoint is None:
+        # An invited member gets their invitation and nothing else until they join.
+        uninvited = (
+            member is not None and member.invited and not delivery.key.startswith(INVITATION_KEY)
+        )
+        if member is None or not member.active or uninvited or endpoint is None:
             return Answer(NOT_FOUND, NO_SERVICE_URL), None
         try:
             async with asyncio.timeout(self.policy.send_timeout):
