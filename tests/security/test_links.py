@@ -467,6 +467,22 @@ def test_a_short_link_secret_stops_the_start() -> None:
         Settings.from_env({"LINK_SECRETS": f"{NEW_SECRET},short"}, dotenv=None)
 
 
+def test_one_link_has_one_token() -> None:
+    """Base64's spare bits: changing the last character of any part of a token, to any
+    other character, never gives a second token that opens the same link."""
+    links = Links.of(PUBLIC_URL, [NEW_SECRET])
+    for n in range(20):
+        subject, member = (f"panel-{n:04d}-{'x' * n}",), f"member-{n}"
+        token = links.token(Purpose.CALENDAR, subject, member, NOW)
+        assert links.holder(Purpose.CALENDAR, subject, token, NOW) == member
+        ends = [i - 1 for i, char in enumerate(token) if char == "." and i > 0] + [len(token) - 1]
+        for end in ends:
+            for char in TOKEN_CHARS.replace(".", ""):
+                if char != token[end]:
+                    changed = token[:end] + char + token[end + 1 :]
+                    assert links.holder(Purpose.CALENDAR, subject, changed, NOW) is None
+
+
 def test_without_a_secret_or_an_address_there_are_no_links() -> None:
     assert Links.of(PUBLIC_URL, []).url(Purpose.CALENDAR, "/x", ("p",), "m", NOW) is None
     assert Links.of("", [NEW_SECRET]).url(Purpose.CALENDAR, "/x", ("p",), "m", NOW) is None
