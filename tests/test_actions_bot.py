@@ -282,7 +282,11 @@ async def test_the_coordinator_may_say_someone_is_away_and_nobody_else_may(
     await g.post(bot, "away next week", g.GEMMA)
     assert "Write it as: away until 2026-12-24" in g.last_text(bot)
     await g.post(bot, "away until 2026-12-24", g.AISHA)
-    assert "`away` is for the panel's" in g.last_text(bot)
+    assert g.last_text(bot) == (
+        "Only the panel's coordinators, SPOCs and deputies can hand their agency's cards "
+        "to a deputy."
+    )
+    assert (await g.last_refusal(bot.storage, g.AISHA)).detail == "set_away: role"
 
 
 async def test_the_coordinator_names_an_agency_by_a_word_of_its_name(bot: BotUnderTest) -> None:
@@ -312,7 +316,10 @@ async def test_overdue_lists_every_overdue_action_by_agency(bot: BotUnderTest) -
     assert "overdue by 5 days" in text
     assert "Visit Mrs Ellison" not in text  # Housing's action is not overdue
     await g.post(bot, "overdue", g.GEMMA)
-    assert g.last_text(bot) == "`overdue` is for the panel's chair, coordinator only."
+    assert g.last_text(bot) == (
+        "Only the panel's coordinators and chairs can see every agency's actions."
+    )
+    assert (await g.last_refusal(bot.storage, g.GEMMA)).detail == "oversee_actions: role"
 
 
 async def test_asked_in_the_channel_the_list_goes_to_the_private_chat(bot: BotUnderTest) -> None:
@@ -436,4 +443,5 @@ async def test_the_coordinator_reads_the_reminder_schedule(bot: BotUnderTest) ->
     assert "one status request per agency" in g.last_text(bot)
     assert "between 08:00 and 18:00, Monday to Friday, never on bank holidays" in g.last_text(bot)
     await g.post(bot, "reminders", g.GEMMA)
-    assert g.last_text(bot) == "`reminders` is for the panel's coordinator only."
+    assert g.last_text(bot) == "Only the panel's coordinators can change the reminders."
+    assert (await g.last_refusal(bot.storage, g.GEMMA)).detail == "manage_reminders: role"

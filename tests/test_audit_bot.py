@@ -66,16 +66,19 @@ async def test_only_coordinators_read_the_trail_and_the_refusal_is_audited(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, f"audit {g.CASE}", aad=g.GEMMA)
-    assert g.last_text(bot) == "`audit` is for the panel's coordinator only."
+    assert g.last_text(bot) == "Only the panel's coordinators can read the audit trail."
     panel = await g.demo_panel(bot.storage)
     async with bot.storage.unit_of_work() as uow:
         (refused, *_) = await uow.audit.recent(panel.id)
+        case = await uow.cases.by_reference(panel.id, g.CASE)
+    assert case is not None
     gemma = await g.member_of(bot.storage, g.GEMMA)
     assert (refused.verb, refused.entity, refused.entity_id) == (
         AuditVerb.REFUSE,
-        "command",
-        "audit",
+        "case",
+        case.id,
     )
+    assert refused.detail == "view_audit: role"
     assert refused.actor_member_id == gemma.id
 
 

@@ -26,6 +26,7 @@ from cards.kit import card_text, teams_findings
 from cards.schedule import field_id
 from tests.conftest import NOW, BotUnderTest, Connector, start_bot
 from tests.support import activities as acts
+from tests.support import governance as g
 
 LONDON = ZoneInfo("Europe/London")
 SECRET = "test-calendar-link-secret-of-32-characters"
@@ -98,7 +99,8 @@ async def test_gemma_may_not_cancel_a_meeting(bot: BotUnderTest) -> None:
             bot.service_url, "schedule cancel 8 Dec no reason", aad=acts.GEMMA, name="Gemma"
         )
     )
-    assert bot.connector.texts()[-1] == "Only the panel's coordinator can move or cancel a meeting."
+    assert bot.connector.texts()[-1] == "Only the panel's coordinators can move or cancel meetings."
+    assert (await g.last_refusal(bot.storage, acts.GEMMA)).detail == "manage_schedule: role"
     assert on(await meetings(bot), date(2026, 12, 8)).status is MeetingStatus.SCHEDULED
 
 
@@ -140,7 +142,8 @@ async def test_gemma_cannot_use_the_cancel_form_either(bot: BotUnderTest) -> Non
     await bot.post(
         acts.personal_message(bot.service_url, "", aad=acts.GEMMA, name="Gemma", value=value)
     )
-    assert bot.connector.texts()[-1] == "Only the panel's coordinator can move or cancel a meeting."
+    assert bot.connector.texts()[-1] == "Only the panel's coordinators can move or cancel meetings."
+    assert (await g.last_refusal(bot.storage, acts.GEMMA)).detail == "manage_schedule: role"
     assert on(await meetings(bot), date(2026, 12, 8)).status is MeetingStatus.SCHEDULED
 
 

@@ -131,7 +131,8 @@ async def test_the_form_leads_to_the_confirmation(bot: BotUnderTest) -> None:
 
 async def test_only_the_coordinator_erases_and_refusals_are_plain(bot: BotUnderTest) -> None:
     await g.post(bot, f"erase {ROSA}", aad=g.TOM)
-    assert g.last_text(bot) == "`erase` is for the panel's coordinator only."
+    assert g.last_text(bot) == "Only the panel's coordinators can erase a person's data."
+    assert (await g.last_refusal(bot.storage, g.TOM)).detail == "erase: role"
     body = await g.invoke(
         bot,
         "dp.erase_confirm",

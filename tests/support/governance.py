@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.app import build_router
+from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance, Member, Panel, Role
 from bot.services.demo import DEMO_TEAM, seed_demo
@@ -161,6 +162,16 @@ async def demo_panel(storage: Storage) -> Panel:
         panel = await uow.panels.by_team(DEMO_TEAM)
     assert panel is not None
     return panel
+
+
+async def last_refusal(storage: Storage, aad: str) -> AuditEvent:
+    """The demo panel's newest audit event, which must be `aad`'s refusal."""
+    panel = await demo_panel(storage)
+    async with storage.unit_of_work() as uow:
+        (newest, *_) = await uow.audit.recent(panel.id)
+    assert newest.verb is AuditVerb.REFUSE, newest
+    assert newest.actor_aad_object_id == aad, newest
+    return newest
 
 
 async def member_of(storage: Storage, aad: str) -> Member:
