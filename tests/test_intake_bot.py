@@ -17,6 +17,7 @@ from cards.kit import card_text
 from cards.verbs import Verb
 from tests.conftest import BotUnderTest
 from tests.support import activities as acts
+from tests.support import governance as g
 from tests.test_intake_service import (
     ABOUT,
     CONSENT,
@@ -219,5 +220,10 @@ async def test_a_click_on_someone_elses_referral_is_refused_plainly(
     referral_id, _ = await start(bot)
     activity = acts.card_invoke(bot.service_url, verb.value, at(referral_id, "about", ABOUT))
     body = await (await bot.post(activity)).json()  # Priya, the coordinator, clicks
+    # Not the policy's "Your agency is not involved in this case": it is nobody's case yet,
+    # and the coordinator's agency may well be involved; the draft is simply not hers.
     assert body["value"] == "I can't find that referral among yours. Type refer to see your draft."
+    refused = await g.last_refusal(bot.storage, acts.PRIYA)
+    assert (refused.entity, refused.entity_id) == ("referral", referral_id)
+    assert refused.detail == "edit_referral: need_to_know"
     assert (await stored(bot, referral_id)).draft_inputs.get("discussed_with") is None

@@ -313,8 +313,9 @@ async def test_refer_with_someone_elses_or_a_malformed_reference_is_refused(worl
 
 async def test_someone_else_cannot_click_on_anothers_draft(world: World) -> None:
     referral_id = await world.start()
-    with pytest.raises(NotFound):
-        await world.click(Verb.REFER_NEXT, at(referral_id, "about"), member=world.gemma)
+    with pytest.raises(NotAllowed, match=r"^I can't find that referral among yours"):
+        await world.click(Verb.REFER_NEXT, at(referral_id, "about", **ABOUT), member=world.gemma)
+    assert (await world.referral(referral_id)).draft_inputs.get("discussed_with") is None
 
 
 async def test_a_card_without_its_referral_is_out_of_date(world: World) -> None:

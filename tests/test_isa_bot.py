@@ -190,9 +190,23 @@ async def test_another_agency_cannot_open_the_request(bot: BotUnderTest) -> None
         case = await uow.cases.by_reference(panel.id, g.CASE)
         assert case is not None
         requests = await uow.information_requests.for_case(panel.id, case.id)
-    police = next(r for r in requests)
+        police_agency = await uow.agencies.by_name(panel.id, "Riverside Police")
+    assert police_agency is not None
+    (police,) = [r for r in requests if r.agency_id == police_agency.id]
+    # Gemma is Housing's SPOC: Housing is asked on the same case, but this is Police's.
+    body = await g.invoke(bot, "info.open", {"request_id": police.id}, aad=g.GEMMA)
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert g.text_of(body).startswith("This request was sent to Riverside Police")
+    refused = await g.last_refusal(bot.storage, g.GEMMA)
+    assert (refused.entity, refused.entity_id) == ("information_request", police.id)
+    # A referrer is no agency's contact at all.
     body = await g.invoke(bot, "info.open", {"request_id": police.id}, aad=g.AISHA)
-    assert g.text_of(body).startswith("This request was sent to ")
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert g.text_of(body) == (
+        "Only the panel's coordinators, chairs, SPOCs and deputies can see a case in full."
+    )
+    refused = await g.last_refusal(bot.storage, g.AISHA)
+    assert refused.detail == "view_case_detail: role"
 
 
 def test_the_suggested_next_version_counts_on() -> None:

@@ -23,6 +23,7 @@ from bot.services import triage
 from cards.kit import card_text
 from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
+from tests.support import governance as g
 
 DANIEL = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d04"
 AISHA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d05"
@@ -184,9 +185,24 @@ async def test_another_agency_cannot_answer_the_request(bot: BotUnderTest) -> No
     await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
     (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
     data = click(delivery.payload["card"], "info.answer", answer="Police know him.")
-    body = await invoke(bot, "info.answer", data, aad=acts.PRIYA, name="Priya Raman")
+    # Tom is the Police SPOC: Police is a core agency, but the request is Housing's.
+    body = await invoke(bot, "info.answer", data, aad=g.TOM, name="Tom Okafor")
     assert body["type"] == "application/vnd.microsoft.activity.message"
     assert body["value"].startswith("This request was sent to Riverside Homes (Housing)")
+    refused = await g.last_refusal(bot.storage, g.TOM)
+    assert (refused.entity, refused.entity_id) == ("information_request", data["request_id"])
+    # The coordinator is no agency's contact: the panel asks, the agencies answer.
+    body = await invoke(bot, "info.answer", data, aad=acts.PRIYA, name="Priya Raman")
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert body["value"] == (
+        "Only the panel's SPOCs and deputies can answer the panel's information requests."
+    )
+    assert (await g.last_refusal(bot.storage, acts.PRIYA)).detail == "answer_info_request: role"
+    async with bot.storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(acts.TEAM)
+        assert panel is not None
+        request = await uow.information_requests.get(panel.id, data["request_id"])
+    assert request is not None and request.answer is None
 
 
 async def test_the_request_goes_to_the_deputy_while_the_spoc_is_away(bot: BotUnderTest) -> None:
@@ -213,9 +229,8 @@ async def test_a_referrer_clicking_a_triage_button_is_refused_plainly(bot: BotUn
         bot, "triage.accept", click(card, "triage.accept"), aad=AISHA, name="Aisha Bello"
     )
     assert body["type"] == "application/vnd.microsoft.activity.message"
-    assert body["value"] == (
-        "Only the panel's coordinators can triage referrals. Nothing was changed."
-    )
+    assert body["value"] == "Only the panel's coordinators can triage referrals."
+    assert (await g.last_refusal(bot.storage, AISHA)).detail == "triage: role"
     assert await cases_of_referral(bot) == []
 
 
