@@ -51,7 +51,18 @@ def erase_title(name: str) -> str:
     return f"Erase {name}'s personal data?"
 
 
-def _person_inputs(name: str, date_of_birth: str) -> list[Any]:
+CHOOSE_SAR_BUTTON = "Find what is held about this person"
+CHOOSE_ERASE_BUTTON = "Show what would be erased for this person"
+NOT_RECORDED = "date of birth not recorded"
+
+
+def described(born: str, postcode: str | None = None) -> str:
+    """ "born 2 Sep 1986", or "date of birth not recorded · RV2 7LD"."""
+    text = f"born {born}" if born else NOT_RECORDED
+    return f"{text} · {postcode}" if postcode else text
+
+
+def _person_inputs(name: str, date_of_birth: str, postcode: str) -> list[Any]:
     return [
         ac.InputText(
             id="name",
@@ -63,22 +74,28 @@ def _person_inputs(name: str, date_of_birth: str) -> list[Any]:
         ),
         ac.InputDate(
             id="date_of_birth",
-            label="Date of birth",
+            label="Date of birth (if you know it)",
             value=date_of_birth or None,
-            is_required=True,
-            error_message="Give the date of birth.",
+        ),
+        ac.InputText(
+            id="postcode",
+            label="Postcode (if you know it)",
+            value=postcode or None,
+            max_length=10,
         ),
     ]
 
 
 @dataclass(frozen=True)
 class PersonFormView:
-    """The form that asks for a name and a date of birth (subject access, or erasure)."""
+    """The form that asks for a name, and a date of birth or postcode if known (subject
+    access, or erasure)."""
 
     panel_name: str
     name: str = ""
     date_of_birth: str = ""  # YYYY-MM-DD
     notice: str | None = None
+    postcode: str = ""
 
 
 def render_sar_form(view: PersonFormView) -> Card:
@@ -93,7 +110,7 @@ def render_sar_form(view: PersonFormView) -> Card:
     ]
     if view.notice:
         body.append(paragraph(view.notice, attention=True))
-    body += _person_inputs(view.name, view.date_of_birth)
+    body += _person_inputs(view.name, view.date_of_birth, view.postcode)
     find = ac.ActionExecute(title=FIND_BUTTON, verb=Verb.DP_SAR_FIND.value, data={})
     return build(body, [find], fallback=SAR_FORM_TITLE)
 
@@ -110,7 +127,7 @@ def render_erase_form(view: PersonFormView) -> Card:
     ]
     if view.notice:
         body.append(paragraph(view.notice, attention=True))
-    body += _person_inputs(view.name, view.date_of_birth)
+    body += _person_inputs(view.name, view.date_of_birth, view.postcode)
     preview = ac.ActionExecute(title=PREVIEW_BUTTON, verb=Verb.DP_ERASE_PREVIEW.value, data={})
     return build(body, [preview], fallback=ERASE_FORM_TITLE)
 
@@ -125,17 +142,20 @@ class SarResultView:
     docx_url: str | None
     json_url: str | None
     expires: str | None = None  # "Fri 27 Nov 2026"
+    postcode: str | None = None  # for someone recorded without a date of birth
 
 
 def render_sar_result(view: SarResultView) -> Card:
     """What was found, and the two downloads (Teams cards cannot carry files)."""
     title = sar_title(view.name)
-    body: list[Any] = [*heading(title, f"{view.panel_name} · born {view.born}")]
+    body: list[Any] = [
+        *heading(title, f"{view.panel_name} · {described(view.born, view.postcode)}")
+    ]
     if not view.found:
         body.append(
             paragraph(
-                "The panel holds nothing about this person under this name and date of birth. "
-                "Try another spelling or an alias if you think it should."
+                "The panel holds nothing about this person under this name. Try another "
+                "spelling or an alias, or leave out the date of birth, if you think it should."
             )
         )
         return build(body, fallback=title)
@@ -179,12 +199,15 @@ class ErasePreviewView:
     token: str  # one confirmation: a second click of the same card does nothing
     reason: str = ""
     notice: str | None = None
+    postcode: str | None = None  # for someone recorded without a date of birth
 
 
 def render_erase_preview(view: ErasePreviewView) -> Card:
     """What erasing would remove, the reason to record, and the destructive button."""
     title = erase_title(view.name)
-    body: list[Any] = [*heading(title, f"{view.panel_name} · born {view.born}")]
+    body: list[Any] = [
+        *heading(title, f"{view.panel_name} · {described(view.born, view.postcode)}")
+    ]
     if view.notice:
         body.append(paragraph(view.notice, attention=True))
     body.append(paragraph("**Found**"))
@@ -207,10 +230,76 @@ def render_erase_preview(view: ErasePreviewView) -> Card:
     erase = ac.ActionExecute(
         title=ERASE_BUTTON,
         verb=Verb.DP_ERASE_CONFIRM.value,
-        data={"name": view.name, "date_of_birth": view.date_of_birth, "token": view.token},
+        data={
+            "name": view.name,
+            "date_of_birth": view.date_of_birth,
+            "postcode": view.postcode or "",
+            "token": view.token,
+        },
         style=t.ActionStyle.DESTRUCTIVE,
     )
     return build(body, [erase], fallback=title)
+
+
+@dataclass(frozen=True)
+class PersonChoice:
+    """One person a search found: "Rosa Lindqvist", "2 Sep 1986", and where."""
+
+    name: str
+    born: str  # "2 Sep 1986", or "" when not recorded
+    date_of_birth: str  # YYYY-MM-DD or "", carried by the button
+    postcode: str | None  # as recorded; carried when there is no date of birth
+    found_in: Sequence[str]  # "victim in RF-2026-0047"
+
+
+@dataclass(frozen=True)
+class CandidatesView:
+    """Everyone a search by name found, to pick the one meant (subject access or erasure)."""
+
+    panel_name: str
+    query: str  # "Rosa Lindqvist", as typed
+    people: Sequence[PersonChoice]
+    erase: bool = False
+
+
+def _people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
+
+
+def render_candidates(view: CandidatesView) -> Card:
+    """The people a name matches, each with their date of birth (or postcode) and the
+    referrals that name them, and a button to go on with one of them."""
+    title = ERASE_FORM_TITLE if view.erase else SAR_FORM_TITLE
+    verb = Verb.DP_ERASE_PREVIEW if view.erase else Verb.DP_SAR_FIND
+    label = CHOOSE_ERASE_BUTTON if view.erase else CHOOSE_SAR_BUTTON
+    body: list[Any] = [
+        *heading(title, view.panel_name),
+        paragraph(
+            f"{_people(len(view.people))} recorded under “{view.query}”. Choose the one the "
+            "request is about: entries without a date of birth may be the same person, "
+            "or someone else of that name."
+        ),
+    ]
+    for person in view.people:
+        body.append(paragraph(f"**{person.name}**, {described(person.born, person.postcode)}"))
+        body += [paragraph(f"• {line[:1].upper()}{line[1:]}") for line in person.found_in]
+        body.append(
+            ac.ActionSet(
+                actions=[
+                    ac.ActionExecute(
+                        title=label,
+                        verb=verb.value,
+                        data={
+                            "name": person.name,
+                            "date_of_birth": person.date_of_birth,
+                            "postcode": "" if person.date_of_birth else person.postcode or "",
+                            "chosen": "1",
+                        },
+                    )
+                ]
+            )
+        )
+    return build(body, fallback=title)
 
 
 @dataclass(frozen=True)

@@ -19,24 +19,33 @@ import copy
 import dataclasses
 import itertools
 import json
+import re
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from enum import Enum
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditEvent
 from bot.domain.case import Case, CaseStatus
-from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
+from bot.domain.delivery import (
+    FINISHED,
+    ConversationKind,
+    ConversationRef,
+    DeliveryState,
+    OutgoingDelivery,
+)
 from bot.domain.meeting import AgendaItem, Attendance, Meeting
 from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
-from bot.domain.referral import Referral, ReferralStatus, Subject
+from bot.domain.referral import Referral, ReferralStatus, Subject, normalise_name
 from bot.domain.reminders import ActionCardCopy, SentReminder
-from bot.domain.retention import Person, SubjectAccessExport, referral_ended_at
+from bot.domain.retention import Person, SubjectAccessExport, entries, referral_ended_at
 from bot.services import ports
 from storage.errors import ConstraintViolation, DuplicateRecord, stale_minutes, stale_referral
+from storage.inventory import SWEPT, emptied_payload, needle_pattern
 
 T = TypeVar("T")
 
@@ -889,6 +898,9 @@ class _Outbox(_Repository):
         return _copy(taken)
 
     async def save(self, delivery: OutgoingDelivery) -> None:
+        if delivery.state in FINISHED:
+            # As SQL: a finished row keeps ids only (storage.inventory.emptied_payload).
+            delivery = dataclasses.replace(delivery, payload=emptied_payload(delivery.payload))
         self._save(delivery)
 
     async def unreachable(self, panel_id: str, member_ids: Sequence[str]) -> set[str]:
@@ -1078,6 +1090,20 @@ class _DataProtection(_Repository):
         ]
         return _copy(sorted(found, key=lambda r: (r.created_at, r.id)))
 
+    async def referrals_naming(self, panel_id: str, match_names: Sequence[str]) -> list[Referral]:
+        wanted = set(match_names)
+
+        def names(referral: Referral) -> set[str]:
+            subjects, children = entries(referral)
+            found = {normalise_name(s.name) for s in subjects}
+            found |= {normalise_name(c.name) for c in children}
+            return found | {normalise_name(a) for s in subjects for a in s.aliases}
+
+        found = [
+            r for r in self._uow.values(REFERRALS) if r.panel_id == panel_id and names(r) & wanted
+        ]
+        return _copy(sorted(found, key=lambda r: (r.created_at, r.id)))
+
     async def rewrite_action(self, action: Action) -> None:
         record = self._uow.record(ACTIONS, action.id)
         if record is None or record.value.panel_id != action.panel_id:
@@ -1107,6 +1133,99 @@ class _DataProtection(_Repository):
                 self._uow.remove(SAR_EXPORTS, export_id)
                 gone += 1
         return gone
+
+    async def deliveries_naming(
+        self, panel_id: str, needles: Sequence[str]
+    ) -> list[OutgoingDelivery]:
+        pattern = needle_pattern(needles)
+        if pattern is None:
+            return []
+        found = [
+            r
+            for r in sorted(self._uow.records(OUTBOX), key=lambda r: r.seq)
+            if r.value.panel_id == panel_id
+            and pattern.search(json.dumps(r.value.payload, ensure_ascii=False))
+        ]
+        return _copy([r.value for r in found])
+
+    async def sweep(self, panel_id: str, needles: Sequence[str], marker: str) -> int:
+        """The SQL sweep's columns are these records' fields (a referral's subjects are its
+        own table there, and not swept)."""
+        pattern = needle_pattern(needles)
+        if pattern is None:
+            return 0
+        changed = 0
+        for table in sorted({place.table for place in SWEPT} & set(TABLES)):
+            for record in self._uow.records(table):
+                value = record.value
+                if value.panel_id != panel_id:
+                    continue
+                after = _swept(value, pattern, marker)
+                if after is not value:
+                    self._uow.put(table, self._uow._key_of(table, value), after)
+                    changed += 1
+        return changed
+
+    async def prune_deliveries(self, created_before: datetime, limit: int) -> int:
+        open_actions = {a.id for a in self._uow.values(ACTIONS) if a.status is ActionStatus.OPEN}
+        kept = {
+            card.delivery_id
+            for card in self._uow.values(ACTION_CARDS)
+            if card.action_id in open_actions
+        }
+        due = sorted(
+            (
+                r
+                for r in self._uow.records(OUTBOX)
+                if r.value.state in FINISHED
+                and r.value.created_at < created_before
+                and r.value.id not in kept
+            ),
+            key=lambda r: r.seq,
+        )[: max(limit, 0)]
+        for record in due:
+            self._uow.remove(ACTION_CARDS, record.value.id)
+            self._uow.remove(OUTBOX, record.value.id)
+        return len(due)
+
+    async def prune_activities(self, seen_before: datetime, limit: int) -> int:
+        due = sorted(
+            (seen for seen in self._uow.values(ACTIVITIES) if seen.at < seen_before),
+            key=lambda seen: seen.at,
+        )[: max(limit, 0)]
+        for seen in due:
+            self._uow.remove(ACTIVITIES, seen.key)
+        return len(due)
+
+
+# A referral's subjects are a table of their own in SQL, which the sweep leaves alone.
+_NOT_SWEPT = frozenset({"id", "panel_id", "subjects"})
+
+
+def _swept(value: Any, pattern: re.Pattern[str], marker: str) -> Any:
+    """`value` with `pattern` replaced in its strings (the same object when nothing is)."""
+    if isinstance(value, Enum):
+        return value
+    if isinstance(value, str):
+        return pattern.sub(marker, value)
+    if isinstance(value, list | tuple):
+        items = [_swept(item, pattern, marker) for item in value]
+        same = all(a is b for a, b in zip(items, value, strict=True))
+        return value if same else type(value)(items)
+    if isinstance(value, dict):
+        swept = {_swept(k, pattern, marker): _swept(v, pattern, marker) for k, v in value.items()}
+        return value if swept == value else swept
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {}
+        for f in dataclasses.fields(value):
+            if f.name in _NOT_SWEPT or not f.init:
+                continue
+            before = getattr(value, f.name)
+            after = _swept(before, pattern, marker)
+            if after is not before and after != before:
+                changes[f.name] = after
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
 
 
 class _Reports(_Repository):

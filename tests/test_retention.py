@@ -14,6 +14,7 @@ import pytest
 
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
+from bot.domain.delivery import OutgoingDelivery
 from bot.domain.referral import Child, Subject, SubjectRole
 from bot.domain.retention import (
     ANONYMISED,
@@ -347,3 +348,37 @@ async def test_the_background_job_runs_and_keeps_going_after_a_failure(
         with pytest.raises(asyncio.CancelledError):
             await task
     assert calls > 1
+
+
+async def test_delivered_messages_and_ledger_keys_are_deleted_after_their_keeping(
+    storage: MemoryStorage, deps: Deps
+) -> None:
+    history = await seed_history(storage)
+    panel = history.panel.id
+
+    def delivery(days_ago: int, key: str) -> OutgoingDelivery:
+        at = NOW - timedelta(days=days_ago)
+        row = OutgoingDelivery(
+            panel_id=panel, key=key, payload={"text": "x"}, not_before=at, created_at=at
+        )
+        row.claim(at)
+        row.sent(201, at)
+        return row
+
+    old, recent = delivery(31, "old"), delivery(29, "recent")
+    async with storage.unit_of_work() as uow:
+        for row in (old, recent):
+            await uow.outbox.enqueue(row)
+            await uow.outbox.save(row)
+        await uow.activities.first_time("msteams:a:chat:old", NOW - timedelta(days=8))
+        await uow.activities.first_time("msteams:a:chat:new", NOW - timedelta(days=6))
+        await uow.commit()
+    report = await dataprotection.run_retention(deps, NOW)
+    assert (report.deliveries, report.activities) == (1, 1)
+    async with storage.unit_of_work() as uow:
+        assert await uow.outbox.get(panel, old.id) is None
+        assert await uow.outbox.get(panel, recent.id) is not None
+        assert await uow.activities.first_time("msteams:a:chat:old", NOW)
+        assert not await uow.activities.first_time("msteams:a:chat:new", NOW)
+    longer = RetentionPolicy(outbox_days=60, ledger_days=30)
+    assert (await dataprotection.run_retention(deps, NOW, policy=longer)).deliveries == 0

@@ -214,9 +214,13 @@ async def test_the_form_asks_again_when_something_is_missing(setting: Setting) -
     feature = dataprotection.DataProtectionFeature(CONFIG)
     form = await feature.sar(setting.request(), setting.deps)
     assert form.card is not None and "Subject access request" in card_text(form.card)
-    again = await feature.sar_find(setting.request(name="Jonas Berg"), setting.deps)
+    again = await feature.sar_find(
+        setting.request(name="", date_of_birth="2008-03-04"), setting.deps
+    )
     assert again.card is not None
-    assert "Give the person's name and date of birth." in card_text(again.card)
+    assert "Give the person's name." in card_text(again.card)
+    wrong = await feature.sar_find(setting.request(name="Jonas Berg", postcode="NB3"), setting.deps)
+    assert wrong.card is not None and "Not a UK postcode" in card_text(wrong.card)
     found = await feature.sar_find(
         setting.request(name=" Jonas  Berg ", date_of_birth="2008-03-04"), setting.deps
     )

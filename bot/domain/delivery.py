@@ -10,6 +10,9 @@ from typing import Any
 from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidTransition
 
+# Outbox keys of invitation cards: the one thing an invited (not yet joined) member is sent.
+INVITATION_KEY = "invitation:"
+
 
 class ConversationKind(StrEnum):
     PERSONAL = "personal"
@@ -47,7 +50,9 @@ class DeliveryState(StrEnum):
 
 
 ALLOWED: dict[DeliveryState, frozenset[DeliveryState]] = {
-    DeliveryState.PENDING: frozenset({DeliveryState.SENDING, DeliveryState.UNREACHABLE}),
+    DeliveryState.PENDING: frozenset(
+        {DeliveryState.SENDING, DeliveryState.UNREACHABLE, DeliveryState.FAILED}
+    ),
     DeliveryState.SENDING: frozenset(
         {
             DeliveryState.SENT,
@@ -57,6 +62,13 @@ ALLOWED: dict[DeliveryState, frozenset[DeliveryState]] = {
         }
     ),
 }
+
+# Nothing more happens to a row in these states: storage empties its payload (the card and
+# text) as it records one, keeping only what delivery records need.
+FINISHED = frozenset({DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.UNREACHABLE})
+# What a row withdrawn before it went out records (HTTP 410 Gone): the person it named was
+# erased.
+WITHDRAWN = 410
 
 
 @dataclass(kw_only=True)
@@ -143,6 +155,14 @@ class OutgoingDelivery:
         target = DeliveryState.UNREACHABLE if unreachable else DeliveryState.FAILED
         self.state = move(self.state, target, ALLOWED, "delivery")
         self.last_status = status
+
+    def withdraw(self) -> None:
+        """Never send it (its card names someone erased): a row not yet sent is given up
+        as FAILED with status 410; one already finished stays as it was."""
+        if self.state not in FINISHED:
+            self.state = move(self.state, DeliveryState.FAILED, ALLOWED, "delivery")
+            self.last_status = WITHDRAWN
+        self.payload = {}
 
     def retry_later(self, status: int, not_before: datetime) -> None:
         """A retryable failure: back to the queue until `not_before`."""

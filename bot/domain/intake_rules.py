@@ -292,6 +292,15 @@ def uk_postcode(raw: str) -> str:
     return spaced
 
 
+def is_postcode(raw: str) -> bool:
+    """Whether `raw` is a UK postcode, however spaced and cased."""
+    try:
+        uk_postcode(raw)
+    except InvalidInput:
+        return False
+    return True
+
+
 def phone_number(raw: str) -> str:
     """A phone number of 10 to 15 digits (spaces and a leading + allowed), single-spaced."""
     text = " ".join(raw.split())

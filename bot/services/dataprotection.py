@@ -37,19 +37,26 @@ from bot.domain.common import new_id
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.gate import SubjectNames, personal_data_in
+from bot.domain.intake_rules import is_postcode
 from bot.domain.meeting import Meeting
 from bot.domain.minutes import Minutes
-from bot.domain.panel import Member, Panel, Role
+from bot.domain.panel import Member, Panel
 from bot.domain.policy import Act
-from bot.domain.referral import Referral
+from bot.domain.referral import Referral, normalise_name
 from bot.domain.retention import (
     ANONYMISED,
     ERASED,
+    Identifiers,
     Person,
+    PersonQuery,
     RetentionPolicy,
     SubjectAccessExport,
     anonymise_referral,
+    candidates,
+    entries,
     erase_person,
+    identifiers,
+    parse_birth_date,
     scrub_action,
     scrub_agenda_item,
     scrub_case,
@@ -58,6 +65,7 @@ from bot.domain.retention import (
 )
 from bot.domain.stats import linked_referrals, repeat_ids
 from bot.services import access, audit
+from bot.services.guard import PRIVATE, Access
 from bot.services.info_requests import text_field
 from bot.services.links import Links, Purpose
 from bot.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -76,10 +84,14 @@ from bot.services.sar_export import (
 )
 from cards.dataprotection import (
     MAX_REASON,
+    CandidatesView,
     ErasedView,
     ErasePreviewView,
+    PersonChoice,
     PersonFormView,
     SarResultView,
+    described,
+    render_candidates,
     render_erase_form,
     render_erase_preview,
     render_erased,
@@ -92,9 +104,9 @@ from cards.verbs import Verb
 log = logging.getLogger(__name__)
 
 # Shown in help and in mistakes: no one's name, however invented (help may reach a channel).
-SAR_USAGE = "sar <full name> <date of birth>"
-ERASE_USAGE = "erase <full name> <date of birth>"
-EXAMPLE = "the date of birth as 31/01/1980 or 1980-01-31"
+SAR_USAGE = "sar <full name> [date of birth] [postcode]"
+ERASE_USAGE = "erase <full name> [date of birth] [postcode]"
+EXAMPLE = "the date of birth, if you know it, as 31/01/1980 or 1980-01-31"
 PRIVATE_ONLY = "This works only in our private chat: the answer names a person."
 NOT_A_MEMBER = "This is for the panel's coordinators. Ask your panel coordinator."
 OUT_OF_DATE = "This card is out of date. Type erase and the person's name and date of birth."
@@ -204,8 +216,10 @@ async def lookups(uow: UnitOfWork, panel: Panel) -> Lookups:
 
 
 def _roles_in(holding: Holding, person: Person) -> list[str]:
-    roles = [s.role.value for s in holding.referral.subjects if person.is_subject(s)]
-    roles += ["child in the household" for c in holding.referral.children if person.is_child(c)]
+    subjects, children = entries(holding.referral)
+    roles = list(dict.fromkeys(s.role.value for s in subjects if person.is_subject(s)))
+    if any(person.is_child(c) for c in children):
+        roles.append("child in the household")
     return roles
 
 
@@ -319,11 +333,40 @@ class RetentionReport:
     cases: int = 0
     referrals: int = 0
     exports: int = 0
+    # Finished outbox rows deleted, and activity-ledger keys forgotten.
+    deliveries: int = 0
+    activities: int = 0
 
     def __add__(self, other: RetentionReport) -> RetentionReport:
         return RetentionReport(
-            self.cases + other.cases, self.referrals + other.referrals, self.exports + other.exports
+            self.cases + other.cases,
+            self.referrals + other.referrals,
+            self.exports + other.exports,
+            self.deliveries + other.deliveries,
+            self.activities + other.activities,
         )
+
+
+# Rows deleted per transaction by the pruning, so no run holds the database for long.
+PRUNE_BATCH = 1000
+
+
+async def _prune_copies(deps: Deps, policy: RetentionPolicy, now: datetime) -> RetentionReport:
+    """Delete finished outbox rows and activity-ledger keys past their keeping, a batch per
+    transaction (several instances may run it at once: each deletes what is left)."""
+    report = RetentionReport()
+    while True:
+        async with deps.uow() as uow:
+            deliveries = await uow.data_protection.prune_deliveries(
+                policy.outbox_cutoff(now), PRUNE_BATCH
+            )
+            activities = await uow.data_protection.prune_activities(
+                policy.ledger_cutoff(now), PRUNE_BATCH
+            )
+            await uow.commit()
+        report += RetentionReport(deliveries=deliveries, activities=activities)
+        if deliveries < PRUNE_BATCH and activities < PRUNE_BATCH:
+            return report
 
 
 async def _purge_exports(deps: Deps, panel: Panel, now: datetime) -> int:
@@ -388,13 +431,14 @@ async def _retain_batch(
 async def run_retention(
     deps: Deps, now: datetime, *, policy: RetentionPolicy | None = None, batch: int = BATCH
 ) -> RetentionReport:
-    """Anonymise, in every panel, what has been kept longer than the policy allows, and
-    remove expired subject access searches. Running it again changes nothing."""
+    """Anonymise, in every panel, what has been kept longer than the policy allows, remove
+    expired subject access searches, delivered outbox rows and activity-ledger keys past
+    their keeping. Running it again changes nothing."""
     policy = policy or RetentionPolicy()
     cutoff = policy.cutoff(now)
     async with deps.uow() as uow:
         panels = await uow.panels.list_all()
-    report = RetentionReport()
+    report = await _prune_copies(deps, policy, now)
     for panel in panels:
         report += RetentionReport(exports=await _purge_exports(deps, panel, now))
         more = True
@@ -403,10 +447,13 @@ async def run_retention(
             report += done
     if report != RetentionReport():
         log.info(
-            "retention: %d cases and %d referrals anonymised, %d expired searches removed",
+            "retention: %d cases and %d referrals anonymised, %d expired searches removed, "
+            "%d delivered messages and %d activity keys deleted",
             report.cases,
             report.referrals,
             report.exports,
+            report.deliveries,
+            report.activities,
         )
     return report
 
@@ -435,6 +482,10 @@ class ErasureReport:
     subjects: int
     children: int
     searches: int
+    # Cards not yet sent that named the person (withdrawn) and copies emptied; mentions of
+    # them elsewhere in the panel's free text (records rewritten).
+    messages: int = 0
+    mentions: int = 0
 
     def facts(self) -> list[tuple[str, str]]:
         return [
@@ -443,7 +494,38 @@ class ErasureReport:
             ("Entries as a subject", str(self.subjects)),
             ("Entries as a child", str(self.children)),
             ("Subject access searches removed", str(self.searches)),
+            ("Messages withdrawn or emptied", str(self.messages)),
+            ("Other records that named them", str(self.mentions)),
         ]
+
+
+async def _sweep_needles(
+    uow: UnitOfWork, panel: Panel, person: Person, found: Identifiers
+) -> list[str]:
+    """What the sweep of other records looks for: the person's addresses and phone numbers,
+    and their names unless someone else in the panel is recorded under one (a namesake's
+    records keep their name)."""
+    needles = list(found.contact)
+    shared: set[str] = set()
+    names = sorted({normalise_name(name) for name in found.names})
+    for referral in await uow.data_protection.referrals_naming(panel.id, names):
+        subjects, children = entries(referral)
+        for subject in subjects:
+            if not person.is_subject(subject):
+                shared.add(subject.match_name)
+                shared.update(normalise_name(alias) for alias in subject.aliases)
+        shared.update(normalise_name(c.name) for c in children if not person.is_child(c))
+    needles += [name for name in found.names if normalise_name(name) not in shared]
+    return needles
+
+
+def _same_search(export: SubjectAccessExport, person: Person) -> bool:
+    """A search that may have been for the person: the same name, and the same date of
+    birth unless one of the two has none."""
+    same_day = None in (export.date_of_birth, person.date_of_birth) or (
+        export.date_of_birth == person.date_of_birth
+    )
+    return export.person.match_name == person.match_name and same_day
 
 
 async def erase_from_records(
@@ -454,9 +536,15 @@ async def erase_from_records(
     who: audit.Actor | Request,
     now: datetime,
 ) -> ErasureReport:
-    """Erase one person's personal data from the panel's records (in `uow`), audited with
-    the reason; the caller commits."""
+    """Erase one person's personal data from every place of storage.inventory (in `uow`),
+    audited with the reason; the caller commits.
+
+    Their entries and the records about them are overwritten; the cards owed or sent that
+    name them are withdrawn or emptied; their subject access searches go; and whatever
+    else in the panel's free text carries their name, address or phone number has it
+    replaced by "[erased]"."""
     referrals = await uow.data_protection.referrals_concerning(panel.id, person)
+    found = identifiers(person, referrals)
     await keep_repeats(uow, panel, referrals, now)
     detail = f"one person's data erased: {reason}"
     subjects = children = cases = 0
@@ -472,12 +560,20 @@ async def erase_from_records(
             await audit.record(uow, who, AuditVerb.DELETE, "case", case.id, detail, at=now)
             cases += 1
     searches = [
-        e.id
-        for e in await uow.data_protection.exports(panel.id)
-        if e.person.match_name == person.match_name and e.date_of_birth == person.date_of_birth
+        e.id for e in await uow.data_protection.exports(panel.id) if _same_search(e, person)
     ]
     removed = await uow.data_protection.delete_exports(panel.id, searches)
-    return ErasureReport(len(referrals), cases, subjects, children, removed)
+    messages = 0
+    for delivery in await uow.data_protection.deliveries_naming(panel.id, sorted(found.everything)):
+        # A card naming them must not go out: unsent ones are given up, sent ones emptied.
+        delivery.withdraw()
+        await uow.outbox.save(delivery)
+        messages += 1
+    needles = await _sweep_needles(uow, panel, person, found)
+    mentions = await uow.data_protection.sweep(panel.id, needles, ERASED)
+    return ErasureReport(
+        len(referrals), cases, subjects, children, removed, messages=messages, mentions=mentions
+    )
 
 
 def check_reason(
@@ -489,7 +585,7 @@ def check_reason(
         raise InvalidInput(REASON_NEEDED, {"reason": "required"})
     names = [person.name]
     for holding in holdings:
-        for subject in holding.referral.subjects:
+        for subject in entries(holding.referral)[0]:
             if person.is_subject(subject):
                 names += [subject.name, *subject.aliases]
     # A first name alone names them too (the channel gate looks for whole names and surnames).
@@ -502,8 +598,25 @@ def check_reason(
 # ---- the commands -----------------------------------------------------------------------------
 
 
-def _born(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+def _born(day: date | None) -> str:
+    """ "2 Sep 1986"; "" when not recorded."""
+    return f"{day.day} {day:%b %Y}" if day else ""
+
+
+def counted_people(count: int) -> str:
+    return f"{count} person" if count == 1 else f"{count} people"
+
+
+def _shown_postcode(person: Person, found: Sequence[Holding]) -> str | None:
+    """For someone recorded without a date of birth, the postcode they were recorded at,
+    as recorded (it tells them apart from a namesake)."""
+    if person.date_of_birth or person.postcode is None:
+        return None
+    for holding in found:
+        for subject in entries(holding.referral)[0]:
+            if person.is_subject(subject) and subject.postcode:
+                return subject.postcode
+    return person.postcode
 
 
 def _day(at: datetime, panel: Panel) -> str:
@@ -516,21 +629,48 @@ def _day_and_time(at: datetime, panel: Panel) -> str:
     return f"{_day(at, panel)}, {local:%H:%M}"
 
 
-def _person_from(data: Mapping[str, Any]) -> Person:
+def _query_from(data: Mapping[str, Any]) -> PersonQuery:
+    """What the form asked for: a name, and a date of birth and postcode if given."""
     name = text_field(data, "name", 200)
+    if not name:
+        raise InvalidInput("Give the person's name.")
     born = text_field(data, "date_of_birth", 20)
-    if not name or not born:
-        raise InvalidInput("Give the person's name and date of birth.")
-    words = " ".join(name.split())
-    return Person.parse(f"{words} {born}")
+    postcode = text_field(data, "postcode", 10)
+    if postcode and not is_postcode(postcode):
+        raise InvalidInput("Not a UK postcode: write it like RV2 7LD, or leave it empty.")
+    return PersonQuery(
+        " ".join(name.split()), parse_birth_date(born) if born else None, postcode or None
+    )
 
 
-def _form_values(data: Mapping[str, Any]) -> tuple[str, str]:
-    name = data.get("name")
-    born = data.get("date_of_birth")
-    return (
-        name[:200] if isinstance(name, str) else "",
-        born[:20] if isinstance(born, str) else "",
+def _chosen_from(data: Mapping[str, Any]) -> Person | None:
+    """The person a card's button chose (name, date of birth or "", postcode or ""); None
+    for a form's search."""
+    if data.get("chosen") != "1":
+        return None
+    name = text_field(data, "name", 200)
+    if not name:
+        raise InvalidInput("Give the person's name.")
+    born = text_field(data, "date_of_birth", 20)
+    postcode = text_field(data, "postcode", 10)
+    return Person(
+        " ".join(name.split()), parse_birth_date(born) if born else None, postcode or None
+    )
+
+
+def _form_view(panel: Panel, data: Mapping[str, Any], notice: str) -> PersonFormView:
+    """The form again, as it was filled in, with what is wrong."""
+
+    def value(key: str, size: int) -> str:
+        typed = data.get(key)
+        return typed[:size] if isinstance(typed, str) else ""
+
+    return PersonFormView(
+        panel.name,
+        value("name", 200),
+        value("date_of_birth", 20),
+        notice=notice,
+        postcode=value("postcode", 10),
     )
 
 
@@ -564,10 +704,55 @@ class DataProtectionFeature:
                 )
         return panel, member
 
+    # -- finding the person --
+
+    async def _search(
+        self,
+        request: Request,
+        deps: Deps,
+        panel: Panel,
+        query: PersonQuery,
+        *,
+        erase: bool,
+    ) -> Person | Reply:
+        """The one person `query` means (a date of birth given, and one match), or the card
+        listing everyone it may mean to choose from (audited, naming nobody)."""
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            named = await uow.data_protection.referrals_naming(panel.id, [query.match_name])
+            found = candidates(query, named)
+            exact = query.exact
+            if exact is not None and [c.person.key for c in found] in ([], [exact.key]):
+                return exact
+            if not found:
+                return Person(query.name, None, query.postcode)
+            entity = "erasure" if erase else "subject_access"
+            detail = f"search by name: {counted_people(len(found))} listed"
+            await audit.record(uow, request, AuditVerb.VIEW, entity, None, detail, at=now)
+            await uow.commit()
+        view = CandidatesView(
+            panel_name=panel.name,
+            query=" ".join(query.name.split()),
+            people=[
+                PersonChoice(
+                    name=c.person.name,
+                    born=_born(c.person.date_of_birth),
+                    date_of_birth=(
+                        c.person.date_of_birth.isoformat() if c.person.date_of_birth else ""
+                    ),
+                    postcode=c.postcode,
+                    found_in=c.found_in,
+                )
+                for c in found
+            ],
+            erase=erase,
+        )
+        return Reply(card=render_candidates(view))
+
     # -- subject access --
 
     async def sar(self, request: Request, deps: Deps) -> Reply:
-        """`sar <name> <date of birth>`; `sar` alone shows the form."""
+        """`sar <name> [date of birth] [postcode]`; `sar` alone shows the form."""
         allowed = await self._allowed(request, deps, Act.EXPORT_SAR, "sar")
         if isinstance(allowed, Reply):
             return allowed
@@ -575,24 +760,33 @@ class DataProtectionFeature:
         if not request.args.strip():
             return Reply(card=render_sar_form(PersonFormView(panel.name)))
         try:
-            person = Person.parse(request.args)
+            query = PersonQuery.parse(request.args)
         except InvalidInput as err:
             raise InvalidInput(f"{err.message} Write it as: {SAR_USAGE}, {EXAMPLE}.") from None
-        return await self._find(request, deps, panel, member, person)
+        chosen = await self._search(request, deps, panel, query, erase=False)
+        if isinstance(chosen, Reply):
+            return chosen
+        return await self._find(request, deps, panel, member, chosen)
 
     async def sar_find(self, request: Request, deps: Deps) -> Reply:
-        """The form's Find button."""
+        """The form's Find button, or the button of one person a search listed."""
         allowed = await self._allowed(request, deps, Act.EXPORT_SAR, "sar")
         if isinstance(allowed, Reply):
             return allowed
         panel, member = allowed
         try:
-            person = _person_from(request.data)
+            chosen = _chosen_from(request.data)
+            if chosen is None:
+                searched = await self._search(
+                    request, deps, panel, _query_from(request.data), erase=False
+                )
+                if isinstance(searched, Reply):
+                    return searched
+                chosen = searched
         except InvalidInput as err:
-            name, born = _form_values(request.data)
-            view = PersonFormView(panel.name, name, born, notice=err.message)
+            view = _form_view(panel, request.data, err.message)
             return Reply(card=render_sar_form(view))
-        return await self._find(request, deps, panel, member, person)
+        return await self._find(request, deps, panel, member, chosen)
 
     async def _find(
         self, request: Request, deps: Deps, panel: Panel, member: Member, person: Person
@@ -607,6 +801,7 @@ class DataProtectionFeature:
                     member_id=member.id,
                     name=" ".join(person.name.split()),
                     date_of_birth=person.date_of_birth,
+                    postcode=person.postcode,
                     created_at=now,
                     expires_at=self.config.links.expires(Purpose.SAR, now),
                 )
@@ -647,13 +842,15 @@ class DataProtectionFeature:
             json_url=sar_url(self.config, export, "json") if export else None,
             # The links last a day, so the hour matters.
             expires=_day_and_time(export.expires_at, panel) if export else None,
+            postcode=_shown_postcode(person, found),
         )
         return Reply(card=render_sar_result(view))
 
     # -- erasure --
 
     async def erase(self, request: Request, deps: Deps) -> Reply:
-        """`erase <name> <date of birth>`: what would be erased; `erase` alone: the form."""
+        """`erase <name> [date of birth] [postcode]`: what would be erased, or the people
+        the name matches to choose from; `erase` alone: the form."""
         allowed = await self._allowed(request, deps, Act.ERASE, "erase")
         if isinstance(allowed, Reply):
             return allowed
@@ -661,24 +858,34 @@ class DataProtectionFeature:
         if not request.args.strip():
             return Reply(card=render_erase_form(PersonFormView(panel.name)))
         try:
-            person = Person.parse(request.args)
+            query = PersonQuery.parse(request.args)
         except InvalidInput as err:
             raise InvalidInput(f"{err.message} Write it as: {ERASE_USAGE}, {EXAMPLE}.") from None
-        return await self._preview(request, deps, panel, person)
+        chosen = await self._search(request, deps, panel, query, erase=True)
+        if isinstance(chosen, Reply):
+            return chosen
+        return await self._preview(request, deps, panel, chosen)
 
     async def erase_preview(self, request: Request, deps: Deps) -> Reply:
-        """The form's button: what would be erased."""
+        """The form's button, or the button of one person a search listed: what would be
+        erased."""
         allowed = await self._allowed(request, deps, Act.ERASE, "erase")
         if isinstance(allowed, Reply):
             return allowed
         panel, _ = allowed
         try:
-            person = _person_from(request.data)
+            chosen = _chosen_from(request.data)
+            if chosen is None:
+                searched = await self._search(
+                    request, deps, panel, _query_from(request.data), erase=True
+                )
+                if isinstance(searched, Reply):
+                    return searched
+                chosen = searched
         except InvalidInput as err:
-            name, born = _form_values(request.data)
-            view = PersonFormView(panel.name, name, born, notice=err.message)
+            view = _form_view(panel, request.data, err.message)
             return Reply(card=render_erase_form(view))
-        return await self._preview(request, deps, panel, person)
+        return await self._preview(request, deps, panel, chosen)
 
     async def _preview(self, request: Request, deps: Deps, panel: Panel, person: Person) -> Reply:
         now = deps.clock.now()
@@ -687,8 +894,8 @@ class DataProtectionFeature:
             found = await holdings(uow, panel, person, now, with_access=False)
             if not found:
                 raise NotFound(
-                    f"The panel holds nothing about {person.name}, born "
-                    f"{_born(person.date_of_birth)}, so there is nothing to erase."
+                    f"The panel holds nothing about {person.name}, "
+                    f"{described(_born(person.date_of_birth))}, so there is nothing to erase."
                 )
             await audit.record(
                 uow,
@@ -716,11 +923,12 @@ class DataProtectionFeature:
             panel_name=panel.name,
             name=person.name,
             born=_born(person.date_of_birth),
-            date_of_birth=person.date_of_birth.isoformat(),
+            date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else "",
             found=found_lines(found, person),
             token=token,
             reason=reason,
             notice=notice,
+            postcode=_shown_postcode(person, found),
         )
 
     async def erase_confirm(self, request: Request, deps: Deps) -> Reply:
@@ -733,9 +941,11 @@ class DataProtectionFeature:
         if token is None:
             raise InvalidInput(OUT_OF_DATE)
         try:
-            person = _person_from(request.data)
+            person = _chosen_from({**request.data, "chosen": "1"})
         except InvalidInput:
             raise InvalidInput(OUT_OF_DATE) from None
+        if person is None:
+            raise InvalidInput(OUT_OF_DATE)
         raw_reason = text_field(request.data, "reason", MAX_REASON)
         reason = " ".join(raw_reason.split()) if raw_reason else None
         now = deps.clock.now()
@@ -821,16 +1031,13 @@ async def sar_file(
 def register(router: Router, config: DataProtectionConfig | None = None) -> DataProtectionFeature:
     """Register `sar`, `erase` and their buttons."""
     feature = DataProtectionFeature(config)
-    personal = frozenset({ConversationKind.PERSONAL})
-    coordinators = frozenset({Role.COORDINATOR})
     router.command(
         CommandSpec(
             name="sar",
             summary="Coordinators: everything held about one person, as Word and JSON.",
             handler=feature.sar,
             usage=SAR_USAGE,
-            roles=coordinators,
-            scopes=personal,
+            access=Access(Act.EXPORT_SAR, PRIVATE),
             in_manifest=False,
         )
     )
@@ -840,14 +1047,15 @@ def register(router: Router, config: DataProtectionConfig | None = None) -> Data
             summary="Coordinators: erase one person's data on a lawful request.",
             handler=feature.erase,
             usage=ERASE_USAGE,
-            roles=coordinators,
-            scopes=personal,
+            access=Access(Act.ERASE, PRIVATE),
             in_manifest=False,
         )
     )
-    router.verb(VerbSpec(Verb.DP_SAR_FIND.value, feature.sar_find))
-    router.verb(VerbSpec(Verb.DP_ERASE_PREVIEW.value, feature.erase_preview))
-    router.verb(VerbSpec(Verb.DP_ERASE_CONFIRM.value, feature.erase_confirm))
+    sar = Access(Act.EXPORT_SAR, PRIVATE)
+    erase = Access(Act.ERASE, PRIVATE)
+    router.verb(VerbSpec(Verb.DP_SAR_FIND.value, feature.sar_find, sar))
+    router.verb(VerbSpec(Verb.DP_ERASE_PREVIEW.value, feature.erase_preview, erase))
+    router.verb(VerbSpec(Verb.DP_ERASE_CONFIRM.value, feature.erase_confirm, erase))
     return feature
 
 

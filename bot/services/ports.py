@@ -344,8 +344,14 @@ class DataProtectionRepository(Protocol):
         ...
 
     async def referrals_concerning(self, panel_id: str, person: Person) -> list[Referral]:
-        """The referrals with a subject (by name or alias) or a child of the same normalised
-        name and date of birth as `person`, oldest first."""
+        """The referrals `person.concerns` (a subject by name or alias, a child, or a row of
+        a draft, of the same normalised name and date of birth, or without one the same
+        postcode), oldest first."""
+        ...
+
+    async def referrals_naming(self, panel_id: str, match_names: Sequence[str]) -> list[Referral]:
+        """The referrals with a subject, alias, child or draft row whose normalised name is
+        one of `match_names`, oldest first: where a search by name looks."""
         ...
 
     async def rewrite_action(self, action: Action) -> None:
@@ -361,6 +367,30 @@ class DataProtectionRepository(Protocol):
 
     async def delete_exports(self, panel_id: str, export_ids: Sequence[str]) -> int:
         """Remove these searches (expired, or of a person erased); how many went."""
+        ...
+
+    # Erasure reaches every place of storage.inventory; retention keeps copies briefly.
+
+    async def deliveries_naming(
+        self, panel_id: str, needles: Sequence[str]
+    ) -> list[OutgoingDelivery]:
+        """The panel's outbox rows (any state) whose payload holds one of `needles`, case
+        ignored, oldest first."""
+        ...
+
+    async def sweep(self, panel_id: str, needles: Sequence[str], marker: str) -> int:
+        """Replace each of `needles` (case ignored) by `marker` in the panel's free text and
+        JSON documents listed in storage.inventory.SWEPT; how many rows changed."""
+        ...
+
+    async def prune_deliveries(self, created_before: datetime, limit: int) -> int:
+        """Delete up to `limit` finished outbox rows (of every panel) queued before
+        `created_before`, with their action-card records, except those that carried the
+        card of an action still open (its copies are updated when it changes); how many."""
+        ...
+
+    async def prune_activities(self, seen_before: datetime, limit: int) -> int:
+        """Forget up to `limit` activity-ledger keys seen before `seen_before`; how many."""
         ...
 
 

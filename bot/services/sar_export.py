@@ -31,7 +31,7 @@ from bot.domain.meeting import AgendaItem, Meeting
 from bot.domain.minutes import CaseMinutes, UnmetOutcome
 from bot.domain.panel import Agency, Member, Panel
 from bot.domain.referral import Child, Referral, Subject
-from bot.domain.retention import Person
+from bot.domain.retention import Person, entries
 from bot.services.triage import CATEGORY_LABELS, DECLINE_LABELS
 
 JSON_CONTENT_TYPE = "application/json"
@@ -238,10 +238,12 @@ def _case(holding: Holding, case: Case, names: Lookups) -> dict[str, Any]:
 
 def _referral(holding: Holding, person: Person, names: Lookups) -> dict[str, Any]:
     referral = holding.referral
-    mine = [_subject(s) for s in referral.subjects if person.is_subject(s)]
-    mine += [_child(c) for c in referral.children if person.is_child(c)]
-    others_subjects = sum(1 for s in referral.subjects if not person.is_subject(s))
-    others_children = sum(1 for c in referral.children if not person.is_child(c))
+    # A draft names people only in what was typed (bot.domain.retention.entries).
+    subjects, children = entries(referral)
+    mine = [_subject(s) for s in subjects if person.is_subject(s)]
+    mine += [_child(c) for c in children if person.is_child(c)]
+    others_subjects = sum(1 for s in subjects if not person.is_subject(s))
+    others_children = sum(1 for c in children if not person.is_child(c))
     return {
         "reference": referral.reference,
         "status": referral.status.value,
@@ -291,7 +293,12 @@ def document(
         "export": TITLE,
         "panel": panel.name,
         "generated_at": _instant(now),
-        "person": {"name": person.name, "date_of_birth": person.date_of_birth.isoformat()},
+        "person": {
+            "name": person.name,
+            "date_of_birth": _day(person.date_of_birth),
+            # Only for someone recorded without a date of birth.
+            **({"postcode": person.postcode} if person.postcode else {}),
+        },
         "found": total(holdings),
         "referrals": [_referral(h, person, names) for h in holdings],
         "not_included": NOT_INCLUDED,
@@ -370,7 +377,9 @@ def to_docx(export: Mapping[str, Any], timezone: str = "Europe/London") -> bytes
     document.sections[0].header.paragraphs[0].text = MARKING
 
     document.add_heading(f"{TITLE}: {person['name']}", level=0)
-    document.add_paragraph(f"Date of birth: {person['date_of_birth']}")
+    document.add_paragraph(f"Date of birth: {person['date_of_birth'] or 'not recorded'}")
+    if person.get("postcode"):
+        document.add_paragraph(f"Recorded at postcode: {person['postcode']}")
     document.add_paragraph(f"Panel: {export['panel']}")
     document.add_paragraph(f"Produced: {_value(export['generated_at'], zone)}")
     references: list[str] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -11,17 +12,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from bot.domain.action import Action
+from bot.domain.action import Action, ActionStatus
 from bot.domain.case import Case, CaseStatus
-from bot.domain.referral import Referral, ReferralStatus
-from bot.domain.retention import ENDED_WITHOUT_CASE, Person, SubjectAccessExport
+from bot.domain.delivery import FINISHED, OutgoingDelivery
+from bot.domain.referral import Referral, ReferralStatus, normalise_name
+from bot.domain.retention import ENDED_WITHOUT_CASE, Person, SubjectAccessExport, draft_entries
 from storage.errors import ConstraintViolation
+from storage.inventory import SWEPT, needle_pattern, redact
 from storage.sql import mapping as m
 from storage.sql.models import (
+    ActionCardRow,
     ActionRow,
     ActionUpdateRow,
     Base,
     CaseRow,
+    OutboxRow,
+    ProcessedActivityRow,
     ReferralRepeatRow,
     ReferralRow,
     RetentionMarkRow,
@@ -139,22 +145,43 @@ class SqlDataProtectionRepository(SqlRepository):
         return {referral_id: bool(repeat) for referral_id, repeat in rows}
 
     async def referrals_concerning(self, panel_id: str, person: Person) -> list[Referral]:
-        """Candidates by date of birth (subjects) and from the children's documents, then
-        the rule itself (bot.domain.retention.Person) decides: three statements."""
+        """Those naming the person (`referrals_naming`), then the rule itself
+        (bot.domain.retention.Person) decides."""
+        named = await self.referrals_naming(panel_id, [person.match_name])
+        return [r for r in named if person.concerns(r)]
+
+    async def referrals_naming(self, panel_id: str, match_names: Sequence[str]) -> list[Referral]:
+        """Candidates by the subjects' indexed normalised name, their aliases, the children
+        and the drafts' rows (read as columns, matched here), then loaded: four statements."""
+        wanted = set(match_names)
+        if not wanted:
+            return []
         candidates = set(
             await self._session.scalars(
                 select(SubjectRow.referral_id).where(
-                    SubjectRow.panel_id == panel_id,
-                    SubjectRow.date_of_birth == person.date_of_birth,
+                    SubjectRow.panel_id == panel_id, SubjectRow.match_name.in_(wanted)
                 )
             )
         )
-        born = person.date_of_birth.isoformat()
-        households = await self._session.execute(
-            select(ReferralRow.id, ReferralRow.children).where(ReferralRow.panel_id == panel_id)
+        aliases = await self._session.execute(
+            select(SubjectRow.referral_id, SubjectRow.aliases).where(
+                SubjectRow.panel_id == panel_id
+            )
         )
-        for referral_id, children in households:
-            if any(str(child.get("date_of_birth") or "") == born for child in children or []):
+        for referral_id, names in aliases:
+            if any(normalise_name(str(alias)) in wanted for alias in names or []):
+                candidates.add(referral_id)
+        households = await self._session.execute(
+            select(ReferralRow.id, ReferralRow.children, ReferralRow.draft_inputs).where(
+                ReferralRow.panel_id == panel_id
+            )
+        )
+        for referral_id, children, typed in households:
+            named = [str(child.get("name") or "") for child in children or []]
+            subjects, kids = draft_entries(typed or {})
+            named += [entry.name for entry in subjects] + [kid.name for kid in kids]
+            named += [alias for entry in subjects for alias in entry.aliases]
+            if any(normalise_name(name) in wanted for name in named):
                 candidates.add(referral_id)
         if not candidates:
             return []
@@ -164,7 +191,7 @@ class SqlDataProtectionRepository(SqlRepository):
             .where(ReferralRow.panel_id == panel_id, ReferralRow.id.in_(candidates))
             .order_by(ReferralRow.created_at, self._binary(ReferralRow.id))
         )
-        return [r for r in (m.to_referral(row) for row in rows) if person.concerns(r)]
+        return [m.to_referral(row) for row in rows]
 
     async def rewrite_action(self, action: Action) -> None:
         await self._session.execute(
@@ -186,6 +213,9 @@ class SqlDataProtectionRepository(SqlRepository):
             )
 
     async def save_export(self, export: SubjectAccessExport) -> None:
+        if export.date_of_birth is None:
+            # Until revision 0010 (which waits for 0009) makes the date optional.
+            raise ConstraintViolation("A search without a date of birth needs revision 0010.")
         row = await self._for_save(SubjectAccessExportRow, export.id, export.panel_id)
         if row is None:
             row = SubjectAccessExportRow(id=export.id)
@@ -224,6 +254,108 @@ class SqlDataProtectionRepository(SqlRepository):
                 SubjectAccessExportRow.panel_id == panel_id,
                 SubjectAccessExportRow.id.in_(set(export_ids)),
             )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def deliveries_naming(
+        self, panel_id: str, needles: Sequence[str]
+    ) -> list[OutgoingDelivery]:
+        pattern = needle_pattern(needles)
+        if pattern is None:
+            return []
+        rows = await self._all(
+            select(OutboxRow).where(OutboxRow.panel_id == panel_id).order_by(OutboxRow.seq)
+        )
+        return [
+            m.to_delivery(row)
+            for row in rows
+            if pattern.search(json.dumps(row.payload, ensure_ascii=False))
+        ]
+
+    async def sweep(self, panel_id: str, needles: Sequence[str], marker: str) -> int:
+        """Row by row in Python (the databases fold case differently), one UPDATE per row
+        changed; the statements go through the session, so the agenda's data version rises."""
+        pattern = needle_pattern(needles)
+        if pattern is None:
+            return 0
+        changed = 0
+        by_table: dict[str, list[str]] = {}
+        for place in SWEPT:
+            by_table.setdefault(place.table, []).append(place.column)
+        for name, columns in by_table.items():
+            table = Base.metadata.tables[name]
+            keys = list(table.primary_key.columns)
+            rows = await self._session.execute(
+                select(*keys, *(table.c[c] for c in columns)).where(table.c.panel_id == panel_id)
+            )
+            for row in rows.all():
+                values = {}
+                for column in columns:
+                    before = row._mapping[table.c[column]]
+                    after = redact(before, pattern, marker)
+                    if after != before:
+                        values[column] = after
+                if not values:
+                    continue
+                where = [key == row._mapping[key] for key in keys]
+                await self._session.execute(update(table).where(*where).values(values))
+                changed += 1
+        return changed
+
+    async def prune_deliveries(self, created_before: datetime, limit: int) -> int:
+        open_cards = (
+            select(ActionCardRow.delivery_id)
+            .join(
+                ActionRow,
+                and_(
+                    ActionRow.panel_id == ActionCardRow.panel_id,
+                    ActionRow.id == ActionCardRow.action_id,
+                ),
+            )
+            .where(ActionRow.status == ActionStatus.OPEN.value)
+        )
+        finished = [state.value for state in FINISHED]
+        ids = list(
+            await self._session.scalars(
+                select(OutboxRow.id)
+                .where(
+                    OutboxRow.state.in_(finished),
+                    OutboxRow.created_at < created_before,
+                    OutboxRow.id.not_in(open_cards),
+                )
+                .order_by(OutboxRow.seq)
+                .limit(limit)
+            )
+        )
+        if not ids:
+            return 0
+        await self._session.execute(
+            delete(ActionCardRow)
+            .where(ActionCardRow.delivery_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(
+            delete(OutboxRow)
+            .where(OutboxRow.id.in_(ids), OutboxRow.state.in_(finished))
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def prune_activities(self, seen_before: datetime, limit: int) -> int:
+        keys = list(
+            await self._session.scalars(
+                select(ProcessedActivityRow.key)
+                .where(ProcessedActivityRow.seen_at < seen_before)
+                .order_by(ProcessedActivityRow.seen_at)
+                .limit(limit)
+            )
+        )
+        if not keys:
+            return 0
+        result = await self._session.execute(
+            delete(ProcessedActivityRow)
+            .where(ProcessedActivityRow.key.in_(keys))
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)

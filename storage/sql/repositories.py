@@ -27,13 +27,20 @@ from sqlalchemy.orm.exc import FlushError
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditEvent
 from bot.domain.case import Case, CaseStatus
-from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
+from bot.domain.delivery import (
+    FINISHED,
+    ConversationKind,
+    ConversationRef,
+    DeliveryState,
+    OutgoingDelivery,
+)
 from bot.domain.meeting import AgendaItem, Attendance, Meeting
 from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
 from bot.domain.reminders import ActionCardCopy, SentReminder
 from storage.errors import ConstraintViolation, refused, stale_minutes, stale_referral
+from storage.inventory import emptied_payload
 from storage.sql import mapping as m
 from storage.sql.models import (
     ActionCardRow,
@@ -988,7 +995,11 @@ class SqlOutboxRepository(SqlRepository):
             self._session.add(row)
         elif row.panel_id != delivery.panel_id:
             raise ConstraintViolation("A delivery with this id belongs to another panel.")
-        for name, value in m.delivery_values(delivery).items():
+        values = m.delivery_values(delivery)
+        if delivery.state in FINISHED:
+            # Sent or given up: the card and text are not needed any more (storage.inventory).
+            values["payload"] = emptied_payload(delivery.payload)
+        for name, value in values.items():
             setattr(row, name, value)
         await self._flush()
 
