@@ -22,6 +22,7 @@ from bot.services.stats import quarter_figures
 from cards.dataprotection import ERASE_BUTTON, REASON_LABEL
 from cards.kit import card_text, teams_findings
 from tests.support.dataprotection import NOW, Setting, open_setting
+from tests.test_agenda_service import actions_in
 
 REASON = "Erasure request under UK GDPR Art. 17, letter of 3 Nov 2026"
 
@@ -238,3 +239,106 @@ async def test_nobody_to_erase_is_said_plainly(
 
     with pytest.raises(NotFound, match="holds nothing about Nobody Known, born 1 Jan 1990"):
         await feature.erase(setting.request("Nobody Known 1990-01-01"), setting.deps)
+
+
+async def add_referral_without_birth_date(setting: Setting) -> None:
+    """Ruth Okonkwo-Bell, recorded with a postcode and no date of birth (invented)."""
+    from bot.domain.referral import Referral, Subject, SubjectRole
+
+    history = setting.history
+    referral = Referral(
+        panel_id=history.panel.id,
+        reference="RF-2026-0060",
+        referrer_member_id=history.coordinator.id,
+        subjects=[
+            Subject(
+                role=SubjectRole.VICTIM,
+                name="Ruth Okonkwo-Bell",
+                address="3 Weir Cottages",
+                postcode="NB4 2XT",
+                phone="07700 900321",
+            )
+        ],
+        relationship="Ruth's neighbours at 3 Weir Cottages",
+        created_at=NOW - timedelta(days=3),
+    )
+    async with setting.storage.unit_of_work() as uow:
+        await uow.referrals.save(referral)
+        await uow.commit()
+
+
+async def test_someone_recorded_without_a_date_of_birth_is_found_and_erased(
+    setting: Setting, feature: dataprotection.DataProtectionFeature
+) -> None:
+    await add_referral_without_birth_date(setting)
+    listed = await feature.erase(setting.request("Ruth Okonkwo-Bell"), setting.deps)
+    assert listed.card is not None
+    text = card_text(listed.card)
+    assert "1 person recorded under “Ruth Okonkwo-Bell”" in text
+    assert "date of birth not recorded · NB4 2XT" in text and "Victim in RF-2026-0060" in text
+    (choose,) = [a for a in actions_in(listed.card) if a.get("verb") == "dp.erase_preview"]
+    preview = await feature.erase_preview(setting.request(**choose["data"]), setting.deps)
+    assert preview.card is not None
+    assert "Erase Ruth Okonkwo-Bell's personal data?" in card_text(preview.card)
+    (erase,) = preview.card["actions"]
+    done = await confirm(setting, feature, dict(erase["data"]))
+    assert "Personal data erased" in done
+    async with setting.storage.unit_of_work() as uow:
+        left = await uow.data_protection.referrals_naming(
+            setting.history.panel.id, ["ruth okonkwo bell"]
+        )
+        (referral,) = [
+            r
+            for r in await uow.referrals.all(setting.history.panel.id)
+            if r.reference == "RF-2026-0060"
+        ]
+    assert left == []  # nobody of that name is left
+    assert referral.relationship == ERASED and referral.subjects[0].address is None
+
+
+async def test_a_name_alone_lists_the_people_it_may_mean(
+    setting: Setting, feature: dataprotection.DataProtectionFeature
+) -> None:
+    listed = await feature.sar(setting.request("Rosa Lindqvist"), setting.deps)
+    assert listed.card is not None and teams_findings(listed.card) == []
+    text = card_text(listed.card)
+    assert "born 2 Sep 1986" in text
+    assert "Victim in RF-2020-0001" in text and "Victim in RF-2020-0009" in text
+    async with setting.storage.unit_of_work() as uow:
+        (event, *_) = await uow.audit.recent(setting.history.panel.id, limit=1)
+    assert event.detail == "search by name: 1 person listed"  # names nobody
+
+
+async def test_cards_naming_the_person_are_withdrawn_or_emptied(
+    setting: Setting, feature: dataprotection.DataProtectionFeature
+) -> None:
+    from bot.domain.delivery import WITHDRAWN, DeliveryState, OutgoingDelivery
+
+    panel = setting.history.panel.id
+
+    def card(key: str, words: str) -> OutgoingDelivery:
+        return OutgoingDelivery(
+            panel_id=panel,
+            key=key,
+            payload={"card": {"body": [{"text": words}]}},
+            not_before=NOW,
+            created_at=NOW,
+        )
+
+    queued, other = card("q", "New: Jonas Berg, 9 Ferry Road"), card("o", "Agenda published")
+    async with setting.storage.unit_of_work() as uow:
+        for row in (queued, other):
+            await uow.outbox.enqueue(row)
+        await uow.commit()
+    text = await confirm(setting, feature, await preview(setting, feature))
+    assert "Messages withdrawn or emptied\n1" in text
+    async with setting.storage.unit_of_work() as uow:
+        withdrawn = await uow.outbox.get(panel, queued.id)
+        kept = await uow.outbox.get(panel, other.id)
+    assert withdrawn is not None and kept is not None
+    assert (withdrawn.state, withdrawn.last_status, withdrawn.payload) == (
+        DeliveryState.FAILED,
+        WITHDRAWN,
+        {},
+    )
+    assert kept == other
