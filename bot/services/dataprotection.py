@@ -1073,6 +1073,12 @@ def gallery_cards() -> dict[str, Card]:
         ("Actions", "1"),
         ("Meetings", "1"),
     ]
+    people = [
+        PersonChoice(
+            "Rosa Lindqvist", "2 Sep 1986", "1986-09-02", "RV2 7LD", ["victim in RF-2026-0047"]
+        ),
+        PersonChoice("Rosa Lindqvist", "", "", "NB1 4QT", ["witness in RF-2025-0031"]),
+    ]
     base = "https://bot.example.org/panels/demo-panel/sar/demo-export"
     signed = "?token=1796000000.demo-priya.demo-signature"
     return {
@@ -1102,6 +1108,10 @@ def gallery_cards() -> dict[str, Card]:
         ),
         "sar-nothing-found": render_sar_result(
             SarResultView(panel, "Rosa Lindquist", "2 Sep 1986", [], [], None, None)
+        ),
+        "sar-candidates": render_candidates(CandidatesView(panel, "Rosa Lindqvist", people)),
+        "erase-candidates": render_candidates(
+            CandidatesView(panel, "Rosa Lindqvist", people, erase=True)
         ),
         "erase-form": render_erase_form(PersonFormView(panel)),
         "erase-preview": render_erase_preview(
