@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,10 @@ from dotenv import dotenv_values
 DEFAULT_DATA_DIR = Path("var")
 APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
 MIN_LINK_SECRET = 32
+
+
+# A host (two labels or more) or, with a leading dot, every name under such a suffix.
+_FILE_HOST = re.compile(r"^\.?[a-z0-9-]+(\.[a-z0-9-]+)+$")
 
 
 class SettingsError(ValueError):
@@ -81,6 +86,8 @@ class Settings:
     # deleted this many days later.
     outbox_keep_days: int = 30
     activity_ledger_keep_days: int = 7
+    # The hosts a file sent to the bot is fetched from (a leading dot: every name under it).
+    file_hosts: tuple[str, ...] = (".sharepoint.com",)
 
     @property
     def graph_configured(self) -> bool:
@@ -203,6 +210,9 @@ class Settings:
             ),
             outbox_keep_days=number("OUTBOX_KEEP_DAYS", 30),
             activity_ledger_keep_days=number("ACTIVITY_LEDGER_KEEP_DAYS", 7),
+            file_hosts=tuple(h.strip().lower() for h in get("FILE_HOSTS").split(","))
+            if get("FILE_HOSTS")
+            else (".sharepoint.com",),
         )
         settings.check()
         return settings
@@ -250,6 +260,12 @@ class Settings:
             raise SettingsError("OUTBOX_KEEP_DAYS must be at least 1")
         if self.activity_ledger_keep_days < 1:
             raise SettingsError("ACTIVITY_LEDGER_KEEP_DAYS must be at least 1")
+        for host in self.file_hosts:
+            if not _FILE_HOST.match(host):
+                raise SettingsError(
+                    "FILE_HOSTS: each entry is a host name (files.example.org) or a suffix "
+                    f"of at least two labels with a leading dot (.sharepoint.com), not '{host}'"
+                )
         from bot.domain.errors import InvalidInput
         from bot.domain.reminders import parse_quiet_hours
 

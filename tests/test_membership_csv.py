@@ -76,8 +76,13 @@ def test_every_problem_is_reported_with_its_line_and_nothing_is_returned() -> No
         (7, ""),
     ]
     messages = {(p.line, p.column): p.message for p in problems}
-    assert messages[(3, "roles")] == "Not a role: boss."
-    assert messages[(4, "agency")] == "The panel has no agency “Riverside Fire”: add it first."
+    assert (
+        messages[(3, "roles")] == "Use the roles coordinator, chair, spoc, deputy, referrer only."
+    )
+    assert (
+        messages[(4, "agency")]
+        == "The panel has no agency of that name: add it first, or check it."
+    )
     assert messages[(5, "agency")] == "A SPOC or deputy belongs to an agency: name it."
     assert messages[(5, "aad_object_id")] == "The same person as on line 4."
     assert messages[(6, "aad_object_id")] == "The same person as on line 2."
@@ -89,7 +94,7 @@ def test_every_problem_is_reported_with_its_line_and_nothing_is_returned() -> No
     [
         ("", "The file is empty."),
         ("name,email,roles\nA,,spoc\n", "Missing: aad_object_id, agency."),
-        (HEADER.replace("roles", "roles,shoe size"), "Not known: shoe_size."),
+        (HEADER.replace("roles", "roles,shoe size"), "1 column was not recognised."),
         (HEADER, "The file has no members after its first line."),
         (HEADER + f"A,,{NIA},,referrer\n" * (MAX_IMPORT_ROWS + 1), "at most 500 members"),
     ],

@@ -661,8 +661,8 @@ def parse_members_csv(
     first = text.lstrip().splitlines()[0]
     try:
         table = list(csv.reader(io.StringIO(text), delimiter=_delimiter(first), strict=True))
-    except csv.Error as err:
-        return [], [RowProblem(0, "", f"The file is not a readable CSV file ({err}).")]
+    except csv.Error:
+        return [], [RowProblem(0, "", "The file is not a readable CSV file: check its quotes.")]
     numbered = [(n, row) for n, row in enumerate(table, 1) if any(cell.strip() for cell in row)]
     (header_line, header), body = numbered[0], numbered[1:]
     columns = [cell.strip().casefold().replace(" ", "_") for cell in header]
@@ -674,7 +674,8 @@ def parse_members_csv(
         if missing:
             message += f" Missing: {', '.join(missing)}."
         if unknown:
-            message += f" Not known: {', '.join(c[:30] for c in unknown)}."
+            # Counted, never quoted: what a fetched file holds is not repeated back.
+            message += f" {len(unknown)} {_columns(len(unknown))} not recognised."
         return [], [RowProblem(header_line, "", message)]
     if not body:
         return [], [RowProblem(0, "", "The file has no members after its first line.")]
@@ -698,6 +699,10 @@ def parse_members_csv(
         if _GUID.match(person):
             seen.setdefault(person, line)
     return (rows, problems) if not problems else ([], problems)
+
+
+def _columns(count: int) -> str:
+    return "column was" if count == 1 else "columns were"
 
 
 def _check_row(
@@ -724,11 +729,12 @@ def _check_row(
         problem("aad_object_id", f"The same person as on line {seen[aad.casefold()]}.")
     agency_name = " ".join(values["agency"].split())
     agency_id = agencies.get(agency_name.casefold()) if agency_name else None
+    # The messages name the line and column, never the value: the file is fetched content.
     if agency_name and agency_id is None:
-        problem("agency", f"The panel has no agency “{agency_name[:60]}”: add it first.")
+        problem("agency", "The panel has no agency of that name: add it first, or check it.")
     roles, unknown = _roles(values["roles"])
     if unknown:
-        problem("roles", f"Not a role: {', '.join(unknown)}.")
+        problem("roles", f"Use the roles {', '.join(r.value for r in Role)} only.")
     elif not roles:
         problem("roles", "Give at least one role.")
     elif roles & AGENCY_ROLES and not agency_name:

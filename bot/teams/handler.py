@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -50,12 +50,18 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
     """The Community MARAC bot's activity handler."""
 
     def __init__(
-        self, router: Router, deps: Deps, *, after_turn: Callable[[], None] | None = None
+        self,
+        router: Router,
+        deps: Deps,
+        *,
+        after_turn: Callable[[], None] | None = None,
+        file_hosts: Sequence[str] = files.DEFAULT_FILE_HOSTS,
     ) -> None:
         super().__init__()
         self._router = router
         self._deps = deps
         self._after_turn = after_turn
+        self._file_hosts = tuple(file_hosts)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Drop redeliveries, then handle the activity inside the error boundary."""
@@ -180,7 +186,8 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             return agreement
         if upload.file_type != "csv":
             raise InvalidInput("Send the members as a CSV file (.csv).")
-        text = await files.fetch_text(upload.download_url)  # FileRefused is a DomainError
+        # FileRefused is a DomainError: its message never repeats the URL.
+        text = await files.fetch_text(upload.download_url, hosts=self._file_hosts)
         return await membership.import_members(request, self._deps, text, upload.name)
 
     async def on_teams_meeting_start_event(self, meeting: Any, turn_context: TurnContext) -> None:

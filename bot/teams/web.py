@@ -107,7 +107,7 @@ def teams_endpoint(
         ),
         install_for_user=install_for_user,
     )
-    bot = MaracBot(router, deps, after_turn=dispatcher.kick)
+    bot = MaracBot(router, deps, after_turn=dispatcher.kick, file_hosts=settings.file_hosts)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):

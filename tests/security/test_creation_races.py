@@ -17,6 +17,7 @@ import pytest
 
 from bot.domain.common import FixedClock
 from bot.services.ports import Storage, UnitOfWork
+from bot.settings import Settings
 from tests.conftest import BotUnderTest, Connector, start_bot
 from tests.support import governance as g
 
@@ -96,7 +97,9 @@ async def held(
     """The demo panel served by the real app, saves to `request.param` held in pairs."""
     await g.seed_demo(sqlite_storage.unit_of_work, clock)
     storage = HeldStorage(sqlite_storage, request.param)
-    running = await start_bot(storage, connector, clock)  # type: ignore[arg-type]
+    # Both are administrators the council authorised to make a team a panel.
+    settings = Settings(panel_admins=frozenset({NIA, OMAR}))
+    running = await start_bot(storage, connector, clock, settings=settings)  # type: ignore[arg-type]
     yield running
     await running.client.close()
 
