@@ -31,6 +31,7 @@ from bot.settings import Settings
 from cards.kit import Card, card_text
 from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
+from tests.support import governance as g
 from tests.test_agenda_service import PEOPLE, PERSONAL, press, with_meeting_features
 
 GROUP_CHAT = "19:riverside-group-chat@thread.v2"
@@ -151,8 +152,8 @@ async def click_personal(bot: BotUnderTest, card: Card, label: str, **typed: Any
 async def test_a_meeting_from_the_published_agenda_to_the_downloaded_minutes(
     bot: BotUnderTest,
 ) -> None:
-    # Priya, in the team's channel first (so the bot knows it), then in private chat.
-    await bot.post(acts.channel_message(bot.service_url, "help"))
+    # The bot is added to the team: the panel's channel is the one it was installed in.
+    await bot.post(acts.bot_installed_in_team(bot.service_url))
     await bot.post(acts.personal_message(bot.service_url, "agenda"))
     agenda_card = bot.connector.cards()[-1]
     assert card_text(agenda_card).startswith("Agenda for Tue 8 Dec 2026")
@@ -238,4 +239,5 @@ async def _agency_of(bot: BotUnderTest, who: str) -> str:
 async def test_start_in_the_group_chat_is_refused_to_a_spoc_plainly(bot: BotUnderTest) -> None:
     await bot.post(group_message(bot.service_url, "start", who="Gemma"))
     (reply,) = bot.connector.to_conversation(GROUP_CHAT)
-    assert reply["text"] == "`start` is for the panel's chair, coordinator only."
+    assert reply["text"] == "Only the panel's coordinators and chairs can start the panel meeting."
+    assert (await g.last_refusal(bot.storage, PEOPLE["Gemma"])).detail == "start_meeting: role"

@@ -1,8 +1,9 @@
 """Running the meeting on the in-memory storage with the demo panel: Tom Okafor (chair,
 police SPOC) starts the Tue 8 Dec 2026 meeting in its meeting chat on Fri 20 Nov 2026 (a
-group chat or a channel would do, showing no personal data). Its agenda: 1 the
-confidentiality statement, 2 two unmet actions of CM-2026-013, 3 CM-2026-014 (new),
-4 CM-2026-013 (review)."""
+group chat or a channel would do). Every shared chat, the meeting's own included, is read by
+everyone in it and shows no narrative; the chair card in a private chat shows it all. Its
+agenda: 1 the confidentiality statement, 2 two unmet actions of CM-2026-013,
+3 CM-2026-014 (new), 4 CM-2026-013 (review)."""
 
 from __future__ import annotations
 
@@ -31,16 +32,18 @@ async def world() -> World:
     return await make_world()
 
 
-async def started(world: World) -> Card:
-    """Tom starts the meeting in its chat; the confidentiality card."""
-    reply = await world.command("Tom", "start", GROUP)
+async def started(world: World, kind: ConversationKind = GROUP) -> Card:
+    """Tom starts the meeting in its chat (or another shared chat); the confidentiality
+    card."""
+    reply = await world.command("Tom", "start", kind)
     assert reply.card is not None
     return reply.card
 
 
 async def chair_at(world: World, number: int, kind: ConversationKind = GROUP) -> Card:
-    """Start, open the chair card and press Next until item `number`."""
-    card = await started(world)
+    """Start (in this chat when it is a shared one, else in the meeting's chat), open the
+    chair card here and press Next until item `number`."""
+    card = await started(world, GROUP if kind is ConversationKind.PERSONAL else kind)
     reply = await world.click("Tom", *press(card, "Open the chair card"), kind)
     for _ in range(number - 1):
         reply = await world.click("Tom", *press(reply.card, "Next"), kind)
@@ -80,8 +83,11 @@ async def test_starting_again_shows_the_card_and_restarts_nothing(world: World) 
 
 
 async def test_start_is_for_the_chair_or_coordinator_in_a_meeting_chat(world: World) -> None:
-    with pytest.raises(NotAllowed, match="for the panel's chair, coordinator only"):
+    with pytest.raises(
+        NotAllowed, match=r"^Only the panel's coordinators and chairs can start the panel meeting"
+    ):
         await world.command("Gemma", "start", GROUP)
+    assert (await world.next_meeting()).status is MeetingStatus.SCHEDULED
     with pytest.raises(NotAllowed, match="works in"):
         await world.command("Tom", "start", ConversationKind.PERSONAL)
     group = await world.command("Tom", "start", ConversationKind.GROUP_CHAT)
@@ -130,8 +136,11 @@ async def test_a_member_on_an_old_agreement_accepts_it_before_attending(world: W
 
 async def test_someone_on_no_panel_cannot_acknowledge(world: World) -> None:
     card = await started(world)
-    with pytest.raises(NotAllowed, match="not a member of this panel"):
+    with pytest.raises(NotAllowed, match=r"^This is for members of the panel"):
         await world.click("Sam", *press(card, "I acknowledge"), GROUP)
+    meeting = await world.next_meeting()
+    async with world.storage.unit_of_work() as uow:
+        assert await uow.meetings.attendance(world.panel.id, meeting.id) == []
 
 
 async def test_next_and_back_walk_the_agenda_and_the_chair_card_resumes_there(
@@ -183,17 +192,22 @@ async def test_capturing_an_action_hands_it_to_the_owner_once(world: World) -> N
     assert data["due_on"] == "2027-01-11"  # the day before the January meeting
     reply = await world.click("Tom", verb, data, GROUP)
     assert "Action added for Riverside Homes (Housing), due Mon 11 Jan 2027" in text_of(reply)
-    assert "Riverside Homes (Housing): Fit a door camera and a letterbox guard. — due" in (
-        text_of(reply)
-    )
+    # The meeting's chat is shared: the agency and date, not what was agreed.
+    assert f"Riverside Homes (Housing): {meeting_run.PRIVATE_ONLY} — due" in text_of(reply)
+    assert "door camera" not in text_of(reply)
     again = await world.click("Tom", verb, data, GROUP)
     assert "already saved from this card" in text_of(again)
     (action,) = await actions_of(world, "CM-2026-014")
     meeting = await world.next_meeting()
-    assert (action.owner_agency_id, action.due_on, action.meeting_id) == (
+    assert (action.owner_agency_id, action.due_on, action.meeting_id, action.description) == (
         housing.agency_id,
         date(2027, 1, 11),
         meeting.id,
+        "Fit a door camera and a letterbox guard.",
+    )
+    in_private = await world.command("Tom", "chair")
+    assert "Riverside Homes (Housing): Fit a door camera and a letterbox guard. — due" in (
+        text_of(in_private)
     )
     assert (await world.case("CM-2026-014")).status is CaseStatus.HEARD
     (card_for_owner,) = [d for d in await world.queued() if d.key.startswith("action-assigned:")]
@@ -232,11 +246,14 @@ async def test_the_deputy_gets_the_action_while_the_spoc_is_away(world: World) -
 
 
 async def test_a_refused_action_keeps_what_was_typed(world: World) -> None:
-    card = await chair_at(world, 3)
+    card = await chair_at(world, 3, ConversationKind.PERSONAL)
     verb, data = press(
         card, "Save action", description="Refer to Early Help.", owner_agency_id="nonsense"
     )
-    reply = await world.click("Tom", verb, data, GROUP)
+    shared = await world.click("Tom", verb, data, GROUP)
+    assert "Choose an agency from the list." in text_of(shared)
+    assert "Refer to Early Help." not in text_of(shared)  # free text: never in a shared chat
+    reply = await world.click("Tom", verb, data)
     assert "Choose an agency from the list." in text_of(reply)
     assert "Refer to Early Help." in text_of(reply)
     assert await actions_of(world, "CM-2026-014") == []
@@ -313,11 +330,11 @@ async def test_closing_a_case_needs_a_reason_and_other_needs_a_note(world: World
 async def test_unmet_actions_are_carried_forward_escalated_or_cancelled_saying_why(
     world: World,
 ) -> None:
-    card = await chair_at(world, 2)
+    card = await chair_at(world, 2, ConversationKind.PERSONAL)
     text = card_text(card)
     assert "Complete a Care Act needs assessment." in text
     assert "Visit Mrs Ellison and fit a door camera" in text
-    refused = await world.click("Tom", *press(card, "Carry forward", nth=0), GROUP)
+    refused = await world.click("Tom", *press(card, "Carry forward", nth=0))
     assert "Say whether circumstances changed or the agency did not act." in text_of(refused)
     reply = await world.click(
         "Tom",
@@ -327,7 +344,6 @@ async def test_unmet_actions_are_carried_forward_escalated_or_cancelled_saying_w
             nth=0,
             **{"new_due_on-0": "2027-01-11", "why-0": "did_not_act"},
         ),
-        GROUP,
     )
     assert "Carried forward to Mon 11 Jan 2027." in text_of(reply)
     assert "Carried forward to Mon 11 Jan 2027. The agency did not act." in text_of(reply)
@@ -340,7 +356,6 @@ async def test_unmet_actions_are_carried_forward_escalated_or_cancelled_saying_w
             nth=0,
             **{"escalation-1": "to the housing manager", "escalate_why-1": "changed"},
         ),
-        GROUP,
     )
     assert "Escalated." in text_of(reply)
     actions = await actions_of(world, "CM-2026-013")
@@ -366,29 +381,46 @@ async def test_an_unmet_action_is_cancelled_with_a_reason(world: World) -> None:
     ]
 
 
-@pytest.mark.parametrize("kind", [ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT])
-async def test_where_more_than_the_meeting_reads_the_chair_card_shows_no_personal_data(
+@pytest.mark.parametrize(
+    "kind", [ConversationKind.MEETING, ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT]
+)
+async def test_in_a_shared_chat_the_chair_card_shows_no_personal_data(
     world: World, kind: ConversationKind
 ) -> None:
     card = await chair_at(world, 2, kind)
     text = card_text(card)
     for name in PERSONAL:
         assert name not in text
-    assert "(shown in the meeting chat only)" in text
+    assert "Complete a Care Act needs assessment." not in text
+    assert meeting_run.PRIVATE_ONLY in text
     reply = await world.click("Tom", *press(card, "Next"), kind)
     reply = await world.click("Tom", *press(reply.card, "Next"), kind)
     for name in PERSONAL:
         assert name not in text_of(reply)
     assert "Riverside Police: Serve a Community Protection Warning" not in text_of(reply)
-    assert "Riverside Police: (shown in the meeting chat only) — due" in text_of(reply)
+    assert f"Riverside Police: {meeting_run.PRIVATE_ONLY} — due" in text_of(reply)
+
+
+async def test_the_meeting_chat_is_not_told_what_is_withheld_is_shown_there(
+    world: World,
+) -> None:
+    card = await chair_at(world, 2)  # in the meeting's own chat, where it is withheld
+    assert "Complete a Care Act needs assessment." not in card_text(card)
+    assert "shown in the meeting chat" not in card_text(card)
 
 
 async def test_a_spoc_cannot_use_the_chair_card(world: World) -> None:
     card = await chair_at(world, 3)
-    with pytest.raises(NotAllowed, match="Only the chair or the coordinator"):
+    with pytest.raises(
+        NotAllowed, match=r"^Only the panel's coordinators and chairs can run the panel meeting"
+    ):
         await world.click("Gemma", *press(card, "Next"), GROUP)
-    with pytest.raises(NotAllowed, match="Only the chair or the coordinator"):
+    with pytest.raises(
+        NotAllowed, match=r"^Only the panel's coordinators and chairs can record actions"
+    ):
         await world.click("Gemma", *press(card, "Save action", description="x"), GROUP)
+    assert (await world.next_meeting()).step == 2
+    assert await actions_of(world, "CM-2026-014") == []
 
 
 async def test_ending_drafts_the_minutes_for_the_coordinator_and_tells_the_chat_counts_only(
