@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
+from bot.domain.delivery import INVITATION_KEY
 from bot.domain.panel import AgencyKind, Role
 from bot.services.membership import LAST_COORDINATOR, NEEDS_AGENCY
 from bot.services.ports import Storage
+from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.membership import (
     ADD_AGENCY_CONFIRM,
@@ -25,19 +28,21 @@ from cards.membership import (
     change_button_title,
     kind_button_title,
 )
-from tests.conftest import BotUnderTest, Connector
+from tests.conftest import NOW, BotUnderTest, Connector
 from tests.support import activities as acts
 from tests.support import governance as g
 
 NEW_TEAM = "19:eastborough-cmarac@thread.tacv2"
-NEWCOMER = "5a6b7c8d-0000-4000-8000-0000000000e1"
+NEWCOMER = "5a6b7c8d-0000-4000-8000-0000000000e1"  # one of the deployment's administrators
+OUTSIDER = "5a6b7c8d-0000-4000-8000-0000000000e2"  # on no panel, and no administrator
 
 
 @pytest.fixture
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
-    async with g.serving(sqlite_storage, connector, clock) as running:
+    settings = Settings(panel_admins=frozenset({NEWCOMER}))
+    async with g.serving(sqlite_storage, connector, clock, settings=settings) as running:
         yield running
 
 
@@ -68,6 +73,13 @@ async def agency_id(bot: BotUnderTest, name: str) -> str:
 async def test_setup_in_a_teams_channel_makes_it_a_panel_with_the_caller_as_coordinator(
     bot: BotUnderTest,
 ) -> None:
+    refused = g.channel_message(
+        bot.service_url, "setup Eastborough CMARAC", aad=OUTSIDER, name="Omar Ng", team=NEW_TEAM
+    )
+    await bot.post(refused)
+    assert g.last_text(bot).startswith("Only the deployment's administrators can make a team")
+    async with bot.storage.unit_of_work() as uow:
+        assert await uow.panels.by_team(NEW_TEAM) is None
     activity = g.channel_message(
         bot.service_url, "setup Eastborough CMARAC", aad=NEWCOMER, name="Nia Clarke", team=NEW_TEAM
     )
@@ -138,15 +150,27 @@ async def test_the_coordinator_adds_a_member_from_the_people_picker(bot: BotUnde
             "new_roles": "spoc",
         },
     )
-    assert "Nia Clarke is now a member of the panel." in g.text_of(body)
+    # Nobody is placed on a panel without accepting: Nia is invited until she joins.
+    assert (
+        "Nia Clarke is invited: they join the panel when they accept the card I sent them."
+        in g.text_of(body)
+    )
     assert "**Nia Clarke** · Riverside Recovery (drug and alcohol) · spoc" in g.text_of(body)
     panel = await g.demo_panel(bot.storage)
     async with bot.storage.unit_of_work() as uow:
         added = await uow.members.by_aad(panel.id, NEWCOMER)
         (event, *_) = await uow.audit.recent(panel.id)
-    assert added is not None and added.roles == frozenset({Role.SPOC})
+        queued = await uow.outbox.due(NOW + timedelta(days=1), 100)
+    assert added is not None and added.roles == frozenset({Role.SPOC}) and added.invited
     assert (event.verb, event.entity, event.entity_id) == (AuditVerb.CREATE, "member", added.id)
-    assert event.detail == "roles: spoc; agency: Riverside Recovery (drug and alcohol)"
+    assert event.detail == "invited; roles: spoc; agency: Riverside Recovery (drug and alcohol)"
+    (invitation,) = [d for d in queued if d.key.startswith(INVITATION_KEY)]
+    assert invitation.recipient_member_id == added.id
+    join = g.button(invitation.payload["card"], "Join the panel")
+    await g.invoke(bot, join["verb"], join["data"], aad=NEWCOMER)
+    async with bot.storage.unit_of_work() as uow:
+        joined = await uow.members.by_aad(panel.id, NEWCOMER)
+    assert joined is not None and joined.active and not joined.invited
 
 
 async def test_adding_shows_each_mistake_next_to_its_field(bot: BotUnderTest) -> None:
@@ -208,7 +232,10 @@ async def test_a_removed_member_sees_nothing_and_can_be_added_back(bot: BotUnder
 
 async def test_only_the_coordinator_manages_members(bot: BotUnderTest) -> None:
     await g.post(bot, "members", aad=g.TOM)
-    assert g.last_text(bot) == "`members` is for the panel's coordinator only."
+    assert g.last_text(bot) == (
+        "Only the panel's coordinators can manage the panel's members, agencies and agreement."
+    )
+    assert (await g.last_refusal(bot.storage, g.TOM)).detail == "manage_members: role"
     gemma = await g.member_of(bot.storage, g.GEMMA)
     body = await g.invoke(bot, "members.remove", {"member_id": gemma.id, "confirm": True}, g.TOM)
     assert g.text_of(body) == (

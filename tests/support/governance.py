@@ -20,6 +20,7 @@ from bot.domain.panel import IsaAcceptance, Member, Panel, Role
 from bot.services.demo import DEMO_TEAM, seed_demo
 from bot.services.ports import Storage
 from bot.services.router import Router
+from bot.settings import Settings
 from cards.kit import card_text
 from tests.conftest import NOW, BotUnderTest, Connector, start_bot
 from tests.support import activities as acts
@@ -58,12 +59,18 @@ def governance_router() -> Router:
 
 @asynccontextmanager
 async def serving(
-    storage: Storage, connector: Connector, clock: FixedClock
+    storage: Storage,
+    connector: Connector,
+    clock: FixedClock,
+    *,
+    settings: Settings | None = None,
 ) -> AsyncIterator[BotUnderTest]:
     """The demo panel, served by the real app with the governance features (each test
     module's fixture wraps this)."""
     await seed_demo(storage.unit_of_work, clock)
-    under_test = await start_bot(storage, connector, clock, router=governance_router())
+    under_test = await start_bot(
+        storage, connector, clock, settings=settings, router=governance_router()
+    )
     try:
         yield under_test
     finally:
