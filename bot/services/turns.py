@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.domain.delivery import ConversationKind, ConversationRef
 from bot.domain.panel import Member, Panel
-from bot.services.ports import UnitOfWork
+from bot.services.ports import AlreadyExists, UnitOfWork
 from bot.services.router import Caller, Deps, Where
 
 
@@ -80,6 +80,25 @@ async def open_turn(
     membership, and keep the conversation reference (written only when it changed), in one
     unit of work committed before the turn's work starts. None, with nothing else done, when
     the activity was acted on before (a redelivery)."""
+    args = (deps, caller, where, reference, service_url, activity_key, installing)
+    try:
+        return await _open_once(*args)
+    except AlreadyExists:
+        # Two turns of one conversation at once (the first two messages of a new chat, on a
+        # database that lets both read before either writes) each stored its reference;
+        # the later one stored nothing and looks again, now that the reference is there.
+        return await _open_once(*args)
+
+
+async def _open_once(
+    deps: Deps,
+    caller: Caller,
+    where: Where,
+    reference: dict[str, Any],
+    service_url: str,
+    activity_key: str | None,
+    installing: bool,
+) -> Resolved | None:
     async with deps.uow() as uow:
         resolved = await _resolve(uow, caller, where)
         wrote = await _remember(uow, deps, resolved, where, reference, service_url, installing)

@@ -1,8 +1,8 @@
 """Two people (or two windows) creating the same thing at once: one wins, the other is told
 plainly, never an IntegrityError or an error reference.
 
-Through the real app on SQLite, with the two turns held at a rendezvous just before each
-saves, so that both have checked ("no panel for this team yet", "the next reference is
+Through the real app on SQLite and PostgreSQL, with the two turns held at a rendezvous just
+before each saves, so that both have checked ("no panel for this team yet", "the next reference is
 RF-…-0004") before either writes: the unlucky interleaving, every time. The storage's side
 (a broken unique rule refused as AlreadyExists on every backend) is test_duplicate_records.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,15 @@ import pytest
 from bot.domain.common import FixedClock
 from bot.services.ports import Storage, UnitOfWork
 from bot.settings import Settings
+from storage import migrate_async, open_storage
 from tests.conftest import BotUnderTest, Connector, start_bot
+from tests.contract.conftest import (
+    POSTGRES_URL,
+    SQL_BACKENDS,
+    drop_schema,
+    require_postgres,
+    unique_schema,
+)
 from tests.support import governance as g
 
 NEW_TEAM = "19:eastborough-cmarac@thread.tacv2"
@@ -90,13 +99,32 @@ class HeldStorage:
         await self._inner.close()
 
 
+@pytest.fixture(params=SQL_BACKENDS)
+async def database(request: Any, tmp_path: Path) -> AsyncIterator[Storage]:
+    """A fresh, migrated SQLite file or PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{(tmp_path / 'bot.sqlite3').as_posix()}"
+        await migrate_async(url)
+        storage = open_storage(url)
+        yield storage
+        await storage.close()
+        return
+    await require_postgres()
+    schema = unique_schema(request.node.name)
+    await migrate_async(POSTGRES_URL, schema=schema)
+    storage = open_storage(POSTGRES_URL, schema=schema)
+    yield storage
+    await storage.close()
+    await drop_schema(schema)
+
+
 @pytest.fixture
 async def held(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock, request: Any
+    database: Storage, connector: Connector, clock: FixedClock, request: Any
 ) -> AsyncIterator[BotUnderTest]:
     """The demo panel served by the real app, saves to `request.param` held in pairs."""
-    await g.seed_demo(sqlite_storage.unit_of_work, clock)
-    storage = HeldStorage(sqlite_storage, request.param)
+    await g.seed_demo(database.unit_of_work, clock)
+    storage = HeldStorage(database, request.param)
     # Both are administrators the council authorised to make a team a panel.
     settings = Settings(panel_admins=frozenset({NIA, OMAR}))
     running = await start_bot(storage, connector, clock, settings=settings)  # type: ignore[arg-type]
@@ -167,3 +195,22 @@ async def test_two_setup_at_once_make_one_panel_and_tell_the_other_plainly(
     assert len(bot.connector.cards()) == 1  # the winner's "Panel set up"
     (told,) = bot.connector.texts()
     assert told.startswith("Someone else just set this team up as the panel")
+
+
+@pytest.mark.parametrize("held", ["conversations"], indirect=True)
+async def test_the_first_two_messages_of_a_new_chat_at_once_are_both_answered(
+    held: BotUnderTest,
+) -> None:
+    """Each turn keeps the chat's reference; on PostgreSQL both find none and both insert."""
+    bot = held
+    first, second = (g.say(bot, text, g.AISHA) for text in ("help", "whoami"))
+    for activity in (first, second):
+        activity["conversation"]["id"] = "a:personal-a-new-chat"
+    answers = await asyncio.gather(bot.post(first), bot.post(second))
+    assert [a.status for a in answers] == [201, 201]
+    _no_failure(bot)
+    assert len(bot.connector.sent) == 2
+    member = await g.member_of(bot.storage, g.AISHA)
+    async with bot.storage.unit_of_work() as uow:
+        kept = await uow.conversations.by_conversation(member.panel_id, "a:personal-a-new-chat")
+    assert kept is not None
