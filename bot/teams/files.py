@@ -210,13 +210,14 @@ async def fetch_text(
             asyncio.timeout(seconds),  # for all the hops together
             aiohttp.ClientSession(connector=connector) as session,
         ):
-            target = URL(url)
+            # As Teams sent it: its signed query must reach SharePoint byte for byte.
+            target = URL(url, encoded=True)
             for _hop in range(MAX_REDIRECTS + 1):
                 _check_url(target, hosts, allow_http, trusted)
                 async with session.get(target, allow_redirects=False) as response:
                     location = response.headers.get("Location")
                     if response.status in _REDIRECTS and location:
-                        target = target.join(URL(location))
+                        target = target.join(URL(location, encoded=True))
                         continue
                     if response.status != 200:
                         raise FileRefused(

@@ -47,6 +47,7 @@ class Stand:
 
     port: int
     asked: list[str] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)
 
     def url(self, path: str, host: str = FILE_HOST) -> str:
@@ -59,6 +60,7 @@ async def stand() -> AsyncIterator[Stand]:
 
     async def answer(request: web.Request) -> web.StreamResponse:
         served.asked.append(request.path)
+        served.raw.append(request.raw_path)
         if request.path in served.redirects:
             raise web.HTTPFound(served.redirects[request.path])
         return web.Response(text=CSV, content_type="text/csv")
@@ -127,6 +129,12 @@ async def refused(url: str, **options: Any) -> str:
 async def test_an_opted_in_test_reaches_the_stand_in_server(stand: Stand) -> None:
     assert await fetch_text(stand.url("/members.csv"), **opted_in()) == CSV
     assert stand.asked == ["/members.csv"]
+
+
+async def test_the_signed_query_reaches_the_file_host_byte_for_byte(stand: Stand) -> None:
+    path = "/_layouts/15/download.aspx?UniqueId=1150d938%2D8870&tempauth=eyJ0eX%2BA%3D"
+    assert await fetch_text(stand.url(path), **opted_in()) == CSV
+    assert stand.raw == [path]
 
 
 # ---- by default: loopback, private, link-local are refused before any contact --------------
