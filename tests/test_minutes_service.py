@@ -180,8 +180,9 @@ async def test_only_the_coordinator_edits_and_approves_the_minutes(world: World)
     with pytest.raises(NotFound, match="no minutes"):
         await world.command("Priya", "minutes")
     meeting_id = await run_meeting(world)
-    with pytest.raises(NotAllowed, match="coordinator only"):
+    only_coordinators = r"^Only the panel's coordinators can edit and approve the minutes\.$"
+    with pytest.raises(NotAllowed, match=only_coordinators):
         await world.command("Gemma", "minutes")
-    with pytest.raises(NotAllowed, match="Only the panel's coordinator"):
+    with pytest.raises(NotAllowed, match=only_coordinators):
         await world.click("Tom", "minutes.approve", {"meeting_id": meeting_id, "version": 1})
     assert not (await stored(world, meeting_id)).approved

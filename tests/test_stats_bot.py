@@ -92,7 +92,10 @@ async def test_the_csv_downloads_from_the_cards_link_and_is_audited(
 
 async def test_stats_are_for_coordinators_and_chairs_in_private(bot: BotUnderTest) -> None:
     await g.post(bot, "stats", aad=g.GEMMA)
-    assert g.last_text(bot) == "`stats` is for the panel's chair, coordinator only."
+    assert g.last_text(bot) == (
+        "Only the panel's coordinators and chairs can see the panel's statistics."
+    )
+    assert (await g.last_refusal(bot.storage, g.GEMMA)).detail == "view_stats: role"
     await bot.post(g.channel_message(bot.service_url, "stats", aad=g.PRIYA, name="Priya"))
     assert g.last_text(bot) == "`stats` works in our private chat, not here."
     body = await g.invoke(bot, "stats.quarter", {"quarter": "2026-Q3"}, aad=g.GEMMA)
