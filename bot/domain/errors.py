@@ -16,7 +16,12 @@ class NotFound(DomainError):
 
 
 class NotAllowed(DomainError):
-    """The caller may not do this."""
+    """The caller may not do this. `audited`: the refusal is in the audit trail already
+    (otherwise dispatch records it, so that no refusal goes unrecorded)."""
+
+    def __init__(self, message: str, *, audited: bool = False) -> None:
+        super().__init__(message)
+        self.audited = audited
 
 
 class InvalidInput(DomainError):

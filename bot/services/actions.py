@@ -513,7 +513,7 @@ async def _refuse(
 ) -> NotAllowed:
     await audit.record(uow, request, AuditVerb.REFUSE, "action", action.id, why, at=now)
     await uow.commit()
-    return NotAllowed(message)
+    return NotAllowed(message, audited=True)
 
 
 async def _tell_coordinators(

@@ -226,12 +226,15 @@ def _line(
     else:
         text = item.title
     note: str | None
+    # The reasons the coordinator typed are narrative: only her own (private) view shows
+    # them; the members' card, which may be posted in a shared chat, gives the state alone.
+    reason = item.note if coordinator else None
     if item.status is AgendaItemStatus.REMOVED:
-        note = f"removed: {item.note}" if item.note else "removed"
+        note = f"removed: {reason}" if reason else "removed"
     elif item.status is AgendaItemStatus.DEFERRED:
-        note = f"deferred to the next meeting: {item.note}" if item.note else "deferred"
+        note = f"deferred to the next meeting: {reason}" if reason else "deferred"
     else:
-        note = item.note
+        note = reason
     editable = coordinator and state.meeting.agenda_editable
     pending = item.status is AgendaItemStatus.PENDING
     movable = item.kind in {

@@ -142,7 +142,7 @@ async def refuse(
             facts=facts,
         )
         return Reply(card=card)
-    raise NotAllowed(decision.reason)
+    raise NotAllowed(decision.reason, audited=panel is not None)
 
 
 # ---- the audit command ----------------------------------------------------------------

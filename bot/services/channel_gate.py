@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import new_id
 from bot.domain.delivery import ConversationKind
-from bot.domain.gate import GateVerdict, SharedKind, SharedPost, SubjectNames
+from bot.domain.gate import Finding, GateVerdict, SharedKind, SharedPost, SubjectNames
 from bot.domain.gate import judge as rule
 from bot.domain.panel import DEFAULT_TIMEZONE, Panel
 from bot.services import audit
@@ -135,7 +135,11 @@ async def guard_reply(deps: Deps, request: Request, reply: Reply) -> Reply:
     panel, member = request.panel, request.member
     now = deps.clock.now()
     async with deps.uow() as uow:
-        verdict = await judge(uow, panel, card=reply.card, text=reply.text, now=now)
+        verdict = (
+            GateVerdict((Finding.NOT_FOR_SHARED_CHATS,))
+            if reply.private
+            else await judge(uow, panel, card=reply.card, text=reply.text, now=now)
+        )
         if verdict.allowed:
             return reply
         if panel is None or member is None or not member.active:

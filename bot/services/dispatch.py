@@ -18,8 +18,8 @@ from bot.domain.audit import AuditVerb
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.policy import Act, Refusal
 from bot.services import access, audit
-from bot.services.guard import Access, Allowed, Asked, Refused, authorise
-from bot.services.router import Deps, Reply, Request, Router
+from bot.services.guard import Access, Allowed, Asked, Refused, authorise, replies_in_private
+from bot.services.router import Deps, Handler, Reply, Request, Router
 from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ async def run_command(router: Router, request: Request, name: str, args: str, de
     checked = await _check(spec.access, request, deps, spec.name, args, {}, next_step)
     if isinstance(checked, Reply):
         return checked
-    return await spec.handler(replace(request, args=args, data=checked), deps)
+    reply = await _run(spec.handler, replace(request, args=args, data=checked), deps, spec.name)
+    return _kept_private(spec.access, request, args, reply)
 
 
 async def run_verb(
@@ -54,7 +55,29 @@ async def run_verb(
     checked = await _check(spec.access, request, deps, verb, "", dict(data), next_step)
     if isinstance(checked, Reply):
         return checked
-    return await spec.handler(replace(request, data=checked), deps)
+    reply = await _run(spec.handler, replace(request, data=checked), deps, verb)
+    return _kept_private(spec.access, request, "", reply)
+
+
+def _kept_private(access_: Access, request: Request, args: str, reply: Reply) -> Reply:
+    """A reply showing case detail, asked for in a shared chat, goes to the person in
+    private whatever it looks like (bot.services.channel_gate sends it)."""
+    if replies_in_private(access_.act_for(args), request.where.kind):
+        return replace(reply, private=True)
+    return reply
+
+
+async def _run(handler: Handler, request: Request, deps: Deps, name: str) -> Reply:
+    """Run the handler; a refusal it makes itself (a finer rule of its own) is audited
+    here unless it was already, so that no refusal goes unrecorded."""
+    try:
+        return await handler(request, deps)
+    except NotAllowed as refusal:
+        if not refusal.audited:
+            async with deps.uow() as uow:
+                await _record(uow, request, deps, "command", name, f"{name}: refused")
+            refusal.audited = True
+        raise
 
 
 async def permit(access_: Access, request: Request, deps: Deps, name: str) -> Reply | None:
@@ -110,7 +133,7 @@ async def _check(
                 uow, request.panel, request.member, reason=decision.reason, next_step=next_step
             )
             return Reply(card=card)
-    raise NotAllowed(verdict.message)
+    raise NotAllowed(verdict.message, audited=True)
 
 
 async def _refuse(uow: Any, request: Request, deps: Deps, name: str, verdict: Refused) -> None:

@@ -28,6 +28,7 @@ from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.meeting import Meeting
 from bot.domain.panel import Member, Panel, Role
 from bot.domain.policy import (
+    NEEDS_AGREEMENT,
     NOT_A_MEMBER,
     NOT_ACTIVE,
     Act,
@@ -70,6 +71,35 @@ NO_MEETING_HERE = (
     "No panel meeting has been started in this chat. The chair types start in the meeting's "
     "own chat; until then I show nothing of the panel here."
 )
+
+
+# Acts done only in a private chat, wherever a command declares it may answer (its
+# subcommands included: `schedule move` typed in a channel is refused).
+PRIVATE_ONLY: frozenset[Act] = frozenset(
+    {
+        Act.TRIAGE,
+        Act.EDIT_REFERRAL,
+        Act.ANSWER_INFO_REQUEST,
+        Act.UPDATE_ACTION,
+        Act.MANAGE_SCHEDULE,
+        Act.MANAGE_MEMBERS,
+        Act.APPROVE_MINUTES,
+        Act.EXPORT_SAR,
+        Act.ERASE,
+        Act.VIEW_STATS,
+    }
+)
+# Acts that show case detail yet belong in the meeting's chat: its cards there carry no
+# narrative (bot.services.meeting_run).
+IN_THE_MEETING: frozenset[Act] = frozenset({Act.RUN_MEETING, Act.CAPTURE_ACTION})
+
+
+def replies_in_private(act: Act | None, kind: ConversationKind) -> bool:
+    """Whether a reply for this act, asked in this chat, must go to the person in private:
+    anything showing case detail asked in a shared chat, but the meeting's own cards."""
+    return (
+        kind in SHARED and act is not None and act in NEEDS_AGREEMENT and act not in IN_THE_MEETING
+    )
 
 
 class Target(StrEnum):
@@ -313,6 +343,13 @@ async def authorise(
     act = access_.act_for(asked.args)
     if act is None:
         return Allowed(asked.data)
+    if act in PRIVATE_ONLY and asked.kind is not ConversationKind.PERSONAL:
+        return Refused(
+            f"`{name}` works in our private chat, not here.",
+            entity="command",
+            entity_id=name,
+            why="not here",
+        )
     panel, member = asked.panel, asked.member
     if act is Act.CREATE_PANEL:
         return Allowed(asked.data)  # decided by the deployment's administrators (dispatch)

@@ -244,7 +244,8 @@ async def _contact_request(
         await _audit(uow, panel, member, AuditVerb.REFUSE, info, now, "not the agency's contact")
         await uow.commit()
         raise NotAllowed(
-            f"This request was sent to {agency.name}; only its SPOC or deputy can answer it."
+            f"This request was sent to {agency.name}; only its SPOC or deputy can answer it.",
+            audited=True,
         )
     return panel, member, info, case, agency
 
@@ -302,7 +303,8 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
             )
             await uow.commit()
             raise NotAllowed(
-                f"This request was sent to {agency.name}; only its SPOC or deputy can answer it."
+                f"This request was sent to {agency.name}; only its SPOC or deputy can answer it.",
+                audited=True,
             )
         if info.status is not RequestStatus.OPEN:
             return Reply(card=await _answered_card(uow, panel, info, case, agency))

@@ -273,7 +273,7 @@ async def _membership(request: Request, deps: Deps) -> tuple[Panel, Member]:
                 entity_id=request.panel.id,
                 at=deps.clock.now(),
             )
-        raise NotAllowed(decision.reason)
+        raise NotAllowed(decision.reason, audited=True)
     return request.panel, request.member
 
 

@@ -181,7 +181,8 @@ async def setup(request: Request, deps: Deps) -> Reply:
             await uow.commit()
         raise NotAllowed(
             f"This team is already the panel {request.panel.name}. Its coordinators keep it "
-            "from their private chat with me: members, agencies and isa set."
+            "from their private chat with me: members, agencies and isa set.",
+            audited=True,
         )
     if not caller.aad_object_id:
         raise NotAllowed("Teams did not tell me who you are, so I cannot make you coordinator.")

@@ -69,6 +69,9 @@ class Reply:
 
     text: str | None = None
     card: dict[str, Any] | None = None
+    # Asked for in a shared chat but for the person alone: it goes to their private chat
+    # and the shared chat reads a line saying so (set by dispatch, sent by channel_gate).
+    private: bool = False
 
 
 @dataclass(frozen=True)

@@ -427,7 +427,7 @@ async def _decider(request: Request, deps: Deps) -> Decider:
                 )
             )
             await uow.commit()
-        raise NotAllowed(f"{decision.reason} Nothing was changed.")
+        raise NotAllowed(f"{decision.reason} Nothing was changed.", audited=True)
     return Decider(panel, member, request.where.kind)
 
 

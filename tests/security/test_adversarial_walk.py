@@ -52,7 +52,7 @@ from bot.domain.referral import (
 )
 from bot.domain.risk import RiskLevel
 from bot.services import channel_gate, dispatch, turns
-from bot.services.guard import Access
+from bot.services.guard import Access, replies_in_private
 from bot.services.router import Caller, Deps, Reply, Request, Router, Where
 from cards.verbs import Verb
 from storage import SqlStorage, migrate_async, open_storage
@@ -668,7 +668,9 @@ def test_every_command_and_verb_declares_its_access() -> None:
 
 def test_no_case_detail_answers_in_a_shared_chat() -> None:
     """An act that needs the agreement (case detail) answers only in private, save the
-    chair's running of the case in the meeting's own chat."""
+    chair's running of the case in the meeting's own chat: declared for a shared chat, its
+    reply is sent to the person in private by construction (dispatch marks it), and the
+    acts that must happen in private are refused anywhere else."""
     router = router_under_test()
     specs: list[tuple[str, Access]] = [(s.name, s.access) for s in router.commands()]
     specs += [(s.verb, s.access) for s in router.verb_specs()]
@@ -676,9 +678,22 @@ def test_no_case_detail_answers_in_a_shared_chat() -> None:
     for name, access in specs:
         acts = {access.act, *access.sub_acts.values()} - {None}
         for act in acts:
-            if act in NEEDS_AGREEMENT and act not in MEETING_ACTS and access.chats & SHARED:
-                too_open.append(f"{name} ({act}) in {sorted(k.value for k in access.chats)}")
+            for kind in access.chats & SHARED:
+                if (
+                    act in NEEDS_AGREEMENT
+                    and act not in MEETING_ACTS
+                    and not replies_in_private(act, kind)
+                ):
+                    too_open.append(f"{name} ({act}) in {kind.value}")
     assert too_open == []
+
+
+def test_case_detail_is_private_everywhere_but_the_meetings_own_cards() -> None:
+    assert replies_in_private(Act.OVERSEE_ACTIONS, ConversationKind.CHANNEL)
+    assert replies_in_private(Act.VIEW_CASE_DETAIL, ConversationKind.MEETING)
+    assert not replies_in_private(Act.OVERSEE_ACTIONS, ConversationKind.PERSONAL)
+    assert not replies_in_private(Act.RUN_MEETING, ConversationKind.MEETING)
+    assert not replies_in_private(Act.VIEW_PANEL, ConversationKind.CHANNEL)
 
 
 CALLERS = (
