@@ -33,6 +33,7 @@ from bot.domain.policy import (
     NOT_ACTIVE,
     Act,
     Decision,
+    Refusal,
     Relation,
     decide,
     roles_for,
@@ -127,6 +128,17 @@ DATA_KEYS: Mapping[Target, str] = {
     Target.MEETING: "meeting_id",
     Target.AGENCY: "agency_id",
     Target.MEMBER: "member_id",
+}
+
+
+# What someone is told when the thing a card names is another person's or agency's: said
+# the same whether it exists or not, and naming nothing of it.
+NOT_YOURS: Mapping[Target, str] = {
+    Target.REFERRAL: "I can't find that referral among yours. Type refer to see your draft.",
+    Target.ACTION: "This action belongs to another agency: only its SPOC or deputy can change it.",
+    Target.INFO_REQUEST: "This request was sent to another agency: only its SPOC or deputy can "
+    "answer it.",
+    Target.AGENCY: "That list belongs to another agency. Type actions for your agency's.",
 }
 
 
@@ -382,8 +394,16 @@ async def authorise(
         checks.append(await _locate(uow, panel, member, target, key))
     if not checks:
         checks.append(("panel", panel.id, frozenset({Relation.NONE})))
-    for entity, entity_id, relations in checks:
+    targets: list[Target | None] = [t for t, _ in keys] or [None]
+    for (entity, entity_id, relations), named in zip(checks, targets, strict=True):
         decision = decide(subject, act, relations)
         if not decision.allowed:
-            return Refused(decision.reason, decision, act, entity, entity_id)
+            message = decision.reason
+            if (
+                decision.refusal is Refusal.NEED_TO_KNOW
+                and named is not None
+                and named in NOT_YOURS
+            ):
+                message = NOT_YOURS[named]
+            return Refused(message, decision, act, entity, entity_id)
     return Allowed(data)

@@ -10,6 +10,7 @@ object id Teams gives for the caller, never by ids in the card's data alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.domain.audit import AuditVerb
 from bot.domain.errors import InvalidInput, NotAllowed
@@ -89,6 +90,16 @@ async def _own(uow: UnitOfWork, request: Request) -> tuple[Panel, Member]:
     return panel, member
 
 
+async def _choose(uow: UnitOfWork, member: Member, now: datetime) -> None:
+    """The person acts for this membership's panel from now on: the only one marked."""
+    for other in await uow.members.memberships(member.aad_object_id):
+        if other.id != member.id and other.chosen_at is not None:
+            other.chosen_at = None
+            await uow.members.save(other)
+    member.chosen_at = now
+    await uow.members.save(member)
+
+
 async def choose(request: Request, deps: Deps) -> Reply:
     """Act for this panel from now on, in the private chat."""
     now = deps.clock.now()
@@ -96,8 +107,7 @@ async def choose(request: Request, deps: Deps) -> Reply:
         panel, member = await _own(uow, request)
         if member.invited:
             raise NotAllowed("Join that panel first: its invitation is below. Type panel.")
-        member.chosen_at = now
-        await uow.members.save(member)
+        await _choose(uow, member, now)
         await uow.commit()
     chosen = Request(request.caller, request.where, panel, member)
     return Reply(card=await panels_card(deps, chosen, f"You act for {panel.name} now."))
@@ -110,8 +120,7 @@ async def join(request: Request, deps: Deps) -> Reply:
         panel, member = await _own(uow, request)
         if member.invited:
             member.invited = False
-            member.chosen_at = now
-            await uow.members.save(member)
+            await _choose(uow, member, now)
             actor = audit.Actor(panel.id, member.aad_object_id, member.id, request.where.kind.value)
             await audit.record(uow, actor, AuditVerb.UPDATE, "member", member.id, "joined", at=now)
             await uow.commit()

@@ -218,7 +218,7 @@ async def test_2_an_added_person_is_invited_and_keeps_her_own_panel_until_she_jo
     chose = await g.invoke(bot, Verb.PANEL_CHOOSE.value, {"panel_id": riverside.id}, g.GEMMA)
     assert "You act for Riverside Community MARAC now." in g.text_of(chose)
     await g.post(bot, f"case {g.CASE}", g.GEMMA)
-    assert "Rosa Lindqvist" in card_text(g.last_card(bot))
+    assert "Rosa Lindqvist" in card_text(g.last_card(bot)), g.last_text(bot)
 
 
 # --- 4. another agency's actions -------------------------------------------------------------
