@@ -196,9 +196,13 @@ async def test_another_agency_cannot_open_the_request(bot: BotUnderTest) -> None
     # Gemma is Housing's SPOC: Housing is asked on the same case, but this is Police's.
     body = await g.invoke(bot, "info.open", {"request_id": police.id}, aad=g.GEMMA)
     assert body["type"] == "application/vnd.microsoft.activity.message"
-    assert g.text_of(body).startswith("This request was sent to Riverside Police")
+    # Said the same whether the request exists or not, naming nothing of it.
+    assert g.text_of(body) == (
+        "This request was sent to another agency: only its SPOC or deputy can answer it."
+    )
     refused = await g.last_refusal(bot.storage, g.GEMMA)
     assert (refused.entity, refused.entity_id) == ("information_request", police.id)
+    assert refused.detail == "view_case_detail: need_to_know"
     # A referrer is no agency's contact at all.
     body = await g.invoke(bot, "info.open", {"request_id": police.id}, aad=g.AISHA)
     assert body["type"] == "application/vnd.microsoft.activity.message"

@@ -188,9 +188,12 @@ async def test_another_agency_cannot_answer_the_request(bot: BotUnderTest) -> No
     # Tom is the Police SPOC: Police is a core agency, but the request is Housing's.
     body = await invoke(bot, "info.answer", data, aad=g.TOM, name="Tom Okafor")
     assert body["type"] == "application/vnd.microsoft.activity.message"
-    assert body["value"].startswith("This request was sent to Riverside Homes (Housing)")
+    assert body["value"] == (
+        "This request was sent to another agency: only its SPOC or deputy can answer it."
+    )
     refused = await g.last_refusal(bot.storage, g.TOM)
     assert (refused.entity, refused.entity_id) == ("information_request", data["request_id"])
+    assert refused.detail == "answer_info_request: need_to_know"
     # The coordinator is no agency's contact: the panel asks, the agencies answer.
     body = await invoke(bot, "info.answer", data, aad=acts.PRIYA, name="Priya Raman")
     assert body["type"] == "application/vnd.microsoft.activity.message"
