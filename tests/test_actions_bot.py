@@ -283,8 +283,8 @@ async def test_the_coordinator_may_say_someone_is_away_and_nobody_else_may(
     assert "Write it as: away until 2026-12-24" in g.last_text(bot)
     await g.post(bot, "away until 2026-12-24", g.AISHA)
     assert g.last_text(bot) == (
-        "Only the panel's coordinators, SPOCs and deputies can hand their agency's cards "
-        "to a deputy."
+        "Only the panel's coordinators, SPOCs and deputies can hand an agency's cards to its "
+        "deputy while its SPOC is away."
     )
     assert (await g.last_refusal(bot.storage, g.AISHA)).detail == "set_away: role"
 
@@ -443,5 +443,5 @@ async def test_the_coordinator_reads_the_reminder_schedule(bot: BotUnderTest) ->
     assert "one status request per agency" in g.last_text(bot)
     assert "between 08:00 and 18:00, Monday to Friday, never on bank holidays" in g.last_text(bot)
     await g.post(bot, "reminders", g.GEMMA)
-    assert g.last_text(bot) == "Only the panel's coordinators can change the reminders."
+    assert g.last_text(bot) == "Only the panel's coordinators can see and set the reminders."
     assert (await g.last_refusal(bot.storage, g.GEMMA)).detail == "manage_reminders: role"

@@ -162,8 +162,8 @@ PHRASES: Mapping[Act, str] = {
     Act.APPROVE_MINUTES: "edit and approve the minutes",
     Act.VIEW_ACTIONS: "see an agency's actions",
     Act.OVERSEE_ACTIONS: "see every agency's actions",
-    Act.SET_AWAY: "hand their agency's cards to a deputy",
-    Act.MANAGE_REMINDERS: "change the reminders",
+    Act.SET_AWAY: "hand an agency's cards to its deputy while its SPOC is away",
+    Act.MANAGE_REMINDERS: "see and set the reminders",
     Act.ACCEPT_AGREEMENT: "accept the information sharing agreement",
     Act.CREATE_PANEL: "create a panel",
 }

@@ -119,7 +119,7 @@ STATEMENT = (
 )
 STALE_MOVE = "The meeting had moved on from that card: this is where it is now."
 ALREADY_SAVED = "That was already saved from this card, so nothing was added twice."
-PRIVATE_ONLY = "(shown in the meeting chat only)"
+PRIVATE_ONLY = "(shown in private: type chair in our private chat)"
 RISK_LABELS = {level: level.value.capitalize() for level in RiskLevel}
 # A due date defaults to the day before the next meeting; with none planned, four weeks on.
 DUE_WITHOUT_NEXT_MEETING = timedelta(days=27)
