@@ -232,6 +232,8 @@ class CaseRow(PanelScoped, Base):
     first_heard_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     review_meeting_id: Mapped[str | None] = mapped_column(ID)
+    # The optimistic lock (revision 0009; rows from before it hold 0).
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
 
     invited_agencies: Mapped[list[CaseInvitedAgencyRow]] = relationship(
         lazy="raise",
@@ -272,6 +274,9 @@ class MeetingRow(PanelScoped, Base):
     chat_conversation_id: Mapped[str | None] = mapped_column(Text)
     current_item_id: Mapped[str | None] = mapped_column(ID)
     step: Mapped[int] = mapped_column(Integer, server_default="0")
+    # The optimistic lock (revision 0009; rows from before it hold 0); it guards the
+    # meeting's agenda items too (one aggregate).
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class AgendaItemRow(PanelScoped, Base):
@@ -364,6 +369,8 @@ class ActionRow(PanelScoped, Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     escalated: Mapped[bool] = mapped_column(Boolean)
+    # The optimistic lock (revision 0009; rows from before it hold 0).
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
 
     updates: Mapped[list[ActionUpdateRow]] = relationship(
         lazy="raise",
@@ -406,6 +413,8 @@ class InformationRequestRow(PanelScoped, Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by_member_id: Mapped[str | None] = mapped_column(ID)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The optimistic lock (revision 0009; rows from before it hold 0).
+    version: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class ConversationRefRow(PanelScoped, Base):

@@ -148,6 +148,9 @@ ADDED_IN_0002 = {
 }
 ADDED_IN_0008 = {"panels": {"data_version"}}
 ADDED_IN_0011 = {"members": {"invited", "chosen_at"}}
+ADDED_IN_0009 = {
+    table: {"version"} for table in ("actions", "information_requests", "cases", "meetings")
+}
 
 
 def columns_of_0001(row: Base) -> dict[Any, Any]:
@@ -159,6 +162,7 @@ def columns_of_0001(row: Base) -> dict[Any, Any]:
         ADDED_IN_0002.get(table.name, set())
         | ADDED_IN_0008.get(table.name, set())
         | ADDED_IN_0011.get(table.name, set())
+        | ADDED_IN_0009.get(table.name, set())
     )
     return {
         prop.columns[0]: getattr(row, prop.key)
