@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from bot.domain.errors import Conflict
-from bot.services.ports import AlreadyExists
+from bot.services.ports import AlreadyExists, StaleVersion
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +56,13 @@ def refused(what: str, driver_error: Any) -> ConstraintViolation:
     return ConstraintViolation(f"The database refused {what}: {driver_error}")
 
 
-def stale_referral() -> Conflict:
+def stale_referral(referral_id: str = "") -> Conflict:
     """A referral saved from a copy older than the stored one (the optimistic lock).
 
     A DomainError the person can act on: nothing was stored, and the unit of work stays
     usable.
     """
-    return Conflict(STALE_REFERRAL)
+    return StaleVersion("referral", referral_id, STALE_REFERRAL)
 
 
 STALE_MINUTES = (
@@ -70,6 +70,18 @@ STALE_MINUTES = (
 )
 
 
-def stale_minutes() -> Conflict:
+def stale_minutes(minutes_id: str = "") -> Conflict:
     """Minutes saved from a copy older than the stored one (their optimistic lock)."""
-    return Conflict(STALE_MINUTES)
+    return StaleVersion("minutes", minutes_id, STALE_MINUTES)
+
+
+# The aggregates a click changes, as StaleVersion names them (and the audit trail does).
+ACTION = "action"
+INFORMATION_REQUEST = "information_request"
+CASE = "case"
+MEETING = "meeting"
+
+
+def stale(entity: str, entity_id: str) -> StaleVersion:
+    """An action, information request, case or meeting saved from an older copy."""
+    return StaleVersion(entity, entity_id)

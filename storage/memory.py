@@ -6,10 +6,12 @@ database. Unique keys, panel references and ordering follow the SQL schema, and 
 inserting the same outbox or activity key behave as on PostgreSQL: the second waits for the
 first to finish, then yields to it.
 
-Referrals carry an optimistic lock (`version`). A save from a copy older than what the unit
-sees (the committed state overlaid with its own changes) raises Conflict at once. Units do
-not wait for each other here, so when another unit commits a newer version after this
-unit's save, this unit's commit raises Conflict instead, and applies nothing.
+Referrals, minutes, cases, meetings, actions and information requests carry an optimistic
+lock (`version`). A save from a copy older than what the unit sees (the committed state
+overlaid with its own changes) raises Conflict (StaleVersion) at once. Units do not wait for
+each other here, so when another unit commits a newer version of a referral, case, meeting,
+action or information request after this unit's save, this unit's commit raises it instead,
+and applies nothing.
 """
 
 from __future__ import annotations
@@ -44,7 +46,17 @@ from bot.domain.referral import Referral, ReferralStatus, Subject, normalise_nam
 from bot.domain.reminders import ActionCardCopy, SentReminder
 from bot.domain.retention import Person, SubjectAccessExport, entries, referral_ended_at
 from bot.services import ports
-from storage.errors import ConstraintViolation, DuplicateRecord, stale_minutes, stale_referral
+from storage.errors import (
+    ACTION,
+    CASE,
+    INFORMATION_REQUEST,
+    MEETING,
+    ConstraintViolation,
+    DuplicateRecord,
+    stale,
+    stale_minutes,
+    stale_referral,
+)
 from storage.inventory import SWEPT, emptied_payload, needle_pattern
 
 T = TypeVar("T")
@@ -72,6 +84,13 @@ ACTION_CARDS = "action_cards"
 RETENTION_MARKS = "retention_marks"
 REFERRAL_REPEATS = "referral_repeats"
 SAR_EXPORTS = "subject_access_exports"
+# The tables with an optimistic lock (revision 0009), and how StaleVersion names them.
+VERSIONED = {
+    CASES: CASE,
+    MEETINGS: MEETING,
+    ACTIONS: ACTION,
+    INFORMATION_REQUESTS: INFORMATION_REQUEST,
+}
 # What a panel's agenda is built from (storage.sql.unit_of_work.AGENDA_INPUTS).
 AGENDA_INPUTS = (PANELS, AGENCIES, CASES, MEETINGS, AGENDA_ITEMS, ACTIONS)
 TABLES = (
@@ -191,6 +210,8 @@ class MemoryUnitOfWork:
         # Per referral this unit saved: the committed version its first save started from
         # (None when it inserted the referral), checked again at commit.
         self._referral_bases: dict[str, int | None] = {}
+        # The same for the other versioned records, by (table, id).
+        self._version_bases: dict[tuple[str, str], int | None] = {}
         self.panels: ports.PanelRepository = _Panels(self)
         self.agencies: ports.AgencyRepository = _Agencies(self)
         self.members: ports.MemberRepository = _Members(self)
@@ -229,7 +250,13 @@ class MemoryUnitOfWork:
             if base is None and current is not None:
                 raise DuplicateRecord(REFERRALS)
             if base is not None and (current is None or current.value.version != base):
-                raise stale_referral()
+                raise stale_referral(referral_id)
+        for (table, key), base in self._version_bases.items():
+            current = committed[table].get(key)
+            if base is None and current is not None:
+                raise DuplicateRecord(table)
+            if base is not None and (current is None or current.value.version != base):
+                raise stale(VERSIONED[table], key)
         for table, unique in UNIQUE.items():
             changed = {key: r for key, r in self._changes[table].items() if r is not None}
             taken = {
@@ -267,7 +294,7 @@ class MemoryUnitOfWork:
                 before = committed[table].get(key)
                 if change is None and before is None:
                     continue
-                if change is not None and before is not None and change.value == before.value:
+                if change is not None and before is not None and _same(change.value, before.value):
                     continue  # (a panel's data_version takes no part in ==)
                 value = (change or before).value  # type: ignore[union-attr]
                 changed.add(value.id if table == PANELS else value.panel_id)
@@ -280,6 +307,7 @@ class MemoryUnitOfWork:
         """End the transaction: forget the changes, release claimed keys and locked rows."""
         self._changes = {table: {} for table in TABLES}
         self._referral_bases = {}
+        self._version_bases = {}
         storage = self._storage
         for key, claim in list(storage._claims.items()):
             if claim.owner is self:
@@ -333,6 +361,10 @@ class MemoryUnitOfWork:
         """Remember the version this unit's first save of a referral started from."""
         self._referral_bases.setdefault(referral_id, version)
 
+    def note_version_base(self, table: str, key: str, version: int | None) -> None:
+        """Remember the version this unit's first save of a versioned record started from."""
+        self._version_bases.setdefault((table, key), version)
+
     def require_panel(self, panel_id: str) -> None:
         """The foreign key every table of panel data has."""
         if self.record(PANELS, panel_id) is None:
@@ -363,6 +395,18 @@ def _copy(value: T) -> T:
     return copy.deepcopy(value)
 
 
+def _same(value: Any, before: Any) -> bool:
+    """Equal values, the version apart: a save that changed nothing else is no change to
+    what the agenda is built from (as on SQL, where only the flushed fields count)."""
+    if value == before:
+        return True
+    if not hasattr(value, "version") or not hasattr(before, "version"):
+        return False
+    levelled = copy.copy(value)
+    levelled.version = before.version
+    return bool(levelled == before)
+
+
 class _Repository:
     table: str
 
@@ -385,6 +429,24 @@ class _Repository:
         if existing is not None and existing.value.panel_id != value.panel_id:
             raise ConstraintViolation("A record with this id belongs to another panel.")
         self._uow.put(self.table, value.id, value)
+
+    def _save_versioned(self, value: Any) -> None:
+        """`_save` with the optimistic lock: insert as version 1, or update from the version
+        this unit sees (StaleVersion otherwise); sets `value.version` to what was stored."""
+        existing = self._uow.record(self.table, value.id)
+        if existing is not None and existing.value.panel_id != value.panel_id:
+            raise ConstraintViolation("A record with this id belongs to another panel.")
+        if existing is None:
+            base, version = None, 1
+        elif existing.value.version != value.version:
+            raise stale(VERSIONED[self.table], value.id)
+        else:
+            base, version = value.version, value.version + 1
+        stored = copy.copy(value)
+        stored.version = version
+        self._save(stored)
+        self._uow.note_version_base(self.table, value.id, base)
+        value.version = version
 
 
 def _first(values: Iterable[T]) -> T | None:
@@ -484,7 +546,7 @@ class _Referrals(_Repository):
         if existing is None:
             base, version = None, 1
         elif existing.value.version != referral.version:
-            raise stale_referral()
+            raise stale_referral(referral.id)
         else:
             base, version = referral.version, referral.version + 1
         stored = copy.copy(referral)
@@ -559,7 +621,7 @@ class _Cases(_Repository):
         return sorted(cases, key=lambda c: (c.opened_at, c.id))
 
     async def save(self, case: Case) -> None:
-        self._save(case)
+        self._save_versioned(case)
 
     async def get(self, panel_id: str, case_id: str) -> Case | None:
         case: Case | None = self._get(panel_id, case_id)
@@ -585,7 +647,7 @@ class _Meetings(_Repository):
     table = MEETINGS
 
     async def save(self, meeting: Meeting) -> None:
-        self._save(meeting)
+        self._save_versioned(meeting)
 
     async def get(self, panel_id: str, meeting_id: str) -> Meeting | None:
         meeting: Meeting | None = self._get(panel_id, meeting_id)
@@ -663,7 +725,7 @@ class _Meetings(_Repository):
             raise ConstraintViolation("A record with this id belongs to another panel.")
         stored_version = existing.value.version if existing is not None else 0
         if stored_version != minutes.version:
-            raise stale_minutes()
+            raise stale_minutes(minutes.id)
         stored = copy.copy(minutes)
         stored.version = minutes.version + 1
         self._uow.put(MINUTES, minutes.id, stored)
@@ -703,7 +765,8 @@ class _Actions(_Repository):
             raise ConstraintViolation("An update with this id belongs to another action.")
         merged = copy.copy(action)
         merged.updates = stored + appended
-        self._save(merged)
+        self._save_versioned(merged)
+        action.version = merged.version
 
     async def get(self, panel_id: str, action_id: str) -> Action | None:
         action: Action | None = self._get(panel_id, action_id)
@@ -778,7 +841,7 @@ class _Requests(_Repository):
         return sorted(requests, key=lambda r: (r.due_at, r.id))
 
     async def save(self, request: InformationRequest) -> None:
-        self._save(request)
+        self._save_versioned(request)
 
     async def get(self, panel_id: str, request_id: str) -> InformationRequest | None:
         request: InformationRequest | None = self._get(panel_id, request_id)

@@ -64,6 +64,9 @@ class Action:
     cancel_reason: str | None = None
     escalated: bool = False
     updates: list[ActionUpdate] = field(default_factory=list)
+    # The optimistic lock: the version stored (0 until first saved). Storage saves only
+    # from the stored version and sets the next; a stale copy raises StaleVersion.
+    version: int = 0
 
     def __post_init__(self) -> None:
         require_aware(self.created_at, "created_at")
@@ -194,6 +197,9 @@ class InformationRequest:
     answer: str | None = None
     answered_by_member_id: str | None = None
     answered_at: datetime | None = None
+    # The optimistic lock: the version stored (0 until first saved). Storage saves only
+    # from the stored version and sets the next; a stale copy raises StaleVersion.
+    version: int = 0
 
     def __post_init__(self) -> None:
         require_aware(self.due_at, "due_at")

@@ -67,6 +67,9 @@ class Case:
     closed_at: datetime | None = None
     # The meeting that reviews the case next (revision 0004); None: the next meeting.
     review_meeting_id: str | None = None
+    # The optimistic lock: the version stored (0 until first saved). Storage saves only
+    # from the stored version and sets the next; a stale copy raises StaleVersion.
+    version: int = 0
 
     def __post_init__(self) -> None:
         require_aware(self.opened_at, "opened_at")

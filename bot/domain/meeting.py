@@ -52,6 +52,10 @@ class Meeting:
     chat_conversation_id: str | None = None
     current_item_id: str | None = None
     step: int = 0
+    # The optimistic lock: the version stored (0 until first saved). Storage saves only
+    # from the stored version and sets the next; a stale copy raises StaleVersion. Agenda
+    # changes save the meeting too, so it guards its agenda items as well.
+    version: int = 0
 
     def __post_init__(self) -> None:
         for name in ("starts_at", "ends_at", "referral_deadline"):

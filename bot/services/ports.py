@@ -40,6 +40,23 @@ class AlreadyExists(Conflict):
         super().__init__(message)
 
 
+def stale_message(what: str) -> str:
+    """What a person is told when their copy of `what` ("action", ...) was out of date."""
+    return f"Someone else changed this {what} a moment ago. Look at it again before you act."
+
+
+class StaleVersion(Conflict):
+    """A save from a copy older than the stored one (the optimistic lock): `UPDATE ... WHERE
+    id = :id AND version = :expected` changed no row. Nothing of the save is stored and the
+    unit of work stays usable; `entity` and `entity_id` name the record, so that a service
+    can show the person what it holds now. The message is safe to show."""
+
+    def __init__(self, entity: str, entity_id: str, message: str | None = None) -> None:
+        super().__init__(message or stale_message(entity.replace("_", " ")))
+        self.entity = entity
+        self.entity_id = entity_id
+
+
 class PanelRepository(Protocol):
     async def save(self, panel: Panel) -> None: ...
     async def get(self, panel_id: str) -> Panel | None: ...

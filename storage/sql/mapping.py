@@ -337,6 +337,7 @@ def to_case(row: CaseRow) -> Case:
         first_heard_at=row.first_heard_at,
         closed_at=row.closed_at,
         review_meeting_id=row.review_meeting_id,
+        version=row.version or 0,
     )
 
 
@@ -382,6 +383,7 @@ def to_meeting(row: MeetingRow) -> Meeting:
         chat_conversation_id=row.chat_conversation_id,
         current_item_id=row.current_item_id,
         step=row.step,
+        version=row.version or 0,
     )
 
 
@@ -529,6 +531,7 @@ def to_action(row: ActionRow) -> Action:
         cancel_reason=row.cancel_reason,
         escalated=row.escalated,
         updates=[to_action_update(u) for u in row.updates],
+        version=row.version or 0,
     )
 
 
@@ -561,6 +564,7 @@ def to_information_request(row: InformationRequestRow) -> InformationRequest:
         answer=row.answer,
         answered_by_member_id=row.answered_by_member_id,
         answered_at=row.answered_at,
+        version=row.version or 0,
     )
 
 

@@ -5,17 +5,18 @@ the row is loaded (with its child rows), overwritten and flushed at once, so an 
 error surfaces at the `save` that caused it, as a ConstraintViolation. Reads re-load rows
 (`populate_existing`) so they see what the database holds now, never a stale copy.
 
-Referrals carry an optimistic lock (`version`), checked at `save`; see
-SqlReferralRepository.save.
+Referrals, minutes, cases, meetings, actions and information requests carry an optimistic
+lock (`version`), checked at `save`; see SqlReferralRepository.save and
+SqlRepository._next_version.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +40,17 @@ from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject
 from bot.domain.reminders import ActionCardCopy, SentReminder
-from storage.errors import ConstraintViolation, refused, stale_minutes, stale_referral
+from storage.errors import (
+    ACTION,
+    CASE,
+    INFORMATION_REQUEST,
+    MEETING,
+    ConstraintViolation,
+    refused,
+    stale,
+    stale_minutes,
+    stale_referral,
+)
 from storage.inventory import emptied_payload
 from storage.sql import mapping as m
 from storage.sql.models import (
@@ -69,6 +80,9 @@ from storage.sql.models import (
 
 RowT = TypeVar("RowT", bound=Base)
 ScopedT = TypeVar("ScopedT", bound=PanelScoped)
+# The rows with an optimistic lock (revision 0009) and the domain objects saved into them.
+VersionedRow = CaseRow | MeetingRow | ActionRow | InformationRequestRow
+Versioned = Case | Meeting | Action | InformationRequest
 
 
 class SqlRepository:
@@ -119,6 +133,40 @@ class SqlRepository:
         if row is not None and row.panel_id != panel_id:
             raise ConstraintViolation("A record with this id belongs to another panel.")
         return row
+
+    async def _next_version(self, entity: str, row: VersionedRow | None, saved: Versioned) -> int:
+        """The version `saved` is stored as: 1 for a new row; otherwise the next after the
+        one it was loaded with, claimed by `UPDATE ... SET version = v + 1 WHERE id, panel
+        AND version = v`, or StaleVersion (nothing stored) when the row holds another one.
+
+        As for referrals, the claimed row stays locked (PostgreSQL) or the database stays
+        reserved (SQLite) until the unit of work ends, so of two units saving from the same
+        version the second waits here for the first to end, then is refused. The UPDATE goes
+        through the connection (Core), so that the session does not take it for a bulk
+        change of every panel's agenda inputs; the flush of the other fields notes the panel.
+        """
+        if row is None:
+            return 1
+        if row.version != saved.version:
+            raise stale(entity, saved.id)
+        table = cast(Table, type(row).__table__)
+        connection = await self._session.connection()
+        claimed = await connection.execute(
+            update_rows(table)
+            .where(
+                table.c.id == saved.id,
+                table.c.panel_id == saved.panel_id,
+                table.c.version == saved.version,
+            )
+            .values(version=saved.version + 1)
+            .returning(table.c.version)
+        )
+        version = claimed.scalar_one_or_none()
+        if version is None:
+            raise stale(entity, saved.id)
+        # The database holds it already; the flush need not write it again.
+        set_committed_value(row, "version", int(version))
+        return int(version)
 
 
 class SqlPanelRepository(SqlRepository):
@@ -302,7 +350,7 @@ class SqlReferralRepository(SqlRepository):
         """Move the stored row from `referral.version` to the next version, or raise
         Conflict when the row holds another one (now, or once a concurrent unit ends)."""
         if stored != referral.version:
-            raise stale_referral()
+            raise stale_referral(referral.id)
         claimed = await self._session.execute(
             update_rows(ReferralRow)
             .where(
@@ -316,7 +364,7 @@ class SqlReferralRepository(SqlRepository):
         )
         version = claimed.scalar_one_or_none()
         if version is None:
-            raise stale_referral()
+            raise stale_referral(referral.id)
         return int(version)
 
     async def get(self, panel_id: str, referral_id: str) -> Referral | None:
@@ -442,9 +490,11 @@ class SqlCaseRepository(SqlRepository):
         return statement.order_by(CaseRow.opened_at, self._binary(CaseRow.id))
 
     async def save(self, case: Case) -> None:
+        """Insert as version 1, or update from the stored version (StaleVersion otherwise)."""
         row = await self._for_save(CaseRow, case.id, case.panel_id, CaseRow.invited_agencies)
+        version = await self._next_version(CASE, row, case)
         if row is None:
-            row = CaseRow(id=case.id, invited_agencies=[])
+            row = CaseRow(id=case.id, invited_agencies=[], version=version)
             self._session.add(row)
         m.fill_case(row, case)
         stored = {invited.agency_id: invited for invited in row.invited_agencies}
@@ -454,6 +504,7 @@ class SqlCaseRepository(SqlRepository):
             for agency_id in sorted(case.invited_agency_ids)
         ]
         await self._flush()
+        case.version = version
 
     async def get(self, panel_id: str, case_id: str) -> Case | None:
         row = await self._one(
@@ -507,12 +558,15 @@ class SqlCaseRepository(SqlRepository):
 
 class SqlMeetingRepository(SqlRepository):
     async def save(self, meeting: Meeting) -> None:
+        """Insert as version 1, or update from the stored version (StaleVersion otherwise)."""
         row = await self._for_save(MeetingRow, meeting.id, meeting.panel_id)
+        version = await self._next_version(MEETING, row, meeting)
         if row is None:
-            row = MeetingRow(id=meeting.id)
+            row = MeetingRow(id=meeting.id, version=version)
             self._session.add(row)
         m.fill_meeting(row, meeting)
         await self._flush()
+        meeting.version = version
 
     async def get(self, panel_id: str, meeting_id: str) -> Meeting | None:
         row = await self._one(
@@ -625,13 +679,13 @@ class SqlMeetingRepository(SqlRepository):
         row = await self._for_save(MeetingMinutesRow, minutes.id, minutes.panel_id)
         if row is None:
             if minutes.version != 0:
-                raise stale_minutes()
+                raise stale_minutes(minutes.id)
             version = 1
             row = MeetingMinutesRow(id=minutes.id, version=version)
             self._session.add(row)
         else:
             if row.version != minutes.version:
-                raise stale_minutes()
+                raise stale_minutes(minutes.id)
             claimed = await self._session.execute(
                 update_rows(MeetingMinutesRow)
                 .where(
@@ -645,7 +699,7 @@ class SqlMeetingRepository(SqlRepository):
             )
             stored = claimed.scalar_one_or_none()
             if stored is None:
-                raise stale_minutes()
+                raise stale_minutes(minutes.id)
             version = int(stored)
             set_committed_value(row, "version", version)
         m.fill_minutes(row, minutes)
@@ -674,14 +728,16 @@ class SqlActionRepository(SqlRepository):
     async def save(self, action: Action) -> None:
         """Insert or update the action and append any updates not stored yet.
 
-        Stored updates are never rewritten or removed.
+        Stored updates are never rewritten or removed. Insert as version 1, or update from
+        the stored version (StaleVersion otherwise).
         """
         for update in action.updates:
             if update.action_id != action.id or update.panel_id != action.panel_id:
                 raise ConstraintViolation("An action update belongs to another action.")
         row = await self._for_save(ActionRow, action.id, action.panel_id, ActionRow.updates)
+        version = await self._next_version(ACTION, row, action)
         if row is None:
-            row = ActionRow(id=action.id, updates=[])
+            row = ActionRow(id=action.id, updates=[], version=version)
             self._session.add(row)
         m.fill_action(row, action)
         stored = {update.id for update in row.updates}
@@ -692,6 +748,7 @@ class SqlActionRepository(SqlRepository):
                 stored.add(update.id)
                 position += 1
         await self._flush()
+        action.version = version
 
     async def get(self, panel_id: str, action_id: str) -> Action | None:
         row = await self._one(
@@ -806,12 +863,15 @@ class SqlInformationRequestRepository(SqlRepository):
         )
 
     async def save(self, request: InformationRequest) -> None:
+        """Insert as version 1, or update from the stored version (StaleVersion otherwise)."""
         row = await self._for_save(InformationRequestRow, request.id, request.panel_id)
+        version = await self._next_version(INFORMATION_REQUEST, row, request)
         if row is None:
-            row = InformationRequestRow(id=request.id)
+            row = InformationRequestRow(id=request.id, version=version)
             self._session.add(row)
         m.fill_information_request(row, request)
         await self._flush()
+        request.version = version
 
     async def get(self, panel_id: str, request_id: str) -> InformationRequest | None:
         row = await self._one(
