@@ -54,6 +54,7 @@ def _to_export(row: SubjectAccessExportRow) -> SubjectAccessExport:
         member_id=row.member_id,
         name=row.name,
         date_of_birth=row.date_of_birth,
+        postcode=row.postcode,
         created_at=row.created_at,
         expires_at=row.expires_at,
     )
@@ -213,9 +214,6 @@ class SqlDataProtectionRepository(SqlRepository):
             )
 
     async def save_export(self, export: SubjectAccessExport) -> None:
-        if export.date_of_birth is None:
-            # Until revision 0010 (which waits for 0009) makes the date optional.
-            raise ConstraintViolation("A search without a date of birth needs revision 0010.")
         row = await self._for_save(SubjectAccessExportRow, export.id, export.panel_id)
         if row is None:
             row = SubjectAccessExportRow(id=export.id)
@@ -224,6 +222,7 @@ class SqlDataProtectionRepository(SqlRepository):
         row.member_id = export.member_id
         row.name = export.name
         row.date_of_birth = export.date_of_birth
+        row.postcode = export.postcode
         row.created_at = export.created_at
         row.expires_at = export.expires_at
         await self._flush()

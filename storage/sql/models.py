@@ -555,6 +555,8 @@ class SubjectAccessExportRow(PanelScoped, Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     member_id: Mapped[str] = mapped_column(ID)
     name: Mapped[str] = mapped_column(Text)
-    date_of_birth: Mapped[date] = mapped_column(Date)
+    # Revision 0010: optional, and the postcode kept to tell two people of one name apart.
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    postcode: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -151,6 +151,7 @@ ADDED_IN_0011 = {"members": {"invited", "chosen_at"}}
 ADDED_IN_0009 = {
     table: {"version"} for table in ("actions", "information_requests", "cases", "meetings")
 }
+ADDED_IN_0010 = {"subject_access_exports": {"postcode"}}
 
 
 def columns_of_0001(row: Base) -> dict[Any, Any]:
@@ -163,6 +164,7 @@ def columns_of_0001(row: Base) -> dict[Any, Any]:
         | ADDED_IN_0008.get(table.name, set())
         | ADDED_IN_0011.get(table.name, set())
         | ADDED_IN_0009.get(table.name, set())
+        | ADDED_IN_0010.get(table.name, set())
     )
     return {
         prop.columns[0]: getattr(row, prop.key)
