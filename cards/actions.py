@@ -4,7 +4,8 @@ coordinator gets when an agency can't do an action.
 Each open action carries the same three buttons wherever it is shown: **Done** (with a
 note), **Add an update** and **Can't do this** (with a reason). They are `Action.Execute`,
 so the answer replaces the clicked card in place. Every button carries the action, the
-rendering's token (so one click is saved once), the view to render again ("card" or
+rendering's token (so one click is saved once), the action's version the card was rendered
+from (so a click from an older card is refused), the view to render again ("card" or
 "list") and, for a card the bot sent, the outbox row it was sent as (`copy`).
 
 These cards carry case detail: they go to private chats only (the channel gate refuses
@@ -22,7 +23,7 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
-from cards.verbs import Verb
+from cards.verbs import VERSION_KEY, Verb
 
 DONE_BUTTON = "Done"
 UPDATE_BUTTON = "Add an update"
@@ -94,6 +95,8 @@ class ActionItem:
     updates: Sequence[UpdateLine] = ()
     # Why this action is in a reminder: "due in 3 days" (set by the reminder job).
     reminder: str | None = None
+    # The action's version this rendering shows (the optimistic lock).
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,11 +106,15 @@ class Buttons:
     token: str
     view: str = CARD_VIEW
     context: Mapping[str, str] = field(default_factory=dict)
+    # What a refused click had typed, by input name ("note", "update", "reason"): shown
+    # again in its box so that nothing is lost.
+    typed: Mapping[str, str] = field(default_factory=dict)
 
 
 def _forms(item: ActionItem, index: int, buttons: Buttons) -> Any:
     data: dict[str, Any] = {
         "action_id": item.action_id,
+        VERSION_KEY: item.version,
         "token": buttons.token,
         "view": buttons.view,
         "index": index,
@@ -120,6 +127,7 @@ def _forms(item: ActionItem, index: int, buttons: Buttons) -> Any:
         box = ac.InputText(
             id=field_id(input_name, index),
             label=label,
+            value=buttons.typed.get(input_name) or None,
             is_multiline=True,
             max_length=MAX_NOTE,
             is_required=required or None,

@@ -9,7 +9,7 @@ from typing import Any
 from adaptive_cards import card as ac
 
 from cards.kit import Card, build, facts, heading, paragraph
-from cards.verbs import Verb
+from cards.verbs import VERSION_KEY, Verb
 
 SEND_ANSWER = "Send to the panel"
 ANSWERED_TITLE = "Thank you — returned to the panel"
@@ -43,6 +43,8 @@ class InfoRequestView:
     question: str
     answer: str | None = None
     error: str | None = None
+    # The request's version this rendering shows: an answer from an older card is refused.
+    version: int = 0
 
 
 def render_info_request(view: InfoRequestView) -> Card:
@@ -78,7 +80,9 @@ def render_info_request(view: InfoRequestView) -> Card:
         )
     )
     send = ac.ActionExecute(
-        title=SEND_ANSWER, verb=Verb.INFO_ANSWER.value, data={"request_id": view.request_id}
+        title=SEND_ANSWER,
+        verb=Verb.INFO_ANSWER.value,
+        data={"request_id": view.request_id, VERSION_KEY: view.version},
     )
     return build(body, [send], fallback=title)
 
@@ -90,6 +94,8 @@ class InfoAnsweredView:
     answered_by: str
     answered_on: str
     answer: str
+    # Why this is shown to someone whose own answer was not sent (a stale card, a lost race).
+    notice: str | None = None
 
 
 def render_info_answered(view: InfoAnsweredView) -> Card:
@@ -99,6 +105,8 @@ def render_info_answered(view: InfoAnsweredView) -> Card:
         facts([("Answered by", view.answered_by), ("On", view.answered_on)]),
         paragraph(view.answer, subtle=True),
     ]
+    if view.notice:
+        body.insert(0, paragraph(view.notice, attention=True))
     return build(body, fallback=ANSWERED_TITLE)
 
 

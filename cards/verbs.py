@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+# The card data key carrying the version of the record (action, information request,
+# meeting, referral, minutes) a card was rendered from: a click from an older rendering is
+# refused (bot.services.versions), however long after the change it comes.
+VERSION_KEY = "version"
+
 
 class Verb(StrEnum):
     # Runs a typed command from a button, as if the person had typed it.

@@ -747,7 +747,11 @@ async def test_the_asked_agencys_spoc_answers_and_the_coordinators_hear_of_it(
     case, requests = await accepted_case(world, "Riverside Homes (Housing)", "Riverside Police")
     housing = await world.agency("Riverside Homes (Housing)")
     request = next(r for r in requests if r.agency_id == housing.id)
-    data = {"request_id": request.id, "answer": "Tenant since 2019; two noise complaints."}
+    data = {
+        "request_id": request.id,
+        "version": request.version,
+        "answer": "Tenant since 2019; two noise complaints.",
+    }
     reply = await info_requests.answer_request(await world.request(GEMMA, data), world.deps)
 
     assert "Thank you — returned to the panel" in text_of(reply)
@@ -771,7 +775,7 @@ async def test_the_asked_agencys_spoc_answers_and_the_coordinators_hear_of_it(
 
 async def test_the_deputy_may_answer_for_the_agency(world: World) -> None:
     _, (request,) = await accepted_case(world, "Riverside Homes (Housing)")
-    data = {"request_id": request.id, "answer": "Nothing known."}
+    data = {"request_id": request.id, "version": request.version, "answer": "Nothing known."}
     reply = await info_requests.answer_request(await world.request(DANIEL, data), world.deps)
     assert "Thank you — returned to the panel" in text_of(reply)
 
@@ -799,7 +803,10 @@ async def test_only_the_asked_agencys_spoc_or_deputy_may_answer(
 async def test_an_empty_answer_shows_the_request_again_with_the_error(world: World) -> None:
     case, (request,) = await accepted_case(world, "Riverside Homes (Housing)")
     reply = await info_requests.answer_request(
-        await world.request(GEMMA, {"request_id": request.id, "answer": "  "}), world.deps
+        await world.request(
+            GEMMA, {"request_id": request.id, "version": request.version, "answer": "  "}
+        ),
+        world.deps,
     )
     text = text_of(reply)
     assert "Information request for CM-2026-003" in text

@@ -11,7 +11,11 @@
   refused plainly and the refusal is audited. The answer replaces the clicked card, and
   every other card the bot sent for the action (the SPOC's, the deputy's, an earlier one)
   gets the new state through an "update" row of the outbox. Each rendering carries a
-  token, so a click delivered twice, or a second click on the same card, saves once.
+  token, so a click delivered twice, or a second click on the same card, saves once; and
+  the action's version, so a click from a card older than the action (another copy clicked
+  first, however long ago), or one that loses a race at the save, changes nothing: the
+  person gets the action as it is now, a line saying what changed meanwhile and what they
+  typed, kept (bot.services.versions).
 - **Lists.** `actions` shows my agency's open actions (overdue first) with the same
   buttons; the coordinator and chair may name any agency (`actions Housing`) or ask for
   every overdue action (`overdue`).
@@ -41,9 +45,9 @@ from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act, Refusal, Relation
 from bot.domain.reminders import ActionCardCopy, due_phrase
-from bot.services import access, audit
+from bot.services import access, audit, versions
 from bot.services.guard import PRIVATE, Access, Target
-from bot.services.ports import UnitOfWork
+from bot.services.ports import StaleVersion, UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.actions import (
     CARD_VIEW,
@@ -208,6 +212,7 @@ def item_of(action: Action, look: Lookup, day: date, *, reminder: str | None = N
         is_open=action.status is ActionStatus.OPEN,
         updates=[_update_line(u, look) for u in reversed(action.updates)],
         reminder=reminder,
+        version=action.version,
     )
 
 
@@ -284,9 +289,11 @@ async def card_for(
     error: bool = False,
     reminder: str | None = None,
     title: str | None = None,
+    typed: Mapping[str, str] | None = None,
 ) -> Card | None:
-    """The action's card as `member` may see it: the card (with buttons if they may act),
-    the agreement to accept first, or None when they may not see it at all."""
+    """The action's card as `member` may see it: the card (with buttons if they may act,
+    and `typed` again in their boxes), the agreement to accept first, or None when they may
+    not see it at all."""
     refusal = await case_detail_decision(uow, look.panel, member, look.cases.get(action.case_id))
     if refusal is Refusal.AGREEMENT:
         return await agreement_instead(uow, look.panel, member, action, look)
@@ -294,7 +301,12 @@ async def card_for(
         return None
     buttons = None
     if may_act(member, action):
-        buttons = Buttons(token=new_token(), view=CARD_VIEW, context={"copy": copy} if copy else {})
+        buttons = Buttons(
+            token=new_token(),
+            view=CARD_VIEW,
+            context={"copy": copy} if copy else {},
+            typed=dict(typed or {}),
+        )
     return render_action(
         item_of(action, look, day, reminder=reminder),
         panel_name=look.panel.name,
@@ -562,6 +574,51 @@ def _typed(data: Mapping[str, Any], name: str, index: int) -> str | None:
     return " ".join(raw.split()) or None
 
 
+# The box each button's form has (cards.actions), for keeping what a refused click typed.
+TYPED_INPUT: Mapping[Verb, str] = {
+    Verb.ACTION_DONE: "note",
+    Verb.ACTION_UPDATE: "update",
+    Verb.ACTION_CANT: "reason",
+}
+
+
+async def _refuse_stale(
+    uow: UnitOfWork,
+    request: Request,
+    look: Lookup,
+    action: Action,
+    click: Click,
+    verb: Verb,
+    member: Member,
+    now: datetime,
+) -> tuple[str, dict[str, str]]:
+    """A click from a card older than the action, or one that lost the race to save it:
+    nothing changes, the refusal is audited (and committed), and the answer says what
+    changed meanwhile; what was typed goes back in its box, or is quoted when the action
+    has no boxes any more. Returns the notice and the boxes to fill."""
+    name = TYPED_INPUT[verb]
+    try:
+        text = _typed(request.data, name, click.index)
+    except DomainError:
+        text = None
+    await versions.record_refusal(
+        uow,
+        request,
+        "action",
+        action.id,
+        rendered=versions.rendered_version(request.data),
+        current=action.version,
+        at=now,
+    )
+    line = await versions.changed_meanwhile(
+        uow, look.panel, "This action", [("action", action.id)], now=now, me=member.id
+    )
+    await uow.commit()
+    in_the_box = action.status is ActionStatus.OPEN and click.view == CARD_VIEW
+    kept = {name: text} if text and in_the_box else {}
+    return f"{line} {versions.kept(text, in_the_box=in_the_box)}", kept
+
+
 @dataclass(frozen=True)
 class Applied:
     update: ActionUpdate
@@ -643,19 +700,41 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
             )
         notice: str
         error = False
-        if action.status is not ActionStatus.OPEN:
+        typed: dict[str, str] = {}
+        form_key = f"action-form:{click.token}:{action.id}"
+        if versions.is_stale(request.data, action.version):
+            if not await uow.activities.first_time(form_key, now):
+                notice = ALREADY_SAVED  # this very card saved, and was clicked again
+            else:
+                await uow.rollback()  # this card saved nothing: its token stays unused
+                notice, typed = await _refuse_stale(
+                    uow, request, look, action, click, verb, member, now
+                )
+                error = True
+        elif action.status is not ActionStatus.OPEN:
             notice = f"Nothing changed: this action is {_state(action, panel).lower()}."
-        elif not await uow.activities.first_time(f"action-form:{click.token}:{action.id}", now):
+        elif not await uow.activities.first_time(form_key, now):
             notice = ALREADY_SAVED
         else:
             try:
                 applied = _apply(click, verb, request.data, action, member, now)
+                await uow.actions.save(action)
+            except StaleVersion:
+                # Lost the race: another click saved the action since it was loaded.
+                await uow.rollback()
+                current = await uow.actions.get(panel.id, action.id)
+                if current is None:
+                    raise NotFound("That action no longer exists.") from None
+                action = current
+                notice, typed = await _refuse_stale(
+                    uow, request, look, action, click, verb, member, now
+                )
+                error = True
             except DomainError as err:
                 notice, error = err.message, True  # nothing is committed
                 await uow.rollback()
             else:
                 notice = applied.notice
-                await uow.actions.save(action)
                 detail = {
                     Verb.ACTION_DONE: "done",
                     Verb.ACTION_UPDATE: "update added",
@@ -683,7 +762,15 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
                 )
                 return Reply(card=listed)
         card = await card_for(
-            uow, look, member, action, day, copy=click.copy, notice=notice, error=error
+            uow,
+            look,
+            member,
+            action,
+            day,
+            copy=click.copy,
+            notice=notice,
+            error=error,
+            typed=typed,
         )
     return Reply(card=card) if card is not None else Reply(text=notice)
 

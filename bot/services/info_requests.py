@@ -2,6 +2,11 @@
 
 Need to know: a request's card, with the subjects' names, goes only to the asked agency's
 contact (its SPOC, or the deputy while the SPOC is away), and only they may answer it.
+
+The card carries the request's version: an answer from a card older than the request (the
+SPOC and the deputy both answering, seconds or days apart), or one that loses the race to
+save, is refused and shown the request as it is now, with a line saying what changed
+meanwhile and the typed answer kept (bot.services.versions).
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from bot.domain.meeting import Meeting
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
 from bot.domain.referral import Referral
-from bot.services import access, audit
+from bot.services import access, audit, versions
 from bot.services.guard import PRIVATE, Access, Target
 from bot.services.notify import card_to_member
-from bot.services.ports import UnitOfWork
+from bot.services.ports import StaleVersion, UnitOfWork
 from bot.services.router import Deps, Reply, Request, Router, VerbSpec
 from cards.info_request import (
     MAX_ANSWER,
@@ -141,6 +146,7 @@ def request_view(
         question=request.question,
         answer=answer,
         error=error,
+        version=request.version,
     )
 
 
@@ -307,7 +313,7 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
                 audited=True,
             )
         if info.status is not RequestStatus.OPEN:
-            return Reply(card=await _answered_card(uow, panel, info, case, agency))
+            return Reply(card=await _not_sent(uow, request, panel, member, info, case, agency, now))
         relation = await access.relation_of_agency(uow, panel, agency.id)
         decision = await access.decide_for(uow, panel, member, Act.ANSWER_INFO_REQUEST, relation)
         if not decision.allowed:
@@ -320,6 +326,8 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
                 entity_id=info.id,
                 at=now,
             )
+        if versions.is_stale(request.data, info.version):
+            return Reply(card=await _not_sent(uow, request, panel, member, info, case, agency, now))
         try:
             answer = text_field(request.data, "answer", MAX_ANSWER)
             info.answer_with(answer or "", by_agency_id=agency.id, by_member_id=member.id, at=now)
@@ -342,7 +350,17 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
                 error=err.message,
             )
             return Reply(card=render_info_request(view))
-        await uow.information_requests.save(info)
+        try:
+            await uow.information_requests.save(info)
+        except StaleVersion:
+            # Lost the race: another answer was saved since the request was loaded.
+            await uow.rollback()
+            current = await uow.information_requests.get(panel.id, info.id)
+            if current is None:
+                raise NotFound("That information request no longer exists.") from None
+            return Reply(
+                card=await _not_sent(uow, request, panel, member, current, case, agency, now)
+            )
         await _audit(uow, panel, member, AuditVerb.UPDATE, info, now, "answered")
         await _tell_coordinators(uow, panel, info, case, agency, now)
         card = await _answered_card(uow, panel, info, case, agency)
@@ -350,8 +368,53 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
     return Reply(card=card)
 
 
+async def _not_sent(
+    uow: UnitOfWork,
+    request: Request,
+    panel: Panel,
+    member: Member,
+    info: InformationRequest,
+    case: Case,
+    agency: Agency,
+    now: datetime,
+) -> Card:
+    """An answer from a card older than the request (or one that lost the race to save
+    it): nothing is sent, the refusal is audited (and committed), and the request is shown
+    as it is now with a line saying what changed meanwhile; the typed answer stays in the
+    box while the request is open, and is quoted back (in this private chat) once not."""
+    raw = request.data.get("answer")
+    typed = (raw.strip()[:MAX_ANSWER] or None) if isinstance(raw, str) else None
+    await versions.record_refusal(
+        uow,
+        request,
+        "information_request",
+        info.id,
+        rendered=versions.rendered_version(request.data),
+        current=info.version,
+        at=now,
+    )
+    line = await versions.changed_meanwhile(
+        uow, panel, "This request", [("information_request", info.id)], now=now, me=member.id
+    )
+    await uow.commit()
+    if info.status is not RequestStatus.OPEN:
+        notice = f"{line} {versions.kept(typed, in_the_box=False)}"
+        return await _answered_card(uow, panel, info, case, agency, notice=notice)
+    referral = await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
+    meeting = await uow.meetings.get(panel.id, info.meeting_id) if info.meeting_id else None
+    notice = f"{line} {versions.kept(typed, in_the_box=True)}"
+    view = request_view(panel, info, case, referral, agency, meeting, answer=typed, error=notice)
+    return render_info_request(view)
+
+
 async def _answered_card(
-    uow: UnitOfWork, panel: Panel, info: InformationRequest, case: Case, agency: Agency
+    uow: UnitOfWork,
+    panel: Panel,
+    info: InformationRequest,
+    case: Case,
+    agency: Agency,
+    *,
+    notice: str | None = None,
 ) -> Card:
     if info.status is RequestStatus.CANCELLED:
         return render_info_answered(
@@ -361,6 +424,7 @@ async def _answered_card(
                 answered_by="nobody",
                 answered_on="—",
                 answer="The panel cancelled this request; nothing more is needed.",
+                notice=notice,
             )
         )
     who = (
@@ -375,6 +439,7 @@ async def _answered_card(
             answered_by=who.name if who else "your agency",
             answered_on=day_text(info.answered_at, panel) if info.answered_at else "—",
             answer=info.answer or "",
+            notice=notice,
         )
     )
 
