@@ -654,15 +654,21 @@ def _private(request: Request) -> bool:
 
 
 def _public_outcome(action: Action, since: datetime | None) -> str:
-    """What became of an unmet action, without its note: for a shared chat."""
+    """What became of an unmet action, without the chair's note or reason: for a shared chat
+    (whether circumstances changed is a box the chair ticks, not narrative)."""
     latest = outcome_update(action, since)
     if latest is None:
         return _state(action, private=False)
-    return {
-        UpdateKind.CARRIED_FORWARD: f"carried forward to {day_label(action.due_on)}",
-        UpdateKind.ESCALATED: "escalated",
-        UpdateKind.CANCELLED: "cancelled",
-    }.get(latest.kind, "done")
+    if latest.kind not in (UpdateKind.ESCALATED, UpdateKind.CANCELLED):
+        return unmet_outcome(action, since)  # carried forward or done: no narrative in it
+    why = ""
+    if latest.circumstances_changed is not None:
+        why = (
+            " Circumstances changed."
+            if latest.circumstances_changed
+            else " The agency did not act."
+        )
+    return ("Escalated." if latest.kind is UpdateKind.ESCALATED else "Cancelled.") + why
 
 
 def _decision(
