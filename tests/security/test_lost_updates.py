@@ -1,0 +1,399 @@
+"""No lost updates (issue 11, finding 9): every click that changes a record carries the
+version its card was rendered from, and a save is a compare-and-set on it.
+
+Through the real app and storage, on SQLite and PostgreSQL:
+- "Done" on one copy of an action card and "Add an update" on another at the same moment;
+- two answers to one information request at the same moment;
+- the same clicks seconds apart, from a card that was out of date by then.
+Each time exactly one wins, the other person gets the card as it is now with a line saying
+what changed meanwhile and what they typed, kept; the stored state is one coherent outcome,
+and the audit trail holds both the change and the refusal.
+
+The two concurrent turns are held at a rendezvous as each loads the record (the guard's
+look-up, then the handler's), so that both have read the same version before either saves:
+the unlucky interleaving, every time. (A rendezvous at the save would deadlock on SQLite,
+whose single writer lock the first turn holds from its first write.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.common import FixedClock
+from bot.domain.panel import IsaAcceptance
+from bot.services.ports import Storage, UnitOfWork
+from bot.services.versions import STALE_DETAIL
+from cards.actions import MARK_DONE, SAVE_UPDATE
+from cards.info_request import ANSWERED_TITLE, SEND_ANSWER
+from cards.kit import card_text
+from cards.verbs import VERSION_KEY, Verb
+from storage import migrate_async, open_storage
+from tests.conftest import NOW, BotUnderTest, Connector, start_bot
+from tests.contract.conftest import (
+    POSTGRES_URL,
+    SQL_BACKENDS,
+    drop_schema,
+    require_postgres,
+    unique_schema,
+)
+from tests.support import governance as g
+
+HOUSING = "Riverside Homes (Housing)"
+DONE_NOTE = "Camera fitted; tenant shown how to use it."
+UPDATE_NOTE = "Fitter booked for Tuesday morning."
+GEMMA_ANSWER = "Tenant since 2019; two noise complaints this year."
+DANIEL_ANSWER = "Housing officer visited in October; no concerns recorded."
+CHANGED = "while you were typing; here it is now."
+
+
+# --- holding two turns at the load ----------------------------------------------------------
+
+
+class _Rendezvous:
+    """The first `budget` calls wait for each other in pairs (the guard's two look-ups,
+    then the handlers' two loads); later calls pass."""
+
+    def __init__(self, budget: int = 4) -> None:
+        self._barrier = asyncio.Barrier(2)
+        self._left = budget
+
+    async def meet(self) -> None:
+        if self._left <= 0:
+            return
+        self._left -= 1
+        async with asyncio.timeout(10):
+            await self._barrier.wait()
+
+
+class _HeldGets:
+    def __init__(self, inner: Any, rendezvous: _Rendezvous) -> None:
+        self._inner = inner
+        self._rendezvous = rendezvous
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def get(self, panel_id: str, record_id: str) -> Any:
+        found = await self._inner.get(panel_id, record_id)
+        await self._rendezvous.meet()
+        return found
+
+
+class _HeldUnitOfWork:
+    def __init__(self, inner: UnitOfWork, storage: HeldStorage) -> None:
+        self._inner = inner
+        self._storage = storage
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._inner, name)
+        if self._storage.holding is not None and name == self._storage.holding:
+            return _HeldGets(found, self._storage.rendezvous)
+        return found
+
+    async def __aenter__(self) -> _HeldUnitOfWork:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._inner.__aexit__(*exc)
+
+
+class HeldStorage:
+    """The real storage; while `holding` names a repository, its loads meet in pairs."""
+
+    def __init__(self, inner: Storage) -> None:
+        self._inner = inner
+        self.holding: str | None = None
+        self.rendezvous = _Rendezvous()
+
+    def hold(self, repository: str) -> None:
+        self.holding, self.rendezvous = repository, _Rendezvous()
+
+    def unit_of_work(self) -> Any:
+        return _HeldUnitOfWork(self._inner.unit_of_work(), self)
+
+    async def ping(self) -> bool:
+        return await self._inner.ping()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+async def database(request: Any, tmp_path: Path) -> AsyncIterator[Storage]:
+    """A fresh, migrated SQLite file or PostgreSQL schema."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{(tmp_path / 'bot.sqlite3').as_posix()}"
+        await migrate_async(url)
+        storage = open_storage(url)
+        yield storage
+        await storage.close()
+        return
+    await require_postgres()
+    schema = unique_schema(request.node.name)
+    await migrate_async(POSTGRES_URL, schema=schema)
+    storage = open_storage(POSTGRES_URL, schema=schema)
+    yield storage
+    await storage.close()
+    await drop_schema(schema)
+
+
+@pytest.fixture
+async def bot(
+    database: Storage, connector: Connector, clock: FixedClock
+) -> AsyncIterator[BotUnderTest]:
+    """The demo panel served by the real app; Daniel (Housing's deputy) has accepted the
+    current agreement, so that both of Housing's contacts may answer for it."""
+    await g.seed_demo(database.unit_of_work, clock)
+    daniel = await g.member_of(database, g.DANIEL)
+    async with database.unit_of_work() as uow:
+        await uow.isa.save(
+            IsaAcceptance(
+                panel_id=daniel.panel_id, member_id=daniel.id, version="2", accepted_at=NOW
+            )
+        )
+        await uow.commit()
+    held = HeldStorage(database)
+    running = await start_bot(held, connector, clock)  # type: ignore[arg-type]
+    yield running
+    await running.client.close()
+
+
+def held(bot: BotUnderTest) -> HeldStorage:
+    assert isinstance(bot.storage, HeldStorage)
+    return bot.storage
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+async def housing_action(bot: BotUnderTest) -> Action:
+    gemma = await g.member_of(bot.storage, g.GEMMA)
+    async with bot.storage.unit_of_work() as uow:
+        (action,) = await uow.actions.open_for_agency(gemma.panel_id, gemma.agency_id or "")
+    return action
+
+
+async def stored_action(bot: BotUnderTest, action_id: str) -> Action:
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        action = await uow.actions.get(panel.id, action_id)
+    assert action is not None
+    return action
+
+
+async def housing_request(bot: BotUnderTest) -> InformationRequest:
+    gemma = await g.member_of(bot.storage, g.GEMMA)
+    async with bot.storage.unit_of_work() as uow:
+        (request, *_) = await uow.information_requests.open_for_agency(
+            gemma.panel_id, gemma.agency_id or ""
+        )
+    return request
+
+
+async def stored_request(bot: BotUnderTest, request_id: str) -> InformationRequest:
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        request = await uow.information_requests.get(panel.id, request_id)
+    assert request is not None
+    return request
+
+
+async def trail(bot: BotUnderTest, entity: str, entity_id: str) -> list[AuditEvent]:
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        return await uow.audit.for_entity(panel.id, entity, entity_id)
+
+
+def click_data(card: dict[str, Any], title: str, **typed: str) -> tuple[str, dict[str, Any]]:
+    found = g.button(card, title)
+    return found["verb"], {**found["data"], **typed}
+
+
+async def gemmas_action_list(bot: BotUnderTest) -> dict[str, Any]:
+    """Gemma's `actions` list, as a card in her chat (Housing has one open action)."""
+    await g.post(bot, "actions", g.GEMMA)
+    card = g.last_card(bot)
+    assert f"Open actions of {HOUSING}" in card_text(card)
+    return card
+
+
+async def request_card(bot: BotUnderTest, aad: str, request_id: str) -> dict[str, Any]:
+    """The request card as its Open button gives it to one of Housing's contacts."""
+    body = await g.invoke(bot, Verb.INFO_OPEN.value, {"request_id": request_id}, aad=aad)
+    card = body["value"]
+    assert isinstance(card, dict) and SEND_ANSWER in card_text(card), body
+    return card
+
+
+def no_failure(bot: BotUnderTest, *bodies: dict[str, Any]) -> None:
+    for body in bodies:
+        assert "went wrong" not in g.text_of(body)
+    assert not any("went wrong" in t for t in bot.connector.texts())
+
+
+# --- an action: Done on one copy, Add an update on another ------------------------------------
+
+
+async def test_done_and_an_update_at_the_same_moment_one_wins_the_other_is_told(
+    bot: BotUnderTest,
+) -> None:
+    first, second = await gemmas_action_list(bot), await gemmas_action_list(bot)
+    action = await housing_action(bot)
+    assert action.status is ActionStatus.OPEN
+    updates_before = len(action.updates)
+    done_verb, done = click_data(first, MARK_DONE, **{"note-0": DONE_NOTE})
+    update_verb, update = click_data(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
+    assert done[VERSION_KEY] == update[VERSION_KEY] == action.version
+
+    held(bot).hold("actions")
+    done_body, update_body = await asyncio.gather(
+        g.invoke(bot, done_verb, done, aad=g.GEMMA),
+        g.invoke(bot, update_verb, update, aad=g.DANIEL),
+    )
+    no_failure(bot, done_body, update_body)
+
+    now = await stored_action(bot, action.id)
+    notes = [u.note for u in now.updates]
+    shown = {"done": g.text_of(done_body), "update": g.text_of(update_body)}
+    won = "done" if now.status is ActionStatus.DONE else "update"
+    lost = "update" if won == "done" else "done"
+    # One coherent outcome: the winner's change whole, nothing of the loser's.
+    assert now.version == action.version + 1
+    assert len(now.updates) == updates_before + 1
+    if won == "done":
+        assert notes[-1] == DONE_NOTE and UPDATE_NOTE not in notes
+        assert "Marked done. Thank you." in shown["done"]
+        assert f"This action was marked done by {HOUSING}" in shown["update"]
+        # The update typed is not lost: quoted back in her private chat (no box any more).
+        assert UPDATE_NOTE in shown["update"]
+    else:
+        assert now.status is ActionStatus.OPEN
+        assert notes[-1] == UPDATE_NOTE and DONE_NOTE not in notes
+        assert "Update saved." in shown["update"]
+        assert f"This action was given an update by {HOUSING}" in shown["done"]
+        assert DONE_NOTE in shown["done"]
+    assert CHANGED in shown[lost]
+    assert "Nothing of yours was saved" in shown[lost]
+
+    events = await trail(bot, "action", action.id)
+    changes = [e for e in events if e.verb is AuditVerb.UPDATE]
+    refusals = [e for e in events if e.verb is AuditVerb.REFUSE]
+    assert [e.detail for e in changes] == ["done" if won == "done" else "update added"]
+    assert [e.detail for e in refusals] == [
+        STALE_DETAIL.format(rendered=action.version, current=action.version + 1)
+    ]
+    loser = await g.member_of(bot.storage, g.DANIEL if won == "done" else g.GEMMA)
+    assert refusals[0].actor_member_id == loser.id
+
+
+async def test_a_click_on_a_card_out_of_date_by_seconds_is_refused_and_keeps_the_text(
+    bot: BotUnderTest,
+) -> None:
+    first, second = await gemmas_action_list(bot), await gemmas_action_list(bot)
+    action = await housing_action(bot)
+    verb, data = click_data(first, SAVE_UPDATE, **{"update-0": "Letter sent to the tenant."})
+    saved = await g.invoke(bot, verb, data, aad=g.GEMMA)
+    assert "Update saved." in g.text_of(saved)
+
+    # Later, Daniel adds an update from the other copy, rendered before Gemma's.
+    verb, data = click_data(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
+    refused = await g.invoke(bot, verb, data, aad=g.DANIEL)
+    shown = g.text_of(refused)
+    assert f"This action was given an update by {HOUSING} at 10:00 {CHANGED}" in shown
+    # The refreshed list shows Gemma's update, and quotes Daniel's text back to him.
+    assert "Letter sent to the tenant." in shown
+    assert f"You had typed: \u201c{UPDATE_NOTE}\u201d" in shown
+    now = await stored_action(bot, action.id)
+    assert [u.note for u in now.updates].count(UPDATE_NOTE) == 0
+    assert now.version == action.version + 1
+
+    # The refreshed card is current: from it, the update is saved.
+    verb, data = click_data(refused["value"], SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
+    assert data[VERSION_KEY] == now.version
+    again = await g.invoke(bot, verb, data, aad=g.DANIEL)
+    assert "Update saved." in g.text_of(again)
+    assert (await stored_action(bot, action.id)).updates[-1].note == UPDATE_NOTE
+
+
+async def test_done_on_a_stale_copy_after_done_reopens_nothing(bot: BotUnderTest) -> None:
+    first, second = await gemmas_action_list(bot), await gemmas_action_list(bot)
+    action = await housing_action(bot)
+    verb, data = click_data(first, MARK_DONE, **{"note-0": DONE_NOTE})
+    assert "Marked done. Thank you." in g.text_of(await g.invoke(bot, verb, data, aad=g.GEMMA))
+    verb, data = click_data(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
+    shown = g.text_of(await g.invoke(bot, verb, data, aad=g.DANIEL))
+    assert f"This action was marked done by {HOUSING} at 10:00 {CHANGED}" in shown
+    assert UPDATE_NOTE in shown  # quoted back: a done action has no box
+    now = await stored_action(bot, action.id)
+    assert now.status is ActionStatus.DONE
+    assert UPDATE_NOTE not in [u.note for u in now.updates]
+
+
+# --- an information request: two answers --------------------------------------------------------
+
+
+async def test_two_answers_to_one_request_at_the_same_moment_one_is_returned_one_is_told(
+    bot: BotUnderTest,
+) -> None:
+    request = await housing_request(bot)
+    gemmas = await request_card(bot, g.GEMMA, request.id)
+    daniels = await request_card(bot, g.DANIEL, request.id)
+    verb, mine = click_data(gemmas, SEND_ANSWER, answer=GEMMA_ANSWER)
+    _, theirs = click_data(daniels, SEND_ANSWER, answer=DANIEL_ANSWER)
+    assert mine[VERSION_KEY] == theirs[VERSION_KEY] == request.version
+
+    held(bot).hold("information_requests")
+    gemma_body, daniel_body = await asyncio.gather(
+        g.invoke(bot, verb, mine, aad=g.GEMMA), g.invoke(bot, verb, theirs, aad=g.DANIEL)
+    )
+    no_failure(bot, gemma_body, daniel_body)
+
+    now = await stored_request(bot, request.id)
+    assert now.status is RequestStatus.ANSWERED
+    assert now.answer in (GEMMA_ANSWER, DANIEL_ANSWER)
+    assert now.version == request.version + 1
+    won_gemma = now.answer == GEMMA_ANSWER
+    winner, loser = (gemma_body, daniel_body) if won_gemma else (daniel_body, gemma_body)
+    lost_text = DANIEL_ANSWER if won_gemma else GEMMA_ANSWER
+    # Both see the answer that was returned; only the winner is thanked for their own.
+    assert ANSWERED_TITLE in g.text_of(winner) and CHANGED not in g.text_of(winner)
+    told = g.text_of(loser)
+    assert f"This request was answered by {HOUSING}" in told and CHANGED in told
+    assert now.answer in told  # the answer returned, as the card shows it
+    assert lost_text in told  # and theirs, quoted back to them in private: nothing lost
+
+    events = await trail(bot, "information_request", request.id)
+    assert [e.detail for e in events if e.verb is AuditVerb.UPDATE] == ["answered"]
+    refusals = [e for e in events if e.verb is AuditVerb.REFUSE]
+    assert [e.detail for e in refusals] == [
+        STALE_DETAIL.format(rendered=request.version, current=request.version + 1)
+    ]
+    loser_member = await g.member_of(bot.storage, g.DANIEL if won_gemma else g.GEMMA)
+    assert refusals[0].actor_member_id == loser_member.id
+    # The coordinators heard of one answer, once.
+    notices = [d for d in bot.connector.texts() if "answered the request" in d]
+    assert len(notices) <= 1
+
+
+async def test_an_answer_from_a_card_out_of_date_by_seconds_is_refused(
+    bot: BotUnderTest,
+) -> None:
+    request = await housing_request(bot)
+    gemmas = await request_card(bot, g.GEMMA, request.id)
+    daniels = await request_card(bot, g.DANIEL, request.id)
+    verb, mine = click_data(gemmas, SEND_ANSWER, answer=GEMMA_ANSWER)
+    assert ANSWERED_TITLE in g.text_of(await g.invoke(bot, verb, mine, aad=g.GEMMA))
+    _, theirs = click_data(daniels, SEND_ANSWER, answer=DANIEL_ANSWER)
+    told = g.text_of(await g.invoke(bot, verb, theirs, aad=g.DANIEL))
+    assert f"This request was answered by {HOUSING} at 10:00 {CHANGED}" in told
+    assert GEMMA_ANSWER in told and DANIEL_ANSWER in told
+    now = await stored_request(bot, request.id)
+    assert now.answer == GEMMA_ANSWER
