@@ -16,7 +16,7 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
-from cards.verbs import Verb
+from cards.verbs import VERSION_KEY, Verb
 
 PUBLISH_BUTTON = "Publish agenda"
 PUBLISH_AGAIN_BUTTON = "Publish the changes"
@@ -83,10 +83,17 @@ class AgendaView:
     published: bool = False
     notice: str | None = None
     warnings: Sequence[str] = field(default_factory=tuple)
+    # The meeting's version this rendering shows: a change from an older card is refused.
+    version: int = 0
 
     @property
     def overrun(self) -> int:
         return max(0, self.planned_minutes - self.meeting_minutes)
+
+
+def _meeting_data(view: AgendaView, **more: str) -> dict[str, Any]:
+    """What every button carries: the meeting, the version it was rendered from, and more."""
+    return {"meeting_id": view.meeting_id, VERSION_KEY: view.version, **more}
 
 
 def _execute(title: str, verb: Verb, data: dict[str, Any], style: Any = None) -> Any:
@@ -115,7 +122,7 @@ def _reason_form(view: AgendaView, line: AgendaLine, verb: Verb, label: str, sub
         _execute(
             submit,
             verb,
-            {"meeting_id": view.meeting_id, "item_id": line.item_id},
+            _meeting_data(view, item_id=line.item_id),
             t.ActionStyle.DESTRUCTIVE if verb is Verb.AGENDA_REMOVE else None,
         ),
     )
@@ -123,7 +130,7 @@ def _reason_form(view: AgendaView, line: AgendaLine, verb: Verb, label: str, sub
 
 def _controls(view: AgendaView, line: AgendaLine) -> list[Any]:
     actions: list[Any] = []
-    data = {"meeting_id": view.meeting_id, "item_id": line.item_id}
+    data = _meeting_data(view, item_id=line.item_id)
     if line.can_move:
         actions += [
             _execute(MOVE_UP_BUTTON, Verb.AGENDA_MOVE_UP, data),
@@ -188,7 +195,7 @@ def _add_forms(view: AgendaView) -> list[Any]:
             ),
             ac.InputNumber(id="minutes", label="Minutes planned", value=5, min=1, max=120),
         ],
-        _execute(CONFIRM_ADD_OTHER, Verb.AGENDA_ADD_OTHER, {"meeting_id": view.meeting_id}),
+        _execute(CONFIRM_ADD_OTHER, Verb.AGENDA_ADD_OTHER, _meeting_data(view)),
     )
     case = _form(
         [
@@ -201,7 +208,7 @@ def _add_forms(view: AgendaView) -> list[Any]:
                 error_message="Give the case reference.",
             )
         ],
-        _execute(CONFIRM_ADD_CASE, Verb.AGENDA_ADD_CASE, {"meeting_id": view.meeting_id}),
+        _execute(CONFIRM_ADD_CASE, Verb.AGENDA_ADD_CASE, _meeting_data(view)),
     )
     return [
         ac.ActionShowCard(title=ADD_OTHER_BUTTON, card=other),
@@ -252,7 +259,7 @@ def render_agenda(view: AgendaView) -> Card:
             _execute(
                 PUBLISH_AGAIN_BUTTON if view.published else PUBLISH_BUTTON,
                 Verb.AGENDA_PUBLISH,
-                {"meeting_id": view.meeting_id},
+                _meeting_data(view),
                 t.ActionStyle.POSITIVE,
             )
         )

@@ -18,7 +18,7 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, facts, heading, paragraph
-from cards.verbs import Verb
+from cards.verbs import VERSION_KEY, Verb
 
 CONFIDENTIALITY_TITLE = "Confidentiality statement"
 ISA_TITLE = "Accept the information sharing agreement first"
@@ -235,6 +235,9 @@ class ChairView:
     # card is for the meeting chat or a private chat, and its heading says so, which is how
     # the channel gate tells it from the shared rendering.
     in_confidence: bool = False
+    # The meeting's version this rendering shows (it guards the meeting, its agenda items
+    # and what the chair card changes): a click from an older card is refused.
+    version: int = 0
 
     @property
     def data(self) -> dict[str, Any]:
@@ -243,6 +246,7 @@ class ChairView:
             "item_id": self.item_id,
             "step": self.step,
             "token": self.token,
+            VERSION_KEY: self.version,
         }
 
 

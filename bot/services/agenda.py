@@ -45,10 +45,11 @@ from bot.domain.meeting import (
 )
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
+from bot.services import versions
 from bot.services.guard import ANYWHERE, Access, Target
 from bot.services.info_requests import day_text, local, text_field, when_text
 from bot.services.notify import card_to_channel, card_to_member
-from bot.services.ports import UnitOfWork
+from bot.services.ports import StaleVersion, UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.agenda import (
     AgendaLine,
@@ -62,7 +63,7 @@ from cards.agenda import (
     render_agenda_invitation,
 )
 from cards.kit import Card
-from cards.verbs import Verb
+from cards.verbs import VERSION_KEY, Verb
 
 ONLY_COORDINATORS = "Only the panel's coordinator can change or publish the agenda."
 NO_MEETING = "No meeting is planned yet. Type schedule to see the panel's meetings."
@@ -289,6 +290,7 @@ def agenda_view(
         coordinator=coordinator and meeting.agenda_editable,
         published=meeting.status is MeetingStatus.AGENDA_PUBLISHED,
         notice=notice,
+        version=meeting.version,
     )
 
 
@@ -564,12 +566,22 @@ class Agenda:
                     f"{STATUS_LABELS[meeting.status].lower()}: its agenda no longer changes."
                 )
             state = await refresh_agenda(uow, panel, meeting, self.config.timing)
-            try:
-                notice = await edit(uow, panel, member, state, request, now)
-            except DomainError as err:
-                refused = err.message  # the unit of work ends without a commit
+            if versions.is_stale(request.data, meeting.version):
+                refused = await _refuse_stale(uow, request, panel, member, meeting, now)
             else:
-                await uow.commit()
+                try:
+                    notice = await edit(uow, panel, member, state, request, now)
+                except StaleVersion:
+                    # Lost the race: another change to this meeting's agenda saved first.
+                    await uow.rollback()
+                    current = await uow.meetings.get(panel.id, meeting.id)
+                    if current is None:
+                        raise NotFound("That meeting no longer exists. Type agenda.") from None
+                    refused = await _refuse_stale(uow, request, panel, member, current, now)
+                except DomainError as err:
+                    refused = err.message  # the unit of work ends without a commit
+                else:
+                    await uow.commit()
         if refused is not None:
             return await self.show(request, deps, panel, meeting_id=meeting_id, refused=refused)
         return await self.show(request, deps, panel, meeting_id=meeting_id, notice=notice)
@@ -785,8 +797,40 @@ class Agenda:
                 meeting = await next_meeting(uow, panel.id, deps.clock.now())
             if meeting is None:
                 raise NotFound(NO_MEETING)
-            request = replace(request, data={**request.data, "meeting_id": meeting.id})
+            # Typed, not clicked: it publishes the agenda as it is now.
+            request = replace(
+                request,
+                data={**request.data, "meeting_id": meeting.id, VERSION_KEY: meeting.version},
+            )
         return await self._edit(request, deps, edit)
+
+
+async def _refuse_stale(
+    uow: UnitOfWork,
+    request: Request,
+    panel: Panel,
+    member: Member,
+    meeting: Meeting,
+    now: datetime,
+) -> str:
+    """A change from an agenda card older than the meeting (or one that lost the race to
+    save): nothing of it is saved; the refusal is audited (and committed) and the line says
+    what changed meanwhile. What was typed is not quoted: the agenda may be shown where
+    others read it."""
+    await versions.record_refusal(
+        uow,
+        request,
+        "meeting",
+        meeting.id,
+        rendered=versions.rendered_version(request.data),
+        current=meeting.version,
+        at=now,
+    )
+    line = await versions.changed_meanwhile(
+        uow, panel, "The agenda", [("meeting", meeting.id)], now=now, me=member.id
+    )
+    await uow.commit()
+    return f"{line} {versions.NOT_SAVED}: do it again on this card if it is still needed."
 
 
 def _item_id(request: Request) -> str:

@@ -12,7 +12,11 @@ Clicks are idempotent: each chair card carries the step it was rendered at and a
 changes with every rendering. Next and Back move only from the step they were rendered at,
 once (the activity ledger holds "meeting-nav:<meeting>:<step>"), and each form is saved once
 per token ("meeting-form:<token>"), so a click delivered twice, or two people clicking the
-same card, never adds an action twice or skips an item.
+same card, never adds an action twice or skips an item. Each card also carries the meeting's
+version, which every move and every saved form raises: a click from a card older than that
+(the chair and the coordinator each with a card), or one that loses the race to save,
+changes nothing and is shown the card as it is now with a line saying what changed
+(bot.services.versions).
 
 In a team channel or a group chat the chair card leaves out narratives (agencies' returns,
 action descriptions, summaries): posts where more than the meeting reads carry no personal
@@ -63,6 +67,7 @@ from bot.domain.panel import Agency, IsaAcceptance, Member, Panel, Role
 from bot.domain.policy import Act
 from bot.domain.risk import RiskLevel
 from bot.services import actions as spoc_actions
+from bot.services import versions
 from bot.services.agenda import (
     KIND_LABELS,
     NO_MEETING,
@@ -74,7 +79,7 @@ from bot.services.agenda import (
 from bot.services.guard import ANYWHERE, Access, Target
 from bot.services.info_requests import day_text, local, text_field, when_text
 from bot.services.minutes import draft_for_meeting, queue_draft
-from bot.services.ports import UnitOfWork
+from bot.services.ports import StaleVersion, UnitOfWork
 from bot.services.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.chair import (
     AGENCY_DID_NOT_ACT,
@@ -642,6 +647,7 @@ async def chair_view(
         # what a refused form showed again is free text: never in a shared chat
         typed=dict(typed or {}) if private else {},
         in_confidence=private,
+        version=meeting.version,
     )
     return view, case
 
@@ -778,7 +784,9 @@ async def navigate(request: Request, deps: Deps, *, forward: bool) -> Reply:
         meeting = await _meeting(uow, panel, request.data, now)
         _require_running(meeting, panel)
         fresh = meeting.current_item_id == item_id and meeting.step == step
-        if not fresh or not await uow.activities.first_time(
+        if fresh and versions.is_stale(request.data, meeting.version):
+            notice = await _refuse_stale(uow, request, panel, member, meeting, item_id, step, now)
+        elif not fresh or not await uow.activities.first_time(
             f"meeting-nav:{meeting.id}:{meeting.step}", now
         ):
             notice = STALE_MOVE
@@ -796,9 +804,58 @@ async def navigate(request: Request, deps: Deps, *, forward: bool) -> Reply:
                     current = next(i for i in items if i.id == item_id)
                     await _discussed(uow, panel, current, now)
                 meeting.go_to(target.id)
-                await uow.meetings.save(meeting)
-                await uow.commit()
+                try:
+                    await uow.meetings.save(meeting)
+                except StaleVersion:
+                    # Lost the race: another click moved or changed the meeting first.
+                    await uow.rollback()
+                    notice = STALE_MOVE
+                else:
+                    await uow.commit()
     return await chair_reply(deps, request, panel, member, meeting_id, notice=notice)
+
+
+async def _refuse_stale(
+    uow: UnitOfWork,
+    request: Request,
+    panel: Panel,
+    member: Member,
+    meeting: Meeting,
+    item_id: str,
+    step: int | None,
+    now: datetime,
+) -> str:
+    """A click from a chair card older than the meeting (or one that lost the race to
+    save): nothing of it is saved; the refusal is audited (and committed) and the line says
+    what changed meanwhile."""
+    await versions.record_refusal(
+        uow,
+        request,
+        "meeting",
+        meeting.id,
+        rendered=versions.rendered_version(request.data),
+        current=meeting.version,
+        at=now,
+    )
+    if meeting.current_item_id != item_id or meeting.step != step:
+        line = "The meeting moved on while you were typing; here it is now."
+    else:
+        entities = [("meeting", meeting.id), ("agenda_item", item_id)]
+        item = next(
+            (i for i in await uow.meetings.agenda(panel.id, meeting.id) if i.id == item_id), None
+        )
+        if item is not None and item.case_id is not None:
+            entities.append(("case", item.case_id))
+            entities += [
+                ("action", a.id) for a in await uow.actions.for_case(panel.id, item.case_id)
+            ]
+        if item is not None:
+            entities += [("action", action_id) for action_id in item.action_ids]
+        line = await versions.changed_meanwhile(
+            uow, panel, "This item", entities, now=now, me=member.id
+        )
+    await uow.commit()
+    return f"{line} {versions.NOT_SAVED}."
 
 
 # --- forms on the chair card ----------------------------------------------------------------
@@ -877,12 +934,34 @@ async def save_form(request: Request, deps: Deps, form: Form) -> Reply:
         item = next((i for i in items if i.id == item_id and i.is_active), None)
         if item is None:
             raise NotFound("That item is no longer on the agenda. Type chair.")
-        if not await uow.activities.first_time(f"meeting-form:{token}", now):
+        step = _step(request.data)
+        if versions.is_stale(request.data, meeting.version):
+            if not await uow.activities.first_time(f"meeting-form:{token}", now):
+                notice = ALREADY_SAVED  # this very card saved, and was clicked again
+            else:
+                await uow.rollback()  # this card saved nothing: its token stays unused
+                notice = await _refuse_stale(
+                    uow, request, panel, member, meeting, item_id, step, now
+                )
+                error = True
+        elif not await uow.activities.first_time(f"meeting-form:{token}", now):
             notice = ALREADY_SAVED
         else:
             turn = FormTurn(uow, request, panel, member, meeting, item, now)
             try:
                 notice = await form(turn)
+                # The meeting's version guards everything its chair card changes.
+                await uow.meetings.save(meeting)
+            except StaleVersion:
+                # Lost the race: another click saved this meeting (or its case) first.
+                await uow.rollback()
+                current = await uow.meetings.get(panel.id, meeting.id)
+                if current is None:
+                    raise NotFound("That meeting no longer exists.") from None
+                notice = await _refuse_stale(
+                    uow, request, panel, member, current, item_id, step, now
+                )
+                error = True
             except DomainError as err:
                 notice, error = err.message, True  # nothing is committed
             else:

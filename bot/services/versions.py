@@ -44,9 +44,8 @@ DONE_PREFIXES: Sequence[tuple[str, str]] = (
     ("review at", "set for review"),
     ("closed", "closed"),
     ("for ", "given a new action"),
-    ("moved", "reordered"),
-    ("deferred", "deferred"),
-    ("removed", "changed"),
+    ("agenda published", "published"),
+    ("aob", "given another item"),
 )
 STALE_DETAIL = "stale card: version {rendered}, now {current}"
 NOT_SAVED = "Nothing of yours was saved"
