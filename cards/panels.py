@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from adaptive_cards import card as ac
 
-from cards.kit import Card, build, heading, paragraph
+from cards.kit import Card, build, command_button, heading, paragraph
 from cards.verbs import Verb
 
 PANELS_TITLE = "Your panels"
@@ -36,6 +36,8 @@ class PanelsView:
     panels: Sequence[PanelLine]
     invitations: Sequence[InvitationLine]
     notice: str | None = None
+    # Just joined: the next steps (the panel's agreement, then what they can do).
+    joined: bool = False
 
 
 def _execute(title: str, verb: Verb, panel_id: str) -> ac.ActionExecute:
@@ -46,7 +48,7 @@ def render_panels(view: PanelsView) -> Card:
     """Each panel the person belongs to (the one they act for marked), then invitations."""
     body: list[object] = [*heading(PANELS_TITLE)]
     if view.notice:
-        body.append(paragraph(view.notice, attention=True))
+        body.append(paragraph(view.notice))
     if not view.panels and not view.invitations:
         body.append(paragraph("You are not a member of any panel. Ask a panel coordinator."))
     actions: list[object] = []
@@ -66,6 +68,11 @@ def render_panels(view: PanelsView) -> Card:
         actions.append(
             _execute(f"Decline {invite.panel_name}", Verb.PANEL_DECLINE, invite.panel_id)
         )
+    if view.joined:
+        actions[:0] = [
+            command_button("Read the sharing agreement", "isa"),
+            command_button("What I can do", "help"),
+        ]
     return build(body, actions[:6], fallback=PANELS_TITLE)
 
 

@@ -31,7 +31,10 @@ from cards.panels import (
 from cards.verbs import Verb
 
 NOT_INVITED = "There is no invitation of yours to that panel any more. Type panel."
-JOINED = "You joined {panel}. You act for it in this chat now; type help to see what you can do."
+JOINED = (
+    "You joined {panel}. You act for it in this chat now. Read and accept its information "
+    "sharing agreement to see case detail."
+)
 DECLINED = "You declined the invitation to {panel}. Nothing of it will reach you."
 
 
@@ -50,7 +53,10 @@ async def _mine(uow: UnitOfWork, aad_object_id: str) -> list[tuple[Panel, Member
 
 
 def _view(
-    pairs: Sequence[tuple[Panel, Member]], current: str | None, notice: str | None = None
+    pairs: Sequence[tuple[Panel, Member]],
+    current: str | None,
+    notice: str | None = None,
+    joined: bool = False,
 ) -> PanelsView:
     return PanelsView(
         panels=[
@@ -60,16 +66,19 @@ def _view(
         ],
         invitations=[InvitationLine(p.id, p.name, roles_text(m)) for p, m in pairs if m.invited],
         notice=notice,
+        joined=joined,
     )
 
 
-async def panels_card(deps: Deps, request: Request, notice: str | None = None) -> Card:
+async def panels_card(
+    deps: Deps, request: Request, notice: str | None = None, *, joined: bool = False
+) -> Card:
     """The caller's panels and invitations."""
     aad = request.caller.aad_object_id or ""
     async with deps.uow() as uow:
         pairs = await _mine(uow, aad) if aad else []
     current = request.panel.id if request.panel and request.member else None
-    return render_panels(_view(pairs, current, notice))
+    return render_panels(_view(pairs, current, notice, joined))
 
 
 async def show(request: Request, deps: Deps) -> Reply:
@@ -125,7 +134,8 @@ async def join(request: Request, deps: Deps) -> Reply:
             await audit.record(uow, actor, AuditVerb.UPDATE, "member", member.id, "joined", at=now)
             await uow.commit()
     joined = Request(request.caller, request.where, panel, member)
-    return Reply(card=await panels_card(deps, joined, JOINED.format(panel=panel.name)))
+    card = await panels_card(deps, joined, JOINED.format(panel=panel.name), joined=True)
+    return Reply(card=card)
 
 
 async def decline(request: Request, deps: Deps) -> Reply:
