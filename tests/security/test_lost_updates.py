@@ -23,18 +23,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from bot.app import create_app
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance
 from bot.services.ports import Storage, UnitOfWork
 from bot.services.versions import STALE_DETAIL
+from bot.settings import Settings
 from cards.actions import MARK_DONE, SAVE_UPDATE
 from cards.info_request import ANSWERED_TITLE, SEND_ANSWER
-from cards.kit import card_text
+from cards.kit import Card, card_text
 from cards.verbs import VERSION_KEY, Verb
 from storage import migrate_async, open_storage
+from tests import test_meeting_run_bot as run
 from tests.conftest import NOW, BotUnderTest, Connector, start_bot
 from tests.contract.conftest import (
     POSTGRES_URL,
@@ -43,6 +47,7 @@ from tests.contract.conftest import (
     require_postgres,
     unique_schema,
 )
+from tests.support import activities as acts
 from tests.support import governance as g
 
 HOUSING = "Riverside Homes (Housing)"
@@ -397,3 +402,87 @@ async def test_an_answer_from_a_card_out_of_date_by_seconds_is_refused(
     assert GEMMA_ANSWER in told and DANIEL_ANSWER in told
     now = await stored_request(bot, request.id)
     assert now.answer == GEMMA_ANSWER
+
+
+# --- the chair card: the chair and the coordinator each with a card -------------------------
+
+
+@pytest.fixture
+async def meeting_bot(
+    database: Storage, connector: Connector, clock: FixedClock
+) -> AsyncIterator[BotUnderTest]:
+    """The demo panel, with the meeting features, its agenda published and the meeting
+    started in its chat (as tests/test_meeting_run_bot.py has it)."""
+    await g.seed_demo(database.unit_of_work, clock)
+    settings = Settings(public_url="https://bot.example.org", ics_signing_secret=run.SECRET)
+    app = create_app(
+        settings,
+        storage=database,
+        clock=clock,
+        router=run.meeting_router(settings),
+        deliver_in_background=False,
+    )
+    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    bot = BotUnderTest(client, connector.fake, connector.url, database)
+    await bot.post(acts.bot_installed_in_team(bot.service_url))
+    await bot.post(acts.personal_message(bot.service_url, "agenda"))
+    await run.click_personal(bot, bot.connector.cards()[-1], "Publish agenda")
+    await bot.post(run.group_message(bot.service_url, "start", who="Tom", meeting=True))
+    yield bot
+    await client.close()
+
+
+async def chair_card_at_the_new_case(bot: BotUnderTest, who: str) -> Card:
+    await bot.post(run.group_message(bot.service_url, "chair", who=who, meeting=True))
+    card = bot.connector.to_conversation(run.MEETING_CHAT)[-1]["attachments"][0]["content"]
+    assert isinstance(card, dict)
+    return card
+
+
+async def test_a_chair_card_older_than_the_meeting_is_refused_with_what_changed(
+    meeting_bot: BotUnderTest,
+) -> None:
+    bot = meeting_bot
+    chair = await chair_card_at_the_new_case(bot, "Tom")
+    chair = run.card_of(await run.click_group(bot, chair, "Next", who="Tom"))
+    chair = run.card_of(await run.click_group(bot, chair, "Next", who="Tom"))
+    assert card_text(chair).startswith("Item 3 of 4: CM-2026-014 (new case)")
+    coordinators = await chair_card_at_the_new_case(bot, "Priya")
+    housing = await run._agency_of(bot, "Gemma")
+
+    # Tom sets the risk level; then Priya, from her card rendered before, the lead agency.
+    saved = run.card_of(
+        await run.click_group(bot, chair, "Save risk level", who="Tom", risk_level="high")
+    )
+    assert "Risk level of CM-2026-014: High." in card_text(saved)
+    body = await run.click_group(
+        bot, coordinators, "Save lead agency", who="Priya", lead_agency_id=housing
+    )
+    told = card_text(run.card_of(body))
+    assert f"This item was given a new risk level by Riverside Police at 10:00 {CHANGED}" in told
+    assert "Nothing of yours was saved." in told
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        case = await uow.cases.by_reference(panel.id, g.CASE)
+        assert case is not None
+        assert case.lead_agency_id != housing  # nothing of the stale click was saved
+        meeting_trail = await uow.audit.trail(
+            panel.id, [("meeting", chair_meeting(chair))], limit=5
+        )
+    assert any(
+        e.verb is AuditVerb.REFUSE and (e.detail or "").startswith("stale card")
+        for e in meeting_trail
+    )
+    # From the card she was given back, it is saved.
+    again = run.card_of(
+        await run.click_group(
+            bot, run.card_of(body), "Save lead agency", who="Priya", lead_agency_id=housing
+        )
+    )
+    assert f"Lead agency for CM-2026-014: {HOUSING}." in card_text(again)
+
+
+def chair_meeting(card: Card) -> str:
+    meeting_id: str = g.button(card, "Next")["data"]["meeting_id"]
+    return meeting_id
