@@ -42,8 +42,9 @@ from bot.services.calendar import (
     take_date,
 )
 from bot.services.demo import DEMO_TEAM, seed_demo
+from bot.services.dispatch import run_command
 from bot.services.links import Links, Purpose
-from bot.services.router import Caller, Deps, Request, Where
+from bot.services.router import Caller, Deps, Request, Router, Where
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 from storage import MemoryStorage
@@ -358,18 +359,27 @@ async def test_a_cancelled_meeting_cannot_be_cancelled_or_moved_again(world: Wor
 # --- who may, and typed commands ------------------------------------------------------------
 
 
+def _router(world: World) -> Router:
+    router = Router()
+    calendar.register(router, CalendarConfig(spawn=world.background))
+    return router
+
+
 @pytest.mark.parametrize("args", ["cancel 12 Jan Ill", "move 12 Jan 14 Jan"])
 async def test_only_the_coordinator_may_move_or_cancel(world: World, args: str) -> None:
+    # Through the dispatcher, as every typed command goes: the guard decides.
     before = await world.meetings()
-    with pytest.raises(NotAllowed, match="Only the panel's coordinator"):
-        await world.feature().command(world.request(world.gemma, args=args), world.deps)
+    with pytest.raises(NotAllowed, match="Only the panel's coordinators can move or cancel"):
+        await run_command(_router(world), world.request(world.gemma), "schedule", args, world.deps)
     assert await world.meetings() == before
 
 
 async def test_moving_or_cancelling_happens_in_the_private_chat_only(world: World) -> None:
-    request = world.request(world.priya, ConversationKind.CHANNEL, args="cancel 12 Jan Ill")
+    request = world.request(world.priya, ConversationKind.CHANNEL)
+    before = await world.meetings()
     with pytest.raises(NotAllowed, match="private chat"):
-        await world.feature().command(request, world.deps)
+        await run_command(_router(world), request, "schedule", "cancel 12 Jan Ill", world.deps)
+    assert await world.meetings() == before
 
 
 async def test_a_typed_move_reads_dates_and_a_time(world: World) -> None:

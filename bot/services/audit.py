@@ -20,7 +20,7 @@ from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.panel import Agency, Member, Panel
-from bot.domain.policy import Act, Decision, Refusal, Relation
+from bot.domain.policy import Act, Decision, Refusal
 from bot.services import access
 from bot.services.guard import NOT_MEETINGS, Access, Target
 from bot.services.ports import UnitOfWork
@@ -284,23 +284,9 @@ def fit(view: AuditView) -> tuple[Card, int]:
 
 async def show_trail(request: Request, deps: Deps, reference: str, before_id: str | None) -> Reply:
     """One page of a trail, newest first, after checking the caller may read it."""
-    panel, member = request.panel, request.member
-    if panel is None:
-        raise NotAllowed("The audit trail is for the panel's coordinators.")
+    panel, _ = request.admitted()  # VIEW_AUDIT, checked by the guard (see `register`)
     now = deps.clock.now()
     async with deps.uow() as uow:
-        decision = await access.decide_for(uow, panel, member, Act.VIEW_AUDIT, Relation.NONE)
-        if not decision.allowed:
-            return await refuse(
-                uow,
-                request,
-                decision,
-                act=Act.VIEW_AUDIT,
-                entity="panel",
-                entity_id=panel.id,
-                at=now,
-                next_step={"verb": Verb.COMMAND.value, "command": f"audit {reference}".strip()},
-            )
         scope = await _scope(uow, panel, reference)
         if before_id is None:
             detail = "audit trail" + (f" of {scope.reference}" if scope.reference else "")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
-from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, Meeting
 from bot.domain.panel import Agency, Member, Panel
 from bot.domain.policy import Act, Relation, decide
@@ -34,7 +34,6 @@ from cards.case import (
     render_case,
 )
 from cards.kit import Card
-from cards.verbs import Verb
 
 USAGE = "case CM-2026-014"
 
@@ -327,9 +326,8 @@ def case_view(read: _Read, now: datetime) -> CaseView:
 
 async def show_case(request: Request, deps: Deps) -> Reply:
     """`case CM-2026-014`: the case in full, if the caller is entitled to it."""
-    panel, member = request.panel, request.member
-    if panel is None or member is None:
-        raise NotAllowed("Cases are for panel members. Ask your panel coordinator to add you.")
+    # VIEW_CASE_DETAIL on the case named, with the agreement: checked by the guard.
+    panel, member = request.admitted()
     words = request.args.split()
     if len(words) != 1:
         raise InvalidInput(f"Write it as: {USAGE}.")
@@ -340,19 +338,6 @@ async def show_case(request: Request, deps: Deps) -> Reply:
         if case is None:
             raise NotFound(f"There is no case {reference} in this panel.")
         subject = await access.subject_for(uow, panel, member)
-        relations = await access.relations_to_case(uow, panel, member, case)
-        decision = decide(subject, Act.VIEW_CASE_DETAIL, relations)
-        if not decision.allowed:
-            return await audit.refuse(
-                uow,
-                request,
-                decision,
-                act=Act.VIEW_CASE_DETAIL,
-                entity="case",
-                entity_id=case.id,
-                at=now,
-                next_step={"verb": Verb.COMMAND.value, "command": f"case {case.reference}"},
-            )
         read = await _read(uow, panel, case)
         await audit.record(uow, request, AuditVerb.VIEW, "case", case.id, "case view", at=now)
         await uow.commit()

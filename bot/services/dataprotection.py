@@ -34,8 +34,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case
 from bot.domain.common import new_id
-from bot.domain.delivery import ConversationKind
-from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.domain.gate import SubjectNames, personal_data_in
 from bot.domain.intake_rules import is_postcode
 from bot.domain.meeting import Meeting
@@ -683,26 +682,9 @@ class DataProtectionFeature:
     async def _allowed(
         self, request: Request, deps: Deps, act: Act, command: str
     ) -> tuple[Panel, Member] | Reply:
-        """The panel and the coordinator, or the refusal to answer with (audited)."""
-        panel, member = request.panel, request.member
-        if panel is None or member is None:
-            raise NotAllowed(NOT_A_MEMBER)
-        if request.where.kind is not ConversationKind.PERSONAL:
-            raise NotAllowed(PRIVATE_ONLY)
-        async with deps.uow() as uow:
-            decision = await access.decide_for(uow, panel, member, act)
-            if not decision.allowed:
-                return await audit.refuse(
-                    uow,
-                    request,
-                    decision,
-                    act=act,
-                    entity="panel",
-                    entity_id=panel.id,
-                    at=deps.clock.now(),
-                    next_step={"verb": Verb.COMMAND.value, "command": command},
-                )
-        return panel, member
+        """The coordinator the guard let through (EXPORT_SAR or ERASE, in private only, with
+        the agreement: declared in `register`)."""
+        return request.admitted()
 
     # -- finding the person --
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.delivery import ConversationKind
-from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.intake_rules import (
     CHILD_KEYS,
     MAX_SUBJECTS,
@@ -50,7 +50,7 @@ from bot.domain.intake_rules import (
     validate_step,
 )
 from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
-from bot.domain.policy import Act, PolicySubject, Relation, decide
+from bot.domain.policy import Act
 from bot.domain.referral import (
     DeclineReason,
     Referral,
@@ -59,7 +59,7 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskMatrix
-from bot.services import audit, triage
+from bot.services import triage
 from bot.services.config import load_risk_matrix
 from bot.services.guard import ANYWHERE, PRIVATE, Access, Target
 from bot.services.info_requests import day_text
@@ -254,27 +254,9 @@ def _note(referral: Referral, step: Step) -> DraftNoteView:
 
 
 async def _membership(request: Request, deps: Deps) -> tuple[Panel, Member]:
-    """The referrer, if the policy lets them refer (and so see their own referrals)."""
-    if request.panel is None or request.member is None or not request.member.active:
-        raise NotAllowed("Referrals are made by panel members. Ask your coordinator to add you.")
-    # A referrer's own referral is what they wrote: the agreement is not needed for it.
-    subject = PolicySubject.of(
-        request.member, accepted_version=None, current_version=request.panel.isa_version
-    )
-    decision = decide(subject, Act.REFER, Relation.REFERRER)
-    if not decision.allowed:
-        async with deps.uow() as uow:
-            await audit.refuse(
-                uow,
-                request,
-                decision,
-                act=Act.REFER,
-                entity="panel",
-                entity_id=request.panel.id,
-                at=deps.clock.now(),
-            )
-        raise NotAllowed(decision.reason, audited=True)
-    return request.panel, request.member
+    """The member the guard let through: REFER for `refer`, EDIT_REFERRAL (their own
+    referral, no agreement needed for what they wrote) for the intake card's buttons."""
+    return request.admitted()
 
 
 def _inputs_of(referral: Referral) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.audit import AuditVerb
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.panel import IsaAcceptance, Member, Panel
-from bot.domain.policy import Act, Relation
+from bot.domain.policy import Act
 from bot.services import access, audit
 from bot.services.dispatch import run_verb
 from bot.services.guard import ANYWHERE, PRIVATE, Access
@@ -133,20 +133,8 @@ def accept_verb(router: Router) -> Handler:
 
 
 async def _coordinator(request: Request, deps: Deps) -> tuple[Panel, Member] | Reply:
-    panel, member = _member(request)
-    async with deps.uow() as uow:
-        decision = await access.decide_for(uow, panel, member, Act.MANAGE_MEMBERS, Relation.NONE)
-        if not decision.allowed:
-            return await audit.refuse(
-                uow,
-                request,
-                decision,
-                act=Act.MANAGE_MEMBERS,
-                entity="panel",
-                entity_id=panel.id,
-                at=deps.clock.now(),
-            )
-    return panel, member
+    # MANAGE_MEMBERS (`isa set`, the form's Save): checked by the guard.
+    return request.admitted()
 
 
 def suggested_version(current: str) -> str:

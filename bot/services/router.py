@@ -14,8 +14,9 @@ from typing import Any
 
 from bot.domain.common import Clock
 from bot.domain.delivery import ConversationKind
-from bot.domain.errors import NotFound
+from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.panel import Member, Panel, Role
+from bot.domain.policy import NOT_A_MEMBER
 from bot.services.guard import Access
 from bot.services.ports import UnitOfWorkFactory
 
@@ -55,6 +56,13 @@ class Request:
     data: Mapping[str, Any] = field(default_factory=dict)
     # How many panels the caller belongs to: a card says which one it concerns when several.
     panels: int = 0
+
+    def admitted(self) -> tuple[Panel, Member]:
+        """The caller's panel and membership, once the guard let the request through (it
+        decides who may do what before any handler runs: handlers do not ask again)."""
+        if self.panel is None or self.member is None or not self.member.active:
+            raise NotAllowed(NOT_A_MEMBER)
+        return self.panel, self.member
 
     def roles(self) -> frozenset[Role]:
         """The caller's active roles in the resolved panel."""

@@ -372,18 +372,7 @@ class StatsFeature:
             raise NotAllowed(PRIVATE_ONLY)
         now = deps.clock.now()
         quarter = quarter or Quarter.of(now.astimezone(ZoneInfo(panel.timezone)).date())
-        async with deps.uow() as uow:
-            decision = await access.decide_for(uow, panel, member, Act.VIEW_STATS)
-            if not decision.allowed:
-                return await audit.refuse(
-                    uow,
-                    request,
-                    decision,
-                    act=Act.VIEW_STATS,
-                    entity="panel",
-                    entity_id=panel.id,
-                    at=now,
-                )
+        async with deps.uow() as uow:  # VIEW_STATS: checked by the guard
             figures = await quarter_figures(uow, panel, quarter, now)
             agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
             await audit.record(
