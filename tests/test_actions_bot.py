@@ -180,14 +180,14 @@ async def test_another_agency_may_not_change_the_action_and_is_refused_on_the_re
     listed = g.last_card(bot)
     body = await press(bot, listed, MARK_DONE, g.TOM, **{"note-0": "Done by the police."})
     assert g.text_of(body) == (
-        f"This action belongs to {HOUSING}: only its SPOC or deputy can change it."
+        "This action belongs to another agency: only its SPOC or deputy can change it."
     )
     action = await housing_action(bot)
     assert action.status is ActionStatus.OPEN
     async with bot.storage.unit_of_work() as uow:
         trail = await uow.audit.for_entity(action.panel_id, "action", action.id)
     assert trail[-1].verb is AuditVerb.REFUSE
-    assert trail[-1].detail == "action.done: not the owner agency's SPOC or deputy"
+    assert trail[-1].detail == "update_action: need_to_know"
     tom = await g.member_of(bot.storage, g.TOM)
     assert trail[-1].actor_member_id == tom.id
 

@@ -97,8 +97,7 @@ def may_by_role(role: Role, act: Act, relation: Relation) -> bool:
             Relation.INVITED_AGENCY,
         }
     if act is Act.UPDATE_ACTION:
-        if role in {Role.COORDINATOR, Role.CHAIR}:
-            return True
+        # An action's card is answered by its agency; the chair changes actions at the meeting.
         return role in {Role.SPOC, Role.DEPUTY} and relation is Relation.ACTION_OWNER
     raise AssertionError(f"no expectation written for {act}")
 

@@ -11,13 +11,13 @@ decide at once.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from bot.app import build_router
 from bot.domain.action import InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
@@ -38,6 +38,7 @@ from bot.domain.referral import (
 from bot.domain.risk import RiskLevel
 from bot.services import info_requests, triage
 from bot.services.demo import DEMO_TEAM, seed_demo
+from bot.services.dispatch import run_verb
 from bot.services.referrer_notices import ReferralEvent
 from bot.services.router import Caller, Deps, Reply, Request, Where
 from cards.kit import card_text
@@ -539,8 +540,11 @@ async def test_only_coordinators_may_triage_and_a_refusal_is_audited(
     before = await world.snapshot()
     data = await accept_data(world, "Riverside Police")
     data.update(question="Why?", decline_reason="out_of_area")
+    # Through the dispatcher, as every click goes: the guard decides before the handler.
     with pytest.raises(NotAllowed, match="Only the panel's coordinators"):
-        await getattr(triage, verb)(await world.request(aad, data), world.deps)
+        await run_verb(
+            build_router(), await world.request(aad, data), f"triage.{verb}", data, world.deps
+        )
     assert await world.snapshot() == before
     async with world.storage.unit_of_work() as uow:
         trail = await uow.audit.for_entity(world.panel.id, "referral", data["referral_id"])
@@ -790,10 +794,11 @@ async def test_only_the_asked_agencys_spoc_or_deputy_may_answer(
 ) -> None:
     case, (request,) = await accepted_case(world, agency)
     before = len(await world.outbox())
-    with pytest.raises(NotAllowed, match=re.escape(f"This request was sent to {agency};")):
-        await info_requests.answer_request(
-            await world.request(aad, {"request_id": request.id, "answer": "Here you go."}),
-            world.deps,
+    data = {"request_id": request.id, "answer": "Here you go."}
+    # Through the dispatcher, as every click goes: the guard decides before the handler.
+    with pytest.raises(NotAllowed, match=r"another agency|Only the panel.s SPOCs and deputies"):
+        await run_verb(
+            build_router(), await world.request(aad, data), "info.answer", data, world.deps
         )
     (stored,) = await world.requests_for(case)
     assert stored.status is RequestStatus.OPEN

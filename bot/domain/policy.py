@@ -87,7 +87,8 @@ TABLE: Mapping[Act, Mapping[Role, frozenset[Relation]]] = {
     Act.TRIAGE: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
     Act.ANSWER_INFO_REQUEST: {C: NEVER, H: NEVER, S: AGENCY, D: AGENCY, R: NEVER},
     Act.CAPTURE_ACTION: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
-    Act.UPDATE_ACTION: {C: ANY, H: ANY, S: OWNER, D: OWNER, R: NEVER},
+    # Answering an action's card is its agency's; the panel changes actions at the meeting.
+    Act.UPDATE_ACTION: {C: NEVER, H: NEVER, S: OWNER, D: OWNER, R: NEVER},
     Act.PUBLISH_AGENDA: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
     Act.RUN_MEETING: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
     Act.MANAGE_MEMBERS: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},

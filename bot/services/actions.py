@@ -658,9 +658,9 @@ def _apply(
 
 async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
     """Done, Add an update or Can't do this, from an action card or a list."""
-    panel, member = request.panel, request.member
-    if panel is None or member is None or not member.active:
-        raise NotAllowed("Only the action's agency's SPOC or deputy can answer this card.")
+    # UPDATE_ACTION on this action (its agency's SPOC or deputy, with the agreement) and on
+    # the list's agency, if the card names one: checked by the guard.
+    panel, member = request.admitted()
     click = Click.of(request.data)
     now = deps.clock.now()
     day = today_of(panel, now)
@@ -669,35 +669,6 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
         if action is None:
             raise NotFound("That action no longer exists.")
         look = await Lookup.load(uow, panel, [action.case_id])
-        owner = look.agency_name(action.owner_agency_id)
-        if not may_act(member, action):
-            raise await _refuse(
-                uow,
-                request,
-                action,
-                now,
-                f"{verb.value}: not the owner agency's SPOC or deputy",
-                f"This action belongs to {owner}: only its SPOC or deputy can change it.",
-            )
-        case = look.cases.get(action.case_id)
-        relations = (
-            await access.relations_to_case(uow, panel, member, case)
-            if case
-            else frozenset({Relation.NONE})
-        )
-        decision = await access.decide_for(uow, panel, member, Act.UPDATE_ACTION, relations)
-        if not decision.allowed:
-            return await audit.refuse(
-                uow,
-                request,
-                decision,
-                act=Act.UPDATE_ACTION,
-                entity="action",
-                entity_id=action.id,
-                at=now,
-                next_step=NEXT_STEP,
-                title=action_title(case.reference if case else "a case"),
-            )
         notice: str
         error = False
         typed: dict[str, str] = {}
@@ -1201,6 +1172,7 @@ def register(router: Router) -> None:
         PRIVATE,
         targets=(Target.ACTION, Target.AGENCY),
         required=(Target.ACTION,),
+        resume=NEXT_STEP,
     )
     router.verb(VerbSpec(Verb.ACTION_DONE.value, done, answering))
     router.verb(VerbSpec(Verb.ACTION_UPDATE.value, update, answering))

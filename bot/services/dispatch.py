@@ -51,7 +51,7 @@ async def run_verb(
     if not verb or len(verb) > 64:
         raise InvalidInput("This card's button sent nothing I understand. Type help.")
     spec = router.find_verb(verb)
-    next_step = {**data, "verb": verb} if verb in _RESUMABLE else None
+    next_step = {**data, "verb": verb} if verb in _RESUMABLE else spec.access.resume
     checked = await _check(spec.access, request, deps, verb, "", dict(data), next_step)
     if isinstance(checked, Reply):
         return checked

@@ -155,6 +155,9 @@ class Access:
     required: tuple[Target, ...] = ()
     sub_acts: Mapping[str, Act] = field(default_factory=dict)
     starts_meeting: bool = False
+    # What accepting the agreement runs next, when that was all that was missing (a card
+    # verb is not run again by itself: it may carry what was typed).
+    resume: Mapping[str, Any] | None = None
 
     def act_for(self, args: str) -> Act | None:
         """The act of this use: a subcommand's own act, or the command's."""

@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 from bot.domain.action import InformationRequest, RequestStatus
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case
-from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.meeting import Meeting
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
 from bot.domain.referral import Referral
-from bot.services import access, audit, versions
+from bot.services import access, versions
 from bot.services.guard import PRIVATE, Access, Target
 from bot.services.notify import card_to_member
 from bot.services.ports import StaleVersion, UnitOfWork
@@ -231,11 +231,9 @@ async def _agreement_card(
 async def _contact_request(
     request: Request, deps: Deps, uow: UnitOfWork, now: datetime
 ) -> tuple[Panel, Member, InformationRequest, Case, Agency]:
-    """The request the card names, if the caller is the asked agency's SPOC or deputy;
-    refused (and audited) if not."""
-    panel, member = request.panel, request.member
-    if panel is None or member is None or not member.active:
-        raise NotAllowed("Only the asked agency's SPOC or deputy can answer this request.")
+    """The request the card names; who may open it (VIEW_CASE_DETAIL as its agency, with the
+    agreement) was decided by the guard."""
+    panel, member = request.admitted()
     request_id = text_field(request.data, "request_id", 64)
     if request_id is None:
         raise InvalidInput("This card names no request. Type help.")
@@ -246,13 +244,6 @@ async def _contact_request(
     agency = await uow.agencies.get(panel.id, info.agency_id)
     if agency is None:
         raise NotFound("That information request no longer exists.")
-    if member.agency_id != info.agency_id or not AGENCY_ANSWERERS & member.roles:
-        await _audit(uow, panel, member, AuditVerb.REFUSE, info, now, "not the agency's contact")
-        await uow.commit()
-        raise NotAllowed(
-            f"This request was sent to {agency.name}; only its SPOC or deputy can answer it.",
-            audited=True,
-        )
     return panel, member, info, case, agency
 
 
@@ -262,20 +253,6 @@ async def open_request(request: Request, deps: Deps) -> Reply:
     now = deps.clock.now()
     async with deps.uow() as uow:
         panel, member, info, case, agency = await _contact_request(request, deps, uow, now)
-        relation = await access.relation_of_agency(uow, panel, agency.id)
-        decision = await access.decide_for(uow, panel, member, Act.VIEW_CASE_DETAIL, relation)
-        if not decision.allowed:
-            return await audit.refuse(
-                uow,
-                request,
-                decision,
-                act=Act.VIEW_CASE_DETAIL,
-                entity="information_request",
-                entity_id=info.id,
-                at=now,
-                next_step={"verb": Verb.INFO_OPEN.value, "request_id": info.id},
-                title=info_request_title(case.reference),
-            )
         if info.status is not RequestStatus.OPEN:
             return Reply(card=await _answered_card(uow, panel, info, case, agency))
         referral = await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
@@ -287,10 +264,9 @@ async def open_request(request: Request, deps: Deps) -> Reply:
 
 
 async def answer_request(request: Request, deps: Deps) -> Reply:
-    """The agency's SPOC or deputy returns what the agency knows."""
-    panel, member = request.panel, request.member
-    if panel is None or member is None or not member.active:
-        raise NotAllowed("Only the asked agency's SPOC or deputy can answer this request.")
+    """The agency's SPOC or deputy returns what the agency knows (ANSWER_INFO_REQUEST as the
+    asked agency: checked by the guard)."""
+    panel, member = request.admitted()
     request_id = text_field(request.data, "request_id", 64)
     if request_id is None:
         raise InvalidInput("This card names no request. Type help.")
@@ -303,29 +279,8 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
         agency = await uow.agencies.get(panel.id, info.agency_id)
         if agency is None:
             raise NotFound("That information request no longer exists.")
-        if member.agency_id != info.agency_id or not AGENCY_ANSWERERS & member.roles:
-            await _audit(
-                uow, panel, member, AuditVerb.REFUSE, info, now, "not the agency's contact"
-            )
-            await uow.commit()
-            raise NotAllowed(
-                f"This request was sent to {agency.name}; only its SPOC or deputy can answer it.",
-                audited=True,
-            )
         if info.status is not RequestStatus.OPEN:
             return Reply(card=await _not_sent(uow, request, panel, member, info, case, agency, now))
-        relation = await access.relation_of_agency(uow, panel, agency.id)
-        decision = await access.decide_for(uow, panel, member, Act.ANSWER_INFO_REQUEST, relation)
-        if not decision.allowed:
-            return await audit.refuse(
-                uow,
-                request,
-                decision,
-                act=Act.ANSWER_INFO_REQUEST,
-                entity="information_request",
-                entity_id=info.id,
-                at=now,
-            )
         if versions.is_stale(request.data, info.version):
             return Reply(card=await _not_sent(uow, request, panel, member, info, case, agency, now))
         try:

@@ -47,7 +47,7 @@ from bot.domain.agenda import item_number, neighbour, running_items
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus, ClosureReason
 from bot.domain.delivery import ConversationKind
-from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotAllowed, NotFound
+from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from bot.domain.meeting import (
     AgendaItem,
     AgendaItemKind,
@@ -141,17 +141,14 @@ class RunConfig:
 
 
 def _member(request: Request) -> tuple[Panel, Member]:
-    if request.panel is None or request.member is None or not request.member.active:
-        raise NotAllowed(NOT_A_MEMBER)
-    return request.panel, request.member
+    """The attendee the guard let through (ATTEND_MEETING, in this meeting's own chat)."""
+    return request.admitted()
 
 
 def _chair(request: Request) -> tuple[Panel, Member]:
-    if request.panel is None or request.member is None or not request.member.active:
-        raise NotAllowed(ONLY_CHAIR)
-    if not CHAIR_ROLES & request.roles():
-        raise NotAllowed(ONLY_CHAIR)
-    return request.panel, request.member
+    """The chair or coordinator the guard let through (START_MEETING, RUN_MEETING or
+    CAPTURE_ACTION, with the agreement, on this chat's own meeting)."""
+    return request.admitted()
 
 
 async def _meeting(

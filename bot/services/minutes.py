@@ -20,7 +20,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.minutes import (
     ActionLine,
@@ -252,12 +252,9 @@ async def minutes_file(
 
 
 def _coordinator(request: Request) -> tuple[Panel, Member]:
-    panel, member = request.panel, request.member
-    if panel is None or member is None or not member.active:
-        raise NotAllowed(ONLY_COORDINATORS)
-    if Role.COORDINATOR not in request.roles():
-        raise NotAllowed(ONLY_COORDINATORS)
-    return panel, member
+    """The coordinator the guard let through (APPROVE_MINUTES, in private, with the
+    agreement)."""
+    return request.admitted()
 
 
 def _version(data: Mapping[str, Any]) -> int | None:

@@ -19,7 +19,7 @@ from bot.domain import policy
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind
-from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from bot.domain.matching import MatchBasis, MatchKind, SubjectMatch, classify_matches
 from bot.domain.meeting import AgendaItem, AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
@@ -400,34 +400,8 @@ class Decider:
 
 
 async def _decider(request: Request, deps: Deps) -> Decider:
-    """The caller, if they are one of the panel's coordinators; refused (and audited) if not."""
-    panel, member = request.panel, request.member
-    if panel is None or member is None:
-        raise NotAllowed(ONLY_COORDINATORS)
-    # Deciding shows no detail, so the agreement is not read here (the cards that show
-    # detail check it); and no unit of work is opened before the decision's own.
-    subject = policy.PolicySubject.of(
-        member, accepted_version=None, current_version=panel.isa_version
-    )
-    decision = policy.decide(subject, policy.Act.TRIAGE, policy.Relation.NONE)
-    if not decision.allowed:
-        referral_id = request.data.get("referral_id")
-        async with deps.uow() as uow:
-            await uow.audit.append(
-                AuditEvent(
-                    panel_id=panel.id,
-                    at=deps.clock.now(),
-                    actor_aad_object_id=member.aad_object_id,
-                    actor_member_id=member.id,
-                    verb=AuditVerb.REFUSE,
-                    entity="referral",
-                    entity_id=referral_id[:64] if isinstance(referral_id, str) else None,
-                    where=request.where.kind.value,
-                    detail=f"triage: {decision.refusal.value if decision.refusal else 'no'}",
-                )
-            )
-            await uow.commit()
-        raise NotAllowed(f"{decision.reason} Nothing was changed.", audited=True)
+    """The coordinator the guard let through (TRIAGE on the referral the card names)."""
+    panel, member = request.admitted()
     return Decider(panel, member, request.where.kind)
 
 
@@ -811,9 +785,7 @@ async def decline(request: Request, deps: Deps) -> Reply:
 
 async def referrals(request: Request, deps: Deps) -> Reply:
     """Coordinators: every pending referral, or one's triage card. Others: their own."""
-    panel, member = request.panel, request.member
-    if panel is None or member is None or not member.active:
-        raise NotAllowed("`referrals` is for panel members. Ask your panel coordinator to add you.")
+    panel, member = request.admitted()
     now = deps.clock.now()
     async with deps.uow() as uow:
         if Role.COORDINATOR in request.roles():

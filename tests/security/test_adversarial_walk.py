@@ -14,7 +14,7 @@ import asyncio
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ from bot.domain.referral import (
 )
 from bot.domain.risk import RiskLevel
 from bot.services import channel_gate, dispatch, turns
-from bot.services.guard import Access, replies_in_private
+from bot.services.guard import ANYWHERE, Access, Target, public, replies_in_private
 from bot.services.router import Caller, Deps, Reply, Request, Router, Where
 from cards.verbs import Verb
 from storage import SqlStorage, migrate_async, open_storage
@@ -803,3 +803,47 @@ def test_every_command_and_verb_is_walked_by_the_riskiest_callers(
         ):
             problems += loop.run_until_complete(walk_one(seeded, router, call, who, chat, ids_of))
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def weakened(router: Router, name: str, access: Access) -> Router:
+    """The same router with one command's or verb's declaration replaced."""
+    copy = Router()
+    for spec in router.commands():
+        copy.command(replace(spec, access=access) if spec.name == name else spec)
+    for verb in router.verb_specs():
+        copy.verb(replace(verb, access=access) if verb.verb == name else verb)
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("name", "access", "who", "chat", "ids_of"),
+    [
+        # `case` asking only for a case's summary: another agency's SPOC reads its subjects.
+        (
+            "case",
+            Access(Act.VIEW_CASE_SUMMARY, ANYWHERE, targets=(Target.CASE_IN_ARGS,)),
+            "spoc_invited",
+            "personal",
+            "A2",
+        ),
+        # `info.open` declared for anyone anywhere: another agency's SPOC reads the request.
+        ("info.open", public(), "spoc_invited", "personal", "A2"),
+    ],
+)
+def test_the_walk_fails_when_a_declaration_is_weakened(
+    world: tuple[World, asyncio.AbstractEventLoop],
+    name: str,
+    access: Access,
+    who: str,
+    chat: str,
+    ids_of: str,
+) -> None:
+    """The suite is not blind: with one declaration weakened, the walk reports it."""
+    seeded, loop = world
+    router = router_under_test()
+    call = next(c for c in calls(router) if c.name == name)
+    assert not loop.run_until_complete(walk_one(seeded, router, call, who, chat, ids_of))
+    problems = loop.run_until_complete(
+        walk_one(seeded, weakened(router, name, access), call, who, chat, ids_of)
+    )
+    assert problems, f"weakening {name} went unnoticed"
