@@ -368,3 +368,34 @@ async def test_11_setup_keeps_the_channels_reference_at_once(bot: BotUnderTest) 
     assert panel.channel_id == "19:e@thread.tacv2"
     assert ref is not None and ref.kind is ConversationKind.CHANNEL
     assert ref.reference["conversation"]["id"] == "19:e@thread.tacv2"
+
+
+def test_7_a_closure_note_is_shown_in_private_only() -> None:
+    """The chair card's decision line: a closed case's note is narrative (kept from shared
+    chats); the reason's label is not."""
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.case import Case, CaseStatus, ClosureReason
+    from bot.domain.meeting import Meeting
+    from bot.services.meeting_run import _decision
+
+    note = "ZQX-CLOSURE-NOTE moved to her sister's in Leeds"
+    case = Case(
+        panel_id="p",
+        reference="CM-2026-090",
+        status=CaseStatus.CLOSED,
+        closure_reason=ClosureReason.CONCERNS_REDUCED,
+        closure_note=note,
+        opened_at=NOW,
+        closed_at=NOW,
+    )
+    meeting = Meeting(
+        panel_id="p",
+        starts_at=NOW,
+        ends_at=NOW + timedelta(hours=2),
+        referral_deadline=NOW - timedelta(days=8),
+    )
+    zone = ZoneInfo("Europe/London")
+    shared = _decision(case, meeting, {}, zone, private=False)
+    assert shared.startswith("Closed: ") and "ZQX-CLOSURE-NOTE" not in shared
+    assert "ZQX-CLOSURE-NOTE" in _decision(case, meeting, {}, zone, private=True)
