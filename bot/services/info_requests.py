@@ -352,6 +352,10 @@ async def _not_sent(
         uow, panel, "This request", [("information_request", info.id)], now=now, me=member.id
     )
     await uow.commit()
+    if not await _may_see(uow, panel, member, agency):
+        # Answering needs no agreement (it is the agency's own word); showing the request
+        # as it is now (the people it names) does.
+        return await _agreement_card(uow, panel, member, info, case, agency)
     if info.status is not RequestStatus.OPEN:
         notice = f"{line} {versions.kept(typed, in_the_box=False)}"
         return await _answered_card(uow, panel, info, case, agency, notice=notice)

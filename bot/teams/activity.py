@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from botbuilder.schema import Activity
@@ -76,4 +77,9 @@ def dedupe_key(activity: Activity) -> str | None:
     if not activity.id:
         return None
     conversation_id = _get(activity.conversation, "id") or ""
-    return f"{activity.channel_id}:{conversation_id}:{activity.id}"[:400]
+    key = f"{activity.channel_id}:{conversation_id}:{activity.id}"
+    if len(key) > 400:
+        # Cut short, two different activities could share a key (and the second be ignored
+        # as a redelivery): a long key is stood for by its digest instead.
+        key = "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return key

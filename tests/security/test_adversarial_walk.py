@@ -800,6 +800,7 @@ def test_every_command_and_verb_is_walked_by_the_riskiest_callers(
             ("coordinator", "channel", "A1"),
             ("b_only", "personal", "A1"),
             ("stranger", "channel", "A1"),
+            ("unaccepted", "personal", "A2"),
         ):
             problems += loop.run_until_complete(walk_one(seeded, router, call, who, chat, ids_of))
     assert not problems, "\n".join(sorted(set(problems)))

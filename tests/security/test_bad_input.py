@@ -178,3 +178,23 @@ async def test_an_action_execute_whose_value_is_not_an_object_gets_a_400(
     response = await bot.post(_invoke(bot, "adaptiveCard/action", value))
     assert response.status == 400
     assert _logged_errors(errors) == []
+
+
+def test_two_activities_with_a_huge_channel_id_are_not_taken_for_one_redelivery() -> None:
+    """Found by the fuzz test: a key cut at 400 characters made the second of two such
+    activities look like a redelivery of the first, and it went unanswered."""
+    from botbuilder.schema import Activity, ConversationAccount
+
+    from bot.teams.activity import dedupe_key
+
+    def activity(activity_id: str) -> Activity:
+        return Activity(
+            id=activity_id,
+            channel_id="x" * 1000,
+            conversation=ConversationAccount(id="a:personal-invented"),
+        )
+
+    first, second = dedupe_key(activity("fuzz-1")), dedupe_key(activity("fuzz-2"))
+    assert first is not None and second is not None
+    assert first != second and len(first) <= 400
+    assert dedupe_key(activity("fuzz-1")) == first  # a real redelivery is still caught
