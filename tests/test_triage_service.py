@@ -769,9 +769,15 @@ async def test_the_asked_agencys_spoc_answers_and_the_coordinators_hear_of_it(
     assert card_text(notices[0].payload["card"]).startswith(
         "Riverside Homes (Housing) answered the request for CM-2026-003 (1 of 2 agencies answered)"
     )
-    # a second click (or a second person) changes nothing and queues nothing more
+    # a second click (or a second person) changes nothing and queues nothing more; Daniel,
+    # who has not accepted the current agreement, is shown the agreement, not the request
     again = await info_requests.answer_request(
         await world.request(DANIEL, {**data, "answer": "Something else"}), world.deps
+    )
+    assert "needs your acceptance" in text_of(again)
+    assert "Tenant since 2019" not in text_of(again)
+    again = await info_requests.answer_request(
+        await world.request(GEMMA, {**data, "answer": "Something else"}), world.deps
     )
     assert "Gemma Hartley" in text_of(again)
     assert len([d for d in await world.outbox() if d.key.startswith("inforeq-answered:")]) == 2
