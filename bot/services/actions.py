@@ -606,7 +606,6 @@ async def _refuse_stale(
         request,
         "action",
         action.id,
-        rendered=versions.rendered_version(request.data),
         current=action.version,
         at=now,
     )

@@ -344,7 +344,6 @@ async def _not_sent(
         request,
         "information_request",
         info.id,
-        rendered=versions.rendered_version(request.data),
         current=info.version,
         at=now,
     )

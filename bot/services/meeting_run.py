@@ -830,7 +830,6 @@ async def _refuse_stale(
         request,
         "meeting",
         meeting.id,
-        rendered=versions.rendered_version(request.data),
         current=meeting.version,
         at=now,
     )

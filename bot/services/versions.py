@@ -138,12 +138,12 @@ async def record_refusal(
     entity: str,
     entity_id: str,
     *,
-    rendered: int | None,
     current: int,
     at: datetime,
 ) -> None:
     """Audit a stale click (in `uow`; the caller commits): the trail then holds both the
-    change that won and the click that was refused."""
+    change that won and the click that was refused, with the version the card showed."""
+    rendered = rendered_version(request.data)
     detail = STALE_DETAIL.format(rendered="none" if rendered is None else rendered, current=current)
     await audit.record(uow, request, AuditVerb.REFUSE, entity, entity_id, detail, at=at)
 
