@@ -15,7 +15,6 @@ commands that show nothing of the panel answer there.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -33,6 +32,7 @@ from bot.domain.policy import (
     NOT_ACTIVE,
     Act,
     Decision,
+    PolicySubject,
     Refusal,
     Relation,
     decide,
@@ -40,8 +40,6 @@ from bot.domain.policy import (
 )
 from bot.services import access
 from bot.services.ports import UnitOfWork
-
-log = logging.getLogger(__name__)
 
 PRIVATE = frozenset({ConversationKind.PERSONAL})
 SHARED = frozenset(
@@ -390,7 +388,12 @@ async def authorise(
             if named is not None and named != meeting.id:
                 return Refused(NOT_THIS_MEETING, act=act, entity="meeting", entity_id=named[:64])
             data = {**data, "meeting_id": meeting.id}
-    subject = await access.subject_for(uow, panel, member)
+    # The agreement is looked up only for an act that needs it (one query less per turn).
+    subject = (
+        await access.subject_for(uow, panel, member)
+        if act in NEEDS_AGREEMENT
+        else PolicySubject.of(member, accepted_version=None, current_version=panel.isa_version)
+    )
     keys = _keys(access_, replace(asked, data=data))
     checks: list[tuple[str, str | None, frozenset[Relation]]] = []
     for target, key in keys:
