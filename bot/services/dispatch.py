@@ -19,6 +19,7 @@ from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.policy import Act, Refusal
 from bot.services import access, audit
 from bot.services.guard import Access, Allowed, Asked, Refused, authorise, replies_in_private
+from bot.services.ports import UnitOfWork
 from bot.services.router import Deps, Handler, Reply, Request, Router
 from cards.verbs import Verb
 
@@ -136,12 +137,14 @@ async def _check(
     raise NotAllowed(verdict.message, audited=True)
 
 
-async def _refuse(uow: Any, request: Request, deps: Deps, name: str, verdict: Refused) -> None:
+async def _refuse(
+    uow: UnitOfWork, request: Request, deps: Deps, name: str, verdict: Refused
+) -> None:
     await _record(uow, request, deps, verdict.entity, verdict.entity_id, verdict.detail())
 
 
 async def _record(
-    uow: Any, request: Request, deps: Deps, entity: str, entity_id: str | None, detail: str
+    uow: UnitOfWork, request: Request, deps: Deps, entity: str, entity_id: str | None, detail: str
 ) -> None:
     """A refusal in the panel's audit trail, committed; in the log when no panel is known."""
     if request.panel is None:

@@ -244,13 +244,9 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Greet when the bot is installed in a chat or team; keep the reference."""
         activity = turn_context.activity
-        added = activity.members_added or []
-        bot_id = activity.recipient.id if activity.recipient else None
-        bot_added = any(member.id == bot_id for member in added)
-        where = where_of(activity)
-        if not added:
+        if not activity.members_added:
             return
-        if not bot_added and where.kind is not ConversationKind.PERSONAL:
+        if not _installs_bot(activity) and where_of(activity).kind is not ConversationKind.PERSONAL:
             return  # people joining a team are not greeted in the channel
         await self._greet(turn_context)
 
