@@ -105,8 +105,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     """Create the invented demo panel (idempotent)."""
+    from bot.demo import seed_demo
     from bot.domain.common import SystemClock
-    from bot.services.demo import seed_demo
     from storage import open_storage
 
     settings = _settings()
@@ -174,7 +174,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 def cmd_cards(args: argparse.Namespace) -> int:
     """Write the card gallery: every card the bot can send, one JSON file each."""
     from bot.app import build_router
-    from bot.services.gallery import gallery
+    from bot.gallery import gallery
 
     out = Path(args.outdir)
     out.mkdir(parents=True, exist_ok=True)

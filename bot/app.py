@@ -14,29 +14,19 @@ from aiohttp import web
 from bot.domain.common import Clock, SystemClock
 from bot.domain.reminders import ReminderSchedule, parse_quiet_hours
 from bot.domain.retention import RetentionPolicy
+from bot.features.actions import reminders
+from bot.features.actions import usecases as actions
+from bot.features.governance import agreement as isa
+from bot.features.governance import audit_trail, cases, membership, panels
+from bot.features.help import basics
+from bot.features.meetings import agenda, calendar, meeting_run, minutes
+from bot.features.meetings.calendar import CalendarConfig, OnlineMeetings, ScheduleBook
+from bot.features.records import dataprotection, stats
+from bot.features.referrals import intake, triage
 from bot.graph import GraphClient, GraphSettings
-from bot.services import (
-    actions,
-    agenda,
-    audit,
-    basics,
-    calendar,
-    cases,
-    dataprotection,
-    intake,
-    isa,
-    meeting_run,
-    membership,
-    minutes,
-    panels,
-    reminders,
-    stats,
-    triage,
-)
-from bot.services.calendar import CalendarConfig, OnlineMeetings, ScheduleBook
-from bot.services.links import Links
-from bot.services.ports import Storage
-from bot.services.router import Deps, Router
+from bot.kernel.links import Links
+from bot.kernel.ports import Storage
+from bot.kernel.router import Deps, Router
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,7 +82,7 @@ def build_router(settings: Settings | None = None, online: OnlineMeetings | None
     membership.register(router)
     isa.register(router)
     cases.register(router)
-    audit.register(router)
+    audit_trail.register(router)
     dataprotection.register(router, dataprotection_config(settings) if settings else None)
     stats.register(router, stats_config(settings) if settings else None)
     actions.register(router)

@@ -1,6 +1,6 @@
 """Microsoft Graph client for Teams online meetings: msal client credentials + aiohttp.
 
-Implements bot.services.calendar's `OnlineMeetings` port with
+Implements bot.features.meetings.calendar's `OnlineMeetings` port with
 `/users/{organizer}/onlineMeetings` (application permission OnlineMeetings.ReadWrite.All,
 plus an application access policy that lets the app act for the organizer).
 It is no botbuilder code, so it lives outside bot/teams.
@@ -22,7 +22,7 @@ import aiohttp
 import msal
 import requests  # type: ignore[import-untyped,unused-ignore]  # msal's own HTTP library
 
-from bot.services.calendar import (
+from bot.features.meetings.calendar import (
     OnlineMeeting,
     OnlineMeetingDenied,
     OnlineMeetingError,

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 # The card data key carrying the version of the record (action, information request,
 # meeting, referral, minutes) a card was rendered from: a click from an older rendering is
-# refused (bot.services.versions), however long after the change it comes.
+# refused (bot.kernel.versions), however long after the change it comes.
 VERSION_KEY = "version"
 
 

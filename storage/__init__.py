@@ -1,4 +1,4 @@
-"""Storage behind bot.services.ports: SQLite or PostgreSQL through SQLAlchemy, or in memory.
+"""Storage behind bot.kernel.ports: SQLite or PostgreSQL through SQLAlchemy, or in memory.
 
 storage = open_storage(settings.database_url)
 async with storage.unit_of_work() as uow:

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from bot.domain.errors import Conflict
-from bot.services.ports import AlreadyExists, StaleVersion
+from bot.kernel.ports import AlreadyExists, StaleVersion
 
 log = logging.getLogger(__name__)
 

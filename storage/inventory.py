@@ -94,7 +94,7 @@ INVENTORY: tuple[Holding, ...] = (
         "what the referrer typed: emptied with the narratives; a draft naming the person is "
         "found by its rows (bot.domain.retention.draft_entries) and emptied; swept",
     ),
-    # Cases and what hangs off them (bot.services.dataprotection.scrub_case_records).
+    # Cases and what hangs off them (bot.features.records.dataprotection.scrub_case_records).
     _h("cases", "closure_note", Kind.NARRATIVE, Erasure.OVERWRITE, NARRATIVE),
     _h("information_requests", "question", Kind.NARRATIVE, Erasure.OVERWRITE, NARRATIVE),
     _h("information_requests", "answer", Kind.NARRATIVE, Erasure.OVERWRITE, NARRATIVE),

@@ -45,7 +45,7 @@ from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject, normalise_name
 from bot.domain.reminders import ActionCardCopy, SentReminder
 from bot.domain.retention import Person, SubjectAccessExport, entries, referral_ended_at
-from bot.services import ports
+from bot.kernel import ports
 from storage.errors import (
     ACTION,
     CASE,

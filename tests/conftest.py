@@ -13,10 +13,10 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import DISPATCHER, build_router, create_app
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
-from bot.services.router import Router
+from bot.kernel.ports import Storage
+from bot.kernel.router import Router
 from bot.settings import Settings
 from storage import migrate_async, open_storage
 from tests.support.connector import FakeConnector, start_connector

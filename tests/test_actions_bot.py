@@ -1,6 +1,6 @@
 """SPOC action cards through the real app: real Teams activity JSON in, the fake connector out.
 
-The demo panel (bot.services.demo): Gemma Hartley is Housing's SPOC, Daniel Reyes its deputy
+The demo panel (bot.demo): Gemma Hartley is Housing's SPOC, Daniel Reyes its deputy
 (who accepted only version 1 of the agreement), Priya Raman the coordinator, Tom Okafor the
 chair and the police SPOC. Housing owns one open action on CM-2026-013; Adult Social Care,
 which has no SPOC, one overdue action.
@@ -15,15 +15,16 @@ from typing import Any
 import pytest
 
 from bot.app import build_router
+from bot.demo import seed_demo
 from bot.domain.action import Action, ActionStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import IsaAcceptance
-from bot.services import actions, reminders
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
-from bot.services.router import Deps, Router
+from bot.features.actions import reminders
+from bot.features.actions import usecases as actions
+from bot.kernel.ports import Storage
+from bot.kernel.router import Deps, Router
 from cards.actions import (
     CANT_BUTTON,
     DONE_BUTTON,

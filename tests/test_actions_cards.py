@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 
 from bot.domain.gate import SubjectNames, judge
-from bot.services import actions, reminders
-from bot.services.channel_gate import shared_post
+from bot.features.actions import reminders
+from bot.features.actions import usecases as actions
+from bot.kernel.channel_gate import shared_post
 from cards.actions import (
     CANT_BUTTON,
     DONE_BUTTON,

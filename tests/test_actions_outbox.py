@@ -22,8 +22,8 @@ from bot.bench.fanout import Fleet, seed_spocs
 from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import Member
-from bot.services.ports import Storage
-from bot.services.router import Deps
+from bot.kernel.ports import Storage
+from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import OutboxDispatcher
 from bot.teams.web import make_adapter

@@ -34,7 +34,7 @@ from bot.domain.meeting import (
     MeetingStatus,
 )
 from bot.domain.risk import RiskLevel
-from bot.services.agenda import gallery_cards
+from bot.features.meetings.agenda import gallery_cards
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 

@@ -1,4 +1,4 @@
-"""The agenda card is kept while nothing it is built from changes (bot.services.agenda's
+"""The agenda card is kept while nothing it is built from changes (bot.features.meetings.agenda's
 AgendaCards, keyed by the panel's data version): kept cards answer again without reading the
 panel's cases, and every change shows at once, made in this process or in another one on the
 same database, as does the end of a meeting.
@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import event
 
 from bot.domain.common import FixedClock
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from cards.kit import Card, card_text
 from storage import SqlStorage, open_storage
 from tests.conftest import BotUnderTest, Connector, start_bot

@@ -15,16 +15,16 @@ from typing import Any
 import pytest
 
 from bot.app import build_router
+from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.case import Case
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind, ConversationRef, OutgoingDelivery
 from bot.domain.errors import NotAllowed
 from bot.domain.meeting import AgendaItem, AgendaItemKind, AgendaItemStatus, Meeting, MeetingStatus
 from bot.domain.panel import Member, Panel, Role
-from bot.services import agenda, meeting_run, minutes
-from bot.services.demo import DEMO_TEAM, seed_demo
-from bot.services.dispatch import run_command, run_verb
-from bot.services.router import Caller, Deps, Reply, Request, Router, Where
+from bot.features.meetings import agenda, meeting_run, minutes
+from bot.kernel.dispatch import run_command, run_verb
+from bot.kernel.router import Caller, Deps, Reply, Request, Router, Where
 from cards.kit import Card, card_text
 from storage import MemoryStorage
 

@@ -11,8 +11,8 @@ import pytest
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
-from bot.services.audit import PAGE, Actor, record
-from bot.services.ports import Storage
+from bot.kernel.audit import PAGE, Actor, record
+from bot.kernel.ports import Storage
 from cards.audit import OLDER_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest, Connector

@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from bot.domain.action import ActionStatus
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation, SqlStorage
 from tests.contract import builders as make
 from tests.contract.conftest import backends, storage

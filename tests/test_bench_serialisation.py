@@ -12,7 +12,7 @@ import pytest
 from botframework.connector import models
 from msrest.serialization import Serializer
 
-from bot.services.router import Reply
+from bot.kernel.router import Reply
 from bot.teams.replies import to_activity
 
 CARD: dict[str, Any] = {

@@ -11,8 +11,8 @@ import pytest
 from bot.app import build_router
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput
-from bot.services.guard import public
-from bot.services.router import CommandSpec, Deps, Reply, Request
+from bot.kernel.guard import public
+from bot.kernel.router import CommandSpec, Deps, Reply, Request
 from cards.help import HELP_TITLE
 from cards.kit import card_text
 from tests.conftest import BotUnderTest, Connector, start_bot

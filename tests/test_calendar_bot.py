@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import calendar_config
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.meeting import Meeting, MeetingStatus
-from bot.services import basics, calendar
-from bot.services.calendar import ics_path
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
-from bot.services.router import Router
+from bot.features.help import basics
+from bot.features.meetings import calendar
+from bot.features.meetings.calendar import ics_path
+from bot.kernel.ports import Storage
+from bot.kernel.router import Router
 from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.schedule import field_id

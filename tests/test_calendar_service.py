@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditEvent
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind
@@ -24,15 +25,14 @@ from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFo
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.panel import Member, Panel
 from bot.domain.schedule import ScheduleError, schedule_from_data
-from bot.services import calendar
-from bot.services.calendar import (
+from bot.features.meetings import calendar
+from bot.features.meetings.calendar import (
     Calendar,
     CalendarConfig,
     OnlineMeeting,
     OnlineMeetingError,
     ScheduleBook,
     calendar_file,
-    england_and_wales_holidays,
     ensure_meetings,
     fold_ics_line,
     ics_path,
@@ -41,10 +41,10 @@ from bot.services.calendar import (
     schedules_from_data,
     take_date,
 )
-from bot.services.demo import DEMO_TEAM, seed_demo
-from bot.services.dispatch import run_command
-from bot.services.links import Links, Purpose
-from bot.services.router import Caller, Deps, Request, Router, Where
+from bot.kernel.dispatch import run_command
+from bot.kernel.links import Links, Purpose
+from bot.kernel.localtime import england_and_wales_holidays
+from bot.kernel.router import Caller, Deps, Request, Router, Where
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 from storage import MemoryStorage

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_router
-from bot.services.gallery import gallery
+from bot.gallery import gallery
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 

@@ -13,8 +13,8 @@ import pytest
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import Role
-from bot.services.channel_gate import SENT_PRIVATELY
-from bot.services.ports import Storage
+from bot.kernel.channel_gate import SENT_PRIVATELY
+from bot.kernel.ports import Storage
 from cards.kit import card_text, teams_findings
 from tests.conftest import BotUnderTest, Connector
 from tests.support import governance as g

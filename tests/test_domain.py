@@ -25,7 +25,7 @@ from bot.domain.referral import (
     normalise_postcode,
 )
 from bot.domain.risk import RiskMatrix
-from bot.services.config import load_risk_matrix
+from bot.kernel.config import load_risk_matrix
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 

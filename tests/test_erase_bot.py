@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
+from bot.demo import seed_demo
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.referral import Child
 from bot.domain.retention import ERASED
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from cards.dataprotection import ERASE_BUTTON, PREVIEW_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest, Connector

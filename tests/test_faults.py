@@ -35,11 +35,11 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
 
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.referral import ReferralStatus
-from bot.services import triage
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
+from bot.features.referrals import triage
+from bot.kernel.ports import Storage
 from cards.kit import card_text
 from storage import SqlStorage, migrate_async, open_storage
 from tests.conftest import BotUnderTest, Connector, start_bot

@@ -42,9 +42,9 @@ from hypothesis import strategies as st
 
 from bot.app import build_router
 from bot.bench.connector import ConnectorLimits, start_connector
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import SqlStorage
 from tests.conftest import BotUnderTest, Connector, start_bot
 from tests.support import activities as acts

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.gate import (
@@ -19,13 +20,14 @@ from bot.domain.gate import (
     judge,
     personal_data_in,
 )
-from bot.services import audit, cases, isa, membership
-from bot.services.channel_gate import SENT_PRIVATELY, kind_of, shared_post
-from bot.services.channel_gate import judge as judge_post
-from bot.services.demo import DEMO_TEAM, seed_demo
-from bot.services.gallery import gallery
-from bot.services.notify import card_to_channel
-from bot.services.ports import Storage
+from bot.features.governance import agreement as isa
+from bot.features.governance import cases, membership
+from bot.gallery import gallery
+from bot.kernel import audit
+from bot.kernel.channel_gate import SENT_PRIVATELY, kind_of, shared_post
+from bot.kernel.channel_gate import judge as judge_post
+from bot.kernel.notify import card_to_channel
+from bot.kernel.ports import Storage
 from cards.kit import Card, card_text, teams_findings
 from cards.triage import ChannelNoticeView, render_channel_notice
 from storage import MemoryStorage
@@ -110,7 +112,7 @@ CHANNEL_CARDS = {
     "schedule-meeting-cancelled",
     "schedule-calendar-link",
     "setup-done",
-    # the meetings feature's, once its gallery joins (bot/services/gallery.py)
+    # the meetings feature's, once its gallery joins (bot/gallery.py)
     "agenda-coordinator",
     "agenda-coordinator-notice",
     "agenda-overrun",

@@ -18,21 +18,21 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind
 from bot.domain.meeting import Meeting
 from bot.domain.panel import Member, Panel
-from bot.graph import GraphClient, GraphSettings
-from bot.services import calendar
-from bot.services.calendar import (
+from bot.features.meetings import calendar
+from bot.features.meetings.calendar import (
     Calendar,
     CalendarConfig,
     OnlineMeetingDenied,
     OnlineMeetingError,
     OnlineMeetingNotFound,
 )
-from bot.services.demo import DEMO_TEAM, seed_demo
-from bot.services.router import Caller, Deps, Request, Where
+from bot.graph import GraphClient, GraphSettings
+from bot.kernel.router import Caller, Deps, Request, Where
 from storage import MemoryStorage
 from tests.support.fake_graph import (
     CLIENT_ID,

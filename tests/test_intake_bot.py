@@ -1,7 +1,8 @@
 """The referrer's side through the real app: Teams activity JSON in, cards and invokes out.
 
-Aisha Bello is the demo panel's referrer. `bot.services.triage.referral_submitted` belongs to
-the triage feature; tests that submit replace it with a recorder so they check intake only.
+Aisha Bello is the demo panel's referrer.
+`bot.features.referrals.triage.referral_submitted` belongs to the triage feature;
+tests that submit replace it with a recorder so they check intake only.
 Every person, address and date of birth here is invented.
 """
 
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.domain.referral import Referral, ReferralStatus
-from bot.services.referrer_notices import ReferralEvent, tell_referrer
+from bot.features.referrals.notices import ReferralEvent, tell_referrer
 from cards.kit import card_text
 from cards.verbs import Verb
 from tests.conftest import BotUnderTest

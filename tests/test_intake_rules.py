@@ -41,7 +41,7 @@ from bot.domain.intake_rules import (
     validate_step,
 )
 from bot.domain.referral import Referral, ReferralCategory, SubjectRole
-from bot.services.config import load_risk_matrix
+from bot.kernel.config import load_risk_matrix
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 TODAY = NOW.date()

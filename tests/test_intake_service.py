@@ -1,7 +1,7 @@
 """Referral intake as a service: `refer` and the intake card's clicks, on the in-memory store.
 
-`bot.services.triage.referral_submitted` belongs to the triage feature; these tests replace it
-with a small recorder (the `triage_calls` fixture) so they check only what intake does.
+`bot.features.referrals.triage.referral_submitted` belongs to the triage feature; these tests
+replace it with a small recorder (the `triage_calls` fixture) so they check only what intake does.
 Every person, address and date of birth here is invented.
 """
 
@@ -15,19 +15,19 @@ from typing import Any
 
 import pytest
 
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind, OutgoingDelivery
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.intake_rules import F, risk_field
 from bot.domain.panel import Member, Panel
 from bot.domain.referral import DeclineReason, Referral, ReferralStatus, SubjectRole
-from bot.services import intake, triage
-from bot.services.config import load_risk_matrix
-from bot.services.demo import seed_demo
-from bot.services.dispatch import run_command, run_verb
-from bot.services.ports import UnitOfWork
-from bot.services.referrer_notices import ReferralEvent, tell_referrer
-from bot.services.router import Caller, Deps, Reply, Request, Router, Where
+from bot.features.referrals import intake, triage
+from bot.features.referrals.notices import ReferralEvent, tell_referrer
+from bot.kernel.config import load_risk_matrix
+from bot.kernel.dispatch import run_command, run_verb
+from bot.kernel.ports import UnitOfWork
+from bot.kernel.router import Caller, Deps, Reply, Request, Router, Where
 from cards.kit import card_text
 from cards.verbs import Verb
 from storage import MemoryStorage

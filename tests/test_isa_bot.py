@@ -12,9 +12,9 @@ from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import OutgoingDelivery
 from bot.domain.panel import Role
-from bot.services import triage
-from bot.services.isa import CHANGED_MEANWHILE, suggested_version
-from bot.services.ports import Storage
+from bot.features.governance.agreement import CHANGED_MEANWHILE, suggested_version
+from bot.features.referrals import triage
+from bot.kernel.ports import Storage
 from cards.isa import ACCEPT_BUTTON, SAVE_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest, Connector

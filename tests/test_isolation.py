@@ -28,6 +28,7 @@ from sqlalchemy import text
 
 from bot.app import build_router
 from bot.bench.connector import ConnectorLimits, start_connector
+from bot.demo import seed_demo
 from bot.domain.action import Action, InformationRequest
 from bot.domain.case import Case
 from bot.domain.common import Clock, FixedClock
@@ -35,8 +36,7 @@ from bot.domain.meeting import Meeting
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.referral import Consent, Criteria, Referral, ReferralStatus, Subject, SubjectRole
 from bot.domain.risk import RiskLevel
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from cards.kit import Card
 from storage import SqlStorage
 from tests.conftest import BotUnderTest, Connector, start_bot

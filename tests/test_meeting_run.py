@@ -14,7 +14,7 @@ from bot.domain.case import Case, CaseStatus, ClosureReason
 from bot.domain.errors import InvalidInput, InvalidTransition
 from bot.domain.meeting import Attendance, Meeting, MeetingStatus
 from bot.domain.risk import RiskLevel
-from bot.services.meeting_run import gallery_cards
+from bot.features.meetings.meeting_run import gallery_cards
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 

@@ -22,11 +22,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from docx import Document
 
 from bot.app import build_router, create_app, minutes_config
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
-from bot.services import minutes
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
-from bot.services.router import Router
+from bot.features.meetings import minutes
+from bot.kernel.ports import Storage
+from bot.kernel.router import Router
 from bot.settings import Settings
 from cards.kit import Card, card_text
 from tests.conftest import BotUnderTest, Connector

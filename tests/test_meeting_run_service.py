@@ -19,8 +19,8 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidTransition, NotAllowed
 from bot.domain.meeting import AgendaItemStatus, MeetingStatus
 from bot.domain.risk import RiskLevel
-from bot.services import meeting_run
-from bot.services.router import Reply
+from bot.features.meetings import meeting_run
+from bot.kernel.router import Reply
 from cards.kit import Card, card_text
 from tests.test_agenda_service import NOW, PERSONAL, World, make_world, press, text_of
 

@@ -12,8 +12,8 @@ from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import INVITATION_KEY
 from bot.domain.panel import AgencyKind, Role
-from bot.services.membership import LAST_COORDINATOR, NEEDS_AGENCY
-from bot.services.ports import Storage
+from bot.features.governance.membership import LAST_COORDINATOR, NEEDS_AGENCY
+from bot.kernel.ports import Storage
 from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.membership import (

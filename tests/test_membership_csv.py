@@ -6,20 +6,20 @@ from dataclasses import replace
 
 import pytest
 
+from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotAllowed
 from bot.domain.panel import Role
-from bot.services.demo import DEMO_TEAM, seed_demo
-from bot.services.dispatch import permit
-from bot.services.membership import (
+from bot.features.governance.membership import (
     IMPORT_ACCESS,
     MAX_IMPORT_ROWS,
     import_members,
     parse_members_csv,
 )
-from bot.services.router import Caller, Deps, Request, Where
+from bot.kernel.dispatch import permit
+from bot.kernel.router import Caller, Deps, Request, Where
 from cards.kit import card_text
 from storage import MemoryStorage
 from tests.conftest import NOW

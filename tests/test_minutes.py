@@ -30,9 +30,9 @@ from bot.domain.minutes import (
 )
 from bot.domain.panel import Agency, Member, Role
 from bot.domain.risk import RiskLevel
-from bot.services.docx_export import minutes_docx
-from bot.services.links import Links, Purpose
-from bot.services.minutes import demo_minutes, gallery_cards
+from bot.features.meetings.docx_export import minutes_docx
+from bot.features.meetings.minutes import demo_minutes, gallery_cards
+from bot.kernel.links import Links, Purpose
 from cards.kit import card_text, teams_findings
 
 LONDON = ZoneInfo("Europe/London")

@@ -16,9 +16,9 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.meeting import MeetingStatus
 from bot.domain.minutes import Minutes
-from bot.services import agenda, meeting_run, minutes
-from bot.services.links import Links, Purpose
-from bot.services.router import Router
+from bot.features.meetings import agenda, meeting_run, minutes
+from bot.kernel.links import Links, Purpose
+from bot.kernel.router import Router
 from cards.kit import card_text
 from tests.test_agenda_service import NOW, World, make_world, press, text_of
 

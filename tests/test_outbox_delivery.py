@@ -8,8 +8,8 @@ from typing import Any
 
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import Member
-from bot.services import notify
-from bot.services.router import Deps
+from bot.kernel import notify
+from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import OutboxDispatcher
 from bot.teams.web import make_adapter

@@ -24,7 +24,7 @@ from bot.domain.reminders import (
     reminder_key,
     status_occasion,
 )
-from bot.services.calendar import england_and_wales_holidays
+from bot.kernel.localtime import england_and_wales_holidays
 
 LONDON = ZoneInfo("Europe/London")
 QUIET = QuietHours()

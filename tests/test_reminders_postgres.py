@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
-from bot.services import reminders
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
-from bot.services.router import Deps
+from bot.features.actions import reminders
+from bot.kernel.ports import Storage
+from bot.kernel.router import Deps
 from storage import migrate_async, open_storage
 from tests.contract.conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
 

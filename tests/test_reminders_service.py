@@ -1,4 +1,4 @@
-"""The reminder job (bot.services.reminders) on the in-memory storage with a fixed clock.
+"""The reminder job (bot.features.actions.reminders) on the in-memory storage with a fixed clock.
 
 The demo panel: Housing (SPOC Gemma Hartley, deputy Daniel Reyes, who accepted only the old
 agreement) owns an action on CM-2026-013 due Mon 7 Dec 2026, the day before the meeting of
@@ -16,15 +16,15 @@ from typing import Any
 
 import pytest
 
+from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.action import Action
 from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import IsaAcceptance, Member, Panel
 from bot.domain.reminders import QuietHours, ReminderSchedule
-from bot.services import reminders
-from bot.services.demo import DEMO_TEAM, seed_demo
-from bot.services.reminders import ReminderConfig, RunReport
-from bot.services.router import Deps
+from bot.features.actions import reminders
+from bot.features.actions.reminders import ReminderConfig, RunReport
+from bot.kernel.router import Deps
 from cards.kit import card_text, teams_findings
 from storage import MemoryStorage
 

@@ -26,9 +26,9 @@ from bot.domain.retention import (
     erase_person,
 )
 from bot.domain.stats import Quarter
-from bot.services import dataprotection
-from bot.services.router import Deps
-from bot.services.stats import quarter_figures
+from bot.features.records import dataprotection
+from bot.features.records.stats import quarter_figures
+from bot.kernel.router import Deps
 from storage import MemoryStorage
 from tests.support.dataprotection import NOW, History, rosa, seed_history, years_ago
 

@@ -18,10 +18,10 @@ from docx import Document
 from bot.domain.audit import AuditVerb
 from bot.domain.gate import SubjectNames, judge
 from bot.domain.retention import Person
-from bot.services import dataprotection
-from bot.services.channel_gate import kind_of, shared_post
-from bot.services.links import Links, Purpose
-from bot.services.sar_export import document, to_docx, to_json
+from bot.features.records import dataprotection
+from bot.features.records.sar_export import document, to_docx, to_json
+from bot.kernel.channel_gate import kind_of, shared_post
+from bot.kernel.links import Links, Purpose
 from cards.kit import card_text, teams_findings
 from tests.support.dataprotection import NOW, PUBLIC_URL, SECRET, Setting, open_setting
 

@@ -11,11 +11,11 @@ from datetime import timedelta
 import pytest
 from docx import Document
 
+from bot.demo import seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import Role
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from cards.dataprotection import DOCX_BUTTON, FIND_BUTTON, JSON_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest, Connector

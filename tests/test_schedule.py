@@ -17,7 +17,7 @@ from bot.domain.schedule import (
     plan_on,
     schedule_from_data,
 )
-from bot.services.calendar import england_and_wales_holidays
+from bot.kernel.localtime import england_and_wales_holidays
 
 LONDON = ZoneInfo("Europe/London")
 HOLIDAYS = england_and_wales_holidays(range(2025, 2030))

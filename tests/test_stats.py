@@ -21,7 +21,7 @@ from bot.domain.panel import Agency, Panel
 from bot.domain.referral import DeclineReason, Referral, ReferralStatus, Subject, SubjectRole
 from bot.domain.risk import RiskLevel
 from bot.domain.stats import ActionTally, Quarter, QuarterStats, linked_referrals, quarter_stats
-from bot.services.stats import stats_csv, stats_view
+from bot.features.records.stats import stats_csv, stats_view
 from cards.kit import card_text, teams_findings
 from cards.stats import render_stats
 
@@ -442,8 +442,8 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_quoted() -> None:
 
 def test_every_statistics_card_is_valid_small_and_kept_out_of_shared_chats() -> None:
     from bot.domain.gate import SubjectNames, judge
-    from bot.services import stats
-    from bot.services.channel_gate import kind_of, shared_post
+    from bot.features.records import stats
+    from bot.kernel.channel_gate import kind_of, shared_post
 
     for name, card in stats.gallery_cards().items():
         assert teams_findings(card) == [], name

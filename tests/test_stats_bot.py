@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.demo import seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from cards.kit import card_text, teams_findings
 from cards.stats import CSV_BUTTON, NEXT_BUTTON, PREVIOUS_BUTTON
 from tests.conftest import NOW, BotUnderTest, Connector

@@ -6,7 +6,8 @@ RF-2026-0049. Clicks are sent as Teams sends them: the card's Action.Execute dat
 card's input values merged in.
 
 `tell_referrer` belongs to the intake feature: these tests replace
-`bot.services.triage.tell_referrer` with a recording function, so they do not depend on it.
+`bot.features.referrals.triage.tell_referrer` with a recording function, so they do not depend
+on it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from bot.domain.case import Case
 from bot.domain.delivery import OutgoingDelivery
 from bot.domain.referral import ReferralStatus
-from bot.services import triage
+from bot.features.referrals import triage
 from cards.kit import card_text
 from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts

@@ -5,7 +5,7 @@ from Aisha Bello of Victim Support), with a second coordinator added so that two
 decide at once.
 
 `tell_referrer` belongs to the intake feature and is not built yet: these tests replace
-`bot.services.triage.tell_referrer` with a recording function (the `told` fixture).
+`bot.features.referrals.triage.tell_referrer` with a recording function (the `told` fixture).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bot.app import build_router
+from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.action import InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
@@ -36,11 +37,10 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
-from bot.services import info_requests, triage
-from bot.services.demo import DEMO_TEAM, seed_demo
-from bot.services.dispatch import run_verb
-from bot.services.referrer_notices import ReferralEvent
-from bot.services.router import Caller, Deps, Reply, Request, Where
+from bot.features.referrals import info_requests, triage
+from bot.features.referrals.notices import ReferralEvent
+from bot.kernel.dispatch import run_verb
+from bot.kernel.router import Caller, Deps, Reply, Request, Where
 from cards.kit import card_text
 from storage import MemoryStorage
 

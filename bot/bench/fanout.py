@@ -36,9 +36,9 @@ from bot.bench.connector import ConnectorLimits, start_connector
 from bot.domain.common import SystemClock
 from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState
 from bot.domain.panel import Agency, Member, Panel, Role
-from bot.services import notify
-from bot.services.ports import Storage
-from bot.services.router import Deps
+from bot.kernel import notify
+from bot.kernel.ports import Storage
+from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import SPREAD, RateLimits, Window

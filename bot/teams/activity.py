@@ -8,7 +8,7 @@ from typing import Any
 from botbuilder.schema import Activity
 
 from bot.domain.delivery import ConversationKind
-from bot.services.router import Caller, Where
+from bot.kernel.router import Caller, Where
 
 MAX_TEXT = 4000
 

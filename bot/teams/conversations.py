@@ -25,7 +25,7 @@ from botbuilder.schema import (
 
 from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Member, Panel
-from bot.services.ports import UnitOfWork
+from bot.kernel.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 

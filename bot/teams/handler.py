@@ -21,8 +21,10 @@ from botbuilder.schema import (
 
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput
-from bot.services import channel_gate, dispatch, meeting_run, membership, turns
-from bot.services.router import Deps, ParsedCommand, Reply, Request, Router, parse_text
+from bot.features.governance import membership
+from bot.features.meetings import meeting_run
+from bot.kernel import channel_gate, dispatch, turns
+from bot.kernel.router import Deps, ParsedCommand, Reply, Request, Router, parse_text
 from bot.teams import files
 from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
 from bot.teams.replies import to_activity, to_invoke_response

@@ -65,9 +65,9 @@ from bot.domain.delivery import (
     OutgoingDelivery,
 )
 from bot.domain.panel import Role
-from bot.services import notify
-from bot.services.ports import UnitOfWork
-from bot.services.router import Deps, Reply
+from bot.kernel import notify
+from bot.kernel.ports import UnitOfWork
+from bot.kernel.router import Deps, Reply
 from bot.teams.conversations import InstallForUser, PanelEndpoint, PersonalChats, panel_endpoint
 from bot.teams.ratelimit import Pacer, RateLimits, Slot, retry_after_seconds
 from bot.teams.replies import to_activity

@@ -24,7 +24,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
 
-from bot.services.router import Deps, Router
+from bot.kernel.router import Deps, Router
 from bot.settings import Settings
 from bot.teams.conversations import InstallForUser
 from bot.teams.handler import MaracBot

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from bot.services import ports
+from bot.kernel import ports
 from storage.errors import refused
 from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
 from storage.sql.models import (

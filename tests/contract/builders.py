@@ -36,7 +36,7 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 
 LONDON = ZoneInfo("Europe/London")
 T0 = datetime(2026, 6, 15, 10, 0, 30, 123456, tzinfo=LONDON)

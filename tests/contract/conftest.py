@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import MemoryStorage, SqlStorage, migrate_async, open_storage
 from storage.sql.engine import create_engine
 

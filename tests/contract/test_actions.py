@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bot.domain.action import ActionStatus, InformationRequest, RequestStatus
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make

@@ -13,7 +13,7 @@ from bot.domain.action import RequestStatus
 from bot.domain.common import new_id
 from bot.domain.delivery import DeliveryState
 from bot.domain.reminders import ActionCardCopy, ReminderKind, SentReminder
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 from storage.inventory import emptied_payload
 

@@ -23,7 +23,7 @@ from bot.domain.case import Case, CaseStatus
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.panel import Panel
 from bot.domain.risk import RiskLevel
-from bot.services.ports import StaleVersion, Storage, UnitOfWork
+from bot.kernel.ports import StaleVersion, Storage, UnitOfWork
 from storage import MemoryStorage
 
 from . import builders as make

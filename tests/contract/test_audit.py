@@ -7,7 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bot.domain.audit import AuditVerb
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation, SqlStorage
 
 from . import builders as make

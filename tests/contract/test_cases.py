@@ -8,7 +8,7 @@ import pytest
 
 from bot.domain.case import CaseStatus, ClosureReason
 from bot.domain.risk import RiskLevel
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make

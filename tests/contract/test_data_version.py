@@ -11,7 +11,7 @@ import pytest
 from bot.domain.action import ActionStatus
 from bot.domain.case import CaseStatus
 from bot.domain.panel import Panel
-from bot.services.ports import Storage, UnitOfWork
+from bot.kernel.ports import Storage, UnitOfWork
 
 from . import builders as make
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from bot.domain.case import CaseStatus
 from bot.domain.referral import Child, ReferralStatus
 from bot.domain.retention import Person, SubjectAccessExport
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 
 from . import builders as make
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.delivery import ConversationKind, DeliveryState, OutgoingDelivery
 from bot.domain.panel import Panel
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make

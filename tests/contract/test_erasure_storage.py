@@ -15,7 +15,7 @@ from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.referral import Child, ReferralStatus
 from bot.domain.reminders import ActionCardCopy
 from bot.domain.retention import ERASED, Person, SubjectAccessExport
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import MemoryStorage
 from storage.sql.models import SubjectAccessExportRow
 

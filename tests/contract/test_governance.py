@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.domain.audit import AuditVerb
 from bot.domain.referral import Child
-from bot.services.ports import AuditRepository, Storage
+from bot.kernel.ports import AuditRepository, Storage
 from storage import ConstraintViolation, SqlStorage
 
 from . import builders as make

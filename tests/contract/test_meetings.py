@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, MeetingStatus
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make

@@ -16,7 +16,7 @@ from bot.domain.case import CaseStatus
 from bot.domain.errors import Conflict
 from bot.domain.meeting import AgendaItemKind, Attendance, MeetingStatus
 from bot.domain.minutes import ActionLine, AttendanceLine, CaseMinutes, Minutes, UnmetOutcome
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation, SqlStorage, open_storage
 from storage.sql.engine import create_engine
 

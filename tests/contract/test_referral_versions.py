@@ -16,7 +16,7 @@ import pytest
 from bot.domain.errors import Conflict
 from bot.domain.panel import Panel
 from bot.domain.referral import Referral, ReferralStatus
-from bot.services.ports import Storage, UnitOfWork
+from bot.kernel.ports import Storage, UnitOfWork
 from storage import MemoryStorage, SqlStorage
 from storage.errors import STALE_REFERRAL
 

@@ -14,7 +14,7 @@ from bot.domain.referral import (
     normalise_name,
     normalise_postcode,
 )
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make

@@ -9,7 +9,7 @@ case's audit trail, with both refusals and Daniel's view in it, and the quarter'
 whose CSV she downloads from the card's link.
 
 Every card is photographed. Every person and case in it is invented. The scenario needs the
-demo panel as seeded, and a bot serving `stats` (bot/services/stats.py).
+demo panel as seeded, and a bot serving `stats` (bot/features/records/stats.py).
 """
 
 from __future__ import annotations

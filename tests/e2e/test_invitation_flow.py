@@ -13,8 +13,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from playwright.async_api import expect
 
+from bot.demo import DEMO_TEAM
 from bot.domain.panel import Member, Role
-from bot.services.demo import DEMO_TEAM
 from storage import open_storage
 
 from .harness import BotServer, Chat

@@ -51,9 +51,9 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
-from bot.services import channel_gate, dispatch, turns
-from bot.services.guard import ANYWHERE, Access, Target, public, replies_in_private
-from bot.services.router import Caller, Deps, Reply, Request, Router, Where
+from bot.kernel import channel_gate, dispatch, turns
+from bot.kernel.guard import ANYWHERE, Access, Target, public, replies_in_private
+from bot.kernel.router import Caller, Deps, Reply, Request, Router, Where
 from cards.verbs import Verb
 from storage import SqlStorage, migrate_async, open_storage
 from tests.conftest import NOW

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.domain.common import FixedClock
-from bot.services.ports import Storage, UnitOfWork
+from bot.kernel.ports import Storage, UnitOfWork
 from bot.settings import Settings
 from storage import migrate_async, open_storage
 from tests.conftest import BotUnderTest, Connector, start_bot

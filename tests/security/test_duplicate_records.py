@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.errors import Conflict
 from bot.domain.panel import Panel
-from bot.services.ports import AlreadyExists, Storage, UnitOfWork
+from bot.kernel.ports import AlreadyExists, Storage, UnitOfWork
 from storage import ConstraintViolation
 from tests.contract import builders as make
 from tests.contract.conftest import backends, storage

@@ -4,7 +4,7 @@ every text, JSON, binary and date column of every table is scanned for them, on 
 PostgreSQL. The schema is read from the database itself, so a new table is scanned too.
 
 The person: Ottoline Fairweather-Quist, born 12 March 1984, of Flat 9, 27 Heronsgate Mews,
-RV9 4QX, phone 07700 900614, all invented; in the demo panel (bot.services.demo): Aisha Bello
+RV9 4QX, phone 07700 900614, all invented; in the demo panel (bot.demo): Aisha Bello
 refers her, Priya Raman accepts, Gemma Hartley (housing) answers and updates the action, Tom
 Okafor chairs the meeting.
 """
@@ -24,10 +24,10 @@ from sqlalchemy import JSON, Date, LargeBinary, String, Text, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.referral import normalise_name
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from cards.kit import Card, card_text
 from cards.verbs import Verb
 from storage import SqlStorage, migrate_async, open_storage

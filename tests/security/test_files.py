@@ -21,7 +21,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 
-from bot.services.membership import import_members, parse_members_csv
+from bot.features.governance.membership import import_members, parse_members_csv
 from bot.settings import Settings, SettingsError
 from bot.teams.files import (
     COULD_NOT_FETCH,

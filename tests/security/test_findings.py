@@ -1,7 +1,7 @@
 """Issue 11's findings, each replayed as the attack it was, through the real app: Teams
 activity JSON in, the invoke response and the fake connector's posts out, on SQLite.
 
-Each test would have passed the attack before the guard (bot.services.guard) and the
+Each test would have passed the attack before the guard (bot.kernel.guard) and the
 membership-by-invitation change; now each asserts the refusal, the audit record, and that
 nothing personal reached the chat. All people and strings are invented.
 """
@@ -17,13 +17,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
+from bot.demo import seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Role
 from bot.domain.referral import ReferralStatus
-from bot.services.demo import seed_demo
-from bot.services.ports import Storage
+from bot.kernel.ports import Storage
 from bot.settings import Settings
 from cards.actions import SAVE_UPDATE
 from cards.kit import Card, card_text
@@ -377,7 +377,7 @@ def test_7_a_closure_note_is_shown_in_private_only() -> None:
 
     from bot.domain.case import Case, CaseStatus, ClosureReason
     from bot.domain.meeting import Meeting
-    from bot.services.meeting_run import _decision
+    from bot.features.meetings.meeting_run import _decision
 
     note = "ZQX-CLOSURE-NOTE moved to her sister's in Leeds"
     case = Case(

@@ -36,14 +36,15 @@ from bot.app import (
     minutes_config,
     stats_config,
 )
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance, Member, Role
 from bot.domain.retention import SubjectAccessExport
 from bot.domain.stats import Quarter
-from bot.services import calendar, dataprotection, minutes, stats
-from bot.services.demo import seed_demo
-from bot.services.links import LIFETIMES, MAX_TOKEN_LENGTH, Links, Purpose
-from bot.services.ports import Storage
+from bot.features.meetings import calendar, minutes
+from bot.features.records import dataprotection, stats
+from bot.kernel.links import LIFETIMES, MAX_TOKEN_LENGTH, Links, Purpose
+from bot.kernel.ports import Storage
 from bot.settings import Settings, SettingsError
 from storage import migrate_async, open_storage
 from tests.conftest import BotUnderTest, Connector

@@ -30,8 +30,8 @@ from bot.domain.action import Action, ActionStatus, InformationRequest, RequestS
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance
-from bot.services.ports import Storage, UnitOfWork
-from bot.services.versions import STALE_DETAIL
+from bot.kernel.ports import Storage, UnitOfWork
+from bot.kernel.versions import STALE_DETAIL
 from bot.settings import Settings
 from cards.actions import MARK_DONE, SAVE_UPDATE
 from cards.info_request import ANSWERED_TITLE, SEND_ANSWER

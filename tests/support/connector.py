@@ -29,9 +29,9 @@ from bot.bench.fanout import Fleet, reminder_card, seed_spocs
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationRef, OutgoingDelivery
 from bot.domain.panel import Member, Role
-from bot.services import notify
-from bot.services.ports import Storage
-from bot.services.router import Deps
+from bot.kernel import notify
+from bot.kernel.ports import Storage
+from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import RateLimits

@@ -40,9 +40,9 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
-from bot.services import dataprotection, stats
-from bot.services.ports import Storage
-from bot.services.router import Caller, Deps, Request, Router, Where
+from bot.features.records import dataprotection, stats
+from bot.kernel.ports import Storage
+from bot.kernel.router import Caller, Deps, Request, Router, Where
 from bot.settings import Settings
 from storage import MemoryStorage
 from tests.conftest import BotUnderTest, Connector

@@ -1,7 +1,7 @@
 """What the governance tests share: the router with every governance feature, the demo
 panel's people, and the Teams activities the other helpers do not build.
 
-Every person is invented. The demo panel (bot.services.demo): Priya Raman coordinator,
+Every person is invented. The demo panel (bot.demo): Priya Raman coordinator,
 Tom Okafor chair and Police SPOC, Gemma Hartley Housing SPOC, Daniel Reyes Housing deputy
 who accepted only version 1 of the agreement (version 2 is current), Aisha Bello referrer
 (Victim Support) who never accepted it.
@@ -14,12 +14,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.app import build_router
+from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance, Member, Panel, Role
-from bot.services.demo import DEMO_TEAM, seed_demo
-from bot.services.ports import Storage
-from bot.services.router import Router
+from bot.kernel.ports import Storage
+from bot.kernel.router import Router
 from bot.settings import Settings
 from cards.kit import card_text
 from tests.conftest import NOW, BotUnderTest, Connector, start_bot

@@ -1,0 +1,1328 @@
+"""The SPOC's actions: the action card, `actions`, `overdue`, `away` and `back`.
+
+- **Action cards.** When an action is set (or changed at a meeting) its owner agency's
+  contact gets a card in private chat: the SPOC, or the deputy while the SPOC is away or
+  cannot be reached. Need to know: the card shows the case's reference, risk level and
+  lead agency and the action itself, nothing more; someone who has not accepted the
+  panel's current agreement gets the agreement instead, and accepting it shows the
+  agency's actions.
+- **Buttons.** Done (with a note), Add an update, Can't do this (with a reason, which goes
+  to the coordinators). Only the owner agency's SPOC or deputy may use them; anyone else is
+  refused plainly and the refusal is audited. The answer replaces the clicked card, and
+  every other card the bot sent for the action (the SPOC's, the deputy's, an earlier one)
+  gets the new state through an "update" row of the outbox. Each rendering carries a
+  token, so a click delivered twice, or a second click on the same card, saves once; and
+  the action's version, so a click from a card older than the action (another copy clicked
+  first, however long ago), or one that loses a race at the save, changes nothing: the
+  person gets the action as it is now, a line saying what changed meanwhile and what they
+  typed, kept (bot.kernel.versions).
+- **Lists.** `actions` shows my agency's open actions (overdue first) with the same
+  buttons; the coordinator and chair may name any agency (`actions Housing`) or ask for
+  every overdue action (`overdue`).
+- **Deputies.** `away until 2026-12-24` (or, for the coordinator, `away Gemma Hartley
+  until 2026-12-24`) sends the agency's cards to its deputy until then; `back` ends it.
+
+Cards for people go out at once, like every card a person's action causes; the reminder
+job (bot.features.actions.reminders) keeps quiet hours.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.action import Action, ActionStatus, ActionUpdate
+from bot.domain.audit import AuditVerb
+from bot.domain.case import Case
+from bot.domain.delivery import ConversationKind, DeliveryState, OutgoingDelivery
+from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from bot.domain.minutes import day_label
+from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
+from bot.domain.policy import Act, Refusal, Relation
+from bot.domain.reminders import ActionCardCopy, due_phrase
+from bot.kernel import access, audit, versions
+from bot.kernel.guard import PRIVATE, Access, Target
+from bot.kernel.ports import StaleVersion, UnitOfWork
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.actions import (
+    CARD_VIEW,
+    LIST_LIMIT,
+    LIST_VIEW,
+    MAX_NOTE,
+    OVERDUE_TITLE,
+    ActionGroup,
+    ActionItem,
+    ActionListView,
+    Buttons,
+    CantDoView,
+    UpdateLine,
+    action_title,
+    actions_title,
+    cant_title,
+    input_value,
+    render_action,
+    render_action_list,
+    render_cant_do,
+)
+from cards.chair import action_assigned_title
+from cards.kit import Card
+from cards.verbs import Verb
+
+AGENCY_ROLES = frozenset({Role.SPOC, Role.DEPUTY})
+OVERSEERS = frozenset({Role.COORDINATOR, Role.CHAIR})
+PRIVATE_OR_SHARED = frozenset(
+    {ConversationKind.PERSONAL, ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT}
+)
+ACTIONS_USAGE = "actions [agency]"
+AWAY_USAGE = "away until 2026-12-24"
+ALREADY_SAVED = "That was already saved from this card, so nothing was saved twice."
+AGREEMENT_FIRST = (
+    "Your agency has an action on this case. Accept the panel's information sharing "
+    "agreement to see it and answer it."
+)
+NEXT_STEP = {"verb": Verb.COMMAND.value, "command": "actions"}
+# Copies of one action's card that are updated when it changes (newest first).
+COPIES_UPDATED = 20
+# The longest absence `away` accepts.
+AWAY_AT_MOST = timedelta(days=366)
+_UNTIL = re.compile(r"^(?P<who>.*?)\s*\buntil\s+(?P<day>\S+)\s*$", re.IGNORECASE)
+
+
+# --- small shared pieces -----------------------------------------------------------------
+
+
+def zone_of(panel: Panel) -> ZoneInfo:
+    return ZoneInfo(panel.timezone)
+
+
+def today_of(panel: Panel, now: datetime) -> date:
+    """The day it is now in the panel's time zone."""
+    return now.astimezone(zone_of(panel)).date()
+
+
+def _text(data: Mapping[str, Any], name: str, limit: int) -> str | None:
+    raw = data.get(name)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput("This card sent something I cannot read. Type actions.")
+    if len(raw) > limit:
+        raise InvalidInput(f"Keep it under {limit} characters.", {name: "too_long"})
+    return raw.strip() or None
+
+
+def _index(data: Mapping[str, Any]) -> int:
+    raw = data.get("index", 0)
+    if isinstance(raw, bool):
+        return 0
+    if isinstance(raw, int) and 0 <= raw < 100:
+        return raw
+    if isinstance(raw, str) and raw.isdigit() and int(raw) < 100:
+        return int(raw)
+    return 0
+
+
+def may_act(member: Member | None, action: Action) -> bool:
+    """Only the owner agency's SPOC or deputy answers an action's card."""
+    return (
+        member is not None
+        and member.active
+        and member.agency_id == action.owner_agency_id
+        and bool(AGENCY_ROLES & member.roles)
+    )
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class Lookup:
+    """Names a card needs, loaded once per unit of work."""
+
+    panel: Panel
+    agencies: dict[str, Agency]
+    members: dict[str, Member]
+    cases: dict[str, Case] = field(default_factory=dict)
+
+    @classmethod
+    async def load(cls, uow: UnitOfWork, panel: Panel, case_ids: Iterable[str] = ()) -> Lookup:
+        agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
+        members = {m.id: m for m in await uow.members.all(panel.id)}
+        found = cls(panel, agencies, members)
+        await found.add_cases(uow, case_ids)
+        return found
+
+    async def add_cases(self, uow: UnitOfWork, case_ids: Iterable[str]) -> None:
+        wanted = sorted(set(case_ids) - set(self.cases))
+        for case in await uow.cases.by_ids(self.panel.id, wanted):
+            self.cases[case.id] = case
+
+    def agency_name(self, agency_id: str | None) -> str:
+        agency = self.agencies.get(agency_id or "")
+        return agency.name if agency else "an agency no longer listed"
+
+    def member_name(self, member_id: str | None) -> str:
+        member = self.members.get(member_id or "")
+        return member.name if member else "the panel"
+
+
+def _state(action: Action, panel: Panel) -> str:
+    if action.status is ActionStatus.DONE:
+        done = action.completed_at
+        return f"Done on {day_label(done.astimezone(zone_of(panel)).date())}" if done else "Done"
+    if action.status is ActionStatus.CANCELLED:
+        return f"Cancelled: {action.cancel_reason or 'no reason given'}"
+    return "Open, escalated" if action.escalated else "Open"
+
+
+def _update_line(update: ActionUpdate, look: Lookup) -> UpdateLine:
+    when = day_label(update.at.astimezone(zone_of(look.panel)).date())
+    return UpdateLine(when=when, who=look.member_name(update.author_member_id), text=update.note)
+
+
+def item_of(action: Action, look: Lookup, day: date, *, reminder: str | None = None) -> ActionItem:
+    """An action as its agency reads it on `day` (need to know: the case in brief)."""
+    case = look.cases.get(action.case_id)
+    set_on = day_label(action.created_at.astimezone(zone_of(look.panel)).date())
+    set_by = f"{look.member_name(action.set_by_member_id)} on {set_on}"
+    if action.meeting_id:
+        set_by += ", at the panel meeting"
+    return ActionItem(
+        action_id=action.id,
+        case_reference=case.reference if case else "a case",
+        risk_level=case.risk_level.value.capitalize() if case else "Unknown",
+        lead_agency=(
+            look.agency_name(case.lead_agency_id)
+            if case and case.lead_agency_id
+            else "not nominated"
+        ),
+        owner=look.agency_name(action.owner_agency_id),
+        description=action.description,
+        due=day_label(action.due_on),
+        due_phrase=due_phrase(action.due_on, day),
+        overdue=action.is_overdue(day),
+        set_by=set_by,
+        state=_state(action, look.panel),
+        is_open=action.status is ActionStatus.OPEN,
+        updates=[_update_line(u, look) for u in reversed(action.updates)],
+        reminder=reminder,
+        version=action.version,
+    )
+
+
+async def contacts(
+    uow: UnitOfWork, panel: Panel, members: Iterable[Member], agency_id: str, day: date
+) -> list[Member]:
+    """Who receives an agency's cards on `day`: its SPOC; the deputy while the SPOC is away
+    (bot.domain.panel.agency_contact); and the deputy too when the bot could not reach the
+    SPOC last time (the SPOC keeps receiving them, so that a SPOC who can be reached again
+    is found again)."""
+    everyone = list(members)
+    primary = agency_contact(everyone, agency_id, day)
+    if primary is None or Role.SPOC not in primary.roles:
+        return [primary] if primary is not None else []
+    deputies = sorted(
+        (
+            m
+            for m in everyone
+            if m.active
+            and m.agency_id == agency_id
+            and Role.DEPUTY in m.roles
+            and m.id != primary.id
+            and not m.is_away_on(day)
+        ),
+        key=lambda m: m.name,
+    )
+    if deputies and primary.id in await uow.outbox.unreachable(panel.id, [primary.id]):
+        return [deputies[0], primary]
+    return [primary]
+
+
+async def case_detail_decision(
+    uow: UnitOfWork, panel: Panel, member: Member, case: Case | None
+) -> Refusal | None:
+    """None when the member may see the action's case detail; otherwise why not."""
+    if case is None:
+        return Refusal.NEED_TO_KNOW
+    relations = await access.relations_to_case(uow, panel, member, case)
+    decision = await access.decide_for(uow, panel, member, Act.VIEW_CASE_DETAIL, relations)
+    return None if decision.allowed else decision.refusal
+
+
+async def agreement_instead(
+    uow: UnitOfWork, panel: Panel, member: Member, action: Action, look: Lookup
+) -> Card:
+    """For a contact who has not accepted the current agreement: what is asked of the
+    agency and by when, no narrative; accepting it shows the agency's actions."""
+    case = look.cases.get(action.case_id)
+    reference = case.reference if case else "a case"
+    return await access.agreement_card(
+        uow,
+        panel,
+        member,
+        reason=AGREEMENT_FIRST,
+        next_step=NEXT_STEP,
+        title=action_title(reference),
+        facts=[
+            ("Agency", look.agency_name(action.owner_agency_id)),
+            ("Risk level", case.risk_level.value.capitalize() if case else "Unknown"),
+            ("Due by", day_label(action.due_on)),
+        ],
+    )
+
+
+async def card_for(
+    uow: UnitOfWork,
+    look: Lookup,
+    member: Member,
+    action: Action,
+    day: date,
+    *,
+    copy: str | None = None,
+    notice: str | None = None,
+    error: bool = False,
+    reminder: str | None = None,
+    title: str | None = None,
+    typed: Mapping[str, str] | None = None,
+) -> Card | None:
+    """The action's card as `member` may see it: the card (with buttons if they may act,
+    and `typed` again in their boxes), the agreement to accept first, or None when they may
+    not see it at all."""
+    refusal = await case_detail_decision(uow, look.panel, member, look.cases.get(action.case_id))
+    if refusal is Refusal.AGREEMENT:
+        return await agreement_instead(uow, look.panel, member, action, look)
+    if refusal is not None:
+        return None
+    buttons = None
+    if may_act(member, action):
+        buttons = Buttons(
+            token=new_token(),
+            view=CARD_VIEW,
+            context={"copy": copy} if copy else {},
+            typed=dict(typed or {}),
+        )
+    return render_action(
+        item_of(action, look, day, reminder=reminder),
+        panel_name=look.panel.name,
+        buttons=buttons,
+        notice=notice,
+        error=error,
+        title=title,
+    )
+
+
+# --- queueing cards --------------------------------------------------------------------------
+
+
+async def queue_private(
+    uow: UnitOfWork,
+    panel: Panel,
+    member: Member,
+    card: Card,
+    *,
+    key: str,
+    now: datetime,
+    not_before: datetime | None = None,
+    text: str | None = None,
+    update_of: str | None = None,
+) -> OutgoingDelivery | None:
+    """Queue a card for a member's private chat; None when `key` was queued before."""
+    payload: dict[str, Any] = {"card": card, "text": text}
+    if update_of is not None:
+        payload["update_of"] = update_of
+    delivery = OutgoingDelivery(
+        panel_id=panel.id,
+        key=key,
+        recipient_member_id=member.id,
+        payload=payload,
+        not_before=not_before or now,
+        created_at=now,
+    )
+    return delivery if await uow.outbox.enqueue(delivery) else None
+
+
+async def send_action_card(
+    uow: UnitOfWork,
+    look: Lookup,
+    action: Action,
+    now: datetime,
+    *,
+    key: str,
+    not_before: datetime | None = None,
+    notice: str | None = None,
+    reminder: str | None = None,
+    title: str | None = None,
+    text: str | None = None,
+) -> int:
+    """Queue the action's card to its agency's contacts (each once per `key`), and remember
+    each row as a copy to update later; returns how many were queued."""
+    panel = look.panel
+    day = today_of(panel, not_before or now)
+    queued = 0
+    for contact in await contacts(uow, panel, look.members.values(), action.owner_agency_id, day):
+        delivery_key = f"{key}:{contact.id}"
+        delivery = OutgoingDelivery(
+            panel_id=panel.id,
+            key=delivery_key,
+            recipient_member_id=contact.id,
+            payload={},
+            not_before=not_before or now,
+            created_at=now,
+        )
+        card = await card_for(
+            uow,
+            look,
+            contact,
+            action,
+            day,
+            copy=delivery.id,
+            notice=notice,
+            reminder=reminder,
+            title=title,
+        )
+        if card is None:
+            continue
+        delivery.payload = {"card": card, "text": text}
+        if await uow.outbox.enqueue(delivery):
+            await uow.actions.record_card(
+                ActionCardCopy(
+                    panel_id=panel.id,
+                    action_id=action.id,
+                    delivery_id=delivery.id,
+                    member_id=contact.id,
+                    created_at=now,
+                )
+            )
+            queued += 1
+    return queued
+
+
+async def send_new_action_cards(
+    uow: UnitOfWork, panel: Panel, actions: Sequence[Action], now: datetime
+) -> int:
+    """Each new action's card to its owner agency's contact (the meeting calls this as it
+    records an action); returns how many were queued."""
+    if not actions:
+        return 0
+    look = await Lookup.load(uow, panel, [a.case_id for a in actions])
+    queued = 0
+    for action in actions:
+        case = look.cases.get(action.case_id)
+        if case is None or action.owner_agency_id not in look.agencies:
+            continue
+        queued += await send_action_card(
+            uow,
+            look,
+            action,
+            now,
+            key=f"action-assigned:{action.id}",
+            title=action_assigned_title(case.reference),
+            text=f"New action for {look.agency_name(action.owner_agency_id)} on {case.reference}",
+        )
+    return queued
+
+
+async def action_changed(
+    uow: UnitOfWork, panel: Panel, action: Action, now: datetime, *, what: str
+) -> int:
+    """An action changed at a meeting (carried forward, escalated, cancelled): every copy
+    of its card shows the new state, and its agency's contact gets a card saying what
+    changed. `what` is e.g. "Carried forward to Mon 11 Jan 2027". Returns the cards
+    queued (updates included)."""
+    look = await Lookup.load(uow, panel, [action.case_id])
+    if action.case_id not in look.cases:
+        return 0
+    updated = await refresh_copies(uow, look, action, now)
+    stamp = action.updates[-1].id if action.updates else now.isoformat()
+    notice = f"Changed at the panel meeting: {what}"
+    return updated + await send_action_card(
+        uow, look, action, now, key=f"action-changed:{action.id}:{stamp}", notice=notice
+    )
+
+
+async def refresh_copies(
+    uow: UnitOfWork,
+    look: Lookup,
+    action: Action,
+    now: datetime,
+    *,
+    skip: str | None = None,
+) -> int:
+    """Queue an update of every card the bot sent for the action (but `skip`, the clicked
+    one, which the click's answer replaces), each rendered for its own recipient."""
+    stamp = action.updates[-1].id if action.updates else now.isoformat()
+    day = today_of(look.panel, now)
+    queued = 0
+    for earlier in await uow.actions.card_deliveries(look.panel.id, action.id, COPIES_UPDATED):
+        if earlier.id == skip or earlier.update_of is not None:
+            continue
+        if earlier.state in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
+            continue
+        member = look.members.get(earlier.recipient_member_id or "")
+        if member is None:
+            continue
+        title = None
+        if earlier.key.startswith("action-assigned:"):
+            case = look.cases.get(action.case_id)
+            title = action_assigned_title(case.reference) if case else None
+        card = await card_for(uow, look, member, action, day, copy=earlier.id, title=title)
+        if card is None:
+            continue
+        text = earlier.payload.get("text")
+        if await queue_private(
+            uow,
+            look.panel,
+            member,
+            card,
+            key=f"action-update:{earlier.id}:{stamp}",
+            now=now,
+            text=text if isinstance(text, str) else None,
+            update_of=earlier.id,
+        ):
+            queued += 1
+    return queued
+
+
+# --- the buttons ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Click:
+    """What an action button carried."""
+
+    action_id: str
+    token: str
+    view: str
+    index: int
+    copy: str | None
+    agency_id: str | None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> Click:
+        action_id = _text(data, "action_id", 64)
+        token = _text(data, "token", 64)
+        if action_id is None or token is None:
+            raise InvalidInput("This card is out of date. Type actions for the current one.")
+        view = _text(data, "view", 16) or CARD_VIEW
+        return cls(
+            action_id=action_id,
+            token=token,
+            view=view if view in (CARD_VIEW, LIST_VIEW) else CARD_VIEW,
+            index=_index(data),
+            copy=_text(data, "copy", 64),
+            agency_id=_text(data, "agency_id", 64),
+        )
+
+
+async def _refuse(
+    uow: UnitOfWork, request: Request, action: Action, now: datetime, why: str, message: str
+) -> NotAllowed:
+    await audit.record(uow, request, AuditVerb.REFUSE, "action", action.id, why, at=now)
+    await uow.commit()
+    return NotAllowed(message, audited=True)
+
+
+async def _tell_coordinators(
+    uow: UnitOfWork, look: Lookup, action: Action, update: ActionUpdate, reason: str, now: datetime
+) -> None:
+    """The coordinators hear that an agency can't do an action, one card each."""
+    case = look.cases.get(action.case_id)
+    reference = case.reference if case else "a case"
+    author = look.member_name(update.author_member_id)
+    said_on = day_label(today_of(look.panel, now))
+    view = CantDoView(
+        panel_name=look.panel.name,
+        agency=look.agency_name(action.owner_agency_id),
+        case_reference=reference,
+        description=action.description,
+        due=day_label(action.due_on),
+        said_by=f"{author} on {said_on}",
+        reason=reason,
+    )
+    for coordinator in look.members.values():
+        if not coordinator.has(Role.COORDINATOR):
+            continue
+        card = render_cant_do(view)
+        if await case_detail_decision(uow, look.panel, coordinator, case) is Refusal.AGREEMENT:
+            card = await agreement_instead(uow, look.panel, coordinator, action, look)
+        await queue_private(
+            uow,
+            look.panel,
+            coordinator,
+            card,
+            key=f"action-cant:{update.id}:{coordinator.id}",
+            now=now,
+            text=cant_title(view.agency, reference),
+        )
+
+
+def _typed(data: Mapping[str, Any], name: str, index: int) -> str | None:
+    """What the person typed in the action's box `name` (note, update or reason)."""
+    raw = input_value(data, name, index)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise InvalidInput("This card sent something I cannot read. Type actions.")
+    if len(raw) > MAX_NOTE:
+        raise InvalidInput(f"Keep it under {MAX_NOTE} characters.", {name: "too_long"})
+    return " ".join(raw.split()) or None
+
+
+# The box each button's form has (cards.actions), for keeping what a refused click typed.
+TYPED_INPUT: Mapping[Verb, str] = {
+    Verb.ACTION_DONE: "note",
+    Verb.ACTION_UPDATE: "update",
+    Verb.ACTION_CANT: "reason",
+}
+
+
+async def _refuse_stale(
+    uow: UnitOfWork,
+    request: Request,
+    look: Lookup,
+    action: Action,
+    click: Click,
+    verb: Verb,
+    member: Member,
+    now: datetime,
+) -> tuple[str, dict[str, str]]:
+    """A click from a card older than the action, or one that lost the race to save it:
+    nothing changes, the refusal is audited (and committed), and the answer says what
+    changed meanwhile; what was typed goes back in its box, or is quoted when the action
+    has no boxes any more. Returns the notice and the boxes to fill."""
+    name = TYPED_INPUT[verb]
+    try:
+        text = _typed(request.data, name, click.index)
+    except DomainError:
+        text = None
+    await versions.record_refusal(
+        uow,
+        request,
+        "action",
+        action.id,
+        current=action.version,
+        at=now,
+    )
+    line = await versions.changed_meanwhile(
+        uow, look.panel, "This action", [("action", action.id)], now=now, me=member.id
+    )
+    await uow.commit()
+    in_the_box = action.status is ActionStatus.OPEN and click.view == CARD_VIEW
+    kept = {name: text} if text and in_the_box else {}
+    return f"{line} {versions.kept(text, in_the_box=in_the_box)}", kept
+
+
+@dataclass(frozen=True)
+class Applied:
+    update: ActionUpdate
+    notice: str
+    reason: str | None = None  # for Can't do this: what the coordinators are told
+
+
+def _apply(
+    click: Click,
+    verb: Verb,
+    data: Mapping[str, Any],
+    action: Action,
+    member: Member,
+    now: datetime,
+) -> Applied:
+    """Change the action as the button says. Raises a DomainError for what the person must
+    correct (nothing is changed then)."""
+    agency_id = member.agency_id or ""
+    if verb is Verb.ACTION_DONE:
+        note = _typed(data, "note", click.index) or ""
+        action.complete(by_agency_id=agency_id, at=now, note=note, by_member_id=member.id)
+        return Applied(action.updates[-1], "Marked done. Thank you.")
+    if verb is Verb.ACTION_UPDATE:
+        text = _typed(data, "update", click.index) or ""
+        update = action.add_update(text, by_agency_id=agency_id, at=now, by_member_id=member.id)
+        return Applied(update, "Update saved.")
+    reason = _typed(data, "reason", click.index)
+    if not reason:
+        raise InvalidInput("Say why your agency can't do it.", {"reason": "required"})
+    update = action.add_update(
+        f"Can't do this: {reason}", by_agency_id=agency_id, at=now, by_member_id=member.id
+    )
+    return Applied(
+        update, "Sent to the coordinator. The action stays open until the panel decides.", reason
+    )
+
+
+async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
+    """Done, Add an update or Can't do this, from an action card or a list."""
+    # UPDATE_ACTION on this action (its agency's SPOC or deputy, with the agreement) and on
+    # the list's agency, if the card names one: checked by the guard.
+    panel, member = request.admitted()
+    click = Click.of(request.data)
+    now = deps.clock.now()
+    day = today_of(panel, now)
+    async with deps.uow() as uow:
+        action = await uow.actions.get(panel.id, click.action_id)
+        if action is None:
+            raise NotFound("That action no longer exists.")
+        look = await Lookup.load(uow, panel, [action.case_id])
+        notice: str
+        error = False
+        typed: dict[str, str] = {}
+        form_key = f"action-form:{click.token}:{action.id}"
+        if versions.is_stale(request.data, action.version):
+            if not await uow.activities.first_time(form_key, now):
+                notice = ALREADY_SAVED  # this very card saved, and was clicked again
+            else:
+                await uow.rollback()  # this card saved nothing: its token stays unused
+                notice, typed = await _refuse_stale(
+                    uow, request, look, action, click, verb, member, now
+                )
+                error = True
+        elif action.status is not ActionStatus.OPEN:
+            notice = f"Nothing changed: this action is {_state(action, panel).lower()}."
+        elif not await uow.activities.first_time(form_key, now):
+            notice = ALREADY_SAVED
+        else:
+            try:
+                applied = _apply(click, verb, request.data, action, member, now)
+                await uow.actions.save(action)
+            except StaleVersion:
+                # Lost the race: another click saved the action since it was loaded.
+                await uow.rollback()
+                current = await uow.actions.get(panel.id, action.id)
+                if current is None:
+                    raise NotFound("That action no longer exists.") from None
+                action = current
+                notice, typed = await _refuse_stale(
+                    uow, request, look, action, click, verb, member, now
+                )
+                error = True
+            except DomainError as err:
+                notice, error = err.message, True  # nothing is committed
+                await uow.rollback()
+            else:
+                notice = applied.notice
+                detail = {
+                    Verb.ACTION_DONE: "done",
+                    Verb.ACTION_UPDATE: "update added",
+                    Verb.ACTION_CANT: "can't do this",
+                }[verb]
+                await audit.record(
+                    uow, request, AuditVerb.UPDATE, "action", action.id, detail, at=now
+                )
+                if applied.reason is not None:
+                    await _tell_coordinators(uow, look, action, applied.update, applied.reason, now)
+                await refresh_copies(uow, look, action, now, skip=click.copy)
+                await uow.commit()
+        if click.view == LIST_VIEW:
+            agency = look.agencies.get(click.agency_id or action.owner_agency_id)
+            if agency is not None:
+                listed = await _agency_list_card(
+                    uow,
+                    look,
+                    member,
+                    agency,
+                    day,
+                    notice=f"{_ref(look, action)}: {notice}",
+                    error=error,
+                    clicked=action,
+                )
+                return Reply(card=listed)
+        card = await card_for(
+            uow,
+            look,
+            member,
+            action,
+            day,
+            copy=click.copy,
+            notice=notice,
+            error=error,
+            typed=typed,
+        )
+    return Reply(card=card) if card is not None else Reply(text=notice)
+
+
+def _ref(look: Lookup, action: Action) -> str:
+    case = look.cases.get(action.case_id)
+    return case.reference if case else "The action"
+
+
+# --- the lists ----------------------------------------------------------------------------------
+
+
+def _overdue_first(actions: Iterable[Action], day: date) -> list[Action]:
+    return sorted(actions, key=lambda a: (not a.is_overdue(day), a.due_on, a.created_at, a.id))
+
+
+async def _agency_list_card(
+    uow: UnitOfWork,
+    look: Lookup,
+    member: Member,
+    agency: Agency,
+    day: date,
+    *,
+    notice: str | None = None,
+    error: bool = False,
+    clicked: Action | None = None,
+) -> Card:
+    """An agency's open actions, overdue first; with buttons for its own SPOC or deputy.
+    An action just closed from the card (`clicked`) is shown first, in its new state."""
+    actions = _overdue_first(await uow.actions.open_for_agency(look.panel.id, agency.id), day)
+    shown = actions[:LIST_LIMIT]
+    await look.add_cases(uow, [a.case_id for a in shown])
+    own = member.agency_id == agency.id and bool(AGENCY_ROLES & member.roles)
+    buttons = (
+        Buttons(token=new_token(), view=LIST_VIEW, context={"agency_id": agency.id})
+        if own
+        else None
+    )
+    view = ActionListView(
+        panel_name=look.panel.name,
+        title=actions_title(agency.name),
+        subtitle=look.panel.name,
+        groups=[ActionGroup(None, [item_of(a, look, day) for a in shown])],
+        buttons=buttons,
+        notice=notice,
+        error=error,
+        empty=f"{agency.name} has no open actions.",
+        more=len(actions) - len(shown),
+        more_command=None,
+        closed=(
+            item_of(clicked, look, day)
+            if clicked is not None and clicked.status is not ActionStatus.OPEN
+            else None
+        ),
+    )
+    return render_action_list(view)
+
+
+def match_agency(agencies: Sequence[Agency], text: str) -> Agency:
+    """The active agency a person means: its name, the start of its name, or the start of
+    a word in it, ignoring case ("Housing" finds "Riverside Homes (Housing)")."""
+    wanted = " ".join(text.split()).casefold()
+    if not wanted:
+        raise InvalidInput(f"Name the agency: {ACTIONS_USAGE}.")
+    active = [a for a in agencies if a.active]
+    exact = [a for a in active if a.name.casefold() == wanted]
+    if exact:
+        return exact[0]
+    starts = [a for a in active if a.name.casefold().startswith(wanted)]
+    if not starts:
+        starts = [
+            a
+            for a in active
+            if any(
+                word.startswith(wanted) for word in re.split(r"[^\w']+", a.name.casefold()) if word
+            )
+        ]
+    if len(starts) == 1:
+        return starts[0]
+    if not starts:
+        raise NotFound(f"No agency of this panel is called '{text[:60]}'. Type agencies.")
+    names = ", ".join(sorted(a.name for a in starts))
+    raise InvalidInput(f"'{text[:60]}' could be {names}. Say which.")
+
+
+async def _audit_views(
+    uow: UnitOfWork, request: Request, actions: Iterable[Action], what: str, now: datetime
+) -> None:
+    for action in actions:
+        await audit.record(uow, request, AuditVerb.VIEW, "action", action.id, what, at=now)
+
+
+async def _detail_allowed(
+    uow: UnitOfWork,
+    request: Request,
+    panel: Panel,
+    member: Member,
+    relation: Relation,
+    now: datetime,
+) -> Reply | None:
+    """None when the member may see case detail standing in `relation`; otherwise the
+    refusal's answer (the agreement to accept, or NotAllowed raised)."""
+    decision = await access.decide_for(uow, panel, member, Act.VIEW_CASE_DETAIL, relation)
+    if decision.allowed:
+        return None
+    return await audit.refuse(
+        uow,
+        request,
+        decision,
+        act=Act.VIEW_CASE_DETAIL,
+        entity="panel",
+        entity_id=panel.id,
+        at=now,
+        next_step={"verb": Verb.COMMAND.value, "command": f"actions {request.args}".strip()},
+    )
+
+
+async def list_actions(request: Request, deps: Deps) -> Reply:
+    """`actions`: my agency's open actions; `actions Housing` for the coordinator and chair."""
+    panel, member = request.panel, request.member
+    if panel is None or member is None or not member.active:
+        raise NotAllowed("`actions` is for panel members. Ask your panel coordinator.")
+    now = deps.clock.now()
+    day = today_of(panel, now)
+    async with deps.uow() as uow:
+        look = await Lookup.load(uow, panel)
+        wanted = request.args.strip()
+        own = look.agencies.get(member.agency_id or "") if AGENCY_ROLES & member.roles else None
+        if wanted:
+            agency = match_agency(list(look.agencies.values()), wanted)
+            if agency is not own and not OVERSEERS & member.roles:
+                raise NotAllowed(
+                    "Only the panel's coordinators and chairs can see another agency's "
+                    "actions. Type actions for your agency's."
+                )
+        elif own is not None:
+            agency = own
+        elif OVERSEERS & member.roles:
+            return Reply(text=await _summary(uow, look, day))
+        else:
+            raise NotAllowed("`actions` shows an agency's actions to its SPOC and deputy.")
+        relation = Relation.ACTION_OWNER if agency is own else Relation.CORE_AGENCY
+        refused = await _detail_allowed(uow, request, panel, member, relation, now)
+        if refused is not None:
+            return refused
+        card = await _agency_list_card(uow, look, member, agency, day)
+        shown = await uow.actions.open_for_agency(panel.id, agency.id)
+        await _audit_views(uow, request, _overdue_first(shown, day)[:LIST_LIMIT], "actions", now)
+        await uow.commit()
+    return Reply(card=card)
+
+
+async def _summary(uow: UnitOfWork, look: Lookup, day: date) -> str:
+    """Open actions by agency, in a line each: for the coordinator and chair."""
+    every = await uow.actions.open_due_by(look.panel.id, date.max)
+    counts: dict[str, tuple[int, int]] = {}
+    for action in every:
+        total, late = counts.get(action.owner_agency_id, (0, 0))
+        counts[action.owner_agency_id] = (total + 1, late + action.is_overdue(day))
+    if not counts:
+        return "No agency has open actions."
+    lines = [
+        f"- {look.agency_name(agency_id)}: {total} open, {late} overdue"
+        for agency_id, (total, late) in sorted(counts.items(), key=lambda c: look.agency_name(c[0]))
+    ]
+    return (
+        "Open actions by agency:\n\n"
+        + "\n".join(lines)
+        + "\n\nType actions and an agency's name (e.g. actions Housing), or overdue."
+    )
+
+
+async def list_overdue(request: Request, deps: Deps) -> Reply:
+    """`overdue`: every overdue action of the panel, grouped by agency."""
+    panel, member = request.panel, request.member
+    if panel is None or member is None or not member.active:
+        raise NotAllowed("`overdue` is for the panel's coordinators and chairs.")
+    now = deps.clock.now()
+    day = today_of(panel, now)
+    async with deps.uow() as uow:
+        refused = await _detail_allowed(uow, request, panel, member, Relation.CORE_AGENCY, now)
+        if refused is not None:
+            return refused
+        look = await Lookup.load(uow, panel)
+        late = await uow.actions.open_due_by(panel.id, day - timedelta(days=1))
+        shown = late[: LIST_LIMIT * 2]
+        await look.add_cases(uow, [a.case_id for a in shown])
+        by_agency: dict[str, list[ActionItem]] = {}
+        for action in shown:
+            name = look.agency_name(action.owner_agency_id)
+            by_agency.setdefault(name, []).append(item_of(action, look, day))
+        view = ActionListView(
+            panel_name=panel.name,
+            title=OVERDUE_TITLE,
+            subtitle=panel.name,
+            groups=[ActionGroup(name, items) for name, items in sorted(by_agency.items())],
+            buttons=None,
+            empty="No action is overdue.",
+            more=len(late) - len(shown),
+        )
+        await _audit_views(uow, request, shown, "overdue", now)
+        await uow.commit()
+    return Reply(card=render_action_list(view))
+
+
+# --- away and back ----------------------------------------------------------------------------
+
+
+def _find_member(members: Iterable[Member], name: str) -> Member:
+    wanted = " ".join(name.split()).casefold()
+    active = [m for m in members if m.active]
+    found = [m for m in active if m.name.casefold() == wanted] or [
+        m for m in active if m.name.casefold().startswith(wanted)
+    ]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise NotFound(f"No member of this panel is called '{name[:60]}'. Type members.")
+    raise InvalidInput(
+        f"'{name[:60]}' could be {', '.join(sorted(m.name for m in found))}. Say which."
+    )
+
+
+def _whom(request: Request, members: Iterable[Member], name: str) -> Member:
+    me = request.member
+    assert me is not None
+    if not name or " ".join(name.split()).casefold() in {"me", me.name.casefold()}:
+        if not (AGENCY_ROLES | {Role.COORDINATOR}) & me.roles:
+            raise NotAllowed("`away` is for SPOCs and deputies, and the coordinator.")
+        return me
+    if Role.COORDINATOR not in me.roles:
+        raise NotAllowed("Only the panel's coordinators can say someone else is away.")
+    return _find_member(members, name)
+
+
+def _away_day(text: str, today: date) -> date:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"Write the date as 2026-12-24: {AWAY_USAGE}.") from None
+    if day < today:
+        raise InvalidInput("That date has passed: give the last day you are away.")
+    if day - today > AWAY_AT_MOST:
+        raise InvalidInput("That is more than a year away: give an earlier date.")
+    return day
+
+
+async def away(request: Request, deps: Deps) -> Reply:
+    """`away until 2026-12-24`: the agency's cards go to its deputy until then (inclusive)."""
+    panel, me = request.panel, request.member
+    if panel is None or me is None or not me.active:
+        raise NotAllowed("`away` is for panel members.")
+    found = _UNTIL.match(request.args.strip())
+    if found is None:
+        raise InvalidInput(f"Write it as: {AWAY_USAGE} (the last day you are away).")
+    now = deps.clock.now()
+    today = today_of(panel, now)
+    until = _away_day(found.group("day"), today)
+    async with deps.uow() as uow:
+        look = await Lookup.load(uow, panel)
+        member = _whom(request, look.members.values(), found.group("who"))
+        was_contact = (
+            agency_contact(look.members.values(), member.agency_id, today)
+            if member.agency_id
+            else None
+        )
+        member.away_until = until
+        await uow.members.save(member)
+        look.members[member.id] = member
+        await audit.record(
+            uow, request, AuditVerb.UPDATE, "member", member.id, f"away until {until}", at=now
+        )
+        yourself = member.id == me.id
+        message = await _handover(uow, look, member, was_contact, until, now, yourself=yourself)
+        await uow.commit()
+    return Reply(text=message)
+
+
+async def _handover(
+    uow: UnitOfWork,
+    look: Lookup,
+    member: Member,
+    was_contact: Member | None,
+    until: date,
+    now: datetime,
+    *,
+    yourself: bool,
+) -> str:
+    """Who receives the agency's cards while `member` is away; the deputy gets the
+    agency's open actions at once."""
+    who = "You are" if yourself else f"{member.name} is"
+    day = today_of(look.panel, now)
+    label = day_label(until)
+    if member.agency_id is None or not AGENCY_ROLES & member.roles:
+        return f"{who} away until {label}."
+    agency = look.agency_name(member.agency_id)
+    standing_in = agency_contact(look.members.values(), member.agency_id, day)
+    if standing_in is None or standing_in.id == member.id:
+        return (
+            f"{who} away until {label}, but {agency} has nobody else to receive its cards: "
+            f"they keep coming to {'you' if yourself else 'them'}. Ask the coordinator to name "
+            "a deputy."
+        )
+    if was_contact is not None and was_contact.id == member.id:
+        agency_row = look.agencies.get(member.agency_id)
+        if agency_row is not None:
+            if await case_detail_decision_for_panel(uow, look, standing_in) is Refusal.AGREEMENT:
+                card = await access.agreement_card(
+                    uow,
+                    look.panel,
+                    standing_in,
+                    reason=AGREEMENT_FIRST,
+                    next_step=NEXT_STEP,
+                    title=actions_title(agency),
+                    facts=[("Standing in for", member.name), ("Until", label)],
+                )
+            else:
+                card = await _agency_list_card(
+                    uow,
+                    look,
+                    standing_in,
+                    agency_row,
+                    day,
+                    notice=f"{member.name} is away until {label}: you receive {agency}'s "
+                    "action cards and reminders meanwhile.",
+                )
+            await queue_private(
+                uow,
+                look.panel,
+                standing_in,
+                card,
+                key=f"handover:{member.id}:{until.isoformat()}:{standing_in.id}",
+                now=now,
+                text=f"You stand in for {member.name} until {label}",
+            )
+    return (
+        f"{who} away until {label}. {standing_in.name} receives {agency}'s action cards and "
+        "reminders until then. Type back to end it sooner."
+    )
+
+
+async def case_detail_decision_for_panel(
+    uow: UnitOfWork, look: Lookup, member: Member
+) -> Refusal | None:
+    """Whether a member of an agency may see its cases' detail in general."""
+    if member.agency_id is None:
+        return Refusal.NEED_TO_KNOW
+    relation = await access.relation_of_agency(uow, look.panel, member.agency_id)
+    decision = await access.decide_for(
+        uow, look.panel, member, Act.VIEW_CASE_DETAIL, {relation, Relation.ACTION_OWNER}
+    )
+    return None if decision.allowed else decision.refusal
+
+
+async def back(request: Request, deps: Deps) -> Reply:
+    """`back`: cards come to me again (the coordinator: `back Gemma Hartley`)."""
+    panel, me = request.panel, request.member
+    if panel is None or me is None or not me.active:
+        raise NotAllowed("`back` is for panel members.")
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        look = await Lookup.load(uow, panel)
+        member = _whom(request, look.members.values(), request.args.strip())
+        if member.away_until is None or member.away_until < today_of(panel, now):
+            return Reply(text=f"{member.name} was not away: nothing changed.")
+        member.away_until = None
+        await uow.members.save(member)
+        await audit.record(uow, request, AuditVerb.UPDATE, "member", member.id, "back", at=now)
+        await uow.commit()
+    return Reply(text=f"Welcome back: {member.name} receives the agency's cards again.")
+
+
+# --- registration and the gallery -----------------------------------------------------------
+
+
+def register(router: Router) -> None:
+    """Register `actions`, `overdue`, `away`, `back` and the action card's buttons."""
+    router.command(
+        CommandSpec(
+            name="actions",
+            summary="Your agency's open actions, overdue first, to update or mark done.",
+            handler=list_actions,
+            usage=ACTIONS_USAGE,
+            access=Access(Act.VIEW_ACTIONS, PRIVATE_OR_SHARED, targets=(Target.OWN_AGENCY,)),
+        )
+    )
+    router.command(
+        CommandSpec(
+            name="overdue",
+            summary="Coordinators and chairs: every overdue action, by agency.",
+            handler=list_overdue,
+            access=Access(Act.OVERSEE_ACTIONS, PRIVATE_OR_SHARED),
+            in_manifest=False,
+        )
+    )
+    router.command(
+        CommandSpec(
+            name="away",
+            summary="SPOCs: your deputy receives your agency's cards until a date.",
+            handler=away,
+            usage=AWAY_USAGE,
+            access=Access(Act.SET_AWAY, PRIVATE_OR_SHARED),
+            in_manifest=False,
+        )
+    )
+    router.command(
+        CommandSpec(
+            name="back",
+            summary="Receive your agency's cards again after `away`.",
+            handler=back,
+            access=Access(Act.SET_AWAY, PRIVATE_OR_SHARED),
+            in_manifest=False,
+        )
+    )
+
+    async def done(request: Request, deps: Deps) -> Reply:
+        return await answer(request, deps, Verb.ACTION_DONE)
+
+    async def update(request: Request, deps: Deps) -> Reply:
+        return await answer(request, deps, Verb.ACTION_UPDATE)
+
+    async def cant(request: Request, deps: Deps) -> Reply:
+        return await answer(request, deps, Verb.ACTION_CANT)
+
+    # The agency a list button names is checked too: a SPOC sees her own agency's list.
+    answering = Access(
+        Act.UPDATE_ACTION,
+        PRIVATE,
+        targets=(Target.ACTION, Target.AGENCY),
+        required=(Target.ACTION,),
+        resume=NEXT_STEP,
+    )
+    router.verb(VerbSpec(Verb.ACTION_DONE.value, done, answering))
+    router.verb(VerbSpec(Verb.ACTION_UPDATE.value, update, answering))
+    router.verb(VerbSpec(Verb.ACTION_CANT.value, cant, answering))
+
+
+DEMO_PANEL = "Riverside Community MARAC"
+HOUSING = "Riverside Homes (Housing)"
+
+
+def demo_item(**changes: Any) -> ActionItem:
+    """An invented action, for the gallery and tests."""
+    fields: dict[str, Any] = {
+        "action_id": "demo-action",
+        "case_reference": "CM-2026-013",
+        "risk_level": "High",
+        "lead_agency": HOUSING,
+        "owner": HOUSING,
+        "description": "Visit the tenant at 12 Willow Court and fit a door camera.",
+        "due": "Mon 7 Dec 2026",
+        "due_phrase": "due in 17 days",
+        "overdue": False,
+        "set_by": "Priya Raman on Tue 10 Nov 2026, at the panel meeting",
+        "state": "Open",
+        "is_open": True,
+        "updates": [UpdateLine("Mon 16 Nov 2026", "Gemma Hartley", "Camera ordered.")],
+    }
+    fields.update(changes)
+    return ActionItem(**fields)
+
+
+def gallery_cards() -> dict[str, Card]:
+    """The action cards, with invented data."""
+    rendering = "demo-rendering"  # tells one rendering of a card from another
+    buttons = Buttons(token=rendering, view=CARD_VIEW, context={"copy": "demo-delivery"})
+    list_buttons = Buttons(token=rendering, view=LIST_VIEW, context={"agency_id": "demo-agency"})
+    open_item = demo_item()
+    late = demo_item(
+        action_id="demo-late",
+        case_reference="CM-2026-011",
+        risk_level="Medium",
+        description="Review the tenancy and offer a managed move.",
+        due="Fri 13 Nov 2026",
+        due_phrase="overdue by 7 days",
+        overdue=True,
+        updates=[],
+    )
+    done = demo_item(
+        state="Done on Fri 20 Nov 2026",
+        is_open=False,
+        updates=[
+            UpdateLine("Fri 20 Nov 2026", "Gemma Hartley", "Camera fitted; tenant reassured."),
+            UpdateLine("Mon 16 Nov 2026", "Gemma Hartley", "Camera ordered."),
+        ],
+    )
+    agency_list = ActionListView(
+        panel_name=DEMO_PANEL,
+        title=actions_title(HOUSING),
+        subtitle=DEMO_PANEL,
+        groups=[ActionGroup(None, [late, open_item])],
+        buttons=list_buttons,
+    )
+    assigned = render_action(
+        open_item,
+        panel_name=DEMO_PANEL,
+        buttons=buttons,
+        title=action_assigned_title("CM-2026-013"),
+    )
+    return {
+        "action-assigned": assigned,
+        "action-card": render_action(
+            open_item, panel_name=DEMO_PANEL, buttons=buttons, notice="Update saved."
+        ),
+        "action-card-error": render_action(
+            open_item,
+            panel_name=DEMO_PANEL,
+            buttons=buttons,
+            notice="Write the update.",
+            error=True,
+        ),
+        "action-card-done": render_action(
+            done, panel_name=DEMO_PANEL, buttons=None, notice="Marked done. Thank you."
+        ),
+        "action-card-reminder-overdue": render_action(
+            ActionItem(**{**late.__dict__, "reminder": "overdue by 7 days"}),
+            panel_name=DEMO_PANEL,
+            buttons=buttons,
+        ),
+        "action-list": render_action_list(agency_list),
+        "action-list-read-only": render_action_list(
+            ActionListView(
+                panel_name=DEMO_PANEL,
+                title=actions_title(HOUSING),
+                subtitle=DEMO_PANEL,
+                groups=[ActionGroup(None, [late, open_item])],
+                buttons=None,
+            )
+        ),
+        "action-list-empty": render_action_list(
+            ActionListView(
+                panel_name=DEMO_PANEL,
+                title=actions_title(HOUSING),
+                groups=[ActionGroup(None, [])],
+                buttons=list_buttons,
+                notice="CM-2026-013: Marked done. Thank you.",
+                empty=f"{HOUSING} has no open actions.",
+            )
+        ),
+        "action-list-handover": render_action_list(
+            ActionListView(
+                panel_name=DEMO_PANEL,
+                title=actions_title(HOUSING),
+                groups=[ActionGroup(None, [open_item])],
+                buttons=list_buttons,
+                notice=f"Gemma Hartley is away until Thu 24 Dec 2026: you receive {HOUSING}'s "
+                "action cards and reminders meanwhile.",
+            )
+        ),
+        "actions-overdue": render_action_list(
+            ActionListView(
+                panel_name=DEMO_PANEL,
+                title=OVERDUE_TITLE,
+                groups=[
+                    ActionGroup(
+                        "Adult Social Care",
+                        [
+                            demo_item(
+                                action_id="demo-asc",
+                                description="Complete a Care Act needs assessment.",
+                                owner="Adult Social Care",
+                                due="Sun 15 Nov 2026",
+                                due_phrase="overdue by 5 days",
+                                overdue=True,
+                                updates=[],
+                            )
+                        ],
+                    ),
+                    ActionGroup(HOUSING, [late]),
+                ],
+                buttons=None,
+            )
+        ),
+        "action-cant-do": render_cant_do(
+            CantDoView(
+                panel_name=DEMO_PANEL,
+                agency=HOUSING,
+                case_reference="CM-2026-013",
+                description="Review the tenancy and offer a managed move.",
+                due="Fri 13 Nov 2026",
+                said_by="Gemma Hartley on Fri 20 Nov 2026",
+                reason="No suitable property is free before March; Adult Social Care may help.",
+            )
+        ),
+    }

@@ -1,0 +1,978 @@
+"""Setting a panel up and keeping its members and agencies.
+
+`setup` in a team channel makes the team a panel, with the caller as its coordinator.
+`members` and `agencies` are the coordinator's cards (private chat) to add and remove
+members with the Teams people picker, set each one's agency and roles, add agencies and mark
+them core or invited. A CSV file of members is imported whole or not at all: `parse_members_csv`
+checks every line first and reports each problem with its line.
+
+Every change is audited; nobody can remove or demote the panel's last coordinator.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.domain.audit import AuditVerb
+from bot.domain.delivery import INVITATION_KEY, ConversationKind, ConversationRef
+from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.panel import AGENCY_ROLES, Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
+from bot.domain.policy import Act
+from bot.kernel import audit, turns
+from bot.kernel.guard import PRIVATE, Access, Target
+from bot.kernel.notify import card_to_member
+from bot.kernel.ports import AlreadyExists, UnitOfWork
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.kit import Card
+from cards.membership import (
+    MAX_NAME,
+    PICKER_ID,
+    AgenciesView,
+    AgencyLine,
+    Choice,
+    ImportedView,
+    ImportErrorLine,
+    ImportRefusedView,
+    MemberLine,
+    MembersView,
+    MemberView,
+    SetupView,
+    render_agencies,
+    render_import_help,
+    render_import_refused,
+    render_imported,
+    render_member,
+    render_members,
+    render_setup,
+    with_people_picker,
+)
+from cards.panels import render_invitation
+from cards.verbs import Verb
+
+DEFAULT_PANEL_NAME = "Community MARAC"
+DEFAULT_ISA_TEXT = (
+    "Members of this panel share information about the people referred to it under the "
+    "Crime and Disorder Act 1998 s.115, UK GDPR Art. 6(1)(e) and the Data Protection Act 2018 "
+    "Sch. 1 para 18, only as far as needed to reduce the risk to them, keep it confidential, "
+    "share it onward only with those who need to know, and record what they share. "
+    "(A starting text: the coordinator replaces it with the panel's signed agreement, isa set.)"
+)
+ROLE_LABELS: Mapping[Role, str] = {
+    Role.COORDINATOR: "Coordinator",
+    Role.CHAIR: "Chair",
+    Role.SPOC: "SPOC (single point of contact)",
+    Role.DEPUTY: "Deputy (stands in for the SPOC)",
+    Role.REFERRER: "Referrer",
+}
+LAST_COORDINATOR = "The panel needs at least one coordinator: make someone else coordinator first."
+NEEDS_AGENCY = "A SPOC or deputy belongs to an agency: choose one."
+NOT_A_MANAGER = "This is for the panel's coordinators."
+SET_UP_BY_SOMEONE_ELSE = (
+    "Someone else just set this team up as the panel {panel}, at the same moment as you. "
+    "Its coordinators keep it from their private chat with me: ask one of them to add you."
+)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_EMAIL = 200
+CSV_COLUMNS = ("name", "email", "aad_object_id", "agency", "roles")
+MAX_IMPORT_ROWS = 500
+MAX_IMPORT_CHARS = 256 * 1024
+_ROLE_SEPARATORS = re.compile(r"[;|,/]+|\s+")
+
+
+# ---- shared checks ----------------------------------------------------------------------
+
+
+async def _manager(request: Request, deps: Deps) -> tuple[Panel, Member]:
+    """The coordinator the guard let through (MANAGE_MEMBERS, declared in `register`)."""
+    return request.admitted()
+
+
+def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
+    raw = data.get(name)
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise InvalidInput("This card sent something I cannot read. Type members.")
+    return raw[: limit + 1].strip()
+
+
+def _roles(raw: str) -> tuple[frozenset[Role], list[str]]:
+    """Roles from a multi-select's value or a CSV cell; and the words that are no role."""
+    roles: set[Role] = set()
+    unknown: list[str] = []
+    for word in _ROLE_SEPARATORS.split(raw.strip()):
+        if not word:
+            continue
+        role = next((r for r in Role if r.value == word.casefold()), None)
+        if role is None:
+            unknown.append(word[:30])
+        else:
+            roles.add(role)
+    return frozenset(roles), unknown
+
+
+def _check_email(email: str) -> str | None:
+    if email and (len(email) > MAX_EMAIL or not _EMAIL.match(email)):
+        return "Not an e-mail address."
+    return None
+
+
+def _has_other_coordinator(members: Sequence[Member], but: str) -> bool:
+    return any(m.id != but and m.has(Role.COORDINATOR) for m in members)
+
+
+def _role_choices() -> list[Choice]:
+    return [Choice(role.value, ROLE_LABELS[role]) for role in Role]
+
+
+def _agreement(panel: Panel, accepted: IsaAcceptance | None) -> str:
+    if accepted is None:
+        return "not accepted"
+    if accepted.version == panel.isa_version:
+        return f"v{accepted.version} accepted"
+    return f"v{accepted.version} only (v{panel.isa_version} is current)"
+
+
+def _roles_text(roles: frozenset[Role]) -> str:
+    return ", ".join(sorted(role.value for role in roles)) or "no role"
+
+
+# ---- setup ------------------------------------------------------------------------------
+
+
+async def setup(request: Request, deps: Deps) -> Reply:
+    """`setup [panel name]` in a team channel: the team becomes a panel, the caller its
+    coordinator."""
+    where, caller = request.where, request.caller
+    if where.kind is not ConversationKind.CHANNEL or not where.team_id:
+        raise InvalidInput("Type setup in a channel of the team that is to be the panel.")
+    now = deps.clock.now()
+    if request.panel is not None:
+        async with deps.uow() as uow:
+            await audit.record(
+                uow, request, AuditVerb.REFUSE, "panel", request.panel.id, "setup again", at=now
+            )
+            await uow.commit()
+        raise NotAllowed(
+            f"This team is already the panel {request.panel.name}. Its coordinators keep it "
+            "from their private chat with me: members, agencies and isa set.",
+            audited=True,
+        )
+    if not caller.aad_object_id:
+        raise NotAllowed("Teams did not tell me who you are, so I cannot make you coordinator.")
+    name = " ".join(request.args.split())[:MAX_NAME] or DEFAULT_PANEL_NAME
+    try:
+        return await _set_up(request, deps, name, now)
+    except AlreadyExists:
+        # Someone else typed setup in this team at the same moment and their panel was
+        # stored first; nothing of this one was.
+        async with deps.uow() as uow:
+            winner = await uow.panels.by_team(where.team_id)
+        if winner is None:
+            raise
+        return Reply(text=SET_UP_BY_SOMEONE_ELSE.format(panel=winner.name))
+
+
+async def _set_up(request: Request, deps: Deps, name: str, now: datetime) -> Reply:
+    where, caller = request.where, request.caller
+    assert where.team_id and caller.aad_object_id  # setup checked both
+    async with deps.uow() as uow:
+        # The turn found no panel for this team; one made since is someone else's setup.
+        existing = await uow.panels.by_team(where.team_id)
+        if existing is not None:
+            return Reply(text=SET_UP_BY_SOMEONE_ELSE.format(panel=existing.name))
+        panel = Panel(
+            name=name,
+            team_id=where.team_id,
+            tenant_id=where.tenant_id or "",
+            channel_id=where.conversation_id,
+            isa_version="1",
+            isa_text=DEFAULT_ISA_TEXT,
+            created_at=now,
+        )
+        await uow.panels.save(panel)
+        if where.reference is not None:
+            # Kept now: the turn that typed setup found no panel to keep it for, and the
+            # channel's referral notices and agenda announcements go here.
+            await uow.conversations.save(
+                ConversationRef(
+                    panel_id=panel.id,
+                    kind=ConversationKind.CHANNEL,
+                    conversation_id=where.conversation_id,
+                    service_url=where.service_url,
+                    reference=turns.for_later(where.reference, where),
+                    updated_at=now,
+                )
+            )
+        coordinator = Member(
+            panel_id=panel.id,
+            aad_object_id=caller.aad_object_id,
+            name=caller.name[:MAX_NAME],
+            roles=frozenset({Role.COORDINATOR}),
+        )
+        await uow.members.save(coordinator)
+        actor = audit.Actor(panel.id, caller.aad_object_id, coordinator.id, where.kind.value)
+        await audit.record(uow, actor, AuditVerb.CREATE, "panel", panel.id, "set up", at=now)
+        await audit.record(
+            uow, actor, AuditVerb.CREATE, "member", coordinator.id, "roles: coordinator", at=now
+        )
+        await uow.commit()
+    return Reply(card=render_setup(SetupView(panel.name, coordinator.name)))
+
+
+# ---- members ----------------------------------------------------------------------------
+
+
+async def members_view(
+    uow: UnitOfWork,
+    panel: Panel,
+    *,
+    search: str = "",
+    notice: str | None = None,
+    open_add: bool = False,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> MembersView:
+    """The members card's content: active members first, by name."""
+    everyone = await uow.members.all(panel.id)
+    agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
+    accepted = await uow.isa.latest_by_member(panel.id)
+    wanted = search.casefold()
+    shown = sorted(
+        (m for m in everyone if wanted in m.name.casefold()),
+        key=lambda m: (not m.active, m.name.casefold()),
+    )
+    return MembersView(
+        panel_name=panel.name,
+        lines=[
+            MemberLine(
+                member_id=m.id,
+                name=m.name,
+                agency=agencies[m.agency_id].name if m.agency_id in agencies else None,
+                roles=sorted(role.value for role in m.roles),
+                agreement=_agreement(panel, accepted.get(m.id)),
+                active=m.active,
+            )
+            for m in shown
+        ],
+        agencies=[Choice(a.id, a.name) for a in agencies.values() if a.active],
+        roles=_role_choices(),
+        notice=notice,
+        open_add=open_add,
+        values=dict(values or {}),
+        errors=dict(errors or {}),
+    )
+
+
+def _members_reply(view: MembersView) -> Reply:
+    return Reply(card=with_people_picker(render_members(view)))
+
+
+async def members(request: Request, deps: Deps) -> Reply:
+    """`members`: the panel's members; `members <part of a name>`; `members import`."""
+    panel, _ = await _manager(request, deps)
+    search = " ".join(request.args.split())[:MAX_NAME]
+    async with deps.uow() as uow:
+        if search.casefold() == "import":
+            names = [a.name for a in await uow.agencies.all(panel.id) if a.active]
+            return Reply(card=render_import_help(panel.name, names))
+        return _members_reply(await members_view(uow, panel, search=search))
+
+
+async def list_verb(request: Request, deps: Deps) -> Reply:
+    """Back to the members card."""
+    panel, _ = await _manager(request, deps)
+    async with deps.uow() as uow:
+        return _members_reply(await members_view(uow, panel))
+
+
+async def _agency_choice(
+    uow: UnitOfWork, panel: Panel, agency_id: str
+) -> tuple[Agency | None, str | None]:
+    if not agency_id:
+        return None, None
+    agency = await uow.agencies.get(panel.id, agency_id)
+    if agency is None or not agency.active:
+        return None, "Choose one of the panel's agencies."
+    return agency, None
+
+
+async def add(request: Request, deps: Deps) -> Reply:
+    """Add the person chosen in the people picker, with their agency and roles."""
+    panel, _ = await _manager(request, deps)
+    data = request.data
+    typed = {
+        name: _text(data, name, limit)
+        for name, limit in (
+            (PICKER_ID, 64),
+            ("new_name", MAX_NAME),
+            ("new_email", MAX_EMAIL),
+            ("new_agency", 64),
+            ("new_roles", 200),
+        )
+    }
+    errors: dict[str, str] = {}
+    aad = typed[PICKER_ID]
+    if not _GUID.match(aad):
+        errors[PICKER_ID] = "Choose the person in the picker."
+    email_error = _check_email(typed["new_email"])
+    if email_error:
+        errors["new_email"] = email_error
+    roles, unknown = _roles(typed["new_roles"])
+    if unknown:
+        errors["new_roles"] = "Choose roles from the list."
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        agency, agency_error = await _agency_choice(uow, panel, typed["new_agency"])
+        if agency_error:
+            errors["new_agency"] = agency_error
+        elif roles & AGENCY_ROLES and agency is None:
+            errors["new_agency"] = NEEDS_AGENCY
+        existing = await uow.members.by_aad(panel.id, aad) if aad and not errors else None
+        if existing is not None and existing.active:
+            errors[PICKER_ID] = f"{existing.name} is a member already: use Change instead."
+        name = typed["new_name"][:MAX_NAME] or (existing.name if existing else "")
+        if not name and PICKER_ID not in errors:
+            errors["new_name"] = "Teams did not send this person's name: type it."
+        if errors:
+            view = await members_view(
+                uow,
+                panel,
+                notice="Check the highlighted fields.",
+                open_add=True,
+                values=typed,
+                errors=errors,
+            )
+            return _members_reply(view)
+        member = existing or Member(panel_id=panel.id, aad_object_id=aad, name=name)
+        member = dataclasses.replace(
+            member,
+            name=name,
+            email=typed["new_email"] or member.email,
+            agency_id=agency.id if agency else None,
+            roles=roles,
+            active=True,
+            # Nobody is placed on a panel without accepting: they are invited until then.
+            invited=True,
+        )
+        await uow.members.save(member)
+        detail = f"roles: {_roles_text(roles)}; agency: {agency.name if agency else 'none'}"
+        verb = AuditVerb.UPDATE if existing else AuditVerb.CREATE
+        back = "added back; " if existing else ""
+        await audit.record(
+            uow, request, verb, "member", member.id, back + "invited; " + detail, at=now
+        )
+        await _invite(uow, panel, member, request, now)
+        view = await members_view(uow, panel, notice=INVITED.format(name=name))
+        await uow.commit()
+    return _members_reply(view)
+
+
+async def _member_view(
+    uow: UnitOfWork,
+    panel: Panel,
+    member: Member,
+    *,
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+    confirm_remove: bool = False,
+) -> MemberView:
+    agencies = [a for a in await uow.agencies.all(panel.id) if a.active]
+    return MemberView(
+        panel_name=panel.name,
+        member_id=member.id,
+        name=member.name,
+        email=member.email,
+        agency_id=member.agency_id,
+        roles=sorted(role.value for role in member.roles),
+        agreement=_agreement(panel, await uow.isa.latest(panel.id, member.id)),
+        active=member.active,
+        agencies=[Choice(a.id, a.name) for a in agencies],
+        role_choices=_role_choices(),
+        errors=dict(errors or {}),
+        notice=notice,
+        confirm_remove=confirm_remove,
+    )
+
+
+async def _load_member(uow: UnitOfWork, panel: Panel, data: Mapping[str, Any]) -> Member:
+    member_id = _text(data, "member_id", 64)
+    member = await uow.members.get(panel.id, member_id) if member_id else None
+    if member is None:
+        raise NotFound("That person is not a member of this panel. Type members.")
+    return member
+
+
+async def edit(request: Request, deps: Deps) -> Reply:
+    """One member's card."""
+    panel, _ = await _manager(request, deps)
+    async with deps.uow() as uow:
+        member = await _load_member(uow, panel, request.data)
+        return Reply(card=render_member(await _member_view(uow, panel, member)))
+
+
+async def save(request: Request, deps: Deps) -> Reply:
+    """Save a member's agency, roles and e-mail."""
+    panel, _ = await _manager(request, deps)
+    data = request.data
+    email = _text(data, "email", MAX_EMAIL)
+    roles, unknown = _roles(_text(data, "roles", 200))
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        member = await _load_member(uow, panel, data)
+        errors: dict[str, str] = {}
+        agency, agency_error = await _agency_choice(uow, panel, _text(data, "agency_id", 64))
+        if agency_error:
+            errors["agency_id"] = agency_error
+        if unknown:
+            errors["roles"] = "Choose roles from the list."
+        elif roles & AGENCY_ROLES and agency is None and not agency_error:
+            errors["agency_id"] = NEEDS_AGENCY
+        email_error = _check_email(email)
+        if email_error:
+            errors["email"] = email_error
+        demoted = member.has(Role.COORDINATOR) and Role.COORDINATOR not in roles
+        if demoted and not _has_other_coordinator(await uow.members.all(panel.id), member.id):
+            errors["roles"] = LAST_COORDINATOR
+        if not member.active:
+            view = await _member_view(uow, panel, member, notice="Add them back first.")
+            return Reply(card=render_member(view))
+        if errors:
+            shown = dataclasses.replace(member, roles=roles or member.roles)
+            view = await _member_view(
+                uow, panel, shown, errors=errors, notice="Check the highlighted fields."
+            )
+            return Reply(card=render_member(view))
+        changed = dataclasses.replace(
+            member, email=email or None, agency_id=agency.id if agency else None, roles=roles
+        )
+        await uow.members.save(changed)
+        detail = f"roles: {_roles_text(roles)}; agency: {agency.name if agency else 'none'}"
+        await audit.record(uow, request, AuditVerb.UPDATE, "member", member.id, detail, at=now)
+        view = await _member_view(uow, panel, changed, notice="Saved.")
+        await uow.commit()
+    return Reply(card=render_member(view))
+
+
+async def remove(request: Request, deps: Deps) -> Reply:
+    """Remove a member (after a confirmation): they see nothing of the panel any more."""
+    panel, _ = await _manager(request, deps)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        member = await _load_member(uow, panel, request.data)
+        everyone = await uow.members.all(panel.id)
+        if member.has(Role.COORDINATOR) and not _has_other_coordinator(everyone, member.id):
+            refused = await _member_view(
+                uow, panel, member, errors={"roles": LAST_COORDINATOR}, notice=LAST_COORDINATOR
+            )
+            return Reply(card=render_member(refused))
+        if request.data.get("confirm") is not True:
+            question = await _member_view(uow, panel, member, confirm_remove=True)
+            return Reply(card=render_member(question))
+        if member.active:
+            member.active = False
+            await uow.members.save(member)
+            await audit.record(
+                uow, request, AuditVerb.UPDATE, "member", member.id, "removed", at=now
+            )
+        view = await members_view(uow, panel, notice=f"{member.name} was removed from the panel.")
+        await uow.commit()
+    return _members_reply(view)
+
+
+async def restore(request: Request, deps: Deps) -> Reply:
+    """Add a removed member back, with the roles they had."""
+    panel, _ = await _manager(request, deps)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        member = await _load_member(uow, panel, request.data)
+        if not member.active:
+            member.active = True
+            await uow.members.save(member)
+            await audit.record(
+                uow, request, AuditVerb.UPDATE, "member", member.id, "added back", at=now
+            )
+        view = await _member_view(uow, panel, member, notice=f"{member.name} is a member again.")
+        await uow.commit()
+    return Reply(card=render_member(view))
+
+
+# ---- agencies ---------------------------------------------------------------------------
+
+
+async def agencies_view(
+    uow: UnitOfWork,
+    panel: Panel,
+    *,
+    notice: str | None = None,
+    open_add: bool = False,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> AgenciesView:
+    """The agencies card's content, by name."""
+    counts: dict[str, int] = {}
+    for member in await uow.members.all(panel.id):
+        if member.active and member.agency_id:
+            counts[member.agency_id] = counts.get(member.agency_id, 0) + 1
+    return AgenciesView(
+        panel_name=panel.name,
+        lines=[
+            AgencyLine(a.id, a.name, a.kind is AgencyKind.CORE, counts.get(a.id, 0))
+            for a in await uow.agencies.all(panel.id)
+            if a.active
+        ],
+        notice=notice,
+        open_add=open_add,
+        values=dict(values or {}),
+        errors=dict(errors or {}),
+    )
+
+
+async def agencies(request: Request, deps: Deps) -> Reply:
+    """`agencies`: the panel's agencies, core or invited."""
+    panel, _ = await _manager(request, deps)
+    async with deps.uow() as uow:
+        return Reply(card=render_agencies(await agencies_view(uow, panel)))
+
+
+async def add_agency(request: Request, deps: Deps) -> Reply:
+    """Add an agency, core or invited; names are unique whatever their case."""
+    panel, _ = await _manager(request, deps)
+    name = " ".join(_text(request.data, "agency_name", MAX_NAME).split())
+    kind_raw = _text(request.data, "agency_kind", 20) or AgencyKind.CORE.value
+    kind = next((k for k in AgencyKind if k.value == kind_raw), None)
+    errors: dict[str, str] = {}
+    if not name:
+        errors["agency_name"] = "Name the agency."
+    elif len(name) > MAX_NAME:
+        errors["agency_name"] = f"Keep the name under {MAX_NAME} characters."
+    if kind is None:
+        errors["agency_kind"] = "Choose core or invited."
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        if name and not errors and await uow.agencies.by_name(panel.id, name) is not None:
+            errors["agency_name"] = "The panel has an agency of this name already."
+        if errors or kind is None:
+            view = await agencies_view(
+                uow,
+                panel,
+                notice="Check the highlighted fields.",
+                open_add=True,
+                values={"agency_name": name, "agency_kind": kind_raw},
+                errors=errors,
+            )
+            return Reply(card=render_agencies(view))
+        agency = Agency(panel_id=panel.id, name=name, kind=kind)
+        await uow.agencies.save(agency)
+        await audit.record(uow, request, AuditVerb.CREATE, "agency", agency.id, kind.value, at=now)
+        view = await agencies_view(uow, panel, notice=f"{name} was added as a {kind.value} agency.")
+        await uow.commit()
+    return Reply(card=render_agencies(view))
+
+
+async def change_kind(request: Request, deps: Deps) -> Reply:
+    """Make an agency core or invited."""
+    panel, _ = await _manager(request, deps)
+    kind = next((k for k in AgencyKind if k.value == request.data.get("kind")), None)
+    agency_id = _text(request.data, "agency_id", 64)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        agency = await uow.agencies.get(panel.id, agency_id) if agency_id else None
+        if agency is None or kind is None:
+            raise NotFound("That agency is not in this panel. Type agencies.")
+        if agency.kind is not kind:
+            agency.kind = kind
+            await uow.agencies.save(agency)
+            await audit.record(
+                uow, request, AuditVerb.UPDATE, "agency", agency.id, f"now {kind.value}", at=now
+            )
+        view = await agencies_view(uow, panel, notice=f"{agency.name} is now {kind.value}.")
+        await uow.commit()
+    return Reply(card=render_agencies(view))
+
+
+# ---- CSV import -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One valid line of the file."""
+
+    line: int
+    name: str
+    email: str | None
+    aad_object_id: str
+    agency_id: str | None
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """What is wrong, and where: line 0 is the file as a whole."""
+
+    line: int
+    column: str
+    message: str
+
+
+def _delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def parse_members_csv(
+    text: str, agencies: Mapping[str, str]
+) -> tuple[list[ImportRow], list[RowProblem]]:
+    """Read and check a members file: the rows, and every problem with its line.
+
+    `agencies` maps each of the panel's agency names, casefolded, to its id. The first line
+    names the columns (name, email, aad_object_id, agency, roles, in any order); commas or
+    semicolons separate them (Excel writes either).
+    """
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        return [], [RowProblem(0, "", "The file is empty.")]
+    first = text.lstrip().splitlines()[0]
+    try:
+        table = list(csv.reader(io.StringIO(text), delimiter=_delimiter(first), strict=True))
+    except csv.Error:
+        return [], [RowProblem(0, "", "The file is not a readable CSV file: check its quotes.")]
+    numbered = [(n, row) for n, row in enumerate(table, 1) if any(cell.strip() for cell in row)]
+    (header_line, header), body = numbered[0], numbered[1:]
+    columns = [cell.strip().casefold().replace(" ", "_") for cell in header]
+    problems: list[RowProblem] = []
+    missing = [c for c in CSV_COLUMNS if c not in columns]
+    unknown = [c for c in columns if c not in CSV_COLUMNS]
+    if missing or unknown or len(set(columns)) != len(columns):
+        message = "The first line must name the columns " + ", ".join(CSV_COLUMNS) + "."
+        if missing:
+            message += f" Missing: {', '.join(missing)}."
+        if unknown:
+            # Counted, never quoted: what a fetched file holds is not repeated back.
+            message += f" {len(unknown)} {_columns(len(unknown))} not recognised."
+        return [], [RowProblem(header_line, "", message)]
+    if not body:
+        return [], [RowProblem(0, "", "The file has no members after its first line.")]
+    if len(body) > MAX_IMPORT_ROWS:
+        return [], [RowProblem(0, "", f"Import at most {MAX_IMPORT_ROWS} members at once.")]
+    rows: list[ImportRow] = []
+    seen: dict[str, int] = {}
+    for line, cells in body:
+        if len(cells) != len(columns):
+            problems.append(
+                RowProblem(line, "", f"It has {len(cells)} values; the first line names 5.")
+            )
+            continue
+        values = {c: cell.strip() for c, cell in zip(columns, cells, strict=True)}
+        found = _check_row(line, values, agencies, seen)
+        if isinstance(found, ImportRow):
+            rows.append(found)
+        else:
+            problems += found
+        person = values["aad_object_id"].casefold()
+        if _GUID.match(person):
+            seen.setdefault(person, line)
+    return (rows, problems) if not problems else ([], problems)
+
+
+def _columns(count: int) -> str:
+    return "column was" if count == 1 else "columns were"
+
+
+def _check_row(
+    line: int, values: Mapping[str, str], agencies: Mapping[str, str], seen: Mapping[str, int]
+) -> ImportRow | list[RowProblem]:
+    problems: list[RowProblem] = []
+
+    def problem(column: str, message: str) -> None:
+        problems.append(RowProblem(line, column, message))
+
+    name = " ".join(values["name"].split())
+    if not name:
+        problem("name", "The name is missing.")
+    elif len(name) > MAX_NAME:
+        problem("name", f"Keep the name under {MAX_NAME} characters.")
+    email = values["email"]
+    email_error = _check_email(email)
+    if email_error:
+        problem("email", email_error)
+    aad = values["aad_object_id"]
+    if not _GUID.match(aad):
+        problem("aad_object_id", "Not an Entra object id (like 3d9b6c1e-1a2f-4c3b-8d4e-…).")
+    elif aad.casefold() in seen:
+        problem("aad_object_id", f"The same person as on line {seen[aad.casefold()]}.")
+    agency_name = " ".join(values["agency"].split())
+    agency_id = agencies.get(agency_name.casefold()) if agency_name else None
+    # The messages name the line and column, never the value: the file is fetched content.
+    if agency_name and agency_id is None:
+        problem("agency", "The panel has no agency of that name: add it first, or check it.")
+    roles, unknown = _roles(values["roles"])
+    if unknown:
+        problem("roles", f"Use the roles {', '.join(r.value for r in Role)} only.")
+    elif not roles:
+        problem("roles", "Give at least one role.")
+    elif roles & AGENCY_ROLES and not agency_name:
+        problem("agency", "A SPOC or deputy belongs to an agency: name it.")
+    if problems:
+        return problems
+    return ImportRow(line, name, email or None, aad.lower(), agency_id, roles)
+
+
+async def import_members(
+    request: Request, deps: Deps, csv_text: str, file_name: str = "members.csv"
+) -> Reply:
+    """Import a CSV file of members, all of it or nothing; each member added or updated."""
+    panel, _ = await _manager(request, deps)
+    if len(csv_text) > MAX_IMPORT_CHARS:
+        raise InvalidInput(f"The file is too large: import at most {MAX_IMPORT_ROWS} members.")
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        agencies = {a.name.casefold(): a.id for a in await uow.agencies.all(panel.id) if a.active}
+        rows, problems = parse_members_csv(csv_text, agencies)
+        everyone = {m.aad_object_id.lower(): m for m in await uow.members.all(panel.id)}
+        changed: list[tuple[Member, bool]] = []
+        for row in rows:
+            existing = everyone.get(row.aad_object_id)
+            base = existing or Member(panel_id=panel.id, aad_object_id=row.aad_object_id, name="?")
+            member = dataclasses.replace(
+                base,
+                name=row.name,
+                email=row.email or base.email,
+                agency_id=row.agency_id,
+                roles=row.roles,
+                active=True,
+                # Someone new (or added back) is invited until they accept.
+                invited=base.invited or existing is None or not existing.active,
+            )
+            everyone[row.aad_object_id] = member
+            changed.append((member, existing is None))
+        if rows and not any(m.has(Role.COORDINATOR) for m in everyone.values()):
+            problems.append(
+                RowProblem(0, "roles", "After this import the panel would have no coordinator.")
+            )
+        if problems:
+            lines = [ImportErrorLine(p.line, p.column, p.message) for p in problems]
+            refused = ImportRefusedView(panel.name, file_name[:100], lines, _rows(csv_text))
+            return Reply(card=render_import_refused(refused))
+        for member, new in changed:
+            await uow.members.save(member)
+            if member.invited:
+                await _invite(uow, panel, member, request, now)
+            await audit.record(
+                uow,
+                request,
+                AuditVerb.CREATE if new else AuditVerb.UPDATE,
+                "member",
+                member.id,
+                f"imported from {file_name[:60]}: roles {_roles_text(member.roles)}",
+                at=now,
+            )
+        await uow.commit()
+    added = sum(1 for _, new in changed if new)
+    return Reply(card=render_imported(ImportedView(panel.name, added, len(changed) - added)))
+
+
+INVITED = "{name} is invited: they join the panel when they accept the card I sent them."
+
+
+async def _invite(
+    uow: UnitOfWork, panel: Panel, member: Member, request: Request, now: datetime
+) -> None:
+    """Queue the invitation card for the person's private chat."""
+    inviter = request.member.name if request.member else "A coordinator"
+    roles = ", ".join(sorted(role.value for role in member.roles)) or "member"
+    await card_to_member(
+        uow,
+        panel_id=panel.id,
+        member_id=member.id,
+        card=render_invitation(panel.id, panel.name, roles, inviter),
+        key=f"{INVITATION_KEY}{member.id}:{now.isoformat()}",
+        now=now,
+    )
+
+
+def _rows(text: str) -> int:
+    return max(0, sum(1 for line in text.splitlines() if line.strip()) - 1)
+
+
+# Sending the members' CSV file: checked by the guard before the file is fetched.
+IMPORT_ACCESS = Access(Act.MANAGE_MEMBERS, PRIVATE)
+
+
+def register(router: Router) -> None:
+    """Register setup, members, agencies and their buttons."""
+    router.command(
+        CommandSpec(
+            name="setup",
+            summary="Make this team a panel, with you as its coordinator.",
+            handler=setup,
+            usage="setup [panel name]",
+            access=Access(Act.CREATE_PANEL, frozenset({ConversationKind.CHANNEL})),
+        )
+    )
+    managing = Access(Act.MANAGE_MEMBERS, PRIVATE)
+    one_member = Access(Act.MANAGE_MEMBERS, PRIVATE, (Target.MEMBER,))
+    one_agency = Access(Act.MANAGE_MEMBERS, PRIVATE, (Target.AGENCY,))
+    router.command(
+        CommandSpec(
+            name="members",
+            summary="Coordinators: add and remove members, set their agency and roles.",
+            handler=members,
+            usage="members [part of a name | import]",
+            access=managing,
+            button="Members",
+            in_manifest=False,
+        )
+    )
+    router.command(
+        CommandSpec(
+            name="agencies",
+            summary="Coordinators: add agencies and mark them core or invited.",
+            handler=agencies,
+            access=managing,
+            in_manifest=False,
+        )
+    )
+    for verb, handler, needs in (
+        (Verb.MEMBERS_LIST, list_verb, managing),
+        (Verb.MEMBERS_ADD, add, managing),
+        (Verb.MEMBERS_EDIT, edit, one_member),
+        (Verb.MEMBERS_SAVE, save, one_member),
+        (Verb.MEMBERS_REMOVE, remove, one_member),
+        (Verb.MEMBERS_RESTORE, restore, one_member),
+        (Verb.AGENCIES_ADD, add_agency, managing),
+        (Verb.AGENCIES_KIND, change_kind, one_agency),
+    ):
+        router.verb(VerbSpec(verb.value, handler, needs))
+
+
+# ---- the gallery ------------------------------------------------------------------------
+
+
+def _gallery_members() -> MembersView:
+    agencies = [
+        Choice("a-police", "Riverside Police"),
+        Choice("a-housing", "Riverside Homes (Housing)"),
+        Choice("a-victims", "Victim Support"),
+    ]
+    return MembersView(
+        panel_name="Riverside Community MARAC",
+        lines=[
+            MemberLine(
+                "m1",
+                "Priya Raman",
+                "Community Safety (Riverside Council)",
+                ["coordinator"],
+                "v2 accepted",
+            ),
+            MemberLine("m2", "Tom Okafor", "Riverside Police", ["chair", "spoc"], "v2 accepted"),
+            MemberLine("m3", "Gemma Hartley", "Riverside Homes (Housing)", ["spoc"], "v2 accepted"),
+            MemberLine(
+                "m4",
+                "Daniel Reyes",
+                "Riverside Homes (Housing)",
+                ["deputy"],
+                "v1 only (v2 is current)",
+            ),
+            MemberLine("m5", "Aisha Bello", "Victim Support", ["referrer"], "not accepted"),
+            MemberLine("m6", "Lee Former", None, ["referrer"], "not accepted", active=False),
+        ],
+        agencies=agencies,
+        roles=_role_choices(),
+    )
+
+
+def gallery_cards() -> dict[str, Card]:
+    """The set-up, members and agencies cards, with invented data."""
+    panel = "Riverside Community MARAC"
+    members_view = _gallery_members()
+    member = MemberView(
+        panel_name=panel,
+        member_id="m4",
+        name="Daniel Reyes",
+        email="daniel.reyes@riverside.example",
+        agency_id="a-housing",
+        roles=["deputy"],
+        agreement="v1 only (v2 is current)",
+        active=True,
+        agencies=members_view.agencies,
+        role_choices=_role_choices(),
+    )
+    agencies_view = AgenciesView(
+        panel_name=panel,
+        lines=[
+            AgencyLine("a-asc", "Adult Social Care", True, 0),
+            AgencyLine("a-police", "Riverside Police", True, 1),
+            AgencyLine("a-housing", "Riverside Homes (Housing)", True, 2),
+            AgencyLine("a-fire", "Riverside Fire and Rescue", False, 0),
+        ],
+    )
+    return {
+        "setup-done": render_setup(SetupView(panel, "Priya Raman")),
+        "members": render_members(members_view),
+        "members-add-errors": render_members(
+            dataclasses.replace(
+                members_view,
+                notice="Check the highlighted fields.",
+                open_add=True,
+                values={"new_roles": "spoc"},
+                errors={
+                    PICKER_ID: "Choose the person in the picker.",
+                    "new_agency": NEEDS_AGENCY,
+                },
+            )
+        ),
+        "member": render_member(member),
+        "member-last-coordinator": render_member(
+            dataclasses.replace(
+                member,
+                name="Priya Raman",
+                roles=["referrer"],
+                errors={"roles": LAST_COORDINATOR},
+                notice="Check the highlighted fields.",
+            )
+        ),
+        "member-remove-question": render_member(dataclasses.replace(member, confirm_remove=True)),
+        "member-removed": render_member(dataclasses.replace(member, active=False)),
+        "agencies": render_agencies(agencies_view),
+        "agencies-add-error": render_agencies(
+            dataclasses.replace(
+                agencies_view,
+                notice="Check the highlighted fields.",
+                open_add=True,
+                values={"agency_name": "riverside police", "agency_kind": "core"},
+                errors={"agency_name": "The panel has an agency of this name already."},
+            )
+        ),
+        "members-import-help": render_import_help(
+            panel, ["Riverside Police", "Riverside Homes (Housing)", "Victim Support"]
+        ),
+        "members-imported": render_imported(ImportedView(panel, 12, 3)),
+        "members-import-refused": render_import_refused(
+            ImportRefusedView(
+                panel,
+                "members.csv",
+                [
+                    ImportErrorLine(
+                        3,
+                        "aad_object_id",
+                        "Not an Entra object id (like 3d9b6c1e-1a2f-4c3b-8d4e-…).",
+                    ),
+                    ImportErrorLine(
+                        5, "agency", "The panel has no agency “Riverside Fire”: add it first."
+                    ),
+                    ImportErrorLine(6, "roles", "Not a role: boss."),
+                ],
+                14,
+            )
+        ),
+    }

@@ -1,0 +1,193 @@
+"""`panel`: the panels a person belongs to, the one they act for, and invitations.
+
+Nobody is placed on a panel without accepting: a coordinator's `members` add (or CSV import)
+makes an invitation, and the person joins or declines it here. Someone on several panels
+chooses which one their private chat speaks for; every card they get says which panel it
+concerns. These verbs touch only the caller's own membership rows, found by the Entra
+object id Teams gives for the caller, never by ids in the card's data alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain.audit import AuditVerb
+from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.panel import Member, Panel
+from bot.kernel import audit
+from bot.kernel.guard import PRIVATE, public
+from bot.kernel.ports import UnitOfWork
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.kit import Card
+from cards.panels import (
+    PANEL_ID,
+    InvitationLine,
+    PanelLine,
+    PanelsView,
+    render_invitation,
+    render_panels,
+)
+from cards.verbs import Verb
+
+NOT_INVITED = "There is no invitation of yours to that panel any more. Type panel."
+JOINED = (
+    "You joined {panel}. You act for it in this chat now. Read and accept its information "
+    "sharing agreement to see case detail."
+)
+DECLINED = "You declined the invitation to {panel}. Nothing of it will reach you."
+
+
+def roles_text(member: Member) -> str:
+    """e.g. "spoc, deputy" (or "member")."""
+    return ", ".join(sorted(role.value for role in member.roles)) or "member"
+
+
+async def _mine(uow: UnitOfWork, aad_object_id: str) -> list[tuple[Panel, Member]]:
+    found: list[tuple[Panel, Member]] = []
+    for member in await uow.members.memberships(aad_object_id):
+        panel = await uow.panels.get(member.panel_id)
+        if panel is not None and member.active:
+            found.append((panel, member))
+    return sorted(found, key=lambda pair: pair[0].name)
+
+
+def _view(
+    pairs: Sequence[tuple[Panel, Member]],
+    current: str | None,
+    notice: str | None = None,
+    joined: bool = False,
+) -> PanelsView:
+    return PanelsView(
+        panels=[
+            PanelLine(p.id, p.name, roles_text(m), current=p.id == current)
+            for p, m in pairs
+            if not m.invited
+        ],
+        invitations=[InvitationLine(p.id, p.name, roles_text(m)) for p, m in pairs if m.invited],
+        notice=notice,
+        joined=joined,
+    )
+
+
+async def panels_card(
+    deps: Deps, request: Request, notice: str | None = None, *, joined: bool = False
+) -> Card:
+    """The caller's panels and invitations."""
+    aad = request.caller.aad_object_id or ""
+    async with deps.uow() as uow:
+        pairs = await _mine(uow, aad) if aad else []
+    current = request.panel.id if request.panel and request.member else None
+    return render_panels(_view(pairs, current, notice, joined))
+
+
+async def show(request: Request, deps: Deps) -> Reply:
+    """`panel`: list the caller's panels and invitations."""
+    return Reply(card=await panels_card(deps, request))
+
+
+async def _own(uow: UnitOfWork, request: Request) -> tuple[Panel, Member]:
+    """The caller's own membership of the panel the card names."""
+    panel_id = request.data.get(PANEL_ID)
+    aad = request.caller.aad_object_id
+    if not isinstance(panel_id, str) or not 0 < len(panel_id) <= 64 or not aad:
+        raise InvalidInput("This card is out of date. Type panel.")
+    panel = await uow.panels.get(panel_id)
+    member = await uow.members.by_aad(panel_id, aad) if panel is not None else None
+    if panel is None or member is None or not member.active:
+        raise NotAllowed(NOT_INVITED)
+    return panel, member
+
+
+async def _choose(uow: UnitOfWork, member: Member, now: datetime) -> None:
+    """The person acts for this membership's panel from now on: the only one marked."""
+    for other in await uow.members.memberships(member.aad_object_id):
+        if other.id != member.id and other.chosen_at is not None:
+            other.chosen_at = None
+            await uow.members.save(other)
+    member.chosen_at = now
+    await uow.members.save(member)
+
+
+async def choose(request: Request, deps: Deps) -> Reply:
+    """Act for this panel from now on, in the private chat."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        panel, member = await _own(uow, request)
+        if member.invited:
+            raise NotAllowed("Join that panel first: its invitation is below. Type panel.")
+        await _choose(uow, member, now)
+        await uow.commit()
+    chosen = Request(request.caller, request.where, panel, member)
+    return Reply(card=await panels_card(deps, chosen, f"You act for {panel.name} now."))
+
+
+async def join(request: Request, deps: Deps) -> Reply:
+    """Accept an invitation: the person becomes a member and acts for that panel."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        panel, member = await _own(uow, request)
+        if member.invited:
+            member.invited = False
+            await _choose(uow, member, now)
+            actor = audit.Actor(panel.id, member.aad_object_id, member.id, request.where.kind.value)
+            await audit.record(uow, actor, AuditVerb.UPDATE, "member", member.id, "joined", at=now)
+            await uow.commit()
+    joined = Request(request.caller, request.where, panel, member)
+    card = await panels_card(deps, joined, JOINED.format(panel=panel.name), joined=True)
+    return Reply(card=card)
+
+
+async def decline(request: Request, deps: Deps) -> Reply:
+    """Decline an invitation: the membership is withdrawn and nothing of the panel follows."""
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        panel, member = await _own(uow, request)
+        if not member.invited:
+            raise NotAllowed(
+                f"You are a member of {panel.name}; ask its coordinator to remove you."
+            )
+        member.active = False
+        member.invited = False
+        await uow.members.save(member)
+        actor = audit.Actor(panel.id, member.aad_object_id, member.id, request.where.kind.value)
+        await audit.record(uow, actor, AuditVerb.UPDATE, "member", member.id, "declined", at=now)
+        await uow.commit()
+    return Reply(card=await panels_card(deps, request, DECLINED.format(panel=panel.name)))
+
+
+def register(router: Router) -> None:
+    """Register `panel` and its buttons: each acts only on the caller's own memberships."""
+    router.command(
+        CommandSpec(
+            name="panel",
+            summary="Your panels: choose the one you act for; join or decline invitations.",
+            handler=show,
+            access=public(PRIVATE),
+            usage="panel",
+            aliases=("panels",),
+        )
+    )
+    for verb, handler in (
+        (Verb.PANEL_CHOOSE, choose),
+        (Verb.PANEL_JOIN, join),
+        (Verb.PANEL_DECLINE, decline),
+    ):
+        router.verb(VerbSpec(verb.value, handler, public(PRIVATE)))
+
+
+def gallery_cards() -> dict[str, Card]:
+    """The panels card and an invitation, with invented data."""
+    view = PanelsView(
+        panels=[
+            PanelLine("demo-panel", "Riverside Community MARAC", "spoc", current=True),
+            PanelLine("demo-panel-2", "Westbrook Community MARAC", "referrer"),
+        ],
+        invitations=[InvitationLine("demo-panel-3", "Eastborough Community MARAC", "spoc")],
+    )
+    return {
+        "panels": render_panels(view),
+        "panel-invitation": render_invitation(
+            "demo-panel-3", "Eastborough Community MARAC", "spoc", "Priya Raman"
+        ),
+    }

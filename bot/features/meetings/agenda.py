@@ -1,0 +1,991 @@
+"""The next meeting's agenda: built automatically, adjusted and published by the coordinator.
+
+`agenda` shows the next meeting's agenda to any panel member with a role (references and
+risk levels only). The coordinator, in private chat, also gets controls to reorder, add any
+other business or a case, remove or defer a case with a reason, and publish. Publishing
+announces the agenda in the team channel (references, risk levels, invited agencies, counts:
+no personal data) and tells each invited agency's contact which cases it is invited for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.domain.action import Action
+from bot.domain.agenda import (
+    SECTION_NAMES,
+    UNMET_TITLE,
+    AgendaTiming,
+    build_agenda,
+    due_at,
+    listed_elsewhere,
+    move_item,
+    other_business,
+    removed_by_hand,
+    renumber,
+    timing,
+)
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.case import Case, CaseStatus
+from bot.domain.delivery import ConversationKind
+from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from bot.domain.meeting import (
+    AgendaItem,
+    AgendaItemKind,
+    AgendaItemStatus,
+    Meeting,
+    MeetingStatus,
+)
+from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
+from bot.domain.policy import Act
+from bot.kernel import versions
+from bot.kernel.guard import ANYWHERE, Access, Target
+from bot.kernel.inputs import text_field
+from bot.kernel.localtime import day_text, local, when_text
+from bot.kernel.notify import card_to_channel, card_to_member
+from bot.kernel.ports import StaleVersion, UnitOfWork
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.agenda import (
+    AgendaLine,
+    AgendaView,
+    AnnouncedCase,
+    AnnouncementView,
+    InvitationView,
+    field_id,
+    render_agenda,
+    render_agenda_announcement,
+    render_agenda_invitation,
+)
+from cards.kit import Card
+from cards.verbs import VERSION_KEY, Verb
+
+ONLY_COORDINATORS = "Only the panel's coordinator can change or publish the agenda."
+NO_MEETING = "No meeting is planned yet. Type schedule to see the panel's meetings."
+KIND_LABELS = {AgendaItemKind.NEW_CASE: "new case", AgendaItemKind.REVIEW_CASE: "review"}
+STATUS_LABELS = {
+    MeetingStatus.SCHEDULED: "Not published yet",
+    MeetingStatus.AGENDA_PUBLISHED: "Published",
+    MeetingStatus.IN_PROGRESS: "In progress",
+    MeetingStatus.ENDED: "Ended",
+    MeetingStatus.MINUTES_APPROVED: "Minutes approved",
+    MeetingStatus.CANCELLED: "Cancelled",
+}
+# How far back a meeting can lie and still be "the next one" (one under way, started late).
+LOOK_BACK = timedelta(days=62)
+
+
+@dataclass(frozen=True)
+class AgendaConfig:
+    """The agenda's configuration: how long each kind of item is planned for."""
+
+    timing: AgendaTiming = field(default_factory=AgendaTiming)
+
+
+@dataclass
+class AgendaState:
+    """A meeting with its agenda in order and the cases the agenda names."""
+
+    meeting: Meeting
+    items: list[AgendaItem]
+    cases: dict[str, Case]
+
+    def item(self, item_id: str) -> AgendaItem:
+        found = next((i for i in self.items if i.id == item_id), None)
+        if found is None:
+            raise NotFound("That item is no longer on the agenda. Type agenda to see it.")
+        return found
+
+
+# --- finding and building ------------------------------------------------------------------
+
+
+async def next_meeting(uow: UnitOfWork, panel_id: str, now: datetime) -> Meeting | None:
+    """The meeting under way, or else the next one not yet started (and not over)."""
+    found = await uow.meetings.upcoming(panel_id, now - LOOK_BACK, limit=40)
+    running = [m for m in found if m.status is MeetingStatus.IN_PROGRESS]
+    if running:
+        return running[0]
+    return next((m for m in found if m.agenda_editable and m.ends_at > now), None)
+
+
+async def meeting_after(uow: UnitOfWork, panel_id: str, meeting: Meeting) -> Meeting | None:
+    """The next meeting after this one that has not been cancelled."""
+    later = await uow.meetings.upcoming(panel_id, meeting.starts_at, limit=12)
+    return next(
+        (
+            m
+            for m in later
+            if m.id != meeting.id
+            and m.starts_at > meeting.starts_at
+            and m.status is not MeetingStatus.CANCELLED
+        ),
+        None,
+    )
+
+
+async def _meetings(uow: UnitOfWork, panel_id: str, ids: set[str]) -> dict[str, Meeting]:
+    return {m.id: m for m in await uow.meetings.by_ids(panel_id, sorted(ids))}
+
+
+def meeting_day(meeting: Meeting, panel: Panel) -> date:
+    """The meeting's local date."""
+    return local(meeting.starts_at, panel).date()
+
+
+async def unmet_actions(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> list[Action]:
+    """Actions from earlier meetings still open and due by this meeting's day."""
+    due = await uow.actions.open_due_by(panel.id, meeting_day(meeting, panel))
+    return [a for a in due if a.meeting_id != meeting.id]
+
+
+async def unmet_action_ids(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> list[str]:
+    """The ids of `unmet_actions`: all the agenda needs, without loading the actions."""
+    return await uow.actions.open_ids_due_by(
+        panel.id, meeting_day(meeting, panel), except_meeting_id=meeting.id
+    )
+
+
+async def refresh_agenda(
+    uow: UnitOfWork,
+    panel: Panel,
+    meeting: Meeting,
+    agenda_timing: AgendaTiming,
+    *,
+    save: bool = True,
+) -> AgendaState:
+    """The meeting's agenda, built again from the panel's cases and actions while it can
+    still change (and saved, unless `save` is False: a preview); as stored afterwards."""
+    items = await uow.meetings.agenda(panel.id, meeting.id)
+    if not meeting.agenda_editable:
+        named = [i.case_id for i in items if i.case_id]
+        cases = {c.id: c for c in await uow.cases.by_ids(panel.id, named)}
+        return AgendaState(meeting, items, cases)
+    open_cases = await uow.cases.list_open(panel.id)
+    case_items = await uow.meetings.items_for_cases(panel.id, [c.id for c in open_cases])
+    wanted = {i.meeting_id for i in case_items}
+    wanted |= {c.review_meeting_id for c in open_cases if c.review_meeting_id}
+    meetings = await _meetings(uow, panel.id, wanted - {meeting.id})
+    meetings[meeting.id] = meeting
+    due: list[tuple[Case, AgendaItemKind]] = []
+    for case in open_cases:
+        if listed_elsewhere(case, meeting, case_items, meetings):
+            continue
+        if removed_by_hand(case, (i for i in case_items if i.meeting_id != meeting.id), meetings):
+            continue
+        review = meetings.get(case.review_meeting_id) if case.review_meeting_id else None
+        kind = due_at(case, meeting, review)
+        if kind is not None:
+            due.append((case, kind))
+    cases = {c.id: c for c in open_cases}
+    missing = [i.case_id for i in items if i.case_id and i.case_id not in cases]
+    cases |= {c.id: c for c in await uow.cases.by_ids(panel.id, missing)}
+    built = build_agenda(
+        meeting,
+        items,
+        cases,
+        due=due,
+        unmet_action_ids=await unmet_action_ids(uow, panel, meeting),
+        timing=agenda_timing,
+    )
+    if save:
+        await uow.meetings.save_agenda_items(built)
+    return AgendaState(meeting, built, cases)
+
+
+# --- what people see -----------------------------------------------------------------------
+
+
+def case_line(case: Case, kind: AgendaItemKind, agencies: Mapping[str, Agency]) -> str:
+    """A case as the agenda shows it: reference, kind, risk level, invited agencies."""
+    text = f"{case.reference} · {KIND_LABELS.get(kind, 'case')} · {case.risk_level.value} risk"
+    invited = invited_names(case, agencies)
+    return f"{text} · invited: {', '.join(invited)}" if invited else text
+
+
+def invited_names(case: Case, agencies: Mapping[str, Agency]) -> list[str]:
+    return sorted(agencies[a].name for a in case.invited_agency_ids if a in agencies)
+
+
+def _line(
+    item: AgendaItem,
+    number: int | None,
+    state: AgendaState,
+    agencies: Mapping[str, Agency],
+    coordinator: bool,
+) -> AgendaLine:
+    case = state.cases.get(item.case_id or "")
+    if case is not None:
+        text = case_line(case, item.kind, agencies)
+    elif item.kind is AgendaItemKind.UNMET_ACTIONS:
+        text = f"{UNMET_TITLE} ({len(item.action_ids)})"
+    else:
+        text = item.title
+    note: str | None
+    # The reasons the coordinator typed are narrative: only her own (private) view shows
+    # them; the members' card, which may be posted in a shared chat, gives the state alone.
+    reason = item.note if coordinator else None
+    if item.status is AgendaItemStatus.REMOVED:
+        note = f"removed: {reason}" if reason else "removed"
+    elif item.status is AgendaItemStatus.DEFERRED:
+        note = f"deferred to the next meeting: {reason}" if reason else "deferred"
+    else:
+        note = reason
+    editable = coordinator and state.meeting.agenda_editable
+    pending = item.status is AgendaItemStatus.PENDING
+    movable = item.kind in {
+        AgendaItemKind.NEW_CASE,
+        AgendaItemKind.REVIEW_CASE,
+        AgendaItemKind.OTHER_BUSINESS,
+    }
+    return AgendaLine(
+        item_id=item.id,
+        number=number,
+        section=SECTION_NAMES[item.kind],
+        text=text,
+        minutes=item.minutes_estimate,
+        kind=item.kind.value,
+        state=note,
+        can_move=editable and item.is_active and movable,
+        can_remove=editable and pending and movable,
+        can_defer=editable and pending and item.is_case,
+    )
+
+
+def agenda_view(
+    panel: Panel,
+    state: AgendaState,
+    agencies: Mapping[str, Agency],
+    *,
+    coordinator: bool,
+    notice: str | None = None,
+) -> AgendaView:
+    """The agenda card's content; editing controls for the coordinator before the start."""
+    meeting = state.meeting
+    number = 0
+    lines = []
+    for item in state.items:
+        if item.is_active:
+            number += 1
+        lines.append(_line(item, number if item.is_active else None, state, agencies, coordinator))
+    status = STATUS_LABELS[meeting.status]
+    if meeting.status is MeetingStatus.AGENDA_PUBLISHED and meeting.agenda_published_at:
+        status = f"Published {day_text(meeting.agenda_published_at, panel)}"
+    plan = timing(meeting, state.items)
+    starts, ends = local(meeting.starts_at, panel), local(meeting.ends_at, panel)
+    return AgendaView(
+        panel_name=panel.name,
+        meeting_id=meeting.id,
+        meeting_label=day_text(meeting.starts_at, panel),
+        time_label=f"{starts:%H:%M}–{ends:%H:%M}",
+        status=status,
+        lines=lines,
+        planned_minutes=plan.planned_minutes,
+        meeting_minutes=plan.meeting_minutes,
+        coordinator=coordinator and meeting.agenda_editable,
+        published=meeting.status is MeetingStatus.AGENDA_PUBLISHED,
+        notice=notice,
+        version=meeting.version,
+    )
+
+
+async def _agencies(uow: UnitOfWork, panel: Panel) -> dict[str, Agency]:
+    return {a.id: a for a in await uow.agencies.all(panel.id)}
+
+
+def _membership(request: Request) -> tuple[Panel, Member]:
+    """The member the guard let through (VIEW_PANEL)."""
+    return request.admitted()
+
+
+def _coordinator(request: Request) -> tuple[Panel, Member]:
+    """The coordinator the guard let through (PUBLISH_AGENDA: `agenda publish` and every
+    change on the agenda card)."""
+    return request.admitted()
+
+
+def _digest(value: object) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+async def _audit(
+    uow: UnitOfWork,
+    panel: Panel,
+    member: Member,
+    request: Request,
+    entity: str,
+    entity_id: str,
+    now: datetime,
+    detail: str,
+    verb: AuditVerb = AuditVerb.UPDATE,
+) -> None:
+    await uow.audit.append(
+        AuditEvent(
+            panel_id=panel.id,
+            at=now,
+            actor_aad_object_id=member.aad_object_id,
+            actor_member_id=member.id,
+            verb=verb,
+            entity=entity,
+            entity_id=entity_id,
+            where=request.where.kind.value,
+            detail=detail[:500],
+        )
+    )
+
+
+# --- publishing ----------------------------------------------------------------------------
+
+
+def announcement(
+    panel: Panel, state: AgendaState, agencies: Mapping[str, Agency]
+) -> AnnouncementView:
+    """The channel's view of the agenda: references, risk levels, invited agencies, counts."""
+    meeting = state.meeting
+    running = [i for i in state.items if i.is_active]
+    cases = [
+        AnnouncedCase(
+            reference=case.reference,
+            kind=KIND_LABELS[item.kind],
+            risk_level=case.risk_level.value.capitalize(),
+            invited=invited_names(case, agencies),
+        )
+        for item in running
+        if item.is_case and (case := state.cases.get(item.case_id or "")) is not None
+    ]
+    unmet = next((i for i in running if i.kind is AgendaItemKind.UNMET_ACTIONS), None)
+    ends = local(meeting.ends_at, panel)
+    return AnnouncementView(
+        meeting_label=f"{when_text(meeting.starts_at, panel)}–{ends:%H:%M}",
+        cases=cases,
+        unmet_actions=len(unmet.action_ids) if unmet else 0,
+        other_business=sum(1 for i in running if i.kind is AgendaItemKind.OTHER_BUSINESS),
+        planned_minutes=timing(meeting, state.items).planned_minutes,
+        join_url=meeting.join_url,
+    )
+
+
+async def publish(
+    uow: UnitOfWork, panel: Panel, state: AgendaState, now: datetime
+) -> tuple[bool, list[str]]:
+    """Publish the agenda: queue the channel's announcement and each invited agency's
+    invitation. Returns whether the channel gets a new announcement, and who was invited.
+
+    Keys name the content, so publishing again without a change sends nothing twice, while
+    a changed agenda (or an agency's changed case list) is sent again.
+    """
+    meeting = state.meeting
+    republished = meeting.status is MeetingStatus.AGENDA_PUBLISHED
+    meeting.publish_agenda(now)
+    await uow.meetings.save(meeting)
+    agencies = await _agencies(uow, panel)
+    view = announcement(panel, state, agencies)
+    view = replace(view, republished=republished)
+    card = render_agenda_announcement(view)
+    announced = await card_to_channel(
+        uow,
+        panel=panel,
+        card=card,
+        key=f"agenda-channel:{meeting.id}:{_digest([c.__dict__ for c in view.cases])}"
+        f":{view.unmet_actions}:{view.other_business}",
+        now=now,
+    )
+    invited: dict[str, list[Case]] = {}
+    for item in state.items:
+        case = state.cases.get(item.case_id or "")
+        if case is None or not item.is_active:
+            continue
+        for agency_id in sorted(case.invited_agency_ids):
+            invited.setdefault(agency_id, []).append(case)
+    members = await uow.members.all(panel.id)
+    today = local(now, panel).date()
+    told: list[str] = []
+    for agency_id, cases in invited.items():
+        agency = agencies.get(agency_id)
+        contact = agency_contact(members, agency_id, today)
+        if agency is None or contact is None:
+            continue
+        invitation = InvitationView(
+            panel_name=panel.name,
+            agency=agency.name,
+            meeting_label=when_text(meeting.starts_at, panel),
+            cases=[(c.reference, c.risk_level.value.capitalize()) for c in cases],
+            join_url=meeting.join_url,
+        )
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=contact.id,
+            card=render_agenda_invitation(invitation),
+            key=f"agenda-invite:{meeting.id}:{agency_id}:{contact.id}"
+            f":{_digest(sorted(c.id for c in cases))}",
+            now=now,
+            text=f"{agency.name} is invited to the panel meeting",
+        )
+        told.append(f"{agency.name} ({contact.name})")
+    return announced, told
+
+
+# --- the feature ---------------------------------------------------------------------------
+
+Edit = Callable[[UnitOfWork, Panel, Member, AgendaState, Request, datetime], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class KeptCard:
+    """An agenda card as last built for a panel and a kind of viewer: good while the panel's
+    data version stands still (storage raises it with every change to what the agenda is
+    built from, in any process) and until its meeting ends (then another is the next)."""
+
+    data_version: int
+    valid_until: datetime
+    card_json: str
+
+
+class AgendaCards:
+    """The last agenda card built per panel, for its coordinator and for other members.
+
+    `agenda` is what most people type most often, and building it reads the panel's open
+    cases, their agenda items, meetings, unmet actions and agencies; a card kept by the
+    panel's data version answers again without reading any of them. At most two cards a
+    panel, kept as JSON so that no reply can change a kept card.
+    """
+
+    def __init__(self) -> None:
+        self._cards: dict[tuple[str, bool], KeptCard] = {}
+
+    def get(self, panel: Panel, coordinator: bool, now: datetime) -> Card | None:
+        kept = self._cards.get((panel.id, coordinator))
+        if kept is None or kept.data_version != panel.data_version or now >= kept.valid_until:
+            return None
+        card: Card = json.loads(kept.card_json)
+        return card
+
+    def keep(self, panel: Panel, coordinator: bool, meeting: Meeting, card: Card) -> None:
+        kept = KeptCard(panel.data_version, meeting.ends_at, json.dumps(card))
+        self._cards[(panel.id, coordinator)] = kept
+
+
+class Agenda:
+    """The `agenda` command and the agenda card's verbs."""
+
+    def __init__(self, config: AgendaConfig) -> None:
+        self.config = config
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.cards = AgendaCards()
+
+    def _lock(self, panel_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(panel_id, asyncio.Lock())
+
+    async def command(self, request: Request, deps: Deps) -> Reply:
+        """`agenda` shows the next meeting's agenda; `agenda publish` publishes it."""
+        panel, _ = _membership(request)
+        sub = request.args.strip().lower()
+        if sub == "publish":
+            return await self.publish_verb(request, deps)
+        if sub:
+            raise InvalidInput("Write it as: agenda, or agenda publish.")
+        return await self.show(request, deps, panel)
+
+    def _edits(self, request: Request) -> bool:
+        return (
+            Role.COORDINATOR in request.roles() and request.where.kind is ConversationKind.PERSONAL
+        )
+
+    async def show(
+        self,
+        request: Request,
+        deps: Deps,
+        panel: Panel,
+        *,
+        meeting_id: str | None = None,
+        notice: str | None = None,
+        refused: str | None = None,
+    ) -> Reply:
+        """The agenda card; the coordinator's (in private chat) is built again and saved.
+
+        The next meeting's plain card is kept (AgendaCards) and shown again while nothing it
+        is built from has changed: the coordinator's was saved when it was built, and saving
+        it again would write nothing.
+        """
+        coordinator = self._edits(request)
+        plain = meeting_id is None and notice is None and refused is None
+        if plain:
+            kept = self.cards.get(panel, coordinator, deps.clock.now())
+            if kept is not None:
+                return Reply(card=kept)
+        # Only the coordinator's view is saved; other members' views only read, so they
+        # neither wait for one another nor for the coordinator.
+        lock: contextlib.AbstractAsyncContextManager[Any] = (
+            self._lock(panel.id) if coordinator else contextlib.nullcontext()
+        )
+        async with lock, deps.uow() as uow:
+            meeting = (
+                await uow.meetings.get(panel.id, meeting_id)
+                if meeting_id
+                else await next_meeting(uow, panel.id, deps.clock.now())
+            )
+            if meeting is None:
+                raise NotFound(NO_MEETING)
+            state = await refresh_agenda(uow, panel, meeting, self.config.timing, save=coordinator)
+            agencies = await _agencies(uow, panel)
+            if coordinator:
+                await uow.commit()
+        view = agenda_view(panel, state, agencies, coordinator=coordinator, notice=notice)
+        if refused:
+            view = replace(view, warnings=(refused,))
+        card = render_agenda(view)
+        if plain:
+            self.cards.keep(panel, coordinator, meeting, card)
+        return Reply(card=card)
+
+    async def _edit(self, request: Request, deps: Deps, edit: Edit) -> Reply:
+        """Load the meeting's agenda, change it, save and show it; a refused change saves
+        nothing and shows the agenda again with the reason."""
+        panel, member = _coordinator(request)
+        meeting_id = text_field(request.data, "meeting_id", 64)
+        if meeting_id is None:
+            raise InvalidInput("This card names no meeting. Type agenda.")
+        now = deps.clock.now()
+        refused: str | None = None
+        async with self._lock(panel.id), deps.uow() as uow:
+            meeting = await uow.meetings.get(panel.id, meeting_id)
+            if meeting is None:
+                raise NotFound("That meeting no longer exists. Type agenda.")
+            if not meeting.agenda_editable:
+                raise InvalidTransition(
+                    f"The meeting on {day_text(meeting.starts_at, panel)} is "
+                    f"{STATUS_LABELS[meeting.status].lower()}: its agenda no longer changes."
+                )
+            state = await refresh_agenda(uow, panel, meeting, self.config.timing)
+            if versions.is_stale(request.data, meeting.version):
+                refused = await _refuse_stale(uow, request, panel, member, meeting, now)
+            else:
+                try:
+                    notice = await edit(uow, panel, member, state, request, now)
+                except StaleVersion:
+                    # Lost the race: another change to this meeting's agenda saved first.
+                    await uow.rollback()
+                    current = await uow.meetings.get(panel.id, meeting.id)
+                    if current is None:
+                        raise NotFound("That meeting no longer exists. Type agenda.") from None
+                    refused = await _refuse_stale(uow, request, panel, member, current, now)
+                except DomainError as err:
+                    refused = err.message  # the unit of work ends without a commit
+                else:
+                    await uow.commit()
+        if refused is not None:
+            return await self.show(request, deps, panel, meeting_id=meeting_id, refused=refused)
+        return await self.show(request, deps, panel, meeting_id=meeting_id, notice=notice)
+
+    async def _save_order(self, uow: UnitOfWork, state: AgendaState) -> None:
+        state.items = renumber(state.items, state.cases, manual=state.meeting.agenda_manual)
+        for item in state.items:
+            await uow.meetings.save_agenda_item(item)
+        await uow.meetings.save(state.meeting)
+
+    # --- verbs ---
+
+    async def move_up(self, request: Request, deps: Deps) -> Reply:
+        return await self._edit(request, deps, self._mover(up=True))
+
+    async def move_down(self, request: Request, deps: Deps) -> Reply:
+        return await self._edit(request, deps, self._mover(up=False))
+
+    def _mover(self, *, up: bool) -> Edit:
+        async def edit(
+            uow: UnitOfWork,
+            panel: Panel,
+            member: Member,
+            state: AgendaState,
+            request: Request,
+            now: datetime,
+        ) -> str:
+            item = state.item(_item_id(request))
+            state.items = move_item(state.items, item.id, up=up)
+            state.meeting.agenda_manual = True
+            await self._save_order(uow, state)
+            return f"Moved “{item.title}” {'up' if up else 'down'}."
+
+        return edit
+
+    async def add_other(self, request: Request, deps: Deps) -> Reply:
+        async def edit(
+            uow: UnitOfWork,
+            panel: Panel,
+            member: Member,
+            state: AgendaState,
+            request: Request,
+            now: datetime,
+        ) -> str:
+            title = text_field(request.data, "title", 400) or ""
+            item = other_business(state.meeting, state.items, title, minutes=_minutes(request.data))
+            state.items.append(item)
+            await self._save_order(uow, state)
+            await _audit(uow, panel, member, request, "meeting", state.meeting.id, now, "aob")
+            return f"Added “{item.title}” to any other business."
+
+        return await self._edit(request, deps, edit)
+
+    async def add_case(self, request: Request, deps: Deps) -> Reply:
+        async def edit(
+            uow: UnitOfWork,
+            panel: Panel,
+            member: Member,
+            state: AgendaState,
+            request: Request,
+            now: datetime,
+        ) -> str:
+            reference = text_field(request.data, "reference", 40)
+            case = await uow.cases.by_reference(panel.id, reference) if reference else None
+            if case is None:
+                raise InvalidInput(f"There is no case {reference or ''} in this panel.".strip())
+            if not case.is_open:
+                raise InvalidInput(f"{case.reference} is closed.")
+            kind = (
+                AgendaItemKind.NEW_CASE
+                if case.status is CaseStatus.OPEN
+                else AgendaItemKind.REVIEW_CASE
+            )
+            existing = next((i for i in state.items if i.case_id == case.id), None)
+            if existing is not None and existing.is_active:
+                raise InvalidInput(f"{case.reference} is on this agenda already.")
+            elsewhere = [
+                i
+                for i in await uow.meetings.items_for_cases(panel.id, [case.id])
+                if i.meeting_id != state.meeting.id and i.status is AgendaItemStatus.PENDING
+            ]
+            label = day_text(state.meeting.starts_at, panel)
+            for other in elsewhere:
+                other.status = AgendaItemStatus.REMOVED
+                other.note = f"moved to the meeting on {label}"
+                await uow.meetings.save_agenda_item(other)
+            if existing is not None:
+                existing.status, existing.note = AgendaItemStatus.PENDING, "added back"
+            else:
+                state.items.append(
+                    AgendaItem(
+                        panel_id=panel.id,
+                        meeting_id=state.meeting.id,
+                        kind=kind,
+                        position=len(state.items) + 1,
+                        title=case.reference,
+                        case_id=case.id,
+                        minutes_estimate=self.config.timing.minutes_per_case,
+                    )
+                )
+            state.cases[case.id] = case
+            await self._save_order(uow, state)
+            await _audit(
+                uow, panel, member, request, "meeting", state.meeting.id, now, case.reference
+            )
+            return f"Added {case.reference} to the agenda."
+
+        return await self._edit(request, deps, edit)
+
+    async def remove(self, request: Request, deps: Deps) -> Reply:
+        async def edit(
+            uow: UnitOfWork,
+            panel: Panel,
+            member: Member,
+            state: AgendaState,
+            request: Request,
+            now: datetime,
+        ) -> str:
+            item = state.item(_item_id(request))
+            reason = text_field(request.data, field_id("reason", item.id), 600) or ""
+            item.set_aside(AgendaItemStatus.REMOVED, reason)
+            await self._save_order(uow, state)
+            await _audit(
+                uow,
+                panel,
+                member,
+                request,
+                "meeting",
+                state.meeting.id,
+                now,
+                f"removed {item.title}",
+            )
+            return f"Removed “{item.title}” from the agenda."
+
+        return await self._edit(request, deps, edit)
+
+    async def defer(self, request: Request, deps: Deps) -> Reply:
+        async def edit(
+            uow: UnitOfWork,
+            panel: Panel,
+            member: Member,
+            state: AgendaState,
+            request: Request,
+            now: datetime,
+        ) -> str:
+            item = state.item(_item_id(request))
+            reason = text_field(request.data, field_id("defer_reason", item.id), 600) or ""
+            item.set_aside(AgendaItemStatus.DEFERRED, reason)
+            await self._save_order(uow, state)
+            later = await meeting_after(uow, panel.id, state.meeting)
+            await _audit(
+                uow,
+                panel,
+                member,
+                request,
+                "meeting",
+                state.meeting.id,
+                now,
+                f"deferred {item.title}",
+            )
+            if later is None or not later.agenda_editable:
+                return (
+                    f"Deferred “{item.title}”: it is listed on the next meeting once that is "
+                    "planned."
+                )
+            there = await uow.meetings.agenda(panel.id, later.id)
+            if not any(i.case_id == item.case_id for i in there):
+                await uow.meetings.save_agenda_item(
+                    AgendaItem(
+                        panel_id=panel.id,
+                        meeting_id=later.id,
+                        kind=item.kind,
+                        position=max((i.position for i in there), default=0) + 1,
+                        title=item.title,
+                        case_id=item.case_id,
+                        minutes_estimate=self.config.timing.minutes_per_case,
+                        note=f"Deferred from {day_text(state.meeting.starts_at, panel)}: "
+                        f"{item.note}",
+                    )
+                )
+            return f"Deferred “{item.title}” to the meeting on {day_text(later.starts_at, panel)}."
+
+        return await self._edit(request, deps, edit)
+
+    async def publish_verb(self, request: Request, deps: Deps) -> Reply:
+        """Publish the next meeting's agenda (or the one the card names)."""
+
+        async def edit(
+            uow: UnitOfWork,
+            panel: Panel,
+            member: Member,
+            state: AgendaState,
+            request: Request,
+            now: datetime,
+        ) -> str:
+            announced, told = await publish(uow, panel, state, now)
+            await _audit(
+                uow, panel, member, request, "meeting", state.meeting.id, now, "agenda published"
+            )
+            parts = [
+                "Published: the team channel has the announcement."
+                if announced
+                else "Published. The channel gets no new announcement (nothing in it changed, "
+                "or the bot has not been added to the team's channel yet)."
+            ]
+            if told:
+                parts.append(f"Invited agencies told: {'; '.join(told)}.")
+            return " ".join(parts)
+
+        if not text_field(request.data, "meeting_id", 64):
+            panel, _ = _coordinator(request)
+            async with deps.uow() as uow:
+                meeting = await next_meeting(uow, panel.id, deps.clock.now())
+            if meeting is None:
+                raise NotFound(NO_MEETING)
+            # Typed, not clicked: it publishes the agenda as it is now.
+            request = replace(
+                request,
+                data={**request.data, "meeting_id": meeting.id, VERSION_KEY: meeting.version},
+            )
+        return await self._edit(request, deps, edit)
+
+
+async def _refuse_stale(
+    uow: UnitOfWork,
+    request: Request,
+    panel: Panel,
+    member: Member,
+    meeting: Meeting,
+    now: datetime,
+) -> str:
+    """A change from an agenda card older than the meeting (or one that lost the race to
+    save): nothing of it is saved; the refusal is audited (and committed) and the line says
+    what changed meanwhile. What was typed is not quoted: the agenda may be shown where
+    others read it."""
+    await versions.record_refusal(
+        uow,
+        request,
+        "meeting",
+        meeting.id,
+        current=meeting.version,
+        at=now,
+    )
+    line = await versions.changed_meanwhile(
+        uow, panel, "The agenda", [("meeting", meeting.id)], now=now, me=member.id
+    )
+    await uow.commit()
+    return f"{line} {versions.NOT_SAVED}: do it again on this card if it is still needed."
+
+
+def _item_id(request: Request) -> str:
+    item_id = text_field(request.data, "item_id", 64)
+    if item_id is None:
+        raise InvalidInput("This card names no agenda item. Type agenda.")
+    return item_id
+
+
+def _minutes(data: Mapping[str, Any]) -> int:
+    raw = data.get("minutes", 5)
+    if isinstance(raw, bool):
+        raise InvalidInput("Plan 1 to 120 minutes.", {"minutes": "invalid"})
+    if isinstance(raw, int | float):
+        return int(raw)
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    if isinstance(raw, str) and not raw.strip():
+        return 5
+    raise InvalidInput("Plan 1 to 120 minutes.", {"minutes": "invalid"})
+
+
+def register(router: Router, config: AgendaConfig | None = None) -> Agenda:
+    """Register `agenda` and the agenda card's verbs."""
+    feature = Agenda(config or AgendaConfig())
+    router.command(
+        CommandSpec(
+            name="agenda",
+            summary="Show the next meeting's agenda; the coordinator can change and publish it.",
+            handler=feature.command,
+            usage="agenda [publish]",
+            access=Access(Act.VIEW_PANEL, ANYWHERE, sub_acts={"publish": Act.PUBLISH_AGENDA}),
+            button="Agenda",
+        )
+    )
+    for verb, handler in (
+        (Verb.AGENDA_MOVE_UP, feature.move_up),
+        (Verb.AGENDA_MOVE_DOWN, feature.move_down),
+        (Verb.AGENDA_ADD_OTHER, feature.add_other),
+        (Verb.AGENDA_ADD_CASE, feature.add_case),
+        (Verb.AGENDA_REMOVE, feature.remove),
+        (Verb.AGENDA_DEFER, feature.defer),
+        (Verb.AGENDA_PUBLISH, feature.publish_verb),
+    ):
+        router.verb(
+            VerbSpec(verb.value, handler, Access(Act.PUBLISH_AGENDA, ANYWHERE, (Target.MEETING,)))
+        )
+    return feature
+
+
+# --- the card gallery ----------------------------------------------------------------------
+
+DEMO_PANEL = "Riverside Community MARAC"
+
+
+def _demo_lines(coordinator: bool) -> list[AgendaLine]:
+    def line(
+        item_id: str,
+        number: int | None,
+        kind: AgendaItemKind,
+        text: str,
+        minutes: int,
+        state: str | None = None,
+    ) -> AgendaLine:
+        movable = kind in {
+            AgendaItemKind.NEW_CASE,
+            AgendaItemKind.REVIEW_CASE,
+            AgendaItemKind.OTHER_BUSINESS,
+        }
+        active = number is not None
+        return AgendaLine(
+            item_id=item_id,
+            number=number,
+            section=SECTION_NAMES[kind],
+            text=text,
+            minutes=minutes,
+            kind=kind.value,
+            state=state,
+            can_move=coordinator and movable and active,
+            can_remove=coordinator and movable and active,
+            can_defer=coordinator and active and kind in KIND_LABELS,
+        )
+
+    return [
+        line("i1", 1, AgendaItemKind.CONFIDENTIALITY, "Welcome and confidentiality statement", 5),
+        line("i2", 2, AgendaItemKind.UNMET_ACTIONS, f"{UNMET_TITLE} (2)", 5),
+        line(
+            "i3",
+            3,
+            AgendaItemKind.NEW_CASE,
+            "CM-2026-014 · new case · medium risk · invited: Riverside Fire and Rescue",
+            15,
+        ),
+        line("i4", 4, AgendaItemKind.NEW_CASE, "CM-2026-015 · new case · high risk", 15),
+        line("i5", 5, AgendaItemKind.REVIEW_CASE, "CM-2026-013 · review · high risk", 15),
+        line(
+            "i6",
+            None,
+            AgendaItemKind.REVIEW_CASE,
+            "CM-2026-009 · review · standard risk",
+            15,
+            "deferred to the next meeting: police officer in court",
+        ),
+        line("i7", 6, AgendaItemKind.OTHER_BUSINESS, "Quarterly figures for the board", 5),
+    ]
+
+
+def gallery_cards() -> dict[str, Card]:
+    """This feature's cards, rendered with invented demo data."""
+
+    def view(coordinator: bool, **changes: Any) -> AgendaView:
+        base = AgendaView(
+            panel_name=DEMO_PANEL,
+            meeting_id="demo-meeting",
+            meeting_label="Tue 8 Dec 2026",
+            time_label="10:00–12:00",
+            status="Not published yet" if coordinator else "Published Fri 20 Nov 2026",
+            lines=_demo_lines(coordinator),
+            planned_minutes=60,
+            meeting_minutes=120,
+            coordinator=coordinator,
+        )
+        return replace(base, **changes)
+
+    announced = AnnouncementView(
+        meeting_label="Tue 8 Dec 2026, 10:00–12:00",
+        cases=[
+            AnnouncedCase("CM-2026-014", "new case", "Medium", ("Riverside Fire and Rescue",)),
+            AnnouncedCase("CM-2026-015", "new case", "High"),
+            AnnouncedCase("CM-2026-013", "review", "High"),
+        ],
+        unmet_actions=2,
+        other_business=1,
+        planned_minutes=60,
+        join_url="https://teams.microsoft.com/l/meetup-join/demo-0",
+    )
+    return {
+        "agenda-coordinator": render_agenda(view(True)),
+        "agenda-coordinator-notice": render_agenda(
+            view(True, notice="Moved “CM-2026-015” up.", published=True)
+        ),
+        "agenda-overrun": render_agenda(
+            view(True, planned_minutes=135, notice="Added CM-2026-016 to the agenda.")
+        ),
+        "agenda-member": render_agenda(view(False)),
+        "agenda-none": render_agenda(view(False, lines=[], planned_minutes=0)),
+        "agenda-announcement": render_agenda_announcement(announced),
+        "agenda-announcement-updated": render_agenda_announcement(
+            replace(announced, republished=True, join_url=None)
+        ),
+        "agenda-invitation": render_agenda_invitation(
+            InvitationView(
+                panel_name=DEMO_PANEL,
+                agency="Riverside Fire and Rescue",
+                meeting_label="Tue 8 Dec 2026, 10:00",
+                cases=[("CM-2026-014", "Medium")],
+                join_url="https://teams.microsoft.com/l/meetup-join/demo-0",
+            )
+        ),
+    }

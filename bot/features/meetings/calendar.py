@@ -1,0 +1,1069 @@
+"""The panel's calendar: planned meetings from the schedule, moving and cancelling one,
+the .ics download, and the Teams online meeting of each date.
+
+`schedule` shows the next six meetings to any panel member; `schedule move` and
+`schedule cancel` are the coordinator's; `schedule ics` gives (and re-issues) the member's
+own signed download link (bot.kernel.links), in private chat only.
+Talking to Microsoft Graph happens behind the `OnlineMeetings` port (bot/graph.py
+implements it) and after the change is committed, so a slow Graph never holds a turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import re
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.delivery import ConversationKind
+from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
+from bot.domain.meeting import Meeting, MeetingStatus
+from bot.domain.panel import Member, Panel, Role
+from bot.domain.policy import Act
+from bot.domain.schedule import (
+    MeetingSchedule,
+    ScheduleError,
+    local_instant,
+    next_meetings,
+    plan_on,
+    schedule_from_data,
+)
+from bot.kernel.guard import ANYWHERE, Access, Target
+from bot.kernel.links import Links, Purpose
+from bot.kernel.localtime import england_and_wales_holidays
+from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.kit import Card
+from cards.schedule import (
+    CalendarLinkView,
+    MeetingCancelledView,
+    MeetingLine,
+    MeetingMovedView,
+    ScheduleView,
+    field_id,
+    render_calendar_link,
+    render_meeting_cancelled,
+    render_meeting_moved,
+    render_schedule,
+)
+from cards.verbs import Verb
+
+log = logging.getLogger(__name__)
+
+PLANNED_AHEAD = 6
+MEETING_SUBJECT = "Community MARAC panel meeting"
+# Some calendars show a cancelled event all the same: its title says so too.
+MEETING_SUMMARY_CANCELLED = f"Cancelled: {MEETING_SUBJECT}"
+ACTIVE = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED})
+DEFAULT_SCHEDULE_DATA: Mapping[str, object] = {
+    "rule": "second Tuesday",
+    "start": "10:00",
+    "length_minutes": 120,
+    "referral_deadline_days": 8,
+}
+MAX_REASON = 200
+STATUS_LABELS = {
+    MeetingStatus.SCHEDULED: "Scheduled",
+    MeetingStatus.AGENDA_PUBLISHED: "Agenda published",
+    MeetingStatus.IN_PROGRESS: "In progress",
+    MeetingStatus.ENDED: "Ended",
+    MeetingStatus.MINUTES_APPROVED: "Minutes approved",
+    MeetingStatus.CANCELLED: "Cancelled",
+}
+USAGE = "schedule [ics | move <date> <new date> [HH:MM] | cancel <date> <reason>]"
+
+
+def years_to_check(schedule: MeetingSchedule, now: datetime) -> range:
+    """The years whose holidays can touch the next meetings (explicit dates may be later)."""
+    last = max([now.year + 2, *(d.year for d in schedule.dates)])
+    return range(now.year, last + 1)
+
+
+# --- the online meeting port (bot/graph.py implements it) ---------------------------------
+
+
+@dataclass(frozen=True)
+class OnlineMeeting:
+    """A Teams online meeting as Graph created it."""
+
+    id: str
+    join_url: str
+
+
+class OnlineMeetingError(Exception):
+    """Graph did not do what was asked; the message is for the log, not for people."""
+
+
+class OnlineMeetingDenied(OnlineMeetingError):
+    """Graph refused the app (401/403): credentials, permission or access policy."""
+
+
+class OnlineMeetingNotFound(OnlineMeetingError):
+    """Graph knows no such online meeting (404)."""
+
+
+class OnlineMeetings(Protocol):
+    """Creates, moves and deletes Teams online meetings for the panel's dates."""
+
+    async def create(
+        self, *, subject: str, starts_at: datetime, ends_at: datetime
+    ) -> OnlineMeeting:
+        """Create an online meeting and return its id and join link."""
+        ...
+
+    async def reschedule(
+        self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
+    ) -> None: ...
+
+    async def delete(self, online_meeting_id: str) -> None: ...
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleBook:
+    """Which schedule each panel follows: by the panel's Teams team id, else the default."""
+
+    default: MeetingSchedule | None = None
+    by_team: Mapping[str, MeetingSchedule] = field(default_factory=dict)
+
+    def schedule_for(self, panel: Panel) -> MeetingSchedule:
+        """The panel's schedule; without configuration, the second Tuesday at 10:00 for two
+        hours with referrals due 8 days before, in the panel's time zone."""
+        found = self.by_team.get(panel.team_id) or self.default
+        if found is not None:
+            return found
+        return schedule_from_data(DEFAULT_SCHEDULE_DATA, default_timezone=panel.timezone)
+
+
+def schedules_from_data(
+    data: Mapping[str, object], *, default_timezone: str = "Europe/London"
+) -> ScheduleBook:
+    """Read the schedule configuration: one schedule for every panel, or
+    `{"default": {...}, "teams": {"<team id>": {...}}}` for several."""
+    if not isinstance(data, Mapping):
+        raise ScheduleError("The schedule configuration is a JSON object.")
+    if not ({"default", "teams"} & set(data)):
+        return ScheduleBook(default=schedule_from_data(data, default_timezone=default_timezone))
+    unknown = sorted(str(k) for k in data if k not in {"default", "teams"})
+    if unknown:
+        raise ScheduleError(f"Unknown schedule configuration key: {', '.join(unknown)[:80]}.")
+    default_data = data.get("default")
+    teams = data.get("teams", {})
+    if not isinstance(teams, Mapping):
+        raise ScheduleError("teams maps a Teams team id to its schedule.", {"teams": "invalid"})
+    by_team: dict[str, MeetingSchedule] = {}
+    for team_id, team_data in teams.items():
+        if not isinstance(team_data, Mapping):
+            raise ScheduleError(f"The schedule of team {str(team_id)[:60]} is not an object.")
+        try:
+            by_team[str(team_id)] = schedule_from_data(team_data, default_timezone=default_timezone)
+        except ScheduleError as exc:
+            raise ScheduleError(f"Team {str(team_id)[:60]}: {exc.message}", exc.fields) from None
+    default = None
+    if default_data is not None:
+        if not isinstance(default_data, Mapping):
+            raise ScheduleError("default is a schedule object.", {"default": "invalid"})
+        default = schedule_from_data(default_data, default_timezone=default_timezone)
+    return ScheduleBook(default=default, by_team=by_team)
+
+
+def load_schedule_book(path: Path, *, default_timezone: str = "Europe/London") -> ScheduleBook:
+    """Read the schedule configuration from a JSON file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ScheduleError(f"Cannot read the schedule file {path}: {exc}") from None
+    return schedules_from_data(data, default_timezone=default_timezone)
+
+
+_background_tasks: set[asyncio.Task[None]] = set()
+
+
+def run_in_background(work: Coroutine[Any, Any, None]) -> None:
+    """Start slow work (Graph calls) without holding the turn; failures are logged."""
+    task = asyncio.get_running_loop().create_task(work)
+    _background_tasks.add(task)
+
+    def done(finished: asyncio.Task[None]) -> None:
+        _background_tasks.discard(finished)
+        if not finished.cancelled() and finished.exception() is not None:
+            log.error("calendar background work failed", exc_info=finished.exception())
+
+    task.add_done_callback(done)
+
+
+@dataclass(frozen=True)
+class CalendarConfig:
+    """What the calendar feature is configured with; the defaults need nothing set up."""
+
+    schedules: ScheduleBook = field(default_factory=ScheduleBook)
+    online_meetings: OnlineMeetings | None = None
+    # Signs the .ics download links; unconfigured (no secret or no public URL), no download.
+    links: Links = field(default_factory=Links)
+    holidays: Callable[[Iterable[int]], Collection[date]] = england_and_wales_holidays
+    spawn: Callable[[Coroutine[Any, Any, None]], None] = run_in_background
+
+
+# --- use cases ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """A meeting before and after a coordinator changed it."""
+
+    before: Meeting
+    after: Meeting
+
+
+_MOVED = re.compile(r"^moved from (\d{4}-\d{2}-\d{2})\b")
+
+
+async def ensure_meetings(
+    uow: UnitOfWork,
+    panel: Panel,
+    schedule: MeetingSchedule,
+    now: datetime,
+    holidays: Collection[date],
+) -> list[Meeting]:
+    """Create the next six planned meetings that do not exist yet; the caller commits.
+
+    A planned date is taken when a meeting (even a cancelled one) is on that local date, or
+    when a meeting was moved away from it, so running this again creates nothing.
+    """
+    planned = next_meetings(schedule, now, PLANNED_AHEAD, holidays)
+    if not planned:
+        return []
+    existing = await uow.meetings.upcoming(
+        panel.id, now - timedelta(days=1), limit=PLANNED_AHEAD * 4
+    )
+    taken = {m.starts_at.astimezone(schedule.zone).date() for m in existing}
+    taken |= await _moved_from(uow, panel.id, existing)
+    created: list[Meeting] = []
+    for plan in planned:
+        if plan.on in taken:
+            continue
+        meeting = Meeting(
+            panel_id=panel.id,
+            starts_at=plan.starts_at,
+            ends_at=plan.ends_at,
+            referral_deadline=plan.referral_deadline,
+        )
+        await uow.meetings.save(meeting)
+        created.append(meeting)
+    return created
+
+
+async def _moved_from(uow: UnitOfWork, panel_id: str, meetings: Sequence[Meeting]) -> set[date]:
+    # The audit trail is where a move is recorded (Meeting has no field for its planned
+    # date), so the dates meetings were moved away from are read back from it.
+    days: set[date] = set()
+    for meeting in meetings:
+        for event in await uow.audit.for_entity(panel_id, "meeting", meeting.id):
+            match = _MOVED.match(event.detail or "")
+            if match:
+                days.add(date.fromisoformat(match.group(1)))
+    return days
+
+
+async def upcoming_meetings(uow: UnitOfWork, panel_id: str, now: datetime) -> list[Meeting]:
+    """The next six meetings not yet over (one under way included), cancelled ones too."""
+    found = await uow.meetings.upcoming(panel_id, now - timedelta(days=1), limit=PLANNED_AHEAD * 3)
+    return [m for m in found if m.ends_at > now][:PLANNED_AHEAD]
+
+
+async def meeting_on(uow: UnitOfWork, panel: Panel, day: date, zone: ZoneInfo) -> Meeting | None:
+    """The panel's meeting on a local date, preferring one that is not cancelled."""
+    start = local_instant(day, time(0), zone)
+    found = await uow.meetings.upcoming(panel.id, start, limit=10)
+    same_day = [m for m in found if m.starts_at.astimezone(zone).date() == day]
+    active = [m for m in same_day if m.status is not MeetingStatus.CANCELLED]
+    chosen = active or same_day
+    return chosen[0] if chosen else None
+
+
+async def move_meeting(
+    uow: UnitOfWork,
+    panel: Panel,
+    schedule: MeetingSchedule,
+    meeting: Meeting,
+    new_day: date,
+    new_start: time | None,
+    *,
+    now: datetime,
+    holidays: Collection[date],
+    actor: Request,
+) -> Change:
+    """Move a meeting to another day (and time), keeping its id and length; the referral
+    deadline follows. Refuses a past time, a bank holiday, and a day with another meeting."""
+    zone = schedule.zone
+    if meeting.status not in ACTIVE:
+        raise InvalidTransition(
+            f"The meeting on {day_label(meeting.starts_at, zone)} is "
+            f"{STATUS_LABELS[meeting.status].lower()}; only a meeting that has not started can "
+            "be moved."
+        )
+    start = new_start or meeting.starts_at.astimezone(zone).time().replace(tzinfo=None)
+    plan = plan_on(schedule, new_day, start)
+    if plan.starts_at <= now:
+        raise InvalidInput(f"{when_label(plan.starts_at, zone)} is in the past.", {"date": "past"})
+    if new_day in holidays:
+        raise InvalidInput(
+            f"{day_label(plan.starts_at, zone)} is a bank holiday in England and Wales.",
+            {"date": "holiday"},
+        )
+    if plan.starts_at == meeting.starts_at:
+        raise InvalidInput(f"The meeting is already on {when_label(plan.starts_at, zone)}.")
+    other = await meeting_on(uow, panel, new_day, zone)
+    if other is not None and other.id != meeting.id and other.status is not MeetingStatus.CANCELLED:
+        raise InvalidInput(
+            f"There is already a meeting on {day_label(other.starts_at, zone)}.",
+            {"date": "taken"},
+        )
+    length = meeting.ends_at - meeting.starts_at
+    moved = dataclasses.replace(
+        meeting,
+        starts_at=plan.starts_at,
+        ends_at=(plan.starts_at.astimezone(UTC) + length).astimezone(zone),
+        referral_deadline=plan.referral_deadline,
+    )
+    await uow.meetings.save(moved)
+    old_day = meeting.starts_at.astimezone(zone).date()
+    await _audit(
+        uow,
+        panel,
+        actor,
+        meeting.id,
+        now,
+        f"moved from {old_day.isoformat()} to {new_day.isoformat()} {start:%H:%M}",
+    )
+    return Change(meeting, moved)
+
+
+async def cancel_meeting(
+    uow: UnitOfWork, panel: Panel, meeting: Meeting, reason: str, *, now: datetime, actor: Request
+) -> Change:
+    """Cancel a meeting that has not started, recording the reason in the audit trail."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise InvalidInput("Say why the meeting is cancelled.", {"reason": "required"})
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(
+            f"Keep the reason under {MAX_REASON} characters.", {"reason": "too_long"}
+        )
+    zone = ZoneInfo(panel.timezone)
+    if meeting.status not in ACTIVE:
+        state = STATUS_LABELS[meeting.status].lower()
+        raise InvalidTransition(
+            f"The meeting on {day_label(meeting.starts_at, zone)} is {state}; only a meeting "
+            "that has not started can be cancelled."
+        )
+    before = dataclasses.replace(meeting)
+    meeting.move_to(MeetingStatus.CANCELLED)
+    await uow.meetings.save(meeting)
+    await _audit(uow, panel, actor, meeting.id, now, f"cancelled: {reason}")
+    return Change(before, meeting)
+
+
+async def _audit(
+    uow: UnitOfWork, panel: Panel, actor: Request, meeting_id: str, now: datetime, detail: str
+) -> None:
+    await uow.audit.append(
+        AuditEvent(
+            panel_id=panel.id,
+            at=now,
+            actor_aad_object_id=actor.caller.aad_object_id or actor.caller.teams_user_id,
+            actor_member_id=actor.member.id if actor.member else None,
+            verb=AuditVerb.UPDATE,
+            entity="meeting",
+            entity_id=meeting_id,
+            where=actor.where.kind.value,
+            detail=detail,
+        )
+    )
+
+
+# --- Teams online meetings ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    created: int = 0
+    failed: int = 0
+    denied: bool = False
+
+
+async def sync_online_meetings(
+    uow_factory: UnitOfWorkFactory, panel_id: str, online: OnlineMeetings, now: datetime
+) -> SyncReport:
+    """Create the Teams online meeting of every upcoming meeting that has no join link yet.
+
+    Graph is called outside any unit of work; the link is stored afterwards, and if the
+    meeting changed meanwhile the online meeting is corrected (or deleted) to match.
+    """
+    async with uow_factory() as uow:
+        pending = [
+            m
+            for m in await upcoming_meetings(uow, panel_id, now)
+            if m.status in ACTIVE and not m.join_url and m.starts_at > now
+        ]
+    created = failed = 0
+    for meeting in pending:
+        try:
+            online_meeting = await online.create(
+                subject=MEETING_SUBJECT, starts_at=meeting.starts_at, ends_at=meeting.ends_at
+            )
+        except OnlineMeetingDenied as exc:
+            log.error(
+                "Graph refused to create Teams meetings (%s): check the app registration's "
+                "OnlineMeetings.ReadWrite.All permission and the application access policy "
+                "for the organizer; panel meetings stay without a join link",
+                exc,
+            )
+            return SyncReport(created, failed + 1, denied=True)
+        except OnlineMeetingError as exc:
+            log.warning("could not create the Teams meeting of meeting %s: %s", meeting.id, exc)
+            failed += 1
+            continue
+        if await _store_link(uow_factory, panel_id, meeting, online_meeting, online):
+            created += 1
+    return SyncReport(created, failed)
+
+
+async def _store_link(
+    uow_factory: UnitOfWorkFactory,
+    panel_id: str,
+    planned: Meeting,
+    online_meeting: OnlineMeeting,
+    online: OnlineMeetings,
+) -> bool:
+    async with uow_factory() as uow:
+        current = await uow.meetings.get(panel_id, planned.id)
+        if current is not None and current.status in ACTIVE and not current.join_url:
+            current.join_url = online_meeting.join_url
+            current.teams_meeting_id = online_meeting.id
+            await uow.meetings.save(current)
+            await uow.commit()
+            stored = current
+        else:
+            stored = None
+    try:
+        if stored is None:
+            # Cancelled, removed or linked by someone else meanwhile: ours is not needed.
+            await online.delete(online_meeting.id)
+        elif stored.starts_at != planned.starts_at or stored.ends_at != planned.ends_at:
+            await online.reschedule(
+                online_meeting.id, starts_at=stored.starts_at, ends_at=stored.ends_at
+            )
+    except OnlineMeetingError as exc:
+        log.warning("could not tidy the Teams meeting %s: %s", online_meeting.id, exc)
+    return stored is not None
+
+
+async def reschedule_online_meeting(
+    uow_factory: UnitOfWorkFactory, panel_id: str, meeting_id: str, online: OnlineMeetings
+) -> bool:
+    """Move the Teams meeting of a moved panel meeting to its new times."""
+    async with uow_factory() as uow:
+        meeting = await uow.meetings.get(panel_id, meeting_id)
+    if meeting is None or not meeting.teams_meeting_id:
+        return False
+    try:
+        await online.reschedule(
+            meeting.teams_meeting_id, starts_at=meeting.starts_at, ends_at=meeting.ends_at
+        )
+    except OnlineMeetingError as exc:
+        log.warning("could not move the Teams meeting of meeting %s: %s", meeting_id, exc)
+        return False
+    return True
+
+
+async def remove_online_meeting(
+    uow_factory: UnitOfWorkFactory, panel_id: str, meeting_id: str, online: OnlineMeetings
+) -> bool:
+    """Delete the Teams meeting of a cancelled panel meeting and forget its link."""
+    async with uow_factory() as uow:
+        meeting = await uow.meetings.get(panel_id, meeting_id)
+    if meeting is None or not meeting.teams_meeting_id:
+        return False
+    try:
+        await online.delete(meeting.teams_meeting_id)
+    except OnlineMeetingNotFound:
+        pass  # already gone: forget the link all the same
+    except OnlineMeetingError as exc:
+        log.warning("could not delete the Teams meeting of meeting %s: %s", meeting_id, exc)
+        return False
+    async with uow_factory() as uow:
+        current = await uow.meetings.get(panel_id, meeting_id)
+        if current is not None and current.teams_meeting_id == meeting.teams_meeting_id:
+            current.join_url = None
+            current.teams_meeting_id = None
+            await uow.meetings.save(current)
+            await uow.commit()
+    return True
+
+
+# --- the .ics file ------------------------------------------------------------------------
+
+
+def ics_path(panel_id: str) -> str:
+    return f"/panels/{quote(panel_id, safe='')}/meetings.ics"
+
+
+def ics_url(links: Links, panel_id: str, member_id: str, now: datetime) -> str | None:
+    """The member's own signed link to the panel's calendar, or None without downloads."""
+    return links.url(Purpose.CALENDAR, ics_path(panel_id), (panel_id,), member_id, now)
+
+
+def _ics_text(value: str) -> str:
+    # RFC 5545 3.3.11: escape backslash, semicolon and comma; newlines become \n.
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _ics_utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def fold_ics_line(line: str) -> list[str]:
+    """Split a content line into lines of at most 75 octets (RFC 5545 3.1), never inside a
+    UTF-8 character; continuation lines start with one space."""
+    parts: list[str] = []
+    current, size = "", 0
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > 75:
+            parts.append(current)
+            current, size = " ", 1  # the leading space counts towards the next 75
+        current += char
+        size += width
+    parts.append(current)
+    return parts
+
+
+def meetings_ics(panel: Panel, meetings: Sequence[Meeting], now: datetime) -> str:
+    """The meetings as an iCalendar file (RFC 5545): times in UTC, no personal data, the
+    join link as URL, cancelled meetings marked so calendars drop them."""
+    zone = ZoneInfo(panel.timezone)
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Community MARAC bot//Panel calendar//EN",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        f"X-WR-CALNAME:{_ics_text(panel.name)}",
+    ]
+    for meeting in meetings:
+        cancelled = meeting.status is MeetingStatus.CANCELLED
+        deadline = when_label(meeting.referral_deadline, zone)
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{meeting.id}@community-marac",
+            f"DTSTAMP:{_ics_utc(now)}",
+            f"DTSTART:{_ics_utc(meeting.starts_at)}",
+            f"DTEND:{_ics_utc(meeting.ends_at)}",
+            f"SUMMARY:{_ics_text(MEETING_SUMMARY_CANCELLED if cancelled else MEETING_SUBJECT)}",
+            f"DESCRIPTION:{_ics_text(f'New referrals are due by {deadline}.')}",
+            f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
+        ]
+        if meeting.join_url and not cancelled:
+            lines.append(f"URL:{meeting.join_url}")
+        lines.append("END:VEVENT")
+    lines.append("END:VCALENDAR")
+    return "".join(part + "\r\n" for line in lines for part in fold_ics_line(line))
+
+
+async def calendar_file(
+    uow_factory: UnitOfWorkFactory, links: Links, panel_id: str, token: str, now: datetime
+) -> str | None:
+    """The panel's .ics text for a genuine, unexpired link of a member still active on the
+    panel; None for anything else (a bad token, an unknown panel, a removed member)."""
+    member_id = links.holder(Purpose.CALENDAR, (panel_id,), token, now)
+    if member_id is None:
+        return None
+    async with uow_factory() as uow:
+        panel = await uow.panels.get(panel_id)
+        member = await uow.members.get(panel_id, member_id) if panel else None
+        if panel is None or member is None or not member.active:
+            return None
+        meetings = await uow.meetings.upcoming(panel_id, now - timedelta(days=31), limit=24)
+    return meetings_ics(panel, meetings, now)
+
+
+# --- labels -------------------------------------------------------------------------------
+
+
+def day_label(at: datetime, zone: ZoneInfo) -> str:
+    """e.g. "Tue 8 Dec 2026" in the panel's zone."""
+    local = at.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y}"
+
+
+def when_label(at: datetime, zone: ZoneInfo) -> str:
+    """e.g. "Tue 8 Dec 2026, 10:00" in the panel's zone."""
+    return f"{day_label(at, zone)}, {at.astimezone(zone):%H:%M}"
+
+
+def meeting_line(meeting: Meeting, zone: ZoneInfo, now: datetime, coordinator: bool) -> MeetingLine:
+    """One meeting as the schedule card shows it."""
+    starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
+    active = meeting.status in ACTIVE
+    return MeetingLine(
+        meeting_id=meeting.id,
+        date_label=day_label(starts, zone),
+        time_label=f"{starts:%H:%M}–{ends:%H:%M}",
+        deadline_label=when_label(meeting.referral_deadline, zone),
+        deadline_passed=meeting.referral_deadline <= now,
+        status=STATUS_LABELS[meeting.status],
+        cancelled=meeting.status is MeetingStatus.CANCELLED,
+        join_url=meeting.join_url if active else None,
+        can_change=coordinator and active and meeting.starts_at > now,
+        date_value=starts.date().isoformat(),
+        time_value=f"{starts:%H:%M}",
+    )
+
+
+# --- typed input --------------------------------------------------------------------------
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_HHMM = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
+_WEEKDAY_NAMES = ("mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri")
+
+
+def parse_time(text: str) -> time:
+    """A 24-hour time such as 14:00 (or 14.00)."""
+    match = _HHMM.match(text.strip())
+    if match is None:
+        raise InvalidInput(f"'{text[:10]}' is not a time such as 14:00.", {"time": "invalid"})
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def take_date(words: Sequence[str], today: date) -> tuple[date, int]:
+    """Read a date from the start of `words`: 2026-12-08, 8/12/2026, 8 Dec 2026, 8 Dec,
+    optionally after a weekday (Tue 8 Dec). Without a year it is the next such date.
+    Returns the date and how many words it used."""
+    skip = 1 if words and words[0].lower().rstrip(",") in _WEEKDAY_NAMES else 0
+    rest = [w.rstrip(",").lower() for w in words[skip : skip + 3]]
+    if rest:
+        try:
+            return date.fromisoformat(rest[0]), skip + 1
+        except ValueError:
+            pass
+        match = _DMY.match(rest[0])
+        if match:
+            day, month, year = match.groups()
+            return _build(today, int(day), int(month), year), skip + 1
+        if len(rest) >= 2 and rest[0].isdigit() and rest[1] in _MONTHS:
+            year_text = rest[2] if len(rest) >= 3 and re.fullmatch(r"\d{4}", rest[2]) else None
+            used = skip + (3 if year_text else 2)
+            return _build(today, int(rest[0]), _MONTHS[rest[1]], year_text), used
+    shown = " ".join(words[:3])[:30] or "nothing"
+    raise InvalidInput(
+        f"'{shown}' is not a date I understand: write it as 8 Dec 2026 or 2026-12-08.",
+        {"date": "invalid"},
+    )
+
+
+def _build(today: date, day: int, month: int, year_text: str | None) -> date:
+    try:
+        if year_text is not None:
+            return date(int(year_text), month, day)
+        found = date(today.year, month, day)
+        return found if found >= today else date(today.year + 1, month, day)
+    except ValueError:
+        raise InvalidInput("That date does not exist.", {"date": "invalid"}) from None
+
+
+# --- the feature --------------------------------------------------------------------------
+
+
+class Calendar:
+    """The calendar commands and verbs, with their configuration."""
+
+    def __init__(self, config: CalendarConfig) -> None:
+        self.config = config
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, panel_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(panel_id, asyncio.Lock())
+
+    def _holidays(self, schedule: MeetingSchedule, now: datetime) -> Collection[date]:
+        return self.config.holidays(years_to_check(schedule, now))
+
+    async def refresh(self, deps: Deps, panel: Panel) -> list[Meeting]:
+        """Plan the panel's next meetings, then (in the background) give them Teams links."""
+        schedule = self.config.schedules.schedule_for(panel)
+        now = deps.clock.now()
+        async with self._lock(panel.id), deps.uow() as uow:
+            created = await ensure_meetings(
+                uow, panel, schedule, now, self._holidays(schedule, now)
+            )
+            if created:
+                await uow.commit()
+        if self.config.online_meetings is not None:
+            self._in_background(self.sync(deps, panel.id))
+        return created
+
+    async def refresh_all(self, deps: Deps) -> None:
+        """Refresh every panel's calendar: for a daily job."""
+        async with deps.uow() as uow:
+            panels = await uow.panels.list_all()
+        for panel in panels:
+            await self.refresh(deps, panel)
+
+    async def sync(self, deps: Deps, panel_id: str) -> SyncReport | None:
+        """Give upcoming meetings their Teams links, one sync per panel at a time."""
+        online = self.config.online_meetings
+        if online is None:
+            return None
+        async with self._lock(f"sync:{panel_id}"):
+            return await sync_online_meetings(deps.uow, panel_id, online, deps.clock.now())
+
+    def _in_background(self, work: Coroutine[Any, Any, object]) -> None:
+        async def run() -> None:
+            await work
+
+        self.config.spawn(run())
+
+    # --- commands ---
+
+    async def command(self, request: Request, deps: Deps) -> Reply:
+        """`schedule` and its sub-commands."""
+        panel, member = _membership(request)
+        head, _, rest = request.args.strip().partition(" ")
+        sub = head.lower()
+        if sub in {"", "show", "list"}:
+            # The Move and Cancel forms are offered where they can be used: the private chat.
+            manage = member.has(Role.COORDINATOR) and (
+                request.where.kind is ConversationKind.PERSONAL
+            )
+            # The calendar link is the member's own: never shown where others read it.
+            private = request.where.kind is ConversationKind.PERSONAL
+            return await self.show(
+                panel, deps, coordinator=manage, member=member if private else None
+            )
+        if sub in {"ics", "ical", "download"}:
+            return self.calendar_link(request, panel, member, deps.clock.now())
+        if sub in {"move", "cancel"}:
+            today = deps.clock.now().astimezone(ZoneInfo(panel.timezone)).date()
+            words = rest.split()
+            day, used = take_date(words, today)
+            if sub == "move":
+                new_day, more = take_date(words[used:], today)
+                tail = words[used + more :]
+                if len(tail) > 1:
+                    raise InvalidInput(f"Write it as: schedule move {USAGE_MOVE}.")
+                start = parse_time(tail[0]) if tail else None
+                return await self.move(request, deps, panel, day=day, new_day=new_day, start=start)
+            return await self.cancel(request, deps, panel, day=day, reason=" ".join(words[used:]))
+        raise InvalidInput(f"Write it as: {USAGE}.")
+
+    async def show(
+        self, panel: Panel, deps: Deps, *, coordinator: bool = False, member: Member | None = None
+    ) -> Reply:
+        """The next six meetings with their deadlines, status and links (and the Move and
+        Cancel forms for the coordinator); with `member`, their own calendar link."""
+        await self.refresh(deps, panel)
+        schedule = self.config.schedules.schedule_for(panel)
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            meetings = await upcoming_meetings(uow, panel.id, now)
+        zone = ZoneInfo(panel.timezone)
+        view = ScheduleView(
+            panel_name=panel.name,
+            pattern=schedule.describe(),
+            timezone=panel.timezone,
+            meetings=[meeting_line(m, zone, now, coordinator) for m in meetings],
+            ics_url=ics_url(self.config.links, panel.id, member.id, now) if member else None,
+            coordinator=coordinator,
+        )
+        return Reply(card=render_schedule(view))
+
+    def calendar_link(self, request: Request, panel: Panel, member: Member, now: datetime) -> Reply:
+        """A card with the member's own signed .ics link, issued afresh each time."""
+        if request.where.kind is not ConversationKind.PERSONAL:
+            # The link opens the calendar as this member: not for a shared chat.
+            raise NotAllowed("Ask me for your calendar link in our private chat.")
+        url = ics_url(self.config.links, panel.id, member.id, now)
+        if url is None:
+            raise NotFound(
+                "Calendar downloads are not set up here yet. Ask your administrator to set "
+                "LINK_SECRETS and PUBLIC_URL."
+            )
+        expires = day_label(
+            self.config.links.expires(Purpose.CALENDAR, now), ZoneInfo(panel.timezone)
+        )
+        return Reply(card=render_calendar_link(CalendarLinkView(panel.name, url, expires)))
+
+    async def move(
+        self,
+        request: Request,
+        deps: Deps,
+        panel: Panel,
+        *,
+        day: date | None = None,
+        meeting_id: str | None = None,
+        new_day: date,
+        start: time | None,
+    ) -> Reply:
+        """Move one meeting, then its Teams meeting in the background."""
+        schedule = self.config.schedules.schedule_for(panel)
+        now = deps.clock.now()
+        zone = ZoneInfo(panel.timezone)
+        async with self._lock(panel.id), deps.uow() as uow:
+            meeting = await _find(uow, panel, zone, day=day, meeting_id=meeting_id)
+            change = await move_meeting(
+                uow,
+                panel,
+                schedule,
+                meeting,
+                new_day,
+                start,
+                now=now,
+                holidays=self._holidays(schedule, datetime.combine(new_day, time(), UTC)),
+                actor=request,
+            )
+            await uow.commit()
+        online = self.config.online_meetings
+        if online is not None and change.after.teams_meeting_id:
+            self._in_background(
+                reschedule_online_meeting(deps.uow, panel.id, change.after.id, online)
+            )
+        after = change.after
+        view = MeetingMovedView(
+            panel_name=panel.name,
+            before=f"{when_label(change.before.starts_at, zone)}",
+            after=f"{when_label(after.starts_at, zone)}–{after.ends_at.astimezone(zone):%H:%M}",
+            deadline=when_label(after.referral_deadline, zone),
+            teams_note=_teams_note(after, online, "moved"),
+        )
+        return Reply(card=render_meeting_moved(view))
+
+    async def cancel(
+        self,
+        request: Request,
+        deps: Deps,
+        panel: Panel,
+        *,
+        day: date | None = None,
+        meeting_id: str | None = None,
+        reason: str,
+    ) -> Reply:
+        """Cancel one meeting, then delete its Teams meeting in the background."""
+        now = deps.clock.now()
+        zone = ZoneInfo(panel.timezone)
+        async with self._lock(panel.id), deps.uow() as uow:
+            meeting = await _find(uow, panel, zone, day=day, meeting_id=meeting_id)
+            change = await cancel_meeting(uow, panel, meeting, reason, now=now, actor=request)
+            await uow.commit()
+        online = self.config.online_meetings
+        if online is not None and change.after.teams_meeting_id:
+            self._in_background(remove_online_meeting(deps.uow, panel.id, change.after.id, online))
+        view = MeetingCancelledView(
+            panel_name=panel.name,
+            when=when_label(change.after.starts_at, zone),
+            reason=" ".join(reason.split()),
+            teams_note=_teams_note(change.after, online, "deleted"),
+        )
+        return Reply(card=render_meeting_cancelled(view))
+
+    # --- card verbs ---
+
+    async def move_verb(self, request: Request, deps: Deps) -> Reply:
+        """The schedule card's Move form."""
+        panel, _ = _membership(request)
+        meeting_id = _text(request.data, "meeting_id", 64)
+        raw_day = request.data.get(field_id("new_date", meeting_id))
+        try:
+            new_day = date.fromisoformat(raw_day if isinstance(raw_day, str) else "")
+        except ValueError:
+            raise InvalidInput("Choose the new date.", {"new_date": "invalid"}) from None
+        raw_time = request.data.get(field_id("new_time", meeting_id))
+        start = parse_time(raw_time) if isinstance(raw_time, str) and raw_time.strip() else None
+        return await self.move(
+            request, deps, panel, meeting_id=meeting_id, new_day=new_day, start=start
+        )
+
+    async def cancel_verb(self, request: Request, deps: Deps) -> Reply:
+        """The schedule card's Cancel form."""
+        panel, _ = _membership(request)
+        meeting_id = _text(request.data, "meeting_id", 64)
+        reason = request.data.get(field_id("reason", meeting_id))
+        return await self.cancel(
+            request,
+            deps,
+            panel,
+            meeting_id=meeting_id,
+            reason=reason if isinstance(reason, str) else "",
+        )
+
+
+USAGE_MOVE = "<date> <new date> [HH:MM], e.g. schedule move 8 Dec 10 Dec 14:00"
+
+
+def _membership(request: Request) -> tuple[Panel, Member]:
+    """The member the guard let through (VIEW_PANEL, declared in `register`)."""
+    return request.admitted()
+
+
+def _text(data: Mapping[str, Any], key: str, limit: int) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise InvalidInput("This card is missing something. Type schedule to start again.")
+    return value.strip()
+
+
+async def _find(
+    uow: UnitOfWork,
+    panel: Panel,
+    zone: ZoneInfo,
+    *,
+    day: date | None,
+    meeting_id: str | None,
+) -> Meeting:
+    if meeting_id is not None:
+        meeting = await uow.meetings.get(panel.id, meeting_id)
+        if meeting is None:
+            raise NotFound("That meeting no longer exists. Type schedule to see the dates.")
+        return meeting
+    assert day is not None
+    found = await meeting_on(uow, panel, day, zone)
+    if found is None:
+        raise NotFound(
+            f"There is no meeting on {day:%a} {day.day} {day:%b %Y}. "
+            "Type schedule to see the dates."
+        )
+    return found
+
+
+def _teams_note(meeting: Meeting, online: OnlineMeetings | None, done: str) -> str | None:
+    if online is None or not meeting.teams_meeting_id:
+        return None
+    return f"Its Teams meeting is being {done} too."
+
+
+def register(router: Router, config: CalendarConfig | None = None) -> Calendar:
+    """Register `schedule` and the schedule card's verbs; returns the feature for jobs."""
+    feature = Calendar(config or CalendarConfig())
+    router.command(
+        CommandSpec(
+            name="schedule",
+            summary=(
+                "Show the next six panel meetings and their referral deadlines; "
+                "the coordinator can move or cancel one."
+            ),
+            handler=feature.command,
+            usage=USAGE,
+            access=Access(
+                Act.VIEW_PANEL,
+                ANYWHERE,
+                sub_acts={"move": Act.MANAGE_SCHEDULE, "cancel": Act.MANAGE_SCHEDULE},
+            ),
+            aliases=("meetings",),
+            button="Meeting dates",
+        )
+    )
+    changing = Access(Act.MANAGE_SCHEDULE, ANYWHERE, (Target.MEETING,), (Target.MEETING,))
+    router.verb(VerbSpec(Verb.SCHEDULE_MOVE.value, feature.move_verb, changing))
+    router.verb(VerbSpec(Verb.SCHEDULE_CANCEL.value, feature.cancel_verb, changing))
+    return feature
+
+
+def gallery_cards() -> dict[str, Card]:
+    """This feature's cards, rendered with invented demo data."""
+    panel = "Riverside Community MARAC"
+    zone = ZoneInfo("Europe/London")
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    schedule = schedule_from_data(DEFAULT_SCHEDULE_DATA)
+    meetings: list[Meeting] = []
+    for index, plan in enumerate(next_meetings(schedule, now, PLANNED_AHEAD)):
+        meeting = Meeting(
+            id=f"demo-meeting-{index}",
+            panel_id="demo-panel",
+            starts_at=plan.starts_at,
+            ends_at=plan.ends_at,
+            referral_deadline=plan.referral_deadline,
+        )
+        if index == 0:
+            meeting.status = MeetingStatus.AGENDA_PUBLISHED
+        if index < 2:
+            meeting.join_url = f"https://teams.microsoft.com/l/meetup-join/demo-{index}"
+            meeting.teams_meeting_id = f"demo-online-{index}"
+        if index == 3:
+            meeting.status = MeetingStatus.CANCELLED
+        meetings.append(meeting)
+    url = "https://bot.example.org/panels/demo-panel/meetings.ics?token=demo-token"
+
+    def view(coordinator: bool, ics: str | None) -> ScheduleView:
+        return ScheduleView(
+            panel_name=panel,
+            pattern=schedule.describe(),
+            timezone="Europe/London",
+            meetings=[meeting_line(m, zone, now, coordinator) for m in meetings],
+            ics_url=ics,
+            coordinator=coordinator,
+        )
+
+    return {
+        "schedule-member": render_schedule(view(False, url)),
+        "schedule-coordinator": render_schedule(view(True, url)),
+        "schedule-none-planned": render_schedule(
+            ScheduleView(panel, schedule.describe(), "Europe/London", [], None, False)
+        ),
+        "schedule-meeting-moved": render_meeting_moved(
+            MeetingMovedView(
+                panel_name=panel,
+                before="Tue 8 Dec 2026, 10:00",
+                after="Thu 10 Dec 2026, 14:00–16:00",
+                deadline="Wed 2 Dec 2026, 14:00",
+                teams_note="Its Teams meeting is being moved too.",
+            )
+        ),
+        "schedule-meeting-cancelled": render_meeting_cancelled(
+            MeetingCancelledView(
+                panel_name=panel,
+                when="Tue 9 Mar 2027, 10:00",
+                reason="Chair and deputy chair both at a court hearing.",
+                teams_note="Its Teams meeting is being deleted too.",
+            )
+        ),
+        "schedule-calendar-link": render_calendar_link(
+            CalendarLinkView(panel, url, "Thu 18 Feb 2027")
+        ),
+    }

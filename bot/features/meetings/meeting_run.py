@@ -1,0 +1,1506 @@
+"""Running the meeting in its chat: start, the confidentiality card, the chair card, end.
+
+The Agents Playground has no meeting chat, so the commands work in a group chat and a team
+channel as in a meeting's chat. `start` (the chair or the coordinator; or Teams' meeting-start
+event) opens the meeting at its first item and posts the confidentiality card: acknowledging
+it records attendance by agency, after the member accepts the current information sharing
+agreement if they have not. The chair card walks the agenda ("Item 3 of 9") and records
+actions, the lead agency, the risk level, review or closure, and what became of each unmet
+action; the meeting's current item is stored, so a restart continues where it stopped.
+
+Clicks are idempotent: each chair card carries the step it was rendered at and a token that
+changes with every rendering. Next and Back move only from the step they were rendered at,
+once (the activity ledger holds "meeting-nav:<meeting>:<step>"), and each form is saved once
+per token ("meeting-form:<token>"), so a click delivered twice, or two people clicking the
+same card, never adds an action twice or skips an item. Each card also carries the meeting's
+version, which every move and every saved form raises: a click from a card older than that
+(the chair and the coordinator each with a card), or one that loses the race to save,
+changes nothing and is shown the card as it is now with a line saying what changed
+(bot.kernel.versions).
+
+In a team channel or a group chat the chair card leaves out narratives (agencies' returns,
+action descriptions, summaries): posts where more than the meeting reads carry no personal
+data (the channel gate, bot.kernel.channel_gate, holds them to it). The meeting's own chat
+and the chair's private chat get the whole card.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.action import (
+    Action,
+    ActionStatus,
+    InformationRequest,
+    RequestStatus,
+    UpdateKind,
+)
+from bot.domain.agenda import item_number, neighbour, running_items
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus, ClosureReason
+from bot.domain.delivery import ConversationKind
+from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from bot.domain.meeting import (
+    AgendaItem,
+    AgendaItemKind,
+    AgendaItemStatus,
+    Attendance,
+    Meeting,
+    MeetingStatus,
+)
+from bot.domain.minutes import (
+    day_label,
+    decision_text,
+    outcome_update,
+    unmet_outcome,
+    unmet_settled,
+)
+from bot.domain.panel import Agency, IsaAcceptance, Member, Panel, Role
+from bot.domain.policy import Act
+from bot.domain.risk import RiskLevel
+from bot.features.actions import usecases as spoc_actions
+from bot.features.meetings.agenda import (
+    KIND_LABELS,
+    NO_MEETING,
+    AgendaConfig,
+    meeting_after,
+    next_meeting,
+    refresh_agenda,
+)
+from bot.features.meetings.minutes import draft_for_meeting, queue_draft
+from bot.kernel import agreement, versions
+from bot.kernel.guard import ANYWHERE, Access, Target
+from bot.kernel.inputs import text_field
+from bot.kernel.localtime import day_text, local, when_text
+from bot.kernel.ports import StaleVersion, UnitOfWork
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.chair import (
+    AGENCY_DID_NOT_ACT,
+    CIRCUMSTANCES_CHANGED,
+    MAX_DESCRIPTION,
+    MAX_NOTE,
+    MAX_SUMMARY,
+    MAX_UNMET_SHOWN,
+    ActionAssignedView,
+    ActionText,
+    CaseDetail,
+    ChairView,
+    ConfidentialityView,
+    IsaPromptView,
+    MeetingEndedView,
+    Option,
+    UnmetLine,
+    indexed,
+    render_action_assigned,
+    render_chair,
+    render_confidentiality,
+    render_isa_prompt,
+    render_meeting_ended,
+)
+from cards.kit import Card
+from cards.verbs import Verb
+
+CHAIR_ROLES = frozenset({Role.CHAIR, Role.COORDINATOR})
+MEETING_CHATS = frozenset(
+    {ConversationKind.GROUP_CHAT, ConversationKind.CHANNEL, ConversationKind.MEETING}
+)
+ONLY_CHAIR = "Only the chair or the coordinator can run the meeting."
+NOT_A_MEMBER = (
+    "You are not a member of this panel, so your attendance cannot be recorded. Ask the "
+    "panel coordinator to add you."
+)
+STATEMENT = (
+    "Everything shared at this meeting is confidential. Agencies share it under the Crime and "
+    "Disorder Act 1998 s.115, UK GDPR Art. 6(1)(e) and the panel's information sharing "
+    "agreement (version {version}), only to reduce risk. Keep it within your agency on a need "
+    "to know basis; do not record it elsewhere or pass it on."
+)
+STALE_MOVE = "The meeting had moved on from that card: this is where it is now."
+ALREADY_SAVED = "That was already saved from this card, so nothing was added twice."
+PRIVATE_ONLY = "(shown in private: type chair in our private chat)"
+RISK_LABELS = {level: level.value.capitalize() for level in RiskLevel}
+# A due date defaults to the day before the next meeting; with none planned, four weeks on.
+DUE_WITHOUT_NEXT_MEETING = timedelta(days=27)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """How the meeting is run: the agenda's timing (the agenda is built again at `start`)."""
+
+    agenda: AgendaConfig = field(default_factory=AgendaConfig)
+
+
+# --- who and which meeting -----------------------------------------------------------------
+
+
+def _member(request: Request) -> tuple[Panel, Member]:
+    """The attendee the guard let through (ATTEND_MEETING, in this meeting's own chat)."""
+    return request.admitted()
+
+
+def _chair(request: Request) -> tuple[Panel, Member]:
+    """The chair or coordinator the guard let through (START_MEETING, RUN_MEETING or
+    CAPTURE_ACTION, with the agreement, on this chat's own meeting)."""
+    return request.admitted()
+
+
+async def _meeting(
+    uow: UnitOfWork, panel: Panel, data: Mapping[str, Any], now: datetime
+) -> Meeting:
+    """The meeting a card names, or the one under way (or next)."""
+    meeting_id = text_field(data, "meeting_id", 64)
+    meeting = (
+        await uow.meetings.get(panel.id, meeting_id)
+        if meeting_id
+        else await next_meeting(uow, panel.id, now)
+    )
+    if meeting is None:
+        raise NotFound(NO_MEETING if not meeting_id else "That meeting no longer exists.")
+    return meeting
+
+
+def _require_running(meeting: Meeting, panel: Panel) -> None:
+    if meeting.status is MeetingStatus.IN_PROGRESS:
+        return
+    when = day_text(meeting.starts_at, panel)
+    if meeting.status in {MeetingStatus.ENDED, MeetingStatus.MINUTES_APPROVED}:
+        raise InvalidTransition(
+            f"The meeting on {when} has ended; the coordinator has its minutes."
+        )
+    if meeting.status is MeetingStatus.CANCELLED:
+        raise InvalidTransition(f"The meeting on {when} was cancelled.")
+    raise InvalidTransition(f"The meeting on {when} has not started: the chair types start.")
+
+
+def _actor(request: Request | None, member: Member | None) -> str:
+    if member is not None:
+        return member.aad_object_id
+    if request is not None and request.caller.aad_object_id:
+        return request.caller.aad_object_id
+    return "teams-meeting-event"
+
+
+async def _audit(
+    uow: UnitOfWork,
+    panel: Panel,
+    member: Member | None,
+    where: ConversationKind,
+    verb: AuditVerb,
+    entity: str,
+    entity_id: str,
+    now: datetime,
+    detail: str | None = None,
+    *,
+    request: Request | None = None,
+) -> None:
+    await uow.audit.append(
+        AuditEvent(
+            panel_id=panel.id,
+            at=now,
+            actor_aad_object_id=_actor(request, member),
+            actor_member_id=member.id if member else None,
+            verb=verb,
+            entity=entity,
+            entity_id=entity_id,
+            where=where.value,
+            detail=detail[:500] if detail else None,
+        )
+    )
+
+
+# --- the confidentiality card --------------------------------------------------------------
+
+
+def statement(panel: Panel) -> str:
+    return STATEMENT.format(version=panel.isa_version)
+
+
+async def attendance_lines(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> list[str]:
+    """Who acknowledged, by agency: "Riverside Police (1)" (agencies, not people)."""
+    agencies = {a.id: a.name for a in await uow.agencies.all(panel.id)}
+    counts: dict[str, int] = {}
+    for present in await uow.meetings.attendance(panel.id, meeting.id):
+        name = agencies.get(present.agency_id or "", "no agency")
+        counts[name] = counts.get(name, 0) + 1
+    return [f"{name} ({count})" for name, count in sorted(counts.items())]
+
+
+async def confidentiality_card(
+    uow: UnitOfWork,
+    panel: Panel,
+    meeting: Meeting,
+    *,
+    notice: str | None = None,
+    acknowledged: bool = False,
+) -> Card:
+    view = ConfidentialityView(
+        panel_name=panel.name,
+        meeting_id=meeting.id,
+        meeting_label=when_text(meeting.starts_at, panel),
+        statement=statement(panel),
+        attendance=await attendance_lines(uow, panel, meeting),
+        notice=notice,
+        acknowledged=acknowledged,
+    )
+    return render_confidentiality(view)
+
+
+async def _start(
+    uow: UnitOfWork,
+    panel: Panel,
+    meeting: Meeting,
+    config: RunConfig,
+    *,
+    member: Member | None,
+    where: Request | None,
+    kind: ConversationKind,
+    conversation_id: str | None,
+    now: datetime,
+) -> bool:
+    """Build the agenda once more and open the meeting at its first item; False when the
+    meeting was started by someone else meanwhile (nothing changed). The caller commits."""
+    state = await refresh_agenda(uow, panel, meeting, config.agenda.timing)
+    if not await uow.activities.first_time(f"meeting-start:{meeting.id}", now):
+        return False
+    running = running_items(state.items)
+    if not running:  # build_agenda always lists the confidentiality statement
+        raise InvalidTransition("The agenda is empty.")
+    meeting.start(now, conversation_id=conversation_id, first_item_id=running[0].id)
+    await uow.meetings.save(meeting)
+    await _audit(
+        uow,
+        panel,
+        member,
+        kind,
+        AuditVerb.UPDATE,
+        "meeting",
+        meeting.id,
+        now,
+        "started",
+        request=where,
+    )
+    return True
+
+
+async def start(request: Request, deps: Deps, config: RunConfig) -> Reply:
+    """`start`: open the next meeting and post the confidentiality card."""
+    panel, member = _chair(request)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        meeting = await _meeting(uow, panel, {}, now)
+        if meeting.status is MeetingStatus.IN_PROGRESS:
+            card = await confidentiality_card(
+                uow,
+                panel,
+                meeting,
+                notice="The meeting is under way already. Acknowledge the statement if you "
+                "have not; the chair opens the chair card.",
+            )
+            return Reply(card=card)
+        started = await _start(
+            uow,
+            panel,
+            meeting,
+            config,
+            member=member,
+            where=request,
+            kind=request.where.kind,
+            conversation_id=request.where.conversation_id,
+            now=now,
+        )
+        if started:
+            await uow.commit()
+    async with deps.uow() as uow:
+        current = await uow.meetings.get(panel.id, meeting.id)
+        assert current is not None
+        notice = None if started else "Someone else started the meeting a moment ago."
+        if started and local(now, panel).date() != local(meeting.starts_at, panel).date():
+            notice = f"Started on another day than planned ({day_text(meeting.starts_at, panel)})."
+        return Reply(card=await confidentiality_card(uow, panel, current, notice=notice))
+
+
+async def _isa_current(uow: UnitOfWork, panel: Panel, member: Member) -> IsaAcceptance | None:
+    latest = await uow.isa.latest(panel.id, member.id)
+    return latest if latest is not None and latest.version == panel.isa_version else None
+
+
+async def accept_current_isa(
+    uow: UnitOfWork, panel: Panel, member: Member, now: datetime, where: ConversationKind
+) -> None:
+    """Accept the panel's current agreement for `member` (audited, once)."""
+    await agreement.accept_current(uow, panel, member, now, where=where.value)
+
+
+async def _attend(
+    uow: UnitOfWork, panel: Panel, member: Member, meeting: Meeting, request: Request, now: datetime
+) -> bool:
+    recorded = await uow.meetings.record_attendance(
+        Attendance(
+            panel_id=panel.id,
+            meeting_id=meeting.id,
+            member_id=member.id,
+            agency_id=member.agency_id,
+            acknowledged_at=now,
+        )
+    )
+    if recorded:
+        await _audit(
+            uow,
+            panel,
+            member,
+            request.where.kind,
+            AuditVerb.CREATE,
+            "attendance",
+            meeting.id,
+            now,
+            "acknowledged the confidentiality statement",
+        )
+    return recorded
+
+
+async def _agency_name(uow: UnitOfWork, panel: Panel, agency_id: str | None) -> str:
+    agency = await uow.agencies.get(panel.id, agency_id) if agency_id else None
+    return agency.name if agency else "no agency"
+
+
+async def acknowledge(request: Request, deps: Deps) -> Reply:
+    """An attendee acknowledges the statement: their attendance is recorded by agency; a
+    member who has not accepted the current agreement is asked to first."""
+    panel, member = _member(request)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        meeting = await _meeting(uow, panel, request.data, now)
+        _require_running(meeting, panel)
+        if await _isa_current(uow, panel, member) is None:
+            return Reply(card=await _isa_prompt(uow, panel, member, meeting))
+        await _attend(uow, panel, member, meeting, request, now)
+        await uow.commit()
+        agency = await _agency_name(uow, panel, member.agency_id)
+        card = await confidentiality_card(
+            uow,
+            panel,
+            meeting,
+            notice=f"Thank you, {member.name}: you are recorded as attending for {agency}.",
+            acknowledged=True,
+        )
+    return Reply(card=card)
+
+
+async def _isa_prompt(uow: UnitOfWork, panel: Panel, member: Member, meeting: Meeting) -> Card:
+    latest = await uow.isa.latest(panel.id, member.id)
+    return render_isa_prompt(
+        IsaPromptView(
+            panel_name=panel.name,
+            meeting_id=meeting.id,
+            member_name=member.name,
+            isa_version=panel.isa_version,
+            isa_text=panel.isa_text,
+            accepted_version=latest.version if latest else None,
+        )
+    )
+
+
+async def accept_isa(request: Request, deps: Deps) -> Reply:
+    """The member accepts the agreement from the meeting's prompt, and so attends."""
+    panel, member = _member(request)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        meeting = await _meeting(uow, panel, request.data, now)
+        _require_running(meeting, panel)
+        if request.data.get("isa_version") != panel.isa_version:
+            return Reply(card=await _isa_prompt(uow, panel, member, meeting))
+        await accept_current_isa(uow, panel, member, now, request.where.kind)
+        await _attend(uow, panel, member, meeting, request, now)
+        await uow.commit()
+        agency = await _agency_name(uow, panel, member.agency_id)
+        card = await confidentiality_card(
+            uow,
+            panel,
+            meeting,
+            notice=f"Thank you, {member.name}: you accepted version {panel.isa_version} of the "
+            f"agreement and are recorded as attending for {agency}.",
+            acknowledged=True,
+        )
+    return Reply(card=card)
+
+
+# --- the chair card ------------------------------------------------------------------------
+
+
+def default_due_on(meeting: Meeting, later: Meeting | None, panel: Panel) -> date:
+    """An action is due the day before the next meeting (four weeks on when none is planned)."""
+    if later is not None:
+        return local(later.starts_at, panel).date() - timedelta(days=1)
+    return local(meeting.starts_at, panel).date() + DUE_WITHOUT_NEXT_MEETING
+
+
+def _state(action: Action, private: bool = True) -> str:
+    if action.status is ActionStatus.CANCELLED:
+        if not private:
+            return "cancelled"  # the reason is narrative: never in a shared chat
+        return f"cancelled: {action.cancel_reason or 'no reason given'}"
+    text = action.status.value
+    if action.escalated:
+        text += ", escalated"
+    return text
+
+
+def _action_text(action: Action, agencies: Mapping[str, Agency], private: bool) -> ActionText:
+    owner = agencies.get(action.owner_agency_id)
+    return ActionText(
+        owner=owner.name if owner else "an agency no longer listed",
+        description=action.description if private else PRIVATE_ONLY,
+        due=day_label(action.due_on),
+        state=_state(action, private),
+    )
+
+
+def _returns(
+    requests: Sequence[InformationRequest], agencies: Mapping[str, Agency], private: bool
+) -> list[tuple[str, str]]:
+    lines = []
+    for info in requests:
+        if info.status is RequestStatus.CANCELLED:
+            continue
+        agency = agencies.get(info.agency_id)
+        name = agency.name if agency else "an agency no longer listed"
+        if info.status is RequestStatus.ANSWERED:
+            lines.append((name, (info.answer or "") if private else f"answered {PRIVATE_ONLY}"))
+        else:
+            lines.append((name, "not answered yet"))
+    return lines
+
+
+@dataclass(frozen=True)
+class ChairContext:
+    """What a chair card is rendered from."""
+
+    panel: Panel
+    meeting: Meeting
+    items: list[AgendaItem]
+    current: AgendaItem
+
+
+async def _context(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> ChairContext:
+    items = await uow.meetings.agenda(panel.id, meeting.id)
+    running = running_items(items)
+    current = next((i for i in running if i.id == meeting.current_item_id), None)
+    if current is None:
+        if not running:
+            raise InvalidTransition("The meeting's agenda is empty.")
+        current = running[0]
+    return ChairContext(panel, meeting, items, current)
+
+
+async def chair_view(
+    uow: UnitOfWork,
+    panel: Panel,
+    meeting: Meeting,
+    *,
+    private: bool,
+    notice: str | None = None,
+    error: bool = False,
+    typed: Mapping[str, str] | None = None,
+) -> tuple[ChairView, Case | None]:
+    """The chair card at the meeting's current item, and the case it shows (if any)."""
+    context = await _context(uow, panel, meeting)
+    current = context.current
+    number, total = item_number(context.items, current.id)
+    agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
+    active_agencies = [Option(a.id, a.name) for a in agencies.values() if a.active]
+    later = await meeting_after(uow, panel.id, meeting)
+    upcoming = [
+        m
+        for m in await uow.meetings.upcoming(panel.id, meeting.starts_at, limit=8)
+        if m.starts_at > meeting.starts_at and m.status is not MeetingStatus.CANCELLED
+    ][:6]
+    due = default_due_on(meeting, later, panel)
+    case: Case | None = None
+    detail: CaseDetail | None = None
+    unmet: list[UnmetLine] = []
+    attendance: list[str] = []
+    title = current.title
+    if current.kind is AgendaItemKind.CONFIDENTIALITY:
+        attendance = await attendance_lines(uow, panel, meeting)
+    elif current.kind is AgendaItemKind.UNMET_ACTIONS:
+        actions = await uow.actions.by_ids(panel.id, list(current.action_ids))
+        cases = {
+            c.id: c for c in await uow.cases.by_ids(panel.id, sorted({a.case_id for a in actions}))
+        }
+        for action in actions:
+            owner = agencies.get(action.owner_agency_id)
+            decided = unmet_settled(action, meeting.started_at)
+            handled = unmet_outcome(action, meeting.started_at)
+            unmet.append(
+                UnmetLine(
+                    action_id=action.id,
+                    reference=cases[action.case_id].reference
+                    if action.case_id in cases
+                    else "another case",
+                    owner=owner.name if owner else "an agency no longer listed",
+                    description=action.description if private else PRIVATE_ONLY,
+                    due=day_label(action.due_on),
+                    state=(handled if private else _public_outcome(action, meeting.started_at))
+                    if decided
+                    else _state(action, private),
+                    is_open=action.status is ActionStatus.OPEN and not decided,
+                    carry_to=max(due, action.due_on + timedelta(days=1)).isoformat(),
+                )
+            )
+    elif current.case_id is not None:
+        case = await uow.cases.get(panel.id, current.case_id)
+        if case is not None:
+            title = f"{case.reference} ({KIND_LABELS[current.kind]})"
+            requests = await uow.information_requests.for_case(panel.id, case.id)
+            actions = await uow.actions.for_case(panel.id, case.id)
+            lead = agencies.get(case.lead_agency_id or "")
+            lead_text = lead.name if lead else "not nominated"
+            if lead and case.lead_officer:
+                lead_text += f" ({case.lead_officer if private else 'officer named'})"
+            meetings = {m.id: m for m in upcoming}
+            if case.review_meeting_id and case.review_meeting_id not in meetings:
+                review = await uow.meetings.get(panel.id, case.review_meeting_id)
+                if review is not None:
+                    meetings[review.id] = review
+            detail = CaseDetail(
+                reference=case.reference,
+                kind=KIND_LABELS[current.kind],
+                risk_level=RISK_LABELS[case.risk_level],
+                status=case.status.value,
+                lead=lead_text,
+                children="yes" if case.has_children else "no",
+                decision=_decision(case, meeting, meetings, ZoneInfo(panel.timezone), private),
+                returns=_returns(requests, agencies, private),
+                earlier=[
+                    _action_text(a, agencies, private)
+                    for a in actions
+                    if a.meeting_id != meeting.id
+                ],
+                agreed=[
+                    _action_text(a, agencies, private)
+                    for a in actions
+                    if a.meeting_id == meeting.id
+                ],
+            )
+    view = ChairView(
+        panel_name=panel.name,
+        meeting_id=meeting.id,
+        meeting_label=when_text(meeting.starts_at, panel),
+        item_id=current.id,
+        step=meeting.step,
+        token=uuid.uuid4().hex,
+        number=number,
+        total=total,
+        title=title,
+        kind=current.kind.value,
+        summary=(current.summary or "") if private else "",
+        case=detail,
+        unmet=unmet,
+        attendance=attendance,
+        notice=notice,
+        error=error,
+        agencies=active_agencies,
+        risk_levels=[Option(level.value, label) for level, label in RISK_LABELS.items()],
+        review_meetings=[Option(m.id, when_text(m.starts_at, panel)) for m in upcoming],
+        closure_reasons=[Option(r.value, label) for r, label in CLOSURE_LABELS.items()],
+        default_due=due.isoformat(),
+        # what a refused form showed again is free text: never in a shared chat
+        typed=dict(typed or {}) if private else {},
+        in_confidence=private,
+        version=meeting.version,
+    )
+    return view, case
+
+
+def _private(request: Request) -> bool:
+    """Narratives (agencies' returns, action descriptions, summaries, notes and reasons)
+    are shown in private chat only: a meeting's chat, a team channel or a group chat is read
+    by everyone in it, and gets references, agencies, dates, counts and states."""
+    return request.where.kind is ConversationKind.PERSONAL
+
+
+def _public_outcome(action: Action, since: datetime | None) -> str:
+    """What became of an unmet action, without the chair's note or reason: for a shared chat
+    (whether circumstances changed is a box the chair ticks, not narrative)."""
+    latest = outcome_update(action, since)
+    if latest is None:
+        return _state(action, private=False)
+    if latest.kind not in (UpdateKind.ESCALATED, UpdateKind.CANCELLED):
+        return unmet_outcome(action, since)  # carried forward or done: no narrative in it
+    why = ""
+    if latest.circumstances_changed is not None:
+        why = (
+            " Circumstances changed."
+            if latest.circumstances_changed
+            else " The agency did not act."
+        )
+    return ("Escalated." if latest.kind is UpdateKind.ESCALATED else "Cancelled.") + why
+
+
+def _decision(
+    case: Case, meeting: Meeting, meetings: Mapping[str, Meeting], zone: ZoneInfo, private: bool
+) -> str:
+    """The meeting's decision on the case; a closure's note only in private."""
+    if case.status is CaseStatus.CLOSED and case.closure_reason is not None and not private:
+        return f"Closed: {CLOSURE_LABELS[case.closure_reason]}"
+    if case.status is CaseStatus.CLOSED or case.review_meeting_id:
+        return decision_text(case, meeting, meetings, zone)
+    return "none yet: reviewed at the next meeting unless decided"
+
+
+async def chair_reply(
+    deps: Deps,
+    request: Request,
+    panel: Panel,
+    member: Member,
+    meeting_id: str,
+    *,
+    notice: str | None = None,
+    error: bool = False,
+    typed: Mapping[str, str] | None = None,
+) -> Reply:
+    """The chair card as it stands now (a case shown is audited as viewed)."""
+    async with deps.uow() as uow:
+        meeting = await uow.meetings.get(panel.id, meeting_id)
+        if meeting is None:
+            raise NotFound("That meeting no longer exists.")
+        _require_running(meeting, panel)
+        view, case = await chair_view(
+            uow,
+            panel,
+            meeting,
+            private=_private(request),
+            notice=notice,
+            error=error,
+            typed=typed,
+        )
+        if case is not None:
+            await _audit(
+                uow,
+                panel,
+                member,
+                request.where.kind,
+                AuditVerb.VIEW,
+                "case",
+                case.id,
+                deps.clock.now(),
+                "chair card",
+            )
+            await uow.commit()
+    return Reply(card=render_chair(view))
+
+
+async def open_chair(request: Request, deps: Deps) -> Reply:
+    """`chair` or the confidentiality card's button: the chair card at the current item."""
+    panel, member = _chair(request)
+    async with deps.uow() as uow:
+        meeting = await _meeting(uow, panel, request.data, deps.clock.now())
+    _require_running(meeting, panel)
+    return await chair_reply(deps, request, panel, member, meeting.id)
+
+
+def _step(data: Mapping[str, Any]) -> int | None:
+    return _whole(data.get("step"))
+
+
+def _whole(raw: object) -> int | None:
+    """A whole number a card carried (cards may send numbers as text)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw.strip())
+    return None
+
+
+def _required_id(data: Mapping[str, Any], name: str) -> str:
+    value = text_field(data, name, 64)
+    if value is None:
+        raise InvalidInput("This card is out of date. Type chair for the current one.")
+    return value
+
+
+async def _discussed(uow: UnitOfWork, panel: Panel, item: AgendaItem, now: datetime) -> None:
+    """The meeting dealt with an item; a case discussed has been heard."""
+    item.mark_discussed()
+    await uow.meetings.save_agenda_item(item)
+    if item.case_id is not None:
+        case = await uow.cases.get(panel.id, item.case_id)
+        if case is not None and case.is_open:
+            case.mark_heard(now)
+            await uow.cases.save(case)
+
+
+async def navigate(request: Request, deps: Deps, *, forward: bool) -> Reply:
+    """Next or Back, applied once and only from the item and step the card was rendered at."""
+    panel, member = _chair(request)
+    meeting_id = _required_id(request.data, "meeting_id")
+    item_id = _required_id(request.data, "item_id")
+    step = _step(request.data)
+    now = deps.clock.now()
+    notice: str | None = None
+    async with deps.uow() as uow:
+        meeting = await _meeting(uow, panel, request.data, now)
+        _require_running(meeting, panel)
+        fresh = meeting.current_item_id == item_id and meeting.step == step
+        if fresh and versions.is_stale(request.data, meeting.version):
+            notice = await _refuse_stale(uow, request, panel, member, meeting, item_id, step, now)
+        elif not fresh or not await uow.activities.first_time(
+            f"meeting-nav:{meeting.id}:{meeting.step}", now
+        ):
+            notice = STALE_MOVE
+        else:
+            items = await uow.meetings.agenda(panel.id, meeting.id)
+            target = neighbour(items, item_id, forward=forward)
+            if target is None:
+                notice = (
+                    "This is the last item: End the meeting when you are ready."
+                    if forward
+                    else "This is the first item."
+                )
+            else:
+                if forward:
+                    current = next(i for i in items if i.id == item_id)
+                    await _discussed(uow, panel, current, now)
+                meeting.go_to(target.id)
+                try:
+                    await uow.meetings.save(meeting)
+                except StaleVersion:
+                    # Lost the race: another click moved or changed the meeting first.
+                    await uow.rollback()
+                    notice = STALE_MOVE
+                else:
+                    await uow.commit()
+    return await chair_reply(deps, request, panel, member, meeting_id, notice=notice)
+
+
+async def _refuse_stale(
+    uow: UnitOfWork,
+    request: Request,
+    panel: Panel,
+    member: Member,
+    meeting: Meeting,
+    item_id: str,
+    step: int | None,
+    now: datetime,
+) -> str:
+    """A click from a chair card older than the meeting (or one that lost the race to
+    save): nothing of it is saved; the refusal is audited (and committed) and the line says
+    what changed meanwhile."""
+    await versions.record_refusal(
+        uow,
+        request,
+        "meeting",
+        meeting.id,
+        current=meeting.version,
+        at=now,
+    )
+    if meeting.current_item_id != item_id or meeting.step != step:
+        line = "The meeting moved on while you were typing; here it is now."
+    else:
+        entities = [("meeting", meeting.id), ("agenda_item", item_id)]
+        item = next(
+            (i for i in await uow.meetings.agenda(panel.id, meeting.id) if i.id == item_id), None
+        )
+        if item is not None and item.case_id is not None:
+            entities.append(("case", item.case_id))
+            entities += [
+                ("action", a.id) for a in await uow.actions.for_case(panel.id, item.case_id)
+            ]
+        if item is not None:
+            entities += [("action", action_id) for action_id in item.action_ids]
+        line = await versions.changed_meanwhile(
+            uow, panel, "This item", entities, now=now, me=member.id
+        )
+    await uow.commit()
+    return f"{line} {versions.NOT_SAVED}."
+
+
+# --- forms on the chair card ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormTurn:
+    """One saved form: who, where, the meeting and the item the card was rendered for."""
+
+    uow: UnitOfWork
+    request: Request
+    panel: Panel
+    member: Member
+    meeting: Meeting
+    item: AgendaItem
+    now: datetime
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        return self.request.data
+
+    async def audit(self, verb: AuditVerb, entity: str, entity_id: str, detail: str) -> None:
+        await _audit(
+            self.uow,
+            self.panel,
+            self.member,
+            self.request.where.kind,
+            verb,
+            entity,
+            entity_id,
+            self.now,
+            detail,
+        )
+
+    async def case(self) -> Case:
+        if self.item.case_id is None:
+            raise InvalidInput("This item is not a case.")
+        case = await self.uow.cases.get(self.panel.id, self.item.case_id)
+        if case is None:
+            raise NotFound("That case no longer exists.")
+        return case
+
+    async def unmet_action(self) -> tuple[Action, int]:
+        action_id = _required_id(self.data, "action_id")
+        if action_id not in self.item.action_ids:
+            raise InvalidInput("That action is not among this meeting's unmet actions.")
+        index = _whole(self.data.get("index"))
+        if index is None or not 0 <= index < MAX_UNMET_SHOWN:
+            raise InvalidInput("This card is out of date. Type chair for the current one.")
+        action = await self.uow.actions.get(self.panel.id, action_id)
+        if action is None:
+            raise NotFound("That action no longer exists.")
+        return action, index
+
+
+Form = Callable[[FormTurn], Awaitable[str]]
+# The inputs a refused form keeps, so the chair need not type them again.
+KEPT_INPUTS = ("description", "owner_agency_id", "due_on", "summary")
+
+
+async def save_form(request: Request, deps: Deps, form: Form) -> Reply:
+    """Save one form of the chair card, once per rendering of the card."""
+    panel, member = _chair(request)
+    meeting_id = _required_id(request.data, "meeting_id")
+    item_id = _required_id(request.data, "item_id")
+    token = text_field(request.data, "token", 64)
+    if token is None:
+        raise InvalidInput("This card is out of date. Type chair for the current one.")
+    now = deps.clock.now()
+    notice: str
+    error = False
+    async with deps.uow() as uow:
+        meeting = await _meeting(uow, panel, request.data, now)
+        _require_running(meeting, panel)
+        items = await uow.meetings.agenda(panel.id, meeting.id)
+        item = next((i for i in items if i.id == item_id and i.is_active), None)
+        if item is None:
+            raise NotFound("That item is no longer on the agenda. Type chair.")
+        step = _step(request.data)
+        if versions.is_stale(request.data, meeting.version):
+            if not await uow.activities.first_time(f"meeting-form:{token}", now):
+                notice = ALREADY_SAVED  # this very card saved, and was clicked again
+            else:
+                await uow.rollback()  # this card saved nothing: its token stays unused
+                notice = await _refuse_stale(
+                    uow, request, panel, member, meeting, item_id, step, now
+                )
+                error = True
+        elif not await uow.activities.first_time(f"meeting-form:{token}", now):
+            notice = ALREADY_SAVED
+        else:
+            turn = FormTurn(uow, request, panel, member, meeting, item, now)
+            try:
+                notice = await form(turn)
+                # The meeting's version guards everything its chair card changes.
+                await uow.meetings.save(meeting)
+            except StaleVersion:
+                # Lost the race: another click saved this meeting (or its case) first.
+                await uow.rollback()
+                current = await uow.meetings.get(panel.id, meeting.id)
+                if current is None:
+                    raise NotFound("That meeting no longer exists.") from None
+                notice = await _refuse_stale(
+                    uow, request, panel, member, current, item_id, step, now
+                )
+                error = True
+            except DomainError as err:
+                notice, error = err.message, True  # nothing is committed
+            else:
+                await uow.commit()
+    typed = (
+        {k: v for k in KEPT_INPUTS if isinstance(v := request.data.get(k), str)} if error else None
+    )
+    return await chair_reply(
+        deps, request, panel, member, meeting_id, notice=notice, error=error, typed=typed
+    )
+
+
+def _date(data: Mapping[str, Any], name: str) -> date:
+    raw = data.get(name)
+    try:
+        return date.fromisoformat(raw if isinstance(raw, str) else "")
+    except ValueError:
+        raise InvalidInput("Choose a date.", {name: "invalid"}) from None
+
+
+def _why(data: Mapping[str, Any], name: str, *, required: bool) -> bool | None:
+    raw = data.get(name)
+    if raw == CIRCUMSTANCES_CHANGED:
+        return True
+    if raw == AGENCY_DID_NOT_ACT:
+        return False
+    if required or raw not in (None, ""):
+        raise InvalidInput(
+            "Say whether circumstances changed or the agency did not act.", {name: "required"}
+        )
+    return None
+
+
+async def _active_agency(turn: FormTurn, name: str) -> Agency:
+    agency_id = text_field(turn.data, name, 64)
+    agency = await turn.uow.agencies.get(turn.panel.id, agency_id) if agency_id else None
+    if agency is None or not agency.active:
+        raise InvalidInput("Choose an agency from the list.", {name: "invalid"})
+    return agency
+
+
+async def capture(turn: FormTurn) -> str:
+    """Add an action to the case: description, owner agency, due date; handed to the owner
+    at once."""
+    case = await turn.case()
+    if not case.is_open:
+        raise InvalidInput(f"{case.reference} is closed: reopen it before adding actions.")
+    description = text_field(turn.data, "description", MAX_DESCRIPTION)
+    if description is None:
+        raise InvalidInput("Describe the action.", {"description": "required"})
+    agency = await _active_agency(turn, "owner_agency_id")
+    due_on = _date(turn.data, "due_on")
+    if due_on < local(turn.meeting.starts_at, turn.panel).date():
+        raise InvalidInput("The due date is before the meeting.", {"due_on": "invalid"})
+    action = Action(
+        panel_id=turn.panel.id,
+        case_id=case.id,
+        owner_agency_id=agency.id,
+        description=description,
+        due_on=due_on,
+        set_by_member_id=turn.member.id,
+        meeting_id=turn.meeting.id,
+        created_at=turn.now,
+    )
+    await turn.uow.actions.save(action)
+    if case.status is CaseStatus.OPEN:
+        case.mark_heard(turn.now)
+        await turn.uow.cases.save(case)
+    await queue_action_cards(turn.uow, turn.panel, [action], turn.now)
+    await turn.audit(AuditVerb.CREATE, "action", action.id, f"for {case.reference}")
+    return f"Action added for {agency.name}, due {day_label(due_on)}; the agency has its card."
+
+
+async def nominate_lead(turn: FormTurn) -> str:
+    case = await turn.case()
+    agency = await _active_agency(turn, "lead_agency_id")
+    officer = text_field(turn.data, "lead_officer", 200)
+    case.nominate_lead(agency.id, officer)
+    await turn.uow.cases.save(case)
+    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"lead agency {agency.name}")
+    return f"Lead agency for {case.reference}: {agency.name}."
+
+
+async def set_risk(turn: FormTurn) -> str:
+    case = await turn.case()
+    raw = text_field(turn.data, "risk_level", 32)
+    level = next((r for r in RiskLevel if r.value == raw), None)
+    if level is None:
+        raise InvalidInput("Choose a risk level.", {"risk_level": "invalid"})
+    case.set_risk_level(level)
+    await turn.uow.cases.save(case)
+    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"risk level {level.value}")
+    return f"Risk level of {case.reference}: {RISK_LABELS[level]}."
+
+
+async def review_later(turn: FormTurn) -> str:
+    case = await turn.case()
+    meeting_id = text_field(turn.data, "review_meeting_id", 64)
+    later = await turn.uow.meetings.get(turn.panel.id, meeting_id) if meeting_id else None
+    if (
+        later is None
+        or later.starts_at <= turn.meeting.starts_at
+        or later.status is MeetingStatus.CANCELLED
+    ):
+        raise InvalidInput("Choose one of the later meetings.", {"review_meeting_id": "invalid"})
+    case.review_at(later.id)
+    await turn.uow.cases.save(case)
+    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"review at {later.id}")
+    return (
+        f"{case.reference} is reviewed at the meeting on {day_text(later.starts_at, turn.panel)}."
+    )
+
+
+async def close_case(turn: FormTurn) -> str:
+    case = await turn.case()
+    raw = text_field(turn.data, "closure_reason", 64)
+    reason = next((r for r in ClosureReason if r.value == raw), None)
+    if reason is None:
+        raise InvalidInput("Choose the reason for closing.", {"closure_reason": "invalid"})
+    if not case.is_open:
+        raise InvalidInput(f"{case.reference} is closed already.")
+    note = text_field(turn.data, "closure_note", MAX_NOTE)
+    case.close(reason, note, turn.now)
+    await turn.uow.cases.save(case)
+    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"closed: {reason.value}")
+    return f"{case.reference} is closed: {CLOSURE_LABELS[reason]}."
+
+
+async def save_summary(turn: FormTurn) -> str:
+    summary = text_field(turn.data, "summary", MAX_SUMMARY)
+    turn.item.summary = summary
+    await turn.uow.meetings.save_agenda_item(turn.item)
+    await turn.audit(AuditVerb.UPDATE, "agenda_item", turn.item.id, "summary")
+    return "Summary saved for the minutes." if summary else "Summary cleared."
+
+
+async def carry_forward(turn: FormTurn) -> str:
+    action, index = await turn.unmet_action()
+    new_due = _date(turn.data, indexed("new_due_on", index))
+    changed = _why(turn.data, indexed("why", index), required=True)
+    assert changed is not None
+    action.carry_forward(
+        new_due, circumstances_changed=changed, at=turn.now, by_member_id=turn.member.id
+    )
+    await turn.uow.actions.save(action)
+    await turn.audit(AuditVerb.UPDATE, "action", action.id, "carried forward")
+    return f"Carried forward to {day_label(new_due)}."
+
+
+async def escalate(turn: FormTurn) -> str:
+    action, index = await turn.unmet_action()
+    note = text_field(turn.data, indexed("escalation", index), MAX_NOTE) or ""
+    changed = _why(turn.data, indexed("escalate_why", index), required=True)
+    assert changed is not None
+    action.escalate(note, circumstances_changed=changed, at=turn.now, by_member_id=turn.member.id)
+    await turn.uow.actions.save(action)
+    await turn.audit(AuditVerb.UPDATE, "action", action.id, "escalated")
+    return "Escalated."
+
+
+async def cancel_action(turn: FormTurn) -> str:
+    action, index = await turn.unmet_action()
+    reason = text_field(turn.data, indexed("cancel_reason", index), MAX_NOTE) or ""
+    changed = _why(turn.data, indexed("cancel_why", index), required=False)
+    if action.status is not ActionStatus.OPEN:
+        raise InvalidInput("That action is no longer open.")
+    action.cancel(reason, at=turn.now, by_member_id=turn.member.id, circumstances_changed=changed)
+    await turn.uow.actions.save(action)
+    await turn.audit(AuditVerb.UPDATE, "action", action.id, "cancelled")
+    return "Action cancelled."
+
+
+# --- handing actions to their owners --------------------------------------------------------
+
+
+async def queue_action_cards(
+    uow: UnitOfWork, panel: Panel, actions: Sequence[Action], now: datetime
+) -> int:
+    """Queue each action's card to its owner agency's contact today (the SPOC, or the deputy
+    while the SPOC is away or cannot be reached); returns how many were queued. The card is
+    the SPOC's action card (bot.features.actions.usecases), with its Done, Add an update and Can't
+    do this buttons."""
+    return await spoc_actions.send_new_action_cards(uow, panel, actions, now)
+
+
+# --- the end ---------------------------------------------------------------------------------
+
+
+async def _end(
+    uow: UnitOfWork,
+    panel: Panel,
+    meeting: Meeting,
+    *,
+    member: Member | None,
+    request: Request | None,
+    kind: ConversationKind,
+    now: datetime,
+) -> Card | None:
+    """End the meeting and draft its minutes (queued to the coordinators); None when it was
+    ended meanwhile. The caller commits."""
+    if not await uow.activities.first_time(f"meeting-end:{meeting.id}", now):
+        return None
+    context = await _context(uow, panel, meeting)
+    await _discussed(uow, panel, context.current, now)
+    meeting.end(now)
+    await uow.meetings.save(meeting)
+    minutes = await draft_for_meeting(uow, panel, meeting, now)
+    await queue_draft(uow, panel, minutes, now)
+    await _audit(
+        uow,
+        panel,
+        member,
+        kind,
+        AuditVerb.UPDATE,
+        "meeting",
+        meeting.id,
+        now,
+        "ended",
+        request=request,
+    )
+    items = await uow.meetings.agenda(panel.id, meeting.id)
+    running = running_items(items)
+    agencies = {a.agency for a in minutes.attendance}
+    return render_meeting_ended(
+        MeetingEndedView(
+            panel_name=panel.name,
+            meeting_label=when_text(meeting.starts_at, panel),
+            discussed=sum(1 for i in running if i.status is AgendaItemStatus.DISCUSSED),
+            items=len(running),
+            actions=len(minutes.actions),
+            agencies=len(agencies),
+        )
+    )
+
+
+async def end(request: Request, deps: Deps) -> Reply:
+    """`end` or the chair card's End button: the meeting ends and its minutes are drafted."""
+    panel, member = _chair(request)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        meeting = await _meeting(uow, panel, request.data, now)
+        _require_running(meeting, panel)
+        card = await _end(
+            uow, panel, meeting, member=member, request=request, kind=request.where.kind, now=now
+        )
+        if card is None:
+            return Reply(text="The meeting has just been ended by someone else.")
+        await uow.commit()
+    return Reply(card=card)
+
+
+# --- Teams' meeting events -------------------------------------------------------------------
+
+
+async def _today(uow: UnitOfWork, panel: Panel, now: datetime) -> Meeting | None:
+    meeting = await next_meeting(uow, panel.id, now)
+    if meeting is None or local(meeting.starts_at, panel).date() != local(now, panel).date():
+        return None
+    return meeting
+
+
+async def meeting_started(request: Request, deps: Deps, config: RunConfig | None = None) -> Reply:
+    """Teams' meeting-start event: today's panel meeting starts and the meeting chat gets
+    the confidentiality card. Nothing happens for a chat of no panel or a day without one."""
+    panel = request.panel
+    if panel is None:
+        return Reply()
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        meeting = await _today(uow, panel, now)
+        if meeting is None or not meeting.agenda_editable:
+            return Reply()
+        started = await _start(
+            uow,
+            panel,
+            meeting,
+            config or RunConfig(),
+            member=request.member,
+            where=request,
+            kind=request.where.kind,
+            conversation_id=request.where.conversation_id,
+            now=now,
+        )
+        if not started:
+            return Reply()
+        await uow.commit()
+        return Reply(card=await confidentiality_card(uow, panel, meeting))
+
+
+async def meeting_ended(request: Request, deps: Deps) -> Reply:
+    """Teams' meeting-end event: the panel meeting under way ends and its minutes are drafted."""
+    panel = request.panel
+    if panel is None:
+        return Reply()
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        meeting = await next_meeting(uow, panel.id, now)
+        if meeting is None or meeting.status is not MeetingStatus.IN_PROGRESS:
+            return Reply()
+        card = await _end(
+            uow,
+            panel,
+            meeting,
+            member=request.member,
+            request=request,
+            kind=request.where.kind,
+            now=now,
+        )
+        if card is None:
+            return Reply()
+        await uow.commit()
+    return Reply(card=card)
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+def register(router: Router, config: RunConfig | None = None) -> None:
+    """Register `start`, `chair`, `end` and the confidentiality and chair cards' verbs."""
+    settings = config or RunConfig()
+
+    async def start_command(request: Request, deps: Deps) -> Reply:
+        return await start(request, deps, settings)
+
+    async def chair_command(request: Request, deps: Deps) -> Reply:
+        return await open_chair(request, deps)
+
+    router.command(
+        CommandSpec(
+            name="start",
+            summary="Chair: start the panel meeting here and post the confidentiality card.",
+            handler=start_command,
+            access=Access(Act.START_MEETING, MEETING_CHATS, starts_meeting=True),
+        )
+    )
+    router.command(
+        CommandSpec(
+            name="chair",
+            summary="Chair: show the chair card at the meeting's current item.",
+            handler=chair_command,
+            access=Access(Act.RUN_MEETING, ANYWHERE),
+        )
+    )
+    router.command(
+        CommandSpec(
+            name="end",
+            summary="Chair: end the meeting and draft its minutes.",
+            handler=end,
+            access=Access(Act.RUN_MEETING, ANYWHERE),
+        )
+    )
+
+    def form(handler: Form) -> Callable[[Request, Deps], Awaitable[Reply]]:
+        async def run(request: Request, deps: Deps) -> Reply:
+            return await save_form(request, deps, handler)
+
+        return run
+
+    async def forward(request: Request, deps: Deps) -> Reply:
+        return await navigate(request, deps, forward=True)
+
+    async def back(request: Request, deps: Deps) -> Reply:
+        return await navigate(request, deps, forward=False)
+
+    meeting = (Target.MEETING,)
+    attending = Access(Act.ATTEND_MEETING, MEETING_CHATS, meeting, meeting)
+    router.verb(VerbSpec(Verb.MEETING_ACKNOWLEDGE.value, acknowledge, attending))
+    router.verb(VerbSpec(Verb.MEETING_ACCEPT_ISA.value, accept_isa, attending))
+    capturing = Access(Act.CAPTURE_ACTION, ANYWHERE, meeting)
+    router.verb(VerbSpec(Verb.MEETING_CAPTURE.value, form(capture), capturing))
+    for verb, handler in (
+        (Verb.MEETING_CHAIR, open_chair),
+        (Verb.MEETING_NEXT, forward),
+        (Verb.MEETING_BACK, back),
+        (Verb.MEETING_LEAD, form(nominate_lead)),
+        (Verb.MEETING_RISK, form(set_risk)),
+        (Verb.MEETING_REVIEW, form(review_later)),
+        (Verb.MEETING_CLOSE, form(close_case)),
+        (Verb.MEETING_SUMMARY, form(save_summary)),
+        (Verb.MEETING_CARRY, form(carry_forward)),
+        (Verb.MEETING_ESCALATE, form(escalate)),
+        (Verb.MEETING_CANCEL_ACTION, form(cancel_action)),
+        (Verb.MEETING_END, end),
+    ):
+        router.verb(VerbSpec(verb.value, handler, Access(Act.RUN_MEETING, ANYWHERE, meeting)))
+
+
+# --- the card gallery --------------------------------------------------------------------------
+
+DEMO_PANEL = "Riverside Community MARAC"
+DEMO_LABEL = "Tue 8 Dec 2026, 10:00"
+
+
+def _demo_chair(**changes: Any) -> ChairView:
+    base = ChairView(
+        panel_name=DEMO_PANEL,
+        meeting_id="demo-meeting",
+        meeting_label=DEMO_LABEL,
+        item_id="i3",
+        step=4,
+        token="demo-token",  # noqa: S106 (a card token, not a secret)
+        in_confidence=True,
+        number=3,
+        total=7,
+        title="CM-2026-014 (new case)",
+        kind=AgendaItemKind.NEW_CASE.value,
+        case=CaseDetail(
+            reference="CM-2026-014",
+            kind="new case",
+            risk_level="Medium",
+            status="open",
+            lead="not nominated",
+            children="yes",
+            decision="none yet: reviewed at the next meeting unless decided",
+            returns=[
+                (
+                    "Riverside Homes (Housing)",
+                    "Tenant since 2019; two complaints about the flat above.",
+                ),
+                ("Riverside Police", "Three calls since August; one arrest for criminal damage."),
+                ("Children's Services", "not answered yet"),
+            ],
+            earlier=[],
+            agreed=[
+                ActionText(
+                    "Riverside Homes (Housing)",
+                    "Fit a door camera and a letterbox guard.",
+                    "Mon 11 Jan 2027",
+                    "open",
+                )
+            ],
+        ),
+        agencies=[
+            Option("a-police", "Riverside Police"),
+            Option("a-housing", "Riverside Homes (Housing)"),
+            Option("a-children", "Children's Services"),
+            Option("a-fire", "Riverside Fire and Rescue"),
+        ],
+        risk_levels=[Option(level.value, label) for level, label in RISK_LABELS.items()],
+        review_meetings=[
+            Option("m-jan", "Tue 12 Jan 2027, 10:00"),
+            Option("m-feb", "Tue 9 Feb 2027, 10:00"),
+        ],
+        closure_reasons=[Option(r.value, label) for r, label in CLOSURE_LABELS.items()],
+        default_due="2027-01-11",
+    )
+    return replace(base, **changes)
+
+
+def gallery_cards() -> dict[str, Card]:
+    """This feature's cards, rendered with invented demo data."""
+    unmet = [
+        UnmetLine(
+            action_id="a1",
+            reference="CM-2026-013",
+            owner="Adult Social Care",
+            description="Complete a Care Act needs assessment.",
+            due="Sun 15 Nov 2026",
+            state="open",
+            is_open=True,
+            carry_to="2027-01-11",
+        ),
+        UnmetLine(
+            action_id="a2",
+            reference="CM-2026-013",
+            owner="Riverside Homes (Housing)",
+            description="Visit and report on tenancy action.",
+            due="Mon 7 Dec 2026",
+            state="Carried forward to Mon 11 Jan 2027. Circumstances changed.",
+            is_open=False,
+            carry_to="2027-01-11",
+        ),
+    ]
+    confidentiality = ConfidentialityView(
+        panel_name=DEMO_PANEL,
+        meeting_id="demo-meeting",
+        meeting_label=DEMO_LABEL,
+        statement=STATEMENT.format(version="2"),
+        attendance=["Riverside Homes (Housing) (1)", "Riverside Police (1)"],
+    )
+    demo = _demo_chair()
+    assert demo.case is not None
+    channel_case = replace(
+        demo.case,
+        returns=[
+            ("Riverside Homes (Housing)", f"answered {PRIVATE_ONLY}"),
+            ("Children's Services", "not answered yet"),
+        ],
+        agreed=[replace(demo.case.agreed[0], description=PRIVATE_ONLY)],
+    )
+    return {
+        "meeting-confidentiality": render_confidentiality(confidentiality),
+        "meeting-confidentiality-acknowledged": render_confidentiality(
+            replace(
+                confidentiality,
+                acknowledged=True,
+                notice="Thank you, Gemma Hartley: you are recorded as attending for Riverside "
+                "Homes (Housing).",
+            )
+        ),
+        "meeting-isa-prompt": render_isa_prompt(
+            IsaPromptView(
+                panel_name=DEMO_PANEL,
+                meeting_id="demo-meeting",
+                member_name="Daniel Reyes",
+                isa_version="2",
+                isa_text="Members share information only as far as needed to reduce risk. "
+                "(Invented demo agreement.)",
+                accepted_version="1",
+            )
+        ),
+        "chair-confidentiality": render_chair(
+            _demo_chair(
+                item_id="i1",
+                number=1,
+                title="Welcome and confidentiality statement",
+                kind=AgendaItemKind.CONFIDENTIALITY.value,
+                case=None,
+                attendance=confidentiality.attendance,
+            )
+        ),
+        "chair-unmet-actions": render_chair(
+            _demo_chair(
+                item_id="i2",
+                number=2,
+                title="Unmet actions from earlier meetings",
+                kind=AgendaItemKind.UNMET_ACTIONS.value,
+                case=None,
+                unmet=unmet,
+                notice="Carried forward to Mon 11 Jan 2027.",
+            )
+        ),
+        "chair-new-case": render_chair(demo),
+        "chair-new-case-saved": render_chair(
+            _demo_chair(
+                notice="Action added for Riverside Homes (Housing), due Mon 11 Jan 2027; the "
+                "agency has its card.",
+                summary="Threats at the door continue; the children are staying with an aunt.",
+            )
+        ),
+        "chair-form-refused": render_chair(
+            _demo_chair(
+                notice="Choose an agency from the list.",
+                error=True,
+                typed={"description": "Refer the children to Early Help."},
+            )
+        ),
+        "chair-in-channel": render_chair(_demo_chair(case=channel_case, in_confidence=False)),
+        "chair-other-business": render_chair(
+            _demo_chair(
+                item_id="i7",
+                number=7,
+                title="Quarterly figures for the board",
+                kind=AgendaItemKind.OTHER_BUSINESS.value,
+                case=None,
+            )
+        ),
+        "meeting-ended": render_meeting_ended(
+            MeetingEndedView(
+                panel_name=DEMO_PANEL,
+                meeting_label=DEMO_LABEL,
+                discussed=6,
+                items=7,
+                actions=4,
+                agencies=5,
+            )
+        ),
+        "meeting-action-assigned": render_action_assigned(
+            ActionAssignedView(
+                panel_name=DEMO_PANEL,
+                agency="Riverside Homes (Housing)",
+                case_reference="CM-2026-014",
+                description="Fit a door camera and a letterbox guard.",
+                due="Mon 11 Jan 2027",
+                meeting_label="Tue 8 Dec 2026",
+            )
+        ),
+    }

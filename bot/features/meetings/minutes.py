@@ -1,0 +1,578 @@
+"""The minutes: drafted when the meeting ends, edited and approved by the coordinator, and
+sent as a Word document to the SPOCs who attended.
+
+`end` (bot.features.meetings.meeting_run) drafts them and queues the draft to every coordinator in
+private chat. The coordinator rewrites each case's summary as needed and approves; approving
+queues each attending SPOC (or deputy) a card with a signed link to
+`/panels/<panel>/minutes/<meeting>.docx?token=…` (Teams cards cannot carry files). Each link
+is signed for its recipient (bot.kernel.links) and expires; at download the recipient must
+still be an active member of the panel; downloads are audited. Minutes never go to the
+channel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
+from bot.domain.minutes import (
+    ActionLine,
+    AttendanceLine,
+    CaseMinutes,
+    MeetingRecord,
+    Minutes,
+    UnmetOutcome,
+    attending_members,
+    day_label,
+    draft_minutes,
+)
+from bot.domain.panel import AGENCY_ROLES, Member, Panel, Role
+from bot.domain.policy import Act
+from bot.features.meetings.docx_export import minutes_docx
+from bot.kernel import access
+from bot.kernel.guard import PRIVATE, Access, Target
+from bot.kernel.inputs import text_field
+from bot.kernel.links import Links, Purpose
+from bot.kernel.localtime import day_text
+from bot.kernel.notify import card_to_member
+from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.kit import Card
+from cards.minutes import (
+    MAX_SUMMARY,
+    MinutesCase,
+    MinutesReadyView,
+    MinutesView,
+    render_minutes,
+    render_minutes_ready,
+    summary_id,
+)
+from cards.verbs import Verb
+
+DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ONLY_COORDINATORS = "Only the panel's coordinator can edit and approve the minutes."
+CHANGED_MEANWHILE = "Someone changed these minutes a moment ago: here they are as they stand."
+DONE = frozenset({MeetingStatus.ENDED, MeetingStatus.MINUTES_APPROVED})
+
+
+@dataclass(frozen=True)
+class MinutesConfig:
+    """Where the Word document is downloaded from; unconfigured links, no link."""
+
+    links: Links = field(default_factory=Links)
+
+
+# --- drafting --------------------------------------------------------------------------
+
+
+async def meeting_record(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> MeetingRecord:
+    """Everything the minutes of `meeting` are drafted from."""
+    items = await uow.meetings.agenda(panel.id, meeting.id)
+    case_ids = [i.case_id for i in items if i.case_id]
+    unmet_item = next((i for i in items if i.kind is AgendaItemKind.UNMET_ACTIONS), None)
+    unmet = (
+        await uow.actions.by_ids(panel.id, list(unmet_item.action_ids))
+        if unmet_item is not None and unmet_item.is_active
+        else []
+    )
+    cases = {
+        c.id: c
+        for c in await uow.cases.by_ids(panel.id, sorted({*case_ids, *(a.case_id for a in unmet)}))
+    }
+    actions_by_case = {
+        case_id: await uow.actions.for_case(panel.id, case_id) for case_id in case_ids
+    }
+    meetings: dict[str, Meeting] = {meeting.id: meeting}
+    for case in cases.values():
+        if case.review_meeting_id and case.review_meeting_id not in meetings:
+            review = await uow.meetings.get(panel.id, case.review_meeting_id)
+            if review is not None:
+                meetings[review.id] = review
+    return MeetingRecord(
+        meeting=meeting,
+        items=items,
+        cases=cases,
+        actions_by_case=actions_by_case,
+        unmet_actions=unmet,
+        attendance=await uow.meetings.attendance(panel.id, meeting.id),
+        agencies={a.id: a for a in await uow.agencies.all(panel.id)},
+        members={m.id: m for m in await uow.members.all(panel.id)},
+        meetings=meetings,
+        zone=ZoneInfo(panel.timezone),
+    )
+
+
+async def draft_for_meeting(
+    uow: UnitOfWork, panel: Panel, meeting: Meeting, now: datetime
+) -> Minutes:
+    """Draft and save the minutes of a meeting that has ended (once: the draft stored is
+    returned if there is one). The caller commits."""
+    existing = await uow.meetings.minutes(panel.id, meeting.id)
+    if existing is not None:
+        return existing
+    minutes = draft_minutes(await meeting_record(uow, panel, meeting), now=now)
+    await uow.meetings.save_minutes(minutes)
+    return minutes
+
+
+def minutes_view(
+    panel: Panel,
+    minutes: Minutes,
+    *,
+    editable: bool,
+    download_url: str | None = None,
+    notice: str | None = None,
+) -> MinutesView:
+    """The minutes card's content."""
+    if minutes.approved and minutes.approved_at is not None:
+        status = f"Approved by {minutes.approved_by or 'the coordinator'} on "
+        status += day_text(minutes.approved_at, panel)
+    else:
+        status = f"Draft of {day_text(minutes.drafted_at, panel)}"
+    return MinutesView(
+        panel_name=panel.name,
+        meeting_id=minutes.meeting_id,
+        meeting_label=minutes.meeting_label,
+        version=minutes.version,
+        approved=minutes.approved,
+        status_line=status,
+        attendance=[f"{a.agency}: {', '.join(a.people)}" for a in minutes.attendance],
+        cases=[
+            MinutesCase(
+                item_id=c.item_id,
+                heading=f"{c.reference} ({'review' if c.review else 'new case'})",
+                summary=c.summary,
+                facts=[
+                    ("Risk level", c.risk_level),
+                    (
+                        "Lead",
+                        f"{c.lead_agency} ({c.lead_officer})"
+                        if c.lead_agency and c.lead_officer
+                        else c.lead_agency or "not nominated",
+                    ),
+                    ("Decision", c.decision),
+                ],
+                actions=[
+                    f"{a.owner}: {a.description} — due {day_label(a.due_on)}" for a in c.actions
+                ],
+            )
+            for c in minutes.cases
+        ],
+        unmet=[f"{u.reference} · {u.owner}: {u.description} — {u.outcome}" for u in minutes.unmet],
+        other_business=minutes.other_business,
+        editable=editable and not minutes.approved,
+        notice=notice,
+        download_url=download_url,
+    )
+
+
+async def _coordinators(uow: UnitOfWork, panel: Panel) -> list[Member]:
+    return [m for m in await uow.members.all(panel.id) if m.has(Role.COORDINATOR)]
+
+
+async def queue_draft(uow: UnitOfWork, panel: Panel, minutes: Minutes, now: datetime) -> None:
+    """Queue the draft to every coordinator's private chat, to edit and approve."""
+    card = render_minutes(minutes_view(panel, minutes, editable=True))
+    for coordinator in await _coordinators(uow, panel):
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=coordinator.id,
+            card=card,
+            key=f"minutes-draft:{minutes.id}:{coordinator.id}",
+            now=now,
+            text=f"The minutes of {minutes.meeting_label} are drafted",
+        )
+
+
+# --- signed download links ---------------------------------------------------------------
+
+
+def minutes_path(panel_id: str, meeting_id: str) -> str:
+    return f"/panels/{quote(panel_id, safe='')}/minutes/{quote(meeting_id, safe='')}.docx"
+
+
+def minutes_url(
+    config: MinutesConfig, panel_id: str, meeting_id: str, member_id: str, now: datetime
+) -> str | None:
+    """The signed link for one member, or None when downloads are not configured."""
+    path = minutes_path(panel_id, meeting_id)
+    return config.links.url(Purpose.MINUTES, path, (panel_id, meeting_id), member_id, now)
+
+
+async def minutes_file(
+    uow_factory: UnitOfWorkFactory,
+    links: Links,
+    panel_id: str,
+    meeting_id: str,
+    token: str,
+    now: datetime,
+) -> bytes | None:
+    """The approved minutes as .docx bytes for a valid link of a member who is still active
+    and may still read case summaries; None for anything else (the same answer for a bad
+    token, an unknown meeting, a removed member and a draft). Each download is audited."""
+    member_id = links.holder(Purpose.MINUTES, (panel_id, meeting_id), token, now)
+    if member_id is None:
+        return None
+    async with uow_factory() as uow:
+        panel = await uow.panels.get(panel_id)
+        member = await uow.members.get(panel_id, member_id) if panel else None
+        minutes = await uow.meetings.minutes(panel_id, meeting_id) if panel else None
+        if panel is None or member is None or not member.active or minutes is None:
+            return None
+        if not minutes.approved:
+            return None
+        if not (await access.decide_for(uow, panel, member, Act.VIEW_CASE_SUMMARY)).allowed:
+            return None
+        document = minutes_docx(minutes, panel.name, panel.timezone)
+        await uow.audit.append(
+            AuditEvent(
+                panel_id=panel.id,
+                at=now,
+                actor_aad_object_id=member.aad_object_id,
+                actor_member_id=member.id,
+                verb=AuditVerb.EXPORT,
+                entity="minutes",
+                entity_id=minutes.id,
+                where="download",
+                detail="minutes.docx",
+            )
+        )
+        await uow.commit()
+    return document
+
+
+# --- the feature ---------------------------------------------------------------------------
+
+
+def _coordinator(request: Request) -> tuple[Panel, Member]:
+    """The coordinator the guard let through (APPROVE_MINUTES, in private, with the
+    agreement)."""
+    return request.admitted()
+
+
+def _version(data: Mapping[str, Any]) -> int | None:
+    raw = data.get("version")
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw)
+    return None
+
+
+class MinutesFeature:
+    """`minutes` and the minutes card's verbs."""
+
+    def __init__(self, config: MinutesConfig) -> None:
+        self.config = config
+
+    def _url(self, panel: Panel, minutes: Minutes, member: Member, now: datetime) -> str | None:
+        if not minutes.approved:
+            return None
+        return minutes_url(self.config, panel.id, minutes.meeting_id, member.id, now)
+
+    async def command(self, request: Request, deps: Deps) -> Reply:
+        """`minutes`: the most recent meeting's minutes, to edit and approve."""
+        panel, member = _coordinator(request)
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            found = await uow.meetings.upcoming(panel.id, now - timedelta(days=400), limit=60)
+            minutes = None
+            for meeting in sorted(found, key=lambda m: m.starts_at, reverse=True):
+                if meeting.status in DONE:
+                    minutes = await uow.meetings.minutes(panel.id, meeting.id)
+                    if minutes is not None:
+                        break
+        if minutes is None:
+            raise NotFound("No meeting has ended yet, so there are no minutes.")
+        view = minutes_view(
+            panel, minutes, editable=True, download_url=self._url(panel, minutes, member, now)
+        )
+        return Reply(card=render_minutes(view))
+
+    async def _show(
+        self,
+        uow: UnitOfWork,
+        panel: Panel,
+        member: Member,
+        meeting_id: str,
+        notice: str,
+        now: datetime,
+    ) -> Reply:
+        minutes = await uow.meetings.minutes(panel.id, meeting_id)
+        if minutes is None:
+            raise NotFound("Those minutes no longer exist.")
+        view = minutes_view(
+            panel,
+            minutes,
+            editable=True,
+            download_url=self._url(panel, minutes, member, now),
+            notice=notice,
+        )
+        return Reply(card=render_minutes(view))
+
+    async def edit(self, request: Request, deps: Deps) -> Reply:
+        """Save one case's discussion summary in the draft."""
+        panel, member = _coordinator(request)
+        meeting_id = text_field(request.data, "meeting_id", 64)
+        item_id = text_field(request.data, "item_id", 64)
+        if meeting_id is None or item_id is None:
+            raise InvalidInput("This card is out of date. Type minutes.")
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            minutes = await uow.meetings.minutes(panel.id, meeting_id)
+            if minutes is None:
+                raise NotFound("Those minutes no longer exist.")
+            if _version(request.data) != minutes.version:
+                return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
+            try:
+                text = text_field(request.data, summary_id(item_id), MAX_SUMMARY) or ""
+                minutes.edit_summary(item_id, text)
+                await uow.meetings.save_minutes(minutes)
+            except Conflict:
+                return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
+            except DomainError as err:
+                return await self._show(uow, panel, member, meeting_id, err.message, now)
+            await _audit(uow, panel, member, request, minutes, now, f"summary of {item_id}")
+            await uow.commit()
+            case = minutes.case(item_id)
+            return await self._show(
+                uow, panel, member, meeting_id, f"Summary of {case.reference} saved.", now
+            )
+
+    async def approve(self, request: Request, deps: Deps) -> Reply:
+        """Approve the minutes: they are final; attending SPOCs get the Word document."""
+        panel, member = _coordinator(request)
+        meeting_id = text_field(request.data, "meeting_id", 64)
+        if meeting_id is None:
+            raise InvalidInput("This card is out of date. Type minutes.")
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            minutes = await uow.meetings.minutes(panel.id, meeting_id)
+            meeting = await uow.meetings.get(panel.id, meeting_id)
+            if minutes is None or meeting is None:
+                raise NotFound("Those minutes no longer exist.")
+            if minutes.approved:
+                return await self._show(uow, panel, member, meeting_id, "Already approved.", now)
+            if _version(request.data) != minutes.version:
+                return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
+            minutes.approve(by_member_id=member.id, by_name=member.name, at=now)
+            try:
+                await uow.meetings.save_minutes(minutes)
+            except Conflict:
+                return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
+            if meeting.status is MeetingStatus.ENDED:
+                meeting.move_to(MeetingStatus.MINUTES_APPROVED)
+                await uow.meetings.save(meeting)
+            sent = await self.send_to_attending(uow, panel, minutes, now)
+            await _audit(uow, panel, member, request, minutes, now, "approved")
+            await uow.commit()
+            spocs = "1 attending SPOC receives" if sent == 1 else f"{sent} attending SPOCs receive"
+            notice = f"Approved. {spocs} the Word document in private chat."
+            return await self._show(uow, panel, member, meeting_id, notice, now)
+
+    async def send_to_attending(
+        self, uow: UnitOfWork, panel: Panel, minutes: Minutes, now: datetime
+    ) -> int:
+        """Queue the approved minutes' card to each SPOC or deputy who attended (1:1 only)."""
+        members = {m.id: m for m in await uow.members.all(panel.id)}
+        attendance = await uow.meetings.attendance(panel.id, minutes.meeting_id)
+        sent = 0
+        for member_id in attending_members(attendance):
+            member = members.get(member_id)
+            if member is None or not member.active or not AGENCY_ROLES & member.roles:
+                continue
+            url = minutes_url(self.config, panel.id, minutes.meeting_id, member.id, now)
+            expires = self.config.links.expires(Purpose.MINUTES, now)
+            view = MinutesReadyView(
+                panel_name=panel.name,
+                meeting_label=minutes.meeting_label,
+                download_url=url,
+                cases=len(minutes.cases),
+                actions=len(minutes.actions),
+                expires=day_text(expires, panel) if url else None,
+            )
+            if await card_to_member(
+                uow,
+                panel_id=panel.id,
+                member_id=member.id,
+                card=render_minutes_ready(view),
+                key=f"minutes-ready:{minutes.id}:{member.id}",
+                now=now,
+                text=f"The minutes of {minutes.meeting_label} are approved",
+            ):
+                sent += 1
+        return sent
+
+
+async def _audit(
+    uow: UnitOfWork,
+    panel: Panel,
+    member: Member,
+    request: Request,
+    minutes: Minutes,
+    now: datetime,
+    detail: str,
+) -> None:
+    await uow.audit.append(
+        AuditEvent(
+            panel_id=panel.id,
+            at=now,
+            actor_aad_object_id=member.aad_object_id,
+            actor_member_id=member.id,
+            verb=AuditVerb.UPDATE,
+            entity="minutes",
+            entity_id=minutes.id,
+            where=request.where.kind.value,
+            detail=detail[:500],
+        )
+    )
+
+
+def register(router: Router, config: MinutesConfig | None = None) -> MinutesFeature:
+    """Register `minutes` and the minutes card's verbs."""
+    feature = MinutesFeature(config or MinutesConfig())
+    router.command(
+        CommandSpec(
+            name="minutes",
+            summary="Coordinator: the latest meeting's minutes, to edit and approve.",
+            handler=feature.command,
+            access=Access(Act.APPROVE_MINUTES, PRIVATE),
+            button="Minutes",
+        )
+    )
+    approving = Access(Act.APPROVE_MINUTES, PRIVATE, (Target.MEETING,), (Target.MEETING,))
+    router.verb(VerbSpec(Verb.MINUTES_EDIT.value, feature.edit, approving))
+    router.verb(VerbSpec(Verb.MINUTES_APPROVE.value, feature.approve, approving))
+    return feature
+
+
+# --- the card gallery ----------------------------------------------------------------------
+
+
+def demo_minutes(*, approved: bool = False) -> Minutes:
+    """Invented minutes, for the gallery and the document's tests."""
+    drafted = datetime(2026, 12, 8, 12, 5, tzinfo=UTC)
+    minutes = Minutes(
+        id="demo-minutes",
+        panel_id="demo-panel",
+        meeting_id="demo-meeting",
+        meeting_starts_at=datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
+        drafted_at=drafted,
+        version=1,
+        meeting_label="Tue 8 Dec 2026, 10:00",
+        attendance=[
+            AttendanceLine("Community Safety (Riverside Council)", ("Priya Raman",)),
+            AttendanceLine("Riverside Homes (Housing)", ("Gemma Hartley",)),
+            AttendanceLine("Riverside Police", ("Tom Okafor",)),
+        ],
+        cases=[
+            CaseMinutes(
+                item_id="i3",
+                case_id="c14",
+                reference="CM-2026-014",
+                review=False,
+                discussed=True,
+                summary="Threats at the door continue; the children are staying with an aunt.",
+                risk_level="High",
+                lead_agency="Riverside Homes (Housing)",
+                lead_officer="Gemma Hartley",
+                decision="Review at the next meeting",
+                actions=[
+                    ActionLine(
+                        "a1",
+                        "Fit a door camera and a letterbox guard.",
+                        "Riverside Homes (Housing)",
+                        date(2027, 1, 11),
+                    ),
+                    ActionLine(
+                        "a2",
+                        "Refer the children to Early Help.",
+                        "Children's Services",
+                        date(2027, 1, 11),
+                    ),
+                ],
+            ),
+            CaseMinutes(
+                item_id="i5",
+                case_id="c13",
+                reference="CM-2026-013",
+                review=True,
+                discussed=True,
+                summary="The tenancy warning worked; no incident since October.",
+                risk_level="Medium",
+                lead_agency="Riverside Police",
+                decision="Closed: Safeguarding concerns reduced",
+            ),
+        ],
+        unmet=[
+            UnmetOutcome(
+                "a0",
+                "CM-2026-013",
+                "Complete a Care Act needs assessment.",
+                "Adult Social Care",
+                "Carried forward to Mon 11 Jan 2027. The agency did not act.",
+            )
+        ],
+        other_business=["Quarterly figures for the board"],
+    )
+    if approved:
+        minutes.approve(by_member_id="demo-priya", by_name="Priya Raman", at=drafted)
+    return minutes
+
+
+def gallery_cards() -> dict[str, Card]:
+    """This feature's cards, rendered with invented demo data."""
+    panel = Panel(
+        id="demo-panel",
+        name="Riverside Community MARAC",
+        team_id="demo-team",
+        tenant_id="demo-tenant",
+        created_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    url = "https://bot.example.org/panels/demo-panel/minutes/demo-meeting.docx?token=demo-token"
+    return {
+        "minutes-draft": render_minutes(minutes_view(panel, demo_minutes(), editable=True)),
+        "minutes-draft-saved": render_minutes(
+            minutes_view(
+                panel, demo_minutes(), editable=True, notice="Summary of CM-2026-014 saved."
+            )
+        ),
+        "minutes-approved": render_minutes(
+            minutes_view(
+                panel,
+                demo_minutes(approved=True),
+                editable=True,
+                download_url=url,
+                notice="Approved. 2 attending SPOCs receive the Word document in private chat.",
+            )
+        ),
+        "minutes-ready": render_minutes_ready(
+            MinutesReadyView(
+                panel_name=panel.name,
+                meeting_label="Tue 8 Dec 2026, 10:00",
+                download_url=url,
+                cases=2,
+                actions=2,
+                expires="Fri 8 Jan 2027",
+            )
+        ),
+        "minutes-ready-no-download": render_minutes_ready(
+            MinutesReadyView(
+                panel_name=panel.name,
+                meeting_label="Tue 8 Dec 2026, 10:00",
+                download_url=None,
+                cases=2,
+                actions=2,
+            )
+        ),
+    }

@@ -1,0 +1,1129 @@
+"""Data protection: the retention job, subject access (`sar`) and erasure (`erase`).
+
+- **Retention** (`run_retention`, run by a background task of the app every day): personal
+  data is anonymised a configured number of years after a case closes (or a referral that
+  never became a case was declined, withdrawn or left as a draft); see
+  bot.domain.retention for what counts as personal data and what stays. Idempotent: each
+  case or referral is marked once done; audited ("anonymised by retention").
+- **Subject access**: the coordinator names a person (name and date of birth) and receives
+  everything held about them as a Word document and as JSON, through two signed links that
+  are theirs alone and expire (Teams cards cannot carry files). The search is audited, and
+  each download.
+- **Erasure**: the coordinator sees what would be removed, gives a reason and confirms;
+  the person's entries and the narratives of their referrals and cases become "[erased]".
+  One confirmation erases once, however often the button is pressed; audited with the
+  reason, which must not name the person (the audit trail is never erased).
+
+The quarterly figures must not change when people are anonymised or erased: the repeat
+answers that hang on them are kept first (bot.domain.stats.linked_referrals).
+
+Audit events carry no personal data: references, counts and the coordinator's reason only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.case import Case
+from bot.domain.common import new_id
+from bot.domain.errors import DomainError, InvalidInput, NotFound
+from bot.domain.gate import SubjectNames, personal_data_in
+from bot.domain.intake_rules import is_postcode
+from bot.domain.meeting import Meeting
+from bot.domain.minutes import Minutes
+from bot.domain.panel import Member, Panel
+from bot.domain.policy import Act
+from bot.domain.referral import Referral, normalise_name
+from bot.domain.retention import (
+    ANONYMISED,
+    ERASED,
+    Identifiers,
+    Person,
+    PersonQuery,
+    RetentionPolicy,
+    SubjectAccessExport,
+    anonymise_referral,
+    candidates,
+    entries,
+    erase_person,
+    identifiers,
+    parse_birth_date,
+    scrub_action,
+    scrub_agenda_item,
+    scrub_case,
+    scrub_minutes,
+    scrub_request,
+)
+from bot.domain.stats import linked_referrals, repeat_ids
+from bot.features.records.sar_export import (
+    DOCX_CONTENT_TYPE,
+    JSON_CONTENT_TYPE,
+    Hearing,
+    Holding,
+    Lookups,
+    counted,
+    document,
+    to_docx,
+    to_json,
+    total,
+)
+from bot.kernel import access, audit
+from bot.kernel.guard import PRIVATE, Access
+from bot.kernel.inputs import text_field
+from bot.kernel.links import Links, Purpose
+from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.dataprotection import (
+    MAX_REASON,
+    CandidatesView,
+    ErasedView,
+    ErasePreviewView,
+    PersonChoice,
+    PersonFormView,
+    SarResultView,
+    described,
+    render_candidates,
+    render_erase_form,
+    render_erase_preview,
+    render_erased,
+    render_sar_form,
+    render_sar_result,
+)
+from cards.kit import Card
+from cards.verbs import Verb
+
+log = logging.getLogger(__name__)
+
+# Shown in help and in mistakes: no one's name, however invented (help may reach a channel).
+SAR_USAGE = "sar <full name> [date of birth] [postcode]"
+ERASE_USAGE = "erase <full name> [date of birth] [postcode]"
+EXAMPLE = "the date of birth, if you know it, as 31/01/1980 or 1980-01-31"
+PRIVATE_ONLY = "This works only in our private chat: the answer names a person."
+NOT_A_MEMBER = "This is for the panel's coordinators. Ask your panel coordinator."
+OUT_OF_DATE = "This card is out of date. Type erase and the person's name and date of birth."
+REASON_NAMES_PERSON = (
+    "Don't name or describe the person in the reason: it is kept in the audit trail, which is "
+    "never erased. Say why instead, e.g. “Erasure request under UK GDPR Art. 17, letter of "
+    "3 Nov”."
+)
+REASON_NEEDED = "Give the reason for erasing: it is recorded in the audit trail."
+RETENTION_ACTOR = "bot:retention"
+RETENTION_DETAIL = "anonymised by retention"
+BATCH = 100
+FORMATS: Mapping[str, tuple[str, str]] = {
+    "docx": (DOCX_CONTENT_TYPE, "subject-access-export.docx"),
+    "json": (JSON_CONTENT_TYPE, "subject-access-export.json"),
+}
+
+
+@dataclass(frozen=True)
+class DataProtectionConfig:
+    """The subject access downloads' signed links (none when unconfigured), and the
+    retention period and how often the job runs."""
+
+    links: Links = field(default_factory=Links)
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
+    retention_every: timedelta = timedelta(hours=24)
+
+
+# ---- signed download links ----------------------------------------------------------------
+
+
+def sar_path(panel_id: str, export_id: str, fmt: str) -> str:
+    return f"/panels/{quote(panel_id, safe='')}/sar/{quote(export_id, safe='')}.{fmt}"
+
+
+def sar_url(config: DataProtectionConfig, export: SubjectAccessExport, fmt: str) -> str | None:
+    """The coordinator's signed link to one format of the export; None without downloads."""
+    return config.links.url(
+        Purpose.SAR,
+        sar_path(export.panel_id, export.id, fmt),
+        (export.panel_id, export.id, fmt),
+        export.member_id,
+        export.created_at,
+    )
+
+
+# ---- what is held about a person -----------------------------------------------------------
+
+
+async def holdings(
+    uow: UnitOfWork, panel: Panel, person: Person, now: datetime, *, with_access: bool = True
+) -> list[Holding]:
+    """Every referral about `person`, with its case and what hangs off it."""
+    found: list[Holding] = []
+    for referral in await uow.data_protection.referrals_concerning(panel.id, person):
+        case = await uow.cases.get(panel.id, referral.case_id) if referral.case_id else None
+        if case is None:
+            seen = await uow.audit.for_entity(panel.id, "referral", referral.id)
+            found.append(Holding(referral, access=seen if with_access else ()))
+            continue
+        actions = await uow.actions.for_case(panel.id, case.id)
+        action_ids = {a.id for a in actions}
+        written = await minutes_about(uow, panel, case, list(action_ids), now)
+        minutes_of = {meeting.id: minutes for meeting, minutes in written}
+        hearings: list[Hearing] = []
+        for item in await uow.meetings.items_for_cases(panel.id, [case.id]):
+            meeting = await uow.meetings.get(panel.id, item.meeting_id)
+            if meeting is None:
+                continue
+            minutes = minutes_of.get(meeting.id) or await uow.meetings.minutes(panel.id, meeting.id)
+            entries = minutes.cases if minutes else []
+            entry = next((c for c in entries if c.case_id == case.id), None)
+            hearings.append(Hearing(meeting, item, entry))
+        unmet = [
+            (meeting, outcome)
+            for meeting, minutes in written
+            for outcome in minutes.unmet
+            if outcome.action_id in action_ids
+        ]
+        trail: list[AuditEvent] = []
+        if with_access:
+            trail = [
+                *await uow.audit.for_entity(panel.id, "referral", referral.id),
+                *await uow.audit.for_entity(panel.id, "case", case.id),
+            ]
+            trail.sort(key=lambda e: e.at)
+        found.append(
+            Holding(
+                referral=referral,
+                case=case,
+                requests=await uow.information_requests.for_case(panel.id, case.id),
+                actions=actions,
+                hearings=sorted(hearings, key=lambda h: h.meeting.starts_at),
+                unmet=unmet,
+                access=trail,
+            )
+        )
+    return found
+
+
+async def lookups(uow: UnitOfWork, panel: Panel) -> Lookups:
+    return Lookups(
+        agencies={a.id: a for a in await uow.agencies.all(panel.id)},
+        members={m.id: m for m in await uow.members.all(panel.id)},
+        zone=ZoneInfo(panel.timezone),
+    )
+
+
+def _roles_in(holding: Holding, person: Person) -> list[str]:
+    subjects, children = entries(holding.referral)
+    roles = list(dict.fromkeys(s.role.value for s in subjects if person.is_subject(s)))
+    if any(person.is_child(c) for c in children):
+        roles.append("child in the household")
+    return roles
+
+
+def found_lines(holdings: Sequence[Holding], person: Person) -> list[str]:
+    """e.g. "Victim in RF-2026-0047 (accepted): case CM-2026-014, open"."""
+    lines = []
+    for holding in holdings:
+        referral = holding.referral
+        roles = " and ".join(_roles_in(holding, person)) or "named"
+        line = f"{roles.capitalize()} in {referral.reference} ({referral.status.value})"
+        if holding.case is not None:
+            line += f": case {holding.case.reference}, {holding.case.status.value}"
+        lines.append(line)
+    return lines
+
+
+def count_facts(holdings: Sequence[Holding]) -> list[tuple[str, str]]:
+    found = total(holdings)
+    return [
+        ("Referrals", str(found["referrals"])),
+        ("Cases", str(found["cases"])),
+        ("Agencies' answers", str(found["information_requests"])),
+        ("Actions", str(found["actions"])),
+        ("Meetings", str(found["meetings"])),
+    ]
+
+
+def _summary(holdings: Sequence[Holding]) -> str:
+    """e.g. "2 referrals, 1 case": what an audit event may say of what was found."""
+    found = total(holdings)
+    return f"{counted(found['referrals'], 'referrals')}, {counted(found['cases'], 'cases')}"
+
+
+# ---- scrubbing records (retention and erasure) ---------------------------------------------
+
+
+async def keep_repeats(
+    uow: UnitOfWork, panel: Panel, targets: Sequence[Referral], now: datetime
+) -> None:
+    """Keep the repeat answer of every referral that hangs on `targets`' people, before
+    they are anonymised or erased, so the quarterly figures do not change."""
+    if not targets:
+        return
+    referrals = await uow.referrals.all(panel.id)
+    cases = {case.id: case for case in await uow.reports.cases(panel.id)}
+    live = repeat_ids(referrals, cases)
+    for referral_id in sorted(linked_referrals(targets, referrals)):
+        await uow.data_protection.freeze_repeat(panel.id, referral_id, referral_id in live, now)
+
+
+# Unmet actions are listed at the meetings after their case's; a case closed this long ago
+# has nothing of its own in later minutes.
+AFTER_CLOSURE = timedelta(days=120)
+MEETINGS_PER_CASE = 200
+
+
+async def minutes_about(
+    uow: UnitOfWork, panel: Panel, case: Case, action_ids: Sequence[str], now: datetime
+) -> list[tuple[Meeting, Minutes]]:
+    """The minutes that say something of the case: its own entry, or one of its actions
+    carried as unmet to a later meeting."""
+    end = (case.closed_at or now) + AFTER_CLOSURE
+    meetings = await uow.meetings.upcoming(
+        panel.id, case.opened_at - timedelta(days=1), limit=MEETINGS_PER_CASE
+    )
+    actions = set(action_ids)
+    found: list[tuple[Meeting, Minutes]] = []
+    for meeting in meetings:
+        if meeting.starts_at > end:
+            break
+        minutes = await uow.meetings.minutes(panel.id, meeting.id)
+        if minutes is None:
+            continue
+        if any(c.case_id == case.id for c in minutes.cases) or any(
+            u.action_id in actions for u in minutes.unmet
+        ):
+            found.append((meeting, minutes))
+    return found
+
+
+async def scrub_case_records(
+    uow: UnitOfWork, panel: Panel, case: Case, marker: str, now: datetime
+) -> None:
+    """A case's free text and everything written about it: the agencies' answers, the
+    actions and their updates, the chair's notes and the minutes."""
+    scrub_case(case, marker)
+    await uow.cases.save(case)
+    for info in await uow.information_requests.for_case(panel.id, case.id):
+        scrub_request(info, marker)
+        await uow.information_requests.save(info)
+    actions = await uow.actions.for_case(panel.id, case.id)
+    for action in actions:
+        scrub_action(action, marker)
+        await uow.data_protection.rewrite_action(action)
+    for item in await uow.meetings.items_for_cases(panel.id, [case.id]):
+        if scrub_agenda_item(item, marker):
+            await uow.meetings.save_agenda_item(item)
+    action_ids = [a.id for a in actions]
+    for _, minutes in await minutes_about(uow, panel, case, action_ids, now):
+        if scrub_minutes(minutes, [case.id], action_ids, marker):
+            await uow.meetings.save_minutes(minutes)
+
+
+# ---- the retention job -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """What one run anonymised, and how many expired subject access searches it removed."""
+
+    cases: int = 0
+    referrals: int = 0
+    exports: int = 0
+    # Finished outbox rows deleted, and activity-ledger keys forgotten.
+    deliveries: int = 0
+    activities: int = 0
+
+    def __add__(self, other: RetentionReport) -> RetentionReport:
+        return RetentionReport(
+            self.cases + other.cases,
+            self.referrals + other.referrals,
+            self.exports + other.exports,
+            self.deliveries + other.deliveries,
+            self.activities + other.activities,
+        )
+
+
+# Rows deleted per transaction by the pruning, so no run holds the database for long.
+PRUNE_BATCH = 1000
+
+
+async def _prune_copies(deps: Deps, policy: RetentionPolicy, now: datetime) -> RetentionReport:
+    """Delete finished outbox rows and activity-ledger keys past their keeping, a batch per
+    transaction (several instances may run it at once: each deletes what is left)."""
+    report = RetentionReport()
+    while True:
+        async with deps.uow() as uow:
+            deliveries = await uow.data_protection.prune_deliveries(
+                policy.outbox_cutoff(now), PRUNE_BATCH
+            )
+            activities = await uow.data_protection.prune_activities(
+                policy.ledger_cutoff(now), PRUNE_BATCH
+            )
+            await uow.commit()
+        report += RetentionReport(deliveries=deliveries, activities=activities)
+        if deliveries < PRUNE_BATCH and activities < PRUNE_BATCH:
+            return report
+
+
+async def _purge_exports(deps: Deps, panel: Panel, now: datetime) -> int:
+    async with deps.uow() as uow:
+        expired = [e.id for e in await uow.data_protection.exports(panel.id) if e.expires_at <= now]
+        gone = await uow.data_protection.delete_exports(panel.id, expired)
+        await uow.commit()
+    return gone
+
+
+async def _retain_batch(
+    deps: Deps, panel: Panel, cutoff: datetime, now: datetime, batch: int
+) -> tuple[RetentionReport, bool]:
+    """Anonymise up to `batch` cases and `batch` referrals in one unit of work; whether
+    more may be due."""
+    async with deps.uow() as uow:
+        cases = await uow.data_protection.cases_due(panel.id, cutoff, batch)
+        referrals = await uow.data_protection.referrals_due(panel.id, cutoff, batch)
+        if not cases and not referrals:
+            return RetentionReport(), False
+        of_cases: dict[str, Referral] = {}
+        for case in cases:
+            referral = (
+                await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
+            )
+            if referral is not None:
+                of_cases[case.id] = referral
+        await keep_repeats(uow, panel, [*of_cases.values(), *referrals], now)
+        actor = audit.Actor(panel.id, RETENTION_ACTOR, None, "retention")
+        done = RetentionReport()
+        for case in cases:
+            # Marked first: a run elsewhere that got here first makes this one pass over it.
+            if not await uow.data_protection.mark_anonymised(panel.id, "case", case.id, now):
+                continue
+            referral = of_cases.get(case.id)
+            if referral is not None:
+                anonymise_referral(referral, ANONYMISED)
+                await uow.referrals.save(referral)
+                await audit.record(
+                    uow, actor, AuditVerb.UPDATE, "referral", referral.id, RETENTION_DETAIL, at=now
+                )
+            await scrub_case_records(uow, panel, case, ANONYMISED, now)
+            await audit.record(
+                uow, actor, AuditVerb.UPDATE, "case", case.id, RETENTION_DETAIL, at=now
+            )
+            done += RetentionReport(cases=1)
+        for referral in referrals:
+            if not await uow.data_protection.mark_anonymised(
+                panel.id, "referral", referral.id, now
+            ):
+                continue
+            anonymise_referral(referral, ANONYMISED)
+            await uow.referrals.save(referral)
+            await audit.record(
+                uow, actor, AuditVerb.UPDATE, "referral", referral.id, RETENTION_DETAIL, at=now
+            )
+            done += RetentionReport(referrals=1)
+        await uow.commit()
+    return done, len(cases) >= batch or len(referrals) >= batch
+
+
+async def run_retention(
+    deps: Deps, now: datetime, *, policy: RetentionPolicy | None = None, batch: int = BATCH
+) -> RetentionReport:
+    """Anonymise, in every panel, what has been kept longer than the policy allows, remove
+    expired subject access searches, delivered outbox rows and activity-ledger keys past
+    their keeping. Running it again changes nothing."""
+    policy = policy or RetentionPolicy()
+    cutoff = policy.cutoff(now)
+    async with deps.uow() as uow:
+        panels = await uow.panels.list_all()
+    report = await _prune_copies(deps, policy, now)
+    for panel in panels:
+        report += RetentionReport(exports=await _purge_exports(deps, panel, now))
+        more = True
+        while more:
+            done, more = await _retain_batch(deps, panel, cutoff, now, batch)
+            report += done
+    if report != RetentionReport():
+        log.info(
+            "retention: %d cases and %d referrals anonymised, %d expired searches removed, "
+            "%d delivered messages and %d activity keys deleted",
+            report.cases,
+            report.referrals,
+            report.exports,
+            report.deliveries,
+            report.activities,
+        )
+    return report
+
+
+async def retention_forever(
+    deps: Deps, config: DataProtectionConfig, *, first_delay: float = 60.0
+) -> None:
+    """Run the retention job shortly after start-up, then every `config.retention_every`;
+    a failed run is logged (with no personal data) and tried again at the next."""
+    await asyncio.sleep(first_delay)
+    while True:
+        try:
+            await run_retention(deps, deps.clock.now(), policy=config.retention)
+        except Exception:
+            log.exception("retention run failed; trying again at the next run")
+        await asyncio.sleep(config.retention_every.total_seconds())
+
+
+# ---- erasure ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    referrals: int
+    cases: int
+    subjects: int
+    children: int
+    searches: int
+    # Cards not yet sent that named the person (withdrawn) and copies emptied; mentions of
+    # them elsewhere in the panel's free text (records rewritten).
+    messages: int = 0
+    mentions: int = 0
+
+    def facts(self) -> list[tuple[str, str]]:
+        return [
+            ("Referrals", str(self.referrals)),
+            ("Cases", str(self.cases)),
+            ("Entries as a subject", str(self.subjects)),
+            ("Entries as a child", str(self.children)),
+            ("Subject access searches removed", str(self.searches)),
+            ("Messages withdrawn or emptied", str(self.messages)),
+            ("Other records that named them", str(self.mentions)),
+        ]
+
+
+async def _sweep_needles(
+    uow: UnitOfWork, panel: Panel, person: Person, found: Identifiers
+) -> list[str]:
+    """What the sweep of other records looks for: the person's addresses and phone numbers,
+    and their names unless someone else in the panel is recorded under one (a namesake's
+    records keep their name)."""
+    needles = list(found.contact)
+    shared: set[str] = set()
+    names = sorted({normalise_name(name) for name in found.names})
+    for referral in await uow.data_protection.referrals_naming(panel.id, names):
+        subjects, children = entries(referral)
+        for subject in subjects:
+            if not person.is_subject(subject):
+                shared.add(subject.match_name)
+                shared.update(normalise_name(alias) for alias in subject.aliases)
+        shared.update(normalise_name(c.name) for c in children if not person.is_child(c))
+    needles += [name for name in found.names if normalise_name(name) not in shared]
+    return needles
+
+
+def _same_search(export: SubjectAccessExport, person: Person) -> bool:
+    """A search that may have been for the person: the same name, and the same date of
+    birth unless one of the two has none."""
+    same_day = None in (export.date_of_birth, person.date_of_birth) or (
+        export.date_of_birth == person.date_of_birth
+    )
+    return export.person.match_name == person.match_name and same_day
+
+
+async def erase_from_records(
+    uow: UnitOfWork,
+    panel: Panel,
+    person: Person,
+    reason: str,
+    who: audit.Actor | Request,
+    now: datetime,
+) -> ErasureReport:
+    """Erase one person's personal data from every place of storage.inventory (in `uow`),
+    audited with the reason; the caller commits.
+
+    Their entries and the records about them are overwritten; the cards owed or sent that
+    name them are withdrawn or emptied; their subject access searches go; and whatever
+    else in the panel's free text carries their name, address or phone number has it
+    replaced by "[erased]"."""
+    referrals = await uow.data_protection.referrals_concerning(panel.id, person)
+    found = identifiers(person, referrals)
+    await keep_repeats(uow, panel, referrals, now)
+    detail = f"one person's data erased: {reason}"
+    subjects = children = cases = 0
+    for referral in referrals:
+        erased = erase_person(referral, person)
+        subjects += erased.subjects
+        children += erased.children
+        await uow.referrals.save(referral)
+        await audit.record(uow, who, AuditVerb.DELETE, "referral", referral.id, detail, at=now)
+        case = await uow.cases.get(panel.id, referral.case_id) if referral.case_id else None
+        if case is not None:
+            await scrub_case_records(uow, panel, case, ERASED, now)
+            await audit.record(uow, who, AuditVerb.DELETE, "case", case.id, detail, at=now)
+            cases += 1
+    searches = [
+        e.id for e in await uow.data_protection.exports(panel.id) if _same_search(e, person)
+    ]
+    removed = await uow.data_protection.delete_exports(panel.id, searches)
+    messages = 0
+    for delivery in await uow.data_protection.deliveries_naming(panel.id, sorted(found.everything)):
+        # A card naming them must not go out: unsent ones are given up, sent ones emptied.
+        delivery.withdraw()
+        await uow.outbox.save(delivery)
+        messages += 1
+    needles = await _sweep_needles(uow, panel, person, found)
+    mentions = await uow.data_protection.sweep(panel.id, needles, ERASED)
+    return ErasureReport(
+        len(referrals), cases, subjects, children, removed, messages=messages, mentions=mentions
+    )
+
+
+def check_reason(
+    reason: str | None, person: Person, holdings: Sequence[Holding], today: date
+) -> str:
+    """The reason to record, refused when it is missing or names or describes the person
+    (their names and aliases, a date of birth, a postcode or a phone number)."""
+    if not reason:
+        raise InvalidInput(REASON_NEEDED, {"reason": "required"})
+    names = [person.name]
+    for holding in holdings:
+        for subject in entries(holding.referral)[0]:
+            if person.is_subject(subject):
+                names += [subject.name, *subject.aliases]
+    # A first name alone names them too (the channel gate looks for whole names and surnames).
+    names += [word for name in list(names) for word in name.split()]
+    if personal_data_in(reason, SubjectNames(names), today):
+        raise InvalidInput(REASON_NAMES_PERSON, {"reason": "personal_data"})
+    return reason
+
+
+# ---- the commands -----------------------------------------------------------------------------
+
+
+def _born(day: date | None) -> str:
+    """ "2 Sep 1986"; "" when not recorded."""
+    return f"{day.day} {day:%b %Y}" if day else ""
+
+
+def counted_people(count: int) -> str:
+    return f"{count} person" if count == 1 else f"{count} people"
+
+
+def _shown_postcode(person: Person, found: Sequence[Holding]) -> str | None:
+    """For someone recorded without a date of birth, the postcode they were recorded at,
+    as recorded (it tells them apart from a namesake)."""
+    if person.date_of_birth or person.postcode is None:
+        return None
+    for holding in found:
+        for subject in entries(holding.referral)[0]:
+            if person.is_subject(subject) and subject.postcode:
+                return subject.postcode
+    return person.postcode
+
+
+def _day(at: datetime, panel: Panel) -> str:
+    local = at.astimezone(ZoneInfo(panel.timezone))
+    return f"{local:%a} {local.day} {local:%b %Y}"
+
+
+def _day_and_time(at: datetime, panel: Panel) -> str:
+    local = at.astimezone(ZoneInfo(panel.timezone))
+    return f"{_day(at, panel)}, {local:%H:%M}"
+
+
+def _query_from(data: Mapping[str, Any]) -> PersonQuery:
+    """What the form asked for: a name, and a date of birth and postcode if given."""
+    name = text_field(data, "name", 200)
+    if not name:
+        raise InvalidInput("Give the person's name.")
+    born = text_field(data, "date_of_birth", 20)
+    postcode = text_field(data, "postcode", 10)
+    if postcode and not is_postcode(postcode):
+        raise InvalidInput("Not a UK postcode: write it like RV2 7LD, or leave it empty.")
+    return PersonQuery(
+        " ".join(name.split()), parse_birth_date(born) if born else None, postcode or None
+    )
+
+
+def _chosen_from(data: Mapping[str, Any]) -> Person | None:
+    """The person a card's button chose (name, date of birth or "", postcode or ""); None
+    for a form's search."""
+    if data.get("chosen") != "1":
+        return None
+    name = text_field(data, "name", 200)
+    if not name:
+        raise InvalidInput("Give the person's name.")
+    born = text_field(data, "date_of_birth", 20)
+    postcode = text_field(data, "postcode", 10)
+    return Person(
+        " ".join(name.split()), parse_birth_date(born) if born else None, postcode or None
+    )
+
+
+def _form_view(panel: Panel, data: Mapping[str, Any], notice: str) -> PersonFormView:
+    """The form again, as it was filled in, with what is wrong."""
+
+    def value(key: str, size: int) -> str:
+        typed = data.get(key)
+        return typed[:size] if isinstance(typed, str) else ""
+
+    return PersonFormView(
+        panel.name,
+        value("name", 200),
+        value("date_of_birth", 20),
+        notice=notice,
+        postcode=value("postcode", 10),
+    )
+
+
+class DataProtectionFeature:
+    """`sar` and `erase` and their cards' buttons."""
+
+    def __init__(self, config: DataProtectionConfig | None = None) -> None:
+        self.config = config or DataProtectionConfig()
+
+    async def _allowed(
+        self, request: Request, deps: Deps, act: Act, command: str
+    ) -> tuple[Panel, Member] | Reply:
+        """The coordinator the guard let through (EXPORT_SAR or ERASE, in private only, with
+        the agreement: declared in `register`)."""
+        return request.admitted()
+
+    # -- finding the person --
+
+    async def _search(
+        self,
+        request: Request,
+        deps: Deps,
+        panel: Panel,
+        query: PersonQuery,
+        *,
+        erase: bool,
+    ) -> Person | Reply:
+        """The one person `query` means (a date of birth given, and one match), or the card
+        listing everyone it may mean to choose from (audited, naming nobody)."""
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            named = await uow.data_protection.referrals_naming(panel.id, [query.match_name])
+            found = candidates(query, named)
+            exact = query.exact
+            if exact is not None and [c.person.key for c in found] in ([], [exact.key]):
+                return exact
+            if not found:
+                return Person(query.name, None, query.postcode)
+            entity = "erasure" if erase else "subject_access"
+            detail = f"search by name: {counted_people(len(found))} listed"
+            await audit.record(uow, request, AuditVerb.VIEW, entity, None, detail, at=now)
+            await uow.commit()
+        view = CandidatesView(
+            panel_name=panel.name,
+            query=" ".join(query.name.split()),
+            people=[
+                PersonChoice(
+                    name=c.person.name,
+                    born=_born(c.person.date_of_birth),
+                    date_of_birth=(
+                        c.person.date_of_birth.isoformat() if c.person.date_of_birth else ""
+                    ),
+                    postcode=c.postcode,
+                    found_in=c.found_in,
+                )
+                for c in found
+            ],
+            erase=erase,
+        )
+        return Reply(card=render_candidates(view))
+
+    # -- subject access --
+
+    async def sar(self, request: Request, deps: Deps) -> Reply:
+        """`sar <name> [date of birth] [postcode]`; `sar` alone shows the form."""
+        allowed = await self._allowed(request, deps, Act.EXPORT_SAR, "sar")
+        if isinstance(allowed, Reply):
+            return allowed
+        panel, member = allowed
+        if not request.args.strip():
+            return Reply(card=render_sar_form(PersonFormView(panel.name)))
+        try:
+            query = PersonQuery.parse(request.args)
+        except InvalidInput as err:
+            raise InvalidInput(f"{err.message} Write it as: {SAR_USAGE}, {EXAMPLE}.") from None
+        chosen = await self._search(request, deps, panel, query, erase=False)
+        if isinstance(chosen, Reply):
+            return chosen
+        return await self._find(request, deps, panel, member, chosen)
+
+    async def sar_find(self, request: Request, deps: Deps) -> Reply:
+        """The form's Find button, or the button of one person a search listed."""
+        allowed = await self._allowed(request, deps, Act.EXPORT_SAR, "sar")
+        if isinstance(allowed, Reply):
+            return allowed
+        panel, member = allowed
+        try:
+            chosen = _chosen_from(request.data)
+            if chosen is None:
+                searched = await self._search(
+                    request, deps, panel, _query_from(request.data), erase=False
+                )
+                if isinstance(searched, Reply):
+                    return searched
+                chosen = searched
+        except InvalidInput as err:
+            view = _form_view(panel, request.data, err.message)
+            return Reply(card=render_sar_form(view))
+        return await self._find(request, deps, panel, member, chosen)
+
+    async def _find(
+        self, request: Request, deps: Deps, panel: Panel, member: Member, person: Person
+    ) -> Reply:
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            found = await holdings(uow, panel, person, now, with_access=False)
+            export = None
+            if found:
+                export = SubjectAccessExport(
+                    panel_id=panel.id,
+                    member_id=member.id,
+                    name=" ".join(person.name.split()),
+                    date_of_birth=person.date_of_birth,
+                    postcode=person.postcode,
+                    created_at=now,
+                    expires_at=self.config.links.expires(Purpose.SAR, now),
+                )
+                await uow.data_protection.save_export(export)
+            detail = "subject access search: " + (_summary(found) if found else "nothing found")
+            entity_id = export.id if export else None
+            await audit.record(
+                uow, request, AuditVerb.EXPORT, "subject_access", entity_id, detail, at=now
+            )
+            for holding in found:
+                await audit.record(
+                    uow,
+                    request,
+                    AuditVerb.EXPORT,
+                    "referral",
+                    holding.referral.id,
+                    "subject access search",
+                    at=now,
+                )
+                if holding.case is not None:
+                    await audit.record(
+                        uow,
+                        request,
+                        AuditVerb.EXPORT,
+                        "case",
+                        holding.case.id,
+                        "subject access search",
+                        at=now,
+                    )
+            await uow.commit()
+        view = SarResultView(
+            panel_name=panel.name,
+            name=person.name,
+            born=_born(person.date_of_birth),
+            found=found_lines(found, person),
+            counts=count_facts(found),
+            docx_url=sar_url(self.config, export, "docx") if export else None,
+            json_url=sar_url(self.config, export, "json") if export else None,
+            # The links last a day, so the hour matters.
+            expires=_day_and_time(export.expires_at, panel) if export else None,
+            postcode=_shown_postcode(person, found),
+        )
+        return Reply(card=render_sar_result(view))
+
+    # -- erasure --
+
+    async def erase(self, request: Request, deps: Deps) -> Reply:
+        """`erase <name> [date of birth] [postcode]`: what would be erased, or the people
+        the name matches to choose from; `erase` alone: the form."""
+        allowed = await self._allowed(request, deps, Act.ERASE, "erase")
+        if isinstance(allowed, Reply):
+            return allowed
+        panel, _ = allowed
+        if not request.args.strip():
+            return Reply(card=render_erase_form(PersonFormView(panel.name)))
+        try:
+            query = PersonQuery.parse(request.args)
+        except InvalidInput as err:
+            raise InvalidInput(f"{err.message} Write it as: {ERASE_USAGE}, {EXAMPLE}.") from None
+        chosen = await self._search(request, deps, panel, query, erase=True)
+        if isinstance(chosen, Reply):
+            return chosen
+        return await self._preview(request, deps, panel, chosen)
+
+    async def erase_preview(self, request: Request, deps: Deps) -> Reply:
+        """The form's button, or the button of one person a search listed: what would be
+        erased."""
+        allowed = await self._allowed(request, deps, Act.ERASE, "erase")
+        if isinstance(allowed, Reply):
+            return allowed
+        panel, _ = allowed
+        try:
+            chosen = _chosen_from(request.data)
+            if chosen is None:
+                searched = await self._search(
+                    request, deps, panel, _query_from(request.data), erase=True
+                )
+                if isinstance(searched, Reply):
+                    return searched
+                chosen = searched
+        except InvalidInput as err:
+            view = _form_view(panel, request.data, err.message)
+            return Reply(card=render_erase_form(view))
+        return await self._preview(request, deps, panel, chosen)
+
+    async def _preview(self, request: Request, deps: Deps, panel: Panel, person: Person) -> Reply:
+        now = deps.clock.now()
+        token = new_id()
+        async with deps.uow() as uow:
+            found = await holdings(uow, panel, person, now, with_access=False)
+            if not found:
+                raise NotFound(
+                    f"The panel holds nothing about {person.name}, "
+                    f"{described(_born(person.date_of_birth))}, so there is nothing to erase."
+                )
+            await audit.record(
+                uow,
+                request,
+                AuditVerb.VIEW,
+                "erasure",
+                token,
+                f"erasure preview: {_summary(found)}",
+                at=now,
+            )
+            await uow.commit()
+        return Reply(card=render_erase_preview(self._preview_view(panel, person, found, token)))
+
+    @staticmethod
+    def _preview_view(
+        panel: Panel,
+        person: Person,
+        found: Sequence[Holding],
+        token: str,
+        *,
+        reason: str = "",
+        notice: str | None = None,
+    ) -> ErasePreviewView:
+        return ErasePreviewView(
+            panel_name=panel.name,
+            name=person.name,
+            born=_born(person.date_of_birth),
+            date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else "",
+            found=found_lines(found, person),
+            token=token,
+            reason=reason,
+            notice=notice,
+            postcode=_shown_postcode(person, found),
+        )
+
+    async def erase_confirm(self, request: Request, deps: Deps) -> Reply:
+        """The Erase button: check the reason, then erase once."""
+        allowed = await self._allowed(request, deps, Act.ERASE, "erase")
+        if isinstance(allowed, Reply):
+            return allowed
+        panel, _ = allowed
+        token = text_field(request.data, "token", 64)
+        if token is None:
+            raise InvalidInput(OUT_OF_DATE)
+        try:
+            person = _chosen_from({**request.data, "chosen": "1"})
+        except InvalidInput:
+            raise InvalidInput(OUT_OF_DATE) from None
+        if person is None:
+            raise InvalidInput(OUT_OF_DATE)
+        raw_reason = text_field(request.data, "reason", MAX_REASON)
+        reason = " ".join(raw_reason.split()) if raw_reason else None
+        now = deps.clock.now()
+        today = now.astimezone(ZoneInfo(panel.timezone)).date()
+        async with deps.uow() as uow:
+            found = await holdings(uow, panel, person, now, with_access=False)
+            if found:
+                try:
+                    reason = check_reason(reason, person, found, today)
+                except DomainError as err:
+                    view = self._preview_view(
+                        panel, person, found, token, reason=raw_reason or "", notice=err.message
+                    )
+                    return Reply(card=render_erase_preview(view))
+            if not await uow.activities.first_time(f"erase:{panel.id}:{token}", now):
+                return Reply(card=render_erased(ErasedView(panel.name, (), "", already=True)))
+            if not found or reason is None:
+                raise NotFound(
+                    "The panel holds nothing about this person any more: nothing was erased."
+                )
+            report = await erase_from_records(uow, panel, person, reason, request, now)
+            await uow.commit()
+        return Reply(card=render_erased(ErasedView(panel.name, report.facts(), reason)))
+
+
+# ---- downloads --------------------------------------------------------------------------------
+
+
+async def sar_file(
+    uow_factory: UnitOfWorkFactory,
+    links: Links,
+    panel_id: str,
+    export_id: str,
+    fmt: str,
+    token: str,
+    now: datetime,
+) -> tuple[bytes, str, str] | None:
+    """The export (bytes, content type, file name) for a valid link of the coordinator who
+    searched, while the link works and they may still export; None for anything else (the
+    same answer for a bad token, an unknown export and a refusal). Each download is
+    audited."""
+    if fmt not in FORMATS:
+        return None
+    member_id = links.holder(Purpose.SAR, (panel_id, export_id, fmt), token, now)
+    if member_id is None:
+        return None
+    async with uow_factory() as uow:
+        panel = await uow.panels.get(panel_id)
+        member = await uow.members.get(panel_id, member_id) if panel else None
+        export = await uow.data_protection.export(panel_id, export_id) if panel else None
+        if panel is None or member is None or export is None:
+            return None
+        if export.member_id != member.id or export.expires_at <= now:
+            return None
+        decision = await access.decide_for(uow, panel, member, Act.EXPORT_SAR)
+        if not decision.allowed:
+            return None
+        found = await holdings(uow, panel, export.person, now)
+        names = await lookups(uow, panel)
+        content = document(panel, export.person, found, names, now)
+        await uow.audit.append(
+            AuditEvent(
+                panel_id=panel.id,
+                at=now,
+                actor_aad_object_id=member.aad_object_id,
+                actor_member_id=member.id,
+                verb=AuditVerb.EXPORT,
+                entity="subject_access",
+                entity_id=export.id,
+                where="download",
+                detail=f"subject access export downloaded ({fmt}): {_summary(found)}",
+            )
+        )
+        await uow.commit()
+    body = to_docx(content, panel.timezone) if fmt == "docx" else to_json(content)
+    content_type, file_name = FORMATS[fmt]
+    return body, content_type, file_name
+
+
+# ---- registration and the gallery -------------------------------------------------------------
+
+
+def register(router: Router, config: DataProtectionConfig | None = None) -> DataProtectionFeature:
+    """Register `sar`, `erase` and their buttons."""
+    feature = DataProtectionFeature(config)
+    router.command(
+        CommandSpec(
+            name="sar",
+            summary="Coordinators: everything held about one person, as Word and JSON.",
+            handler=feature.sar,
+            usage=SAR_USAGE,
+            access=Access(Act.EXPORT_SAR, PRIVATE),
+            in_manifest=False,
+        )
+    )
+    router.command(
+        CommandSpec(
+            name="erase",
+            summary="Coordinators: erase one person's data on a lawful request.",
+            handler=feature.erase,
+            usage=ERASE_USAGE,
+            access=Access(Act.ERASE, PRIVATE),
+            in_manifest=False,
+        )
+    )
+    sar = Access(Act.EXPORT_SAR, PRIVATE)
+    erase = Access(Act.ERASE, PRIVATE)
+    router.verb(VerbSpec(Verb.DP_SAR_FIND.value, feature.sar_find, sar))
+    router.verb(VerbSpec(Verb.DP_ERASE_PREVIEW.value, feature.erase_preview, erase))
+    router.verb(VerbSpec(Verb.DP_ERASE_CONFIRM.value, feature.erase_confirm, erase))
+    return feature
+
+
+def gallery_cards() -> dict[str, Card]:
+    """The subject access and erasure cards, with invented data."""
+    panel = "Riverside Community MARAC"
+    found = [
+        "Victim in RF-2026-0047 (accepted): case CM-2026-014, open",
+        "Child in the household in RF-2025-0112 (declined)",
+    ]
+    counts = [
+        ("Referrals", "2"),
+        ("Cases", "1"),
+        ("Agencies' answers", "3"),
+        ("Actions", "1"),
+        ("Meetings", "1"),
+    ]
+    people = [
+        PersonChoice(
+            "Rosa Lindqvist", "2 Sep 1986", "1986-09-02", "RV2 7LD", ["victim in RF-2026-0047"]
+        ),
+        PersonChoice("Rosa Lindqvist", "", "", "NB1 4QT", ["witness in RF-2025-0031"]),
+    ]
+    base = "https://bot.example.org/panels/demo-panel/sar/demo-export"
+    signed = "?token=1796000000.demo-priya.demo-signature"
+    return {
+        "sar-form": render_sar_form(PersonFormView(panel)),
+        "sar-form-mistake": render_sar_form(
+            PersonFormView(
+                panel,
+                "Rosa Lindqvist",
+                "",
+                notice="Give the person's name and date of birth.",
+            )
+        ),
+        "sar-found": render_sar_result(
+            SarResultView(
+                panel_name=panel,
+                name="Rosa Lindqvist",
+                born="2 Sep 1986",
+                found=found,
+                counts=counts,
+                docx_url=f"{base}.docx{signed}",
+                json_url=f"{base}.json{signed}",
+                expires="Fri 27 Nov 2026",
+            )
+        ),
+        "sar-found-no-downloads": render_sar_result(
+            SarResultView(panel, "Rosa Lindqvist", "2 Sep 1986", found, counts, None, None)
+        ),
+        "sar-nothing-found": render_sar_result(
+            SarResultView(panel, "Rosa Lindquist", "2 Sep 1986", [], [], None, None)
+        ),
+        "sar-candidates": render_candidates(CandidatesView(panel, "Rosa Lindqvist", people)),
+        "erase-candidates": render_candidates(
+            CandidatesView(panel, "Rosa Lindqvist", people, erase=True)
+        ),
+        "erase-form": render_erase_form(PersonFormView(panel)),
+        "erase-preview": render_erase_preview(
+            ErasePreviewView(
+                panel_name=panel,
+                name="Rosa Lindqvist",
+                born="2 Sep 1986",
+                date_of_birth="1986-09-02",
+                found=found,
+                token="demo-erasure",  # noqa: S106 (a card's confirmation id, not a secret)
+            )
+        ),
+        "erase-preview-reason-refused": render_erase_preview(
+            ErasePreviewView(
+                panel_name=panel,
+                name="Rosa Lindqvist",
+                born="2 Sep 1986",
+                date_of_birth="1986-09-02",
+                found=found,
+                token="demo-erasure",  # noqa: S106 (a card's confirmation id, not a secret)
+                reason="Asked by Rosa in person",
+                notice=REASON_NAMES_PERSON,
+            )
+        ),
+        "erased": render_erased(
+            ErasedView(
+                panel,
+                ErasureReport(2, 1, 1, 1, 0).facts(),
+                "Erasure request under UK GDPR Art. 17, letter of 3 Nov 2026",
+            )
+        ),
+        "erased-already": render_erased(ErasedView(panel, (), "", already=True)),
+    }

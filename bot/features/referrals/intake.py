@@ -1,0 +1,806 @@
+"""Referral intake: `refer` and the steps of the intake card, saved on every click.
+
+A referral starts as a draft. Each click on the intake card first keeps what was typed (as
+typed, even when not valid yet) and the step, then checks, moves and saves, all in one unit
+of work; the card the click returns replaces the clicked one. Submit checks every step again,
+stores the referral's structured fields, and hands it to triage.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.delivery import ConversationKind
+from bot.domain.errors import Conflict, InvalidInput, NotFound
+from bot.domain.intake_rules import (
+    CHILD_KEYS,
+    MAX_SUBJECTS,
+    NEXT_KEY,
+    STEP_TITLES,
+    SUBJECT_KEYS,
+    F,
+    IntakeContext,
+    Step,
+    add_child,
+    add_subject,
+    child_keys,
+    escalation_suggested,
+    inputs_from_referral,
+    is_on,
+    merge_inputs,
+    new_draft_inputs,
+    next_step,
+    previous_step,
+    read_referral,
+    remove_child,
+    remove_subject,
+    risk_field,
+    risk_progress,
+    row_field,
+    subject_keys,
+    validate_all,
+    validate_step,
+)
+from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
+from bot.domain.policy import Act
+from bot.domain.referral import (
+    DeclineReason,
+    Referral,
+    ReferralCategory,
+    ReferralStatus,
+    SubjectRole,
+)
+from bot.domain.risk import RiskMatrix
+from bot.features.referrals import triage
+from bot.features.referrals.notices import (
+    ReferralEvent,
+    notice_card,
+    referral_summary,
+    tell_referrer,
+)
+from bot.kernel.config import load_risk_matrix
+from bot.kernel.guard import ANYWHERE, PRIVATE, Access, Target
+from bot.kernel.localtime import day_text
+from bot.kernel.notify import card_to_member
+from bot.kernel.ports import AlreadyExists, UnitOfWork
+from bot.kernel.router import CommandSpec, Deps, Handler, Reply, Request, Router, VerbSpec
+from cards.intake import (
+    CATEGORY_TITLES,
+    ROLE_TITLES,
+    Choice,
+    DraftNoteView,
+    IntakeView,
+    ReviewStepView,
+    RiskQuestion,
+    RiskStepView,
+    SubmittedView,
+    render_discard_question,
+    render_discarded,
+    render_intake,
+    render_saved,
+    render_submitted,
+)
+from cards.kit import Card
+from cards.verbs import Verb
+
+# Any member of the panel may refer; the panel's own roles all count.
+REFER_ROLES = frozenset(Role)
+EDITABLE = frozenset({ReferralStatus.DRAFT, ReferralStatus.MORE_INFO_REQUESTED})
+IN_PRIVATE = "Referrals are made in private: I've sent you a private message."
+HOW_TO_REFER = (
+    "Type refer to carry on with your draft, refer new to start another, or refer and a "
+    "reference such as RF-2026-0049."
+)
+OUT_OF_DATE = "This card is out of date. Type refer to carry on with your referral."
+NOT_YOURS = "I can't find that referral among yours. Type refer to see your draft."
+_REFERENCE = re.compile(r"^RF-\d{4}-\d{1,6}$", re.IGNORECASE)
+_MAX_REFERENCE_TRIES = 1000
+# How often `refer` starts again when another draft took its reference at the same instant.
+_CREATION_TRIES = 3
+
+
+@cache
+def _matrix() -> RiskMatrix:
+    return load_risk_matrix()
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Who is referring, to which panel, and what the rules need: fixed for one click."""
+
+    panel: Panel
+    member: Member
+    agencies: Sequence[Agency]
+    ctx: IntakeContext
+    now: datetime
+
+
+def make_setting(
+    panel: Panel, member: Member, agencies: Sequence[Agency], matrix: RiskMatrix, now: datetime
+) -> Setting:
+    """The setting of one click, with the day in the panel's time zone."""
+    active = [a for a in agencies if a.active]
+    today = now.astimezone(ZoneInfo(panel.timezone)).date()
+    ctx = IntakeContext(today=today, matrix=matrix, agency_ids=frozenset(a.id for a in active))
+    return Setting(panel=panel, member=member, agencies=active, ctx=ctx, now=now)
+
+
+async def _setting(uow: UnitOfWork, panel: Panel, member: Member, now: datetime) -> Setting:
+    return make_setting(panel, member, await uow.agencies.all(panel.id), _matrix(), now)
+
+
+# --- what the card shows -----------------------------------------------------------------------
+
+
+def _text(inputs: Mapping[str, Any], field_id: str) -> str:
+    value = inputs.get(field_id)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _summary(setting: Setting, inputs: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The referral as typed so far, in a few facts, for the review step."""
+    category = next((c for c in ReferralCategory if c.value == _text(inputs, F.CATEGORY)), None)
+    subjects = []
+    for key in subject_keys(inputs):
+        name = _text(inputs, row_field(key, "name")) or "name missing"
+        role = next(
+            (r for r in SubjectRole if r.value == _text(inputs, row_field(key, "role"))), None
+        )
+        subjects.append(f"{name} ({ROLE_TITLES[role].lower() if role else 'role missing'})")
+    names = {a.id: a.name for a in setting.agencies}
+    agencies = [names[a] for a in _text(inputs, F.AGENCIES).split(",") if a in names]
+    incidents = _text(inputs, F.INCIDENTS) or "not given"
+    if is_on(inputs.get(F.INCIDENTS_RISING)):
+        incidents += ", rising"
+    if is_on(inputs.get(F.CONSENT_GIVEN)):
+        consent = "consented"
+    else:
+        consent = f"without consent: {_text(inputs, F.CONSENT_REASON) or 'reason missing'}"
+    return (
+        ("Kind", CATEGORY_TITLES[category] if category else "not chosen"),
+        ("Discussed with", _text(inputs, F.DISCUSSED_WITH) or "not given"),
+        ("Meeting held", "yes" if is_on(inputs.get(F.MEETING_HELD)) else "no"),
+        ("Subjects", "; ".join(subjects) or "none"),
+        ("Children", str(len(child_keys(inputs)) or "none")),
+        ("Incidents (12 months)", incidents),
+        ("Agencies involved", ", ".join(agencies) or "none"),
+        ("Consent", consent),
+    )
+
+
+def _risk_view(matrix: RiskMatrix, inputs: Mapping[str, Any]) -> RiskStepView:
+    total, answered = risk_progress(inputs, matrix)
+    return RiskStepView(
+        questions=tuple(
+            RiskQuestion(
+                item.id,
+                item.question,
+                tuple(Choice(o.value, f"{o.label} ({o.score})") for o in item.options),
+            )
+            for item in matrix.items
+        ),
+        threshold=matrix.threshold,
+        max_total=sum(max(o.score for o in item.options) for item in matrix.items),
+        total_so_far=total,
+        answered=answered,
+        example=matrix.example,
+    )
+
+
+def _review_view(setting: Setting, inputs: Mapping[str, Any]) -> ReviewStepView:
+    matrix = setting.ctx.matrix
+    total, answered = risk_progress(inputs, matrix)
+    complete = answered == len(matrix.items)
+    return ReviewStepView(
+        summary=_summary(setting, inputs),
+        risk_total=total if complete else None,
+        threshold=matrix.threshold,
+        high_risk=complete and matrix.is_high(total),
+        escalation_suggested=escalation_suggested(inputs),
+    )
+
+
+def intake_view(
+    setting: Setting,
+    referral: Referral,
+    inputs: Mapping[str, Any],
+    step: Step,
+    *,
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+    other_drafts: Sequence[str] = (),
+) -> IntakeView:
+    """What the intake card shows of `referral` at `step`."""
+    sent_back = referral.status is ReferralStatus.MORE_INFO_REQUESTED
+    agency = next((a for a in setting.agencies if a.id == referral.referring_agency_id), None)
+    return IntakeView(
+        referral_id=referral.id,
+        reference=referral.reference,
+        step=step,
+        referrer_name=setting.member.name,
+        agency_name=agency.name if agency else None,
+        values=inputs,
+        errors=dict(errors or {}),
+        notice=notice,
+        question=referral.more_info_question if sent_back else None,
+        subject_keys=tuple(subject_keys(inputs)),
+        child_keys=tuple(child_keys(inputs)),
+        agencies=tuple(Choice(a.id, a.name) for a in setting.agencies),
+        risk=_risk_view(setting.ctx.matrix, inputs) if step is Step.RISK else None,
+        review=_review_view(setting, inputs) if step is Step.REVIEW else None,
+        other_drafts=tuple(other_drafts),
+        sent_back=sent_back,
+    )
+
+
+def _note(referral: Referral, step: Step) -> DraftNoteView:
+    return DraftNoteView(
+        referral_id=referral.id,
+        reference=referral.reference,
+        step=step,
+        sent_back=referral.status is ReferralStatus.MORE_INFO_REQUESTED,
+    )
+
+
+# --- loading and keeping drafts -----------------------------------------------------------
+
+
+async def _membership(request: Request, deps: Deps) -> tuple[Panel, Member]:
+    """The member the guard let through: REFER for `refer`, EDIT_REFERRAL (their own
+    referral, no agreement needed for what they wrote) for the intake card's buttons."""
+    return request.admitted()
+
+
+def _inputs_of(referral: Referral) -> dict[str, Any]:
+    """What the draft holds as typed; rebuilt from the stored fields if none was kept."""
+    if referral.draft_inputs:
+        return dict(referral.draft_inputs)
+    if referral.subjects:
+        return inputs_from_referral(referral)
+    return new_draft_inputs()
+
+
+def _step_of(raw: object) -> Step | None:
+    return next((s for s in Step if s.value == raw), None)
+
+
+async def _own(uow: UnitOfWork, panel: Panel, member: Member, referral_id: str) -> Referral:
+    referral = await uow.referrals.get(panel.id, referral_id)
+    if referral is None or referral.referrer_member_id != member.id:
+        raise NotFound(NOT_YOURS)
+    return referral
+
+
+async def _open_drafts(uow: UnitOfWork, panel: Panel, member: Member) -> list[Referral]:
+    """The caller's referrals still open to change: those sent back first (the coordinator
+    is waiting), then drafts, newest first."""
+    mine = [r for r in await uow.referrals.by_referrer(panel.id, member.id) if r.status in EDITABLE]
+    mine.sort(key=lambda r: r.created_at, reverse=True)
+    mine.sort(key=lambda r: r.status is not ReferralStatus.MORE_INFO_REQUESTED)
+    return mine
+
+
+async def _audit(
+    uow: UnitOfWork, setting: Setting, verb: AuditVerb, referral: Referral, detail: str
+) -> None:
+    await uow.audit.append(
+        AuditEvent(
+            panel_id=setting.panel.id,
+            at=setting.now,
+            actor_aad_object_id=setting.member.aad_object_id,
+            actor_member_id=setting.member.id,
+            verb=verb,
+            entity="referral",
+            entity_id=referral.id,
+            where=ConversationKind.PERSONAL.value,
+            detail=detail,
+        )
+    )
+
+
+async def _new_draft(uow: UnitOfWork, setting: Setting) -> Referral:
+    """A new draft with the next free reference of the year, e.g. RF-2026-0004.
+
+    Two drafts started at the same instant may pick the same number; the storage's unique
+    reference then refuses the second with AlreadyExists, and `refer` tries again.
+    """
+    panel, year = setting.panel, setting.now.astimezone(UTC).year
+    number = await uow.referrals.count_created_in_year(panel.id, year) + 1
+    for _ in range(_MAX_REFERENCE_TRIES):
+        reference = f"RF-{year}-{number:04d}"
+        if await uow.referrals.by_reference(panel.id, reference) is None:
+            break
+        number += 1
+    referral = Referral(
+        panel_id=panel.id,
+        reference=reference,
+        referrer_member_id=setting.member.id,
+        referring_agency_id=setting.member.agency_id,
+        created_at=setting.now,
+        draft_inputs=new_draft_inputs(),
+        draft_step=Step.ABOUT.value,
+    )
+    await uow.referrals.save(referral)
+    await _audit(uow, setting, AuditVerb.CREATE, referral, "draft started")
+    return referral
+
+
+def status_text(referral: Referral, panel: Panel) -> str:
+    """Why a referral can no longer be changed on the intake card."""
+    ref = referral.reference
+    if referral.status is ReferralStatus.SUBMITTED:
+        when = day_text(referral.submitted_at, panel) if referral.submitted_at else "earlier"
+        return (
+            f"{ref} was submitted on {when} and is with the coordinator. I'll tell you here "
+            "when they decide."
+        )
+    if referral.status is ReferralStatus.ACCEPTED:
+        return f"{ref} was accepted: it is now one of the panel's cases."
+    if referral.status is ReferralStatus.DECLINED:
+        return f"{ref} was declined, so it cannot be changed. You can make a new referral."
+    return f"{ref} was withdrawn, so it cannot be changed."
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+async def refer(request: Request, deps: Deps) -> Reply:
+    """`refer`: carry on with the caller's draft or start one; `refer new`; `refer RF-…`."""
+    for _ in range(_CREATION_TRIES - 1):
+        try:
+            return await _refer(request, deps)
+        except AlreadyExists:
+            # Another draft took the same reference at the same instant (another referrer,
+            # or this one in a second window): nothing was stored, so look again, when the
+            # next number is free. A last loss answers with AlreadyExists' plain message.
+            continue
+    return await _refer(request, deps)
+
+
+async def _refer(request: Request, deps: Deps) -> Reply:
+    panel, member = await _membership(request, deps)
+    wanted = request.args.strip()
+    if wanted and wanted.lower() != "new" and not _REFERENCE.match(wanted):
+        raise InvalidInput(HOW_TO_REFER)
+    async with deps.uow() as uow:
+        setting = await _setting(uow, panel, member, deps.clock.now())
+        drafts = await _open_drafts(uow, panel, member)
+        if wanted.lower() == "new" or (not wanted and not drafts):
+            referral = await _new_draft(uow, setting)
+        elif wanted:
+            found = await uow.referrals.by_reference(panel.id, wanted.upper())
+            if found is None or found.referrer_member_id != member.id:
+                raise NotFound(f"You have no referral {wanted.upper()}.")
+            if found.status not in EDITABLE:
+                return Reply(text=status_text(found, panel))
+            referral = found
+        else:
+            referral = drafts[0]
+        others = [d.reference for d in drafts if d.id != referral.id]
+        step = _step_of(referral.draft_step) or Step.ABOUT
+        card = render_intake(
+            intake_view(setting, referral, _inputs_of(referral), step, other_drafts=others)
+        )
+        if request.where.kind is ConversationKind.PERSONAL:
+            await uow.commit()
+            return Reply(card=card)
+        # Never personal data in a shared chat: the card goes to the caller's private chat.
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=member.id,
+            card=card,
+            key=f"intake:{referral.id}:{setting.now.isoformat()}",
+            now=setting.now,
+        )
+        await uow.commit()
+    return Reply(text=IN_PRIVATE)
+
+
+# --- the card's buttons ------------------------------------------------------------------------
+
+
+@dataclass
+class _Click:
+    """One click on the intake card, and what it turns into."""
+
+    verb: Verb
+    setting: Setting
+    referral: Referral
+    inputs: dict[str, Any]
+    step: Step
+    data: Mapping[str, Any]
+
+
+async def _on_click(verb: Verb, request: Request, deps: Deps) -> Reply:
+    panel, member = await _membership(request, deps)
+    referral_id = request.data.get("referral_id")
+    if not isinstance(referral_id, str) or not 0 < len(referral_id) <= 64:
+        raise InvalidInput(OUT_OF_DATE)
+    try:
+        return await _apply(verb, request, deps, panel, member, referral_id)
+    except Conflict:
+        # Another click on the same draft (a double click, a second window) saved first. A
+        # draft keeps the last value typed in each field, so laying this click's inputs over
+        # the newer copy is what the person means; a submitted referral is not changed again.
+        return await _apply(verb, request, deps, panel, member, referral_id)
+
+
+async def _apply(
+    verb: Verb, request: Request, deps: Deps, panel: Panel, member: Member, referral_id: str
+) -> Reply:
+    async with deps.uow() as uow:
+        referral = await _own(uow, panel, member, referral_id)
+        if referral.status not in EDITABLE:
+            return Reply(text=status_text(referral, panel))
+        setting = await _setting(uow, panel, member, deps.clock.now())
+        step = _step_of(request.data.get("step")) or _step_of(referral.draft_step) or Step.ABOUT
+        click = _Click(
+            verb=verb,
+            setting=setting,
+            referral=referral,
+            inputs=merge_inputs(_inputs_of(referral), request.data, setting.ctx.matrix),
+            step=step,
+            data=request.data,
+        )
+        card = await _HANDLERS[verb](uow, click)
+        await uow.commit()
+    return Reply(card=card)
+
+
+async def _keep(uow: UnitOfWork, click: _Click, step: Step, detail: str) -> None:
+    """Store what was typed and where the person is, then save."""
+    click.referral.draft_inputs = click.inputs
+    click.referral.draft_step = step.value
+    await uow.referrals.save(click.referral)
+    await _audit(uow, click.setting, AuditVerb.UPDATE, click.referral, detail)
+
+
+async def _show(
+    uow: UnitOfWork,
+    click: _Click,
+    step: Step,
+    *,
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+) -> Card:
+    """Save the draft at `step` and show that step."""
+    await _keep(uow, click, step, f"draft saved ({click.verb.value} at {click.step.value})")
+    view = intake_view(
+        click.setting, click.referral, click.inputs, step, errors=errors, notice=notice
+    )
+    return render_intake(view)
+
+
+async def _next(uow: UnitOfWork, click: _Click) -> Card:
+    errors = validate_step(click.step, click.inputs, click.setting.ctx)
+    if errors:
+        return await _show(uow, click, click.step, errors=errors)
+    return await _show(uow, click, next_step(click.step))
+
+
+async def _back(uow: UnitOfWork, click: _Click) -> Card:
+    return await _show(uow, click, previous_step(click.step))
+
+
+async def _open(uow: UnitOfWork, click: _Click) -> Card:
+    return await _show(uow, click, click.step)
+
+
+async def _answer(uow: UnitOfWork, click: _Click) -> Card:
+    return await _show(uow, click, Step.REVIEW)
+
+
+async def _save(uow: UnitOfWork, click: _Click) -> Card:
+    await _keep(uow, click, click.step, f"draft saved and closed at {click.step.value}")
+    return render_saved(_note(click.referral, click.step))
+
+
+def _row(click: _Click) -> str:
+    row = click.data.get("row")
+    return row if isinstance(row, str) else ""
+
+
+async def _change_rows(
+    uow: UnitOfWork,
+    click: _Click,
+    step: Step,
+    change: Callable[[Mapping[str, Any]], dict[str, Any]],
+) -> Card:
+    try:
+        click.inputs = change(click.inputs)
+    except InvalidInput as err:
+        return await _show(uow, click, step, notice=err.message)
+    return await _show(uow, click, step)
+
+
+async def _add_subject(uow: UnitOfWork, click: _Click) -> Card:
+    return await _change_rows(uow, click, Step.SUBJECTS, add_subject)
+
+
+async def _remove_subject(uow: UnitOfWork, click: _Click) -> Card:
+    row = _row(click)
+    return await _change_rows(uow, click, Step.SUBJECTS, lambda i: remove_subject(i, row))
+
+
+async def _add_child(uow: UnitOfWork, click: _Click) -> Card:
+    return await _change_rows(uow, click, Step.HOUSEHOLD, add_child)
+
+
+async def _remove_child(uow: UnitOfWork, click: _Click) -> Card:
+    row = _row(click)
+    return await _change_rows(uow, click, Step.HOUSEHOLD, lambda i: remove_child(i, row))
+
+
+async def _discard(uow: UnitOfWork, click: _Click) -> Card:
+    if click.data.get("confirm") is not True:
+        await _keep(uow, click, click.step, "draft saved before discarding")
+        return render_discard_question(_note(click.referral, click.step))
+    note = _note(click.referral, click.step)
+    click.referral.withdraw(click.setting.now)
+    await _keep(uow, click, click.step, "withdrawn by the referrer")
+    return render_discarded(note)
+
+
+async def _submit(uow: UnitOfWork, click: _Click) -> Card:
+    setting = click.setting
+    problems = validate_all(click.inputs, setting.ctx)
+    if problems:
+        first, errors = next(iter(problems.items()))
+        others = [STEP_TITLES[s] for s in problems if s is not first]
+        notice = "Correct this step before you submit." + (
+            f" Then check: {', '.join(others)}." if others else ""
+        )
+        return await _show(uow, click, first, errors=errors, notice=notice)
+    resubmitted = click.referral.status is ReferralStatus.MORE_INFO_REQUESTED
+    # Try the submission on a copy: a refused one must not leave subjects on the draft, where
+    # the coordinator's duplicate search would find them.
+    trial = copy.deepcopy(click.referral)
+    read_referral(click.inputs, setting.ctx).apply_to(trial)
+    try:
+        trial.submit(setting.now)
+    except InvalidInput as err:
+        return await _show(uow, click, Step.REVIEW, errors=err.fields, notice=err.message)
+    click.referral = trial
+    await _keep(uow, click, Step.REVIEW, "resubmitted" if resubmitted else "submitted")
+    await triage.referral_submitted(uow, setting.panel, trial, setting.now)
+    await tell_referrer(uow, setting.panel, trial, ReferralEvent.RECEIVED, setting.now)
+    return render_submitted(
+        SubmittedView(
+            reference=trial.reference,
+            panel_name=setting.panel.name,
+            summary=referral_summary(trial),
+            resubmitted=resubmitted,
+        )
+    )
+
+
+_HANDLERS = {
+    Verb.REFER_NEXT: _next,
+    Verb.REFER_BACK: _back,
+    Verb.REFER_OPEN: _open,
+    Verb.REFER_ANSWER: _answer,
+    Verb.REFER_SAVE: _save,
+    Verb.REFER_ADD_SUBJECT: _add_subject,
+    Verb.REFER_REMOVE_SUBJECT: _remove_subject,
+    Verb.REFER_ADD_CHILD: _add_child,
+    Verb.REFER_REMOVE_CHILD: _remove_child,
+    Verb.REFER_DISCARD: _discard,
+    Verb.REFER_SUBMIT: _submit,
+}
+
+
+def register(router: Router) -> None:
+    """Register `refer` and the intake card's verbs."""
+    router.command(
+        CommandSpec(
+            name="refer",
+            summary="Make a referral to the panel, or carry on with your draft.",
+            handler=refer,
+            usage="refer [new | RF-2026-0049]",
+            access=Access(Act.REFER, ANYWHERE),
+            button="Make a referral",
+        )
+    )
+    drafting = Access(Act.EDIT_REFERRAL, PRIVATE, (Target.REFERRAL,), (Target.REFERRAL,))
+    for verb in _HANDLERS:
+        router.verb(VerbSpec(verb.value, _verb_handler(verb), drafting))
+
+
+def _verb_handler(verb: Verb) -> Handler:
+    async def handle(request: Request, deps: Deps) -> Reply:
+        return await _on_click(verb, request, deps)
+
+    return handle
+
+
+# --- the gallery -------------------------------------------------------------------------------
+
+_GALLERY_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def _gallery_setting() -> tuple[Setting, Referral]:
+    panel = Panel(
+        name="Riverside Community MARAC",
+        team_id="19:gallery@thread.tacv2",
+        tenant_id="gallery",
+        created_at=_GALLERY_NOW,
+    )
+    agencies = [
+        Agency(panel_id=panel.id, name=name, kind=kind)
+        for name, kind in (
+            ("Riverside Police", AgencyKind.CORE),
+            ("Riverside Homes (Housing)", AgencyKind.CORE),
+            ("Adult Social Care", AgencyKind.CORE),
+            ("Victim Support", AgencyKind.CORE),
+            ("Riverside Fire and Rescue", AgencyKind.INVITED),
+        )
+    ]
+    member = Member(
+        panel_id=panel.id,
+        aad_object_id="gallery-referrer",
+        name="Aisha Bello",
+        agency_id=agencies[3].id,
+        roles=frozenset({Role.REFERRER}),
+    )
+    referral = Referral(
+        panel_id=panel.id,
+        reference="RF-2026-0053",
+        referrer_member_id=member.id,
+        referring_agency_id=member.agency_id,
+        created_at=_GALLERY_NOW,
+    )
+    return make_setting(panel, member, agencies, _matrix(), _GALLERY_NOW), referral
+
+
+def _gallery_inputs(setting: Setting) -> dict[str, Any]:
+    """A draft as an invented referrer might have typed it; every person is invented."""
+    matrix = setting.ctx.matrix
+    inputs: dict[str, Any] = {
+        SUBJECT_KEYS: ["s1", "s2"],
+        CHILD_KEYS: ["c1"],
+        NEXT_KEY: 4,
+        F.CATEGORY: ReferralCategory.ASB_VULNERABLE.value,
+        F.DISCUSSED_WITH: "Team leader, Victim Support",
+        F.TRIED_ALREADY: "Two warning letters from the landlord; a police visit in October.",
+        F.MEETING_HELD: "true",
+        "s1.role": "victim",
+        "s1.name": "Noor Haddad",
+        "s1.dob": "1979-04-12",
+        "s1.address": "Flat 9, 3 Mill Lane, Riverside",
+        "s1.postcode": "RV3 2PN",
+        "s1.phone": "07700 900456",
+        "s1.safe_to_call": "true",
+        "s1.vulnerabilities": "Anxiety; recently bereaved",
+        "s1.language": "Arabic",
+        "s1.interpreter": "true",
+        "s2.role": "perpetrator",
+        "s2.name": "Callum Reid",
+        "s2.aliases": "Cal",
+        "c1.name": "Sami Haddad",
+        "c1.dob": "2016-02-03",
+        F.RELATIONSHIP: "Neighbours on the same landing",
+        F.INCIDENTS: "5",
+        F.INCIDENTS_RISING: "true",
+        F.AGENCIES: setting.agencies[0].id,
+        F.CONSENT_AWARE: "true",
+        F.CONSENT_GIVEN: "true",
+    }
+    for n, item in enumerate(matrix.items):
+        inputs[risk_field(item.id)] = item.options[2 if n % 3 else 1].value
+    return inputs
+
+
+def _gallery_referrals(setting: Setting, base: Referral) -> dict[str, Card]:
+    inputs = _gallery_inputs(setting)
+    submitted = copy.deepcopy(base)
+    read_referral(inputs, setting.ctx).apply_to(submitted)
+    submitted.submit(_GALLERY_NOW)
+    sent_back = copy.deepcopy(submitted)
+    sent_back.ask_for_more_information("Has the landlord started tenancy enforcement?")
+    accepted = copy.deepcopy(submitted)
+    accepted.accept("gallery-case", _GALLERY_NOW)
+    declined = copy.deepcopy(submitted)
+    declined.decline(DeclineReason.MORE_APPROPRIATE_MEETING, "Domestic abuse MARAC", _GALLERY_NOW)
+    out_of_area = copy.deepcopy(submitted)
+    out_of_area.decline(DeclineReason.OUT_OF_AREA, None, _GALLERY_NOW)
+    panel = setting.panel
+    return {
+        "intake-submitted": render_submitted(
+            SubmittedView(submitted.reference, panel.name, referral_summary(submitted))
+        ),
+        "intake-more-info": render_intake(
+            intake_view(
+                setting, sent_back, {**inputs, F.ANSWER: "Yes: a notice was served."}, Step.REVIEW
+            )
+        ),
+        "referrer-received": notice_card(panel, submitted, ReferralEvent.RECEIVED),
+        "referrer-more-info": notice_card(panel, sent_back, ReferralEvent.MORE_INFO_NEEDED),
+        "referrer-accepted": notice_card(
+            panel,
+            accepted,
+            ReferralEvent.ACCEPTED,
+            case_reference="CM-2026-015",
+            meeting_starts_at=datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
+        ),
+        "referrer-declined": notice_card(panel, declined, ReferralEvent.DECLINED),
+        "referrer-declined-out-of-area": notice_card(panel, out_of_area, ReferralEvent.DECLINED),
+    }
+
+
+def gallery_cards() -> dict[str, Card]:
+    """This feature's cards, rendered with invented demo data."""
+    setting, referral = _gallery_setting()
+    ctx = setting.ctx
+    filled = _gallery_inputs(setting)
+
+    def step(step: Step, inputs: Mapping[str, Any], **extra: Any) -> Card:
+        return render_intake(intake_view(setting, referral, inputs, step, **extra))
+
+    def with_errors(at: Step, inputs: Mapping[str, Any]) -> Card:
+        return step(at, inputs, errors=validate_step(at, inputs, ctx))
+
+    mistakes = {
+        **filled,
+        "s1.dob": "2031-01-01",
+        "s1.postcode": "RV3 2P",
+        "s1.phone": "0770 nine",
+        "s2.name": "",
+        "c1.dob": "2001-05-05",
+        F.INCIDENTS: "",
+        F.CONSENT_GIVEN: "false",
+        F.JUDGEMENT: "true",
+        F.JUSTIFICATION: "Worried.",
+    }
+    ten = new_draft_inputs()
+    while len(subject_keys(ten)) < MAX_SUBJECTS:
+        ten = add_subject(ten)
+    for n, key in enumerate(subject_keys(ten), 1):
+        ten[row_field(key, "role")] = SubjectRole.WITNESS.value
+        ten[row_field(key, "name")] = f"Invented Witness {n}"
+        ten[row_field(key, "address")] = f"{n} Orchard Row, Riverside"
+        ten[row_field(key, "vulnerabilities")] = "Frightened to leave the flat after dark"
+    half_risk = {k: v for k, v in filled.items() if not k.startswith("risk.")}
+    half_risk.update({risk_field(i.id): filled[risk_field(i.id)] for i in ctx.matrix.items[::2]})
+    no_criteria = {
+        **filled,
+        **{risk_field(i.id): i.options[0].value for i in ctx.matrix.items},
+        F.INCIDENTS: "1",
+        F.INCIDENTS_RISING: "false",
+    }
+    cards: dict[str, Card] = {
+        "intake-about-new": step(Step.ABOUT, new_draft_inputs(), other_drafts=["RF-2026-0050"]),
+        "intake-about-errors": with_errors(Step.ABOUT, new_draft_inputs()),
+        "intake-subjects": step(Step.SUBJECTS, filled),
+        "intake-subjects-errors": with_errors(Step.SUBJECTS, mistakes),
+        "intake-subjects-ten": step(Step.SUBJECTS, ten, notice="A referral can name at most 10."),
+        "intake-household": step(Step.HOUSEHOLD, filled),
+        "intake-household-errors": with_errors(Step.HOUSEHOLD, mistakes),
+        "intake-consent-errors": with_errors(Step.CONSENT, mistakes),
+        "intake-risk": step(Step.RISK, half_risk),
+        "intake-risk-errors": with_errors(Step.RISK, half_risk),
+        "intake-review": step(Step.REVIEW, filled),
+        "intake-review-errors": with_errors(Step.REVIEW, mistakes),
+        "intake-review-no-criteria": step(
+            Step.REVIEW,
+            no_criteria,
+            notice=(
+                "This referral meets none of the panel's criteria: high risk (a risk total "
+                "above the threshold), potential escalation, or professional judgement with "
+                "a written justification."
+            ),
+        ),
+        "intake-saved": render_saved(_note(referral, Step.HOUSEHOLD)),
+        "intake-discard-question": render_discard_question(_note(referral, Step.ABOUT)),
+        "intake-discarded": render_discarded(_note(referral, Step.ABOUT)),
+    }
+    cards.update(_gallery_referrals(setting, referral))
+    return cards

@@ -1,0 +1,1105 @@
+"""Referral triage: the coordinator accepts, sends back or declines each new referral.
+
+A submitted referral reaches every coordinator as a triage card (with the subjects' matches
+in the panel's records) and the team channel as a notice without personal data. Accepting
+opens a case, lists it on a meeting's agenda and asks the chosen agencies for information.
+Two coordinators may click at once: the referral's version decides, one wins and the other
+is told what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from bot.domain import policy
+from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.case import Case
+from bot.domain.delivery import ConversationKind
+from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from bot.domain.matching import MatchBasis, MatchKind, SubjectMatch, classify_matches
+from bot.domain.meeting import AgendaItem, AgendaItemKind, Meeting, MeetingStatus
+from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
+from bot.domain.referral import (
+    DeclineReason,
+    Referral,
+    ReferralCategory,
+    ReferralStatus,
+    Subject,
+)
+from bot.domain.risk import RiskLevel, RiskMatrix
+from bot.features.referrals.info_requests import SentRequest, send_requests
+from bot.features.referrals.info_requests import gallery_cards as info_request_gallery
+from bot.features.referrals.info_requests import register as register_info_requests
+from bot.features.referrals.notices import ReferralEvent, tell_referrer
+from bot.kernel import access, audit
+from bot.kernel.config import load_risk_matrix
+from bot.kernel.guard import PRIVATE, Access, Target
+from bot.kernel.inputs import text_field
+from bot.kernel.localtime import born_text, day_text, short_day_text, when_text
+from bot.kernel.notify import card_to_channel, card_to_member
+from bot.kernel.ports import UnitOfWork
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.kit import Card
+from cards.referrals import MineView, MyLine, PendingLine, PendingView, render_mine, render_pending
+from cards.triage import (
+    ACCEPT_FORM,
+    ASK_FORM,
+    DECLINE_FORM,
+    MAX_TEXT,
+    ChannelNoticeView,
+    Choice,
+    MatchLine,
+    OutcomeView,
+    SubjectLine,
+    TriageView,
+    render_channel_notice,
+    render_triage,
+    render_triage_outcome,
+    triage_title,
+)
+from cards.verbs import Verb
+
+NEW_CASE_MINUTES = 15
+SEE_REFERRAL = policy.Act.VIEW_REFERRAL
+PENDING = (ReferralStatus.SUBMITTED, ReferralStatus.MORE_INFO_REQUESTED)
+LISTABLE = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED})
+ONLY_COORDINATORS = "Only the panel's coordinators can triage referrals. Nothing was changed."
+CHANGED_MEANWHILE = (
+    "Someone changed this referral while you were deciding, so your click changed nothing. "
+    "Here it is as it stands now: check it and choose again."
+)
+DEFAULT_INFO_QUESTION = (
+    "What does your agency know about the people named, and what is it doing now? Include "
+    "any risk to staff who visit."
+)
+
+CATEGORY_LABELS: dict[ReferralCategory, str] = {
+    ReferralCategory.ASB_VULNERABLE: "ASB with a vulnerable victim or perpetrator",
+    ReferralCategory.COMPLEX_HIGH_RISK: "Complex high-risk case that cannot be resolved locally",
+    ReferralCategory.EXTREMISM: "Concern about extremism (consider Channel/Prevent)",
+}
+DECLINE_LABELS: dict[DeclineReason, str] = {
+    DeclineReason.CRITERIA_NOT_MET: "Does not meet the panel's criteria",
+    DeclineReason.MORE_APPROPRIATE_MEETING: "A more appropriate meeting exists",
+    DeclineReason.OUT_OF_AREA: "Out of area",
+    DeclineReason.DUPLICATE: "Duplicate of an open case",
+}
+# DOMAIN.md: the meetings a referral may belong to instead.
+OTHER_MEETINGS: dict[str, str] = {
+    "domestic_abuse_marac": "Domestic-abuse MARAC",
+    "mappa": "MAPPA",
+    "channel_prevent": "Channel / Prevent",
+    "adult_safeguarding": "Adult safeguarding",
+    "childrens_safeguarding": "Children's safeguarding",
+}
+MATCH_LABELS: dict[MatchKind, str] = {
+    MatchKind.POSSIBLE_DUPLICATE: "Possible duplicate",
+    MatchKind.REPEAT: "Repeat",
+    MatchKind.EARLIER: "Earlier history",
+}
+BASIS_LABELS: dict[MatchBasis, str] = {
+    MatchBasis.DATE_OF_BIRTH: "same name and date of birth",
+    MatchBasis.POSTCODE: "same name and postcode",
+}
+FORM_INPUTS: dict[str, tuple[str, ...]] = {
+    ACCEPT_FORM: ("meeting_id", "agency_ids", "info_question"),
+    ASK_FORM: ("question",),
+    DECLINE_FORM: ("decline_reason", "other_meeting", "decline_note"),
+}
+
+
+@cache
+def _matrix() -> RiskMatrix:
+    return load_risk_matrix()
+
+
+def assessed_risk_level(referral: Referral, matrix: RiskMatrix | None = None) -> RiskLevel:
+    """High when the matrix total is above the threshold (or the criterion says so);
+    otherwise medium when escalation or professional judgement makes it eligible."""
+    matrix = matrix or _matrix()
+    if referral.criteria.high_risk or (
+        referral.risk_total is not None and matrix.is_high(referral.risk_total)
+    ):
+        return RiskLevel.HIGH
+    if referral.criteria.any:
+        return RiskLevel.MEDIUM
+    return RiskLevel.STANDARD
+
+
+class FormRefused(DomainError):
+    """A triage form's inputs are wrong: `errors` maps each input id to what to fix."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("Check the highlighted fields.")
+        self.errors = dict(errors)
+
+
+# ---- what the coordinator sees --------------------------------------------------------
+
+
+async def find_matches(uow: UnitOfWork, referral: Referral, now: datetime) -> list[SubjectMatch]:
+    """The panel's earlier referrals and cases on the same people, classified."""
+    hits: list[tuple[Subject, Referral, Subject]] = []
+    for subject in referral.subjects:
+        found = await uow.referrals.subject_matches(
+            referral.panel_id,
+            match_name=subject.match_name,
+            date_of_birth=subject.date_of_birth,
+            match_postcode=subject.match_postcode,
+            exclude_referral_id=referral.id,
+        )
+        hits += [(subject, earlier, earlier_subject) for earlier, earlier_subject in found]
+    case_ids = sorted({r.case_id for _, r, _ in hits if r.case_id})
+    cases = await uow.cases.by_ids(referral.panel_id, case_ids) if case_ids else []
+    return classify_matches(referral, hits, {c.id: c for c in cases}, now)
+
+
+def _match_line(match: SubjectMatch, panel: Panel) -> MatchLine:
+    earlier, case = match.earlier, match.case
+    if case is not None and case.closed_at is not None and not case.is_open:
+        where = f"case {case.reference}, closed {day_text(case.closed_at, panel)}"
+    elif case is not None:
+        where = f"case {case.reference}, open"
+    elif earlier.status in PENDING:
+        sent = earlier.submitted_at or earlier.created_at
+        where = f"referral {earlier.reference}, pending since {day_text(sent, panel)}"
+    else:
+        decided = f" {day_text(earlier.decided_at, panel)}" if earlier.decided_at else ""
+        where = f"referral {earlier.reference}, {_status_word(earlier.status)}{decided}"
+    return MatchLine(
+        kind=MATCH_LABELS[match.kind],
+        text=f"{match.subject.name} — {where} ({BASIS_LABELS[match.basis]})",
+    )
+
+
+def _status_word(status: ReferralStatus) -> str:
+    return {
+        ReferralStatus.ACCEPTED: "accepted",
+        ReferralStatus.DECLINED: "declined",
+        ReferralStatus.WITHDRAWN: "withdrawn",
+        ReferralStatus.SUBMITTED: "submitted",
+        ReferralStatus.MORE_INFO_REQUESTED: "sent back for more information",
+        ReferralStatus.DRAFT: "draft",
+    }[status]
+
+
+def _listable(meeting: Meeting, now: datetime) -> bool:
+    return meeting.status in LISTABLE and meeting.starts_at > now
+
+
+async def _upcoming(uow: UnitOfWork, panel: Panel, now: datetime) -> list[Meeting]:
+    return [m for m in await uow.meetings.upcoming(panel.id, now) if _listable(m, now)]
+
+
+def _meeting_choice(meeting: Meeting, panel: Panel, now: datetime) -> Choice:
+    deadline = day_text(meeting.referral_deadline, panel)
+    due = f"referrals due {deadline}" if meeting.accepts_referrals_at(now) else "deadline passed"
+    return Choice(meeting.id, f"{when_text(meeting.starts_at, panel)} ({due})")
+
+
+def _agency_name(agencies: Mapping[str, Agency], agency_id: str | None) -> str:
+    agency = agencies.get(agency_id) if agency_id else None
+    return agency.name if agency else "no agency given"
+
+
+def _consent(referral: Referral) -> str:
+    consent = referral.consent
+    aware = "aware" if consent.aware else "not aware"
+    if consent.consented:
+        return f"{aware}, consented"
+    return f"{aware}, shared without consent: {consent.without_consent_reason or 'no reason'}"
+
+
+def _criteria(referral: Referral, matrix: RiskMatrix) -> list[str]:
+    met = []
+    if referral.criteria.high_risk or (
+        referral.risk_total is not None and matrix.is_high(referral.risk_total)
+    ):
+        met.append("high risk")
+    if referral.criteria.potential_escalation:
+        met.append("potential escalation")
+    if (referral.criteria.professional_judgement or "").strip():
+        met.append(f"professional judgement: “{referral.criteria.professional_judgement}”")
+    return met
+
+
+async def triage_view(
+    uow: UnitOfWork,
+    panel: Panel,
+    referral: Referral,
+    now: datetime,
+    *,
+    notice: str | None = None,
+    open_form: str | None = None,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> TriageView:
+    """Everything on the triage card, read in one unit of work."""
+    matrix = _matrix()
+    referrer = await uow.members.get(panel.id, referral.referrer_member_id)
+    agencies = {a.id: a for a in await uow.agencies.all(panel.id) if a.active}
+    meetings = await _upcoming(uow, panel, now)
+    default = next((m for m in meetings if m.accepts_referrals_at(now)), None)
+    if default is None and meetings:
+        default = meetings[0]
+    matches = await find_matches(uow, referral, now)
+    incidents = f"{referral.incidents_last_12_months} in the last 12 months"
+    if referral.incidents_rising:
+        incidents += ", rising"
+    if referral.risk_total is None:
+        risk = "not scored"
+    else:
+        risk = f"{referral.risk_total} (above {matrix.threshold} is high; matrix "
+        risk += f"{referral.risk_matrix_version or 'unknown'})"
+    return TriageView(
+        referral_id=referral.id,
+        version=referral.version,
+        reference=referral.reference,
+        panel_name=panel.name,
+        referrer=referrer.name if referrer else "unknown referrer",
+        agency=_agency_name(agencies, referral.referring_agency_id),
+        submitted_on=day_text(referral.submitted_at or referral.created_at, panel),
+        category=CATEGORY_LABELS[referral.category],
+        subjects=[
+            SubjectLine(
+                name=s.name,
+                role=s.role.value,
+                born=born_text(s.date_of_birth) if s.date_of_birth else None,
+                postcode=s.postcode,
+            )
+            for s in referral.subjects
+        ],
+        children=len(referral.children),
+        incidents=incidents,
+        consent=_consent(referral),
+        risk=risk,
+        risk_level=assessed_risk_level(referral, matrix).value.capitalize(),
+        criteria=_criteria(referral, matrix),
+        matches=[_match_line(m, panel) for m in matches],
+        meetings=[_meeting_choice(m, panel, now) for m in meetings],
+        default_meeting=default.id if default else None,
+        agencies=[
+            Choice(a.id, a.name + (" (invited)" if a.kind is AgencyKind.INVITED else ""))
+            for a in agencies.values()
+        ],
+        default_agencies=[
+            a.id
+            for a in agencies.values()
+            if a.kind is AgencyKind.CORE and a.id != referral.referring_agency_id
+        ],
+        info_question=DEFAULT_INFO_QUESTION,
+        decline_reasons=[Choice(r.value, label) for r, label in DECLINE_LABELS.items()],
+        other_meetings=[Choice(k, label) for k, label in OTHER_MEETINGS.items()],
+        previous_question=referral.more_info_question,
+        notice=notice,
+        open_form=open_form,
+        values=dict(values or {}),
+        errors=dict(errors or {}),
+    )
+
+
+async def referral_submitted(
+    uow: UnitOfWork, panel: Panel, referral: Referral, now: datetime
+) -> None:
+    """A referral was (re)submitted: queue the coordinator's triage card and the channel
+    notice, in the same unit of work.
+
+    Keys name the referral's version, so redelivering the submission queues nothing twice
+    while a resubmission (a new version) is announced again.
+    """
+    card = render_triage(await triage_view(uow, panel, referral, now))
+    agency = (
+        await uow.agencies.get(panel.id, referral.referring_agency_id)
+        if referral.referring_agency_id
+        else None
+    )
+    for member in await _coordinators(uow, panel):
+        if not await _may_see(uow, panel, member):
+            # Need to know: no detail until they accept the agreement; accepting opens it.
+            card_for = await _agreement_card(uow, panel, member, referral)
+        else:
+            card_for = card
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=member.id,
+            card=card_for,
+            key=f"triage:{referral.id}:{referral.version}:{member.id}",
+            now=now,
+            text=f"Referral {referral.reference} is waiting for triage",
+        )
+    notice = ChannelNoticeView(
+        reference=referral.reference,
+        agency=agency.name if agency else "no agency given",
+        risk_level=assessed_risk_level(referral).value.capitalize(),
+        resubmitted=referral.more_info_question is not None,
+    )
+    await card_to_channel(
+        uow,
+        panel=panel,
+        card=render_channel_notice(notice),
+        key=f"triage-channel:{referral.id}:{referral.version}",
+        now=now,
+    )
+
+
+async def _coordinators(uow: UnitOfWork, panel: Panel) -> list[Member]:
+    return [m for m in await uow.members.all(panel.id) if m.has(Role.COORDINATOR)]
+
+
+async def _may_see(uow: UnitOfWork, panel: Panel, member: Member) -> bool:
+    """Whether the member may see a referral's detail now (the policy, with their agreement)."""
+    decision = await access.decide_for(uow, panel, member, SEE_REFERRAL, policy.Relation.NONE)
+    return decision.allowed
+
+
+async def _agreement_card(
+    uow: UnitOfWork, panel: Panel, member: Member, referral: Referral
+) -> Card:
+    """In place of the triage card for a coordinator who has not accepted the agreement:
+    the agreement, and no detail; accepting it opens the triage card."""
+    agency = (
+        await uow.agencies.get(panel.id, referral.referring_agency_id)
+        if referral.referring_agency_id
+        else None
+    )
+    return await access.agreement_card(
+        uow,
+        panel,
+        member,
+        reason=policy.agreement_reason(panel.isa_version),
+        next_step={"verb": Verb.COMMAND.value, "command": f"referrals {referral.reference}"},
+        title=triage_title(referral.reference),
+        facts=[
+            ("Referring agency", agency.name if agency else "no agency given"),
+            ("Risk level", assessed_risk_level(referral).value.capitalize()),
+        ],
+    )
+
+
+# ---- deciding -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decider:
+    """The coordinator who clicked, in their panel."""
+
+    panel: Panel
+    member: Member
+    where: ConversationKind
+
+
+async def _decider(request: Request, deps: Deps) -> Decider:
+    """The coordinator the guard let through (TRIAGE on the referral the card names)."""
+    panel, member = request.admitted()
+    return Decider(panel, member, request.where.kind)
+
+
+def _card_version(data: Mapping[str, Any]) -> int | None:
+    raw = data.get("version")
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw)
+    return None
+
+
+async def _load(uow: UnitOfWork, panel: Panel, referral_id: str) -> Referral:
+    referral = await uow.referrals.get(panel.id, referral_id)
+    if referral is None or referral.status is ReferralStatus.DRAFT:
+        raise NotFound("That referral no longer exists in this panel.")
+    return referral
+
+
+async def _decided_by(uow: UnitOfWork, panel: Panel, referral: Referral) -> str | None:
+    """Who made the referral's last decision, from the audit trail."""
+    trail = await uow.audit.for_entity(panel.id, "referral", referral.id)
+    for event in reversed(trail):
+        if event.verb is AuditVerb.UPDATE and event.actor_member_id:
+            member = await uow.members.get(panel.id, event.actor_member_id)
+            return member.name if member else None
+    return None
+
+
+async def _state_card(
+    uow: UnitOfWork, panel: Panel, referral: Referral, *, already: bool
+) -> Card | None:
+    """What became of a referral that is no longer waiting for triage; None while it is."""
+    if referral.status is ReferralStatus.SUBMITTED:
+        return None
+    who = await _decided_by(uow, panel, referral)
+    by = f" by {who}" if who else ""
+    lead = "Already " if already else ""
+    pairs: list[tuple[str, str]] = [("Referral", referral.reference)]
+    if referral.decided_at:
+        pairs.append(("Decided", day_text(referral.decided_at, panel)))
+    if referral.status is ReferralStatus.ACCEPTED:
+        case = await uow.cases.get(panel.id, referral.case_id) if referral.case_id else None
+        as_case = f" as {case.reference}" if case else ""
+        title = f"{lead}accepted{by}{as_case}"
+    elif referral.status is ReferralStatus.DECLINED:
+        title = f"{lead}declined{by}"
+        if referral.decline_reason:
+            pairs.append(("Reason", DECLINE_LABELS[referral.decline_reason]))
+        if referral.decline_note:
+            pairs.append(("Note", referral.decline_note))
+    elif referral.status is ReferralStatus.MORE_INFO_REQUESTED:
+        referrer = await uow.members.get(panel.id, referral.referrer_member_id)
+        to = referrer.name if referrer else "the referrer"
+        title = f"{lead}sent back to {to}{by}"
+        pairs.append(("Question", referral.more_info_question or ""))
+    else:
+        title = f"{lead}withdrawn by the referrer"
+    return render_triage_outcome(
+        OutcomeView(
+            title=title[0].upper() + title[1:],
+            subtitle=panel.name,
+            facts=pairs,
+            note="Nothing was changed by this click." if already else None,
+        )
+    )
+
+
+Act = Callable[[UnitOfWork, Decider, Referral, Mapping[str, Any], datetime], Awaitable[Card]]
+
+
+async def _decide(request: Request, deps: Deps, form: str, act: Act) -> Reply:
+    """Load the referral, make sure the card is current, act, and commit; or say why not.
+
+    Nothing is saved unless everything succeeds: bad input shows the card again with the
+    errors; a referral someone else decided shows what they decided; a stale save (storage's
+    optimistic lock) is answered the same way.
+    """
+    decider = await _decider(request, deps)
+    panel = decider.panel
+    referral_id = text_field(request.data, "referral_id", 64)
+    if referral_id is None:
+        raise InvalidInput("This card names no referral. Type referrals.")
+    version = _card_version(request.data)
+    now = deps.clock.now()
+    try:
+        async with deps.uow() as uow:
+            referral = await _load(uow, panel, referral_id)
+            settled = await _state_card(uow, panel, referral, already=True)
+            if settled is not None:
+                return Reply(card=settled)
+            if version != referral.version:
+                if not await _may_see(uow, panel, decider.member):
+                    return Reply(card=await _agreement_card(uow, panel, decider.member, referral))
+                view = await triage_view(uow, panel, referral, now, notice=CHANGED_MEANWHILE)
+                return Reply(card=render_triage(view))
+            card = await act(uow, decider, referral, request.data, now)
+            await uow.commit()
+            return Reply(card=card)
+    except FormRefused as refused:
+        typed = _typed(request.data, form)
+        async with deps.uow() as uow:
+            referral = await _load(uow, panel, referral_id)
+            if not await _may_see(uow, panel, decider.member):
+                return Reply(card=await _agreement_card(uow, panel, decider.member, referral))
+            view = await triage_view(
+                uow, panel, referral, now, open_form=form, values=typed, errors=refused.errors
+            )
+        return Reply(card=render_triage(view))
+    except Conflict:
+        async with deps.uow() as uow:
+            referral = await _load(uow, panel, referral_id)
+            settled = await _state_card(uow, panel, referral, already=True)
+            if settled is not None:
+                return Reply(card=settled)
+            if not await _may_see(uow, panel, decider.member):
+                return Reply(card=await _agreement_card(uow, panel, decider.member, referral))
+            view = await triage_view(uow, panel, referral, now, notice=CHANGED_MEANWHILE)
+        return Reply(card=render_triage(view))
+
+
+def _typed(data: Mapping[str, Any], form: str) -> dict[str, str]:
+    """What the coordinator typed in the form, to show it again."""
+    return {
+        name: value[:MAX_TEXT]
+        for name in FORM_INPUTS[form]
+        if isinstance(value := data.get(name), str)
+    }
+
+
+def _refuse_as(field_name: str, err: InvalidInput) -> FormRefused:
+    """A domain refusal, shown next to the field it concerns."""
+    return FormRefused({name: err.message for name in err.fields} or {field_name: err.message})
+
+
+def _form_text(data: Mapping[str, Any], name: str) -> str | None:
+    try:
+        return text_field(data, name, MAX_TEXT)
+    except InvalidInput as err:
+        raise _refuse_as(name, err) from None
+
+
+def _id_list(raw: object) -> list[str] | None:
+    """A multi-select's value: 'a,b,c' (as cards send it) or a list; None if unreadable."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        parts = raw.split(",")
+    elif isinstance(raw, list) and all(isinstance(p, str) for p in raw):
+        parts = list(raw)
+    else:
+        return None
+    ids = [p.strip() for p in parts if p.strip()]
+    return list(dict.fromkeys(ids))
+
+
+async def _audit(
+    uow: UnitOfWork,
+    decider: Decider,
+    verb: AuditVerb,
+    entity: str,
+    entity_id: str,
+    now: datetime,
+    detail: str,
+) -> None:
+    await uow.audit.append(
+        AuditEvent(
+            panel_id=decider.panel.id,
+            at=now,
+            actor_aad_object_id=decider.member.aad_object_id,
+            actor_member_id=decider.member.id,
+            verb=verb,
+            entity=entity,
+            entity_id=entity_id,
+            where=decider.where.value,
+            detail=detail,
+        )
+    )
+
+
+async def _referrer_name(uow: UnitOfWork, panel: Panel, referral: Referral) -> str:
+    referrer = await uow.members.get(panel.id, referral.referrer_member_id)
+    return referrer.name if referrer else "the referrer"
+
+
+async def _next_case_reference(uow: UnitOfWork, panel: Panel, now: datetime) -> str:
+    """The year's next free case reference (storage counts years in UTC)."""
+    year = now.astimezone(UTC).year
+    number = await uow.cases.count_opened_in_year(panel.id, year) + 1
+    while await uow.cases.by_reference(panel.id, panel.case_reference(year, number)):
+        number += 1  # numbers given by hand or by an import are skipped, never reused
+    return panel.case_reference(year, number)
+
+
+async def _accept(
+    uow: UnitOfWork, decider: Decider, referral: Referral, data: Mapping[str, Any], now: datetime
+) -> Card:
+    panel = decider.panel
+    errors: dict[str, str] = {}
+    meeting_id = _form_text(data, "meeting_id")
+    meeting = await uow.meetings.get(panel.id, meeting_id) if meeting_id else None
+    if meeting is None:
+        errors["meeting_id"] = "Choose one of the panel's upcoming meetings."
+    elif not _listable(meeting, now):
+        errors["meeting_id"] = "That meeting has started, ended or been cancelled: choose another."
+    agencies = {a.id: a for a in await uow.agencies.all(panel.id) if a.active}
+    chosen = _id_list(data.get("agency_ids"))
+    if chosen is None or any(agency_id not in agencies for agency_id in chosen):
+        errors["agency_ids"] = "Choose agencies from the list: one is not an agency of this panel."
+    question = _form_text(data, "info_question") or DEFAULT_INFO_QUESTION
+    if errors or meeting is None or chosen is None:
+        raise FormRefused(errors)
+
+    case = Case(
+        panel_id=panel.id,
+        reference=await _next_case_reference(uow, panel, now),
+        referral_id=referral.id,
+        risk_level=assessed_risk_level(referral),
+        risk_score=referral.risk_total,
+        has_children=referral.has_children,
+        opened_at=now,
+    )
+    asked = [agencies[agency_id] for agency_id in chosen]
+    for agency in asked:
+        if agency.kind is AgencyKind.INVITED:
+            case.invite(agency.id)
+    referral.accept(case.id, now)
+    # The referral first: a stale copy fails here, before anything else is written.
+    await uow.referrals.save(referral)
+    await uow.cases.save(case)
+    agenda = await uow.meetings.agenda(panel.id, meeting.id)
+    await uow.meetings.save_agenda_item(
+        AgendaItem(
+            panel_id=panel.id,
+            meeting_id=meeting.id,
+            kind=AgendaItemKind.NEW_CASE,
+            position=max((item.position for item in agenda), default=0) + 1,
+            title=case.reference,
+            case_id=case.id,
+            minutes_estimate=NEW_CASE_MINUTES,
+        )
+    )
+    sent = await send_requests(uow, panel, case, referral, meeting, asked, question, now)
+    await tell_referrer(
+        uow,
+        panel,
+        referral,
+        ReferralEvent.ACCEPTED,
+        now,
+        case_reference=case.reference,
+        meeting_starts_at=meeting.starts_at,
+    )
+    await _audit(uow, decider, AuditVerb.CREATE, "case", case.id, now, referral.reference)
+    for each in sent:
+        await _audit(
+            uow,
+            decider,
+            AuditVerb.CREATE,
+            "information_request",
+            each.request.id,
+            now,
+            f"asked {each.agency.name}",
+        )
+    await _audit(
+        uow, decider, AuditVerb.UPDATE, "referral", referral.id, now, f"accepted: {case.reference}"
+    )
+    referrer = await _referrer_name(uow, panel, referral)
+    return render_triage_outcome(
+        OutcomeView(
+            title=f"Accepted as {case.reference} for {short_day_text(meeting.starts_at, panel)}",
+            subtitle=panel.name,
+            facts=[
+                ("Referral", referral.reference),
+                ("Meeting", when_text(meeting.starts_at, panel)),
+                ("Agencies asked", _asked_text(sent)),
+                *([("Answers due", day_text(sent[0].request.due_at, panel))] if sent else []),
+            ],
+            note=f"The case is on the meeting's agenda and {referrer} has been told.",
+        )
+    )
+
+
+def _asked_text(sent: list[SentRequest]) -> str:
+    if not sent:
+        return "none"
+    return "; ".join(
+        f"{s.agency.name} ({s.contact.name})"
+        if s.contact
+        else f"{s.agency.name} (no SPOC or deputy: ask them yourself)"
+        for s in sent
+    )
+
+
+async def _ask(
+    uow: UnitOfWork, decider: Decider, referral: Referral, data: Mapping[str, Any], now: datetime
+) -> Card:
+    question = _form_text(data, "question")
+    try:
+        referral.ask_for_more_information(question or "")
+    except InvalidInput as err:
+        raise _refuse_as("question", err) from None
+    await uow.referrals.save(referral)
+    await tell_referrer(uow, decider.panel, referral, ReferralEvent.MORE_INFO_NEEDED, now)
+    await _audit(
+        uow, decider, AuditVerb.UPDATE, "referral", referral.id, now, "more information requested"
+    )
+    referrer = await _referrer_name(uow, decider.panel, referral)
+    return render_triage_outcome(
+        OutcomeView(
+            title=f"Sent back to {referrer}",
+            subtitle=decider.panel.name,
+            facts=[
+                ("Referral", referral.reference),
+                ("Question", referral.more_info_question or ""),
+            ],
+            note="It comes back to you for triage when they resubmit it.",
+        )
+    )
+
+
+async def _decline(
+    uow: UnitOfWork, decider: Decider, referral: Referral, data: Mapping[str, Any], now: datetime
+) -> Card:
+    errors: dict[str, str] = {}
+    raw_reason = _form_text(data, "decline_reason")
+    reason = next((r for r in DeclineReason if r.value == raw_reason), None)
+    if reason is None:
+        errors["decline_reason"] = "Choose a reason from the list."
+    other = _form_text(data, "other_meeting")
+    if other is not None and other not in OTHER_MEETINGS:
+        errors["other_meeting"] = "Choose a meeting from the list."
+    elif reason is DeclineReason.MORE_APPROPRIATE_MEETING and other is None:
+        errors["other_meeting"] = "Name the more appropriate meeting."
+    note = _form_text(data, "decline_note")
+    if errors or reason is None:
+        raise FormRefused(errors)
+    if reason is DeclineReason.MORE_APPROPRIATE_MEETING and other is not None:
+        note = f"{OTHER_MEETINGS[other]}. {note}" if note else OTHER_MEETINGS[other]
+    try:
+        referral.decline(reason, note, now)
+    except InvalidInput as err:
+        raise _refuse_as("decline_note", err) from None
+    await uow.referrals.save(referral)
+    await tell_referrer(uow, decider.panel, referral, ReferralEvent.DECLINED, now)
+    await _audit(
+        uow, decider, AuditVerb.UPDATE, "referral", referral.id, now, f"declined: {reason.value}"
+    )
+    referrer = await _referrer_name(uow, decider.panel, referral)
+    pairs = [("Referral", referral.reference), ("Reason", DECLINE_LABELS[reason])]
+    if note:
+        pairs.append(("Note", note))
+    return render_triage_outcome(
+        OutcomeView(
+            title=f"Declined: {DECLINE_LABELS[reason]}",
+            subtitle=decider.panel.name,
+            facts=pairs,
+            note=f"{referrer} has been told.",
+        )
+    )
+
+
+async def accept(request: Request, deps: Deps) -> Reply:
+    """Accept: open the case, list it on the chosen meeting, ask the chosen agencies."""
+    return await _decide(request, deps, ACCEPT_FORM, _accept)
+
+
+async def ask(request: Request, deps: Deps) -> Reply:
+    """Send the referral back to its referrer with a question."""
+    return await _decide(request, deps, ASK_FORM, _ask)
+
+
+async def decline(request: Request, deps: Deps) -> Reply:
+    """Decline with a reason (and the more appropriate meeting, when that is the reason)."""
+    return await _decide(request, deps, DECLINE_FORM, _decline)
+
+
+# ---- the referrals command ------------------------------------------------------------
+
+
+async def referrals(request: Request, deps: Deps) -> Reply:
+    """Coordinators: every pending referral, or one's triage card. Others: their own."""
+    panel, member = request.admitted()
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        if Role.COORDINATOR in request.roles():
+            if request.args.strip():
+                reply = await _open(uow, panel, member, request, request.args.split()[0], now)
+                await uow.commit()
+                return reply
+            return Reply(card=await _pending(uow, panel, now))
+        return Reply(card=await _mine(uow, panel, member))
+
+
+async def _open(
+    uow: UnitOfWork, panel: Panel, member: Member, request: Request, reference: str, now: datetime
+) -> Reply:
+    referral = await uow.referrals.by_reference(panel.id, reference[:40])
+    if referral is None or referral.status is ReferralStatus.DRAFT:
+        raise NotFound(f"There is no referral {reference[:40]} in this panel. Type referrals.")
+    decision = await access.decide_for(uow, panel, member, SEE_REFERRAL, policy.Relation.NONE)
+    if not decision.allowed:
+        return await audit.refuse(
+            uow,
+            request,
+            decision,
+            act=policy.Act.VIEW_REFERRAL,
+            entity="referral",
+            entity_id=referral.id,
+            at=now,
+            next_step={"verb": Verb.COMMAND.value, "command": f"referrals {referral.reference}"},
+            title=triage_title(referral.reference),
+        )
+    await uow.audit.append(
+        AuditEvent(
+            panel_id=panel.id,
+            at=now,
+            actor_aad_object_id=member.aad_object_id,
+            actor_member_id=member.id,
+            verb=AuditVerb.VIEW,
+            entity="referral",
+            entity_id=referral.id,
+            where=request.where.kind.value,
+        )
+    )
+    card = await _state_card(uow, panel, referral, already=False)
+    if card is None:
+        card = render_triage(await triage_view(uow, panel, referral, now))
+    return Reply(card=card)
+
+
+async def _pending(uow: UnitOfWork, panel: Panel, now: datetime) -> Card:
+    agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
+    waiting = [r for status in PENDING for r in await uow.referrals.all(panel.id, status=status)]
+    waiting.sort(key=lambda r: (r.submitted_at or r.created_at, r.reference))
+    lines = [
+        PendingLine(
+            reference=r.reference,
+            agency=_agency_name(agencies, r.referring_agency_id),
+            risk_level=assessed_risk_level(r).value,
+            age_days=(now - (r.submitted_at or r.created_at)).days,
+            state="awaiting triage"
+            if r.status is ReferralStatus.SUBMITTED
+            else "waiting for the referrer's answer",
+        )
+        for r in waiting
+    ]
+    return render_pending(PendingView(panel_name=panel.name, lines=lines))
+
+
+async def _mine(uow: UnitOfWork, panel: Panel, member: Member) -> Card:
+    mine = await uow.referrals.by_referrer(panel.id, member.id)
+    case_ids = [r.case_id for r in mine if r.case_id]
+    cases = {c.id: c for c in await uow.cases.by_ids(panel.id, case_ids)} if case_ids else {}
+    lines = [
+        MyLine(
+            reference=r.reference,
+            started_on=day_text(r.created_at, panel),
+            state=_state_for_referrer(r, cases),
+        )
+        for r in reversed(mine)
+    ]
+    return render_mine(MineView(panel_name=panel.name, lines=lines))
+
+
+def _state_for_referrer(referral: Referral, cases: Mapping[str, Case]) -> str:
+    status = referral.status
+    if status is ReferralStatus.DRAFT:
+        return "draft, not sent yet"
+    if status is ReferralStatus.SUBMITTED:
+        return "submitted, waiting for the coordinator"
+    if status is ReferralStatus.MORE_INFO_REQUESTED:
+        return f"more information needed: “{referral.more_info_question or ''}”"
+    if status is ReferralStatus.ACCEPTED:
+        case = cases.get(referral.case_id) if referral.case_id else None
+        return f"accepted as {case.reference}" if case else "accepted"
+    if status is ReferralStatus.DECLINED:
+        reason = DECLINE_LABELS[referral.decline_reason] if referral.decline_reason else ""
+        note = f" ({referral.decline_note})" if referral.decline_note else ""
+        return f"declined: {reason}{note}" if reason else "declined"
+    return "withdrawn"
+
+
+def register(router: Router) -> None:
+    """Register `referrals`, the triage verbs and the information request verb."""
+    router.command(
+        CommandSpec(
+            name="referrals",
+            summary="Coordinators: the referrals waiting for a decision. Others: your own "
+            "referrals and what became of them.",
+            handler=referrals,
+            usage="referrals [RF-reference]",
+            access=Access(policy.Act.REFER, PRIVATE),
+            button="Referrals",
+        )
+    )
+    deciding = Access(policy.Act.TRIAGE, PRIVATE, (Target.REFERRAL,), (Target.REFERRAL,))
+    router.verb(VerbSpec(Verb.TRIAGE_ACCEPT.value, accept, deciding))
+    router.verb(VerbSpec(Verb.TRIAGE_ASK.value, ask, deciding))
+    router.verb(VerbSpec(Verb.TRIAGE_DECLINE.value, decline, deciding))
+    register_info_requests(router)
+
+
+# ---- the card gallery -----------------------------------------------------------------
+
+
+def _demo_view() -> TriageView:
+    return TriageView(
+        referral_id="demo-referral",
+        version=3,
+        reference="RF-2026-0052",
+        panel_name="Riverside Community MARAC",
+        referrer="Aisha Bello",
+        agency="Victim Support",
+        submitted_on="Wed 18 Nov 2026",
+        category=CATEGORY_LABELS[ReferralCategory.ASB_VULNERABLE],
+        subjects=[
+            SubjectLine("Samuel Achebe", "victim", "30 Nov 1972", "RV3 1AB"),
+            SubjectLine("Jordan Pike", "perpetrator"),
+        ],
+        children=2,
+        incidents="5 in the last 12 months, rising",
+        consent="aware, consented",
+        risk="36 (above 31 is high; matrix example-2026.1)",
+        risk_level="High",
+        criteria=["high risk", "potential escalation"],
+        matches=[],
+        meetings=[
+            Choice("m-dec", "Tue 8 Dec 2026, 10:00 (referrals due Mon 30 Nov 2026)"),
+            Choice("m-jan", "Tue 12 Jan 2027, 10:00 (referrals due Mon 4 Jan 2027)"),
+        ],
+        default_meeting="m-dec",
+        agencies=[
+            Choice("a-police", "Riverside Police"),
+            Choice("a-housing", "Riverside Homes (Housing)"),
+            Choice("a-asc", "Adult Social Care"),
+            Choice("a-victims", "Victim Support"),
+            Choice("a-fire", "Riverside Fire and Rescue (invited)"),
+        ],
+        default_agencies=["a-police", "a-housing", "a-asc"],
+        info_question=DEFAULT_INFO_QUESTION,
+        decline_reasons=[Choice(r.value, label) for r, label in DECLINE_LABELS.items()],
+        other_meetings=[Choice(k, label) for k, label in OTHER_MEETINGS.items()],
+    )
+
+
+def gallery_cards() -> dict[str, Card]:
+    """This feature's cards, rendered with invented demo data."""
+    view = _demo_view()
+    with_matches = replace(
+        view,
+        matches=[
+            MatchLine(
+                "Possible duplicate",
+                "Samuel Achebe — referral RF-2026-0049, pending since Wed 18 Nov 2026 "
+                "(same name and date of birth)",
+            ),
+            MatchLine(
+                "Repeat",
+                "Samuel Achebe — case CM-2026-004, closed Fri 6 Mar 2026 (same name and postcode)",
+            ),
+            MatchLine(
+                "Earlier history",
+                "Jordan Pike — referral RF-2024-0107, declined Mon 2 Dec 2024 "
+                "(same name and date of birth)",
+            ),
+        ],
+        previous_question="Has the housing officer visited since the last incident?",
+    )
+    return {
+        "triage": render_triage(view),
+        "triage-with-matches": render_triage(with_matches),
+        "triage-accept-error": render_triage(
+            replace(
+                view,
+                open_form=ACCEPT_FORM,
+                values={"meeting_id": "m-gone", "agency_ids": "a-police,a-elsewhere"},
+                errors={
+                    "meeting_id": "Choose one of the panel's upcoming meetings.",
+                    "agency_ids": "Choose agencies from the list: one is not an agency of "
+                    "this panel.",
+                },
+            )
+        ),
+        "triage-ask-error": render_triage(
+            replace(
+                view,
+                open_form=ASK_FORM,
+                errors={"question": "Write the question for the referrer."},
+            )
+        ),
+        "triage-decline-error": render_triage(
+            replace(
+                view,
+                open_form=DECLINE_FORM,
+                values={"decline_reason": DeclineReason.MORE_APPROPRIATE_MEETING.value},
+                errors={"other_meeting": "Name the more appropriate meeting."},
+            )
+        ),
+        "triage-changed-meanwhile": render_triage(replace(view, notice=CHANGED_MEANWHILE)),
+        "triage-no-meeting": render_triage(replace(view, meetings=[], default_meeting=None)),
+        "triage-accepted": render_triage_outcome(
+            OutcomeView(
+                title="Accepted as CM-2026-015 for Tue 8 Dec",
+                subtitle="Riverside Community MARAC",
+                facts=[
+                    ("Referral", "RF-2026-0052"),
+                    ("Meeting", "Tue 8 Dec 2026, 10:00"),
+                    (
+                        "Agencies asked",
+                        "Riverside Police (Tom Okafor); Riverside Homes (Housing) (Gemma "
+                        "Hartley); Adult Social Care (no SPOC or deputy: ask them yourself)",
+                    ),
+                    ("Answers due", "Mon 30 Nov 2026"),
+                ],
+                note="The case is on the meeting's agenda and Aisha Bello has been told.",
+            )
+        ),
+        "triage-sent-back": render_triage_outcome(
+            OutcomeView(
+                title="Sent back to Aisha Bello",
+                subtitle="Riverside Community MARAC",
+                facts=[
+                    ("Referral", "RF-2026-0052"),
+                    ("Question", "Has the housing officer visited since the last incident?"),
+                ],
+                note="It comes back to you for triage when they resubmit it.",
+            )
+        ),
+        "triage-declined": render_triage_outcome(
+            OutcomeView(
+                title="Declined: A more appropriate meeting exists",
+                subtitle="Riverside Community MARAC",
+                facts=[
+                    ("Referral", "RF-2026-0052"),
+                    ("Reason", "A more appropriate meeting exists"),
+                    ("Note", "Domestic-abuse MARAC. Partners in the same household."),
+                ],
+                note="Aisha Bello has been told.",
+            )
+        ),
+        "triage-already-accepted": render_triage_outcome(
+            OutcomeView(
+                title="Already accepted by Priya Raman as CM-2026-015",
+                subtitle="Riverside Community MARAC",
+                facts=[("Referral", "RF-2026-0052"), ("Decided", "Fri 20 Nov 2026")],
+                note="Nothing was changed by this click.",
+            )
+        ),
+        "triage-channel-notice": render_channel_notice(
+            ChannelNoticeView(reference="RF-2026-0052", agency="Victim Support", risk_level="High")
+        ),
+        "triage-channel-notice-resubmitted": render_channel_notice(
+            ChannelNoticeView(
+                reference="RF-2026-0052",
+                agency="Victim Support",
+                risk_level="Medium",
+                resubmitted=True,
+            )
+        ),
+        "referrals-coordinator": render_pending(
+            PendingView(
+                panel_name="Riverside Community MARAC",
+                lines=[
+                    PendingLine("RF-2026-0049", "Victim Support", "medium", 2, "awaiting triage"),
+                    PendingLine(
+                        "RF-2026-0050",
+                        "Riverside Police",
+                        "high",
+                        1,
+                        "waiting for the referrer's answer",
+                    ),
+                    PendingLine("RF-2026-0052", "Victim Support", "high", 0, "awaiting triage"),
+                ],
+            )
+        ),
+        "referrals-coordinator-none": render_pending(
+            PendingView(panel_name="Riverside Community MARAC", lines=[])
+        ),
+        "referrals-referrer": render_mine(
+            MineView(
+                panel_name="Riverside Community MARAC",
+                lines=[
+                    MyLine("RF-2026-0053", "Fri 20 Nov 2026", "draft, not sent yet"),
+                    MyLine(
+                        "RF-2026-0052", "Wed 18 Nov 2026", "submitted, waiting for the coordinator"
+                    ),
+                    MyLine(
+                        "RF-2026-0050",
+                        "Mon 16 Nov 2026",
+                        "more information needed: “Has the housing officer visited?”",
+                    ),
+                    MyLine("RF-2026-0047", "Sun 8 Nov 2026", "accepted as CM-2026-014"),
+                    MyLine(
+                        "RF-2026-0044",
+                        "Fri 30 Oct 2026",
+                        "declined: A more appropriate meeting exists (MAPPA)",
+                    ),
+                ],
+            )
+        ),
+        "referrals-referrer-none": render_mine(
+            MineView(panel_name="Riverside Community MARAC", lines=[])
+        ),
+        **info_request_gallery(),
+    }

@@ -1,0 +1,74 @@
+"""Queue cards for people and channels, in the same unit of work as the change they report.
+
+A queued card is a row in the outbox (transactional outbox): it is sent only if the change
+commits, and the dispatcher in bot.teams delivers it, retrying where Teams allows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.domain.delivery import ConversationKind, OutgoingDelivery
+from bot.domain.panel import Panel
+from bot.kernel.ports import UnitOfWork
+
+
+async def card_to_member(
+    uow: UnitOfWork,
+    *,
+    panel_id: str,
+    member_id: str,
+    card: dict[str, Any],
+    key: str,
+    now: datetime,
+    text: str | None = None,
+) -> bool:
+    """Queue a card for a member's private chat; False if `key` was queued before.
+
+    `key` names the message and its recipient (e.g. "inforeq:<request id>:<member id>"), so
+    the same message is never queued twice.
+    """
+    return await uow.outbox.enqueue(
+        OutgoingDelivery(
+            panel_id=panel_id,
+            key=key,
+            recipient_member_id=member_id,
+            payload={"card": card, "text": text},
+            not_before=now,
+            created_at=now,
+        )
+    )
+
+
+async def card_to_channel(
+    uow: UnitOfWork, *, panel: Panel, card: dict[str, Any], key: str, now: datetime
+) -> bool:
+    """Queue a card for the panel's team channel; False if queued before or no channel known.
+
+    Channel cards must carry no personal data (case references, risk levels, counts only):
+    the channel gate (bot.kernel.channel_gate) turns away any other card, and nothing is
+    queued (False) but a note in the audit trail.
+    """
+    # Imported here: the gate queues its private copies through this module.
+    from bot.kernel import channel_gate
+
+    if panel.channel_id is None:
+        return False
+    verdict = await channel_gate.judge(uow, panel, card=card, text=None, now=now)
+    if not verdict.allowed:
+        await channel_gate.withheld(uow, panel, verdict, what=f"channel card {key[:60]}", at=now)
+        return False
+    ref = await uow.conversations.by_conversation(panel.id, panel.channel_id)
+    if ref is None or ref.kind is not ConversationKind.CHANNEL:
+        return False
+    return await uow.outbox.enqueue(
+        OutgoingDelivery(
+            panel_id=panel.id,
+            key=key,
+            conversation_ref_id=ref.id,
+            payload={"card": card, "text": None, "conversation_id": ref.conversation_id},
+            not_before=now,
+            created_at=now,
+        )
+    )
