@@ -22,7 +22,7 @@ import aiohttp
 import msal
 import requests  # type: ignore[import-untyped,unused-ignore]  # msal's own HTTP library
 
-from bot.features.meetings.calendar import (
+from bot.kernel.ports import (
     OnlineMeeting,
     OnlineMeetingDenied,
     OnlineMeetingError,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_router
+from bot.app import build_router, make_deps
 from bot.demo import seed_demo
 from bot.domain.action import Action, ActionStatus
 from bot.domain.audit import AuditVerb
@@ -24,7 +24,7 @@ from bot.domain.panel import IsaAcceptance
 from bot.features.actions import reminders
 from bot.features.actions import usecases as actions
 from bot.kernel.ports import Storage
-from bot.kernel.router import Deps, Router
+from bot.kernel.router import Router
 from cards.actions import (
     CANT_BUTTON,
     DONE_BUTTON,
@@ -425,7 +425,7 @@ async def test_a_reminder_opens_the_information_request_it_names(
 ) -> None:
     await g.post(bot, "help", g.GEMMA)
     clock.advance(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))  # the requests are due today
-    report = await reminders.run_due(Deps(uow=bot.storage.unit_of_work, clock=clock))
+    report = await reminders.run_due(make_deps(uow=bot.storage.unit_of_work, clock=clock))
     assert report.cards >= 1
     await bot.deliver()
     digest = bot.connector.to_conversation(f"a:personal-{g.GEMMA}")[-1]["attachments"][0]

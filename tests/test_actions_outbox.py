@@ -17,13 +17,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.app import make_deps
 from bot.bench.connector import FakeConnector
 from bot.bench.fanout import Fleet, seed_spocs
 from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import Member
 from bot.kernel.ports import Storage
-from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import OutboxDispatcher
 from bot.teams.web import make_adapter
@@ -76,7 +76,7 @@ class Rig:
     def dispatcher(self) -> OutboxDispatcher:
         return OutboxDispatcher(
             make_adapter(Settings()),
-            Deps(uow=self.storage.unit_of_work, clock=self.clock),
+            make_deps(uow=self.storage.unit_of_work, clock=self.clock),
             "",
             policy=QUICK,
             rng=random.Random(3),

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_router
+from bot.app import build_router, make_deps
 from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.case import Case
 from bot.domain.common import FixedClock
@@ -50,7 +50,7 @@ class World:
 
     @property
     def deps(self) -> Deps:
-        return Deps(uow=self.storage.unit_of_work, clock=self.clock)
+        return make_deps(uow=self.storage.unit_of_work, clock=self.clock)
 
     async def member(self, name: str) -> Member:
         async with self.storage.unit_of_work() as uow:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.app import make_deps
 from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditEvent
 from bot.domain.common import FixedClock
@@ -29,8 +30,6 @@ from bot.features.meetings import calendar
 from bot.features.meetings.calendar import (
     Calendar,
     CalendarConfig,
-    OnlineMeeting,
-    OnlineMeetingError,
     ScheduleBook,
     calendar_file,
     ensure_meetings,
@@ -44,6 +43,7 @@ from bot.features.meetings.calendar import (
 from bot.kernel.dispatch import run_command
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
+from bot.kernel.ports import OnlineMeeting, OnlineMeetingError
 from bot.kernel.router import Caller, Deps, Request, Router, Where
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
@@ -124,7 +124,7 @@ async def world() -> World:
         priya = await uow.members.by_aad(panel.id, PRIYA)
         gemma = await uow.members.by_aad(panel.id, GEMMA)
     assert priya is not None and gemma is not None
-    deps = Deps(uow=storage.unit_of_work, clock=clock)
+    deps = make_deps(uow=storage.unit_of_work, clock=clock)
     return World(storage, clock, deps, panel, priya, gemma, Background())
 
 

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.app import make_deps
 from bot.bench.fanout import reminder_card, seed_spocs, states
 from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState
 from bot.domain.panel import Role
 from bot.kernel import notify
 from bot.kernel.ports import Storage
-from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import RateLimits, Window
@@ -77,7 +77,7 @@ async def test_two_dispatchers_share_a_thousand_rows_sending_none_twice_and_losi
             dispatchers = [
                 OutboxDispatcher(
                     make_adapter(Settings()),
-                    Deps(uow=storage.unit_of_work, clock=clock),
+                    make_deps(uow=storage.unit_of_work, clock=clock),
                     "",
                     limits=RateLimits(per_tenant=(Window(2000, 1.0),)),
                     policy=DeliveryPolicy(batch=25, max_in_flight=50),

@@ -18,20 +18,16 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.app import make_deps
 from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind
 from bot.domain.meeting import Meeting
 from bot.domain.panel import Member, Panel
 from bot.features.meetings import calendar
-from bot.features.meetings.calendar import (
-    Calendar,
-    CalendarConfig,
-    OnlineMeetingDenied,
-    OnlineMeetingError,
-    OnlineMeetingNotFound,
-)
+from bot.features.meetings.calendar import Calendar, CalendarConfig
 from bot.graph import GraphClient, GraphSettings
+from bot.kernel.ports import OnlineMeetingDenied, OnlineMeetingError, OnlineMeetingNotFound
 from bot.kernel.router import Caller, Deps, Request, Where
 from storage import MemoryStorage
 from tests.support.fake_graph import (
@@ -264,7 +260,7 @@ async def demo() -> Demo:
         assert panel is not None
         priya = await uow.members.by_aad(panel.id, PRIYA)
     assert priya is not None
-    return Demo(storage, Deps(uow=storage.unit_of_work, clock=clock), panel, priya)
+    return Demo(storage, make_deps(uow=storage.unit_of_work, clock=clock), panel, priya)
 
 
 async def test_each_upcoming_meeting_gets_one_teams_meeting_however_often_synced(

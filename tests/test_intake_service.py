@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import make_deps
 from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind, OutgoingDelivery
@@ -133,7 +134,7 @@ class World:
 
     @property
     def deps(self) -> Deps:
-        return Deps(uow=self.storage.unit_of_work, clock=self.clock)
+        return make_deps(uow=self.storage.unit_of_work, clock=self.clock)
 
     def request(self, member: Member, kind: ConversationKind) -> Request:
         return Request(
@@ -704,7 +705,7 @@ async def test_a_click_that_races_another_is_laid_over_the_newer_draft(world: Wo
         return uow
 
     request = world.request(world.aisha, ConversationKind.PERSONAL)
-    deps = Deps(uow=racing_uow, clock=world.clock)
+    deps = make_deps(uow=racing_uow, clock=world.clock)
     data = at(referral_id, "about", **ABOUT)
     reply = await run_verb(world.router, request, Verb.REFER_NEXT.value, data, deps)
     assert reply.card is not None and subtitle(reply.card) == "Step 2 of 6 · Subjects"

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from bot.app import make_deps
 from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
@@ -126,7 +127,7 @@ async def world() -> tuple[MemoryStorage, Deps, Request]:
         panel=panel,
         member=priya,
     )
-    return storage, Deps(uow=storage.unit_of_work, clock=clock), request
+    return storage, make_deps(uow=storage.unit_of_work, clock=clock), request
 
 
 async def test_a_good_import_adds_and_updates_members_and_audits_each() -> None:

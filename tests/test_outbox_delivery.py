@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from bot.app import make_deps
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import Member
 from bot.kernel import notify
-from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import OutboxDispatcher
 from bot.teams.web import make_adapter
@@ -95,7 +95,7 @@ def quick_dispatcher(bot: BotUnderTest, clock: Any, **policy: Any) -> OutboxDisp
     """The real adapter and dispatcher on the bot's storage, retrying within milliseconds."""
     return OutboxDispatcher(
         make_adapter(Settings()),
-        Deps(uow=bot.storage.unit_of_work, clock=clock),
+        make_deps(uow=bot.storage.unit_of_work, clock=clock),
         "",
         policy=replace(QUICK, **policy),
     )

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.app import make_deps
 from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.features.actions import reminders
 from bot.kernel.ports import Storage
-from bot.kernel.router import Deps
 from storage import migrate_async, open_storage
 from tests.contract.conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
 
@@ -33,7 +33,7 @@ async def test_two_instances_running_the_job_at_once_queue_each_reminder_once() 
         clock = FixedClock(MONDAY)
         runs = await asyncio.gather(
             *(
-                reminders.run_due(Deps(uow=storage.unit_of_work, clock=clock))
+                reminders.run_due(make_deps(uow=storage.unit_of_work, clock=clock))
                 for storage in instances
                 for _ in range(2)
             )
@@ -46,7 +46,7 @@ async def test_two_instances_running_the_job_at_once_queue_each_reminder_once() 
         assert sum(r.cards for r in runs) == len(queued) > 0
         # Gemma (Housing), Tom (police) and Priya (coordinator, the overdue action) once each.
         assert len({d.recipient_member_id for d in queued}) == len(queued) == 3
-        again = await reminders.run_due(Deps(uow=seeding.unit_of_work, clock=clock))
+        again = await reminders.run_due(make_deps(uow=seeding.unit_of_work, clock=clock))
         assert (again.reminders, again.cards) == (0, 0)
     finally:
         for storage in storages:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import make_deps
 from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.action import Action
 from bot.domain.common import FixedClock
@@ -40,7 +41,7 @@ class World:
 
     @property
     def deps(self) -> Deps:
-        return Deps(uow=self.storage.unit_of_work, clock=self.clock)
+        return make_deps(uow=self.storage.unit_of_work, clock=self.clock)
 
     async def run(self, at: datetime, config: ReminderConfig | None = None) -> RunReport:
         self.clock.advance(at)
@@ -387,7 +388,7 @@ async def counted_run(world: World, at: datetime) -> dict[str, int]:
         return uow
 
     world.clock.advance(at)
-    report = await reminders.run_due(Deps(uow=unit_of_work, clock=world.clock))
+    report = await reminders.run_due(make_deps(uow=unit_of_work, clock=world.clock))
     assert report.failed == 0 and report.cards > 0
     return calls
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.app import make_deps
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import OutgoingDelivery
@@ -57,7 +58,7 @@ def storage() -> MemoryStorage:
 
 @pytest.fixture
 def deps(storage: MemoryStorage) -> Deps:
-    return Deps(uow=storage.unit_of_work, clock=FixedClock(NOW))
+    return make_deps(uow=storage.unit_of_work, clock=FixedClock(NOW))
 
 
 async def everything(storage: MemoryStorage, history: History) -> dict[str, object]:
@@ -331,7 +332,7 @@ async def test_the_background_job_runs_and_keeps_going_after_a_failure(
             raise RuntimeError("database away")
         return real()
 
-    deps = Deps(uow=flaky, clock=FixedClock(NOW))  # type: ignore[arg-type]
+    deps = make_deps(uow=flaky, clock=FixedClock(NOW))  # type: ignore[arg-type]
     config = dataprotection.DataProtectionConfig(retention_every=timedelta(milliseconds=10))
     task = asyncio.create_task(dataprotection.retention_forever(deps, config, first_delay=0))
     try:

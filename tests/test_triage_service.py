@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_router
+from bot.app import build_router, make_deps
 from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.action import InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
@@ -28,6 +28,7 @@ from bot.domain.errors import NotAllowed
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
 from bot.domain.referral import (
+    DECLINE_LABELS,
     Consent,
     Criteria,
     DeclineReason,
@@ -90,7 +91,7 @@ class World:
 
     @property
     def deps(self) -> Deps:
-        return Deps(uow=self.storage.unit_of_work, clock=self.clock)
+        return make_deps(uow=self.storage.unit_of_work, clock=self.clock)
 
     async def member(self, aad: str) -> Member:
         async with self.storage.unit_of_work() as uow:
@@ -526,7 +527,7 @@ async def test_declining_records_the_reason_and_tells_the_referrer(
     assert stored.decline_note == (note or extra.get("decline_note"))
     assert [c["event"] for c in world.told.calls] == [ReferralEvent.DECLINED]
     assert "Declined: " in text_of(reply)
-    assert triage.DECLINE_LABELS[reason] in text_of(reply)
+    assert DECLINE_LABELS[reason] in text_of(reply)
 
 
 # ---- refusals and bad input: nothing changes ------------------------------------------
@@ -717,7 +718,7 @@ async def test_two_coordinators_accepting_at_once_open_exactly_one_case(world: W
             return PausingUnitOfWork(uow, loaded, go)
         return uow
 
-    marcus_deps = Deps(uow=slow_factory, clock=world.clock)
+    marcus_deps = make_deps(uow=slow_factory, clock=world.clock)
     marcus = asyncio.create_task(triage.accept(await world.request(MARCUS, data), marcus_deps))
     await loaded.wait()  # Marcus has read the referral, still submitted
     priya = await triage.accept(await world.request(PRIYA, data), world.deps)

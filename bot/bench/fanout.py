@@ -32,13 +32,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.app import make_deps
 from bot.bench.connector import ConnectorLimits, start_connector
 from bot.domain.common import SystemClock
 from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState
 from bot.domain.panel import Agency, Member, Panel, Role
 from bot.kernel import notify
 from bot.kernel.ports import Storage
-from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import SPREAD, RateLimits, Window
@@ -210,7 +210,7 @@ async def run_fanout(
             row_ids = await queue_reminders(storage, fleet, now=now)
             dispatcher = OutboxDispatcher(
                 make_adapter(Settings()),
-                Deps(uow=storage.unit_of_work, clock=SystemClock()),
+                make_deps(uow=storage.unit_of_work, clock=SystemClock()),
                 "",
                 limits=RateLimits(per_tenant=(Window(tenant_rate, 1.0),)),
                 policy=DeliveryPolicy(concurrency=concurrency),

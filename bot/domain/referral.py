@@ -227,3 +227,17 @@ class Referral:
         """The referrer withdraws the referral."""
         self.status = move(self.status, ReferralStatus.WITHDRAWN, ALLOWED, "referral")
         self.decided_at = require_aware(at)
+
+
+# How the categories and decline reasons read to people (DOMAIN.md's words).
+CATEGORY_LABELS: dict[ReferralCategory, str] = {
+    ReferralCategory.ASB_VULNERABLE: "ASB with a vulnerable victim or perpetrator",
+    ReferralCategory.COMPLEX_HIGH_RISK: "Complex high-risk case that cannot be resolved locally",
+    ReferralCategory.EXTREMISM: "Concern about extremism (consider Channel/Prevent)",
+}
+DECLINE_LABELS: dict[DeclineReason, str] = {
+    DeclineReason.CRITERIA_NOT_MET: "Does not meet the panel's criteria",
+    DeclineReason.MORE_APPROPRIATE_MEETING: "A more appropriate meeting exists",
+    DeclineReason.OUT_OF_AREA: "Out of area",
+    DeclineReason.DUPLICATE: "Duplicate of an open case",
+}

@@ -8,6 +8,7 @@ until it is saved and the unit of work commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -474,3 +475,42 @@ class Storage(Protocol):
     def unit_of_work(self) -> UnitOfWork: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
+
+
+# --- the online meeting port (bot/graph.py implements it) ---
+
+
+@dataclass(frozen=True)
+class OnlineMeeting:
+    """A Teams online meeting as Graph created it."""
+
+    id: str
+    join_url: str
+
+
+class OnlineMeetingError(Exception):
+    """Graph did not do what was asked; the message is for the log, not for people."""
+
+
+class OnlineMeetingDenied(OnlineMeetingError):
+    """Graph refused the app (401/403): credentials, permission or access policy."""
+
+
+class OnlineMeetingNotFound(OnlineMeetingError):
+    """Graph knows no such online meeting (404)."""
+
+
+class OnlineMeetings(Protocol):
+    """Creates, moves and deletes Teams online meetings for the panel's dates."""
+
+    async def create(
+        self, *, subject: str, starts_at: datetime, ends_at: datetime
+    ) -> OnlineMeeting:
+        """Create an online meeting and return its id and join link."""
+        ...
+
+    async def reschedule(
+        self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
+    ) -> None: ...
+
+    async def delete(self, online_meeting_id: str) -> None: ...

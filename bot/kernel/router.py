@@ -17,6 +17,7 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.panel import Member, Panel, Role
 from bot.domain.policy import NOT_A_MEMBER
+from bot.kernel.events import Events
 from bot.kernel.guard import Access
 from bot.kernel.ports import UnitOfWorkFactory
 
@@ -88,6 +89,8 @@ class Deps:
 
     uow: UnitOfWorkFactory
     clock: Clock
+    # What one feature tells the others (built from FEATURES by bot.app.make_deps).
+    events: Events
     # The deployment's administrators (Entra object ids): the only people who may make a
     # team a panel (PANEL_ADMINS).
     admins: frozenset[str] = frozenset()

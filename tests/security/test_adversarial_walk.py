@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from bot.app import build_router
+from bot.app import build_router, make_deps
 from bot.domain.action import (
     Action,
     ActionStatus,
@@ -53,7 +53,7 @@ from bot.domain.referral import (
 from bot.domain.risk import RiskLevel
 from bot.kernel import channel_gate, dispatch, turns
 from bot.kernel.guard import ANYWHERE, Access, Target, public, replies_in_private
-from bot.kernel.router import Caller, Deps, Reply, Request, Router, Where
+from bot.kernel.router import Caller, Reply, Request, Router, Where
 from cards.verbs import Verb
 from storage import SqlStorage, migrate_async, open_storage
 from tests.conftest import NOW
@@ -599,7 +599,7 @@ async def walk_one(
 ) -> list[str]:
     """Run one request as the handler does; the problems found (empty when none)."""
     await restore(world)
-    deps = Deps(uow=world.storage.unit_of_work, clock=FixedClock(NOW))
+    deps = make_deps(uow=world.storage.unit_of_work, clock=FixedClock(NOW))
     caller = world.people[who]
     where = where_for(chat)
     resolved = await turns.open_turn(deps, caller, where, {"conversation": {"id": "x"}}, "")
@@ -740,7 +740,7 @@ async def shown_markers(
 ) -> list[str]:
     """Markers a reply shows to `who` in private (what the walk's searches can catch)."""
     await restore(world)
-    deps = Deps(uow=world.storage.unit_of_work, clock=FixedClock(NOW))
+    deps = make_deps(uow=world.storage.unit_of_work, clock=FixedClock(NOW))
     where = where_for("personal")
     resolved = await turns.open_turn(deps, world.people[who], where, {}, "")
     assert resolved is not None

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.app import make_deps
 from bot.bench.connector import (
     BLOCKED_BY_USER,
     BOT_DISABLED_BY_ADMIN,
@@ -31,7 +32,6 @@ from bot.domain.delivery import ConversationRef, OutgoingDelivery
 from bot.domain.panel import Member, Role
 from bot.kernel import notify
 from bot.kernel.ports import Storage
-from bot.kernel.router import Deps
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import RateLimits
@@ -97,7 +97,7 @@ class DeliveryRig:
         """A dispatcher with the real adapter (local mode), quick retries and a fixed clock."""
         return OutboxDispatcher(
             make_adapter(Settings()),
-            Deps(uow=(storage or self.storage).unit_of_work, clock=self.clock),
+            make_deps(uow=(storage or self.storage).unit_of_work, clock=self.clock),
             "",
             limits=limits,
             policy=policy,

@@ -18,6 +18,7 @@ from bot.app import (
     build_router,
     create_app,
     dataprotection_config,
+    make_deps,
     sar_download,
     stats_config,
     stats_download,
@@ -95,7 +96,7 @@ async def start_bot(
     served = {
         r.get_info().get("formatter") or r.get_info().get("path") for r in app.router.resources()
     }
-    deps = Deps(uow=storage.unit_of_work, clock=clock)
+    deps = make_deps(uow=storage.unit_of_work, clock=clock)
     for path, handler in ROUTES.items():
         if path not in served:
             app.router.add_get(path, handler(config, deps))
@@ -541,7 +542,7 @@ class Setting:
 
     @property
     def deps(self) -> Deps:
-        return Deps(uow=self.storage.unit_of_work, clock=self.clock)
+        return make_deps(uow=self.storage.unit_of_work, clock=self.clock)
 
     def request(self, args: str = "", **data: object) -> Request:
         coordinator = self.history.coordinator

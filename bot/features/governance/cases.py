@@ -19,8 +19,7 @@ from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, Meeting
 from bot.domain.panel import Agency, Member, Panel
 from bot.domain.policy import Act, Relation, decide
-from bot.domain.referral import Referral, Subject
-from bot.features.referrals.triage import CATEGORY_LABELS
+from bot.domain.referral import CATEGORY_LABELS, Referral, Subject
 from bot.kernel import access, audit
 from bot.kernel.guard import NOT_MEETINGS, Access, Target
 from bot.kernel.ports import UnitOfWork

@@ -1,0 +1,15 @@
+"""What every person has: `help`, `whoami` and the welcome when the bot is added."""
+
+from __future__ import annotations
+
+from bot.features.help import basics
+from bot.kernel.feature import Feature, Setup
+from bot.kernel.router import Router
+
+
+def register(router: Router, setup: Setup) -> None:
+    """`help` and `whoami`."""
+    basics.register(router)
+
+
+FEATURE = Feature("help", register, basics.gallery_cards)

@@ -1,0 +1,84 @@
+"""Meetings: the calendar, the agenda, running the meeting (the chair card) and its minutes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.features.meetings import agenda, calendar, meeting_run, minutes
+from bot.kernel.feature import Download, Feature, Route, Setup
+from bot.kernel.router import Deps, Router
+from cards.kit import Card
+
+
+def calendar_config(setup: Setup) -> calendar.CalendarConfig:
+    """The calendar's configuration from the settings (schedule file read and checked here)."""
+    settings = setup.settings
+    if settings is None:
+        return calendar.CalendarConfig(online_meetings=setup.online_meetings)
+    schedules = (
+        calendar.load_schedule_book(
+            settings.meeting_schedule_file, default_timezone=settings.timezone
+        )
+        if settings.meeting_schedule_file
+        else calendar.ScheduleBook()
+    )
+    return calendar.CalendarConfig(
+        schedules=schedules, online_meetings=setup.online_meetings, links=setup.links()
+    )
+
+
+def minutes_config(setup: Setup) -> minutes.MinutesConfig:
+    """Where approved minutes are downloaded (signed links)."""
+    return minutes.MinutesConfig(links=setup.links())
+
+
+def register(router: Router, setup: Setup) -> None:
+    """`schedule`, `agenda`, `start`, `chair`, `end`, `minutes` and their cards' buttons."""
+    calendar.register(router, calendar_config(setup) if setup.settings else None)
+    agenda.register(router)
+    meeting_run.register(router)
+    minutes.register(router, minutes_config(setup) if setup.settings else None)
+
+
+def gallery(router: Router) -> Mapping[str, Card]:
+    """The meetings' cards, with invented data."""
+    return {
+        **calendar.gallery_cards(),
+        **agenda.gallery_cards(),
+        **meeting_run.gallery_cards(),
+        **minutes.gallery_cards(),
+    }
+
+
+def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
+    """The panel's meetings as an .ics file, and approved minutes as a Word document."""
+    links = setup.links()
+
+    async def ics(path: Mapping[str, str], query: Mapping[str, str]) -> Download | None:
+        text = await calendar.calendar_file(
+            deps.uow, links, path["panel_id"], query.get("token", ""), deps.clock.now()
+        )
+        if text is None:
+            return None
+        return Download(text.encode("utf-8"), "text/calendar", "panel-meetings.ics", "utf-8")
+
+    async def docx(path: Mapping[str, str], query: Mapping[str, str]) -> Download | None:
+        body = await minutes.minutes_file(
+            deps.uow,
+            links,
+            path["panel_id"],
+            path["meeting_id"],
+            query.get("token", ""),
+            deps.clock.now(),
+        )
+        if body is None:
+            return None  # the same answer for a bad link, a draft and no minutes
+        return Download(body, minutes.DOCX_CONTENT_TYPE, "panel-minutes.docx")
+
+    return (
+        Route("/panels/{panel_id}/meetings.ics", ics),
+        Route("/panels/{panel_id}/minutes/{meeting_id}.docx", docx),
+    )
+
+
+FEATURE = Feature("meetings", register, gallery, routes=routes)

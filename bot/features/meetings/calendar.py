@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -40,7 +40,15 @@ from bot.domain.schedule import (
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
-from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
+from bot.kernel.ports import (
+    OnlineMeeting,
+    OnlineMeetingDenied,
+    OnlineMeetingError,
+    OnlineMeetingNotFound,
+    OnlineMeetings,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
 from cards.schedule import (
@@ -86,45 +94,6 @@ def years_to_check(schedule: MeetingSchedule, now: datetime) -> range:
     """The years whose holidays can touch the next meetings (explicit dates may be later)."""
     last = max([now.year + 2, *(d.year for d in schedule.dates)])
     return range(now.year, last + 1)
-
-
-# --- the online meeting port (bot/graph.py implements it) ---------------------------------
-
-
-@dataclass(frozen=True)
-class OnlineMeeting:
-    """A Teams online meeting as Graph created it."""
-
-    id: str
-    join_url: str
-
-
-class OnlineMeetingError(Exception):
-    """Graph did not do what was asked; the message is for the log, not for people."""
-
-
-class OnlineMeetingDenied(OnlineMeetingError):
-    """Graph refused the app (401/403): credentials, permission or access policy."""
-
-
-class OnlineMeetingNotFound(OnlineMeetingError):
-    """Graph knows no such online meeting (404)."""
-
-
-class OnlineMeetings(Protocol):
-    """Creates, moves and deletes Teams online meetings for the panel's dates."""
-
-    async def create(
-        self, *, subject: str, starts_at: datetime, ends_at: datetime
-    ) -> OnlineMeeting:
-        """Create an online meeting and return its id and join link."""
-        ...
-
-    async def reschedule(
-        self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
-    ) -> None: ...
-
-    async def delete(self, online_meeting_id: str) -> None: ...
 
 
 # --- configuration ------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus, ClosureReason
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
+from bot.domain.events import ActionAgreed, ActionChanged, DomainEvent
 from bot.domain.meeting import (
     AgendaItem,
     AgendaItemKind,
@@ -63,7 +64,6 @@ from bot.domain.minutes import (
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel, Role
 from bot.domain.policy import Act
 from bot.domain.risk import RiskLevel
-from bot.features.actions import usecases as spoc_actions
 from bot.features.meetings.agenda import (
     KIND_LABELS,
     NO_MEETING,
@@ -74,6 +74,7 @@ from bot.features.meetings.agenda import (
 )
 from bot.features.meetings.minutes import draft_for_meeting, queue_draft
 from bot.kernel import agreement, versions
+from bot.kernel.events import Events
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.inputs import text_field
 from bot.kernel.localtime import day_text, local, when_text
@@ -836,6 +837,11 @@ class FormTurn:
     meeting: Meeting
     item: AgendaItem
     now: datetime
+    events: Events
+
+    async def publish(self, event: DomainEvent) -> None:
+        """Tell the features that listen (e.g. actions, which owns the SPOC's card)."""
+        await self.events.publish(self.uow, self.panel, event, self.now)
 
     @property
     def data(self) -> Mapping[str, Any]:
@@ -911,7 +917,7 @@ async def save_form(request: Request, deps: Deps, form: Form) -> Reply:
         elif not await uow.activities.first_time(f"meeting-form:{token}", now):
             notice = ALREADY_SAVED
         else:
-            turn = FormTurn(uow, request, panel, member, meeting, item, now)
+            turn = FormTurn(uow, request, panel, member, meeting, item, now, deps.events)
             try:
                 notice = await form(turn)
                 # The meeting's version guards everything its chair card changes.
@@ -994,7 +1000,7 @@ async def capture(turn: FormTurn) -> str:
     if case.status is CaseStatus.OPEN:
         case.mark_heard(turn.now)
         await turn.uow.cases.save(case)
-    await queue_action_cards(turn.uow, turn.panel, [action], turn.now)
+    await turn.publish(ActionAgreed(action))
     await turn.audit(AuditVerb.CREATE, "action", action.id, f"for {case.reference}")
     return f"Action added for {agency.name}, due {day_label(due_on)}; the agency has its card."
 
@@ -1072,7 +1078,9 @@ async def carry_forward(turn: FormTurn) -> str:
     )
     await turn.uow.actions.save(action)
     await turn.audit(AuditVerb.UPDATE, "action", action.id, "carried forward")
-    return f"Carried forward to {day_label(new_due)}."
+    done = f"Carried forward to {day_label(new_due)}."
+    await turn.publish(ActionChanged(action, done.rstrip(".")))
+    return done
 
 
 async def escalate(turn: FormTurn) -> str:
@@ -1083,6 +1091,7 @@ async def escalate(turn: FormTurn) -> str:
     action.escalate(note, circumstances_changed=changed, at=turn.now, by_member_id=turn.member.id)
     await turn.uow.actions.save(action)
     await turn.audit(AuditVerb.UPDATE, "action", action.id, "escalated")
+    await turn.publish(ActionChanged(action, "Escalated"))
     return "Escalated."
 
 
@@ -1095,20 +1104,8 @@ async def cancel_action(turn: FormTurn) -> str:
     action.cancel(reason, at=turn.now, by_member_id=turn.member.id, circumstances_changed=changed)
     await turn.uow.actions.save(action)
     await turn.audit(AuditVerb.UPDATE, "action", action.id, "cancelled")
+    await turn.publish(ActionChanged(action, "Cancelled"))
     return "Action cancelled."
-
-
-# --- handing actions to their owners --------------------------------------------------------
-
-
-async def queue_action_cards(
-    uow: UnitOfWork, panel: Panel, actions: Sequence[Action], now: datetime
-) -> int:
-    """Queue each action's card to its owner agency's contact today (the SPOC, or the deputy
-    while the SPOC is away or cannot be reached); returns how many were queued. The card is
-    the SPOC's action card (bot.features.actions.usecases), with its Done, Add an update and Can't
-    do this buttons."""
-    return await spoc_actions.send_new_action_cards(uow, panel, actions, now)
 
 
 # --- the end ---------------------------------------------------------------------------------

@@ -1,0 +1,92 @@
+"""Records: retention, subject access, erasure and the panel's statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+
+from bot.domain.retention import RetentionPolicy
+from bot.features.records import dataprotection, stats
+from bot.kernel.feature import Download, Feature, Job, Route, Setup
+from bot.kernel.router import Deps, Router
+from cards.kit import Card
+
+
+def dataprotection_config(setup: Setup) -> dataprotection.DataProtectionConfig:
+    """Subject access downloads (signed links) and retention."""
+    settings = setup.settings
+    if settings is None:
+        return dataprotection.DataProtectionConfig()
+    return dataprotection.DataProtectionConfig(
+        links=setup.links(),
+        retention=RetentionPolicy(
+            settings.retention_years,
+            outbox_days=settings.outbox_keep_days,
+            ledger_days=settings.activity_ledger_keep_days,
+        ),
+        retention_every=timedelta(hours=settings.retention_interval_hours),
+    )
+
+
+def stats_config(setup: Setup) -> stats.StatsConfig:
+    """The statistics' CSV download (a signed link)."""
+    return stats.StatsConfig(links=setup.links())
+
+
+def register(router: Router, setup: Setup) -> None:
+    """`sar`, `erase`, `retention`, `stats` and their buttons."""
+    dataprotection.register(router, dataprotection_config(setup) if setup.settings else None)
+    stats.register(router, stats_config(setup) if setup.settings else None)
+
+
+def gallery(router: Router) -> Mapping[str, Card]:
+    """The records cards, with invented data."""
+    return {**dataprotection.gallery_cards(), **stats.gallery_cards()}
+
+
+def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
+    """Subject access exports (Word and JSON) and a quarter's statistics (CSV)."""
+    links = setup.links()
+
+    def sar(fmt: str) -> Route:
+        async def export(path: Mapping[str, str], query: Mapping[str, str]) -> Download | None:
+            found = await dataprotection.sar_file(
+                deps.uow,
+                links,
+                path["panel_id"],
+                path["export_id"],
+                fmt,
+                query.get("token", ""),
+                deps.clock.now(),
+            )
+            if found is None:
+                return None  # the same answer for a bad link and an unknown export
+            body, content_type, file_name = found
+            return Download(body, content_type, file_name)
+
+        return Route(f"/panels/{{panel_id}}/sar/{{export_id}}.{fmt}", export)
+
+    async def csv(path: Mapping[str, str], query: Mapping[str, str]) -> Download | None:
+        body = await stats.stats_file(
+            deps.uow,
+            links,
+            path["panel_id"],
+            path["quarter"],
+            query.get("token", ""),
+            deps.clock.now(),
+        )
+        if body is None:
+            return None
+        return Download(body, stats.CSV_CONTENT_TYPE, "panel-statistics.csv", "utf-8")
+
+    return (sar("docx"), sar("json"), Route("/panels/{panel_id}/stats/{quarter}.csv", csv))
+
+
+def jobs(setup: Setup, deps: Deps, kick: Callable[[], None]) -> Sequence[Job]:
+    """Retention: shortly after start-up, then every RETENTION_INTERVAL_HOURS (every
+    instance may run it: each case is marked once)."""
+    config = dataprotection_config(setup)
+    return (lambda: dataprotection.retention_forever(deps, config),)
+
+
+FEATURE = Feature("records", register, gallery, routes=routes, jobs=jobs)

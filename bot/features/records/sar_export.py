@@ -30,9 +30,8 @@ from bot.domain.case import CLOSURE_LABELS, Case
 from bot.domain.meeting import AgendaItem, Meeting
 from bot.domain.minutes import CaseMinutes, UnmetOutcome
 from bot.domain.panel import Agency, Member, Panel
-from bot.domain.referral import Child, Referral, Subject
+from bot.domain.referral import CATEGORY_LABELS, DECLINE_LABELS, Child, Referral, Subject
 from bot.domain.retention import Person, entries
-from bot.features.referrals.triage import CATEGORY_LABELS, DECLINE_LABELS
 
 JSON_CONTENT_TYPE = "application/json"
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -22,10 +22,9 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.panel import Agency, Panel
 from bot.domain.policy import Act
-from bot.domain.referral import DeclineReason
+from bot.domain.referral import DECLINE_LABELS, DeclineReason
 from bot.domain.risk import RiskLevel
 from bot.domain.stats import Quarter, QuarterStats, quarter_stats
-from bot.features.referrals.triage import DECLINE_LABELS
 from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose

@@ -1,0 +1,30 @@
+"""Referrals: the referrer's intake card, the coordinator's triage (with the information
+requests asked of agencies before deciding) and the notices that tell the referrer.
+
+Information requests live here rather than with actions: triage is their only sender, and
+the SPOC answers them on the request's own card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.features.referrals import info_requests, intake, triage
+from bot.kernel.feature import Feature, Setup
+from bot.kernel.router import Router
+from cards.kit import Card
+
+
+def register(router: Router, setup: Setup) -> None:
+    """`refer`, `referrals`, triage and the information requests' buttons."""
+    intake.register(router)
+    triage.register(router)
+    info_requests.register(router)
+
+
+def gallery(router: Router) -> Mapping[str, Card]:
+    """The referrer's, the coordinator's and the asked agency's cards, with invented data."""
+    return {**intake.gallery_cards(), **triage.gallery_cards(), **info_requests.gallery_cards()}
+
+
+FEATURE = Feature("referrals", register, gallery)

@@ -24,6 +24,8 @@ from bot.domain.matching import MatchBasis, MatchKind, SubjectMatch, classify_ma
 from bot.domain.meeting import AgendaItem, AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
 from bot.domain.referral import (
+    CATEGORY_LABELS,
+    DECLINE_LABELS,
     DeclineReason,
     Referral,
     ReferralCategory,
@@ -33,7 +35,6 @@ from bot.domain.referral import (
 from bot.domain.risk import RiskLevel, RiskMatrix
 from bot.features.referrals.info_requests import SentRequest, send_requests
 from bot.features.referrals.info_requests import gallery_cards as info_request_gallery
-from bot.features.referrals.info_requests import register as register_info_requests
 from bot.features.referrals.notices import ReferralEvent, tell_referrer
 from bot.kernel import access, audit
 from bot.kernel.config import load_risk_matrix
@@ -77,17 +78,6 @@ DEFAULT_INFO_QUESTION = (
     "any risk to staff who visit."
 )
 
-CATEGORY_LABELS: dict[ReferralCategory, str] = {
-    ReferralCategory.ASB_VULNERABLE: "ASB with a vulnerable victim or perpetrator",
-    ReferralCategory.COMPLEX_HIGH_RISK: "Complex high-risk case that cannot be resolved locally",
-    ReferralCategory.EXTREMISM: "Concern about extremism (consider Channel/Prevent)",
-}
-DECLINE_LABELS: dict[DeclineReason, str] = {
-    DeclineReason.CRITERIA_NOT_MET: "Does not meet the panel's criteria",
-    DeclineReason.MORE_APPROPRIATE_MEETING: "A more appropriate meeting exists",
-    DeclineReason.OUT_OF_AREA: "Out of area",
-    DeclineReason.DUPLICATE: "Duplicate of an open case",
-}
 # DOMAIN.md: the meetings a referral may belong to instead.
 OTHER_MEETINGS: dict[str, str] = {
     "domestic_abuse_marac": "Domestic-abuse MARAC",
@@ -897,7 +887,6 @@ def register(router: Router) -> None:
     router.verb(VerbSpec(Verb.TRIAGE_ACCEPT.value, accept, deciding))
     router.verb(VerbSpec(Verb.TRIAGE_ASK.value, ask, deciding))
     router.verb(VerbSpec(Verb.TRIAGE_DECLINE.value, decline, deciding))
-    register_info_requests(router)
 
 
 # ---- the card gallery -----------------------------------------------------------------

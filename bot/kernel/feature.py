@@ -1,0 +1,78 @@
+"""What a feature declares to the app: the one shape every feature package exposes as
+FEATURE, so that the app, help, the manifest, the card gallery and the tests all derive
+from bot.features.FEATURES instead of lists kept in step by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.kernel.events import Subscriber
+from bot.kernel.links import Links
+from bot.kernel.ports import OnlineMeetings
+from bot.kernel.router import Deps, Router
+from cards.kit import Card
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a feature may be configured with: the settings (None in tests that build a
+    router alone) and the collaborators at the network edge."""
+
+    settings: Settings | None = None
+    online_meetings: OnlineMeetings | None = None
+
+    def links(self) -> Links:
+        """The signed download links: the public address and the secrets (LINK_SECRETS, or
+        ICS_SIGNING_SECRET for deployments that predate it); none without settings."""
+        if self.settings is None:
+            return Links()
+        return Links.of(self.settings.public_url, self.settings.download_secrets)
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file a signed link fetched."""
+
+    body: bytes
+    content_type: str
+    file_name: str
+    charset: str | None = None
+
+
+# A GET route's handler: the path's parts and the query in, a file or None (404) out.
+DownloadHandler = Callable[[Mapping[str, str], Mapping[str, str]], Awaitable[Download | None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A download a feature serves, e.g. "/panels/{panel_id}/meetings.ics"."""
+
+    path: str
+    handler: DownloadHandler
+
+
+# A background job: runs until cancelled; `kick` wakes the delivery of queued cards.
+Job = Callable[[], Coroutine[Any, Any, None]]
+
+
+def _nothing(*_: Any) -> Sequence[Any]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature: its name, how it registers its commands and verbs, the cards it sends
+    (rendered with invented data for the gallery; help's need the app's router), the
+    events it listens to, the downloads it serves and the jobs it runs."""
+
+    name: str
+    register: Callable[[Router, Setup], None]
+    gallery: Callable[[Router], Mapping[str, Card]]
+    subscribers: Mapping[type[Any], Subscriber] = field(default_factory=dict)
+    routes: Callable[[Setup, Deps], Sequence[Route]] = _nothing
+    jobs: Callable[[Setup, Deps, Callable[[], None]], Sequence[Job]] = _nothing
