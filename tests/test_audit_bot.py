@@ -11,7 +11,8 @@ import pytest
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
-from bot.kernel.audit import PAGE, Actor, record
+from bot.features.governance.audit_trail import PAGE
+from bot.kernel.audit import Actor, record
 from bot.kernel.ports import Storage
 from cards.audit import OLDER_BUTTON
 from cards.kit import card_text, teams_findings

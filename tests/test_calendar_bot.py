@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import calendar_config
 from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.features.help import basics
-from bot.features.meetings import calendar
+from bot.features.meetings import calendar, calendar_config
 from bot.features.meetings.calendar import ics_path
+from bot.kernel.feature import Setup
 from bot.kernel.ports import Storage
 from bot.kernel.router import Router
 from bot.settings import Settings
@@ -43,7 +43,7 @@ async def bot(
     router = Router()
     basics.register(router)
     settings = Settings(public_url=PUBLIC_URL, link_secrets=(SECRET,))
-    calendar.register(router, calendar_config(settings))
+    calendar.register(router, calendar_config(Setup(settings)))
     under_test = await start_bot(sqlite_storage, connector, clock, router=router, settings=settings)
     yield under_test
     await under_test.client.close()

@@ -21,9 +21,9 @@ from bot.domain.gate import (
     personal_data_in,
 )
 from bot.features.governance import agreement as isa
+from bot.features.governance import audit_trail as audit
 from bot.features.governance import cases, membership
 from bot.gallery import gallery
-from bot.kernel import audit
 from bot.kernel.channel_gate import SENT_PRIVATELY, kind_of, shared_post
 from bot.kernel.channel_gate import judge as judge_post
 from bot.kernel.notify import card_to_channel

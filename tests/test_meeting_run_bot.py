@@ -21,10 +21,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from docx import Document
 
-from bot.app import build_router, create_app, minutes_config
+from bot.app import build_router, create_app
 from bot.demo import seed_demo
 from bot.domain.common import FixedClock
-from bot.features.meetings import minutes
+from bot.features.meetings import minutes, minutes_config
+from bot.kernel.feature import Setup
 from bot.kernel.ports import Storage
 from bot.kernel.router import Router
 from bot.settings import Settings
@@ -120,7 +121,7 @@ async def bot(
 def meeting_router(settings: Settings) -> Router:
     """The app's router with the meeting features, registered as bot/app.py does: the
     minutes' links signed with the app's secret."""
-    return with_meeting_features(build_router(settings), minutes_config(settings))
+    return with_meeting_features(build_router(settings), minutes_config(Setup(settings)))
 
 
 async def invoke(bot: BotUnderTest, activity: dict[str, Any]) -> dict[str, Any]:

@@ -23,22 +23,55 @@ async def card_to_member(
     key: str,
     now: datetime,
     text: str | None = None,
+    not_before: datetime | None = None,
+    update_of: str | None = None,
 ) -> bool:
-    """Queue a card for a member's private chat; False if `key` was queued before.
+    """Queue a card for a member's private chat; False if `key` was queued before."""
+    queued = await private_card(
+        uow,
+        panel_id=panel_id,
+        member_id=member_id,
+        card=card,
+        key=key,
+        now=now,
+        text=text,
+        not_before=not_before,
+        update_of=update_of,
+    )
+    return queued is not None
+
+
+async def private_card(
+    uow: UnitOfWork,
+    *,
+    panel_id: str,
+    member_id: str,
+    card: dict[str, Any],
+    key: str,
+    now: datetime,
+    text: str | None = None,
+    not_before: datetime | None = None,
+    update_of: str | None = None,
+) -> OutgoingDelivery | None:
+    """Queue a card for a member's private chat: the one way every feature does it. None
+    when `key` was queued before.
 
     `key` names the message and its recipient (e.g. "inforeq:<request id>:<member id>"), so
-    the same message is never queued twice.
+    the same message is never queued twice. `not_before` holds it back (quiet hours);
+    `update_of` names an earlier delivery whose card this one replaces in place.
     """
-    return await uow.outbox.enqueue(
-        OutgoingDelivery(
-            panel_id=panel_id,
-            key=key,
-            recipient_member_id=member_id,
-            payload={"card": card, "text": text},
-            not_before=now,
-            created_at=now,
-        )
+    payload: dict[str, Any] = {"card": card, "text": text}
+    if update_of is not None:
+        payload["update_of"] = update_of
+    delivery = OutgoingDelivery(
+        panel_id=panel_id,
+        key=key,
+        recipient_member_id=member_id,
+        payload=payload,
+        not_before=not_before or now,
+        created_at=now,
     )
+    return delivery if await uow.outbox.enqueue(delivery) else None
 
 
 async def card_to_channel(

@@ -28,21 +28,15 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from bot.access_log import AIOHTTP_LOGGERS, PathOnlyAccessLogger, RedactTokens, redact_tokens
-from bot.app import (
-    build_router,
-    create_app,
-    dataprotection_config,
-    download_links,
-    minutes_config,
-    stats_config,
-)
+from bot.app import build_router, create_app
 from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance, Member, Role
 from bot.domain.retention import SubjectAccessExport
 from bot.domain.stats import Quarter
-from bot.features.meetings import calendar, minutes
-from bot.features.records import dataprotection, stats
+from bot.features.meetings import calendar, minutes, minutes_config
+from bot.features.records import dataprotection, dataprotection_config, stats, stats_config
+from bot.kernel.feature import Setup
 from bot.kernel.links import LIFETIMES, MAX_TOKEN_LENGTH, Links, Purpose
 from bot.kernel.ports import Storage
 from bot.settings import Settings, SettingsError
@@ -110,15 +104,19 @@ def issued_links(
     """The links each feature issues, built by the features' own functions."""
     panel_id = history.panel.id
     meeting_id = history.old_meeting.id
-    sar = dataprotection_config(settings)
+    sar = dataprotection_config(Setup(settings))
     return {
-        "calendar": local(calendar.ics_url(download_links(settings), panel_id, member_id, at)),
+        "calendar": local(calendar.ics_url(Setup(settings).links(), panel_id, member_id, at)),
         "minutes": local(
-            minutes.minutes_url(minutes_config(settings), panel_id, meeting_id, member_id, at)
+            minutes.minutes_url(
+                minutes_config(Setup(settings)), panel_id, meeting_id, member_id, at
+            )
         ),
         "sar.docx": local(dataprotection.sar_url(sar, export, "docx")),
         "sar.json": local(dataprotection.sar_url(sar, export, "json")),
-        "stats": local(stats.csv_url(stats_config(settings), panel_id, QUARTER, member_id, at)),
+        "stats": local(
+            stats.csv_url(stats_config(Setup(settings)), panel_id, QUARTER, member_id, at)
+        ),
     }
 
 
@@ -236,7 +234,7 @@ async def test_a_removed_members_calendar_link_stops_working(world: World) -> No
 
 
 async def test_a_calendar_link_names_its_member(world: World) -> None:
-    links = download_links(SETTINGS)
+    links = Setup(SETTINGS).links()
     panel_id = world.panel_id
     # Signed with our own secret, but for someone who is no member of this panel.
     stranger = links.url(
@@ -345,7 +343,7 @@ async def test_every_kind_of_bad_token_is_a_404(world: World, route: str) -> Non
 
 async def test_a_calendar_token_does_not_open_the_minutes(world: World) -> None:
     """The same subject and member, signed for another purpose: the salt tells them apart."""
-    links = download_links(SETTINGS)
+    links = Setup(SETTINGS).links()
     panel_id, meeting_id = world.panel_id, world.history.old_meeting.id
     nadia = world.history.coordinator.id
     path = minutes.minutes_path(panel_id, meeting_id)
@@ -429,7 +427,7 @@ async def test_secrets_rotate_the_first_signs_and_every_one_verifies(
     for route, link in old_links.items():
         assert await world.get(link) == 200, route
     # New links are signed with the first secret alone.
-    only_new = download_links(Settings(public_url=PUBLIC_URL, link_secrets=(NEW_SECRET,)))
+    only_new = Setup(Settings(public_url=PUBLIC_URL, link_secrets=(NEW_SECRET,)).links())
     panel_id = world.panel_id
     (token,) = parse_qs(urlsplit(world.links["calendar"]).query)["token"]
     assert only_new.holder(Purpose.CALENDAR, (panel_id,), token, NOW) == nadia
@@ -554,7 +552,7 @@ async def test_the_served_app_logs_requests_without_their_query(
     assert options.get("access_log_class") is PathOnlyAccessLogger
     # The served app's clock is the system's: issue the link now.
     now = datetime.now(UTC)
-    links = download_links(SETTINGS)
+    links = Setup(SETTINGS).links()
     link = local(calendar.ics_url(links, history.panel.id, history.coordinator.id, now))
     token = token_of(link)
     client = await serve(served.app, **options)

@@ -14,15 +14,7 @@ from urllib.parse import urlsplit
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import (
-    build_router,
-    create_app,
-    dataprotection_config,
-    make_deps,
-    sar_download,
-    stats_config,
-    stats_download,
-)
+from bot.app import build_router, create_app, make_deps
 from bot.domain.action import Action, InformationRequest, RequestStatus
 from bot.domain.case import Case, CaseStatus, ClosureReason
 from bot.domain.common import FixedClock
@@ -41,7 +33,6 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
-from bot.features.records import dataprotection, stats
 from bot.kernel.ports import Storage
 from bot.kernel.router import Caller, Deps, Request, Router, Where
 from bot.settings import Settings
@@ -57,34 +48,14 @@ def settings() -> Settings:
 
 
 def router(with_downloads: bool = True) -> Router:
-    """The app's router with data protection and statistics registered: by the app itself
-    (given the settings, for the download links) once bot/app.py does, or here."""
-    r = build_router(settings() if with_downloads else None)
-    if any(command.name == "sar" for command in r.commands()):
-        return r
-    if with_downloads:
-        dataprotection.register(r, dataprotection_config(settings()))
-        stats.register(r, stats_config(settings()))
-    else:
-        dataprotection.register(r)
-        stats.register(r)
-    return r
-
-
-# ---- the download routes, as bot/app.py serves them --------------------------------------
-
-ROUTES = {
-    "/panels/{panel_id}/sar/{export_id}.docx": lambda s, d: sar_download(s, d, "docx"),
-    "/panels/{panel_id}/sar/{export_id}.json": lambda s, d: sar_download(s, d, "json"),
-    "/panels/{panel_id}/stats/{quarter}.csv": stats_download,
-}
+    """The app's router, given the settings (for the download links) or none."""
+    return build_router(settings() if with_downloads else None)
 
 
 async def start_bot(
     storage: Storage, connector: Connector, clock: FixedClock, *, with_downloads: bool = True
 ) -> BotUnderTest:
-    """The real app with both features (and, until bot/app.py serves them, the download
-    routes), on a free loopback port."""
+    """The real app, with its download routes, on a free loopback port."""
     config = settings() if with_downloads else Settings()
     app = create_app(
         config,
@@ -93,13 +64,6 @@ async def start_bot(
         router=router(with_downloads),
         deliver_in_background=False,
     )
-    served = {
-        r.get_info().get("formatter") or r.get_info().get("path") for r in app.router.resources()
-    }
-    deps = make_deps(uow=storage.unit_of_work, clock=clock)
-    for path, handler in ROUTES.items():
-        if path not in served:
-            app.router.add_get(path, handler(config, deps))
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return BotUnderTest(client, connector.fake, connector.url, storage)
