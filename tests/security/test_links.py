@@ -427,7 +427,7 @@ async def test_secrets_rotate_the_first_signs_and_every_one_verifies(
     for route, link in old_links.items():
         assert await world.get(link) == 200, route
     # New links are signed with the first secret alone.
-    only_new = Setup(Settings(public_url=PUBLIC_URL, link_secrets=(NEW_SECRET,)).links())
+    only_new = Setup(Settings(public_url=PUBLIC_URL, link_secrets=(NEW_SECRET,))).links()
     panel_id = world.panel_id
     (token,) = parse_qs(urlsplit(world.links["calendar"]).query)["token"]
     assert only_new.holder(Purpose.CALENDAR, (panel_id,), token, NOW) == nadia
