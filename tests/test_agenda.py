@@ -34,7 +34,7 @@ from bot.domain.meeting import (
     MeetingStatus,
 )
 from bot.domain.risk import RiskLevel
-from bot.features.meetings.agenda import gallery_cards
+from bot.features.meetings.gallery import agenda_cards
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 
@@ -333,7 +333,7 @@ def test_the_running_agenda_numbers_items_and_finds_neighbours() -> None:
 
 # --- the cards -----------------------------------------------------------------------------
 
-CARDS = gallery_cards()
+CARDS = agenda_cards()
 
 
 @pytest.mark.parametrize("name", sorted(CARDS))

@@ -40,6 +40,7 @@ from bot.features.meetings.calendar import (
     schedules_from_data,
     take_date,
 )
+from bot.features.meetings.gallery import calendar_cards
 from bot.kernel.dispatch import run_command
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
@@ -631,7 +632,7 @@ async def test_background_failures_are_logged_not_raised(caplog: pytest.LogCaptu
 
 # --- the cards ------------------------------------------------------------------------------
 
-GALLERY = calendar.gallery_cards()
+GALLERY = calendar_cards()
 
 
 def _walk(node: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from bot.domain.case import Case, CaseStatus, ClosureReason
 from bot.domain.errors import InvalidInput, InvalidTransition
 from bot.domain.meeting import Attendance, Meeting, MeetingStatus
 from bot.domain.risk import RiskLevel
-from bot.features.meetings.meeting_run import gallery_cards
+from bot.features.meetings.gallery import meeting_cards
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 
@@ -118,7 +118,7 @@ def test_attendance_needs_an_aware_time() -> None:
 
 # --- the cards -------------------------------------------------------------------------------
 
-CARDS = gallery_cards()
+CARDS = meeting_cards()
 
 
 def executes(node: Any) -> list[dict[str, Any]]:

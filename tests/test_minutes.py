@@ -31,7 +31,7 @@ from bot.domain.minutes import (
 from bot.domain.panel import Agency, Member, Role
 from bot.domain.risk import RiskLevel
 from bot.features.meetings.docx_export import minutes_docx
-from bot.features.meetings.minutes import demo_minutes, gallery_cards
+from bot.features.meetings.gallery import demo_minutes, minutes_cards
 from bot.kernel.links import Links, Purpose
 from cards.kit import card_text, teams_findings
 
@@ -271,7 +271,7 @@ def test_a_download_token_names_its_member_and_expires() -> None:
 
 # --- the cards -------------------------------------------------------------------------------
 
-CARDS = gallery_cards()
+CARDS = minutes_cards()
 
 
 @pytest.mark.parametrize("name", sorted(CARDS))

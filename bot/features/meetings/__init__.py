@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.features.meetings import agenda, calendar, meeting_run, minutes
+from bot.features.meetings import agenda, calendar, gallery, meeting_run, minutes
 from bot.kernel.feature import Download, Feature, Route, Setup
 from bot.kernel.router import Deps, Router
 from cards.kit import Card
@@ -40,14 +40,9 @@ def register(router: Router, setup: Setup) -> None:
     minutes.register(router, minutes_config(setup) if setup.settings else None)
 
 
-def gallery(router: Router) -> Mapping[str, Card]:
-    """The meetings' cards, with invented data."""
-    return {
-        **calendar.gallery_cards(),
-        **agenda.gallery_cards(),
-        **meeting_run.gallery_cards(),
-        **minutes.gallery_cards(),
-    }
+def demo_cards(router: Router) -> Mapping[str, Card]:
+    """The meetings' cards, with invented data (bot.features.meetings.gallery)."""
+    return gallery.gallery_cards()
 
 
 def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
@@ -81,4 +76,4 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
     )
 
 
-FEATURE = Feature("meetings", register, gallery, routes=routes)
+FEATURE = Feature("meetings", register, demo_cards, routes=routes)

@@ -50,7 +50,6 @@ from bot.kernel.ports import (
     UnitOfWorkFactory,
 )
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.kit import Card
 from cards.schedule import (
     CalendarLinkView,
     MeetingCancelledView,
@@ -972,67 +971,3 @@ def register(router: Router, config: CalendarConfig | None = None) -> Calendar:
     router.verb(VerbSpec(Verb.SCHEDULE_MOVE.value, feature.move_verb, changing))
     router.verb(VerbSpec(Verb.SCHEDULE_CANCEL.value, feature.cancel_verb, changing))
     return feature
-
-
-def gallery_cards() -> dict[str, Card]:
-    """This feature's cards, rendered with invented demo data."""
-    panel = "Riverside Community MARAC"
-    zone = ZoneInfo("Europe/London")
-    now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    schedule = schedule_from_data(DEFAULT_SCHEDULE_DATA)
-    meetings: list[Meeting] = []
-    for index, plan in enumerate(next_meetings(schedule, now, PLANNED_AHEAD)):
-        meeting = Meeting(
-            id=f"demo-meeting-{index}",
-            panel_id="demo-panel",
-            starts_at=plan.starts_at,
-            ends_at=plan.ends_at,
-            referral_deadline=plan.referral_deadline,
-        )
-        if index == 0:
-            meeting.status = MeetingStatus.AGENDA_PUBLISHED
-        if index < 2:
-            meeting.join_url = f"https://teams.microsoft.com/l/meetup-join/demo-{index}"
-            meeting.teams_meeting_id = f"demo-online-{index}"
-        if index == 3:
-            meeting.status = MeetingStatus.CANCELLED
-        meetings.append(meeting)
-    url = "https://bot.example.org/panels/demo-panel/meetings.ics?token=demo-token"
-
-    def view(coordinator: bool, ics: str | None) -> ScheduleView:
-        return ScheduleView(
-            panel_name=panel,
-            pattern=schedule.describe(),
-            timezone="Europe/London",
-            meetings=[meeting_line(m, zone, now, coordinator) for m in meetings],
-            ics_url=ics,
-            coordinator=coordinator,
-        )
-
-    return {
-        "schedule-member": render_schedule(view(False, url)),
-        "schedule-coordinator": render_schedule(view(True, url)),
-        "schedule-none-planned": render_schedule(
-            ScheduleView(panel, schedule.describe(), "Europe/London", [], None, False)
-        ),
-        "schedule-meeting-moved": render_meeting_moved(
-            MeetingMovedView(
-                panel_name=panel,
-                before="Tue 8 Dec 2026, 10:00",
-                after="Thu 10 Dec 2026, 14:00–16:00",
-                deadline="Wed 2 Dec 2026, 14:00",
-                teams_note="Its Teams meeting is being moved too.",
-            )
-        ),
-        "schedule-meeting-cancelled": render_meeting_cancelled(
-            MeetingCancelledView(
-                panel_name=panel,
-                when="Tue 9 Mar 2027, 10:00",
-                reason="Chair and deputy chair both at a court hearing.",
-                teams_note="Its Teams meeting is being deleted too.",
-            )
-        ),
-        "schedule-calendar-link": render_calendar_link(
-            CalendarLinkView(panel, url, "Thu 18 Feb 2027")
-        ),
-    }

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -87,7 +87,6 @@ from cards.chair import (
     MAX_NOTE,
     MAX_SUMMARY,
     MAX_UNMET_SHOWN,
-    ActionAssignedView,
     ActionText,
     CaseDetail,
     ChairView,
@@ -97,7 +96,6 @@ from cards.chair import (
     Option,
     UnmetLine,
     indexed,
-    render_action_assigned,
     render_chair,
     render_confidentiality,
     render_isa_prompt,
@@ -1308,196 +1306,3 @@ def register(router: Router, config: RunConfig | None = None) -> None:
         (Verb.MEETING_END, end),
     ):
         router.verb(VerbSpec(verb.value, handler, Access(Act.RUN_MEETING, ANYWHERE, meeting)))
-
-
-# --- the card gallery --------------------------------------------------------------------------
-
-DEMO_PANEL = "Riverside Community MARAC"
-DEMO_LABEL = "Tue 8 Dec 2026, 10:00"
-
-
-def _demo_chair(**changes: Any) -> ChairView:
-    base = ChairView(
-        panel_name=DEMO_PANEL,
-        meeting_id="demo-meeting",
-        meeting_label=DEMO_LABEL,
-        item_id="i3",
-        step=4,
-        token="demo-token",  # noqa: S106 (a card token, not a secret)
-        in_confidence=True,
-        number=3,
-        total=7,
-        title="CM-2026-014 (new case)",
-        kind=AgendaItemKind.NEW_CASE.value,
-        case=CaseDetail(
-            reference="CM-2026-014",
-            kind="new case",
-            risk_level="Medium",
-            status="open",
-            lead="not nominated",
-            children="yes",
-            decision="none yet: reviewed at the next meeting unless decided",
-            returns=[
-                (
-                    "Riverside Homes (Housing)",
-                    "Tenant since 2019; two complaints about the flat above.",
-                ),
-                ("Riverside Police", "Three calls since August; one arrest for criminal damage."),
-                ("Children's Services", "not answered yet"),
-            ],
-            earlier=[],
-            agreed=[
-                ActionText(
-                    "Riverside Homes (Housing)",
-                    "Fit a door camera and a letterbox guard.",
-                    "Mon 11 Jan 2027",
-                    "open",
-                )
-            ],
-        ),
-        agencies=[
-            Option("a-police", "Riverside Police"),
-            Option("a-housing", "Riverside Homes (Housing)"),
-            Option("a-children", "Children's Services"),
-            Option("a-fire", "Riverside Fire and Rescue"),
-        ],
-        risk_levels=[Option(level.value, label) for level, label in RISK_LABELS.items()],
-        review_meetings=[
-            Option("m-jan", "Tue 12 Jan 2027, 10:00"),
-            Option("m-feb", "Tue 9 Feb 2027, 10:00"),
-        ],
-        closure_reasons=[Option(r.value, label) for r, label in CLOSURE_LABELS.items()],
-        default_due="2027-01-11",
-    )
-    return replace(base, **changes)
-
-
-def gallery_cards() -> dict[str, Card]:
-    """This feature's cards, rendered with invented demo data."""
-    unmet = [
-        UnmetLine(
-            action_id="a1",
-            reference="CM-2026-013",
-            owner="Adult Social Care",
-            description="Complete a Care Act needs assessment.",
-            due="Sun 15 Nov 2026",
-            state="open",
-            is_open=True,
-            carry_to="2027-01-11",
-        ),
-        UnmetLine(
-            action_id="a2",
-            reference="CM-2026-013",
-            owner="Riverside Homes (Housing)",
-            description="Visit and report on tenancy action.",
-            due="Mon 7 Dec 2026",
-            state="Carried forward to Mon 11 Jan 2027. Circumstances changed.",
-            is_open=False,
-            carry_to="2027-01-11",
-        ),
-    ]
-    confidentiality = ConfidentialityView(
-        panel_name=DEMO_PANEL,
-        meeting_id="demo-meeting",
-        meeting_label=DEMO_LABEL,
-        statement=STATEMENT.format(version="2"),
-        attendance=["Riverside Homes (Housing) (1)", "Riverside Police (1)"],
-    )
-    demo = _demo_chair()
-    assert demo.case is not None
-    channel_case = replace(
-        demo.case,
-        returns=[
-            ("Riverside Homes (Housing)", f"answered {PRIVATE_ONLY}"),
-            ("Children's Services", "not answered yet"),
-        ],
-        agreed=[replace(demo.case.agreed[0], description=PRIVATE_ONLY)],
-    )
-    return {
-        "meeting-confidentiality": render_confidentiality(confidentiality),
-        "meeting-confidentiality-acknowledged": render_confidentiality(
-            replace(
-                confidentiality,
-                acknowledged=True,
-                notice="Thank you, Gemma Hartley: you are recorded as attending for Riverside "
-                "Homes (Housing).",
-            )
-        ),
-        "meeting-isa-prompt": render_isa_prompt(
-            IsaPromptView(
-                panel_name=DEMO_PANEL,
-                meeting_id="demo-meeting",
-                member_name="Daniel Reyes",
-                isa_version="2",
-                isa_text="Members share information only as far as needed to reduce risk. "
-                "(Invented demo agreement.)",
-                accepted_version="1",
-            )
-        ),
-        "chair-confidentiality": render_chair(
-            _demo_chair(
-                item_id="i1",
-                number=1,
-                title="Welcome and confidentiality statement",
-                kind=AgendaItemKind.CONFIDENTIALITY.value,
-                case=None,
-                attendance=confidentiality.attendance,
-            )
-        ),
-        "chair-unmet-actions": render_chair(
-            _demo_chair(
-                item_id="i2",
-                number=2,
-                title="Unmet actions from earlier meetings",
-                kind=AgendaItemKind.UNMET_ACTIONS.value,
-                case=None,
-                unmet=unmet,
-                notice="Carried forward to Mon 11 Jan 2027.",
-            )
-        ),
-        "chair-new-case": render_chair(demo),
-        "chair-new-case-saved": render_chair(
-            _demo_chair(
-                notice="Action added for Riverside Homes (Housing), due Mon 11 Jan 2027; the "
-                "agency has its card.",
-                summary="Threats at the door continue; the children are staying with an aunt.",
-            )
-        ),
-        "chair-form-refused": render_chair(
-            _demo_chair(
-                notice="Choose an agency from the list.",
-                error=True,
-                typed={"description": "Refer the children to Early Help."},
-            )
-        ),
-        "chair-in-channel": render_chair(_demo_chair(case=channel_case, in_confidence=False)),
-        "chair-other-business": render_chair(
-            _demo_chair(
-                item_id="i7",
-                number=7,
-                title="Quarterly figures for the board",
-                kind=AgendaItemKind.OTHER_BUSINESS.value,
-                case=None,
-            )
-        ),
-        "meeting-ended": render_meeting_ended(
-            MeetingEndedView(
-                panel_name=DEMO_PANEL,
-                meeting_label=DEMO_LABEL,
-                discussed=6,
-                items=7,
-                actions=4,
-                agencies=5,
-            )
-        ),
-        "meeting-action-assigned": render_action_assigned(
-            ActionAssignedView(
-                panel_name=DEMO_PANEL,
-                agency="Riverside Homes (Housing)",
-                case_reference="CM-2026-014",
-                description="Fit a door camera and a letterbox guard.",
-                due="Mon 11 Jan 2027",
-                meeting_label="Tue 8 Dec 2026",
-            )
-        ),
-    }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -23,12 +23,8 @@ from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.minutes import (
-    ActionLine,
-    AttendanceLine,
-    CaseMinutes,
     MeetingRecord,
     Minutes,
-    UnmetOutcome,
     attending_members,
     day_label,
     draft_minutes,
@@ -44,7 +40,6 @@ from bot.kernel.localtime import day_text
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.kit import Card
 from cards.minutes import (
     MAX_SUMMARY,
     MinutesCase,
@@ -454,125 +449,3 @@ def register(router: Router, config: MinutesConfig | None = None) -> MinutesFeat
     router.verb(VerbSpec(Verb.MINUTES_EDIT.value, feature.edit, approving))
     router.verb(VerbSpec(Verb.MINUTES_APPROVE.value, feature.approve, approving))
     return feature
-
-
-# --- the card gallery ----------------------------------------------------------------------
-
-
-def demo_minutes(*, approved: bool = False) -> Minutes:
-    """Invented minutes, for the gallery and the document's tests."""
-    drafted = datetime(2026, 12, 8, 12, 5, tzinfo=UTC)
-    minutes = Minutes(
-        id="demo-minutes",
-        panel_id="demo-panel",
-        meeting_id="demo-meeting",
-        meeting_starts_at=datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
-        drafted_at=drafted,
-        version=1,
-        meeting_label="Tue 8 Dec 2026, 10:00",
-        attendance=[
-            AttendanceLine("Community Safety (Riverside Council)", ("Priya Raman",)),
-            AttendanceLine("Riverside Homes (Housing)", ("Gemma Hartley",)),
-            AttendanceLine("Riverside Police", ("Tom Okafor",)),
-        ],
-        cases=[
-            CaseMinutes(
-                item_id="i3",
-                case_id="c14",
-                reference="CM-2026-014",
-                review=False,
-                discussed=True,
-                summary="Threats at the door continue; the children are staying with an aunt.",
-                risk_level="High",
-                lead_agency="Riverside Homes (Housing)",
-                lead_officer="Gemma Hartley",
-                decision="Review at the next meeting",
-                actions=[
-                    ActionLine(
-                        "a1",
-                        "Fit a door camera and a letterbox guard.",
-                        "Riverside Homes (Housing)",
-                        date(2027, 1, 11),
-                    ),
-                    ActionLine(
-                        "a2",
-                        "Refer the children to Early Help.",
-                        "Children's Services",
-                        date(2027, 1, 11),
-                    ),
-                ],
-            ),
-            CaseMinutes(
-                item_id="i5",
-                case_id="c13",
-                reference="CM-2026-013",
-                review=True,
-                discussed=True,
-                summary="The tenancy warning worked; no incident since October.",
-                risk_level="Medium",
-                lead_agency="Riverside Police",
-                decision="Closed: Safeguarding concerns reduced",
-            ),
-        ],
-        unmet=[
-            UnmetOutcome(
-                "a0",
-                "CM-2026-013",
-                "Complete a Care Act needs assessment.",
-                "Adult Social Care",
-                "Carried forward to Mon 11 Jan 2027. The agency did not act.",
-            )
-        ],
-        other_business=["Quarterly figures for the board"],
-    )
-    if approved:
-        minutes.approve(by_member_id="demo-priya", by_name="Priya Raman", at=drafted)
-    return minutes
-
-
-def gallery_cards() -> dict[str, Card]:
-    """This feature's cards, rendered with invented demo data."""
-    panel = Panel(
-        id="demo-panel",
-        name="Riverside Community MARAC",
-        team_id="demo-team",
-        tenant_id="demo-tenant",
-        created_at=datetime(2025, 1, 1, tzinfo=UTC),
-    )
-    url = "https://bot.example.org/panels/demo-panel/minutes/demo-meeting.docx?token=demo-token"
-    return {
-        "minutes-draft": render_minutes(minutes_view(panel, demo_minutes(), editable=True)),
-        "minutes-draft-saved": render_minutes(
-            minutes_view(
-                panel, demo_minutes(), editable=True, notice="Summary of CM-2026-014 saved."
-            )
-        ),
-        "minutes-approved": render_minutes(
-            minutes_view(
-                panel,
-                demo_minutes(approved=True),
-                editable=True,
-                download_url=url,
-                notice="Approved. 2 attending SPOCs receive the Word document in private chat.",
-            )
-        ),
-        "minutes-ready": render_minutes_ready(
-            MinutesReadyView(
-                panel_name=panel.name,
-                meeting_label="Tue 8 Dec 2026, 10:00",
-                download_url=url,
-                cases=2,
-                actions=2,
-                expires="Fri 8 Jan 2027",
-            )
-        ),
-        "minutes-ready-no-download": render_minutes_ready(
-            MinutesReadyView(
-                panel_name=panel.name,
-                meeting_label="Tue 8 Dec 2026, 10:00",
-                download_url=None,
-                cases=2,
-                actions=2,
-            )
-        ),
-    }

@@ -1,0 +1,555 @@
+"""The meetings' cards rendered with invented data: for `python -m bot cards`, the card
+tests and the channel gate's walk. Every person, place and case here is invented."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.domain.agenda import SECTION_NAMES, UNMET_TITLE
+from bot.domain.case import CLOSURE_LABELS
+from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
+from bot.domain.minutes import ActionLine, AttendanceLine, CaseMinutes, Minutes, UnmetOutcome
+from bot.domain.panel import Panel
+from bot.domain.schedule import next_meetings, schedule_from_data
+from bot.features.meetings.agenda import KIND_LABELS
+from bot.features.meetings.calendar import DEFAULT_SCHEDULE_DATA, PLANNED_AHEAD, meeting_line
+from bot.features.meetings.meeting_run import PRIVATE_ONLY, RISK_LABELS, STATEMENT
+from bot.features.meetings.minutes import minutes_view
+from cards.agenda import (
+    AgendaLine,
+    AgendaView,
+    AnnouncedCase,
+    AnnouncementView,
+    InvitationView,
+    render_agenda,
+    render_agenda_announcement,
+    render_agenda_invitation,
+)
+from cards.chair import (
+    ActionAssignedView,
+    ActionText,
+    CaseDetail,
+    ChairView,
+    ConfidentialityView,
+    IsaPromptView,
+    MeetingEndedView,
+    Option,
+    UnmetLine,
+    render_action_assigned,
+    render_chair,
+    render_confidentiality,
+    render_isa_prompt,
+    render_meeting_ended,
+)
+from cards.kit import Card
+from cards.minutes import MinutesReadyView, render_minutes, render_minutes_ready
+from cards.schedule import (
+    CalendarLinkView,
+    MeetingCancelledView,
+    MeetingMovedView,
+    ScheduleView,
+    render_calendar_link,
+    render_meeting_cancelled,
+    render_meeting_moved,
+    render_schedule,
+)
+
+DEMO_PANEL = "Riverside Community MARAC"
+DEMO_LABEL = "Tue 8 Dec 2026, 10:00"
+
+
+def gallery_cards() -> dict[str, Card]:
+    """Every card the meetings feature sends, rendered with invented data."""
+    return {**calendar_cards(), **agenda_cards(), **meeting_cards(), **minutes_cards()}
+
+
+# --- the calendar ------------------------------------------------------------------------
+
+
+def calendar_cards() -> dict[str, Card]:
+    """The schedule and its confirmations."""
+    panel = DEMO_PANEL
+    zone = ZoneInfo("Europe/London")
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    schedule = schedule_from_data(DEFAULT_SCHEDULE_DATA)
+    meetings: list[Meeting] = []
+    for index, plan in enumerate(next_meetings(schedule, now, PLANNED_AHEAD)):
+        meeting = Meeting(
+            id=f"demo-meeting-{index}",
+            panel_id="demo-panel",
+            starts_at=plan.starts_at,
+            ends_at=plan.ends_at,
+            referral_deadline=plan.referral_deadline,
+        )
+        if index == 0:
+            meeting.status = MeetingStatus.AGENDA_PUBLISHED
+        if index < 2:
+            meeting.join_url = f"https://teams.microsoft.com/l/meetup-join/demo-{index}"
+            meeting.teams_meeting_id = f"demo-online-{index}"
+        if index == 3:
+            meeting.status = MeetingStatus.CANCELLED
+        meetings.append(meeting)
+    url = "https://bot.example.org/panels/demo-panel/meetings.ics?token=demo-token"
+
+    def view(coordinator: bool, ics: str | None) -> ScheduleView:
+        return ScheduleView(
+            panel_name=panel,
+            pattern=schedule.describe(),
+            timezone="Europe/London",
+            meetings=[meeting_line(m, zone, now, coordinator) for m in meetings],
+            ics_url=ics,
+            coordinator=coordinator,
+        )
+
+    return {
+        "schedule-member": render_schedule(view(False, url)),
+        "schedule-coordinator": render_schedule(view(True, url)),
+        "schedule-none-planned": render_schedule(
+            ScheduleView(panel, schedule.describe(), "Europe/London", [], None, False)
+        ),
+        "schedule-meeting-moved": render_meeting_moved(
+            MeetingMovedView(
+                panel_name=panel,
+                before="Tue 8 Dec 2026, 10:00",
+                after="Thu 10 Dec 2026, 14:00–16:00",
+                deadline="Wed 2 Dec 2026, 14:00",
+                teams_note="Its Teams meeting is being moved too.",
+            )
+        ),
+        "schedule-meeting-cancelled": render_meeting_cancelled(
+            MeetingCancelledView(
+                panel_name=panel,
+                when="Tue 9 Mar 2027, 10:00",
+                reason="Chair and deputy chair both at a court hearing.",
+                teams_note="Its Teams meeting is being deleted too.",
+            )
+        ),
+        "schedule-calendar-link": render_calendar_link(
+            CalendarLinkView(panel, url, "Thu 18 Feb 2027")
+        ),
+    }
+
+
+# --- the agenda --------------------------------------------------------------------------
+
+
+def _demo_lines(coordinator: bool) -> list[AgendaLine]:
+    def line(
+        item_id: str,
+        number: int | None,
+        kind: AgendaItemKind,
+        text: str,
+        minutes: int,
+        state: str | None = None,
+    ) -> AgendaLine:
+        movable = kind in {
+            AgendaItemKind.NEW_CASE,
+            AgendaItemKind.REVIEW_CASE,
+            AgendaItemKind.OTHER_BUSINESS,
+        }
+        active = number is not None
+        return AgendaLine(
+            item_id=item_id,
+            number=number,
+            section=SECTION_NAMES[kind],
+            text=text,
+            minutes=minutes,
+            kind=kind.value,
+            state=state,
+            can_move=coordinator and movable and active,
+            can_remove=coordinator and movable and active,
+            can_defer=coordinator and active and kind in KIND_LABELS,
+        )
+
+    return [
+        line("i1", 1, AgendaItemKind.CONFIDENTIALITY, "Welcome and confidentiality statement", 5),
+        line("i2", 2, AgendaItemKind.UNMET_ACTIONS, f"{UNMET_TITLE} (2)", 5),
+        line(
+            "i3",
+            3,
+            AgendaItemKind.NEW_CASE,
+            "CM-2026-014 · new case · medium risk · invited: Riverside Fire and Rescue",
+            15,
+        ),
+        line("i4", 4, AgendaItemKind.NEW_CASE, "CM-2026-015 · new case · high risk", 15),
+        line("i5", 5, AgendaItemKind.REVIEW_CASE, "CM-2026-013 · review · high risk", 15),
+        line(
+            "i6",
+            None,
+            AgendaItemKind.REVIEW_CASE,
+            "CM-2026-009 · review · standard risk",
+            15,
+            "deferred to the next meeting: police officer in court",
+        ),
+        line("i7", 6, AgendaItemKind.OTHER_BUSINESS, "Quarterly figures for the board", 5),
+    ]
+
+
+def agenda_cards() -> dict[str, Card]:
+    """The agenda (the coordinator's and a member's), its announcement and invitation."""
+
+    def view(coordinator: bool, **changes: Any) -> AgendaView:
+        base = AgendaView(
+            panel_name=DEMO_PANEL,
+            meeting_id="demo-meeting",
+            meeting_label="Tue 8 Dec 2026",
+            time_label="10:00–12:00",
+            status="Not published yet" if coordinator else "Published Fri 20 Nov 2026",
+            lines=_demo_lines(coordinator),
+            planned_minutes=60,
+            meeting_minutes=120,
+            coordinator=coordinator,
+        )
+        return replace(base, **changes)
+
+    announced = AnnouncementView(
+        meeting_label="Tue 8 Dec 2026, 10:00–12:00",
+        cases=[
+            AnnouncedCase("CM-2026-014", "new case", "Medium", ("Riverside Fire and Rescue",)),
+            AnnouncedCase("CM-2026-015", "new case", "High"),
+            AnnouncedCase("CM-2026-013", "review", "High"),
+        ],
+        unmet_actions=2,
+        other_business=1,
+        planned_minutes=60,
+        join_url="https://teams.microsoft.com/l/meetup-join/demo-0",
+    )
+    return {
+        "agenda-coordinator": render_agenda(view(True)),
+        "agenda-coordinator-notice": render_agenda(
+            view(True, notice="Moved “CM-2026-015” up.", published=True)
+        ),
+        "agenda-overrun": render_agenda(
+            view(True, planned_minutes=135, notice="Added CM-2026-016 to the agenda.")
+        ),
+        "agenda-member": render_agenda(view(False)),
+        "agenda-none": render_agenda(view(False, lines=[], planned_minutes=0)),
+        "agenda-announcement": render_agenda_announcement(announced),
+        "agenda-announcement-updated": render_agenda_announcement(
+            replace(announced, republished=True, join_url=None)
+        ),
+        "agenda-invitation": render_agenda_invitation(
+            InvitationView(
+                panel_name=DEMO_PANEL,
+                agency="Riverside Fire and Rescue",
+                meeting_label="Tue 8 Dec 2026, 10:00",
+                cases=[("CM-2026-014", "Medium")],
+                join_url="https://teams.microsoft.com/l/meetup-join/demo-0",
+            )
+        ),
+    }
+
+
+# --- running the meeting -----------------------------------------------------------------
+
+
+def _demo_chair(**changes: Any) -> ChairView:
+    base = ChairView(
+        panel_name=DEMO_PANEL,
+        meeting_id="demo-meeting",
+        meeting_label=DEMO_LABEL,
+        item_id="i3",
+        step=4,
+        token="demo-token",  # noqa: S106 (a card token, not a secret)
+        in_confidence=True,
+        number=3,
+        total=7,
+        title="CM-2026-014 (new case)",
+        kind=AgendaItemKind.NEW_CASE.value,
+        case=CaseDetail(
+            reference="CM-2026-014",
+            kind="new case",
+            risk_level="Medium",
+            status="open",
+            lead="not nominated",
+            children="yes",
+            decision="none yet: reviewed at the next meeting unless decided",
+            returns=[
+                (
+                    "Riverside Homes (Housing)",
+                    "Tenant since 2019; two complaints about the flat above.",
+                ),
+                ("Riverside Police", "Three calls since August; one arrest for criminal damage."),
+                ("Children's Services", "not answered yet"),
+            ],
+            earlier=[],
+            agreed=[
+                ActionText(
+                    "Riverside Homes (Housing)",
+                    "Fit a door camera and a letterbox guard.",
+                    "Mon 11 Jan 2027",
+                    "open",
+                )
+            ],
+        ),
+        agencies=[
+            Option("a-police", "Riverside Police"),
+            Option("a-housing", "Riverside Homes (Housing)"),
+            Option("a-children", "Children's Services"),
+            Option("a-fire", "Riverside Fire and Rescue"),
+        ],
+        risk_levels=[Option(level.value, label) for level, label in RISK_LABELS.items()],
+        review_meetings=[
+            Option("m-jan", "Tue 12 Jan 2027, 10:00"),
+            Option("m-feb", "Tue 9 Feb 2027, 10:00"),
+        ],
+        closure_reasons=[Option(r.value, label) for r, label in CLOSURE_LABELS.items()],
+        default_due="2027-01-11",
+    )
+    return replace(base, **changes)
+
+
+def meeting_cards() -> dict[str, Card]:
+    """The confidentiality card, the chair card at each kind of item, the meeting's end."""
+    unmet = [
+        UnmetLine(
+            action_id="a1",
+            reference="CM-2026-013",
+            owner="Adult Social Care",
+            description="Complete a Care Act needs assessment.",
+            due="Sun 15 Nov 2026",
+            state="open",
+            is_open=True,
+            carry_to="2027-01-11",
+        ),
+        UnmetLine(
+            action_id="a2",
+            reference="CM-2026-013",
+            owner="Riverside Homes (Housing)",
+            description="Visit and report on tenancy action.",
+            due="Mon 7 Dec 2026",
+            state="Carried forward to Mon 11 Jan 2027. Circumstances changed.",
+            is_open=False,
+            carry_to="2027-01-11",
+        ),
+    ]
+    confidentiality = ConfidentialityView(
+        panel_name=DEMO_PANEL,
+        meeting_id="demo-meeting",
+        meeting_label=DEMO_LABEL,
+        statement=STATEMENT.format(version="2"),
+        attendance=["Riverside Homes (Housing) (1)", "Riverside Police (1)"],
+    )
+    demo = _demo_chair()
+    assert demo.case is not None
+    channel_case = replace(
+        demo.case,
+        returns=[
+            ("Riverside Homes (Housing)", f"answered {PRIVATE_ONLY}"),
+            ("Children's Services", "not answered yet"),
+        ],
+        agreed=[replace(demo.case.agreed[0], description=PRIVATE_ONLY)],
+    )
+    return {
+        "meeting-confidentiality": render_confidentiality(confidentiality),
+        "meeting-confidentiality-acknowledged": render_confidentiality(
+            replace(
+                confidentiality,
+                acknowledged=True,
+                notice="Thank you, Gemma Hartley: you are recorded as attending for Riverside "
+                "Homes (Housing).",
+            )
+        ),
+        "meeting-isa-prompt": render_isa_prompt(
+            IsaPromptView(
+                panel_name=DEMO_PANEL,
+                meeting_id="demo-meeting",
+                member_name="Daniel Reyes",
+                isa_version="2",
+                isa_text="Members share information only as far as needed to reduce risk. "
+                "(Invented demo agreement.)",
+                accepted_version="1",
+            )
+        ),
+        "chair-confidentiality": render_chair(
+            _demo_chair(
+                item_id="i1",
+                number=1,
+                title="Welcome and confidentiality statement",
+                kind=AgendaItemKind.CONFIDENTIALITY.value,
+                case=None,
+                attendance=confidentiality.attendance,
+            )
+        ),
+        "chair-unmet-actions": render_chair(
+            _demo_chair(
+                item_id="i2",
+                number=2,
+                title="Unmet actions from earlier meetings",
+                kind=AgendaItemKind.UNMET_ACTIONS.value,
+                case=None,
+                unmet=unmet,
+                notice="Carried forward to Mon 11 Jan 2027.",
+            )
+        ),
+        "chair-new-case": render_chair(demo),
+        "chair-new-case-saved": render_chair(
+            _demo_chair(
+                notice="Action added for Riverside Homes (Housing), due Mon 11 Jan 2027; the "
+                "agency has its card.",
+                summary="Threats at the door continue; the children are staying with an aunt.",
+            )
+        ),
+        "chair-form-refused": render_chair(
+            _demo_chair(
+                notice="Choose an agency from the list.",
+                error=True,
+                typed={"description": "Refer the children to Early Help."},
+            )
+        ),
+        "chair-in-channel": render_chair(_demo_chair(case=channel_case, in_confidence=False)),
+        "chair-other-business": render_chair(
+            _demo_chair(
+                item_id="i7",
+                number=7,
+                title="Quarterly figures for the board",
+                kind=AgendaItemKind.OTHER_BUSINESS.value,
+                case=None,
+            )
+        ),
+        "meeting-ended": render_meeting_ended(
+            MeetingEndedView(
+                panel_name=DEMO_PANEL,
+                meeting_label=DEMO_LABEL,
+                discussed=6,
+                items=7,
+                actions=4,
+                agencies=5,
+            )
+        ),
+        "meeting-action-assigned": render_action_assigned(
+            ActionAssignedView(
+                panel_name=DEMO_PANEL,
+                agency="Riverside Homes (Housing)",
+                case_reference="CM-2026-014",
+                description="Fit a door camera and a letterbox guard.",
+                due="Mon 11 Jan 2027",
+                meeting_label="Tue 8 Dec 2026",
+            )
+        ),
+    }
+
+
+# --- the minutes -------------------------------------------------------------------------
+
+
+def demo_minutes(*, approved: bool = False) -> Minutes:
+    """Invented minutes, for the gallery and the document's tests."""
+    drafted = datetime(2026, 12, 8, 12, 5, tzinfo=UTC)
+    minutes = Minutes(
+        id="demo-minutes",
+        panel_id="demo-panel",
+        meeting_id="demo-meeting",
+        meeting_starts_at=datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
+        drafted_at=drafted,
+        version=1,
+        meeting_label="Tue 8 Dec 2026, 10:00",
+        attendance=[
+            AttendanceLine("Community Safety (Riverside Council)", ("Priya Raman",)),
+            AttendanceLine("Riverside Homes (Housing)", ("Gemma Hartley",)),
+            AttendanceLine("Riverside Police", ("Tom Okafor",)),
+        ],
+        cases=[
+            CaseMinutes(
+                item_id="i3",
+                case_id="c14",
+                reference="CM-2026-014",
+                review=False,
+                discussed=True,
+                summary="Threats at the door continue; the children are staying with an aunt.",
+                risk_level="High",
+                lead_agency="Riverside Homes (Housing)",
+                lead_officer="Gemma Hartley",
+                decision="Review at the next meeting",
+                actions=[
+                    ActionLine(
+                        "a1",
+                        "Fit a door camera and a letterbox guard.",
+                        "Riverside Homes (Housing)",
+                        date(2027, 1, 11),
+                    ),
+                    ActionLine(
+                        "a2",
+                        "Refer the children to Early Help.",
+                        "Children's Services",
+                        date(2027, 1, 11),
+                    ),
+                ],
+            ),
+            CaseMinutes(
+                item_id="i5",
+                case_id="c13",
+                reference="CM-2026-013",
+                review=True,
+                discussed=True,
+                summary="The tenancy warning worked; no incident since October.",
+                risk_level="Medium",
+                lead_agency="Riverside Police",
+                decision="Closed: Safeguarding concerns reduced",
+            ),
+        ],
+        unmet=[
+            UnmetOutcome(
+                "a0",
+                "CM-2026-013",
+                "Complete a Care Act needs assessment.",
+                "Adult Social Care",
+                "Carried forward to Mon 11 Jan 2027. The agency did not act.",
+            )
+        ],
+        other_business=["Quarterly figures for the board"],
+    )
+    if approved:
+        minutes.approve(by_member_id="demo-priya", by_name="Priya Raman", at=drafted)
+    return minutes
+
+
+def minutes_cards() -> dict[str, Card]:
+    """The draft and approved minutes, and the card an attending SPOC receives."""
+    panel = Panel(
+        id="demo-panel",
+        name=DEMO_PANEL,
+        team_id="demo-team",
+        tenant_id="demo-tenant",
+        created_at=datetime(2025, 1, 1, tzinfo=UTC),
+    )
+    url = "https://bot.example.org/panels/demo-panel/minutes/demo-meeting.docx?token=demo-token"
+    return {
+        "minutes-draft": render_minutes(minutes_view(panel, demo_minutes(), editable=True)),
+        "minutes-draft-saved": render_minutes(
+            minutes_view(
+                panel, demo_minutes(), editable=True, notice="Summary of CM-2026-014 saved."
+            )
+        ),
+        "minutes-approved": render_minutes(
+            minutes_view(
+                panel,
+                demo_minutes(approved=True),
+                editable=True,
+                download_url=url,
+                notice="Approved. 2 attending SPOCs receive the Word document in private chat.",
+            )
+        ),
+        "minutes-ready": render_minutes_ready(
+            MinutesReadyView(
+                panel_name=panel.name,
+                meeting_label="Tue 8 Dec 2026, 10:00",
+                download_url=url,
+                cases=2,
+                actions=2,
+                expires="Fri 8 Jan 2027",
+            )
+        ),
+        "minutes-ready-no-download": render_minutes_ready(
+            MinutesReadyView(
+                panel_name=panel.name,
+                meeting_label="Tue 8 Dec 2026, 10:00",
+                download_url=None,
+                cases=2,
+                actions=2,
+            )
+        ),
+    }
