@@ -8,8 +8,7 @@ from datetime import date
 import pytest
 
 from bot.domain.gate import SubjectNames, judge
-from bot.features.actions import reminders
-from bot.features.actions import usecases as actions
+from bot.features.actions import gallery
 from bot.kernel.channel_gate import shared_post
 from cards.actions import (
     CANT_BUTTON,
@@ -25,7 +24,7 @@ from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 from tests.support.governance import actions as buttons_of
 
-CARDS = {**actions.gallery_cards(), **reminders.gallery_cards()}
+CARDS = gallery.gallery_cards()
 
 
 @pytest.mark.parametrize("name", sorted(CARDS))
@@ -78,7 +77,7 @@ def test_each_action_of_a_list_has_inputs_of_its_own() -> None:
 def test_a_long_list_is_cut_to_fit_the_teams_budget_and_says_how_many_more() -> None:
     long = "x" * 1000
     items = [
-        actions.demo_item(
+        gallery.demo_item(
             action_id=f"a{n}", description=long, updates=[UpdateLine("Mon", "Gemma", long)]
         )
         for n in range(8)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from bot.domain.events import ActionAgreed, ActionChanged
 from bot.domain.panel import Panel
 from bot.domain.reminders import ReminderSchedule, parse_quiet_hours
-from bot.features.actions import reminders
+from bot.features.actions import gallery, reminders
 from bot.features.actions import usecases as actions
 from bot.kernel.feature import Feature, Job, Setup
 from bot.kernel.ports import UnitOfWork
@@ -47,9 +47,10 @@ def register(router: Router, setup: Setup) -> None:
     reminders.register(router, reminders_config(setup) if setup.settings else None)
 
 
-def gallery(router: Router) -> Mapping[str, Card]:
-    """The SPOC's and the coordinator's action and reminder cards, with invented data."""
-    return {**actions.gallery_cards(), **reminders.gallery_cards()}
+def demo_cards(router: Router) -> Mapping[str, Card]:
+    """The SPOC's and the coordinator's action and reminder cards, with invented data
+    (bot.features.actions.gallery)."""
+    return gallery.gallery_cards()
 
 
 async def on_action_agreed(
@@ -75,7 +76,7 @@ def jobs(setup: Setup, deps: Deps, kick: Callable[[], None]) -> Sequence[Job]:
 FEATURE = Feature(
     "actions",
     register,
-    gallery,
+    demo_cards,
     subscribers={ActionAgreed: on_action_agreed, ActionChanged: on_action_changed},
     jobs=jobs,
 )

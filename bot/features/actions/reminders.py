@@ -59,7 +59,6 @@ from bot.features.actions.usecases import (
     case_detail_decision,
     case_detail_decision_for_panel,
     contacts,
-    demo_item,
     item_of,
     may_act,
     new_token,
@@ -71,7 +70,6 @@ from bot.kernel.localtime import england_and_wales_holidays
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router
 from cards.actions import LIST_LIMIT, LIST_VIEW, Buttons
-from cards.kit import Card
 from cards.reminders import (
     DigestView,
     EscalationView,
@@ -582,78 +580,3 @@ def register(router: Router, config: ReminderConfig | None = None) -> None:
             in_manifest=False,
         )
     )
-
-
-def gallery_cards() -> dict[str, Card]:
-    """The reminder cards, with invented data."""
-    panel = "Riverside Community MARAC"
-    housing = "Riverside Homes (Housing)"
-    rendering = "demo-rendering"  # tells one rendering of a card from another
-    buttons = Buttons(token=rendering, view=LIST_VIEW, context={"agency_id": "demo-agency"})
-    soon = demo_item(due_phrase="due in 3 days", reminder="due in 3 days")
-    late = demo_item(
-        action_id="demo-late",
-        case_reference="CM-2026-011",
-        description="Review the tenancy and offer a managed move.",
-        due="Tue 17 Nov 2026",
-        due_phrase="overdue by 6 days",
-        overdue=True,
-        updates=[],
-        reminder="overdue by 6 days",
-    )
-    return {
-        "reminders-digest": render_digest(
-            DigestView(
-                panel_name=panel,
-                agency=housing,
-                items=[late, soon],
-                buttons=buttons,
-                requests=[("CM-2026-014 · answer by Mon 30 Nov 2026 (due today)", "demo-request")],
-            )
-        ),
-        "reminders-status-request": render_digest(
-            DigestView(
-                panel_name=panel,
-                agency=housing,
-                items=[late, soon],
-                buttons=buttons,
-                status_meeting="Tue 8 Dec 2026",
-            )
-        ),
-        "reminders-agency-read-only": render_digest(
-            DigestView(panel_name=panel, agency=housing, items=[late], buttons=None)
-        ),
-        "reminders-overdue-escalation": render_escalation(
-            EscalationView(
-                panel_name=panel,
-                days=14,
-                groups=[
-                    (
-                        "Adult Social Care",
-                        [
-                            OverdueLine(
-                                "CM-2026-013",
-                                "Complete a Care Act needs assessment.",
-                                "Thu 29 Oct 2026",
-                                "overdue by 22 days",
-                                "nobody: the agency has no SPOC or deputy",
-                            )
-                        ],
-                    ),
-                    (
-                        housing,
-                        [
-                            OverdueLine(
-                                "CM-2026-009",
-                                "Serve notice of seeking possession.",
-                                "Fri 30 Oct 2026",
-                                "overdue by 21 days",
-                                "Gemma Hartley",
-                            )
-                        ],
-                    ),
-                ],
-                new=1,
-            )
-        ),
-    }
