@@ -38,7 +38,7 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
-from bot.features.referrals import info_requests, triage
+from bot.features.referrals import gallery, info_requests, triage
 from bot.features.referrals.notices import ReferralEvent
 from bot.kernel.dispatch import run_verb
 from bot.kernel.router import Caller, Deps, Reply, Request, Where
@@ -881,7 +881,7 @@ async def test_a_member_who_made_no_referral_is_told_so(world: World) -> None:
 
 
 def test_the_gallerys_channel_notices_carry_no_personal_data() -> None:
-    cards = triage.gallery_cards()
+    cards = gallery.triage_cards()
     for name in ("triage-channel-notice", "triage-channel-notice-resubmitted"):
         text = card_text(cards[name])
         for personal in ("Samuel", "Achebe", "Jordan", "Pike", "Aisha", "1972", "RV3"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.features.referrals import info_requests, intake, triage
+from bot.features.referrals import gallery, info_requests, intake, triage
 from bot.kernel.feature import Feature, Setup
 from bot.kernel.router import Router
 from cards.kit import Card
@@ -22,9 +22,10 @@ def register(router: Router, setup: Setup) -> None:
     info_requests.register(router)
 
 
-def gallery(router: Router) -> Mapping[str, Card]:
-    """The referrer's, the coordinator's and the asked agency's cards, with invented data."""
-    return {**intake.gallery_cards(), **triage.gallery_cards(), **info_requests.gallery_cards()}
+def demo_cards(router: Router) -> Mapping[str, Card]:
+    """The referrer's, the coordinator's and the asked agency's cards, with invented data
+    (bot.features.referrals.gallery)."""
+    return gallery.gallery_cards()
 
 
-FEATURE = Feature("referrals", register, gallery)
+FEATURE = Feature("referrals", register, demo_cards)

@@ -11,7 +11,7 @@ meanwhile and the typed answer kept (bot.kernel.versions).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.action import InformationRequest, RequestStatus
@@ -427,45 +427,3 @@ def register(router: Router) -> None:
             Verb.INFO_OPEN.value, open_request, Access(Act.VIEW_CASE_DETAIL, PRIVATE, asked, asked)
         )
     )
-
-
-def gallery_cards() -> dict[str, Card]:
-    """The information request cards, with invented data."""
-    request = InfoRequestView(
-        request_id="demo-request",
-        case_reference="CM-2026-015",
-        panel_name="Riverside Community MARAC",
-        agency="Riverside Homes (Housing)",
-        risk_level="Medium",
-        meeting="Tue 8 Dec 2026, 10:00",
-        due="Mon 30 Nov 2026",
-        subjects=[
-            RequestSubject("Samuel Achebe", "victim", "30 Nov 1972"),
-            RequestSubject("Jordan Pike", "perpetrator"),
-        ],
-        question="What does your agency know about the people named, and what is it doing now?",
-    )
-    notice = AnsweredNoticeView(
-        agency="Riverside Homes (Housing)", case_reference="CM-2026-015", answered=2, asked=3
-    )
-    return {
-        "info-request": render_info_request(request),
-        "info-request-error": render_info_request(
-            replace(request, answer="", error="Write the agency's information.")
-        ),
-        "info-request-answered": render_info_answered(
-            InfoAnsweredView(
-                case_reference="CM-2026-015",
-                agency="Riverside Homes (Housing)",
-                answered_by="Gemma Hartley",
-                answered_on="Fri 27 Nov 2026",
-                answer="Tenant since 2019; two noise complaints logged against the flat above.",
-            )
-        ),
-        "info-request-answered-notice": render_answered_notice(notice),
-        "info-request-all-answered-notice": render_answered_notice(
-            AnsweredNoticeView(
-                agency="Victim Support", case_reference="CM-2026-015", answered=3, asked=3
-            )
-        ),
-    }

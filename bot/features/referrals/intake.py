@@ -21,11 +21,7 @@ from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.intake_rules import (
-    CHILD_KEYS,
-    MAX_SUBJECTS,
-    NEXT_KEY,
     STEP_TITLES,
-    SUBJECT_KEYS,
     F,
     IntakeContext,
     Step,
@@ -42,17 +38,15 @@ from bot.domain.intake_rules import (
     read_referral,
     remove_child,
     remove_subject,
-    risk_field,
     risk_progress,
     row_field,
     subject_keys,
     validate_all,
     validate_step,
 )
-from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
+from bot.domain.panel import Agency, Member, Panel, Role
 from bot.domain.policy import Act
 from bot.domain.referral import (
-    DeclineReason,
     Referral,
     ReferralCategory,
     ReferralStatus,
@@ -62,7 +56,6 @@ from bot.domain.risk import RiskMatrix
 from bot.features.referrals import triage
 from bot.features.referrals.notices import (
     ReferralEvent,
-    notice_card,
     referral_summary,
     tell_referrer,
 )
@@ -241,7 +234,7 @@ def intake_view(
     )
 
 
-def _note(referral: Referral, step: Step) -> DraftNoteView:
+def draft_note(referral: Referral, step: Step) -> DraftNoteView:
     return DraftNoteView(
         referral_id=referral.id,
         reference=referral.reference,
@@ -501,7 +494,7 @@ async def _answer(uow: UnitOfWork, click: _Click) -> Card:
 
 async def _save(uow: UnitOfWork, click: _Click) -> Card:
     await _keep(uow, click, click.step, f"draft saved and closed at {click.step.value}")
-    return render_saved(_note(click.referral, click.step))
+    return render_saved(draft_note(click.referral, click.step))
 
 
 def _row(click: _Click) -> str:
@@ -543,8 +536,8 @@ async def _remove_child(uow: UnitOfWork, click: _Click) -> Card:
 async def _discard(uow: UnitOfWork, click: _Click) -> Card:
     if click.data.get("confirm") is not True:
         await _keep(uow, click, click.step, "draft saved before discarding")
-        return render_discard_question(_note(click.referral, click.step))
-    note = _note(click.referral, click.step)
+        return render_discard_question(draft_note(click.referral, click.step))
+    note = draft_note(click.referral, click.step)
     click.referral.withdraw(click.setting.now)
     await _keep(uow, click, click.step, "withdrawn by the referrer")
     return render_discarded(note)
@@ -620,187 +613,3 @@ def _verb_handler(verb: Verb) -> Handler:
         return await _on_click(verb, request, deps)
 
     return handle
-
-
-# --- the gallery -------------------------------------------------------------------------------
-
-_GALLERY_NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-
-
-def _gallery_setting() -> tuple[Setting, Referral]:
-    panel = Panel(
-        name="Riverside Community MARAC",
-        team_id="19:gallery@thread.tacv2",
-        tenant_id="gallery",
-        created_at=_GALLERY_NOW,
-    )
-    agencies = [
-        Agency(panel_id=panel.id, name=name, kind=kind)
-        for name, kind in (
-            ("Riverside Police", AgencyKind.CORE),
-            ("Riverside Homes (Housing)", AgencyKind.CORE),
-            ("Adult Social Care", AgencyKind.CORE),
-            ("Victim Support", AgencyKind.CORE),
-            ("Riverside Fire and Rescue", AgencyKind.INVITED),
-        )
-    ]
-    member = Member(
-        panel_id=panel.id,
-        aad_object_id="gallery-referrer",
-        name="Aisha Bello",
-        agency_id=agencies[3].id,
-        roles=frozenset({Role.REFERRER}),
-    )
-    referral = Referral(
-        panel_id=panel.id,
-        reference="RF-2026-0053",
-        referrer_member_id=member.id,
-        referring_agency_id=member.agency_id,
-        created_at=_GALLERY_NOW,
-    )
-    return make_setting(panel, member, agencies, _matrix(), _GALLERY_NOW), referral
-
-
-def _gallery_inputs(setting: Setting) -> dict[str, Any]:
-    """A draft as an invented referrer might have typed it; every person is invented."""
-    matrix = setting.ctx.matrix
-    inputs: dict[str, Any] = {
-        SUBJECT_KEYS: ["s1", "s2"],
-        CHILD_KEYS: ["c1"],
-        NEXT_KEY: 4,
-        F.CATEGORY: ReferralCategory.ASB_VULNERABLE.value,
-        F.DISCUSSED_WITH: "Team leader, Victim Support",
-        F.TRIED_ALREADY: "Two warning letters from the landlord; a police visit in October.",
-        F.MEETING_HELD: "true",
-        "s1.role": "victim",
-        "s1.name": "Noor Haddad",
-        "s1.dob": "1979-04-12",
-        "s1.address": "Flat 9, 3 Mill Lane, Riverside",
-        "s1.postcode": "RV3 2PN",
-        "s1.phone": "07700 900456",
-        "s1.safe_to_call": "true",
-        "s1.vulnerabilities": "Anxiety; recently bereaved",
-        "s1.language": "Arabic",
-        "s1.interpreter": "true",
-        "s2.role": "perpetrator",
-        "s2.name": "Callum Reid",
-        "s2.aliases": "Cal",
-        "c1.name": "Sami Haddad",
-        "c1.dob": "2016-02-03",
-        F.RELATIONSHIP: "Neighbours on the same landing",
-        F.INCIDENTS: "5",
-        F.INCIDENTS_RISING: "true",
-        F.AGENCIES: setting.agencies[0].id,
-        F.CONSENT_AWARE: "true",
-        F.CONSENT_GIVEN: "true",
-    }
-    for n, item in enumerate(matrix.items):
-        inputs[risk_field(item.id)] = item.options[2 if n % 3 else 1].value
-    return inputs
-
-
-def _gallery_referrals(setting: Setting, base: Referral) -> dict[str, Card]:
-    inputs = _gallery_inputs(setting)
-    submitted = copy.deepcopy(base)
-    read_referral(inputs, setting.ctx).apply_to(submitted)
-    submitted.submit(_GALLERY_NOW)
-    sent_back = copy.deepcopy(submitted)
-    sent_back.ask_for_more_information("Has the landlord started tenancy enforcement?")
-    accepted = copy.deepcopy(submitted)
-    accepted.accept("gallery-case", _GALLERY_NOW)
-    declined = copy.deepcopy(submitted)
-    declined.decline(DeclineReason.MORE_APPROPRIATE_MEETING, "Domestic abuse MARAC", _GALLERY_NOW)
-    out_of_area = copy.deepcopy(submitted)
-    out_of_area.decline(DeclineReason.OUT_OF_AREA, None, _GALLERY_NOW)
-    panel = setting.panel
-    return {
-        "intake-submitted": render_submitted(
-            SubmittedView(submitted.reference, panel.name, referral_summary(submitted))
-        ),
-        "intake-more-info": render_intake(
-            intake_view(
-                setting, sent_back, {**inputs, F.ANSWER: "Yes: a notice was served."}, Step.REVIEW
-            )
-        ),
-        "referrer-received": notice_card(panel, submitted, ReferralEvent.RECEIVED),
-        "referrer-more-info": notice_card(panel, sent_back, ReferralEvent.MORE_INFO_NEEDED),
-        "referrer-accepted": notice_card(
-            panel,
-            accepted,
-            ReferralEvent.ACCEPTED,
-            case_reference="CM-2026-015",
-            meeting_starts_at=datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
-        ),
-        "referrer-declined": notice_card(panel, declined, ReferralEvent.DECLINED),
-        "referrer-declined-out-of-area": notice_card(panel, out_of_area, ReferralEvent.DECLINED),
-    }
-
-
-def gallery_cards() -> dict[str, Card]:
-    """This feature's cards, rendered with invented demo data."""
-    setting, referral = _gallery_setting()
-    ctx = setting.ctx
-    filled = _gallery_inputs(setting)
-
-    def step(step: Step, inputs: Mapping[str, Any], **extra: Any) -> Card:
-        return render_intake(intake_view(setting, referral, inputs, step, **extra))
-
-    def with_errors(at: Step, inputs: Mapping[str, Any]) -> Card:
-        return step(at, inputs, errors=validate_step(at, inputs, ctx))
-
-    mistakes = {
-        **filled,
-        "s1.dob": "2031-01-01",
-        "s1.postcode": "RV3 2P",
-        "s1.phone": "0770 nine",
-        "s2.name": "",
-        "c1.dob": "2001-05-05",
-        F.INCIDENTS: "",
-        F.CONSENT_GIVEN: "false",
-        F.JUDGEMENT: "true",
-        F.JUSTIFICATION: "Worried.",
-    }
-    ten = new_draft_inputs()
-    while len(subject_keys(ten)) < MAX_SUBJECTS:
-        ten = add_subject(ten)
-    for n, key in enumerate(subject_keys(ten), 1):
-        ten[row_field(key, "role")] = SubjectRole.WITNESS.value
-        ten[row_field(key, "name")] = f"Invented Witness {n}"
-        ten[row_field(key, "address")] = f"{n} Orchard Row, Riverside"
-        ten[row_field(key, "vulnerabilities")] = "Frightened to leave the flat after dark"
-    half_risk = {k: v for k, v in filled.items() if not k.startswith("risk.")}
-    half_risk.update({risk_field(i.id): filled[risk_field(i.id)] for i in ctx.matrix.items[::2]})
-    no_criteria = {
-        **filled,
-        **{risk_field(i.id): i.options[0].value for i in ctx.matrix.items},
-        F.INCIDENTS: "1",
-        F.INCIDENTS_RISING: "false",
-    }
-    cards: dict[str, Card] = {
-        "intake-about-new": step(Step.ABOUT, new_draft_inputs(), other_drafts=["RF-2026-0050"]),
-        "intake-about-errors": with_errors(Step.ABOUT, new_draft_inputs()),
-        "intake-subjects": step(Step.SUBJECTS, filled),
-        "intake-subjects-errors": with_errors(Step.SUBJECTS, mistakes),
-        "intake-subjects-ten": step(Step.SUBJECTS, ten, notice="A referral can name at most 10."),
-        "intake-household": step(Step.HOUSEHOLD, filled),
-        "intake-household-errors": with_errors(Step.HOUSEHOLD, mistakes),
-        "intake-consent-errors": with_errors(Step.CONSENT, mistakes),
-        "intake-risk": step(Step.RISK, half_risk),
-        "intake-risk-errors": with_errors(Step.RISK, half_risk),
-        "intake-review": step(Step.REVIEW, filled),
-        "intake-review-errors": with_errors(Step.REVIEW, mistakes),
-        "intake-review-no-criteria": step(
-            Step.REVIEW,
-            no_criteria,
-            notice=(
-                "This referral meets none of the panel's criteria: high risk (a risk total "
-                "above the threshold), potential escalation, or professional judgement with "
-                "a written justification."
-            ),
-        ),
-        "intake-saved": render_saved(_note(referral, Step.HOUSEHOLD)),
-        "intake-discard-question": render_discard_question(_note(referral, Step.ABOUT)),
-        "intake-discarded": render_discarded(_note(referral, Step.ABOUT)),
-    }
-    cards.update(_gallery_referrals(setting, referral))
-    return cards

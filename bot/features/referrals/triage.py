@@ -10,7 +10,7 @@ is told what happened.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -28,13 +28,11 @@ from bot.domain.referral import (
     DECLINE_LABELS,
     DeclineReason,
     Referral,
-    ReferralCategory,
     ReferralStatus,
     Subject,
 )
 from bot.domain.risk import RiskLevel, RiskMatrix
 from bot.features.referrals.info_requests import SentRequest, send_requests
-from bot.features.referrals.info_requests import gallery_cards as info_request_gallery
 from bot.features.referrals.notices import ReferralEvent, tell_referrer
 from bot.kernel import access, audit
 from bot.kernel.config import load_risk_matrix
@@ -887,208 +885,3 @@ def register(router: Router) -> None:
     router.verb(VerbSpec(Verb.TRIAGE_ACCEPT.value, accept, deciding))
     router.verb(VerbSpec(Verb.TRIAGE_ASK.value, ask, deciding))
     router.verb(VerbSpec(Verb.TRIAGE_DECLINE.value, decline, deciding))
-
-
-# ---- the card gallery -----------------------------------------------------------------
-
-
-def _demo_view() -> TriageView:
-    return TriageView(
-        referral_id="demo-referral",
-        version=3,
-        reference="RF-2026-0052",
-        panel_name="Riverside Community MARAC",
-        referrer="Aisha Bello",
-        agency="Victim Support",
-        submitted_on="Wed 18 Nov 2026",
-        category=CATEGORY_LABELS[ReferralCategory.ASB_VULNERABLE],
-        subjects=[
-            SubjectLine("Samuel Achebe", "victim", "30 Nov 1972", "RV3 1AB"),
-            SubjectLine("Jordan Pike", "perpetrator"),
-        ],
-        children=2,
-        incidents="5 in the last 12 months, rising",
-        consent="aware, consented",
-        risk="36 (above 31 is high; matrix example-2026.1)",
-        risk_level="High",
-        criteria=["high risk", "potential escalation"],
-        matches=[],
-        meetings=[
-            Choice("m-dec", "Tue 8 Dec 2026, 10:00 (referrals due Mon 30 Nov 2026)"),
-            Choice("m-jan", "Tue 12 Jan 2027, 10:00 (referrals due Mon 4 Jan 2027)"),
-        ],
-        default_meeting="m-dec",
-        agencies=[
-            Choice("a-police", "Riverside Police"),
-            Choice("a-housing", "Riverside Homes (Housing)"),
-            Choice("a-asc", "Adult Social Care"),
-            Choice("a-victims", "Victim Support"),
-            Choice("a-fire", "Riverside Fire and Rescue (invited)"),
-        ],
-        default_agencies=["a-police", "a-housing", "a-asc"],
-        info_question=DEFAULT_INFO_QUESTION,
-        decline_reasons=[Choice(r.value, label) for r, label in DECLINE_LABELS.items()],
-        other_meetings=[Choice(k, label) for k, label in OTHER_MEETINGS.items()],
-    )
-
-
-def gallery_cards() -> dict[str, Card]:
-    """This feature's cards, rendered with invented demo data."""
-    view = _demo_view()
-    with_matches = replace(
-        view,
-        matches=[
-            MatchLine(
-                "Possible duplicate",
-                "Samuel Achebe — referral RF-2026-0049, pending since Wed 18 Nov 2026 "
-                "(same name and date of birth)",
-            ),
-            MatchLine(
-                "Repeat",
-                "Samuel Achebe — case CM-2026-004, closed Fri 6 Mar 2026 (same name and postcode)",
-            ),
-            MatchLine(
-                "Earlier history",
-                "Jordan Pike — referral RF-2024-0107, declined Mon 2 Dec 2024 "
-                "(same name and date of birth)",
-            ),
-        ],
-        previous_question="Has the housing officer visited since the last incident?",
-    )
-    return {
-        "triage": render_triage(view),
-        "triage-with-matches": render_triage(with_matches),
-        "triage-accept-error": render_triage(
-            replace(
-                view,
-                open_form=ACCEPT_FORM,
-                values={"meeting_id": "m-gone", "agency_ids": "a-police,a-elsewhere"},
-                errors={
-                    "meeting_id": "Choose one of the panel's upcoming meetings.",
-                    "agency_ids": "Choose agencies from the list: one is not an agency of "
-                    "this panel.",
-                },
-            )
-        ),
-        "triage-ask-error": render_triage(
-            replace(
-                view,
-                open_form=ASK_FORM,
-                errors={"question": "Write the question for the referrer."},
-            )
-        ),
-        "triage-decline-error": render_triage(
-            replace(
-                view,
-                open_form=DECLINE_FORM,
-                values={"decline_reason": DeclineReason.MORE_APPROPRIATE_MEETING.value},
-                errors={"other_meeting": "Name the more appropriate meeting."},
-            )
-        ),
-        "triage-changed-meanwhile": render_triage(replace(view, notice=CHANGED_MEANWHILE)),
-        "triage-no-meeting": render_triage(replace(view, meetings=[], default_meeting=None)),
-        "triage-accepted": render_triage_outcome(
-            OutcomeView(
-                title="Accepted as CM-2026-015 for Tue 8 Dec",
-                subtitle="Riverside Community MARAC",
-                facts=[
-                    ("Referral", "RF-2026-0052"),
-                    ("Meeting", "Tue 8 Dec 2026, 10:00"),
-                    (
-                        "Agencies asked",
-                        "Riverside Police (Tom Okafor); Riverside Homes (Housing) (Gemma "
-                        "Hartley); Adult Social Care (no SPOC or deputy: ask them yourself)",
-                    ),
-                    ("Answers due", "Mon 30 Nov 2026"),
-                ],
-                note="The case is on the meeting's agenda and Aisha Bello has been told.",
-            )
-        ),
-        "triage-sent-back": render_triage_outcome(
-            OutcomeView(
-                title="Sent back to Aisha Bello",
-                subtitle="Riverside Community MARAC",
-                facts=[
-                    ("Referral", "RF-2026-0052"),
-                    ("Question", "Has the housing officer visited since the last incident?"),
-                ],
-                note="It comes back to you for triage when they resubmit it.",
-            )
-        ),
-        "triage-declined": render_triage_outcome(
-            OutcomeView(
-                title="Declined: A more appropriate meeting exists",
-                subtitle="Riverside Community MARAC",
-                facts=[
-                    ("Referral", "RF-2026-0052"),
-                    ("Reason", "A more appropriate meeting exists"),
-                    ("Note", "Domestic-abuse MARAC. Partners in the same household."),
-                ],
-                note="Aisha Bello has been told.",
-            )
-        ),
-        "triage-already-accepted": render_triage_outcome(
-            OutcomeView(
-                title="Already accepted by Priya Raman as CM-2026-015",
-                subtitle="Riverside Community MARAC",
-                facts=[("Referral", "RF-2026-0052"), ("Decided", "Fri 20 Nov 2026")],
-                note="Nothing was changed by this click.",
-            )
-        ),
-        "triage-channel-notice": render_channel_notice(
-            ChannelNoticeView(reference="RF-2026-0052", agency="Victim Support", risk_level="High")
-        ),
-        "triage-channel-notice-resubmitted": render_channel_notice(
-            ChannelNoticeView(
-                reference="RF-2026-0052",
-                agency="Victim Support",
-                risk_level="Medium",
-                resubmitted=True,
-            )
-        ),
-        "referrals-coordinator": render_pending(
-            PendingView(
-                panel_name="Riverside Community MARAC",
-                lines=[
-                    PendingLine("RF-2026-0049", "Victim Support", "medium", 2, "awaiting triage"),
-                    PendingLine(
-                        "RF-2026-0050",
-                        "Riverside Police",
-                        "high",
-                        1,
-                        "waiting for the referrer's answer",
-                    ),
-                    PendingLine("RF-2026-0052", "Victim Support", "high", 0, "awaiting triage"),
-                ],
-            )
-        ),
-        "referrals-coordinator-none": render_pending(
-            PendingView(panel_name="Riverside Community MARAC", lines=[])
-        ),
-        "referrals-referrer": render_mine(
-            MineView(
-                panel_name="Riverside Community MARAC",
-                lines=[
-                    MyLine("RF-2026-0053", "Fri 20 Nov 2026", "draft, not sent yet"),
-                    MyLine(
-                        "RF-2026-0052", "Wed 18 Nov 2026", "submitted, waiting for the coordinator"
-                    ),
-                    MyLine(
-                        "RF-2026-0050",
-                        "Mon 16 Nov 2026",
-                        "more information needed: “Has the housing officer visited?”",
-                    ),
-                    MyLine("RF-2026-0047", "Sun 8 Nov 2026", "accepted as CM-2026-014"),
-                    MyLine(
-                        "RF-2026-0044",
-                        "Fri 30 Oct 2026",
-                        "declined: A more appropriate meeting exists (MAPPA)",
-                    ),
-                ],
-            )
-        ),
-        "referrals-referrer-none": render_mine(
-            MineView(panel_name="Riverside Community MARAC", lines=[])
-        ),
-        **info_request_gallery(),
-    }
