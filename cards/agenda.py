@@ -16,7 +16,7 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
-from cards.verbs import VERSION_KEY, Verb
+from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
 
 PUBLISH_BUTTON = "Publish agenda"
 PUBLISH_AGAIN_BUTTON = "Publish the changes"
@@ -31,6 +31,15 @@ CONFIRM_ADD_OTHER = "Add the item"
 ADD_CASE_BUTTON = "Add a case…"
 CONFIRM_ADD_CASE = "Add the case"
 MAX_REASON = 300
+# The card data key naming an agenda item (the agenda card's, the chair card's and the
+# minutes card's buttons carry it).
+ITEM_KEY = "item_id"
+# The agenda card's inputs; an item's reasons are made unique by `field_id(name, item_id)`.
+REASON_INPUT = "reason"
+DEFER_REASON_INPUT = "defer_reason"
+TITLE_INPUT = "title"
+MINUTES_INPUT = "minutes"
+REFERENCE_INPUT = "reference"
 
 
 def agenda_title(meeting_label: str) -> str:
@@ -91,9 +100,13 @@ class AgendaView:
         return max(0, self.planned_minutes - self.meeting_minutes)
 
 
-def _meeting_data(view: AgendaView, **more: str) -> dict[str, Any]:
-    """What every button carries: the meeting, the version it was rendered from, and more."""
-    return {"meeting_id": view.meeting_id, VERSION_KEY: view.version, **more}
+def _meeting_data(view: AgendaView, item_id: str | None = None) -> dict[str, Any]:
+    """What every button carries: the meeting, the version it was rendered from, and the
+    item it acts on (if any)."""
+    data: dict[str, Any] = {MEETING_KEY: view.meeting_id, VERSION_KEY: view.version}
+    if item_id is not None:
+        data[ITEM_KEY] = item_id
+    return data
 
 
 def _execute(title: str, verb: Verb, data: dict[str, Any], style: Any = None) -> Any:
@@ -107,7 +120,7 @@ def _form(body: list[Any], submit: Any) -> Any:
 
 
 def _reason_form(view: AgendaView, line: AgendaLine, verb: Verb, label: str, submit: str) -> Any:
-    name = "reason" if verb is Verb.AGENDA_REMOVE else "defer_reason"
+    name = REASON_INPUT if verb is Verb.AGENDA_REMOVE else DEFER_REASON_INPUT
     return _form(
         [
             ac.InputText(
@@ -122,7 +135,7 @@ def _reason_form(view: AgendaView, line: AgendaLine, verb: Verb, label: str, sub
         _execute(
             submit,
             verb,
-            _meeting_data(view, item_id=line.item_id),
+            _meeting_data(view, line.item_id),
             t.ActionStyle.DESTRUCTIVE if verb is Verb.AGENDA_REMOVE else None,
         ),
     )
@@ -130,7 +143,7 @@ def _reason_form(view: AgendaView, line: AgendaLine, verb: Verb, label: str, sub
 
 def _controls(view: AgendaView, line: AgendaLine) -> list[Any]:
     actions: list[Any] = []
-    data = _meeting_data(view, item_id=line.item_id)
+    data = _meeting_data(view, line.item_id)
     if line.can_move:
         actions += [
             _execute(MOVE_UP_BUTTON, Verb.AGENDA_MOVE_UP, data),
@@ -186,21 +199,21 @@ def _add_forms(view: AgendaView) -> list[Any]:
     other = _form(
         [
             ac.InputText(
-                id="title",
+                id=TITLE_INPUT,
                 label="Item",
                 placeholder="No names, please: the agenda is shared",
                 max_length=200,
                 is_required=True,
                 error_message="Name the item.",
             ),
-            ac.InputNumber(id="minutes", label="Minutes planned", value=5, min=1, max=120),
+            ac.InputNumber(id=MINUTES_INPUT, label="Minutes planned", value=5, min=1, max=120),
         ],
         _execute(CONFIRM_ADD_OTHER, Verb.AGENDA_ADD_OTHER, _meeting_data(view)),
     )
     case = _form(
         [
             ac.InputText(
-                id="reference",
+                id=REFERENCE_INPUT,
                 label="Case reference",
                 placeholder="e.g. CM-2026-014",
                 max_length=40,

@@ -17,8 +17,9 @@ from typing import Any
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
+from cards.agenda import ITEM_KEY
 from cards.kit import CARD_VERSION, Card, build, facts, heading, paragraph
-from cards.verbs import VERSION_KEY, Verb
+from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
 
 CONFIDENTIALITY_TITLE = "Confidentiality statement"
 ISA_TITLE = "Accept the information sharing agreement first"
@@ -53,6 +54,35 @@ MAX_DESCRIPTION = 1000
 MAX_NOTE = 500
 MAX_SUMMARY = 4000
 MAX_UNMET_SHOWN = 12
+# What the chair card's buttons carry besides the meeting (MEETING_KEY), the agenda item
+# (ITEM_KEY) and the version (VERSION_KEY): the step the card was rendered at, the token of
+# this rendering and, on an unmet action's forms, the action and its place in the list.
+STEP_KEY = "step"
+TOKEN_KEY = "token"  # noqa: S105 (a card data key, not a secret)
+ACTION_KEY = "action_id"
+INDEX_KEY = "index"
+# The agreement's version the meeting's prompt asked the member to accept.
+ISA_VERSION_KEY = "isa_version"
+# The chair card's inputs.
+DESCRIPTION_INPUT = "description"
+OWNER_AGENCY_INPUT = "owner_agency_id"
+DUE_ON_INPUT = "due_on"
+LEAD_AGENCY_INPUT = "lead_agency_id"
+LEAD_OFFICER_INPUT = "lead_officer"
+RISK_LEVEL_INPUT = "risk_level"
+REVIEW_MEETING_INPUT = "review_meeting_id"
+CLOSURE_REASON_INPUT = "closure_reason"
+CLOSURE_NOTE_INPUT = "closure_note"
+SUMMARY_INPUT = "summary"
+# An unmet action's inputs, made unique across the card by `indexed(name, index)`.
+NEW_DUE_ON_INPUT = "new_due_on"
+CARRY_WHY_INPUT = "why"
+ESCALATION_INPUT = "escalation"
+ESCALATE_WHY_INPUT = "escalate_why"
+CANCEL_REASON_INPUT = "cancel_reason"
+CANCEL_WHY_INPUT = "cancel_why"
+# The inputs a refused form shows again, so the chair need not type them again.
+KEPT_INPUTS = (DESCRIPTION_INPUT, OWNER_AGENCY_INPUT, DUE_ON_INPUT, SUMMARY_INPUT)
 _CHAIR_TITLE = re.compile(r"Item \d+ of \d+: .+", re.DOTALL)
 
 
@@ -110,7 +140,7 @@ def render_confidentiality(view: ConfidentialityView) -> Card:
         body.append(paragraph(view.notice, attention=not view.acknowledged))
     present = ", ".join(view.attendance) if view.attendance else "nobody yet"
     body.append(paragraph(f"**Acknowledged by:** {present}", subtle=True))
-    data = {"meeting_id": view.meeting_id}
+    data = {MEETING_KEY: view.meeting_id}
     actions: list[Any] = []
     if not view.acknowledged:
         actions.append(
@@ -162,7 +192,7 @@ def render_isa_prompt(view: IsaPromptView) -> Card:
     accept = ac.ActionExecute(
         title=ACCEPT_ISA_BUTTON,
         verb=Verb.MEETING_ACCEPT_ISA.value,
-        data={"meeting_id": view.meeting_id, "isa_version": view.isa_version},
+        data={MEETING_KEY: view.meeting_id, ISA_VERSION_KEY: view.isa_version},
         style=t.ActionStyle.POSITIVE,
     )
     return build(body, [accept], fallback=ISA_TITLE)
@@ -242,10 +272,10 @@ class ChairView:
     @property
     def data(self) -> dict[str, Any]:
         return {
-            "meeting_id": self.meeting_id,
-            "item_id": self.item_id,
-            "step": self.step,
-            "token": self.token,
+            MEETING_KEY: self.meeting_id,
+            ITEM_KEY: self.item_id,
+            STEP_KEY: self.step,
+            TOKEN_KEY: self.token,
             VERSION_KEY: self.version,
         }
 
@@ -291,27 +321,27 @@ def _case_forms(view: ChairView) -> list[Any]:
     capture = _form(
         [
             ac.InputText(
-                id="description",
+                id=DESCRIPTION_INPUT,
                 label="Action",
-                value=view.typed.get("description"),
+                value=view.typed.get(DESCRIPTION_INPUT),
                 is_multiline=True,
                 max_length=MAX_DESCRIPTION,
                 is_required=True,
                 error_message="Describe the action.",
             ),
             ac.InputChoiceSet(
-                id="owner_agency_id",
+                id=OWNER_AGENCY_INPUT,
                 label="Owner agency",
                 choices=_choices(view.agencies),
-                value=view.typed.get("owner_agency_id"),
+                value=view.typed.get(OWNER_AGENCY_INPUT),
                 style=t.ChoiceInputStyle.COMPACT,
                 is_required=True,
                 error_message="Choose the agency that owns it.",
             ),
             ac.InputDate(
-                id="due_on",
+                id=DUE_ON_INPUT,
                 label="Due by",
-                value=view.typed.get("due_on", view.default_due),
+                value=view.typed.get(DUE_ON_INPUT, view.default_due),
                 is_required=True,
                 error_message="Choose the date.",
             ),
@@ -321,21 +351,21 @@ def _case_forms(view: ChairView) -> list[Any]:
     lead = _form(
         [
             ac.InputChoiceSet(
-                id="lead_agency_id",
+                id=LEAD_AGENCY_INPUT,
                 label="Lead agency",
                 choices=_choices(view.agencies),
                 style=t.ChoiceInputStyle.COMPACT,
                 is_required=True,
                 error_message="Choose the lead agency.",
             ),
-            ac.InputText(id="lead_officer", label="Lead officer", max_length=200),
+            ac.InputText(id=LEAD_OFFICER_INPUT, label="Lead officer", max_length=200),
         ],
         _submit(view, SAVE_LEAD, Verb.MEETING_LEAD),
     )
     risk = _form(
         [
             ac.InputChoiceSet(
-                id="risk_level",
+                id=RISK_LEVEL_INPUT,
                 label="Risk level now",
                 choices=_choices(view.risk_levels),
                 style=t.ChoiceInputStyle.EXPANDED,
@@ -348,7 +378,7 @@ def _case_forms(view: ChairView) -> list[Any]:
     review = _form(
         [
             ac.InputChoiceSet(
-                id="review_meeting_id",
+                id=REVIEW_MEETING_INPUT,
                 label="Review the case at",
                 choices=_choices(view.review_meetings),
                 value=view.review_meetings[0].value if view.review_meetings else None,
@@ -362,7 +392,7 @@ def _case_forms(view: ChairView) -> list[Any]:
     close = _form(
         [
             ac.InputChoiceSet(
-                id="closure_reason",
+                id=CLOSURE_REASON_INPUT,
                 label="Reason",
                 choices=_choices(view.closure_reasons),
                 style=t.ChoiceInputStyle.EXPANDED,
@@ -370,7 +400,7 @@ def _case_forms(view: ChairView) -> list[Any]:
                 error_message="Choose the reason.",
             ),
             ac.InputText(
-                id="closure_note",
+                id=CLOSURE_NOTE_INPUT,
                 label="Note (needed for Other)",
                 is_multiline=True,
                 max_length=MAX_NOTE,
@@ -401,9 +431,9 @@ def _summary_form(view: ChairView) -> Any:
     return _form(
         [
             ac.InputText(
-                id="summary",
+                id=SUMMARY_INPUT,
                 label="Summary of the discussion (for the minutes)",
-                value=view.typed.get("summary", view.summary) or None,
+                value=view.typed.get(SUMMARY_INPUT, view.summary) or None,
                 is_multiline=True,
                 max_length=MAX_SUMMARY,
             )
@@ -438,43 +468,43 @@ def _case_body(view: ChairView, case: CaseDetail) -> list[Any]:
 
 
 def _unmet_forms(view: ChairView, index: int, line: UnmetLine) -> Any:
-    data = {"action_id": line.action_id, "index": index}
+    data = {ACTION_KEY: line.action_id, INDEX_KEY: index}
     carry = _form(
         [
             ac.InputDate(
-                id=indexed("new_due_on", index),
+                id=indexed(NEW_DUE_ON_INPUT, index),
                 label="New date",
                 value=line.carry_to,
                 is_required=True,
                 error_message="Choose the new date.",
             ),
-            _circumstances(indexed("why", index), required=True),
+            _circumstances(indexed(CARRY_WHY_INPUT, index), required=True),
         ],
         _submit(view, CONFIRM_CARRY, Verb.MEETING_CARRY, **data),
     )
     escalate = _form(
         [
             ac.InputText(
-                id=indexed("escalation", index),
+                id=indexed(ESCALATION_INPUT, index),
                 label="Escalated to, and how",
                 max_length=MAX_NOTE,
                 is_required=True,
                 error_message="Say how it is escalated.",
             ),
-            _circumstances(indexed("escalate_why", index), required=True),
+            _circumstances(indexed(ESCALATE_WHY_INPUT, index), required=True),
         ],
         _submit(view, CONFIRM_ESCALATE, Verb.MEETING_ESCALATE, **data),
     )
     cancel = _form(
         [
             ac.InputText(
-                id=indexed("cancel_reason", index),
+                id=indexed(CANCEL_REASON_INPUT, index),
                 label="Why is it cancelled?",
                 max_length=MAX_NOTE,
                 is_required=True,
                 error_message="Give a reason.",
             ),
-            _circumstances(indexed("cancel_why", index), required=False),
+            _circumstances(indexed(CANCEL_WHY_INPUT, index), required=False),
         ],
         _submit(view, CONFIRM_CANCEL_ACTION, Verb.MEETING_CANCEL_ACTION, **data),
     )

@@ -14,8 +14,9 @@ from typing import Any
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
+from cards.agenda import ITEM_KEY
 from cards.kit import CARD_VERSION, Card, build, facts, heading, paragraph
-from cards.verbs import Verb
+from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
 
 APPROVE_BUTTON = "Approve minutes"
 EDIT_SUMMARY_BUTTON = "Edit summary…"
@@ -38,9 +39,12 @@ def ready_title(meeting_label: str) -> str:
     return f"Minutes approved: {meeting_label}"
 
 
+SUMMARY_INPUT = "summary"
+
+
 def summary_id(item_id: str) -> str:
     """The input id of one case's summary: ids are unique across the whole card."""
-    return f"summary-{item_id}"
+    return f"{SUMMARY_INPUT}-{item_id}"
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,9 @@ def _edit_form(view: MinutesView, case: MinutesCase) -> Any:
                     title=SAVE_SUMMARY,
                     verb=Verb.MINUTES_EDIT.value,
                     data={
-                        "meeting_id": view.meeting_id,
-                        "item_id": case.item_id,
-                        "version": view.version,
+                        MEETING_KEY: view.meeting_id,
+                        ITEM_KEY: case.item_id,
+                        VERSION_KEY: view.version,
                     },
                 )
             ]
@@ -158,7 +162,7 @@ def render_minutes(view: MinutesView) -> Card:
             ac.ActionExecute(
                 title=APPROVE_BUTTON,
                 verb=Verb.MINUTES_APPROVE.value,
-                data={"meeting_id": view.meeting_id, "version": view.version},
+                data={MEETING_KEY: view.meeting_id, VERSION_KEY: view.version},
                 style=t.ActionStyle.POSITIVE,
             )
         )

@@ -14,12 +14,16 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
-from cards.verbs import Verb
+from cards.verbs import MEETING_KEY, Verb
 
 SCHEDULE_TITLE = "Panel meetings"
 MOVED_TITLE = "Meeting moved"
 CANCELLED_TITLE = "Meeting cancelled"
 CALENDAR_TITLE = "Add the panel's meetings to your calendar"
+# A meeting's Move and Cancel forms' inputs, made unique by `field_id(name, meeting_id)`.
+NEW_DATE_INPUT = "new_date"
+NEW_TIME_INPUT = "new_time"
+REASON_INPUT = "reason"
 
 
 def field_id(name: str, meeting_id: str) -> str:
@@ -110,19 +114,21 @@ def _move_form(line: MeetingLine) -> Any:
     form = _form(
         [
             ac.InputDate(
-                id=field_id("new_date", line.meeting_id),
+                id=field_id(NEW_DATE_INPUT, line.meeting_id),
                 label="New date",
                 value=line.date_value,
                 is_required=True,
                 error_message="Choose the new date.",
             ),
             ac.InputTime(
-                id=field_id("new_time", line.meeting_id), label="Start time", value=line.time_value
+                id=field_id(NEW_TIME_INPUT, line.meeting_id),
+                label="Start time",
+                value=line.time_value,
             ),
         ],
         ac.ActionSubmit(
             title="Move meeting",
-            data={"verb": Verb.SCHEDULE_MOVE.value, "meeting_id": line.meeting_id},
+            data={"verb": Verb.SCHEDULE_MOVE.value, MEETING_KEY: line.meeting_id},
         ),
     )
     return ac.ActionShowCard(title="Move…", card=form)
@@ -132,7 +138,7 @@ def _cancel_form(line: MeetingLine) -> Any:
     form = _form(
         [
             ac.InputText(
-                id=field_id("reason", line.meeting_id),
+                id=field_id(REASON_INPUT, line.meeting_id),
                 label="Why is it cancelled?",
                 placeholder="e.g. the chair is at court; no names, please",
                 max_length=200,
@@ -143,7 +149,7 @@ def _cancel_form(line: MeetingLine) -> Any:
         ac.ActionSubmit(
             title="Cancel meeting",
             style=t.ActionStyle.DESTRUCTIVE,
-            data={"verb": Verb.SCHEDULE_CANCEL.value, "meeting_id": line.meeting_id},
+            data={"verb": Verb.SCHEDULE_CANCEL.value, MEETING_KEY: line.meeting_id},
         ),
     )
     return ac.ActionShowCard(title="Cancel…", card=form)

@@ -8,6 +8,9 @@ from enum import StrEnum
 # meeting, referral, minutes) a card was rendered from: a click from an older rendering is
 # refused (bot.kernel.versions), however long after the change it comes.
 VERSION_KEY = "version"
+# The card data key naming the meeting a button acts on (the guard reads it to check the
+# meeting is this chat's own: bot.kernel.guard.DATA_KEYS).
+MEETING_KEY = "meeting_id"
 
 
 class Verb(StrEnum):

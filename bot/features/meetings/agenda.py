@@ -53,6 +53,12 @@ from bot.kernel.notify import card_to_channel, card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.agenda import (
+    DEFER_REASON_INPUT,
+    ITEM_KEY,
+    MINUTES_INPUT,
+    REASON_INPUT,
+    REFERENCE_INPUT,
+    TITLE_INPUT,
     AgendaLine,
     AgendaView,
     AnnouncedCase,
@@ -64,7 +70,7 @@ from cards.agenda import (
     render_agenda_invitation,
 )
 from cards.kit import Card
-from cards.verbs import VERSION_KEY, Verb
+from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
 
 ONLY_COORDINATORS = "Only the panel's coordinator can change or publish the agenda."
 NO_MEETING = "No meeting is planned yet. Type schedule to see the panel's meetings."
@@ -550,7 +556,7 @@ class Agenda:
         """Load the meeting's agenda, change it, save and show it; a refused change saves
         nothing and shows the agenda again with the reason."""
         panel, member = _coordinator(request)
-        meeting_id = text_field(request.data, "meeting_id", 64)
+        meeting_id = text_field(request.data, MEETING_KEY, 64)
         if meeting_id is None:
             raise InvalidInput("This card names no meeting. Type agenda.")
         now = deps.clock.now()
@@ -625,7 +631,7 @@ class Agenda:
             request: Request,
             now: datetime,
         ) -> str:
-            title = text_field(request.data, "title", 400) or ""
+            title = text_field(request.data, TITLE_INPUT, 400) or ""
             item = other_business(state.meeting, state.items, title, minutes=_minutes(request.data))
             state.items.append(item)
             await self._save_order(uow, state)
@@ -643,7 +649,7 @@ class Agenda:
             request: Request,
             now: datetime,
         ) -> str:
-            reference = text_field(request.data, "reference", 40)
+            reference = text_field(request.data, REFERENCE_INPUT, 40)
             case = await uow.cases.by_reference(panel.id, reference) if reference else None
             if case is None:
                 raise InvalidInput(f"There is no case {reference or ''} in this panel.".strip())
@@ -700,7 +706,7 @@ class Agenda:
             now: datetime,
         ) -> str:
             item = state.item(_item_id(request))
-            reason = text_field(request.data, field_id("reason", item.id), 600) or ""
+            reason = text_field(request.data, field_id(REASON_INPUT, item.id), 600) or ""
             item.set_aside(AgendaItemStatus.REMOVED, reason)
             await self._save_order(uow, state)
             await _audit(
@@ -727,7 +733,7 @@ class Agenda:
             now: datetime,
         ) -> str:
             item = state.item(_item_id(request))
-            reason = text_field(request.data, field_id("defer_reason", item.id), 600) or ""
+            reason = text_field(request.data, field_id(DEFER_REASON_INPUT, item.id), 600) or ""
             item.set_aside(AgendaItemStatus.DEFERRED, reason)
             await self._save_order(uow, state)
             later = await meeting_after(uow, panel.id, state.meeting)
@@ -790,7 +796,7 @@ class Agenda:
                 parts.append(f"Invited agencies told: {'; '.join(told)}.")
             return " ".join(parts)
 
-        if not text_field(request.data, "meeting_id", 64):
+        if not text_field(request.data, MEETING_KEY, 64):
             panel, _ = _coordinator(request)
             async with deps.uow() as uow:
                 meeting = await next_meeting(uow, panel.id, deps.clock.now())
@@ -799,7 +805,7 @@ class Agenda:
             # Typed, not clicked: it publishes the agenda as it is now.
             request = replace(
                 request,
-                data={**request.data, "meeting_id": meeting.id, VERSION_KEY: meeting.version},
+                data={**request.data, MEETING_KEY: meeting.id, VERSION_KEY: meeting.version},
             )
         return await self._edit(request, deps, edit)
 
@@ -832,23 +838,23 @@ async def _refuse_stale(
 
 
 def _item_id(request: Request) -> str:
-    item_id = text_field(request.data, "item_id", 64)
+    item_id = text_field(request.data, ITEM_KEY, 64)
     if item_id is None:
         raise InvalidInput("This card names no agenda item. Type agenda.")
     return item_id
 
 
 def _minutes(data: Mapping[str, Any]) -> int:
-    raw = data.get("minutes", 5)
+    raw = data.get(MINUTES_INPUT, 5)
     if isinstance(raw, bool):
-        raise InvalidInput("Plan 1 to 120 minutes.", {"minutes": "invalid"})
+        raise InvalidInput("Plan 1 to 120 minutes.", {MINUTES_INPUT: "invalid"})
     if isinstance(raw, int | float):
         return int(raw)
     if isinstance(raw, str) and raw.strip().isdigit():
         return int(raw.strip())
     if isinstance(raw, str) and not raw.strip():
         return 5
-    raise InvalidInput("Plan 1 to 120 minutes.", {"minutes": "invalid"})
+    raise InvalidInput("Plan 1 to 120 minutes.", {MINUTES_INPUT: "invalid"})
 
 
 def register(router: Router, config: AgendaConfig | None = None) -> Agenda:

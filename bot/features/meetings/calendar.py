@@ -51,6 +51,9 @@ from bot.kernel.ports import (
 )
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.schedule import (
+    NEW_DATE_INPUT,
+    NEW_TIME_INPUT,
+    REASON_INPUT,
     CalendarLinkView,
     MeetingCancelledView,
     MeetingLine,
@@ -62,7 +65,7 @@ from cards.schedule import (
     render_meeting_moved,
     render_schedule,
 )
-from cards.verbs import Verb
+from cards.verbs import MEETING_KEY, Verb
 
 log = logging.getLogger(__name__)
 
@@ -324,10 +327,10 @@ async def cancel_meeting(
     """Cancel a meeting that has not started, recording the reason in the audit trail."""
     reason = " ".join(reason.split())
     if not reason:
-        raise InvalidInput("Say why the meeting is cancelled.", {"reason": "required"})
+        raise InvalidInput("Say why the meeting is cancelled.", {REASON_INPUT: "required"})
     if len(reason) > MAX_REASON:
         raise InvalidInput(
-            f"Keep the reason under {MAX_REASON} characters.", {"reason": "too_long"}
+            f"Keep the reason under {MAX_REASON} characters.", {REASON_INPUT: "too_long"}
         )
     zone = ZoneInfo(panel.timezone)
     if meeting.status not in ACTIVE:
@@ -876,13 +879,13 @@ class Calendar:
     async def move_verb(self, request: Request, deps: Deps) -> Reply:
         """The schedule card's Move form."""
         panel, _ = _membership(request)
-        meeting_id = _text(request.data, "meeting_id", 64)
-        raw_day = request.data.get(field_id("new_date", meeting_id))
+        meeting_id = _text(request.data, MEETING_KEY, 64)
+        raw_day = request.data.get(field_id(NEW_DATE_INPUT, meeting_id))
         try:
             new_day = date.fromisoformat(raw_day if isinstance(raw_day, str) else "")
         except ValueError:
-            raise InvalidInput("Choose the new date.", {"new_date": "invalid"}) from None
-        raw_time = request.data.get(field_id("new_time", meeting_id))
+            raise InvalidInput("Choose the new date.", {NEW_DATE_INPUT: "invalid"}) from None
+        raw_time = request.data.get(field_id(NEW_TIME_INPUT, meeting_id))
         start = parse_time(raw_time) if isinstance(raw_time, str) and raw_time.strip() else None
         return await self.move(
             request, deps, panel, meeting_id=meeting_id, new_day=new_day, start=start
@@ -891,8 +894,8 @@ class Calendar:
     async def cancel_verb(self, request: Request, deps: Deps) -> Reply:
         """The schedule card's Cancel form."""
         panel, _ = _membership(request)
-        meeting_id = _text(request.data, "meeting_id", 64)
-        reason = request.data.get(field_id("reason", meeting_id))
+        meeting_id = _text(request.data, MEETING_KEY, 64)
+        reason = request.data.get(field_id(REASON_INPUT, meeting_id))
         return await self.cancel(
             request,
             deps,

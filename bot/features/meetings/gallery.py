@@ -29,6 +29,7 @@ from cards.agenda import (
     render_agenda_invitation,
 )
 from cards.chair import (
+    DESCRIPTION_INPUT,
     ActionAssignedView,
     ActionText,
     CaseDetail,
@@ -397,7 +398,7 @@ def meeting_cards() -> dict[str, Card]:
             _demo_chair(
                 notice="Choose an agency from the list.",
                 error=True,
-                typed={"description": "Refer the children to Early Help."},
+                typed={DESCRIPTION_INPUT: "Refer the children to Early Help."},
             )
         ),
         "chair-in-channel": render_chair(_demo_chair(case=channel_case, in_confidence=False)),

@@ -80,13 +80,36 @@ from bot.kernel.inputs import text_field
 from bot.kernel.localtime import day_text, local, when_text
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.agenda import ITEM_KEY
 from cards.chair import (
+    ACTION_KEY,
     AGENCY_DID_NOT_ACT,
+    CANCEL_REASON_INPUT,
+    CANCEL_WHY_INPUT,
+    CARRY_WHY_INPUT,
     CIRCUMSTANCES_CHANGED,
+    CLOSURE_NOTE_INPUT,
+    CLOSURE_REASON_INPUT,
+    DESCRIPTION_INPUT,
+    DUE_ON_INPUT,
+    ESCALATE_WHY_INPUT,
+    ESCALATION_INPUT,
+    INDEX_KEY,
+    ISA_VERSION_KEY,
+    KEPT_INPUTS,
+    LEAD_AGENCY_INPUT,
+    LEAD_OFFICER_INPUT,
     MAX_DESCRIPTION,
     MAX_NOTE,
     MAX_SUMMARY,
     MAX_UNMET_SHOWN,
+    NEW_DUE_ON_INPUT,
+    OWNER_AGENCY_INPUT,
+    REVIEW_MEETING_INPUT,
+    RISK_LEVEL_INPUT,
+    STEP_KEY,
+    SUMMARY_INPUT,
+    TOKEN_KEY,
     ActionText,
     CaseDetail,
     ChairView,
@@ -102,7 +125,7 @@ from cards.chair import (
     render_meeting_ended,
 )
 from cards.kit import Card
-from cards.verbs import Verb
+from cards.verbs import MEETING_KEY, Verb
 
 CHAIR_ROLES = frozenset({Role.CHAIR, Role.COORDINATOR})
 MEETING_CHATS = frozenset(
@@ -152,7 +175,7 @@ async def _meeting(
     uow: UnitOfWork, panel: Panel, data: Mapping[str, Any], now: datetime
 ) -> Meeting:
     """The meeting a card names, or the one under way (or next)."""
-    meeting_id = text_field(data, "meeting_id", 64)
+    meeting_id = text_field(data, MEETING_KEY, 64)
     meeting = (
         await uow.meetings.get(panel.id, meeting_id)
         if meeting_id
@@ -411,7 +434,7 @@ async def accept_isa(request: Request, deps: Deps) -> Reply:
     async with deps.uow() as uow:
         meeting = await _meeting(uow, panel, request.data, now)
         _require_running(meeting, panel)
-        if request.data.get("isa_version") != panel.isa_version:
+        if request.data.get(ISA_VERSION_KEY) != panel.isa_version:
             return Reply(card=await _isa_prompt(uow, panel, member, meeting))
         await accept_current_isa(uow, panel, member, now, request.where.kind)
         await _attend(uow, panel, member, meeting, request, now)
@@ -704,7 +727,7 @@ async def open_chair(request: Request, deps: Deps) -> Reply:
 
 
 def _step(data: Mapping[str, Any]) -> int | None:
-    return _whole(data.get("step"))
+    return _whole(data.get(STEP_KEY))
 
 
 def _whole(raw: object) -> int | None:
@@ -739,8 +762,8 @@ async def _discussed(uow: UnitOfWork, panel: Panel, item: AgendaItem, now: datet
 async def navigate(request: Request, deps: Deps, *, forward: bool) -> Reply:
     """Next or Back, applied once and only from the item and step the card was rendered at."""
     panel, member = _chair(request)
-    meeting_id = _required_id(request.data, "meeting_id")
-    item_id = _required_id(request.data, "item_id")
+    meeting_id = _required_id(request.data, MEETING_KEY)
+    item_id = _required_id(request.data, ITEM_KEY)
     step = _step(request.data)
     now = deps.clock.now()
     notice: str | None = None
@@ -867,10 +890,10 @@ class FormTurn:
         return case
 
     async def unmet_action(self) -> tuple[Action, int]:
-        action_id = _required_id(self.data, "action_id")
+        action_id = _required_id(self.data, ACTION_KEY)
         if action_id not in self.item.action_ids:
             raise InvalidInput("That action is not among this meeting's unmet actions.")
-        index = _whole(self.data.get("index"))
+        index = _whole(self.data.get(INDEX_KEY))
         if index is None or not 0 <= index < MAX_UNMET_SHOWN:
             raise InvalidInput("This card is out of date. Type chair for the current one.")
         action = await self.uow.actions.get(self.panel.id, action_id)
@@ -880,16 +903,14 @@ class FormTurn:
 
 
 Form = Callable[[FormTurn], Awaitable[str]]
-# The inputs a refused form keeps, so the chair need not type them again.
-KEPT_INPUTS = ("description", "owner_agency_id", "due_on", "summary")
 
 
 async def save_form(request: Request, deps: Deps, form: Form) -> Reply:
     """Save one form of the chair card, once per rendering of the card."""
     panel, member = _chair(request)
-    meeting_id = _required_id(request.data, "meeting_id")
-    item_id = _required_id(request.data, "item_id")
-    token = text_field(request.data, "token", 64)
+    meeting_id = _required_id(request.data, MEETING_KEY)
+    item_id = _required_id(request.data, ITEM_KEY)
+    token = text_field(request.data, TOKEN_KEY, 64)
     if token is None:
         raise InvalidInput("This card is out of date. Type chair for the current one.")
     now = deps.clock.now()
@@ -977,13 +998,13 @@ async def capture(turn: FormTurn) -> str:
     case = await turn.case()
     if not case.is_open:
         raise InvalidInput(f"{case.reference} is closed: reopen it before adding actions.")
-    description = text_field(turn.data, "description", MAX_DESCRIPTION)
+    description = text_field(turn.data, DESCRIPTION_INPUT, MAX_DESCRIPTION)
     if description is None:
-        raise InvalidInput("Describe the action.", {"description": "required"})
-    agency = await _active_agency(turn, "owner_agency_id")
-    due_on = _date(turn.data, "due_on")
+        raise InvalidInput("Describe the action.", {DESCRIPTION_INPUT: "required"})
+    agency = await _active_agency(turn, OWNER_AGENCY_INPUT)
+    due_on = _date(turn.data, DUE_ON_INPUT)
     if due_on < local(turn.meeting.starts_at, turn.panel).date():
-        raise InvalidInput("The due date is before the meeting.", {"due_on": "invalid"})
+        raise InvalidInput("The due date is before the meeting.", {DUE_ON_INPUT: "invalid"})
     action = Action(
         panel_id=turn.panel.id,
         case_id=case.id,
@@ -1005,8 +1026,8 @@ async def capture(turn: FormTurn) -> str:
 
 async def nominate_lead(turn: FormTurn) -> str:
     case = await turn.case()
-    agency = await _active_agency(turn, "lead_agency_id")
-    officer = text_field(turn.data, "lead_officer", 200)
+    agency = await _active_agency(turn, LEAD_AGENCY_INPUT)
+    officer = text_field(turn.data, LEAD_OFFICER_INPUT, 200)
     case.nominate_lead(agency.id, officer)
     await turn.uow.cases.save(case)
     await turn.audit(AuditVerb.UPDATE, "case", case.id, f"lead agency {agency.name}")
@@ -1015,10 +1036,10 @@ async def nominate_lead(turn: FormTurn) -> str:
 
 async def set_risk(turn: FormTurn) -> str:
     case = await turn.case()
-    raw = text_field(turn.data, "risk_level", 32)
+    raw = text_field(turn.data, RISK_LEVEL_INPUT, 32)
     level = next((r for r in RiskLevel if r.value == raw), None)
     if level is None:
-        raise InvalidInput("Choose a risk level.", {"risk_level": "invalid"})
+        raise InvalidInput("Choose a risk level.", {RISK_LEVEL_INPUT: "invalid"})
     case.set_risk_level(level)
     await turn.uow.cases.save(case)
     await turn.audit(AuditVerb.UPDATE, "case", case.id, f"risk level {level.value}")
@@ -1027,14 +1048,14 @@ async def set_risk(turn: FormTurn) -> str:
 
 async def review_later(turn: FormTurn) -> str:
     case = await turn.case()
-    meeting_id = text_field(turn.data, "review_meeting_id", 64)
+    meeting_id = text_field(turn.data, REVIEW_MEETING_INPUT, 64)
     later = await turn.uow.meetings.get(turn.panel.id, meeting_id) if meeting_id else None
     if (
         later is None
         or later.starts_at <= turn.meeting.starts_at
         or later.status is MeetingStatus.CANCELLED
     ):
-        raise InvalidInput("Choose one of the later meetings.", {"review_meeting_id": "invalid"})
+        raise InvalidInput("Choose one of the later meetings.", {REVIEW_MEETING_INPUT: "invalid"})
     case.review_at(later.id)
     await turn.uow.cases.save(case)
     await turn.audit(AuditVerb.UPDATE, "case", case.id, f"review at {later.id}")
@@ -1045,13 +1066,13 @@ async def review_later(turn: FormTurn) -> str:
 
 async def close_case(turn: FormTurn) -> str:
     case = await turn.case()
-    raw = text_field(turn.data, "closure_reason", 64)
+    raw = text_field(turn.data, CLOSURE_REASON_INPUT, 64)
     reason = next((r for r in ClosureReason if r.value == raw), None)
     if reason is None:
-        raise InvalidInput("Choose the reason for closing.", {"closure_reason": "invalid"})
+        raise InvalidInput("Choose the reason for closing.", {CLOSURE_REASON_INPUT: "invalid"})
     if not case.is_open:
         raise InvalidInput(f"{case.reference} is closed already.")
-    note = text_field(turn.data, "closure_note", MAX_NOTE)
+    note = text_field(turn.data, CLOSURE_NOTE_INPUT, MAX_NOTE)
     case.close(reason, note, turn.now)
     await turn.uow.cases.save(case)
     await turn.audit(AuditVerb.UPDATE, "case", case.id, f"closed: {reason.value}")
@@ -1059,7 +1080,7 @@ async def close_case(turn: FormTurn) -> str:
 
 
 async def save_summary(turn: FormTurn) -> str:
-    summary = text_field(turn.data, "summary", MAX_SUMMARY)
+    summary = text_field(turn.data, SUMMARY_INPUT, MAX_SUMMARY)
     turn.item.summary = summary
     await turn.uow.meetings.save_agenda_item(turn.item)
     await turn.audit(AuditVerb.UPDATE, "agenda_item", turn.item.id, "summary")
@@ -1068,8 +1089,8 @@ async def save_summary(turn: FormTurn) -> str:
 
 async def carry_forward(turn: FormTurn) -> str:
     action, index = await turn.unmet_action()
-    new_due = _date(turn.data, indexed("new_due_on", index))
-    changed = _why(turn.data, indexed("why", index), required=True)
+    new_due = _date(turn.data, indexed(NEW_DUE_ON_INPUT, index))
+    changed = _why(turn.data, indexed(CARRY_WHY_INPUT, index), required=True)
     assert changed is not None
     action.carry_forward(
         new_due, circumstances_changed=changed, at=turn.now, by_member_id=turn.member.id
@@ -1083,8 +1104,8 @@ async def carry_forward(turn: FormTurn) -> str:
 
 async def escalate(turn: FormTurn) -> str:
     action, index = await turn.unmet_action()
-    note = text_field(turn.data, indexed("escalation", index), MAX_NOTE) or ""
-    changed = _why(turn.data, indexed("escalate_why", index), required=True)
+    note = text_field(turn.data, indexed(ESCALATION_INPUT, index), MAX_NOTE) or ""
+    changed = _why(turn.data, indexed(ESCALATE_WHY_INPUT, index), required=True)
     assert changed is not None
     action.escalate(note, circumstances_changed=changed, at=turn.now, by_member_id=turn.member.id)
     await turn.uow.actions.save(action)
@@ -1095,8 +1116,8 @@ async def escalate(turn: FormTurn) -> str:
 
 async def cancel_action(turn: FormTurn) -> str:
     action, index = await turn.unmet_action()
-    reason = text_field(turn.data, indexed("cancel_reason", index), MAX_NOTE) or ""
-    changed = _why(turn.data, indexed("cancel_why", index), required=False)
+    reason = text_field(turn.data, indexed(CANCEL_REASON_INPUT, index), MAX_NOTE) or ""
+    changed = _why(turn.data, indexed(CANCEL_WHY_INPUT, index), required=False)
     if action.status is not ActionStatus.OPEN:
         raise InvalidInput("That action is no longer open.")
     action.cancel(reason, at=turn.now, by_member_id=turn.member.id, circumstances_changed=changed)

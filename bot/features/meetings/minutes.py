@@ -40,6 +40,7 @@ from bot.kernel.localtime import day_text
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
+from cards.agenda import ITEM_KEY
 from cards.minutes import (
     MAX_SUMMARY,
     MinutesCase,
@@ -49,7 +50,7 @@ from cards.minutes import (
     render_minutes_ready,
     summary_id,
 )
-from cards.verbs import Verb
+from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ONLY_COORDINATORS = "Only the panel's coordinator can edit and approve the minutes."
@@ -254,7 +255,7 @@ def _coordinator(request: Request) -> tuple[Panel, Member]:
 
 
 def _version(data: Mapping[str, Any]) -> int | None:
-    raw = data.get("version")
+    raw = data.get(VERSION_KEY)
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -318,8 +319,8 @@ class MinutesFeature:
     async def edit(self, request: Request, deps: Deps) -> Reply:
         """Save one case's discussion summary in the draft."""
         panel, member = _coordinator(request)
-        meeting_id = text_field(request.data, "meeting_id", 64)
-        item_id = text_field(request.data, "item_id", 64)
+        meeting_id = text_field(request.data, MEETING_KEY, 64)
+        item_id = text_field(request.data, ITEM_KEY, 64)
         if meeting_id is None or item_id is None:
             raise InvalidInput("This card is out of date. Type minutes.")
         now = deps.clock.now()
@@ -347,7 +348,7 @@ class MinutesFeature:
     async def approve(self, request: Request, deps: Deps) -> Reply:
         """Approve the minutes: they are final; attending SPOCs get the Word document."""
         panel, member = _coordinator(request)
-        meeting_id = text_field(request.data, "meeting_id", 64)
+        meeting_id = text_field(request.data, MEETING_KEY, 64)
         if meeting_id is None:
             raise InvalidInput("This card is out of date. Type minutes.")
         now = deps.clock.now()
