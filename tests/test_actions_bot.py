@@ -14,17 +14,15 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_router, make_deps
+from bot.app import make_deps
 from bot.demo import seed_demo
 from bot.domain.action import Action, ActionStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import IsaAcceptance
-from bot.features.actions import reminders
-from bot.features.actions import usecases as actions
+from bot.features.actions import copies, reminders
 from bot.kernel.ports import Storage
-from bot.kernel.router import Router
 from cards.actions import (
     CANT_BUTTON,
     DONE_BUTTON,
@@ -43,24 +41,12 @@ HOUSING = "Riverside Homes (Housing)"
 HEARD = g.HEARD_CASE  # CM-2026-013: Housing's open action is on it
 
 
-def router() -> Router:
-    """The app's router with the actions and reminders features (registered here until the
-    app registers them itself)."""
-    r = build_router()
-    names = {c.name for c in r.commands()}
-    if "actions" not in names:
-        actions.register(r)
-    if "reminders" not in names:
-        reminders.register(r)
-    return r
-
-
 @pytest.fixture
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
     await seed_demo(sqlite_storage.unit_of_work, clock)
-    under_test = await start_bot(sqlite_storage, connector, clock, router=router())
+    under_test = await start_bot(sqlite_storage, connector, clock)
     yield under_test
     await under_test.client.close()
 
@@ -262,7 +248,7 @@ async def test_away_sends_the_agencys_cards_to_the_deputy_and_back_ends_it(
     )
     async with bot.storage.unit_of_work() as uow:
         await uow.actions.save(new)
-        assert await actions.send_new_action_cards(uow, panel, [new], NOW) == 1
+        assert await copies.send_new_action_cards(uow, panel, [new], NOW) == 1
         await uow.commit()
     (card,) = [d for d in await queued(bot) if d.key.startswith(f"action-assigned:{new.id}")]
     assert card.recipient_member_id == daniel.id
@@ -356,7 +342,7 @@ async def test_the_card_updates_in_place_and_every_other_copy_is_updated_too(
     # The chair records the action: its card reaches Gemma.
     async with bot.storage.unit_of_work() as uow:
         await uow.actions.save(action)
-        assert await actions.send_new_action_cards(uow, panel, [action], NOW) == 1
+        assert await copies.send_new_action_cards(uow, panel, [action], NOW) == 1
         await uow.commit()
     await bot.deliver()
     to_gemma = bot.connector.to_conversation(f"a:personal-{g.GEMMA}")[-1]
@@ -370,7 +356,7 @@ async def test_the_card_updates_in_place_and_every_other_copy_is_updated_too(
     action.carry_forward(date(2026, 12, 14), circumstances_changed=True, at=NOW)
     async with bot.storage.unit_of_work() as uow:
         await uow.actions.save(action)
-        await actions.action_changed(
+        await copies.action_changed(
             uow, panel, action, NOW, what="carried forward to Mon 14 Dec 2026"
         )
         await uow.commit()

@@ -17,6 +17,11 @@ def local(at: datetime, panel: Panel) -> datetime:
     return at.astimezone(ZoneInfo(panel.timezone))
 
 
+def local_day(at: datetime, panel: Panel) -> date:
+    """The day an instant falls on in the panel's time zone (e.g. today, from the clock)."""
+    return local(at, panel).date()
+
+
 def day_text(at: datetime, panel: Panel) -> str:
     """e.g. 'Mon 30 Nov 2026'."""
     d = local(at, panel)

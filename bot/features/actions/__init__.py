@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from bot.domain.events import ActionAgreed, ActionChanged
 from bot.domain.panel import Panel
 from bot.domain.reminders import ReminderSchedule, parse_quiet_hours
-from bot.features.actions import gallery, reminders
-from bot.features.actions import usecases as actions
+from bot.features.actions import copies, gallery, reminders, usecases
 from bot.kernel.feature import Feature, Job, Setup
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import Deps, Router
@@ -43,7 +42,7 @@ def reminders_config(setup: Setup) -> reminders.ReminderConfig:
 
 def register(router: Router, setup: Setup) -> None:
     """`actions`, `overdue`, `away`, `back`, `reminders` and the action cards' buttons."""
-    actions.register(router)
+    usecases.register(router)
     reminders.register(router, reminders_config(setup) if setup.settings else None)
 
 
@@ -57,14 +56,14 @@ async def on_action_agreed(
     uow: UnitOfWork, panel: Panel, event: ActionAgreed, now: datetime
 ) -> None:
     """The meeting agreed an action: its owner agency's contact gets its card."""
-    await actions.send_new_action_cards(uow, panel, [event.action], now)
+    await copies.send_new_action_cards(uow, panel, [event.action], now)
 
 
 async def on_action_changed(
     uow: UnitOfWork, panel: Panel, event: ActionChanged, now: datetime
 ) -> None:
     """The meeting changed an action: every copy of its card shows the new state."""
-    await actions.action_changed(uow, panel, event.action, now, what=event.what)
+    await copies.action_changed(uow, panel, event.action, now, what=event.what)
 
 
 def jobs(setup: Setup, deps: Deps, kick: Callable[[], None]) -> Sequence[Job]:

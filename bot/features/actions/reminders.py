@@ -51,18 +51,19 @@ from bot.domain.reminders import (
     reminder_key,
     status_occasion,
 )
-from bot.features.actions.usecases import (
+from bot.features.actions.copies import queue_private
+from bot.features.actions.views import (
     AGREEMENT_FIRST,
     NEXT_STEP,
     Lookup,
+    agency_cases_decision,
     card_for,
     case_detail_decision,
-    case_detail_decision_for_panel,
     contacts,
     item_of,
     may_act,
     new_token,
-    queue_private,
+    overdue_first,
 )
 from bot.kernel import access
 from bot.kernel.guard import ANYWHERE, Access
@@ -319,10 +320,6 @@ async def _what_has_come(
     return state, due
 
 
-def _overdue_first(actions: Iterable[Action], day: date) -> list[Action]:
-    return sorted(actions, key=lambda a: (not a.is_overdue(day), a.due_on, a.created_at, a.id))
-
-
 async def _send_digest(uow: UnitOfWork, look: Lookup, state: _Panel, digest: Digest) -> bool:
     """Queue one person's reminders as one card; False when nothing could be sent."""
     member = look.members.get(digest.recipient_id)
@@ -338,12 +335,10 @@ async def _send_digest(uow: UnitOfWork, look: Lookup, state: _Panel, digest: Dig
     agency_id = next(iter(r.agency_id for r in digest.reminders))
     agency = look.agency_name(agency_id)
     if status and state.every_open is not None:
-        listed = _overdue_first(
-            [a for a in state.every_open if a.owner_agency_id == agency_id], day
-        )
+        listed = overdue_first([a for a in state.every_open if a.owner_agency_id == agency_id], day)
         await look.add_cases(uow, [a.case_id for a in listed[:LIST_LIMIT]])
     else:
-        listed = _overdue_first(reminded, day)
+        listed = overdue_first(reminded, day)
     listed = [a for a in listed if a.case_id in look.cases]
     meeting_day = (
         day_label(state.status_meeting.starts_at.astimezone(ZoneInfo(look.panel.timezone)).date())
@@ -351,7 +346,7 @@ async def _send_digest(uow: UnitOfWork, look: Lookup, state: _Panel, digest: Dig
         else None
     )
     title = status_title(meeting_day) if meeting_day else reminders_title(agency)
-    refusal = await case_detail_decision_for_panel(uow, look, member)
+    refusal = await agency_cases_decision(uow, look, member)
     if listed and refusal is Refusal.AGREEMENT:
         card = await access.agreement_card(
             uow,

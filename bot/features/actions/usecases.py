@@ -29,24 +29,37 @@ job (bot.features.actions.reminders) keeps quiet hours.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.domain.action import Action, ActionStatus, ActionUpdate
 from bot.domain.audit import AuditVerb
-from bot.domain.case import Case
-from bot.domain.delivery import ConversationKind, DeliveryState, OutgoingDelivery
+from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act, Refusal, Relation
-from bot.domain.reminders import ActionCardCopy, due_phrase
+from bot.features.actions.copies import queue_private, refresh_copies
+from bot.features.actions.views import (
+    AGENCY_ROLES,
+    AGREEMENT_FIRST,
+    NEXT_STEP,
+    OVERSEERS,
+    Lookup,
+    agency_cases_decision,
+    agency_list_card,
+    agreement_instead,
+    card_for,
+    case_detail_decision,
+    item_of,
+    overdue_first,
+    state_of,
+)
 from bot.kernel import access, audit, versions
 from bot.kernel.guard import PRIVATE, Access, Target
+from bot.kernel.localtime import day_text, local_day
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.actions import (
@@ -58,51 +71,27 @@ from cards.actions import (
     ActionGroup,
     ActionItem,
     ActionListView,
-    Buttons,
     CantDoView,
-    UpdateLine,
-    action_title,
     actions_title,
     cant_title,
     input_value,
-    render_action,
     render_action_list,
     render_cant_do,
 )
-from cards.chair import action_assigned_title
-from cards.kit import Card
 from cards.verbs import Verb
 
-AGENCY_ROLES = frozenset({Role.SPOC, Role.DEPUTY})
-OVERSEERS = frozenset({Role.COORDINATOR, Role.CHAIR})
 PRIVATE_OR_SHARED = frozenset(
     {ConversationKind.PERSONAL, ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT}
 )
 ACTIONS_USAGE = "actions [agency]"
 AWAY_USAGE = "away until 2026-12-24"
 ALREADY_SAVED = "That was already saved from this card, so nothing was saved twice."
-AGREEMENT_FIRST = (
-    "Your agency has an action on this case. Accept the panel's information sharing "
-    "agreement to see it and answer it."
-)
-NEXT_STEP = {"verb": Verb.COMMAND.value, "command": "actions"}
-# Copies of one action's card that are updated when it changes (newest first).
-COPIES_UPDATED = 20
 # The longest absence `away` accepts.
 AWAY_AT_MOST = timedelta(days=366)
 _UNTIL = re.compile(r"^(?P<who>.*?)\s*\buntil\s+(?P<day>\S+)\s*$", re.IGNORECASE)
 
 
 # --- small shared pieces -----------------------------------------------------------------
-
-
-def zone_of(panel: Panel) -> ZoneInfo:
-    return ZoneInfo(panel.timezone)
-
-
-def today_of(panel: Panel, now: datetime) -> date:
-    """The day it is now in the panel's time zone."""
-    return now.astimezone(zone_of(panel)).date()
 
 
 def _text(data: Mapping[str, Any], name: str, limit: int) -> str | None:
@@ -127,366 +116,7 @@ def _index(data: Mapping[str, Any]) -> int:
     return 0
 
 
-def may_act(member: Member | None, action: Action) -> bool:
-    """Only the owner agency's SPOC or deputy answers an action's card."""
-    return (
-        member is not None
-        and member.active
-        and member.agency_id == action.owner_agency_id
-        and bool(AGENCY_ROLES & member.roles)
-    )
-
-
-def new_token() -> str:
-    return uuid.uuid4().hex
-
-
-@dataclass
-class Lookup:
-    """Names a card needs, loaded once per unit of work."""
-
-    panel: Panel
-    agencies: dict[str, Agency]
-    members: dict[str, Member]
-    cases: dict[str, Case] = field(default_factory=dict)
-
-    @classmethod
-    async def load(cls, uow: UnitOfWork, panel: Panel, case_ids: Iterable[str] = ()) -> Lookup:
-        agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
-        members = {m.id: m for m in await uow.members.all(panel.id)}
-        found = cls(panel, agencies, members)
-        await found.add_cases(uow, case_ids)
-        return found
-
-    async def add_cases(self, uow: UnitOfWork, case_ids: Iterable[str]) -> None:
-        wanted = sorted(set(case_ids) - set(self.cases))
-        for case in await uow.cases.by_ids(self.panel.id, wanted):
-            self.cases[case.id] = case
-
-    def agency_name(self, agency_id: str | None) -> str:
-        agency = self.agencies.get(agency_id or "")
-        return agency.name if agency else "an agency no longer listed"
-
-    def member_name(self, member_id: str | None) -> str:
-        member = self.members.get(member_id or "")
-        return member.name if member else "the panel"
-
-
-def _state(action: Action, panel: Panel) -> str:
-    if action.status is ActionStatus.DONE:
-        done = action.completed_at
-        return f"Done on {day_label(done.astimezone(zone_of(panel)).date())}" if done else "Done"
-    if action.status is ActionStatus.CANCELLED:
-        return f"Cancelled: {action.cancel_reason or 'no reason given'}"
-    return "Open, escalated" if action.escalated else "Open"
-
-
-def _update_line(update: ActionUpdate, look: Lookup) -> UpdateLine:
-    when = day_label(update.at.astimezone(zone_of(look.panel)).date())
-    return UpdateLine(when=when, who=look.member_name(update.author_member_id), text=update.note)
-
-
-def item_of(action: Action, look: Lookup, day: date, *, reminder: str | None = None) -> ActionItem:
-    """An action as its agency reads it on `day` (need to know: the case in brief)."""
-    case = look.cases.get(action.case_id)
-    set_on = day_label(action.created_at.astimezone(zone_of(look.panel)).date())
-    set_by = f"{look.member_name(action.set_by_member_id)} on {set_on}"
-    if action.meeting_id:
-        set_by += ", at the panel meeting"
-    return ActionItem(
-        action_id=action.id,
-        case_reference=case.reference if case else "a case",
-        risk_level=case.risk_level.value.capitalize() if case else "Unknown",
-        lead_agency=(
-            look.agency_name(case.lead_agency_id)
-            if case and case.lead_agency_id
-            else "not nominated"
-        ),
-        owner=look.agency_name(action.owner_agency_id),
-        description=action.description,
-        due=day_label(action.due_on),
-        due_phrase=due_phrase(action.due_on, day),
-        overdue=action.is_overdue(day),
-        set_by=set_by,
-        state=_state(action, look.panel),
-        is_open=action.status is ActionStatus.OPEN,
-        updates=[_update_line(u, look) for u in reversed(action.updates)],
-        reminder=reminder,
-        version=action.version,
-    )
-
-
-async def contacts(
-    uow: UnitOfWork, panel: Panel, members: Iterable[Member], agency_id: str, day: date
-) -> list[Member]:
-    """Who receives an agency's cards on `day`: its SPOC; the deputy while the SPOC is away
-    (bot.domain.panel.agency_contact); and the deputy too when the bot could not reach the
-    SPOC last time (the SPOC keeps receiving them, so that a SPOC who can be reached again
-    is found again)."""
-    everyone = list(members)
-    primary = agency_contact(everyone, agency_id, day)
-    if primary is None or Role.SPOC not in primary.roles:
-        return [primary] if primary is not None else []
-    deputies = sorted(
-        (
-            m
-            for m in everyone
-            if m.active
-            and m.agency_id == agency_id
-            and Role.DEPUTY in m.roles
-            and m.id != primary.id
-            and not m.is_away_on(day)
-        ),
-        key=lambda m: m.name,
-    )
-    if deputies and primary.id in await uow.outbox.unreachable(panel.id, [primary.id]):
-        return [deputies[0], primary]
-    return [primary]
-
-
-async def case_detail_decision(
-    uow: UnitOfWork, panel: Panel, member: Member, case: Case | None
-) -> Refusal | None:
-    """None when the member may see the action's case detail; otherwise why not."""
-    if case is None:
-        return Refusal.NEED_TO_KNOW
-    relations = await access.relations_to_case(uow, panel, member, case)
-    decision = await access.decide_for(uow, panel, member, Act.VIEW_CASE_DETAIL, relations)
-    return None if decision.allowed else decision.refusal
-
-
-async def agreement_instead(
-    uow: UnitOfWork, panel: Panel, member: Member, action: Action, look: Lookup
-) -> Card:
-    """For a contact who has not accepted the current agreement: what is asked of the
-    agency and by when, no narrative; accepting it shows the agency's actions."""
-    case = look.cases.get(action.case_id)
-    reference = case.reference if case else "a case"
-    return await access.agreement_card(
-        uow,
-        panel,
-        member,
-        reason=AGREEMENT_FIRST,
-        next_step=NEXT_STEP,
-        title=action_title(reference),
-        facts=[
-            ("Agency", look.agency_name(action.owner_agency_id)),
-            ("Risk level", case.risk_level.value.capitalize() if case else "Unknown"),
-            ("Due by", day_label(action.due_on)),
-        ],
-    )
-
-
-async def card_for(
-    uow: UnitOfWork,
-    look: Lookup,
-    member: Member,
-    action: Action,
-    day: date,
-    *,
-    copy: str | None = None,
-    notice: str | None = None,
-    error: bool = False,
-    reminder: str | None = None,
-    title: str | None = None,
-    typed: Mapping[str, str] | None = None,
-) -> Card | None:
-    """The action's card as `member` may see it: the card (with buttons if they may act,
-    and `typed` again in their boxes), the agreement to accept first, or None when they may
-    not see it at all."""
-    refusal = await case_detail_decision(uow, look.panel, member, look.cases.get(action.case_id))
-    if refusal is Refusal.AGREEMENT:
-        return await agreement_instead(uow, look.panel, member, action, look)
-    if refusal is not None:
-        return None
-    buttons = None
-    if may_act(member, action):
-        buttons = Buttons(
-            token=new_token(),
-            view=CARD_VIEW,
-            context={"copy": copy} if copy else {},
-            typed=dict(typed or {}),
-        )
-    return render_action(
-        item_of(action, look, day, reminder=reminder),
-        panel_name=look.panel.name,
-        buttons=buttons,
-        notice=notice,
-        error=error,
-        title=title,
-    )
-
-
 # --- queueing cards --------------------------------------------------------------------------
-
-
-async def queue_private(
-    uow: UnitOfWork,
-    panel: Panel,
-    member: Member,
-    card: Card,
-    *,
-    key: str,
-    now: datetime,
-    not_before: datetime | None = None,
-    text: str | None = None,
-    update_of: str | None = None,
-) -> OutgoingDelivery | None:
-    """Queue a card for a member's private chat; None when `key` was queued before."""
-    payload: dict[str, Any] = {"card": card, "text": text}
-    if update_of is not None:
-        payload["update_of"] = update_of
-    delivery = OutgoingDelivery(
-        panel_id=panel.id,
-        key=key,
-        recipient_member_id=member.id,
-        payload=payload,
-        not_before=not_before or now,
-        created_at=now,
-    )
-    return delivery if await uow.outbox.enqueue(delivery) else None
-
-
-async def send_action_card(
-    uow: UnitOfWork,
-    look: Lookup,
-    action: Action,
-    now: datetime,
-    *,
-    key: str,
-    not_before: datetime | None = None,
-    notice: str | None = None,
-    reminder: str | None = None,
-    title: str | None = None,
-    text: str | None = None,
-) -> int:
-    """Queue the action's card to its agency's contacts (each once per `key`), and remember
-    each row as a copy to update later; returns how many were queued."""
-    panel = look.panel
-    day = today_of(panel, not_before or now)
-    queued = 0
-    for contact in await contacts(uow, panel, look.members.values(), action.owner_agency_id, day):
-        delivery_key = f"{key}:{contact.id}"
-        delivery = OutgoingDelivery(
-            panel_id=panel.id,
-            key=delivery_key,
-            recipient_member_id=contact.id,
-            payload={},
-            not_before=not_before or now,
-            created_at=now,
-        )
-        card = await card_for(
-            uow,
-            look,
-            contact,
-            action,
-            day,
-            copy=delivery.id,
-            notice=notice,
-            reminder=reminder,
-            title=title,
-        )
-        if card is None:
-            continue
-        delivery.payload = {"card": card, "text": text}
-        if await uow.outbox.enqueue(delivery):
-            await uow.actions.record_card(
-                ActionCardCopy(
-                    panel_id=panel.id,
-                    action_id=action.id,
-                    delivery_id=delivery.id,
-                    member_id=contact.id,
-                    created_at=now,
-                )
-            )
-            queued += 1
-    return queued
-
-
-async def send_new_action_cards(
-    uow: UnitOfWork, panel: Panel, actions: Sequence[Action], now: datetime
-) -> int:
-    """Each new action's card to its owner agency's contact (the meeting calls this as it
-    records an action); returns how many were queued."""
-    if not actions:
-        return 0
-    look = await Lookup.load(uow, panel, [a.case_id for a in actions])
-    queued = 0
-    for action in actions:
-        case = look.cases.get(action.case_id)
-        if case is None or action.owner_agency_id not in look.agencies:
-            continue
-        queued += await send_action_card(
-            uow,
-            look,
-            action,
-            now,
-            key=f"action-assigned:{action.id}",
-            title=action_assigned_title(case.reference),
-            text=f"New action for {look.agency_name(action.owner_agency_id)} on {case.reference}",
-        )
-    return queued
-
-
-async def action_changed(
-    uow: UnitOfWork, panel: Panel, action: Action, now: datetime, *, what: str
-) -> int:
-    """An action changed at a meeting (carried forward, escalated, cancelled): every copy
-    of its card shows the new state, and its agency's contact gets a card saying what
-    changed. `what` is e.g. "Carried forward to Mon 11 Jan 2027". Returns the cards
-    queued (updates included)."""
-    look = await Lookup.load(uow, panel, [action.case_id])
-    if action.case_id not in look.cases:
-        return 0
-    updated = await refresh_copies(uow, look, action, now)
-    stamp = action.updates[-1].id if action.updates else now.isoformat()
-    notice = f"Changed at the panel meeting: {what}"
-    return updated + await send_action_card(
-        uow, look, action, now, key=f"action-changed:{action.id}:{stamp}", notice=notice
-    )
-
-
-async def refresh_copies(
-    uow: UnitOfWork,
-    look: Lookup,
-    action: Action,
-    now: datetime,
-    *,
-    skip: str | None = None,
-) -> int:
-    """Queue an update of every card the bot sent for the action (but `skip`, the clicked
-    one, which the click's answer replaces), each rendered for its own recipient."""
-    stamp = action.updates[-1].id if action.updates else now.isoformat()
-    day = today_of(look.panel, now)
-    queued = 0
-    for earlier in await uow.actions.card_deliveries(look.panel.id, action.id, COPIES_UPDATED):
-        if earlier.id == skip or earlier.update_of is not None:
-            continue
-        if earlier.state in (DeliveryState.FAILED, DeliveryState.UNREACHABLE):
-            continue
-        member = look.members.get(earlier.recipient_member_id or "")
-        if member is None:
-            continue
-        title = None
-        if earlier.key.startswith("action-assigned:"):
-            case = look.cases.get(action.case_id)
-            title = action_assigned_title(case.reference) if case else None
-        card = await card_for(uow, look, member, action, day, copy=earlier.id, title=title)
-        if card is None:
-            continue
-        text = earlier.payload.get("text")
-        if await queue_private(
-            uow,
-            look.panel,
-            member,
-            card,
-            key=f"action-update:{earlier.id}:{stamp}",
-            now=now,
-            text=text if isinstance(text, str) else None,
-            update_of=earlier.id,
-        ):
-            queued += 1
-    return queued
 
 
 # --- the buttons ------------------------------------------------------------------------------
@@ -535,7 +165,7 @@ async def _tell_coordinators(
     case = look.cases.get(action.case_id)
     reference = case.reference if case else "a case"
     author = look.member_name(update.author_member_id)
-    said_on = day_label(today_of(look.panel, now))
+    said_on = day_text(now, look.panel)
     view = CantDoView(
         panel_name=look.panel.name,
         agency=look.agency_name(action.owner_agency_id),
@@ -662,7 +292,7 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
     panel, member = request.admitted()
     click = Click.of(request.data)
     now = deps.clock.now()
-    day = today_of(panel, now)
+    day = local_day(now, panel)
     async with deps.uow() as uow:
         action = await uow.actions.get(panel.id, click.action_id)
         if action is None:
@@ -682,7 +312,7 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
                 )
                 error = True
         elif action.status is not ActionStatus.OPEN:
-            notice = f"Nothing changed: this action is {_state(action, panel).lower()}."
+            notice = f"Nothing changed: this action is {state_of(action, panel).lower()}."
         elif not await uow.activities.first_time(form_key, now):
             notice = ALREADY_SAVED
         else:
@@ -720,7 +350,7 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
         if click.view == LIST_VIEW:
             agency = look.agencies.get(click.agency_id or action.owner_agency_id)
             if agency is not None:
-                listed = await _agency_list_card(
+                listed = await agency_list_card(
                     uow,
                     look,
                     member,
@@ -751,52 +381,6 @@ def _ref(look: Lookup, action: Action) -> str:
 
 
 # --- the lists ----------------------------------------------------------------------------------
-
-
-def _overdue_first(actions: Iterable[Action], day: date) -> list[Action]:
-    return sorted(actions, key=lambda a: (not a.is_overdue(day), a.due_on, a.created_at, a.id))
-
-
-async def _agency_list_card(
-    uow: UnitOfWork,
-    look: Lookup,
-    member: Member,
-    agency: Agency,
-    day: date,
-    *,
-    notice: str | None = None,
-    error: bool = False,
-    clicked: Action | None = None,
-) -> Card:
-    """An agency's open actions, overdue first; with buttons for its own SPOC or deputy.
-    An action just closed from the card (`clicked`) is shown first, in its new state."""
-    actions = _overdue_first(await uow.actions.open_for_agency(look.panel.id, agency.id), day)
-    shown = actions[:LIST_LIMIT]
-    await look.add_cases(uow, [a.case_id for a in shown])
-    own = member.agency_id == agency.id and bool(AGENCY_ROLES & member.roles)
-    buttons = (
-        Buttons(token=new_token(), view=LIST_VIEW, context={"agency_id": agency.id})
-        if own
-        else None
-    )
-    view = ActionListView(
-        panel_name=look.panel.name,
-        title=actions_title(agency.name),
-        subtitle=look.panel.name,
-        groups=[ActionGroup(None, [item_of(a, look, day) for a in shown])],
-        buttons=buttons,
-        notice=notice,
-        error=error,
-        empty=f"{agency.name} has no open actions.",
-        more=len(actions) - len(shown),
-        more_command=None,
-        closed=(
-            item_of(clicked, look, day)
-            if clicked is not None and clicked.status is not ActionStatus.OPEN
-            else None
-        ),
-    )
-    return render_action_list(view)
 
 
 def match_agency(agencies: Sequence[Agency], text: str) -> Agency:
@@ -864,7 +448,7 @@ async def list_actions(request: Request, deps: Deps) -> Reply:
     if panel is None or member is None or not member.active:
         raise NotAllowed("`actions` is for panel members. Ask your panel coordinator.")
     now = deps.clock.now()
-    day = today_of(panel, now)
+    day = local_day(now, panel)
     async with deps.uow() as uow:
         look = await Lookup.load(uow, panel)
         wanted = request.args.strip()
@@ -886,9 +470,9 @@ async def list_actions(request: Request, deps: Deps) -> Reply:
         refused = await _detail_allowed(uow, request, panel, member, relation, now)
         if refused is not None:
             return refused
-        card = await _agency_list_card(uow, look, member, agency, day)
+        card = await agency_list_card(uow, look, member, agency, day)
         shown = await uow.actions.open_for_agency(panel.id, agency.id)
-        await _audit_views(uow, request, _overdue_first(shown, day)[:LIST_LIMIT], "actions", now)
+        await _audit_views(uow, request, overdue_first(shown, day)[:LIST_LIMIT], "actions", now)
         await uow.commit()
     return Reply(card=card)
 
@@ -919,7 +503,7 @@ async def list_overdue(request: Request, deps: Deps) -> Reply:
     if panel is None or member is None or not member.active:
         raise NotAllowed("`overdue` is for the panel's coordinators and chairs.")
     now = deps.clock.now()
-    day = today_of(panel, now)
+    day = local_day(now, panel)
     async with deps.uow() as uow:
         refused = await _detail_allowed(uow, request, panel, member, Relation.CORE_AGENCY, now)
         if refused is not None:
@@ -997,7 +581,7 @@ async def away(request: Request, deps: Deps) -> Reply:
     if found is None:
         raise InvalidInput(f"Write it as: {AWAY_USAGE} (the last day you are away).")
     now = deps.clock.now()
-    today = today_of(panel, now)
+    today = local_day(now, panel)
     until = _away_day(found.group("day"), today)
     async with deps.uow() as uow:
         look = await Lookup.load(uow, panel)
@@ -1032,7 +616,7 @@ async def _handover(
     """Who receives the agency's cards while `member` is away; the deputy gets the
     agency's open actions at once."""
     who = "You are" if yourself else f"{member.name} is"
-    day = today_of(look.panel, now)
+    day = local_day(now, look.panel)
     label = day_label(until)
     if member.agency_id is None or not AGENCY_ROLES & member.roles:
         return f"{who} away until {label}."
@@ -1047,7 +631,7 @@ async def _handover(
     if was_contact is not None and was_contact.id == member.id:
         agency_row = look.agencies.get(member.agency_id)
         if agency_row is not None:
-            if await case_detail_decision_for_panel(uow, look, standing_in) is Refusal.AGREEMENT:
+            if await agency_cases_decision(uow, look, standing_in) is Refusal.AGREEMENT:
                 card = await access.agreement_card(
                     uow,
                     look.panel,
@@ -1058,7 +642,7 @@ async def _handover(
                     facts=[("Standing in for", member.name), ("Until", label)],
                 )
             else:
-                card = await _agency_list_card(
+                card = await agency_list_card(
                     uow,
                     look,
                     standing_in,
@@ -1082,19 +666,6 @@ async def _handover(
     )
 
 
-async def case_detail_decision_for_panel(
-    uow: UnitOfWork, look: Lookup, member: Member
-) -> Refusal | None:
-    """Whether a member of an agency may see its cases' detail in general."""
-    if member.agency_id is None:
-        return Refusal.NEED_TO_KNOW
-    relation = await access.relation_of_agency(uow, look.panel, member.agency_id)
-    decision = await access.decide_for(
-        uow, look.panel, member, Act.VIEW_CASE_DETAIL, {relation, Relation.ACTION_OWNER}
-    )
-    return None if decision.allowed else decision.refusal
-
-
 async def back(request: Request, deps: Deps) -> Reply:
     """`back`: cards come to me again (the coordinator: `back Gemma Hartley`)."""
     panel, me = request.panel, request.member
@@ -1104,7 +675,7 @@ async def back(request: Request, deps: Deps) -> Reply:
     async with deps.uow() as uow:
         look = await Lookup.load(uow, panel)
         member = _whom(request, look.members.values(), request.args.strip())
-        if member.away_until is None or member.away_until < today_of(panel, now):
+        if member.away_until is None or member.away_until < local_day(now, panel):
             return Reply(text=f"{member.name} was not away: nothing changed.")
         member.away_until = None
         await uow.members.save(member)
