@@ -169,3 +169,54 @@ class OutgoingDelivery:
         self.state = move(self.state, DeliveryState.PENDING, ALLOWED, "delivery")
         self.last_status = status
         self.not_before = require_aware(not_before)
+
+
+# What the Bot Connector's answers mean for a row: HTTP statuses, as rows record them. A
+# request that got no answer at all records NO_ANSWER; one whose answer came too late,
+# TIMED_OUT (it may still have reached Teams).
+BLOCKED = 403
+NOT_FOUND = 404
+THROTTLED = 429
+NO_ANSWER = 503
+TIMED_OUT = 504
+RETRYABLE = frozenset({412, THROTTLED, 502, NO_ANSWER, TIMED_OUT})
+
+
+class Request(StrEnum):
+    """What the dispatcher asked the connector to do for a row."""
+
+    SEND = "send"  # post a new message into a known chat
+    OPEN_CHAT = "open chat"  # create a member's 1:1 chat, to send into next
+    UPDATE = "update"  # put a card over a message sent before
+
+
+class Verdict(StrEnum):
+    """What a failed request means for its row."""
+
+    RETRY = "retry"  # a passing failure: the same request again after a wait
+    REOPEN_CHAT = "reopen chat"  # Teams forgot the 1:1 chat: forget it, open one, send again
+    CHAT_GONE = "chat gone"  # Teams forgot the shared chat: forget it; nobody there is reached
+    UNREACHABLE = "unreachable"  # blocked by the person, or the bot turned off for them
+    GIVE_UP = "give up"  # sending it again will not help (FAILED)
+
+
+def verdict(
+    status: int, request: Request, *, personal: bool = False, reopened: bool = False
+) -> Verdict:
+    """What a request's failure (any status but 2xx) means: the outbox's one retry rule.
+
+    `personal`: the row goes to a 1:1 chat; `reopened`: that chat was opened again for this
+    row already, so a second 404 means the member cannot be reached.
+    """
+    if status in RETRYABLE:
+        return Verdict.RETRY
+    if status == BLOCKED:
+        return Verdict.UNREACHABLE
+    if status != NOT_FOUND:
+        return Verdict.GIVE_UP
+    # 404: the conversation, or for an update the message, is gone.
+    if request is Request.UPDATE:
+        return Verdict.GIVE_UP  # nothing left to replace; the chat itself may be fine
+    if request is Request.OPEN_CHAT or (personal and reopened):
+        return Verdict.UNREACHABLE
+    return Verdict.REOPEN_CHAT if personal else Verdict.CHAT_GONE

@@ -16,12 +16,14 @@ claims due rows, sends each to its conversation, and records the outcome.
   tenant's sliding windows (bot.teams.ratelimit), which also spreads sends evenly; one
   conversation's rows go out in order, one at a time, and different conversations go
   concurrently, at most `concurrency` requests at once.
-- **Failures.** 429 waits Retry-After (seconds or an HTTP date) and holds the conversation;
-  412, 502, 503, 504, network errors and timeouts back off exponentially with jitter; a wait
-  that does not fit the lease sends the row back to the queue until then. 403 (blocked by the
-  user, disabled by the admin) stops: the row is UNREACHABLE and the panel's coordinators
-  are told, once a day at most. 404 (conversation not found) forgets the reference, opens a
-  new 1:1 chat and sends again. A member with no chat yet gets one (`create_conversation`).
+- **Failures.** What each answer means is one rule, `bot.domain.delivery.verdict`. 429
+  waits Retry-After (seconds or an HTTP date) and holds the conversation; 412, 502, 503,
+  504, network errors and timeouts back off exponentially with jitter; a wait that does not
+  fit the lease sends the row back to the queue until then. 403 (blocked by the user,
+  disabled by the admin) stops: the row is UNREACHABLE and the panel's coordinators are
+  told, once a day at most. 404 (conversation not found) forgets the reference; for a
+  member it opens a new 1:1 chat and sends again. A member with no chat yet gets one
+  (`create_conversation`).
 - **Timeouts.** A send that times out may still have reached Teams; it is retried (a post is
   not idempotent), and `stats.timeouts` counts these possible duplicates.
 - **Recording.** Outcomes that finish together are written in one transaction (SQLite has one
@@ -59,10 +61,17 @@ from botbuilder.schema import ConversationReference
 
 from bot.domain.delivery import (
     INVITATION_KEY,
+    NO_ANSWER,
+    NOT_FOUND,
+    THROTTLED,
+    TIMED_OUT,
     ConversationKind,
     ConversationRef,
     DeliveryState,
     OutgoingDelivery,
+    Request,
+    Verdict,
+    verdict,
 )
 from bot.domain.panel import Role
 from bot.kernel import notify
@@ -88,13 +97,6 @@ def _speed_up_connector_clients() -> None:
 
 _speed_up_connector_clients()
 
-RETRYABLE = frozenset({412, 429, 502, 503, 504})
-THROTTLED = 429
-BLOCKED = 403
-NOT_FOUND = 404
-# What a row records when no HTTP answer came: the connection failed, or the answer was late.
-NO_ANSWER = 503
-TIMED_OUT = 504
 # What an update row records when there was nothing to replace.
 NO_CONTENT = 204
 # How long an update waits, after the earlier row's time, before it looks again.
@@ -456,22 +458,24 @@ class OutboxDispatcher:
                 assert target.ref is not None
                 await self._mark_sent(delivery, answer, target.ref.conversation_id)
                 return
-            if answer.status == NOT_FOUND and not opening and target.personal and not recreated:
+            request = Request.OPEN_CHAT if opening else Request.SEND
+            found = verdict(answer.status, request, personal=target.personal, reopened=recreated)
+            if found is Verdict.REOPEN_CHAT:
                 # Teams forgot the chat: forget it too, open a new one and send again.
                 await self._forget(target.ref)
                 target.ref = None
                 recreated = True
                 self.stats.chats_recreated += 1
                 continue
-            if answer.status in (BLOCKED, NOT_FOUND):
-                if answer.status == NOT_FOUND and not target.personal:
-                    await self._forget(target.ref)
+            if found is Verdict.CHAT_GONE:
+                await self._forget(target.ref)
+            if found in (Verdict.CHAT_GONE, Verdict.UNREACHABLE):
                 await self._give_up(delivery, answer, unreachable=True)
                 return
             failures += 1
             if answer.timed_out:
                 self.stats.timeouts += 1
-            if answer.status not in RETRYABLE and not answer.timed_out:
+            if found is Verdict.GIVE_UP:
                 await self._give_up(delivery, answer, unreachable=False)
                 return
             if max(failures, delivery.attempts) >= self.policy.max_attempts:
@@ -533,13 +537,14 @@ class OutboxDispatcher:
                     delivery, replace(answer, activity_id=target.replaces), conversation
                 )
                 return
-            if answer.status == BLOCKED:
+            found = verdict(answer.status, Request.UPDATE)
+            if found is Verdict.UNREACHABLE:
                 await self._give_up(delivery, answer, unreachable=True)
                 return
             failures += 1
             if answer.timed_out:
                 self.stats.timeouts += 1
-            if answer.status not in RETRYABLE and not answer.timed_out:
+            if found is Verdict.GIVE_UP:
                 # 404: the message (or its chat) is gone; nothing to replace.
                 await self._give_up(delivery, answer, unreachable=False)
                 return
