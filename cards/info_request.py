@@ -14,6 +14,9 @@ from cards.verbs import VERSION_KEY, Verb
 SEND_ANSWER = "Send to the panel"
 ANSWERED_TITLE = "Thank you — returned to the panel"
 MAX_ANSWER = 4000
+# The card data key naming the request a button acts on, and the answer box's input id.
+REQUEST_ID_KEY = "request_id"
+ANSWER_INPUT = "answer"
 
 
 def info_request_title(case_reference: str) -> str:
@@ -61,7 +64,7 @@ def render_info_request(view: InfoRequestView) -> Card:
     body += [
         paragraph(f"**The panel asks:** {view.question}"),
         ac.InputText(
-            id="answer",
+            id=ANSWER_INPUT,
             label="What your agency knows",
             value=view.answer,
             is_multiline=True,
@@ -82,7 +85,7 @@ def render_info_request(view: InfoRequestView) -> Card:
     send = ac.ActionExecute(
         title=SEND_ANSWER,
         verb=Verb.INFO_ANSWER.value,
-        data={"request_id": view.request_id, VERSION_KEY: view.version},
+        data={REQUEST_ID_KEY: view.request_id, VERSION_KEY: view.version},
     )
     return build(body, [send], fallback=title)
 

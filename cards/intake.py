@@ -31,6 +31,7 @@ from bot.domain.intake_rules import (
 )
 from bot.domain.referral import ReferralCategory, SubjectRole
 from cards.kit import Card, build, command_button, facts, heading, paragraph
+from cards.referrals import REFERRAL_ID_KEY
 from cards.verbs import Verb
 
 CATEGORY_TITLES: dict[ReferralCategory, str] = {
@@ -58,6 +59,12 @@ WITHDRAW = "Withdraw referral"
 ADD_SUBJECT = "Add a subject"
 ADD_CHILD = "Add a child"
 CARRY_ON = "Carry on"
+
+# What every button carries besides the referral: the step it was clicked on; the row a
+# "Remove" button removes; and, on the discard question, that the person confirmed.
+STEP_KEY = "step"
+ROW_KEY = "row"
+CONFIRM_KEY = "confirm"
 
 
 @dataclass(frozen=True)
@@ -255,8 +262,11 @@ class _Form:
         ]
 
 
-def _data(view: IntakeView, **extra: Any) -> dict[str, Any]:
-    return {"referral_id": view.referral_id, "step": view.step.value, **extra}
+def _data(view: IntakeView, *, row: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {REFERRAL_ID_KEY: view.referral_id, STEP_KEY: view.step.value}
+    if row is not None:
+        data[ROW_KEY] = row
+    return data
 
 
 def _about(form: _Form) -> list[Any]:
@@ -558,7 +568,11 @@ def render_saved(view: DraftNoteView) -> Card:
                 "or use the button."
             ),
         ],
-        [_execute(CARRY_ON, Verb.REFER_OPEN, {"referral_id": view.referral_id, "step": view.step})],
+        [
+            _execute(
+                CARRY_ON, Verb.REFER_OPEN, {REFERRAL_ID_KEY: view.referral_id, STEP_KEY: view.step}
+            )
+        ],
         fallback=title,
     )
 
@@ -573,12 +587,15 @@ def render_discard_question(view: DraftNoteView) -> Card:
         title = f"Discard draft {view.reference}?"
         text = "The draft will be closed and its reference not used again."
         yes = "Yes, discard"
-    data = {"referral_id": view.referral_id, "step": view.step.value}
+    data = {REFERRAL_ID_KEY: view.referral_id, STEP_KEY: view.step.value}
     return build(
         [*heading(title), paragraph(text)],
         [
             _execute(
-                yes, Verb.REFER_DISCARD, {**data, "confirm": True}, style=t.ActionStyle.DESTRUCTIVE
+                yes,
+                Verb.REFER_DISCARD,
+                {**data, CONFIRM_KEY: True},
+                style=t.ActionStyle.DESTRUCTIVE,
             ),
             _execute("No, keep it", Verb.REFER_OPEN, data),
         ],

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
+from bot.domain.intake_rules import Step
 from bot.domain.referral import DeclineReason
+from cards.intake import STEP_KEY
 from cards.kit import Card, build, command_button, facts, heading, paragraph
+from cards.referrals import REFERRAL_ID_KEY
 from cards.verbs import Verb
 
 ANSWER = "Answer and resubmit"
@@ -81,7 +84,7 @@ def render_more_info(view: MoreInfoView) -> Card:
             ac.ActionExecute(
                 title=ANSWER,
                 verb=Verb.REFER_ANSWER.value,
-                data={"referral_id": view.referral_id, "step": "review"},
+                data={REFERRAL_ID_KEY: view.referral_id, STEP_KEY: Step.REVIEW.value},
                 style=t.ActionStyle.POSITIVE,
             )
         ],

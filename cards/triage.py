@@ -10,7 +10,8 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import Card, build, facts, heading, paragraph
-from cards.verbs import Verb
+from cards.referrals import REFERRAL_ID_KEY
+from cards.verbs import VERSION_KEY, Verb
 
 # Titles people (and the e2e tests) look for.
 ACCEPT_BUTTON = "Accept"
@@ -22,6 +23,19 @@ CONFIRM_DECLINE = "Decline the referral"
 ACCEPT_FORM = "accept"
 ASK_FORM = "ask"
 DECLINE_FORM = "decline"
+# The forms' input ids, read back by the triage use cases.
+MEETING_INPUT = "meeting_id"
+AGENCIES_INPUT = "agency_ids"
+INFO_QUESTION_INPUT = "info_question"
+QUESTION_INPUT = "question"
+DECLINE_REASON_INPUT = "decline_reason"
+OTHER_MEETING_INPUT = "other_meeting"
+DECLINE_NOTE_INPUT = "decline_note"
+FORM_INPUTS: Mapping[str, tuple[str, ...]] = {
+    ACCEPT_FORM: (MEETING_INPUT, AGENCIES_INPUT, INFO_QUESTION_INPUT),
+    ASK_FORM: (QUESTION_INPUT,),
+    DECLINE_FORM: (DECLINE_REASON_INPUT, OTHER_MEETING_INPUT, DECLINE_NOTE_INPUT),
+}
 MAX_MATCHES = 10
 MAX_TEXT = 2000
 
@@ -110,7 +124,7 @@ def _execute(title: str, verb: Verb, view: TriageView) -> Any:
     return ac.ActionExecute(
         title=title,
         verb=verb.value,
-        data={"referral_id": view.referral_id, "version": view.version},
+        data={REFERRAL_ID_KEY: view.referral_id, VERSION_KEY: view.version},
         style=t.ActionStyle.POSITIVE if verb is Verb.TRIAGE_ACCEPT else None,
     )
 
@@ -130,32 +144,32 @@ def _accept_form(view: TriageView) -> tuple[list[Any], list[Any]]:
         ], []
     items: list[Any] = [
         ac.InputChoiceSet(
-            id="meeting_id",
+            id=MEETING_INPUT,
             label="Meeting",
             choices=_choices(view.meetings),
-            value=_value(view, "meeting_id", view.default_meeting),
+            value=_value(view, MEETING_INPUT, view.default_meeting),
             style=t.ChoiceInputStyle.COMPACT,
             is_required=_required(view, ACCEPT_FORM),
             error_message="Choose the meeting.",
         ),
-        *_field_error(view, "meeting_id"),
+        *_field_error(view, MEETING_INPUT),
         ac.InputChoiceSet(
-            id="agency_ids",
+            id=AGENCIES_INPUT,
             label="Ask these agencies for information",
             choices=_choices(view.agencies),
-            value=_value(view, "agency_ids", ",".join(view.default_agencies)),
+            value=_value(view, AGENCIES_INPUT, ",".join(view.default_agencies)),
             is_multi_select=True,
             style=t.ChoiceInputStyle.EXPANDED,
         ),
-        *_field_error(view, "agency_ids"),
+        *_field_error(view, AGENCIES_INPUT),
         ac.InputText(
-            id="info_question",
+            id=INFO_QUESTION_INPUT,
             label="Question for the agencies",
-            value=_value(view, "info_question", view.info_question),
+            value=_value(view, INFO_QUESTION_INPUT, view.info_question),
             is_multiline=True,
             max_length=MAX_TEXT,
         ),
-        *_field_error(view, "info_question"),
+        *_field_error(view, INFO_QUESTION_INPUT),
     ]
     return items, [_execute(CONFIRM_ACCEPT, Verb.TRIAGE_ACCEPT, view)]
 
@@ -163,16 +177,16 @@ def _accept_form(view: TriageView) -> tuple[list[Any], list[Any]]:
 def _ask_form(view: TriageView) -> tuple[list[Any], list[Any]]:
     items: list[Any] = [
         ac.InputText(
-            id="question",
+            id=QUESTION_INPUT,
             label="Question for the referrer",
-            value=_value(view, "question", None),
+            value=_value(view, QUESTION_INPUT, None),
             placeholder=f"What do you need from {view.referrer}?",
             is_multiline=True,
             max_length=MAX_TEXT,
             is_required=_required(view, ASK_FORM),
             error_message="Write the question.",
         ),
-        *_field_error(view, "question"),
+        *_field_error(view, QUESTION_INPUT),
     ]
     return items, [_execute(CONFIRM_ASK, Verb.TRIAGE_ASK, view)]
 
@@ -180,32 +194,32 @@ def _ask_form(view: TriageView) -> tuple[list[Any], list[Any]]:
 def _decline_form(view: TriageView) -> tuple[list[Any], list[Any]]:
     items: list[Any] = [
         ac.InputChoiceSet(
-            id="decline_reason",
+            id=DECLINE_REASON_INPUT,
             label="Reason",
             choices=_choices(view.decline_reasons),
-            value=_value(view, "decline_reason", None),
+            value=_value(view, DECLINE_REASON_INPUT, None),
             style=t.ChoiceInputStyle.EXPANDED,
             is_required=_required(view, DECLINE_FORM),
             error_message="Choose a reason.",
         ),
-        *_field_error(view, "decline_reason"),
+        *_field_error(view, DECLINE_REASON_INPUT),
         ac.InputChoiceSet(
-            id="other_meeting",
+            id=OTHER_MEETING_INPUT,
             label="The more appropriate meeting (when that is the reason)",
             choices=_choices(view.other_meetings),
-            value=_value(view, "other_meeting", None),
+            value=_value(view, OTHER_MEETING_INPUT, None),
             style=t.ChoiceInputStyle.COMPACT,
             placeholder="Choose a meeting",
         ),
-        *_field_error(view, "other_meeting"),
+        *_field_error(view, OTHER_MEETING_INPUT),
         ac.InputText(
-            id="decline_note",
+            id=DECLINE_NOTE_INPUT,
             label="Note for the referrer",
-            value=_value(view, "decline_note", None),
+            value=_value(view, DECLINE_NOTE_INPUT, None),
             is_multiline=True,
             max_length=MAX_TEXT,
         ),
-        *_field_error(view, "decline_note"),
+        *_field_error(view, DECLINE_NOTE_INPUT),
     ]
     return items, [_execute(CONFIRM_DECLINE, Verb.TRIAGE_DECLINE, view)]
 

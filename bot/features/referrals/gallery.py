@@ -58,8 +58,13 @@ from cards.kit import Card
 from cards.referrals import MineView, MyLine, PendingLine, PendingView, render_mine, render_pending
 from cards.triage import (
     ACCEPT_FORM,
+    AGENCIES_INPUT,
     ASK_FORM,
     DECLINE_FORM,
+    DECLINE_REASON_INPUT,
+    MEETING_INPUT,
+    OTHER_MEETING_INPUT,
+    QUESTION_INPUT,
     ChannelNoticeView,
     Choice,
     MatchLine,
@@ -330,10 +335,10 @@ def triage_cards() -> dict[str, Card]:
             replace(
                 view,
                 open_form=ACCEPT_FORM,
-                values={"meeting_id": "m-gone", "agency_ids": "a-police,a-elsewhere"},
+                values={MEETING_INPUT: "m-gone", AGENCIES_INPUT: "a-police,a-elsewhere"},
                 errors={
-                    "meeting_id": "Choose one of the panel's upcoming meetings.",
-                    "agency_ids": "Choose agencies from the list: one is not an agency of "
+                    MEETING_INPUT: "Choose one of the panel's upcoming meetings.",
+                    AGENCIES_INPUT: "Choose agencies from the list: one is not an agency of "
                     "this panel.",
                 },
             )
@@ -342,15 +347,15 @@ def triage_cards() -> dict[str, Card]:
             replace(
                 view,
                 open_form=ASK_FORM,
-                errors={"question": "Write the question for the referrer."},
+                errors={QUESTION_INPUT: "Write the question for the referrer."},
             )
         ),
         "triage-decline-error": render_triage(
             replace(
                 view,
                 open_form=DECLINE_FORM,
-                values={"decline_reason": DeclineReason.MORE_APPROPRIATE_MEETING.value},
-                errors={"other_meeting": "Name the more appropriate meeting."},
+                values={DECLINE_REASON_INPUT: DeclineReason.MORE_APPROPRIATE_MEETING.value},
+                errors={OTHER_MEETING_INPUT: "Name the more appropriate meeting."},
             )
         ),
         "triage-changed-meanwhile": render_triage(replace(view, notice=CHANGED_MEANWHILE)),

@@ -30,7 +30,9 @@ from bot.kernel.notify import card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import Deps, Reply, Request, Router, VerbSpec
 from cards.info_request import (
+    ANSWER_INPUT,
     MAX_ANSWER,
+    REQUEST_ID_KEY,
     AnsweredNoticeView,
     InfoAnsweredView,
     InfoRequestView,
@@ -174,7 +176,7 @@ async def _agreement_card(
         panel,
         member,
         reason=AGREEMENT_FIRST,
-        next_step={"verb": Verb.INFO_OPEN.value, "request_id": info.id},
+        next_step={"verb": Verb.INFO_OPEN.value, REQUEST_ID_KEY: info.id},
         title=info_request_title(case.reference),
         facts=[
             ("Agency", agency.name),
@@ -190,7 +192,7 @@ async def _contact_request(
     """The request the card names; who may open it (VIEW_CASE_DETAIL as its agency, with the
     agreement) was decided by the guard."""
     panel, member = request.admitted()
-    request_id = text_field(request.data, "request_id", 64)
+    request_id = text_field(request.data, REQUEST_ID_KEY, 64)
     if request_id is None:
         raise InvalidInput("This card names no request. Type help.")
     info = await uow.information_requests.get(panel.id, request_id)
@@ -223,7 +225,7 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
     """The agency's SPOC or deputy returns what the agency knows (ANSWER_INFO_REQUEST as the
     asked agency: checked by the guard)."""
     panel, member = request.admitted()
-    request_id = text_field(request.data, "request_id", 64)
+    request_id = text_field(request.data, REQUEST_ID_KEY, 64)
     if request_id is None:
         raise InvalidInput("This card names no request. Type help.")
     now = deps.clock.now()
@@ -240,7 +242,7 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
         if versions.is_stale(request.data, info.version):
             return Reply(card=await _not_sent(uow, request, panel, member, info, case, agency, now))
         try:
-            answer = text_field(request.data, "answer", MAX_ANSWER)
+            answer = text_field(request.data, ANSWER_INPUT, MAX_ANSWER)
             info.answer_with(answer or "", by_agency_id=agency.id, by_member_id=member.id, at=now)
         except InvalidInput as err:
             if not await _may_see(uow, panel, member, agency):
@@ -249,7 +251,7 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
                 await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
             )
             meeting = await uow.meetings.get(panel.id, info.meeting_id) if info.meeting_id else None
-            typed = request.data.get("answer")
+            typed = request.data.get(ANSWER_INPUT)
             view = request_view(
                 panel,
                 info,
@@ -293,7 +295,7 @@ async def _not_sent(
     it): nothing is sent, the refusal is audited (and committed), and the request is shown
     as it is now with a line saying what changed meanwhile; the typed answer stays in the
     box while the request is open, and is quoted back (in this private chat) once not."""
-    raw = request.data.get("answer")
+    raw = request.data.get(ANSWER_INPUT)
     typed = (raw.strip()[:MAX_ANSWER] or None) if isinstance(raw, str) else None
     await versions.record_refusal(
         uow,

@@ -67,7 +67,10 @@ from bot.kernel.ports import AlreadyExists, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Handler, Reply, Request, Router, VerbSpec
 from cards.intake import (
     CATEGORY_TITLES,
+    CONFIRM_KEY,
     ROLE_TITLES,
+    ROW_KEY,
+    STEP_KEY,
     Choice,
     DraftNoteView,
     IntakeView,
@@ -82,6 +85,7 @@ from cards.intake import (
     render_submitted,
 )
 from cards.kit import Card
+from cards.referrals import REFERRAL_ID_KEY
 from cards.verbs import Verb
 
 # Any member of the panel may refer; the panel's own roles all count.
@@ -415,7 +419,7 @@ class _Click:
 
 async def _on_click(verb: Verb, request: Request, deps: Deps) -> Reply:
     panel, member = await _membership(request, deps)
-    referral_id = request.data.get("referral_id")
+    referral_id = request.data.get(REFERRAL_ID_KEY)
     if not isinstance(referral_id, str) or not 0 < len(referral_id) <= 64:
         raise InvalidInput(OUT_OF_DATE)
     try:
@@ -435,7 +439,7 @@ async def _apply(
         if referral.status not in EDITABLE:
             return Reply(text=status_text(referral, panel))
         setting = await _setting(uow, panel, member, deps.clock.now())
-        step = _step_of(request.data.get("step")) or _step_of(referral.draft_step) or Step.ABOUT
+        step = _step_of(request.data.get(STEP_KEY)) or _step_of(referral.draft_step) or Step.ABOUT
         click = _Click(
             verb=verb,
             setting=setting,
@@ -498,7 +502,7 @@ async def _save(uow: UnitOfWork, click: _Click) -> Card:
 
 
 def _row(click: _Click) -> str:
-    row = click.data.get("row")
+    row = click.data.get(ROW_KEY)
     return row if isinstance(row, str) else ""
 
 
@@ -534,7 +538,7 @@ async def _remove_child(uow: UnitOfWork, click: _Click) -> Card:
 
 
 async def _discard(uow: UnitOfWork, click: _Click) -> Card:
-    if click.data.get("confirm") is not True:
+    if click.data.get(CONFIRM_KEY) is not True:
         await _keep(uow, click, click.step, "draft saved before discarding")
         return render_discard_question(draft_note(click.referral, click.step))
     note = draft_note(click.referral, click.step)

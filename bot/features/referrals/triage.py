@@ -43,12 +43,28 @@ from bot.kernel.notify import card_to_channel, card_to_member
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
-from cards.referrals import MineView, MyLine, PendingLine, PendingView, render_mine, render_pending
+from cards.referrals import (
+    REFERRAL_ID_KEY,
+    MineView,
+    MyLine,
+    PendingLine,
+    PendingView,
+    render_mine,
+    render_pending,
+)
 from cards.triage import (
     ACCEPT_FORM,
+    AGENCIES_INPUT,
     ASK_FORM,
     DECLINE_FORM,
+    DECLINE_NOTE_INPUT,
+    DECLINE_REASON_INPUT,
+    FORM_INPUTS,
+    INFO_QUESTION_INPUT,
     MAX_TEXT,
+    MEETING_INPUT,
+    OTHER_MEETING_INPUT,
+    QUESTION_INPUT,
     ChannelNoticeView,
     Choice,
     MatchLine,
@@ -60,7 +76,7 @@ from cards.triage import (
     render_triage_outcome,
     triage_title,
 )
-from cards.verbs import Verb
+from cards.verbs import VERSION_KEY, Verb
 
 NEW_CASE_MINUTES = 15
 SEE_REFERRAL = policy.Act.VIEW_REFERRAL
@@ -92,11 +108,6 @@ MATCH_LABELS: dict[MatchKind, str] = {
 BASIS_LABELS: dict[MatchBasis, str] = {
     MatchBasis.DATE_OF_BIRTH: "same name and date of birth",
     MatchBasis.POSTCODE: "same name and postcode",
-}
-FORM_INPUTS: dict[str, tuple[str, ...]] = {
-    ACCEPT_FORM: ("meeting_id", "agency_ids", "info_question"),
-    ASK_FORM: ("question",),
-    DECLINE_FORM: ("decline_reason", "other_meeting", "decline_note"),
 }
 
 
@@ -388,7 +399,7 @@ async def _decider(request: Request, deps: Deps) -> Decider:
 
 
 def _card_version(data: Mapping[str, Any]) -> int | None:
-    raw = data.get("version")
+    raw = data.get(VERSION_KEY)
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -466,7 +477,7 @@ async def _decide(request: Request, deps: Deps, form: str, act: Act) -> Reply:
     """
     decider = await _decider(request, deps)
     panel = decider.panel
-    referral_id = text_field(request.data, "referral_id", 64)
+    referral_id = text_field(request.data, REFERRAL_ID_KEY, 64)
     if referral_id is None:
         raise InvalidInput("This card names no referral. Type referrals.")
     version = _card_version(request.data)
@@ -585,17 +596,19 @@ async def _accept(
 ) -> Card:
     panel = decider.panel
     errors: dict[str, str] = {}
-    meeting_id = _form_text(data, "meeting_id")
+    meeting_id = _form_text(data, MEETING_INPUT)
     meeting = await uow.meetings.get(panel.id, meeting_id) if meeting_id else None
     if meeting is None:
-        errors["meeting_id"] = "Choose one of the panel's upcoming meetings."
+        errors[MEETING_INPUT] = "Choose one of the panel's upcoming meetings."
     elif not _listable(meeting, now):
-        errors["meeting_id"] = "That meeting has started, ended or been cancelled: choose another."
+        errors[MEETING_INPUT] = "That meeting has started, ended or been cancelled: choose another."
     agencies = {a.id: a for a in await uow.agencies.all(panel.id) if a.active}
-    chosen = _id_list(data.get("agency_ids"))
+    chosen = _id_list(data.get(AGENCIES_INPUT))
     if chosen is None or any(agency_id not in agencies for agency_id in chosen):
-        errors["agency_ids"] = "Choose agencies from the list: one is not an agency of this panel."
-    question = _form_text(data, "info_question") or DEFAULT_INFO_QUESTION
+        errors[AGENCIES_INPUT] = (
+            "Choose agencies from the list: one is not an agency of this panel."
+        )
+    question = _form_text(data, INFO_QUESTION_INPUT) or DEFAULT_INFO_QUESTION
     if errors or meeting is None or chosen is None:
         raise FormRefused(errors)
 
@@ -682,11 +695,11 @@ def _asked_text(sent: list[SentRequest]) -> str:
 async def _ask(
     uow: UnitOfWork, decider: Decider, referral: Referral, data: Mapping[str, Any], now: datetime
 ) -> Card:
-    question = _form_text(data, "question")
+    question = _form_text(data, QUESTION_INPUT)
     try:
         referral.ask_for_more_information(question or "")
     except InvalidInput as err:
-        raise _refuse_as("question", err) from None
+        raise _refuse_as(QUESTION_INPUT, err) from None
     await uow.referrals.save(referral)
     await tell_referrer(uow, decider.panel, referral, ReferralEvent.MORE_INFO_NEEDED, now)
     await _audit(
@@ -710,16 +723,16 @@ async def _decline(
     uow: UnitOfWork, decider: Decider, referral: Referral, data: Mapping[str, Any], now: datetime
 ) -> Card:
     errors: dict[str, str] = {}
-    raw_reason = _form_text(data, "decline_reason")
+    raw_reason = _form_text(data, DECLINE_REASON_INPUT)
     reason = next((r for r in DeclineReason if r.value == raw_reason), None)
     if reason is None:
-        errors["decline_reason"] = "Choose a reason from the list."
-    other = _form_text(data, "other_meeting")
+        errors[DECLINE_REASON_INPUT] = "Choose a reason from the list."
+    other = _form_text(data, OTHER_MEETING_INPUT)
     if other is not None and other not in OTHER_MEETINGS:
-        errors["other_meeting"] = "Choose a meeting from the list."
+        errors[OTHER_MEETING_INPUT] = "Choose a meeting from the list."
     elif reason is DeclineReason.MORE_APPROPRIATE_MEETING and other is None:
-        errors["other_meeting"] = "Name the more appropriate meeting."
-    note = _form_text(data, "decline_note")
+        errors[OTHER_MEETING_INPUT] = "Name the more appropriate meeting."
+    note = _form_text(data, DECLINE_NOTE_INPUT)
     if errors or reason is None:
         raise FormRefused(errors)
     if reason is DeclineReason.MORE_APPROPRIATE_MEETING and other is not None:
@@ -727,7 +740,7 @@ async def _decline(
     try:
         referral.decline(reason, note, now)
     except InvalidInput as err:
-        raise _refuse_as("decline_note", err) from None
+        raise _refuse_as(DECLINE_NOTE_INPUT, err) from None
     await uow.referrals.save(referral)
     await tell_referrer(uow, decider.panel, referral, ReferralEvent.DECLINED, now)
     await _audit(
