@@ -1,4 +1,6 @@
-"""The card gallery: every card the bot can send passes the Teams validator."""
+"""The card gallery: the validator it is checked with finds faults, the cards for shared chats
+name none of the panel's people, and `python -m bot cards` writes it (what every card holds is
+in test_card_invariants)."""
 
 from __future__ import annotations
 
@@ -12,18 +14,9 @@ import pytest
 from bot.app import build_router
 from bot.gallery import gallery
 from cards.kit import card_text, teams_findings
-from cards.verbs import Verb
 
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = gallery(build_router())
-
-
-@pytest.mark.parametrize("name", sorted(CARDS))
-def test_every_gallery_card_passes_the_teams_validator(name: str) -> None:
-    card = CARDS[name]
-    assert teams_findings(card) == []
-    assert card["version"] == "1.5"
-    assert len(json.dumps(card).encode()) < 28 * 1024
 
 
 @pytest.mark.parametrize(
@@ -38,26 +31,6 @@ def test_every_gallery_card_passes_the_teams_validator(name: str) -> None:
 )
 def test_the_validator_really_finds_faults(fault: dict[str, object]) -> None:
     assert teams_findings({**CARDS["help-coordinator"], **fault})
-
-
-@pytest.mark.parametrize("name", sorted(CARDS))
-def test_every_button_carries_a_known_verb(name: str) -> None:
-    def buttons(node: object) -> list[dict[str, object]]:
-        found: list[dict[str, object]] = []
-        if isinstance(node, dict):
-            if node.get("type") in {"Action.Submit", "Action.Execute"}:
-                found.append(node)
-            for value in node.values():
-                found.extend(buttons(value))
-        elif isinstance(node, list):
-            for item in node:
-                found.extend(buttons(item))
-        return found
-
-    verbs = {v.value for v in Verb}
-    for button in buttons(CARDS[name]):
-        verb = button.get("verb") or (button.get("data") or {}).get("verb")  # type: ignore[union-attr]
-        assert verb in verbs, button
 
 
 def test_channel_cards_carry_no_personal_data() -> None:

@@ -1,0 +1,208 @@
+"""What every card of every feature holds, derived from bot.features.FEATURES (no list of
+cards kept by hand besides which of them are meant for shared chats): it passes the Teams
+validator, each of its buttons runs a verb the router knows, a card meant for a team channel
+or group chat passes the gate and every other is turned away; and each feature registers
+its own commands and verbs and contributes its cards to the gallery."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from bot.app import build_router
+from bot.demo import DEMO_TEAM, seed_demo
+from bot.domain.common import FixedClock
+from bot.domain.errors import NotFound
+from bot.domain.gate import SubjectNames, judge
+from bot.features import FEATURES
+from bot.gallery import gallery
+from bot.kernel.channel_gate import shared_post
+from bot.kernel.feature import Feature, Setup
+from bot.kernel.router import Router
+from cards.kit import teams_findings
+from cards.verbs import Verb
+from storage import MemoryStorage
+from tests.conftest import NOW
+
+TODAY = date(2026, 11, 20)
+MAX_CARD_BYTES = 28 * 1024
+BUTTONS = frozenset({"Action.Submit", "Action.Execute"})
+
+# The cards meant for a team channel or group chat; every other card must be turned away.
+SHARED_CHAT_CARDS = frozenset(
+    {
+        "help-channel",
+        "help-coordinator",
+        "help-newcomer",
+        "help-spoc",
+        "welcome-channel",
+        "welcome-personal",
+        "welcome-unregistered-team",
+        "triage-channel-notice",
+        "triage-channel-notice-resubmitted",
+        "schedule-member",
+        "schedule-coordinator",
+        "schedule-none-planned",
+        "schedule-meeting-moved",
+        "schedule-meeting-cancelled",
+        "schedule-calendar-link",
+        "setup-done",
+        "agenda-coordinator",
+        "agenda-coordinator-notice",
+        "agenda-overrun",
+        "agenda-member",
+        "agenda-none",
+        "agenda-announcement",
+        "agenda-announcement-updated",
+        # the meeting's shared cards: the statement, counts, and the chair card without
+        # narratives
+        "meeting-confidentiality",
+        "meeting-confidentiality-acknowledged",
+        "meeting-isa-prompt",
+        "meeting-ended",
+        "chair-in-channel",
+        # asks for the agreement, names nobody
+        "isa-needed-for-case",
+    }
+)
+# People named in the gallery's invented data besides the demo panel's subjects.
+GALLERY_SUBJECTS = ("Jordan Pike", "Noor Haddad", "Callum Reid", "Sami Haddad", "Elin Lindqvist")
+
+by_feature = pytest.mark.parametrize("feature", FEATURES, ids=[f.name for f in FEATURES])
+
+
+async def demo_subject_names() -> list[str]:
+    """The demo panel's subjects' names, as the gate loads them from storage."""
+    storage = MemoryStorage()
+    await seed_demo(storage.unit_of_work, FixedClock(NOW))
+    async with storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(DEMO_TEAM)
+        assert panel is not None
+        return await uow.referrals.subject_names(panel.id)
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    """The app's router: every feature registered."""
+    return build_router()
+
+
+def buttons(node: Any) -> Iterator[dict[str, Any]]:
+    """Every Action.Submit and Action.Execute of a card, wherever it sits: in the actions,
+    an ActionSet, a container's selectAction or the card an Action.ShowCard opens."""
+    if isinstance(node, dict):
+        if node.get("type") in BUTTONS:
+            yield node
+        for value in node.values():
+            yield from buttons(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from buttons(item)
+
+
+def verbs_of(button: dict[str, Any]) -> list[Any]:
+    """The verbs a button sends: an Action.Execute's own verb (what Teams invokes with)
+    and the `verb` of its data, which is all an Action.Submit sends."""
+    data = button.get("data")
+    sent = [data.get("verb")] if isinstance(data, dict) and "verb" in data else []
+    if button["type"] == "Action.Execute":
+        return [button.get("verb"), *sent]
+    return sent or [None]
+
+
+def registered(feature: Feature) -> Router:
+    """A router with this feature's commands and verbs alone."""
+    own = Router()
+    feature.register(own, Setup())
+    return own
+
+
+@by_feature
+def test_every_card_of_each_feature_passes_the_teams_validator(
+    feature: Feature, router: Router
+) -> None:
+    findings: dict[str, list[str]] = {}
+    for name, card in feature.gallery(router).items():
+        wrong = teams_findings(card)
+        if card.get("version") != "1.5":
+            wrong.append(f"version {card.get('version')}, not 1.5")
+        if (size := len(json.dumps(card).encode())) >= MAX_CARD_BYTES:
+            wrong.append(f"{size} bytes, Teams takes under {MAX_CARD_BYTES}")
+        if wrong:
+            findings[name] = wrong
+    assert findings == {}
+
+
+@by_feature
+def test_every_button_on_each_features_cards_sends_a_verb_the_router_knows(
+    feature: Feature, router: Router
+) -> None:
+    known = set(router.verbs())
+    wrong: list[tuple[str, str, object]] = []
+    for name, card in feature.gallery(router).items():
+        for button in buttons(card):
+            title = str(button.get("title"))
+            wrong += [(name, title, verb) for verb in verbs_of(button) if verb not in known]
+            if (button.get("data") or {}).get("verb") == Verb.COMMAND:
+                typed = str(button["data"].get("command", ""))
+                try:
+                    router.find_command(typed.split(" ")[0])
+                except NotFound:
+                    wrong.append((name, title, f"command {typed!r}"))
+    assert wrong == []
+
+
+def test_every_registered_verb_is_a_card_verb_and_sits_on_some_gallery_card(
+    router: Router,
+) -> None:
+    """One enum of verbs, and the gallery shows every card with a button people can press."""
+    on_cards = {
+        verb for card in gallery(router).values() for b in buttons(card) for verb in verbs_of(b)
+    }
+    assert set(router.verbs()) - {verb.value for verb in Verb} == set()
+    assert set(router.verbs()) - on_cards == set()
+
+
+async def test_every_card_meant_for_a_shared_chat_passes_the_gate_and_every_other_is_refused(
+    router: Router,
+) -> None:
+    subjects = await demo_subject_names()
+    assert {"Rosa Lindqvist", "Margaret Ellison"} <= set(subjects)
+    names = SubjectNames([*subjects, *GALLERY_SUBJECTS])
+    cards = gallery(router)
+    assert SHARED_CHAT_CARDS - cards.keys() == set()
+    wrong = []
+    for name, card in sorted(cards.items()):
+        verdict = judge(shared_post(card, None), names, TODAY)
+        if verdict.allowed != (name in SHARED_CHAT_CARDS):
+            wrong.append((name, verdict.describe() or "allowed"))
+    assert wrong == []
+
+
+def test_each_feature_registers_its_own_commands_and_verbs_and_no_name_twice() -> None:
+    owners: dict[str, list[str]] = {}
+    for feature in FEATURES:
+        own = registered(feature)
+        names = [n for spec in own.commands() for n in (spec.name, *spec.aliases)]
+        assert names or own.verbs(), f"{feature.name} registers nothing"
+        for name in (*names, *(f"verb {verb}" for verb in own.verbs())):
+            owners.setdefault(name, []).append(feature.name)
+    assert {name: who for name, who in owners.items() if len(who) > 1} == {}
+    assert len({feature.name for feature in FEATURES}) == len(FEATURES)
+    # The app's router holds what the features register and nothing else.
+    app = build_router()
+    in_app = {n for spec in app.commands() for n in (spec.name, *spec.aliases)}
+    assert in_app | {f"verb {verb}" for verb in app.verbs()} == owners.keys()
+
+
+def test_the_gallery_is_every_features_cards_each_feature_with_some(router: Router) -> None:
+    names: list[str] = []
+    for feature in FEATURES:
+        own = list(feature.gallery(router))
+        assert own, f"{feature.name} has no card in the gallery"
+        names += own
+    assert sorted(gallery(router)) == sorted(names)
