@@ -3,12 +3,9 @@ sharing agreement, the case view and the audit trail."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from bot.features.governance import agreement, audit_trail, cases, membership, panels
+from bot.features.governance import agreement, audit_trail, cases, gallery, membership, panels
 from bot.kernel.feature import Feature, Setup
 from bot.kernel.router import Router
-from cards.kit import Card
 
 
 def register(router: Router, setup: Setup) -> None:
@@ -20,15 +17,4 @@ def register(router: Router, setup: Setup) -> None:
     audit_trail.register(router)
 
 
-def gallery(router: Router) -> Mapping[str, Card]:
-    """The governance cards, with invented data."""
-    return {
-        **panels.gallery_cards(),
-        **membership.gallery_cards(),
-        **agreement.gallery_cards(),
-        **cases.gallery_cards(),
-        **audit_trail.gallery_cards(),
-    }
-
-
-FEATURE = Feature("governance", register, gallery)
+FEATURE = Feature("governance", register, gallery.gallery)

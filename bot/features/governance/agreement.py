@@ -30,13 +30,10 @@ from cards.isa import (
     AcceptedView,
     IsaSavedView,
     IsaSetView,
-    IsaView,
-    render_isa,
     render_isa_accepted,
     render_isa_saved,
     render_isa_set,
 )
-from cards.kit import Card
 from cards.verbs import Verb
 
 USAGE = "isa [set]"
@@ -241,77 +238,3 @@ def register(router: Router) -> None:
         VerbSpec(Verb.ISA_ACCEPT.value, accept_verb(router), Access(Act.ACCEPT_AGREEMENT, ANYWHERE))
     )
     router.verb(VerbSpec(Verb.ISA_SAVE.value, save, Access(Act.MANAGE_MEMBERS, PRIVATE)))
-
-
-DEMO_TEXT = (
-    "Members share information under the Crime and Disorder Act 1998 s.115, UK GDPR "
-    "Art. 6(1)(e) and DPA 2018 Sch. 1 para 18, only as far as needed to reduce risk, keep "
-    "it confidential, and record what they share. (Invented demo agreement.)"
-)
-
-
-def gallery_cards() -> dict[str, Card]:
-    """The agreement's cards, with invented data."""
-    panel = "Riverside Community MARAC"
-    view = IsaView(
-        panel_name=panel, version="2", text=DEMO_TEXT, accepted_version="1", accepted_on=None
-    )
-    return {
-        "isa-outdated": render_isa(view),
-        "isa-accepted": render_isa(
-            IsaView(panel, "2", DEMO_TEXT, accepted_version="2", accepted_on="3 Nov 2026")
-        ),
-        "isa-never-accepted": render_isa(
-            IsaView(panel, "2", DEMO_TEXT, accepted_version=None, accepted_on=None)
-        ),
-        "isa-needed-for-case": render_isa(
-            IsaView(
-                panel,
-                "2",
-                DEMO_TEXT,
-                accepted_version="1",
-                accepted_on=None,
-                reason="You have not accepted the panel's information sharing agreement "
-                "(version 2) yet, so I can't show you case detail. Read it and accept it to "
-                "go on.",
-                next_step={"verb": Verb.COMMAND.value, "command": "case CM-2026-014"},
-            )
-        ),
-        "isa-needed-for-info-request": render_isa(
-            IsaView(
-                panel,
-                "2",
-                DEMO_TEXT,
-                accepted_version="1",
-                accepted_on=None,
-                reason="Accept the agreement to see the people named and answer.",
-                title="Information request for CM-2026-015",
-                facts=(
-                    ("Agency", "Riverside Homes (Housing)"),
-                    ("Risk level", "Medium"),
-                    ("Please answer by", "Mon 30 Nov 2026"),
-                ),
-                next_step={"verb": Verb.INFO_OPEN.value, "request_id": "demo-request"},
-            )
-        ),
-        "isa-changed-meanwhile": render_isa(
-            IsaView(panel, "3", DEMO_TEXT, "2", "3 Nov 2026", notice=CHANGED_MEANWHILE)
-        ),
-        "isa-accepted-now": render_isa_accepted(AcceptedView(panel, "2", "20 Nov 2026")),
-        "isa-set": render_isa_set(
-            IsaSetView(panel_name=panel, current_version="2", version="3", text=DEMO_TEXT)
-        ),
-        "isa-set-errors": render_isa_set(
-            IsaSetView(
-                panel_name=panel,
-                current_version="2",
-                version="2",
-                text="",
-                errors={
-                    "isa_version": "This is the current version: give the new one another name.",
-                    "isa_text": "Write the agreement.",
-                },
-            )
-        ),
-        "isa-saved": render_isa_saved(IsaSavedView(panel, "3", 14)),
-    }

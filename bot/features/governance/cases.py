@@ -32,7 +32,6 @@ from cards.case import (
     SubjectBlock,
     render_case,
 )
-from cards.kit import Card
 
 USAGE = "case CM-2026-014"
 
@@ -356,90 +355,3 @@ def register(router: Router) -> None:
             access=Access(Act.VIEW_CASE_DETAIL, NOT_MEETINGS, targets=(Target.CASE_IN_ARGS,)),
         )
     )
-
-
-def gallery_cards() -> dict[str, Card]:
-    """The case card, with invented data: in full, and so long it must be shortened."""
-    view = CaseView(
-        reference="CM-2026-014",
-        panel_name="Riverside Community MARAC",
-        summary="Open · Medium risk",
-        facts=[
-            ("Risk", "Medium (score 20)"),
-            ("Children in the household", "yes"),
-            ("Lead agency", "Riverside Homes (Housing), Gemma Hartley"),
-            ("Invited agencies", "Riverside Fire and Rescue"),
-            ("Opened", "Tue 10 Nov 2026"),
-        ],
-        subjects=[
-            SubjectBlock(
-                "Rosa Lindqvist",
-                "victim",
-                [
-                    "born 2 Sep 1986",
-                    "Flat 3, 40 Canal Street, Riverside, RV2 7LD",
-                    "07700 900123 (not safe to call)",
-                    "speaks Swedish",
-                ],
-            )
-        ],
-        children=["Elin Lindqvist, born 20 May 2015"],
-        referral=[
-            ("Referral", "RF-2026-0047, Sun 8 Nov 2026"),
-            ("Referred by", "Aisha Bello, Victim Support"),
-            ("Category", CATEGORY_LABELS[next(iter(CATEGORY_LABELS))]),
-            ("Incidents (12 months)", "4, rising"),
-            ("Consent", "aware, shared without consent: Risk to children"),
-            (
-                "Criteria met",
-                "potential escalation; professional judgement: “Children "
-                "exposed to repeated threats at the door.”",
-            ),
-            ("Relationship", "Neighbours in the same block"),
-        ],
-        returns=[
-            ReturnLine(
-                "Riverside Homes (Housing)",
-                "answered on Fri 13 Nov 2026 by Gemma Hartley",
-                "Tenant since 2019; two noise complaints logged against the flat above.",
-            ),
-            ReturnLine("Riverside Police", "awaiting an answer, due Mon 30 Nov 2026"),
-        ],
-        actions=[
-            ActionBlock(
-                "Fit a door camera and report on tenancy action.",
-                "Riverside Homes (Housing)",
-                "Mon 7 Dec 2026",
-                "open",
-                ["Mon 16 Nov 2026: Camera ordered; fitting booked. (Gemma Hartley)"],
-            )
-        ],
-        decisions=["Lead agency: Riverside Homes (Housing) (lead officer Gemma Hartley)"],
-        history=[
-            HistoryLine("Sun 8 Nov 2026", "Referral RF-2026-0047 submitted by Aisha Bello"),
-            HistoryLine("Tue 10 Nov 2026", "Accepted: case CM-2026-014 opened"),
-            HistoryLine("Fri 13 Nov 2026", "Riverside Homes (Housing) answered"),
-        ],
-    )
-    long_note = "Visited; neighbour not at home; left a card and spoke to the caretaker. " * 12
-    crowded = CaseView(
-        **{
-            **view.__dict__,
-            "reference": "CM-2026-013",
-            "actions": [
-                ActionBlock(
-                    f"Action {n}: {long_note}",
-                    "Riverside Police",
-                    "Mon 7 Dec 2026",
-                    "open",
-                    [f"Mon {n} Nov 2026: {long_note}" for _ in range(6)],
-                )
-                for n in range(1, 9)
-            ],
-        }
-    )
-    return {
-        "case": render_case(view),
-        "case-for-a-spoc": render_case(view, audit_button=False),
-        "case-shortened-to-fit": render_case(crowded),
-    }

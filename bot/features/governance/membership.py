@@ -30,7 +30,6 @@ from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import AlreadyExists, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.kit import Card
 from cards.membership import (
     MAX_NAME,
     PICKER_ID,
@@ -129,7 +128,7 @@ def _has_other_coordinator(members: Sequence[Member], but: str) -> bool:
     return any(m.id != but and m.has(Role.COORDINATOR) for m in members)
 
 
-def _role_choices() -> list[Choice]:
+def role_choices() -> list[Choice]:
     return [Choice(role.value, ROLE_LABELS[role]) for role in Role]
 
 
@@ -264,7 +263,7 @@ async def members_view(
             for m in shown
         ],
         agencies=[Choice(a.id, a.name) for a in agencies.values() if a.active],
-        roles=_role_choices(),
+        roles=role_choices(),
         notice=notice,
         open_add=open_add,
         values=dict(values or {}),
@@ -396,7 +395,7 @@ async def _member_view(
         agreement=_agreement(panel, await uow.isa.latest(panel.id, member.id)),
         active=member.active,
         agencies=[Choice(a.id, a.name) for a in agencies],
-        role_choices=_role_choices(),
+        role_choices=role_choices(),
         errors=dict(errors or {}),
         notice=notice,
         confirm_remove=confirm_remove,
@@ -853,126 +852,3 @@ def register(router: Router) -> None:
         (Verb.AGENCIES_KIND, change_kind, one_agency),
     ):
         router.verb(VerbSpec(verb.value, handler, needs))
-
-
-# ---- the gallery ------------------------------------------------------------------------
-
-
-def _gallery_members() -> MembersView:
-    agencies = [
-        Choice("a-police", "Riverside Police"),
-        Choice("a-housing", "Riverside Homes (Housing)"),
-        Choice("a-victims", "Victim Support"),
-    ]
-    return MembersView(
-        panel_name="Riverside Community MARAC",
-        lines=[
-            MemberLine(
-                "m1",
-                "Priya Raman",
-                "Community Safety (Riverside Council)",
-                ["coordinator"],
-                "v2 accepted",
-            ),
-            MemberLine("m2", "Tom Okafor", "Riverside Police", ["chair", "spoc"], "v2 accepted"),
-            MemberLine("m3", "Gemma Hartley", "Riverside Homes (Housing)", ["spoc"], "v2 accepted"),
-            MemberLine(
-                "m4",
-                "Daniel Reyes",
-                "Riverside Homes (Housing)",
-                ["deputy"],
-                "v1 only (v2 is current)",
-            ),
-            MemberLine("m5", "Aisha Bello", "Victim Support", ["referrer"], "not accepted"),
-            MemberLine("m6", "Lee Former", None, ["referrer"], "not accepted", active=False),
-        ],
-        agencies=agencies,
-        roles=_role_choices(),
-    )
-
-
-def gallery_cards() -> dict[str, Card]:
-    """The set-up, members and agencies cards, with invented data."""
-    panel = "Riverside Community MARAC"
-    members_view = _gallery_members()
-    member = MemberView(
-        panel_name=panel,
-        member_id="m4",
-        name="Daniel Reyes",
-        email="daniel.reyes@riverside.example",
-        agency_id="a-housing",
-        roles=["deputy"],
-        agreement="v1 only (v2 is current)",
-        active=True,
-        agencies=members_view.agencies,
-        role_choices=_role_choices(),
-    )
-    agencies_view = AgenciesView(
-        panel_name=panel,
-        lines=[
-            AgencyLine("a-asc", "Adult Social Care", True, 0),
-            AgencyLine("a-police", "Riverside Police", True, 1),
-            AgencyLine("a-housing", "Riverside Homes (Housing)", True, 2),
-            AgencyLine("a-fire", "Riverside Fire and Rescue", False, 0),
-        ],
-    )
-    return {
-        "setup-done": render_setup(SetupView(panel, "Priya Raman")),
-        "members": render_members(members_view),
-        "members-add-errors": render_members(
-            dataclasses.replace(
-                members_view,
-                notice="Check the highlighted fields.",
-                open_add=True,
-                values={"new_roles": "spoc"},
-                errors={
-                    PICKER_ID: "Choose the person in the picker.",
-                    "new_agency": NEEDS_AGENCY,
-                },
-            )
-        ),
-        "member": render_member(member),
-        "member-last-coordinator": render_member(
-            dataclasses.replace(
-                member,
-                name="Priya Raman",
-                roles=["referrer"],
-                errors={"roles": LAST_COORDINATOR},
-                notice="Check the highlighted fields.",
-            )
-        ),
-        "member-remove-question": render_member(dataclasses.replace(member, confirm_remove=True)),
-        "member-removed": render_member(dataclasses.replace(member, active=False)),
-        "agencies": render_agencies(agencies_view),
-        "agencies-add-error": render_agencies(
-            dataclasses.replace(
-                agencies_view,
-                notice="Check the highlighted fields.",
-                open_add=True,
-                values={"agency_name": "riverside police", "agency_kind": "core"},
-                errors={"agency_name": "The panel has an agency of this name already."},
-            )
-        ),
-        "members-import-help": render_import_help(
-            panel, ["Riverside Police", "Riverside Homes (Housing)", "Victim Support"]
-        ),
-        "members-imported": render_imported(ImportedView(panel, 12, 3)),
-        "members-import-refused": render_import_refused(
-            ImportRefusedView(
-                panel,
-                "members.csv",
-                [
-                    ImportErrorLine(
-                        3,
-                        "aad_object_id",
-                        "Not an Entra object id (like 3d9b6c1e-1a2f-4c3b-8d4e-…).",
-                    ),
-                    ImportErrorLine(
-                        5, "agency", "The panel has no agency “Riverside Fire”: add it first."
-                    ),
-                    ImportErrorLine(6, "roles", "Not a role: boss."),
-                ],
-                14,
-            )
-        ),
-    }

@@ -25,7 +25,6 @@ from cards.panels import (
     InvitationLine,
     PanelLine,
     PanelsView,
-    render_invitation,
     render_panels,
 )
 from cards.verbs import Verb
@@ -174,20 +173,3 @@ def register(router: Router) -> None:
         (Verb.PANEL_DECLINE, decline),
     ):
         router.verb(VerbSpec(verb.value, handler, public(PRIVATE)))
-
-
-def gallery_cards() -> dict[str, Card]:
-    """The panels card and an invitation, with invented data."""
-    view = PanelsView(
-        panels=[
-            PanelLine("demo-panel", "Riverside Community MARAC", "spoc", current=True),
-            PanelLine("demo-panel-2", "Westbrook Community MARAC", "referrer"),
-        ],
-        invitations=[InvitationLine("demo-panel-3", "Eastborough Community MARAC", "spoc")],
-    )
-    return {
-        "panels": render_panels(view),
-        "panel-invitation": render_invitation(
-            "demo-panel-3", "Eastborough Community MARAC", "spoc", "Priya Raman"
-        ),
-    }
