@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.domain.common import new_id
 from bot.domain.delivery import ConversationKind, OutgoingDelivery
 from bot.domain.panel import Panel
 from bot.kernel.ports import UnitOfWork
@@ -52,6 +53,7 @@ async def private_card(
     text: str | None = None,
     not_before: datetime | None = None,
     update_of: str | None = None,
+    delivery_id: str | None = None,
 ) -> OutgoingDelivery | None:
     """Queue a card for a member's private chat: the one way every feature does it. None
     when `key` was queued before.
@@ -59,11 +61,14 @@ async def private_card(
     `key` names the message and its recipient (e.g. "inforeq:<request id>:<member id>"), so
     the same message is never queued twice. `not_before` holds it back (quiet hours);
     `update_of` names an earlier delivery whose card this one replaces in place.
+    `delivery_id` is the row's id, for a card that names the row it is sent as (made with
+    bot.domain.common.new_id before the card is rendered; a fresh one when None).
     """
     payload: dict[str, Any] = {"card": card, "text": text}
     if update_of is not None:
         payload["update_of"] = update_of
     delivery = OutgoingDelivery(
+        id=delivery_id or new_id(),
         panel_id=panel_id,
         key=key,
         recipient_member_id=member_id,

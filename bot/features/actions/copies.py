@@ -7,48 +7,23 @@ subscribers), and so does a reminder of a single action (bot.features.actions.re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
 
 from bot.domain.action import Action
-from bot.domain.delivery import DeliveryState, OutgoingDelivery
+from bot.domain.common import new_id
+from bot.domain.delivery import DeliveryState
 from bot.domain.panel import Member, Panel
 from bot.domain.reminders import ActionCardCopy
 from bot.features.actions.views import Lookup, card_for, contacts
 from bot.kernel.localtime import local_day
+from bot.kernel.notify import card_to_member, private_card
 from bot.kernel.ports import UnitOfWork
 from cards.chair import action_assigned_title
-from cards.kit import Card
 
 # Copies of one action's card that are updated when it changes (newest first).
 COPIES_UPDATED = 20
-
-
-async def queue_private(
-    uow: UnitOfWork,
-    panel: Panel,
-    member: Member,
-    card: Card,
-    *,
-    key: str,
-    now: datetime,
-    not_before: datetime | None = None,
-    text: str | None = None,
-    update_of: str | None = None,
-) -> OutgoingDelivery | None:
-    """Queue a card for a member's private chat; None when `key` was queued before."""
-    payload: dict[str, Any] = {"card": card, "text": text}
-    if update_of is not None:
-        payload["update_of"] = update_of
-    delivery = OutgoingDelivery(
-        panel_id=panel.id,
-        key=key,
-        recipient_member_id=member.id,
-        payload=payload,
-        not_before=not_before or now,
-        created_at=now,
-    )
-    return delivery if await uow.outbox.enqueue(delivery) else None
+# How the key of a new action's card begins: its updates keep the "New action" heading.
+ASSIGNED_KEY = "action-assigned:"
 
 
 async def send_action_card(
@@ -70,41 +45,79 @@ async def send_action_card(
     day = local_day(not_before or now, panel)
     queued = 0
     for contact in await contacts(uow, panel, look.members.values(), action.owner_agency_id, day):
-        delivery_key = f"{key}:{contact.id}"
-        delivery = OutgoingDelivery(
-            panel_id=panel.id,
-            key=delivery_key,
-            recipient_member_id=contact.id,
-            payload={},
-            not_before=not_before or now,
-            created_at=now,
-        )
-        card = await card_for(
+        if await queue_copy(
             uow,
             look,
             contact,
             action,
             day,
-            copy=delivery.id,
+            key=f"{key}:{contact.id}",
+            now=now,
+            not_before=not_before,
+            text=text,
             notice=notice,
             reminder=reminder,
             title=title,
-        )
-        if card is None:
-            continue
-        delivery.payload = {"card": card, "text": text}
-        if await uow.outbox.enqueue(delivery):
-            await uow.actions.record_card(
-                ActionCardCopy(
-                    panel_id=panel.id,
-                    action_id=action.id,
-                    delivery_id=delivery.id,
-                    member_id=contact.id,
-                    created_at=now,
-                )
-            )
+        ):
             queued += 1
     return queued
+
+
+async def queue_copy(
+    uow: UnitOfWork,
+    look: Lookup,
+    member: Member,
+    action: Action,
+    day: date,
+    *,
+    key: str,
+    now: datetime,
+    text: str | None,
+    not_before: datetime | None = None,
+    notice: str | None = None,
+    reminder: str | None = None,
+    title: str | None = None,
+) -> bool:
+    """Queue the action's card for one member and remember the row as a copy to update
+    later; False when they may not see it or `key` was queued before."""
+    # The card names the row it is sent as (`copy`), so the row's id comes first.
+    delivery_id = new_id()
+    card = await card_for(
+        uow,
+        look,
+        member,
+        action,
+        day,
+        copy=delivery_id,
+        notice=notice,
+        reminder=reminder,
+        title=title,
+    )
+    if card is None:
+        return False
+    queued = await private_card(
+        uow,
+        panel_id=look.panel.id,
+        member_id=member.id,
+        card=card,
+        key=key,
+        now=now,
+        text=text,
+        not_before=not_before,
+        delivery_id=delivery_id,
+    )
+    if queued is None:
+        return False
+    await uow.actions.record_card(
+        ActionCardCopy(
+            panel_id=look.panel.id,
+            action_id=action.id,
+            delivery_id=queued.id,
+            member_id=member.id,
+            created_at=now,
+        )
+    )
+    return True
 
 
 async def send_new_action_cards(
@@ -125,7 +138,7 @@ async def send_new_action_cards(
             look,
             action,
             now,
-            key=f"action-assigned:{action.id}",
+            key=f"{ASSIGNED_KEY}{action.id}",
             title=action_assigned_title(case.reference),
             text=f"New action for {look.agency_name(action.owner_agency_id)} on {case.reference}",
         )
@@ -172,18 +185,18 @@ async def refresh_copies(
         if member is None:
             continue
         title = None
-        if earlier.key.startswith("action-assigned:"):
+        if earlier.key.startswith(ASSIGNED_KEY):
             case = look.cases.get(action.case_id)
             title = action_assigned_title(case.reference) if case else None
         card = await card_for(uow, look, member, action, day, copy=earlier.id, title=title)
         if card is None:
             continue
         text = earlier.payload.get("text")
-        if await queue_private(
+        if await card_to_member(
             uow,
-            look.panel,
-            member,
-            card,
+            panel_id=look.panel.id,
+            member_id=member.id,
+            card=card,
             key=f"action-update:{earlier.id}:{stamp}",
             now=now,
             text=text if isinstance(text, str) else None,

@@ -30,13 +30,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.action import Action, InformationRequest
-from bot.domain.delivery import OutgoingDelivery
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.minutes import day_label
 from bot.domain.panel import Member, Panel, Role
 from bot.domain.policy import Act, Refusal
 from bot.domain.reminders import (
-    ActionCardCopy,
     Digest,
     Reminder,
     ReminderKind,
@@ -51,13 +49,12 @@ from bot.domain.reminders import (
     reminder_key,
     status_occasion,
 )
-from bot.features.actions.copies import queue_private
+from bot.features.actions.copies import queue_copy
 from bot.features.actions.views import (
     AGREEMENT_FIRST,
     NEXT_STEP,
     Lookup,
     agency_cases_decision,
-    card_for,
     case_detail_decision,
     contacts,
     item_of,
@@ -68,6 +65,7 @@ from bot.features.actions.views import (
 from bot.kernel import access
 from bot.kernel.guard import ANYWHERE, Access
 from bot.kernel.localtime import england_and_wales_holidays
+from bot.kernel.notify import card_to_member
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router
 from cards.actions import LIST_LIMIT, LIST_VIEW, Buttons
@@ -379,17 +377,16 @@ async def _send_digest(uow: UnitOfWork, look: Lookup, state: _Panel, digest: Dig
                 more=len(listed) - len(shown),
             )
         )
-    queued = await queue_private(
+    return await card_to_member(
         uow,
-        look.panel,
-        member,
-        card,
+        panel_id=look.panel.id,
+        member_id=member.id,
+        card=card,
         key=digest.key,
         now=state.now,
         not_before=digest.send_at,
         text=title,
     )
-    return queued is not None
 
 
 def _request_line(look: Lookup, request: InformationRequest, day: date) -> tuple[str, str]:
@@ -405,37 +402,20 @@ async def _send_single(
 ) -> bool:
     """One action's reminder: its own card, a copy that is updated when the action changes."""
     day = state.horizon
-    delivery = OutgoingDelivery(
-        panel_id=look.panel.id,
-        key=key,
-        recipient_member_id=member.id,
-        payload={},
-        not_before=state.send_at,
-        created_at=state.now,
-    )
-    card = await card_for(
-        uow, look, member, action, day, copy=delivery.id, reminder=due_phrase(action.due_on, day)
-    )
-    if card is None:
-        return False
     case = look.cases.get(action.case_id)
-    delivery.payload = {
-        "card": card,
-        "text": f"Reminder: {case.reference if case else 'an action'} is "
-        f"{due_phrase(action.due_on, day)}",
-    }
-    if not await uow.outbox.enqueue(delivery):
-        return False
-    await uow.actions.record_card(
-        ActionCardCopy(
-            panel_id=look.panel.id,
-            action_id=action.id,
-            delivery_id=delivery.id,
-            member_id=member.id,
-            created_at=state.now,
-        )
+    phrase = due_phrase(action.due_on, day)
+    return await queue_copy(
+        uow,
+        look,
+        member,
+        action,
+        day,
+        key=key,
+        now=state.now,
+        not_before=state.send_at,
+        text=f"Reminder: {case.reference if case else 'an action'} is {phrase}",
+        reminder=phrase,
     )
-    return True
 
 
 def _contact_text(people: Sequence[Member]) -> str:
@@ -503,11 +483,11 @@ async def _escalate(
             )
         elif refusal is not None:
             continue
-        if await queue_private(
+        if await card_to_member(
             uow,
-            look.panel,
-            coordinator,
-            card,
+            panel_id=look.panel.id,
+            member_id=coordinator.id,
+            card=card,
             key=f"overdue-escalation:{coordinator.id}:{stamp}",
             now=state.now,
             not_before=state.send_at,

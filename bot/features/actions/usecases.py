@@ -41,7 +41,7 @@ from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act, Refusal, Relation
-from bot.features.actions.copies import queue_private, refresh_copies
+from bot.features.actions.copies import refresh_copies
 from bot.features.actions.views import (
     AGENCY_ROLES,
     AGREEMENT_FIRST,
@@ -60,6 +60,7 @@ from bot.features.actions.views import (
 from bot.kernel import access, audit, versions
 from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.localtime import day_text, local_day
+from bot.kernel.notify import card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.actions import (
@@ -181,11 +182,11 @@ async def _tell_coordinators(
         card = render_cant_do(view)
         if await case_detail_decision(uow, look.panel, coordinator, case) is Refusal.AGREEMENT:
             card = await agreement_instead(uow, look.panel, coordinator, action, look)
-        await queue_private(
+        await card_to_member(
             uow,
-            look.panel,
-            coordinator,
-            card,
+            panel_id=look.panel.id,
+            member_id=coordinator.id,
+            card=card,
             key=f"action-cant:{update.id}:{coordinator.id}",
             now=now,
             text=cant_title(view.agency, reference),
@@ -651,11 +652,11 @@ async def _handover(
                     notice=f"{member.name} is away until {label}: you receive {agency}'s "
                     "action cards and reminders meanwhile.",
                 )
-            await queue_private(
+            await card_to_member(
                 uow,
-                look.panel,
-                standing_in,
-                card,
+                panel_id=look.panel.id,
+                member_id=standing_in.id,
+                card=card,
                 key=f"handover:{member.id}:{until.isoformat()}:{standing_in.id}",
                 now=now,
                 text=f"You stand in for {member.name} until {label}",
