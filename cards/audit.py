@@ -14,6 +14,10 @@ from cards.verbs import Verb
 OLDER_BUTTON = "Older events"
 # A page is cut to stay under the Teams validator's 28 KB, with room to spare.
 MAX_CARD_BYTES = 26 * 1024
+# The Older events button's data, read back by bot.features.governance.commands: the
+# trail's case or referral reference ("" for the panel's) and the last event shown.
+REFERENCE_KEY = "reference"
+BEFORE_KEY = "before"
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,7 @@ def render_audit(view: AuditView, *, shown: int | None = None) -> Card:
             ac.ActionExecute(
                 title=OLDER_BUTTON,
                 verb=Verb.AUDIT_PAGE.value,
-                data={"reference": view.reference, "before": view.event_ids[count - 1]},
+                data={REFERENCE_KEY: view.reference, BEFORE_KEY: view.event_ids[count - 1]},
             )
         )
     body.append(

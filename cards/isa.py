@@ -23,6 +23,12 @@ SAVED_TITLE = "New agreement saved"
 # The agreement's text is shown whole on the card, so it is kept to what a card can carry.
 MAX_ISA_TEXT = 6000
 MAX_VERSION = 32
+# Data keys and input ids: written by these cards, read back by
+# bot.features.governance.commands.
+AGREEMENT_VERSION_KEY = "version"  # the version the Accept button was shown
+NEXT_KEY = "next"  # the verb (and its data) accepting goes on to run
+VERSION_ID = "isa_version"  # the coordinator's form: the new version's name
+TEXT_ID = "isa_text"  # and its text
 
 
 @dataclass(frozen=True)
@@ -80,9 +86,9 @@ def render_isa(view: IsaView) -> Card:
     ]
     actions: list[Any] = []
     if not view.accepted or view.next_step:
-        data: dict[str, Any] = {"version": view.version}
+        data: dict[str, Any] = {AGREEMENT_VERSION_KEY: view.version}
         if view.next_step:
-            data["next"] = dict(view.next_step)
+            data[NEXT_KEY] = dict(view.next_step)
         actions.append(
             ac.ActionExecute(
                 title=ACCEPT_AND_CONTINUE if view.next_step else ACCEPT_BUTTON,
@@ -140,16 +146,16 @@ def render_isa_set(view: IsaSetView) -> Card:
             "no case detail."
         ),
         ac.InputText(
-            id="isa_version",
+            id=VERSION_ID,
             label="New version",
             value=view.version,
             max_length=MAX_VERSION,
             is_required=True,
             error_message="Give the new version a name, e.g. 3 or 2026-12.",
         ),
-        *_error(view, "isa_version"),
+        *_error(view, VERSION_ID),
         ac.InputText(
-            id="isa_text",
+            id=TEXT_ID,
             label="The agreement",
             value=view.text,
             is_multiline=True,
@@ -157,7 +163,7 @@ def render_isa_set(view: IsaSetView) -> Card:
             is_required=True,
             error_message="Write the agreement.",
         ),
-        *_error(view, "isa_text"),
+        *_error(view, TEXT_ID),
     ]
     save = ac.ActionExecute(title=SAVE_BUTTON, verb=Verb.ISA_SAVE.value, data={})
     return build(body, [save], fallback=SET_TITLE)

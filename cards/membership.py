@@ -33,7 +33,29 @@ BACK_TO_MEMBERS = "Back to the members"
 IMPORTED_TITLE = "Members imported"
 NOT_IMPORTED_TITLE = "Nothing was imported"
 IMPORT_HELP_TITLE = "Import members from a CSV file"
-PICKER_ID = "new_member"
+# Input ids and data keys: written by these cards, read back by
+# bot.features.governance.commands (MEMBER_KEY and AGENCY_KEY also name what a button
+# concerns to the guard's targets).
+PICKER_ID = "new_member"  # the add form's people picker: the person's Entra object id
+NEW_NAME_ID = "new_name"
+NEW_EMAIL_ID = "new_email"
+NEW_AGENCY_ID = "new_agency"
+NEW_ROLES_ID = "new_roles"
+MEMBER_KEY = "member_id"  # the member a button concerns
+AGENCY_KEY = "agency_id"  # the agency a button concerns; the member card's agency input
+EMAIL_ID = "email"
+ROLES_ID = "roles"
+CONFIRM_KEY = "confirm"  # True on the button that confirms a removal
+AGENCY_NAME_ID = "agency_name"
+AGENCY_KIND_ID = "agency_kind"
+KIND_KEY = "kind"  # the kind an agency's button makes it: "core" or "invited"
+# The members file's columns, as the import help names them and the import reads them.
+CSV_NAME = "name"
+CSV_EMAIL = "email"
+CSV_AAD = "aad_object_id"
+CSV_AGENCY = "agency"
+CSV_ROLES = "roles"
+CSV_COLUMNS = (CSV_NAME, CSV_EMAIL, CSV_AAD, CSV_AGENCY, CSV_ROLES)
 PEOPLE_PICKER = {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}
 MAX_LINES = 30
 MAX_NAME = 100
@@ -136,37 +158,37 @@ def _add_form(view: MembersView) -> list[Any]:
         ),
         *_errors(errors, PICKER_ID),
         ac.InputText(
-            id="new_name",
+            id=NEW_NAME_ID,
             label="Name (if Teams does not show it)",
-            value=values.get("new_name") or None,
+            value=values.get(NEW_NAME_ID) or None,
             max_length=MAX_NAME,
         ),
-        *_errors(errors, "new_name"),
+        *_errors(errors, NEW_NAME_ID),
         ac.InputText(
-            id="new_email",
+            id=NEW_EMAIL_ID,
             label="E-mail (optional)",
-            value=values.get("new_email") or None,
+            value=values.get(NEW_EMAIL_ID) or None,
             max_length=200,
         ),
-        *_errors(errors, "new_email"),
+        *_errors(errors, NEW_EMAIL_ID),
         ac.InputChoiceSet(
-            id="new_agency",
+            id=NEW_AGENCY_ID,
             label="Agency",
             choices=_choices(view.agencies),
-            value=values.get("new_agency") or None,
+            value=values.get(NEW_AGENCY_ID) or None,
             style=t.ChoiceInputStyle.COMPACT,
             placeholder="No agency",
         ),
-        *_errors(errors, "new_agency"),
+        *_errors(errors, NEW_AGENCY_ID),
         ac.InputChoiceSet(
-            id="new_roles",
+            id=NEW_ROLES_ID,
             label="Roles",
             choices=_choices(view.roles),
-            value=values.get("new_roles") or None,
+            value=values.get(NEW_ROLES_ID) or None,
             is_multi_select=True,
             style=t.ChoiceInputStyle.EXPANDED,
         ),
-        *_errors(errors, "new_roles"),
+        *_errors(errors, NEW_ROLES_ID),
     ]
 
 
@@ -182,7 +204,7 @@ def _member_line(line: MemberLine) -> Any:
                     _execute(
                         change_button_title(line.name),
                         Verb.MEMBERS_EDIT,
-                        {"member_id": line.member_id},
+                        {MEMBER_KEY: line.member_id},
                     )
                 ]
             ),
@@ -209,8 +231,9 @@ def render_members(view: MembersView) -> Card:
         )
     body.append(
         paragraph(
-            "To add many at once, send me a CSV file here with the columns name, email, "
-            "aad_object_id, agency and roles (type members import for the details).",
+            "To add many at once, send me a CSV file here with the columns "
+            f"{', '.join(CSV_COLUMNS[:-1])} and {CSV_COLUMNS[-1]} (type members import for the "
+            "details).",
             subtle=True,
         )
     )
@@ -280,7 +303,7 @@ def render_member(view: MemberView) -> Card:
     """One member: change their agency, roles and e-mail; remove them or add them back."""
     title = member_title(view.name)
     body: list[Any] = [*heading(title, view.panel_name)]
-    data = {"member_id": view.member_id}
+    data = {MEMBER_KEY: view.member_id}
     back = _execute(BACK_TO_MEMBERS, Verb.MEMBERS_LIST, {})
     if view.notice:
         body.append(paragraph(view.notice, attention=bool(view.errors)))
@@ -291,7 +314,7 @@ def render_member(view: MemberView) -> Card:
                 "What they did stays on record, and you can add them back later."
             )
         )
-        remove = _execute(CONFIRM_REMOVE_BUTTON, Verb.MEMBERS_REMOVE, {**data, "confirm": True})
+        remove = _execute(CONFIRM_REMOVE_BUTTON, Verb.MEMBERS_REMOVE, {**data, CONFIRM_KEY: True})
         return build(body, [remove, _execute("Keep them", Verb.MEMBERS_EDIT, data)], fallback=title)
     body.append(
         facts(
@@ -305,26 +328,26 @@ def render_member(view: MemberView) -> Card:
         restore = _execute(RESTORE_MEMBER_BUTTON, Verb.MEMBERS_RESTORE, data, positive=True)
         return build(body, [restore, back], fallback=title)
     body += [
-        ac.InputText(id="email", label="E-mail", value=view.email or None, max_length=200),
-        *_errors(view.errors, "email"),
+        ac.InputText(id=EMAIL_ID, label="E-mail", value=view.email or None, max_length=200),
+        *_errors(view.errors, EMAIL_ID),
         ac.InputChoiceSet(
-            id="agency_id",
+            id=AGENCY_KEY,
             label="Agency",
             choices=_choices(view.agencies),
             value=view.agency_id or None,
             style=t.ChoiceInputStyle.COMPACT,
             placeholder="No agency",
         ),
-        *_errors(view.errors, "agency_id"),
+        *_errors(view.errors, AGENCY_KEY),
         ac.InputChoiceSet(
-            id="roles",
+            id=ROLES_ID,
             label="Roles",
             choices=_choices(view.role_choices),
             value=",".join(view.roles) or None,
             is_multi_select=True,
             style=t.ChoiceInputStyle.EXPANDED,
         ),
-        *_errors(view.errors, "roles"),
+        *_errors(view.errors, ROLES_ID),
     ]
     actions = [
         _execute(SAVE_MEMBER_BUTTON, Verb.MEMBERS_SAVE, data, positive=True),
@@ -364,22 +387,22 @@ KIND_CHOICES = (
 def _agency_form(view: AgenciesView) -> list[Any]:
     return [
         ac.InputText(
-            id="agency_name",
+            id=AGENCY_NAME_ID,
             label="Agency name",
-            value=view.values.get("agency_name") or None,
+            value=view.values.get(AGENCY_NAME_ID) or None,
             max_length=MAX_NAME,
             is_required=True,
             error_message="Name the agency.",
         ),
-        *_errors(view.errors, "agency_name"),
+        *_errors(view.errors, AGENCY_NAME_ID),
         ac.InputChoiceSet(
-            id="agency_kind",
+            id=AGENCY_KIND_ID,
             label="Kind",
             choices=_choices(KIND_CHOICES),
-            value=view.values.get("agency_kind") or "core",
+            value=view.values.get(AGENCY_KIND_ID) or "core",
             style=t.ChoiceInputStyle.EXPANDED,
         ),
-        *_errors(view.errors, "agency_kind"),
+        *_errors(view.errors, AGENCY_KIND_ID),
     ]
 
 
@@ -410,8 +433,8 @@ def render_agencies(view: AgenciesView) -> Card:
                                 kind_button_title(line.name, not line.core),
                                 Verb.AGENCIES_KIND,
                                 {
-                                    "agency_id": line.agency_id,
-                                    "kind": "invited" if line.core else "core",
+                                    AGENCY_KEY: line.agency_id,
+                                    KIND_KEY: "invited" if line.core else "core",
                                 },
                             )
                         ]
@@ -498,26 +521,24 @@ def render_import_refused(view: ImportRefusedView) -> Card:
     return build(body, fallback=NOT_IMPORTED_TITLE)
 
 
+CSV_MEANINGS = (
+    "the person's name (required)",
+    "their work e-mail (optional)",
+    "their Entra object id (required), as in Entra admin",
+    "one of the panel's agencies, as named below (needed for a SPOC or deputy)",
+    "any of coordinator, chair, spoc, deputy, referrer, separated by ; or |",
+)
+
+
 def render_import_help(panel_name: str, agencies: Sequence[str]) -> Card:
     """How to write the CSV file."""
     body = [
         *heading(IMPORT_HELP_TITLE, panel_name),
         paragraph(
             "Send me the file here in our private chat. The first line names the columns: "
-            "name, email, aad_object_id, agency, roles."
+            f"{', '.join(CSV_COLUMNS)}."
         ),
-        facts(
-            [
-                ("name", "the person's name (required)"),
-                ("email", "their work e-mail (optional)"),
-                ("aad_object_id", "their Entra object id (required), as in Entra admin"),
-                (
-                    "agency",
-                    "one of the panel's agencies, as named below (needed for a SPOC or deputy)",
-                ),
-                ("roles", "any of coordinator, chair, spoc, deputy, referrer, separated by ; or |"),
-            ]
-        ),
+        facts(list(zip(CSV_COLUMNS, CSV_MEANINGS, strict=True))),
         paragraph("Agencies: " + ("; ".join(agencies) or "none yet: add them first"), subtle=True),
         paragraph(
             "A person already on the panel is updated. If any line is wrong, nothing is "

@@ -25,8 +25,12 @@ from bot.kernel.notify import card_to_member
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Handler, Reply, Request, Router, VerbSpec
 from cards.isa import (
+    AGREEMENT_VERSION_KEY,
     MAX_ISA_TEXT,
     MAX_VERSION,
+    NEXT_KEY,
+    TEXT_ID,
+    VERSION_ID,
     AcceptedView,
     IsaSavedView,
     IsaSetView,
@@ -72,7 +76,7 @@ async def show(request: Request, deps: Deps) -> Reply:
 
 
 def _next_step(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    raw = data.get("next")
+    raw = data.get(NEXT_KEY)
     if raw is None:
         return None
     if not isinstance(raw, dict) or raw.get("verb") not in NEXT_VERBS or len(str(raw)) > 500:
@@ -86,7 +90,7 @@ def accept_verb(router: Router) -> Handler:
     async def accept(request: Request, deps: Deps) -> Reply:
         panel, member = _member(request)
         next_step = _next_step(request.data)
-        version = request.data.get("version")
+        version = request.data.get(AGREEMENT_VERSION_KEY)
         now = deps.clock.now()
         async with deps.uow() as uow:
             if version != panel.isa_version:
@@ -149,19 +153,19 @@ async def save(request: Request, deps: Deps) -> Reply:
     if isinstance(allowed, Reply):
         return allowed
     panel, _ = allowed
-    version = _typed(request.data, "isa_version", MAX_VERSION)
-    text = _typed(request.data, "isa_text", MAX_ISA_TEXT)
+    version = _typed(request.data, VERSION_ID, MAX_VERSION)
+    text = _typed(request.data, TEXT_ID, MAX_ISA_TEXT)
     errors: dict[str, str] = {}
     if not version or len(version) > MAX_VERSION or not _VERSION.match(version):
-        errors["isa_version"] = (
+        errors[VERSION_ID] = (
             f"Up to {MAX_VERSION} letters, digits, dots or dashes, e.g. 3 or 2026-12."
         )
     elif version == panel.isa_version:
-        errors["isa_version"] = "This is the current version: give the new one another name."
+        errors[VERSION_ID] = "This is the current version: give the new one another name."
     if not text:
-        errors["isa_text"] = "Write the agreement."
+        errors[TEXT_ID] = "Write the agreement."
     elif len(text) > MAX_ISA_TEXT:
-        errors["isa_text"] = f"Keep the agreement under {MAX_ISA_TEXT} characters."
+        errors[TEXT_ID] = f"Keep the agreement under {MAX_ISA_TEXT} characters."
     if errors:
         view = IsaSetView(
             panel_name=panel.name,

@@ -20,7 +20,14 @@ from bot.kernel.audit import record
 from bot.kernel.guard import NOT_MEETINGS, Access, Target
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.audit import MAX_CARD_BYTES, AuditLine, AuditView, render_audit
+from cards.audit import (
+    BEFORE_KEY,
+    MAX_CARD_BYTES,
+    REFERENCE_KEY,
+    AuditLine,
+    AuditView,
+    render_audit,
+)
 from cards.kit import Card
 from cards.verbs import Verb
 
@@ -221,8 +228,8 @@ async def audit(request: Request, deps: Deps) -> Reply:
 
 async def older(request: Request, deps: Deps) -> Reply:
     """The Older events button: the next page of the same trail."""
-    reference = request.data.get("reference")
-    before = request.data.get("before")
+    reference = request.data.get(REFERENCE_KEY)
+    before = request.data.get(BEFORE_KEY)
     if not isinstance(reference, str) or not isinstance(before, str) or len(before) > 64:
         raise InvalidInput("This card is out of date. Type audit and a case reference.")
     return await show_trail(request, deps, reference[:40], before)

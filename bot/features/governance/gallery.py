@@ -15,6 +15,8 @@ from bot.kernel.router import Router
 from cards.audit import AuditLine, AuditView, render_audit
 from cards.case import ActionBlock, CaseView, HistoryLine, ReturnLine, SubjectBlock, render_case
 from cards.isa import (
+    TEXT_ID,
+    VERSION_ID,
     AcceptedView,
     IsaSavedView,
     IsaSetView,
@@ -26,7 +28,15 @@ from cards.isa import (
 )
 from cards.kit import Card
 from cards.membership import (
+    AGENCY_KIND_ID,
+    AGENCY_NAME_ID,
+    CSV_AAD,
+    CSV_AGENCY,
+    CSV_ROLES,
+    NEW_AGENCY_ID,
+    NEW_ROLES_ID,
     PICKER_ID,
+    ROLES_ID,
     AgenciesView,
     AgencyLine,
     Choice,
@@ -132,10 +142,10 @@ def membership_cards() -> dict[str, Card]:
                 members_view,
                 notice="Check the highlighted fields.",
                 open_add=True,
-                values={"new_roles": "spoc"},
+                values={NEW_ROLES_ID: "spoc"},
                 errors={
                     PICKER_ID: "Choose the person in the picker.",
-                    "new_agency": NEEDS_AGENCY,
+                    NEW_AGENCY_ID: NEEDS_AGENCY,
                 },
             )
         ),
@@ -145,7 +155,7 @@ def membership_cards() -> dict[str, Card]:
                 member,
                 name="Priya Raman",
                 roles=["referrer"],
-                errors={"roles": LAST_COORDINATOR},
+                errors={ROLES_ID: LAST_COORDINATOR},
                 notice="Check the highlighted fields.",
             )
         ),
@@ -157,8 +167,8 @@ def membership_cards() -> dict[str, Card]:
                 agencies_view,
                 notice="Check the highlighted fields.",
                 open_add=True,
-                values={"agency_name": "riverside police", "agency_kind": "core"},
-                errors={"agency_name": "The panel has an agency of this name already."},
+                values={AGENCY_NAME_ID: "riverside police", AGENCY_KIND_ID: "core"},
+                errors={AGENCY_NAME_ID: "The panel has an agency of this name already."},
             )
         ),
         "members-import-help": render_import_help(
@@ -172,13 +182,13 @@ def membership_cards() -> dict[str, Card]:
                 [
                     ImportErrorLine(
                         3,
-                        "aad_object_id",
+                        CSV_AAD,
                         "Not an Entra object id (like 3d9b6c1e-1a2f-4c3b-8d4e-…).",
                     ),
                     ImportErrorLine(
-                        5, "agency", "The panel has no agency “Riverside Fire”: add it first."
+                        5, CSV_AGENCY, "The panel has no agency “Riverside Fire”: add it first."
                     ),
-                    ImportErrorLine(6, "roles", "Not a role: boss."),
+                    ImportErrorLine(6, CSV_ROLES, "Not a role: boss."),
                 ],
                 14,
             )
@@ -251,8 +261,8 @@ def agreement_cards() -> dict[str, Card]:
                 version="2",
                 text="",
                 errors={
-                    "isa_version": "This is the current version: give the new one another name.",
-                    "isa_text": "Write the agreement.",
+                    VERSION_ID: "This is the current version: give the new one another name.",
+                    TEXT_ID: "Write the agreement.",
                 },
             )
         ),

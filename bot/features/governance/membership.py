@@ -31,8 +31,26 @@ from bot.kernel.notify import card_to_member
 from bot.kernel.ports import AlreadyExists, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.membership import (
+    AGENCY_KEY,
+    AGENCY_KIND_ID,
+    AGENCY_NAME_ID,
+    CONFIRM_KEY,
+    CSV_AAD,
+    CSV_AGENCY,
+    CSV_COLUMNS,
+    CSV_EMAIL,
+    CSV_NAME,
+    CSV_ROLES,
+    EMAIL_ID,
+    KIND_KEY,
     MAX_NAME,
+    MEMBER_KEY,
+    NEW_AGENCY_ID,
+    NEW_EMAIL_ID,
+    NEW_NAME_ID,
+    NEW_ROLES_ID,
     PICKER_ID,
+    ROLES_ID,
     AgenciesView,
     AgencyLine,
     Choice,
@@ -80,7 +98,6 @@ SET_UP_BY_SOMEONE_ELSE = (
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 200
-CSV_COLUMNS = ("name", "email", "aad_object_id", "agency", "roles")
 MAX_IMPORT_ROWS = 500
 MAX_IMPORT_CHARS = 256 * 1024
 _ROLE_SEPARATORS = re.compile(r"[;|,/]+|\s+")
@@ -312,35 +329,35 @@ async def add(request: Request, deps: Deps) -> Reply:
         name: _text(data, name, limit)
         for name, limit in (
             (PICKER_ID, 64),
-            ("new_name", MAX_NAME),
-            ("new_email", MAX_EMAIL),
-            ("new_agency", 64),
-            ("new_roles", 200),
+            (NEW_NAME_ID, MAX_NAME),
+            (NEW_EMAIL_ID, MAX_EMAIL),
+            (NEW_AGENCY_ID, 64),
+            (NEW_ROLES_ID, 200),
         )
     }
     errors: dict[str, str] = {}
     aad = typed[PICKER_ID]
     if not _GUID.match(aad):
         errors[PICKER_ID] = "Choose the person in the picker."
-    email_error = _check_email(typed["new_email"])
+    email_error = _check_email(typed[NEW_EMAIL_ID])
     if email_error:
-        errors["new_email"] = email_error
-    roles, unknown = _roles(typed["new_roles"])
+        errors[NEW_EMAIL_ID] = email_error
+    roles, unknown = _roles(typed[NEW_ROLES_ID])
     if unknown:
-        errors["new_roles"] = "Choose roles from the list."
+        errors[NEW_ROLES_ID] = "Choose roles from the list."
     now = deps.clock.now()
     async with deps.uow() as uow:
-        agency, agency_error = await _agency_choice(uow, panel, typed["new_agency"])
+        agency, agency_error = await _agency_choice(uow, panel, typed[NEW_AGENCY_ID])
         if agency_error:
-            errors["new_agency"] = agency_error
+            errors[NEW_AGENCY_ID] = agency_error
         elif roles & AGENCY_ROLES and agency is None:
-            errors["new_agency"] = NEEDS_AGENCY
+            errors[NEW_AGENCY_ID] = NEEDS_AGENCY
         existing = await uow.members.by_aad(panel.id, aad) if aad and not errors else None
         if existing is not None and existing.active:
             errors[PICKER_ID] = f"{existing.name} is a member already: use Change instead."
-        name = typed["new_name"][:MAX_NAME] or (existing.name if existing else "")
+        name = typed[NEW_NAME_ID][:MAX_NAME] or (existing.name if existing else "")
         if not name and PICKER_ID not in errors:
-            errors["new_name"] = "Teams did not send this person's name: type it."
+            errors[NEW_NAME_ID] = "Teams did not send this person's name: type it."
         if errors:
             view = await members_view(
                 uow,
@@ -355,7 +372,7 @@ async def add(request: Request, deps: Deps) -> Reply:
         member = dataclasses.replace(
             member,
             name=name,
-            email=typed["new_email"] or member.email,
+            email=typed[NEW_EMAIL_ID] or member.email,
             agency_id=agency.id if agency else None,
             roles=roles,
             active=True,
@@ -403,7 +420,7 @@ async def _member_view(
 
 
 async def _load_member(uow: UnitOfWork, panel: Panel, data: Mapping[str, Any]) -> Member:
-    member_id = _text(data, "member_id", 64)
+    member_id = _text(data, MEMBER_KEY, 64)
     member = await uow.members.get(panel.id, member_id) if member_id else None
     if member is None:
         raise NotFound("That person is not a member of this panel. Type members.")
@@ -422,25 +439,25 @@ async def save(request: Request, deps: Deps) -> Reply:
     """Save a member's agency, roles and e-mail."""
     panel, _ = await _manager(request, deps)
     data = request.data
-    email = _text(data, "email", MAX_EMAIL)
-    roles, unknown = _roles(_text(data, "roles", 200))
+    email = _text(data, EMAIL_ID, MAX_EMAIL)
+    roles, unknown = _roles(_text(data, ROLES_ID, 200))
     now = deps.clock.now()
     async with deps.uow() as uow:
         member = await _load_member(uow, panel, data)
         errors: dict[str, str] = {}
-        agency, agency_error = await _agency_choice(uow, panel, _text(data, "agency_id", 64))
+        agency, agency_error = await _agency_choice(uow, panel, _text(data, AGENCY_KEY, 64))
         if agency_error:
-            errors["agency_id"] = agency_error
+            errors[AGENCY_KEY] = agency_error
         if unknown:
-            errors["roles"] = "Choose roles from the list."
+            errors[ROLES_ID] = "Choose roles from the list."
         elif roles & AGENCY_ROLES and agency is None and not agency_error:
-            errors["agency_id"] = NEEDS_AGENCY
+            errors[AGENCY_KEY] = NEEDS_AGENCY
         email_error = _check_email(email)
         if email_error:
-            errors["email"] = email_error
+            errors[EMAIL_ID] = email_error
         demoted = member.has(Role.COORDINATOR) and Role.COORDINATOR not in roles
         if demoted and not _has_other_coordinator(await uow.members.all(panel.id), member.id):
-            errors["roles"] = LAST_COORDINATOR
+            errors[ROLES_ID] = LAST_COORDINATOR
         if not member.active:
             view = await _member_view(uow, panel, member, notice="Add them back first.")
             return Reply(card=render_member(view))
@@ -470,10 +487,10 @@ async def remove(request: Request, deps: Deps) -> Reply:
         everyone = await uow.members.all(panel.id)
         if member.has(Role.COORDINATOR) and not _has_other_coordinator(everyone, member.id):
             refused = await _member_view(
-                uow, panel, member, errors={"roles": LAST_COORDINATOR}, notice=LAST_COORDINATOR
+                uow, panel, member, errors={ROLES_ID: LAST_COORDINATOR}, notice=LAST_COORDINATOR
             )
             return Reply(card=render_member(refused))
-        if request.data.get("confirm") is not True:
+        if request.data.get(CONFIRM_KEY) is not True:
             question = await _member_view(uow, panel, member, confirm_remove=True)
             return Reply(card=render_member(question))
         if member.active:
@@ -545,27 +562,27 @@ async def agencies(request: Request, deps: Deps) -> Reply:
 async def add_agency(request: Request, deps: Deps) -> Reply:
     """Add an agency, core or invited; names are unique whatever their case."""
     panel, _ = await _manager(request, deps)
-    name = " ".join(_text(request.data, "agency_name", MAX_NAME).split())
-    kind_raw = _text(request.data, "agency_kind", 20) or AgencyKind.CORE.value
+    name = " ".join(_text(request.data, AGENCY_NAME_ID, MAX_NAME).split())
+    kind_raw = _text(request.data, AGENCY_KIND_ID, 20) or AgencyKind.CORE.value
     kind = next((k for k in AgencyKind if k.value == kind_raw), None)
     errors: dict[str, str] = {}
     if not name:
-        errors["agency_name"] = "Name the agency."
+        errors[AGENCY_NAME_ID] = "Name the agency."
     elif len(name) > MAX_NAME:
-        errors["agency_name"] = f"Keep the name under {MAX_NAME} characters."
+        errors[AGENCY_NAME_ID] = f"Keep the name under {MAX_NAME} characters."
     if kind is None:
-        errors["agency_kind"] = "Choose core or invited."
+        errors[AGENCY_KIND_ID] = "Choose core or invited."
     now = deps.clock.now()
     async with deps.uow() as uow:
         if name and not errors and await uow.agencies.by_name(panel.id, name) is not None:
-            errors["agency_name"] = "The panel has an agency of this name already."
+            errors[AGENCY_NAME_ID] = "The panel has an agency of this name already."
         if errors or kind is None:
             view = await agencies_view(
                 uow,
                 panel,
                 notice="Check the highlighted fields.",
                 open_add=True,
-                values={"agency_name": name, "agency_kind": kind_raw},
+                values={AGENCY_NAME_ID: name, AGENCY_KIND_ID: kind_raw},
                 errors=errors,
             )
             return Reply(card=render_agencies(view))
@@ -580,8 +597,8 @@ async def add_agency(request: Request, deps: Deps) -> Reply:
 async def change_kind(request: Request, deps: Deps) -> Reply:
     """Make an agency core or invited."""
     panel, _ = await _manager(request, deps)
-    kind = next((k for k in AgencyKind if k.value == request.data.get("kind")), None)
-    agency_id = _text(request.data, "agency_id", 64)
+    kind = next((k for k in AgencyKind if k.value == request.data.get(KIND_KEY)), None)
+    agency_id = _text(request.data, AGENCY_KEY, 64)
     now = deps.clock.now()
     async with deps.uow() as uow:
         agency = await uow.agencies.get(panel.id, agency_id) if agency_id else None
@@ -677,7 +694,7 @@ def parse_members_csv(
             rows.append(found)
         else:
             problems += found
-        person = values["aad_object_id"].casefold()
+        person = values[CSV_AAD].casefold()
         if _GUID.match(person):
             seen.setdefault(person, line)
     return (rows, problems) if not problems else ([], problems)
@@ -695,32 +712,32 @@ def _check_row(
     def problem(column: str, message: str) -> None:
         problems.append(RowProblem(line, column, message))
 
-    name = " ".join(values["name"].split())
+    name = " ".join(values[CSV_NAME].split())
     if not name:
-        problem("name", "The name is missing.")
+        problem(CSV_NAME, "The name is missing.")
     elif len(name) > MAX_NAME:
-        problem("name", f"Keep the name under {MAX_NAME} characters.")
-    email = values["email"]
+        problem(CSV_NAME, f"Keep the name under {MAX_NAME} characters.")
+    email = values[CSV_EMAIL]
     email_error = _check_email(email)
     if email_error:
-        problem("email", email_error)
-    aad = values["aad_object_id"]
+        problem(CSV_EMAIL, email_error)
+    aad = values[CSV_AAD]
     if not _GUID.match(aad):
-        problem("aad_object_id", "Not an Entra object id (like 3d9b6c1e-1a2f-4c3b-8d4e-…).")
+        problem(CSV_AAD, "Not an Entra object id (like 3d9b6c1e-1a2f-4c3b-8d4e-…).")
     elif aad.casefold() in seen:
-        problem("aad_object_id", f"The same person as on line {seen[aad.casefold()]}.")
-    agency_name = " ".join(values["agency"].split())
+        problem(CSV_AAD, f"The same person as on line {seen[aad.casefold()]}.")
+    agency_name = " ".join(values[CSV_AGENCY].split())
     agency_id = agencies.get(agency_name.casefold()) if agency_name else None
     # The messages name the line and column, never the value: the file is fetched content.
     if agency_name and agency_id is None:
-        problem("agency", "The panel has no agency of that name: add it first, or check it.")
-    roles, unknown = _roles(values["roles"])
+        problem(CSV_AGENCY, "The panel has no agency of that name: add it first, or check it.")
+    roles, unknown = _roles(values[CSV_ROLES])
     if unknown:
-        problem("roles", f"Use the roles {', '.join(r.value for r in Role)} only.")
+        problem(CSV_ROLES, f"Use the roles {', '.join(r.value for r in Role)} only.")
     elif not roles:
-        problem("roles", "Give at least one role.")
+        problem(CSV_ROLES, "Give at least one role.")
     elif roles & AGENCY_ROLES and not agency_name:
-        problem("agency", "A SPOC or deputy belongs to an agency: name it.")
+        problem(CSV_AGENCY, "A SPOC or deputy belongs to an agency: name it.")
     if problems:
         return problems
     return ImportRow(line, name, email or None, aad.lower(), agency_id, roles)
@@ -756,7 +773,7 @@ async def import_members(
             changed.append((member, existing is None))
         if rows and not any(m.has(Role.COORDINATOR) for m in everyone.values()):
             problems.append(
-                RowProblem(0, "roles", "After this import the panel would have no coordinator.")
+                RowProblem(0, CSV_ROLES, "After this import the panel would have no coordinator.")
             )
         if problems:
             lines = [ImportErrorLine(p.line, p.column, p.message) for p in problems]
