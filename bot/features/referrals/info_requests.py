@@ -22,15 +22,14 @@ from bot.domain.meeting import Meeting
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
 from bot.domain.referral import Referral
+from bot.features.referrals.commands import AnswerInfoRequest, OpenInfoRequest
 from bot.kernel import access, versions
 from bot.kernel.guard import PRIVATE, Access, Target
-from bot.kernel.inputs import text_field
 from bot.kernel.localtime import born_text, day_text, local, when_text
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import Deps, Reply, Request, Router, VerbSpec
 from cards.info_request import (
-    ANSWER_INPUT,
     MAX_ANSWER,
     REQUEST_ID_KEY,
     AnsweredNoticeView,
@@ -187,14 +186,9 @@ async def _agreement_card(
 
 
 async def _contact_request(
-    request: Request, deps: Deps, uow: UnitOfWork, now: datetime
-) -> tuple[Panel, Member, InformationRequest, Case, Agency]:
-    """The request the card names; who may open it (VIEW_CASE_DETAIL as its agency, with the
-    agreement) was decided by the guard."""
-    panel, member = request.admitted()
-    request_id = text_field(request.data, REQUEST_ID_KEY, 64)
-    if request_id is None:
-        raise InvalidInput("This card names no request. Type help.")
+    uow: UnitOfWork, panel: Panel, request_id: str
+) -> tuple[InformationRequest, Case, Agency]:
+    """The request the card names, its case and the agency asked."""
     info = await uow.information_requests.get(panel.id, request_id)
     case = await uow.cases.get(panel.id, info.case_id) if info else None
     if info is None or case is None:
@@ -202,15 +196,18 @@ async def _contact_request(
     agency = await uow.agencies.get(panel.id, info.agency_id)
     if agency is None:
         raise NotFound("That information request no longer exists.")
-    return panel, member, info, case, agency
+    return info, case, agency
 
 
 async def open_request(request: Request, deps: Deps) -> Reply:
     """The request's card, opened by its contact once they may see it (e.g. after accepting
-    the agreement); its answer once answered."""
+    the agreement); its answer once answered. Who may open it (VIEW_CASE_DETAIL as its
+    agency, with the agreement) was decided by the guard."""
+    panel, member = request.admitted()
+    command = OpenInfoRequest.parse(request.data)
     now = deps.clock.now()
     async with deps.uow() as uow:
-        panel, member, info, case, agency = await _contact_request(request, deps, uow, now)
+        info, case, agency = await _contact_request(uow, panel, command.request_id)
         if info.status is not RequestStatus.OPEN:
             return Reply(card=await _answered_card(uow, panel, info, case, agency))
         referral = await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
@@ -225,33 +222,30 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
     """The agency's SPOC or deputy returns what the agency knows (ANSWER_INFO_REQUEST as the
     asked agency: checked by the guard)."""
     panel, member = request.admitted()
-    request_id = text_field(request.data, REQUEST_ID_KEY, 64)
-    if request_id is None:
-        raise InvalidInput("This card names no request. Type help.")
+    command = AnswerInfoRequest.parse(request.data)
     now = deps.clock.now()
     async with deps.uow() as uow:
-        info = await uow.information_requests.get(panel.id, request_id)
-        case = await uow.cases.get(panel.id, info.case_id) if info else None
-        if info is None or case is None:
-            raise NotFound("That information request no longer exists.")
-        agency = await uow.agencies.get(panel.id, info.agency_id)
-        if agency is None:
-            raise NotFound("That information request no longer exists.")
-        if info.status is not RequestStatus.OPEN:
-            return Reply(card=await _not_sent(uow, request, panel, member, info, case, agency, now))
-        if versions.is_stale(request.data, info.version):
-            return Reply(card=await _not_sent(uow, request, panel, member, info, case, agency, now))
-        try:
-            answer = text_field(request.data, ANSWER_INPUT, MAX_ANSWER)
-            info.answer_with(answer or "", by_agency_id=agency.id, by_member_id=member.id, at=now)
-        except InvalidInput as err:
+        info, case, agency = await _contact_request(uow, panel, command.request_id)
+        if info.status is not RequestStatus.OPEN or command.version != info.version:
+            return Reply(
+                card=await _not_sent(uow, request, command, panel, member, info, case, agency, now)
+            )
+        error = command.unreadable
+        if error is None:
+            try:
+                info.answer_with(
+                    command.answer or "", by_agency_id=agency.id, by_member_id=member.id, at=now
+                )
+            except InvalidInput as err:
+                error = err.message
+        if error is not None:
             if not await _may_see(uow, panel, member, agency):
                 return Reply(card=await _agreement_card(uow, panel, member, info, case, agency))
             referral = (
                 await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
             )
             meeting = await uow.meetings.get(panel.id, info.meeting_id) if info.meeting_id else None
-            typed = request.data.get(ANSWER_INPUT)
+            typed = command.typed
             view = request_view(
                 panel,
                 info,
@@ -259,8 +253,8 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
                 referral,
                 agency,
                 meeting,
-                answer=typed[:MAX_ANSWER] if isinstance(typed, str) else None,
-                error=err.message,
+                answer=typed[:MAX_ANSWER] if typed is not None else None,
+                error=error,
             )
             return Reply(card=render_info_request(view))
         try:
@@ -272,7 +266,9 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
             if current is None:
                 raise NotFound("That information request no longer exists.") from None
             return Reply(
-                card=await _not_sent(uow, request, panel, member, current, case, agency, now)
+                card=await _not_sent(
+                    uow, request, command, panel, member, current, case, agency, now
+                )
             )
         await _audit(uow, panel, member, AuditVerb.UPDATE, info, now, "answered")
         await _tell_coordinators(uow, panel, info, case, agency, now)
@@ -284,6 +280,7 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
 async def _not_sent(
     uow: UnitOfWork,
     request: Request,
+    command: AnswerInfoRequest,
     panel: Panel,
     member: Member,
     info: InformationRequest,
@@ -295,8 +292,8 @@ async def _not_sent(
     it): nothing is sent, the refusal is audited (and committed), and the request is shown
     as it is now with a line saying what changed meanwhile; the typed answer stays in the
     box while the request is open, and is quoted back (in this private chat) once not."""
-    raw = request.data.get(ANSWER_INPUT)
-    typed = (raw.strip()[:MAX_ANSWER] or None) if isinstance(raw, str) else None
+    raw = command.typed
+    typed = (raw.strip()[:MAX_ANSWER] or None) if raw is not None else None
     await versions.record_refusal(
         uow,
         request,

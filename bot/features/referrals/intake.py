@@ -9,7 +9,6 @@ stores the referral's structured fields, and hands it to triage.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +53,7 @@ from bot.domain.referral import (
 )
 from bot.domain.risk import RiskMatrix
 from bot.features.referrals import triage
+from bot.features.referrals.commands import IntakeClick, Refer, step_of
 from bot.features.referrals.notices import (
     ReferralEvent,
     referral_summary,
@@ -67,10 +67,7 @@ from bot.kernel.ports import AlreadyExists, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Handler, Reply, Request, Router, VerbSpec
 from cards.intake import (
     CATEGORY_TITLES,
-    CONFIRM_KEY,
     ROLE_TITLES,
-    ROW_KEY,
-    STEP_KEY,
     Choice,
     DraftNoteView,
     IntakeView,
@@ -85,20 +82,13 @@ from cards.intake import (
     render_submitted,
 )
 from cards.kit import Card
-from cards.referrals import REFERRAL_ID_KEY
 from cards.verbs import Verb
 
 # Any member of the panel may refer; the panel's own roles all count.
 REFER_ROLES = frozenset(Role)
 EDITABLE = frozenset({ReferralStatus.DRAFT, ReferralStatus.MORE_INFO_REQUESTED})
 IN_PRIVATE = "Referrals are made in private: I've sent you a private message."
-HOW_TO_REFER = (
-    "Type refer to carry on with your draft, refer new to start another, or refer and a "
-    "reference such as RF-2026-0049."
-)
-OUT_OF_DATE = "This card is out of date. Type refer to carry on with your referral."
 NOT_YOURS = "I can't find that referral among yours. Type refer to see your draft."
-_REFERENCE = re.compile(r"^RF-\d{4}-\d{1,6}$", re.IGNORECASE)
 _MAX_REFERENCE_TRIES = 1000
 # How often `refer` starts again when another draft took its reference at the same instant.
 _CREATION_TRIES = 3
@@ -250,12 +240,6 @@ def draft_note(referral: Referral, step: Step) -> DraftNoteView:
 # --- loading and keeping drafts -----------------------------------------------------------
 
 
-async def _membership(request: Request, deps: Deps) -> tuple[Panel, Member]:
-    """The member the guard let through: REFER for `refer`, EDIT_REFERRAL (their own
-    referral, no agreement needed for what they wrote) for the intake card's buttons."""
-    return request.admitted()
-
-
 def _inputs_of(referral: Referral) -> dict[str, Any]:
     """What the draft holds as typed; rebuilt from the stored fields if none was kept."""
     if referral.draft_inputs:
@@ -263,10 +247,6 @@ def _inputs_of(referral: Referral) -> dict[str, Any]:
     if referral.subjects:
         return inputs_from_referral(referral)
     return new_draft_inputs()
-
-
-def _step_of(raw: object) -> Step | None:
-    return next((s for s in Step if s.value == raw), None)
 
 
 async def _own(uow: UnitOfWork, panel: Panel, member: Member, referral_id: str) -> Referral:
@@ -351,42 +331,43 @@ def status_text(referral: Referral, panel: Panel) -> str:
 
 async def refer(request: Request, deps: Deps) -> Reply:
     """`refer`: carry on with the caller's draft or start one; `refer new`; `refer RF-…`."""
+    # The member the guard let through (REFER); then what they asked for.
+    panel, member = request.admitted()
+    command = Refer.parse(request.args)
     for _ in range(_CREATION_TRIES - 1):
         try:
-            return await _refer(request, deps)
+            return await _refer(command, panel, member, request.where.kind, deps)
         except AlreadyExists:
             # Another draft took the same reference at the same instant (another referrer,
             # or this one in a second window): nothing was stored, so look again, when the
             # next number is free. A last loss answers with AlreadyExists' plain message.
             continue
-    return await _refer(request, deps)
+    return await _refer(command, panel, member, request.where.kind, deps)
 
 
-async def _refer(request: Request, deps: Deps) -> Reply:
-    panel, member = await _membership(request, deps)
-    wanted = request.args.strip()
-    if wanted and wanted.lower() != "new" and not _REFERENCE.match(wanted):
-        raise InvalidInput(HOW_TO_REFER)
+async def _refer(
+    command: Refer, panel: Panel, member: Member, where: ConversationKind, deps: Deps
+) -> Reply:
     async with deps.uow() as uow:
         setting = await _setting(uow, panel, member, deps.clock.now())
         drafts = await _open_drafts(uow, panel, member)
-        if wanted.lower() == "new" or (not wanted and not drafts):
+        if command.new or (command.reference is None and not drafts):
             referral = await _new_draft(uow, setting)
-        elif wanted:
-            found = await uow.referrals.by_reference(panel.id, wanted.upper())
+        elif command.reference is not None:
+            found = await uow.referrals.by_reference(panel.id, command.reference)
             if found is None or found.referrer_member_id != member.id:
-                raise NotFound(f"You have no referral {wanted.upper()}.")
+                raise NotFound(f"You have no referral {command.reference}.")
             if found.status not in EDITABLE:
                 return Reply(text=status_text(found, panel))
             referral = found
         else:
             referral = drafts[0]
         others = [d.reference for d in drafts if d.id != referral.id]
-        step = _step_of(referral.draft_step) or Step.ABOUT
+        step = step_of(referral.draft_step) or Step.ABOUT
         card = render_intake(
             intake_view(setting, referral, _inputs_of(referral), step, other_drafts=others)
         )
-        if request.where.kind is ConversationKind.PERSONAL:
+        if where is ConversationKind.PERSONAL:
             await uow.commit()
             return Reply(card=card)
         # Never personal data in a shared chat: the card goes to the caller's private chat.
@@ -414,39 +395,38 @@ class _Click:
     referral: Referral
     inputs: dict[str, Any]
     step: Step
-    data: Mapping[str, Any]
+    command: IntakeClick
 
 
 async def _on_click(verb: Verb, request: Request, deps: Deps) -> Reply:
-    panel, member = await _membership(request, deps)
-    referral_id = request.data.get(REFERRAL_ID_KEY)
-    if not isinstance(referral_id, str) or not 0 < len(referral_id) <= 64:
-        raise InvalidInput(OUT_OF_DATE)
+    # The member the guard let through: EDIT_REFERRAL (their own referral, no agreement
+    # needed for what they wrote); then what the card sent.
+    panel, member = request.admitted()
+    command = IntakeClick.parse(request.data)
     try:
-        return await _apply(verb, request, deps, panel, member, referral_id)
+        return await _apply(verb, command, deps, panel, member)
     except Conflict:
         # Another click on the same draft (a double click, a second window) saved first. A
         # draft keeps the last value typed in each field, so laying this click's inputs over
         # the newer copy is what the person means; a submitted referral is not changed again.
-        return await _apply(verb, request, deps, panel, member, referral_id)
+        return await _apply(verb, command, deps, panel, member)
 
 
 async def _apply(
-    verb: Verb, request: Request, deps: Deps, panel: Panel, member: Member, referral_id: str
+    verb: Verb, command: IntakeClick, deps: Deps, panel: Panel, member: Member
 ) -> Reply:
     async with deps.uow() as uow:
-        referral = await _own(uow, panel, member, referral_id)
+        referral = await _own(uow, panel, member, command.referral_id)
         if referral.status not in EDITABLE:
             return Reply(text=status_text(referral, panel))
         setting = await _setting(uow, panel, member, deps.clock.now())
-        step = _step_of(request.data.get(STEP_KEY)) or _step_of(referral.draft_step) or Step.ABOUT
         click = _Click(
             verb=verb,
             setting=setting,
             referral=referral,
-            inputs=merge_inputs(_inputs_of(referral), request.data, setting.ctx.matrix),
-            step=step,
-            data=request.data,
+            inputs=merge_inputs(_inputs_of(referral), command.inputs, setting.ctx.matrix),
+            step=command.step or step_of(referral.draft_step) or Step.ABOUT,
+            command=command,
         )
         card = await _HANDLERS[verb](uow, click)
         await uow.commit()
@@ -501,11 +481,6 @@ async def _save(uow: UnitOfWork, click: _Click) -> Card:
     return render_saved(draft_note(click.referral, click.step))
 
 
-def _row(click: _Click) -> str:
-    row = click.data.get(ROW_KEY)
-    return row if isinstance(row, str) else ""
-
-
 async def _change_rows(
     uow: UnitOfWork,
     click: _Click,
@@ -524,7 +499,7 @@ async def _add_subject(uow: UnitOfWork, click: _Click) -> Card:
 
 
 async def _remove_subject(uow: UnitOfWork, click: _Click) -> Card:
-    row = _row(click)
+    row = click.command.row
     return await _change_rows(uow, click, Step.SUBJECTS, lambda i: remove_subject(i, row))
 
 
@@ -533,12 +508,12 @@ async def _add_child(uow: UnitOfWork, click: _Click) -> Card:
 
 
 async def _remove_child(uow: UnitOfWork, click: _Click) -> Card:
-    row = _row(click)
+    row = click.command.row
     return await _change_rows(uow, click, Step.HOUSEHOLD, lambda i: remove_child(i, row))
 
 
 async def _discard(uow: UnitOfWork, click: _Click) -> Card:
-    if click.data.get(CONFIRM_KEY) is not True:
+    if not click.command.confirmed:
         await _keep(uow, click, click.step, "draft saved before discarding")
         return render_discard_question(draft_note(click.referral, click.step))
     note = draft_note(click.referral, click.step)

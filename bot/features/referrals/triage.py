@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TypeVar
 
 from bot.domain import policy
 from bot.domain.audit import AuditEvent, AuditVerb
@@ -32,19 +32,24 @@ from bot.domain.referral import (
     Subject,
 )
 from bot.domain.risk import RiskLevel, RiskMatrix
+from bot.features.referrals.commands import (
+    AcceptReferral,
+    AskReferrer,
+    DeclineReferral,
+    ListReferrals,
+    TriageClick,
+)
 from bot.features.referrals.info_requests import SentRequest, send_requests
 from bot.features.referrals.notices import ReferralEvent, tell_referrer
 from bot.kernel import access, audit
 from bot.kernel.config import load_risk_matrix
 from bot.kernel.guard import PRIVATE, Access, Target
-from bot.kernel.inputs import text_field
 from bot.kernel.localtime import born_text, day_text, short_day_text, when_text
 from bot.kernel.notify import card_to_channel, card_to_member
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
 from cards.referrals import (
-    REFERRAL_ID_KEY,
     MineView,
     MyLine,
     PendingLine,
@@ -53,15 +58,9 @@ from cards.referrals import (
     render_pending,
 )
 from cards.triage import (
-    ACCEPT_FORM,
     AGENCIES_INPUT,
-    ASK_FORM,
-    DECLINE_FORM,
     DECLINE_NOTE_INPUT,
     DECLINE_REASON_INPUT,
-    FORM_INPUTS,
-    INFO_QUESTION_INPUT,
-    MAX_TEXT,
     MEETING_INPUT,
     OTHER_MEETING_INPUT,
     QUESTION_INPUT,
@@ -76,7 +75,7 @@ from cards.triage import (
     render_triage_outcome,
     triage_title,
 )
-from cards.verbs import VERSION_KEY, Verb
+from cards.verbs import Verb
 
 NEW_CASE_MINUTES = 15
 SEE_REFERRAL = policy.Act.VIEW_REFERRAL
@@ -391,22 +390,11 @@ class Decider:
     member: Member
     where: ConversationKind
 
-
-async def _decider(request: Request, deps: Deps) -> Decider:
-    """The coordinator the guard let through (TRIAGE on the referral the card names)."""
-    panel, member = request.admitted()
-    return Decider(panel, member, request.where.kind)
-
-
-def _card_version(data: Mapping[str, Any]) -> int | None:
-    raw = data.get(VERSION_KEY)
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw)
-    return None
+    @classmethod
+    def of(cls, request: Request) -> Decider:
+        """The coordinator the guard let through (TRIAGE on the referral the card names)."""
+        panel, member = request.admitted()
+        return cls(panel, member, request.where.kind)
 
 
 async def _load(uow: UnitOfWork, panel: Panel, referral_id: str) -> Referral:
@@ -465,22 +453,20 @@ async def _state_card(
     )
 
 
-Act = Callable[[UnitOfWork, Decider, Referral, Mapping[str, Any], datetime], Awaitable[Card]]
+_Click = TypeVar("_Click", bound=TriageClick)
+# A decision's use case: it acts on the referral in the unit of work, or raises FormRefused.
+Decision = Callable[[UnitOfWork, Decider, Referral, _Click, datetime], Awaitable[Card]]
 
 
-async def _decide(request: Request, deps: Deps, form: str, act: Act) -> Reply:
+async def _decide(decider: Decider, command: _Click, act: Decision[_Click], deps: Deps) -> Reply:
     """Load the referral, make sure the card is current, act, and commit; or say why not.
 
     Nothing is saved unless everything succeeds: bad input shows the card again with the
     errors; a referral someone else decided shows what they decided; a stale save (storage's
     optimistic lock) is answered the same way.
     """
-    decider = await _decider(request, deps)
     panel = decider.panel
-    referral_id = text_field(request.data, REFERRAL_ID_KEY, 64)
-    if referral_id is None:
-        raise InvalidInput("This card names no referral. Type referrals.")
-    version = _card_version(request.data)
+    referral_id, version = command.referral_id, command.version
     now = deps.clock.now()
     try:
         async with deps.uow() as uow:
@@ -493,17 +479,22 @@ async def _decide(request: Request, deps: Deps, form: str, act: Act) -> Reply:
                     return Reply(card=await _agreement_card(uow, panel, decider.member, referral))
                 view = await triage_view(uow, panel, referral, now, notice=CHANGED_MEANWHILE)
                 return Reply(card=render_triage(view))
-            card = await act(uow, decider, referral, request.data, now)
+            card = await act(uow, decider, referral, command, now)
             await uow.commit()
             return Reply(card=card)
     except FormRefused as refused:
-        typed = _typed(request.data, form)
         async with deps.uow() as uow:
             referral = await _load(uow, panel, referral_id)
             if not await _may_see(uow, panel, decider.member):
                 return Reply(card=await _agreement_card(uow, panel, decider.member, referral))
             view = await triage_view(
-                uow, panel, referral, now, open_form=form, values=typed, errors=refused.errors
+                uow,
+                panel,
+                referral,
+                now,
+                open_form=command.form,
+                values=command.typed,
+                errors=refused.errors,
             )
         return Reply(card=render_triage(view))
     except Conflict:
@@ -518,39 +509,16 @@ async def _decide(request: Request, deps: Deps, form: str, act: Act) -> Reply:
         return Reply(card=render_triage(view))
 
 
-def _typed(data: Mapping[str, Any], form: str) -> dict[str, str]:
-    """What the coordinator typed in the form, to show it again."""
-    return {
-        name: value[:MAX_TEXT]
-        for name in FORM_INPUTS[form]
-        if isinstance(value := data.get(name), str)
-    }
-
-
 def _refuse_as(field_name: str, err: InvalidInput) -> FormRefused:
     """A domain refusal, shown next to the field it concerns."""
     return FormRefused({name: err.message for name in err.fields} or {field_name: err.message})
 
 
-def _form_text(data: Mapping[str, Any], name: str) -> str | None:
-    try:
-        return text_field(data, name, MAX_TEXT)
-    except InvalidInput as err:
-        raise _refuse_as(name, err) from None
-
-
-def _id_list(raw: object) -> list[str] | None:
-    """A multi-select's value: 'a,b,c' (as cards send it) or a list; None if unreadable."""
-    if raw is None:
-        return []
-    if isinstance(raw, str):
-        parts = raw.split(",")
-    elif isinstance(raw, list) and all(isinstance(p, str) for p in raw):
-        parts = list(raw)
-    else:
-        return None
-    ids = [p.strip() for p in parts if p.strip()]
-    return list(dict.fromkeys(ids))
+def _readable(command: TriageClick) -> None:
+    """Refuse the form when the card sent an input that could not be read (not text, or
+    too long): that input alone is shown, as before anything else was checked."""
+    if command.unreadable:
+        raise FormRefused(command.unreadable)
 
 
 async def _audit(
@@ -592,23 +560,24 @@ async def _next_case_reference(uow: UnitOfWork, panel: Panel, now: datetime) -> 
 
 
 async def _accept(
-    uow: UnitOfWork, decider: Decider, referral: Referral, data: Mapping[str, Any], now: datetime
+    uow: UnitOfWork, decider: Decider, referral: Referral, command: AcceptReferral, now: datetime
 ) -> Card:
+    _readable(command)
     panel = decider.panel
     errors: dict[str, str] = {}
-    meeting_id = _form_text(data, MEETING_INPUT)
+    meeting_id = command.meeting_id
     meeting = await uow.meetings.get(panel.id, meeting_id) if meeting_id else None
     if meeting is None:
         errors[MEETING_INPUT] = "Choose one of the panel's upcoming meetings."
     elif not _listable(meeting, now):
         errors[MEETING_INPUT] = "That meeting has started, ended or been cancelled: choose another."
     agencies = {a.id: a for a in await uow.agencies.all(panel.id) if a.active}
-    chosen = _id_list(data.get(AGENCIES_INPUT))
+    chosen = command.agency_ids
     if chosen is None or any(agency_id not in agencies for agency_id in chosen):
         errors[AGENCIES_INPUT] = (
             "Choose agencies from the list: one is not an agency of this panel."
         )
-    question = _form_text(data, INFO_QUESTION_INPUT) or DEFAULT_INFO_QUESTION
+    question = command.info_question or DEFAULT_INFO_QUESTION
     if errors or meeting is None or chosen is None:
         raise FormRefused(errors)
 
@@ -693,11 +662,11 @@ def _asked_text(sent: list[SentRequest]) -> str:
 
 
 async def _ask(
-    uow: UnitOfWork, decider: Decider, referral: Referral, data: Mapping[str, Any], now: datetime
+    uow: UnitOfWork, decider: Decider, referral: Referral, command: AskReferrer, now: datetime
 ) -> Card:
-    question = _form_text(data, QUESTION_INPUT)
+    _readable(command)
     try:
-        referral.ask_for_more_information(question or "")
+        referral.ask_for_more_information(command.question or "")
     except InvalidInput as err:
         raise _refuse_as(QUESTION_INPUT, err) from None
     await uow.referrals.save(referral)
@@ -720,19 +689,19 @@ async def _ask(
 
 
 async def _decline(
-    uow: UnitOfWork, decider: Decider, referral: Referral, data: Mapping[str, Any], now: datetime
+    uow: UnitOfWork, decider: Decider, referral: Referral, command: DeclineReferral, now: datetime
 ) -> Card:
+    _readable(command)
     errors: dict[str, str] = {}
-    raw_reason = _form_text(data, DECLINE_REASON_INPUT)
-    reason = next((r for r in DeclineReason if r.value == raw_reason), None)
+    reason = command.reason
     if reason is None:
         errors[DECLINE_REASON_INPUT] = "Choose a reason from the list."
-    other = _form_text(data, OTHER_MEETING_INPUT)
+    other = command.other_meeting
     if other is not None and other not in OTHER_MEETINGS:
         errors[OTHER_MEETING_INPUT] = "Choose a meeting from the list."
     elif reason is DeclineReason.MORE_APPROPRIATE_MEETING and other is None:
         errors[OTHER_MEETING_INPUT] = "Name the more appropriate meeting."
-    note = _form_text(data, DECLINE_NOTE_INPUT)
+    note = command.note
     if errors or reason is None:
         raise FormRefused(errors)
     if reason is DeclineReason.MORE_APPROPRIATE_MEETING and other is not None:
@@ -762,17 +731,20 @@ async def _decline(
 
 async def accept(request: Request, deps: Deps) -> Reply:
     """Accept: open the case, list it on the chosen meeting, ask the chosen agencies."""
-    return await _decide(request, deps, ACCEPT_FORM, _accept)
+    decider = Decider.of(request)
+    return await _decide(decider, AcceptReferral.parse(request.data), _accept, deps)
 
 
 async def ask(request: Request, deps: Deps) -> Reply:
     """Send the referral back to its referrer with a question."""
-    return await _decide(request, deps, ASK_FORM, _ask)
+    decider = Decider.of(request)
+    return await _decide(decider, AskReferrer.parse(request.data), _ask, deps)
 
 
 async def decline(request: Request, deps: Deps) -> Reply:
     """Decline with a reason (and the more appropriate meeting, when that is the reason)."""
-    return await _decide(request, deps, DECLINE_FORM, _decline)
+    decider = Decider.of(request)
+    return await _decide(decider, DeclineReferral.parse(request.data), _decline, deps)
 
 
 # ---- the referrals command ------------------------------------------------------------
@@ -781,11 +753,12 @@ async def decline(request: Request, deps: Deps) -> Reply:
 async def referrals(request: Request, deps: Deps) -> Reply:
     """Coordinators: every pending referral, or one's triage card. Others: their own."""
     panel, member = request.admitted()
+    command = ListReferrals.parse(request.args)
     now = deps.clock.now()
     async with deps.uow() as uow:
         if Role.COORDINATOR in request.roles():
-            if request.args.strip():
-                reply = await _open(uow, panel, member, request, request.args.split()[0], now)
+            if command.reference is not None:
+                reply = await _open(uow, panel, member, request, command.reference, now)
                 await uow.commit()
                 return reply
             return Reply(card=await _pending(uow, panel, now))
@@ -795,9 +768,9 @@ async def referrals(request: Request, deps: Deps) -> Reply:
 async def _open(
     uow: UnitOfWork, panel: Panel, member: Member, request: Request, reference: str, now: datetime
 ) -> Reply:
-    referral = await uow.referrals.by_reference(panel.id, reference[:40])
+    referral = await uow.referrals.by_reference(panel.id, reference)
     if referral is None or referral.status is ReferralStatus.DRAFT:
-        raise NotFound(f"There is no referral {reference[:40]} in this panel. Type referrals.")
+        raise NotFound(f"There is no referral {reference} in this panel. Type referrals.")
     decision = await access.decide_for(uow, panel, member, SEE_REFERRAL, policy.Relation.NONE)
     if not decision.allowed:
         return await audit.refuse(
