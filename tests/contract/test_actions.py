@@ -146,6 +146,31 @@ async def test_open_actions_due_by_a_day_include_that_day_earliest_first(
     assert [a.id for a in due] == [before.id, on_the_day.id]
 
 
+async def test_the_ids_of_open_actions_due_by_a_day_leave_out_one_meetings_only(
+    storage: Storage,
+) -> None:
+    (panel,) = await make.stored_panels(storage)
+    case = make.case(panel)
+    day = date(2026, 7, 10)
+    this_meeting, earlier_meeting = "meeting-this", "meeting-earlier"
+    late = make.action(case, due_on=date(2026, 7, 1), meeting_id=earlier_meeting)
+    set_here = make.action(case, due_on=date(2026, 7, 2), meeting_id=this_meeting)
+    unplanned = make.action(case, due_on=day, meeting_id=None)
+    after = make.action(case, due_on=date(2026, 7, 11), meeting_id=earlier_meeting)
+    done = make.action(case, due_on=date(2026, 6, 1), status=ActionStatus.DONE)
+    async with storage.unit_of_work() as uow:
+        await uow.cases.save(case)
+        for action in (unplanned, after, done, set_here, late):
+            await uow.actions.save(action)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        every = [action.id for action in await uow.actions.open_due_by(panel.id, day)]
+        ids = await uow.actions.open_ids_due_by(panel.id, day)
+        unmet = await uow.actions.open_ids_due_by(panel.id, day, except_meeting_id=this_meeting)
+    assert ids == every == [late.id, set_here.id, unplanned.id]
+    assert unmet == [late.id, unplanned.id]
+
+
 async def test_actions_of_one_panel_are_invisible_from_another(storage: Storage) -> None:
     mine, theirs = await make.stored_panels(storage, 2)
     case = make.case(mine)
@@ -158,6 +183,7 @@ async def test_actions_of_one_panel_are_invisible_from_another(storage: Storage)
         assert await uow.actions.for_case(theirs.id, case.id) == []
         assert await uow.actions.open_for_agency(theirs.id, "shared-agency") == []
         assert await uow.actions.open_due_by(theirs.id, date(2030, 1, 1)) == []
+        assert await uow.actions.open_ids_due_by(theirs.id, date(2030, 1, 1)) == []
 
 
 async def test_an_information_request_comes_back_with_every_field_and_updates(

@@ -58,6 +58,25 @@ async def test_upcoming_meetings_start_at_or_after_the_time_soonest_first(
     assert [m.id for m in first_two] == [exactly_now.id, cancelled.id]
 
 
+async def test_meetings_asked_for_by_ids_come_soonest_first_ignoring_unknown_ids(
+    storage: Storage,
+) -> None:
+    (panel,) = await make.stored_panels(storage)
+    later = make.meeting(panel, starts_at=make.at(days=60))
+    sooner = make.meeting(panel, starts_at=make.at(days=30))
+    same_time = make.meeting(panel, starts_at=make.at(days=30), status=MeetingStatus.CANCELLED)
+    not_asked = make.meeting(panel, starts_at=make.at(days=1))
+    async with storage.unit_of_work() as uow:
+        for meeting in (later, not_asked, same_time, sooner):
+            await uow.meetings.save(meeting)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        found = await uow.meetings.by_ids(panel.id, [later.id, "unknown", sooner.id, same_time.id])
+        assert await uow.meetings.by_ids(panel.id, []) == []
+    tied = sorted([sooner, same_time], key=lambda meeting: meeting.id)
+    assert found == [*tied, later]
+
+
 async def test_an_agenda_is_ordered_by_position_and_items_can_be_updated(
     storage: Storage,
 ) -> None:
@@ -111,5 +130,6 @@ async def test_meetings_of_one_panel_are_invisible_from_another(storage: Storage
     async with storage.unit_of_work() as uow:
         assert await uow.meetings.get(theirs.id, meeting.id) is None
         assert await uow.meetings.upcoming(theirs.id, make.at(days=-1000)) == []
+        assert await uow.meetings.by_ids(theirs.id, [meeting.id]) == []
         assert await uow.meetings.agenda(theirs.id, meeting.id) == []
         assert await uow.meetings.agenda(mine.id, meeting.id) == [item]
