@@ -22,6 +22,7 @@ from typing import Any
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
+from cards.info_request import REQUEST_ID_KEY
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
 from cards.verbs import VERSION_KEY, Verb
 
@@ -43,6 +44,26 @@ LIST_LIMIT = 8
 MAX_CARD_BYTES = 26 * 1024
 CARD_VIEW = "card"
 LIST_VIEW = "list"
+
+# What each button's data carries, written here and read back by
+# bot.features.actions.commands.Click: the action, the rendering's token, the view to
+# render again, the action's position on the card, and the outbox row a sent card was
+# sent as (`copy`) or the agency a list shows.
+ACTION_ID_KEY = "action_id"
+TOKEN_KEY = "token"  # noqa: S105 (the name of a card data key, not a secret)
+VIEW_KEY = "view"
+INDEX_KEY = "index"
+COPY_KEY = "copy"
+AGENCY_ID_KEY = "agency_id"
+# The box of each button's form (on the card suffixed with the action's index: field_id).
+NOTE_INPUT = "note"
+UPDATE_INPUT = "update"
+REASON_INPUT = "reason"
+BOX_OF: Mapping[Verb, str] = {
+    Verb.ACTION_DONE: NOTE_INPUT,
+    Verb.ACTION_UPDATE: UPDATE_INPUT,
+    Verb.ACTION_CANT: REASON_INPUT,
+}
 
 
 def action_title(case_reference: str) -> str:
@@ -105,21 +126,28 @@ class Buttons:
 
     token: str
     view: str = CARD_VIEW
-    context: Mapping[str, str] = field(default_factory=dict)
-    # What a refused click had typed, by input name ("note", "update", "reason"): shown
-    # again in its box so that nothing is lost.
+    # The outbox row the card is sent as (a sent action card), so that its copies can be
+    # updated and this one left to the click's answer.
+    copy: str | None = None
+    # The agency a list shows (a list card): its list is rendered again.
+    agency_id: str | None = None
+    # What a refused click had typed, by input (NOTE_INPUT, UPDATE_INPUT, REASON_INPUT):
+    # shown again in its box so that nothing is lost.
     typed: Mapping[str, str] = field(default_factory=dict)
 
 
 def _forms(item: ActionItem, index: int, buttons: Buttons) -> Any:
     data: dict[str, Any] = {
-        "action_id": item.action_id,
+        ACTION_ID_KEY: item.action_id,
         VERSION_KEY: item.version,
-        "token": buttons.token,
-        "view": buttons.view,
-        "index": index,
-        **buttons.context,
+        TOKEN_KEY: buttons.token,
+        VIEW_KEY: buttons.view,
+        INDEX_KEY: index,
     }
+    if buttons.copy is not None:
+        data[COPY_KEY] = buttons.copy
+    if buttons.agency_id is not None:
+        data[AGENCY_ID_KEY] = buttons.agency_id
 
     def form(
         input_name: str, label: str, required: bool, title: str, verb: Verb, error: str
@@ -146,12 +174,12 @@ def _forms(item: ActionItem, index: int, buttons: Buttons) -> Any:
         actions=[
             ac.ActionShowCard(
                 title=DONE_BUTTON,
-                card=form("note", NOTE_LABEL, False, MARK_DONE, Verb.ACTION_DONE, ""),
+                card=form(NOTE_INPUT, NOTE_LABEL, False, MARK_DONE, Verb.ACTION_DONE, ""),
             ),
             ac.ActionShowCard(
                 title=UPDATE_BUTTON,
                 card=form(
-                    "update",
+                    UPDATE_INPUT,
                     UPDATE_LABEL,
                     True,
                     SAVE_UPDATE,
@@ -162,7 +190,7 @@ def _forms(item: ActionItem, index: int, buttons: Buttons) -> Any:
             ac.ActionShowCard(
                 title=CANT_BUTTON,
                 card=form(
-                    "reason",
+                    REASON_INPUT,
                     REASON_LABEL,
                     True,
                     SEND_CANT,
@@ -322,7 +350,7 @@ def _render_list(view: ActionListView) -> Card:
             actions.append(
                 ac.ActionSubmit(
                     title=f"Answer {line.split(' ')[0]}",
-                    data={"verb": Verb.INFO_OPEN.value, "request_id": request_id},
+                    data={"verb": Verb.INFO_OPEN.value, REQUEST_ID_KEY: request_id},
                 )
             )
     if index and view.buttons is not None:
@@ -372,7 +400,7 @@ def render_cant_do(view: CantDoView) -> Card:
 
 
 def input_value(data: Mapping[str, Any], name: str, index: int) -> Any:
-    """What a person typed in an action's box (`note`, `update` or `reason`)."""
+    """What a person typed in an action's box (NOTE_INPUT, UPDATE_INPUT or REASON_INPUT)."""
     return data.get(field_id(name, index))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import make_deps
+from bot.app import build_router, make_deps
 from bot.demo import seed_demo
 from bot.domain.action import Action, ActionStatus
 from bot.domain.audit import AuditVerb
@@ -23,6 +23,7 @@ from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import IsaAcceptance
 from bot.features.actions import copies, reminders
 from bot.kernel.ports import Storage
+from bot.kernel.router import Router
 from cards.actions import (
     CANT_BUTTON,
     DONE_BUTTON,
@@ -39,6 +40,12 @@ from tests.support import governance as g
 
 HOUSING = "Riverside Homes (Housing)"
 HEARD = g.HEARD_CASE  # CM-2026-013: Housing's open action is on it
+
+
+def router() -> Router:
+    """The app's router: the actions feature is one of bot.features.FEATURES (other tests
+    start their bots with it)."""
+    return build_router()
 
 
 @pytest.fixture

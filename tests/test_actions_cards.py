@@ -13,6 +13,7 @@ from bot.kernel.channel_gate import shared_post
 from cards.actions import (
     CANT_BUTTON,
     DONE_BUTTON,
+    LIST_VIEW,
     UPDATE_BUTTON,
     ActionGroup,
     ActionListView,
@@ -87,7 +88,7 @@ def test_a_long_list_is_cut_to_fit_the_teams_budget_and_says_how_many_more() -> 
             panel_name="Riverside Community MARAC",
             title="Open actions of Riverside Homes (Housing)",
             groups=[ActionGroup(None, items)],
-            buttons=Buttons(token="t", view="list"),
+            buttons=Buttons(token="t", view=LIST_VIEW),
         )
     )
     assert len(json.dumps(card).encode()) <= 26 * 1024

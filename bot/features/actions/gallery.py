@@ -64,8 +64,8 @@ def demo_item(**changes: Any) -> ActionItem:
 def action_cards() -> dict[str, Card]:
     """The action cards."""
     rendering = "demo-rendering"  # tells one rendering of a card from another
-    buttons = Buttons(token=rendering, view=CARD_VIEW, context={"copy": "demo-delivery"})
-    list_buttons = Buttons(token=rendering, view=LIST_VIEW, context={"agency_id": "demo-agency"})
+    buttons = Buttons(token=rendering, view=CARD_VIEW, copy="demo-delivery")
+    list_buttons = Buttons(token=rendering, view=LIST_VIEW, agency_id="demo-agency")
     open_item = demo_item()
     late = demo_item(
         action_id="demo-late",
@@ -190,7 +190,7 @@ def reminder_cards() -> dict[str, Card]:
     """The reminder cards."""
     panel, housing = DEMO_PANEL, HOUSING
     rendering = "demo-rendering"  # tells one rendering of a card from another
-    buttons = Buttons(token=rendering, view=LIST_VIEW, context={"agency_id": "demo-agency"})
+    buttons = Buttons(token=rendering, view=LIST_VIEW, agency_id="demo-agency")
     soon = demo_item(due_phrase="due in 3 days", reminder="due in 3 days")
     late = demo_item(
         action_id="demo-late",

@@ -361,11 +361,7 @@ async def _send_digest(uow: UnitOfWork, look: Lookup, state: _Panel, digest: Dig
         shown = listed[:LIST_LIMIT]
         items = [item_of(a, look, day, reminder=due_phrase(a.due_on, day)) for a in shown]
         own = bool(shown) and may_act(member, shown[0])
-        buttons = (
-            Buttons(token=new_token(), view=LIST_VIEW, context={"agency_id": agency_id})
-            if own
-            else None
-        )
+        buttons = Buttons(token=new_token(), view=LIST_VIEW, agency_id=agency_id) if own else None
         card = render_digest(
             DigestView(
                 panel_name=look.panel.name,

@@ -64,11 +64,21 @@ from bot.kernel.notify import card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.actions import (
+    ACTION_ID_KEY,
+    AGENCY_ID_KEY,
+    BOX_OF,
     CARD_VIEW,
+    COPY_KEY,
+    INDEX_KEY,
     LIST_LIMIT,
     LIST_VIEW,
     MAX_NOTE,
+    NOTE_INPUT,
     OVERDUE_TITLE,
+    REASON_INPUT,
+    TOKEN_KEY,
+    UPDATE_INPUT,
+    VIEW_KEY,
     ActionGroup,
     ActionItem,
     ActionListView,
@@ -107,7 +117,7 @@ def _text(data: Mapping[str, Any], name: str, limit: int) -> str | None:
 
 
 def _index(data: Mapping[str, Any]) -> int:
-    raw = data.get("index", 0)
+    raw = data.get(INDEX_KEY, 0)
     if isinstance(raw, bool):
         return 0
     if isinstance(raw, int) and 0 <= raw < 100:
@@ -136,18 +146,18 @@ class Click:
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> Click:
-        action_id = _text(data, "action_id", 64)
-        token = _text(data, "token", 64)
+        action_id = _text(data, ACTION_ID_KEY, 64)
+        token = _text(data, TOKEN_KEY, 64)
         if action_id is None or token is None:
             raise InvalidInput("This card is out of date. Type actions for the current one.")
-        view = _text(data, "view", 16) or CARD_VIEW
+        view = _text(data, VIEW_KEY, 16) or CARD_VIEW
         return cls(
             action_id=action_id,
             token=token,
             view=view if view in (CARD_VIEW, LIST_VIEW) else CARD_VIEW,
             index=_index(data),
-            copy=_text(data, "copy", 64),
-            agency_id=_text(data, "agency_id", 64),
+            copy=_text(data, COPY_KEY, 64),
+            agency_id=_text(data, AGENCY_ID_KEY, 64),
         )
 
 
@@ -205,14 +215,6 @@ def _typed(data: Mapping[str, Any], name: str, index: int) -> str | None:
     return " ".join(raw.split()) or None
 
 
-# The box each button's form has (cards.actions), for keeping what a refused click typed.
-TYPED_INPUT: Mapping[Verb, str] = {
-    Verb.ACTION_DONE: "note",
-    Verb.ACTION_UPDATE: "update",
-    Verb.ACTION_CANT: "reason",
-}
-
-
 async def _refuse_stale(
     uow: UnitOfWork,
     request: Request,
@@ -227,7 +229,7 @@ async def _refuse_stale(
     nothing changes, the refusal is audited (and committed), and the answer says what
     changed meanwhile; what was typed goes back in its box, or is quoted when the action
     has no boxes any more. Returns the notice and the boxes to fill."""
-    name = TYPED_INPUT[verb]
+    name = BOX_OF[verb]
     try:
         text = _typed(request.data, name, click.index)
     except DomainError:
@@ -268,16 +270,16 @@ def _apply(
     correct (nothing is changed then)."""
     agency_id = member.agency_id or ""
     if verb is Verb.ACTION_DONE:
-        note = _typed(data, "note", click.index) or ""
+        note = _typed(data, NOTE_INPUT, click.index) or ""
         action.complete(by_agency_id=agency_id, at=now, note=note, by_member_id=member.id)
         return Applied(action.updates[-1], "Marked done. Thank you.")
     if verb is Verb.ACTION_UPDATE:
-        text = _typed(data, "update", click.index) or ""
+        text = _typed(data, UPDATE_INPUT, click.index) or ""
         update = action.add_update(text, by_agency_id=agency_id, at=now, by_member_id=member.id)
         return Applied(update, "Update saved.")
-    reason = _typed(data, "reason", click.index)
+    reason = _typed(data, REASON_INPUT, click.index)
     if not reason:
-        raise InvalidInput("Say why your agency can't do it.", {"reason": "required"})
+        raise InvalidInput("Say why your agency can't do it.", {REASON_INPUT: "required"})
     update = action.add_update(
         f"Can't do this: {reason}", by_agency_id=agency_id, at=now, by_member_id=member.id
     )

@@ -237,7 +237,7 @@ async def card_for(
         buttons = Buttons(
             token=new_token(),
             view=CARD_VIEW,
-            context={"copy": copy} if copy else {},
+            copy=copy or None,
             typed=dict(typed or {}),
         )
     return render_action(
@@ -271,11 +271,7 @@ async def agency_list_card(
     shown = actions[:LIST_LIMIT]
     await look.add_cases(uow, [a.case_id for a in shown])
     own = member.agency_id == agency.id and bool(AGENCY_ROLES & member.roles)
-    buttons = (
-        Buttons(token=new_token(), view=LIST_VIEW, context={"agency_id": agency.id})
-        if own
-        else None
-    )
+    buttons = Buttons(token=new_token(), view=LIST_VIEW, agency_id=agency.id) if own else None
     view = ActionListView(
         panel_name=look.panel.name,
         title=actions_title(agency.name),
