@@ -38,8 +38,8 @@ from bot.features.meetings.calendar import (
     ics_url,
     meetings_ics,
     schedules_from_data,
-    take_date,
 )
+from bot.features.meetings.commands import take_date
 from bot.features.meetings.gallery import calendar_cards
 from bot.kernel.dispatch import run_command
 from bot.kernel.links import Links, Purpose

@@ -16,7 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.domain.action import Action
 from bot.domain.agenda import (
@@ -45,26 +45,27 @@ from bot.domain.meeting import (
 )
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
+from bot.features.meetings.commands import (
+    AddCase,
+    AddOtherBusiness,
+    AgendaAsked,
+    AgendaCard,
+    MeetingAsked,
+    MoveItem,
+    SetAsideItem,
+)
 from bot.kernel import versions
 from bot.kernel.guard import ANYWHERE, Access, Target
-from bot.kernel.inputs import text_field
 from bot.kernel.localtime import day_text, local, when_text
 from bot.kernel.notify import card_to_channel, card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.agenda import (
-    DEFER_REASON_INPUT,
-    ITEM_KEY,
-    MINUTES_INPUT,
-    REASON_INPUT,
-    REFERENCE_INPUT,
-    TITLE_INPUT,
     AgendaLine,
     AgendaView,
     AnnouncedCase,
     AnnouncementView,
     InvitationView,
-    field_id,
     render_agenda,
     render_agenda_announcement,
     render_agenda_invitation,
@@ -441,7 +442,35 @@ async def publish(
 
 # --- the feature ---------------------------------------------------------------------------
 
-Edit = Callable[[UnitOfWork, Panel, Member, AgendaState, Request, datetime], Awaitable[str]]
+C = TypeVar("C")
+
+
+@dataclass(frozen=True)
+class AgendaTurn:
+    """One change to a meeting's agenda: who, where, the agenda as it stands, and when."""
+
+    uow: UnitOfWork
+    request: Request
+    panel: Panel
+    member: Member
+    state: AgendaState
+    now: datetime
+
+    async def audit(self, detail: str) -> None:
+        await _audit(
+            self.uow,
+            self.panel,
+            self.member,
+            self.request,
+            "meeting",
+            self.state.meeting.id,
+            self.now,
+            detail,
+        )
+
+
+# A change: the card's inputs read into its command, then applied; it says what it did.
+Edit = Callable[[AgendaTurn, C], Awaitable[str]]
 
 
 @dataclass(frozen=True)
@@ -493,11 +522,8 @@ class Agenda:
     async def command(self, request: Request, deps: Deps) -> Reply:
         """`agenda` shows the next meeting's agenda; `agenda publish` publishes it."""
         panel, _ = _membership(request)
-        sub = request.args.strip().lower()
-        if sub == "publish":
+        if AgendaAsked.of(request.args).publish:
             return await self.publish_verb(request, deps)
-        if sub:
-            raise InvalidInput("Write it as: agenda, or agenda publish.")
         return await self.show(request, deps, panel)
 
     def _edits(self, request: Request) -> bool:
@@ -552,17 +578,22 @@ class Agenda:
             self.cards.keep(panel, coordinator, meeting, card)
         return Reply(card=card)
 
-    async def _edit(self, request: Request, deps: Deps, edit: Edit) -> Reply:
+    async def _edit(
+        self,
+        request: Request,
+        deps: Deps,
+        read: Callable[[Mapping[str, Any]], C],
+        edit: Edit[C],
+    ) -> Reply:
         """Load the meeting's agenda, change it, save and show it; a refused change saves
-        nothing and shows the agenda again with the reason."""
+        nothing and shows the agenda again with the reason. The change's inputs are `read`
+        once the card is known to be current, so a wrong one is shown on the agenda."""
         panel, member = _coordinator(request)
-        meeting_id = text_field(request.data, MEETING_KEY, 64)
-        if meeting_id is None:
-            raise InvalidInput("This card names no meeting. Type agenda.")
+        card = AgendaCard.of(request.data)
         now = deps.clock.now()
         refused: str | None = None
         async with self._lock(panel.id), deps.uow() as uow:
-            meeting = await uow.meetings.get(panel.id, meeting_id)
+            meeting = await uow.meetings.get(panel.id, card.meeting_id)
             if meeting is None:
                 raise NotFound("That meeting no longer exists. Type agenda.")
             if not meeting.agenda_editable:
@@ -571,11 +602,12 @@ class Agenda:
                     f"{STATUS_LABELS[meeting.status].lower()}: its agenda no longer changes."
                 )
             state = await refresh_agenda(uow, panel, meeting, self.config.timing)
-            if versions.is_stale(request.data, meeting.version):
+            if card.version != meeting.version:
                 refused = await _refuse_stale(uow, request, panel, member, meeting, now)
             else:
                 try:
-                    notice = await edit(uow, panel, member, state, request, now)
+                    turn = AgendaTurn(uow, request, panel, member, state, now)
+                    notice = await edit(turn, read(request.data))
                 except StaleVersion:
                     # Lost the race: another change to this meeting's agenda saved first.
                     await uow.rollback()
@@ -588,8 +620,10 @@ class Agenda:
                 else:
                     await uow.commit()
         if refused is not None:
-            return await self.show(request, deps, panel, meeting_id=meeting_id, refused=refused)
-        return await self.show(request, deps, panel, meeting_id=meeting_id, notice=notice)
+            return await self.show(
+                request, deps, panel, meeting_id=card.meeting_id, refused=refused
+            )
+        return await self.show(request, deps, panel, meeting_id=card.meeting_id, notice=notice)
 
     async def _save_order(self, uow: UnitOfWork, state: AgendaState) -> None:
         state.items = renumber(state.items, state.cases, manual=state.meeting.agenda_manual)
@@ -600,203 +634,26 @@ class Agenda:
     # --- verbs ---
 
     async def move_up(self, request: Request, deps: Deps) -> Reply:
-        return await self._edit(request, deps, self._mover(up=True))
+        return await self._edit(request, deps, MoveItem.of, self._mover(up=True))
 
     async def move_down(self, request: Request, deps: Deps) -> Reply:
-        return await self._edit(request, deps, self._mover(up=False))
-
-    def _mover(self, *, up: bool) -> Edit:
-        async def edit(
-            uow: UnitOfWork,
-            panel: Panel,
-            member: Member,
-            state: AgendaState,
-            request: Request,
-            now: datetime,
-        ) -> str:
-            item = state.item(_item_id(request))
-            state.items = move_item(state.items, item.id, up=up)
-            state.meeting.agenda_manual = True
-            await self._save_order(uow, state)
-            return f"Moved “{item.title}” {'up' if up else 'down'}."
-
-        return edit
+        return await self._edit(request, deps, MoveItem.of, self._mover(up=False))
 
     async def add_other(self, request: Request, deps: Deps) -> Reply:
-        async def edit(
-            uow: UnitOfWork,
-            panel: Panel,
-            member: Member,
-            state: AgendaState,
-            request: Request,
-            now: datetime,
-        ) -> str:
-            title = text_field(request.data, TITLE_INPUT, 400) or ""
-            item = other_business(state.meeting, state.items, title, minutes=_minutes(request.data))
-            state.items.append(item)
-            await self._save_order(uow, state)
-            await _audit(uow, panel, member, request, "meeting", state.meeting.id, now, "aob")
-            return f"Added “{item.title}” to any other business."
-
-        return await self._edit(request, deps, edit)
+        return await self._edit(request, deps, AddOtherBusiness.of, self.add_other_business)
 
     async def add_case(self, request: Request, deps: Deps) -> Reply:
-        async def edit(
-            uow: UnitOfWork,
-            panel: Panel,
-            member: Member,
-            state: AgendaState,
-            request: Request,
-            now: datetime,
-        ) -> str:
-            reference = text_field(request.data, REFERENCE_INPUT, 40)
-            case = await uow.cases.by_reference(panel.id, reference) if reference else None
-            if case is None:
-                raise InvalidInput(f"There is no case {reference or ''} in this panel.".strip())
-            if not case.is_open:
-                raise InvalidInput(f"{case.reference} is closed.")
-            kind = (
-                AgendaItemKind.NEW_CASE
-                if case.status is CaseStatus.OPEN
-                else AgendaItemKind.REVIEW_CASE
-            )
-            existing = next((i for i in state.items if i.case_id == case.id), None)
-            if existing is not None and existing.is_active:
-                raise InvalidInput(f"{case.reference} is on this agenda already.")
-            elsewhere = [
-                i
-                for i in await uow.meetings.items_for_cases(panel.id, [case.id])
-                if i.meeting_id != state.meeting.id and i.status is AgendaItemStatus.PENDING
-            ]
-            label = day_text(state.meeting.starts_at, panel)
-            for other in elsewhere:
-                other.status = AgendaItemStatus.REMOVED
-                other.note = f"moved to the meeting on {label}"
-                await uow.meetings.save_agenda_item(other)
-            if existing is not None:
-                existing.status, existing.note = AgendaItemStatus.PENDING, "added back"
-            else:
-                state.items.append(
-                    AgendaItem(
-                        panel_id=panel.id,
-                        meeting_id=state.meeting.id,
-                        kind=kind,
-                        position=len(state.items) + 1,
-                        title=case.reference,
-                        case_id=case.id,
-                        minutes_estimate=self.config.timing.minutes_per_case,
-                    )
-                )
-            state.cases[case.id] = case
-            await self._save_order(uow, state)
-            await _audit(
-                uow, panel, member, request, "meeting", state.meeting.id, now, case.reference
-            )
-            return f"Added {case.reference} to the agenda."
-
-        return await self._edit(request, deps, edit)
+        return await self._edit(request, deps, AddCase.of, self.add_a_case)
 
     async def remove(self, request: Request, deps: Deps) -> Reply:
-        async def edit(
-            uow: UnitOfWork,
-            panel: Panel,
-            member: Member,
-            state: AgendaState,
-            request: Request,
-            now: datetime,
-        ) -> str:
-            item = state.item(_item_id(request))
-            reason = text_field(request.data, field_id(REASON_INPUT, item.id), 600) or ""
-            item.set_aside(AgendaItemStatus.REMOVED, reason)
-            await self._save_order(uow, state)
-            await _audit(
-                uow,
-                panel,
-                member,
-                request,
-                "meeting",
-                state.meeting.id,
-                now,
-                f"removed {item.title}",
-            )
-            return f"Removed “{item.title}” from the agenda."
-
-        return await self._edit(request, deps, edit)
+        return await self._edit(request, deps, SetAsideItem.removing, self.remove_item)
 
     async def defer(self, request: Request, deps: Deps) -> Reply:
-        async def edit(
-            uow: UnitOfWork,
-            panel: Panel,
-            member: Member,
-            state: AgendaState,
-            request: Request,
-            now: datetime,
-        ) -> str:
-            item = state.item(_item_id(request))
-            reason = text_field(request.data, field_id(DEFER_REASON_INPUT, item.id), 600) or ""
-            item.set_aside(AgendaItemStatus.DEFERRED, reason)
-            await self._save_order(uow, state)
-            later = await meeting_after(uow, panel.id, state.meeting)
-            await _audit(
-                uow,
-                panel,
-                member,
-                request,
-                "meeting",
-                state.meeting.id,
-                now,
-                f"deferred {item.title}",
-            )
-            if later is None or not later.agenda_editable:
-                return (
-                    f"Deferred “{item.title}”: it is listed on the next meeting once that is "
-                    "planned."
-                )
-            there = await uow.meetings.agenda(panel.id, later.id)
-            if not any(i.case_id == item.case_id for i in there):
-                await uow.meetings.save_agenda_item(
-                    AgendaItem(
-                        panel_id=panel.id,
-                        meeting_id=later.id,
-                        kind=item.kind,
-                        position=max((i.position for i in there), default=0) + 1,
-                        title=item.title,
-                        case_id=item.case_id,
-                        minutes_estimate=self.config.timing.minutes_per_case,
-                        note=f"Deferred from {day_text(state.meeting.starts_at, panel)}: "
-                        f"{item.note}",
-                    )
-                )
-            return f"Deferred “{item.title}” to the meeting on {day_text(later.starts_at, panel)}."
-
-        return await self._edit(request, deps, edit)
+        return await self._edit(request, deps, SetAsideItem.deferring, self.defer_item)
 
     async def publish_verb(self, request: Request, deps: Deps) -> Reply:
         """Publish the next meeting's agenda (or the one the card names)."""
-
-        async def edit(
-            uow: UnitOfWork,
-            panel: Panel,
-            member: Member,
-            state: AgendaState,
-            request: Request,
-            now: datetime,
-        ) -> str:
-            announced, told = await publish(uow, panel, state, now)
-            await _audit(
-                uow, panel, member, request, "meeting", state.meeting.id, now, "agenda published"
-            )
-            parts = [
-                "Published: the team channel has the announcement."
-                if announced
-                else "Published. The channel gets no new announcement (nothing in it changed, "
-                "or the bot has not been added to the team's channel yet)."
-            ]
-            if told:
-                parts.append(f"Invited agencies told: {'; '.join(told)}.")
-            return " ".join(parts)
-
-        if not text_field(request.data, MEETING_KEY, 64):
+        if MeetingAsked.of(request.data).meeting_id is None:
             panel, _ = _coordinator(request)
             async with deps.uow() as uow:
                 meeting = await next_meeting(uow, panel.id, deps.clock.now())
@@ -807,7 +664,123 @@ class Agenda:
                 request,
                 data={**request.data, MEETING_KEY: meeting.id, VERSION_KEY: meeting.version},
             )
-        return await self._edit(request, deps, edit)
+        return await self._edit(request, deps, _no_inputs, self.publish_agenda)
+
+    # --- the changes ---
+
+    def _mover(self, *, up: bool) -> Edit[MoveItem]:
+        async def edit(turn: AgendaTurn, command: MoveItem) -> str:
+            state = turn.state
+            item = state.item(command.item_id)
+            state.items = move_item(state.items, item.id, up=up)
+            state.meeting.agenda_manual = True
+            await self._save_order(turn.uow, state)
+            return f"Moved “{item.title}” {'up' if up else 'down'}."
+
+        return edit
+
+    async def add_other_business(self, turn: AgendaTurn, command: AddOtherBusiness) -> str:
+        state = turn.state
+        item = other_business(state.meeting, state.items, command.title, minutes=command.minutes)
+        state.items.append(item)
+        await self._save_order(turn.uow, state)
+        await turn.audit("aob")
+        return f"Added “{item.title}” to any other business."
+
+    async def add_a_case(self, turn: AgendaTurn, command: AddCase) -> str:
+        uow, panel, state, reference = turn.uow, turn.panel, turn.state, command.reference
+        case = await uow.cases.by_reference(panel.id, reference) if reference else None
+        if case is None:
+            raise InvalidInput(f"There is no case {reference or ''} in this panel.".strip())
+        if not case.is_open:
+            raise InvalidInput(f"{case.reference} is closed.")
+        kind = (
+            AgendaItemKind.NEW_CASE
+            if case.status is CaseStatus.OPEN
+            else AgendaItemKind.REVIEW_CASE
+        )
+        existing = next((i for i in state.items if i.case_id == case.id), None)
+        if existing is not None and existing.is_active:
+            raise InvalidInput(f"{case.reference} is on this agenda already.")
+        elsewhere = [
+            i
+            for i in await uow.meetings.items_for_cases(panel.id, [case.id])
+            if i.meeting_id != state.meeting.id and i.status is AgendaItemStatus.PENDING
+        ]
+        label = day_text(state.meeting.starts_at, panel)
+        for other in elsewhere:
+            other.status = AgendaItemStatus.REMOVED
+            other.note = f"moved to the meeting on {label}"
+            await uow.meetings.save_agenda_item(other)
+        if existing is not None:
+            existing.status, existing.note = AgendaItemStatus.PENDING, "added back"
+        else:
+            state.items.append(
+                AgendaItem(
+                    panel_id=panel.id,
+                    meeting_id=state.meeting.id,
+                    kind=kind,
+                    position=len(state.items) + 1,
+                    title=case.reference,
+                    case_id=case.id,
+                    minutes_estimate=self.config.timing.minutes_per_case,
+                )
+            )
+        state.cases[case.id] = case
+        await self._save_order(uow, state)
+        await turn.audit(case.reference)
+        return f"Added {case.reference} to the agenda."
+
+    async def remove_item(self, turn: AgendaTurn, command: SetAsideItem) -> str:
+        item = turn.state.item(command.item_id)
+        item.set_aside(AgendaItemStatus.REMOVED, command.reason)
+        await self._save_order(turn.uow, turn.state)
+        await turn.audit(f"removed {item.title}")
+        return f"Removed “{item.title}” from the agenda."
+
+    async def defer_item(self, turn: AgendaTurn, command: SetAsideItem) -> str:
+        uow, panel, state = turn.uow, turn.panel, turn.state
+        item = state.item(command.item_id)
+        item.set_aside(AgendaItemStatus.DEFERRED, command.reason)
+        await self._save_order(uow, state)
+        later = await meeting_after(uow, panel.id, state.meeting)
+        await turn.audit(f"deferred {item.title}")
+        if later is None or not later.agenda_editable:
+            return (
+                f"Deferred “{item.title}”: it is listed on the next meeting once that is planned."
+            )
+        there = await uow.meetings.agenda(panel.id, later.id)
+        if not any(i.case_id == item.case_id for i in there):
+            await uow.meetings.save_agenda_item(
+                AgendaItem(
+                    panel_id=panel.id,
+                    meeting_id=later.id,
+                    kind=item.kind,
+                    position=max((i.position for i in there), default=0) + 1,
+                    title=item.title,
+                    case_id=item.case_id,
+                    minutes_estimate=self.config.timing.minutes_per_case,
+                    note=f"Deferred from {day_text(state.meeting.starts_at, panel)}: {item.note}",
+                )
+            )
+        return f"Deferred “{item.title}” to the meeting on {day_text(later.starts_at, panel)}."
+
+    async def publish_agenda(self, turn: AgendaTurn, _: None) -> str:
+        announced, told = await publish(turn.uow, turn.panel, turn.state, turn.now)
+        await turn.audit("agenda published")
+        parts = [
+            "Published: the team channel has the announcement."
+            if announced
+            else "Published. The channel gets no new announcement (nothing in it changed, "
+            "or the bot has not been added to the team's channel yet)."
+        ]
+        if told:
+            parts.append(f"Invited agencies told: {'; '.join(told)}.")
+        return " ".join(parts)
+
+
+def _no_inputs(_: Mapping[str, Any]) -> None:
+    """Publishing reads nothing from the card but the meeting and its version."""
 
 
 async def _refuse_stale(
@@ -835,26 +808,6 @@ async def _refuse_stale(
     )
     await uow.commit()
     return f"{line} {versions.NOT_SAVED}: do it again on this card if it is still needed."
-
-
-def _item_id(request: Request) -> str:
-    item_id = text_field(request.data, ITEM_KEY, 64)
-    if item_id is None:
-        raise InvalidInput("This card names no agenda item. Type agenda.")
-    return item_id
-
-
-def _minutes(data: Mapping[str, Any]) -> int:
-    raw = data.get(MINUTES_INPUT, 5)
-    if isinstance(raw, bool):
-        raise InvalidInput("Plan 1 to 120 minutes.", {MINUTES_INPUT: "invalid"})
-    if isinstance(raw, int | float):
-        return int(raw)
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
-    if isinstance(raw, str) and not raw.strip():
-        return 5
-    raise InvalidInput("Plan 1 to 120 minutes.", {MINUTES_INPUT: "invalid"})
 
 
 def register(router: Router, config: AgendaConfig | None = None) -> Agenda:

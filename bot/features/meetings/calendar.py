@@ -37,6 +37,14 @@ from bot.domain.schedule import (
     plan_on,
     schedule_from_data,
 )
+from bot.features.meetings.commands import (
+    USAGE,
+    AskCalendarLink,
+    CancelMeeting,
+    MoveMeeting,
+    ShowSchedule,
+    schedule_command,
+)
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
@@ -51,21 +59,18 @@ from bot.kernel.ports import (
 )
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.schedule import (
-    NEW_DATE_INPUT,
-    NEW_TIME_INPUT,
     REASON_INPUT,
     CalendarLinkView,
     MeetingCancelledView,
     MeetingLine,
     MeetingMovedView,
     ScheduleView,
-    field_id,
     render_calendar_link,
     render_meeting_cancelled,
     render_meeting_moved,
     render_schedule,
 )
-from cards.verbs import MEETING_KEY, Verb
+from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +94,6 @@ STATUS_LABELS = {
     MeetingStatus.MINUTES_APPROVED: "Minutes approved",
     MeetingStatus.CANCELLED: "Cancelled",
 }
-USAGE = "schedule [ics | move <date> <new date> [HH:MM] | cancel <date> <reason>]"
 
 
 def years_to_check(schedule: MeetingSchedule, now: datetime) -> range:
@@ -609,78 +613,6 @@ def meeting_line(meeting: Meeting, zone: ZoneInfo, now: datetime, coordinator: b
     )
 
 
-# --- typed input --------------------------------------------------------------------------
-
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_HHMM = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
-_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})(?:/(\d{4}))?$")
-_WEEKDAY_NAMES = ("mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri")
-
-
-def parse_time(text: str) -> time:
-    """A 24-hour time such as 14:00 (or 14.00)."""
-    match = _HHMM.match(text.strip())
-    if match is None:
-        raise InvalidInput(f"'{text[:10]}' is not a time such as 14:00.", {"time": "invalid"})
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-def take_date(words: Sequence[str], today: date) -> tuple[date, int]:
-    """Read a date from the start of `words`: 2026-12-08, 8/12/2026, 8 Dec 2026, 8 Dec,
-    optionally after a weekday (Tue 8 Dec). Without a year it is the next such date.
-    Returns the date and how many words it used."""
-    skip = 1 if words and words[0].lower().rstrip(",") in _WEEKDAY_NAMES else 0
-    rest = [w.rstrip(",").lower() for w in words[skip : skip + 3]]
-    if rest:
-        try:
-            return date.fromisoformat(rest[0]), skip + 1
-        except ValueError:
-            pass
-        match = _DMY.match(rest[0])
-        if match:
-            day, month, year = match.groups()
-            return _build(today, int(day), int(month), year), skip + 1
-        if len(rest) >= 2 and rest[0].isdigit() and rest[1] in _MONTHS:
-            year_text = rest[2] if len(rest) >= 3 and re.fullmatch(r"\d{4}", rest[2]) else None
-            used = skip + (3 if year_text else 2)
-            return _build(today, int(rest[0]), _MONTHS[rest[1]], year_text), used
-    shown = " ".join(words[:3])[:30] or "nothing"
-    raise InvalidInput(
-        f"'{shown}' is not a date I understand: write it as 8 Dec 2026 or 2026-12-08.",
-        {"date": "invalid"},
-    )
-
-
-def _build(today: date, day: int, month: int, year_text: str | None) -> date:
-    try:
-        if year_text is not None:
-            return date(int(year_text), month, day)
-        found = date(today.year, month, day)
-        return found if found >= today else date(today.year + 1, month, day)
-    except ValueError:
-        raise InvalidInput("That date does not exist.", {"date": "invalid"}) from None
-
-
 # --- the feature --------------------------------------------------------------------------
 
 
@@ -737,33 +669,25 @@ class Calendar:
     async def command(self, request: Request, deps: Deps) -> Reply:
         """`schedule` and its sub-commands."""
         panel, member = _membership(request)
-        head, _, rest = request.args.strip().partition(" ")
-        sub = head.lower()
-        if sub in {"", "show", "list"}:
-            # The Move and Cancel forms are offered where they can be used: the private chat.
-            manage = member.has(Role.COORDINATOR) and (
-                request.where.kind is ConversationKind.PERSONAL
-            )
-            # The calendar link is the member's own: never shown where others read it.
-            private = request.where.kind is ConversationKind.PERSONAL
-            return await self.show(
-                panel, deps, coordinator=manage, member=member if private else None
-            )
-        if sub in {"ics", "ical", "download"}:
-            return self.calendar_link(request, panel, member, deps.clock.now())
-        if sub in {"move", "cancel"}:
-            today = deps.clock.now().astimezone(ZoneInfo(panel.timezone)).date()
-            words = rest.split()
-            day, used = take_date(words, today)
-            if sub == "move":
-                new_day, more = take_date(words[used:], today)
-                tail = words[used + more :]
-                if len(tail) > 1:
-                    raise InvalidInput(f"Write it as: schedule move {USAGE_MOVE}.")
-                start = parse_time(tail[0]) if tail else None
-                return await self.move(request, deps, panel, day=day, new_day=new_day, start=start)
-            return await self.cancel(request, deps, panel, day=day, reason=" ".join(words[used:]))
-        raise InvalidInput(f"Write it as: {USAGE}.")
+        today = deps.clock.now().astimezone(ZoneInfo(panel.timezone)).date()
+        match schedule_command(request.args, today):
+            case ShowSchedule():
+                # The Move and Cancel forms are offered where they can be used: the private
+                # chat.
+                manage = member.has(Role.COORDINATOR) and (
+                    request.where.kind is ConversationKind.PERSONAL
+                )
+                # The calendar link is the member's own: never shown where others read it.
+                private = request.where.kind is ConversationKind.PERSONAL
+                return await self.show(
+                    panel, deps, coordinator=manage, member=member if private else None
+                )
+            case AskCalendarLink():
+                return self.calendar_link(request, panel, member, deps.clock.now())
+            case MoveMeeting() as move:
+                return await self.moved(request, deps, panel, move)
+            case CancelMeeting() as cancel:
+                return await self.cancelled(request, deps, panel, cancel)
 
     async def show(
         self, panel: Panel, deps: Deps, *, coordinator: bool = False, member: Member | None = None
@@ -813,19 +737,28 @@ class Calendar:
         new_day: date,
         start: time | None,
     ) -> Reply:
-        """Move one meeting, then its Teams meeting in the background."""
+        """Move one meeting (for callers holding the values: `moved` with the command)."""
+        command = MoveMeeting(new_day=new_day, start=start, day=day, meeting_id=meeting_id)
+        return await self.moved(request, deps, panel, command)
+
+    async def moved(
+        self, request: Request, deps: Deps, panel: Panel, command: MoveMeeting
+    ) -> Reply:
+        """Move the meeting a typed command or the schedule card names, then its Teams
+        meeting in the background."""
         schedule = self.config.schedules.schedule_for(panel)
         now = deps.clock.now()
         zone = ZoneInfo(panel.timezone)
+        new_day = command.new_day
         async with self._lock(panel.id), deps.uow() as uow:
-            meeting = await _find(uow, panel, zone, day=day, meeting_id=meeting_id)
+            meeting = await _find(uow, panel, zone, day=command.day, meeting_id=command.meeting_id)
             change = await move_meeting(
                 uow,
                 panel,
                 schedule,
                 meeting,
                 new_day,
-                start,
+                command.start,
                 now=now,
                 holidays=self._holidays(schedule, datetime.combine(new_day, time(), UTC)),
                 actor=request,
@@ -856,12 +789,23 @@ class Calendar:
         meeting_id: str | None = None,
         reason: str,
     ) -> Reply:
-        """Cancel one meeting, then delete its Teams meeting in the background."""
+        """Cancel one meeting (for callers holding the values: `cancelled` with the
+        command)."""
+        command = CancelMeeting(reason=reason, day=day, meeting_id=meeting_id)
+        return await self.cancelled(request, deps, panel, command)
+
+    async def cancelled(
+        self, request: Request, deps: Deps, panel: Panel, command: CancelMeeting
+    ) -> Reply:
+        """Cancel the meeting a typed command or the schedule card names, then delete its
+        Teams meeting in the background."""
         now = deps.clock.now()
         zone = ZoneInfo(panel.timezone)
         async with self._lock(panel.id), deps.uow() as uow:
-            meeting = await _find(uow, panel, zone, day=day, meeting_id=meeting_id)
-            change = await cancel_meeting(uow, panel, meeting, reason, now=now, actor=request)
+            meeting = await _find(uow, panel, zone, day=command.day, meeting_id=command.meeting_id)
+            change = await cancel_meeting(
+                uow, panel, meeting, command.reason, now=now, actor=request
+            )
             await uow.commit()
         online = self.config.online_meetings
         if online is not None and change.after.teams_meeting_id:
@@ -869,7 +813,7 @@ class Calendar:
         view = MeetingCancelledView(
             panel_name=panel.name,
             when=when_label(change.after.starts_at, zone),
-            reason=" ".join(reason.split()),
+            reason=" ".join(command.reason.split()),
             teams_note=_teams_note(change.after, online, "deleted"),
         )
         return Reply(card=render_meeting_cancelled(view))
@@ -879,45 +823,17 @@ class Calendar:
     async def move_verb(self, request: Request, deps: Deps) -> Reply:
         """The schedule card's Move form."""
         panel, _ = _membership(request)
-        meeting_id = _text(request.data, MEETING_KEY, 64)
-        raw_day = request.data.get(field_id(NEW_DATE_INPUT, meeting_id))
-        try:
-            new_day = date.fromisoformat(raw_day if isinstance(raw_day, str) else "")
-        except ValueError:
-            raise InvalidInput("Choose the new date.", {NEW_DATE_INPUT: "invalid"}) from None
-        raw_time = request.data.get(field_id(NEW_TIME_INPUT, meeting_id))
-        start = parse_time(raw_time) if isinstance(raw_time, str) and raw_time.strip() else None
-        return await self.move(
-            request, deps, panel, meeting_id=meeting_id, new_day=new_day, start=start
-        )
+        return await self.moved(request, deps, panel, MoveMeeting.of(request.data))
 
     async def cancel_verb(self, request: Request, deps: Deps) -> Reply:
         """The schedule card's Cancel form."""
         panel, _ = _membership(request)
-        meeting_id = _text(request.data, MEETING_KEY, 64)
-        reason = request.data.get(field_id(REASON_INPUT, meeting_id))
-        return await self.cancel(
-            request,
-            deps,
-            panel,
-            meeting_id=meeting_id,
-            reason=reason if isinstance(reason, str) else "",
-        )
-
-
-USAGE_MOVE = "<date> <new date> [HH:MM], e.g. schedule move 8 Dec 10 Dec 14:00"
+        return await self.cancelled(request, deps, panel, CancelMeeting.of(request.data))
 
 
 def _membership(request: Request) -> tuple[Panel, Member]:
     """The member the guard let through (VIEW_PANEL, declared in `register`)."""
     return request.admitted()
-
-
-def _text(data: Mapping[str, Any], key: str, limit: int) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidInput("This card is missing something. Type schedule to start again.")
-    return value.strip()
 
 
 async def _find(

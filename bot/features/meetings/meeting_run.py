@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.domain.action import (
@@ -42,7 +42,7 @@ from bot.domain.action import (
 )
 from bot.domain.agenda import item_number, neighbour, running_items
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus, ClosureReason
+from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
 from bot.domain.events import ActionAgreed, ActionChanged, DomainEvent
@@ -72,44 +72,34 @@ from bot.features.meetings.agenda import (
     next_meeting,
     refresh_agenda,
 )
+from bot.features.meetings.commands import (
+    AcceptIsa,
+    CancelAction,
+    CaptureAction,
+    CarryForward,
+    ChairClick,
+    ChairForm,
+    CloseCase,
+    Escalate,
+    MeetingAsked,
+    NominateLead,
+    ReviewLater,
+    SaveSummary,
+    SetRisk,
+    kept_inputs,
+)
 from bot.features.meetings.minutes import draft_for_meeting, queue_draft
 from bot.kernel import agreement, versions
 from bot.kernel.events import Events
 from bot.kernel.guard import ANYWHERE, Access, Target
-from bot.kernel.inputs import text_field
 from bot.kernel.localtime import day_text, local, when_text
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.agenda import ITEM_KEY
 from cards.chair import (
-    ACTION_KEY,
-    AGENCY_DID_NOT_ACT,
-    CANCEL_REASON_INPUT,
-    CANCEL_WHY_INPUT,
-    CARRY_WHY_INPUT,
-    CIRCUMSTANCES_CHANGED,
-    CLOSURE_NOTE_INPUT,
-    CLOSURE_REASON_INPUT,
-    DESCRIPTION_INPUT,
     DUE_ON_INPUT,
-    ESCALATE_WHY_INPUT,
-    ESCALATION_INPUT,
-    INDEX_KEY,
-    ISA_VERSION_KEY,
-    KEPT_INPUTS,
     LEAD_AGENCY_INPUT,
-    LEAD_OFFICER_INPUT,
-    MAX_DESCRIPTION,
-    MAX_NOTE,
-    MAX_SUMMARY,
-    MAX_UNMET_SHOWN,
-    NEW_DUE_ON_INPUT,
     OWNER_AGENCY_INPUT,
     REVIEW_MEETING_INPUT,
-    RISK_LEVEL_INPUT,
-    STEP_KEY,
-    SUMMARY_INPUT,
-    TOKEN_KEY,
     ActionText,
     CaseDetail,
     ChairView,
@@ -118,14 +108,13 @@ from cards.chair import (
     MeetingEndedView,
     Option,
     UnmetLine,
-    indexed,
     render_chair,
     render_confidentiality,
     render_isa_prompt,
     render_meeting_ended,
 )
 from cards.kit import Card
-from cards.verbs import MEETING_KEY, Verb
+from cards.verbs import Verb
 
 CHAIR_ROLES = frozenset({Role.CHAIR, Role.COORDINATOR})
 MEETING_CHATS = frozenset(
@@ -171,11 +160,8 @@ def _chair(request: Request) -> tuple[Panel, Member]:
     return request.admitted()
 
 
-async def _meeting(
-    uow: UnitOfWork, panel: Panel, data: Mapping[str, Any], now: datetime
-) -> Meeting:
+async def _meeting(uow: UnitOfWork, panel: Panel, meeting_id: str | None, now: datetime) -> Meeting:
     """The meeting a card names, or the one under way (or next)."""
-    meeting_id = text_field(data, MEETING_KEY, 64)
     meeting = (
         await uow.meetings.get(panel.id, meeting_id)
         if meeting_id
@@ -314,7 +300,7 @@ async def start(request: Request, deps: Deps, config: RunConfig) -> Reply:
     panel, member = _chair(request)
     now = deps.clock.now()
     async with deps.uow() as uow:
-        meeting = await _meeting(uow, panel, {}, now)
+        meeting = await _meeting(uow, panel, None, now)
         if meeting.status is MeetingStatus.IN_PROGRESS:
             card = await confidentiality_card(
                 uow,
@@ -394,9 +380,10 @@ async def acknowledge(request: Request, deps: Deps) -> Reply:
     """An attendee acknowledges the statement: their attendance is recorded by agency; a
     member who has not accepted the current agreement is asked to first."""
     panel, member = _member(request)
+    asked = MeetingAsked.of(request.data)
     now = deps.clock.now()
     async with deps.uow() as uow:
-        meeting = await _meeting(uow, panel, request.data, now)
+        meeting = await _meeting(uow, panel, asked.meeting_id, now)
         _require_running(meeting, panel)
         if await _isa_current(uow, panel, member) is None:
             return Reply(card=await _isa_prompt(uow, panel, member, meeting))
@@ -430,11 +417,12 @@ async def _isa_prompt(uow: UnitOfWork, panel: Panel, member: Member, meeting: Me
 async def accept_isa(request: Request, deps: Deps) -> Reply:
     """The member accepts the agreement from the meeting's prompt, and so attends."""
     panel, member = _member(request)
+    command = AcceptIsa.of(request.data)
     now = deps.clock.now()
     async with deps.uow() as uow:
-        meeting = await _meeting(uow, panel, request.data, now)
+        meeting = await _meeting(uow, panel, command.meeting_id, now)
         _require_running(meeting, panel)
-        if request.data.get(ISA_VERSION_KEY) != panel.isa_version:
+        if command.isa_version != panel.isa_version:
             return Reply(card=await _isa_prompt(uow, panel, member, meeting))
         await accept_current_isa(uow, panel, member, now, request.where.kind)
         await _attend(uow, panel, member, meeting, request, now)
@@ -720,32 +708,11 @@ async def chair_reply(
 async def open_chair(request: Request, deps: Deps) -> Reply:
     """`chair` or the confidentiality card's button: the chair card at the current item."""
     panel, member = _chair(request)
+    asked = MeetingAsked.of(request.data)
     async with deps.uow() as uow:
-        meeting = await _meeting(uow, panel, request.data, deps.clock.now())
+        meeting = await _meeting(uow, panel, asked.meeting_id, deps.clock.now())
     _require_running(meeting, panel)
     return await chair_reply(deps, request, panel, member, meeting.id)
-
-
-def _step(data: Mapping[str, Any]) -> int | None:
-    return _whole(data.get(STEP_KEY))
-
-
-def _whole(raw: object) -> int | None:
-    """A whole number a card carried (cards may send numbers as text)."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw.strip())
-    return None
-
-
-def _required_id(data: Mapping[str, Any], name: str) -> str:
-    value = text_field(data, name, 64)
-    if value is None:
-        raise InvalidInput("This card is out of date. Type chair for the current one.")
-    return value
 
 
 async def _discussed(uow: UnitOfWork, panel: Panel, item: AgendaItem, now: datetime) -> None:
@@ -762,16 +729,15 @@ async def _discussed(uow: UnitOfWork, panel: Panel, item: AgendaItem, now: datet
 async def navigate(request: Request, deps: Deps, *, forward: bool) -> Reply:
     """Next or Back, applied once and only from the item and step the card was rendered at."""
     panel, member = _chair(request)
-    meeting_id = _required_id(request.data, MEETING_KEY)
-    item_id = _required_id(request.data, ITEM_KEY)
-    step = _step(request.data)
+    click = ChairClick.of(request.data)
+    item_id, step = click.item_id, click.step
     now = deps.clock.now()
     notice: str | None = None
     async with deps.uow() as uow:
-        meeting = await _meeting(uow, panel, request.data, now)
+        meeting = await _meeting(uow, panel, click.meeting_id, now)
         _require_running(meeting, panel)
         fresh = meeting.current_item_id == item_id and meeting.step == step
-        if fresh and versions.is_stale(request.data, meeting.version):
+        if fresh and click.version != meeting.version:
             notice = await _refuse_stale(uow, request, panel, member, meeting, item_id, step, now)
         elif not fresh or not await uow.activities.first_time(
             f"meeting-nav:{meeting.id}:{meeting.step}", now
@@ -799,7 +765,7 @@ async def navigate(request: Request, deps: Deps, *, forward: bool) -> Reply:
                     notice = STALE_MOVE
                 else:
                     await uow.commit()
-    return await chair_reply(deps, request, panel, member, meeting_id, notice=notice)
+    return await chair_reply(deps, request, panel, member, click.meeting_id, notice=notice)
 
 
 async def _refuse_stale(
@@ -864,10 +830,6 @@ class FormTurn:
         """Tell the features that listen (e.g. actions, which owns the SPOC's card)."""
         await self.events.publish(self.uow, self.panel, event, self.now)
 
-    @property
-    def data(self) -> Mapping[str, Any]:
-        return self.request.data
-
     async def audit(self, verb: AuditVerb, entity: str, entity_id: str, detail: str) -> None:
         await _audit(
             self.uow,
@@ -889,42 +851,51 @@ class FormTurn:
             raise NotFound("That case no longer exists.")
         return case
 
-    async def unmet_action(self) -> tuple[Action, int]:
-        action_id = _required_id(self.data, ACTION_KEY)
+    async def unmet_action(self, action_id: str) -> Action:
         if action_id not in self.item.action_ids:
             raise InvalidInput("That action is not among this meeting's unmet actions.")
-        index = _whole(self.data.get(INDEX_KEY))
-        if index is None or not 0 <= index < MAX_UNMET_SHOWN:
-            raise InvalidInput("This card is out of date. Type chair for the current one.")
         action = await self.uow.actions.get(self.panel.id, action_id)
         if action is None:
             raise NotFound("That action no longer exists.")
-        return action, index
+        return action
+
+    async def active_agency(self, agency_id: str | None, field: str) -> Agency:
+        """An agency chosen on the card: one of the panel's, still active."""
+        agency = await self.uow.agencies.get(self.panel.id, agency_id) if agency_id else None
+        if agency is None or not agency.active:
+            raise InvalidInput("Choose an agency from the list.", {field: "invalid"})
+        return agency
 
 
-Form = Callable[[FormTurn], Awaitable[str]]
+C = TypeVar("C")
 
 
-async def save_form(request: Request, deps: Deps, form: Form) -> Reply:
-    """Save one form of the chair card, once per rendering of the card."""
+@dataclass(frozen=True)
+class Form(Generic[C]):
+    """One form of the chair card: how its inputs are read, and what saving it does (it
+    says what it did)."""
+
+    read: Callable[[Mapping[str, Any]], C]
+    save: Callable[[FormTurn, C], Awaitable[str]]
+
+
+async def save_form(request: Request, deps: Deps, form: Form[Any]) -> Reply:
+    """Save one form of the chair card, once per rendering of the card. The form's inputs
+    are read once the card is known to be current, so a wrong one is shown on the card."""
     panel, member = _chair(request)
-    meeting_id = _required_id(request.data, MEETING_KEY)
-    item_id = _required_id(request.data, ITEM_KEY)
-    token = text_field(request.data, TOKEN_KEY, 64)
-    if token is None:
-        raise InvalidInput("This card is out of date. Type chair for the current one.")
+    click = ChairForm.of(request.data)
+    meeting_id, item_id, step, token = click.meeting_id, click.item_id, click.step, click.token
     now = deps.clock.now()
     notice: str
     error = False
     async with deps.uow() as uow:
-        meeting = await _meeting(uow, panel, request.data, now)
+        meeting = await _meeting(uow, panel, meeting_id, now)
         _require_running(meeting, panel)
         items = await uow.meetings.agenda(panel.id, meeting.id)
         item = next((i for i in items if i.id == item_id and i.is_active), None)
         if item is None:
             raise NotFound("That item is no longer on the agenda. Type chair.")
-        step = _step(request.data)
-        if versions.is_stale(request.data, meeting.version):
+        if click.version != meeting.version:
             if not await uow.activities.first_time(f"meeting-form:{token}", now):
                 notice = ALREADY_SAVED  # this very card saved, and was clicked again
             else:
@@ -938,7 +909,7 @@ async def save_form(request: Request, deps: Deps, form: Form) -> Reply:
         else:
             turn = FormTurn(uow, request, panel, member, meeting, item, now, deps.events)
             try:
-                notice = await form(turn)
+                notice = await form.save(turn, form.read(request.data))
                 # The meeting's version guards everything its chair card changes.
                 await uow.meetings.save(meeting)
             except StaleVersion:
@@ -955,61 +926,27 @@ async def save_form(request: Request, deps: Deps, form: Form) -> Reply:
                 notice, error = err.message, True  # nothing is committed
             else:
                 await uow.commit()
-    typed = (
-        {k: v for k in KEPT_INPUTS if isinstance(v := request.data.get(k), str)} if error else None
-    )
+    typed = kept_inputs(request.data) if error else None
     return await chair_reply(
         deps, request, panel, member, meeting_id, notice=notice, error=error, typed=typed
     )
 
 
-def _date(data: Mapping[str, Any], name: str) -> date:
-    raw = data.get(name)
-    try:
-        return date.fromisoformat(raw if isinstance(raw, str) else "")
-    except ValueError:
-        raise InvalidInput("Choose a date.", {name: "invalid"}) from None
-
-
-def _why(data: Mapping[str, Any], name: str, *, required: bool) -> bool | None:
-    raw = data.get(name)
-    if raw == CIRCUMSTANCES_CHANGED:
-        return True
-    if raw == AGENCY_DID_NOT_ACT:
-        return False
-    if required or raw not in (None, ""):
-        raise InvalidInput(
-            "Say whether circumstances changed or the agency did not act.", {name: "required"}
-        )
-    return None
-
-
-async def _active_agency(turn: FormTurn, name: str) -> Agency:
-    agency_id = text_field(turn.data, name, 64)
-    agency = await turn.uow.agencies.get(turn.panel.id, agency_id) if agency_id else None
-    if agency is None or not agency.active:
-        raise InvalidInput("Choose an agency from the list.", {name: "invalid"})
-    return agency
-
-
-async def capture(turn: FormTurn) -> str:
+async def capture(turn: FormTurn, command: CaptureAction) -> str:
     """Add an action to the case: description, owner agency, due date; handed to the owner
     at once."""
     case = await turn.case()
     if not case.is_open:
         raise InvalidInput(f"{case.reference} is closed: reopen it before adding actions.")
-    description = text_field(turn.data, DESCRIPTION_INPUT, MAX_DESCRIPTION)
-    if description is None:
-        raise InvalidInput("Describe the action.", {DESCRIPTION_INPUT: "required"})
-    agency = await _active_agency(turn, OWNER_AGENCY_INPUT)
-    due_on = _date(turn.data, DUE_ON_INPUT)
+    agency = await turn.active_agency(command.owner_agency_id, OWNER_AGENCY_INPUT)
+    due_on = command.due_on
     if due_on < local(turn.meeting.starts_at, turn.panel).date():
         raise InvalidInput("The due date is before the meeting.", {DUE_ON_INPUT: "invalid"})
     action = Action(
         panel_id=turn.panel.id,
         case_id=case.id,
         owner_agency_id=agency.id,
-        description=description,
+        description=command.description,
         due_on=due_on,
         set_by_member_id=turn.member.id,
         meeting_id=turn.meeting.id,
@@ -1024,31 +961,26 @@ async def capture(turn: FormTurn) -> str:
     return f"Action added for {agency.name}, due {day_label(due_on)}; the agency has its card."
 
 
-async def nominate_lead(turn: FormTurn) -> str:
+async def nominate_lead(turn: FormTurn, command: NominateLead) -> str:
     case = await turn.case()
-    agency = await _active_agency(turn, LEAD_AGENCY_INPUT)
-    officer = text_field(turn.data, LEAD_OFFICER_INPUT, 200)
-    case.nominate_lead(agency.id, officer)
+    agency = await turn.active_agency(command.agency_id, LEAD_AGENCY_INPUT)
+    case.nominate_lead(agency.id, command.officer)
     await turn.uow.cases.save(case)
     await turn.audit(AuditVerb.UPDATE, "case", case.id, f"lead agency {agency.name}")
     return f"Lead agency for {case.reference}: {agency.name}."
 
 
-async def set_risk(turn: FormTurn) -> str:
+async def set_risk(turn: FormTurn, command: SetRisk) -> str:
     case = await turn.case()
-    raw = text_field(turn.data, RISK_LEVEL_INPUT, 32)
-    level = next((r for r in RiskLevel if r.value == raw), None)
-    if level is None:
-        raise InvalidInput("Choose a risk level.", {RISK_LEVEL_INPUT: "invalid"})
-    case.set_risk_level(level)
+    case.set_risk_level(command.level)
     await turn.uow.cases.save(case)
-    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"risk level {level.value}")
-    return f"Risk level of {case.reference}: {RISK_LABELS[level]}."
+    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"risk level {command.level.value}")
+    return f"Risk level of {case.reference}: {RISK_LABELS[command.level]}."
 
 
-async def review_later(turn: FormTurn) -> str:
+async def review_later(turn: FormTurn, command: ReviewLater) -> str:
     case = await turn.case()
-    meeting_id = text_field(turn.data, REVIEW_MEETING_INPUT, 64)
+    meeting_id = command.meeting_id
     later = await turn.uow.meetings.get(turn.panel.id, meeting_id) if meeting_id else None
     if (
         later is None
@@ -1064,63 +996,62 @@ async def review_later(turn: FormTurn) -> str:
     )
 
 
-async def close_case(turn: FormTurn) -> str:
+async def close_case(turn: FormTurn, command: CloseCase) -> str:
     case = await turn.case()
-    raw = text_field(turn.data, CLOSURE_REASON_INPUT, 64)
-    reason = next((r for r in ClosureReason if r.value == raw), None)
-    if reason is None:
-        raise InvalidInput("Choose the reason for closing.", {CLOSURE_REASON_INPUT: "invalid"})
     if not case.is_open:
         raise InvalidInput(f"{case.reference} is closed already.")
-    note = text_field(turn.data, CLOSURE_NOTE_INPUT, MAX_NOTE)
-    case.close(reason, note, turn.now)
+    case.close(command.reason, command.note, turn.now)
     await turn.uow.cases.save(case)
-    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"closed: {reason.value}")
-    return f"{case.reference} is closed: {CLOSURE_LABELS[reason]}."
+    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"closed: {command.reason.value}")
+    return f"{case.reference} is closed: {CLOSURE_LABELS[command.reason]}."
 
 
-async def save_summary(turn: FormTurn) -> str:
-    summary = text_field(turn.data, SUMMARY_INPUT, MAX_SUMMARY)
-    turn.item.summary = summary
+async def save_summary(turn: FormTurn, command: SaveSummary) -> str:
+    turn.item.summary = command.summary
     await turn.uow.meetings.save_agenda_item(turn.item)
     await turn.audit(AuditVerb.UPDATE, "agenda_item", turn.item.id, "summary")
-    return "Summary saved for the minutes." if summary else "Summary cleared."
+    return "Summary saved for the minutes." if command.summary else "Summary cleared."
 
 
-async def carry_forward(turn: FormTurn) -> str:
-    action, index = await turn.unmet_action()
-    new_due = _date(turn.data, indexed(NEW_DUE_ON_INPUT, index))
-    changed = _why(turn.data, indexed(CARRY_WHY_INPUT, index), required=True)
-    assert changed is not None
+async def carry_forward(turn: FormTurn, command: CarryForward) -> str:
+    action = await turn.unmet_action(command.action_id)
     action.carry_forward(
-        new_due, circumstances_changed=changed, at=turn.now, by_member_id=turn.member.id
+        command.new_due,
+        circumstances_changed=command.circumstances_changed,
+        at=turn.now,
+        by_member_id=turn.member.id,
     )
     await turn.uow.actions.save(action)
     await turn.audit(AuditVerb.UPDATE, "action", action.id, "carried forward")
-    done = f"Carried forward to {day_label(new_due)}."
+    done = f"Carried forward to {day_label(command.new_due)}."
     await turn.publish(ActionChanged(action, done.rstrip(".")))
     return done
 
 
-async def escalate(turn: FormTurn) -> str:
-    action, index = await turn.unmet_action()
-    note = text_field(turn.data, indexed(ESCALATION_INPUT, index), MAX_NOTE) or ""
-    changed = _why(turn.data, indexed(ESCALATE_WHY_INPUT, index), required=True)
-    assert changed is not None
-    action.escalate(note, circumstances_changed=changed, at=turn.now, by_member_id=turn.member.id)
+async def escalate(turn: FormTurn, command: Escalate) -> str:
+    action = await turn.unmet_action(command.action_id)
+    action.escalate(
+        command.note,
+        circumstances_changed=command.circumstances_changed,
+        at=turn.now,
+        by_member_id=turn.member.id,
+    )
     await turn.uow.actions.save(action)
     await turn.audit(AuditVerb.UPDATE, "action", action.id, "escalated")
     await turn.publish(ActionChanged(action, "Escalated"))
     return "Escalated."
 
 
-async def cancel_action(turn: FormTurn) -> str:
-    action, index = await turn.unmet_action()
-    reason = text_field(turn.data, indexed(CANCEL_REASON_INPUT, index), MAX_NOTE) or ""
-    changed = _why(turn.data, indexed(CANCEL_WHY_INPUT, index), required=False)
+async def cancel_action(turn: FormTurn, command: CancelAction) -> str:
+    action = await turn.unmet_action(command.action_id)
     if action.status is not ActionStatus.OPEN:
         raise InvalidInput("That action is no longer open.")
-    action.cancel(reason, at=turn.now, by_member_id=turn.member.id, circumstances_changed=changed)
+    action.cancel(
+        command.reason,
+        at=turn.now,
+        by_member_id=turn.member.id,
+        circumstances_changed=command.circumstances_changed,
+    )
     await turn.uow.actions.save(action)
     await turn.audit(AuditVerb.UPDATE, "action", action.id, "cancelled")
     await turn.publish(ActionChanged(action, "Cancelled"))
@@ -1182,7 +1113,7 @@ async def end(request: Request, deps: Deps) -> Reply:
     panel, member = _chair(request)
     now = deps.clock.now()
     async with deps.uow() as uow:
-        meeting = await _meeting(uow, panel, request.data, now)
+        meeting = await _meeting(uow, panel, MeetingAsked.of(request.data).meeting_id, now)
         _require_running(meeting, panel)
         card = await _end(
             uow, panel, meeting, member=member, request=request, kind=request.where.kind, now=now
@@ -1294,9 +1225,13 @@ def register(router: Router, config: RunConfig | None = None) -> None:
         )
     )
 
-    def form(handler: Form) -> Callable[[Request, Deps], Awaitable[Reply]]:
+    def form(
+        read: Callable[[Mapping[str, Any]], C], save: Callable[[FormTurn, C], Awaitable[str]]
+    ) -> Callable[[Request, Deps], Awaitable[Reply]]:
+        chair_form = Form(read, save)
+
         async def run(request: Request, deps: Deps) -> Reply:
-            return await save_form(request, deps, handler)
+            return await save_form(request, deps, chair_form)
 
         return run
 
@@ -1311,19 +1246,19 @@ def register(router: Router, config: RunConfig | None = None) -> None:
     router.verb(VerbSpec(Verb.MEETING_ACKNOWLEDGE.value, acknowledge, attending))
     router.verb(VerbSpec(Verb.MEETING_ACCEPT_ISA.value, accept_isa, attending))
     capturing = Access(Act.CAPTURE_ACTION, ANYWHERE, meeting)
-    router.verb(VerbSpec(Verb.MEETING_CAPTURE.value, form(capture), capturing))
+    router.verb(VerbSpec(Verb.MEETING_CAPTURE.value, form(CaptureAction.of, capture), capturing))
     for verb, handler in (
         (Verb.MEETING_CHAIR, open_chair),
         (Verb.MEETING_NEXT, forward),
         (Verb.MEETING_BACK, back),
-        (Verb.MEETING_LEAD, form(nominate_lead)),
-        (Verb.MEETING_RISK, form(set_risk)),
-        (Verb.MEETING_REVIEW, form(review_later)),
-        (Verb.MEETING_CLOSE, form(close_case)),
-        (Verb.MEETING_SUMMARY, form(save_summary)),
-        (Verb.MEETING_CARRY, form(carry_forward)),
-        (Verb.MEETING_ESCALATE, form(escalate)),
-        (Verb.MEETING_CANCEL_ACTION, form(cancel_action)),
+        (Verb.MEETING_LEAD, form(NominateLead.of, nominate_lead)),
+        (Verb.MEETING_RISK, form(SetRisk.of, set_risk)),
+        (Verb.MEETING_REVIEW, form(ReviewLater.of, review_later)),
+        (Verb.MEETING_CLOSE, form(CloseCase.of, close_case)),
+        (Verb.MEETING_SUMMARY, form(SaveSummary.of, save_summary)),
+        (Verb.MEETING_CARRY, form(CarryForward.of, carry_forward)),
+        (Verb.MEETING_ESCALATE, form(Escalate.of, escalate)),
+        (Verb.MEETING_CANCEL_ACTION, form(CancelAction.of, cancel_action)),
         (Verb.MEETING_END, end),
     ):
         router.verb(VerbSpec(verb.value, handler, Access(Act.RUN_MEETING, ANYWHERE, meeting)))

@@ -12,15 +12,13 @@ channel.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.minutes import (
     MeetingRecord,
@@ -31,26 +29,23 @@ from bot.domain.minutes import (
 )
 from bot.domain.panel import AGENCY_ROLES, Member, Panel, Role
 from bot.domain.policy import Act
+from bot.features.meetings.commands import EditSummary, MinutesCard
 from bot.features.meetings.docx_export import minutes_docx
 from bot.kernel import access
 from bot.kernel.guard import PRIVATE, Access, Target
-from bot.kernel.inputs import text_field
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import day_text
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.agenda import ITEM_KEY
 from cards.minutes import (
-    MAX_SUMMARY,
     MinutesCase,
     MinutesReadyView,
     MinutesView,
     render_minutes,
     render_minutes_ready,
-    summary_id,
 )
-from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
+from cards.verbs import Verb
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ONLY_COORDINATORS = "Only the panel's coordinator can edit and approve the minutes."
@@ -254,17 +249,6 @@ def _coordinator(request: Request) -> tuple[Panel, Member]:
     return request.admitted()
 
 
-def _version(data: Mapping[str, Any]) -> int | None:
-    raw = data.get(VERSION_KEY)
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw
-    if isinstance(raw, str) and raw.strip().isdigit():
-        return int(raw)
-    return None
-
-
 class MinutesFeature:
     """`minutes` and the minutes card's verbs."""
 
@@ -319,20 +303,17 @@ class MinutesFeature:
     async def edit(self, request: Request, deps: Deps) -> Reply:
         """Save one case's discussion summary in the draft."""
         panel, member = _coordinator(request)
-        meeting_id = text_field(request.data, MEETING_KEY, 64)
-        item_id = text_field(request.data, ITEM_KEY, 64)
-        if meeting_id is None or item_id is None:
-            raise InvalidInput("This card is out of date. Type minutes.")
+        command = EditSummary.of(request.data)
+        meeting_id, item_id = command.meeting_id, command.item_id
         now = deps.clock.now()
         async with deps.uow() as uow:
             minutes = await uow.meetings.minutes(panel.id, meeting_id)
             if minutes is None:
                 raise NotFound("Those minutes no longer exist.")
-            if _version(request.data) != minutes.version:
+            if command.version != minutes.version:
                 return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
             try:
-                text = text_field(request.data, summary_id(item_id), MAX_SUMMARY) or ""
-                minutes.edit_summary(item_id, text)
+                minutes.edit_summary(item_id, command.text(request.data))
                 await uow.meetings.save_minutes(minutes)
             except Conflict:
                 return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
@@ -348,9 +329,8 @@ class MinutesFeature:
     async def approve(self, request: Request, deps: Deps) -> Reply:
         """Approve the minutes: they are final; attending SPOCs get the Word document."""
         panel, member = _coordinator(request)
-        meeting_id = text_field(request.data, MEETING_KEY, 64)
-        if meeting_id is None:
-            raise InvalidInput("This card is out of date. Type minutes.")
+        card = MinutesCard.of(request.data)
+        meeting_id = card.meeting_id
         now = deps.clock.now()
         async with deps.uow() as uow:
             minutes = await uow.meetings.minutes(panel.id, meeting_id)
@@ -359,7 +339,7 @@ class MinutesFeature:
                 raise NotFound("Those minutes no longer exist.")
             if minutes.approved:
                 return await self._show(uow, panel, member, meeting_id, "Already approved.", now)
-            if _version(request.data) != minutes.version:
+            if card.version != minutes.version:
                 return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
             minutes.approve(by_member_id=member.id, by_name=member.name, at=now)
             try:
