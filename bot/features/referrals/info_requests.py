@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.action import InformationRequest, RequestStatus
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.meeting import Meeting
@@ -24,6 +24,7 @@ from bot.domain.policy import Act
 from bot.domain.referral import Referral
 from bot.features.referrals.commands import AnswerInfoRequest, OpenInfoRequest
 from bot.kernel import access, versions
+from bot.kernel.audit import Actor, record
 from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.localtime import born_text, day_text, local, when_text
 from bot.kernel.notify import card_to_member
@@ -52,6 +53,8 @@ AGREEMENT_FIRST = (
 )
 # When the meeting's referral deadline has passed, answers are due this long before it.
 LATE_DUE_BEFORE_MEETING = timedelta(days=2)
+# The audit trail's name for a request.
+_ENTITY = "information_request"
 
 
 def answers_due(meeting: Meeting, now: datetime) -> datetime:
@@ -212,7 +215,7 @@ async def open_request(request: Request, deps: Deps) -> Reply:
             return Reply(card=await _answered_card(uow, panel, info, case, agency))
         referral = await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
         meeting = await uow.meetings.get(panel.id, info.meeting_id) if info.meeting_id else None
-        await _audit(uow, panel, member, AuditVerb.VIEW, info, now, "opened")
+        await record(uow, Actor.member(member), AuditVerb.VIEW, _ENTITY, info.id, "opened", at=now)
         await uow.commit()
     view = request_view(panel, info, case, referral, agency, meeting)
     return Reply(card=render_info_request(view))
@@ -270,7 +273,9 @@ async def answer_request(request: Request, deps: Deps) -> Reply:
                     uow, request, command, panel, member, current, case, agency, now
                 )
             )
-        await _audit(uow, panel, member, AuditVerb.UPDATE, info, now, "answered")
+        await record(
+            uow, Actor.member(member), AuditVerb.UPDATE, _ENTITY, info.id, "answered", at=now
+        )
         await _tell_coordinators(uow, panel, info, case, agency, now)
         card = await _answered_card(uow, panel, info, case, agency)
         await uow.commit()
@@ -297,13 +302,13 @@ async def _not_sent(
     await versions.record_refusal(
         uow,
         request,
-        "information_request",
+        _ENTITY,
         info.id,
         current=info.version,
         at=now,
     )
     line = await versions.changed_meanwhile(
-        uow, panel, "This request", [("information_request", info.id)], now=now, me=member.id
+        uow, panel, "This request", [(_ENTITY, info.id)], now=now, me=member.id
     )
     await uow.commit()
     if not await _may_see(uow, panel, member, agency):
@@ -386,29 +391,6 @@ async def _tell_coordinators(
                 now=now,
                 text=answered_notice_text(view),
             )
-
-
-async def _audit(
-    uow: UnitOfWork,
-    panel: Panel,
-    member: Member,
-    verb: AuditVerb,
-    info: InformationRequest,
-    now: datetime,
-    detail: str,
-) -> None:
-    await uow.audit.append(
-        AuditEvent(
-            panel_id=panel.id,
-            at=now,
-            actor_aad_object_id=member.aad_object_id,
-            actor_member_id=member.id,
-            verb=verb,
-            entity="information_request",
-            entity_id=info.id,
-            detail=detail,
-        )
-    )
 
 
 def register(router: Router) -> None:

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import Conflict, InvalidInput, NotFound
 from bot.domain.intake_rules import (
@@ -59,6 +59,7 @@ from bot.features.referrals.notices import (
     referral_summary,
     tell_referrer,
 )
+from bot.kernel.audit import Actor, record
 from bot.kernel.config import load_risk_matrix
 from bot.kernel.guard import ANYWHERE, PRIVATE, Access, Target
 from bot.kernel.localtime import day_text
@@ -108,6 +109,12 @@ class Setting:
     agencies: Sequence[Agency]
     ctx: IntakeContext
     now: datetime
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail records: the referrer, in their private chat (where a draft
+        is written, wherever `refer` was typed)."""
+        return Actor.member(self.member, ConversationKind.PERSONAL.value)
 
 
 def make_setting(
@@ -265,24 +272,6 @@ async def _open_drafts(uow: UnitOfWork, panel: Panel, member: Member) -> list[Re
     return mine
 
 
-async def _audit(
-    uow: UnitOfWork, setting: Setting, verb: AuditVerb, referral: Referral, detail: str
-) -> None:
-    await uow.audit.append(
-        AuditEvent(
-            panel_id=setting.panel.id,
-            at=setting.now,
-            actor_aad_object_id=setting.member.aad_object_id,
-            actor_member_id=setting.member.id,
-            verb=verb,
-            entity="referral",
-            entity_id=referral.id,
-            where=ConversationKind.PERSONAL.value,
-            detail=detail,
-        )
-    )
-
-
 async def _new_draft(uow: UnitOfWork, setting: Setting) -> Referral:
     """A new draft with the next free reference of the year, e.g. RF-2026-0004.
 
@@ -306,7 +295,15 @@ async def _new_draft(uow: UnitOfWork, setting: Setting) -> Referral:
         draft_step=Step.ABOUT.value,
     )
     await uow.referrals.save(referral)
-    await _audit(uow, setting, AuditVerb.CREATE, referral, "draft started")
+    await record(
+        uow,
+        setting.actor,
+        AuditVerb.CREATE,
+        "referral",
+        referral.id,
+        "draft started",
+        at=setting.now,
+    )
     return referral
 
 
@@ -438,7 +435,10 @@ async def _keep(uow: UnitOfWork, click: _Click, step: Step, detail: str) -> None
     click.referral.draft_inputs = click.inputs
     click.referral.draft_step = step.value
     await uow.referrals.save(click.referral)
-    await _audit(uow, click.setting, AuditVerb.UPDATE, click.referral, detail)
+    setting = click.setting
+    await record(
+        uow, setting.actor, AuditVerb.UPDATE, "referral", click.referral.id, detail, at=setting.now
+    )
 
 
 async def _show(

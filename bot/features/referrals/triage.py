@@ -16,7 +16,7 @@ from functools import cache
 from typing import TypeVar
 
 from bot.domain import policy
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -42,6 +42,7 @@ from bot.features.referrals.commands import (
 from bot.features.referrals.info_requests import SentRequest, send_requests
 from bot.features.referrals.notices import ReferralEvent, tell_referrer
 from bot.kernel import access, audit
+from bot.kernel.audit import Actor
 from bot.kernel.config import load_risk_matrix
 from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.localtime import born_text, day_text, short_day_text, when_text
@@ -390,6 +391,11 @@ class Decider:
     member: Member
     where: ConversationKind
 
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail records: the coordinator, where they clicked."""
+        return Actor.member(self.member, self.where.value)
+
     @classmethod
     def of(cls, request: Request) -> Decider:
         """The coordinator the guard let through (TRIAGE on the referral the card names)."""
@@ -521,30 +527,6 @@ def _readable(command: TriageClick) -> None:
         raise FormRefused(command.unreadable)
 
 
-async def _audit(
-    uow: UnitOfWork,
-    decider: Decider,
-    verb: AuditVerb,
-    entity: str,
-    entity_id: str,
-    now: datetime,
-    detail: str,
-) -> None:
-    await uow.audit.append(
-        AuditEvent(
-            panel_id=decider.panel.id,
-            at=now,
-            actor_aad_object_id=decider.member.aad_object_id,
-            actor_member_id=decider.member.id,
-            verb=verb,
-            entity=entity,
-            entity_id=entity_id,
-            where=decider.where.value,
-            detail=detail,
-        )
-    )
-
-
 async def _referrer_name(uow: UnitOfWork, panel: Panel, referral: Referral) -> str:
     referrer = await uow.members.get(panel.id, referral.referrer_member_id)
     return referrer.name if referrer else "the referrer"
@@ -620,19 +602,20 @@ async def _accept(
         case_reference=case.reference,
         meeting_starts_at=meeting.starts_at,
     )
-    await _audit(uow, decider, AuditVerb.CREATE, "case", case.id, now, referral.reference)
+    actor = decider.actor
+    await audit.record(uow, actor, AuditVerb.CREATE, "case", case.id, referral.reference, at=now)
     for each in sent:
-        await _audit(
+        await audit.record(
             uow,
-            decider,
+            actor,
             AuditVerb.CREATE,
             "information_request",
             each.request.id,
-            now,
             f"asked {each.agency.name}",
+            at=now,
         )
-    await _audit(
-        uow, decider, AuditVerb.UPDATE, "referral", referral.id, now, f"accepted: {case.reference}"
+    await audit.record(
+        uow, actor, AuditVerb.UPDATE, "referral", referral.id, f"accepted: {case.reference}", at=now
     )
     referrer = await _referrer_name(uow, panel, referral)
     return render_triage_outcome(
@@ -671,8 +654,14 @@ async def _ask(
         raise _refuse_as(QUESTION_INPUT, err) from None
     await uow.referrals.save(referral)
     await tell_referrer(uow, decider.panel, referral, ReferralEvent.MORE_INFO_NEEDED, now)
-    await _audit(
-        uow, decider, AuditVerb.UPDATE, "referral", referral.id, now, "more information requested"
+    await audit.record(
+        uow,
+        decider.actor,
+        AuditVerb.UPDATE,
+        "referral",
+        referral.id,
+        "more information requested",
+        at=now,
     )
     referrer = await _referrer_name(uow, decider.panel, referral)
     return render_triage_outcome(
@@ -712,8 +701,14 @@ async def _decline(
         raise _refuse_as(DECLINE_NOTE_INPUT, err) from None
     await uow.referrals.save(referral)
     await tell_referrer(uow, decider.panel, referral, ReferralEvent.DECLINED, now)
-    await _audit(
-        uow, decider, AuditVerb.UPDATE, "referral", referral.id, now, f"declined: {reason.value}"
+    await audit.record(
+        uow,
+        decider.actor,
+        AuditVerb.UPDATE,
+        "referral",
+        referral.id,
+        f"declined: {reason.value}",
+        at=now,
     )
     referrer = await _referrer_name(uow, decider.panel, referral)
     pairs = [("Referral", referral.reference), ("Reason", DECLINE_LABELS[reason])]
@@ -784,18 +779,8 @@ async def _open(
             next_step={"verb": Verb.COMMAND.value, "command": f"referrals {referral.reference}"},
             title=triage_title(referral.reference),
         )
-    await uow.audit.append(
-        AuditEvent(
-            panel_id=panel.id,
-            at=now,
-            actor_aad_object_id=member.aad_object_id,
-            actor_member_id=member.id,
-            verb=AuditVerb.VIEW,
-            entity="referral",
-            entity_id=referral.id,
-            where=request.where.kind.value,
-        )
-    )
+    viewer = Actor.member(member, request.where.kind.value)
+    await audit.record(uow, viewer, AuditVerb.VIEW, "referral", referral.id, at=now)
     card = await _state_card(uow, panel, referral, already=False)
     if card is None:
         card = render_triage(await triage_view(uow, panel, referral, now))
