@@ -108,7 +108,10 @@ def create_app(
     Queued cards are delivered by a background task; tests that want to step delivery
     themselves pass `deliver_in_background=False` and call `app[DISPATCHER].run_once()`.
     """
-    from bot.teams.web import teams_endpoint
+    from bot.teams.web import speed_up_connector_clients, teams_endpoint
+
+    # Explicitly here, not on import: a process-wide change to msrest (bot.teams.web).
+    speed_up_connector_clients()
 
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings

@@ -42,7 +42,7 @@ from bot.kernel.ports import Storage
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import SPREAD, RateLimits, Window
-from bot.teams.web import make_adapter
+from bot.teams.web import make_adapter, speed_up_connector_clients
 from cards.kit import build, paragraph
 from storage import SqlStorage, migrate_async, open_storage
 
@@ -208,6 +208,7 @@ async def run_fanout(
             now = datetime.now(UTC)
             fleet = await seed_spocs(storage, spocs, url, now=now)
             row_ids = await queue_reminders(storage, fleet, now=now)
+            speed_up_connector_clients()  # as the app does (bot.app.create_app)
             dispatcher = OutboxDispatcher(
                 make_adapter(Settings()),
                 make_deps(uow=storage.unit_of_work, clock=SystemClock()),

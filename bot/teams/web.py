@@ -7,6 +7,7 @@ anything that cannot be authenticated gets 401 (fail closed).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -58,6 +59,19 @@ class _BotConfig:
                 AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
             )
             self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
+
+
+def speed_up_connector_clients() -> None:
+    """Make botbuilder's connector clients cheap to build; the app calls it once at start.
+
+    botbuilder builds a new connector client for every reply and proactive message, and
+    msrest's retry policy then computes its status list with 500,000 list look-ups (about
+    4 ms of CPU in the event loop, twice per message). The same list from a set: the result
+    is unchanged. Idempotent.
+    """
+    retry = importlib.import_module("msrest.universal_http.requests").ClientRetryPolicy
+    if not isinstance(retry.safe_codes, frozenset):
+        retry.safe_codes = frozenset(retry.safe_codes)
 
 
 def make_adapter(settings: Settings) -> CloudAdapter:
