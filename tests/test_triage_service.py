@@ -36,10 +36,12 @@ from bot.domain.referral import (
     ReferralStatus,
     Subject,
     SubjectRole,
+    assessed_risk_level,
 )
 from bot.domain.risk import RiskLevel
 from bot.features.referrals import gallery, info_requests, triage
 from bot.features.referrals.notices import ReferralEvent
+from bot.kernel.config import load_risk_matrix
 from bot.kernel.dispatch import run_verb
 from bot.kernel.router import Caller, Deps, Reply, Request, Where
 from cards.kit import card_text
@@ -308,10 +310,11 @@ async def test_the_channel_notice_carries_no_personal_data(world: World) -> None
 
 async def test_a_high_matrix_total_makes_the_referral_high_risk(world: World) -> None:
     referral = await world.referral()
-    referral.risk_total = 32
-    assert triage.assessed_risk_level(referral) is RiskLevel.HIGH
-    referral.risk_total = 31
-    assert triage.assessed_risk_level(referral) is RiskLevel.MEDIUM
+    matrix = load_risk_matrix()
+    referral.risk_total = matrix.threshold + 1
+    assert assessed_risk_level(referral, matrix) is RiskLevel.HIGH
+    referral.risk_total = matrix.threshold
+    assert assessed_risk_level(referral, matrix) is RiskLevel.MEDIUM
 
 
 async def test_the_triage_card_shows_the_coordinator_matches_in_the_panels_records(

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidInput
+from bot.domain.risk import RiskLevel, RiskMatrix
 
 
 class ReferralStatus(StrEnum):
@@ -241,3 +242,21 @@ DECLINE_LABELS: dict[DeclineReason, str] = {
     DeclineReason.OUT_OF_AREA: "Out of area",
     DeclineReason.DUPLICATE: "Duplicate of an open case",
 }
+
+
+def meets_high_risk(referral: Referral, matrix: RiskMatrix) -> bool:
+    """The high-risk criterion: the referrer said so, or the matrix total is above the
+    threshold."""
+    return referral.criteria.high_risk or (
+        referral.risk_total is not None and matrix.is_high(referral.risk_total)
+    )
+
+
+def assessed_risk_level(referral: Referral, matrix: RiskMatrix) -> RiskLevel:
+    """High when the referral meets the high-risk criterion; otherwise medium when
+    escalation or professional judgement makes it eligible; standard when it meets none."""
+    if meets_high_risk(referral, matrix):
+        return RiskLevel.HIGH
+    if referral.criteria.any:
+        return RiskLevel.MEDIUM
+    return RiskLevel.STANDARD

@@ -30,6 +30,8 @@ from bot.domain.referral import (
     Referral,
     ReferralStatus,
     Subject,
+    assessed_risk_level,
+    meets_high_risk,
 )
 from bot.domain.risk import RiskLevel, RiskMatrix
 from bot.features.referrals.commands import (
@@ -116,17 +118,9 @@ def _matrix() -> RiskMatrix:
     return load_risk_matrix()
 
 
-def assessed_risk_level(referral: Referral, matrix: RiskMatrix | None = None) -> RiskLevel:
-    """High when the matrix total is above the threshold (or the criterion says so);
-    otherwise medium when escalation or professional judgement makes it eligible."""
-    matrix = matrix or _matrix()
-    if referral.criteria.high_risk or (
-        referral.risk_total is not None and matrix.is_high(referral.risk_total)
-    ):
-        return RiskLevel.HIGH
-    if referral.criteria.any:
-        return RiskLevel.MEDIUM
-    return RiskLevel.STANDARD
+def _level(referral: Referral) -> RiskLevel:
+    """The referral's assessed risk level under the panel's matrix (a rule of the domain)."""
+    return assessed_risk_level(referral, _matrix())
 
 
 class FormRefused(DomainError):
@@ -215,9 +209,7 @@ def _consent(referral: Referral) -> str:
 
 def _criteria(referral: Referral, matrix: RiskMatrix) -> list[str]:
     met = []
-    if referral.criteria.high_risk or (
-        referral.risk_total is not None and matrix.is_high(referral.risk_total)
-    ):
+    if meets_high_risk(referral, matrix):
         met.append("high risk")
     if referral.criteria.potential_escalation:
         met.append("potential escalation")
@@ -334,7 +326,7 @@ async def referral_submitted(
     notice = ChannelNoticeView(
         reference=referral.reference,
         agency=agency.name if agency else "no agency given",
-        risk_level=assessed_risk_level(referral).value.capitalize(),
+        risk_level=_level(referral).value.capitalize(),
         resubmitted=referral.more_info_question is not None,
     )
     await card_to_channel(
@@ -375,7 +367,7 @@ async def _agreement_card(
         title=triage_title(referral.reference),
         facts=[
             ("Referring agency", agency.name if agency else "no agency given"),
-            ("Risk level", assessed_risk_level(referral).value.capitalize()),
+            ("Risk level", _level(referral).value.capitalize()),
         ],
     )
 
@@ -567,7 +559,7 @@ async def _accept(
         panel_id=panel.id,
         reference=await _next_case_reference(uow, panel, now),
         referral_id=referral.id,
-        risk_level=assessed_risk_level(referral),
+        risk_level=_level(referral),
         risk_score=referral.risk_total,
         has_children=referral.has_children,
         opened_at=now,
@@ -795,7 +787,7 @@ async def _pending(uow: UnitOfWork, panel: Panel, now: datetime) -> Card:
         PendingLine(
             reference=r.reference,
             agency=_agency_name(agencies, r.referring_agency_id),
-            risk_level=assessed_risk_level(r).value,
+            risk_level=_level(r).value,
             age_days=(now - (r.submitted_at or r.created_at)).days,
             state="awaiting triage"
             if r.status is ReferralStatus.SUBMITTED
