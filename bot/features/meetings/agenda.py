@@ -32,7 +32,7 @@ from bot.domain.agenda import (
     renumber,
     timing,
 )
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.case import Case, CaseStatus
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
@@ -55,6 +55,7 @@ from bot.features.meetings.commands import (
     SetAsideItem,
 )
 from bot.kernel import versions
+from bot.kernel.audit import record
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.localtime import day_text, local, when_text
 from bot.kernel.notify import card_to_channel, card_to_member
@@ -322,32 +323,6 @@ def _digest(value: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-async def _audit(
-    uow: UnitOfWork,
-    panel: Panel,
-    member: Member,
-    request: Request,
-    entity: str,
-    entity_id: str,
-    now: datetime,
-    detail: str,
-    verb: AuditVerb = AuditVerb.UPDATE,
-) -> None:
-    await uow.audit.append(
-        AuditEvent(
-            panel_id=panel.id,
-            at=now,
-            actor_aad_object_id=member.aad_object_id,
-            actor_member_id=member.id,
-            verb=verb,
-            entity=entity,
-            entity_id=entity_id,
-            where=request.where.kind.value,
-            detail=detail[:500],
-        )
-    )
-
-
 # --- publishing ----------------------------------------------------------------------------
 
 
@@ -457,15 +432,10 @@ class AgendaTurn:
     now: datetime
 
     async def audit(self, detail: str) -> None:
-        await _audit(
-            self.uow,
-            self.panel,
-            self.member,
-            self.request,
-            "meeting",
-            self.state.meeting.id,
-            self.now,
-            detail,
+        """The change, in the audit trail (the meeting's, by the coordinator)."""
+        meeting_id = self.state.meeting.id
+        await record(
+            self.uow, self.request, AuditVerb.UPDATE, "meeting", meeting_id, detail, at=self.now
         )
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.meeting import Meeting, MeetingStatus
@@ -45,6 +45,7 @@ from bot.features.meetings.commands import (
     ShowSchedule,
     schedule_command,
 )
+from bot.kernel.audit import record
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
@@ -314,14 +315,8 @@ async def move_meeting(
     )
     await uow.meetings.save(moved)
     old_day = meeting.starts_at.astimezone(zone).date()
-    await _audit(
-        uow,
-        panel,
-        actor,
-        meeting.id,
-        now,
-        f"moved from {old_day.isoformat()} to {new_day.isoformat()} {start:%H:%M}",
-    )
+    moved_from = f"moved from {old_day.isoformat()} to {new_day.isoformat()} {start:%H:%M}"
+    await record(uow, actor, AuditVerb.UPDATE, "meeting", meeting.id, moved_from, at=now)
     return Change(meeting, moved)
 
 
@@ -346,26 +341,10 @@ async def cancel_meeting(
     before = dataclasses.replace(meeting)
     meeting.move_to(MeetingStatus.CANCELLED)
     await uow.meetings.save(meeting)
-    await _audit(uow, panel, actor, meeting.id, now, f"cancelled: {reason}")
-    return Change(before, meeting)
-
-
-async def _audit(
-    uow: UnitOfWork, panel: Panel, actor: Request, meeting_id: str, now: datetime, detail: str
-) -> None:
-    await uow.audit.append(
-        AuditEvent(
-            panel_id=panel.id,
-            at=now,
-            actor_aad_object_id=actor.caller.aad_object_id or actor.caller.teams_user_id,
-            actor_member_id=actor.member.id if actor.member else None,
-            verb=AuditVerb.UPDATE,
-            entity="meeting",
-            entity_id=meeting_id,
-            where=actor.where.kind.value,
-            detail=detail,
-        )
+    await record(
+        uow, actor, AuditVerb.UPDATE, "meeting", meeting.id, f"cancelled: {reason}", at=now
     )
+    return Change(before, meeting)
 
 
 # --- Teams online meetings ----------------------------------------------------------------

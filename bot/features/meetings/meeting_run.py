@@ -41,7 +41,7 @@ from bot.domain.action import (
     UpdateKind,
 )
 from bot.domain.agenda import item_number, neighbour, running_items
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
@@ -90,6 +90,7 @@ from bot.features.meetings.commands import (
 )
 from bot.features.meetings.minutes import draft_for_meeting, queue_draft
 from bot.kernel import agreement, versions
+from bot.kernel.audit import Actor, record
 from bot.kernel.events import Events
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.localtime import day_text, local, when_text
@@ -185,40 +186,15 @@ def _require_running(meeting: Meeting, panel: Panel) -> None:
     raise InvalidTransition(f"The meeting on {when} has not started: the chair types start.")
 
 
-def _actor(request: Request | None, member: Member | None) -> str:
+def _actor(
+    panel: Panel, member: Member | None, kind: ConversationKind, request: Request | None = None
+) -> Actor:
+    """Who did it, for the audit trail: the member; else the person Teams named; else
+    Teams' own meeting event (a meeting started or ended with nobody known behind it)."""
     if member is not None:
-        return member.aad_object_id
-    if request is not None and request.caller.aad_object_id:
-        return request.caller.aad_object_id
-    return "teams-meeting-event"
-
-
-async def _audit(
-    uow: UnitOfWork,
-    panel: Panel,
-    member: Member | None,
-    where: ConversationKind,
-    verb: AuditVerb,
-    entity: str,
-    entity_id: str,
-    now: datetime,
-    detail: str | None = None,
-    *,
-    request: Request | None = None,
-) -> None:
-    await uow.audit.append(
-        AuditEvent(
-            panel_id=panel.id,
-            at=now,
-            actor_aad_object_id=_actor(request, member),
-            actor_member_id=member.id if member else None,
-            verb=verb,
-            entity=entity,
-            entity_id=entity_id,
-            where=where.value,
-            detail=detail[:500] if detail else None,
-        )
-    )
+        return Actor.member(member, kind.value)
+    caller = request.caller.aad_object_id if request is not None else None
+    return Actor(panel.id, caller or "teams-meeting-event", None, kind.value)
 
 
 # --- the confidentiality card --------------------------------------------------------------
@@ -280,18 +256,8 @@ async def _start(
         raise InvalidTransition("The agenda is empty.")
     meeting.start(now, conversation_id=conversation_id, first_item_id=running[0].id)
     await uow.meetings.save(meeting)
-    await _audit(
-        uow,
-        panel,
-        member,
-        kind,
-        AuditVerb.UPDATE,
-        "meeting",
-        meeting.id,
-        now,
-        "started",
-        request=where,
-    )
+    actor = _actor(panel, member, kind, where)
+    await record(uow, actor, AuditVerb.UPDATE, "meeting", meeting.id, "started", at=now)
     return True
 
 
@@ -357,16 +323,14 @@ async def _attend(
         )
     )
     if recorded:
-        await _audit(
+        await record(
             uow,
-            panel,
-            member,
-            request.where.kind,
+            _actor(panel, member, request.where.kind),
             AuditVerb.CREATE,
             "attendance",
             meeting.id,
-            now,
             "acknowledged the confidentiality statement",
+            at=now,
         )
     return recorded
 
@@ -690,16 +654,9 @@ async def chair_reply(
             typed=typed,
         )
         if case is not None:
-            await _audit(
-                uow,
-                panel,
-                member,
-                request.where.kind,
-                AuditVerb.VIEW,
-                "case",
-                case.id,
-                deps.clock.now(),
-                "chair card",
+            actor = _actor(panel, member, request.where.kind)
+            await record(
+                uow, actor, AuditVerb.VIEW, "case", case.id, "chair card", at=deps.clock.now()
             )
             await uow.commit()
     return Reply(card=render_chair(view))
@@ -831,17 +788,8 @@ class FormTurn:
         await self.events.publish(self.uow, self.panel, event, self.now)
 
     async def audit(self, verb: AuditVerb, entity: str, entity_id: str, detail: str) -> None:
-        await _audit(
-            self.uow,
-            self.panel,
-            self.member,
-            self.request.where.kind,
-            verb,
-            entity,
-            entity_id,
-            self.now,
-            detail,
-        )
+        actor = _actor(self.panel, self.member, self.request.where.kind)
+        await record(self.uow, actor, verb, entity, entity_id, detail, at=self.now)
 
     async def case(self) -> Case:
         if self.item.case_id is None:
@@ -1081,18 +1029,8 @@ async def _end(
     await uow.meetings.save(meeting)
     minutes = await draft_for_meeting(uow, panel, meeting, now)
     await queue_draft(uow, panel, minutes, now)
-    await _audit(
-        uow,
-        panel,
-        member,
-        kind,
-        AuditVerb.UPDATE,
-        "meeting",
-        meeting.id,
-        now,
-        "ended",
-        request=request,
-    )
+    actor = _actor(panel, member, kind, request)
+    await record(uow, actor, AuditVerb.UPDATE, "meeting", meeting.id, "ended", at=now)
     items = await uow.meetings.agenda(panel.id, meeting.id)
     running = running_items(items)
     agencies = {a.agency for a in minutes.attendance}

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.errors import Conflict, DomainError, NotFound
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.minutes import (
@@ -32,6 +32,7 @@ from bot.domain.policy import Act
 from bot.features.meetings.commands import EditSummary, MinutesCard
 from bot.features.meetings.docx_export import minutes_docx
 from bot.kernel import access
+from bot.kernel.audit import Actor, record
 from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import day_text
@@ -223,19 +224,8 @@ async def minutes_file(
         if not (await access.decide_for(uow, panel, member, Act.VIEW_CASE_SUMMARY)).allowed:
             return None
         document = minutes_docx(minutes, panel.name, panel.timezone)
-        await uow.audit.append(
-            AuditEvent(
-                panel_id=panel.id,
-                at=now,
-                actor_aad_object_id=member.aad_object_id,
-                actor_member_id=member.id,
-                verb=AuditVerb.EXPORT,
-                entity="minutes",
-                entity_id=minutes.id,
-                where="download",
-                detail="minutes.docx",
-            )
-        )
+        actor = Actor.member(member, "download")
+        await record(uow, actor, AuditVerb.EXPORT, "minutes", minutes.id, "minutes.docx", at=now)
         await uow.commit()
     return document
 
@@ -319,7 +309,8 @@ class MinutesFeature:
                 return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
             except DomainError as err:
                 return await self._show(uow, panel, member, meeting_id, err.message, now)
-            await _audit(uow, panel, member, request, minutes, now, f"summary of {item_id}")
+            detail = f"summary of {item_id}"
+            await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, detail, at=now)
             await uow.commit()
             case = minutes.case(item_id)
             return await self._show(
@@ -350,7 +341,7 @@ class MinutesFeature:
                 meeting.move_to(MeetingStatus.MINUTES_APPROVED)
                 await uow.meetings.save(meeting)
             sent = await self.send_to_attending(uow, panel, minutes, now)
-            await _audit(uow, panel, member, request, minutes, now, "approved")
+            await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, "approved", at=now)
             await uow.commit()
             spocs = "1 attending SPOC receives" if sent == 1 else f"{sent} attending SPOCs receive"
             notice = f"Approved. {spocs} the Word document in private chat."
@@ -388,30 +379,6 @@ class MinutesFeature:
             ):
                 sent += 1
         return sent
-
-
-async def _audit(
-    uow: UnitOfWork,
-    panel: Panel,
-    member: Member,
-    request: Request,
-    minutes: Minutes,
-    now: datetime,
-    detail: str,
-) -> None:
-    await uow.audit.append(
-        AuditEvent(
-            panel_id=panel.id,
-            at=now,
-            actor_aad_object_id=member.aad_object_id,
-            actor_member_id=member.id,
-            verb=AuditVerb.UPDATE,
-            entity="minutes",
-            entity_id=minutes.id,
-            where=request.where.kind.value,
-            detail=detail[:500],
-        )
-    )
 
 
 def register(router: Router, config: MinutesConfig | None = None) -> MinutesFeature:
