@@ -7,30 +7,28 @@ the refusal shows them the agreement, and accepting it opens what they asked for
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditVerb
-from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.errors import NotAllowed
 from bot.domain.panel import Member, Panel
 from bot.domain.policy import Act
+from bot.features.governance.commands import (
+    ISA_USAGE,
+    AcceptAgreement,
+    SaveAgreement,
+    ShowAgreement,
+)
 from bot.kernel import access, audit
 from bot.kernel.agreement import accept_current
 from bot.kernel.dispatch import run_verb
 from bot.kernel.guard import ANYWHERE, PRIVATE, Access
+from bot.kernel.localtime import born_text, local_day
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Handler, Reply, Request, Router, VerbSpec
 from cards.isa import (
-    AGREEMENT_VERSION_KEY,
     MAX_ISA_TEXT,
-    MAX_VERSION,
-    NEXT_KEY,
-    TEXT_ID,
-    VERSION_ID,
     AcceptedView,
     IsaSavedView,
     IsaSetView,
@@ -40,21 +38,11 @@ from cards.isa import (
 )
 from cards.verbs import Verb
 
-USAGE = "isa [set]"
 NOT_A_MEMBER = "The agreement is for panel members. Ask your panel coordinator to add you."
 CHANGED_MEANWHILE = (
     "The agreement changed while this card was open, so nothing was accepted. Read the "
     "new version below."
 )
-_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-# What accepting may go on to open: a typed command, or an information request.
-NEXT_VERBS = frozenset({Verb.COMMAND.value, Verb.INFO_OPEN.value})
-
-
-def day_text(at: datetime, panel: Panel) -> str:
-    """e.g. "20 Nov 2026"."""
-    local = at.astimezone(ZoneInfo(panel.timezone))
-    return f"{local.day} {local:%b %Y}"
 
 
 def _member(request: Request) -> tuple[Panel, Member]:
@@ -66,48 +54,43 @@ def _member(request: Request) -> tuple[Panel, Member]:
 async def show(request: Request, deps: Deps) -> Reply:
     """`isa`: the agreement and whether the caller accepted it; `isa set` for coordinators."""
     panel, member = _member(request)
-    sub = request.args.strip().lower()
-    if sub == "set":
+    if ShowAgreement.typed(request.args).set_form:
         return await set_form(request, deps)
-    if sub:
-        raise InvalidInput(f"Write it as: {USAGE}.")
     async with deps.uow() as uow:
         return Reply(card=await access.agreement_card(uow, panel, member))
-
-
-def _next_step(data: Mapping[str, Any]) -> dict[str, Any] | None:
-    raw = data.get(NEXT_KEY)
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or raw.get("verb") not in NEXT_VERBS or len(str(raw)) > 500:
-        raise InvalidInput("This card's button sent nothing I understand. Type isa.")
-    return dict(raw)
 
 
 def accept_verb(router: Router) -> Handler:
     """The Accept button: record the acceptance, then open what was asked for, if anything."""
 
     async def accept(request: Request, deps: Deps) -> Reply:
-        panel, member = _member(request)
-        next_step = _next_step(request.data)
-        version = request.data.get(AGREEMENT_VERSION_KEY)
-        now = deps.clock.now()
-        async with deps.uow() as uow:
-            if version != panel.isa_version:
-                card = await access.agreement_card(
-                    uow, panel, member, next_step=next_step, notice=CHANGED_MEANWHILE
-                )
-                return Reply(card=card)
-            acceptance = await accept_current(
-                uow, panel, member, now, where=request.where.kind.value
-            )
-            await uow.commit()
-        if next_step is not None:
-            return await run_verb(router, request, str(next_step["verb"]), next_step, deps)
-        view = AcceptedView(panel.name, acceptance.version, day_text(acceptance.accepted_at, panel))
-        return Reply(card=render_isa_accepted(view))
+        _member(request)  # a member's, before anything the card sent is read
+        return await accept_agreement(router, request, deps, AcceptAgreement.of(request.data))
 
     return accept
+
+
+async def accept_agreement(
+    router: Router, request: Request, deps: Deps, command: AcceptAgreement
+) -> Reply:
+    """Record the acceptance of the version shown, if it is still the current one; then
+    open what was asked for, if anything."""
+    panel, member = _member(request)
+    next_step = command.next_step
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        if command.version != panel.isa_version:
+            card = await access.agreement_card(
+                uow, panel, member, next_step=next_step, notice=CHANGED_MEANWHILE
+            )
+            return Reply(card=card)
+        acceptance = await accept_current(uow, panel, member, now, where=request.where.kind.value)
+        await uow.commit()
+    if next_step is not None:
+        return await run_verb(router, request, str(next_step["verb"]), next_step, deps)
+    accepted_on = born_text(local_day(acceptance.accepted_at, panel))
+    view = AcceptedView(panel.name, acceptance.version, accepted_on)
+    return Reply(card=render_isa_accepted(view))
 
 
 async def _coordinator(request: Request, deps: Deps) -> tuple[Panel, Member] | Reply:
@@ -138,34 +121,20 @@ async def set_form(request: Request, deps: Deps) -> Reply:
     return Reply(card=render_isa_set(view))
 
 
-def _typed(data: Mapping[str, Any], name: str, limit: int) -> str:
-    raw = data.get(name)
-    if raw is None:
-        return ""
-    if not isinstance(raw, str):
-        raise InvalidInput("This card sent something I cannot read. Type isa set.")
-    return raw[: limit + 1].strip()
-
-
 async def save(request: Request, deps: Deps) -> Reply:
     """Save a new version and text, and ask every active member to accept it."""
     allowed = await _coordinator(request, deps)
     if isinstance(allowed, Reply):
         return allowed
     panel, _ = allowed
-    version = _typed(request.data, VERSION_ID, MAX_VERSION)
-    text = _typed(request.data, TEXT_ID, MAX_ISA_TEXT)
-    errors: dict[str, str] = {}
-    if not version or len(version) > MAX_VERSION or not _VERSION.match(version):
-        errors[VERSION_ID] = (
-            f"Up to {MAX_VERSION} letters, digits, dots or dashes, e.g. 3 or 2026-12."
-        )
-    elif version == panel.isa_version:
-        errors[VERSION_ID] = "This is the current version: give the new one another name."
-    if not text:
-        errors[TEXT_ID] = "Write the agreement."
-    elif len(text) > MAX_ISA_TEXT:
-        errors[TEXT_ID] = f"Keep the agreement under {MAX_ISA_TEXT} characters."
+    return await publish(request, deps, panel, SaveAgreement.of(request.data))
+
+
+async def publish(request: Request, deps: Deps, panel: Panel, command: SaveAgreement) -> Reply:
+    """The new version replaces the current one, and every active member is asked to
+    accept it; or the form again, with what is wrong."""
+    version, text = command.version, command.text
+    errors = command.errors(panel.isa_version)
     if errors:
         view = IsaSetView(
             panel_name=panel.name,
@@ -232,7 +201,7 @@ def register(router: Router) -> None:
             summary="Read the panel's information sharing agreement and accept it; "
             "coordinators: isa set for a new version.",
             handler=show,
-            usage=USAGE,
+            usage=ISA_USAGE,
             aliases=("agreement",),
             access=Access(Act.ACCEPT_AGREEMENT, ANYWHERE, sub_acts={"set": Act.MANAGE_MEMBERS}),
             button="Sharing agreement",

@@ -13,17 +13,16 @@ from zoneinfo import ZoneInfo
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.errors import NotFound
 from bot.domain.panel import Agency, Member, Panel
 from bot.domain.policy import Act
+from bot.features.governance.commands import AUDIT_USAGE, ShowTrail
 from bot.kernel.audit import record
 from bot.kernel.guard import NOT_MEETINGS, Access, Target
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.audit import (
-    BEFORE_KEY,
     MAX_CARD_BYTES,
-    REFERENCE_KEY,
     AuditLine,
     AuditView,
     render_audit,
@@ -33,7 +32,6 @@ from cards.verbs import Verb
 
 # Events fetched for one page; fewer are shown when the card would not fit.
 PAGE = 40
-USAGE = "audit [CM-2026-014 | RF-2026-0049]"
 
 VERB_WORDS: Mapping[AuditVerb, str] = {
     AuditVerb.VIEW: "viewed",
@@ -188,9 +186,10 @@ def fit(view: AuditView) -> tuple[Card, int]:
         shown = max(1, shown * 3 // 4)
 
 
-async def show_trail(request: Request, deps: Deps, reference: str, before_id: str | None) -> Reply:
-    """One page of a trail, newest first, after checking the caller may read it."""
+async def show_trail(request: Request, deps: Deps, command: ShowTrail) -> Reply:
+    """One page of a trail, newest first (the guard checked the caller may read it)."""
     panel, _ = request.admitted()  # VIEW_AUDIT, checked by the guard (see `register`)
+    reference, before_id = command.reference, command.before
     now = deps.clock.now()
     async with deps.uow() as uow:
         scope = await _scope(uow, panel, reference)
@@ -220,19 +219,12 @@ async def show_trail(request: Request, deps: Deps, reference: str, before_id: st
 
 async def audit(request: Request, deps: Deps) -> Reply:
     """`audit CM-2026-014`: the case's trail, newest first; `audit`: the panel's."""
-    words = request.args.split()
-    if len(words) > 1:
-        raise InvalidInput(f"Write it as: {USAGE}.")
-    return await show_trail(request, deps, words[0][:40].upper() if words else "", None)
+    return await show_trail(request, deps, ShowTrail.typed(request.args))
 
 
 async def older(request: Request, deps: Deps) -> Reply:
     """The Older events button: the next page of the same trail."""
-    reference = request.data.get(REFERENCE_KEY)
-    before = request.data.get(BEFORE_KEY)
-    if not isinstance(reference, str) or not isinstance(before, str) or len(before) > 64:
-        raise InvalidInput("This card is out of date. Type audit and a case reference.")
-    return await show_trail(request, deps, reference[:40], before)
+    return await show_trail(request, deps, ShowTrail.of(request.data))
 
 
 def register(router: Router) -> None:
@@ -242,7 +234,7 @@ def register(router: Router) -> None:
             name="audit",
             summary="Coordinators: who viewed and changed a case, newest first.",
             handler=audit,
-            usage=USAGE,
+            usage=AUDIT_USAGE,
             access=Access(Act.VIEW_AUDIT, NOT_MEETINGS, targets=(Target.RECORD_IN_ARGS,)),
             in_manifest=False,
         )

@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.errors import NotFound
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, Meeting
 from bot.domain.panel import Agency, Member, Panel
 from bot.domain.policy import Act, Relation, decide
 from bot.domain.referral import CATEGORY_LABELS, Referral, Subject
+from bot.features.governance.commands import CASE_USAGE, ShowCase
 from bot.kernel import access, audit
 from bot.kernel.guard import NOT_MEETINGS, Access, Target
 from bot.kernel.ports import UnitOfWork
@@ -32,8 +33,6 @@ from cards.case import (
     SubjectBlock,
     render_case,
 )
-
-USAGE = "case CM-2026-014"
 
 
 @dataclass(frozen=True)
@@ -325,11 +324,14 @@ def case_view(read: _Read, now: datetime) -> CaseView:
 async def show_case(request: Request, deps: Deps) -> Reply:
     """`case CM-2026-014`: the case in full, if the caller is entitled to it."""
     # VIEW_CASE_DETAIL on the case named, with the agreement: checked by the guard.
+    request.admitted()
+    return await open_case(request, deps, ShowCase.typed(request.args))
+
+
+async def open_case(request: Request, deps: Deps, command: ShowCase) -> Reply:
+    """The case card, its view audited in the same unit of work."""
     panel, member = request.admitted()
-    words = request.args.split()
-    if len(words) != 1:
-        raise InvalidInput(f"Write it as: {USAGE}.")
-    reference = words[0][:40].upper()
+    reference = command.reference
     now = deps.clock.now()
     async with deps.uow() as uow:
         case = await uow.cases.by_reference(panel.id, reference)
@@ -351,7 +353,7 @@ def register(router: Router) -> None:
             summary="Open a case in full (history, subjects, risk, agency returns, actions, "
             "decisions), if your role and agency need to know it.",
             handler=show_case,
-            usage=USAGE,
+            usage=CASE_USAGE,
             access=Access(Act.VIEW_CASE_DETAIL, NOT_MEETINGS, targets=(Target.CASE_IN_ARGS,)),
         )
     )

@@ -14,17 +14,29 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from bot.domain.audit import AuditVerb
 from bot.domain.delivery import INVITATION_KEY, ConversationKind, ConversationRef
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.panel import AGENCY_ROLES, Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.policy import Act
+from bot.features.governance.commands import (
+    CHECK_ROLES,
+    GUID,
+    AddAgency,
+    AddMember,
+    ChangeAgencyKind,
+    ListMembers,
+    OpenMember,
+    RemoveMember,
+    SaveMember,
+    SetUpPanel,
+    email_problem,
+    parse_roles,
+)
 from bot.kernel import audit, turns
 from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.notify import card_to_member
@@ -32,9 +44,7 @@ from bot.kernel.ports import AlreadyExists, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.membership import (
     AGENCY_KEY,
-    AGENCY_KIND_ID,
     AGENCY_NAME_ID,
-    CONFIRM_KEY,
     CSV_AAD,
     CSV_AGENCY,
     CSV_COLUMNS,
@@ -42,13 +52,9 @@ from cards.membership import (
     CSV_NAME,
     CSV_ROLES,
     EMAIL_ID,
-    KIND_KEY,
     MAX_NAME,
-    MEMBER_KEY,
     NEW_AGENCY_ID,
-    NEW_EMAIL_ID,
     NEW_NAME_ID,
-    NEW_ROLES_ID,
     PICKER_ID,
     ROLES_ID,
     AgenciesView,
@@ -95,12 +101,8 @@ SET_UP_BY_SOMEONE_ELSE = (
     "Someone else just set this team up as the panel {panel}, at the same moment as you. "
     "Its coordinators keep it from their private chat with me: ask one of them to add you."
 )
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MAX_EMAIL = 200
 MAX_IMPORT_ROWS = 500
 MAX_IMPORT_CHARS = 256 * 1024
-_ROLE_SEPARATORS = re.compile(r"[;|,/]+|\s+")
 
 
 # ---- shared checks ----------------------------------------------------------------------
@@ -109,36 +111,6 @@ _ROLE_SEPARATORS = re.compile(r"[;|,/]+|\s+")
 async def _manager(request: Request, deps: Deps) -> tuple[Panel, Member]:
     """The coordinator the guard let through (MANAGE_MEMBERS, declared in `register`)."""
     return request.admitted()
-
-
-def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
-    raw = data.get(name)
-    if raw is None:
-        return ""
-    if not isinstance(raw, str):
-        raise InvalidInput("This card sent something I cannot read. Type members.")
-    return raw[: limit + 1].strip()
-
-
-def _roles(raw: str) -> tuple[frozenset[Role], list[str]]:
-    """Roles from a multi-select's value or a CSV cell; and the words that are no role."""
-    roles: set[Role] = set()
-    unknown: list[str] = []
-    for word in _ROLE_SEPARATORS.split(raw.strip()):
-        if not word:
-            continue
-        role = next((r for r in Role if r.value == word.casefold()), None)
-        if role is None:
-            unknown.append(word[:30])
-        else:
-            roles.add(role)
-    return frozenset(roles), unknown
-
-
-def _check_email(email: str) -> str | None:
-    if email and (len(email) > MAX_EMAIL or not _EMAIL.match(email)):
-        return "Not an e-mail address."
-    return None
 
 
 def _has_other_coordinator(members: Sequence[Member], but: str) -> bool:
@@ -167,6 +139,11 @@ def _roles_text(roles: frozenset[Role]) -> str:
 async def setup(request: Request, deps: Deps) -> Reply:
     """`setup [panel name]` in a team channel: the team becomes a panel, the caller its
     coordinator."""
+    return await set_up_panel(request, deps, SetUpPanel.typed(request.args))
+
+
+async def set_up_panel(request: Request, deps: Deps, command: SetUpPanel) -> Reply:
+    """The team becomes a panel named as asked, the caller its coordinator."""
     where, caller = request.where, request.caller
     if where.kind is not ConversationKind.CHANNEL or not where.team_id:
         raise InvalidInput("Type setup in a channel of the team that is to be the panel.")
@@ -184,7 +161,7 @@ async def setup(request: Request, deps: Deps) -> Reply:
         )
     if not caller.aad_object_id:
         raise NotAllowed("Teams did not tell me who you are, so I cannot make you coordinator.")
-    name = " ".join(request.args.split())[:MAX_NAME] or DEFAULT_PANEL_NAME
+    name = command.name or DEFAULT_PANEL_NAME
     try:
         return await _set_up(request, deps, name, now)
     except AlreadyExists:
@@ -235,7 +212,7 @@ async def _set_up(request: Request, deps: Deps, name: str, now: datetime) -> Rep
             roles=frozenset({Role.COORDINATOR}),
         )
         await uow.members.save(coordinator)
-        actor = audit.Actor(panel.id, caller.aad_object_id, coordinator.id, where.kind.value)
+        actor = audit.Actor.member(coordinator, where.kind.value)
         await audit.record(uow, actor, AuditVerb.CREATE, "panel", panel.id, "set up", at=now)
         await audit.record(
             uow, actor, AuditVerb.CREATE, "member", coordinator.id, "roles: coordinator", at=now
@@ -295,12 +272,12 @@ def _members_reply(view: MembersView) -> Reply:
 async def members(request: Request, deps: Deps) -> Reply:
     """`members`: the panel's members; `members <part of a name>`; `members import`."""
     panel, _ = await _manager(request, deps)
-    search = " ".join(request.args.split())[:MAX_NAME]
+    command = ListMembers.typed(request.args)
     async with deps.uow() as uow:
-        if search.casefold() == "import":
+        if command.import_help:
             names = [a.name for a in await uow.agencies.all(panel.id) if a.active]
             return Reply(card=render_import_help(panel.name, names))
-        return _members_reply(await members_view(uow, panel, search=search))
+        return _members_reply(await members_view(uow, panel, search=command.search))
 
 
 async def list_verb(request: Request, deps: Deps) -> Reply:
@@ -324,30 +301,16 @@ async def _agency_choice(
 async def add(request: Request, deps: Deps) -> Reply:
     """Add the person chosen in the people picker, with their agency and roles."""
     panel, _ = await _manager(request, deps)
-    data = request.data
-    typed = {
-        name: _text(data, name, limit)
-        for name, limit in (
-            (PICKER_ID, 64),
-            (NEW_NAME_ID, MAX_NAME),
-            (NEW_EMAIL_ID, MAX_EMAIL),
-            (NEW_AGENCY_ID, 64),
-            (NEW_ROLES_ID, 200),
-        )
-    }
-    errors: dict[str, str] = {}
-    aad = typed[PICKER_ID]
-    if not _GUID.match(aad):
-        errors[PICKER_ID] = "Choose the person in the picker."
-    email_error = _check_email(typed[NEW_EMAIL_ID])
-    if email_error:
-        errors[NEW_EMAIL_ID] = email_error
-    roles, unknown = _roles(typed[NEW_ROLES_ID])
-    if unknown:
-        errors[NEW_ROLES_ID] = "Choose roles from the list."
+    return await add_member(request, deps, panel, AddMember.of(request.data))
+
+
+async def add_member(request: Request, deps: Deps, panel: Panel, command: AddMember) -> Reply:
+    """Invite the person to the panel (or back to it), with their agency and roles."""
+    errors = command.errors()
+    aad, roles = command.aad_object_id, command.roles
     now = deps.clock.now()
     async with deps.uow() as uow:
-        agency, agency_error = await _agency_choice(uow, panel, typed[NEW_AGENCY_ID])
+        agency, agency_error = await _agency_choice(uow, panel, command.agency_id)
         if agency_error:
             errors[NEW_AGENCY_ID] = agency_error
         elif roles & AGENCY_ROLES and agency is None:
@@ -355,7 +318,7 @@ async def add(request: Request, deps: Deps) -> Reply:
         existing = await uow.members.by_aad(panel.id, aad) if aad and not errors else None
         if existing is not None and existing.active:
             errors[PICKER_ID] = f"{existing.name} is a member already: use Change instead."
-        name = typed[NEW_NAME_ID][:MAX_NAME] or (existing.name if existing else "")
+        name = command.name[:MAX_NAME] or (existing.name if existing else "")
         if not name and PICKER_ID not in errors:
             errors[NEW_NAME_ID] = "Teams did not send this person's name: type it."
         if errors:
@@ -364,7 +327,7 @@ async def add(request: Request, deps: Deps) -> Reply:
                 panel,
                 notice="Check the highlighted fields.",
                 open_add=True,
-                values=typed,
+                values=command.values(),
                 errors=errors,
             )
             return _members_reply(view)
@@ -372,7 +335,7 @@ async def add(request: Request, deps: Deps) -> Reply:
         member = dataclasses.replace(
             member,
             name=name,
-            email=typed[NEW_EMAIL_ID] or member.email,
+            email=command.email or member.email,
             agency_id=agency.id if agency else None,
             roles=roles,
             active=True,
@@ -419,8 +382,7 @@ async def _member_view(
     )
 
 
-async def _load_member(uow: UnitOfWork, panel: Panel, data: Mapping[str, Any]) -> Member:
-    member_id = _text(data, MEMBER_KEY, 64)
+async def _load_member(uow: UnitOfWork, panel: Panel, member_id: str) -> Member:
     member = await uow.members.get(panel.id, member_id) if member_id else None
     if member is None:
         raise NotFound("That person is not a member of this panel. Type members.")
@@ -430,29 +392,33 @@ async def _load_member(uow: UnitOfWork, panel: Panel, data: Mapping[str, Any]) -
 async def edit(request: Request, deps: Deps) -> Reply:
     """One member's card."""
     panel, _ = await _manager(request, deps)
+    command = OpenMember.of(request.data)
     async with deps.uow() as uow:
-        member = await _load_member(uow, panel, request.data)
+        member = await _load_member(uow, panel, command.member_id)
         return Reply(card=render_member(await _member_view(uow, panel, member)))
 
 
 async def save(request: Request, deps: Deps) -> Reply:
     """Save a member's agency, roles and e-mail."""
     panel, _ = await _manager(request, deps)
-    data = request.data
-    email = _text(data, EMAIL_ID, MAX_EMAIL)
-    roles, unknown = _roles(_text(data, ROLES_ID, 200))
+    return await save_member(request, deps, panel, SaveMember.of(request.data))
+
+
+async def save_member(request: Request, deps: Deps, panel: Panel, command: SaveMember) -> Reply:
+    """Change a member's e-mail, agency and roles, unless that leaves no coordinator."""
+    email, roles = command.email, command.roles
     now = deps.clock.now()
     async with deps.uow() as uow:
-        member = await _load_member(uow, panel, data)
+        member = await _load_member(uow, panel, command.member_id)
         errors: dict[str, str] = {}
-        agency, agency_error = await _agency_choice(uow, panel, _text(data, AGENCY_KEY, 64))
+        agency, agency_error = await _agency_choice(uow, panel, command.agency_id)
         if agency_error:
             errors[AGENCY_KEY] = agency_error
-        if unknown:
-            errors[ROLES_ID] = "Choose roles from the list."
+        if command.unknown_roles:
+            errors[ROLES_ID] = CHECK_ROLES
         elif roles & AGENCY_ROLES and agency is None and not agency_error:
             errors[AGENCY_KEY] = NEEDS_AGENCY
-        email_error = _check_email(email)
+        email_error = email_problem(email)
         if email_error:
             errors[EMAIL_ID] = email_error
         demoted = member.has(Role.COORDINATOR) and Role.COORDINATOR not in roles
@@ -481,16 +447,21 @@ async def save(request: Request, deps: Deps) -> Reply:
 async def remove(request: Request, deps: Deps) -> Reply:
     """Remove a member (after a confirmation): they see nothing of the panel any more."""
     panel, _ = await _manager(request, deps)
+    return await remove_member(request, deps, panel, RemoveMember.of(request.data))
+
+
+async def remove_member(request: Request, deps: Deps, panel: Panel, command: RemoveMember) -> Reply:
+    """Ask first, then remove the member, unless they are the last coordinator."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        member = await _load_member(uow, panel, request.data)
+        member = await _load_member(uow, panel, command.member_id)
         everyone = await uow.members.all(panel.id)
         if member.has(Role.COORDINATOR) and not _has_other_coordinator(everyone, member.id):
             refused = await _member_view(
                 uow, panel, member, errors={ROLES_ID: LAST_COORDINATOR}, notice=LAST_COORDINATOR
             )
             return Reply(card=render_member(refused))
-        if request.data.get(CONFIRM_KEY) is not True:
+        if not command.confirmed:
             question = await _member_view(uow, panel, member, confirm_remove=True)
             return Reply(card=render_member(question))
         if member.active:
@@ -507,9 +478,10 @@ async def remove(request: Request, deps: Deps) -> Reply:
 async def restore(request: Request, deps: Deps) -> Reply:
     """Add a removed member back, with the roles they had."""
     panel, _ = await _manager(request, deps)
+    command = OpenMember.of(request.data)
     now = deps.clock.now()
     async with deps.uow() as uow:
-        member = await _load_member(uow, panel, request.data)
+        member = await _load_member(uow, panel, command.member_id)
         if not member.active:
             member.active = True
             await uow.members.save(member)
@@ -562,16 +534,12 @@ async def agencies(request: Request, deps: Deps) -> Reply:
 async def add_agency(request: Request, deps: Deps) -> Reply:
     """Add an agency, core or invited; names are unique whatever their case."""
     panel, _ = await _manager(request, deps)
-    name = " ".join(_text(request.data, AGENCY_NAME_ID, MAX_NAME).split())
-    kind_raw = _text(request.data, AGENCY_KIND_ID, 20) or AgencyKind.CORE.value
-    kind = next((k for k in AgencyKind if k.value == kind_raw), None)
-    errors: dict[str, str] = {}
-    if not name:
-        errors[AGENCY_NAME_ID] = "Name the agency."
-    elif len(name) > MAX_NAME:
-        errors[AGENCY_NAME_ID] = f"Keep the name under {MAX_NAME} characters."
-    if kind is None:
-        errors[AGENCY_KIND_ID] = "Choose core or invited."
+    return await add_agency_to(request, deps, panel, AddAgency.of(request.data))
+
+
+async def add_agency_to(request: Request, deps: Deps, panel: Panel, command: AddAgency) -> Reply:
+    """Add the agency to the panel, unless one of that name is there already."""
+    name, kind, errors = command.name, command.kind, command.errors()
     now = deps.clock.now()
     async with deps.uow() as uow:
         if name and not errors and await uow.agencies.by_name(panel.id, name) is not None:
@@ -582,7 +550,7 @@ async def add_agency(request: Request, deps: Deps) -> Reply:
                 panel,
                 notice="Check the highlighted fields.",
                 open_add=True,
-                values={AGENCY_NAME_ID: name, AGENCY_KIND_ID: kind_raw},
+                values=command.values(),
                 errors=errors,
             )
             return Reply(card=render_agencies(view))
@@ -597,8 +565,8 @@ async def add_agency(request: Request, deps: Deps) -> Reply:
 async def change_kind(request: Request, deps: Deps) -> Reply:
     """Make an agency core or invited."""
     panel, _ = await _manager(request, deps)
-    kind = next((k for k in AgencyKind if k.value == request.data.get(KIND_KEY)), None)
-    agency_id = _text(request.data, AGENCY_KEY, 64)
+    command = ChangeAgencyKind.of(request.data)
+    agency_id, kind = command.agency_id, command.kind
     now = deps.clock.now()
     async with deps.uow() as uow:
         agency = await uow.agencies.get(panel.id, agency_id) if agency_id else None
@@ -695,7 +663,7 @@ def parse_members_csv(
         else:
             problems += found
         person = values[CSV_AAD].casefold()
-        if _GUID.match(person):
+        if GUID.match(person):
             seen.setdefault(person, line)
     return (rows, problems) if not problems else ([], problems)
 
@@ -718,11 +686,11 @@ def _check_row(
     elif len(name) > MAX_NAME:
         problem(CSV_NAME, f"Keep the name under {MAX_NAME} characters.")
     email = values[CSV_EMAIL]
-    email_error = _check_email(email)
+    email_error = email_problem(email)
     if email_error:
         problem(CSV_EMAIL, email_error)
     aad = values[CSV_AAD]
-    if not _GUID.match(aad):
+    if not GUID.match(aad):
         problem(CSV_AAD, "Not an Entra object id (like 3d9b6c1e-1a2f-4c3b-8d4e-…).")
     elif aad.casefold() in seen:
         problem(CSV_AAD, f"The same person as on line {seen[aad.casefold()]}.")
@@ -731,7 +699,7 @@ def _check_row(
     # The messages name the line and column, never the value: the file is fetched content.
     if agency_name and agency_id is None:
         problem(CSV_AGENCY, "The panel has no agency of that name: add it first, or check it.")
-    roles, unknown = _roles(values[CSV_ROLES])
+    roles, unknown = parse_roles(values[CSV_ROLES])
     if unknown:
         problem(CSV_ROLES, f"Use the roles {', '.join(r.value for r in Role)} only.")
     elif not roles:

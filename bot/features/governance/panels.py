@@ -15,13 +15,13 @@ from datetime import datetime
 from bot.domain.audit import AuditVerb
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.panel import Member, Panel
+from bot.features.governance.commands import PANEL_CARD_OUT_OF_DATE, ChoosePanel
 from bot.kernel import audit
 from bot.kernel.guard import PRIVATE, public
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
 from cards.panels import (
-    PANEL_ID,
     InvitationLine,
     PanelLine,
     PanelsView,
@@ -85,14 +85,13 @@ async def show(request: Request, deps: Deps) -> Reply:
     return Reply(card=await panels_card(deps, request))
 
 
-async def _own(uow: UnitOfWork, request: Request) -> tuple[Panel, Member]:
+async def _own(uow: UnitOfWork, request: Request, choice: ChoosePanel) -> tuple[Panel, Member]:
     """The caller's own membership of the panel the card names."""
-    panel_id = request.data.get(PANEL_ID)
     aad = request.caller.aad_object_id
-    if not isinstance(panel_id, str) or not 0 < len(panel_id) <= 64 or not aad:
-        raise InvalidInput("This card is out of date. Type panel.")
-    panel = await uow.panels.get(panel_id)
-    member = await uow.members.by_aad(panel_id, aad) if panel is not None else None
+    if not aad:
+        raise InvalidInput(PANEL_CARD_OUT_OF_DATE)
+    panel = await uow.panels.get(choice.panel_id)
+    member = await uow.members.by_aad(choice.panel_id, aad) if panel is not None else None
     if panel is None or member is None or not member.active:
         raise NotAllowed(NOT_INVITED)
     return panel, member
@@ -110,9 +109,14 @@ async def _choose(uow: UnitOfWork, member: Member, now: datetime) -> None:
 
 async def choose(request: Request, deps: Deps) -> Reply:
     """Act for this panel from now on, in the private chat."""
+    return await act_for(request, deps, ChoosePanel.of(request.data))
+
+
+async def act_for(request: Request, deps: Deps, choice: ChoosePanel) -> Reply:
+    """The caller acts for the chosen panel from now on."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        panel, member = await _own(uow, request)
+        panel, member = await _own(uow, request, choice)
         if member.invited:
             raise NotAllowed("Join that panel first: its invitation is below. Type panel.")
         await _choose(uow, member, now)
@@ -123,9 +127,14 @@ async def choose(request: Request, deps: Deps) -> Reply:
 
 async def join(request: Request, deps: Deps) -> Reply:
     """Accept an invitation: the person becomes a member and acts for that panel."""
+    return await accept_invitation(request, deps, ChoosePanel.of(request.data))
+
+
+async def accept_invitation(request: Request, deps: Deps, choice: ChoosePanel) -> Reply:
+    """The caller joins the chosen panel, if invited, and acts for it."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        panel, member = await _own(uow, request)
+        panel, member = await _own(uow, request, choice)
         if member.invited:
             member.invited = False
             await _choose(uow, member, now)
@@ -139,9 +148,14 @@ async def join(request: Request, deps: Deps) -> Reply:
 
 async def decline(request: Request, deps: Deps) -> Reply:
     """Decline an invitation: the membership is withdrawn and nothing of the panel follows."""
+    return await decline_invitation(request, deps, ChoosePanel.of(request.data))
+
+
+async def decline_invitation(request: Request, deps: Deps, choice: ChoosePanel) -> Reply:
+    """The caller's invitation to the chosen panel is withdrawn."""
     now = deps.clock.now()
     async with deps.uow() as uow:
-        panel, member = await _own(uow, request)
+        panel, member = await _own(uow, request, choice)
         if not member.invited:
             raise NotAllowed(
                 f"You are a member of {panel.name}; ask its coordinator to remove you."
