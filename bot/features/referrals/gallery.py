@@ -35,7 +35,8 @@ from bot.domain.referral import (
 )
 from bot.features.referrals.intake import Setting, draft_note, intake_view, make_setting
 from bot.features.referrals.notices import ReferralEvent, notice_card, referral_summary
-from bot.features.referrals.triage import CHANGED_MEANWHILE, DEFAULT_INFO_QUESTION, OTHER_MEETINGS
+from bot.features.referrals.triage import CHANGED_MEANWHILE
+from bot.features.referrals.views import DEFAULT_INFO_QUESTION, OTHER_MEETINGS
 from bot.kernel.config import load_risk_matrix
 from cards.info_request import (
     AnsweredNoticeView,

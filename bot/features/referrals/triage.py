@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import TypeVar
 
 from bot.domain import policy
@@ -20,20 +19,14 @@ from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
-from bot.domain.matching import MatchBasis, MatchKind, SubjectMatch, classify_matches
-from bot.domain.meeting import AgendaItem, AgendaItemKind, Meeting, MeetingStatus
-from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
+from bot.domain.meeting import AgendaItem, AgendaItemKind
+from bot.domain.panel import AgencyKind, Member, Panel, Role
 from bot.domain.referral import (
-    CATEGORY_LABELS,
     DECLINE_LABELS,
     DeclineReason,
     Referral,
     ReferralStatus,
-    Subject,
-    assessed_risk_level,
-    meets_high_risk,
 )
-from bot.domain.risk import RiskLevel, RiskMatrix
 from bot.features.referrals.commands import (
     AcceptReferral,
     AskReferrer,
@@ -43,23 +36,24 @@ from bot.features.referrals.commands import (
 )
 from bot.features.referrals.info_requests import SentRequest, send_requests
 from bot.features.referrals.notices import ReferralEvent, tell_referrer
+from bot.features.referrals.views import (
+    DEFAULT_INFO_QUESTION,
+    OTHER_MEETINGS,
+    listable,
+    mine_card,
+    pending_card,
+    risk_level,
+    state_card,
+    triage_view,
+)
 from bot.kernel import access, audit
 from bot.kernel.audit import Actor
-from bot.kernel.config import load_risk_matrix
 from bot.kernel.guard import PRIVATE, Access, Target
-from bot.kernel.localtime import born_text, day_text, short_day_text, when_text
+from bot.kernel.localtime import day_text, short_day_text, when_text
 from bot.kernel.notify import card_to_channel, card_to_member
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
-from cards.referrals import (
-    MineView,
-    MyLine,
-    PendingLine,
-    PendingView,
-    render_mine,
-    render_pending,
-)
 from cards.triage import (
     AGENCIES_INPUT,
     DECLINE_NOTE_INPUT,
@@ -68,11 +62,7 @@ from cards.triage import (
     OTHER_MEETING_INPUT,
     QUESTION_INPUT,
     ChannelNoticeView,
-    Choice,
-    MatchLine,
     OutcomeView,
-    SubjectLine,
-    TriageView,
     render_channel_notice,
     render_triage,
     render_triage_outcome,
@@ -82,45 +72,10 @@ from cards.verbs import Verb
 
 NEW_CASE_MINUTES = 15
 SEE_REFERRAL = policy.Act.VIEW_REFERRAL
-PENDING = (ReferralStatus.SUBMITTED, ReferralStatus.MORE_INFO_REQUESTED)
-LISTABLE = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED})
-ONLY_COORDINATORS = "Only the panel's coordinators can triage referrals. Nothing was changed."
 CHANGED_MEANWHILE = (
     "Someone changed this referral while you were deciding, so your click changed nothing. "
     "Here it is as it stands now: check it and choose again."
 )
-DEFAULT_INFO_QUESTION = (
-    "What does your agency know about the people named, and what is it doing now? Include "
-    "any risk to staff who visit."
-)
-
-# DOMAIN.md: the meetings a referral may belong to instead.
-OTHER_MEETINGS: dict[str, str] = {
-    "domestic_abuse_marac": "Domestic-abuse MARAC",
-    "mappa": "MAPPA",
-    "channel_prevent": "Channel / Prevent",
-    "adult_safeguarding": "Adult safeguarding",
-    "childrens_safeguarding": "Children's safeguarding",
-}
-MATCH_LABELS: dict[MatchKind, str] = {
-    MatchKind.POSSIBLE_DUPLICATE: "Possible duplicate",
-    MatchKind.REPEAT: "Repeat",
-    MatchKind.EARLIER: "Earlier history",
-}
-BASIS_LABELS: dict[MatchBasis, str] = {
-    MatchBasis.DATE_OF_BIRTH: "same name and date of birth",
-    MatchBasis.POSTCODE: "same name and postcode",
-}
-
-
-@cache
-def _matrix() -> RiskMatrix:
-    return load_risk_matrix()
-
-
-def _level(referral: Referral) -> RiskLevel:
-    """The referral's assessed risk level under the panel's matrix (a rule of the domain)."""
-    return assessed_risk_level(referral, _matrix())
 
 
 class FormRefused(DomainError):
@@ -131,166 +86,7 @@ class FormRefused(DomainError):
         self.errors = dict(errors)
 
 
-# ---- what the coordinator sees --------------------------------------------------------
-
-
-async def find_matches(uow: UnitOfWork, referral: Referral, now: datetime) -> list[SubjectMatch]:
-    """The panel's earlier referrals and cases on the same people, classified."""
-    hits: list[tuple[Subject, Referral, Subject]] = []
-    for subject in referral.subjects:
-        found = await uow.referrals.subject_matches(
-            referral.panel_id,
-            match_name=subject.match_name,
-            date_of_birth=subject.date_of_birth,
-            match_postcode=subject.match_postcode,
-            exclude_referral_id=referral.id,
-        )
-        hits += [(subject, earlier, earlier_subject) for earlier, earlier_subject in found]
-    case_ids = sorted({r.case_id for _, r, _ in hits if r.case_id})
-    cases = await uow.cases.by_ids(referral.panel_id, case_ids) if case_ids else []
-    return classify_matches(referral, hits, {c.id: c for c in cases}, now)
-
-
-def _match_line(match: SubjectMatch, panel: Panel) -> MatchLine:
-    earlier, case = match.earlier, match.case
-    if case is not None and case.closed_at is not None and not case.is_open:
-        where = f"case {case.reference}, closed {day_text(case.closed_at, panel)}"
-    elif case is not None:
-        where = f"case {case.reference}, open"
-    elif earlier.status in PENDING:
-        sent = earlier.submitted_at or earlier.created_at
-        where = f"referral {earlier.reference}, pending since {day_text(sent, panel)}"
-    else:
-        decided = f" {day_text(earlier.decided_at, panel)}" if earlier.decided_at else ""
-        where = f"referral {earlier.reference}, {_status_word(earlier.status)}{decided}"
-    return MatchLine(
-        kind=MATCH_LABELS[match.kind],
-        text=f"{match.subject.name} — {where} ({BASIS_LABELS[match.basis]})",
-    )
-
-
-def _status_word(status: ReferralStatus) -> str:
-    return {
-        ReferralStatus.ACCEPTED: "accepted",
-        ReferralStatus.DECLINED: "declined",
-        ReferralStatus.WITHDRAWN: "withdrawn",
-        ReferralStatus.SUBMITTED: "submitted",
-        ReferralStatus.MORE_INFO_REQUESTED: "sent back for more information",
-        ReferralStatus.DRAFT: "draft",
-    }[status]
-
-
-def _listable(meeting: Meeting, now: datetime) -> bool:
-    return meeting.status in LISTABLE and meeting.starts_at > now
-
-
-async def _upcoming(uow: UnitOfWork, panel: Panel, now: datetime) -> list[Meeting]:
-    return [m for m in await uow.meetings.upcoming(panel.id, now) if _listable(m, now)]
-
-
-def _meeting_choice(meeting: Meeting, panel: Panel, now: datetime) -> Choice:
-    deadline = day_text(meeting.referral_deadline, panel)
-    due = f"referrals due {deadline}" if meeting.accepts_referrals_at(now) else "deadline passed"
-    return Choice(meeting.id, f"{when_text(meeting.starts_at, panel)} ({due})")
-
-
-def _agency_name(agencies: Mapping[str, Agency], agency_id: str | None) -> str:
-    agency = agencies.get(agency_id) if agency_id else None
-    return agency.name if agency else "no agency given"
-
-
-def _consent(referral: Referral) -> str:
-    consent = referral.consent
-    aware = "aware" if consent.aware else "not aware"
-    if consent.consented:
-        return f"{aware}, consented"
-    return f"{aware}, shared without consent: {consent.without_consent_reason or 'no reason'}"
-
-
-def _criteria(referral: Referral, matrix: RiskMatrix) -> list[str]:
-    met = []
-    if meets_high_risk(referral, matrix):
-        met.append("high risk")
-    if referral.criteria.potential_escalation:
-        met.append("potential escalation")
-    if (referral.criteria.professional_judgement or "").strip():
-        met.append(f"professional judgement: “{referral.criteria.professional_judgement}”")
-    return met
-
-
-async def triage_view(
-    uow: UnitOfWork,
-    panel: Panel,
-    referral: Referral,
-    now: datetime,
-    *,
-    notice: str | None = None,
-    open_form: str | None = None,
-    values: Mapping[str, str] | None = None,
-    errors: Mapping[str, str] | None = None,
-) -> TriageView:
-    """Everything on the triage card, read in one unit of work."""
-    matrix = _matrix()
-    referrer = await uow.members.get(panel.id, referral.referrer_member_id)
-    agencies = {a.id: a for a in await uow.agencies.all(panel.id) if a.active}
-    meetings = await _upcoming(uow, panel, now)
-    default = next((m for m in meetings if m.accepts_referrals_at(now)), None)
-    if default is None and meetings:
-        default = meetings[0]
-    matches = await find_matches(uow, referral, now)
-    incidents = f"{referral.incidents_last_12_months} in the last 12 months"
-    if referral.incidents_rising:
-        incidents += ", rising"
-    if referral.risk_total is None:
-        risk = "not scored"
-    else:
-        risk = f"{referral.risk_total} (above {matrix.threshold} is high; matrix "
-        risk += f"{referral.risk_matrix_version or 'unknown'})"
-    return TriageView(
-        referral_id=referral.id,
-        version=referral.version,
-        reference=referral.reference,
-        panel_name=panel.name,
-        referrer=referrer.name if referrer else "unknown referrer",
-        agency=_agency_name(agencies, referral.referring_agency_id),
-        submitted_on=day_text(referral.submitted_at or referral.created_at, panel),
-        category=CATEGORY_LABELS[referral.category],
-        subjects=[
-            SubjectLine(
-                name=s.name,
-                role=s.role.value,
-                born=born_text(s.date_of_birth) if s.date_of_birth else None,
-                postcode=s.postcode,
-            )
-            for s in referral.subjects
-        ],
-        children=len(referral.children),
-        incidents=incidents,
-        consent=_consent(referral),
-        risk=risk,
-        risk_level=assessed_risk_level(referral, matrix).value.capitalize(),
-        criteria=_criteria(referral, matrix),
-        matches=[_match_line(m, panel) for m in matches],
-        meetings=[_meeting_choice(m, panel, now) for m in meetings],
-        default_meeting=default.id if default else None,
-        agencies=[
-            Choice(a.id, a.name + (" (invited)" if a.kind is AgencyKind.INVITED else ""))
-            for a in agencies.values()
-        ],
-        default_agencies=[
-            a.id
-            for a in agencies.values()
-            if a.kind is AgencyKind.CORE and a.id != referral.referring_agency_id
-        ],
-        info_question=DEFAULT_INFO_QUESTION,
-        decline_reasons=[Choice(r.value, label) for r, label in DECLINE_LABELS.items()],
-        other_meetings=[Choice(k, label) for k, label in OTHER_MEETINGS.items()],
-        previous_question=referral.more_info_question,
-        notice=notice,
-        open_form=open_form,
-        values=dict(values or {}),
-        errors=dict(errors or {}),
-    )
+# ---- a referral submitted ---------------------------------------------------------------
 
 
 async def referral_submitted(
@@ -326,7 +122,7 @@ async def referral_submitted(
     notice = ChannelNoticeView(
         reference=referral.reference,
         agency=agency.name if agency else "no agency given",
-        risk_level=_level(referral).value.capitalize(),
+        risk_level=risk_level(referral).value.capitalize(),
         resubmitted=referral.more_info_question is not None,
     )
     await card_to_channel(
@@ -367,7 +163,7 @@ async def _agreement_card(
         title=triage_title(referral.reference),
         facts=[
             ("Referring agency", agency.name if agency else "no agency given"),
-            ("Risk level", _level(referral).value.capitalize()),
+            ("Risk level", risk_level(referral).value.capitalize()),
         ],
     )
 
@@ -402,55 +198,6 @@ async def _load(uow: UnitOfWork, panel: Panel, referral_id: str) -> Referral:
     return referral
 
 
-async def _decided_by(uow: UnitOfWork, panel: Panel, referral: Referral) -> str | None:
-    """Who made the referral's last decision, from the audit trail."""
-    trail = await uow.audit.for_entity(panel.id, "referral", referral.id)
-    for event in reversed(trail):
-        if event.verb is AuditVerb.UPDATE and event.actor_member_id:
-            member = await uow.members.get(panel.id, event.actor_member_id)
-            return member.name if member else None
-    return None
-
-
-async def _state_card(
-    uow: UnitOfWork, panel: Panel, referral: Referral, *, already: bool
-) -> Card | None:
-    """What became of a referral that is no longer waiting for triage; None while it is."""
-    if referral.status is ReferralStatus.SUBMITTED:
-        return None
-    who = await _decided_by(uow, panel, referral)
-    by = f" by {who}" if who else ""
-    lead = "Already " if already else ""
-    pairs: list[tuple[str, str]] = [("Referral", referral.reference)]
-    if referral.decided_at:
-        pairs.append(("Decided", day_text(referral.decided_at, panel)))
-    if referral.status is ReferralStatus.ACCEPTED:
-        case = await uow.cases.get(panel.id, referral.case_id) if referral.case_id else None
-        as_case = f" as {case.reference}" if case else ""
-        title = f"{lead}accepted{by}{as_case}"
-    elif referral.status is ReferralStatus.DECLINED:
-        title = f"{lead}declined{by}"
-        if referral.decline_reason:
-            pairs.append(("Reason", DECLINE_LABELS[referral.decline_reason]))
-        if referral.decline_note:
-            pairs.append(("Note", referral.decline_note))
-    elif referral.status is ReferralStatus.MORE_INFO_REQUESTED:
-        referrer = await uow.members.get(panel.id, referral.referrer_member_id)
-        to = referrer.name if referrer else "the referrer"
-        title = f"{lead}sent back to {to}{by}"
-        pairs.append(("Question", referral.more_info_question or ""))
-    else:
-        title = f"{lead}withdrawn by the referrer"
-    return render_triage_outcome(
-        OutcomeView(
-            title=title[0].upper() + title[1:],
-            subtitle=panel.name,
-            facts=pairs,
-            note="Nothing was changed by this click." if already else None,
-        )
-    )
-
-
 _Click = TypeVar("_Click", bound=TriageClick)
 # A decision's use case: it acts on the referral in the unit of work, or raises FormRefused.
 Decision = Callable[[UnitOfWork, Decider, Referral, _Click, datetime], Awaitable[Card]]
@@ -469,7 +216,7 @@ async def _decide(decider: Decider, command: _Click, act: Decision[_Click], deps
     try:
         async with deps.uow() as uow:
             referral = await _load(uow, panel, referral_id)
-            settled = await _state_card(uow, panel, referral, already=True)
+            settled = await state_card(uow, panel, referral, already=True)
             if settled is not None:
                 return Reply(card=settled)
             if version != referral.version:
@@ -498,7 +245,7 @@ async def _decide(decider: Decider, command: _Click, act: Decision[_Click], deps
     except Conflict:
         async with deps.uow() as uow:
             referral = await _load(uow, panel, referral_id)
-            settled = await _state_card(uow, panel, referral, already=True)
+            settled = await state_card(uow, panel, referral, already=True)
             if settled is not None:
                 return Reply(card=settled)
             if not await _may_see(uow, panel, decider.member):
@@ -543,7 +290,7 @@ async def _accept(
     meeting = await uow.meetings.get(panel.id, meeting_id) if meeting_id else None
     if meeting is None:
         errors[MEETING_INPUT] = "Choose one of the panel's upcoming meetings."
-    elif not _listable(meeting, now):
+    elif not listable(meeting, now):
         errors[MEETING_INPUT] = "That meeting has started, ended or been cancelled: choose another."
     agencies = {a.id: a for a in await uow.agencies.all(panel.id) if a.active}
     chosen = command.agency_ids
@@ -559,7 +306,7 @@ async def _accept(
         panel_id=panel.id,
         reference=await _next_case_reference(uow, panel, now),
         referral_id=referral.id,
-        risk_level=_level(referral),
+        risk_level=risk_level(referral),
         risk_score=referral.risk_total,
         has_children=referral.has_children,
         opened_at=now,
@@ -748,8 +495,8 @@ async def referrals(request: Request, deps: Deps) -> Reply:
                 reply = await _open(uow, panel, member, request, command.reference, now)
                 await uow.commit()
                 return reply
-            return Reply(card=await _pending(uow, panel, now))
-        return Reply(card=await _mine(uow, panel, member))
+            return Reply(card=await pending_card(uow, panel, now))
+        return Reply(card=await mine_card(uow, panel, member))
 
 
 async def _open(
@@ -773,62 +520,10 @@ async def _open(
         )
     viewer = Actor.member(member, request.where.kind.value)
     await audit.record(uow, viewer, AuditVerb.VIEW, "referral", referral.id, at=now)
-    card = await _state_card(uow, panel, referral, already=False)
+    card = await state_card(uow, panel, referral, already=False)
     if card is None:
         card = render_triage(await triage_view(uow, panel, referral, now))
     return Reply(card=card)
-
-
-async def _pending(uow: UnitOfWork, panel: Panel, now: datetime) -> Card:
-    agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
-    waiting = [r for status in PENDING for r in await uow.referrals.all(panel.id, status=status)]
-    waiting.sort(key=lambda r: (r.submitted_at or r.created_at, r.reference))
-    lines = [
-        PendingLine(
-            reference=r.reference,
-            agency=_agency_name(agencies, r.referring_agency_id),
-            risk_level=_level(r).value,
-            age_days=(now - (r.submitted_at or r.created_at)).days,
-            state="awaiting triage"
-            if r.status is ReferralStatus.SUBMITTED
-            else "waiting for the referrer's answer",
-        )
-        for r in waiting
-    ]
-    return render_pending(PendingView(panel_name=panel.name, lines=lines))
-
-
-async def _mine(uow: UnitOfWork, panel: Panel, member: Member) -> Card:
-    mine = await uow.referrals.by_referrer(panel.id, member.id)
-    case_ids = [r.case_id for r in mine if r.case_id]
-    cases = {c.id: c for c in await uow.cases.by_ids(panel.id, case_ids)} if case_ids else {}
-    lines = [
-        MyLine(
-            reference=r.reference,
-            started_on=day_text(r.created_at, panel),
-            state=_state_for_referrer(r, cases),
-        )
-        for r in reversed(mine)
-    ]
-    return render_mine(MineView(panel_name=panel.name, lines=lines))
-
-
-def _state_for_referrer(referral: Referral, cases: Mapping[str, Case]) -> str:
-    status = referral.status
-    if status is ReferralStatus.DRAFT:
-        return "draft, not sent yet"
-    if status is ReferralStatus.SUBMITTED:
-        return "submitted, waiting for the coordinator"
-    if status is ReferralStatus.MORE_INFO_REQUESTED:
-        return f"more information needed: “{referral.more_info_question or ''}”"
-    if status is ReferralStatus.ACCEPTED:
-        case = cases.get(referral.case_id) if referral.case_id else None
-        return f"accepted as {case.reference}" if case else "accepted"
-    if status is ReferralStatus.DECLINED:
-        reason = DECLINE_LABELS[referral.decline_reason] if referral.decline_reason else ""
-        note = f" ({referral.decline_note})" if referral.decline_note else ""
-        return f"declined: {reason}{note}" if reason else "declined"
-    return "withdrawn"
 
 
 def register(router: Router) -> None:
