@@ -8,13 +8,15 @@ import ipaddress
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Final
 
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from bot.kernel.router import Router
     from manifest import ManifestCommand
 
 
@@ -127,7 +129,23 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-def _manifest_commands() -> list[ManifestCommand]:
+# Teams lists at most 12 commands per scope in its menu (manifest.MAX_COMMANDS_PER_SCOPE), and
+# the build fails rather than cut a list. A scope's menu lists, in FEATURES' order, every
+# command that answers there and is `in_manifest`, except those left out here on purpose:
+# `actions` has never been on the personal menu (it was the thirteenth, cut without a word
+# before the build failed instead); it is typed there, or reached from its cards.
+MENU_LEFT_OUT: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {"personal": frozenset({"actions"})}
+)
+
+
+def manifest_commands(
+    router: Router | None = None, left_out: Mapping[str, frozenset[str]] = MENU_LEFT_OUT
+) -> list[ManifestCommand]:
+    """What each scope's Teams menu lists, from the router FEATURES build (or `router`):
+    the `in_manifest` commands that answer in the scope, less the scope's `left_out`.
+    ValueError when a command left out is not on that scope's menu anyway (a stale choice).
+    """
     from bot.app import build_router
     from bot.domain.delivery import ConversationKind
     from manifest import ManifestCommand
@@ -137,16 +155,24 @@ def _manifest_commands() -> list[ManifestCommand]:
         ConversationKind.CHANNEL: "team",
         ConversationKind.GROUP_CHAT: "groupChat",
     }
+    specs = [spec for spec in (router or build_router()).commands() if spec.in_manifest]
+    for scope, names in left_out.items():
+        offered = {spec.name for spec in specs for k in spec.scopes if scope_of.get(k) == scope}
+        if stale := sorted(names - offered):
+            raise ValueError(
+                f"{', '.join(stale)} is left out of the {scope} menu, which does not offer it"
+            )
     return [
         ManifestCommand(
             title=spec.name,
             description=spec.summary[:128],
             scopes=tuple(
-                scope_of[k] for k in ConversationKind if k in spec.scopes and k in scope_of
+                scope
+                for kind, scope in scope_of.items()
+                if kind in spec.scopes and spec.name not in left_out.get(scope, frozenset())
             ),
         )
-        for spec in build_router().commands()
-        if spec.in_manifest
+        for spec in specs
     ]
 
 
@@ -163,7 +189,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         path = write_package(
             Path(args.out),
             ManifestOptions(app_id=app_id, version=args.version, valid_domains=domains),
-            _manifest_commands(),
+            manifest_commands(),
         )
     except ValueError as err:
         sys.exit(f"Cannot build the package: {err}")

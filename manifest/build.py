@@ -17,7 +17,8 @@ SCHEMA_URL: Final = (
     "https://developer.microsoft.com/json-schemas/teams/v1.29/MicrosoftTeams.schema.json"
 )
 SCOPES: Final[tuple[str, ...]] = ("personal", "team", "groupChat")
-# Teams rejects a command list with more entries than this (schema maxItems).
+# Teams rejects a command list with more entries than this (schema maxItems): the build
+# fails rather than cut a list, so no command leaves the menu unseen.
 MAX_COMMANDS_PER_SCOPE: Final = 12
 ICON_FILES: Final[tuple[str, ...]] = ("color.png", "outline.png")
 # The colour.png background, so the tile and its surround match in Teams.
@@ -106,12 +107,18 @@ def _command_lists(commands: Sequence[ManifestCommand]) -> list[dict[str, Any]]:
         in_scope = [command for command in commands if scope in command.scopes]
         if not in_scope:
             continue
+        if len(in_scope) > MAX_COMMANDS_PER_SCOPE:
+            titles = ", ".join(command.title for command in in_scope)
+            raise ValueError(
+                f"the {scope} command list would hold {len(in_scope)} commands ({titles}); "
+                f"Teams allows {MAX_COMMANDS_PER_SCOPE}: choose which ones it lists"
+            )
         lists.append(
             {
                 "scopes": [scope],
                 "commands": [
                     {"title": command.title, "description": command.description}
-                    for command in in_scope[:MAX_COMMANDS_PER_SCOPE]
+                    for command in in_scope
                 ],
             }
         )
@@ -119,7 +126,8 @@ def _command_lists(commands: Sequence[ManifestCommand]) -> list[dict[str, Any]]:
 
 
 def build_manifest(options: ManifestOptions, commands: Sequence[ManifestCommand]) -> dict[str, Any]:
-    """Return the Teams v1.29 manifest for the bot as a JSON-ready dict."""
+    """Return the Teams v1.29 manifest for the bot as a JSON-ready dict; ValueError when an
+    option is malformed or a scope has more commands than Teams lists."""
     _require_guid(options.app_id, "app_id")
     bot_id = options.effective_bot_id
     _require_guid(bot_id, "bot_id")

@@ -187,16 +187,24 @@ def test_commands_carry_title_and_description_only() -> None:
             assert set(command) == {"title", "description"}
 
 
-def test_command_lists_never_exceed_twelve_even_if_given_fifteen() -> None:
-    many = [
+def test_a_scope_lists_twelve_commands_and_a_thirteenth_fails_the_build(tmp_path: Path) -> None:
+    twelve = [
         ManifestCommand(f"command {n}", f"Does thing {n}", ("personal", "team", "groupChat"))
-        for n in range(1, 16)
+        for n in range(1, 13)
     ]
-    manifest = build_manifest(ManifestOptions(app_id=APP_ID), many)
+    manifest = build_manifest(ManifestOptions(app_id=APP_ID), twelve)
     for scope in ("personal", "team", "groupChat"):
         titles = [c["title"] for c in _command_list(manifest, scope)]
         assert titles == [f"command {n}" for n in range(1, 13)]
     assert _errors(manifest) == []
+
+    thirteenth = [*twelve, ManifestCommand("command 13", "Does thing 13", ("team",))]
+    with pytest.raises(ValueError, match="the team command list would hold 13 commands") as no:
+        build_manifest(ManifestOptions(app_id=APP_ID), thirteenth)
+    assert "command 13" in str(no.value) and "Teams allows 12" in str(no.value)
+    with pytest.raises(ValueError, match="Teams allows 12"):
+        write_package(tmp_path / "app.zip", ManifestOptions(app_id=APP_ID), thirteenth)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
