@@ -56,6 +56,7 @@ from bot.features.actions.views import (
     Lookup,
     agency_cases_decision,
     case_detail_decision,
+    command_step,
     contacts,
     item_of,
     may_act,
@@ -473,7 +474,7 @@ async def _escalate(
                 look.panel,
                 coordinator,
                 reason=AGREEMENT_FIRST,
-                next_step={**NEXT_STEP, "command": "overdue"},
+                next_step=command_step("overdue"),
                 title=escalation_title(limit),
                 facts=[("Actions", str(len(late)))],
             )

@@ -22,6 +22,10 @@
 - **Deputies.** `away until 2026-12-24` (or, for the coordinator, `away Gemma Hartley
   until 2026-12-24`) sends the agency's cards to its deputy until then; `back` ends it.
 
+What a click or a command asked is read first (bot.features.actions.commands); what a
+person sees of an action is built in bot.features.actions.views, and the action's cards are
+queued and kept up to date by bot.features.actions.copies.
+
 Cards for people go out at once, like every card a person's action causes; the reminder
 job (bot.features.actions.reminders) keeps quiet hours.
 """
@@ -29,10 +33,9 @@ job (bot.features.actions.reminders) keeps quiet hours.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from bot.domain.action import Action, ActionStatus, ActionUpdate
 from bot.domain.audit import AuditVerb
@@ -41,6 +44,7 @@ from bot.domain.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act, Refusal, Relation
+from bot.features.actions.commands import ACTIONS_USAGE, AWAY_USAGE, Away, Back, Click, ListActions
 from bot.features.actions.copies import refresh_copies
 from bot.features.actions.views import (
     AGENCY_ROLES,
@@ -53,6 +57,7 @@ from bot.features.actions.views import (
     agreement_instead,
     card_for,
     case_detail_decision,
+    command_step,
     item_of,
     overdue_first,
     state_of,
@@ -64,28 +69,17 @@ from bot.kernel.notify import card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.actions import (
-    ACTION_ID_KEY,
-    AGENCY_ID_KEY,
-    BOX_OF,
     CARD_VIEW,
-    COPY_KEY,
-    INDEX_KEY,
     LIST_LIMIT,
     LIST_VIEW,
-    MAX_NOTE,
-    NOTE_INPUT,
     OVERDUE_TITLE,
     REASON_INPUT,
-    TOKEN_KEY,
-    UPDATE_INPUT,
-    VIEW_KEY,
     ActionGroup,
     ActionItem,
     ActionListView,
     CantDoView,
     actions_title,
     cant_title,
-    input_value,
     render_action_list,
     render_cant_do,
 )
@@ -94,79 +88,10 @@ from cards.verbs import Verb
 PRIVATE_OR_SHARED = frozenset(
     {ConversationKind.PERSONAL, ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT}
 )
-ACTIONS_USAGE = "actions [agency]"
-AWAY_USAGE = "away until 2026-12-24"
 ALREADY_SAVED = "That was already saved from this card, so nothing was saved twice."
-# The longest absence `away` accepts.
-AWAY_AT_MOST = timedelta(days=366)
-_UNTIL = re.compile(r"^(?P<who>.*?)\s*\buntil\s+(?P<day>\S+)\s*$", re.IGNORECASE)
-
-
-# --- small shared pieces -----------------------------------------------------------------
-
-
-def _text(data: Mapping[str, Any], name: str, limit: int) -> str | None:
-    raw = data.get(name)
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        raise InvalidInput("This card sent something I cannot read. Type actions.")
-    if len(raw) > limit:
-        raise InvalidInput(f"Keep it under {limit} characters.", {name: "too_long"})
-    return raw.strip() or None
-
-
-def _index(data: Mapping[str, Any]) -> int:
-    raw = data.get(INDEX_KEY, 0)
-    if isinstance(raw, bool):
-        return 0
-    if isinstance(raw, int) and 0 <= raw < 100:
-        return raw
-    if isinstance(raw, str) and raw.isdigit() and int(raw) < 100:
-        return int(raw)
-    return 0
-
-
-# --- queueing cards --------------------------------------------------------------------------
 
 
 # --- the buttons ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Click:
-    """What an action button carried."""
-
-    action_id: str
-    token: str
-    view: str
-    index: int
-    copy: str | None
-    agency_id: str | None
-
-    @classmethod
-    def of(cls, data: Mapping[str, Any]) -> Click:
-        action_id = _text(data, ACTION_ID_KEY, 64)
-        token = _text(data, TOKEN_KEY, 64)
-        if action_id is None or token is None:
-            raise InvalidInput("This card is out of date. Type actions for the current one.")
-        view = _text(data, VIEW_KEY, 16) or CARD_VIEW
-        return cls(
-            action_id=action_id,
-            token=token,
-            view=view if view in (CARD_VIEW, LIST_VIEW) else CARD_VIEW,
-            index=_index(data),
-            copy=_text(data, COPY_KEY, 64),
-            agency_id=_text(data, AGENCY_ID_KEY, 64),
-        )
-
-
-async def _refuse(
-    uow: UnitOfWork, request: Request, action: Action, now: datetime, why: str, message: str
-) -> NotAllowed:
-    await audit.record(uow, request, AuditVerb.REFUSE, "action", action.id, why, at=now)
-    await uow.commit()
-    return NotAllowed(message, audited=True)
 
 
 async def _tell_coordinators(
@@ -203,25 +128,12 @@ async def _tell_coordinators(
         )
 
 
-def _typed(data: Mapping[str, Any], name: str, index: int) -> str | None:
-    """What the person typed in the action's box `name` (note, update or reason)."""
-    raw = input_value(data, name, index)
-    if raw is None:
-        return None
-    if not isinstance(raw, str):
-        raise InvalidInput("This card sent something I cannot read. Type actions.")
-    if len(raw) > MAX_NOTE:
-        raise InvalidInput(f"Keep it under {MAX_NOTE} characters.", {name: "too_long"})
-    return " ".join(raw.split()) or None
-
-
 async def _refuse_stale(
     uow: UnitOfWork,
     request: Request,
     look: Lookup,
     action: Action,
     click: Click,
-    verb: Verb,
     member: Member,
     now: datetime,
 ) -> tuple[str, dict[str, str]]:
@@ -229,11 +141,7 @@ async def _refuse_stale(
     nothing changes, the refusal is audited (and committed), and the answer says what
     changed meanwhile; what was typed goes back in its box, or is quoted when the action
     has no boxes any more. Returns the notice and the boxes to fill."""
-    name = BOX_OF[verb]
-    try:
-        text = _typed(request.data, name, click.index)
-    except DomainError:
-        text = None
+    text = click.typed  # None when it could not be read
     await versions.record_refusal(
         uow,
         request,
@@ -247,7 +155,7 @@ async def _refuse_stale(
     )
     await uow.commit()
     in_the_box = action.status is ActionStatus.OPEN and click.view == CARD_VIEW
-    kept = {name: text} if text and in_the_box else {}
+    kept = {click.box: text} if text and in_the_box else {}
     return f"{line} {versions.kept(text, in_the_box=in_the_box)}", kept
 
 
@@ -258,26 +166,19 @@ class Applied:
     reason: str | None = None  # for Can't do this: what the coordinators are told
 
 
-def _apply(
-    click: Click,
-    verb: Verb,
-    data: Mapping[str, Any],
-    action: Action,
-    member: Member,
-    now: datetime,
-) -> Applied:
+def _apply(click: Click, action: Action, member: Member, now: datetime) -> Applied:
     """Change the action as the button says. Raises a DomainError for what the person must
     correct (nothing is changed then)."""
     agency_id = member.agency_id or ""
-    if verb is Verb.ACTION_DONE:
-        note = _typed(data, NOTE_INPUT, click.index) or ""
+    if click.verb is Verb.ACTION_DONE:
+        note = click.text() or ""
         action.complete(by_agency_id=agency_id, at=now, note=note, by_member_id=member.id)
         return Applied(action.updates[-1], "Marked done. Thank you.")
-    if verb is Verb.ACTION_UPDATE:
-        text = _typed(data, UPDATE_INPUT, click.index) or ""
+    if click.verb is Verb.ACTION_UPDATE:
+        text = click.text() or ""
         update = action.add_update(text, by_agency_id=agency_id, at=now, by_member_id=member.id)
         return Applied(update, "Update saved.")
-    reason = _typed(data, REASON_INPUT, click.index)
+    reason = click.text()
     if not reason:
         raise InvalidInput("Say why your agency can't do it.", {REASON_INPUT: "required"})
     update = action.add_update(
@@ -293,7 +194,7 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
     # UPDATE_ACTION on this action (its agency's SPOC or deputy, with the agreement) and on
     # the list's agency, if the card names one: checked by the guard.
     panel, member = request.admitted()
-    click = Click.of(request.data)
+    click = Click.parse(request.data, verb)
     now = deps.clock.now()
     day = local_day(now, panel)
     async with deps.uow() as uow:
@@ -305,14 +206,12 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
         error = False
         typed: dict[str, str] = {}
         form_key = f"action-form:{click.token}:{action.id}"
-        if versions.is_stale(request.data, action.version):
+        if click.version != action.version:
             if not await uow.activities.first_time(form_key, now):
                 notice = ALREADY_SAVED  # this very card saved, and was clicked again
             else:
                 await uow.rollback()  # this card saved nothing: its token stays unused
-                notice, typed = await _refuse_stale(
-                    uow, request, look, action, click, verb, member, now
-                )
+                notice, typed = await _refuse_stale(uow, request, look, action, click, member, now)
                 error = True
         elif action.status is not ActionStatus.OPEN:
             notice = f"Nothing changed: this action is {state_of(action, panel).lower()}."
@@ -320,7 +219,7 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
             notice = ALREADY_SAVED
         else:
             try:
-                applied = _apply(click, verb, request.data, action, member, now)
+                applied = _apply(click, action, member, now)
                 await uow.actions.save(action)
             except StaleVersion:
                 # Lost the race: another click saved the action since it was loaded.
@@ -329,9 +228,7 @@ async def answer(request: Request, deps: Deps, verb: Verb) -> Reply:
                 if current is None:
                     raise NotFound("That action no longer exists.") from None
                 action = current
-                notice, typed = await _refuse_stale(
-                    uow, request, look, action, click, verb, member, now
-                )
+                notice, typed = await _refuse_stale(uow, request, look, action, click, member, now)
                 error = True
             except DomainError as err:
                 notice, error = err.message, True  # nothing is committed
@@ -427,9 +324,12 @@ async def _detail_allowed(
     member: Member,
     relation: Relation,
     now: datetime,
+    *,
+    resume: str,
 ) -> Reply | None:
     """None when the member may see case detail standing in `relation`; otherwise the
-    refusal's answer (the agreement to accept, or NotAllowed raised)."""
+    refusal's answer (the agreement to accept, then the command `resume`, or NotAllowed
+    raised)."""
     decision = await access.decide_for(uow, panel, member, Act.VIEW_CASE_DETAIL, relation)
     if decision.allowed:
         return None
@@ -441,7 +341,7 @@ async def _detail_allowed(
         entity="panel",
         entity_id=panel.id,
         at=now,
-        next_step={"verb": Verb.COMMAND.value, "command": f"actions {request.args}".strip()},
+        next_step=command_step(resume),
     )
 
 
@@ -450,14 +350,14 @@ async def list_actions(request: Request, deps: Deps) -> Reply:
     panel, member = request.panel, request.member
     if panel is None or member is None or not member.active:
         raise NotAllowed("`actions` is for panel members. Ask your panel coordinator.")
+    asked = ListActions.parse(request.args)
     now = deps.clock.now()
     day = local_day(now, panel)
     async with deps.uow() as uow:
         look = await Lookup.load(uow, panel)
-        wanted = request.args.strip()
         own = look.agencies.get(member.agency_id or "") if AGENCY_ROLES & member.roles else None
-        if wanted:
-            agency = match_agency(list(look.agencies.values()), wanted)
+        if asked.agency:
+            agency = match_agency(list(look.agencies.values()), asked.agency)
             if agency is not own and not OVERSEERS & member.roles:
                 raise NotAllowed(
                     "Only the panel's coordinators and chairs can see another agency's "
@@ -470,7 +370,9 @@ async def list_actions(request: Request, deps: Deps) -> Reply:
         else:
             raise NotAllowed("`actions` shows an agency's actions to its SPOC and deputy.")
         relation = Relation.ACTION_OWNER if agency is own else Relation.CORE_AGENCY
-        refused = await _detail_allowed(uow, request, panel, member, relation, now)
+        refused = await _detail_allowed(
+            uow, request, panel, member, relation, now, resume=asked.command
+        )
         if refused is not None:
             return refused
         card = await agency_list_card(uow, look, member, agency, day)
@@ -508,7 +410,10 @@ async def list_overdue(request: Request, deps: Deps) -> Reply:
     now = deps.clock.now()
     day = local_day(now, panel)
     async with deps.uow() as uow:
-        refused = await _detail_allowed(uow, request, panel, member, Relation.CORE_AGENCY, now)
+        # Accepting the agreement from here goes on to `actions` (the summary by agency).
+        refused = await _detail_allowed(
+            uow, request, panel, member, Relation.CORE_AGENCY, now, resume=ListActions().command
+        )
         if refused is not None:
             return refused
         look = await Lookup.load(uow, panel)
@@ -551,10 +456,12 @@ def _find_member(members: Iterable[Member], name: str) -> Member:
     )
 
 
-def _whom(request: Request, members: Iterable[Member], name: str) -> Member:
+def _whom(request: Request, members: Iterable[Member], name: str | None) -> Member:
+    """Whom `away` or `back` is about: the caller (no name, "me" or their own name), or for
+    the coordinator, the member named."""
     me = request.member
     assert me is not None
-    if not name or " ".join(name.split()).casefold() in {"me", me.name.casefold()}:
+    if name is None or name.casefold() == me.name.casefold():
         if not (AGENCY_ROLES | {Role.COORDINATOR}) & me.roles:
             raise NotAllowed("`away` is for SPOCs and deputies, and the coordinator.")
         return me
@@ -563,32 +470,18 @@ def _whom(request: Request, members: Iterable[Member], name: str) -> Member:
     return _find_member(members, name)
 
 
-def _away_day(text: str, today: date) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"Write the date as 2026-12-24: {AWAY_USAGE}.") from None
-    if day < today:
-        raise InvalidInput("That date has passed: give the last day you are away.")
-    if day - today > AWAY_AT_MOST:
-        raise InvalidInput("That is more than a year away: give an earlier date.")
-    return day
-
-
 async def away(request: Request, deps: Deps) -> Reply:
     """`away until 2026-12-24`: the agency's cards go to its deputy until then (inclusive)."""
     panel, me = request.panel, request.member
     if panel is None or me is None or not me.active:
         raise NotAllowed("`away` is for panel members.")
-    found = _UNTIL.match(request.args.strip())
-    if found is None:
-        raise InvalidInput(f"Write it as: {AWAY_USAGE} (the last day you are away).")
     now = deps.clock.now()
     today = local_day(now, panel)
-    until = _away_day(found.group("day"), today)
+    asked = Away.parse(request.args, today)
+    until = asked.until
     async with deps.uow() as uow:
         look = await Lookup.load(uow, panel)
-        member = _whom(request, look.members.values(), found.group("who"))
+        member = _whom(request, look.members.values(), asked.who)
         was_contact = (
             agency_contact(look.members.values(), member.agency_id, today)
             if member.agency_id
@@ -674,10 +567,11 @@ async def back(request: Request, deps: Deps) -> Reply:
     panel, me = request.panel, request.member
     if panel is None or me is None or not me.active:
         raise NotAllowed("`back` is for panel members.")
+    asked = Back.parse(request.args)
     now = deps.clock.now()
     async with deps.uow() as uow:
         look = await Lookup.load(uow, panel)
-        member = _whom(request, look.members.values(), request.args.strip())
+        member = _whom(request, look.members.values(), asked.who)
         if member.away_until is None or member.away_until < local_day(now, panel):
             return Reply(text=f"{member.name} was not away: nothing changed.")
         member.away_until = None
@@ -687,7 +581,7 @@ async def back(request: Request, deps: Deps) -> Reply:
     return Reply(text=f"Welcome back: {member.name} receives the agency's cards again.")
 
 
-# --- registration and the gallery -----------------------------------------------------------
+# --- registration ---------------------------------------------------------------------------
 
 
 def register(router: Router) -> None:

@@ -44,7 +44,14 @@ AGREEMENT_FIRST = (
     "Your agency has an action on this case. Accept the panel's information sharing "
     "agreement to see it and answer it."
 )
-NEXT_STEP = {"verb": Verb.COMMAND.value, "command": "actions"}
+
+
+def command_step(command: str) -> dict[str, str]:
+    """What accepting the agreement goes on to do: run `command` as if typed."""
+    return {"verb": Verb.COMMAND.value, "command": command}
+
+
+NEXT_STEP = command_step("actions")
 
 
 def may_act(member: Member | None, action: Action) -> bool:
