@@ -65,7 +65,7 @@ from bot.features.actions.views import (
 )
 from bot.kernel import access
 from bot.kernel.guard import ANYWHERE, Access
-from bot.kernel.localtime import england_and_wales_holidays
+from bot.kernel.localtime import day_text, england_and_wales_holidays, local_day
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router
@@ -184,9 +184,8 @@ async def _run_panel(
     deps: Deps, panel: Panel, now: datetime, config: ReminderConfig, report: RunReport
 ) -> None:
     schedule = config.schedule
-    zone = ZoneInfo(panel.timezone)
     send_at = send_time(panel, now, config)
-    horizon = send_at.astimezone(zone).date()
+    horizon = local_day(send_at, panel)
     async with deps.uow() as uow:
         state, due = await _what_has_come(uow, panel, now, send_at, horizon, schedule)
         if not due:
@@ -340,7 +339,7 @@ async def _send_digest(uow: UnitOfWork, look: Lookup, state: _Panel, digest: Dig
         listed = overdue_first(reminded, day)
     listed = [a for a in listed if a.case_id in look.cases]
     meeting_day = (
-        day_label(state.status_meeting.starts_at.astimezone(ZoneInfo(look.panel.timezone)).date())
+        day_text(state.status_meeting.starts_at, look.panel)
         if status and state.status_meeting is not None
         else None
     )
@@ -388,7 +387,7 @@ async def _send_digest(uow: UnitOfWork, look: Lookup, state: _Panel, digest: Dig
 
 def _request_line(look: Lookup, request: InformationRequest, day: date) -> tuple[str, str]:
     case = look.cases.get(request.case_id)
-    due_day = request.due_at.astimezone(ZoneInfo(look.panel.timezone)).date()
+    due_day = local_day(request.due_at, look.panel)
     phrase = due_phrase(due_day, day)
     line = f"{case.reference if case else 'A case'} · answer by {day_label(due_day)} ({phrase})"
     return line, request.id
