@@ -55,6 +55,14 @@ LIFETIMES: Mapping[Purpose, timedelta] = {
 # A genuine token is about 200 characters; anything much longer is refused unread.
 MAX_TOKEN_LENGTH = 512
 SALT_PREFIX = "community-marac.link."
+# The query parameter a link carries its token in: `Links.url` writes it, and a download's
+# handler reads it back with `token_of`.
+TOKEN_PARAM = "token"  # noqa: S105 (a query parameter's name, not a secret)
+
+
+def token_of(query: Mapping[str, str]) -> str:
+    """The token a download link carried in its query ("" when it carried none)."""
+    return query.get(TOKEN_PARAM, "")
 
 
 class _ClockSigner(TimestampSigner):
@@ -155,4 +163,4 @@ class Links:
         if not self.configured:
             return None
         token = quote(self.token(purpose, subject, member_id, now), safe="")
-        return f"{self.public_url.rstrip('/')}{path}?token={token}"
+        return f"{self.public_url.rstrip('/')}{path}?{TOKEN_PARAM}={token}"

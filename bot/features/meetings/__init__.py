@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from bot.features.meetings import agenda, calendar, gallery, meeting_run, minutes
 from bot.kernel.feature import Download, Feature, Route, Setup
+from bot.kernel.links import token_of
 from bot.kernel.router import Deps, Router
 from cards.kit import Card
 
@@ -51,7 +52,7 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
 
     async def ics(path: Mapping[str, str], query: Mapping[str, str]) -> Download | None:
         text = await calendar.calendar_file(
-            deps.uow, links, path["panel_id"], query.get("token", ""), deps.clock.now()
+            deps.uow, links, path["panel_id"], token_of(query), deps.clock.now()
         )
         if text is None:
             return None
@@ -63,7 +64,7 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
             links,
             path["panel_id"],
             path["meeting_id"],
-            query.get("token", ""),
+            token_of(query),
             deps.clock.now(),
         )
         if body is None:
@@ -71,8 +72,8 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
         return Download(body, minutes.DOCX_CONTENT_TYPE, "panel-minutes.docx")
 
     return (
-        Route("/panels/{panel_id}/meetings.ics", ics),
-        Route("/panels/{panel_id}/minutes/{meeting_id}.docx", docx),
+        Route(calendar.ICS_ROUTE, ics),
+        Route(minutes.MINUTES_ROUTE, docx),
     )
 
 

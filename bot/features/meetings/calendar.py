@@ -470,8 +470,13 @@ async def remove_online_meeting(
 # --- the .ics file ------------------------------------------------------------------------
 
 
+# Where the panel's calendar is downloaded (the route the feature serves, and its links).
+ICS_ROUTE = "/panels/{panel_id}/meetings.ics"
+
+
 def ics_path(panel_id: str) -> str:
-    return f"/panels/{quote(panel_id, safe='')}/meetings.ics"
+    """The calendar's path for one panel."""
+    return ICS_ROUTE.format(panel_id=quote(panel_id, safe=""))
 
 
 def ics_url(links: Links, panel_id: str, member_id: str, now: datetime) -> str | None:

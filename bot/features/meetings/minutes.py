@@ -187,8 +187,15 @@ async def queue_draft(uow: UnitOfWork, panel: Panel, minutes: Minutes, now: date
 # --- signed download links ---------------------------------------------------------------
 
 
+# Where approved minutes are downloaded (the route the feature serves, and its links).
+MINUTES_ROUTE = "/panels/{panel_id}/minutes/{meeting_id}.docx"
+
+
 def minutes_path(panel_id: str, meeting_id: str) -> str:
-    return f"/panels/{quote(panel_id, safe='')}/minutes/{quote(meeting_id, safe='')}.docx"
+    """The Word document's path for one meeting's minutes."""
+    return MINUTES_ROUTE.format(
+        panel_id=quote(panel_id, safe=""), meeting_id=quote(meeting_id, safe="")
+    )
 
 
 def minutes_url(
