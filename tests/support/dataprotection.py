@@ -1,8 +1,6 @@
-"""What the data protection and statistics tests share: the router with both features, the
-real app with their download routes, and an invented history of a panel.
-
-The download routes are the ones bot/app.py serves (`sar_download`, `stats_download`); they
-are added here only while the app does not serve them yet. Every person is invented.
+"""What the data protection and statistics tests share: the real app with its download
+links configured (the routes are the ones create_app serves from FEATURES), and an invented
+history of a panel. Every person is invented.
 """
 
 from __future__ import annotations
@@ -12,9 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from aiohttp.test_utils import TestClient, TestServer
-
-from bot.app import build_router, create_app, make_deps
+from bot.app import build_router, make_deps
 from bot.domain.action import Action, InformationRequest, RequestStatus
 from bot.domain.case import Case, CaseStatus, ClosureReason
 from bot.domain.common import FixedClock
@@ -38,6 +34,7 @@ from bot.kernel.router import Caller, Deps, Request, Router, Where
 from bot.settings import Settings
 from storage import MemoryStorage
 from tests.conftest import BotUnderTest, Connector
+from tests.conftest import start_bot as serve
 
 PUBLIC_URL = "https://bot.example.org"
 SECRET = "test-download-secret"
@@ -55,18 +52,14 @@ def router(with_downloads: bool = True) -> Router:
 async def start_bot(
     storage: Storage, connector: Connector, clock: FixedClock, *, with_downloads: bool = True
 ) -> BotUnderTest:
-    """The real app, with its download routes, on a free loopback port."""
-    config = settings() if with_downloads else Settings()
-    app = create_app(
-        config,
-        storage=storage,
-        clock=clock,
+    """The real app (tests.conftest.start_bot), with its download links or without."""
+    return await serve(
+        storage,
+        connector,
+        clock,
+        settings=settings() if with_downloads else None,
         router=router(with_downloads),
-        deliver_in_background=False,
     )
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    return BotUnderTest(client, connector.fake, connector.url, storage)
 
 
 def local_path(url: str) -> str:

@@ -1,5 +1,5 @@
-"""What the governance tests share: the router with every governance feature, the demo
-panel's people, and the Teams activities the other helpers do not build.
+"""What the governance tests share: the real app on the demo panel, the demo panel's
+people, and the Teams activities the other helpers do not build.
 
 Every person is invented. The demo panel (bot.demo): Priya Raman coordinator,
 Tom Okafor chair and Police SPOC, Gemma Hartley Housing SPOC, Daniel Reyes Housing deputy
@@ -13,13 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.app import build_router
 from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance, Member, Panel, Role
 from bot.kernel.ports import Storage
-from bot.kernel.router import Router
 from bot.settings import Settings
 from cards.kit import card_text
 from tests.conftest import NOW, BotUnderTest, Connector, start_bot
@@ -51,12 +49,6 @@ HEARD_CASE = f"CM-{NOW.year}-013"
 CASE_REFERRAL = f"RF-{NOW.year}-0047"
 
 
-def governance_router() -> Router:
-    """The app's router, which registers the governance features."""
-    router = build_router()
-    return router
-
-
 @asynccontextmanager
 async def serving(
     storage: Storage,
@@ -65,12 +57,9 @@ async def serving(
     *,
     settings: Settings | None = None,
 ) -> AsyncIterator[BotUnderTest]:
-    """The demo panel, served by the real app with the governance features (each test
-    module's fixture wraps this)."""
+    """The demo panel, served by the real app (each test module's fixture wraps this)."""
     await seed_demo(storage.unit_of_work, clock)
-    under_test = await start_bot(
-        storage, connector, clock, settings=settings, router=governance_router()
-    )
+    under_test = await start_bot(storage, connector, clock, settings=settings)
     try:
         yield under_test
     finally:
