@@ -1,6 +1,7 @@
 """Running the meeting: the confidentiality card each attendee acknowledges, the chair card
-that walks the agenda ("Item 3 of 9"), the card the meeting chat sees when it ends, and the
-card an agency receives for an action agreed at the meeting.
+that walks the agenda ("Item 3 of 9") and the card the meeting chat sees when it ends. The
+owner agency's contact receives an action agreed at the meeting as the actions feature's
+card (cards.actions), headed by `action_assigned_title`.
 
 Every button of the chair card carries the meeting, the item and the step it was rendered
 for, and a token that changes with every rendering: the server uses them so that a click
@@ -586,7 +587,7 @@ def render_chair(view: ChairView) -> Card:
     return build(body, actions, fallback=title + (IN_CONFIDENCE if view.in_confidence else ""))
 
 
-# --- the end of the meeting and the owners' action cards ---------------------------------
+# --- the end of the meeting ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -628,36 +629,3 @@ def render_meeting_ended(view: MeetingEndedView) -> Card:
             )
         )
     return build(body, fallback=ENDED_TITLE)
-
-
-@dataclass(frozen=True)
-class ActionAssignedView:
-    """Sent to the owner agency's contact (SPOC, or deputy while away) in 1:1 chat."""
-
-    panel_name: str
-    agency: str
-    case_reference: str
-    description: str
-    due: str
-    meeting_label: str
-
-
-def render_action_assigned(view: ActionAssignedView) -> Card:
-    """A simple card for a new action; the SPOC's action cards replace it later."""
-    title = action_assigned_title(view.case_reference)
-    body: list[Any] = [
-        *heading(title, view.panel_name),
-        facts(
-            [
-                ("Owner", view.agency),
-                ("Action", view.description),
-                ("Due by", view.due),
-                ("Agreed at", f"the panel meeting on {view.meeting_label}"),
-            ]
-        ),
-        paragraph(
-            "Your agency owns this action. Report progress before the next meeting.",
-            subtle=True,
-        ),
-    ]
-    return build(body, fallback=title)

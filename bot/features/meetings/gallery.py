@@ -30,7 +30,6 @@ from cards.agenda import (
 )
 from cards.chair import (
     DESCRIPTION_INPUT,
-    ActionAssignedView,
     ActionText,
     CaseDetail,
     ChairView,
@@ -39,7 +38,6 @@ from cards.chair import (
     MeetingEndedView,
     Option,
     UnmetLine,
-    render_action_assigned,
     render_chair,
     render_confidentiality,
     render_isa_prompt,
@@ -419,16 +417,6 @@ def meeting_cards() -> dict[str, Card]:
                 items=7,
                 actions=4,
                 agencies=5,
-            )
-        ),
-        "meeting-action-assigned": render_action_assigned(
-            ActionAssignedView(
-                panel_name=DEMO_PANEL,
-                agency="Riverside Homes (Housing)",
-                case_reference="CM-2026-014",
-                description="Fit a door camera and a letterbox guard.",
-                due="Mon 11 Jan 2027",
-                meeting_label="Tue 8 Dec 2026",
             )
         ),
     }
