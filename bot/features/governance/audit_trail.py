@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case
@@ -19,6 +18,7 @@ from bot.domain.policy import Act
 from bot.features.governance.commands import AUDIT_USAGE, ShowTrail
 from bot.kernel.audit import record
 from bot.kernel.guard import NOT_MEETINGS, Access, Target
+from bot.kernel.localtime import when_text
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.audit import (
@@ -164,10 +164,9 @@ def _line(
     members: Mapping[str, Member],
     labels: Mapping[tuple[str, str], str],
 ) -> AuditLine:
-    at = event.at.astimezone(ZoneInfo(panel.timezone))
     what = labels.get((event.entity, event.entity_id or ""), event.entity.replace("_", " "))
     return AuditLine(
-        when=f"{at:%a} {at.day} {at:%b %Y}, {at:%H:%M}",
+        when=when_text(event.at, panel),
         who=_who(event, members),
         did=VERB_WORDS.get(event.verb, event.verb.value),
         what=what,

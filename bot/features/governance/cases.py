@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.errors import NotFound
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, Meeting
+from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, Member, Panel
 from bot.domain.policy import Act, Relation, decide
 from bot.domain.referral import CATEGORY_LABELS, Referral, Subject
 from bot.features.governance.commands import CASE_USAGE, ShowCase
 from bot.kernel import access, audit
 from bot.kernel.guard import NOT_MEETINGS, Access, Target
+from bot.kernel.localtime import born_text, day_text, local_day
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router
 from cards.case import (
@@ -50,23 +51,6 @@ class _Read:
     decisions: Sequence[tuple[datetime, str]]
 
 
-def _local(at: datetime, panel: Panel) -> datetime:
-    return at.astimezone(ZoneInfo(panel.timezone))
-
-
-def _day(at: datetime, panel: Panel) -> str:
-    d = _local(at, panel)
-    return f"{d:%a} {d.day} {d:%b %Y}"
-
-
-def _date(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%b %Y}"
-
-
-def _born(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
-
-
 async def _read(uow: UnitOfWork, panel: Panel, case: Case) -> _Read:
     referral = await uow.referrals.get(panel.id, case.referral_id) if case.referral_id else None
     hearings: list[tuple[Meeting, str, str | None]] = []
@@ -80,7 +64,7 @@ async def _read(uow: UnitOfWork, panel: Panel, case: Case) -> _Read:
         minutes = await uow.meetings.minutes(panel.id, meeting.id)
         for entry in minutes.cases if minutes else []:
             if entry.case_id == case.id and (entry.decision or entry.summary):
-                label = _day(meeting.starts_at, panel)
+                label = day_text(meeting.starts_at, panel)
                 decisions.append((meeting.starts_at, f"{label}: {entry.decision or entry.summary}"))
     return _Read(
         panel=panel,
@@ -110,7 +94,7 @@ def _subject(subject: Subject) -> SubjectBlock:
     if subject.aliases:
         details.append("also known as " + ", ".join(subject.aliases))
     if subject.date_of_birth:
-        details.append(f"born {_born(subject.date_of_birth)}")
+        details.append(f"born {born_text(subject.date_of_birth)}")
     place = ", ".join(p for p in (subject.address, subject.postcode) if p)
     if place:
         details.append(place)
@@ -141,16 +125,16 @@ def _facts(read: _Read) -> list[tuple[str, str]]:
     if case.keeps_victim_informed:
         informed = case.keeps_victim_informed
         if case.victim_last_updated_at:
-            informed += f", last on {_day(case.victim_last_updated_at, panel)}"
+            informed += f", last on {day_text(case.victim_last_updated_at, panel)}"
         pairs.append(("Keeps the victim informed", informed))
     if case.invited_agency_ids:
         invited = sorted(_agency(read, a) for a in case.invited_agency_ids)
         pairs.append(("Invited agencies", "; ".join(invited)))
-    pairs.append(("Opened", _day(case.opened_at, panel)))
+    pairs.append(("Opened", day_text(case.opened_at, panel)))
     if case.first_heard_at:
-        pairs.append(("First heard", _day(case.first_heard_at, panel)))
+        pairs.append(("First heard", day_text(case.first_heard_at, panel)))
     if case.closed_at:
-        pairs.append(("Closed", _day(case.closed_at, panel)))
+        pairs.append(("Closed", day_text(case.closed_at, panel)))
     return pairs
 
 
@@ -180,7 +164,7 @@ def _referral_facts(read: _Read) -> list[tuple[str, str]]:
     if referral.criteria.professional_judgement:
         criteria.append(f"professional judgement: “{referral.criteria.professional_judgement}”")
     pairs = [
-        ("Referral", f"{referral.reference}, {_day(sent, panel)}"),
+        ("Referral", f"{referral.reference}, {day_text(sent, panel)}"),
         ("Referred by", f"{who}, {_agency(read, referral.referring_agency_id)}"),
         ("Category", CATEGORY_LABELS[referral.category]),
         ("Incidents (12 months)", incidents),
@@ -208,14 +192,14 @@ def _returns(read: _Read) -> list[ReturnLine]:
     for info in read.requests:
         agency = _agency(read, info.agency_id)
         if info.status is RequestStatus.ANSWERED:
-            when = _day(info.answered_at, read.panel) if info.answered_at else "—"
+            when = day_text(info.answered_at, read.panel) if info.answered_at else "—"
             by = _person(read, info.answered_by_member_id) or "the agency"
             lines.append(ReturnLine(agency, f"answered on {when} by {by}", info.answer))
         elif info.status is RequestStatus.CANCELLED:
             lines.append(ReturnLine(agency, "request cancelled"))
         else:
             lines.append(
-                ReturnLine(agency, f"awaiting an answer, due {_day(info.due_at, read.panel)}")
+                ReturnLine(agency, f"awaiting an answer, due {day_text(info.due_at, read.panel)}")
             )
     return lines
 
@@ -224,7 +208,7 @@ def _actions(read: _Read, today: date) -> list[ActionBlock]:
     blocks = []
     for action in read.actions:
         if action.status is ActionStatus.DONE:
-            done = _day(action.completed_at, read.panel) if action.completed_at else ""
+            done = day_text(action.completed_at, read.panel) if action.completed_at else ""
             status = f"done {done}".strip()
         elif action.status is ActionStatus.CANCELLED:
             status = f"cancelled: {action.cancel_reason or 'no reason given'}"
@@ -233,7 +217,7 @@ def _actions(read: _Read, today: date) -> list[ActionBlock]:
             if action.escalated:
                 status += ", escalated"
         updates = [
-            f"{_day(u.at, read.panel)}: {u.note}"
+            f"{day_text(u.at, read.panel)}: {u.note}"
             + (f" ({who})" if (who := _person(read, u.author_member_id)) else "")
             for u in action.updates
         ]
@@ -241,7 +225,7 @@ def _actions(read: _Read, today: date) -> list[ActionBlock]:
             ActionBlock(
                 description=action.description,
                 owner=_agency(read, action.owner_agency_id),
-                due=_date(action.due_on),
+                due=day_label(action.due_on),
                 status=status,
                 updates=updates,
             )
@@ -290,7 +274,7 @@ def _history(read: _Read) -> list[HistoryLine]:
     if case.closed_at:
         events.append((case.closed_at, "Case closed"))
     events.sort(key=lambda e: e[0])
-    return [HistoryLine(_day(at, panel), text) for at, text in events]
+    return [HistoryLine(day_text(at, panel), text) for at, text in events]
 
 
 def case_view(read: _Read, now: datetime) -> CaseView:
@@ -310,12 +294,12 @@ def case_view(read: _Read, now: datetime) -> CaseView:
         facts=_facts(read),
         subjects=[_subject(s) for s in subjects],
         children=[
-            c.name + (f", born {_born(c.date_of_birth)}" if c.date_of_birth else "")
+            c.name + (f", born {born_text(c.date_of_birth)}" if c.date_of_birth else "")
             for c in children
         ],
         referral=_referral_facts(read),
         returns=_returns(read),
-        actions=_actions(read, _local(now, panel).date()),
+        actions=_actions(read, local_day(now, panel)),
         decisions=_decisions(read),
         history=_history(read),
     )

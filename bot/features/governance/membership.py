@@ -37,6 +37,7 @@ from bot.features.governance.commands import (
     email_problem,
     parse_roles,
 )
+from bot.features.governance.panels import roles_text
 from bot.kernel import audit, turns
 from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.notify import card_to_member
@@ -773,12 +774,11 @@ async def _invite(
 ) -> None:
     """Queue the invitation card for the person's private chat."""
     inviter = request.member.name if request.member else "A coordinator"
-    roles = ", ".join(sorted(role.value for role in member.roles)) or "member"
     await card_to_member(
         uow,
         panel_id=panel.id,
         member_id=member.id,
-        card=render_invitation(panel.id, panel.name, roles, inviter),
+        card=render_invitation(panel.id, panel.name, roles_text(member), inviter),
         key=f"{INVITATION_KEY}{member.id}:{now.isoformat()}",
         now=now,
     )

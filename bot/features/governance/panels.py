@@ -138,7 +138,7 @@ async def accept_invitation(request: Request, deps: Deps, choice: ChoosePanel) -
         if member.invited:
             member.invited = False
             await _choose(uow, member, now)
-            actor = audit.Actor(panel.id, member.aad_object_id, member.id, request.where.kind.value)
+            actor = audit.Actor.member(member, request.where.kind.value)
             await audit.record(uow, actor, AuditVerb.UPDATE, "member", member.id, "joined", at=now)
             await uow.commit()
     joined = Request(request.caller, request.where, panel, member)
@@ -163,7 +163,7 @@ async def decline_invitation(request: Request, deps: Deps, choice: ChoosePanel) 
         member.active = False
         member.invited = False
         await uow.members.save(member)
-        actor = audit.Actor(panel.id, member.aad_object_id, member.id, request.where.kind.value)
+        actor = audit.Actor.member(member, request.where.kind.value)
         await audit.record(uow, actor, AuditVerb.UPDATE, "member", member.id, "declined", at=now)
         await uow.commit()
     return Reply(card=await panels_card(deps, request, DECLINED.format(panel=panel.name)))
