@@ -11,7 +11,7 @@ import pytest
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
-from bot.features.governance.audit_trail import PAGE
+from bot.features.governance.views import PAGE
 from bot.kernel.audit import Actor, record
 from bot.kernel.ports import Storage
 from cards.audit import OLDER_BUTTON

@@ -9,8 +9,8 @@ from collections.abc import Mapping
 
 from bot.domain.referral import CATEGORY_LABELS
 from bot.features.governance.agreement import CHANGED_MEANWHILE
-from bot.features.governance.audit_trail import PAGE, fit
-from bot.features.governance.membership import LAST_COORDINATOR, NEEDS_AGENCY, role_choices
+from bot.features.governance.membership import LAST_COORDINATOR, NEEDS_AGENCY
+from bot.features.governance.views import PAGE, fit, role_choices
 from bot.kernel.router import Router
 from cards.audit import AuditLine, AuditView, render_audit
 from cards.case import ActionBlock, CaseView, HistoryLine, ReturnLine, SubjectBlock, render_case

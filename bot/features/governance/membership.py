@@ -21,7 +21,7 @@ from datetime import datetime
 from bot.domain.audit import AuditVerb
 from bot.domain.delivery import INVITATION_KEY, ConversationKind, ConversationRef
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
-from bot.domain.panel import AGENCY_ROLES, Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
+from bot.domain.panel import AGENCY_ROLES, Agency, Member, Panel, Role
 from bot.domain.policy import Act
 from bot.features.governance.commands import (
     CHECK_ROLES,
@@ -37,7 +37,12 @@ from bot.features.governance.commands import (
     email_problem,
     parse_roles,
 )
-from bot.features.governance.panels import roles_text
+from bot.features.governance.views import (
+    agencies_view,
+    member_view,
+    members_view,
+    roles_text,
+)
 from bot.kernel import audit, turns
 from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.notify import card_to_member
@@ -58,15 +63,10 @@ from cards.membership import (
     NEW_NAME_ID,
     PICKER_ID,
     ROLES_ID,
-    AgenciesView,
-    AgencyLine,
-    Choice,
     ImportedView,
     ImportErrorLine,
     ImportRefusedView,
-    MemberLine,
     MembersView,
-    MemberView,
     SetupView,
     render_agencies,
     render_import_help,
@@ -88,13 +88,6 @@ DEFAULT_ISA_TEXT = (
     "share it onward only with those who need to know, and record what they share. "
     "(A starting text: the coordinator replaces it with the panel's signed agreement, isa set.)"
 )
-ROLE_LABELS: Mapping[Role, str] = {
-    Role.COORDINATOR: "Coordinator",
-    Role.CHAIR: "Chair",
-    Role.SPOC: "SPOC (single point of contact)",
-    Role.DEPUTY: "Deputy (stands in for the SPOC)",
-    Role.REFERRER: "Referrer",
-}
 LAST_COORDINATOR = "The panel needs at least one coordinator: make someone else coordinator first."
 NEEDS_AGENCY = "A SPOC or deputy belongs to an agency: choose one."
 NOT_A_MANAGER = "This is for the panel's coordinators."
@@ -116,18 +109,6 @@ async def _manager(request: Request, deps: Deps) -> tuple[Panel, Member]:
 
 def _has_other_coordinator(members: Sequence[Member], but: str) -> bool:
     return any(m.id != but and m.has(Role.COORDINATOR) for m in members)
-
-
-def role_choices() -> list[Choice]:
-    return [Choice(role.value, ROLE_LABELS[role]) for role in Role]
-
-
-def _agreement(panel: Panel, accepted: IsaAcceptance | None) -> str:
-    if accepted is None:
-        return "not accepted"
-    if accepted.version == panel.isa_version:
-        return f"v{accepted.version} accepted"
-    return f"v{accepted.version} only (v{panel.isa_version} is current)"
 
 
 def _roles_text(roles: frozenset[Role]) -> str:
@@ -225,47 +206,6 @@ async def _set_up(request: Request, deps: Deps, name: str, now: datetime) -> Rep
 # ---- members ----------------------------------------------------------------------------
 
 
-async def members_view(
-    uow: UnitOfWork,
-    panel: Panel,
-    *,
-    search: str = "",
-    notice: str | None = None,
-    open_add: bool = False,
-    values: Mapping[str, str] | None = None,
-    errors: Mapping[str, str] | None = None,
-) -> MembersView:
-    """The members card's content: active members first, by name."""
-    everyone = await uow.members.all(panel.id)
-    agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
-    accepted = await uow.isa.latest_by_member(panel.id)
-    wanted = search.casefold()
-    shown = sorted(
-        (m for m in everyone if wanted in m.name.casefold()),
-        key=lambda m: (not m.active, m.name.casefold()),
-    )
-    return MembersView(
-        panel_name=panel.name,
-        lines=[
-            MemberLine(
-                member_id=m.id,
-                name=m.name,
-                agency=agencies[m.agency_id].name if m.agency_id in agencies else None,
-                roles=sorted(role.value for role in m.roles),
-                agreement=_agreement(panel, accepted.get(m.id)),
-                active=m.active,
-            )
-            for m in shown
-        ],
-        agencies=[Choice(a.id, a.name) for a in agencies.values() if a.active],
-        roles=role_choices(),
-        notice=notice,
-        open_add=open_add,
-        values=dict(values or {}),
-        errors=dict(errors or {}),
-    )
-
-
 def _members_reply(view: MembersView) -> Reply:
     return Reply(card=with_people_picker(render_members(view)))
 
@@ -356,33 +296,6 @@ async def add_member(request: Request, deps: Deps, panel: Panel, command: AddMem
     return _members_reply(view)
 
 
-async def _member_view(
-    uow: UnitOfWork,
-    panel: Panel,
-    member: Member,
-    *,
-    errors: Mapping[str, str] | None = None,
-    notice: str | None = None,
-    confirm_remove: bool = False,
-) -> MemberView:
-    agencies = [a for a in await uow.agencies.all(panel.id) if a.active]
-    return MemberView(
-        panel_name=panel.name,
-        member_id=member.id,
-        name=member.name,
-        email=member.email,
-        agency_id=member.agency_id,
-        roles=sorted(role.value for role in member.roles),
-        agreement=_agreement(panel, await uow.isa.latest(panel.id, member.id)),
-        active=member.active,
-        agencies=[Choice(a.id, a.name) for a in agencies],
-        role_choices=role_choices(),
-        errors=dict(errors or {}),
-        notice=notice,
-        confirm_remove=confirm_remove,
-    )
-
-
 async def _load_member(uow: UnitOfWork, panel: Panel, member_id: str) -> Member:
     member = await uow.members.get(panel.id, member_id) if member_id else None
     if member is None:
@@ -396,7 +309,7 @@ async def edit(request: Request, deps: Deps) -> Reply:
     command = OpenMember.of(request.data)
     async with deps.uow() as uow:
         member = await _load_member(uow, panel, command.member_id)
-        return Reply(card=render_member(await _member_view(uow, panel, member)))
+        return Reply(card=render_member(await member_view(uow, panel, member)))
 
 
 async def save(request: Request, deps: Deps) -> Reply:
@@ -426,11 +339,11 @@ async def save_member(request: Request, deps: Deps, panel: Panel, command: SaveM
         if demoted and not _has_other_coordinator(await uow.members.all(panel.id), member.id):
             errors[ROLES_ID] = LAST_COORDINATOR
         if not member.active:
-            view = await _member_view(uow, panel, member, notice="Add them back first.")
+            view = await member_view(uow, panel, member, notice="Add them back first.")
             return Reply(card=render_member(view))
         if errors:
             shown = dataclasses.replace(member, roles=roles or member.roles)
-            view = await _member_view(
+            view = await member_view(
                 uow, panel, shown, errors=errors, notice="Check the highlighted fields."
             )
             return Reply(card=render_member(view))
@@ -440,7 +353,7 @@ async def save_member(request: Request, deps: Deps, panel: Panel, command: SaveM
         await uow.members.save(changed)
         detail = f"roles: {_roles_text(roles)}; agency: {agency.name if agency else 'none'}"
         await audit.record(uow, request, AuditVerb.UPDATE, "member", member.id, detail, at=now)
-        view = await _member_view(uow, panel, changed, notice="Saved.")
+        view = await member_view(uow, panel, changed, notice="Saved.")
         await uow.commit()
     return Reply(card=render_member(view))
 
@@ -458,12 +371,12 @@ async def remove_member(request: Request, deps: Deps, panel: Panel, command: Rem
         member = await _load_member(uow, panel, command.member_id)
         everyone = await uow.members.all(panel.id)
         if member.has(Role.COORDINATOR) and not _has_other_coordinator(everyone, member.id):
-            refused = await _member_view(
+            refused = await member_view(
                 uow, panel, member, errors={ROLES_ID: LAST_COORDINATOR}, notice=LAST_COORDINATOR
             )
             return Reply(card=render_member(refused))
         if not command.confirmed:
-            question = await _member_view(uow, panel, member, confirm_remove=True)
+            question = await member_view(uow, panel, member, confirm_remove=True)
             return Reply(card=render_member(question))
         if member.active:
             member.active = False
@@ -489,40 +402,12 @@ async def restore(request: Request, deps: Deps) -> Reply:
             await audit.record(
                 uow, request, AuditVerb.UPDATE, "member", member.id, "added back", at=now
             )
-        view = await _member_view(uow, panel, member, notice=f"{member.name} is a member again.")
+        view = await member_view(uow, panel, member, notice=f"{member.name} is a member again.")
         await uow.commit()
     return Reply(card=render_member(view))
 
 
 # ---- agencies ---------------------------------------------------------------------------
-
-
-async def agencies_view(
-    uow: UnitOfWork,
-    panel: Panel,
-    *,
-    notice: str | None = None,
-    open_add: bool = False,
-    values: Mapping[str, str] | None = None,
-    errors: Mapping[str, str] | None = None,
-) -> AgenciesView:
-    """The agencies card's content, by name."""
-    counts: dict[str, int] = {}
-    for member in await uow.members.all(panel.id):
-        if member.active and member.agency_id:
-            counts[member.agency_id] = counts.get(member.agency_id, 0) + 1
-    return AgenciesView(
-        panel_name=panel.name,
-        lines=[
-            AgencyLine(a.id, a.name, a.kind is AgencyKind.CORE, counts.get(a.id, 0))
-            for a in await uow.agencies.all(panel.id)
-            if a.active
-        ],
-        notice=notice,
-        open_add=open_add,
-        values=dict(values or {}),
-        errors=dict(errors or {}),
-    )
 
 
 async def agencies(request: Request, deps: Deps) -> Reply:

@@ -9,22 +9,19 @@ object id Teams gives for the caller, never by ids in the card's data alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.audit import AuditVerb
 from bot.domain.errors import InvalidInput, NotAllowed
 from bot.domain.panel import Member, Panel
 from bot.features.governance.commands import PANEL_CARD_OUT_OF_DATE, ChoosePanel
+from bot.features.governance.views import my_panels, panels_view
 from bot.kernel import audit
 from bot.kernel.guard import PRIVATE, public
 from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
 from cards.panels import (
-    InvitationLine,
-    PanelLine,
-    PanelsView,
     render_panels,
 )
 from cards.verbs import Verb
@@ -37,47 +34,15 @@ JOINED = (
 DECLINED = "You declined the invitation to {panel}. Nothing of it will reach you."
 
 
-def roles_text(member: Member) -> str:
-    """e.g. "spoc, deputy" (or "member")."""
-    return ", ".join(sorted(role.value for role in member.roles)) or "member"
-
-
-async def _mine(uow: UnitOfWork, aad_object_id: str) -> list[tuple[Panel, Member]]:
-    found: list[tuple[Panel, Member]] = []
-    for member in await uow.members.memberships(aad_object_id):
-        panel = await uow.panels.get(member.panel_id)
-        if panel is not None and member.active:
-            found.append((panel, member))
-    return sorted(found, key=lambda pair: pair[0].name)
-
-
-def _view(
-    pairs: Sequence[tuple[Panel, Member]],
-    current: str | None,
-    notice: str | None = None,
-    joined: bool = False,
-) -> PanelsView:
-    return PanelsView(
-        panels=[
-            PanelLine(p.id, p.name, roles_text(m), current=p.id == current)
-            for p, m in pairs
-            if not m.invited
-        ],
-        invitations=[InvitationLine(p.id, p.name, roles_text(m)) for p, m in pairs if m.invited],
-        notice=notice,
-        joined=joined,
-    )
-
-
 async def panels_card(
     deps: Deps, request: Request, notice: str | None = None, *, joined: bool = False
 ) -> Card:
     """The caller's panels and invitations."""
     aad = request.caller.aad_object_id or ""
     async with deps.uow() as uow:
-        pairs = await _mine(uow, aad) if aad else []
+        pairs = await my_panels(uow, aad) if aad else []
     current = request.panel.id if request.panel and request.member else None
-    return render_panels(_view(pairs, current, notice, joined))
+    return render_panels(panels_view(pairs, current, notice, joined))
 
 
 async def show(request: Request, deps: Deps) -> Reply:
