@@ -93,11 +93,6 @@ async def accept_agreement(
     return Reply(card=render_isa_accepted(view))
 
 
-async def _coordinator(request: Request, deps: Deps) -> tuple[Panel, Member] | Reply:
-    # MANAGE_MEMBERS (`isa set`, the form's Save): checked by the guard.
-    return request.admitted()
-
-
 def suggested_version(current: str) -> str:
     """The next version: 2 → 3, 2026.1 → 2026.2; otherwise the current one, to edit."""
     head, dot, tail = current.rpartition(".")
@@ -108,10 +103,7 @@ def suggested_version(current: str) -> str:
 
 async def set_form(request: Request, deps: Deps) -> Reply:
     """`isa set`: the coordinator's form for a new version."""
-    allowed = await _coordinator(request, deps)
-    if isinstance(allowed, Reply):
-        return allowed
-    panel, _ = allowed
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     view = IsaSetView(
         panel_name=panel.name,
         current_version=panel.isa_version,
@@ -123,10 +115,7 @@ async def set_form(request: Request, deps: Deps) -> Reply:
 
 async def save(request: Request, deps: Deps) -> Reply:
     """Save a new version and text, and ask every active member to accept it."""
-    allowed = await _coordinator(request, deps)
-    if isinstance(allowed, Reply):
-        return allowed
-    panel, _ = allowed
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     return await publish(request, deps, panel, SaveAgreement.of(request.data))
 
 

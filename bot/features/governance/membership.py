@@ -102,11 +102,6 @@ MAX_IMPORT_CHARS = 256 * 1024
 # ---- shared checks ----------------------------------------------------------------------
 
 
-async def _manager(request: Request, deps: Deps) -> tuple[Panel, Member]:
-    """The coordinator the guard let through (MANAGE_MEMBERS, declared in `register`)."""
-    return request.admitted()
-
-
 def _has_other_coordinator(members: Sequence[Member], but: str) -> bool:
     return any(m.id != but and m.has(Role.COORDINATOR) for m in members)
 
@@ -212,7 +207,7 @@ def _members_reply(view: MembersView) -> Reply:
 
 async def members(request: Request, deps: Deps) -> Reply:
     """`members`: the panel's members; `members <part of a name>`; `members import`."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     command = ListMembers.typed(request.args)
     async with deps.uow() as uow:
         if command.import_help:
@@ -223,7 +218,7 @@ async def members(request: Request, deps: Deps) -> Reply:
 
 async def list_verb(request: Request, deps: Deps) -> Reply:
     """Back to the members card."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     async with deps.uow() as uow:
         return _members_reply(await members_view(uow, panel))
 
@@ -241,7 +236,7 @@ async def _agency_choice(
 
 async def add(request: Request, deps: Deps) -> Reply:
     """Add the person chosen in the people picker, with their agency and roles."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     return await add_member(request, deps, panel, AddMember.of(request.data))
 
 
@@ -305,7 +300,7 @@ async def _load_member(uow: UnitOfWork, panel: Panel, member_id: str) -> Member:
 
 async def edit(request: Request, deps: Deps) -> Reply:
     """One member's card."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     command = OpenMember.of(request.data)
     async with deps.uow() as uow:
         member = await _load_member(uow, panel, command.member_id)
@@ -314,7 +309,7 @@ async def edit(request: Request, deps: Deps) -> Reply:
 
 async def save(request: Request, deps: Deps) -> Reply:
     """Save a member's agency, roles and e-mail."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     return await save_member(request, deps, panel, SaveMember.of(request.data))
 
 
@@ -360,7 +355,7 @@ async def save_member(request: Request, deps: Deps, panel: Panel, command: SaveM
 
 async def remove(request: Request, deps: Deps) -> Reply:
     """Remove a member (after a confirmation): they see nothing of the panel any more."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     return await remove_member(request, deps, panel, RemoveMember.of(request.data))
 
 
@@ -391,7 +386,7 @@ async def remove_member(request: Request, deps: Deps, panel: Panel, command: Rem
 
 async def restore(request: Request, deps: Deps) -> Reply:
     """Add a removed member back, with the roles they had."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     command = OpenMember.of(request.data)
     now = deps.clock.now()
     async with deps.uow() as uow:
@@ -412,14 +407,14 @@ async def restore(request: Request, deps: Deps) -> Reply:
 
 async def agencies(request: Request, deps: Deps) -> Reply:
     """`agencies`: the panel's agencies, core or invited."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     async with deps.uow() as uow:
         return Reply(card=render_agencies(await agencies_view(uow, panel)))
 
 
 async def add_agency(request: Request, deps: Deps) -> Reply:
     """Add an agency, core or invited; names are unique whatever their case."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     return await add_agency_to(request, deps, panel, AddAgency.of(request.data))
 
 
@@ -450,7 +445,7 @@ async def add_agency_to(request: Request, deps: Deps, panel: Panel, command: Add
 
 async def change_kind(request: Request, deps: Deps) -> Reply:
     """Make an agency core or invited."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     command = ChangeAgencyKind.of(request.data)
     agency_id, kind = command.agency_id, command.kind
     now = deps.clock.now()
@@ -601,7 +596,7 @@ async def import_members(
     request: Request, deps: Deps, csv_text: str, file_name: str = "members.csv"
 ) -> Reply:
     """Import a CSV file of members, all of it or nothing; each member added or updated."""
-    panel, _ = await _manager(request, deps)
+    panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     if len(csv_text) > MAX_IMPORT_CHARS:
         raise InvalidInput(f"The file is too large: import at most {MAX_IMPORT_ROWS} members.")
     now = deps.clock.now()
