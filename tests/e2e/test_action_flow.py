@@ -8,7 +8,7 @@ longer lists it. Every person in it is invented.
 
 The scenario closes the demo's Housing action, which the meeting scenario needs open, so it
 runs against a bot and Playground of its own (a fresh demo panel), not the session's. The
-bot must register the actions feature (bot.features.actions.usecases.register) in its router.
+app serves the actions feature like every other (bot.features.FEATURES).
 """
 
 from __future__ import annotations
