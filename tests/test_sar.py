@@ -19,6 +19,7 @@ from bot.domain.audit import AuditVerb
 from bot.domain.gate import SubjectNames, judge
 from bot.domain.retention import Person
 from bot.features.records import dataprotection
+from bot.features.records import gallery as records_gallery
 from bot.features.records.sar_export import document, to_docx, to_json
 from bot.kernel.channel_gate import kind_of, shared_post
 from bot.kernel.links import Links, Purpose
@@ -228,7 +229,7 @@ async def test_the_form_asks_again_when_something_is_missing(setting: Setting) -
 
 
 def test_every_card_is_valid_small_and_kept_out_of_shared_chats() -> None:
-    for name, card in dataprotection.gallery_cards().items():
+    for name, card in records_gallery.dataprotection_cards().items():
         assert teams_findings(card) == [], name
         assert len(json.dumps(card).encode()) < 28 * 1024, name
         assert kind_of(card) is None, name

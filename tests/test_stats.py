@@ -442,10 +442,10 @@ def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_quoted() -> None:
 
 def test_every_statistics_card_is_valid_small_and_kept_out_of_shared_chats() -> None:
     from bot.domain.gate import SubjectNames, judge
-    from bot.features.records import stats
+    from bot.features.records import gallery
     from bot.kernel.channel_gate import kind_of, shared_post
 
-    for name, card in stats.gallery_cards().items():
+    for name, card in gallery.stats_cards().items():
         assert teams_findings(card) == [], name
         assert len(json.dumps(card).encode()) < 28 * 1024, name
         assert kind_of(card) is None, name

@@ -6,10 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 
 from bot.domain.retention import RetentionPolicy
-from bot.features.records import dataprotection, stats
+from bot.features.records import dataprotection, gallery, stats
 from bot.kernel.feature import Download, Feature, Job, Route, Setup
 from bot.kernel.router import Deps, Router
-from cards.kit import Card
 
 
 def dataprotection_config(setup: Setup) -> dataprotection.DataProtectionConfig:
@@ -37,11 +36,6 @@ def register(router: Router, setup: Setup) -> None:
     """`sar`, `erase`, `retention`, `stats` and their buttons."""
     dataprotection.register(router, dataprotection_config(setup) if setup.settings else None)
     stats.register(router, stats_config(setup) if setup.settings else None)
-
-
-def gallery(router: Router) -> Mapping[str, Card]:
-    """The records cards, with invented data."""
-    return {**dataprotection.gallery_cards(), **stats.gallery_cards()}
 
 
 def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
@@ -89,4 +83,4 @@ def jobs(setup: Setup, deps: Deps, kick: Callable[[], None]) -> Sequence[Job]:
     return (lambda: dataprotection.retention_forever(deps, config),)
 
 
-FEATURE = Feature("records", register, gallery, routes=routes, jobs=jobs)
+FEATURE = Feature("records", register, gallery.gallery, routes=routes, jobs=jobs)

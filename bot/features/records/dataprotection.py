@@ -97,7 +97,6 @@ from cards.dataprotection import (
     render_sar_form,
     render_sar_result,
 )
-from cards.kit import Card
 from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
@@ -1039,91 +1038,3 @@ def register(router: Router, config: DataProtectionConfig | None = None) -> Data
     router.verb(VerbSpec(Verb.DP_ERASE_PREVIEW.value, feature.erase_preview, erase))
     router.verb(VerbSpec(Verb.DP_ERASE_CONFIRM.value, feature.erase_confirm, erase))
     return feature
-
-
-def gallery_cards() -> dict[str, Card]:
-    """The subject access and erasure cards, with invented data."""
-    panel = "Riverside Community MARAC"
-    found = [
-        "Victim in RF-2026-0047 (accepted): case CM-2026-014, open",
-        "Child in the household in RF-2025-0112 (declined)",
-    ]
-    counts = [
-        ("Referrals", "2"),
-        ("Cases", "1"),
-        ("Agencies' answers", "3"),
-        ("Actions", "1"),
-        ("Meetings", "1"),
-    ]
-    people = [
-        PersonChoice(
-            "Rosa Lindqvist", "2 Sep 1986", "1986-09-02", "RV2 7LD", ["victim in RF-2026-0047"]
-        ),
-        PersonChoice("Rosa Lindqvist", "", "", "NB1 4QT", ["witness in RF-2025-0031"]),
-    ]
-    base = "https://bot.example.org/panels/demo-panel/sar/demo-export"
-    signed = "?token=1796000000.demo-priya.demo-signature"
-    return {
-        "sar-form": render_sar_form(PersonFormView(panel)),
-        "sar-form-mistake": render_sar_form(
-            PersonFormView(
-                panel,
-                "Rosa Lindqvist",
-                "",
-                notice="Give the person's name and date of birth.",
-            )
-        ),
-        "sar-found": render_sar_result(
-            SarResultView(
-                panel_name=panel,
-                name="Rosa Lindqvist",
-                born="2 Sep 1986",
-                found=found,
-                counts=counts,
-                docx_url=f"{base}.docx{signed}",
-                json_url=f"{base}.json{signed}",
-                expires="Fri 27 Nov 2026",
-            )
-        ),
-        "sar-found-no-downloads": render_sar_result(
-            SarResultView(panel, "Rosa Lindqvist", "2 Sep 1986", found, counts, None, None)
-        ),
-        "sar-nothing-found": render_sar_result(
-            SarResultView(panel, "Rosa Lindquist", "2 Sep 1986", [], [], None, None)
-        ),
-        "sar-candidates": render_candidates(CandidatesView(panel, "Rosa Lindqvist", people)),
-        "erase-candidates": render_candidates(
-            CandidatesView(panel, "Rosa Lindqvist", people, erase=True)
-        ),
-        "erase-form": render_erase_form(PersonFormView(panel)),
-        "erase-preview": render_erase_preview(
-            ErasePreviewView(
-                panel_name=panel,
-                name="Rosa Lindqvist",
-                born="2 Sep 1986",
-                date_of_birth="1986-09-02",
-                found=found,
-                token="demo-erasure",  # noqa: S106 (a card's confirmation id, not a secret)
-            )
-        ),
-        "erase-preview-reason-refused": render_erase_preview(
-            ErasePreviewView(
-                panel_name=panel,
-                name="Rosa Lindqvist",
-                born="2 Sep 1986",
-                date_of_birth="1986-09-02",
-                found=found,
-                token="demo-erasure",  # noqa: S106 (a card's confirmation id, not a secret)
-                reason="Asked by Rosa in person",
-                notice=REASON_NAMES_PERSON,
-            )
-        ),
-        "erased": render_erased(
-            ErasedView(
-                panel,
-                ErasureReport(2, 1, 1, 1, 0).facts(),
-                "Erasure request under UK GDPR Art. 17, letter of 3 Nov 2026",
-            )
-        ),
-        "erased-already": render_erased(ErasedView(panel, (), "", already=True)),
-    }

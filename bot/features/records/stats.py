@@ -30,7 +30,6 @@ from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.kit import Card
 from cards.stats import (
     ACCENT,
     ATTENTION,
@@ -406,89 +405,3 @@ def register(router: Router, config: StatsConfig | None = None) -> StatsFeature:
         VerbSpec(Verb.STATS_QUARTER.value, feature.quarter_verb, Access(Act.VIEW_STATS, PRIVATE))
     )
     return feature
-
-
-def gallery_cards() -> dict[str, Card]:
-    """The statistics card with invented figures: a busy quarter and an empty one."""
-    from datetime import UTC
-
-    from bot.domain.stats import ActionTally
-
-    panel = Panel(
-        id="demo-panel",
-        name="Riverside Community MARAC",
-        team_id="demo-team",
-        tenant_id="demo-tenant",
-        created_at=datetime(2025, 1, 1, tzinfo=UTC),
-    )
-    names = [
-        "Riverside Police",
-        "Riverside Homes (Housing)",
-        "Adult Social Care",
-        "Children's Services",
-        "Riverside Mental Health Trust",
-        "Victim Support",
-        "Community Safety (Riverside Council)",
-    ]
-    agencies = {
-        f"a{n}": Agency(id=f"a{n}", panel_id=panel.id, name=name) for n, name in enumerate(names)
-    }
-    busy = QuarterStats(
-        quarter=Quarter(2026, 4),
-        to_date=True,
-        received=23,
-        by_agency={"a0": 7, "a1": 6, "a5": 4, "a2": 3, "a3": 2, None: 1},
-        accepted=15,
-        declined=5,
-        withdrawn=1,
-        decline_reasons={
-            DeclineReason.CRITERIA_NOT_MET: 2,
-            DeclineReason.MORE_APPROPRIATE_MEETING: 2,
-            DeclineReason.OUT_OF_AREA: 1,
-        },
-        risk_levels={RiskLevel.HIGH: 6, RiskLevel.MEDIUM: 7, RiskLevel.STANDARD: 2},
-        repeats=4,
-        days_to_first_hearing=[6, 9, 12, 14, 14, 20, 27],
-        actions={
-            "a0": ActionTally(on_time=5, late=1, overdue=1),
-            "a1": ActionTally(on_time=4, overdue=2, open=2),
-            "a2": ActionTally(on_time=1, late=2, cancelled=1),
-            "a4": ActionTally(on_time=2, open=1),
-            "a3": ActionTally(overdue=1, open=1),
-        },
-        closures={
-            ClosureReason.SUPPORT_PLAN_IN_PLACE: 4,
-            ClosureReason.CONCERNS_REDUCED: 3,
-            ClosureReason.PASSED_BACK_NO_ENGAGEMENT: 1,
-        },
-        new_cases=15,
-        with_children=6,
-    )
-    empty = QuarterStats(
-        quarter=Quarter(2025, 1),
-        to_date=False,
-        received=0,
-        by_agency={},
-        accepted=0,
-        declined=0,
-        withdrawn=0,
-        decline_reasons={},
-        risk_levels={},
-        repeats=0,
-        days_to_first_hearing=[],
-        actions={},
-        closures={},
-        new_cases=0,
-        with_children=0,
-    )
-    now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    url = (
-        "https://bot.example.org/panels/demo-panel/stats/2026-Q4.csv"
-        "?token=1796000000.demo-priya.demo-signature"
-    )
-    return {
-        "stats-quarter": render_stats(stats_view(panel, busy, agencies, csv_url=url, now=now)),
-        "stats-empty-quarter": render_stats(
-            stats_view(panel, empty, agencies, csv_url=None, now=now)
-        ),
-    }
