@@ -28,6 +28,19 @@ ERASED_TITLE = "Personal data erased"
 ALREADY_ERASED_TITLE = "Already erased"
 REASON_LABEL = "Reason for erasing (kept in the audit trail: do not name the person)"
 MAX_REASON = 400  # the audit event keeps 500 characters, with its prefix
+# Input ids and data keys: written by these cards, read back by bot.features.records.commands.
+# A button that goes on with one person carries them under the form's own input ids.
+NAME_ID = "name"
+BIRTH_DATE_ID = "date_of_birth"  # YYYY-MM-DD, or "" when not recorded
+POSTCODE_ID = "postcode"
+REASON_ID = "reason"
+# One erasure's confirmation: a second click of the same card does nothing.
+TOKEN_KEY = "token"  # noqa: S105 (the name of a card data key, not a secret)
+CHOSEN_KEY = "chosen"  # CHOSEN on the button of one person a search listed
+CHOSEN = "1"
+MAX_NAME = 200
+MAX_BIRTH_DATE = 20
+MAX_POSTCODE = 10
 
 REMOVED = (
     "Removed: the person's name, aliases, date of birth, address, postcode, phone, "
@@ -65,23 +78,23 @@ def described(born: str, postcode: str | None = None) -> str:
 def _person_inputs(name: str, date_of_birth: str, postcode: str) -> list[Any]:
     return [
         ac.InputText(
-            id="name",
+            id=NAME_ID,
             label="Full name",
             value=name or None,
             is_required=True,
             error_message="Write the person's name.",
-            max_length=200,
+            max_length=MAX_NAME,
         ),
         ac.InputDate(
-            id="date_of_birth",
+            id=BIRTH_DATE_ID,
             label="Date of birth (if you know it)",
             value=date_of_birth or None,
         ),
         ac.InputText(
-            id="postcode",
+            id=POSTCODE_ID,
             label="Postcode (if you know it)",
             value=postcode or None,
-            max_length=10,
+            max_length=MAX_POSTCODE,
         ),
     ]
 
@@ -216,7 +229,7 @@ def render_erase_preview(view: ErasePreviewView) -> Card:
         paragraph(REMOVED),
         paragraph(KEPT, subtle=True),
         ac.InputText(
-            id="reason",
+            id=REASON_ID,
             label=REASON_LABEL,
             value=view.reason or None,
             is_multiline=True,
@@ -231,10 +244,10 @@ def render_erase_preview(view: ErasePreviewView) -> Card:
         title=ERASE_BUTTON,
         verb=Verb.DP_ERASE_CONFIRM.value,
         data={
-            "name": view.name,
-            "date_of_birth": view.date_of_birth,
-            "postcode": view.postcode or "",
-            "token": view.token,
+            NAME_ID: view.name,
+            BIRTH_DATE_ID: view.date_of_birth,
+            POSTCODE_ID: view.postcode or "",
+            TOKEN_KEY: view.token,
         },
         style=t.ActionStyle.DESTRUCTIVE,
     )
@@ -290,10 +303,10 @@ def render_candidates(view: CandidatesView) -> Card:
                         title=label,
                         verb=verb.value,
                         data={
-                            "name": person.name,
-                            "date_of_birth": person.date_of_birth,
-                            "postcode": "" if person.date_of_birth else person.postcode or "",
-                            "chosen": "1",
+                            NAME_ID: person.name,
+                            BIRTH_DATE_ID: person.date_of_birth,
+                            POSTCODE_ID: "" if person.date_of_birth else person.postcode or "",
+                            CHOSEN_KEY: CHOSEN,
                         },
                     )
                 ]

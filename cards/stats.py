@@ -22,6 +22,8 @@ from cards.verbs import Verb
 CSV_BUTTON = "Download CSV"
 PREVIOUS_BUTTON = "Previous quarter"
 NEXT_BUTTON = "Next quarter"
+# The quarter buttons' data, read back by bot.features.records.commands: e.g. "2026-Q3".
+QUARTER_KEY = "quarter"
 BAR_HEIGHT = "12px"
 # Widths of a chart row, as weights: label, bar, count.
 LABEL, BAR, COUNT = 40, 48, 12
@@ -243,13 +245,13 @@ def _render(view: StatsView) -> Card:
             ac.ActionExecute(
                 title=PREVIOUS_BUTTON,
                 verb=Verb.STATS_QUARTER.value,
-                data={"quarter": view.previous},
+                data={QUARTER_KEY: view.previous},
             )
         )
     if view.next:
         actions.append(
             ac.ActionExecute(
-                title=NEXT_BUTTON, verb=Verb.STATS_QUARTER.value, data={"quarter": view.next}
+                title=NEXT_BUTTON, verb=Verb.STATS_QUARTER.value, data={QUARTER_KEY: view.next}
             )
         )
     return build(body, actions, fallback=title)

@@ -82,7 +82,17 @@ from bot.kernel.links import Links, Purpose
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.dataprotection import (
+    BIRTH_DATE_ID,
+    CHOSEN,
+    CHOSEN_KEY,
+    MAX_BIRTH_DATE,
+    MAX_NAME,
+    MAX_POSTCODE,
     MAX_REASON,
+    NAME_ID,
+    POSTCODE_ID,
+    REASON_ID,
+    TOKEN_KEY,
     CandidatesView,
     ErasedView,
     ErasePreviewView,
@@ -580,7 +590,7 @@ def check_reason(
     """The reason to record, refused when it is missing or names or describes the person
     (their names and aliases, a date of birth, a postcode or a phone number)."""
     if not reason:
-        raise InvalidInput(REASON_NEEDED, {"reason": "required"})
+        raise InvalidInput(REASON_NEEDED, {REASON_ID: "required"})
     names = [person.name]
     for holding in holdings:
         for subject in entries(holding.referral)[0]:
@@ -589,7 +599,7 @@ def check_reason(
     # A first name alone names them too (the channel gate looks for whole names and surnames).
     names += [word for name in list(names) for word in name.split()]
     if personal_data_in(reason, SubjectNames(names), today):
-        raise InvalidInput(REASON_NAMES_PERSON, {"reason": "personal_data"})
+        raise InvalidInput(REASON_NAMES_PERSON, {REASON_ID: "personal_data"})
     return reason
 
 
@@ -629,11 +639,11 @@ def _day_and_time(at: datetime, panel: Panel) -> str:
 
 def _query_from(data: Mapping[str, Any]) -> PersonQuery:
     """What the form asked for: a name, and a date of birth and postcode if given."""
-    name = text_field(data, "name", 200)
+    name = text_field(data, NAME_ID, MAX_NAME)
     if not name:
         raise InvalidInput("Give the person's name.")
-    born = text_field(data, "date_of_birth", 20)
-    postcode = text_field(data, "postcode", 10)
+    born = text_field(data, BIRTH_DATE_ID, MAX_BIRTH_DATE)
+    postcode = text_field(data, POSTCODE_ID, MAX_POSTCODE)
     if postcode and not is_postcode(postcode):
         raise InvalidInput("Not a UK postcode: write it like RV2 7LD, or leave it empty.")
     return PersonQuery(
@@ -644,13 +654,13 @@ def _query_from(data: Mapping[str, Any]) -> PersonQuery:
 def _chosen_from(data: Mapping[str, Any]) -> Person | None:
     """The person a card's button chose (name, date of birth or "", postcode or ""); None
     for a form's search."""
-    if data.get("chosen") != "1":
+    if data.get(CHOSEN_KEY) != CHOSEN:
         return None
-    name = text_field(data, "name", 200)
+    name = text_field(data, NAME_ID, MAX_NAME)
     if not name:
         raise InvalidInput("Give the person's name.")
-    born = text_field(data, "date_of_birth", 20)
-    postcode = text_field(data, "postcode", 10)
+    born = text_field(data, BIRTH_DATE_ID, MAX_BIRTH_DATE)
+    postcode = text_field(data, POSTCODE_ID, MAX_POSTCODE)
     return Person(
         " ".join(name.split()), parse_birth_date(born) if born else None, postcode or None
     )
@@ -665,10 +675,10 @@ def _form_view(panel: Panel, data: Mapping[str, Any], notice: str) -> PersonForm
 
     return PersonFormView(
         panel.name,
-        value("name", 200),
-        value("date_of_birth", 20),
+        value(NAME_ID, MAX_NAME),
+        value(BIRTH_DATE_ID, MAX_BIRTH_DATE),
         notice=notice,
-        postcode=value("postcode", 10),
+        postcode=value(POSTCODE_ID, MAX_POSTCODE),
     )
 
 
@@ -918,16 +928,16 @@ class DataProtectionFeature:
         if isinstance(allowed, Reply):
             return allowed
         panel, _ = allowed
-        token = text_field(request.data, "token", 64)
+        token = text_field(request.data, TOKEN_KEY, 64)
         if token is None:
             raise InvalidInput(OUT_OF_DATE)
         try:
-            person = _chosen_from({**request.data, "chosen": "1"})
+            person = _chosen_from({**request.data, CHOSEN_KEY: CHOSEN})
         except InvalidInput:
             raise InvalidInput(OUT_OF_DATE) from None
         if person is None:
             raise InvalidInput(OUT_OF_DATE)
-        raw_reason = text_field(request.data, "reason", MAX_REASON)
+        raw_reason = text_field(request.data, REASON_ID, MAX_REASON)
         reason = " ".join(raw_reason.split()) if raw_reason else None
         now = deps.clock.now()
         today = now.astimezone(ZoneInfo(panel.timezone)).date()

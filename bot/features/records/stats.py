@@ -35,6 +35,7 @@ from cards.stats import (
     ATTENTION,
     EMPHASIS,
     GOOD,
+    QUARTER_KEY,
     WARNING,
     Bar,
     Chart,
@@ -357,7 +358,7 @@ class StatsFeature:
 
     async def quarter_verb(self, request: Request, deps: Deps) -> Reply:
         """Previous quarter / Next quarter."""
-        raw = request.data.get("quarter")
+        raw = request.data.get(QUARTER_KEY)
         if not isinstance(raw, str) or len(raw) > 10:
             raise InvalidInput("This card is out of date. Type stats.")
         return await self._show(request, deps, Quarter.parse(raw))
