@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import itertools
 import json
 import logging
@@ -517,7 +518,8 @@ def batches(
 
 async def post_raw(world: World, body: bytes, content_type: str) -> tuple[int, Any]:
     headers = {"Content-Type": content_type} if content_type else {}
-    response = await world.bot.client.post("/api/messages", data=body, headers=headers)
+    # A stream, as aiohttp asks for bodies over 1 MB (raw bytes that large warn).
+    response = await world.bot.client.post("/api/messages", data=io.BytesIO(body), headers=headers)
     raw = await response.read()
     try:
         parsed = json.loads(raw) if raw else None
