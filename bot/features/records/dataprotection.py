@@ -36,7 +36,6 @@ from bot.domain.case import Case
 from bot.domain.common import new_id
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.domain.gate import SubjectNames, personal_data_in
-from bot.domain.intake_rules import is_postcode
 from bot.domain.meeting import Meeting
 from bot.domain.minutes import Minutes
 from bot.domain.panel import Member, Panel
@@ -55,7 +54,6 @@ from bot.domain.retention import (
     entries,
     erase_person,
     identifiers,
-    parse_birth_date,
     scrub_action,
     scrub_agenda_item,
     scrub_case,
@@ -63,6 +61,15 @@ from bot.domain.retention import (
     scrub_request,
 )
 from bot.domain.stats import linked_referrals, repeat_ids
+from bot.features.records.commands import (
+    ERASE_USAGE,
+    SAR_USAGE,
+    AskWho,
+    ChosenPerson,
+    ConfirmErasure,
+    SearchPerson,
+    person_asked,
+)
 from bot.features.records.sar_export import (
     DOCX_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
@@ -77,22 +84,17 @@ from bot.features.records.sar_export import (
 )
 from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
-from bot.kernel.inputs import text_field
 from bot.kernel.links import Links, Purpose
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.dataprotection import (
     BIRTH_DATE_ID,
-    CHOSEN,
-    CHOSEN_KEY,
     MAX_BIRTH_DATE,
     MAX_NAME,
     MAX_POSTCODE,
-    MAX_REASON,
     NAME_ID,
     POSTCODE_ID,
     REASON_ID,
-    TOKEN_KEY,
     CandidatesView,
     ErasedView,
     ErasePreviewView,
@@ -111,13 +113,8 @@ from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
 
-# Shown in help and in mistakes: no one's name, however invented (help may reach a channel).
-SAR_USAGE = "sar <full name> [date of birth] [postcode]"
-ERASE_USAGE = "erase <full name> [date of birth] [postcode]"
-EXAMPLE = "the date of birth, if you know it, as 31/01/1980 or 1980-01-31"
 PRIVATE_ONLY = "This works only in our private chat: the answer names a person."
 NOT_A_MEMBER = "This is for the panel's coordinators. Ask your panel coordinator."
-OUT_OF_DATE = "This card is out of date. Type erase and the person's name and date of birth."
 REASON_NAMES_PERSON = (
     "Don't name or describe the person in the reason: it is kept in the audit trail, which is "
     "never erased. Say why instead, e.g. “Erasure request under UK GDPR Art. 17, letter of "
@@ -637,35 +634,6 @@ def _day_and_time(at: datetime, panel: Panel) -> str:
     return f"{_day(at, panel)}, {local:%H:%M}"
 
 
-def _query_from(data: Mapping[str, Any]) -> PersonQuery:
-    """What the form asked for: a name, and a date of birth and postcode if given."""
-    name = text_field(data, NAME_ID, MAX_NAME)
-    if not name:
-        raise InvalidInput("Give the person's name.")
-    born = text_field(data, BIRTH_DATE_ID, MAX_BIRTH_DATE)
-    postcode = text_field(data, POSTCODE_ID, MAX_POSTCODE)
-    if postcode and not is_postcode(postcode):
-        raise InvalidInput("Not a UK postcode: write it like RV2 7LD, or leave it empty.")
-    return PersonQuery(
-        " ".join(name.split()), parse_birth_date(born) if born else None, postcode or None
-    )
-
-
-def _chosen_from(data: Mapping[str, Any]) -> Person | None:
-    """The person a card's button chose (name, date of birth or "", postcode or ""); None
-    for a form's search."""
-    if data.get(CHOSEN_KEY) != CHOSEN:
-        return None
-    name = text_field(data, NAME_ID, MAX_NAME)
-    if not name:
-        raise InvalidInput("Give the person's name.")
-    born = text_field(data, BIRTH_DATE_ID, MAX_BIRTH_DATE)
-    postcode = text_field(data, POSTCODE_ID, MAX_POSTCODE)
-    return Person(
-        " ".join(name.split()), parse_birth_date(born) if born else None, postcode or None
-    )
-
-
 def _form_view(panel: Panel, data: Mapping[str, Any], notice: str) -> PersonFormView:
     """The form again, as it was filled in, with what is wrong."""
 
@@ -740,6 +708,21 @@ class DataProtectionFeature:
         )
         return Reply(card=render_candidates(view))
 
+    async def _person(
+        self,
+        request: Request,
+        deps: Deps,
+        panel: Panel,
+        asked: SearchPerson | ChosenPerson,
+        *,
+        erase: bool,
+    ) -> Person | Reply:
+        """The person a card's button asks for: the one it chose, or the one its search
+        means (or the card listing whom it may mean)."""
+        if isinstance(asked, ChosenPerson):
+            return asked.person
+        return await self._search(request, deps, panel, asked.query, erase=erase)
+
     # -- subject access --
 
     async def sar(self, request: Request, deps: Deps) -> Reply:
@@ -748,13 +731,10 @@ class DataProtectionFeature:
         if isinstance(allowed, Reply):
             return allowed
         panel, member = allowed
-        if not request.args.strip():
+        command = SearchPerson.typed(request.args, SAR_USAGE)
+        if isinstance(command, AskWho):
             return Reply(card=render_sar_form(PersonFormView(panel.name)))
-        try:
-            query = PersonQuery.parse(request.args)
-        except InvalidInput as err:
-            raise InvalidInput(f"{err.message} Write it as: {SAR_USAGE}, {EXAMPLE}.") from None
-        chosen = await self._search(request, deps, panel, query, erase=False)
+        chosen = await self._search(request, deps, panel, command.query, erase=False)
         if isinstance(chosen, Reply):
             return chosen
         return await self._find(request, deps, panel, member, chosen)
@@ -766,17 +746,13 @@ class DataProtectionFeature:
             return allowed
         panel, member = allowed
         try:
-            chosen = _chosen_from(request.data)
-            if chosen is None:
-                searched = await self._search(
-                    request, deps, panel, _query_from(request.data), erase=False
-                )
-                if isinstance(searched, Reply):
-                    return searched
-                chosen = searched
+            asked = person_asked(request.data)
+            chosen = await self._person(request, deps, panel, asked, erase=False)
         except InvalidInput as err:
             view = _form_view(panel, request.data, err.message)
             return Reply(card=render_sar_form(view))
+        if isinstance(chosen, Reply):
+            return chosen
         return await self._find(request, deps, panel, member, chosen)
 
     async def _find(
@@ -846,13 +822,10 @@ class DataProtectionFeature:
         if isinstance(allowed, Reply):
             return allowed
         panel, _ = allowed
-        if not request.args.strip():
+        command = SearchPerson.typed(request.args, ERASE_USAGE)
+        if isinstance(command, AskWho):
             return Reply(card=render_erase_form(PersonFormView(panel.name)))
-        try:
-            query = PersonQuery.parse(request.args)
-        except InvalidInput as err:
-            raise InvalidInput(f"{err.message} Write it as: {ERASE_USAGE}, {EXAMPLE}.") from None
-        chosen = await self._search(request, deps, panel, query, erase=True)
+        chosen = await self._search(request, deps, panel, command.query, erase=True)
         if isinstance(chosen, Reply):
             return chosen
         return await self._preview(request, deps, panel, chosen)
@@ -865,17 +838,13 @@ class DataProtectionFeature:
             return allowed
         panel, _ = allowed
         try:
-            chosen = _chosen_from(request.data)
-            if chosen is None:
-                searched = await self._search(
-                    request, deps, panel, _query_from(request.data), erase=True
-                )
-                if isinstance(searched, Reply):
-                    return searched
-                chosen = searched
+            asked = person_asked(request.data)
+            chosen = await self._person(request, deps, panel, asked, erase=True)
         except InvalidInput as err:
             view = _form_view(panel, request.data, err.message)
             return Reply(card=render_erase_form(view))
+        if isinstance(chosen, Reply):
+            return chosen
         return await self._preview(request, deps, panel, chosen)
 
     async def _preview(self, request: Request, deps: Deps, panel: Panel, person: Person) -> Reply:
@@ -928,17 +897,15 @@ class DataProtectionFeature:
         if isinstance(allowed, Reply):
             return allowed
         panel, _ = allowed
-        token = text_field(request.data, TOKEN_KEY, 64)
-        if token is None:
-            raise InvalidInput(OUT_OF_DATE)
-        try:
-            person = _chosen_from({**request.data, CHOSEN_KEY: CHOSEN})
-        except InvalidInput:
-            raise InvalidInput(OUT_OF_DATE) from None
-        if person is None:
-            raise InvalidInput(OUT_OF_DATE)
-        raw_reason = text_field(request.data, REASON_ID, MAX_REASON)
-        reason = " ".join(raw_reason.split()) if raw_reason else None
+        return await self.erase_once(request, deps, panel, ConfirmErasure.of(request.data))
+
+    async def erase_once(
+        self, request: Request, deps: Deps, panel: Panel, command: ConfirmErasure
+    ) -> Reply:
+        """Erase the person the preview showed, once for its token, if the reason names
+        nobody; or the preview again, with what is wrong with the reason."""
+        token, person, raw_reason = command.token, command.person, command.reason_typed
+        reason = command.reason
         now = deps.clock.now()
         today = now.astimezone(ZoneInfo(panel.timezone)).date()
         async with deps.uow() as uow:

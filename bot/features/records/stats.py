@@ -25,6 +25,7 @@ from bot.domain.policy import Act
 from bot.domain.referral import DECLINE_LABELS, DeclineReason
 from bot.domain.risk import RiskLevel
 from bot.domain.stats import Quarter, QuarterStats, quarter_stats
+from bot.features.records.commands import STATS_USAGE, ShowStats
 from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose
@@ -35,7 +36,6 @@ from cards.stats import (
     ATTENTION,
     EMPHASIS,
     GOOD,
-    QUARTER_KEY,
     WARNING,
     Bar,
     Chart,
@@ -47,7 +47,6 @@ from cards.stats import (
 )
 from cards.verbs import Verb
 
-USAGE = "stats [2026-Q3]"
 CSV_CONTENT_TYPE = "text/csv"
 PRIVATE_ONLY = "The panel's statistics are shown in our private chat."
 NOT_A_MEMBER = "The panel's statistics are for its coordinators and chairs."
@@ -350,27 +349,21 @@ class StatsFeature:
 
     async def command(self, request: Request, deps: Deps) -> Reply:
         """`stats`: this quarter; `stats 2026-Q3`: that one."""
-        words = request.args.split()
-        if len(words) > 2:
-            raise InvalidInput(f"Write it as: {USAGE}.")
-        quarter = Quarter.parse(" ".join(words)) if words else None
-        return await self._show(request, deps, quarter)
+        return await self.show(request, deps, ShowStats.typed(request.args))
 
     async def quarter_verb(self, request: Request, deps: Deps) -> Reply:
         """Previous quarter / Next quarter."""
-        raw = request.data.get(QUARTER_KEY)
-        if not isinstance(raw, str) or len(raw) > 10:
-            raise InvalidInput("This card is out of date. Type stats.")
-        return await self._show(request, deps, Quarter.parse(raw))
+        return await self.show(request, deps, ShowStats.of(request.data))
 
-    async def _show(self, request: Request, deps: Deps, quarter: Quarter | None) -> Reply:
+    async def show(self, request: Request, deps: Deps, command: ShowStats) -> Reply:
+        """The quarter's figures as a card, the view audited."""
         panel, member = request.panel, request.member
         if panel is None or member is None:
             raise NotAllowed(NOT_A_MEMBER)
         if request.where.kind is not ConversationKind.PERSONAL:
             raise NotAllowed(PRIVATE_ONLY)
         now = deps.clock.now()
-        quarter = quarter or Quarter.of(now.astimezone(ZoneInfo(panel.timezone)).date())
+        quarter = command.quarter or Quarter.of(now.astimezone(ZoneInfo(panel.timezone)).date())
         async with deps.uow() as uow:  # VIEW_STATS: checked by the guard
             figures = await quarter_figures(uow, panel, quarter, now)
             agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
@@ -397,7 +390,7 @@ def register(router: Router, config: StatsConfig | None = None) -> StatsFeature:
             name="stats",
             summary="Coordinators and chairs: the quarter's figures, as a chart and CSV.",
             handler=feature.command,
-            usage=USAGE,
+            usage=STATS_USAGE,
             access=Access(Act.VIEW_STATS, PRIVATE),
             in_manifest=False,
         )
