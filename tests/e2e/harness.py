@@ -525,7 +525,9 @@ def start_playground(
             event: threading.Event = ready,
         ) -> None:
             assert pg.process.stdout is not None
-            with (pg.log_dir / f"playground-{pg.port}.out.log").open("w") as log:
+            # The pipe is closed here once the Playground has exited (an unclosed pipe is a
+            # ResourceWarning, an error under the suite's filterwarnings).
+            with pg.process.stdout, (pg.log_dir / f"playground-{pg.port}.out.log").open("w") as log:
                 for raw in pg.process.stdout:
                     line = raw.decode(errors="replace").rstrip()
                     pg.output.append(line)
