@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot.domain.retention import RetentionPolicy
 from bot.features.records import dataprotection, gallery, stats
 from bot.kernel.feature import Download, Feature, Job, Route, Setup
+from bot.kernel.links import token_of
 from bot.kernel.router import Deps, Router
 
 
@@ -50,7 +51,7 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
                 path["panel_id"],
                 path["export_id"],
                 fmt,
-                query.get("token", ""),
+                token_of(query),
                 deps.clock.now(),
             )
             if found is None:
@@ -58,7 +59,7 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
             body, content_type, file_name = found
             return Download(body, content_type, file_name)
 
-        return Route(f"/panels/{{panel_id}}/sar/{{export_id}}.{fmt}", export)
+        return Route(dataprotection.sar_route(fmt), export)
 
     async def csv(path: Mapping[str, str], query: Mapping[str, str]) -> Download | None:
         body = await stats.stats_file(
@@ -66,14 +67,14 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
             links,
             path["panel_id"],
             path["quarter"],
-            query.get("token", ""),
+            token_of(query),
             deps.clock.now(),
         )
         if body is None:
             return None
         return Download(body, stats.CSV_CONTENT_TYPE, "panel-statistics.csv", "utf-8")
 
-    return (sar("docx"), sar("json"), Route("/panels/{panel_id}/stats/{quarter}.csv", csv))
+    return (sar("docx"), sar("json"), Route(stats.CSV_ROUTE, csv))
 
 
 def jobs(setup: Setup, deps: Deps, kick: Callable[[], None]) -> Sequence[Job]:

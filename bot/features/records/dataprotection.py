@@ -85,6 +85,7 @@ from bot.features.records.sar_export import (
 from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose
+from bot.kernel.localtime import born_text, local_day, when_text
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.dataprotection import (
@@ -123,6 +124,8 @@ REASON_NAMES_PERSON = (
 REASON_NEEDED = "Give the reason for erasing: it is recorded in the audit trail."
 RETENTION_ACTOR = "bot:retention"
 RETENTION_DETAIL = "anonymised by retention"
+# Where the audit trail says a download was made (a signed link, outside any chat).
+DOWNLOAD = "download"
 BATCH = 100
 FORMATS: Mapping[str, tuple[str, str]] = {
     "docx": (DOCX_CONTENT_TYPE, "subject-access-export.docx"),
@@ -143,8 +146,17 @@ class DataProtectionConfig:
 # ---- signed download links ----------------------------------------------------------------
 
 
+def sar_route(fmt: str) -> str:
+    """Where one format of a subject access export is downloaded: the route the feature
+    serves (its {placeholders} the path's parts), and the links' path."""
+    return f"/panels/{{panel_id}}/sar/{{export_id}}.{fmt}"
+
+
 def sar_path(panel_id: str, export_id: str, fmt: str) -> str:
-    return f"/panels/{quote(panel_id, safe='')}/sar/{quote(export_id, safe='')}.{fmt}"
+    """The path of one export's download in one format."""
+    return sar_route(fmt).format(
+        panel_id=quote(panel_id, safe=""), export_id=quote(export_id, safe="")
+    )
 
 
 def sar_url(config: DataProtectionConfig, export: SubjectAccessExport, fmt: str) -> str | None:
@@ -605,7 +617,7 @@ def check_reason(
 
 def _born(day: date | None) -> str:
     """ "2 Sep 1986"; "" when not recorded."""
-    return f"{day.day} {day:%b %Y}" if day else ""
+    return born_text(day) if day else ""
 
 
 def counted_people(count: int) -> str:
@@ -622,16 +634,6 @@ def _shown_postcode(person: Person, found: Sequence[Holding]) -> str | None:
             if person.is_subject(subject) and subject.postcode:
                 return subject.postcode
     return person.postcode
-
-
-def _day(at: datetime, panel: Panel) -> str:
-    local = at.astimezone(ZoneInfo(panel.timezone))
-    return f"{local:%a} {local.day} {local:%b %Y}"
-
-
-def _day_and_time(at: datetime, panel: Panel) -> str:
-    local = at.astimezone(ZoneInfo(panel.timezone))
-    return f"{_day(at, panel)}, {local:%H:%M}"
 
 
 def _form_view(panel: Panel, data: Mapping[str, Any], notice: str) -> PersonFormView:
@@ -808,7 +810,7 @@ class DataProtectionFeature:
             docx_url=sar_url(self.config, export, "docx") if export else None,
             json_url=sar_url(self.config, export, "json") if export else None,
             # The links last a day, so the hour matters.
-            expires=_day_and_time(export.expires_at, panel) if export else None,
+            expires=when_text(export.expires_at, panel) if export else None,
             postcode=_shown_postcode(person, found),
         )
         return Reply(card=render_sar_result(view))
@@ -907,7 +909,7 @@ class DataProtectionFeature:
         token, person, raw_reason = command.token, command.person, command.reason_typed
         reason = command.reason
         now = deps.clock.now()
-        today = now.astimezone(ZoneInfo(panel.timezone)).date()
+        today = local_day(now, panel)
         async with deps.uow() as uow:
             found = await holdings(uow, panel, person, now, with_access=False)
             if found:
@@ -964,18 +966,14 @@ async def sar_file(
         found = await holdings(uow, panel, export.person, now)
         names = await lookups(uow, panel)
         content = document(panel, export.person, found, names, now)
-        await uow.audit.append(
-            AuditEvent(
-                panel_id=panel.id,
-                at=now,
-                actor_aad_object_id=member.aad_object_id,
-                actor_member_id=member.id,
-                verb=AuditVerb.EXPORT,
-                entity="subject_access",
-                entity_id=export.id,
-                where="download",
-                detail=f"subject access export downloaded ({fmt}): {_summary(found)}",
-            )
+        await audit.record(
+            uow,
+            audit.Actor.member(member, DOWNLOAD),
+            AuditVerb.EXPORT,
+            "subject_access",
+            export.id,
+            f"subject access export downloaded ({fmt}): {_summary(found)}",
+            at=now,
         )
         await uow.commit()
     body = to_docx(content, panel.timezone) if fmt == "docx" else to_json(content)

@@ -16,7 +16,7 @@ from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.case import CLOSURE_LABELS, ClosureReason
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed
@@ -29,6 +29,7 @@ from bot.features.records.commands import STATS_USAGE, ShowStats
 from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose
+from bot.kernel.localtime import local_day
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.stats import (
@@ -48,6 +49,8 @@ from cards.stats import (
 from cards.verbs import Verb
 
 CSV_CONTENT_TYPE = "text/csv"
+# Where the audit trail says a download was made (a signed link, outside any chat).
+DOWNLOAD = "download"
 PRIVATE_ONLY = "The panel's statistics are shown in our private chat."
 NOT_A_MEMBER = "The panel's statistics are for its coordinators and chairs."
 NO_AGENCY = "No agency recorded"
@@ -189,8 +192,8 @@ def stats_view(
         rows,
         legend=[(style, meaning) for _, style, meaning in ACTION_PARTS],
     )
-    current = Quarter.of(now.astimezone(ZoneInfo(panel.timezone)).date())
-    created = Quarter.of(panel.created_at.astimezone(ZoneInfo(panel.timezone)).date())
+    current = Quarter.of(local_day(now, panel))
+    created = Quarter.of(local_day(panel.created_at, panel))
     return StatsView(
         panel_name=panel.name,
         quarter=quarter.label,
@@ -286,8 +289,13 @@ async def quarter_figures(
     )
 
 
+# Where a quarter's CSV is downloaded: the route the feature serves, and the links' path.
+CSV_ROUTE = "/panels/{panel_id}/stats/{quarter}.csv"
+
+
 def csv_path(panel_id: str, quarter: Quarter) -> str:
-    return f"/panels/{quote(panel_id, safe='')}/stats/{quarter.label}.csv"
+    """The path of one quarter's CSV."""
+    return CSV_ROUTE.format(panel_id=quote(panel_id, safe=""), quarter=quarter.label)
 
 
 def csv_url(
@@ -324,18 +332,14 @@ async def stats_file(
             return None
         figures = await quarter_figures(uow, panel, quarter, now)
         agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
-        await uow.audit.append(
-            AuditEvent(
-                panel_id=panel.id,
-                at=now,
-                actor_aad_object_id=member.aad_object_id,
-                actor_member_id=member.id,
-                verb=AuditVerb.EXPORT,
-                entity="panel",
-                entity_id=panel.id,
-                where="download",
-                detail=f"statistics {quarter.label} (csv)",
-            )
+        await audit.record(
+            uow,
+            audit.Actor.member(member, DOWNLOAD),
+            AuditVerb.EXPORT,
+            "panel",
+            panel.id,
+            f"statistics {quarter.label} (csv)",
+            at=now,
         )
         await uow.commit()
     return stats_csv(panel, figures, agencies)
@@ -363,7 +367,7 @@ class StatsFeature:
         if request.where.kind is not ConversationKind.PERSONAL:
             raise NotAllowed(PRIVATE_ONLY)
         now = deps.clock.now()
-        quarter = command.quarter or Quarter.of(now.astimezone(ZoneInfo(panel.timezone)).date())
+        quarter = command.quarter or Quarter.of(local_day(now, panel))
         async with deps.uow() as uow:  # VIEW_STATS: checked by the guard
             figures = await quarter_figures(uow, panel, quarter, now)
             agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
