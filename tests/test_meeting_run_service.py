@@ -19,7 +19,7 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidTransition, NotAllowed
 from bot.domain.meeting import AgendaItemStatus, MeetingStatus
 from bot.domain.risk import RiskLevel
-from bot.features.meetings import meeting_run
+from bot.features.meetings import meeting_run, views
 from bot.kernel.router import Reply
 from cards.kit import Card, card_text
 from tests.test_agenda_service import NOW, PERSONAL, World, make_world, press, text_of
@@ -193,7 +193,7 @@ async def test_capturing_an_action_hands_it_to_the_owner_once(world: World) -> N
     reply = await world.click("Tom", verb, data, GROUP)
     assert "Action added for Riverside Homes (Housing), due Mon 11 Jan 2027" in text_of(reply)
     # The meeting's chat is shared: the agency and date, not what was agreed.
-    assert f"Riverside Homes (Housing): {meeting_run.PRIVATE_ONLY} — due" in text_of(reply)
+    assert f"Riverside Homes (Housing): {views.PRIVATE_ONLY} — due" in text_of(reply)
     assert "door camera" not in text_of(reply)
     again = await world.click("Tom", verb, data, GROUP)
     assert "already saved from this card" in text_of(again)
@@ -392,13 +392,13 @@ async def test_in_a_shared_chat_the_chair_card_shows_no_personal_data(
     for name in PERSONAL:
         assert name not in text
     assert "Complete a Care Act needs assessment." not in text
-    assert meeting_run.PRIVATE_ONLY in text
+    assert views.PRIVATE_ONLY in text
     reply = await world.click("Tom", *press(card, "Next"), kind)
     reply = await world.click("Tom", *press(reply.card, "Next"), kind)
     for name in PERSONAL:
         assert name not in text_of(reply)
     assert "Riverside Police: Serve a Community Protection Warning" not in text_of(reply)
-    assert f"Riverside Police: {meeting_run.PRIVATE_ONLY} — due" in text_of(reply)
+    assert f"Riverside Police: {views.PRIVATE_ONLY} — due" in text_of(reply)
 
 
 async def test_the_meeting_chat_is_not_told_what_is_withheld_is_shown_there(

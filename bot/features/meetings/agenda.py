@@ -15,13 +15,11 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from bot.domain.action import Action
 from bot.domain.agenda import (
-    SECTION_NAMES,
-    UNMET_TITLE,
     AgendaTiming,
     build_agenda,
     due_at,
@@ -30,7 +28,6 @@ from bot.domain.agenda import (
     other_business,
     removed_by_hand,
     renumber,
-    timing,
 )
 from bot.domain.audit import AuditVerb
 from bot.domain.case import Case, CaseStatus
@@ -54,6 +51,14 @@ from bot.features.meetings.commands import (
     MoveItem,
     SetAsideItem,
 )
+from bot.features.meetings.views import (
+    AGENDA_STATUS_LABELS,
+    AgendaState,
+    agenda_view,
+    announcement,
+    meeting_after,
+    next_meeting,
+)
 from bot.kernel import versions
 from bot.kernel.audit import record
 from bot.kernel.guard import ANYWHERE, Access, Target
@@ -62,10 +67,6 @@ from bot.kernel.notify import card_to_channel, card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.agenda import (
-    AgendaLine,
-    AgendaView,
-    AnnouncedCase,
-    AnnouncementView,
     InvitationView,
     render_agenda,
     render_agenda_announcement,
@@ -76,17 +77,6 @@ from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
 
 ONLY_COORDINATORS = "Only the panel's coordinator can change or publish the agenda."
 NO_MEETING = "No meeting is planned yet. Type schedule to see the panel's meetings."
-KIND_LABELS = {AgendaItemKind.NEW_CASE: "new case", AgendaItemKind.REVIEW_CASE: "review"}
-STATUS_LABELS = {
-    MeetingStatus.SCHEDULED: "Not published yet",
-    MeetingStatus.AGENDA_PUBLISHED: "Published",
-    MeetingStatus.IN_PROGRESS: "In progress",
-    MeetingStatus.ENDED: "Ended",
-    MeetingStatus.MINUTES_APPROVED: "Minutes approved",
-    MeetingStatus.CANCELLED: "Cancelled",
-}
-# How far back a meeting can lie and still be "the next one" (one under way, started late).
-LOOK_BACK = timedelta(days=62)
 
 
 @dataclass(frozen=True)
@@ -96,46 +86,7 @@ class AgendaConfig:
     timing: AgendaTiming = field(default_factory=AgendaTiming)
 
 
-@dataclass
-class AgendaState:
-    """A meeting with its agenda in order and the cases the agenda names."""
-
-    meeting: Meeting
-    items: list[AgendaItem]
-    cases: dict[str, Case]
-
-    def item(self, item_id: str) -> AgendaItem:
-        found = next((i for i in self.items if i.id == item_id), None)
-        if found is None:
-            raise NotFound("That item is no longer on the agenda. Type agenda to see it.")
-        return found
-
-
 # --- finding and building ------------------------------------------------------------------
-
-
-async def next_meeting(uow: UnitOfWork, panel_id: str, now: datetime) -> Meeting | None:
-    """The meeting under way, or else the next one not yet started (and not over)."""
-    found = await uow.meetings.upcoming(panel_id, now - LOOK_BACK, limit=40)
-    running = [m for m in found if m.status is MeetingStatus.IN_PROGRESS]
-    if running:
-        return running[0]
-    return next((m for m in found if m.agenda_editable and m.ends_at > now), None)
-
-
-async def meeting_after(uow: UnitOfWork, panel_id: str, meeting: Meeting) -> Meeting | None:
-    """The next meeting after this one that has not been cancelled."""
-    later = await uow.meetings.upcoming(panel_id, meeting.starts_at, limit=12)
-    return next(
-        (
-            m
-            for m in later
-            if m.id != meeting.id
-            and m.starts_at > meeting.starts_at
-            and m.status is not MeetingStatus.CANCELLED
-        ),
-        None,
-    )
 
 
 async def _meetings(uow: UnitOfWork, panel_id: str, ids: set[str]) -> dict[str, Meeting]:
@@ -210,99 +161,6 @@ async def refresh_agenda(
 # --- what people see -----------------------------------------------------------------------
 
 
-def case_line(case: Case, kind: AgendaItemKind, agencies: Mapping[str, Agency]) -> str:
-    """A case as the agenda shows it: reference, kind, risk level, invited agencies."""
-    text = f"{case.reference} · {KIND_LABELS.get(kind, 'case')} · {case.risk_level.value} risk"
-    invited = invited_names(case, agencies)
-    return f"{text} · invited: {', '.join(invited)}" if invited else text
-
-
-def invited_names(case: Case, agencies: Mapping[str, Agency]) -> list[str]:
-    return sorted(agencies[a].name for a in case.invited_agency_ids if a in agencies)
-
-
-def _line(
-    item: AgendaItem,
-    number: int | None,
-    state: AgendaState,
-    agencies: Mapping[str, Agency],
-    coordinator: bool,
-) -> AgendaLine:
-    case = state.cases.get(item.case_id or "")
-    if case is not None:
-        text = case_line(case, item.kind, agencies)
-    elif item.kind is AgendaItemKind.UNMET_ACTIONS:
-        text = f"{UNMET_TITLE} ({len(item.action_ids)})"
-    else:
-        text = item.title
-    note: str | None
-    # The reasons the coordinator typed are narrative: only her own (private) view shows
-    # them; the members' card, which may be posted in a shared chat, gives the state alone.
-    reason = item.note if coordinator else None
-    if item.status is AgendaItemStatus.REMOVED:
-        note = f"removed: {reason}" if reason else "removed"
-    elif item.status is AgendaItemStatus.DEFERRED:
-        note = f"deferred to the next meeting: {reason}" if reason else "deferred"
-    else:
-        note = reason
-    editable = coordinator and state.meeting.agenda_editable
-    pending = item.status is AgendaItemStatus.PENDING
-    movable = item.kind in {
-        AgendaItemKind.NEW_CASE,
-        AgendaItemKind.REVIEW_CASE,
-        AgendaItemKind.OTHER_BUSINESS,
-    }
-    return AgendaLine(
-        item_id=item.id,
-        number=number,
-        section=SECTION_NAMES[item.kind],
-        text=text,
-        minutes=item.minutes_estimate,
-        kind=item.kind.value,
-        state=note,
-        can_move=editable and item.is_active and movable,
-        can_remove=editable and pending and movable,
-        can_defer=editable and pending and item.is_case,
-    )
-
-
-def agenda_view(
-    panel: Panel,
-    state: AgendaState,
-    agencies: Mapping[str, Agency],
-    *,
-    coordinator: bool,
-    notice: str | None = None,
-) -> AgendaView:
-    """The agenda card's content; editing controls for the coordinator before the start."""
-    meeting = state.meeting
-    number = 0
-    lines = []
-    for item in state.items:
-        if item.is_active:
-            number += 1
-        lines.append(_line(item, number if item.is_active else None, state, agencies, coordinator))
-    status = STATUS_LABELS[meeting.status]
-    if meeting.status is MeetingStatus.AGENDA_PUBLISHED and meeting.agenda_published_at:
-        status = f"Published {day_text(meeting.agenda_published_at, panel)}"
-    plan = timing(meeting, state.items)
-    starts, ends = local(meeting.starts_at, panel), local(meeting.ends_at, panel)
-    return AgendaView(
-        panel_name=panel.name,
-        meeting_id=meeting.id,
-        meeting_label=day_text(meeting.starts_at, panel),
-        time_label=f"{starts:%H:%M}–{ends:%H:%M}",
-        status=status,
-        lines=lines,
-        planned_minutes=plan.planned_minutes,
-        meeting_minutes=plan.meeting_minutes,
-        coordinator=coordinator and meeting.agenda_editable,
-        published=meeting.status is MeetingStatus.AGENDA_PUBLISHED,
-        notice=notice,
-        version=meeting.version,
-    )
-
-
 async def _agencies(uow: UnitOfWork, panel: Panel) -> dict[str, Agency]:
     return {a.id: a for a in await uow.agencies.all(panel.id)}
 
@@ -324,34 +182,6 @@ def _digest(value: object) -> str:
 
 
 # --- publishing ----------------------------------------------------------------------------
-
-
-def announcement(
-    panel: Panel, state: AgendaState, agencies: Mapping[str, Agency]
-) -> AnnouncementView:
-    """The channel's view of the agenda: references, risk levels, invited agencies, counts."""
-    meeting = state.meeting
-    running = [i for i in state.items if i.is_active]
-    cases = [
-        AnnouncedCase(
-            reference=case.reference,
-            kind=KIND_LABELS[item.kind],
-            risk_level=case.risk_level.value.capitalize(),
-            invited=invited_names(case, agencies),
-        )
-        for item in running
-        if item.is_case and (case := state.cases.get(item.case_id or "")) is not None
-    ]
-    unmet = next((i for i in running if i.kind is AgendaItemKind.UNMET_ACTIONS), None)
-    ends = local(meeting.ends_at, panel)
-    return AnnouncementView(
-        meeting_label=f"{when_text(meeting.starts_at, panel)}–{ends:%H:%M}",
-        cases=cases,
-        unmet_actions=len(unmet.action_ids) if unmet else 0,
-        other_business=sum(1 for i in running if i.kind is AgendaItemKind.OTHER_BUSINESS),
-        planned_minutes=timing(meeting, state.items).planned_minutes,
-        join_url=meeting.join_url,
-    )
 
 
 async def publish(
@@ -569,7 +399,7 @@ class Agenda:
             if not meeting.agenda_editable:
                 raise InvalidTransition(
                     f"The meeting on {day_text(meeting.starts_at, panel)} is "
-                    f"{STATUS_LABELS[meeting.status].lower()}: its agenda no longer changes."
+                    f"{AGENDA_STATUS_LABELS[meeting.status].lower()}: its agenda no longer changes."
                 )
             state = await refresh_agenda(uow, panel, meeting, self.config.timing)
             if card.version != meeting.version:

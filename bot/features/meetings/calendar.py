@@ -45,6 +45,13 @@ from bot.features.meetings.commands import (
     ShowSchedule,
     schedule_command,
 )
+from bot.features.meetings.views import (
+    ACTIVE,
+    SCHEDULE_STATUS_LABELS,
+    day_in,
+    meeting_line,
+    when_in,
+)
 from bot.kernel.audit import record
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.links import Links, Purpose
@@ -63,7 +70,6 @@ from cards.schedule import (
     REASON_INPUT,
     CalendarLinkView,
     MeetingCancelledView,
-    MeetingLine,
     MeetingMovedView,
     ScheduleView,
     render_calendar_link,
@@ -79,7 +85,6 @@ PLANNED_AHEAD = 6
 MEETING_SUBJECT = "Community MARAC panel meeting"
 # Some calendars show a cancelled event all the same: its title says so too.
 MEETING_SUMMARY_CANCELLED = f"Cancelled: {MEETING_SUBJECT}"
-ACTIVE = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED})
 DEFAULT_SCHEDULE_DATA: Mapping[str, object] = {
     "rule": "second Tuesday",
     "start": "10:00",
@@ -87,14 +92,6 @@ DEFAULT_SCHEDULE_DATA: Mapping[str, object] = {
     "referral_deadline_days": 8,
 }
 MAX_REASON = 200
-STATUS_LABELS = {
-    MeetingStatus.SCHEDULED: "Scheduled",
-    MeetingStatus.AGENDA_PUBLISHED: "Agenda published",
-    MeetingStatus.IN_PROGRESS: "In progress",
-    MeetingStatus.ENDED: "Ended",
-    MeetingStatus.MINUTES_APPROVED: "Minutes approved",
-    MeetingStatus.CANCELLED: "Cancelled",
-}
 
 
 def years_to_check(schedule: MeetingSchedule, now: datetime) -> range:
@@ -285,25 +282,25 @@ async def move_meeting(
     zone = schedule.zone
     if meeting.status not in ACTIVE:
         raise InvalidTransition(
-            f"The meeting on {day_label(meeting.starts_at, zone)} is "
-            f"{STATUS_LABELS[meeting.status].lower()}; only a meeting that has not started can "
-            "be moved."
+            f"The meeting on {day_in(meeting.starts_at, zone)} is "
+            f"{SCHEDULE_STATUS_LABELS[meeting.status].lower()}; only a meeting that has not "
+            "started can be moved."
         )
     start = new_start or meeting.starts_at.astimezone(zone).time().replace(tzinfo=None)
     plan = plan_on(schedule, new_day, start)
     if plan.starts_at <= now:
-        raise InvalidInput(f"{when_label(plan.starts_at, zone)} is in the past.", {"date": "past"})
+        raise InvalidInput(f"{when_in(plan.starts_at, zone)} is in the past.", {"date": "past"})
     if new_day in holidays:
         raise InvalidInput(
-            f"{day_label(plan.starts_at, zone)} is a bank holiday in England and Wales.",
+            f"{day_in(plan.starts_at, zone)} is a bank holiday in England and Wales.",
             {"date": "holiday"},
         )
     if plan.starts_at == meeting.starts_at:
-        raise InvalidInput(f"The meeting is already on {when_label(plan.starts_at, zone)}.")
+        raise InvalidInput(f"The meeting is already on {when_in(plan.starts_at, zone)}.")
     other = await meeting_on(uow, panel, new_day, zone)
     if other is not None and other.id != meeting.id and other.status is not MeetingStatus.CANCELLED:
         raise InvalidInput(
-            f"There is already a meeting on {day_label(other.starts_at, zone)}.",
+            f"There is already a meeting on {day_in(other.starts_at, zone)}.",
             {"date": "taken"},
         )
     length = meeting.ends_at - meeting.starts_at
@@ -333,9 +330,9 @@ async def cancel_meeting(
         )
     zone = ZoneInfo(panel.timezone)
     if meeting.status not in ACTIVE:
-        state = STATUS_LABELS[meeting.status].lower()
+        state = SCHEDULE_STATUS_LABELS[meeting.status].lower()
         raise InvalidTransition(
-            f"The meeting on {day_label(meeting.starts_at, zone)} is {state}; only a meeting "
+            f"The meeting on {day_in(meeting.starts_at, zone)} is {state}; only a meeting "
             "that has not started can be cancelled."
         )
     before = dataclasses.replace(meeting)
@@ -529,7 +526,7 @@ def meetings_ics(panel: Panel, meetings: Sequence[Meeting], now: datetime) -> st
     ]
     for meeting in meetings:
         cancelled = meeting.status is MeetingStatus.CANCELLED
-        deadline = when_label(meeting.referral_deadline, zone)
+        deadline = when_in(meeting.referral_deadline, zone)
         lines += [
             "BEGIN:VEVENT",
             f"UID:{meeting.id}@community-marac",
@@ -565,36 +562,6 @@ async def calendar_file(
 
 
 # --- labels -------------------------------------------------------------------------------
-
-
-def day_label(at: datetime, zone: ZoneInfo) -> str:
-    """e.g. "Tue 8 Dec 2026" in the panel's zone."""
-    local = at.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %Y}"
-
-
-def when_label(at: datetime, zone: ZoneInfo) -> str:
-    """e.g. "Tue 8 Dec 2026, 10:00" in the panel's zone."""
-    return f"{day_label(at, zone)}, {at.astimezone(zone):%H:%M}"
-
-
-def meeting_line(meeting: Meeting, zone: ZoneInfo, now: datetime, coordinator: bool) -> MeetingLine:
-    """One meeting as the schedule card shows it."""
-    starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
-    active = meeting.status in ACTIVE
-    return MeetingLine(
-        meeting_id=meeting.id,
-        date_label=day_label(starts, zone),
-        time_label=f"{starts:%H:%M}–{ends:%H:%M}",
-        deadline_label=when_label(meeting.referral_deadline, zone),
-        deadline_passed=meeting.referral_deadline <= now,
-        status=STATUS_LABELS[meeting.status],
-        cancelled=meeting.status is MeetingStatus.CANCELLED,
-        join_url=meeting.join_url if active else None,
-        can_change=coordinator and active and meeting.starts_at > now,
-        date_value=starts.date().isoformat(),
-        time_value=f"{starts:%H:%M}",
-    )
 
 
 # --- the feature --------------------------------------------------------------------------
@@ -705,9 +672,7 @@ class Calendar:
                 "Calendar downloads are not set up here yet. Ask your administrator to set "
                 "LINK_SECRETS and PUBLIC_URL."
             )
-        expires = day_label(
-            self.config.links.expires(Purpose.CALENDAR, now), ZoneInfo(panel.timezone)
-        )
+        expires = day_in(self.config.links.expires(Purpose.CALENDAR, now), ZoneInfo(panel.timezone))
         return Reply(card=render_calendar_link(CalendarLinkView(panel.name, url, expires)))
 
     async def move(
@@ -756,9 +721,9 @@ class Calendar:
         after = change.after
         view = MeetingMovedView(
             panel_name=panel.name,
-            before=f"{when_label(change.before.starts_at, zone)}",
-            after=f"{when_label(after.starts_at, zone)}–{after.ends_at.astimezone(zone):%H:%M}",
-            deadline=when_label(after.referral_deadline, zone),
+            before=f"{when_in(change.before.starts_at, zone)}",
+            after=f"{when_in(after.starts_at, zone)}–{after.ends_at.astimezone(zone):%H:%M}",
+            deadline=when_in(after.referral_deadline, zone),
             teams_note=_teams_note(after, online, "moved"),
         )
         return Reply(card=render_meeting_moved(view))
@@ -796,7 +761,7 @@ class Calendar:
             self._in_background(remove_online_meeting(deps.uow, panel.id, change.after.id, online))
         view = MeetingCancelledView(
             panel_name=panel.name,
-            when=when_label(change.after.starts_at, zone),
+            when=when_in(change.after.starts_at, zone),
             reason=" ".join(command.reason.split()),
             teams_note=_teams_note(change.after, online, "deleted"),
         )

@@ -14,10 +14,15 @@ from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.minutes import ActionLine, AttendanceLine, CaseMinutes, Minutes, UnmetOutcome
 from bot.domain.panel import Panel
 from bot.domain.schedule import next_meetings, schedule_from_data
-from bot.features.meetings.agenda import KIND_LABELS
-from bot.features.meetings.calendar import DEFAULT_SCHEDULE_DATA, PLANNED_AHEAD, meeting_line
-from bot.features.meetings.meeting_run import PRIVATE_ONLY, RISK_LABELS, STATEMENT
-from bot.features.meetings.minutes import minutes_view
+from bot.features.meetings.calendar import DEFAULT_SCHEDULE_DATA, PLANNED_AHEAD
+from bot.features.meetings.meeting_run import STATEMENT
+from bot.features.meetings.views import (
+    KIND_LABELS,
+    PRIVATE_ONLY,
+    RISK_LABELS,
+    meeting_line,
+    minutes_view,
+)
 from cards.agenda import (
     AgendaLine,
     AgendaView,

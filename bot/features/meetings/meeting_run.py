@@ -26,21 +26,16 @@ and the chair's private chat get the whole card.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 from bot.domain.action import (
     Action,
     ActionStatus,
-    InformationRequest,
-    RequestStatus,
-    UpdateKind,
 )
-from bot.domain.agenda import item_number, neighbour, running_items
+from bot.domain.agenda import neighbour, running_items
 from bot.domain.audit import AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.delivery import ConversationKind
@@ -48,7 +43,6 @@ from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotF
 from bot.domain.events import ActionAgreed, ActionChanged, DomainEvent
 from bot.domain.meeting import (
     AgendaItem,
-    AgendaItemKind,
     AgendaItemStatus,
     Attendance,
     Meeting,
@@ -56,22 +50,10 @@ from bot.domain.meeting import (
 )
 from bot.domain.minutes import (
     day_label,
-    decision_text,
-    outcome_update,
-    unmet_outcome,
-    unmet_settled,
 )
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel, Role
 from bot.domain.policy import Act
-from bot.domain.risk import RiskLevel
-from bot.features.meetings.agenda import (
-    KIND_LABELS,
-    NO_MEETING,
-    AgendaConfig,
-    meeting_after,
-    next_meeting,
-    refresh_agenda,
-)
+from bot.features.meetings.agenda import NO_MEETING, AgendaConfig, refresh_agenda
 from bot.features.meetings.commands import (
     AcceptIsa,
     CancelAction,
@@ -89,6 +71,14 @@ from bot.features.meetings.commands import (
     kept_inputs,
 )
 from bot.features.meetings.minutes import draft_for_meeting, queue_draft
+from bot.features.meetings.views import (
+    RISK_LABELS,
+    attendance_lines,
+    chair_context,
+    chair_view,
+    decision_line,
+    next_meeting,
+)
 from bot.kernel import agreement, versions
 from bot.kernel.audit import Actor, record
 from bot.kernel.events import Events
@@ -101,14 +91,9 @@ from cards.chair import (
     LEAD_AGENCY_INPUT,
     OWNER_AGENCY_INPUT,
     REVIEW_MEETING_INPUT,
-    ActionText,
-    CaseDetail,
-    ChairView,
     ConfidentialityView,
     IsaPromptView,
     MeetingEndedView,
-    Option,
-    UnmetLine,
     render_chair,
     render_confidentiality,
     render_isa_prompt,
@@ -134,10 +119,6 @@ STATEMENT = (
 )
 STALE_MOVE = "The meeting had moved on from that card: this is where it is now."
 ALREADY_SAVED = "That was already saved from this card, so nothing was added twice."
-PRIVATE_ONLY = "(shown in private: type chair in our private chat)"
-RISK_LABELS = {level: level.value.capitalize() for level in RiskLevel}
-# A due date defaults to the day before the next meeting; with none planned, four weeks on.
-DUE_WITHOUT_NEXT_MEETING = timedelta(days=27)
 
 
 @dataclass(frozen=True)
@@ -202,16 +183,6 @@ def _actor(
 
 def statement(panel: Panel) -> str:
     return STATEMENT.format(version=panel.isa_version)
-
-
-async def attendance_lines(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> list[str]:
-    """Who acknowledged, by agency: "Riverside Police (1)" (agencies, not people)."""
-    agencies = {a.id: a.name for a in await uow.agencies.all(panel.id)}
-    counts: dict[str, int] = {}
-    for present in await uow.meetings.attendance(panel.id, meeting.id):
-        name = agencies.get(present.agency_id or "", "no agency")
-        counts[name] = counts.get(name, 0) + 1
-    return [f"{name} ({count})" for name, count in sorted(counts.items())]
 
 
 async def confidentiality_card(
@@ -406,189 +377,9 @@ async def accept_isa(request: Request, deps: Deps) -> Reply:
 # --- the chair card ------------------------------------------------------------------------
 
 
-def default_due_on(meeting: Meeting, later: Meeting | None, panel: Panel) -> date:
-    """An action is due the day before the next meeting (four weeks on when none is planned)."""
-    if later is not None:
-        return local(later.starts_at, panel).date() - timedelta(days=1)
-    return local(meeting.starts_at, panel).date() + DUE_WITHOUT_NEXT_MEETING
-
-
-def _state(action: Action, private: bool = True) -> str:
-    if action.status is ActionStatus.CANCELLED:
-        if not private:
-            return "cancelled"  # the reason is narrative: never in a shared chat
-        return f"cancelled: {action.cancel_reason or 'no reason given'}"
-    text = action.status.value
-    if action.escalated:
-        text += ", escalated"
-    return text
-
-
-def _action_text(action: Action, agencies: Mapping[str, Agency], private: bool) -> ActionText:
-    owner = agencies.get(action.owner_agency_id)
-    return ActionText(
-        owner=owner.name if owner else "an agency no longer listed",
-        description=action.description if private else PRIVATE_ONLY,
-        due=day_label(action.due_on),
-        state=_state(action, private),
-    )
-
-
-def _returns(
-    requests: Sequence[InformationRequest], agencies: Mapping[str, Agency], private: bool
-) -> list[tuple[str, str]]:
-    lines = []
-    for info in requests:
-        if info.status is RequestStatus.CANCELLED:
-            continue
-        agency = agencies.get(info.agency_id)
-        name = agency.name if agency else "an agency no longer listed"
-        if info.status is RequestStatus.ANSWERED:
-            lines.append((name, (info.answer or "") if private else f"answered {PRIVATE_ONLY}"))
-        else:
-            lines.append((name, "not answered yet"))
-    return lines
-
-
-@dataclass(frozen=True)
-class ChairContext:
-    """What a chair card is rendered from."""
-
-    panel: Panel
-    meeting: Meeting
-    items: list[AgendaItem]
-    current: AgendaItem
-
-
-async def _context(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> ChairContext:
-    items = await uow.meetings.agenda(panel.id, meeting.id)
-    running = running_items(items)
-    current = next((i for i in running if i.id == meeting.current_item_id), None)
-    if current is None:
-        if not running:
-            raise InvalidTransition("The meeting's agenda is empty.")
-        current = running[0]
-    return ChairContext(panel, meeting, items, current)
-
-
-async def chair_view(
-    uow: UnitOfWork,
-    panel: Panel,
-    meeting: Meeting,
-    *,
-    private: bool,
-    notice: str | None = None,
-    error: bool = False,
-    typed: Mapping[str, str] | None = None,
-) -> tuple[ChairView, Case | None]:
-    """The chair card at the meeting's current item, and the case it shows (if any)."""
-    context = await _context(uow, panel, meeting)
-    current = context.current
-    number, total = item_number(context.items, current.id)
-    agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
-    active_agencies = [Option(a.id, a.name) for a in agencies.values() if a.active]
-    later = await meeting_after(uow, panel.id, meeting)
-    upcoming = [
-        m
-        for m in await uow.meetings.upcoming(panel.id, meeting.starts_at, limit=8)
-        if m.starts_at > meeting.starts_at and m.status is not MeetingStatus.CANCELLED
-    ][:6]
-    due = default_due_on(meeting, later, panel)
-    case: Case | None = None
-    detail: CaseDetail | None = None
-    unmet: list[UnmetLine] = []
-    attendance: list[str] = []
-    title = current.title
-    if current.kind is AgendaItemKind.CONFIDENTIALITY:
-        attendance = await attendance_lines(uow, panel, meeting)
-    elif current.kind is AgendaItemKind.UNMET_ACTIONS:
-        actions = await uow.actions.by_ids(panel.id, list(current.action_ids))
-        cases = {
-            c.id: c for c in await uow.cases.by_ids(panel.id, sorted({a.case_id for a in actions}))
-        }
-        for action in actions:
-            owner = agencies.get(action.owner_agency_id)
-            decided = unmet_settled(action, meeting.started_at)
-            handled = unmet_outcome(action, meeting.started_at)
-            unmet.append(
-                UnmetLine(
-                    action_id=action.id,
-                    reference=cases[action.case_id].reference
-                    if action.case_id in cases
-                    else "another case",
-                    owner=owner.name if owner else "an agency no longer listed",
-                    description=action.description if private else PRIVATE_ONLY,
-                    due=day_label(action.due_on),
-                    state=(handled if private else _public_outcome(action, meeting.started_at))
-                    if decided
-                    else _state(action, private),
-                    is_open=action.status is ActionStatus.OPEN and not decided,
-                    carry_to=max(due, action.due_on + timedelta(days=1)).isoformat(),
-                )
-            )
-    elif current.case_id is not None:
-        case = await uow.cases.get(panel.id, current.case_id)
-        if case is not None:
-            title = f"{case.reference} ({KIND_LABELS[current.kind]})"
-            requests = await uow.information_requests.for_case(panel.id, case.id)
-            actions = await uow.actions.for_case(panel.id, case.id)
-            lead = agencies.get(case.lead_agency_id or "")
-            lead_text = lead.name if lead else "not nominated"
-            if lead and case.lead_officer:
-                lead_text += f" ({case.lead_officer if private else 'officer named'})"
-            meetings = {m.id: m for m in upcoming}
-            if case.review_meeting_id and case.review_meeting_id not in meetings:
-                review = await uow.meetings.get(panel.id, case.review_meeting_id)
-                if review is not None:
-                    meetings[review.id] = review
-            detail = CaseDetail(
-                reference=case.reference,
-                kind=KIND_LABELS[current.kind],
-                risk_level=RISK_LABELS[case.risk_level],
-                status=case.status.value,
-                lead=lead_text,
-                children="yes" if case.has_children else "no",
-                decision=_decision(case, meeting, meetings, ZoneInfo(panel.timezone), private),
-                returns=_returns(requests, agencies, private),
-                earlier=[
-                    _action_text(a, agencies, private)
-                    for a in actions
-                    if a.meeting_id != meeting.id
-                ],
-                agreed=[
-                    _action_text(a, agencies, private)
-                    for a in actions
-                    if a.meeting_id == meeting.id
-                ],
-            )
-    view = ChairView(
-        panel_name=panel.name,
-        meeting_id=meeting.id,
-        meeting_label=when_text(meeting.starts_at, panel),
-        item_id=current.id,
-        step=meeting.step,
-        token=uuid.uuid4().hex,
-        number=number,
-        total=total,
-        title=title,
-        kind=current.kind.value,
-        summary=(current.summary or "") if private else "",
-        case=detail,
-        unmet=unmet,
-        attendance=attendance,
-        notice=notice,
-        error=error,
-        agencies=active_agencies,
-        risk_levels=[Option(level.value, label) for level, label in RISK_LABELS.items()],
-        review_meetings=[Option(m.id, when_text(m.starts_at, panel)) for m in upcoming],
-        closure_reasons=[Option(r.value, label) for r, label in CLOSURE_LABELS.items()],
-        default_due=due.isoformat(),
-        # what a refused form showed again is free text: never in a shared chat
-        typed=dict(typed or {}) if private else {},
-        in_confidence=private,
-        version=meeting.version,
-    )
-    return view, case
+# The chair card's line on the case's decision (bot.features.meetings.views), under the name
+# tests/security/test_findings.py reads it by.
+_decision = decision_line
 
 
 def _private(request: Request) -> bool:
@@ -596,35 +387,6 @@ def _private(request: Request) -> bool:
     are shown in private chat only: a meeting's chat, a team channel or a group chat is read
     by everyone in it, and gets references, agencies, dates, counts and states."""
     return request.where.kind is ConversationKind.PERSONAL
-
-
-def _public_outcome(action: Action, since: datetime | None) -> str:
-    """What became of an unmet action, without the chair's note or reason: for a shared chat
-    (whether circumstances changed is a box the chair ticks, not narrative)."""
-    latest = outcome_update(action, since)
-    if latest is None:
-        return _state(action, private=False)
-    if latest.kind not in (UpdateKind.ESCALATED, UpdateKind.CANCELLED):
-        return unmet_outcome(action, since)  # carried forward or done: no narrative in it
-    why = ""
-    if latest.circumstances_changed is not None:
-        why = (
-            " Circumstances changed."
-            if latest.circumstances_changed
-            else " The agency did not act."
-        )
-    return ("Escalated." if latest.kind is UpdateKind.ESCALATED else "Cancelled.") + why
-
-
-def _decision(
-    case: Case, meeting: Meeting, meetings: Mapping[str, Meeting], zone: ZoneInfo, private: bool
-) -> str:
-    """The meeting's decision on the case; a closure's note only in private."""
-    if case.status is CaseStatus.CLOSED and case.closure_reason is not None and not private:
-        return f"Closed: {CLOSURE_LABELS[case.closure_reason]}"
-    if case.status is CaseStatus.CLOSED or case.review_meeting_id:
-        return decision_text(case, meeting, meetings, zone)
-    return "none yet: reviewed at the next meeting unless decided"
 
 
 async def chair_reply(
@@ -1023,7 +785,7 @@ async def _end(
     ended meanwhile. The caller commits."""
     if not await uow.activities.first_time(f"meeting-end:{meeting.id}", now):
         return None
-    context = await _context(uow, panel, meeting)
+    context = await chair_context(uow, panel, meeting)
     await _discussed(uow, panel, context.current, now)
     meeting.end(now)
     await uow.meetings.save(meeting)

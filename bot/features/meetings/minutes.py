@@ -24,13 +24,13 @@ from bot.domain.minutes import (
     MeetingRecord,
     Minutes,
     attending_members,
-    day_label,
     draft_minutes,
 )
 from bot.domain.panel import AGENCY_ROLES, Member, Panel, Role
 from bot.domain.policy import Act
 from bot.features.meetings.commands import EditSummary, MinutesCard
 from bot.features.meetings.docx_export import minutes_docx
+from bot.features.meetings.views import minutes_view
 from bot.kernel import access
 from bot.kernel.audit import Actor, record
 from bot.kernel.guard import PRIVATE, Access, Target
@@ -40,9 +40,7 @@ from bot.kernel.notify import card_to_member
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.minutes import (
-    MinutesCase,
     MinutesReadyView,
-    MinutesView,
     render_minutes,
     render_minutes_ready,
 )
@@ -112,57 +110,6 @@ async def draft_for_meeting(
     minutes = draft_minutes(await meeting_record(uow, panel, meeting), now=now)
     await uow.meetings.save_minutes(minutes)
     return minutes
-
-
-def minutes_view(
-    panel: Panel,
-    minutes: Minutes,
-    *,
-    editable: bool,
-    download_url: str | None = None,
-    notice: str | None = None,
-) -> MinutesView:
-    """The minutes card's content."""
-    if minutes.approved and minutes.approved_at is not None:
-        status = f"Approved by {minutes.approved_by or 'the coordinator'} on "
-        status += day_text(minutes.approved_at, panel)
-    else:
-        status = f"Draft of {day_text(minutes.drafted_at, panel)}"
-    return MinutesView(
-        panel_name=panel.name,
-        meeting_id=minutes.meeting_id,
-        meeting_label=minutes.meeting_label,
-        version=minutes.version,
-        approved=minutes.approved,
-        status_line=status,
-        attendance=[f"{a.agency}: {', '.join(a.people)}" for a in minutes.attendance],
-        cases=[
-            MinutesCase(
-                item_id=c.item_id,
-                heading=f"{c.reference} ({'review' if c.review else 'new case'})",
-                summary=c.summary,
-                facts=[
-                    ("Risk level", c.risk_level),
-                    (
-                        "Lead",
-                        f"{c.lead_agency} ({c.lead_officer})"
-                        if c.lead_agency and c.lead_officer
-                        else c.lead_agency or "not nominated",
-                    ),
-                    ("Decision", c.decision),
-                ],
-                actions=[
-                    f"{a.owner}: {a.description} — due {day_label(a.due_on)}" for a in c.actions
-                ],
-            )
-            for c in minutes.cases
-        ],
-        unmet=[f"{u.reference} · {u.owner}: {u.description} — {u.outcome}" for u in minutes.unmet],
-        other_business=minutes.other_business,
-        editable=editable and not minutes.approved,
-        notice=notice,
-        download_url=download_url,
-    )
 
 
 async def _coordinators(uow: UnitOfWork, panel: Panel) -> list[Member]:
