@@ -51,8 +51,8 @@ def test_each_menu_lists_the_chosen_commands_in_features_order() -> None:
             "schedule",
             "agenda",
             "chair",
-            "end",
             "minutes",
+            "actions",
         ],
         "team": [
             "help",
