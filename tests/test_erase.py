@@ -18,7 +18,7 @@ from bot.domain.retention import ERASED, Person, SubjectAccessExport
 from bot.domain.stats import Quarter
 from bot.features.records import dataprotection
 from bot.features.records.dataprotection import REASON_NAMES_PERSON, REASON_NEEDED
-from bot.features.records.stats import quarter_figures
+from bot.features.records.views import quarter_figures
 from cards.dataprotection import ERASE_BUTTON, REASON_LABEL
 from cards.kit import card_text, teams_findings
 from tests.support.dataprotection import NOW, Setting, open_setting

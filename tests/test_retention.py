@@ -28,7 +28,7 @@ from bot.domain.retention import (
 )
 from bot.domain.stats import Quarter
 from bot.features.records import dataprotection
-from bot.features.records.stats import quarter_figures
+from bot.features.records.views import quarter_figures
 from bot.kernel.router import Deps
 from storage import MemoryStorage
 from tests.support.dataprotection import NOW, History, rosa, seed_history, years_ago

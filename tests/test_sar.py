@@ -18,7 +18,7 @@ from docx import Document
 from bot.domain.audit import AuditVerb
 from bot.domain.gate import SubjectNames, judge
 from bot.domain.retention import Person
-from bot.features.records import dataprotection
+from bot.features.records import dataprotection, views
 from bot.features.records import gallery as records_gallery
 from bot.features.records.sar_export import document, to_docx, to_json
 from bot.kernel.channel_gate import kind_of, shared_post
@@ -40,24 +40,24 @@ async def setting() -> Setting:
 async def export_of(setting: Setting, person: Person = JONAS) -> dict[str, object]:
     async with setting.storage.unit_of_work() as uow:
         panel = setting.history.panel
-        found = await dataprotection.holdings(uow, panel, person, NOW)
-        names = await dataprotection.lookups(uow, panel)
+        found = await views.holdings(uow, panel, person, NOW)
+        names = await views.lookups(uow, panel)
     return document(panel, person, found, names, NOW)
 
 
 async def test_the_person_is_found_in_two_referrals_once_as_a_child(setting: Setting) -> None:
     async with setting.storage.unit_of_work() as uow:
-        found = await dataprotection.holdings(uow, setting.history.panel, JONAS, NOW)
+        found = await views.holdings(uow, setting.history.panel, JONAS, NOW)
     assert [h.referral.reference for h in found] == ["RF-2026-0040", "RF-2026-0051"]
-    assert dataprotection.found_lines(found, JONAS) == [
+    assert views.found_lines(found, JONAS) == [
         "Child in the household in RF-2026-0040 (declined)",
         "Victim in RF-2026-0051 (accepted): case CM-2026-051, open",
     ]
     by_alias = Person("jonny b", date(2008, 3, 4))
     async with setting.storage.unit_of_work() as uow:
-        assert len(await dataprotection.holdings(uow, setting.history.panel, by_alias, NOW)) == 1
+        assert len(await views.holdings(uow, setting.history.panel, by_alias, NOW)) == 1
         wrong_birthday = Person("Jonas Berg", date(2008, 3, 5))
-        assert await dataprotection.holdings(uow, setting.history.panel, wrong_birthday, NOW) == []
+        assert await views.holdings(uow, setting.history.panel, wrong_birthday, NOW) == []
 
 
 async def test_the_json_has_everything_held_about_them(setting: Setting) -> None:

@@ -21,7 +21,7 @@ from bot.domain.panel import Agency, Panel
 from bot.domain.referral import DeclineReason, Referral, ReferralStatus, Subject, SubjectRole
 from bot.domain.risk import RiskLevel
 from bot.domain.stats import ActionTally, Quarter, QuarterStats, linked_referrals, quarter_stats
-from bot.features.records.stats import stats_csv, stats_view
+from bot.features.records.views import stats_csv, stats_view
 from cards.kit import card_text, teams_findings
 from cards.stats import render_stats
 

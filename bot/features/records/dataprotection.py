@@ -29,15 +29,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
 from bot.domain.common import new_id
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.domain.gate import SubjectNames, personal_data_in
-from bot.domain.meeting import Meeting
-from bot.domain.minutes import Minutes
 from bot.domain.panel import Member, Panel
 from bot.domain.policy import Act
 from bot.domain.referral import Referral, normalise_name
@@ -73,19 +70,25 @@ from bot.features.records.commands import (
 from bot.features.records.sar_export import (
     DOCX_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
-    Hearing,
     Holding,
-    Lookups,
-    counted,
     document,
     to_docx,
     to_json,
-    total,
+)
+from bot.features.records.views import (
+    born,
+    count_facts,
+    found_lines,
+    found_summary,
+    holdings,
+    lookups,
+    minutes_about,
+    shown_postcode,
 )
 from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose
-from bot.kernel.localtime import born_text, local_day, when_text
+from bot.kernel.localtime import local_day, when_text
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.dataprotection import (
@@ -173,103 +176,6 @@ def sar_url(config: DataProtectionConfig, export: SubjectAccessExport, fmt: str)
 # ---- what is held about a person -----------------------------------------------------------
 
 
-async def holdings(
-    uow: UnitOfWork, panel: Panel, person: Person, now: datetime, *, with_access: bool = True
-) -> list[Holding]:
-    """Every referral about `person`, with its case and what hangs off it."""
-    found: list[Holding] = []
-    for referral in await uow.data_protection.referrals_concerning(panel.id, person):
-        case = await uow.cases.get(panel.id, referral.case_id) if referral.case_id else None
-        if case is None:
-            seen = await uow.audit.for_entity(panel.id, "referral", referral.id)
-            found.append(Holding(referral, access=seen if with_access else ()))
-            continue
-        actions = await uow.actions.for_case(panel.id, case.id)
-        action_ids = {a.id for a in actions}
-        written = await minutes_about(uow, panel, case, list(action_ids), now)
-        minutes_of = {meeting.id: minutes for meeting, minutes in written}
-        hearings: list[Hearing] = []
-        for item in await uow.meetings.items_for_cases(panel.id, [case.id]):
-            meeting = await uow.meetings.get(panel.id, item.meeting_id)
-            if meeting is None:
-                continue
-            minutes = minutes_of.get(meeting.id) or await uow.meetings.minutes(panel.id, meeting.id)
-            entries = minutes.cases if minutes else []
-            entry = next((c for c in entries if c.case_id == case.id), None)
-            hearings.append(Hearing(meeting, item, entry))
-        unmet = [
-            (meeting, outcome)
-            for meeting, minutes in written
-            for outcome in minutes.unmet
-            if outcome.action_id in action_ids
-        ]
-        trail: list[AuditEvent] = []
-        if with_access:
-            trail = [
-                *await uow.audit.for_entity(panel.id, "referral", referral.id),
-                *await uow.audit.for_entity(panel.id, "case", case.id),
-            ]
-            trail.sort(key=lambda e: e.at)
-        found.append(
-            Holding(
-                referral=referral,
-                case=case,
-                requests=await uow.information_requests.for_case(panel.id, case.id),
-                actions=actions,
-                hearings=sorted(hearings, key=lambda h: h.meeting.starts_at),
-                unmet=unmet,
-                access=trail,
-            )
-        )
-    return found
-
-
-async def lookups(uow: UnitOfWork, panel: Panel) -> Lookups:
-    return Lookups(
-        agencies={a.id: a for a in await uow.agencies.all(panel.id)},
-        members={m.id: m for m in await uow.members.all(panel.id)},
-        zone=ZoneInfo(panel.timezone),
-    )
-
-
-def _roles_in(holding: Holding, person: Person) -> list[str]:
-    subjects, children = entries(holding.referral)
-    roles = list(dict.fromkeys(s.role.value for s in subjects if person.is_subject(s)))
-    if any(person.is_child(c) for c in children):
-        roles.append("child in the household")
-    return roles
-
-
-def found_lines(holdings: Sequence[Holding], person: Person) -> list[str]:
-    """e.g. "Victim in RF-2026-0047 (accepted): case CM-2026-014, open"."""
-    lines = []
-    for holding in holdings:
-        referral = holding.referral
-        roles = " and ".join(_roles_in(holding, person)) or "named"
-        line = f"{roles.capitalize()} in {referral.reference} ({referral.status.value})"
-        if holding.case is not None:
-            line += f": case {holding.case.reference}, {holding.case.status.value}"
-        lines.append(line)
-    return lines
-
-
-def count_facts(holdings: Sequence[Holding]) -> list[tuple[str, str]]:
-    found = total(holdings)
-    return [
-        ("Referrals", str(found["referrals"])),
-        ("Cases", str(found["cases"])),
-        ("Agencies' answers", str(found["information_requests"])),
-        ("Actions", str(found["actions"])),
-        ("Meetings", str(found["meetings"])),
-    ]
-
-
-def _summary(holdings: Sequence[Holding]) -> str:
-    """e.g. "2 referrals, 1 case": what an audit event may say of what was found."""
-    found = total(holdings)
-    return f"{counted(found['referrals'], 'referrals')}, {counted(found['cases'], 'cases')}"
-
-
 # ---- scrubbing records (retention and erasure) ---------------------------------------------
 
 
@@ -285,36 +191,6 @@ async def keep_repeats(
     live = repeat_ids(referrals, cases)
     for referral_id in sorted(linked_referrals(targets, referrals)):
         await uow.data_protection.freeze_repeat(panel.id, referral_id, referral_id in live, now)
-
-
-# Unmet actions are listed at the meetings after their case's; a case closed this long ago
-# has nothing of its own in later minutes.
-AFTER_CLOSURE = timedelta(days=120)
-MEETINGS_PER_CASE = 200
-
-
-async def minutes_about(
-    uow: UnitOfWork, panel: Panel, case: Case, action_ids: Sequence[str], now: datetime
-) -> list[tuple[Meeting, Minutes]]:
-    """The minutes that say something of the case: its own entry, or one of its actions
-    carried as unmet to a later meeting."""
-    end = (case.closed_at or now) + AFTER_CLOSURE
-    meetings = await uow.meetings.upcoming(
-        panel.id, case.opened_at - timedelta(days=1), limit=MEETINGS_PER_CASE
-    )
-    actions = set(action_ids)
-    found: list[tuple[Meeting, Minutes]] = []
-    for meeting in meetings:
-        if meeting.starts_at > end:
-            break
-        minutes = await uow.meetings.minutes(panel.id, meeting.id)
-        if minutes is None:
-            continue
-        if any(c.case_id == case.id for c in minutes.cases) or any(
-            u.action_id in actions for u in minutes.unmet
-        ):
-            found.append((meeting, minutes))
-    return found
 
 
 async def scrub_case_records(
@@ -615,25 +491,8 @@ def check_reason(
 # ---- the commands -----------------------------------------------------------------------------
 
 
-def _born(day: date | None) -> str:
-    """ "2 Sep 1986"; "" when not recorded."""
-    return born_text(day) if day else ""
-
-
 def counted_people(count: int) -> str:
     return f"{count} person" if count == 1 else f"{count} people"
-
-
-def _shown_postcode(person: Person, found: Sequence[Holding]) -> str | None:
-    """For someone recorded without a date of birth, the postcode they were recorded at,
-    as recorded (it tells them apart from a namesake)."""
-    if person.date_of_birth or person.postcode is None:
-        return None
-    for holding in found:
-        for subject in entries(holding.referral)[0]:
-            if person.is_subject(subject) and subject.postcode:
-                return subject.postcode
-    return person.postcode
 
 
 def _form_view(panel: Panel, data: Mapping[str, Any], notice: str) -> PersonFormView:
@@ -697,7 +556,7 @@ class DataProtectionFeature:
             people=[
                 PersonChoice(
                     name=c.person.name,
-                    born=_born(c.person.date_of_birth),
+                    born=born(c.person.date_of_birth),
                     date_of_birth=(
                         c.person.date_of_birth.isoformat() if c.person.date_of_birth else ""
                     ),
@@ -775,7 +634,9 @@ class DataProtectionFeature:
                     expires_at=self.config.links.expires(Purpose.SAR, now),
                 )
                 await uow.data_protection.save_export(export)
-            detail = "subject access search: " + (_summary(found) if found else "nothing found")
+            detail = "subject access search: " + (
+                found_summary(found) if found else "nothing found"
+            )
             entity_id = export.id if export else None
             await audit.record(
                 uow, request, AuditVerb.EXPORT, "subject_access", entity_id, detail, at=now
@@ -804,14 +665,14 @@ class DataProtectionFeature:
         view = SarResultView(
             panel_name=panel.name,
             name=person.name,
-            born=_born(person.date_of_birth),
+            born=born(person.date_of_birth),
             found=found_lines(found, person),
             counts=count_facts(found),
             docx_url=sar_url(self.config, export, "docx") if export else None,
             json_url=sar_url(self.config, export, "json") if export else None,
             # The links last a day, so the hour matters.
             expires=when_text(export.expires_at, panel) if export else None,
-            postcode=_shown_postcode(person, found),
+            postcode=shown_postcode(person, found),
         )
         return Reply(card=render_sar_result(view))
 
@@ -857,7 +718,7 @@ class DataProtectionFeature:
             if not found:
                 raise NotFound(
                     f"The panel holds nothing about {person.name}, "
-                    f"{described(_born(person.date_of_birth))}, so there is nothing to erase."
+                    f"{described(born(person.date_of_birth))}, so there is nothing to erase."
                 )
             await audit.record(
                 uow,
@@ -865,7 +726,7 @@ class DataProtectionFeature:
                 AuditVerb.VIEW,
                 "erasure",
                 token,
-                f"erasure preview: {_summary(found)}",
+                f"erasure preview: {found_summary(found)}",
                 at=now,
             )
             await uow.commit()
@@ -884,13 +745,13 @@ class DataProtectionFeature:
         return ErasePreviewView(
             panel_name=panel.name,
             name=person.name,
-            born=_born(person.date_of_birth),
+            born=born(person.date_of_birth),
             date_of_birth=person.date_of_birth.isoformat() if person.date_of_birth else "",
             found=found_lines(found, person),
             token=token,
             reason=reason,
             notice=notice,
-            postcode=_shown_postcode(person, found),
+            postcode=shown_postcode(person, found),
         )
 
     async def erase_confirm(self, request: Request, deps: Deps) -> Reply:
@@ -972,7 +833,7 @@ async def sar_file(
             AuditVerb.EXPORT,
             "subject_access",
             export.id,
-            f"subject access export downloaded ({fmt}): {_summary(found)}",
+            f"subject access export downloaded ({fmt}): {found_summary(found)}",
             at=now,
         )
         await uow.commit()

@@ -13,7 +13,7 @@ from bot.domain.referral import DeclineReason
 from bot.domain.risk import RiskLevel
 from bot.domain.stats import ActionTally, Quarter, QuarterStats
 from bot.features.records.dataprotection import REASON_NAMES_PERSON, ErasureReport
-from bot.features.records.stats import stats_view
+from bot.features.records.views import stats_view
 from bot.kernel.router import Router
 from cards.dataprotection import (
     CandidatesView,

@@ -8,42 +8,24 @@ gate lets through, and looking is audited like any other report.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditVerb
-from bot.domain.case import CLOSURE_LABELS, ClosureReason
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.panel import Agency, Panel
 from bot.domain.policy import Act
-from bot.domain.referral import DECLINE_LABELS, DeclineReason
-from bot.domain.risk import RiskLevel
-from bot.domain.stats import Quarter, QuarterStats, quarter_stats
+from bot.domain.stats import Quarter
 from bot.features.records.commands import STATS_USAGE, ShowStats
+from bot.features.records.views import quarter_figures, stats_csv, stats_view
 from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import local_day
-from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
+from bot.kernel.ports import UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.stats import (
-    ACCENT,
-    ATTENTION,
-    EMPHASIS,
-    GOOD,
-    WARNING,
-    Bar,
-    Chart,
-    Segment,
-    StackedBar,
-    StackedChart,
-    StatsView,
     render_stats,
 )
 from cards.verbs import Verb
@@ -53,25 +35,6 @@ CSV_CONTENT_TYPE = "text/csv"
 DOWNLOAD = "download"
 PRIVATE_ONLY = "The panel's statistics are shown in our private chat."
 NOT_A_MEMBER = "The panel's statistics are for its coordinators and chairs."
-NO_AGENCY = "No agency recorded"
-RISK_STYLES: Mapping[RiskLevel, str] = {
-    RiskLevel.HIGH: ATTENTION,
-    RiskLevel.MEDIUM: WARNING,
-    RiskLevel.STANDARD: GOOD,
-}
-ACTION_PARTS: tuple[tuple[str, str, str], ...] = (
-    ("on_time", GOOD, "done on time"),
-    ("late", WARNING, "done late"),
-    ("overdue", ATTENTION, "overdue"),
-    ("open", ACCENT, "not yet due"),
-    ("cancelled", EMPHASIS, "cancelled"),
-)
-NOTES = (
-    "Received: referrals sent to the panel in the quarter. Decisions: made in the quarter. "
-    "Risk levels and children: cases opened in the quarter. A repeat: one of its people had "
-    "a case that closed in the 12 months before. Actions: those due in the quarter.",
-    "Counts only: nothing here names or describes a person.",
-)
 
 
 @dataclass(frozen=True)
@@ -79,214 +42,6 @@ class StatsConfig:
     """The CSV's signed links (none when unconfigured)."""
 
     links: Links = field(default_factory=Links)
-
-
-def _percent(part: int, whole: int) -> str:
-    return f"{round(100 * part / whole)}%" if whole else "—"
-
-
-def _days(figures: QuarterStats) -> str:
-    heard = len(figures.days_to_first_hearing)
-    if not heard:
-        return "no case first heard"
-    median = figures.median_days
-    shown = f"{median:g}" if median is not None else "—"
-    cases = "case" if heard == 1 else "cases"
-    return f"median {shown}, longest {figures.longest_days} ({heard} {cases})"
-
-
-def period_text(quarter: Quarter, to_date: bool) -> str:
-    """e.g. "1 Oct – 31 Dec 2026 (to date)"."""
-    first, last = quarter.first_day, quarter.last_day
-    text = f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
-    return text + (" (to date)" if to_date else "")
-
-
-def _agency_name(agencies: Mapping[str, Agency], agency_id: str | None) -> str:
-    found = agencies.get(agency_id or "")
-    return found.name if found else NO_AGENCY
-
-
-def stats_view(
-    panel: Panel,
-    figures: QuarterStats,
-    agencies: Mapping[str, Agency],
-    *,
-    csv_url: str | None,
-    now: datetime,
-) -> StatsView:
-    """The card's content: headline facts, then one chart per question."""
-    quarter = figures.quarter
-    by_agency = sorted(
-        ((_agency_name(agencies, a), n) for a, n in figures.by_agency.items()),
-        key=lambda pair: (-pair[1], pair[0]),
-    )
-    decided = figures.accepted + figures.declined + figures.withdrawn
-    headline = [
-        ("Referrals received", str(figures.received)),
-        (
-            "Accepted · declined · withdrawn",
-            f"{figures.accepted} · {figures.declined} · {figures.withdrawn}"
-            + (f" (of {decided} decided)" if decided else ""),
-        ),
-        (
-            "Repeat referrals",
-            f"{figures.repeats} of {figures.received} "
-            f"({_percent(figures.repeats, figures.received)})",
-        ),
-        ("Days from referral to first hearing", _days(figures)),
-        (
-            "New cases with children",
-            f"{figures.with_children} of {figures.new_cases} "
-            f"({_percent(figures.with_children, figures.new_cases)})",
-        ),
-    ]
-    charts = [
-        Chart(
-            "Referrals received, by agency",
-            [Bar(name, n) for name, n in by_agency],
-            style=ACCENT,
-        ),
-        Chart(
-            "Declined, by reason",
-            [
-                Bar(label, figures.decline_reasons[reason])
-                for reason, label in DECLINE_LABELS.items()
-                if figures.decline_reasons.get(reason)
-            ],
-            style=WARNING,
-        ),
-        Chart(
-            "New cases, by risk level",
-            [
-                Bar(level.value.capitalize(), figures.risk_levels[level], style=RISK_STYLES[level])
-                for level in (RiskLevel.HIGH, RiskLevel.MEDIUM, RiskLevel.STANDARD)
-                if figures.risk_levels.get(level)
-            ],
-        ),
-        Chart(
-            "Cases closed, by reason",
-            [
-                Bar(label, figures.closures[reason])
-                for reason, label in CLOSURE_LABELS.items()
-                if figures.closures.get(reason)
-            ],
-            style=GOOD,
-        ),
-    ]
-    rows = []
-    for agency_id, tally in sorted(
-        figures.actions.items(),
-        key=lambda pair: (-pair[1].total, _agency_name(agencies, pair[0])),
-    ):
-        segments = [Segment(getattr(tally, part), style) for part, style, _ in ACTION_PARTS]
-        rows.append(
-            StackedBar(
-                _agency_name(agencies, agency_id),
-                segments,
-                f"{tally.on_time}/{tally.total}",
-            )
-        )
-    stacked = StackedChart(
-        "Actions due this quarter, by agency (done on time / all)",
-        rows,
-        legend=[(style, meaning) for _, style, meaning in ACTION_PARTS],
-    )
-    current = Quarter.of(local_day(now, panel))
-    created = Quarter.of(local_day(panel.created_at, panel))
-    return StatsView(
-        panel_name=panel.name,
-        quarter=quarter.label,
-        period=period_text(quarter, figures.to_date),
-        headline=headline,
-        charts=charts,
-        stacked=[stacked],
-        csv_url=csv_url,
-        previous=quarter.previous().label if quarter > created else None,
-        next=quarter.next().label if quarter < current else None,
-        notes=NOTES,
-    )
-
-
-def _cell(value: str) -> str:
-    """A spreadsheet reads a cell starting = + - @ as a formula: never let it."""
-    return f"'{value}" if value[:1] in {"=", "+", "-", "@"} else value
-
-
-def stats_csv(panel: Panel, figures: QuarterStats, agencies: Mapping[str, Agency]) -> bytes:
-    """The figures as CSV: one row per measure (panel, quarter, measure, group, value)."""
-    rows: list[tuple[str, str, str]] = [("referrals_received", "", str(figures.received))]
-    rows += [
-        ("referrals_by_agency", _agency_name(agencies, a), str(n))
-        for a, n in sorted(figures.by_agency.items(), key=lambda p: _agency_name(agencies, p[0]))
-    ]
-    rows += [
-        ("decisions", "accepted", str(figures.accepted)),
-        ("decisions", "declined", str(figures.declined)),
-        ("decisions", "withdrawn", str(figures.withdrawn)),
-    ]
-    rows += [
-        ("declined_by_reason", DECLINE_LABELS[reason], str(figures.decline_reasons.get(reason, 0)))
-        for reason in DeclineReason
-    ]
-    rows += [
-        ("new_cases_by_risk_level", level.value, str(figures.risk_levels.get(level, 0)))
-        for level in RiskLevel
-    ]
-    rate = figures.repeat_rate
-    rows += [
-        ("repeat_referrals", "", str(figures.repeats)),
-        ("repeat_rate_percent", "", f"{100 * rate:.1f}" if rate is not None else ""),
-        ("cases_first_heard", "", str(len(figures.days_to_first_hearing))),
-        (
-            "days_to_first_hearing_median",
-            "",
-            f"{figures.median_days:g}" if figures.median_days is not None else "",
-        ),
-        (
-            "days_to_first_hearing_longest",
-            "",
-            str(figures.longest_days) if figures.longest_days is not None else "",
-        ),
-    ]
-    for agency_id, tally in sorted(
-        figures.actions.items(), key=lambda p: _agency_name(agencies, p[0])
-    ):
-        name = _agency_name(agencies, agency_id)
-        rows += [
-            (f"actions_{part}", name, str(getattr(tally, part))) for part, _, _ in ACTION_PARTS
-        ]
-    rows += [
-        ("cases_closed_by_reason", reason.value, str(figures.closures.get(reason, 0)))
-        for reason in ClosureReason
-    ]
-    rows += [
-        ("new_cases", "", str(figures.new_cases)),
-        ("new_cases_with_children", "", str(figures.with_children)),
-    ]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(("panel", "quarter", "measure", "group", "value"))
-    for measure, group, value in rows:
-        writer.writerow((_cell(panel.name), figures.quarter.label, measure, _cell(group), value))
-    return out.getvalue().encode("utf-8")
-
-
-async def quarter_figures(
-    uow: UnitOfWork, panel: Panel, quarter: Quarter, now: datetime
-) -> QuarterStats:
-    """Load what the figures are counted from and count them (five statements)."""
-    return quarter_stats(
-        quarter,
-        referrals=await uow.referrals.all(panel.id),
-        cases=await uow.reports.cases(panel.id),
-        actions=await uow.reports.actions_due_between(
-            panel.id, quarter.first_day, quarter.last_day
-        ),
-        frozen_repeats=await uow.data_protection.frozen_repeats(panel.id),
-        zone=ZoneInfo(panel.timezone),
-        now=now,
-    )
 
 
 # Where a quarter's CSV is downloaded: the route the feature serves, and the links' path.
