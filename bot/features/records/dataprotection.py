@@ -117,8 +117,6 @@ from cards.verbs import Verb
 
 log = logging.getLogger(__name__)
 
-PRIVATE_ONLY = "This works only in our private chat: the answer names a person."
-NOT_A_MEMBER = "This is for the panel's coordinators. Ask your panel coordinator."
 REASON_NAMES_PERSON = (
     "Don't name or describe the person in the reason: it is kept in the audit trail, which is "
     "never erased. Say why instead, e.g. “Erasure request under UK GDPR Art. 17, letter of "
@@ -517,13 +515,6 @@ class DataProtectionFeature:
     def __init__(self, config: DataProtectionConfig | None = None) -> None:
         self.config = config or DataProtectionConfig()
 
-    async def _allowed(
-        self, request: Request, deps: Deps, act: Act, command: str
-    ) -> tuple[Panel, Member] | Reply:
-        """The coordinator the guard let through (EXPORT_SAR or ERASE, in private only, with
-        the agreement: declared in `register`)."""
-        return request.admitted()
-
     # -- finding the person --
 
     async def _search(
@@ -588,10 +579,7 @@ class DataProtectionFeature:
 
     async def sar(self, request: Request, deps: Deps) -> Reply:
         """`sar <name> [date of birth] [postcode]`; `sar` alone shows the form."""
-        allowed = await self._allowed(request, deps, Act.EXPORT_SAR, "sar")
-        if isinstance(allowed, Reply):
-            return allowed
-        panel, member = allowed
+        panel, member = request.admitted()  # EXPORT_SAR: checked by the guard
         command = SearchPerson.typed(request.args, SAR_USAGE)
         if isinstance(command, AskWho):
             return Reply(card=render_sar_form(PersonFormView(panel.name)))
@@ -602,10 +590,7 @@ class DataProtectionFeature:
 
     async def sar_find(self, request: Request, deps: Deps) -> Reply:
         """The form's Find button, or the button of one person a search listed."""
-        allowed = await self._allowed(request, deps, Act.EXPORT_SAR, "sar")
-        if isinstance(allowed, Reply):
-            return allowed
-        panel, member = allowed
+        panel, member = request.admitted()  # EXPORT_SAR: checked by the guard
         try:
             asked = person_asked(request.data)
             chosen = await self._person(request, deps, panel, asked, erase=False)
@@ -681,10 +666,7 @@ class DataProtectionFeature:
     async def erase(self, request: Request, deps: Deps) -> Reply:
         """`erase <name> [date of birth] [postcode]`: what would be erased, or the people
         the name matches to choose from; `erase` alone: the form."""
-        allowed = await self._allowed(request, deps, Act.ERASE, "erase")
-        if isinstance(allowed, Reply):
-            return allowed
-        panel, _ = allowed
+        panel, _ = request.admitted()  # ERASE: checked by the guard
         command = SearchPerson.typed(request.args, ERASE_USAGE)
         if isinstance(command, AskWho):
             return Reply(card=render_erase_form(PersonFormView(panel.name)))
@@ -696,10 +678,7 @@ class DataProtectionFeature:
     async def erase_preview(self, request: Request, deps: Deps) -> Reply:
         """The form's button, or the button of one person a search listed: what would be
         erased."""
-        allowed = await self._allowed(request, deps, Act.ERASE, "erase")
-        if isinstance(allowed, Reply):
-            return allowed
-        panel, _ = allowed
+        panel, _ = request.admitted()  # ERASE: checked by the guard
         try:
             asked = person_asked(request.data)
             chosen = await self._person(request, deps, panel, asked, erase=True)
@@ -756,10 +735,7 @@ class DataProtectionFeature:
 
     async def erase_confirm(self, request: Request, deps: Deps) -> Reply:
         """The Erase button: check the reason, then erase once."""
-        allowed = await self._allowed(request, deps, Act.ERASE, "erase")
-        if isinstance(allowed, Reply):
-            return allowed
-        panel, _ = allowed
+        panel, _ = request.admitted()  # ERASE: checked by the guard
         return await self.erase_once(request, deps, panel, ConfirmErasure.of(request.data))
 
     async def erase_once(

@@ -13,8 +13,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from bot.domain.audit import AuditVerb
-from bot.domain.delivery import ConversationKind
-from bot.domain.errors import InvalidInput, NotAllowed
+from bot.domain.errors import InvalidInput
 from bot.domain.policy import Act
 from bot.domain.stats import Quarter
 from bot.features.records.commands import STATS_USAGE, ShowStats
@@ -33,8 +32,6 @@ from cards.verbs import Verb
 CSV_CONTENT_TYPE = "text/csv"
 # Where the audit trail says a download was made (a signed link, outside any chat).
 DOWNLOAD = "download"
-PRIVATE_ONLY = "The panel's statistics are shown in our private chat."
-NOT_A_MEMBER = "The panel's statistics are for its coordinators and chairs."
 
 
 @dataclass(frozen=True)
@@ -116,14 +113,10 @@ class StatsFeature:
 
     async def show(self, request: Request, deps: Deps, command: ShowStats) -> Reply:
         """The quarter's figures as a card, the view audited."""
-        panel, member = request.panel, request.member
-        if panel is None or member is None:
-            raise NotAllowed(NOT_A_MEMBER)
-        if request.where.kind is not ConversationKind.PERSONAL:
-            raise NotAllowed(PRIVATE_ONLY)
+        panel, member = request.admitted()  # VIEW_STATS in private: checked by the guard
         now = deps.clock.now()
         quarter = command.quarter or Quarter.of(local_day(now, panel))
-        async with deps.uow() as uow:  # VIEW_STATS: checked by the guard
+        async with deps.uow() as uow:
             figures = await quarter_figures(uow, panel, quarter, now)
             agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
             await audit.record(
