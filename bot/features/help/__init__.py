@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.features.help import basics
+from bot.features.help import basics, gallery
 from bot.kernel.feature import Feature, Setup
 from bot.kernel.router import Router
 
@@ -12,4 +12,4 @@ def register(router: Router, setup: Setup) -> None:
     basics.register(router)
 
 
-FEATURE = Feature("help", register, basics.gallery_cards)
+FEATURE = Feature("help", register, gallery.gallery)

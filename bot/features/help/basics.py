@@ -11,9 +11,7 @@ from bot.kernel.dispatch import run_command
 from bot.kernel.guard import public
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec, parse_text
 from cards.help import CommandLine, HelpView, render_help
-from cards.kit import Card
 from cards.verbs import Verb
-from cards.welcome import WelcomeView, render_welcome
 from cards.whoami import WhoAmIView, render_whoami
 
 
@@ -99,56 +97,3 @@ async def whoami(request: Request, deps: Deps) -> Reply:
         ),
     )
     return Reply(card=render_whoami(view))
-
-
-DEMO_PANEL = "Riverside Community MARAC"
-
-
-def _help(router: Router, roles: frozenset[Role], kind: ConversationKind, panel: bool) -> Card:
-    return render_help(help_view(router, roles, kind, DEMO_PANEL if panel else None))
-
-
-def gallery_cards(router: Router) -> dict[str, Card]:
-    """Help, the welcomes and whoami, with invented data."""
-    cards: dict[str, Card] = {
-        "help-newcomer": _help(router, frozenset(), ConversationKind.PERSONAL, panel=False),
-        "help-coordinator": _help(
-            router, frozenset({Role.COORDINATOR}), ConversationKind.PERSONAL, panel=True
-        ),
-        "help-spoc": _help(router, frozenset({Role.SPOC}), ConversationKind.PERSONAL, panel=True),
-        "help-channel": _help(
-            router, frozenset({Role.CHAIR}), ConversationKind.CHANNEL, panel=True
-        ),
-        "welcome-personal": render_welcome(
-            WelcomeView(person_name="Gemma Hartley", panel_name=DEMO_PANEL, in_channel=False)
-        ),
-        "welcome-channel": render_welcome(
-            WelcomeView(person_name=None, panel_name=DEMO_PANEL, in_channel=True)
-        ),
-        "welcome-unregistered-team": render_welcome(
-            WelcomeView(person_name=None, panel_name=None, in_channel=True)
-        ),
-        "whoami-accepted": render_whoami(
-            WhoAmIView(
-                name="Gemma Hartley",
-                panel_name=DEMO_PANEL,
-                agency_name="Riverside Homes (Housing)",
-                roles=("spoc",),
-                isa_version="2",
-                isa_accepted_version="2",
-                isa_accepted_on="03 Nov 2026",
-            )
-        ),
-        "whoami-isa-outdated": render_whoami(
-            WhoAmIView(
-                name="Daniel Reyes",
-                panel_name=DEMO_PANEL,
-                agency_name="Riverside Homes (Housing)",
-                roles=("deputy",),
-                isa_version="2",
-                isa_accepted_version="1",
-                isa_accepted_on=None,
-            )
-        ),
-    }
-    return cards
