@@ -136,10 +136,14 @@ class GraphClient:
         await self._request("DELETE", self._meeting_path(online_meeting_id))
 
     async def close(self) -> None:
-        """Close the HTTP session (on app shutdown)."""
+        """Close the HTTP sessions, ours and msal's (on app shutdown)."""
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._msal is not None:
+            # msal keeps a requests session (its token endpoint's connections) until closed.
+            self._msal.http_client.close()
+            self._msal = None
 
     # --- tokens ---
 
