@@ -19,6 +19,10 @@ class MeetingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# A meeting still to come: its date, agenda and Teams meeting may change.
+NOT_STARTED = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED})
+
+
 ALLOWED: dict[MeetingStatus, frozenset[MeetingStatus]] = {
     MeetingStatus.SCHEDULED: frozenset(
         {MeetingStatus.AGENDA_PUBLISHED, MeetingStatus.IN_PROGRESS, MeetingStatus.CANCELLED}
@@ -77,9 +81,7 @@ class Meeting:
 
     def accepts_referrals_at(self, at: datetime) -> bool:
         """Whether a case accepted at `at` can still be listed for this meeting."""
-        return self.status in {MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED} and (
-            at <= self.referral_deadline
-        )
+        return self.status in NOT_STARTED and (at <= self.referral_deadline)
 
     def move_to(self, status: MeetingStatus) -> None:
         """Advance the meeting along its lifecycle."""
@@ -88,7 +90,7 @@ class Meeting:
     @property
     def agenda_editable(self) -> bool:
         """The coordinator may change the agenda until the meeting starts."""
-        return self.status in {MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED}
+        return self.status in NOT_STARTED
 
     def publish_agenda(self, at: datetime) -> None:
         """Publish (or publish again, after changes) the agenda of a meeting not started."""

@@ -14,10 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
-from bot.demo import seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind
@@ -30,17 +27,15 @@ from cards.kit import Card, card_text
 from cards.membership import PICKER_ID
 from cards.verbs import Verb
 from tests.conftest import NOW, BotUnderTest, Connector
+from tests.support import cards
 from tests.support import governance as g
-from tests.test_actions_bot import router as actions_router
-from tests.test_agenda_service import PERSONAL, press
+from tests.support.world import serving
+from tests.test_agenda_service import PERSONAL
 from tests.test_meeting_run_bot import (
     MEETING_CHAT,
     SECRET,
-    card_of,
     group_invoke,
     group_message,
-    invoke,
-    meeting_router,
 )
 
 ADMIN = "5a6b7c8d-0000-4000-8000-0000000000a1"  # the deployment's administrator
@@ -48,36 +43,20 @@ ATTACKER_TEAM = "19:aardvark-lookalike@thread.tacv2"  # sorts before Riverside b
 OTHER_MEETING_CHAT = "19:meeting_T3RoZXItbWVldGluZw@thread.v2"
 OTHER_CHANNEL = "19:riverside-other-channel@thread.tacv2"
 AGREEMENT = "Invented demo agreement"  # in the demo panel's agreement text
-
-
-async def serve(
-    storage: Storage, connector: Connector, clock: FixedClock, router: Any
-) -> AsyncIterator[BotUnderTest]:
-    settings = Settings(
-        public_url="https://bot.example.org",
-        ics_signing_secret=SECRET,
-        panel_admins=frozenset({ADMIN}),
-    )
-    app = create_app(
-        settings,
-        storage=storage,
-        clock=clock,
-        router=router or meeting_router(settings),
-        deliver_in_background=False,
-    )
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    yield BotUnderTest(client, connector.fake, connector.url, storage)
-    await client.close()
+SETTINGS = Settings(
+    public_url="https://bot.example.org",
+    ics_signing_secret=SECRET,
+    panel_admins=frozenset({ADMIN}),
+)
 
 
 @pytest.fixture
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
-    """The demo panel with the meeting features; ADMIN may set panels up."""
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    async for running in serve(sqlite_storage, connector, clock, None):
+    """The demo panel served by the real app (its router built from SETTINGS: the meeting
+    features' download links signed); ADMIN may set panels up."""
+    async with serving(sqlite_storage, connector, clock, settings=SETTINGS) as running:
         yield running
 
 
@@ -88,9 +67,7 @@ def everything_said(bot: BotUnderTest, since: int, *bodies: Any) -> str:
 
 def last_said(bot: BotUnderTest) -> str:
     """The last message the bot posted: its text and its cards' text."""
-    last = bot.connector.sent[-1]
-    cards = [card_text(a["content"]) for a in last.get("attachments") or []]
-    return "\n".join([str(last.get("text") or ""), *cards])
+    return cards.text(bot.connector.sent[-1])
 
 
 async def refusals(bot: BotUnderTest) -> list[str]:
@@ -138,11 +115,11 @@ async def test_1_a_meeting_chat_gets_no_triage_members_or_information_request_ca
     assert pending is not None
     before = len(bot.connector.sent)
     bodies = [
-        await invoke(
-            bot, in_meeting_chat(bot, Verb.TRIAGE_ACCEPT.value, {"referral_id": pending.id})
+        await bot.invoke(
+            in_meeting_chat(bot, Verb.TRIAGE_ACCEPT.value, {"referral_id": pending.id})
         ),
-        await invoke(bot, in_meeting_chat(bot, Verb.MEMBERS_LIST.value, {})),
-        await invoke(bot, in_meeting_chat(bot, Verb.INFO_OPEN.value, {"request_id": request.id})),
+        await bot.invoke(in_meeting_chat(bot, Verb.MEMBERS_LIST.value, {})),
+        await bot.invoke(in_meeting_chat(bot, Verb.INFO_OPEN.value, {"request_id": request.id})),
     ]
     said = everything_said(bot, before, *bodies)
     for word in (*PERSONAL, "Daniel Reyes", "Aisha Bello", request.question):
@@ -200,7 +177,7 @@ async def test_2_an_added_person_is_invited_and_keeps_her_own_panel_until_she_jo
         {PICKER_ID: g.GEMMA, "new_name": "Gemma Hartley", "new_roles": "coordinator"},
         aad=ADMIN,
     )
-    assert "is invited" in g.text_of(body), g.text_of(body)
+    assert "is invited" in cards.text(body), cards.text(body)
     async with bot.storage.unit_of_work() as uow:
         added = await uow.members.by_aad(attackers.id, g.GEMMA)
     assert added is not None and added.invited
@@ -213,10 +190,10 @@ async def test_2_an_added_person_is_invited_and_keeps_her_own_panel_until_she_jo
     assert "Aardvark Panel" in listed and "Riverside Community MARAC" in listed
     # She accepts: then she acts for it, and can choose Riverside again.
     joined = await g.invoke(bot, Verb.PANEL_JOIN.value, {"panel_id": attackers.id}, g.GEMMA)
-    assert "You joined Aardvark Panel" in g.text_of(joined)
+    assert "You joined Aardvark Panel" in cards.text(joined)
     riverside = await g.demo_panel(bot.storage)
     chose = await g.invoke(bot, Verb.PANEL_CHOOSE.value, {"panel_id": riverside.id}, g.GEMMA)
-    assert "You act for Riverside Community MARAC now." in g.text_of(chose)
+    assert "You act for Riverside Community MARAC now." in cards.text(chose)
     await g.post(bot, f"case {g.CASE}", g.GEMMA)
     assert "Rosa Lindqvist" in card_text(g.last_card(bot)), g.last_text(bot)
 
@@ -224,25 +201,15 @@ async def test_2_an_added_person_is_invited_and_keeps_her_own_panel_until_she_jo
 # --- 4. another agency's actions -------------------------------------------------------------
 
 
-@pytest.fixture
-async def actions_bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    async for running in serve(sqlite_storage, connector, clock, actions_router()):
-        yield running
-
-
 async def test_4_a_spoc_gets_no_other_agencys_actions_by_changing_the_list_button(
-    actions_bot: BotUnderTest,
+    bot: BotUnderTest,
 ) -> None:
-    bot = actions_bot
     panel = await g.demo_panel(bot.storage)
     async with bot.storage.unit_of_work() as uow:
         adults = await uow.agencies.by_name(panel.id, "Adult Social Care")
     assert adults is not None
     await g.post(bot, "actions", g.GEMMA)
-    save = g.button(g.last_card(bot), SAVE_UPDATE)
+    save = cards.button(g.last_card(bot), SAVE_UPDATE)
     assert save["data"].get("view") == "list"
     data = {**save["data"], "agency_id": adults.id, "update-0": "Letter sent."}
     body = await g.invoke(bot, save["verb"], data, aad=g.GEMMA)
@@ -265,17 +232,17 @@ async def test_5_a_chair_who_has_not_accepted_the_agreement_gets_it_and_nothing_
         await uow.members.save(daniel)
         await uow.commit()
     confidentiality = await start_meeting(bot)
-    verb, data = press(confidentiality, "Open the chair card")
-    chair = card_of(await invoke(bot, group_invoke(bot.service_url, verb, data, who="Tom")))
+    verb, data = cards.press(confidentiality, "Open the chair card")
+    chair = cards.card(await bot.invoke(group_invoke(bot.service_url, verb, data, who="Tom")))
     for _ in range(2):
-        verb, data = press(chair, "Next")
-        chair = card_of(await invoke(bot, group_invoke(bot.service_url, verb, data, who="Tom")))
+        verb, data = cards.press(chair, "Next")
+        chair = cards.card(await bot.invoke(group_invoke(bot.service_url, verb, data, who="Tom")))
     assert card_text(chair).startswith(f"Item 3 of 4: {g.CASE}")
     await g.post(bot, "chair", g.DANIEL)
     assert AGREEMENT in last_said(bot) and "Item 3 of" not in last_said(bot)
-    capture, fields = press(chair, "Save action", description="Marker: fit a window alarm.")
+    capture, fields = cards.press(chair, "Save action", description="Marker: fit a window alarm.")
     body = await g.invoke(bot, capture, fields, aad=g.DANIEL)
-    assert AGREEMENT in g.text_of(body)
+    assert AGREEMENT in cards.text(body)
     await g.post(bot, "minutes", g.DANIEL)
     assert AGREEMENT in last_said(bot)
     async with bot.storage.unit_of_work() as uow:
@@ -295,13 +262,13 @@ async def test_5_a_chair_who_has_not_accepted_the_agreement_gets_it_and_nothing_
 
 async def test_6_acknowledging_from_a_private_chat_is_refused(bot: BotUnderTest) -> None:
     confidentiality = await start_meeting(bot)
-    verb, data = press(confidentiality, "I acknowledge")
+    verb, data = cards.press(confidentiality, "I acknowledge")
     body = await g.invoke(bot, verb, data, aad=g.GEMMA)
-    assert "recorded as attending" not in g.text_of(body)
+    assert "recorded as attending" not in cards.text(body)
     assert await refusals(bot)
     # In the meeting's own chat it is recorded.
-    ok = await invoke(bot, group_invoke(bot.service_url, verb, data, who="Gemma"))
-    assert "recorded as attending" in card_text(card_of(ok))
+    ok = await bot.invoke(group_invoke(bot.service_url, verb, data, who="Gemma"))
+    assert "recorded as attending" in cards.text(ok)
 
 
 # --- 7. narrative never on a shared chair card ----------------------------------------------
@@ -323,12 +290,12 @@ async def test_7_the_chair_card_in_a_shared_chat_shows_no_notes_or_reasons(
         for action in open_[:2]:
             await uow.actions.save(action)
         await uow.commit()
-    verb, data = press(confidentiality, "Open the chair card")
-    card = card_of(await invoke(bot, group_invoke(bot.service_url, verb, data, who="Tom")))
+    verb, data = cards.press(confidentiality, "Open the chair card")
+    card = cards.card(await bot.invoke(group_invoke(bot.service_url, verb, data, who="Tom")))
     shown = [card]
     for _ in range(3):
-        verb, data = press(card, "Next")
-        card = card_of(await invoke(bot, group_invoke(bot.service_url, verb, data, who="Tom")))
+        verb, data = cards.press(card, "Next")
+        card = cards.card(await bot.invoke(group_invoke(bot.service_url, verb, data, who="Tom")))
         shown.append(card)
     assert card_text(card).startswith(f"Item 4 of 4: {g.HEARD_CASE}")
     said = json.dumps(shown, ensure_ascii=False) + json.dumps(
@@ -377,7 +344,7 @@ def test_7_a_closure_note_is_shown_in_private_only() -> None:
 
     from bot.domain.case import Case, CaseStatus, ClosureReason
     from bot.domain.meeting import Meeting
-    from bot.features.meetings.meeting_run import _decision
+    from bot.features.meetings.views import decision_line as _decision
 
     note = "ZQX-CLOSURE-NOTE moved to her sister's in Leeds"
     case = Case(

@@ -76,7 +76,6 @@ from bot.features.meetings.views import (
     attendance_lines,
     chair_context,
     chair_view,
-    decision_line,
     next_meeting,
 )
 from bot.kernel import agreement, versions
@@ -375,11 +374,6 @@ async def accept_isa(request: Request, deps: Deps) -> Reply:
 
 
 # --- the chair card ------------------------------------------------------------------------
-
-
-# The chair card's line on the case's decision (bot.features.meetings.views), under the name
-# tests/security/test_findings.py reads it by.
-_decision = decision_line
 
 
 def _private(request: Request) -> bool:

@@ -21,7 +21,14 @@ from bot.domain.action import (
 from bot.domain.agenda import SECTION_NAMES, UNMET_TITLE, item_number, running_items, timing
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.errors import InvalidTransition, NotFound
-from bot.domain.meeting import AgendaItem, AgendaItemKind, AgendaItemStatus, Meeting, MeetingStatus
+from bot.domain.meeting import (
+    NOT_STARTED,
+    AgendaItem,
+    AgendaItemKind,
+    AgendaItemStatus,
+    Meeting,
+    MeetingStatus,
+)
 from bot.domain.minutes import (
     Minutes,
     day_label,
@@ -223,7 +230,7 @@ def announcement(
 
 # --- the schedule ----------------------------------------------------------------------------
 
-ACTIVE = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED})
+ACTIVE = NOT_STARTED  # the calendar acts on meetings still to come
 SCHEDULE_STATUS_LABELS = {
     MeetingStatus.SCHEDULED: "Scheduled",
     MeetingStatus.AGENDA_PUBLISHED: "Agenda published",
