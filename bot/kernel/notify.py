@@ -11,8 +11,10 @@ from typing import Any
 
 from bot.domain.common import new_id
 from bot.domain.delivery import ConversationKind, OutgoingDelivery
-from bot.domain.panel import Panel
+from bot.domain.panel import Panel, Role
+from bot.kernel.localtime import local_day
 from bot.kernel.ports import UnitOfWork
+from cards.delivery import render_member_unreachable
 
 
 async def card_to_member(
@@ -110,3 +112,29 @@ async def card_to_channel(
             created_at=now,
         )
     )
+
+
+async def member_unreachable(uow: UnitOfWork, delivery: OutgoingDelivery, now: datetime) -> None:
+    """Queue, in the same unit of work as the row given up, a card to each of the panel's
+    coordinators that the row's member cannot be reached: their name only, once a day at
+    most (the day in the panel's time zone)."""
+    member_id = delivery.recipient_member_id
+    panel = await uow.panels.get(delivery.panel_id)
+    if member_id is None or panel is None:
+        return
+    member = await uow.members.get(panel.id, member_id)
+    if member is None:
+        return
+    day = local_day(now, panel).isoformat()
+    card = render_member_unreachable(member.name)
+    for coordinator in await uow.members.all(panel.id):
+        if coordinator.id == member.id or not coordinator.has(Role.COORDINATOR):
+            continue
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=coordinator.id,
+            card=card,
+            key=f"unreachable:{member.id}:{day}:{coordinator.id}",
+            now=now,
+        )

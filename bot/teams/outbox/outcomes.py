@@ -18,10 +18,10 @@ from datetime import timedelta
 
 from bot.domain.common import Clock
 from bot.domain.delivery import NO_ANSWER, DeliveryState, OutgoingDelivery
+from bot.kernel.notify import member_unreachable
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.teams.outbox.chats import NO_SERVICE_URL
 from bot.teams.outbox.connector import Answer
-from bot.teams.outbox.notice import tell_coordinators
 from bot.teams.outbox.policy import DeliveryStats
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class Outcomes:
                 recorder.cancel()
 
     async def _tell_coordinators(self, uow: UnitOfWork, delivery: OutgoingDelivery) -> None:
-        await tell_coordinators(uow, delivery, self._clock.now())
+        await member_unreachable(uow, delivery, self._clock.now())
 
     async def _record_waiting(self) -> None:
         while self._waiting:
