@@ -22,9 +22,8 @@ from typing import Any
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
-from cards.info_request import REQUEST_ID_KEY
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
-from cards.verbs import VERSION_KEY, Verb
+from cards.verbs import ACTION_ID_KEY, AGENCY_ID_KEY, REQUEST_ID_KEY, VERSION_KEY, Verb
 
 DONE_BUTTON = "Done"
 UPDATE_BUTTON = "Add an update"
@@ -49,12 +48,10 @@ LIST_VIEW = "list"
 # bot.features.actions.commands.Click: the action, the rendering's token, the view to
 # render again, the action's position on the card, and the outbox row a sent card was
 # sent as (`copy`) or the agency a list shows.
-ACTION_ID_KEY = "action_id"
 TOKEN_KEY = "token"  # noqa: S105 (the name of a card data key, not a secret)
 VIEW_KEY = "view"
 INDEX_KEY = "index"
 COPY_KEY = "copy"
-AGENCY_ID_KEY = "agency_id"
 # The box of each button's form (on the card suffixed with the action's index: field_id).
 NOTE_INPUT = "note"
 UPDATE_INPUT = "update"

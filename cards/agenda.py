@@ -16,7 +16,7 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
-from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
+from cards.verbs import MEETING_KEY, REFERENCE_KEY, VERSION_KEY, Verb
 
 PUBLISH_BUTTON = "Publish agenda"
 PUBLISH_AGAIN_BUTTON = "Publish the changes"
@@ -39,7 +39,7 @@ REASON_INPUT = "reason"
 DEFER_REASON_INPUT = "defer_reason"
 TITLE_INPUT = "title"
 MINUTES_INPUT = "minutes"
-REFERENCE_INPUT = "reference"
+REFERENCE_INPUT = REFERENCE_KEY
 
 
 def agenda_title(meeting_label: str) -> str:

@@ -9,14 +9,13 @@ from typing import Any
 from adaptive_cards import card as ac
 
 from cards.kit import Card, build, heading, paragraph
-from cards.verbs import Verb
+from cards.verbs import REFERENCE_KEY, Verb
 
 OLDER_BUTTON = "Older events"
 # A page is cut to stay under the Teams validator's 28 KB, with room to spare.
 MAX_CARD_BYTES = 26 * 1024
 # The Older events button's data, read back by bot.features.governance.commands: the
 # trail's case or referral reference ("" for the panel's) and the last event shown.
-REFERENCE_KEY = "reference"
 BEFORE_KEY = "before"
 
 

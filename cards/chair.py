@@ -20,7 +20,7 @@ from adaptive_cards import types as t
 
 from cards.agenda import ITEM_KEY
 from cards.kit import CARD_VERSION, Card, build, facts, heading, paragraph
-from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
+from cards.verbs import ACTION_ID_KEY, MEETING_KEY, VERSION_KEY, Verb
 
 CONFIDENTIALITY_TITLE = "Confidentiality statement"
 ISA_TITLE = "Accept the information sharing agreement first"
@@ -60,7 +60,7 @@ MAX_UNMET_SHOWN = 12
 # this rendering and, on an unmet action's forms, the action and its place in the list.
 STEP_KEY = "step"
 TOKEN_KEY = "token"  # noqa: S105 (a card data key, not a secret)
-ACTION_KEY = "action_id"
+ACTION_KEY = ACTION_ID_KEY
 INDEX_KEY = "index"
 # The agreement's version the meeting's prompt asked the member to accept.
 ISA_VERSION_KEY = "isa_version"

@@ -9,13 +9,12 @@ from typing import Any
 from adaptive_cards import card as ac
 
 from cards.kit import Card, build, facts, heading, paragraph
-from cards.verbs import VERSION_KEY, Verb
+from cards.verbs import REQUEST_ID_KEY, VERSION_KEY, Verb
 
 SEND_ANSWER = "Send to the panel"
 ANSWERED_TITLE = "Thank you — returned to the panel"
 MAX_ANSWER = 4000
 # The card data key naming the request a button acts on, and the answer box's input id.
-REQUEST_ID_KEY = "request_id"
 ANSWER_INPUT = "answer"
 
 

@@ -31,8 +31,7 @@ from bot.domain.intake_rules import (
 )
 from bot.domain.referral import ReferralCategory, SubjectRole
 from cards.kit import Card, build, command_button, facts, heading, paragraph
-from cards.referrals import REFERRAL_ID_KEY
-from cards.verbs import Verb
+from cards.verbs import REFERRAL_ID_KEY, Verb
 
 CATEGORY_TITLES: dict[ReferralCategory, str] = {
     ReferralCategory.ASB_VULNERABLE: "ASB with a vulnerable victim or perpetrator",

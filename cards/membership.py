@@ -16,7 +16,7 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import Card, build, command_button, facts, heading, paragraph
-from cards.verbs import Verb
+from cards.verbs import AGENCY_ID_KEY, MEMBER_ID_KEY, Verb
 
 SETUP_TITLE = "Panel set up"
 MEMBERS_TITLE = "Panel members"
@@ -41,8 +41,8 @@ NEW_NAME_ID = "new_name"
 NEW_EMAIL_ID = "new_email"
 NEW_AGENCY_ID = "new_agency"
 NEW_ROLES_ID = "new_roles"
-MEMBER_KEY = "member_id"  # the member a button concerns
-AGENCY_KEY = "agency_id"  # the agency a button concerns; the member card's agency input
+MEMBER_KEY = MEMBER_ID_KEY  # the member a button concerns
+AGENCY_KEY = AGENCY_ID_KEY  # the agency a button concerns; the member card's agency input
 EMAIL_ID = "email"
 ROLES_ID = "roles"
 CONFIRM_KEY = "confirm"  # True on the button that confirms a removal

@@ -15,7 +15,6 @@ MINE_TITLE = "Your referrals"
 MAX_LINES = 25
 # The card data key naming the referral a button acts on: written by the intake, triage and
 # referrer cards, read by the referrals feature (and the guard, to check whose it is).
-REFERRAL_ID_KEY = "referral_id"
 
 
 def open_button_title(reference: str) -> str:

@@ -12,8 +12,7 @@ from bot.domain.intake_rules import Step
 from bot.domain.referral import DeclineReason
 from cards.intake import STEP_KEY
 from cards.kit import Card, build, command_button, facts, heading, paragraph
-from cards.referrals import REFERRAL_ID_KEY
-from cards.verbs import Verb
+from cards.verbs import REFERRAL_ID_KEY, Verb
 
 ANSWER = "Answer and resubmit"
 

@@ -10,8 +10,7 @@ from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import Card, build, facts, heading, paragraph
-from cards.referrals import REFERRAL_ID_KEY
-from cards.verbs import VERSION_KEY, Verb
+from cards.verbs import REFERRAL_ID_KEY, VERSION_KEY, Verb
 
 # Titles people (and the e2e tests) look for.
 ACCEPT_BUTTON = "Accept"

@@ -11,6 +11,14 @@ VERSION_KEY = "version"
 # The card data key naming the meeting a button acts on (the guard reads it to check the
 # meeting is this chat's own: bot.kernel.guard.DATA_KEYS).
 MEETING_KEY = "meeting_id"
+# The keys a card's data names what it concerns by: the cards write them, the guard
+# (bot.kernel.guard.DATA_KEYS) and the features read them.
+REFERENCE_KEY = "reference"  # a case's or referral's reference, e.g. CM-2026-014
+REFERRAL_ID_KEY = "referral_id"
+ACTION_ID_KEY = "action_id"
+REQUEST_ID_KEY = "request_id"
+AGENCY_ID_KEY = "agency_id"
+MEMBER_ID_KEY = "member_id"
 
 
 class Verb(StrEnum):

@@ -20,8 +20,6 @@ from bot.features.actions.commands import (
 from bot.features.actions.gallery import demo_item
 from bot.kernel.guard import DATA_KEYS, Target
 from cards.actions import (
-    ACTION_ID_KEY,
-    AGENCY_ID_KEY,
     BOX_OF,
     CARD_VIEW,
     INDEX_KEY,
@@ -39,7 +37,7 @@ from cards.actions import (
     render_action,
     render_action_list,
 )
-from cards.verbs import Verb
+from cards.verbs import ACTION_ID_KEY, AGENCY_ID_KEY, Verb
 from tests.support.governance import actions as buttons_of
 
 TODAY = date(2026, 11, 20)

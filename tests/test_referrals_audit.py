@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.features.referrals import triage
-from cards.info_request import REQUEST_ID_KEY
+from cards.verbs import REQUEST_ID_KEY
 from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.test_intake_bot import AISHA

@@ -25,9 +25,8 @@ from bot.features.referrals.commands import (
     OpenInfoRequest,
     Refer,
 )
-from cards.info_request import ANSWER_INPUT, MAX_ANSWER, REQUEST_ID_KEY
+from cards.info_request import ANSWER_INPUT, MAX_ANSWER
 from cards.intake import CONFIRM_KEY, ROW_KEY, STEP_KEY
-from cards.referrals import REFERRAL_ID_KEY
 from cards.triage import (
     AGENCIES_INPUT,
     DECLINE_NOTE_INPUT,
@@ -38,7 +37,7 @@ from cards.triage import (
     OTHER_MEETING_INPUT,
     QUESTION_INPUT,
 )
-from cards.verbs import VERSION_KEY
+from cards.verbs import REFERRAL_ID_KEY, REQUEST_ID_KEY, VERSION_KEY
 
 
 @pytest.mark.parametrize(

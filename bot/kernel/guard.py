@@ -40,6 +40,15 @@ from bot.domain.policy import (
 )
 from bot.kernel import access
 from bot.kernel.ports import UnitOfWork
+from cards.verbs import (
+    ACTION_ID_KEY,
+    AGENCY_ID_KEY,
+    MEETING_KEY,
+    MEMBER_ID_KEY,
+    REFERENCE_KEY,
+    REFERRAL_ID_KEY,
+    REQUEST_ID_KEY,
+)
 
 PRIVATE = frozenset({ConversationKind.PERSONAL})
 SHARED = frozenset(
@@ -118,14 +127,14 @@ class Target(StrEnum):
 
 
 DATA_KEYS: Mapping[Target, str] = {
-    Target.CASE: "reference",
-    Target.RECORD: "reference",
-    Target.REFERRAL: "referral_id",
-    Target.ACTION: "action_id",
-    Target.INFO_REQUEST: "request_id",
-    Target.MEETING: "meeting_id",
-    Target.AGENCY: "agency_id",
-    Target.MEMBER: "member_id",
+    Target.CASE: REFERENCE_KEY,
+    Target.RECORD: REFERENCE_KEY,
+    Target.REFERRAL: REFERRAL_ID_KEY,
+    Target.ACTION: ACTION_ID_KEY,
+    Target.INFO_REQUEST: REQUEST_ID_KEY,
+    Target.MEETING: MEETING_KEY,
+    Target.AGENCY: AGENCY_ID_KEY,
+    Target.MEMBER: MEMBER_ID_KEY,
 }
 
 

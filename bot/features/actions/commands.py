@@ -23,8 +23,6 @@ from bot.domain.errors import InvalidInput
 from bot.kernel.inputs import text_field
 from bot.kernel.versions import rendered_version
 from cards.actions import (
-    ACTION_ID_KEY,
-    AGENCY_ID_KEY,
     BOX_OF,
     CARD_VIEW,
     COPY_KEY,
@@ -35,7 +33,7 @@ from cards.actions import (
     VIEW_KEY,
     input_value,
 )
-from cards.verbs import Verb
+from cards.verbs import ACTION_ID_KEY, AGENCY_ID_KEY, Verb
 
 MAX_ID = 64
 MAX_VIEW = 16

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.domain.errors import InvalidInput
 from bot.domain.panel import AgencyKind, Role
-from cards.audit import BEFORE_KEY, REFERENCE_KEY
+from cards.audit import BEFORE_KEY
 from cards.isa import (
     AGREEMENT_VERSION_KEY,
     MAX_ISA_TEXT,
@@ -45,7 +45,7 @@ from cards.membership import (
     ROLES_ID,
 )
 from cards.panels import PANEL_ID
-from cards.verbs import Verb
+from cards.verbs import REFERENCE_KEY, Verb
 
 ID_LIMIT = 64
 ROLES_LIMIT = 200

@@ -22,9 +22,8 @@ from bot.domain.intake_rules import Step
 from bot.domain.referral import DeclineReason
 from bot.kernel.inputs import text_field
 from bot.kernel.versions import rendered_version
-from cards.info_request import ANSWER_INPUT, MAX_ANSWER, REQUEST_ID_KEY
+from cards.info_request import ANSWER_INPUT, MAX_ANSWER
 from cards.intake import CONFIRM_KEY, ROW_KEY, STEP_KEY
-from cards.referrals import REFERRAL_ID_KEY
 from cards.triage import (
     ACCEPT_FORM,
     AGENCIES_INPUT,
@@ -39,6 +38,7 @@ from cards.triage import (
     OTHER_MEETING_INPUT,
     QUESTION_INPUT,
 )
+from cards.verbs import REFERRAL_ID_KEY, REQUEST_ID_KEY
 
 MAX_ID = 64
 MAX_REFERENCE = 40

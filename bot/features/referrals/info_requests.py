@@ -32,7 +32,6 @@ from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import Deps, Reply, Request, Router, VerbSpec
 from cards.info_request import (
     MAX_ANSWER,
-    REQUEST_ID_KEY,
     AnsweredNoticeView,
     InfoAnsweredView,
     InfoRequestView,
@@ -44,7 +43,7 @@ from cards.info_request import (
     render_info_request,
 )
 from cards.kit import Card
-from cards.verbs import Verb
+from cards.verbs import REQUEST_ID_KEY, Verb
 
 AGENCY_ANSWERERS = frozenset({Role.SPOC, Role.DEPUTY})
 AGREEMENT_FIRST = (
