@@ -45,9 +45,14 @@ def facts(pairs: Sequence[tuple[str, str]]) -> Any:
     return ac.FactSet(facts=[ac.Fact(title=title, value=value) for title, value in pairs])
 
 
+# The data key a command button names its command under (as typed, with its arguments);
+# read back by the command verb (bot.features.help).
+COMMAND_KEY = "command"
+
+
 def command_button(title: str, command: str) -> Any:
     """A button that runs a typed command, so the person need not type it."""
-    return ac.ActionSubmit(title=title, data={"verb": Verb.COMMAND.value, "command": command})
+    return ac.ActionSubmit(title=title, data={"verb": Verb.COMMAND.value, COMMAND_KEY: command})
 
 
 def build(body: Sequence[Any], actions: Sequence[Any] = (), fallback: str | None = None) -> Card:

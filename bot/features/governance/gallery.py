@@ -26,7 +26,7 @@ from cards.isa import (
     render_isa_saved,
     render_isa_set,
 )
-from cards.kit import Card
+from cards.kit import COMMAND_KEY, Card
 from cards.membership import (
     AGENCY_KIND_ID,
     AGENCY_NAME_ID,
@@ -227,7 +227,7 @@ def agreement_cards() -> dict[str, Card]:
                 reason="You have not accepted the panel's information sharing agreement "
                 "(version 2) yet, so I can't show you case detail. Read it and accept it to "
                 "go on.",
-                next_step={"verb": Verb.COMMAND.value, "command": "case CM-2026-014"},
+                next_step={"verb": Verb.COMMAND.value, COMMAND_KEY: "case CM-2026-014"},
             )
         ),
         "isa-needed-for-info-request": render_isa(

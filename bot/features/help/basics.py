@@ -11,6 +11,7 @@ from bot.kernel.dispatch import run_command
 from bot.kernel.guard import public
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec, parse_text
 from cards.help import CommandLine, HelpView, render_help
+from cards.kit import COMMAND_KEY
 from cards.verbs import Verb
 from cards.whoami import WhoAmIView, render_whoami
 
@@ -61,7 +62,7 @@ def register(router: Router) -> None:
     )
 
     async def command_button(request: Request, deps: Deps) -> Reply:
-        raw = request.data.get("command")
+        raw = request.data.get(COMMAND_KEY)
         parsed = parse_text(raw) if isinstance(raw, str) and len(raw) <= 200 else None
         if parsed is None:
             raise InvalidInput("This button names no command. Type help.")
