@@ -5,13 +5,13 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.domain.delivery import ConversationKind
-from bot.domain.errors import InvalidInput, NotFound
+from bot.domain.errors import NotFound
 from bot.domain.panel import Role
+from bot.features.help.commands import RunCommand
 from bot.kernel.dispatch import run_command
 from bot.kernel.guard import public
-from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec, parse_text
+from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.help import CommandLine, HelpView, render_help
-from cards.kit import COMMAND_KEY
 from cards.verbs import Verb
 from cards.whoami import WhoAmIView, render_whoami
 
@@ -62,11 +62,8 @@ def register(router: Router) -> None:
     )
 
     async def command_button(request: Request, deps: Deps) -> Reply:
-        raw = request.data.get(COMMAND_KEY)
-        parsed = parse_text(raw) if isinstance(raw, str) and len(raw) <= 200 else None
-        if parsed is None:
-            raise InvalidInput("This button names no command. Type help.")
-        return await run_command(router, request, parsed.name, parsed.args, deps)
+        command = RunCommand.of(request.data)
+        return await run_command(router, request, command.name, command.args, deps)
 
     # The command it names is checked by run_command, as if it had been typed.
     router.verb(VerbSpec(Verb.COMMAND.value, command_button, public()))
