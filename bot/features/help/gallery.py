@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Role
-from bot.features.help.basics import help_view
+from bot.features.help.views import help_view
 from bot.kernel.router import Router
 from cards.help import render_help
 from cards.kit import Card
