@@ -12,7 +12,7 @@ from cards.verbs import Verb
 
 PANELS_TITLE = "Your panels"
 INVITATION_TITLE = "You are invited to a panel"
-# Card data keys: written by this card, read back by bot.features.governance.panels.
+# Card data keys: written by this card, read back by bot.features.governance.commands.
 PANEL_ID = "panel_id"
 
 

@@ -29,7 +29,7 @@ NOT_AN_ADMIN = (
     "Only the deployment's administrators can make a team a panel. Ask your council's IT "
     "team to set it up."
 )
-# Verbs that accepting the agreement may run next (bot.features.governance.agreement.NEXT_VERBS).
+# Verbs that accepting the agreement may run next (bot.features.governance.commands.NEXT_VERBS).
 _RESUMABLE = frozenset({Verb.INFO_OPEN.value})
 
 
