@@ -8,54 +8,26 @@ which has no SPOC, one overdue action.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
-
-from bot.app import build_router, make_deps
-from bot.demo import seed_demo
+from bot.app import make_deps
 from bot.domain.action import Action, ActionStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import IsaAcceptance
 from bot.features.actions import copies, reminders
-from bot.kernel.ports import Storage
-from bot.kernel.router import Router
-from cards.actions import (
-    CANT_BUTTON,
-    DONE_BUTTON,
-    MARK_DONE,
-    SAVE_UPDATE,
-    SEND_CANT,
-    UPDATE_BUTTON,
-)
+from cards.actions import CANT_BUTTON, DONE_BUTTON, MARK_DONE, SAVE_UPDATE, SEND_CANT, UPDATE_BUTTON
 from cards.isa import ACCEPT_AND_CONTINUE
 from cards.kit import card_text, teams_findings
-from tests.conftest import NOW, BotUnderTest, Connector, start_bot
+from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
+from tests.support import cards
 from tests.support import governance as g
 
 HOUSING = "Riverside Homes (Housing)"
 HEARD = g.HEARD_CASE  # CM-2026-013: Housing's open action is on it
-
-
-def router() -> Router:
-    """The app's router: the actions feature is one of bot.features.FEATURES (other tests
-    start their bots with it)."""
-    return build_router()
-
-
-@pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    under_test = await start_bot(sqlite_storage, connector, clock)
-    yield under_test
-    await under_test.client.close()
 
 
 async def housing_action(bot: BotUnderTest) -> Action:
@@ -69,7 +41,7 @@ async def press(
     bot: BotUnderTest, card: dict[str, Any], title: str, aad: str, **typed: str
 ) -> dict[str, Any]:
     """Click the Execute button `title` on `card` as `aad`, with what they typed."""
-    found = g.button(card, title)
+    found = cards.button(card, title)
     return await g.invoke(bot, found["verb"], {**found["data"], **typed}, aad=aad)
 
 
@@ -100,7 +72,7 @@ async def test_the_spoc_sees_her_agencys_open_action_with_its_three_buttons(
     assert f"**{HEARD}** · due in 17 days" in text
     assert "Visit Mrs Ellison and fit a door camera" in text
     assert "Camera ordered; fitting booked." in text
-    shown = [b["title"] for b in g.actions(card, "Action.ShowCard")]
+    shown = [b["title"] for b in cards.actions(card, "Action.ShowCard")]
     assert shown == [DONE_BUTTON, UPDATE_BUTTON, CANT_BUTTON]
     action = await housing_action(bot)
     async with bot.storage.unit_of_work() as uow:
@@ -115,16 +87,16 @@ async def test_an_update_then_done_show_in_place_and_actions_reflects_it(
     listed = g.last_card(bot)
     body = await press(bot, listed, SAVE_UPDATE, g.GEMMA, **{"update-0": "Camera fitted today."})
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
-    shown = g.text_of(body)
+    shown = cards.text(body)
     assert f"{HEARD}: Update saved." in shown
     assert "Latest: Fri 20 Nov 2026 · Gemma Hartley: Camera fitted today." in shown
     done = await press(
         bot, body["value"], MARK_DONE, g.GEMMA, **{"note-0": "Tenant says she feels safer."}
     )
-    assert f"{HEARD}: Marked done. Thank you." in g.text_of(done)
-    assert f"{HOUSING} has no open actions." in g.text_of(done)
-    assert f"**{HEARD}** · Done on Fri 20 Nov 2026" in g.text_of(done)
-    assert "Gemma Hartley: Tenant says she feels safer." in g.text_of(done)
+    assert f"{HEARD}: Marked done. Thank you." in cards.text(done)
+    assert f"{HOUSING} has no open actions." in cards.text(done)
+    assert f"**{HEARD}** · Done on Fri 20 Nov 2026" in cards.text(done)
+    assert "Gemma Hartley: Tenant says she feels safer." in cards.text(done)
     gemma = await g.member_of(bot.storage, g.GEMMA)
     async with bot.storage.unit_of_work() as uow:
         (action,) = [
@@ -152,17 +124,17 @@ async def housing_case(bot: BotUnderTest) -> str:
 async def test_a_click_delivered_twice_or_pressed_twice_saves_once(bot: BotUnderTest) -> None:
     await g.post(bot, "actions", g.GEMMA)
     listed = g.last_card(bot)
-    save = g.button(listed, SAVE_UPDATE)
+    save = cards.button(listed, SAVE_UPDATE)
     data = {**save["data"], "update-0": "Letter sent."}
     click = acts.card_invoke(
         bot.service_url, save["verb"], data, aad=g.GEMMA, name="Gemma", activity_id="click-1"
     )
     first = await (await bot.post(click)).json()
     again = await (await bot.post(click)).json()  # Teams delivers the same activity again
-    assert "Update saved." in g.text_of(first)
+    assert "Update saved." in cards.text(first)
     assert again["value"] == "I have already dealt with that."
     other = await g.invoke(bot, save["verb"], data, aad=g.GEMMA)  # a second press, same card
-    assert "already saved from this card" in g.text_of(other)
+    assert "already saved from this card" in cards.text(other)
     action = await housing_action(bot)
     assert [u.note for u in action.updates].count("Letter sent.") == 1
 
@@ -173,7 +145,7 @@ async def test_another_agency_may_not_change_the_action_and_is_refused_on_the_re
     await g.post(bot, "actions", g.GEMMA)
     listed = g.last_card(bot)
     body = await press(bot, listed, MARK_DONE, g.TOM, **{"note-0": "Done by the police."})
-    assert g.text_of(body) == (
+    assert cards.text(body) == (
         "This action belongs to another agency: only its SPOC or deputy can change it."
     )
     action = await housing_action(bot)
@@ -193,7 +165,7 @@ async def test_cant_do_this_goes_to_the_coordinator_as_a_card(bot: BotUnderTest)
     body = await press(
         bot, listed, SEND_CANT, g.GEMMA, **{"reason-0": "The tenant moved out last week."}
     )
-    assert "Sent to the coordinator" in g.text_of(body)
+    assert "Sent to the coordinator" in cards.text(body)
     assert (await housing_action(bot)).status is ActionStatus.OPEN
     before = len(bot.connector.sent)
     await bot.deliver()
@@ -216,14 +188,14 @@ async def test_the_deputy_accepts_the_agreement_before_he_sees_the_actions(
     text = card_text(card)
     assert "Information sharing agreement" in text
     assert "Visit Mrs Ellison" not in text
-    accept = g.button(card, ACCEPT_AND_CONTINUE)
+    accept = cards.button(card, ACCEPT_AND_CONTINUE)
     body = await g.invoke(bot, accept["verb"], accept["data"], aad=g.DANIEL)
-    shown = g.text_of(body)
+    shown = cards.text(body)
     assert f"Open actions of {HOUSING}" in shown
     assert "Visit Mrs Ellison" in shown
     # he may act on it: he is Housing's deputy
     saved = await press(bot, body["value"], SAVE_UPDATE, g.DANIEL, **{"update-0": "Called."})
-    assert "Update saved." in g.text_of(saved)
+    assert "Update saved." in cards.text(saved)
 
 
 async def test_away_sends_the_agencys_cards_to_the_deputy_and_back_ends_it(
@@ -240,8 +212,8 @@ async def test_away_sends_the_agencys_cards_to_the_deputy_and_back_ends_it(
     (handover,) = [d for d in await queued(bot) if d.key.startswith("handover:")]
     assert handover.recipient_member_id == daniel.id
     # Daniel has not accepted the current agreement: he is asked to first
-    assert "Information sharing agreement" in card_text(handover.payload["card"])
-    assert "Visit Mrs Ellison" not in card_text(handover.payload["card"])
+    assert "Information sharing agreement" in cards.text(handover)
+    assert "Visit Mrs Ellison" not in cards.text(handover)
     # a new action goes to the deputy now
     action = await housing_action(bot)
     panel = await g.demo_panel(bot.storage)
@@ -287,7 +259,7 @@ async def test_the_coordinator_names_an_agency_by_a_word_of_its_name(bot: BotUnd
     await g.post(bot, "actions housing", g.PRIYA)
     card = g.last_card(bot)
     assert f"Open actions of {HOUSING}" in card_text(card)
-    assert g.actions(card) == [] and g.actions(card, "Action.ShowCard") == []  # read only
+    assert cards.actions(card) == []  # read only: no button of any kind
     await g.post(bot, "actions riverside", g.PRIYA)
     assert g.last_text(bot).startswith("'riverside' could be ")
     assert "Riverside Police" in g.last_text(bot)
@@ -325,7 +297,7 @@ async def test_asked_in_the_channel_the_list_goes_to_the_private_chat(bot: BotUn
     assert g.last_text(bot) == "I've sent you the details in private."
     await bot.deliver()
     private = bot.connector.to_conversation(f"a:personal-{g.GEMMA}")
-    assert f"Open actions of {HOUSING}" in card_text(private[-1]["attachments"][0]["content"])
+    assert f"Open actions of {HOUSING}" in cards.text(private[-1])
 
 
 async def test_the_card_updates_in_place_and_every_other_copy_is_updated_too(
@@ -353,7 +325,7 @@ async def test_the_card_updates_in_place_and_every_other_copy_is_updated_too(
         await uow.commit()
     await bot.deliver()
     to_gemma = bot.connector.to_conversation(f"a:personal-{g.GEMMA}")[-1]
-    assert f"New action for {HEARD}" in card_text(to_gemma["attachments"][0]["content"])
+    assert f"New action for {HEARD}" in cards.text(to_gemma)
     (first,) = await sent_rows(bot, action)
     assert first.activity_id is not None and first.activity_id.startswith("reply-")
     assert first.conversation_id == f"a:personal-{g.GEMMA}"
@@ -371,7 +343,7 @@ async def test_the_card_updates_in_place_and_every_other_copy_is_updated_too(
     (carried,) = bot.connector.updated
     assert carried["conversation"]["id"] == f"a:personal-{g.GEMMA}"
     assert carried["id"] == first.activity_id
-    assert "Mon 14 Dec 2026" in card_text(carried["attachments"][0]["content"])
+    assert "Mon 14 Dec 2026" in cards.text(carried)
     to_daniel = bot.connector.to_conversation(f"a:personal-{g.DANIEL}")[-1]
     daniels_card = to_daniel["attachments"][0]["content"]
     assert "Changed at the panel meeting: carried forward to Mon 14 Dec 2026" in card_text(
@@ -382,8 +354,8 @@ async def test_the_card_updates_in_place_and_every_other_copy_is_updated_too(
     body = await press(
         bot, daniels_card, SAVE_UPDATE, g.DANIEL, **{"update-0": "Engineer booked for Monday."}
     )
-    assert "Update saved." in g.text_of(body)
-    assert "Engineer booked for Monday." in g.text_of(body)
+    assert "Update saved." in cards.text(body)
+    assert "Engineer booked for Monday." in cards.text(body)
     sent_before = len(bot.connector.sent)
     await bot.deliver()
     assert len(bot.connector.sent) == sent_before
@@ -396,14 +368,14 @@ async def test_the_card_updates_in_place_and_every_other_copy_is_updated_too(
     # Back at work, Gemma marks it done on her (updated) card: Daniel's copy follows.
     await g.post(bot, "back", g.GEMMA)
     done = await press(bot, replaced, MARK_DONE, g.GEMMA, **{"note-0": "Fixed."})
-    assert "Marked done. Thank you." in g.text_of(done)
+    assert "Marked done. Thank you." in cards.text(done)
     updates_before = len(bot.connector.updated)
     await bot.deliver()
     (followed,) = bot.connector.updated[updates_before:]
     assert followed["conversation"]["id"] == f"a:personal-{g.DANIEL}"
     last = followed["attachments"][0]["content"]
     assert "Done on Fri 20 Nov 2026" in card_text(last)
-    assert g.actions(last, "Action.ShowCard") == []  # done: no buttons any more
+    assert cards.actions(last, "Action.ShowCard") == []  # done: no buttons any more
 
 
 async def sent_rows(bot: BotUnderTest, action: Action) -> list[OutgoingDelivery]:
@@ -425,7 +397,7 @@ async def test_a_reminder_opens_the_information_request_it_names(
     card = digest["content"]
     assert "Reminders for Riverside Homes (Housing)" in card_text(card)
     assert f"{g.CASE} · answer by Mon 30 Nov 2026 (due today)" in card_text(card)
-    answer = g.button(card, f"Answer {g.CASE}")
+    answer = cards.button(card, f"Answer {g.CASE}")
     await bot.post(
         acts.personal_message(bot.service_url, "", aad=g.GEMMA, name="Gemma", value=answer["data"])
     )

@@ -42,13 +42,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.app import build_router
-from bot.bench.connector import ConnectorLimits, start_connector
+from bot.bench.connector import ConnectorLimits
 from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.kernel.ports import Storage
 from storage import SqlStorage
-from tests.conftest import BotUnderTest, Connector, start_bot
+from tests.conftest import BotUnderTest
 from tests.support import activities as acts
+from tests.support.world import connecting, serving
 from tests.test_isolation import (
     B_MEETING_CHAT,
     B_PEOPLE,
@@ -111,6 +112,9 @@ READING = (
 
 @dataclass
 class World:
+    """The bot under fuzzing (served as tests/support/world.py serves every bot) and what
+    the properties compare against."""
+
     bot: BotUnderTest
     database: Path
     ids: list[str]
@@ -164,43 +168,44 @@ async def world(sqlite_storage: Storage, clock: FixedClock) -> AsyncIterator[Wor
     assert isinstance(sqlite_storage, SqlStorage)
     await seed_demo(sqlite_storage.unit_of_work, clock)
     second = await seed_second_panel(sqlite_storage, clock)
-    fake, server, url = await start_connector(ConnectorLimits(enforce=False))
-    bot = await start_bot(sqlite_storage, Connector(fake, url), clock)
-    # Some first looks write by design, once: the bot learns its team's channel from the
-    # first activity there, `schedule` plans the coming meetings, and the coordinator's
-    # `agenda` builds and saves the agenda. Done before fuzzing, so that fuzzing sees a
-    # settled database.
-    await bot.post(acts.channel_message(url, "help"))
-    for aad, name in (PEOPLE["Priya"], PEOPLE["Morgan"]):
-        for typed in ("schedule", "agenda"):
-            activity = acts.personal_message(url, typed, aad=aad, name=name)
-            await bot.post(activity)
-    async with sqlite_storage.unit_of_work() as uow:
-        riverside = await uow.panels.by_team(acts.TEAM)
-    assert riverside is not None
-    ids = sorted(
-        {
-            i
-            for panel_id in (riverside.id, second.panel.id)
-            for values in (await panel_ids(sqlite_storage, panel_id)).values()
-            for i in values
-        }
-    )
-    errors: list[logging.LogRecord] = []
-    handler = Errors(errors)
-    logger = logging.getLogger("bot")
-    logger.addHandler(handler)
-    database = Path(str(sqlite_storage.engine.url.database))
-    try:
-        world = World(bot, database, ids, errors, build_router().verbs(), [], [])
-        world.buttons = await harvest_cards(bot)
-        world.sent_before_fuzzing = list(fake.sent)
-        assert not errors, [r.getMessage() for r in errors]
-        yield world
-    finally:
-        logger.removeHandler(handler)
-        await bot.client.close()
-        await server.close()
+    async with (
+        connecting(ConnectorLimits(enforce=False)) as connector,
+        serving(sqlite_storage, connector, clock, demo=False) as bot,
+    ):
+        url = connector.url
+        # Some first looks write by design, once: the bot learns its team's channel from the
+        # first activity there, `schedule` plans the coming meetings, and the coordinator's
+        # `agenda` builds and saves the agenda. Done before fuzzing, so that fuzzing sees a
+        # settled database.
+        await bot.post(acts.channel_message(url, "help"))
+        for aad, name in (PEOPLE["Priya"], PEOPLE["Morgan"]):
+            for typed in ("schedule", "agenda"):
+                activity = acts.personal_message(url, typed, aad=aad, name=name)
+                await bot.post(activity)
+        async with sqlite_storage.unit_of_work() as uow:
+            riverside = await uow.panels.by_team(acts.TEAM)
+        assert riverside is not None
+        ids = sorted(
+            {
+                i
+                for panel_id in (riverside.id, second.panel.id)
+                for values in (await panel_ids(sqlite_storage, panel_id)).values()
+                for i in values
+            }
+        )
+        errors: list[logging.LogRecord] = []
+        handler = Errors(errors)
+        logger = logging.getLogger("bot")
+        logger.addHandler(handler)
+        database = Path(str(sqlite_storage.engine.url.database))
+        try:
+            world = World(bot, database, ids, errors, build_router().verbs(), [], [])
+            world.buttons = await harvest_cards(bot)
+            world.sent_before_fuzzing = list(connector.fake.sent)
+            assert not errors, [r.getMessage() for r in errors]
+            yield world
+        finally:
+            logger.removeHandler(handler)
 
 
 # --- strategies ----------------------------------------------------------------------------

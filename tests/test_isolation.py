@@ -27,8 +27,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import build_router
-from bot.bench.connector import ConnectorLimits, start_connector
-from bot.demo import seed_demo
+from bot.bench.connector import ConnectorLimits
 from bot.domain.action import Action, InformationRequest
 from bot.domain.case import Case
 from bot.domain.common import Clock, FixedClock
@@ -39,9 +38,10 @@ from bot.domain.risk import RiskLevel
 from bot.kernel.ports import Storage
 from cards.kit import Card
 from storage import SqlStorage
-from tests.conftest import BotUnderTest, Connector, start_bot
+from tests.conftest import BotUnderTest
 from tests.support import activities as acts
-from tests.test_agenda_service import actions_in, inputs_in
+from tests.support import cards
+from tests.support.world import connecting, serving
 
 ZONE = ZoneInfo("Europe/London")
 B_TENANT = "1c7e0d54-8a3b-4f2e-9d61-3b5a7c9e0f12"  # invented
@@ -187,12 +187,11 @@ async def seed_second_panel(storage: Storage, clock: Clock) -> SecondPanel:
 async def bot(sqlite_storage: Storage, clock: FixedClock) -> AsyncIterator[BotUnderTest]:
     """The demo panel served by the real app, its replies going to a fake connector that
     enforces no rate limit (hundreds of replies go out in seconds here)."""
-    fake, server, url = await start_connector(ConnectorLimits(enforce=False))
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    under_test = await start_bot(sqlite_storage, Connector(fake, url), clock)
-    yield under_test
-    await under_test.client.close()
-    await server.close()
+    async with (
+        connecting(ConnectorLimits(enforce=False)) as connector,
+        serving(sqlite_storage, connector, clock) as running,
+    ):
+        yield running
 
 
 # --- what panel A holds ------------------------------------------------------------------
@@ -328,22 +327,21 @@ async def reply_texts(bot: BotUnderTest, activity: dict[str, Any]) -> tuple[int,
 
 def buttons(card: Card) -> Iterator[tuple[str, dict[str, Any]]]:
     """Every Action.Execute on a card, as Teams would send it clicked (inputs included)."""
-    values = {k: i["value"] for k, i in inputs_in(card).items() if "value" in i}
-    for action in actions_in(card):
-        verb = action.get("verb") or (action.get("data") or {}).get("verb")
+    for found in cards.buttons(card):
+        verb = cards.verb_of(found)
         if isinstance(verb, str):
-            yield verb, {**values, **(action.get("data") or {})}
+            yield verb, {**cards.values(card), **cards.data(found)}
 
 
 async def harvest_cards(bot: BotUnderTest) -> list[tuple[str, dict[str, Any]]]:
     """Priya opens what she can in panel A; the buttons she could press, deduplicated."""
-    cards: list[Card] = []
+    reached: list[Card] = []
 
     async def say(text_: str) -> None:
         _, said = await reply_texts(bot, acts.personal_message(bot.service_url, text_))
         for message in said:
             for attachment in json.loads(message).get("attachments") or []:
-                cards.append(attachment["content"])
+                reached.append(attachment["content"])
 
     for command in (
         "agenda",
@@ -361,7 +359,7 @@ async def harvest_cards(bot: BotUnderTest) -> list[tuple[str, dict[str, Any]]]:
         await say(command)
     # Open each triage card from the referrals list (a click, answered in place).
     opened: list[Card] = []
-    for verb, data in [b for card in cards for b in buttons(card)]:
+    for verb, data in [b for card in reached for b in buttons(card)]:
         if verb.startswith(("command", "info.open", "members.edit")):
             activity = acts.card_invoke(
                 bot.service_url, verb, data, activity_id=f"iso-{next(_ids)}"
@@ -371,7 +369,7 @@ async def harvest_cards(bot: BotUnderTest) -> list[tuple[str, dict[str, Any]]]:
             if isinstance(body, dict) and isinstance(body.get("value"), dict):
                 opened.append(body["value"])
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
-    for card in [*cards, *opened]:
+    for card in [*reached, *opened]:
         for verb, data in buttons(card):
             seen.setdefault(json.dumps([verb, data], sort_keys=True), (verb, data))
     return list(seen.values())
