@@ -10,87 +10,35 @@ for information on CM-2026-014 by Mon 30 Nov 2026, 10:00.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import pytest
-
 from bot.app import make_deps
-from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.action import Action
-from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
-from bot.domain.panel import IsaAcceptance, Member, Panel
+from bot.domain.panel import IsaAcceptance
 from bot.domain.reminders import QuietHours, ReminderSchedule
 from bot.features.actions import reminders
 from bot.features.actions.reminders import ReminderConfig, RunReport
-from bot.kernel.router import Deps
-from cards.kit import card_text, teams_findings
-from storage import MemoryStorage
-
-HOUSING = "Riverside Homes (Housing)"
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # Friday; London is on GMT
+from cards.kit import teams_findings
+from tests.support import cards
+from tests.support.world import HOUSING, NOW, World, demo_world
 
 
-@dataclass
-class World:
-    storage: MemoryStorage
-    clock: FixedClock
-    panel: Panel
-
-    @property
-    def deps(self) -> Deps:
-        return make_deps(uow=self.storage.unit_of_work, clock=self.clock)
-
-    async def run(self, at: datetime, config: ReminderConfig | None = None) -> RunReport:
-        self.clock.advance(at)
-        report = await reminders.run_due(self.deps, config=config)
-        assert report.failed == 0
-        return report
-
-    async def queued(self) -> list[OutgoingDelivery]:
-        async with self.storage.unit_of_work() as uow:
-            return await uow.outbox.due(NOW + timedelta(days=3650), 10_000)
-
-    async def member(self, name: str) -> Member:
-        async with self.storage.unit_of_work() as uow:
-            members = await uow.members.all(self.panel.id)
-        return next(m for m in members if m.name.startswith(name))
-
-    async def save(self, *items: Any) -> None:
-        async with self.storage.unit_of_work() as uow:
-            for item in items:
-                if isinstance(item, Member):
-                    await uow.members.save(item)
-                elif isinstance(item, Action):
-                    await uow.actions.save(item)
-                elif isinstance(item, IsaAcceptance):
-                    await uow.isa.save(item)
-                else:
-                    await uow.outbox.save(item)
-            await uow.commit()
-
-    async def housing_action(self) -> Action:
-        gemma = await self.member("Gemma")
-        async with self.storage.unit_of_work() as uow:
-            (action,) = await uow.actions.open_for_agency(self.panel.id, gemma.agency_id or "")
-        return action
-
-    async def to(self, name: str) -> list[OutgoingDelivery]:
-        person = await self.member(name)
-        return [d for d in await self.queued() if d.recipient_member_id == person.id]
+async def run(world: World, at: datetime, config: ReminderConfig | None = None) -> RunReport:
+    """The reminder job at `at` (the clock moved there); nothing may fail."""
+    world.clock.advance(at)
+    report = await reminders.run_due(world.deps, config=config)
+    assert report.failed == 0
+    return report
 
 
-@pytest.fixture
-async def world() -> World:
-    storage = MemoryStorage()
-    clock = FixedClock(NOW)
-    await seed_demo(storage.unit_of_work, clock)
-    async with storage.unit_of_work() as uow:
-        panel = await uow.panels.by_team(DEMO_TEAM)
-    assert panel is not None
-    return World(storage, clock, panel)
+async def housing_action(world: World) -> Action:
+    """Housing's one open action (on CM-2026-013)."""
+    housing = await world.agency(HOUSING)
+    async with world.storage.unit_of_work() as uow:
+        (action,) = await uow.actions.open_for_agency(world.panel.id, housing.id)
+    return action
 
 
 def london(day: date, hour: int, minute: int = 0) -> datetime:
@@ -98,17 +46,13 @@ def london(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
 
 
-def text_of(delivery: OutgoingDelivery) -> str:
-    return card_text(delivery.payload["card"])
-
-
 async def test_three_days_before_its_due_date_the_spoc_gets_the_actions_card(
     world: World,
 ) -> None:
-    report = await world.run(london(date(2026, 12, 4), 10))  # Friday 4 Dec
-    (card,) = [d for d in await world.to("Gemma") if d.key.startswith("digest:")]
+    report = await run(world, london(date(2026, 12, 4), 10))  # Friday 4 Dec
+    (card,) = [d for d in await world.queued_to("Gemma") if d.key.startswith("digest:")]
     # The status request (Thu 3 Dec, five days before the meeting) is due too: one card.
-    text = text_of(card)
+    text = cards.text(card)
     assert "Status request before the meeting on Tue 8 Dec 2026" in text
     assert "Visit Mrs Ellison" in text
     assert "due in 3 days" in text
@@ -124,32 +68,31 @@ async def test_one_reminder_alone_is_the_actions_own_card_and_a_copy_to_update(
             status_days_before_meeting=None, info_days_before_due=None, info_on_due_date=False
         )
     )
-    await world.run(london(date(2026, 12, 4), 10), actions_only)
-    (card,) = await world.to("Gemma")
-    assert "Action for CM-2026-013" in text_of(card)
-    assert "Reminder: this action is due in 3 days." in text_of(card)
+    await run(world, london(date(2026, 12, 4), 10), actions_only)
+    (card,) = await world.queued_to("Gemma")
+    assert "Action for CM-2026-013" in cards.text(card)
+    assert "Reminder: this action is due in 3 days." in cards.text(card)
     assert card.not_before == london(date(2026, 12, 4), 10)
-    action = await world.housing_action()
+    action = await housing_action(world)
     async with world.storage.unit_of_work() as uow:
         copies = await uow.actions.card_deliveries(world.panel.id, action.id)
     assert [c.id for c in copies] == [card.id]
 
 
 async def test_running_again_queues_nothing_twice(world: World) -> None:
-    first = await world.run(london(date(2026, 11, 30), 10))
+    first = await run(world, london(date(2026, 11, 30), 10))
     queued = await world.queued()
     assert first.reminders > 0 and first.cards > 0
-    again = await world.run(london(date(2026, 11, 30), 10, 5))
+    again = await run(world, london(date(2026, 11, 30), 10, 5))
     assert (again.reminders, again.cards) == (0, 0)
-    later_that_day = await world.run(london(date(2026, 11, 30), 16))
+    later_that_day = await run(world, london(date(2026, 11, 30), 16))
     assert (later_that_day.reminders, later_that_day.cards) == (0, 0)
     assert [d.id for d in await world.queued()] == [d.id for d in queued]
 
 
 async def test_two_runs_at_once_queue_each_reminder_once(world: World) -> None:
-    alone = World(MemoryStorage(), FixedClock(NOW), world.panel)
-    await seed_demo(alone.storage.unit_of_work, alone.clock)
-    one_run = await alone.run(london(date(2026, 11, 30), 10))
+    alone = await demo_world()
+    one_run = await run(alone, london(date(2026, 11, 30), 10))
     world.clock.advance(london(date(2026, 11, 30), 10))
     runs = await asyncio.gather(*(reminders.run_due(world.deps) for _ in range(3)))
     assert sum(r.failed for r in runs) == 0
@@ -162,14 +105,14 @@ async def test_two_runs_at_once_queue_each_reminder_once(world: World) -> None:
 async def test_on_the_due_date_of_the_information_requests_each_agency_is_reminded(
     world: World,
 ) -> None:
-    await world.run(london(date(2026, 11, 30), 9))
-    (gemma,) = await world.to("Gemma")
-    (tom,) = await world.to("Tom")
+    await run(world, london(date(2026, 11, 30), 9))
+    (gemma,) = await world.queued_to("Gemma")
+    (tom,) = await world.queued_to("Tom")
     for card in (gemma, tom):
-        assert "CM-2026-014 · answer by Mon 30 Nov 2026 (due today)" in text_of(card)
+        assert "CM-2026-014 · answer by Mon 30 Nov 2026 (due today)" in cards.text(card)
         assert teams_findings(card.payload["card"]) == []
-    assert "Reminders for Riverside Homes (Housing)" in text_of(gemma)
-    assert "Reminders for Riverside Police" in text_of(tom)
+    assert "Reminders for Riverside Homes (Housing)" in cards.text(gemma)
+    assert "Reminders for Riverside Police" in cards.text(tom)
 
 
 async def test_at_the_weekend_reminders_wait_for_monday_morning_and_come_together(
@@ -177,7 +120,7 @@ async def test_at_the_weekend_reminders_wait_for_monday_morning_and_come_togethe
 ) -> None:
     # A second Housing action is due on Thursday 3 December: its "3 days before" reminder
     # falls on Monday 30 November, the information requests' due date.
-    action = await world.housing_action()
+    action = await housing_action(world)
     second = Action(
         panel_id=world.panel.id,
         case_id=action.case_id,
@@ -187,28 +130,28 @@ async def test_at_the_weekend_reminders_wait_for_monday_morning_and_come_togethe
         created_at=NOW,
     )
     await world.save(second)
-    saturday = await world.run(london(date(2026, 11, 28), 11))
+    saturday = await run(world, london(date(2026, 11, 28), 11))
     monday_morning = london(date(2026, 11, 30), 8)
-    (digest,) = await world.to("Gemma")
+    (digest,) = await world.queued_to("Gemma")
     assert digest.not_before == monday_morning
-    text = text_of(digest)
+    text = cards.text(digest)
     assert "Write to the landlord" in text and "due in 3 days" in text
     assert "CM-2026-014 · answer by Mon 30 Nov 2026 (due today)" in text
     assert saturday.cards >= 1
     # Sunday's and Monday's runs find them queued already.
-    assert (await world.run(london(date(2026, 11, 29), 11))).reminders == 0
-    await world.run(london(date(2026, 11, 30), 9))
-    assert len(await world.to("Gemma")) == 1
+    assert (await run(world, london(date(2026, 11, 29), 11))).reminders == 0
+    await run(world, london(date(2026, 11, 30), 9))
+    assert len(await world.queued_to("Gemma")) == 1
 
 
 async def test_at_night_and_on_a_bank_holiday_reminders_wait_for_the_next_working_morning(
     world: World,
 ) -> None:
-    await world.run(london(date(2026, 11, 30), 3))  # Monday, 03:00
-    (card,) = await world.to("Gemma")
+    await run(world, london(date(2026, 11, 30), 3))  # Monday, 03:00
+    (card,) = await world.queued_to("Gemma")
     assert card.not_before == london(date(2026, 11, 30), 8)
     # Christmas Eve evening: the next working morning is Tuesday 29 December.
-    action = await world.housing_action()
+    action = await housing_action(world)
     late = Action(
         panel_id=world.panel.id,
         case_id=action.case_id,
@@ -218,15 +161,15 @@ async def test_at_night_and_on_a_bank_holiday_reminders_wait_for_the_next_workin
         created_at=NOW,
     )
     await world.save(late)
-    await world.run(london(date(2026, 12, 24), 19))
-    holiday = [d for d in await world.to("Gemma") if "Check the new lock." in text_of(d)]
+    await run(world, london(date(2026, 12, 24), 19))
+    holiday = [d for d in await world.queued_to("Gemma") if "Check the new lock." in cards.text(d)]
     (card,) = holiday
     assert card.not_before == london(date(2026, 12, 29), 8)
-    assert "due today" in text_of(card)  # as it reads on the day it arrives
+    assert "due today" in cards.text(card)  # as it reads on the day it arrives
 
 
 async def test_before_the_meeting_each_agency_gets_one_status_request(world: World) -> None:
-    action = await world.housing_action()
+    action = await housing_action(world)
     other = Action(
         panel_id=world.panel.id,
         case_id=action.case_id,
@@ -236,43 +179,45 @@ async def test_before_the_meeting_each_agency_gets_one_status_request(world: Wor
         created_at=NOW,
     )
     await world.save(other)
-    await world.run(london(date(2026, 11, 30), 10))  # the information requests' due date
+    await run(world, london(date(2026, 11, 30), 10))  # the information requests' due date
     before = {d.id for d in await world.queued()}
-    await world.run(london(date(2026, 12, 3), 10))
-    (request,) = [d for d in await world.to("Gemma") if d.id not in before]
-    text = text_of(request)
+    await run(world, london(date(2026, 12, 3), 10))
+    (request,) = [d for d in await world.queued_to("Gemma") if d.id not in before]
+    text = cards.text(request)
     assert "Status request before the meeting on Tue 8 Dec 2026" in text
     assert "Visit Mrs Ellison" in text and "Repair the communal lighting." in text
     assert text.index("Visit Mrs Ellison") < text.index("Repair the communal lighting.")
-    assert [d for d in await world.to("Tom") if d.id not in before] == []  # no open action
-    assert (await world.run(london(date(2026, 12, 4), 9))).cards == 1  # the 3-day reminder
-    assert len([d for d in await world.to("Gemma") if "Status request" in text_of(d)]) == 1
+    assert [d for d in await world.queued_to("Tom") if d.id not in before] == []  # no open action
+    assert (await run(world, london(date(2026, 12, 4), 9))).cards == 1  # the 3-day reminder
+    assert (
+        len([d for d in await world.queued_to("Gemma") if "Status request" in cards.text(d)]) == 1
+    )
 
 
 async def test_while_the_spoc_is_away_the_deputy_is_reminded(world: World) -> None:
     gemma = await world.member("Gemma")
     gemma.away_until = date(2026, 12, 24)
     await world.save(gemma)
-    await world.run(london(date(2026, 11, 30), 10))
-    assert await world.to("Gemma") == []
-    (card,) = await world.to("Daniel")
-    assert "CM-2026-014 · answer by Mon 30 Nov 2026" in text_of(card)
+    await run(world, london(date(2026, 11, 30), 10))
+    assert await world.queued_to("Gemma") == []
+    (card,) = await world.queued_to("Daniel")
+    assert "CM-2026-014 · answer by Mon 30 Nov 2026" in cards.text(card)
     # The deputy who has not accepted the current agreement sees no case detail.
     daniel = await world.member("Daniel")
-    await world.run(london(date(2026, 12, 4), 10))
-    (status,) = [d for d in await world.to("Daniel") if d.id != card.id]
-    assert "Information sharing agreement" in text_of(status)
-    assert "Visit Mrs Ellison" not in text_of(status)
+    await run(world, london(date(2026, 12, 4), 10))
+    (status,) = [d for d in await world.queued_to("Daniel") if d.id != card.id]
+    assert "Information sharing agreement" in cards.text(status)
+    assert "Visit Mrs Ellison" not in cards.text(status)
     await world.save(
         IsaAcceptance(panel_id=world.panel.id, member_id=daniel.id, version="2", accepted_at=NOW)
     )
     # Once he accepts it, the next reminder shows him the action, with its buttons.
-    seen = {d.id for d in await world.to("Daniel")}
-    await world.run(london(date(2026, 12, 7), 10))
-    (due,) = [d for d in await world.to("Daniel") if d.id not in seen]
-    assert "Action for CM-2026-013" in text_of(due)
-    assert "Reminder: this action is due today." in text_of(due)
-    assert "Mark done" in text_of(due)
+    seen = {d.id for d in await world.queued_to("Daniel")}
+    await run(world, london(date(2026, 12, 7), 10))
+    (due,) = [d for d in await world.queued_to("Daniel") if d.id not in seen]
+    assert "Action for CM-2026-013" in cards.text(due)
+    assert "Reminder: this action is due today." in cards.text(due)
+    assert "Mark done" in cards.text(due)
 
 
 async def test_a_spoc_the_bot_cannot_reach_has_her_deputy_reminded_too(world: World) -> None:
@@ -288,39 +233,37 @@ async def test_a_spoc_the_bot_cannot_reach_has_her_deputy_reminded_too(world: Wo
         created_at=NOW,
     )
     await world.save(blocked)
-    await world.run(london(date(2026, 11, 30), 10))
-    assert len([d for d in await world.to("Daniel")]) == 1
-    assert len([d for d in await world.to("Gemma") if d.key != "earlier-card"]) == 1
+    await run(world, london(date(2026, 11, 30), 10))
+    assert len([d for d in await world.queued_to("Daniel")]) == 1
+    assert len([d for d in await world.queued_to("Gemma") if d.key != "earlier-card"]) == 1
 
 
 async def test_actions_overdue_past_the_limit_reach_the_coordinator_once_by_agency(
     world: World,
 ) -> None:
-    await world.run(london(date(2026, 11, 27), 10))  # Adult Social Care: 12 days overdue
-    assert await world.to("Priya") == []
-    report = await world.run(london(date(2026, 11, 30), 10))  # 15 days overdue
+    await run(world, london(date(2026, 11, 27), 10))  # Adult Social Care: 12 days overdue
+    assert await world.queued_to("Priya") == []
+    report = await run(world, london(date(2026, 11, 30), 10))  # 15 days overdue
     assert report.escalations == 1
-    (card,) = await world.to("Priya")
-    text = text_of(card)
+    (card,) = await world.queued_to("Priya")
+    text = cards.text(card)
     assert "Actions overdue more than 14 days" in text
     assert "**Adult Social Care** (1)" in text
     assert "Complete a Care Act needs assessment." in text
     assert "overdue by 15 days" in text
     assert "Contact: nobody: the agency has no SPOC or deputy" in text
     assert teams_findings(card.payload["card"]) == []
-    await world.run(london(date(2026, 12, 3), 10))
-    assert len(await world.to("Priya")) == 1
+    await run(world, london(date(2026, 12, 3), 10))
+    assert len(await world.queued_to("Priya")) == 1
 
 
 async def test_a_run_reads_as_much_with_thirty_actions_as_with_one(world: World) -> None:
     """Cheap: the queries of a run do not grow with the number of actions."""
     first = await counted_run(world, london(date(2026, 12, 4), 10))
-    action = await world.housing_action()
-    world2 = World(MemoryStorage(), FixedClock(NOW), world.panel)
-    await seed_demo(world2.storage.unit_of_work, world2.clock)
+    action = await housing_action(world)
+    world2 = await demo_world()
+    panel = world2.panel
     async with world2.storage.unit_of_work() as uow:
-        panel = await uow.panels.by_team(DEMO_TEAM)
-        assert panel is not None
         housing = await uow.agencies.by_name(panel.id, HOUSING)
         assert housing is not None and action.owner_agency_id != housing.id
         (demo,) = await uow.actions.open_for_agency(panel.id, housing.id)
@@ -336,7 +279,6 @@ async def test_a_run_reads_as_much_with_thirty_actions_as_with_one(world: World)
                 )
             )
         await uow.commit()
-    world2.panel = panel
     many = await counted_run(world2, london(date(2026, 12, 4), 10))
     assert many == first
 

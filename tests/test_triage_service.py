@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.app import build_router, make_deps
-from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.action import InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
-from bot.domain.common import FixedClock
-from bot.domain.delivery import ConversationKind, ConversationRef, OutgoingDelivery
 from bot.domain.errors import NotAllowed
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
@@ -43,17 +40,10 @@ from bot.features.referrals import gallery, info_requests, triage
 from bot.features.referrals.notices import ReferralEvent
 from bot.kernel.config import load_risk_matrix
 from bot.kernel.dispatch import run_verb
-from bot.kernel.router import Caller, Deps, Reply, Request, Where
 from cards.kit import card_text
-from storage import MemoryStorage
+from tests.support import cards
+from tests.support.world import AISHA, DANIEL, GEMMA, HOUSING, NOW, PRIYA, TOM, World, demo_world
 
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-LATER = NOW + timedelta(days=365)
-PRIYA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01"
-TOM = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d02"
-GEMMA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d03"
-DANIEL = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d04"
-AISHA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d05"
 MARCUS = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d06"
 
 
@@ -84,83 +74,47 @@ class Told:
         )
 
 
-@dataclass
-class World:
-    storage: MemoryStorage
-    clock: FixedClock
-    panel: Panel
-    told: Told
+async def stored_referral(world: World, reference: str = "RF-2026-0049") -> Referral:
+    async with world.storage.unit_of_work() as uow:
+        found = await uow.referrals.by_reference(world.panel.id, reference)
+    assert found is not None
+    return found
 
-    @property
-    def deps(self) -> Deps:
-        return make_deps(uow=self.storage.unit_of_work, clock=self.clock)
 
-    async def member(self, aad: str) -> Member:
-        async with self.storage.unit_of_work() as uow:
-            member = await uow.members.by_aad(self.panel.id, aad)
-        assert member is not None
-        return member
+async def meetings(world: World) -> list[Meeting]:
+    async with world.storage.unit_of_work() as uow:
+        return await uow.meetings.upcoming(world.panel.id, NOW)
 
-    async def request(
-        self, aad: str, data: dict[str, Any] | None = None, args: str = ""
-    ) -> Request:
-        member = await self.member(aad)
-        return Request(
-            caller=Caller(teams_user_id=f"29:{aad}", aad_object_id=aad, name=member.name),
-            where=Where(kind=ConversationKind.PERSONAL, conversation_id=f"a:personal-{aad}"),
-            panel=self.panel,
-            member=member,
-            args=args,
-            data=data or {},
+
+async def cases(world: World) -> list[Case]:
+    async with world.storage.unit_of_work() as uow:
+        return await uow.cases.list_open(world.panel.id)
+
+
+async def requests_for(world: World, case: Case) -> list[InformationRequest]:
+    async with world.storage.unit_of_work() as uow:
+        return await uow.information_requests.for_case(world.panel.id, case.id)
+
+
+async def snapshot(world: World, told: Told) -> tuple[Any, ...]:
+    """Everything a triage decision could change."""
+    pending = await stored_referral(world)
+    async with world.storage.unit_of_work() as uow:
+        agendas = [
+            len(await uow.meetings.agenda(world.panel.id, m.id)) for m in await meetings(world)
+        ]
+        requests = await uow.information_requests.open_for_agency(
+            world.panel.id, (await world.agency(HOUSING)).id
         )
-
-    async def referral(self, reference: str = "RF-2026-0049") -> Referral:
-        async with self.storage.unit_of_work() as uow:
-            referral = await uow.referrals.by_reference(self.panel.id, reference)
-        assert referral is not None
-        return referral
-
-    async def agency(self, name: str) -> Agency:
-        async with self.storage.unit_of_work() as uow:
-            agency = await uow.agencies.by_name(self.panel.id, name)
-        assert agency is not None
-        return agency
-
-    async def meetings(self) -> list[Meeting]:
-        async with self.storage.unit_of_work() as uow:
-            return await uow.meetings.upcoming(self.panel.id, NOW)
-
-    async def outbox(self) -> list[OutgoingDelivery]:
-        async with self.storage.unit_of_work() as uow:
-            return await uow.outbox.due(LATER, 1000)
-
-    async def cases(self) -> list[Case]:
-        async with self.storage.unit_of_work() as uow:
-            return await uow.cases.list_open(self.panel.id)
-
-    async def requests_for(self, case: Case) -> list[InformationRequest]:
-        async with self.storage.unit_of_work() as uow:
-            return await uow.information_requests.for_case(self.panel.id, case.id)
-
-    async def snapshot(self) -> tuple[Any, ...]:
-        """Everything a triage decision could change."""
-        referral = await self.referral()
-        async with self.storage.unit_of_work() as uow:
-            agendas = [
-                len(await uow.meetings.agenda(self.panel.id, m.id)) for m in await self.meetings()
-            ]
-            requests = await uow.information_requests.open_for_agency(
-                self.panel.id, (await self.agency("Riverside Homes (Housing)")).id
-            )
-        return (
-            referral.status,
-            referral.version,
-            len(await self.cases()),
-            len(await self.outbox()),
-            agendas,
-            len(requests),
-            len(self.told.calls),
-        )
+    return (
+        pending.status,
+        pending.version,
+        len(await cases(world)),
+        len(await world.queued()),
+        agendas,
+        len(requests),
+        len(told.calls),
+    )
 
 
 @pytest.fixture
@@ -172,44 +126,26 @@ def told(monkeypatch: pytest.MonkeyPatch) -> Told:
 
 @pytest.fixture
 async def world(told: Told) -> World:
-    storage = MemoryStorage()
-    clock = FixedClock(NOW)
-    await seed_demo(storage.unit_of_work, clock)
-    async with storage.unit_of_work() as uow:
-        panel = await uow.panels.by_team(DEMO_TEAM)
-        assert panel is not None
-        community_safety = await uow.agencies.by_name(
-            panel.id, "Community Safety (Riverside Council)"
+    """The demo panel in memory, with a second coordinator (Marcus Webb) so that two people
+    can decide at once, and the team's channel known; the referrer told through `told`."""
+    world = await demo_world()
+    community_safety = await world.agency("Community Safety (Riverside Council)")
+    await world.save(
+        Member(
+            panel_id=world.panel.id,
+            aad_object_id=MARCUS,
+            name="Marcus Webb",
+            agency_id=community_safety.id,
+            roles=frozenset({Role.COORDINATOR}),
         )
-        assert community_safety is not None
-        await uow.members.save(
-            Member(
-                panel_id=panel.id,
-                aad_object_id=MARCUS,
-                name="Marcus Webb",
-                agency_id=community_safety.id,
-                roles=frozenset({Role.COORDINATOR}),
-            )
-        )
-        panel.channel_id = "19:general@thread.tacv2"
-        await uow.panels.save(panel)
-        await uow.conversations.save(
-            ConversationRef(
-                panel_id=panel.id,
-                kind=ConversationKind.CHANNEL,
-                conversation_id=panel.channel_id,
-                service_url="https://smba.example/",
-                reference={"conversation": {"id": panel.channel_id}},
-                updated_at=NOW,
-            )
-        )
-        await uow.commit()
-    return World(storage, clock, panel, told)
+    )
+    await world.add_channel("19:general@thread.tacv2")
+    return world
 
 
 async def accept_data(world: World, *agencies: str, **extra: Any) -> dict[str, Any]:
-    referral = await world.referral()
-    december = (await world.meetings())[0]
+    referral = await stored_referral(world)
+    december = (await meetings(world))[0]
     ids = [(await world.agency(name)).id for name in agencies]
     return {
         "referral_id": referral.id,
@@ -219,11 +155,6 @@ async def accept_data(world: World, *agencies: str, **extra: Any) -> dict[str, A
         "info_question": "What do you know of Mr Achebe's neighbours?",
         **extra,
     }
-
-
-def text_of(reply: Reply) -> str:
-    assert reply.card is not None, reply.text
-    return card_text(reply.card)
 
 
 # ---- the triage card and the channel notice -------------------------------------------
@@ -241,9 +172,9 @@ async def submit(world: World, referral: Referral, *, times: int = 1) -> None:
 async def test_a_submitted_referral_reaches_every_coordinator_and_the_channel_once(
     world: World,
 ) -> None:
-    referral = await world.referral()
+    referral = await stored_referral(world)
     await submit(world, referral, times=2)  # announced twice: queued once
-    queued = await world.outbox()
+    queued = await world.queued()
     priya, marcus = await world.member(PRIYA), await world.member(MARCUS)
     keys = sorted(d.key for d in queued)
     assert keys == sorted(
@@ -265,30 +196,30 @@ async def test_a_submitted_referral_reaches_every_coordinator_and_the_channel_on
 async def test_a_resubmitted_referral_is_announced_again_with_the_earlier_question(
     world: World,
 ) -> None:
-    referral = await world.referral()
+    referral = await stored_referral(world)
     await triage.ask(
         await world.request(
             PRIYA, {"referral_id": referral.id, "version": referral.version, "question": "Who?"}
         ),
         world.deps,
     )
-    referral = await world.referral()
+    referral = await stored_referral(world)
     referral.submit(NOW)
     await submit(world, referral)
-    queued = [d for d in await world.outbox() if f":{referral.version}" in d.key]
+    queued = [d for d in await world.queued() if f":{referral.version}" in d.key]
     assert len(queued) == 3
-    texts = {d.key.split(":")[0]: card_text(d.payload["card"]) for d in queued}
+    texts = {d.key.split(":")[0]: cards.text(d) for d in queued}
     assert "Resubmitted after the question: “Who?”" in texts["triage"]
     assert "Resubmitted with more information" in texts["triage-channel"]
 
 
 async def test_the_channel_notice_carries_no_personal_data(world: World) -> None:
-    referral = await world.referral()
+    referral = await stored_referral(world)
     referral.subjects[0].address = "14 Mill Lane, Riverside"
     referral.tried_already = "Mediation with the neighbour upstairs"
     await submit(world, referral)
-    notice = next(d for d in await world.outbox() if d.conversation_ref_id is not None)
-    text = card_text(notice.payload["card"])
+    notice = next(d for d in await world.queued() if d.conversation_ref_id is not None)
+    text = cards.text(notice)
     assert "New referral RF-2026-0049" in text
     assert "Victim Support" in text
     assert "Medium" in text
@@ -309,7 +240,7 @@ async def test_the_channel_notice_carries_no_personal_data(world: World) -> None
 
 
 async def test_a_high_matrix_total_makes_the_referral_high_risk(world: World) -> None:
-    referral = await world.referral()
+    referral = await stored_referral(world)
     matrix = load_risk_matrix()
     referral.risk_total = matrix.threshold + 1
     assert assessed_risk_level(referral, matrix) is RiskLevel.HIGH
@@ -342,7 +273,7 @@ async def test_the_triage_card_shows_the_coordinator_matches_in_the_panels_recor
     priya = await world.member(PRIYA)
     card = next(
         d.payload["card"]
-        for d in await world.outbox()
+        for d in await world.queued()
         if d.recipient_member_id == priya.id and again.id in d.key
     )
     text = card_text(card)
@@ -350,8 +281,8 @@ async def test_the_triage_card_shows_the_coordinator_matches_in_the_panels_recor
     assert "referral RF-2026-0049, pending since" in text
     assert "case CM-2026-014, open" in text  # Rosa's open case
     assert "same name and postcode" in text
-    channel = next(d for d in await world.outbox() if again.id in d.key and d.conversation_ref_id)
-    assert "duplicate" not in card_text(channel.payload["card"]).lower()
+    channel = next(d for d in await world.queued() if again.id in d.key and d.conversation_ref_id)
+    assert "duplicate" not in cards.text(channel).lower()
 
 
 # ---- accept ---------------------------------------------------------------------------
@@ -359,19 +290,20 @@ async def test_the_triage_card_shows_the_coordinator_matches_in_the_panels_recor
 
 async def test_accept_opens_a_case_on_the_meeting_and_asks_each_chosen_agency(
     world: World,
+    told: Told,
 ) -> None:
     data = await accept_data(world, "Riverside Homes (Housing)", "Riverside Police")
     reply = await triage.accept(await world.request(PRIYA, data), world.deps)
 
-    referral = await world.referral()
+    referral = await stored_referral(world)
     assert referral.status is ReferralStatus.ACCEPTED
-    case = next(c for c in await world.cases() if c.referral_id == referral.id)
+    case = next(c for c in await cases(world) if c.referral_id == referral.id)
     assert case.reference == "CM-2026-003"  # the demo holds two cases opened this year
     assert case.risk_level is RiskLevel.MEDIUM
     assert case.risk_score == referral.risk_total
     assert case.opened_at == NOW
     assert referral.case_id == case.id
-    december = (await world.meetings())[0]
+    december = (await meetings(world))[0]
     async with world.storage.unit_of_work() as uow:
         agenda = await uow.meetings.agenda(world.panel.id, december.id)
         trail = await uow.audit.for_entity(world.panel.id, "case", case.id)
@@ -379,18 +311,18 @@ async def test_accept_opens_a_case_on_the_meeting_and_asks_each_chosen_agency(
         (AgendaItemKind.NEW_CASE, "CM-2026-003", case.id, 15)
     ]
     assert [e.verb for e in trail] == [AuditVerb.CREATE]
-    requests = await world.requests_for(case)
+    requests = await requests_for(world, case)
     housing = await world.agency("Riverside Homes (Housing)")
     police = await world.agency("Riverside Police")
     assert {r.agency_id for r in requests} == {housing.id, police.id}
     assert all(r.due_at == december.referral_deadline for r in requests)
     assert all(r.question == "What do you know of Mr Achebe's neighbours?" for r in requests)
     gemma, tom = await world.member(GEMMA), await world.member(TOM)
-    sent_to = {d.recipient_member_id: d for d in await world.outbox()}
+    sent_to = {d.recipient_member_id: d for d in await world.queued()}
     assert set(sent_to) == {gemma.id, tom.id}
-    assert "Information request for CM-2026-003" in card_text(sent_to[gemma.id].payload["card"])
-    assert "Samuel Achebe" in card_text(sent_to[gemma.id].payload["card"])
-    assert world.told.calls == [
+    assert "Information request for CM-2026-003" in cards.text(sent_to[gemma.id])
+    assert "Samuel Achebe" in cards.text(sent_to[gemma.id])
+    assert told.calls == [
         {
             "reference": "RF-2026-0049",
             "event": ReferralEvent.ACCEPTED,
@@ -398,7 +330,7 @@ async def test_accept_opens_a_case_on_the_meeting_and_asks_each_chosen_agency(
             "meeting_starts_at": december.starts_at,
         }
     ]
-    text = text_of(reply)
+    text = cards.shown(reply)
     assert "Accepted as CM-2026-003 for Tue 8 Dec" in text
     assert "Riverside Homes (Housing) (Gemma Hartley)" in text
     assert "Riverside Police (Tom Okafor)" in text
@@ -406,7 +338,7 @@ async def test_accept_opens_a_case_on_the_meeting_and_asks_each_chosen_agency(
 
 async def test_accept_goes_last_on_an_agenda_that_has_items(world: World) -> None:
     first = await triage.accept(await world.request(PRIYA, await accept_data(world)), world.deps)
-    assert "Accepted as" in text_of(first)
+    assert "Accepted as" in cards.shown(first)
     aisha = await world.member(AISHA)
     second = Referral(
         panel_id=world.panel.id,
@@ -423,7 +355,7 @@ async def test_accept_goes_last_on_an_agenda_that_has_items(world: World) -> Non
     await submit(world, second)
     data = {**(await accept_data(world)), "referral_id": second.id, "version": second.version}
     await triage.accept(await world.request(PRIYA, data), world.deps)
-    december = (await world.meetings())[0]
+    december = (await meetings(world))[0]
     async with world.storage.unit_of_work() as uow:
         agenda = await uow.meetings.agenda(world.panel.id, december.id)
     assert [(i.position, i.title) for i in agenda] == [(1, "CM-2026-003"), (2, "CM-2026-004")]
@@ -435,7 +367,7 @@ async def test_an_invited_agency_asked_for_information_is_invited_to_the_case(
     data = await accept_data(world, "Riverside Fire and Rescue")
     await triage.accept(await world.request(PRIYA, data), world.deps)
     fire = await world.agency("Riverside Fire and Rescue")
-    case = next(c for c in await world.cases() if c.reference == "CM-2026-003")
+    case = next(c for c in await cases(world) if c.reference == "CM-2026-003")
     assert case.invited_agency_ids == frozenset({fire.id})
 
 
@@ -449,8 +381,8 @@ async def test_the_deputy_receives_the_request_while_the_spoc_is_away(world: Wor
     data = await accept_data(world, "Riverside Homes (Housing)")
     reply = await triage.accept(await world.request(PRIYA, data), world.deps)
     daniel = await world.member(DANIEL)
-    assert [d.recipient_member_id for d in await world.outbox()] == [daniel.id]
-    assert "Riverside Homes (Housing) (Daniel Reyes)" in text_of(reply)
+    assert [d.recipient_member_id for d in await world.queued()] == [daniel.id]
+    assert "Riverside Homes (Housing) (Daniel Reyes)" in cards.shown(reply)
 
 
 async def test_an_agency_with_nobody_to_receive_the_request_is_named_on_the_outcome(
@@ -458,21 +390,21 @@ async def test_an_agency_with_nobody_to_receive_the_request_is_named_on_the_outc
 ) -> None:
     data = await accept_data(world, "Adult Social Care")
     reply = await triage.accept(await world.request(PRIYA, data), world.deps)
-    assert "Adult Social Care (no SPOC or deputy: ask them yourself)" in text_of(reply)
-    case = next(c for c in await world.cases() if c.reference == "CM-2026-003")
-    assert len(await world.requests_for(case)) == 1
-    assert await world.outbox() == []
+    assert "Adult Social Care (no SPOC or deputy: ask them yourself)" in cards.shown(reply)
+    case = next(c for c in await cases(world) if c.reference == "CM-2026-003")
+    assert len(await requests_for(world, case)) == 1
+    assert await world.queued() == []
 
 
 async def test_answers_are_due_two_days_before_a_meeting_whose_deadline_passed(
     world: World,
 ) -> None:
-    december = (await world.meetings())[0]
+    december = (await meetings(world))[0]
     world.clock.advance(december.referral_deadline + timedelta(hours=1))
     data = await accept_data(world, "Riverside Police")
     await triage.accept(await world.request(PRIYA, data), world.deps)
-    case = next(c for c in await world.cases() if c.reference == "CM-2026-003")
-    (request,) = await world.requests_for(case)
+    case = next(c for c in await cases(world) if c.reference == "CM-2026-003")
+    (request,) = await requests_for(world, case)
     assert request.due_at == december.starts_at - timedelta(days=2)
 
 
@@ -481,21 +413,22 @@ async def test_answers_are_due_two_days_before_a_meeting_whose_deadline_passed(
 
 async def test_asking_for_more_information_sends_the_referral_back_to_its_referrer(
     world: World,
+    told: Told,
 ) -> None:
-    referral = await world.referral()
+    referral = await stored_referral(world)
     data = {
         "referral_id": referral.id,
         "version": referral.version,
         "question": "Has the housing officer visited since the last incident?",
     }
     reply = await triage.ask(await world.request(PRIYA, data), world.deps)
-    stored = await world.referral()
+    stored = await stored_referral(world)
     assert stored.status is ReferralStatus.MORE_INFO_REQUESTED
     assert stored.more_info_question == data["question"]
-    assert [c["event"] for c in world.told.calls] == [ReferralEvent.MORE_INFO_NEEDED]
-    assert "Sent back to Aisha Bello" in text_of(reply)
-    assert await world.cases() != [] and all(
-        c.referral_id != referral.id for c in await world.cases()
+    assert [c["event"] for c in told.calls] == [ReferralEvent.MORE_INFO_NEEDED]
+    assert "Sent back to Aisha Bello" in cards.shown(reply)
+    assert await cases(world) != [] and all(
+        c.referral_id != referral.id for c in await cases(world)
     )
 
 
@@ -514,9 +447,9 @@ async def test_asking_for_more_information_sends_the_referral_back_to_its_referr
     ids=lambda v: v.value if isinstance(v, DeclineReason) else None,
 )
 async def test_declining_records_the_reason_and_tells_the_referrer(
-    world: World, reason: DeclineReason, extra: dict[str, str], note: str | None
+    world: World, reason: DeclineReason, extra: dict[str, str], note: str | None, told: Told
 ) -> None:
-    referral = await world.referral()
+    referral = await stored_referral(world)
     data = {
         "referral_id": referral.id,
         "version": referral.version,
@@ -524,13 +457,13 @@ async def test_declining_records_the_reason_and_tells_the_referrer(
         **extra,
     }
     reply = await triage.decline(await world.request(PRIYA, data), world.deps)
-    stored = await world.referral()
+    stored = await stored_referral(world)
     assert stored.status is ReferralStatus.DECLINED
     assert stored.decline_reason is reason
     assert stored.decline_note == (note or extra.get("decline_note"))
-    assert [c["event"] for c in world.told.calls] == [ReferralEvent.DECLINED]
-    assert "Declined: " in text_of(reply)
-    assert DECLINE_LABELS[reason] in text_of(reply)
+    assert [c["event"] for c in told.calls] == [ReferralEvent.DECLINED]
+    assert "Declined: " in cards.shown(reply)
+    assert DECLINE_LABELS[reason] in cards.shown(reply)
 
 
 # ---- refusals and bad input: nothing changes ------------------------------------------
@@ -539,9 +472,9 @@ async def test_declining_records_the_reason_and_tells_the_referrer(
 @pytest.mark.parametrize("aad", [AISHA, GEMMA, TOM], ids=["referrer", "spoc", "chair"])
 @pytest.mark.parametrize("verb", ["accept", "ask", "decline"])
 async def test_only_coordinators_may_triage_and_a_refusal_is_audited(
-    world: World, aad: str, verb: str
+    world: World, aad: str, verb: str, told: Told
 ) -> None:
-    before = await world.snapshot()
+    before = await snapshot(world, told)
     data = await accept_data(world, "Riverside Police")
     data.update(question="Why?", decline_reason="out_of_area")
     # Through the dispatcher, as every click goes: the guard decides before the handler.
@@ -549,7 +482,7 @@ async def test_only_coordinators_may_triage_and_a_refusal_is_audited(
         await run_verb(
             build_router(), await world.request(aad, data), f"triage.{verb}", data, world.deps
         )
-    assert await world.snapshot() == before
+    assert await snapshot(world, told) == before
     async with world.storage.unit_of_work() as uow:
         trail = await uow.audit.for_entity(world.panel.id, "referral", data["referral_id"])
     assert [e.verb for e in trail] == [AuditVerb.REFUSE]
@@ -586,7 +519,7 @@ async def other_panel(world: World) -> tuple[Meeting, Agency]:
     ],
 )
 async def test_accept_with_bad_input_shows_the_card_again_and_changes_nothing(
-    world: World, case: str, field_error: str
+    world: World, case: str, field_error: str, told: Told
 ) -> None:
     data = await accept_data(world, "Riverside Police")
     their_meeting, their_agency = await other_panel(world)
@@ -605,10 +538,10 @@ async def test_accept_with_bad_input_shows_the_card_again_and_changes_nothing(
         "agency ids not text": {"agency_ids": {"police": True}},
     }
     data.update(changes[case])
-    before = await world.snapshot()
+    before = await snapshot(world, told)
     reply = await triage.accept(await world.request(PRIYA, data), world.deps)
-    assert await world.snapshot() == before
-    text = text_of(reply)
+    assert await snapshot(world, told) == before
+    text = cards.shown(reply)
     assert "Triage referral RF-2026-0049" in text
     assert field_error in text
     assert "Accept and send requests" in text  # the form is shown open, ready to correct
@@ -616,14 +549,15 @@ async def test_accept_with_bad_input_shows_the_card_again_and_changes_nothing(
 
 async def test_asking_without_a_question_shows_the_card_again_and_changes_nothing(
     world: World,
+    told: Told,
 ) -> None:
-    referral = await world.referral()
-    before = await world.snapshot()
+    referral = await stored_referral(world)
+    before = await snapshot(world, told)
     for question in (None, "", "   "):
         data = {"referral_id": referral.id, "version": referral.version, "question": question}
         reply = await triage.ask(await world.request(PRIYA, data), world.deps)
-        assert "Write the question for the referrer." in text_of(reply)
-    assert await world.snapshot() == before
+        assert "Write the question for the referrer." in cards.shown(reply)
+    assert await snapshot(world, told) == before
 
 
 @pytest.mark.parametrize(
@@ -641,43 +575,46 @@ async def test_asking_without_a_question_shows_the_card_again_and_changes_nothin
     ids=["no-reason", "unknown-reason", "no-meeting", "unknown-meeting", "note-too-long"],
 )
 async def test_decline_with_bad_input_shows_the_card_again_and_changes_nothing(
-    world: World, fields: dict[str, str], error: str
+    world: World, fields: dict[str, str], error: str, told: Told
 ) -> None:
-    referral = await world.referral()
-    before = await world.snapshot()
+    referral = await stored_referral(world)
+    before = await snapshot(world, told)
     data = {"referral_id": referral.id, "version": referral.version, **fields}
     reply = await triage.decline(await world.request(PRIYA, data), world.deps)
-    assert error in text_of(reply)
-    assert "Decline the referral" in text_of(reply)
-    assert await world.snapshot() == before
+    assert error in cards.shown(reply)
+    assert "Decline the referral" in cards.shown(reply)
+    assert await snapshot(world, told) == before
 
 
 # ---- two coordinators -----------------------------------------------------------------
 
 
-async def test_a_click_on_a_referral_already_decided_says_who_decided_it(world: World) -> None:
+async def test_a_click_on_a_referral_already_decided_says_who_decided_it(
+    world: World, told: Told
+) -> None:
     data = await accept_data(world, "Riverside Police")
     await triage.accept(await world.request(PRIYA, data), world.deps)
-    before = await world.snapshot()
+    before = await snapshot(world, told)
     for verb in (triage.accept, triage.ask, triage.decline):
         reply = await verb(
             await world.request(MARCUS, {**data, "question": "?", "decline_reason": "duplicate"}),
             world.deps,
         )
-        assert "Already accepted by Priya Raman as CM-2026-003" in text_of(reply)
-    assert await world.snapshot() == before
-    assert len([c for c in await world.cases() if c.referral_id == data["referral_id"]]) == 1
+        assert "Already accepted by Priya Raman as CM-2026-003" in cards.shown(reply)
+    assert await snapshot(world, told) == before
+    assert len([c for c in await cases(world) if c.referral_id == data["referral_id"]]) == 1
 
 
 async def test_a_card_for_an_older_version_is_shown_again_instead_of_acting(
     world: World,
+    told: Told,
 ) -> None:
     data = await accept_data(world, "Riverside Police")
     data["version"] = data["version"] + 5
-    before = await world.snapshot()
+    before = await snapshot(world, told)
     reply = await triage.accept(await world.request(PRIYA, data), world.deps)
-    assert await world.snapshot() == before
-    text = text_of(reply)
+    assert await snapshot(world, told) == before
+    text = cards.shown(reply)
     assert "Triage referral RF-2026-0049" in text
     assert "Someone changed this referral while you were deciding" in text
 
@@ -710,7 +647,9 @@ class PausingUnitOfWork:
         await self._inner.__aexit__(*exc)
 
 
-async def test_two_coordinators_accepting_at_once_open_exactly_one_case(world: World) -> None:
+async def test_two_coordinators_accepting_at_once_open_exactly_one_case(
+    world: World, told: Told
+) -> None:
     data = await accept_data(world, "Riverside Police")
     loaded, go = asyncio.Event(), asyncio.Event()
     first_unit = [True]
@@ -728,15 +667,15 @@ async def test_two_coordinators_accepting_at_once_open_exactly_one_case(world: W
     go.set()
     results = await asyncio.gather(marcus, return_exceptions=True)
 
-    assert "Accepted as CM-2026-003" in text_of(priya)
-    mine = [c for c in await world.cases() if c.referral_id == data["referral_id"]]
+    assert "Accepted as CM-2026-003" in cards.shown(priya)
+    mine = [c for c in await cases(world) if c.referral_id == data["referral_id"]]
     assert len(mine) == 1
-    assert len(await world.requests_for(mine[0])) == 1
-    assert len(world.told.calls) == 1
+    assert len(await requests_for(world, mine[0])) == 1
+    assert len(told.calls) == 1
     (loser,) = results
     if isinstance(loser, BaseException):
         raise loser
-    assert "Already accepted by Priya Raman as CM-2026-003" in text_of(loser)
+    assert "Already accepted by Priya Raman as CM-2026-003" in cards.shown(loser)
 
 
 # ---- information requests -------------------------------------------------------------
@@ -745,8 +684,8 @@ async def test_two_coordinators_accepting_at_once_open_exactly_one_case(world: W
 async def accepted_case(world: World, *agencies: str) -> tuple[Case, list[InformationRequest]]:
     data = await accept_data(world, *agencies)
     await triage.accept(await world.request(PRIYA, data), world.deps)
-    case = next(c for c in await world.cases() if c.referral_id == data["referral_id"])
-    return case, await world.requests_for(case)
+    case = next(c for c in await cases(world) if c.referral_id == data["referral_id"])
+    return case, await requests_for(world, case)
 
 
 async def test_the_asked_agencys_spoc_answers_and_the_coordinators_hear_of_it(
@@ -762,15 +701,15 @@ async def test_the_asked_agencys_spoc_answers_and_the_coordinators_hear_of_it(
     }
     reply = await info_requests.answer_request(await world.request(GEMMA, data), world.deps)
 
-    assert "Thank you — returned to the panel" in text_of(reply)
-    stored = next(r for r in await world.requests_for(case) if r.id == request.id)
+    assert "Thank you — returned to the panel" in cards.shown(reply)
+    stored = next(r for r in await requests_for(world, case) if r.id == request.id)
     assert stored.status is RequestStatus.ANSWERED
     assert stored.answer == "Tenant since 2019; two noise complaints."
     assert stored.answered_by_member_id == (await world.member(GEMMA)).id
     priya, marcus = await world.member(PRIYA), await world.member(MARCUS)
-    notices = [d for d in await world.outbox() if d.key.startswith("inforeq-answered:")]
+    notices = [d for d in await world.queued() if d.key.startswith("inforeq-answered:")]
     assert {d.recipient_member_id for d in notices} == {priya.id, marcus.id}
-    assert card_text(notices[0].payload["card"]).startswith(
+    assert cards.text(notices[0]).startswith(
         "Riverside Homes (Housing) answered the request for CM-2026-003 (1 of 2 agencies answered)"
     )
     # a second click (or a second person) changes nothing and queues nothing more; Daniel,
@@ -778,20 +717,20 @@ async def test_the_asked_agencys_spoc_answers_and_the_coordinators_hear_of_it(
     again = await info_requests.answer_request(
         await world.request(DANIEL, {**data, "answer": "Something else"}), world.deps
     )
-    assert "needs your acceptance" in text_of(again)
-    assert "Tenant since 2019" not in text_of(again)
+    assert "needs your acceptance" in cards.shown(again)
+    assert "Tenant since 2019" not in cards.shown(again)
     again = await info_requests.answer_request(
         await world.request(GEMMA, {**data, "answer": "Something else"}), world.deps
     )
-    assert "Gemma Hartley" in text_of(again)
-    assert len([d for d in await world.outbox() if d.key.startswith("inforeq-answered:")]) == 2
+    assert "Gemma Hartley" in cards.shown(again)
+    assert len([d for d in await world.queued() if d.key.startswith("inforeq-answered:")]) == 2
 
 
 async def test_the_deputy_may_answer_for_the_agency(world: World) -> None:
     _, (request,) = await accepted_case(world, "Riverside Homes (Housing)")
     data = {"request_id": request.id, "version": request.version, "answer": "Nothing known."}
     reply = await info_requests.answer_request(await world.request(DANIEL, data), world.deps)
-    assert "Thank you — returned to the panel" in text_of(reply)
+    assert "Thank you — returned to the panel" in cards.shown(reply)
 
 
 @pytest.mark.parametrize(
@@ -803,16 +742,16 @@ async def test_only_the_asked_agencys_spoc_or_deputy_may_answer(
     world: World, aad: str, agency: str
 ) -> None:
     case, (request,) = await accepted_case(world, agency)
-    before = len(await world.outbox())
+    before = len(await world.queued())
     data = {"request_id": request.id, "answer": "Here you go."}
     # Through the dispatcher, as every click goes: the guard decides before the handler.
     with pytest.raises(NotAllowed, match=r"another agency|Only the panel.s SPOCs and deputies"):
         await run_verb(
             build_router(), await world.request(aad, data), "info.answer", data, world.deps
         )
-    (stored,) = await world.requests_for(case)
+    (stored,) = await requests_for(world, case)
     assert stored.status is RequestStatus.OPEN
-    assert len(await world.outbox()) == before
+    assert len(await world.queued()) == before
 
 
 async def test_an_empty_answer_shows_the_request_again_with_the_error(world: World) -> None:
@@ -823,10 +762,10 @@ async def test_an_empty_answer_shows_the_request_again_with_the_error(world: Wor
         ),
         world.deps,
     )
-    text = text_of(reply)
+    text = cards.shown(reply)
     assert "Information request for CM-2026-003" in text
     assert "Write the agency's information." in text
-    (stored,) = await world.requests_for(case)
+    (stored,) = await requests_for(world, case)
     assert stored.status is RequestStatus.OPEN
 
 
@@ -835,7 +774,7 @@ async def test_an_empty_answer_shows_the_request_again_with_the_error(world: Wor
 
 async def test_a_coordinator_sees_every_pending_referral_with_its_age(world: World) -> None:
     reply = await triage.referrals(await world.request(PRIYA), world.deps)
-    text = text_of(reply)
+    text = cards.shown(reply)
     assert "Referrals waiting for a decision" in text
     assert "**RF-2026-0049** · Victim Support · medium risk · 2 days · awaiting triage" in text
     assert "Open RF-2026-0049" in text
@@ -844,10 +783,10 @@ async def test_a_coordinator_sees_every_pending_referral_with_its_age(world: Wor
 
 async def test_a_coordinator_opens_a_referrals_triage_card_by_its_reference(world: World) -> None:
     reply = await triage.referrals(await world.request(PRIYA, args="rf-2026-0049"), world.deps)
-    assert "Triage referral RF-2026-0049" in text_of(reply)
+    assert "Triage referral RF-2026-0049" in cards.shown(reply)
     accepted = await triage.referrals(await world.request(PRIYA, args="RF-2026-0047"), world.deps)
-    assert "Accepted as CM-2026-014" in text_of(accepted)
-    referral = await world.referral()
+    assert "Accepted as CM-2026-014" in cards.shown(accepted)
+    referral = await stored_referral(world)
     async with world.storage.unit_of_work() as uow:
         trail = await uow.audit.for_entity(world.panel.id, "referral", referral.id)
     assert [e.verb for e in trail] == [AuditVerb.VIEW]
@@ -856,7 +795,7 @@ async def test_a_coordinator_opens_a_referrals_triage_card_by_its_reference(worl
 async def test_a_referrer_sees_their_own_referrals_and_what_became_of_each(
     world: World,
 ) -> None:
-    referral = await world.referral()
+    referral = await stored_referral(world)
     await triage.decline(
         await world.request(
             PRIYA,
@@ -869,7 +808,7 @@ async def test_a_referrer_sees_their_own_referrals_and_what_became_of_each(
         ),
         world.deps,
     )
-    text = text_of(await triage.referrals(await world.request(AISHA), world.deps))
+    text = cards.shown(await triage.referrals(await world.request(AISHA), world.deps))
     assert "Your referrals" in text
     assert "**RF-2026-0049**" in text
     assert "declined: A more appropriate meeting exists (Domestic-abuse MARAC)" in text
@@ -879,7 +818,7 @@ async def test_a_referrer_sees_their_own_referrals_and_what_became_of_each(
 
 
 async def test_a_member_who_made_no_referral_is_told_so(world: World) -> None:
-    text = text_of(await triage.referrals(await world.request(GEMMA), world.deps))
+    text = cards.shown(await triage.referrals(await world.request(GEMMA), world.deps))
     assert "You have not made a referral to this panel yet." in text
 
 

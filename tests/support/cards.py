@@ -88,6 +88,11 @@ def text(said: Any) -> str:
     return "\n".join(card_text(c) for c in cards(said))
 
 
+def shown(said: Any) -> str:
+    """The text of the one card in what was said (fails when it said no card, or several)."""
+    return card_text(card(said))
+
+
 def actions(node: Any, *kinds: str) -> list[dict[str, Any]]:
     """Every action of the given kinds (any Action.* when none is given), in card order."""
     return [
@@ -112,9 +117,10 @@ def verb_of(found: Mapping[str, Any]) -> str | None:
     return sent
 
 
-def titles(node: Any) -> list[str]:
-    """The titles of a card's actions of every kind, in card order."""
-    return [str(a["title"]) for a in actions(node) if "title" in a]
+def titles(node: Any, *kinds: str) -> list[str]:
+    """The titles of a card's actions of the given kinds (every kind when none is given), in
+    card order."""
+    return [str(a["title"]) for a in actions(node, *kinds) if "title" in a]
 
 
 def with_verb(node: Any, verb: str) -> list[dict[str, Any]]:

@@ -61,6 +61,7 @@ NAMES: dict[str, str] = {
     **{person.aad_object_id: person.name for person in PEOPLE},
     STRANGER: "Sam Stranger",
 }
+PRIYA, TOM, GEMMA, DANIEL, AISHA = (AAD[n] for n in ("Priya", "Tom", "Gemma", "Daniel", "Aisha"))
 HOUSING = "Riverside Homes (Housing)"
 POLICE = "Riverside Police"
 
@@ -159,15 +160,15 @@ class World:
     async def request(
         self,
         who: str | Member,
+        data: Mapping[str, Any] | None = None,
         *,
         kind: ConversationKind = ConversationKind.PERSONAL,
         args: str = "",
-        data: Mapping[str, Any] | None = None,
         conversation_id: str | None = None,
     ) -> Request:
         """What the Teams layer would hand a handler: `who` (a member, a name or an Entra
-        object id) asking in a kind of chat; the panel as it is stored now, and the
-        membership if `who` is a member."""
+        object id) asking in a kind of chat, with a click's data or a command's arguments;
+        the panel as it is stored now, and the membership if `who` is a member."""
         if isinstance(who, Member):
             aad, name = who.aad_object_id, who.name
         else:
