@@ -11,24 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.kernel.ports import Storage, UnitOfWork
 from bot.settings import Settings
-from storage import migrate_async, open_storage
-from tests.conftest import BotUnderTest, Connector, start_bot
-from tests.contract.conftest import (
-    POSTGRES_URL,
-    SQL_BACKENDS,
-    drop_schema,
-    require_postgres,
-    unique_schema,
-)
+from tests.conftest import BotUnderTest, Connector
 from tests.support import governance as g
+from tests.support.world import serving
 
 NEW_TEAM = "19:eastborough-cmarac@thread.tacv2"
 NIA = "5a6b7c8d-0000-4000-8000-0000000000e1"
@@ -99,37 +92,17 @@ class HeldStorage:
         await self._inner.close()
 
 
-@pytest.fixture(params=SQL_BACKENDS)
-async def database(request: Any, tmp_path: Path) -> AsyncIterator[Storage]:
-    """A fresh, migrated SQLite file or PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{(tmp_path / 'bot.sqlite3').as_posix()}"
-        await migrate_async(url)
-        storage = open_storage(url)
-        yield storage
-        await storage.close()
-        return
-    await require_postgres()
-    schema = unique_schema(request.node.name)
-    await migrate_async(POSTGRES_URL, schema=schema)
-    storage = open_storage(POSTGRES_URL, schema=schema)
-    yield storage
-    await storage.close()
-    await drop_schema(schema)
-
-
 @pytest.fixture
 async def held(
     database: Storage, connector: Connector, clock: FixedClock, request: Any
 ) -> AsyncIterator[BotUnderTest]:
     """The demo panel served by the real app, saves to `request.param` held in pairs."""
-    await g.seed_demo(database.unit_of_work, clock)
+    await seed_demo(database.unit_of_work, clock)
     storage = HeldStorage(database, request.param)
     # Both are administrators the council authorised to make a team a panel.
     settings = Settings(panel_admins=frozenset({NIA, OMAR}))
-    running = await start_bot(storage, connector, clock, settings=settings)  # type: ignore[arg-type]
-    yield running
-    await running.client.close()
+    async with serving(storage, connector, clock, settings=settings, demo=False) as running:  # type: ignore[arg-type]
+        yield running
 
 
 def _no_failure(bot: BotUnderTest) -> None:

@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,23 +23,22 @@ from sqlalchemy import JSON, Date, LargeBinary, String, Text, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.referral import normalise_name
 from bot.kernel.ports import Storage
 from cards.kit import Card, card_text
 from cards.verbs import Verb
-from storage import SqlStorage, migrate_async, open_storage
+from storage import SqlStorage
 from storage.inventory import NO_PERSONAL_DATA, Kind, subject_holdings, unlisted
 from storage.sql.models import Base
 from tests.conftest import BotUnderTest, Connector
-from tests.contract.conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
 from tests.support import activities as acts
+from tests.support import cards
 from tests.support import dataprotection as dp
-from tests.test_agenda_service import PEOPLE, press
+from tests.support.world import serving
+from tests.test_agenda_service import PEOPLE
 from tests.test_intake_service import CONSENT, REVIEW, RISK_SOME
 from tests.test_meeting_run_bot import group_invoke, group_message
-from tests.test_triage_bot import click, find_buttons
 
 NAME = "Ottoline Fairweather-Quist"
 ALIAS = "Lina Quist"
@@ -158,33 +156,13 @@ async def text_columns(storage: Storage) -> list[tuple[str, str, int | None]]:
 # ---- the backends ---------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def storage(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    """A fresh, migrated database of each kind."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{(tmp_path / 'erasure.sqlite3').as_posix()}"
-        await migrate_async(url)
-        opened = open_storage(url)
-        yield opened
-        await opened.close()
-        return
-    await require_postgres()
-    schema = unique_schema("erasure_scan")
-    await migrate_async(POSTGRES_URL, schema=schema)
-    opened = open_storage(POSTGRES_URL, schema=schema)
-    try:
-        yield opened
-    finally:
-        await opened.close()
-        await drop_schema(schema)
-
-
 @pytest.fixture
-async def bot(storage: Storage, connector: Connector, clock: FixedClock) -> AsyncIterator[Any]:
-    await seed_demo(storage.unit_of_work, clock)
-    running = await dp.start_bot(storage, connector, clock)
-    yield running
-    await running.client.close()
+async def bot(
+    database: Storage, connector: Connector, clock: FixedClock
+) -> AsyncIterator[BotUnderTest]:
+    """The demo panel served by the real app with its download links (SQLite, PostgreSQL)."""
+    async with serving(database, connector, clock, settings=dp.settings()) as running:
+        yield running
 
 
 # ---- talking to the bot ---------------------------------------------------------------------
@@ -200,42 +178,30 @@ async def press_private(
     bot: BotUnderTest, verb: str, data: dict[str, Any], who: str = "Priya"
 ) -> Card:
     activity = acts.card_invoke(bot.service_url, verb, data, aad=PEOPLE[who], name=who)
-    response = await bot.post(activity)
-    assert response.status == 200
-    body: dict[str, Any] = await response.json()
-    assert body["type"] == "application/vnd.microsoft.card.adaptive", body
-    card: Card = body["value"]
-    return card
+    return cards.card(await bot.invoke(activity))
 
 
 async def press_in_meeting(
     bot: BotUnderTest, card: Card, label: str, who: str, **typed: Any
 ) -> Card:
-    verb, data = press(card, label, **typed)
-    response = await bot.post(group_invoke(bot.service_url, verb, data, who=who))
-    assert response.status == 200
-    body: dict[str, Any] = await response.json()
+    verb, data = cards.press(card, label, **typed)
+    body = await bot.invoke(group_invoke(bot.service_url, verb, data, who=who))
     if body["type"] == "application/vnd.microsoft.activity.message":
         # The card now names her: the channel gate sent it to the chair in private.
         await bot.deliver()
         return last_card_to(bot, who)
-    assert body["type"] == "application/vnd.microsoft.card.adaptive", body
-    result: Card = body["value"]
-    return result
+    return cards.card(body)
 
 
 def last_card_to(bot: BotUnderTest, who: str) -> Card:
-    sent = bot.connector.to_conversation(f"a:personal-{PEOPLE[who]}")
-    cards = [a["content"] for s in sent for a in s.get("attachments") or []]
-    assert cards, f"nothing was sent to {who}"
-    card: Card = cards[-1]
-    return card
+    sent = list(cards_to(bot, who))
+    assert sent, f"nothing was sent to {who}"
+    return sent[-1]
 
 
 def cards_to(bot: BotUnderTest, who: str) -> Iterator[Card]:
     for sent in bot.connector.to_conversation(f"a:personal-{PEOPLE[who]}"):
-        for attachment in sent.get("attachments") or []:
-            yield attachment["content"]
+        yield from cards.cards(sent)
 
 
 async def agency_id(bot: BotUnderTest, name: str) -> str:
@@ -272,8 +238,7 @@ async def refer(bot: BotUnderTest, *, submit: bool) -> str:
     """Aisha refers Ottoline on the intake card; the reference."""
     await say(bot, "refer new" if not submit else "refer", who="Aisha")
     card = last_card_to(bot, "Aisha")
-    (first,) = [b for b in find_buttons(card) if b.get("verb") == Verb.REFER_NEXT.value]
-    referral_id = str(first["data"]["referral_id"])
+    referral_id = str(cards.button(card, verb=Verb.REFER_NEXT)["data"]["referral_id"])
     about = {
         "category": "asb_vulnerable",
         "discussed_with": f"Her neighbour at {ADDRESS}",
@@ -334,10 +299,9 @@ async def plant(bot: BotUnderTest) -> str:
     housing = await agency_id(bot, "Riverside Homes (Housing)")
     outcome = await press_private(
         bot,
-        "triage.accept",
-        click(
+        *cards.press(
             triage,
-            "triage.accept",
+            verb="triage.accept",
             agency_ids=housing,
             info_question=f"What do you know of {NAME} at {ADDRESS}?",
         ),
@@ -350,15 +314,15 @@ async def plant(bot: BotUnderTest) -> str:
     # Gemma answers the information request, naming her.
     request = next(c for c in reversed(list(cards_to(bot, "Gemma"))) if case in card_text(c))
     answer = f"{NAME} has been our tenant at {ADDRESS} since 2019; call {PHONE}"
-    await press_private(bot, "info.answer", click(request, "info.answer", answer=answer), "Gemma")
+    await press_private(bot, *cards.press(request, verb="info.answer", answer=answer), "Gemma")
 
     # The meeting: Priya publishes the agenda with other business about her, Tom chairs.
     await say(bot, "agenda")
     agenda = last_card_to(bot, "Priya")
-    (other,) = [b for b in find_buttons(agenda) if b.get("verb") == Verb.AGENDA_ADD_OTHER.value]
+    other = cards.button(agenda, verb=Verb.AGENDA_ADD_OTHER)
     typed = {"title": f"{NAME}: housing transfer", "minutes": "5"}
-    agenda = await press_private(bot, other["verb"], {**other["data"], **typed})
-    verb, data = press(agenda, "Publish agenda")
+    agenda = await press_private(bot, other["verb"], cards.data(other, **typed))
+    verb, data = cards.press(agenda, "Publish agenda")
     await press_private(bot, verb, data)
     await bot.post(group_message(bot.service_url, "start", who="Tom", meeting=True))
     statement = bot.connector.to_conversation("19:meeting_NzY4ZGYxMmMtMjQ1Ny00@thread.v2")[-1]
@@ -382,7 +346,7 @@ async def plant(bot: BotUnderTest) -> str:
         bot, chair, "Save summary", "Tom", summary=f"{NAME} (born 12 Mar 1984) is frightened"
     )
     for _ in range(10):
-        if "End the meeting" in [b.get("title") for b in find_buttons(chair)]:
+        if "End the meeting" in cards.titles(chair):
             break
         chair = await press_in_meeting(bot, chair, "Next", "Tom")
     await press_in_meeting(bot, chair, "End the meeting", "Tom")
@@ -392,14 +356,16 @@ async def plant(bot: BotUnderTest) -> str:
     action_card = next(
         c for c in reversed(list(cards_to(bot, "Gemma"))) if "door camera" in card_text(c)
     )
-    verb, data = press(action_card, "Save update", **{"update-0": f"Phoned {NAME} on {PHONE}"})
+    verb, data = cards.press(
+        action_card, "Save update", **{"update-0": f"Phoned {NAME} on {PHONE}"}
+    )
     await press_private(bot, verb, data, who="Gemma")
 
     # Priya approves the minutes; a second referral is left as a draft; Priya searches.
     draft = next(
         c for c in reversed(list(cards_to(bot, "Priya"))) if "Draft minutes" in card_text(c)
     )
-    verb, data = press(draft, "Approve minutes")
+    verb, data = cards.press(draft, "Approve minutes")
     await press_private(bot, verb, data)
     await refer(bot, submit=False)
     await say(bot, f"sar {NAME} {BORN.isoformat()}")
@@ -413,7 +379,7 @@ async def erase(bot: BotUnderTest) -> str:
     await say(bot, f"erase {NAME} {BORN:%d/%m/%Y}")
     preview = last_card_to(bot, "Priya")
     assert card_text(preview).startswith(f"Erase {NAME}'s personal data?"), card_text(preview)
-    verb, data = press(preview, "Erase", reason=REASON)
+    verb, data = cards.press(preview, "Erase", reason=REASON)
     return card_text(await press_private(bot, verb, data))
 
 
@@ -434,9 +400,9 @@ async def test_after_erasure_no_column_of_any_table_holds_her(bot: BotUnderTest)
 
 
 async def test_every_text_column_is_in_the_inventory_or_declared_free_of_personal_data(
-    storage: Storage,
+    database: Storage,
 ) -> None:
-    columns = await text_columns(storage)
+    columns = await text_columns(database)
     assert unlisted(columns) == [], (
         "add these columns to storage/inventory.py (INVENTORY, or NO_PERSONAL_DATA with why)"
     )

@@ -19,17 +19,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
-from bot.domain.panel import IsaAcceptance
 from bot.kernel.ports import Storage, UnitOfWork
 from bot.kernel.versions import STALE_DETAIL
 from bot.settings import Settings
@@ -37,18 +33,12 @@ from cards.actions import MARK_DONE, SAVE_UPDATE
 from cards.info_request import ANSWERED_TITLE, SEND_ANSWER
 from cards.kit import Card, card_text
 from cards.verbs import VERSION_KEY, Verb
-from storage import migrate_async, open_storage
 from tests import test_meeting_run_bot as run
-from tests.conftest import NOW, BotUnderTest, Connector, start_bot
-from tests.contract.conftest import (
-    POSTGRES_URL,
-    SQL_BACKENDS,
-    drop_schema,
-    require_postgres,
-    unique_schema,
-)
+from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
+from tests.support import cards
 from tests.support import governance as g
+from tests.support.world import demo_world, serving
 
 HOUSING = "Riverside Homes (Housing)"
 DONE_NOTE = "Camera fitted; tenant shown how to use it."
@@ -131,44 +121,16 @@ class HeldStorage:
         await self._inner.close()
 
 
-@pytest.fixture(params=SQL_BACKENDS)
-async def database(request: Any, tmp_path: Path) -> AsyncIterator[Storage]:
-    """A fresh, migrated SQLite file or PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{(tmp_path / 'bot.sqlite3').as_posix()}"
-        await migrate_async(url)
-        storage = open_storage(url)
-        yield storage
-        await storage.close()
-        return
-    await require_postgres()
-    schema = unique_schema(request.node.name)
-    await migrate_async(POSTGRES_URL, schema=schema)
-    storage = open_storage(POSTGRES_URL, schema=schema)
-    yield storage
-    await storage.close()
-    await drop_schema(schema)
-
-
 @pytest.fixture
 async def bot(
     database: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
     """The demo panel served by the real app; Daniel (Housing's deputy) has accepted the
     current agreement, so that both of Housing's contacts may answer for it."""
-    await g.seed_demo(database.unit_of_work, clock)
-    daniel = await g.member_of(database, g.DANIEL)
-    async with database.unit_of_work() as uow:
-        await uow.isa.save(
-            IsaAcceptance(
-                panel_id=daniel.panel_id, member_id=daniel.id, version="2", accepted_at=NOW
-            )
-        )
-        await uow.commit()
-    held = HeldStorage(database)
-    running = await start_bot(held, connector, clock)  # type: ignore[arg-type]
-    yield running
-    await running.client.close()
+    world = await demo_world(database, clock)
+    await world.accepts_agreement("Daniel")
+    async with serving(HeldStorage(database), connector, clock, demo=False) as running:  # type: ignore[arg-type]
+        yield running
 
 
 def held(bot: BotUnderTest) -> HeldStorage:
@@ -217,11 +179,6 @@ async def trail(bot: BotUnderTest, entity: str, entity_id: str) -> list[AuditEve
         return await uow.audit.for_entity(panel.id, entity, entity_id)
 
 
-def click_data(card: dict[str, Any], title: str, **typed: str) -> tuple[str, dict[str, Any]]:
-    found = g.button(card, title)
-    return found["verb"], {**found["data"], **typed}
-
-
 async def gemmas_action_list(bot: BotUnderTest) -> dict[str, Any]:
     """Gemma's `actions` list, as a card in her chat (Housing has one open action)."""
     await g.post(bot, "actions", g.GEMMA)
@@ -240,7 +197,7 @@ async def request_card(bot: BotUnderTest, aad: str, request_id: str) -> dict[str
 
 def no_failure(bot: BotUnderTest, *bodies: dict[str, Any]) -> None:
     for body in bodies:
-        assert "went wrong" not in g.text_of(body)
+        assert "went wrong" not in cards.text(body)
     assert not any("went wrong" in t for t in bot.connector.texts())
 
 
@@ -254,8 +211,8 @@ async def test_done_and_an_update_at_the_same_moment_one_wins_the_other_is_told(
     action = await housing_action(bot)
     assert action.status is ActionStatus.OPEN
     updates_before = len(action.updates)
-    done_verb, done = click_data(first, MARK_DONE, **{"note-0": DONE_NOTE})
-    update_verb, update = click_data(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
+    done_verb, done = cards.press(first, MARK_DONE, **{"note-0": DONE_NOTE})
+    update_verb, update = cards.press(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
     assert done[VERSION_KEY] == update[VERSION_KEY] == action.version
 
     held(bot).hold("actions")
@@ -267,7 +224,7 @@ async def test_done_and_an_update_at_the_same_moment_one_wins_the_other_is_told(
 
     now = await stored_action(bot, action.id)
     notes = [u.note for u in now.updates]
-    shown = {"done": g.text_of(done_body), "update": g.text_of(update_body)}
+    shown = {"done": cards.text(done_body), "update": cards.text(update_body)}
     won = "done" if now.status is ActionStatus.DONE else "update"
     lost = "update" if won == "done" else "done"
     # One coherent outcome: the winner's change whole, nothing of the loser's.
@@ -304,14 +261,14 @@ async def test_a_click_on_a_card_out_of_date_by_seconds_is_refused_and_keeps_the
 ) -> None:
     first, second = await gemmas_action_list(bot), await gemmas_action_list(bot)
     action = await housing_action(bot)
-    verb, data = click_data(first, SAVE_UPDATE, **{"update-0": "Letter sent to the tenant."})
+    verb, data = cards.press(first, SAVE_UPDATE, **{"update-0": "Letter sent to the tenant."})
     saved = await g.invoke(bot, verb, data, aad=g.GEMMA)
-    assert "Update saved." in g.text_of(saved)
+    assert "Update saved." in cards.text(saved)
 
     # Later, Daniel adds an update from the other copy, rendered before Gemma's.
-    verb, data = click_data(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
+    verb, data = cards.press(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
     refused = await g.invoke(bot, verb, data, aad=g.DANIEL)
-    shown = g.text_of(refused)
+    shown = cards.text(refused)
     assert f"This action was given an update by {HOUSING} at 10:00 {CHANGED}" in shown
     # The refreshed list shows Gemma's update, and quotes Daniel's text back to him.
     assert "Letter sent to the tenant." in shown
@@ -321,20 +278,20 @@ async def test_a_click_on_a_card_out_of_date_by_seconds_is_refused_and_keeps_the
     assert now.version == action.version + 1
 
     # The refreshed card is current: from it, the update is saved.
-    verb, data = click_data(refused["value"], SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
+    verb, data = cards.press(refused["value"], SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
     assert data[VERSION_KEY] == now.version
     again = await g.invoke(bot, verb, data, aad=g.DANIEL)
-    assert "Update saved." in g.text_of(again)
+    assert "Update saved." in cards.text(again)
     assert (await stored_action(bot, action.id)).updates[-1].note == UPDATE_NOTE
 
 
 async def test_done_on_a_stale_copy_after_done_reopens_nothing(bot: BotUnderTest) -> None:
     first, second = await gemmas_action_list(bot), await gemmas_action_list(bot)
     action = await housing_action(bot)
-    verb, data = click_data(first, MARK_DONE, **{"note-0": DONE_NOTE})
-    assert "Marked done. Thank you." in g.text_of(await g.invoke(bot, verb, data, aad=g.GEMMA))
-    verb, data = click_data(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
-    shown = g.text_of(await g.invoke(bot, verb, data, aad=g.DANIEL))
+    verb, data = cards.press(first, MARK_DONE, **{"note-0": DONE_NOTE})
+    assert "Marked done. Thank you." in cards.text(await g.invoke(bot, verb, data, aad=g.GEMMA))
+    verb, data = cards.press(second, SAVE_UPDATE, **{"update-0": UPDATE_NOTE})
+    shown = cards.text(await g.invoke(bot, verb, data, aad=g.DANIEL))
     assert f"This action was marked done by {HOUSING} at 10:00 {CHANGED}" in shown
     assert UPDATE_NOTE in shown  # quoted back: a done action has no box
     now = await stored_action(bot, action.id)
@@ -351,8 +308,8 @@ async def test_two_answers_to_one_request_at_the_same_moment_one_is_returned_one
     request = await housing_request(bot)
     gemmas = await request_card(bot, g.GEMMA, request.id)
     daniels = await request_card(bot, g.DANIEL, request.id)
-    verb, mine = click_data(gemmas, SEND_ANSWER, answer=GEMMA_ANSWER)
-    _, theirs = click_data(daniels, SEND_ANSWER, answer=DANIEL_ANSWER)
+    verb, mine = cards.press(gemmas, SEND_ANSWER, answer=GEMMA_ANSWER)
+    _, theirs = cards.press(daniels, SEND_ANSWER, answer=DANIEL_ANSWER)
     assert mine[VERSION_KEY] == theirs[VERSION_KEY] == request.version
 
     held(bot).hold("information_requests")
@@ -369,8 +326,8 @@ async def test_two_answers_to_one_request_at_the_same_moment_one_is_returned_one
     winner, loser = (gemma_body, daniel_body) if won_gemma else (daniel_body, gemma_body)
     lost_text = DANIEL_ANSWER if won_gemma else GEMMA_ANSWER
     # Both see the answer that was returned; only the winner is thanked for their own.
-    assert ANSWERED_TITLE in g.text_of(winner) and CHANGED not in g.text_of(winner)
-    told = g.text_of(loser)
+    assert ANSWERED_TITLE in cards.text(winner) and CHANGED not in cards.text(winner)
+    told = cards.text(loser)
     assert f"This request was answered by {HOUSING}" in told and CHANGED in told
     assert now.answer in told  # the answer returned, as the card shows it
     assert lost_text in told  # and theirs, quoted back to them in private: nothing lost
@@ -394,10 +351,10 @@ async def test_an_answer_from_a_card_out_of_date_by_seconds_is_refused(
     request = await housing_request(bot)
     gemmas = await request_card(bot, g.GEMMA, request.id)
     daniels = await request_card(bot, g.DANIEL, request.id)
-    verb, mine = click_data(gemmas, SEND_ANSWER, answer=GEMMA_ANSWER)
-    assert ANSWERED_TITLE in g.text_of(await g.invoke(bot, verb, mine, aad=g.GEMMA))
-    _, theirs = click_data(daniels, SEND_ANSWER, answer=DANIEL_ANSWER)
-    told = g.text_of(await g.invoke(bot, verb, theirs, aad=g.DANIEL))
+    verb, mine = cards.press(gemmas, SEND_ANSWER, answer=GEMMA_ANSWER)
+    assert ANSWERED_TITLE in cards.text(await g.invoke(bot, verb, mine, aad=g.GEMMA))
+    _, theirs = cards.press(daniels, SEND_ANSWER, answer=DANIEL_ANSWER)
+    told = cards.text(await g.invoke(bot, verb, theirs, aad=g.DANIEL))
     assert f"This request was answered by {HOUSING} at 10:00 {CHANGED}" in told
     assert GEMMA_ANSWER in told and DANIEL_ANSWER in told
     now = await stored_request(bot, request.id)
@@ -411,26 +368,24 @@ async def test_an_answer_from_a_card_out_of_date_by_seconds_is_refused(
 async def meeting_bot(
     database: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
-    """The demo panel, with the meeting features, its agenda published and the meeting
-    started in its chat (as tests/test_meeting_run_bot.py has it)."""
-    await g.seed_demo(database.unit_of_work, clock)
+    """The demo panel, its agenda published and the meeting started in its chat (as
+    tests/test_meeting_run_bot.py has it)."""
     settings = Settings(public_url="https://bot.example.org", ics_signing_secret=run.SECRET)
-    app = create_app(
-        settings,
-        storage=database,
-        clock=clock,
-        router=run.meeting_router(settings),
-        deliver_in_background=False,
-    )
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    bot = BotUnderTest(client, connector.fake, connector.url, database)
-    await bot.post(acts.bot_installed_in_team(bot.service_url))
-    await bot.post(acts.personal_message(bot.service_url, "agenda"))
-    await run.click_personal(bot, bot.connector.cards()[-1], "Publish agenda")
-    await bot.post(run.group_message(bot.service_url, "start", who="Tom", meeting=True))
-    yield bot
-    await client.close()
+    async with serving(database, connector, clock, settings=settings) as bot:
+        await bot.post(acts.bot_installed_in_team(bot.service_url))
+        await bot.post(acts.personal_message(bot.service_url, "agenda"))
+        verb, data = cards.press(bot.connector.cards()[-1], "Publish agenda")
+        await bot.invoke(acts.card_invoke(bot.service_url, verb, data, name="Priya Raman"))
+        await bot.post(run.group_message(bot.service_url, "start", who="Tom", meeting=True))
+        yield bot
+
+
+async def click_in_meeting(
+    bot: BotUnderTest, card: Card, title: str, *, who: str, **typed: str
+) -> dict[str, Any]:
+    """`who` clicks `title` on a card in the meeting's chat; the invoke response's body."""
+    verb, data = cards.press(card, title, **typed)
+    return await bot.invoke(run.group_invoke(bot.service_url, verb, data, who=who))
 
 
 async def chair_card_at_the_new_case(bot: BotUnderTest, who: str) -> Card:
@@ -445,21 +400,21 @@ async def test_a_chair_card_older_than_the_meeting_is_refused_with_what_changed(
 ) -> None:
     bot = meeting_bot
     chair = await chair_card_at_the_new_case(bot, "Tom")
-    chair = run.card_of(await run.click_group(bot, chair, "Next", who="Tom"))
-    chair = run.card_of(await run.click_group(bot, chair, "Next", who="Tom"))
+    chair = cards.card(await click_in_meeting(bot, chair, "Next", who="Tom"))
+    chair = cards.card(await click_in_meeting(bot, chair, "Next", who="Tom"))
     assert card_text(chair).startswith("Item 3 of 4: CM-2026-014 (new case)")
     coordinators = await chair_card_at_the_new_case(bot, "Priya")
-    housing = await run._agency_of(bot, "Gemma")
+    housing = (await g.member_of(bot.storage, g.GEMMA)).agency_id
 
     # Tom sets the risk level; then Priya, from her card rendered before, the lead agency.
-    saved = run.card_of(
-        await run.click_group(bot, chair, "Save risk level", who="Tom", risk_level="high")
+    saved = cards.card(
+        await click_in_meeting(bot, chair, "Save risk level", who="Tom", risk_level="high")
     )
     assert "Risk level of CM-2026-014: High." in card_text(saved)
-    body = await run.click_group(
+    body = await click_in_meeting(
         bot, coordinators, "Save lead agency", who="Priya", lead_agency_id=housing
     )
-    told = card_text(run.card_of(body))
+    told = card_text(cards.card(body))
     assert f"This item was given a new risk level by Riverside Police at 10:00 {CHANGED}" in told
     assert "Nothing of yours was saved." in told
     panel = await g.demo_panel(bot.storage)
@@ -475,14 +430,14 @@ async def test_a_chair_card_older_than_the_meeting_is_refused_with_what_changed(
         for e in meeting_trail
     )
     # From the card she was given back, it is saved.
-    again = run.card_of(
-        await run.click_group(
-            bot, run.card_of(body), "Save lead agency", who="Priya", lead_agency_id=housing
+    again = cards.card(
+        await click_in_meeting(
+            bot, cards.card(body), "Save lead agency", who="Priya", lead_agency_id=housing
         )
     )
     assert f"Lead agency for CM-2026-014: {HOUSING}." in card_text(again)
 
 
 def chair_meeting(card: Card) -> str:
-    meeting_id: str = g.button(card, "Next")["data"]["meeting_id"]
+    meeting_id: str = cards.button(card, "Next")["data"]["meeting_id"]
     return meeting_id
