@@ -141,7 +141,10 @@ class Ids:
 
 
 @dataclass
-class World:
+class Seeded:
+    """The walk's own two panels (not the demo world: every field a marker) on a SQLite file,
+    with a pristine copy to restore between requests."""
+
     path: Path
     pristine: Path
     storage: SqlStorage
@@ -190,7 +193,7 @@ def referral_for(
     )
 
 
-async def seed(path: Path) -> World:
+async def seed(path: Path) -> Seeded:
     """Panels A and B, their people, records and chats, every field a marker."""
     url = f"sqlite+aiosqlite:///{path.as_posix()}"
     await migrate_async(url)
@@ -496,7 +499,7 @@ async def seed(path: Path) -> World:
     await storage.close()
     pristine = path.with_suffix(".pristine")
     shutil.copy(path, pristine)
-    return World(path, pristine, open_storage(url), a, b, people, members, ids, markers)
+    return Seeded(path, pristine, open_storage(url), a, b, people, members, ids, markers)
 
 
 # --- the rule ----------------------------------------------------------------------------------
@@ -505,7 +508,7 @@ A_ALL = ("A1-referral", "A1-case", "A2-referral", "A2-case", "A0")
 B_ALL = ("B1-referral", "B1-case")
 
 
-def forbidden(world: World, who: str, where: ConversationKind) -> set[str]:
+def forbidden(world: Seeded, who: str, where: ConversationKind) -> set[str]:
     """The markers `who` may not see in a chat of this kind."""
     m = world.markers
     if where in SHARED:
@@ -521,7 +524,7 @@ def forbidden(world: World, who: str, where: ConversationKind) -> set[str]:
     return m.of(*A_ALL, *B_ALL)
 
 
-def recipient_forbidden(world: World, member_id: str | None) -> set[str]:
+def recipient_forbidden(world: Seeded, member_id: str | None) -> set[str]:
     """What a queued message's recipient may not see (a chat's post: nothing at all)."""
     for who, member in world.members.items():
         if member.id == member_id:
@@ -561,13 +564,13 @@ def found(haystack: str, needles: set[str]) -> list[str]:
     return sorted(n for n in needles if n.lower() in lowered)
 
 
-async def refusals(world: World) -> int:
+async def refusals(world: Seeded) -> int:
     async with world.storage.engine.connect() as conn:
         sql = "SELECT count(*) FROM audit_events WHERE panel_id = :p AND verb = 'refuse'"
         return int((await conn.execute(text(sql), {"p": world.panel_a.id})).scalar_one())
 
 
-async def outbox_after(world: World, seq: int) -> list[tuple[str | None, str | None, str]]:
+async def outbox_after(world: Seeded, seq: int) -> list[tuple[str | None, str | None, str]]:
     async with world.storage.engine.connect() as conn:
         rows = await conn.execute(
             text(
@@ -579,14 +582,14 @@ async def outbox_after(world: World, seq: int) -> list[tuple[str | None, str | N
         return [(r[0], r[1], str(r[2])) for r in rows]
 
 
-async def last_seq(world: World) -> int:
+async def last_seq(world: Seeded) -> int:
     async with world.storage.engine.connect() as conn:
         return int(
             (await conn.execute(text("SELECT coalesce(max(seq), 0) FROM outbox"))).scalar_one()
         )
 
 
-async def restore(world: World) -> None:
+async def restore(world: Seeded) -> None:
     """Put the pristine database back, so one request's changes do not hide the next's."""
     await world.storage.close()
     for suffix in ("-wal", "-shm", "-journal"):
@@ -595,7 +598,7 @@ async def restore(world: World) -> None:
 
 
 async def walk_one(
-    world: World, router: Router, call: Call, who: str, chat: str, ids_of: str
+    world: Seeded, router: Router, call: Call, who: str, chat: str, ids_of: str
 ) -> list[str]:
     """Run one request as the handler does; the problems found (empty when none)."""
     await restore(world)
@@ -714,7 +717,7 @@ IDS = ("A1", "A2", "B1", "made_up", "none")
 @pytest.fixture(scope="module")
 def world(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[World, asyncio.AbstractEventLoop]]:
+) -> Iterator[tuple[Seeded, asyncio.AbstractEventLoop]]:
     loop = asyncio.new_event_loop()
     seeded = loop.run_until_complete(seed(tmp_path_factory.mktemp("walk") / "walk.sqlite3"))
     yield seeded, loop
@@ -723,7 +726,7 @@ def world(
 
 
 def test_the_seed_plants_markers_that_the_coordinator_can_find(
-    world: tuple[World, asyncio.AbstractEventLoop],
+    world: tuple[Seeded, asyncio.AbstractEventLoop],
 ) -> None:
     """The walk can see a marker: the coordinator opening case A1 in private reads its
     subjects, so the searches below look at what is really shown."""
@@ -736,7 +739,7 @@ def test_the_seed_plants_markers_that_the_coordinator_can_find(
 
 
 async def shown_markers(
-    world: World, router: Router, call: Call, who: str, ids_of: str
+    world: Seeded, router: Router, call: Call, who: str, ids_of: str
 ) -> list[str]:
     """Markers a reply shows to `who` in private (what the walk's searches can catch)."""
     await restore(world)
@@ -757,7 +760,7 @@ async def shown_markers(
 
 @pytest.mark.filterwarnings("ignore")
 def test_no_reply_or_queued_message_shows_what_its_reader_may_not_see(
-    world: tuple[World, asyncio.AbstractEventLoop],
+    world: tuple[Seeded, asyncio.AbstractEventLoop],
 ) -> None:
     """The walk: commands and verbs × callers × chats × ids, sampled by hypothesis."""
     seeded, loop = world
@@ -786,7 +789,7 @@ def test_no_reply_or_queued_message_shows_what_its_reader_may_not_see(
 
 
 def test_every_command_and_verb_is_walked_by_the_riskiest_callers(
-    world: tuple[World, asyncio.AbstractEventLoop],
+    world: tuple[Seeded, asyncio.AbstractEventLoop],
 ) -> None:
     """Every command and verb, at least: the invited agency's SPOC with the other case's
     ids in private, the coordinator with her own ids in the channel, someone of panel B
@@ -832,7 +835,7 @@ def weakened(router: Router, name: str, access: Access) -> Router:
     ],
 )
 def test_the_walk_fails_when_a_declaration_is_weakened(
-    world: tuple[World, asyncio.AbstractEventLoop],
+    world: tuple[Seeded, asyncio.AbstractEventLoop],
     name: str,
     access: Access,
     who: str,

@@ -13,7 +13,7 @@ Fri 20 Nov 2026 10:00 UTC. Every name is invented.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -22,13 +22,12 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
 
 from bot.access_log import AIOHTTP_LOGGERS, PathOnlyAccessLogger, RedactTokens, redact_tokens
-from bot.app import build_router, create_app
 from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance, Member, Role
@@ -41,9 +40,11 @@ from bot.kernel.links import LIFETIMES, MAX_TOKEN_LENGTH, Links, Purpose
 from bot.kernel.ports import Storage
 from bot.settings import Settings, SettingsError
 from storage import migrate_async, open_storage
-from tests.conftest import BotUnderTest, Connector
+from tests.conftest import Connector
 from tests.support import activities as acts
+from tests.support import cards
 from tests.support.dataprotection import History, seed_history
+from tests.support.world import serve, start_bot
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 PUBLIC_URL = "https://bot.example.org"
@@ -120,17 +121,12 @@ def issued_links(
     }
 
 
-async def serve(app: web.Application, **options: Any) -> TestClient[Any, Any]:
-    """The app behind a real server, with the server options `python -m bot serve` uses."""
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server(**options)
-    client: TestClient[Any, Any] = TestClient(server)
-    await client.start_server()
-    return client
+# The server options `python -m bot serve` uses.
+PATH_ONLY = {"access_log_class": PathOnlyAccessLogger}
 
 
 @pytest.fixture
-async def world(sqlite_storage: Storage) -> AsyncIterator[World]:
+async def world(sqlite_storage: Storage, connector: Connector) -> AsyncIterator[World]:
     history = await seed_history(sqlite_storage)
     panel = history.panel
     owen = Member(
@@ -161,17 +157,12 @@ async def world(sqlite_storage: Storage) -> AsyncIterator[World]:
             )
         await uow.data_protection.save_export(export)
         await uow.commit()
-    app = create_app(
-        SETTINGS,
-        storage=sqlite_storage,
-        clock=FixedClock(NOW),
-        router=build_router(SETTINGS),
-        deliver_in_background=False,
+    bot = await start_bot(
+        sqlite_storage, connector, FixedClock(NOW), settings=SETTINGS, server=PATH_ONLY
     )
-    client = await serve(app, access_log_class=PathOnlyAccessLogger)
     links = issued_links(SETTINGS, history, export, history.coordinator.id, NOW)
-    yield World(client, sqlite_storage, history, owen, export, links)
-    await client.close()
+    yield World(bot.client, sqlite_storage, history, owen, export, links)
+    await bot.client.close()
 
 
 # ---- the genuine links ---------------------------------------------------------------------
@@ -418,7 +409,7 @@ async def test_any_bytes_percent_encoded_in_the_query_are_a_404(world: World, ra
 
 
 async def test_secrets_rotate_the_first_signs_and_every_one_verifies(
-    sqlite_storage: Storage, world: World
+    sqlite_storage: Storage, connector: Connector, world: World
 ) -> None:
     nadia = world.history.coordinator.id
     before = Settings(public_url=PUBLIC_URL, link_secrets=(OLD_SECRET,))
@@ -433,14 +424,10 @@ async def test_secrets_rotate_the_first_signs_and_every_one_verifies(
     assert only_new.holder(Purpose.CALENDAR, (panel_id,), token, NOW) == nadia
     # Once OLD_SECRET is dropped, the old links stop.
     after = Settings(public_url=PUBLIC_URL, link_secrets=(NEW_SECRET,))
-    app = create_app(
-        after,
-        storage=sqlite_storage,
-        clock=FixedClock(NOW),
-        router=build_router(after),
-        deliver_in_background=False,
+    rotated = await start_bot(
+        sqlite_storage, connector, FixedClock(NOW), settings=after, server=PATH_ONLY
     )
-    client = await serve(app, access_log_class=PathOnlyAccessLogger)
+    client = rotated.client
     try:
         for route, link in old_links.items():
             response = await client.get(URL(link, encoded=True))
@@ -593,17 +580,11 @@ async def test_a_request_line_too_long_is_refused_without_logging_its_token(
 
 
 async def test_aiohttps_default_access_log_would_have_logged_the_token(
-    world: World, caplog: pytest.LogCaptureFixture
+    world: World, connector: Connector, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Why the server needs its own access logger: `%r` is the request line, query and all."""
-    app = create_app(
-        SETTINGS,
-        storage=world.storage,
-        clock=FixedClock(NOW),
-        router=build_router(SETTINGS),
-        deliver_in_background=False,
-    )
-    client = await serve(app)  # aiohttp's defaults
+    # aiohttp's defaults
+    client = (await start_bot(world.storage, connector, FixedClock(NOW), settings=SETTINGS)).client
     try:
         with caplog.at_level(logging.INFO, logger="aiohttp.access"):
             response = await client.get(URL(world.links["calendar"], encoded=True))
@@ -623,15 +604,8 @@ async def test_no_log_line_carries_a_token_from_issue_to_download(
     downloads both: neither token appears in any log record (ours at any level, anyone's
     at INFO and above, the access log included)."""
     await seed_demo(sqlite_storage.unit_of_work, clock)
-    app = create_app(
-        SETTINGS,
-        storage=sqlite_storage,
-        clock=clock,
-        router=build_router(SETTINGS),
-        deliver_in_background=False,
-    )
-    client = await serve(app, access_log_class=PathOnlyAccessLogger)
-    bot = BotUnderTest(client, connector.fake, connector.url, sqlite_storage)
+    bot = await start_bot(sqlite_storage, connector, clock, settings=SETTINGS, server=PATH_ONLY)
+    client = bot.client
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.DEBUG, logger="bot")
     try:
@@ -646,7 +620,7 @@ async def test_no_log_line_carries_a_token_from_issue_to_download(
         urls += [
             element["url"]
             for card in bot.connector.cards()
-            for element in _walk(card)
+            for element in cards.walk(card)
             if isinstance(element.get("url"), str) and "token=" in element["url"]
         ]
         tokens = {token_of(url) for url in urls}
@@ -662,16 +636,6 @@ async def test_no_log_line_carries_a_token_from_issue_to_download(
         assert token not in logged
 
 
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
-
-
 # ---- in private chat only ------------------------------------------------------------------
 
 
@@ -679,15 +643,8 @@ async def test_the_calendar_link_is_never_posted_to_a_channel(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> None:
     await seed_demo(sqlite_storage.unit_of_work, clock)
-    app = create_app(
-        SETTINGS,
-        storage=sqlite_storage,
-        clock=clock,
-        router=build_router(SETTINGS),
-        deliver_in_background=False,
-    )
-    client = await serve(app, access_log_class=PathOnlyAccessLogger)
-    bot = BotUnderTest(client, connector.fake, connector.url, sqlite_storage)
+    bot = await start_bot(sqlite_storage, connector, clock, settings=SETTINGS, server=PATH_ONLY)
+    client = bot.client
     try:
         await bot.post(acts.channel_message(bot.service_url, "schedule"))
         await bot.post(acts.channel_message(bot.service_url, "schedule ics"))

@@ -27,7 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import DISPATCHER, build_router, create_app, make_deps
@@ -352,6 +352,17 @@ class BotUnderTest:
         return body
 
 
+async def serve(app: web.Application, **server: Any) -> TestClient[Any, Any]:
+    """An app behind aiohttp's TestServer on a free loopback port; `server` holds options
+    for the server (e.g. the access log class `python -m bot serve` uses)."""
+    test_server = TestServer(app, host="127.0.0.1")
+    if server:
+        await test_server.start_server(**server)
+    client: TestClient[Any, Any] = TestClient(test_server)
+    await client.start_server()
+    return client
+
+
 async def start_bot(
     storage: Storage,
     connector: Connector,
@@ -364,8 +375,7 @@ async def start_bot(
     """Serve the real app on a free loopback port, delivering only when told (`deliver`).
 
     Without a router, create_app builds the app's own from `settings`, so the download
-    routes and the features' configuration are the ones production has. `server` holds
-    options for the server (e.g. the access log class `python -m bot serve` uses)."""
+    routes and the features' configuration are the ones production has."""
     app = create_app(
         settings or Settings(),
         storage=storage,
@@ -373,11 +383,7 @@ async def start_bot(
         router=router,
         deliver_in_background=False,
     )
-    test_server = TestServer(app, host="127.0.0.1")
-    if server:
-        await test_server.start_server(**server)
-    client: TestClient[Any, Any] = TestClient(test_server)
-    await client.start_server()
+    client = await serve(app, **dict(server or {}))
     return BotUnderTest(client, connector.fake, connector.url, storage)
 
 
