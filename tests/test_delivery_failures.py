@@ -19,6 +19,7 @@ from bot.domain.delivery import ConversationKind, DeliveryState
 from bot.teams.ratelimit import RateLimits
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW
+from tests.support import cards
 from tests.support.connector import (
     BLOCKED_BY_USER,
     BOT_DISABLED_BY_ADMIN,
@@ -26,7 +27,6 @@ from tests.support.connector import (
     QUICK,
     ConnectorLimits,
     Fault,
-    card_texts,
     deliver,
     delivery_rig,
 )
@@ -54,7 +54,7 @@ async def test_every_row_arrives_exactly_once_through_429s_5xx_and_timeouts(
 
         await deliver(dispatcher)
 
-        arrived = Counter(card_texts(activity) for activity in rig.fake.sent)
+        arrived = Counter(cards.body_text(activity) for activity in rig.fake.sent)
         assert arrived == Counter(texts)  # each once: none lost, none twice
         rows = [await rig.row(row_id) for row_id in ids]
         assert {row.state for row in rows} == {DeliveryState.SENT}
@@ -75,7 +75,7 @@ async def test_the_messages_of_one_conversation_arrive_in_the_order_they_were_qu
 
         await deliver(rig.dispatcher())
 
-        assert [card_texts(a) for a in rig.fake.sent] == [f"Step {n}" for n in range(6)]
+        assert [cards.body_text(a) for a in rig.fake.sent] == [f"Step {n}" for n in range(6)]
 
 
 @pytest.mark.parametrize("refusal", [BLOCKED_BY_USER, BOT_DISABLED_BY_ADMIN])
@@ -104,7 +104,7 @@ async def test_a_member_who_cannot_be_reached_is_marked_so_and_the_coordinator_t
         assert blocked.name in said
         assert "Private reminder" not in said
         assert blocked.aad_object_id not in said
-        assert card_texts(rig.fake.to_conversation(rig.chat_of(other).conversation_id)[0]) == (
+        assert cards.body_text(rig.fake.to_conversation(rig.chat_of(other).conversation_id)[0]) == (
             "Reminder for the other SPOC"
         )
         # Another refusal the same day says nothing new; the next day it is said again.
@@ -135,7 +135,7 @@ async def test_a_chat_teams_no_longer_knows_is_opened_again_and_the_message_deli
         assert [m["id"] for m in created["members"]] == [spoc.aad_object_id]
         (message,) = rig.fake.sent
         assert message["_conversation"] != forgotten
-        assert card_texts(message) == "Your action is due"
+        assert cards.body_text(message) == "Your action is due"
         async with rig.storage.unit_of_work() as uow:
             assert await uow.conversations.by_conversation(rig.fleet.panel.id, forgotten) is None
             chat = await uow.conversations.personal(rig.fleet.panel.id, spoc.id)
@@ -205,7 +205,7 @@ async def test_a_member_whose_chat_cannot_be_opened_is_unreachable_and_the_coord
         assert (row.state, row.last_status) == (DeliveryState.UNREACHABLE, 403)
         (notice,) = rig.fake.sent
         assert notice["_conversation"] == rig.chat_of(rig.coordinators[0]).conversation_id
-        assert spoc.name in card_texts(notice)
+        assert spoc.name in cards.body_text(notice)
 
 
 async def test_a_failure_that_cannot_wait_goes_back_to_the_queue_until_its_time(

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from bot.domain.common import FixedClock
 from bot.teams.ratelimit import RateLimits, Window
-from tests.support.connector import ConnectorLimits, card_texts, deliver, delivery_rig
+from tests.support import cards
+from tests.support.connector import ConnectorLimits, deliver, delivery_rig
 
 # Teams' shape (a short window and a longer one per chat, one per tenant), made small.
 CONNECTOR = ConnectorLimits(
@@ -38,9 +39,12 @@ async def fan_out(
             for spoc in rig.spocs:
                 await rig.queue(spoc, f"{spoc.name}: reminder {n}")
         await deliver(rig.dispatcher(limits=limits))
-        arrived = Counter(card_texts(activity) for activity in rig.fake.sent)
+        arrived = Counter(cards.body_text(activity) for activity in rig.fake.sent)
         orders = [
-            [card_texts(a) for a in rig.fake.to_conversation(rig.chat_of(spoc).conversation_id)]
+            [
+                cards.body_text(a)
+                for a in rig.fake.to_conversation(rig.chat_of(spoc).conversation_id)
+            ]
             for spoc in rig.spocs
         ]
         return rig.fake.throttled, arrived, orders

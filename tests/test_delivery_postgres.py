@@ -27,7 +27,8 @@ from bot.teams.ratelimit import RateLimits, Window
 from bot.teams.web import make_adapter
 from storage import migrate_async, open_storage
 from tests.contract.conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
-from tests.support.connector import ConnectorLimits, card_texts, start_connector
+from tests.support import cards
+from tests.support.connector import ConnectorLimits, start_connector
 
 pytestmark = pytest.mark.postgres
 
@@ -94,7 +95,9 @@ async def test_two_dispatchers_share_a_thousand_rows_sending_none_twice_and_losi
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
 
-            assert sorted(card_texts(a) for a in fake.sent) == sorted(texts)  # each exactly once
+            assert sorted(cards.body_text(a) for a in fake.sent) == sorted(
+                texts
+            )  # each exactly once
             assert fake.duplicates() == 0
             assert sum(d.stats.claimed for d in dispatchers) == ROWS  # no row claimed twice
             assert all(d.stats.sent > 0 for d in dispatchers)  # the work was shared

@@ -18,7 +18,8 @@ from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState
 from storage import open_storage
 from tests.conftest import NOW
-from tests.support.connector import QUICK, Fault, card_texts, deliver, delivery_rig
+from tests.support import cards
+from tests.support.connector import QUICK, Fault, deliver, delivery_rig
 
 
 async def wait_until(condition: Callable[[], bool], *, within: float = 10.0) -> None:
@@ -64,7 +65,7 @@ async def test_rows_a_killed_dispatcher_held_are_resumed_and_delivered_by_the_ne
         finally:
             await second_storage.close()
 
-        arrived = Counter(card_texts(activity) for activity in rig.fake.sent)
+        arrived = Counter(cards.body_text(activity) for activity in rig.fake.sent)
         assert set(arrived) == set(texts)  # nothing lost
         assert rig.fake.duplicates() == in_flight_at_kill  # only those on the wire, twice
         assert second.stats.resumed == len(ids)  # reported

@@ -18,18 +18,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.app import make_deps
-from bot.demo import DEMO_TEAM, seed_demo
-from bot.domain.common import FixedClock
-from bot.domain.delivery import ConversationKind
 from bot.domain.meeting import Meeting
-from bot.domain.panel import Member, Panel
 from bot.features.meetings import calendar
 from bot.features.meetings.calendar import Calendar, CalendarConfig
 from bot.graph import GraphClient, GraphSettings
 from bot.kernel.ports import OnlineMeetingDenied, OnlineMeetingError, OnlineMeetingNotFound
-from bot.kernel.router import Caller, Deps, Request, Where
-from storage import MemoryStorage
 from tests.support.fake_graph import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -38,10 +31,9 @@ from tests.support.fake_graph import (
     RunningFakeGraph,
     start_fake_graph,
 )
+from tests.support.world import NOW, World, demo_world
 
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
-PRIYA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01"
 STARTS = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
 
 
@@ -224,51 +216,29 @@ class Background:
             await self.pending.pop(0)
 
 
-@dataclass
-class Demo:
-    storage: MemoryStorage
-    deps: Deps
-    panel: Panel
-    priya: Member
+async def meetings(world: World) -> list[Meeting]:
+    async with world.storage.unit_of_work() as uow:
+        return await uow.meetings.upcoming(world.panel.id, NOW, limit=50)
 
-    async def meetings(self) -> list[Meeting]:
-        async with self.storage.unit_of_work() as uow:
-            return await uow.meetings.upcoming(self.panel.id, NOW, limit=50)
 
-    async def on(self, day: date) -> Meeting:
-        (found,) = [
-            m for m in await self.meetings() if m.starts_at.astimezone(LONDON).date() == day
-        ]
-        return found
-
-    def request(self) -> Request:
-        return Request(
-            caller=Caller(f"29:{PRIYA}", PRIYA, "Priya Raman"),
-            where=Where(kind=ConversationKind.PERSONAL, conversation_id="a:1"),
-            panel=self.panel,
-            member=self.priya,
-        )
+async def on(world: World, day: date) -> Meeting:
+    """The panel's one meeting on `day` (London)."""
+    (found,) = [m for m in await meetings(world) if m.starts_at.astimezone(LONDON).date() == day]
+    return found
 
 
 @pytest.fixture
-async def demo() -> Demo:
-    storage = MemoryStorage()
-    clock = FixedClock(NOW)
-    await seed_demo(storage.unit_of_work, clock)
-    async with storage.unit_of_work() as uow:
-        panel = await uow.panels.by_team(DEMO_TEAM)
-        assert panel is not None
-        priya = await uow.members.by_aad(panel.id, PRIYA)
-    assert priya is not None
-    return Demo(storage, make_deps(uow=storage.unit_of_work, clock=clock), panel, priya)
+async def demo() -> World:
+    """The demo panel in memory (tests/support/world.py)."""
+    return await demo_world()
 
 
 async def test_each_upcoming_meeting_gets_one_teams_meeting_however_often_synced(
-    fake: RunningFakeGraph, client: GraphClient, demo: Demo
+    fake: RunningFakeGraph, client: GraphClient, demo: World
 ) -> None:
     report = await calendar.sync_online_meetings(demo.deps.uow, demo.panel.id, client, NOW)
     assert (report.created, report.failed, report.denied) == (2, 0, False)  # 8 Dec, 12 Jan
-    december = await demo.on(date(2026, 12, 8))
+    december = await on(demo, date(2026, 12, 8))
     assert december.teams_meeting_id in fake.fake.meetings
     assert december.join_url == fake.fake.meetings[december.teams_meeting_id]["joinWebUrl"]
     again = await calendar.sync_online_meetings(demo.deps.uow, demo.panel.id, client, NOW)
@@ -277,14 +247,14 @@ async def test_each_upcoming_meeting_gets_one_teams_meeting_however_often_synced
 
 
 async def test_moving_a_meeting_patches_its_teams_meeting(
-    fake: RunningFakeGraph, client: GraphClient, demo: Demo
+    fake: RunningFakeGraph, client: GraphClient, demo: World
 ) -> None:
     background = Background()
     feature = Calendar(CalendarConfig(online_meetings=client, spawn=background))
     await feature.sync(demo.deps, demo.panel.id)
-    december = await demo.on(date(2026, 12, 8))
+    december = await on(demo, date(2026, 12, 8))
     reply = await feature.move(
-        demo.request(),
+        await demo.request("Priya"),
         demo.deps,
         demo.panel,
         day=date(2026, 12, 8),
@@ -300,41 +270,43 @@ async def test_moving_a_meeting_patches_its_teams_meeting(
         "startDateTime": "2026-12-10T10:00:00Z",
         "endDateTime": "2026-12-10T12:00:00Z",
     }
-    moved = await demo.on(date(2026, 12, 10))
+    moved = await on(demo, date(2026, 12, 10))
     assert moved.join_url == december.join_url
 
 
 async def test_cancelling_a_meeting_deletes_its_teams_meeting_and_forgets_the_link(
-    fake: RunningFakeGraph, client: GraphClient, demo: Demo
+    fake: RunningFakeGraph, client: GraphClient, demo: World
 ) -> None:
     background = Background()
     feature = Calendar(CalendarConfig(online_meetings=client, spawn=background))
     await feature.sync(demo.deps, demo.panel.id)
-    january = await demo.on(date(2027, 1, 12))
-    await feature.cancel(demo.request(), demo.deps, demo.panel, day=date(2027, 1, 12), reason="Ill")
+    january = await on(demo, date(2027, 1, 12))
+    await feature.cancel(
+        await demo.request("Priya"), demo.deps, demo.panel, day=date(2027, 1, 12), reason="Ill"
+    )
     await background.run()
     (delete,) = fake.fake.graph_calls("DELETE")
     assert delete.path.endswith(f"/onlineMeetings/{january.teams_meeting_id}")
     assert january.teams_meeting_id not in fake.fake.meetings
-    cancelled = await demo.on(date(2027, 1, 12))
+    cancelled = await on(demo, date(2027, 1, 12))
     assert (cancelled.join_url, cancelled.teams_meeting_id) == (None, None)
 
 
 async def test_an_online_meeting_already_gone_is_forgotten_all_the_same(
-    fake: RunningFakeGraph, client: GraphClient, demo: Demo
+    fake: RunningFakeGraph, client: GraphClient, demo: World
 ) -> None:
     await calendar.sync_online_meetings(demo.deps.uow, demo.panel.id, client, NOW)
-    december = await demo.on(date(2026, 12, 8))
+    december = await on(demo, date(2026, 12, 8))
     assert december.teams_meeting_id is not None
     fake.fake.meetings.pop(december.teams_meeting_id)
     with pytest.raises(OnlineMeetingNotFound):
         await client.delete(december.teams_meeting_id)
     assert await calendar.remove_online_meeting(demo.deps.uow, demo.panel.id, december.id, client)
-    assert (await demo.on(date(2026, 12, 8))).join_url is None
+    assert (await on(demo, date(2026, 12, 8))).join_url is None
 
 
 async def test_forbidden_leaves_the_meetings_without_links_and_says_why_in_the_log(
-    fake: RunningFakeGraph, client: GraphClient, demo: Demo, caplog: pytest.LogCaptureFixture
+    fake: RunningFakeGraph, client: GraphClient, demo: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake.fake.fail_next(403, times=5)
     with caplog.at_level(logging.ERROR):
@@ -342,14 +314,14 @@ async def test_forbidden_leaves_the_meetings_without_links_and_says_why_in_the_l
     assert report.denied
     assert report.created == 0
     assert len(fake.fake.graph_calls("POST")) == 1  # no point trying the others
-    assert all(m.join_url is None for m in await demo.meetings())
+    assert all(m.join_url is None for m in await meetings(demo))
     assert "Graph refused to create Teams meetings" in caplog.text
     assert "OnlineMeetings.ReadWrite.All" in caplog.text
     assert CLIENT_SECRET not in caplog.text
 
 
 async def test_throttling_during_a_sync_still_links_every_meeting(
-    fake: RunningFakeGraph, client: GraphClient, demo: Demo
+    fake: RunningFakeGraph, client: GraphClient, demo: World
 ) -> None:
     fake.fake.fail_next(429, retry_after="0")
     report = await calendar.sync_online_meetings(demo.deps.uow, demo.panel.id, client, NOW)

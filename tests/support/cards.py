@@ -88,6 +88,17 @@ def text(said: Any) -> str:
     return "\n".join(card_text(c) for c in cards(said))
 
 
+def body_text(said: Any) -> str:
+    """The text blocks of the cards' bodies, one per line: a card's words without its
+    buttons, labels or fallback (to tell which of several small cards arrived)."""
+    return "\n".join(
+        str(block["text"])
+        for found in cards(said)
+        for block in found.get("body", [])
+        if "text" in block
+    )
+
+
 def shown(said: Any) -> str:
     """The text of the one card in what was said (fails when it said no card, or several)."""
     return card_text(card(said))

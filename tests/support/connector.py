@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from bot.app import make_deps
 from bot.bench.connector import (
@@ -47,7 +46,6 @@ __all__ = [
     "DeliveryRig",
     "FakeConnector",
     "Fault",
-    "card_texts",
     "deliver",
     "delivery_rig",
     "start_connector",
@@ -143,16 +141,6 @@ async def deliver(dispatcher: OutboxDispatcher, *, within: float = 30.0) -> int:
         while claimed := await dispatcher.run_once():
             total += claimed
     return total
-
-
-def card_texts(activity: dict[str, Any]) -> str:
-    """The text blocks of an activity's cards, joined (to tell which reminder arrived)."""
-    return "\n".join(
-        str(block["text"])
-        for attachment in activity.get("attachments") or []
-        for block in (attachment.get("content") or {}).get("body", [])
-        if "text" in block
-    )
 
 
 @contextlib.asynccontextmanager
