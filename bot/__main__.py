@@ -8,7 +8,6 @@ import ipaddress
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
@@ -16,6 +15,8 @@ from typing import TYPE_CHECKING, Final
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from bot.kernel.router import Router
     from manifest import ManifestCommand
 

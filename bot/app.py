@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
@@ -18,6 +17,9 @@ from bot.kernel.feature import Route, Setup
 from bot.kernel.ports import OnlineMeetings, Storage, UnitOfWorkFactory
 from bot.kernel.router import Deps, Router
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 log = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.domain.action import Action, InformationRequest
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import Case, CaseStatus
-from bot.domain.common import Clock
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.referral import (
@@ -27,7 +27,10 @@ from bot.domain.referral import (
 )
 from bot.domain.risk import RiskLevel
 from bot.kernel.config import load_risk_matrix
-from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from bot.domain.common import Clock
+    from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 
 DEMO_TENANT = "6f1c2a9e-3b7d-4e58-9a21-0c4d5e6f7a80"
 DEMO_TEAM = "19:riverside-cmarac@thread.tacv2"

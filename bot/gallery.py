@@ -6,9 +6,13 @@ them and the card tests walk them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.features import FEATURES
-from bot.kernel.router import Router
-from cards.kit import Card
+
+if TYPE_CHECKING:
+    from bot.kernel.router import Router
+    from cards.kit import Card
 
 
 def gallery(router: Router) -> dict[str, Card]:

@@ -12,10 +12,9 @@ import asyncio
 import logging
 import random
 import ssl
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import aiohttp
@@ -28,6 +27,9 @@ from bot.kernel.ports import (
     OnlineMeetingError,
     OnlineMeetingNotFound,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
 

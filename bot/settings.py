@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 DEFAULT_DATA_DIR = Path("var")
 APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")

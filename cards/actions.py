@@ -15,15 +15,17 @@ them anywhere else).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
 from cards.verbs import ACTION_ID_KEY, AGENCY_ID_KEY, REQUEST_ID_KEY, VERSION_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 DONE_BUTTON = "Done"
 UPDATE_BUTTON = "Add an update"

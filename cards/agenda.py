@@ -8,15 +8,17 @@ still and gives any other business as a count.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
 from cards.verbs import MEETING_KEY, REFERENCE_KEY, VERSION_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PUBLISH_BUTTON = "Publish agenda"
 PUBLISH_AGAIN_BUTTON = "Publish the changes"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 
 from cards.kit import Card, build, heading, paragraph
 from cards.verbs import REFERENCE_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 OLDER_BUTTON = "Older events"
 # A page is cut to stay under the Teams validator's 28 KB, with room to spare.

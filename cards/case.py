@@ -4,14 +4,16 @@ agency said, the actions and their updates, the decisions and the history."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import Card, build, command_button, facts, heading, paragraph
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MAX_CARD_BYTES = 26 * 1024
 CONFIDENTIAL = (

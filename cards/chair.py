@@ -11,9 +11,8 @@ sent twice, or two people clicking at once, never adds an action twice or skips 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
@@ -21,6 +20,9 @@ from adaptive_cards import types as t
 from cards.agenda import ITEM_KEY
 from cards.kit import CARD_VERSION, Card, build, facts, heading, paragraph
 from cards.verbs import ACTION_ID_KEY, MEETING_KEY, VERSION_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 CONFIDENTIALITY_TITLE = "Confidentiality statement"
 ISA_TITLE = "Accept the information sharing agreement first"

@@ -7,15 +7,17 @@ channel gate lets through.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import Card, build, facts, heading, paragraph
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SAR_FORM_TITLE = "Subject access request"
 FIND_BUTTON = "Find what is held"

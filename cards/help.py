@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cards.kit import Card, build, command_button, heading, paragraph
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 HELP_TITLE = "Commands you can use"
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 
 from cards.kit import Card, build, facts, heading, paragraph
 from cards.verbs import REQUEST_ID_KEY, VERSION_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SEND_ANSWER = "Send to the panel"
 ANSWERED_TITLE = "Thank you — returned to the panel"

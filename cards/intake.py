@@ -7,10 +7,9 @@ the server are shown in red under their field and summed up at the top.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
@@ -32,6 +31,9 @@ from bot.domain.intake_rules import (
 from bot.domain.referral import ReferralCategory, SubjectRole
 from cards.kit import Card, build, command_button, facts, heading, paragraph
 from cards.verbs import REFERRAL_ID_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 CATEGORY_TITLES: dict[ReferralCategory, str] = {
     ReferralCategory.ASB_VULNERABLE: "ASB with a vulnerable victim or perpetrator",

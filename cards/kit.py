@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
@@ -15,6 +14,9 @@ from jsonschema.validators import Draft6Validator
 from pydantic import ValidationError
 
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 CARD_VERSION: Literal["1.5"] = "1.5"
 Card = dict[str, Any]

@@ -8,15 +8,17 @@ do not know its `choices.data`, so the card is rendered without it, validated, a
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import Card, build, command_button, facts, heading, paragraph
 from cards.verbs import AGENCY_ID_KEY, MEMBER_ID_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 SETUP_TITLE = "Panel set up"
 MEMBERS_TITLE = "Panel members"

@@ -7,9 +7,8 @@ team channel.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
@@ -17,6 +16,9 @@ from adaptive_cards import types as t
 from cards.agenda import ITEM_KEY
 from cards.kit import CARD_VERSION, Card, build, facts, heading, paragraph
 from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 APPROVE_BUTTON = "Approve minutes"
 EDIT_SUMMARY_BUTTON = "Edit summary…"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from adaptive_cards import card as ac
 
 from cards.kit import Card, build, command_button, heading, paragraph
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PANELS_TITLE = "Your panels"
 INVITATION_TITLE = "You are invited to a panel"

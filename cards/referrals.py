@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 
 from cards.kit import Card, build, command_button, heading, paragraph
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PENDING_TITLE = "Referrals waiting for a decision"
 MINE_TITLE = "Your referrals"

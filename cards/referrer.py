@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
@@ -13,6 +13,9 @@ from bot.domain.referral import DeclineReason
 from cards.intake import STEP_KEY
 from cards.kit import Card, build, command_button, facts, heading, paragraph
 from cards.verbs import REFERRAL_ID_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 ANSWER = "Answer and resubmit"
 

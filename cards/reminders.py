@@ -7,12 +7,14 @@ answered where it arrives. Private chats only: the channel gate refuses these el
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cards.actions import ActionGroup, ActionItem, ActionListView, Buttons, render_action_list
 from cards.kit import Card, build, command_button, heading, paragraph
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def reminders_title(agency: str) -> str:

@@ -6,15 +6,17 @@ in the team channel as well as in a private chat.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import CARD_VERSION, Card, build, command_button, facts, heading, paragraph
 from cards.verbs import MEETING_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 SCHEDULE_TITLE = "Panel meetings"
 MOVED_TITLE = "Meeting moved"

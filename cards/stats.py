@@ -9,15 +9,17 @@ read the number. Counts only: nothing on this card concerns a person.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import Card, build, facts, heading, paragraph
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 CSV_BUTTON = "Download CSV"
 PREVIOUS_BUTTON = "Previous quarter"

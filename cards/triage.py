@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adaptive_cards import card as ac
 from adaptive_cards import types as t
 
 from cards.kit import Card, build, facts, heading, paragraph
 from cards.verbs import REFERRAL_ID_KEY, VERSION_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 # Titles people (and the e2e tests) look for.
 ACCEPT_BUTTON = "Accept"

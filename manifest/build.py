@@ -7,10 +7,12 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 MANIFEST_VERSION: Final = "1.29"
 SCHEMA_URL: Final = (

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.domain.errors import Conflict
 from bot.kernel.ports import AlreadyExists, StaleVersion
+
+if TYPE_CHECKING:
+    from bot.domain.errors import Conflict
 
 log = logging.getLogger(__name__)
 

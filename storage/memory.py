@@ -21,16 +21,12 @@ import copy
 import dataclasses
 import itertools
 import json
-import re
-from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
-from bot.domain.audit import AuditEvent
 from bot.domain.case import Case, CaseStatus
 from bot.domain.delivery import (
     FINISHED,
@@ -39,13 +35,8 @@ from bot.domain.delivery import (
     DeliveryState,
     OutgoingDelivery,
 )
-from bot.domain.meeting import AgendaItem, Attendance, Meeting
-from bot.domain.minutes import Minutes
-from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral, ReferralStatus, Subject, normalise_name
-from bot.domain.reminders import ActionCardCopy, SentReminder
 from bot.domain.retention import Person, SubjectAccessExport, entries, referral_ended_at
-from bot.kernel import ports
 from storage.errors import (
     ACTION,
     CASE,
@@ -58,6 +49,18 @@ from storage.errors import (
     stale_referral,
 )
 from storage.inventory import SWEPT, emptied_payload, needle_pattern
+
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Callable, Hashable, Iterable, Sequence
+    from types import TracebackType
+
+    from bot.domain.audit import AuditEvent
+    from bot.domain.meeting import AgendaItem, Attendance, Meeting
+    from bot.domain.minutes import Minutes
+    from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
+    from bot.domain.reminders import ActionCardCopy, SentReminder
+    from bot.kernel import ports
 
 T = TypeVar("T")
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
 from storage.sql.engine import create_engine
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -18,14 +18,16 @@ import itertools
 import json
 import math
 from collections import Counter, deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 Limit = tuple[int, float]  # at most LIMIT requests in any SECONDS
 

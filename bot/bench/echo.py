@@ -14,15 +14,18 @@ botbuilder bot, with none of bot.teams in it.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from botbuilder.core import ActivityHandler, InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
-from bot.settings import Settings
 from bot.teams.web import make_adapter
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from bot.settings import Settings
 
 ECHO_ROUTE = "/bench/echo"
 

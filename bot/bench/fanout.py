@@ -26,11 +26,10 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app import make_deps
 from bot.bench.connector import ConnectorLimits, start_connector
@@ -38,13 +37,17 @@ from bot.domain.common import SystemClock
 from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState
 from bot.domain.panel import Agency, Member, Panel, Role
 from bot.kernel import notify
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import SPREAD, RateLimits, Window
 from bot.teams.web import make_adapter, speed_up_connector_clients
 from cards.kit import build, paragraph
 from storage import SqlStorage, migrate_async, open_storage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from bot.kernel.ports import Storage
 
 BENCH_TENANT = "0b5e6c1d-0000-4000-8000-00000000be4c"  # invented
 BENCH_BOT = {"id": "28:bench-bot", "name": "Community MARAC"}

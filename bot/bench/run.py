@@ -43,11 +43,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 
@@ -56,6 +55,9 @@ from bot.bench.echo import ECHO_ROUTE
 from bot.bench.seed import LARGE, SMALL, PanelShape, SeededPanel, seed_panels
 from bot.bench.turns import Samples, Target, interleaved, message, percentile, post
 from storage import SqlStorage, migrate_async, open_storage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
 
 log = logging.getLogger(__name__)
 

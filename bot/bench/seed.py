@@ -17,11 +17,10 @@ from __future__ import annotations
 import functools
 import random
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table
@@ -46,7 +45,6 @@ from bot.domain.meeting import (
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.referral import Consent, Criteria, Referral, ReferralStatus, Subject, SubjectRole
 from bot.domain.risk import RiskLevel
-from storage import SqlStorage
 from storage.sql import mapping as m
 from storage.sql.models import (
     ActionRow,
@@ -65,6 +63,11 @@ from storage.sql.models import (
     ReferralRow,
     SubjectRow,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from storage import SqlStorage
 
 BENCH_TENANT = "0b5e6c1d-0000-4000-8000-00000000be4c"  # invented
 ZONE = ZoneInfo("Europe/London")
@@ -204,7 +207,7 @@ async def _insert(session: AsyncSession, rows: _Rows) -> None:
         if not values:
             continue
         columns = {attr.key: attr.columns[0].name for attr in sa_inspect(model).column_attrs}
-        table = cast(Table, model.__table__)
+        table = cast("Table", model.__table__)
         for start in range(0, len(values), CHUNK):
             chunk = [
                 {columns[key]: value for key, value in row.items()}

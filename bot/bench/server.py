@@ -16,13 +16,16 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.app import create_app
 from bot.bench.echo import add_echo_route
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 async def serve(database_url: str, schema: str | None) -> None:

@@ -16,13 +16,15 @@ import itertools
 import json
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from bot.bench.seed import BENCH_TENANT, BenchMember
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 BOT_ACCOUNT = {"id": "28:bench-bot", "name": "Community MARAC"}
 _ids = itertools.count(1)

@@ -12,8 +12,8 @@ items join the end of their section.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.domain.case import Case, CaseStatus
 from bot.domain.errors import InvalidInput, InvalidTransition
@@ -26,6 +26,9 @@ from bot.domain.meeting import (
     MeetingStatus,
 )
 from bot.domain.risk import RiskLevel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 CONFIDENTIALITY_TITLE = "Welcome and confidentiality statement"
 UNMET_TITLE = "Unmet actions from earlier meetings"

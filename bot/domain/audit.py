@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.common import new_id, require_aware
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class AuditVerb(StrEnum):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidInput
 from bot.domain.risk import RiskLevel
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class CaseStatus(StrEnum):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from bot.domain.errors import InvalidTransition
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def new_id() -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidTransition
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # Outbox keys of invitation cards: the one thing an invited (not yet joined) member is sent.
 INVITATION_KEY = "invitation:"

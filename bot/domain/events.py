@@ -8,8 +8,10 @@ the change (bot.kernel.events), the second subscribes to it in its FEATURE.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.domain.action import Action
+if TYPE_CHECKING:
+    from bot.domain.action import Action
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,15 @@ Pure: the caller gives the card's kind, its visible text and the panel's subject
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.referral import normalise_name
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from datetime import date
 
 
 class SharedKind(StrEnum):

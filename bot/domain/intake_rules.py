@@ -9,11 +9,10 @@ They are pure: no I/O, the day and the risk matrix are given.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.errors import InvalidInput
 from bot.domain.referral import (
@@ -25,7 +24,11 @@ from bot.domain.referral import (
     Subject,
     SubjectRole,
 )
-from bot.domain.risk import RiskMatrix
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from bot.domain.risk import RiskMatrix
 
 
 class Step(StrEnum):

@@ -8,13 +8,17 @@ otherwise earlier history the coordinator may still want to know about.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.domain.case import Case
 from bot.domain.referral import Referral, ReferralStatus, Subject
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+
+    from bot.domain.case import Case
 
 REPEAT_WINDOW_MONTHS = 12
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidInput, InvalidTransition
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class MeetingStatus(StrEnum):

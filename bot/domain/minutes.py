@@ -8,19 +8,22 @@ summary until approving them, after which they no longer change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.action import Action, ActionStatus, ActionUpdate, UpdateKind
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.common import new_id, require_aware
 from bot.domain.errors import InvalidInput, InvalidTransition
 from bot.domain.meeting import AgendaItem, AgendaItemKind, AgendaItemStatus, Attendance, Meeting
-from bot.domain.panel import Agency, Member
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.panel import Agency, Member
 
 MAX_SUMMARY = 4000
 NO_SUMMARY = "No summary recorded."

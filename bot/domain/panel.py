@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.common import new_id, require_aware
 from bot.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import date, datetime
 
 DEFAULT_TIMEZONE = "Europe/London"
 

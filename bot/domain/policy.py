@@ -16,11 +16,14 @@ no case detail and no other person.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from bot.domain.panel import Member, Role
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 
 class Act(StrEnum):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidInput
 from bot.domain.risk import RiskLevel, RiskMatrix
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
 
 
 class ReferralStatus(StrEnum):

@@ -18,14 +18,17 @@ quiet hours and digests. Pure: dates in, decisions out; the services load and qu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 from bot.domain.common import require_aware
 from bot.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from collections.abc import Container, Iterable
+    from zoneinfo import ZoneInfo
 
 MONDAY_TO_FRIDAY = frozenset(range(5))
 # Never look further for the next allowed time than this (a misconfiguration, not a week).

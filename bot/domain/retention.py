@@ -26,19 +26,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.domain.action import Action, InformationRequest
-from bot.domain.case import Case
 from bot.domain.common import new_id, require_aware
 from bot.domain.errors import InvalidInput
 from bot.domain.intake_rules import child_keys, is_postcode, row_field, subject_keys
 from bot.domain.matching import months_before
-from bot.domain.meeting import AgendaItem
-from bot.domain.minutes import Minutes
 from bot.domain.referral import (
     Child,
     Referral,
@@ -48,6 +43,14 @@ from bot.domain.referral import (
     normalise_name,
     normalise_postcode,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from bot.domain.action import Action, InformationRequest
+    from bot.domain.case import Case
+    from bot.domain.meeting import AgendaItem
+    from bot.domain.minutes import Minutes
 
 ANONYMISED = "[anonymised]"
 ERASED = "[erased]"

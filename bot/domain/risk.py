@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class RiskLevel(StrEnum):

@@ -26,17 +26,21 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 from bot.domain.action import Action, ActionStatus
-from bot.domain.case import Case, ClosureReason
 from bot.domain.errors import InvalidInput
 from bot.domain.matching import MatchKind, classify_matches, match_basis
 from bot.domain.referral import DeclineReason, Referral, ReferralStatus, Subject
-from bot.domain.risk import RiskLevel
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.case import Case, ClosureReason
+    from bot.domain.risk import RiskLevel
 
 _QUARTER = re.compile(r"^(\d{4})[- ]?q([1-4])$|^q([1-4])[- ]?(\d{4})$", re.IGNORECASE)
 

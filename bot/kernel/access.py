@@ -7,17 +7,20 @@ is recorded and answered by bot.kernel.audit.refuse.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.domain.case import Case
 from bot.domain.panel import AgencyKind, Member, Panel
 from bot.domain.policy import Act, Decision, PolicySubject, Relation, decide
-from bot.domain.referral import Referral
-from bot.kernel.ports import UnitOfWork
 from cards.isa import IsaView, render_isa
-from cards.kit import Card
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from bot.domain.case import Case
+    from bot.domain.referral import Referral
+    from bot.kernel.ports import UnitOfWork
+    from cards.kit import Card
 
 
 async def subject_for(uow: UnitOfWork, panel: Panel, member: Member | None) -> PolicySubject:

@@ -3,12 +3,16 @@ the `isa` card, the agreement shown instead of a refused card, or the meeting's 
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditVerb
 from bot.domain.panel import IsaAcceptance, Member, Panel
 from bot.kernel.audit import Actor, record
-from bot.kernel.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.kernel.ports import UnitOfWork
 
 
 async def accept_current(

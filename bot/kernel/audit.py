@@ -8,18 +8,21 @@ UPDATE and DELETE on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.errors import NotAllowed
-from bot.domain.panel import Member
 from bot.domain.policy import Act, Decision, Refusal
 from bot.kernel import access
-from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import Reply, Request
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import datetime
+
+    from bot.domain.panel import Member
+    from bot.kernel.ports import UnitOfWork
 
 MAX_DETAIL = 500
 

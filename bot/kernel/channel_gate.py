@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditVerb
@@ -27,7 +25,6 @@ from bot.domain.gate import judge as rule
 from bot.domain.panel import DEFAULT_TIMEZONE, Panel
 from bot.kernel import audit
 from bot.kernel.notify import card_to_member
-from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import Deps, Reply, Request
 from cards.agenda import agenda_title, announcement_title
 from cards.chair import CONFIDENTIALITY_TITLE, ENDED_TITLE, is_chair_title
@@ -38,6 +35,12 @@ from cards.membership import SETUP_TITLE
 from cards.schedule import CALENDAR_TITLE, CANCELLED_TITLE, MOVED_TITLE, SCHEDULE_TITLE
 from cards.triage import channel_notice_title
 from cards.welcome import WELCOME_TITLE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from bot.kernel.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from importlib import resources
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.domain.risk import RiskMatrix
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def load_risk_matrix(path: Path | None = None) -> RiskMatrix:

@@ -10,18 +10,21 @@ agreement to accept, and accepting it runs what was asked again (through this sa
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.audit import AuditVerb
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.policy import Act, Refusal
 from bot.kernel import access, audit
 from bot.kernel.guard import Access, Allowed, Asked, Refused, authorise, replies_in_private
-from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import Deps, Handler, Reply, Request, Router
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.kernel.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.domain.events import DomainEvent
 from bot.domain.panel import Panel
 from bot.kernel.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from bot.domain.events import DomainEvent
 
 Subscriber = Callable[[UnitOfWork, Panel, Any, datetime], Awaitable[None]]
 

@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.kernel.events import Subscriber
 from bot.kernel.links import Links
-from bot.kernel.ports import OnlineMeetings
-from bot.kernel.router import Deps, Router
-from cards.kit import Card
 
 if TYPE_CHECKING:
+    from bot.kernel.events import Subscriber
+    from bot.kernel.ports import OnlineMeetings
+    from bot.kernel.router import Deps, Router
     from bot.settings import Settings
+    from cards.kit import Card
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,13 @@ commands that show nothing of the panel answer there.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.meeting import Meeting
-from bot.domain.panel import Member, Panel, Role
 from bot.domain.policy import (
     NEEDS_AGREEMENT,
     NOT_A_MEMBER,
@@ -39,7 +36,6 @@ from bot.domain.policy import (
     roles_for,
 )
 from bot.kernel import access
-from bot.kernel.ports import UnitOfWork
 from cards.verbs import (
     ACTION_ID_KEY,
     AGENCY_ID_KEY,
@@ -49,6 +45,13 @@ from cards.verbs import (
     REFERRAL_ID_KEY,
     REQUEST_ID_KEY,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.domain.meeting import Meeting
+    from bot.domain.panel import Member, Panel, Role
+    from bot.kernel.ports import UnitOfWork
 
 PRIVATE = frozenset({ConversationKind.PERSONAL})
 SHARED = frozenset(

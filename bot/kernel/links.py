@@ -23,15 +23,17 @@ This module moves to the kernel with the rest of what every feature stands on.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 
 class Purpose(StrEnum):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendar
 
-from bot.domain.panel import Panel
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import date, datetime
+
+    from bot.domain.panel import Panel
 
 
 def local(at: datetime, panel: Panel) -> datetime:

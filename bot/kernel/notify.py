@@ -6,15 +6,18 @@ commits, and the dispatcher in bot.teams delivers it, retrying where Teams allow
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.common import new_id
 from bot.domain.delivery import ConversationKind, OutgoingDelivery
 from bot.domain.panel import Panel, Role
 from bot.kernel.localtime import local_day
-from bot.kernel.ports import UnitOfWork
 from cards.delivery import render_member_unreachable
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.kernel.ports import UnitOfWork
 
 
 async def card_to_member(

@@ -10,16 +10,18 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.domain.common import Clock
-from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotAllowed, NotFound
-from bot.domain.panel import Member, Panel, Role
 from bot.domain.policy import NOT_A_MEMBER
-from bot.kernel.events import Events
-from bot.kernel.guard import Access
-from bot.kernel.ports import UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from bot.domain.common import Clock
+    from bot.domain.delivery import ConversationKind
+    from bot.domain.panel import Member, Panel, Role
+    from bot.kernel.events import Events
+    from bot.kernel.guard import Access
+    from bot.kernel.ports import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)

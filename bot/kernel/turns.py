@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.delivery import ConversationKind, ConversationRef
-from bot.domain.panel import Member, Panel
 from bot.kernel.ports import AlreadyExists, UnitOfWork
-from bot.kernel.router import Caller, Deps, Where
+
+if TYPE_CHECKING:
+    from bot.domain.panel import Member, Panel
+    from bot.kernel.router import Caller, Deps, Where
 
 
 @dataclass(frozen=True)

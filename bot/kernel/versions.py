@@ -9,18 +9,21 @@ trail: what, by which agency, when) and what the person typed, kept.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.minutes import day_label
-from bot.domain.panel import Panel
 from bot.kernel import audit
-from bot.kernel.ports import UnitOfWork
-from bot.kernel.router import Request
 from cards.verbs import VERSION_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
+
+    from bot.domain.panel import Panel
+    from bot.kernel.ports import UnitOfWork
+    from bot.kernel.router import Request
 
 # The audit trail's verbs that change a record.
 CHANGES = frozenset({AuditVerb.CREATE, AuditVerb.UPDATE, AuditVerb.DELETE})

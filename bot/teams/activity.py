@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
-
-from botbuilder.schema import Activity
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.delivery import ConversationKind
 from bot.kernel.router import Caller, Where
+
+if TYPE_CHECKING:
+    from botbuilder.schema import Activity
 
 MAX_TEXT = 4000
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import (
     ChannelAccount,
     ConversationAccount,
@@ -24,8 +22,13 @@ from botbuilder.schema import (
 )
 
 from bot.domain.delivery import ConversationKind
-from bot.domain.panel import Member, Panel
-from bot.kernel.ports import UnitOfWork
+
+if TYPE_CHECKING:
+    from botbuilder.core import TurnContext
+    from botbuilder.integration.aiohttp import CloudAdapter
+
+    from bot.domain.panel import Member, Panel
+    from bot.kernel.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -21,17 +21,20 @@ import asyncio
 import ipaddress
 import logging
 import socket
-from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
-from botbuilder.schema import Activity
 from yarl import URL
 
 from bot.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
+    from botbuilder.schema import Activity
 
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
 MAX_FILE_BYTES = 256 * 1024

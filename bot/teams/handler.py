@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
@@ -30,6 +29,9 @@ from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
 from bot.teams.replies import to_activity, to_invoke_response
 from cards.kit import concerning
 from cards.welcome import WelcomeView, render_welcome
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import copy
 import importlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import CardFactory, MessageFactory
-from botbuilder.schema import Activity
 
-from bot.kernel.router import Reply
+if TYPE_CHECKING:
+    from botbuilder.schema import Activity
+
+    from bot.kernel.router import Reply
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"

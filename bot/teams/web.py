@@ -12,10 +12,9 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from botbuilder.integration.aiohttp import (
@@ -25,12 +24,16 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticationConstants
 
-from bot.kernel.router import Deps, Router
-from bot.settings import Settings
-from bot.teams.conversations import InstallForUser
 from bot.teams.handler import MaracBot
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import RateLimits
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from bot.kernel.router import Deps, Router
+    from bot.settings import Settings
+    from bot.teams.conversations import InstallForUser
 
 log = logging.getLogger(__name__)
 

@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import os
 from logging.config import fileConfig
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from alembic import context
-from alembic.autogenerate.api import AutogenContext
-from sqlalchemy import Connection
 
 from storage.sql.engine import async_url, create_engine
 from storage.sql.models import Base
 from storage.sql.types import UTCDateTime
+
+if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
+    from sqlalchemy import Connection
 
 config = context.config
 target_metadata = Base.metadata

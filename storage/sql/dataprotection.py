@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, and_, delete, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,6 +33,10 @@ from storage.sql.models import (
     SubjectRow,
 )
 from storage.sql.repositories import SqlRepository
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date, datetime
 
 
 def _table(model: type[Base]) -> Table:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.action import (
     Action,
@@ -42,7 +42,6 @@ from bot.domain.referral import (
     Subject,
     SubjectRole,
 )
-from bot.domain.reminders import ActionCardCopy, SentReminder
 from bot.domain.risk import RiskLevel
 from storage.sql.models import (
     ActionRow,
@@ -63,6 +62,9 @@ from storage.sql.models import (
     ReferralRow,
     SubjectRow,
 )
+
+if TYPE_CHECKING:
+    from bot.domain.reminders import ActionCardCopy, SentReminder
 
 
 def lookup_key(text: str) -> str:

@@ -12,21 +12,18 @@ SqlRepository._next_version.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, or_, select
 from sqlalchemy import update as update_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import FlushError
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
-from bot.domain.audit import AuditEvent
 from bot.domain.case import Case, CaseStatus
 from bot.domain.delivery import (
     FINISHED,
@@ -36,10 +33,6 @@ from bot.domain.delivery import (
     OutgoingDelivery,
 )
 from bot.domain.meeting import AgendaItem, Attendance, Meeting
-from bot.domain.minutes import Minutes
-from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
-from bot.domain.referral import Referral, ReferralStatus, Subject
-from bot.domain.reminders import ActionCardCopy, SentReminder
 from storage.errors import (
     ACTION,
     CASE,
@@ -77,6 +70,17 @@ from storage.sql.models import (
     ReminderRow,
     SubjectRow,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.domain.audit import AuditEvent
+    from bot.domain.minutes import Minutes
+    from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
+    from bot.domain.referral import Referral, ReferralStatus, Subject
+    from bot.domain.reminders import ActionCardCopy, SentReminder
 
 RowT = TypeVar("RowT", bound=Base)
 ScopedT = TypeVar("ScopedT", bound=PanelScoped)
@@ -149,7 +153,7 @@ class SqlRepository:
             return 1
         if row.version != saved.version:
             raise stale(entity, saved.id)
-        table = cast(Table, type(row).__table__)
+        table = cast("Table", type(row).__table__)
         connection = await self._session.connection()
         claimed = await connection.execute(
             update_rows(table)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from itertools import chain
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from sqlalchemy import Table, event, text, update
@@ -13,7 +12,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
-from bot.kernel import ports
 from storage.errors import refused
 from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
 from storage.sql.models import (
@@ -41,6 +39,11 @@ from storage.sql.repositories import (
     SqlReferralRepository,
     SqlReminderRepository,
 )
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from bot.kernel import ports
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +99,7 @@ def _raise_data_versions(session: Session) -> None:
     changed: set[str] = session.info.pop(_CHANGED, set())
     if not changed:
         return
-    panels = cast(Table, PanelRow.__table__)
+    panels = cast("Table", PanelRow.__table__)
     statement = update(panels).values(data_version=panels.c.data_version + 1)
     if _ALL_PANELS not in changed:
         statement = statement.where(panels.c.id.in_(sorted(changed)))

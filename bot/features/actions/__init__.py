@@ -3,17 +3,21 @@ the reminders that chase what is due."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.events import ActionAgreed, ActionChanged
-from bot.domain.panel import Panel
 from bot.domain.reminders import ReminderSchedule, parse_quiet_hours
 from bot.features.actions import copies, gallery, reminders, usecases
 from bot.kernel.feature import Feature, Job, Setup
-from bot.kernel.ports import UnitOfWork
-from bot.kernel.router import Deps, Router
-from cards.kit import Card
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from bot.domain.panel import Panel
+    from bot.kernel.ports import UnitOfWork
+    from bot.kernel.router import Deps, Router
+    from cards.kit import Card
 
 
 def reminders_config(setup: Setup) -> reminders.ReminderConfig:

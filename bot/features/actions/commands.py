@@ -14,10 +14,9 @@ is said on the action's card once the action is known to be open, so the click c
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.errors import InvalidInput
 from bot.kernel.inputs import text_field
@@ -34,6 +33,9 @@ from cards.actions import (
     input_value,
 )
 from cards.verbs import ACTION_ID_KEY, AGENCY_ID_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MAX_ID = 64
 MAX_VIEW = 16

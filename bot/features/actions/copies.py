@@ -6,19 +6,23 @@ subscribers), and so does a reminder of a single action (bot.features.actions.re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from bot.domain.action import Action
 from bot.domain.common import new_id
 from bot.domain.delivery import DeliveryState
-from bot.domain.panel import Member, Panel
 from bot.domain.reminders import ActionCardCopy
 from bot.features.actions.views import Lookup, card_for, contacts
 from bot.kernel.localtime import local_day
 from bot.kernel.notify import card_to_member, private_card
-from bot.kernel.ports import UnitOfWork
 from cards.chair import action_assigned_title
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import date, datetime
+
+    from bot.domain.action import Action
+    from bot.domain.panel import Member, Panel
+    from bot.kernel.ports import UnitOfWork
 
 # Copies of one action's card that are updated when it changes (newest first).
 COPIES_UPDATED = 20

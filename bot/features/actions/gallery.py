@@ -3,7 +3,7 @@ card tests and the channel gate's walk. Every person, place and case here is inv
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cards.actions import (
     CARD_VIEW,
@@ -21,7 +21,6 @@ from cards.actions import (
     render_cant_do,
 )
 from cards.chair import action_assigned_title
-from cards.kit import Card
 from cards.reminders import (
     DigestView,
     EscalationView,
@@ -29,6 +28,9 @@ from cards.reminders import (
     render_digest,
     render_escalation,
 )
+
+if TYPE_CHECKING:
+    from cards.kit import Card
 
 
 def gallery_cards() -> dict[str, Card]:

@@ -27,9 +27,9 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.domain.action import Action, InformationRequest
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.minutes import day_label
 from bot.domain.panel import Member, Panel, Role
@@ -67,7 +67,6 @@ from bot.kernel import access
 from bot.kernel.guard import ANYWHERE, Access
 from bot.kernel.localtime import day_text, england_and_wales_holidays, local_day
 from bot.kernel.notify import card_to_member
-from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router
 from cards.actions import LIST_LIMIT, LIST_VIEW, Buttons
 from cards.reminders import (
@@ -80,6 +79,10 @@ from cards.reminders import (
     render_escalation,
     status_title,
 )
+
+if TYPE_CHECKING:
+    from bot.domain.action import Action, InformationRequest
+    from bot.kernel.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,9 @@ job (bot.features.actions.reminders) keeps quiet hours.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.action import Action, ActionStatus, ActionUpdate
 from bot.domain.audit import AuditVerb
@@ -84,6 +84,9 @@ from cards.actions import (
     render_cant_do,
 )
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 PRIVATE_OR_SHARED = frozenset(
     {ConversationKind.PERSONAL, ConversationKind.CHANNEL, ConversationKind.GROUP_CHAT}

@@ -7,19 +7,16 @@ commands (bot.features.actions.usecases) and the reminder job (.reminders) both 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.domain.action import Action, ActionStatus, ActionUpdate
-from bot.domain.case import Case
 from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act, Refusal, Relation
 from bot.domain.reminders import due_phrase
 from bot.kernel import access
 from bot.kernel.localtime import day_text
-from bot.kernel.ports import UnitOfWork
 from cards.actions import (
     CARD_VIEW,
     LIST_LIMIT,
@@ -34,8 +31,15 @@ from cards.actions import (
     render_action,
     render_action_list,
 )
-from cards.kit import Card
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import date
+
+    from bot.domain.case import Case
+    from bot.kernel.ports import UnitOfWork
+    from cards.kit import Card
 
 # Who answers an agency's actions, and who oversees every agency's.
 AGENCY_ROLES = frozenset({Role.SPOC, Role.DEPUTY})

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from bot.features.meetings import agenda, calendar, gallery, meeting_run, minutes
 from bot.kernel.feature import Download, Feature, Route, Setup
 from bot.kernel.links import token_of
-from bot.kernel.router import Deps, Router
-from cards.kit import Card
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from bot.kernel.router import Deps, Router
+    from cards.kit import Card
 
 
 def calendar_config(setup: Setup) -> calendar.CalendarConfig:

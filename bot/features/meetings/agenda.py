@@ -15,10 +15,8 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from bot.domain.action import Action
 from bot.domain.agenda import (
     AgendaTiming,
     build_agenda,
@@ -72,8 +70,13 @@ from cards.agenda import (
     render_agenda_announcement,
     render_agenda_invitation,
 )
-from cards.kit import Card
 from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
+
+if TYPE_CHECKING:
+    from datetime import date, datetime
+
+    from bot.domain.action import Action
+    from cards.kit import Card
 
 ONLY_COORDINATORS = "Only the panel's coordinator can change or publish the agenda."
 NO_MEETING = "No meeting is planned yet. Type schedule to see the panel's meetings."

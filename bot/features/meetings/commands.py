@@ -13,10 +13,9 @@ against the meeting: a wrong input is then answered on the card, as before.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.case import ClosureReason
 from bot.domain.errors import InvalidInput
@@ -69,6 +68,9 @@ from cards.schedule import NEW_DATE_INPUT, NEW_TIME_INPUT
 from cards.schedule import REASON_INPUT as CANCEL_MEETING_REASON_INPUT
 from cards.schedule import field_id as meeting_field_id
 from cards.verbs import MEETING_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 ID_LIMIT = 64
 CHAIR_OUT_OF_DATE = "This card is out of date. Type chair for the current one."

@@ -8,14 +8,18 @@ marked OFFICIAL-SENSITIVE: it holds case detail and goes only to attending SPOCs
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from docx import Document
-from docx.document import Document as DocumentObject
 from docx.shared import Pt
 
 from bot.domain.minutes import Minutes, day_label
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from docx.document import Document as DocumentObject
 
 MARKING = "OFFICIAL-SENSITIVE: shared under the panel's information sharing agreement"
 TABLE_STYLE = "Table Grid"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.agenda import SECTION_NAMES, UNMET_TITLE
@@ -48,7 +48,6 @@ from cards.chair import (
     render_isa_prompt,
     render_meeting_ended,
 )
-from cards.kit import Card
 from cards.minutes import MinutesReadyView, render_minutes, render_minutes_ready
 from cards.schedule import (
     CalendarLinkView,
@@ -60,6 +59,9 @@ from cards.schedule import (
     render_meeting_moved,
     render_schedule,
 )
+
+if TYPE_CHECKING:
+    from cards.kit import Card
 
 DEMO_PANEL = "Riverside Community MARAC"
 DEMO_LABEL = "Tue 8 Dec 2026, 10:00"

@@ -26,10 +26,8 @@ and the chair's private chat get the whole card.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.domain.action import (
     Action,
@@ -80,7 +78,6 @@ from bot.features.meetings.views import (
 )
 from bot.kernel import agreement, versions
 from bot.kernel.audit import Actor, record
-from bot.kernel.events import Events
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.localtime import day_text, local, when_text
 from bot.kernel.ports import StaleVersion, UnitOfWork
@@ -98,8 +95,14 @@ from cards.chair import (
     render_isa_prompt,
     render_meeting_ended,
 )
-from cards.kit import Card
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+    from datetime import datetime
+
+    from bot.kernel.events import Events
+    from cards.kit import Card
 
 CHAIR_ROLES = frozenset({Role.CHAIR, Role.COORDINATOR})
 MEETING_CHATS = frozenset(

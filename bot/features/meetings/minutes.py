@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -37,7 +38,6 @@ from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import day_text
 from bot.kernel.notify import card_to_member
-from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.minutes import (
     MinutesReadyView,
@@ -45,6 +45,9 @@ from cards.minutes import (
     render_minutes_ready,
 )
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 ONLY_COORDINATORS = "Only the panel's coordinator can edit and approve the minutes."

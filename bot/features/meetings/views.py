@@ -6,9 +6,9 @@ invented data."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.domain.action import (
@@ -37,14 +37,18 @@ from bot.domain.minutes import (
     unmet_outcome,
     unmet_settled,
 )
-from bot.domain.panel import Agency, Panel
 from bot.domain.risk import RiskLevel
 from bot.kernel.localtime import day_text, local, when_text
-from bot.kernel.ports import UnitOfWork
 from cards.agenda import AgendaLine, AgendaView, AnnouncedCase, AnnouncementView
 from cards.chair import ActionText, CaseDetail, ChairView, Option, UnmetLine
 from cards.minutes import MinutesCase, MinutesView
 from cards.schedule import MeetingLine
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from bot.domain.panel import Agency, Panel
+    from bot.kernel.ports import UnitOfWork
 
 # --- which meeting ---------------------------------------------------------------------------
 

@@ -7,12 +7,16 @@ the SPOC answers them on the request's own card.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from bot.features.referrals import gallery, info_requests, intake, triage
 from bot.kernel.feature import Feature, Setup
-from bot.kernel.router import Router
-from cards.kit import Card
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.kernel.router import Router
+    from cards.kit import Card
 
 
 def register(router: Router, setup: Setup) -> None:

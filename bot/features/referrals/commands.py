@@ -12,10 +12,9 @@ so the command carries the first unreadable input (`unreadable`) for the use cas
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.domain.errors import InvalidInput
 from bot.domain.intake_rules import Step
@@ -39,6 +38,9 @@ from cards.triage import (
     QUESTION_INPUT,
 )
 from cards.verbs import REFERRAL_ID_KEY, REQUEST_ID_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MAX_ID = 64
 MAX_REFERENCE = 40

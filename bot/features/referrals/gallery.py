@@ -4,10 +4,9 @@ card tests and the channel gate's walk. Every person, place and referral here is
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.intake_rules import (
     CHILD_KEYS,
@@ -55,7 +54,6 @@ from cards.intake import (
     render_saved,
     render_submitted,
 )
-from cards.kit import Card
 from cards.referrals import MineView, MyLine, PendingLine, PendingView, render_mine, render_pending
 from cards.triage import (
     ACCEPT_FORM,
@@ -76,6 +74,11 @@ from cards.triage import (
     render_triage,
     render_triage_outcome,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from cards.kit import Card
 
 DEMO_PANEL = "Riverside Community MARAC"
 

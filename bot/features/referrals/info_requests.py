@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.action import InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
-from bot.domain.case import Case
 from bot.domain.errors import InvalidInput, NotFound
-from bot.domain.meeting import Meeting
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
-from bot.domain.referral import Referral
 from bot.features.referrals.commands import AnswerInfoRequest, OpenInfoRequest
 from bot.kernel import access, versions
 from bot.kernel.audit import Actor, record
@@ -42,8 +40,13 @@ from cards.info_request import (
     render_info_answered,
     render_info_request,
 )
-from cards.kit import Card
 from cards.verbs import REQUEST_ID_KEY, Verb
+
+if TYPE_CHECKING:
+    from bot.domain.case import Case
+    from bot.domain.meeting import Meeting
+    from bot.domain.referral import Referral
+    from cards.kit import Card
 
 AGENCY_ANSWERERS = frozenset({Role.SPOC, Role.DEPUTY})
 AGREEMENT_FIRST = (

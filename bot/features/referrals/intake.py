@@ -9,11 +9,10 @@ stores the referral's structured fields, and hands it to triage.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditVerb
@@ -51,7 +50,6 @@ from bot.domain.referral import (
     ReferralStatus,
     SubjectRole,
 )
-from bot.domain.risk import RiskMatrix
 from bot.features.referrals import triage
 from bot.features.referrals.commands import IntakeClick, Refer, step_of
 from bot.features.referrals.notices import (
@@ -82,8 +80,13 @@ from cards.intake import (
     render_saved,
     render_submitted,
 )
-from cards.kit import Card
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from bot.domain.risk import RiskMatrix
+    from cards.kit import Card
 
 # Any member of the panel may refer; the panel's own roles all count.
 REFER_ROLES = frozenset(Role)

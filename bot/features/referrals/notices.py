@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.domain.panel import Panel
-from bot.domain.referral import Referral
 from bot.kernel.localtime import when_text
 from bot.kernel.notify import card_to_member
-from bot.kernel.ports import UnitOfWork
-from cards.kit import Card
 from cards.referrer import (
     AcceptedView,
     DeclinedView,
@@ -21,6 +17,14 @@ from cards.referrer import (
     render_more_info,
     render_received,
 )
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.domain.panel import Panel
+    from bot.domain.referral import Referral
+    from bot.kernel.ports import UnitOfWork
+    from cards.kit import Card
 
 
 class ReferralEvent(StrEnum):

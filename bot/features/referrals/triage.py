@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.domain import policy
 from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
-from bot.domain.delivery import ConversationKind
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from bot.domain.meeting import AgendaItem, AgendaItemKind
 from bot.domain.panel import AgencyKind, Member, Panel, Role
@@ -69,6 +68,9 @@ from cards.triage import (
     triage_title,
 )
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from bot.domain.delivery import ConversationKind
 
 NEW_CASE_MINUTES = 15
 SEE_REFERRAL = policy.Act.VIEW_REFERRAL

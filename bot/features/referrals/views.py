@@ -4,12 +4,10 @@ lists show, read from storage in the caller's unit of work. Nothing here changes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditVerb
-from bot.domain.case import Case
 from bot.domain.matching import MatchBasis, MatchKind, SubjectMatch, classify_matches
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, Member, Panel
@@ -22,11 +20,8 @@ from bot.domain.referral import (
     assessed_risk_level,
     meets_high_risk,
 )
-from bot.domain.risk import RiskLevel, RiskMatrix
 from bot.kernel.config import load_risk_matrix
 from bot.kernel.localtime import born_text, day_text, when_text
-from bot.kernel.ports import UnitOfWork
-from cards.kit import Card
 from cards.referrals import MineView, MyLine, PendingLine, PendingView, render_mine, render_pending
 from cards.triage import (
     Choice,
@@ -36,6 +31,15 @@ from cards.triage import (
     TriageView,
     render_triage_outcome,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime
+
+    from bot.domain.case import Case
+    from bot.domain.risk import RiskLevel, RiskMatrix
+    from bot.kernel.ports import UnitOfWork
+    from cards.kit import Card
 
 PENDING = (ReferralStatus.SUBMITTED, ReferralStatus.MORE_INFO_REQUESTED)
 LISTABLE = frozenset({MeetingStatus.SCHEDULED, MeetingStatus.AGENDA_PUBLISHED})

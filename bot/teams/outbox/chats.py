@@ -3,10 +3,8 @@ and forgetting a chat Teams no longer knows."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.delivery import (
     INVITATION_KEY,
@@ -15,9 +13,15 @@ from bot.domain.delivery import (
     ConversationRef,
     OutgoingDelivery,
 )
-from bot.kernel.ports import UnitOfWorkFactory
 from bot.teams.outbox.connector import Answer, Connector
-from bot.teams.outbox.targets import Targets
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from bot.kernel.ports import UnitOfWorkFactory
+    from bot.teams.outbox.targets import Targets
 
 log = logging.getLogger(__name__)
 

@@ -8,14 +8,17 @@ to a dispatcher that stopped: they go back to the queue (at start, then once per
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from bot.domain.common import Clock
-from bot.domain.delivery import OutgoingDelivery
-from bot.kernel.ports import UnitOfWorkFactory
-from bot.teams.outbox.policy import DeliveryPolicy, DeliveryStats
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable
+
+    from bot.domain.common import Clock
+    from bot.domain.delivery import OutgoingDelivery
+    from bot.kernel.ports import UnitOfWorkFactory
+    from bot.teams.outbox.policy import DeliveryPolicy, DeliveryStats
 
 log = logging.getLogger(__name__)
 

@@ -5,21 +5,25 @@ an `Answer` (the connector's status, or NO_ANSWER / TIMED_OUT), never as an exce
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ConversationReference
 
 from bot.domain.delivery import NO_ANSWER, TIMED_OUT
-from bot.domain.panel import Member
-from bot.kernel.router import Reply
 from bot.teams.conversations import InstallForUser, PanelEndpoint, PersonalChats
 from bot.teams.ratelimit import retry_after_seconds
 from bot.teams.replies import to_activity
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from datetime import datetime
+
+    from botbuilder.core import TurnContext
+    from botbuilder.integration.aiohttp import CloudAdapter
+
+    from bot.domain.panel import Member
+    from bot.kernel.router import Reply
 
 
 @dataclass(frozen=True)

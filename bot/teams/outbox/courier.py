@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.delivery import (
     NOT_FOUND,
@@ -24,15 +23,20 @@ from bot.domain.delivery import (
     Verdict,
     verdict,
 )
-from bot.kernel.ports import UnitOfWorkFactory
 from bot.kernel.router import Reply
 from bot.teams.outbox.chats import NO_SERVICE_URL, Chats
 from bot.teams.outbox.connector import Answer, Connector
-from bot.teams.outbox.lanes import Claimed
-from bot.teams.outbox.outcomes import Outcomes
-from bot.teams.outbox.policy import DeliveryPolicy, DeliveryStats
 from bot.teams.outbox.targets import UNKNOWN, Target, Targets
 from bot.teams.ratelimit import Pacer, Slot
+
+if TYPE_CHECKING:
+    import random
+    from datetime import datetime
+
+    from bot.kernel.ports import UnitOfWorkFactory
+    from bot.teams.outbox.lanes import Claimed
+    from bot.teams.outbox.outcomes import Outcomes
+    from bot.teams.outbox.policy import DeliveryPolicy, DeliveryStats
 
 log = logging.getLogger(__name__)
 

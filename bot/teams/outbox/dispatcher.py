@@ -13,11 +13,8 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from botbuilder.integration.aiohttp import CloudAdapter
-
-from bot.kernel.router import Deps
-from bot.teams.conversations import InstallForUser
 from bot.teams.outbox.chats import Chats
 from bot.teams.outbox.claims import Claims
 from bot.teams.outbox.connector import Connector
@@ -27,6 +24,12 @@ from bot.teams.outbox.outcomes import Outcomes
 from bot.teams.outbox.policy import DeliveryPolicy, DeliveryStats
 from bot.teams.outbox.targets import UNKNOWN, Target, Targets
 from bot.teams.ratelimit import Pacer, RateLimits
+
+if TYPE_CHECKING:
+    from botbuilder.integration.aiohttp import CloudAdapter
+
+    from bot.kernel.router import Deps
+    from bot.teams.conversations import InstallForUser
 
 log = logging.getLogger(__name__)
 

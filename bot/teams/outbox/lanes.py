@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.domain.delivery import OutgoingDelivery
-from bot.teams.outbox.targets import Target
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from bot.domain.delivery import OutgoingDelivery
+    from bot.teams.outbox.targets import Target
 
 log = logging.getLogger(__name__)
 

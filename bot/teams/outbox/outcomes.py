@@ -15,14 +15,17 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot.domain.common import Clock
 from bot.domain.delivery import NO_ANSWER, DeliveryState, OutgoingDelivery
 from bot.kernel.notify import member_unreachable
 from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.teams.outbox.chats import NO_SERVICE_URL
 from bot.teams.outbox.connector import Answer
-from bot.teams.outbox.policy import DeliveryStats
+
+if TYPE_CHECKING:
+    from bot.domain.common import Clock
+    from bot.teams.outbox.policy import DeliveryStats
 
 log = logging.getLogger(__name__)
 

@@ -4,14 +4,17 @@ cached, so a batch of rows costs few queries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.delivery import ConversationKind, ConversationRef, DeliveryState, OutgoingDelivery
-from bot.kernel.ports import UnitOfWork
 from bot.teams.conversations import PanelEndpoint, panel_endpoint
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bot.kernel.ports import UnitOfWork
 
 # How long an update waits, after the earlier row's time, before it looks again.
 UPDATE_WAIT = timedelta(seconds=5)

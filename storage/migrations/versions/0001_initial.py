@@ -7,12 +7,16 @@ Create Date: 2026-11-22
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql.schema import SchemaItem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.sql.schema import SchemaItem
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None

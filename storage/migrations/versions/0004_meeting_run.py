@@ -18,11 +18,14 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"

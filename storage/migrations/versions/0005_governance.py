@@ -17,9 +17,12 @@ Create Date: 2026-11-25
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from alembic import op
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"

@@ -16,11 +16,15 @@ Create Date: 2026-11-27
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy.sql.schema import SchemaItem
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.sql.schema import SchemaItem
 
 revision: str = "0007"
 down_revision: str | Sequence[str] | None = "0006"

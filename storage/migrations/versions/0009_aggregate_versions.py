@@ -12,10 +12,13 @@ Create Date: 2026-12-03
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from alembic import op
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 revision: str = "0009"
 down_revision: str | Sequence[str] | None = "0011"
