@@ -41,13 +41,14 @@ from bot.domain.referral import ReferralStatus
 from bot.features.referrals import triage
 from bot.kernel.ports import Storage
 from cards.kit import card_text
-from storage import SqlStorage, migrate_async, open_storage
+from storage import SqlStorage, open_storage
 from tests.conftest import BotUnderTest, Connector, start_bot
-from tests.contract.conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
+from tests.contract.conftest import POSTGRES_URL
 from tests.support import activities as acts
-from tests.test_agenda_service import press
-from tests.test_meeting_run_bot import MEETING_CHAT, card_of, group_invoke, group_message
-from tests.test_triage_bot import REFERENCE, agency_id, click, triage_card
+from tests.support import cards
+from tests.support.world import Backend, opened, serving
+from tests.test_meeting_run_bot import MEETING_CHAT, group_invoke, group_message
+from tests.test_triage_bot import REFERENCE, agency_id, triage_card
 
 TRY_AGAIN = "Sorry, something went wrong on my side and nothing was changed. Please try again"
 # What the turn may keep when it fails: the id of the activity (so that Teams' redelivery of
@@ -113,7 +114,7 @@ async def rows(storage: SqlStorage) -> dict[str, list[tuple[Any, ...]]]:
 
 
 async def accept(bot: BotUnderTest, card: dict[str, Any], housing: str) -> dict[str, Any]:
-    data = click(card, "triage.accept", agency_ids=housing)
+    _, data = cards.press(card, verb="triage.accept", agency_ids=housing)
     response = await bot.post(acts.card_invoke(bot.service_url, "triage.accept", data))
     assert response.status == 200
     body: dict[str, Any] = await response.json()
@@ -189,22 +190,15 @@ async def test_while_the_database_is_gone_people_are_told_and_afterwards_it_carr
 
 
 @pytest.fixture
-async def postgres_bot(connector: Connector, clock: FixedClock) -> AsyncIterator[BotUnderTest]:
+async def postgres_bot(
+    tmp_path: Path, connector: Connector, clock: FixedClock
+) -> AsyncIterator[BotUnderTest]:
     """The demo panel on a PostgreSQL schema of its own, served by the real app."""
-    await require_postgres()
-    schema = unique_schema("faults")
-    await migrate_async(POSTGRES_URL, schema=schema)
-    storage = open_storage(POSTGRES_URL, schema=schema)
-    try:
-        await seed_demo(storage.unit_of_work, clock)
-        bot = await start_bot(storage, connector, clock)
-        try:
-            yield bot
-        finally:
-            await bot.client.close()
-    finally:
-        await storage.close()
-        await drop_schema(schema)
+    async with (
+        opened(Backend.POSTGRES, tmp_path, label="faults") as storage,
+        serving(storage, connector, clock) as bot,
+    ):
+        yield bot
 
 
 @pytest.mark.postgres
@@ -251,7 +245,7 @@ async def test_after_a_restart_mid_meeting_the_chair_carries_on_where_it_stopped
     bot = await start_bot(sqlite_storage, connector, clock)
     await bot.post(acts.channel_message(bot.service_url, "help"))
     await bot.post(acts.personal_message(bot.service_url, "agenda"))
-    verb, data = press(bot.connector.cards()[-1], "Publish agenda")
+    verb, data = cards.press(bot.connector.cards()[-1], "Publish agenda")
     await bot.post(acts.card_invoke(bot.service_url, verb, data))
     await bot.post(group_message(bot.service_url, "start", who="Tom", meeting=True))
     confidentiality = bot.connector.to_conversation(MEETING_CHAT)[-1]["attachments"][0]["content"]
@@ -281,6 +275,5 @@ async def test_after_a_restart_mid_meeting_the_chair_carries_on_where_it_stopped
 
 
 async def click_on(bot: BotUnderTest, card: dict[str, Any], label: str) -> dict[str, Any]:
-    verb, data = press(card, label)
-    response = await bot.post(group_invoke(bot.service_url, verb, data, who="Tom"))
-    return card_of(await response.json())
+    verb, data = cards.press(card, label)
+    return cards.card(await bot.invoke(group_invoke(bot.service_url, verb, data, who="Tom")))

@@ -18,6 +18,7 @@ from cards.kit import card_text
 from cards.verbs import Verb
 from tests.conftest import BotUnderTest
 from tests.support import activities as acts
+from tests.support import cards
 from tests.support import governance as g
 from tests.test_intake_service import (
     ABOUT,
@@ -27,8 +28,6 @@ from tests.test_intake_service import (
     RISK_SOME,
     SUBJECTS,
     TriageCalls,
-    buttons,
-    element,
     error_next_to,
     subtitle,
     triage_calls,
@@ -70,7 +69,7 @@ async def click_card(bot: BotUnderTest, verb: Verb, data: dict[str, Any]) -> dic
 async def start(bot: BotUnderTest) -> tuple[str, dict[str, Any]]:
     await say(bot, "refer")
     card = bot.connector.cards()[-1]
-    return str(buttons(card)["Next"]["data"]["referral_id"]), card
+    return str(cards.button(card, "Next")["data"]["referral_id"]), card
 
 
 async def stored(bot: BotUnderTest, referral_id: str) -> Referral:
@@ -126,7 +125,7 @@ async def test_a_step_with_mistakes_comes_back_with_each_error_next_to_its_field
     assert "in the future" in (error_next_to(card, "s1.dob") or "")
     assert "Not a UK postcode" in (error_next_to(card, "s1.postcode") or "")
     assert "10 to 15 digits" in (error_next_to(card, "s1.phone") or "")
-    assert element(card, "s1.postcode")["value"] == "RV5"  # type: ignore[index]
+    assert cards.element(card, "s1.postcode")["value"] == "RV5"  # type: ignore[index]
     assert bot.connector.sent[-1]["_conversation"] == AISHAS_CHAT  # nothing new posted
     # corrected, the step moves on
     fixed = {
@@ -147,7 +146,7 @@ async def test_refer_again_resumes_where_the_referrer_stopped(bot: BotUnderTest)
     await say(bot, "refer")
     card = bot.connector.cards()[-1]
     assert subtitle(card) == "Step 2 of 6 · Subjects"
-    assert element(card, "s1.name")["value"] == "Wilhelmina Stroud"  # type: ignore[index]
+    assert cards.element(card, "s1.name")["value"] == "Wilhelmina Stroud"  # type: ignore[index]
 
 
 async def test_a_referrer_walks_every_step_and_submits(
@@ -162,7 +161,7 @@ async def test_a_referrer_walks_every_step_and_submits(
         ("risk", RISK_SOME),
     ):
         card = await click_card(bot, Verb.REFER_NEXT, at(referral_id, step, typed))
-        assert element(card, "intake-problems") is None, card_text(card)
+        assert cards.element(card, "intake-problems") is None, card_text(card)
     assert subtitle(card) == "Step 6 of 6 · Criteria and review"
     assert "Risk total: 20**: not high risk" in card_text(card)
     card = await click_card(bot, Verb.REFER_SUBMIT, at(referral_id, "review", REVIEW))
@@ -198,7 +197,7 @@ async def test_the_coordinators_question_is_answered_from_the_notice_card(
     assert await bot.deliver() == 1
     notice = bot.connector.cards()[-1]
     assert "More information needed: RF-2026-0049" in card_text(notice)
-    answer = buttons(notice)["Answer and resubmit"]
+    answer = cards.button(notice, "Answer and resubmit")
     card = await click_card(bot, Verb(answer["verb"]), answer["data"])
     assert subtitle(card) == "Step 6 of 6 · Criteria and review"
     assert "Has anyone visited Mr Achebe at home?" in card_text(card)

@@ -16,8 +16,9 @@ from bot.features.referrals import triage
 from cards.verbs import REQUEST_ID_KEY
 from tests.conftest import BotUnderTest
 from tests.support import activities as acts
+from tests.support import cards
 from tests.test_intake_bot import AISHA
-from tests.test_triage_bot import REFERENCE, agency_id, click, invoke, queued, triage_card
+from tests.test_triage_bot import REFERENCE, agency_id, invoke, queued, triage_card
 
 Row = tuple[AuditVerb, str, str | None, str | None, str | None, str | None]
 
@@ -83,7 +84,7 @@ async def test_accepting_records_the_case_each_request_and_the_decision_where_cl
         (AuditVerb.VIEW, "referral", rid, None, "personal", acts.PRIYA)
     ]
     housing = await agency_id(bot, "Riverside Homes (Housing)")
-    await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    await invoke(bot, *cards.press(card, verb="triage.accept", agency_ids=housing))
     async with bot.storage.unit_of_work() as uow:
         panel = await uow.panels.by_team(acts.TEAM)
         assert panel is not None
@@ -109,7 +110,7 @@ async def test_accepting_records_the_case_each_request_and_the_decision_where_cl
     assert await trail(bot, "information_request", request.id) == [asked]
 
     (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
-    data = click(delivery.payload["card"], "info.answer", answer="Tenant since 2019.")
+    _, data = cards.press(delivery.payload["card"], verb="info.answer", answer="Tenant since 2019.")
     await invoke(bot, "info.open", {REQUEST_ID_KEY: request.id}, aad=acts.GEMMA, name="Gemma")
     await invoke(bot, "info.answer", data, aad=acts.GEMMA, name="Gemma Hartley")
     assert await trail(bot, "information_request", request.id) == [
@@ -128,7 +129,7 @@ async def test_sending_back_is_recorded_where_the_coordinator_clicked(
     monkeypatch.setattr(triage, "tell_referrer", nothing)
     card = await triage_card(bot)
     rid = await referral_id(bot, REFERENCE)
-    await invoke(bot, "triage.ask", click(card, "triage.ask", question="Told the landlord?"))
+    await invoke(bot, *cards.press(card, verb="triage.ask", question="Told the landlord?"))
     assert (await trail(bot, "referral", rid))[-1] == (
         AuditVerb.UPDATE,
         "referral",
@@ -146,7 +147,7 @@ async def test_declining_is_recorded_with_the_reason(bot: BotUnderTest, monkeypa
     monkeypatch.setattr(triage, "tell_referrer", nothing)
     card = await triage_card(bot)
     rid = await referral_id(bot, REFERENCE)
-    await invoke(bot, "triage.decline", click(card, "triage.decline", decline_reason="duplicate"))
+    await invoke(bot, *cards.press(card, verb="triage.decline", decline_reason="duplicate"))
     assert (await trail(bot, "referral", rid))[-1] == (
         AuditVerb.UPDATE,
         "referral",

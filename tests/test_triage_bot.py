@@ -24,6 +24,7 @@ from bot.features.referrals import triage
 from cards.kit import card_text
 from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
+from tests.support import cards
 from tests.support import governance as g
 
 DANIEL = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d04"
@@ -43,41 +44,6 @@ def told(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return calls
 
 
-def find_actions(node: Any, verb: str) -> list[dict[str, Any]]:
-    """Every Action.Execute with this verb, anywhere in a card (show cards included)."""
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if node.get("type") == "Action.Execute" and node.get("verb") == verb:
-            found.append(node)
-        for value in node.values():
-            found += find_actions(value, verb)
-    elif isinstance(node, list):
-        for item in node:
-            found += find_actions(item, verb)
-    return found
-
-
-def inputs(node: Any) -> dict[str, dict[str, Any]]:
-    """Every input of a card by id."""
-    found: dict[str, dict[str, Any]] = {}
-    if isinstance(node, dict):
-        if str(node.get("type", "")).startswith("Input.") and "id" in node:
-            found[node["id"]] = node
-        for value in node.values():
-            found.update(inputs(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.update(inputs(item))
-    return found
-
-
-def click(card: dict[str, Any], verb: str, **typed: Any) -> dict[str, Any]:
-    """What Teams sends for a click: the button's data, the inputs' values, what was typed."""
-    (action,) = find_actions(card, verb)
-    values = {key: i["value"] for key, i in inputs(card).items() if "value" in i}
-    return {**values, **action["data"], **typed}
-
-
 async def invoke(
     bot: BotUnderTest, verb: str, data: dict[str, Any], *, aad: str = acts.PRIYA, name: str = ""
 ) -> dict[str, Any]:
@@ -93,28 +59,11 @@ async def triage_card(bot: BotUnderTest) -> dict[str, Any]:
     """Priya opens RF-…-0049 from the list of pending referrals, as its button does."""
     await bot.post(acts.personal_message(bot.service_url, "referrals"))
     listing = bot.connector.cards()[-1]
-    (button,) = [
-        a
-        for a in find_buttons(listing)
-        if a.get("title") == f"Open {REFERENCE}" and a["type"] == "Action.Submit"
-    ]
+    button = cards.button(listing, f"Open {REFERENCE}", kind="Action.Submit")
     await bot.post(acts.personal_message(bot.service_url, "", value=button["data"]))
     card = bot.connector.cards()[-1]
     assert f"Triage referral {REFERENCE}" in card_text(card)
     return card
-
-
-def find_buttons(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if str(node.get("type", "")).startswith("Action."):
-            found.append(node)
-        for value in node.values():
-            found += find_buttons(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += find_buttons(item)
-    return found
 
 
 async def queued(bot: BotUnderTest) -> list[OutgoingDelivery]:
@@ -152,7 +101,7 @@ async def test_accepting_from_the_card_opens_the_case_and_asks_the_housing_spoc(
 ) -> None:
     card = await triage_card(bot)
     housing = await agency_id(bot, "Riverside Homes (Housing)")
-    body = await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    body = await invoke(bot, *cards.press(card, verb="triage.accept", agency_ids=housing))
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
     outcome = card_text(body["value"])
     assert f"Accepted as CM-{NOW.year}-003 for Tue 8 Dec" in outcome
@@ -166,11 +115,11 @@ async def test_accepting_from_the_card_opens_the_case_and_asks_the_housing_spoc(
 async def test_the_spoc_answers_the_information_request_from_its_card(bot: BotUnderTest) -> None:
     card = await triage_card(bot)
     housing = await agency_id(bot, "Riverside Homes (Housing)")
-    await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    await invoke(bot, *cards.press(card, verb="triage.accept", agency_ids=housing))
     (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
     request_card = delivery.payload["card"]
 
-    data = click(request_card, "info.answer", answer="Tenant since 2019; no arrears.")
+    _, data = cards.press(request_card, verb="info.answer", answer="Tenant since 2019; no arrears.")
     body = await invoke(bot, "info.answer", data, aad=acts.GEMMA, name="Gemma Hartley")
     assert "Thank you — returned to the panel" in card_text(body["value"])
     (notice,) = [d for d in await queued(bot) if d.key.startswith("inforeq-answered:")]
@@ -183,9 +132,9 @@ async def test_the_spoc_answers_the_information_request_from_its_card(bot: BotUn
 async def test_another_agency_cannot_answer_the_request(bot: BotUnderTest) -> None:
     card = await triage_card(bot)
     housing = await agency_id(bot, "Riverside Homes (Housing)")
-    await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    await invoke(bot, *cards.press(card, verb="triage.accept", agency_ids=housing))
     (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
-    data = click(delivery.payload["card"], "info.answer", answer="Police know him.")
+    _, data = cards.press(delivery.payload["card"], verb="info.answer", answer="Police know him.")
     # Tom is the Police SPOC: Police is a core agency, but the request is Housing's.
     body = await invoke(bot, "info.answer", data, aad=g.TOM, name="Tom Okafor")
     assert body["type"] == "application/vnd.microsoft.activity.message"
@@ -221,7 +170,7 @@ async def test_the_request_goes_to_the_deputy_while_the_spoc_is_away(bot: BotUnd
         await uow.commit()
     card = await triage_card(bot)
     housing = await agency_id(bot, "Riverside Homes (Housing)")
-    body = await invoke(bot, "triage.accept", click(card, "triage.accept", agency_ids=housing))
+    body = await invoke(bot, *cards.press(card, verb="triage.accept", agency_ids=housing))
     assert "Riverside Homes (Housing) (Daniel Reyes)" in card_text(body["value"])
     (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
     assert delivery.recipient_member_id == daniel.id
@@ -230,7 +179,7 @@ async def test_the_request_goes_to_the_deputy_while_the_spoc_is_away(bot: BotUnd
 async def test_a_referrer_clicking_a_triage_button_is_refused_plainly(bot: BotUnderTest) -> None:
     card = await triage_card(bot)
     body = await invoke(
-        bot, "triage.accept", click(card, "triage.accept"), aad=AISHA, name="Aisha Bello"
+        bot, *cards.press(card, verb="triage.accept"), aad=AISHA, name="Aisha Bello"
     )
     assert body["type"] == "application/vnd.microsoft.activity.message"
     assert body["value"] == "Only the panel's coordinators can triage referrals."
@@ -240,7 +189,7 @@ async def test_a_referrer_clicking_a_triage_button_is_refused_plainly(bot: BotUn
 
 async def test_asking_without_a_question_shows_the_error_on_the_card(bot: BotUnderTest) -> None:
     card = await triage_card(bot)
-    body = await invoke(bot, "triage.ask", click(card, "triage.ask", question=""))
+    body = await invoke(bot, *cards.press(card, verb="triage.ask", question=""))
     text = card_text(body["value"])
     assert f"Triage referral {REFERENCE}" in text
     assert "Write the question for the referrer." in text
@@ -250,20 +199,20 @@ async def test_sending_the_referral_back_tells_who_it_went_to(
     bot: BotUnderTest, told: list[tuple[str, str]]
 ) -> None:
     card = await triage_card(bot)
-    data = click(card, "triage.ask", question="Has the landlord been told?")
+    _, data = cards.press(card, verb="triage.ask", question="Has the landlord been told?")
     body = await invoke(bot, "triage.ask", data)
     assert "Sent back to Aisha Bello" in card_text(body["value"])
     assert told == [(REFERENCE, "more_info_needed")]
     # the second coordinator's (or a stale) click on the same card is told what happened
-    again = await invoke(bot, "triage.decline", click(card, "triage.decline"))
+    again = await invoke(bot, *cards.press(card, verb="triage.decline"))
     assert "Already sent back to Aisha Bello by Priya Raman" in card_text(again["value"])
 
 
 async def test_declining_for_another_meeting_from_the_card(bot: BotUnderTest) -> None:
     card = await triage_card(bot)
-    data = click(
+    _, data = cards.press(
         card,
-        "triage.decline",
+        verb="triage.decline",
         decline_reason="more_appropriate_meeting",
         other_meeting="childrens_safeguarding",
     )
@@ -282,8 +231,7 @@ async def test_a_redelivered_accept_opens_one_case(bot: BotUnderTest) -> None:
     card = await triage_card(bot)
     activity = acts.card_invoke(
         bot.service_url,
-        "triage.accept",
-        click(card, "triage.accept"),
+        *cards.press(card, verb="triage.accept"),
         activity_id="f:accept-twice",
     )
     first = await (await bot.post(activity)).json()
