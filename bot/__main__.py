@@ -95,7 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
+def cmd_migrate(_args: argparse.Namespace) -> int:
     """Bring the database schema up to date."""
     from storage import migrate
 
@@ -106,7 +106,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_seed_demo(args: argparse.Namespace) -> int:
+def cmd_seed_demo(_args: argparse.Namespace) -> int:
     """Create the invented demo panel (idempotent)."""
     from bot.demo import seed_demo
     from bot.domain.common import SystemClock

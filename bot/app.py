@@ -135,7 +135,7 @@ def create_app(
 
     app.cleanup_ctx.append(close_storage)
 
-    async def close_graph(app: web.Application) -> AsyncIterator[None]:
+    async def close_graph(_app: web.Application) -> AsyncIterator[None]:
         yield
         if graph is not None:
             await graph.close()
@@ -183,7 +183,7 @@ def create_app(
     return app
 
 
-async def healthz(request: web.Request) -> web.Response:
+async def healthz(_request: web.Request) -> web.Response:
     """Alive: the process answers."""
     return web.json_response({"status": "ok"})
 

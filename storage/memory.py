@@ -1006,7 +1006,7 @@ class _Audit(_Repository):
         return _copy([r.value for r in trail])
 
     async def recent(self, panel_id: str, limit: int = 100) -> list[AuditEvent]:
-        trail = self._trail(panel_id, lambda e: True)
+        trail = self._trail(panel_id, lambda _e: True)
         return _copy([r.value for r in reversed(trail)][:limit])
 
     async def trail(
@@ -1023,7 +1023,7 @@ class _Audit(_Repository):
         )
         if before_id is not None:
             marker = next(
-                (r for r in self._trail(panel_id, lambda e: True) if r.value.id == before_id),
+                (r for r in self._trail(panel_id, lambda _e: True) if r.value.id == before_id),
                 None,
             )
             if marker is None:

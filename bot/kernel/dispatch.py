@@ -125,7 +125,7 @@ async def _check(
                     await _record(uow, request, deps, "command", name, "create_panel: not admin")
                     raise NotAllowed(NOT_AN_ADMIN)
             return dict(verdict.data)
-        await _refuse(uow, request, deps, name, verdict)
+        await _refuse(uow, request, deps, verdict)
         decision = verdict.decision
         if (
             decision is not None
@@ -140,9 +140,7 @@ async def _check(
     raise NotAllowed(verdict.message, audited=True)
 
 
-async def _refuse(
-    uow: UnitOfWork, request: Request, deps: Deps, name: str, verdict: Refused
-) -> None:
+async def _refuse(uow: UnitOfWork, request: Request, deps: Deps, verdict: Refused) -> None:
     await _record(uow, request, deps, verdict.entity, verdict.entity_id, verdict.detail())
 
 

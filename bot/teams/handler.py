@@ -146,7 +146,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         )
         return request, resolved
 
-    async def _answer(self, turn_context: TurnContext, run: Any) -> Reply:
+    async def _answer(self, run: Any) -> Reply:
         """Run a use case, turning a DomainError into its plain message."""
         try:
             reply: Reply = await run
@@ -176,7 +176,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
                 # Someone invited to a panel and on none yet: the invitation comes first.
                 parsed = ParsedCommand("panel", "")
             run = dispatch.run_command(self._router, request, parsed.name, parsed.args, self._deps)
-        reply = await self._answer(turn_context, run)
+        reply = await self._answer(run)
         reply = await channel_gate.guard_reply(self._deps, request, reply)
         await turn_context.send_activity(to_activity(_for_panel(request, reply)))
 
@@ -208,7 +208,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         handle: Callable[[Request, Deps], Awaitable[Reply]],
     ) -> None:
         request, _ = await self._request(turn_context)
-        reply = await self._answer(turn_context, handle(request, self._deps))
+        reply = await self._answer(handle(request, self._deps))
         reply = await channel_gate.guard_reply(self._deps, request, reply)
         if reply.card is not None or reply.text:
             await turn_context.send_activity(to_activity(reply))
@@ -241,7 +241,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             data if isinstance(data, dict) else {},
             self._deps,
         )
-        reply = await self._answer(turn_context, run)
+        reply = await self._answer(run)
         reply = await channel_gate.guard_reply(self._deps, request, reply)
         return InvokeResponse(status=200, body=to_invoke_response(_for_panel(request, reply)))
 

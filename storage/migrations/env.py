@@ -25,7 +25,7 @@ if config.config_file_name is not None:
     fileConfig(config.config_file_name)
 
 
-def render_item(kind: str, obj: Any, autogen: AutogenContext) -> str | Literal[False]:
+def render_item(kind: str, obj: Any, _autogen: AutogenContext) -> str | Literal[False]:
     """Write the storage's own column types as plain SQLAlchemy types in new migrations."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -50,7 +50,7 @@ def register(router: Router, setup: Setup) -> None:
     reminders.register(router, reminders_config(setup) if setup.settings else None)
 
 
-def demo_cards(router: Router) -> Mapping[str, Card]:
+def demo_cards(_router: Router) -> Mapping[str, Card]:
     """The SPOC's and the coordinator's action and reminder cards, with invented data
     (bot.features.actions.gallery)."""
     return gallery.gallery_cards()

@@ -541,7 +541,7 @@ def register(router: Router, config: ReminderConfig | None = None) -> None:
     """Register `reminders`: the schedule, for the coordinators."""
     schedule = (config or ReminderConfig()).schedule
 
-    async def show(request: Request, deps: Deps) -> Reply:
+    async def show(request: Request, _deps: Deps) -> Reply:
         timezone = request.panel.timezone if request.panel else "Europe/London"
         return Reply(text=describe(schedule, timezone))
 

@@ -45,7 +45,7 @@ def register(router: Router, setup: Setup) -> None:
     minutes.register(router, minutes_config(setup) if setup.settings else None)
 
 
-def demo_cards(router: Router) -> Mapping[str, Card]:
+def demo_cards(_router: Router) -> Mapping[str, Card]:
     """The meetings' cards, with invented data (bot.features.meetings.gallery)."""
     return gallery.gallery_cards()
 

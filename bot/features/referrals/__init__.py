@@ -19,14 +19,14 @@ if TYPE_CHECKING:
     from cards.kit import Card
 
 
-def register(router: Router, setup: Setup) -> None:
+def register(router: Router, _setup: Setup) -> None:
     """`refer`, `referrals`, triage and the information requests' buttons."""
     intake.register(router)
     triage.register(router)
     info_requests.register(router)
 
 
-def demo_cards(router: Router) -> Mapping[str, Card]:
+def demo_cards(_router: Router) -> Mapping[str, Card]:
     """The referrer's, the coordinator's and the asked agency's cards, with invented data
     (bot.features.referrals.gallery)."""
     return gallery.gallery_cards()
