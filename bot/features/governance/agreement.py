@@ -7,11 +7,10 @@ the refusal shows them the agreement, and accepting it opens what they asked for
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditVerb
 from bot.domain.errors import NotAllowed
-from bot.domain.panel import Member, Panel
 from bot.domain.policy import Act
 from bot.features.governance.commands import (
     ISA_USAGE,
@@ -25,7 +24,6 @@ from bot.kernel.dispatch import run_verb
 from bot.kernel.guard import ANYWHERE, PRIVATE, Access
 from bot.kernel.localtime import born_text, local_day
 from bot.kernel.notify import card_to_member
-from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Handler, Reply, Request, Router, VerbSpec
 from cards.isa import (
     MAX_ISA_TEXT,
@@ -37,6 +35,12 @@ from cards.isa import (
     render_isa_set,
 )
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.domain.panel import Member, Panel
+    from bot.kernel.ports import UnitOfWork
 
 NOT_A_MEMBER = "The agreement is for panel members. Ask your panel coordinator to add you."
 CHANGED_MEANWHILE = (
@@ -101,7 +105,7 @@ def suggested_version(current: str) -> str:
     return current
 
 
-async def set_form(request: Request, deps: Deps) -> Reply:
+async def set_form(request: Request, _deps: Deps) -> Reply:
     """`isa set`: the coordinator's form for a new version."""
     panel, _ = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
     view = IsaSetView(

@@ -13,9 +13,8 @@ can tell (a member already there, an agency's name taken) is checked by the use 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.errors import InvalidInput
 from bot.domain.panel import AgencyKind, Role
@@ -46,6 +45,9 @@ from cards.membership import (
 )
 from cards.panels import PANEL_ID
 from cards.verbs import REFERENCE_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 ID_LIMIT = 64
 ROLES_LIMIT = 200

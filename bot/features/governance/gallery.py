@@ -5,13 +5,12 @@ audit trail. Every person, agency and case here is invented."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from bot.domain.referral import CATEGORY_LABELS
 from bot.features.governance.agreement import CHANGED_MEANWHILE
 from bot.features.governance.membership import LAST_COORDINATOR, NEEDS_AGENCY
 from bot.features.governance.views import PAGE, fit, role_choices
-from bot.kernel.router import Router
 from cards.audit import AuditLine, AuditView, render_audit
 from cards.case import ActionBlock, CaseView, HistoryLine, ReturnLine, SubjectBlock, render_case
 from cards.isa import (
@@ -57,6 +56,11 @@ from cards.membership import (
 )
 from cards.panels import InvitationLine, PanelLine, PanelsView, render_invitation, render_panels
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.kernel.router import Router
 
 
 def panels_cards() -> dict[str, Card]:
@@ -446,6 +450,6 @@ def cards() -> dict[str, Card]:
     }
 
 
-def gallery(router: Router) -> Mapping[str, Card]:
+def gallery(_router: Router) -> Mapping[str, Card]:
     """The governance cards for the gallery (none of them needs the router)."""
     return cards()

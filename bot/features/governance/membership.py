@@ -14,9 +14,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditVerb
 from bot.domain.delivery import INVITATION_KEY, ConversationKind, ConversationRef
@@ -79,6 +78,10 @@ from cards.membership import (
 )
 from cards.panels import render_invitation
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import datetime
 
 DEFAULT_PANEL_NAME = "Community MARAC"
 DEFAULT_ISA_TEXT = (

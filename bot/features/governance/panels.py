@@ -9,22 +9,26 @@ object id Teams gives for the caller, never by ids in the card's data alone.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditVerb
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.panel import Member, Panel
 from bot.features.governance.commands import PANEL_CARD_OUT_OF_DATE, ChoosePanel
 from bot.features.governance.views import my_panels, panels_view
 from bot.kernel import audit
 from bot.kernel.guard import PRIVATE, public
-from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.kit import Card
 from cards.panels import (
     render_panels,
 )
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.domain.panel import Member, Panel
+    from bot.kernel.ports import UnitOfWork
+    from cards.kit import Card
 
 NOT_INVITED = "There is no invitation of yours to that panel any more. Type panel."
 JOINED = (

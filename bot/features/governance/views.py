@@ -8,9 +8,8 @@ cases, audit_trail) record each view in the unit of work they read it in.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditEvent, AuditVerb
@@ -22,10 +21,8 @@ from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.referral import CATEGORY_LABELS, Referral, Subject
 from bot.kernel.localtime import born_text, day_text, local_day, when_text
-from bot.kernel.ports import UnitOfWork
 from cards.audit import MAX_CARD_BYTES, AuditLine, AuditView, render_audit
 from cards.case import ActionBlock, CaseView, HistoryLine, ReturnLine, SubjectBlock
-from cards.kit import Card
 from cards.membership import (
     AgenciesView,
     AgencyLine,
@@ -35,6 +32,13 @@ from cards.membership import (
     MemberView,
 )
 from cards.panels import InvitationLine, PanelLine, PanelsView
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from datetime import date, datetime
+
+    from bot.kernel.ports import UnitOfWork
+    from cards.kit import Card
 
 # ---- panels ---------------------------------------------------------------------------------
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.features.help import basics, gallery
 from bot.kernel.feature import Feature, Setup
-from bot.kernel.router import Router
+
+if TYPE_CHECKING:
+    from bot.kernel.router import Router
 
 
-def register(router: Router, setup: Setup) -> None:
+def register(router: Router, _setup: Setup) -> None:
     """`help` and `whoami`."""
     basics.register(router)
 

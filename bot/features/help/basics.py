@@ -16,7 +16,7 @@ from cards.whoami import render_whoami
 def register(router: Router) -> None:
     """Register help and whoami."""
 
-    async def show_help(request: Request, deps: Deps) -> Reply:
+    async def show_help(request: Request, _deps: Deps) -> Reply:
         panel_name = request.panel.name if request.panel else None
         view = help_view(router, request.roles(), request.where.kind, panel_name)
         return Reply(card=render_help(view))

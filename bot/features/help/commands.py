@@ -7,13 +7,15 @@ reads it cannot drift.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.errors import InvalidInput
 from bot.kernel.router import parse_text
 from cards.kit import COMMAND_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # A command a button names is short: its name and perhaps a reference.
 MAX_COMMAND = 200

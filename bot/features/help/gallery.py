@@ -3,16 +3,20 @@ tests: help as different people see it (from the app's router), the welcomes and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Role
 from bot.features.help.views import help_view
-from bot.kernel.router import Router
 from cards.help import render_help
-from cards.kit import Card
 from cards.welcome import WelcomeView, render_welcome
 from cards.whoami import WhoAmIView, render_whoami
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.kernel.router import Router
+    from cards.kit import Card
 
 DEMO_PANEL = "Riverside Community MARAC"
 

@@ -3,13 +3,17 @@ router's declarations), and their membership as whoami shows it."""
 
 from __future__ import annotations
 
-from bot.domain.delivery import ConversationKind
-from bot.domain.panel import Member, Panel, Role
+from typing import TYPE_CHECKING
+
 from bot.kernel.localtime import local
-from bot.kernel.ports import UnitOfWork
-from bot.kernel.router import Router
 from cards.help import CommandLine, HelpView
 from cards.whoami import WhoAmIView
+
+if TYPE_CHECKING:
+    from bot.domain.delivery import ConversationKind
+    from bot.domain.panel import Member, Panel, Role
+    from bot.kernel.ports import UnitOfWork
+    from bot.kernel.router import Router
 
 
 def help_view(

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.retention import RetentionPolicy
 from bot.features.records import dataprotection, gallery, stats
 from bot.kernel.feature import Download, Feature, Job, Route, Setup
 from bot.kernel.links import token_of
-from bot.kernel.router import Deps, Router
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from bot.kernel.router import Deps, Router
 
 
 def dataprotection_config(setup: Setup) -> dataprotection.DataProtectionConfig:
@@ -77,7 +81,7 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
     return (sar("docx"), sar("json"), Route(stats.CSV_ROUTE, csv))
 
 
-def jobs(setup: Setup, deps: Deps, kick: Callable[[], None]) -> Sequence[Job]:
+def jobs(setup: Setup, deps: Deps, _kick: Callable[[], None]) -> Sequence[Job]:
     """Retention: shortly after start-up, then every RETENTION_INTERVAL_HOURS (every
     instance may run it: each case is marked once)."""
     config = dataprotection_config(setup)

@@ -8,9 +8,8 @@ card that writes a value and the command that reads it cannot drift.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.errors import InvalidInput
 from bot.domain.intake_rules import is_postcode
@@ -31,6 +30,9 @@ from cards.dataprotection import (
     TOKEN_KEY,
 )
 from cards.stats import QUARTER_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Shown in help and in mistakes: no one's name, however invented (help may reach a channel).
 SAR_USAGE = "sar <full name> [date of birth] [postcode]"

@@ -24,18 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from bot.domain.audit import AuditVerb
-from bot.domain.case import Case
 from bot.domain.common import new_id
 from bot.domain.errors import DomainError, InvalidInput, NotFound
 from bot.domain.gate import SubjectNames, personal_data_in
-from bot.domain.panel import Member, Panel
 from bot.domain.policy import Act
 from bot.domain.referral import Referral, normalise_name
 from bot.domain.retention import (
@@ -89,7 +86,6 @@ from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import local_day, when_text
-from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.dataprotection import (
     BIRTH_DATE_ID,
@@ -114,6 +110,13 @@ from cards.dataprotection import (
     render_sar_result,
 )
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from bot.domain.case import Case
+    from bot.domain.panel import Member, Panel
+    from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 

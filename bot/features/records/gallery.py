@@ -4,8 +4,8 @@ here is invented."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.domain.case import ClosureReason
 from bot.domain.panel import Agency, Panel
@@ -14,7 +14,6 @@ from bot.domain.risk import RiskLevel
 from bot.domain.stats import ActionTally, Quarter, QuarterStats
 from bot.features.records.dataprotection import REASON_NAMES_PERSON, ErasureReport
 from bot.features.records.views import stats_view
-from bot.kernel.router import Router
 from cards.dataprotection import (
     CandidatesView,
     ErasedView,
@@ -29,8 +28,13 @@ from cards.dataprotection import (
     render_sar_form,
     render_sar_result,
 )
-from cards.kit import Card
 from cards.stats import render_stats
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.kernel.router import Router
+    from cards.kit import Card
 
 
 def dataprotection_cards() -> dict[str, Card]:
@@ -208,6 +212,6 @@ def cards() -> dict[str, Card]:
     return {**dataprotection_cards(), **stats_cards()}
 
 
-def gallery(router: Router) -> Mapping[str, Card]:
+def gallery(_router: Router) -> Mapping[str, Card]:
     """The records cards for the gallery (none of them needs the router)."""
     return cards()

@@ -14,24 +14,28 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from docx import Document
-from docx.document import Document as DocumentObject
 from docx.shared import Pt
 
-from bot.domain.action import Action, InformationRequest
-from bot.domain.audit import AuditEvent
 from bot.domain.case import CLOSURE_LABELS, Case
-from bot.domain.meeting import AgendaItem, Meeting
-from bot.domain.minutes import CaseMinutes, UnmetOutcome
-from bot.domain.panel import Agency, Member, Panel
 from bot.domain.referral import CATEGORY_LABELS, DECLINE_LABELS, Child, Referral, Subject
 from bot.domain.retention import Person, entries
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from docx.document import Document as DocumentObject
+
+    from bot.domain.action import Action, InformationRequest
+    from bot.domain.audit import AuditEvent
+    from bot.domain.meeting import AgendaItem, Meeting
+    from bot.domain.minutes import CaseMinutes, UnmetOutcome
+    from bot.domain.panel import Agency, Member, Panel
 
 JSON_CONTENT_TYPE = "application/json"
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

@@ -9,7 +9,7 @@ gate lets through, and looking is audited like any other report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from bot.domain.audit import AuditVerb
@@ -22,12 +22,16 @@ from bot.kernel import access, audit
 from bot.kernel.guard import PRIVATE, Access
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import local_day
-from bot.kernel.ports import UnitOfWorkFactory
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.stats import (
     render_stats,
 )
 from cards.verbs import Verb
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.kernel.ports import UnitOfWorkFactory
 
 CSV_CONTENT_TYPE = "text/csv"
 # Where the audit trail says a download was made (a signed link, outside any chat).

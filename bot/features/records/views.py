@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.domain.audit import AuditEvent
 from bot.domain.case import CLOSURE_LABELS, Case, ClosureReason
-from bot.domain.meeting import Meeting
-from bot.domain.minutes import Minutes
-from bot.domain.panel import Agency, Panel
 from bot.domain.referral import DECLINE_LABELS, DeclineReason
 from bot.domain.retention import Person, entries
 from bot.domain.risk import RiskLevel
 from bot.domain.stats import Quarter, QuarterStats, quarter_stats
 from bot.features.records.sar_export import Hearing, Holding, Lookups, counted, total
 from bot.kernel.localtime import born_text, local_day
-from bot.kernel.ports import UnitOfWork
 from cards.stats import (
     ACCENT,
     ATTENTION,
@@ -38,6 +33,15 @@ from cards.stats import (
     StackedChart,
     StatsView,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from bot.domain.audit import AuditEvent
+    from bot.domain.meeting import Meeting
+    from bot.domain.minutes import Minutes
+    from bot.domain.panel import Agency, Panel
+    from bot.kernel.ports import UnitOfWork
 
 # ---- the quarter's figures ---------------------------------------------------------------------
 
