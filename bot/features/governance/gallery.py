@@ -13,6 +13,7 @@ from bot.features.governance.membership import LAST_COORDINATOR, NEEDS_AGENCY
 from bot.features.governance.views import PAGE, fit, role_choices
 from cards.audit import AuditLine, AuditView, render_audit
 from cards.case import ActionBlock, CaseView, HistoryLine, ReturnLine, SubjectBlock, render_case
+from cards.delivery import render_member_unreachable
 from cards.isa import (
     TEXT_ID,
     VERSION_ID,
@@ -447,6 +448,8 @@ def cards() -> dict[str, Card]:
         **agreement_cards(),
         **case_cards(),
         **audit_cards(),
+        # What the coordinators are told when the outbox cannot reach a member.
+        "member-unreachable": render_member_unreachable("Daniel Reyes"),
     }
 
 
