@@ -23,7 +23,7 @@ from cards.actions import (
 )
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
-from tests.support.governance import actions as buttons_of
+from tests.support import cards
 
 CARDS = gallery.gallery_cards()
 
@@ -38,8 +38,8 @@ def test_every_action_and_reminder_card_passes_the_teams_validator(name: str) ->
 @pytest.mark.parametrize("name", sorted(CARDS))
 def test_every_button_carries_a_known_verb_and_what_it_needs(name: str) -> None:
     known = {v.value for v in Verb}
-    for button in buttons_of(CARDS[name]) + buttons_of(CARDS[name], "Action.Submit"):
-        verb = button.get("verb") or button["data"]["verb"]
+    for button in cards.buttons(CARDS[name]):
+        verb = cards.verb_of(button)
         assert verb in known
         if verb in {Verb.ACTION_DONE, Verb.ACTION_UPDATE, Verb.ACTION_CANT}:
             assert {"action_id", "token", "view", "index"} <= set(button["data"])
@@ -52,26 +52,15 @@ def test_no_action_card_may_be_posted_in_a_channel(name: str) -> None:
 
 
 def test_an_open_action_offers_done_an_update_and_cant_do_this_and_a_done_one_nothing() -> None:
-    shown = [b["title"] for b in buttons_of(CARDS["action-card"], "Action.ShowCard")]
+    shown = [b["title"] for b in cards.actions(CARDS["action-card"], "Action.ShowCard")]
     assert shown == [DONE_BUTTON, UPDATE_BUTTON, CANT_BUTTON]
-    assert buttons_of(CARDS["action-card-done"], "Action.ShowCard") == []
-    assert buttons_of(CARDS["action-list-read-only"], "Action.ShowCard") == []
+    assert cards.actions(CARDS["action-card-done"], "Action.ShowCard") == []
+    assert cards.actions(CARDS["action-list-read-only"], "Action.ShowCard") == []
 
 
 def test_each_action_of_a_list_has_inputs_of_its_own() -> None:
-    ids = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "Input.Text":
-                ids.append(node["id"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(CARDS["action-list"])
+    inputs = cards.inputs(CARDS["action-list"])
+    ids = [key for key, found in inputs.items() if found["type"] == "Input.Text"]
     assert ids == ["note-0", "update-0", "reason-0", "note-1", "update-1", "reason-1"]
 
 

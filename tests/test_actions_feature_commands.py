@@ -38,15 +38,14 @@ from cards.actions import (
     render_action_list,
 )
 from cards.verbs import ACTION_ID_KEY, AGENCY_ID_KEY, Verb
-from tests.support.governance import actions as buttons_of
+from tests.support import cards
 
 TODAY = date(2026, 11, 20)
 
 
 def pressed(card: dict[str, Any], verb: Verb, nth: int = 0) -> dict[str, Any]:
     """The data the nth button with `verb` sends (without what was typed)."""
-    found = [b for b in buttons_of(card) if b["verb"] == verb.value]
-    return dict(found[nth]["data"])
+    return cards.data(cards.button(card, verb=verb, nth=nth))
 
 
 def action_card(**buttons: Any) -> dict[str, Any]:

@@ -27,8 +27,9 @@ from bot.kernel.ports import Storage
 from bot.settings import Settings
 from bot.teams.outbox import OutboxDispatcher
 from bot.teams.web import make_adapter
-from cards.kit import build, card_text, paragraph
+from cards.kit import build, paragraph
 from storage import migrate_async, open_storage
+from tests.support import cards
 from tests.support.connector import QUICK, deliver
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -128,10 +129,6 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         await storage.close()
 
 
-def texts(activity: dict[str, Any]) -> str:
-    return card_text(activity["attachments"][0]["content"])
-
-
 async def test_a_sent_row_remembers_its_activity_and_an_update_replaces_it(rig: Rig) -> None:
     first = await rig.queue("Your action is due on Monday.")
     dispatcher = rig.dispatcher()
@@ -144,7 +141,7 @@ async def test_a_sent_row_remembers_its_activity_and_an_update_replaces_it(rig: 
     assert await deliver(dispatcher) == 1
     (put,) = rig.fake.updated
     assert (put["id"], put["conversation"]["id"]) == (sent.activity_id, conversation)
-    assert texts(put) == "Done on Friday."
+    assert cards.shown(put) == "Done on Friday."
     assert len(rig.fake.sent) == 1  # nothing posted anew
     done = await rig.row(update.id)
     assert (done.state, done.last_status) == (DeliveryState.SENT, 200)
@@ -167,8 +164,8 @@ async def test_an_update_waits_while_the_earlier_card_is_not_sent_yet(rig: Rig) 
     assert rig.fake.updated == [] and rig.fake.sent == []
     rig.clock.advance(waiting.not_before + timedelta(seconds=1))
     await deliver(dispatcher)
-    assert [texts(a) for a in rig.fake.sent] == ["Your action is due on Monday."]
-    assert [texts(a) for a in rig.fake.updated] == ["Update saved."]
+    assert [cards.shown(a) for a in rig.fake.sent] == ["Your action is due on Monday."]
+    assert [cards.shown(a) for a in rig.fake.updated] == ["Update saved."]
 
 
 async def test_an_update_of_a_card_that_never_arrived_is_dropped(rig: Rig) -> None:
@@ -196,7 +193,7 @@ async def test_a_throttled_update_is_retried_and_a_vanished_message_is_given_up(
     retried = await rig.queue("Update saved.", update_of=first.id)
     await deliver(dispatcher)
     assert (await rig.row(retried.id)).state is DeliveryState.SENT
-    assert [texts(a) for a in rig.fake.updated] == ["Update saved."]
+    assert [cards.shown(a) for a in rig.fake.updated] == ["Update saved."]
     # 404: the message was deleted. The chat itself is not forgotten, nor a new one opened.
     rig.fake.update_failures = [404]
     gone = await rig.queue("Marked done.", update_of=first.id)

@@ -15,20 +15,15 @@ from bot.kernel.guard import public
 from bot.kernel.router import CommandSpec, Deps, Reply, Request
 from cards.help import HELP_TITLE
 from cards.kit import card_text
-from tests.conftest import BotUnderTest, Connector, start_bot
+from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
-
-
-def last_card(bot: BotUnderTest) -> dict[str, Any]:
-    cards = bot.connector.cards()
-    assert cards, f"no card was sent; texts: {bot.connector.texts()}"
-    return cards[-1]
+from tests.support.world import serving
 
 
 async def test_help_answers_with_the_command_card(bot: BotUnderTest) -> None:
     response = await bot.post(acts.personal_message(bot.service_url, "help"))
     assert response.status in (200, 201)
-    text = card_text(last_card(bot))
+    text = card_text(bot.last_card())
     assert HELP_TITLE in text
     assert "whoami" in text
     assert "Riverside Community MARAC" in text
@@ -37,19 +32,19 @@ async def test_help_answers_with_the_command_card(bot: BotUnderTest) -> None:
 @pytest.mark.parametrize("typed", ["/help", "  HELP ", "/help please", "commands"])
 async def test_help_is_understood_with_or_without_a_slash(bot: BotUnderTest, typed: str) -> None:
     await bot.post(acts.personal_message(bot.service_url, typed))
-    assert HELP_TITLE in card_text(last_card(bot))
+    assert HELP_TITLE in card_text(bot.last_card())
 
 
 async def test_a_mention_in_a_channel_is_stripped_before_routing(bot: BotUnderTest) -> None:
     await bot.post(acts.channel_message(bot.service_url, "/help"))
-    assert HELP_TITLE in card_text(last_card(bot))
+    assert HELP_TITLE in card_text(bot.last_card())
     # the reply goes to the channel thread it came from
     assert bot.connector.sent[-1]["_conversation"].startswith(acts.TEAM)
 
 
 async def test_help_lists_only_what_a_newcomer_may_use(bot: BotUnderTest) -> None:
     await bot.post(acts.personal_message(bot.service_url, "help", aad=acts.STRANGER, name="Sam"))
-    text = card_text(last_card(bot))
+    text = card_text(bot.last_card())
     assert "not a member of a panel" in text
     assert "whoami" in text  # everyone may ask who they are
     assert "Riverside" not in text
@@ -59,7 +54,7 @@ async def test_whoami_shows_the_members_roles_agency_and_isa_state(bot: BotUnder
     await bot.post(
         acts.personal_message(bot.service_url, "whoami", aad=acts.GEMMA, name="Gemma Hartley")
     )
-    text = card_text(last_card(bot))
+    text = card_text(bot.last_card())
     assert "Gemma Hartley" in text
     assert "Riverside Homes (Housing)" in text
     assert "spoc" in text
@@ -89,7 +84,7 @@ async def test_a_redelivered_activity_is_acted_on_once(bot: BotUnderTest) -> Non
 async def test_a_card_button_runs_its_command(bot: BotUnderTest) -> None:
     value = {"verb": "command", "command": "whoami"}
     await bot.post(acts.personal_message(bot.service_url, "", value=value))
-    assert "Your membership" in card_text(last_card(bot))
+    assert "Your membership" in card_text(bot.last_card())
 
 
 async def test_a_button_with_an_unknown_verb_is_refused_plainly(bot: BotUnderTest) -> None:
@@ -128,7 +123,7 @@ async def test_a_redelivered_invoke_is_not_run_twice(bot: BotUnderTest) -> None:
 
 async def test_installing_the_bot_greets_and_keeps_the_conversation(bot: BotUnderTest) -> None:
     await bot.post(acts.bot_installed_personal(bot.service_url))
-    assert "Community MARAC" in card_text(last_card(bot))
+    assert "Community MARAC" in card_text(bot.last_card())
     async with bot.storage.unit_of_work() as uow:
         priya = (await uow.members.memberships(acts.PRIYA))[0]
         ref = await uow.conversations.personal(priya.panel_id, priya.id)
@@ -148,7 +143,7 @@ async def test_adding_the_bot_to_a_team_that_is_no_panel_says_so_without_data(
     bot: BotUnderTest,
 ) -> None:
     await bot.post(acts.bot_installed_in_team(bot.service_url, team="19:other@thread.tacv2"))
-    text = card_text(last_card(bot))
+    text = card_text(bot.last_card())
     assert "not a panel yet" in text
 
 
@@ -174,8 +169,7 @@ async def test_an_unexpected_error_shows_only_a_reference_and_logs_it(
         raise RuntimeError("secret internal detail")
 
     router.command(CommandSpec(name="explode", summary="fails", handler=explode, access=public()))
-    bot = await start_bot(sqlite_storage, connector, clock, router=router)
-    try:
+    async with serving(sqlite_storage, connector, clock, router=router, demo=False) as bot:
         with caplog.at_level(logging.ERROR):
             response = await bot.post(acts.personal_message(connector.url, "explode"))
         assert response.status in (200, 201)
@@ -185,8 +179,6 @@ async def test_an_unexpected_error_shows_only_a_reference_and_logs_it(
         ref = said.rsplit("reference: ", 1)[1]
         assert len(ref) == 8
         assert any(ref in record.getMessage() for record in caplog.records)
-    finally:
-        await bot.client.close()
 
 
 async def test_a_rule_broken_in_a_command_reaches_the_person_as_its_message(
@@ -198,12 +190,9 @@ async def test_a_rule_broken_in_a_command_reaches_the_person_as_its_message(
         raise InvalidInput("The date of birth cannot be in the future.")
 
     router.command(CommandSpec(name="strict", summary="refuses", handler=strict, access=public()))
-    bot = await start_bot(sqlite_storage, connector, clock, router=router)
-    try:
+    async with serving(sqlite_storage, connector, clock, router=router, demo=False) as bot:
         await bot.post(acts.personal_message(connector.url, "strict"))
         assert bot.connector.texts()[-1] == "The date of birth cannot be in the future."
-    finally:
-        await bot.client.close()
 
 
 async def test_a_command_outside_its_scope_is_refused_with_where_it_works(
@@ -222,12 +211,9 @@ async def test_a_command_outside_its_scope_is_refused_with_where_it_works(
             access=public(frozenset({ConversationKind.PERSONAL})),
         )
     )
-    bot = await start_bot(sqlite_storage, connector, clock, router=router)
-    try:
+    async with serving(sqlite_storage, connector, clock, router=router, demo=False) as bot:
         await bot.post(acts.channel_message(connector.url, "private"))
         assert bot.connector.texts()[-1] == "`private` works in our private chat, not here."
-    finally:
-        await bot.client.close()
 
 
 async def test_an_invoke_that_is_not_an_execute_action_is_a_400(bot: BotUnderTest) -> None:

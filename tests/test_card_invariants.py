@@ -7,7 +7,6 @@ its own commands and verbs and contributes its cards to the gallery."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -27,10 +26,10 @@ from cards.kit import teams_findings
 from cards.verbs import Verb
 from storage import MemoryStorage
 from tests.conftest import NOW
+from tests.support import cards
 
 TODAY = date(2026, 11, 20)
 MAX_CARD_BYTES = 28 * 1024
-BUTTONS = frozenset({"Action.Submit", "Action.Execute"})
 
 # The cards meant for a team channel or group chat; every other card must be turned away.
 SHARED_CHAT_CARDS = frozenset(
@@ -91,19 +90,6 @@ def router() -> Router:
     return build_router()
 
 
-def buttons(node: Any) -> Iterator[dict[str, Any]]:
-    """Every Action.Submit and Action.Execute of a card, wherever it sits: in the actions,
-    an ActionSet, a container's selectAction or the card an Action.ShowCard opens."""
-    if isinstance(node, dict):
-        if node.get("type") in BUTTONS:
-            yield node
-        for value in node.values():
-            yield from buttons(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from buttons(item)
-
-
 def verbs_of(button: dict[str, Any]) -> list[Any]:
     """The verbs a button sends: an Action.Execute's own verb (what Teams invokes with)
     and the `verb` of its data, which is all an Action.Submit sends."""
@@ -144,7 +130,7 @@ def test_every_button_on_each_features_cards_sends_a_verb_the_router_knows(
     known = set(router.verbs())
     wrong: list[tuple[str, str, object]] = []
     for name, card in feature.gallery(router).items():
-        for button in buttons(card):
+        for button in cards.buttons(card):
             title = str(button.get("title"))
             wrong += [(name, title, verb) for verb in verbs_of(button) if verb not in known]
             if (button.get("data") or {}).get("verb") == Verb.COMMAND:
@@ -161,7 +147,10 @@ def test_every_registered_verb_is_a_card_verb_and_sits_on_some_gallery_card(
 ) -> None:
     """One enum of verbs, and the gallery shows every card with a button people can press."""
     on_cards = {
-        verb for card in gallery(router).values() for b in buttons(card) for verb in verbs_of(b)
+        verb
+        for card in gallery(router).values()
+        for b in cards.buttons(card)
+        for verb in verbs_of(b)
     }
     assert set(router.verbs()) - {verb.value for verb in Verb} == set()
     assert set(router.verbs()) - on_cards == set()
@@ -173,10 +162,10 @@ async def test_every_card_meant_for_a_shared_chat_passes_the_gate_and_every_othe
     subjects = await demo_subject_names()
     assert {"Rosa Lindqvist", "Elin Lindqvist"} <= set(subjects)  # a subject and a child
     names = SubjectNames([*subjects, *GALLERY_SUBJECTS])
-    cards = gallery(router)
-    assert SHARED_CHAT_CARDS - cards.keys() == set()
+    shown = gallery(router)
+    assert SHARED_CHAT_CARDS - shown.keys() == set()
     wrong = []
-    for name, card in sorted(cards.items()):
+    for name, card in sorted(shown.items()):
         verdict = judge(shared_post(card, None), names, TODAY)
         if verdict.allowed != (name in SHARED_CHAT_CARDS):
             wrong.append((name, verdict.describe() or "allowed"))

@@ -344,6 +344,18 @@ class BotUnderTest:
             headers={"Content-Type": "application/json", **headers},
         )
 
+    def last_card(self) -> dict[str, Any]:
+        """The last card the bot sent through the connector."""
+        sent = self.connector.cards()
+        assert sent, f"no card was sent; texts: {self.connector.texts()}"
+        return sent[-1]
+
+    def last_text(self) -> str:
+        """The last plain message the bot sent through the connector."""
+        said = self.connector.texts()
+        assert said, "no message was sent"
+        return said[-1]
+
     async def invoke(self, activity: dict[str, Any]) -> dict[str, Any]:
         """POST an invoke activity; its response's body (the status must be 200)."""
         response = await self.post(activity)
