@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.domain.action import Action, InformationRequest
-from bot.domain.audit import AuditEvent, AuditVerb
+from bot.domain.audit import AuditVerb
 from bot.domain.case import Case, CaseStatus
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
@@ -26,6 +26,7 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
+from bot.kernel import audit
 from bot.kernel.config import load_risk_matrix
 
 if TYPE_CHECKING:
@@ -382,17 +383,13 @@ async def _seed(uow: UnitOfWork, now: datetime) -> tuple[str, dict[str, int]]:
     for request in requests:
         await uow.information_requests.save(request)
     for case in (heard_case, new_case):
-        await uow.audit.append(
-            AuditEvent(
-                panel_id=panel.id,
-                at=case.opened_at,
-                actor_aad_object_id=priya.aad_object_id,
-                actor_member_id=priya.id,
-                verb=AuditVerb.CREATE,
-                entity="case",
-                entity_id=case.id,
-                where="seed-demo",
-            )
+        await audit.record(
+            uow,
+            audit.Actor.member(priya, "seed-demo"),
+            AuditVerb.CREATE,
+            "case",
+            case.id,
+            at=case.opened_at,
         )
     counts = {
         "agencies": len(agencies),
