@@ -30,6 +30,7 @@ from cards.triage import ChannelNoticeView, render_channel_notice
 from storage import MemoryStorage
 from tests.conftest import NOW, Connector
 from tests.support import governance as g
+from tests.support.world import serving
 from tests.test_card_invariants import GALLERY_SUBJECTS, demo_subject_names
 
 TODAY = date(2026, 11, 20)
@@ -149,7 +150,7 @@ async def test_a_queued_channel_card_with_personal_data_is_not_queued_but_audite
 async def test_a_reply_not_meant_for_the_channel_goes_to_the_private_chat(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> None:
-    async with g.serving(sqlite_storage, connector, clock) as bot:
+    async with serving(sqlite_storage, connector, clock) as bot:
         await bot.post(g.channel_message(bot.service_url, "whoami", aad=g.GEMMA, name="Gemma"))
         assert bot.connector.sent[-1]["text"] == SENT_PRIVATELY
         await bot.post(g.channel_message(bot.service_url, "help", aad=g.GEMMA, name="Gemma"))

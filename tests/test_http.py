@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.app import create_app
 from bot.settings import Settings
 from storage import open_storage
-from tests.conftest import BotUnderTest, Connector, start_bot
+from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
+from tests.support.world import serving
 
 APP_ID = "0b7c9f2e-5d4a-4c1b-9e8f-1a2b3c4d5e6f"
 
@@ -130,9 +131,8 @@ async def secured_bot(
         app_tenant_id=acts.TENANT,
         openid_metadata_url=openid[0],
     )
-    bot = await start_bot(sqlite_storage, connector, clock, settings=settings)
-    yield bot
-    await bot.client.close()
+    async with serving(sqlite_storage, connector, clock, settings=settings, demo=False) as bot:
+        yield bot
 
 
 def _claims(**claims: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from cards.kit import build, paragraph
 from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support.connector import QUICK
+from tests.support.world import LATER
 
 CARD = build([paragraph("Your action is due on Monday.")])
 
@@ -37,17 +38,11 @@ async def queue_for(bot: BotUnderTest, member: Member, key: str, now: Any) -> No
 
 async def stored(bot: BotUnderTest, key: str) -> OutgoingDelivery:
     async with bot.storage.unit_of_work() as uow:
-        rows = await uow.outbox.due(bot_clock_far_future(), 100)
+        rows = await uow.outbox.due(LATER, 100)
         found = [r for r in rows if r.key == key]
         if found:
             return found[0]
     raise AssertionError(f"{key} is not pending")
-
-
-def bot_clock_far_future() -> Any:
-    from tests.conftest import NOW
-
-    return NOW + timedelta(days=365)
 
 
 async def test_a_queued_card_reaches_the_members_private_chat(
@@ -87,7 +82,7 @@ async def test_a_member_the_bot_never_talked_to_is_marked_unreachable(
     assert await bot.deliver() == 1
     assert bot.connector.sent == []
     async with bot.storage.unit_of_work() as uow:
-        rows = await uow.outbox.due(bot_clock_far_future(), 10)
+        rows = await uow.outbox.due(LATER, 10)
     assert rows == []  # not retried
 
 
