@@ -26,6 +26,7 @@ from tests.test_intake_service import (
     HOUSEHOLD,
     REVIEW,
     RISK_SOME,
+    SOME_TOTAL,
     SUBJECTS,
     TriageCalls,
     error_next_to,
@@ -163,13 +164,13 @@ async def test_a_referrer_walks_every_step_and_submits(
         card = await click_card(bot, Verb.REFER_NEXT, at(referral_id, step, typed))
         assert cards.element(card, "intake-problems") is None, card_text(card)
     assert subtitle(card) == "Step 6 of 6 · Criteria and review"
-    assert "Risk total: 20**: not high risk" in card_text(card)
+    assert f"Risk total: {SOME_TOTAL}**: not high risk" in card_text(card)
     card = await click_card(bot, Verb.REFER_SUBMIT, at(referral_id, "review", REVIEW))
     assert card_text(card).startswith("Referral RF-2026-0004 submitted")
     referral = await stored(bot, referral_id)
     assert referral.status is ReferralStatus.SUBMITTED
     assert [s.name for s in referral.subjects] == ["Wilhelmina Stroud"]
-    assert referral.risk_total == 20
+    assert referral.risk_total == SOME_TOTAL
     assert [r.id for r in triage_calls.referrals] == [referral_id]
     assert await bot.deliver() == 1
     notice = bot.connector.sent[-1]

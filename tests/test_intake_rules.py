@@ -332,8 +332,9 @@ def test_every_risk_question_needs_one_of_its_answers() -> None:
 
 
 def test_the_risk_total_so_far_counts_only_valid_answers() -> None:
-    inputs = {risk_field(MATRIX.items[0].id): "severe", risk_field(MATRIX.items[1].id): "bogus"}
-    assert risk_progress(inputs, MATRIX) == (3, 1)
+    first, second = MATRIX.items[0], MATRIX.items[1]
+    inputs = {risk_field(first.id): "severe", risk_field(second.id): "bogus"}
+    assert risk_progress(inputs, MATRIX) == (first.option("severe").score, 1)
 
 
 def test_professional_judgement_needs_a_justification_of_twenty_characters() -> None:
@@ -429,17 +430,18 @@ def test_a_valid_draft_becomes_the_referrals_fields() -> None:
     assert [c.name for c in fields.children] == ["Piper Frampton"]
     assert fields.incidents == 4
     assert fields.agencies_involved == ("ag-police", "ag-homes")
-    assert fields.risk_total == 2 * len(MATRIX.items)
+    assert fields.risk_total == MATRIX.score({i.id: "significant" for i in MATRIX.items})
     assert fields.risk_matrix_version == MATRIX.version
 
 
 def test_high_risk_is_worked_out_from_the_total_never_typed() -> None:
     low = {risk_field(i.id): "some" for i in MATRIX.items}
-    high = read_referral(valid_inputs(), CTX)
+    high = read_referral(valid_inputs(), CTX)  # "significant" to every question
     not_high = read_referral(valid_inputs(**low), CTX)
-    assert high.criteria.high_risk is True  # 40 > 31
-    assert not_high.criteria.high_risk is False  # 20
-    assert not_high.risk_total == len(MATRIX.items)
+    assert MATRIX.is_high(high.risk_total or 0) and not MATRIX.is_high(not_high.risk_total or 0)
+    assert high.criteria.high_risk is True
+    assert not_high.criteria.high_risk is False
+    assert not_high.risk_total == MATRIX.score({i.id: "some" for i in MATRIX.items})
 
 
 def test_professional_judgement_is_kept_only_when_chosen() -> None:

@@ -20,7 +20,14 @@ from bot.domain.delivery import ConversationKind, OutgoingDelivery
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.intake_rules import F, risk_field
 from bot.domain.panel import Panel
-from bot.domain.referral import DeclineReason, Referral, ReferralStatus, SubjectRole
+from bot.domain.referral import (
+    DeclineReason,
+    Referral,
+    ReferralStatus,
+    SubjectRole,
+    assessed_risk_level,
+)
+from bot.domain.risk import RiskLevel
 from bot.features.referrals import intake, triage
 from bot.features.referrals.notices import ReferralEvent, tell_referrer
 from bot.kernel.config import load_risk_matrix
@@ -62,6 +69,12 @@ HOUSEHOLD = {
 }
 CONSENT = {F.CONSENT_AWARE: "true", F.CONSENT_GIVEN: "true", F.CONSENT_REASON: ""}
 RISK_SOME = {risk_field(item.id): "some" for item in MATRIX.items}
+RISK_SIGNIFICANT = {risk_field(item.id): "significant" for item in MATRIX.items}
+# What those answers add up to under the panel's matrix (bot.kernel.config), and the most
+# any answers could: the expectations follow the matrix rather than restating its numbers.
+SOME_TOTAL = MATRIX.score({item.id: "some" for item in MATRIX.items})
+SIGNIFICANT_TOTAL = MATRIX.score({item.id: "significant" for item in MATRIX.items})
+MAX_TOTAL = sum(max(option.score for option in item.options) for item in MATRIX.items)
 REVIEW = {F.ESCALATION: "true", F.JUDGEMENT: "false", F.JUSTIFICATION: ""}
 
 
@@ -402,7 +415,9 @@ async def test_the_risk_step_shows_the_total_worked_out_from_the_saved_answers(
     referral_id = await start(world)
     card = await click(world, Verb.REFER_SAVE, at(referral_id, "risk", **RISK_SOME, total="99"))
     card = await click(world, Verb.REFER_OPEN, at(referral_id, "risk"))
-    assert "Total so far: 20** of 60 (20 of 20 answered" in card_text(card)
+    questions = len(MATRIX.items)
+    expected = f"Total so far: {SOME_TOTAL}** of {MAX_TOTAL} ({questions} of {questions} answered"
+    assert expected in card_text(card)
 
 
 # --- submitting --------------------------------------------------------------------------
@@ -428,8 +443,10 @@ async def test_submit_stores_the_referral_and_queues_the_referrers_notice(
     assert stored.incidents_last_12_months == 4
     assert stored.risk_answers == {item.id: "some" for item in MATRIX.items}
     assert stored.risk_matrix_version == MATRIX.version
-    assert stored.risk_total == 20
+    assert stored.risk_total == SOME_TOTAL
     assert stored.criteria.potential_escalation and not stored.criteria.high_risk
+    # Not high risk under the matrix; eligible by escalation.
+    assert assessed_risk_level(stored, MATRIX) is RiskLevel.MEDIUM
     assert [r.id for r in triage_calls.referrals] == [referral_id]
     [notice] = await outbox(world)
     assert notice.recipient_member_id == (await world.member("Aisha")).id
@@ -441,11 +458,13 @@ async def test_the_risk_total_is_worked_out_on_the_server_and_a_forged_one_ignor
     world: World, triage_calls: TriageCalls
 ) -> None:
     referral_id = await start(world)
-    forged = {**RISK_SOME, "total": "60", "risk_total": 60, "high_risk": "true"}
+    assert not MATRIX.is_high(SOME_TOTAL) and MATRIX.is_high(MAX_TOTAL)
+    forged = {**RISK_SOME, "total": str(MAX_TOTAL), "risk_total": MAX_TOTAL, "high_risk": "true"}
     await fill_to_review(world, referral_id, risk=forged)
-    await click(world, Verb.REFER_SUBMIT, at(referral_id, "review", **REVIEW, risk_total=60))
+    typed = {**REVIEW, "risk_total": MAX_TOTAL}
+    await click(world, Verb.REFER_SUBMIT, at(referral_id, "review", **typed))
     stored = await referral_of(world, referral_id)
-    assert stored.risk_total == 20
+    assert stored.risk_total == SOME_TOTAL
     assert stored.criteria.high_risk is False
     assert not {"total", "risk_total", "high_risk"} & set(stored.draft_inputs)
 
@@ -454,13 +473,14 @@ async def test_a_high_total_makes_the_referral_high_risk(
     world: World, triage_calls: TriageCalls
 ) -> None:
     referral_id = await start(world)
-    severe = {risk_field(item.id): "significant" for item in MATRIX.items}
-    await fill_to_review(world, referral_id, risk=severe)
+    assert MATRIX.is_high(SIGNIFICANT_TOTAL)
+    await fill_to_review(world, referral_id, risk=RISK_SIGNIFICANT)
     card = await click(world, Verb.REFER_OPEN, at(referral_id, "review"))
-    assert "Risk total: 40**: high risk" in card_text(card)
+    assert f"Risk total: {SIGNIFICANT_TOTAL}**: high risk" in card_text(card)
     await click(world, Verb.REFER_SUBMIT, at(referral_id, "review", **REVIEW))
     stored = await referral_of(world, referral_id)
-    assert (stored.risk_total, stored.criteria.high_risk) == (40, True)
+    assert (stored.risk_total, stored.criteria.high_risk) == (SIGNIFICANT_TOTAL, True)
+    assert assessed_risk_level(stored, MATRIX) is RiskLevel.HIGH
 
 
 async def test_a_referral_meeting_no_criterion_is_refused_with_the_criteria_explained(
