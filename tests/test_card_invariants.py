@@ -13,8 +13,6 @@ from typing import Any
 import pytest
 
 from bot.app import build_router
-from bot.demo import DEMO_TEAM, seed_demo
-from bot.domain.common import FixedClock
 from bot.domain.errors import NotFound
 from bot.domain.gate import SubjectNames, judge
 from bot.features import FEATURES
@@ -24,9 +22,8 @@ from bot.kernel.feature import Feature, Setup
 from bot.kernel.router import Router
 from cards.kit import teams_findings
 from cards.verbs import Verb
-from storage import MemoryStorage
-from tests.conftest import NOW
 from tests.support import cards
+from tests.support.world import demo_world
 
 TODAY = date(2026, 11, 20)
 MAX_CARD_BYTES = 28 * 1024
@@ -76,12 +73,9 @@ by_feature = pytest.mark.parametrize("feature", FEATURES, ids=[f.name for f in F
 
 async def demo_subject_names() -> list[str]:
     """The demo panel's subjects' names, as the gate loads them from storage."""
-    storage = MemoryStorage()
-    await seed_demo(storage.unit_of_work, FixedClock(NOW))
-    async with storage.unit_of_work() as uow:
-        panel = await uow.panels.by_team(DEMO_TEAM)
-        assert panel is not None
-        return await uow.referrals.subject_names(panel.id)
+    world = await demo_world()
+    async with world.storage.unit_of_work() as uow:
+        return await uow.referrals.subject_names(world.panel.id)
 
 
 @pytest.fixture(scope="module")

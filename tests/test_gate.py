@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 
 from bot.app import build_router
-from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.gate import (
@@ -27,10 +26,9 @@ from bot.kernel.notify import card_to_channel
 from bot.kernel.ports import Storage
 from cards.kit import Card, card_text
 from cards.triage import ChannelNoticeView, render_channel_notice
-from storage import MemoryStorage
 from tests.conftest import NOW, Connector
 from tests.support import governance as g
-from tests.support.world import serving
+from tests.support.world import World, serving
 from tests.test_card_invariants import GALLERY_SUBJECTS, demo_subject_names
 
 TODAY = date(2026, 11, 20)
@@ -125,12 +123,11 @@ def test_a_cards_kind_is_read_from_its_title() -> None:
 # ---- queued channel posts and replies ----------------------------------------------------
 
 
-async def test_a_queued_channel_card_with_personal_data_is_not_queued_but_audited() -> None:
-    storage = MemoryStorage()
-    await seed_demo(storage.unit_of_work, FixedClock(NOW))
+async def test_a_queued_channel_card_with_personal_data_is_not_queued_but_audited(
+    world: World,
+) -> None:
+    storage, panel = world.storage, world.panel
     async with storage.unit_of_work() as uow:
-        panel = await uow.panels.by_team(DEMO_TEAM)
-        assert panel is not None
         panel.channel_id = "19:general@thread.tacv2"
         notice = render_channel_notice(
             ChannelNoticeView(reference="RF-2026-0049", agency="Rosa Lindqvist", risk_level="High")

@@ -19,6 +19,9 @@ from datetime import date
 import pytest
 from playwright.async_api import expect
 
+from bot.domain.risk import RiskItem
+from bot.kernel.config import load_risk_matrix
+
 from .harness import Chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -29,13 +32,26 @@ HOUSING = "Riverside Homes (Housing)"
 VICTIM = "Edith Marsh"
 
 # What Aisha answers on the risk step: a little concern on two questions, none elsewhere,
-# so the total stays low and the referral rests on potential escalation.
-RISK_ANSWERS = {
-    "Has the victim been targeted repeatedly? *": "Significant concern (2)",
-    "Does the victim have a disability, mental-health condition, learning difficulty or "
-    "age-related vulnerability? *": "Some concern (1)",
+# so the total stays low and the referral rests on potential escalation. The questions, the
+# options as the dropdown shows them and the total come from the panel's matrix.
+MATRIX = load_risk_matrix()
+ANSWERS = {item.id: "none" for item in MATRIX.items} | {
+    "repeat_victimisation": "significant",
+    "vulnerability": "some",
 }
-NO_CONCERN = "No / not known (0)"
+RISK_TOTAL = MATRIX.score(ANSWERS)
+
+
+def shown(item: RiskItem, value: str) -> str:
+    """An answer as the risk step's dropdown offers it: its label and its score."""
+    option = item.option(value)
+    return f"{option.label} ({option.score})"
+
+
+# By the question as the card labels it (a required field's label ends in " *").
+RISK_ANSWERS = {
+    " ".join(f"{item.question} *".split()): shown(item, ANSWERS[item.id]) for item in MATRIX.items
+}
 
 
 async def test_a_referrer_corrects_her_mistakes_the_coordinator_accepts_and_housing_answers(
@@ -132,13 +148,14 @@ async def test_a_referrer_corrects_her_mistakes_the_coordinator_accepts_and_hous
     ]
     assert len(questions) >= 10, questions
     for question in questions:
-        await aisha.choose(intake, question, RISK_ANSWERS.get(question, NO_CONCERN))
+        await aisha.choose(intake, question, RISK_ANSWERS[question])
     await aisha.shot("intake-step-5", intake)
     await aisha.click_card_button("Next", intake)
     await aisha.wait_for_text("Step 6 of 6 · Criteria and review", card=intake)
 
     # Review: the bot worked the total out, and ticks potential escalation for her.
-    await expect(intake).to_contain_text("Risk total: 3: not high risk")
+    assert not MATRIX.is_high(RISK_TOTAL)
+    await expect(intake).to_contain_text(f"Risk total: {RISK_TOTAL}: not high risk")
     await expect(
         aisha.field(intake, "Potential escalation: incidents rising in frequency or severity")
     ).to_be_checked()
