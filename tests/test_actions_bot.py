@@ -65,7 +65,7 @@ async def test_the_spoc_sees_her_agencys_open_action_with_its_three_buttons(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, "actions", g.GEMMA)
-    card = g.last_card(bot)
+    card = bot.last_card()
     text = card_text(card)
     assert teams_findings(card) == []
     assert f"Open actions of {HOUSING}" in text
@@ -84,7 +84,7 @@ async def test_an_update_then_done_show_in_place_and_actions_reflects_it(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, "actions", g.GEMMA)
-    listed = g.last_card(bot)
+    listed = bot.last_card()
     body = await press(bot, listed, SAVE_UPDATE, g.GEMMA, **{"update-0": "Camera fitted today."})
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
     shown = cards.text(body)
@@ -110,7 +110,7 @@ async def test_an_update_then_done_show_in_place_and_actions_reflects_it(
         "Tenant says she feels safer.",
     ]
     await g.post(bot, "actions", g.GEMMA)
-    assert f"{HOUSING} has no open actions." in card_text(g.last_card(bot))
+    assert f"{HOUSING} has no open actions." in card_text(bot.last_card())
 
 
 async def housing_case(bot: BotUnderTest) -> str:
@@ -123,7 +123,7 @@ async def housing_case(bot: BotUnderTest) -> str:
 
 async def test_a_click_delivered_twice_or_pressed_twice_saves_once(bot: BotUnderTest) -> None:
     await g.post(bot, "actions", g.GEMMA)
-    listed = g.last_card(bot)
+    listed = bot.last_card()
     save = cards.button(listed, SAVE_UPDATE)
     data = {**save["data"], "update-0": "Letter sent."}
     click = acts.card_invoke(
@@ -143,7 +143,7 @@ async def test_another_agency_may_not_change_the_action_and_is_refused_on_the_re
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, "actions", g.GEMMA)
-    listed = g.last_card(bot)
+    listed = bot.last_card()
     body = await press(bot, listed, MARK_DONE, g.TOM, **{"note-0": "Done by the police."})
     assert cards.text(body) == (
         "This action belongs to another agency: only its SPOC or deputy can change it."
@@ -161,7 +161,7 @@ async def test_another_agency_may_not_change_the_action_and_is_refused_on_the_re
 async def test_cant_do_this_goes_to_the_coordinator_as_a_card(bot: BotUnderTest) -> None:
     await g.post(bot, "help", g.PRIYA)  # the coordinator's chat with the bot
     await g.post(bot, "actions", g.GEMMA)
-    listed = g.last_card(bot)
+    listed = bot.last_card()
     body = await press(
         bot, listed, SEND_CANT, g.GEMMA, **{"reason-0": "The tenant moved out last week."}
     )
@@ -184,7 +184,7 @@ async def test_the_deputy_accepts_the_agreement_before_he_sees_the_actions(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, "actions", g.DANIEL)
-    card = g.last_card(bot)
+    card = bot.last_card()
     text = card_text(card)
     assert "Information sharing agreement" in text
     assert "Visit Mrs Ellison" not in text
@@ -202,7 +202,7 @@ async def test_away_sends_the_agencys_cards_to_the_deputy_and_back_ends_it(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, "away until 2026-12-24", g.GEMMA)
-    assert g.last_text(bot) == (
+    assert bot.last_text() == (
         "You are away until Thu 24 Dec 2026. Daniel Reyes receives Riverside Homes (Housing)'s "
         "action cards and reminders until then. Type back to end it sooner."
     )
@@ -232,7 +232,7 @@ async def test_away_sends_the_agencys_cards_to_the_deputy_and_back_ends_it(
     (card,) = [d for d in await queued(bot) if d.key.startswith(f"action-assigned:{new.id}")]
     assert card.recipient_member_id == daniel.id
     await g.post(bot, "back", g.GEMMA)
-    assert g.last_text(bot) == "Welcome back: Gemma Hartley receives the agency's cards again."
+    assert bot.last_text() == "Welcome back: Gemma Hartley receives the agency's cards again."
     assert (await g.member_of(bot.storage, g.GEMMA)).away_until is None
 
 
@@ -240,15 +240,15 @@ async def test_the_coordinator_may_say_someone_is_away_and_nobody_else_may(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, "away gemma hartley until 2026-12-01", g.PRIYA)
-    assert g.last_text(bot).startswith("Gemma Hartley is away until Tue 1 Dec 2026.")
+    assert bot.last_text().startswith("Gemma Hartley is away until Tue 1 Dec 2026.")
     await g.post(bot, "away Gemma Hartley until 2026-12-02", g.DANIEL)
-    assert g.last_text(bot) == "Only the panel's coordinators can say someone else is away."
+    assert bot.last_text() == "Only the panel's coordinators can say someone else is away."
     await g.post(bot, "away until 2026-11-01", g.GEMMA)
-    assert g.last_text(bot) == "That date has passed: give the last day you are away."
+    assert bot.last_text() == "That date has passed: give the last day you are away."
     await g.post(bot, "away next week", g.GEMMA)
-    assert "Write it as: away until 2026-12-24" in g.last_text(bot)
+    assert "Write it as: away until 2026-12-24" in bot.last_text()
     await g.post(bot, "away until 2026-12-24", g.AISHA)
-    assert g.last_text(bot) == (
+    assert bot.last_text() == (
         "Only the panel's coordinators, SPOCs and deputies can hand an agency's cards to its "
         "deputy while its SPOC is away."
     )
@@ -257,24 +257,24 @@ async def test_the_coordinator_may_say_someone_is_away_and_nobody_else_may(
 
 async def test_the_coordinator_names_an_agency_by_a_word_of_its_name(bot: BotUnderTest) -> None:
     await g.post(bot, "actions housing", g.PRIYA)
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert f"Open actions of {HOUSING}" in card_text(card)
     assert cards.actions(card) == []  # read only: no button of any kind
     await g.post(bot, "actions riverside", g.PRIYA)
-    assert g.last_text(bot).startswith("'riverside' could be ")
-    assert "Riverside Police" in g.last_text(bot)
+    assert bot.last_text().startswith("'riverside' could be ")
+    assert "Riverside Police" in bot.last_text()
     await g.post(bot, "actions Probation", g.PRIYA)
-    assert g.last_text(bot) == ("No agency of this panel is called 'Probation'. Type agencies.")
+    assert bot.last_text() == ("No agency of this panel is called 'Probation'. Type agencies.")
     await g.post(bot, "actions Police", g.GEMMA)
-    assert g.last_text(bot).startswith("Only the panel's coordinators and chairs can see")
+    assert bot.last_text().startswith("Only the panel's coordinators and chairs can see")
     await g.post(bot, "actions", g.PRIYA)
-    assert "Adult Social Care: 1 open, 1 overdue" in g.last_text(bot)
-    assert f"{HOUSING}: 1 open, 0 overdue" in g.last_text(bot)
+    assert "Adult Social Care: 1 open, 1 overdue" in bot.last_text()
+    assert f"{HOUSING}: 1 open, 0 overdue" in bot.last_text()
 
 
 async def test_overdue_lists_every_overdue_action_by_agency(bot: BotUnderTest) -> None:
     await g.post(bot, "overdue", g.PRIYA)
-    card = g.last_card(bot)
+    card = bot.last_card()
     text = card_text(card)
     assert "Overdue actions" in text
     assert "**Adult Social Care** (1)" in text
@@ -282,7 +282,7 @@ async def test_overdue_lists_every_overdue_action_by_agency(bot: BotUnderTest) -
     assert "overdue by 5 days" in text
     assert "Visit Mrs Ellison" not in text  # Housing's action is not overdue
     await g.post(bot, "overdue", g.GEMMA)
-    assert g.last_text(bot) == (
+    assert bot.last_text() == (
         "Only the panel's coordinators and chairs can see every agency's actions."
     )
     assert (await g.last_refusal(bot.storage, g.GEMMA)).detail == "oversee_actions: role"
@@ -294,7 +294,7 @@ async def test_asked_in_the_channel_the_list_goes_to_the_private_chat(bot: BotUn
         acts.channel_message(bot.service_url, "actions", aad=g.GEMMA, name="Gemma Hartley")
     )
     assert response.status in (200, 201)
-    assert g.last_text(bot) == "I've sent you the details in private."
+    assert bot.last_text() == "I've sent you the details in private."
     await bot.deliver()
     private = bot.connector.to_conversation(f"a:personal-{g.GEMMA}")
     assert f"Open actions of {HOUSING}" in cards.text(private[-1])
@@ -401,13 +401,13 @@ async def test_a_reminder_opens_the_information_request_it_names(
     await bot.post(
         acts.personal_message(bot.service_url, "", aad=g.GEMMA, name="Gemma", value=answer["data"])
     )
-    assert f"Information request for {g.CASE}" in card_text(g.last_card(bot))
+    assert f"Information request for {g.CASE}" in card_text(bot.last_card())
 
 
 async def test_the_coordinator_reads_the_reminder_schedule(bot: BotUnderTest) -> None:
     await g.post(bot, "reminders", g.PRIYA)
-    assert "one status request per agency" in g.last_text(bot)
-    assert "between 08:00 and 18:00, Monday to Friday, never on bank holidays" in g.last_text(bot)
+    assert "one status request per agency" in bot.last_text()
+    assert "between 08:00 and 18:00, Monday to Friday, never on bank holidays" in bot.last_text()
     await g.post(bot, "reminders", g.GEMMA)
-    assert g.last_text(bot) == "Only the panel's coordinators can see and set the reminders."
+    assert bot.last_text() == "Only the panel's coordinators can see and set the reminders."
     assert (await g.last_refusal(bot.storage, g.GEMMA)).detail == "manage_reminders: role"

@@ -4,28 +4,17 @@ and the refusals every feature records."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
-
-import pytest
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.features.governance.views import PAGE
 from bot.kernel.audit import Actor, record
-from bot.kernel.ports import Storage
 from cards.audit import OLDER_BUTTON
 from cards.kit import card_text, teams_findings
-from tests.conftest import NOW, BotUnderTest, Connector
+from tests.conftest import NOW, BotUnderTest
+from tests.support import cards
 from tests.support import governance as g
-
-
-@pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    async with g.serving(sqlite_storage, connector, clock) as running:
-        yield running
 
 
 def lines(card: dict[str, object]) -> list[str]:
@@ -41,7 +30,7 @@ async def test_the_coordinator_reads_a_cases_trail_newest_first(
     await g.post(bot, f"case {g.CASE}", aad=g.GEMMA)  # seen
     clock.advance(NOW + timedelta(minutes=10))
     await g.post(bot, f"audit {g.CASE}")
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert teams_findings(card) == []
     assert f"Audit trail for {g.CASE}" in card_text(card)
     assert lines(card) == [
@@ -58,7 +47,7 @@ async def test_the_coordinator_reads_a_cases_trail_newest_first(
 
 async def test_a_referrals_trail_covers_the_case_it_became(bot: BotUnderTest) -> None:
     await g.post(bot, f"audit {g.CASE_REFERRAL.lower()}")
-    text = card_text(g.last_card(bot))
+    text = card_text(bot.last_card())
     assert f"Audit trail for {g.CASE_REFERRAL}" in text
     assert f"Priya Raman created case {g.CASE}" in text
 
@@ -67,7 +56,7 @@ async def test_only_coordinators_read_the_trail_and_the_refusal_is_audited(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, f"audit {g.CASE}", aad=g.GEMMA)
-    assert g.last_text(bot) == "Only the panel's coordinators can read the audit trail."
+    assert bot.last_text() == "Only the panel's coordinators can read the audit trail."
     panel = await g.demo_panel(bot.storage)
     async with bot.storage.unit_of_work() as uow:
         (refused, *_) = await uow.audit.recent(panel.id)
@@ -103,9 +92,9 @@ async def test_a_long_trail_comes_in_pages_that_fit_a_card_and_do_not_overlap(
             )
         await uow.commit()
     await g.post(bot, f"audit {g.CASE}")
-    first = g.last_card(bot)
+    first = bot.last_card()
     assert len(json.dumps(first).encode()) < 28 * 1024
-    older = g.button(first, OLDER_BUTTON)
+    older = cards.button(first, OLDER_BUTTON)
     second = (await g.invoke(bot, older["verb"], older["data"]))["value"]
     assert "older events" in card_text(second)
     assert teams_findings(second) == []
@@ -113,7 +102,7 @@ async def test_a_long_trail_comes_in_pages_that_fit_a_card_and_do_not_overlap(
     assert len(seen) == len(set(seen))  # no line on both pages
     pages = [first, second]
     while OLDER_BUTTON in card_text(pages[-1]):
-        more = g.button(pages[-1], OLDER_BUTTON)
+        more = cards.button(pages[-1], OLDER_BUTTON)
         pages.append((await g.invoke(bot, more["verb"], more["data"]))["value"])
     every = [line for page in pages for line in lines(page)]
     assert len(every) == PAGE + 25 + 2  # Gemma's views, the seed's, Priya's viewing
@@ -123,7 +112,7 @@ async def test_a_long_trail_comes_in_pages_that_fit_a_card_and_do_not_overlap(
 async def test_the_panels_whole_trail_is_shown_without_a_reference(bot: BotUnderTest) -> None:
     await g.post(bot, f"case {g.CASE}")
     await g.post(bot, "audit")
-    text = card_text(g.last_card(bot))
+    text = card_text(bot.last_card())
     assert "Audit trail of Riverside Community MARAC" in text
     assert "Priya Raman viewed the panel" in text
     assert f"Priya Raman viewed case {g.CASE}" in text
@@ -131,13 +120,13 @@ async def test_the_panels_whole_trail_is_shown_without_a_reference(bot: BotUnder
 
 async def test_an_unknown_reference_is_answered_plainly(bot: BotUnderTest) -> None:
     await g.post(bot, "audit CM-2026-099")
-    assert g.last_text(bot) == "There is no case or referral CM-2026-099 in this panel."
+    assert bot.last_text() == "There is no case or referral CM-2026-099 in this panel."
 
 
 async def test_a_command_refused_for_its_place_is_audited_too(bot: BotUnderTest) -> None:
     channel = g.channel_message(bot.service_url, "referrals", aad=g.GEMMA, name="Gemma")
     await bot.post(channel)
-    assert g.last_text(bot) == "`referrals` works in our private chat, not here."
+    assert bot.last_text() == "`referrals` works in our private chat, not here."
     panel = await g.demo_panel(bot.storage)
     async with bot.storage.unit_of_work() as uow:
         (refused, *_) = await uow.audit.recent(panel.id)
@@ -155,18 +144,18 @@ def event_fields(event: AuditEvent) -> tuple[object, ...]:
 async def test_every_view_and_change_of_case_data_is_audited(bot: BotUnderTest) -> None:
     """Opening a triage card, accepting (the case, its requests), answering, viewing."""
     await g.post(bot, f"referrals RF-{NOW.year}-0049")
-    card = g.last_card(bot)
+    card = bot.last_card()
     housing = next(
         c["value"] for c in _choices(card, "agency_ids") if c["title"].startswith("Riverside Homes")
     )
-    accept = g.button(card, "Accept and send requests")
+    accept = cards.button(card, "Accept and send requests")
     meeting = _choices(card, "meeting_id")[0]["value"]
     body = await g.invoke(
         bot,
         accept["verb"],
         {**accept["data"], "meeting_id": meeting, "agency_ids": housing, "info_question": "?"},
     )
-    assert "Accepted as" in g.text_of(body)
+    assert "Accepted as" in cards.text(body)
     panel = await g.demo_panel(bot.storage)
     async with bot.storage.unit_of_work() as uow:
         recent = await uow.audit.recent(panel.id, limit=5)

@@ -6,26 +6,13 @@ is in the audit trail.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.panel import Role
 from bot.kernel.channel_gate import SENT_PRIVATELY
-from bot.kernel.ports import Storage
 from cards.kit import card_text, teams_findings
-from tests.conftest import BotUnderTest, Connector
+from tests.conftest import BotUnderTest
+from tests.support import cards
 from tests.support import governance as g
-
-
-@pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    async with g.serving(sqlite_storage, connector, clock) as running:
-        yield running
 
 
 async def trail(bot: BotUnderTest, reference: str = g.CASE) -> list[AuditEvent]:
@@ -40,7 +27,7 @@ async def test_the_coordinator_opens_a_case_in_full_and_the_view_is_audited(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, f"case {g.CASE.lower()}")
-    card = g.last_card(bot)
+    card = bot.last_card()
     text = card_text(card)
     assert teams_findings(card) == []
     assert f"Case {g.CASE}" in text
@@ -52,7 +39,7 @@ async def test_the_coordinator_opens_a_case_in_full_and_the_view_is_audited(
     assert "**Riverside Homes (Housing)** — awaiting an answer, due" in text
     assert "Invited agencies" in text and "Riverside Fire and Rescue" in text
     assert f"Accepted: case {g.CASE} opened" in text
-    assert g.button(card, "Audit trail")["data"]["command"] == f"audit {g.CASE}"
+    assert cards.button(card, "Audit trail")["data"]["command"] == f"audit {g.CASE}"
     (*_, viewed) = await trail(bot)
     assert (viewed.verb, viewed.detail, viewed.where) == (AuditVerb.VIEW, "case view", "personal")
     priya = await g.member_of(bot.storage, g.PRIYA)
@@ -61,7 +48,7 @@ async def test_the_coordinator_opens_a_case_in_full_and_the_view_is_audited(
 
 async def test_a_heard_case_shows_its_actions_updates_and_lead_agency(bot: BotUnderTest) -> None:
     await g.post(bot, f"case {g.HEARD_CASE}")
-    text = card_text(g.last_card(bot))
+    text = card_text(bot.last_card())
     assert "Visit Mrs Ellison and fit a door camera" in text
     assert "Camera ordered; fitting booked. (Gemma Hartley)" in text
     assert "Complete a Care Act needs assessment.** — Adult Social Care" in text
@@ -73,7 +60,7 @@ async def test_a_core_agencys_spoc_sees_the_case_without_the_audit_button(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, f"case {g.CASE}", aad=g.GEMMA)
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert "Rosa Lindqvist" in card_text(card)
     assert "actions" not in card  # the audit trail is for coordinators
 
@@ -83,7 +70,7 @@ async def test_no_case_detail_until_the_agreement_is_accepted_then_it_opens(
 ) -> None:
     """Daniel (Housing deputy) accepted only version 1 of the agreement; version 2 is current."""
     await g.post(bot, f"case {g.CASE}", aad=g.DANIEL)
-    card = g.last_card(bot)
+    card = bot.last_card()
     text = card_text(card)
     assert "Accept the information sharing agreement first" in text
     assert "(version 2)" in text and "You accepted version 1" in text
@@ -92,17 +79,17 @@ async def test_no_case_detail_until_the_agreement_is_accepted_then_it_opens(
     refused = (await trail(bot))[-1]
     assert (refused.verb, refused.detail) == (AuditVerb.REFUSE, "view_case_detail: agreement")
 
-    accept = g.button(card, "Accept and continue")
+    accept = cards.button(card, "Accept and continue")
     body = await g.invoke(bot, accept["verb"], accept["data"], aad=g.DANIEL)
-    assert f"Case {g.CASE}" in g.text_of(body)
-    assert "Rosa Lindqvist" in g.text_of(body)
+    assert f"Case {g.CASE}" in cards.text(body)
+    assert "Rosa Lindqvist" in cards.text(body)
     daniel = await g.member_of(bot.storage, g.DANIEL)
     async with bot.storage.unit_of_work() as uow:
         accepted = await uow.isa.latest(daniel.panel_id, daniel.id)
     assert accepted is not None and accepted.version == "2"
     # from now on the case opens at once
     await g.post(bot, f"case {g.CASE}", aad=g.DANIEL)
-    assert "Rosa Lindqvist" in card_text(g.last_card(bot))
+    assert "Rosa Lindqvist" in card_text(bot.last_card())
     assert [e.verb for e in (await trail(bot))[-3:]] == [
         AuditVerb.REFUSE,
         AuditVerb.VIEW,
@@ -122,7 +109,7 @@ async def test_a_member_of_an_uninvolved_agency_is_refused_and_the_refusal_audit
         accepted="2",
     )
     await g.post(bot, f"case {g.CASE}", aad=g.OLA)
-    assert g.last_text(bot) == (
+    assert bot.last_text() == (
         "Your agency is not involved in this case, so I can't show it to you. If it should "
         "be, ask the panel's coordinator."
     )
@@ -135,14 +122,14 @@ async def test_the_agency_invited_to_the_case_sees_it(bot: BotUnderTest) -> None
         bot.storage, g.FARID, "Riverside Fire and Rescue", frozenset({Role.SPOC}), accepted="2"
     )
     await g.post(bot, f"case {g.CASE}", aad=g.FARID)
-    assert "Rosa Lindqvist" in card_text(g.last_card(bot))
+    assert "Rosa Lindqvist" in card_text(bot.last_card())
     await g.post(bot, f"case {g.HEARD_CASE}", aad=g.FARID)  # not invited to that one
-    assert g.last_text(bot).startswith("Your agency is not involved in this case")
+    assert bot.last_text().startswith("Your agency is not involved in this case")
 
 
 async def test_a_referrer_is_told_who_sees_a_case_in_full(bot: BotUnderTest) -> None:
     await g.post(bot, f"case {g.CASE}", aad=g.AISHA)
-    assert g.last_text(bot) == (
+    assert bot.last_text() == (
         "Only the panel's coordinators, chairs, SPOCs and deputies can see a case in full."
     )
     assert (await trail(bot))[-1].verb is AuditVerb.REFUSE
@@ -150,11 +137,11 @@ async def test_a_referrer_is_told_who_sees_a_case_in_full(bot: BotUnderTest) -> 
 
 async def test_strangers_unknown_cases_and_bad_input_get_plain_answers(bot: BotUnderTest) -> None:
     await g.post(bot, f"case {g.CASE}", aad=g.STRANGER)
-    assert g.last_text(bot) == "`case` is for panel members. Ask your panel coordinator to add you."
+    assert bot.last_text() == "`case` is for panel members. Ask your panel coordinator to add you."
     await g.post(bot, "case CM-2026-099")
-    assert g.last_text(bot) == "There is no case CM-2026-099 in this panel."
+    assert bot.last_text() == "There is no case CM-2026-099 in this panel."
     await g.post(bot, "case")
-    assert g.last_text(bot) == "Write it as: case CM-2026-014."
+    assert bot.last_text() == "Write it as: case CM-2026-014."
 
 
 async def test_asked_in_the_channel_the_case_goes_to_the_private_chat(bot: BotUnderTest) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from bot.demo import seed_demo
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.referral import Child
@@ -18,8 +17,10 @@ from bot.kernel.ports import Storage
 from cards.dataprotection import ERASE_BUTTON, PREVIEW_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest, Connector
+from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support import governance as g
+from tests.support.world import serving
 
 ROSA = "Rosa Lindqvist 1986-09-02"
 REASON = "Erasure request under UK GDPR Art. 17, letter of 3 Nov 2026"
@@ -29,17 +30,16 @@ REASON = "Erasure request under UK GDPR Art. 17, letter of 3 Nov 2026"
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    running = await dp.start_bot(sqlite_storage, connector, clock)
-    yield running
-    await running.client.close()
+    """The demo panel served by the real app with its download links."""
+    async with serving(sqlite_storage, connector, clock, settings=dp.settings()) as running:
+        yield running
 
 
 async def erase_button(bot: BotUnderTest) -> dict[str, Any]:
     await g.post(bot, f"erase {ROSA}")
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert teams_findings(card) == []
-    return g.button(card, ERASE_BUTTON)
+    return cards.button(card, ERASE_BUTTON)
 
 
 async def deletes(bot: BotUnderTest) -> list[AuditEvent]:
@@ -52,31 +52,31 @@ async def deletes(bot: BotUnderTest) -> list[AuditEvent]:
 
 async def test_the_coordinator_sees_what_would_go_and_nothing_goes_yet(bot: BotUnderTest) -> None:
     await g.post(bot, f"erase {ROSA}")
-    text = card_text(g.last_card(bot))
+    text = card_text(bot.last_card())
     assert "Erase Rosa Lindqvist's personal data?" in text
     assert f"Victim in RF-{NOW.year}-0047 (accepted): case {g.CASE}, open" in text
     await g.post(bot, f"case {g.CASE}")
-    assert "**Rosa Lindqvist** — victim" in card_text(g.last_card(bot))
+    assert "**Rosa Lindqvist** — victim" in card_text(bot.last_card())
     assert await deletes(bot) == []
 
 
 async def test_erasing_needs_a_reason_that_names_nobody(bot: BotUnderTest) -> None:
     erase = await erase_button(bot)
     body = await g.invoke(bot, str(erase["verb"]), {**erase["data"], "reason": ""})
-    assert "Give the reason for erasing" in g.text_of(body)
+    assert "Give the reason for erasing" in cards.text(body)
     body = await g.invoke(
         bot,
         str(erase["verb"]),
         {**erase["data"], "reason": "Rosa wrote to us"},
     )
-    assert "Don't name or describe the person in the reason" in g.text_of(body)
+    assert "Don't name or describe the person in the reason" in cards.text(body)
     assert await deletes(bot) == []
 
 
 async def test_rosas_data_goes_her_daughters_and_everyone_elses_stays(bot: BotUnderTest) -> None:
     erase = await erase_button(bot)
     body = await g.invoke(bot, str(erase["verb"]), {**erase["data"], "reason": REASON})
-    text = g.text_of(body)
+    text = cards.text(body)
     assert "Personal data erased" in text and REASON in text
     panel = await g.demo_panel(bot.storage)
     async with bot.storage.unit_of_work() as uow:
@@ -95,7 +95,7 @@ async def test_rosas_data_goes_her_daughters_and_everyone_elses_stays(bot: BotUn
     assert referral.relationship == ERASED
     assert other.subjects[0].name == "Margaret Ellison"
     await g.post(bot, f"case {g.CASE}")
-    case_text = card_text(g.last_card(bot))
+    case_text = card_text(bot.last_card())
     assert "Rosa" not in case_text and "Canal Street" not in case_text
     assert "**[erased]** — victim" in case_text
 
@@ -110,10 +110,10 @@ async def test_the_erasure_is_audited_with_its_reason_and_twice_is_once(
     assert {e.entity for e in recorded} == {"referral", "case"}
     assert {e.detail for e in recorded} == {f"one person's data erased: {REASON}"}
     body = await g.invoke(bot, str(erase["verb"]), data)
-    assert "Already erased" in g.text_of(body)
+    assert "Already erased" in cards.text(body)
     assert len(await deletes(bot)) == len(recorded)
     await g.post(bot, f"erase {ROSA}")
-    assert g.last_text(bot) == (
+    assert bot.last_text() == (
         "The panel holds nothing about Rosa Lindqvist, born 2 Sep 1986, so there is nothing to "
         "erase."
     )
@@ -121,17 +121,17 @@ async def test_the_erasure_is_audited_with_its_reason_and_twice_is_once(
 
 async def test_the_form_leads_to_the_confirmation(bot: BotUnderTest) -> None:
     await g.post(bot, "erase")
-    form = g.last_card(bot)
-    preview = g.button(form, PREVIEW_BUTTON)
+    form = bot.last_card()
+    preview = cards.button(form, PREVIEW_BUTTON)
     body = await g.invoke(
         bot, preview["verb"], {"name": "Rosa Lindqvist", "date_of_birth": "1986-09-02"}
     )
-    assert "Erase Rosa Lindqvist's personal data?" in g.text_of(body)
+    assert "Erase Rosa Lindqvist's personal data?" in cards.text(body)
 
 
 async def test_only_the_coordinator_erases_and_refusals_are_plain(bot: BotUnderTest) -> None:
     await g.post(bot, f"erase {ROSA}", aad=g.TOM)
-    assert g.last_text(bot) == "Only the panel's coordinators can erase a person's data."
+    assert bot.last_text() == "Only the panel's coordinators can erase a person's data."
     assert (await g.last_refusal(bot.storage, g.TOM)).detail == "erase: role"
     body = await g.invoke(
         bot,
@@ -139,7 +139,7 @@ async def test_only_the_coordinator_erases_and_refusals_are_plain(bot: BotUnderT
         {"name": "Rosa Lindqvist", "date_of_birth": "1986-09-02", "token": "x", "reason": REASON},
         aad=g.TOM,
     )
-    assert g.text_of(body) == "Only the panel's coordinators can erase a person's data."
+    assert cards.text(body) == "Only the panel's coordinators can erase a person's data."
     await bot.post(g.group_message(bot.service_url, f"erase {ROSA}", aad=g.PRIYA, name="Priya"))
-    assert g.last_text(bot) == "`erase` works in our private chat, not here."
+    assert bot.last_text() == "`erase` works in our private chat, not here."
     assert await deletes(bot) == []

@@ -3,30 +3,18 @@ version asking everyone again, and the detail it holds back until accepted."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
-import pytest
-
 from bot.domain.audit import AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.delivery import OutgoingDelivery
 from bot.domain.panel import Role
 from bot.features.governance.agreement import CHANGED_MEANWHILE, suggested_version
 from bot.features.referrals import triage
-from bot.kernel.ports import Storage
 from cards.isa import ACCEPT_BUTTON, SAVE_BUTTON
 from cards.kit import card_text, teams_findings
-from tests.conftest import NOW, BotUnderTest, Connector
+from tests.conftest import NOW, BotUnderTest
+from tests.support import cards
 from tests.support import governance as g
-
-
-@pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    async with g.serving(sqlite_storage, connector, clock) as running:
-        yield running
 
 
 async def queued(bot: BotUnderTest) -> list[OutgoingDelivery]:
@@ -36,16 +24,16 @@ async def queued(bot: BotUnderTest) -> list[OutgoingDelivery]:
 
 async def test_a_member_reads_the_agreement_and_accepts_it(bot: BotUnderTest) -> None:
     await g.post(bot, "isa", aad=g.DANIEL)
-    card = g.last_card(bot)
+    card = bot.last_card()
     text = card_text(card)
     assert teams_findings(card) == []
     assert "Information sharing agreement" in text
     assert "Crime and Disorder Act 1998 s.115" in text
     assert "You accepted version 1; version 2 is new and needs your acceptance." in text
-    accept = g.button(card, ACCEPT_BUTTON)
+    accept = cards.button(card, ACCEPT_BUTTON)
     body = await g.invoke(bot, accept["verb"], accept["data"], aad=g.DANIEL)
-    assert "Agreement accepted" in g.text_of(body)
-    assert "20 Nov 2026" in g.text_of(body)
+    assert "Agreement accepted" in cards.text(body)
+    assert "20 Nov 2026" in cards.text(body)
     daniel = await g.member_of(bot.storage, g.DANIEL)
     async with bot.storage.unit_of_work() as uow:
         first = await uow.isa.latest(daniel.panel_id, daniel.id)
@@ -61,14 +49,14 @@ async def test_a_member_reads_the_agreement_and_accepts_it(bot: BotUnderTest) ->
     async with bot.storage.unit_of_work() as uow:
         assert await uow.isa.latest(daniel.panel_id, daniel.id) == first
     await g.post(bot, "isa", aad=g.DANIEL)
-    text = card_text(g.last_card(bot))
+    text = card_text(bot.last_card())
     assert "You accepted version 2 on 20 Nov 2026." in text
     assert ACCEPT_BUTTON not in text
 
 
 async def test_a_click_on_an_older_version_accepts_nothing(bot: BotUnderTest) -> None:
     body = await g.invoke(bot, "isa.accept", {"version": "1"}, aad=g.AISHA)
-    assert CHANGED_MEANWHILE in g.text_of(body)
+    assert CHANGED_MEANWHILE in cards.text(body)
     aisha = await g.member_of(bot.storage, g.AISHA)
     async with bot.storage.unit_of_work() as uow:
         assert await uow.isa.latest(aisha.panel_id, aisha.id) is None
@@ -78,9 +66,9 @@ async def test_the_coordinator_sets_a_new_version_and_everyone_is_asked_again(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, "isa set")
-    form = g.last_card(bot)
+    form = bot.last_card()
     assert "Change the information sharing agreement" in card_text(form)
-    save = g.button(form, SAVE_BUTTON)
+    save = cards.button(form, SAVE_BUTTON)
     body = await g.invoke(
         bot,
         save["verb"],
@@ -90,8 +78,8 @@ async def test_the_coordinator_sets_a_new_version_and_everyone_is_asked_again(
             "isa_text": "Version three: share only to reduce risk.",
         },
     )
-    assert "New agreement saved" in g.text_of(body)
-    assert "Members asked to accept it" in g.text_of(body)
+    assert "New agreement saved" in cards.text(body)
+    assert "Members asked to accept it" in cards.text(body)
     panel = await g.demo_panel(bot.storage)
     assert (panel.isa_version, panel.isa_text) == ("3", "Version three: share only to reduce risk.")
     asked = [d for d in await queued(bot) if d.key.startswith(f"isa:{panel.id}:3:")]
@@ -99,7 +87,7 @@ async def test_the_coordinator_sets_a_new_version_and_everyone_is_asked_again(
     assert "New information sharing agreement: version 3" in card_text(asked[0].payload["card"])
     # Gemma accepted version 2: she sees no case detail until she accepts version 3
     await g.post(bot, f"case {g.CASE}", aad=g.GEMMA)
-    text = card_text(g.last_card(bot))
+    text = card_text(bot.last_card())
     assert "Accept the information sharing agreement first" in text
     assert "Rosa" not in text
     async with bot.storage.unit_of_work() as uow:
@@ -113,21 +101,21 @@ async def test_the_coordinator_sets_a_new_version_and_everyone_is_asked_again(
 
 async def test_a_new_version_must_differ_and_have_a_text(bot: BotUnderTest) -> None:
     body = await g.invoke(bot, "isa.save", {"isa_version": "2", "isa_text": "  "})
-    text = g.text_of(body)
+    text = cards.text(body)
     assert "This is the current version: give the new one another name." in text
     assert "Write the agreement." in text
     body = await g.invoke(bot, "isa.save", {"isa_version": "v 3!", "isa_text": "x"})
-    assert "letters, digits, dots or dashes" in g.text_of(body)
+    assert "letters, digits, dots or dashes" in cards.text(body)
     assert (await g.demo_panel(bot.storage)).isa_version == "2"
 
 
 async def test_only_the_coordinator_changes_the_agreement(bot: BotUnderTest) -> None:
     await g.post(bot, "isa set", aad=g.GEMMA)
-    assert g.last_text(bot) == (
+    assert bot.last_text() == (
         "Only the panel's coordinators can manage the panel's members, agencies and agreement."
     )
     body = await g.invoke(bot, "isa.save", {"isa_version": "9", "isa_text": "Mine"}, aad=g.TOM)
-    assert g.text_of(body).startswith("Only the panel's coordinators can manage")
+    assert cards.text(body).startswith("Only the panel's coordinators can manage")
     assert (await g.demo_panel(bot.storage)).isa_version == "2"
 
 
@@ -156,7 +144,7 @@ async def test_the_deputy_gets_the_information_request_only_after_accepting(
             "agency_ids": housing.id,
         },
     )
-    assert "Riverside Homes (Housing) (Daniel Reyes)" in g.text_of(body)
+    assert "Riverside Homes (Housing) (Daniel Reyes)" in cards.text(body)
     (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
     gated = delivery.payload["card"]
     text = card_text(gated)
@@ -164,15 +152,15 @@ async def test_the_deputy_gets_the_information_request_only_after_accepting(
     assert "Please answer by" in text
     for personal in ("Samuel", "Achebe", "1972", "RV3"):
         assert personal not in text
-    accept = g.button(gated, "Accept and continue")
+    accept = cards.button(gated, "Accept and continue")
     opened = await g.invoke(bot, accept["verb"], accept["data"], aad=g.DANIEL)
-    text = g.text_of(opened)
+    text = cards.text(opened)
     assert "Samuel Achebe — victim, born 30 Nov 1972" in text
-    answer = g.button(opened["value"], "Send to the panel")
+    answer = cards.button(opened["value"], "Send to the panel")
     answered = await g.invoke(
         bot, answer["verb"], {**answer["data"], "answer": "Tenant since 2015."}, aad=g.DANIEL
     )
-    assert "Thank you — returned to the panel" in g.text_of(answered)
+    assert "Thank you — returned to the panel" in cards.text(answered)
     async with bot.storage.unit_of_work() as uow:
         trail = await uow.audit.for_entity(
             panel.id, "information_request", accept["data"]["next"]["request_id"]
@@ -197,7 +185,7 @@ async def test_another_agency_cannot_open_the_request(bot: BotUnderTest) -> None
     body = await g.invoke(bot, "info.open", {"request_id": police.id}, aad=g.GEMMA)
     assert body["type"] == "application/vnd.microsoft.activity.message"
     # Said the same whether the request exists or not, naming nothing of it.
-    assert g.text_of(body) == (
+    assert cards.text(body) == (
         "This request was sent to another agency: only its SPOC or deputy can answer it."
     )
     refused = await g.last_refusal(bot.storage, g.GEMMA)
@@ -206,7 +194,7 @@ async def test_another_agency_cannot_open_the_request(bot: BotUnderTest) -> None
     # A referrer is no agency's contact at all.
     body = await g.invoke(bot, "info.open", {"request_id": police.id}, aad=g.AISHA)
     assert body["type"] == "application/vnd.microsoft.activity.message"
-    assert g.text_of(body) == (
+    assert cards.text(body) == (
         "Only the panel's coordinators, chairs, SPOCs and deputies can see a case in full."
     )
     refused = await g.last_refusal(bot.storage, g.AISHA)
@@ -230,15 +218,15 @@ async def test_a_coordinator_without_the_agreement_opens_triage_only_after_accep
         accepted=None,
     )
     await g.post(bot, f"referrals RF-{NOW.year}-0049", aad=g.OLA)
-    card = g.last_card(bot)
+    card = bot.last_card()
     text = card_text(card)
     assert f"Triage referral RF-{NOW.year}-0049" in text
     assert "You have not accepted version 2 yet." in text
     assert "Samuel" not in text and "Achebe" not in text
-    accept = g.button(card, "Accept and continue")
+    accept = cards.button(card, "Accept and continue")
     body = await g.invoke(bot, accept["verb"], accept["data"], aad=g.OLA)
-    assert "Samuel Achebe" in g.text_of(body)
-    assert "Accept and send requests" in g.text_of(body)
+    assert "Samuel Achebe" in cards.text(body)
+    assert "Accept and send requests" in cards.text(body)
 
 
 async def test_a_new_referral_reaches_a_coordinator_without_the_agreement_without_detail(

@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from docx import Document
 
-from bot.demo import seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import Role
@@ -19,8 +18,10 @@ from bot.kernel.ports import Storage
 from cards.dataprotection import DOCX_BUTTON, FIND_BUTTON, JSON_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest, Connector
+from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support import governance as g
+from tests.support.world import serving
 
 ROSA = "Rosa Lindqvist 1986-09-02"
 
@@ -29,26 +30,21 @@ ROSA = "Rosa Lindqvist 1986-09-02"
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    running = await dp.start_bot(sqlite_storage, connector, clock)
-    yield running
-    await running.client.close()
-
-
-def links(card: dict[str, object]) -> dict[str, str]:
-    return {a["title"]: a["url"] for a in g.actions(card, "Action.OpenUrl")}
+    """The demo panel served by the real app with its download links."""
+    async with serving(sqlite_storage, connector, clock, settings=dp.settings()) as running:
+        yield running
 
 
 async def test_the_coordinator_gets_everything_held_about_rosa_as_word_and_json(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, f"sar {ROSA}")
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert teams_findings(card) == []
     text = card_text(card)
     assert "Subject access: Rosa Lindqvist" in text
     assert f"Victim in RF-{NOW.year}-0047 (accepted): case {g.CASE}, open" in text
-    urls = links(card)
+    urls = cards.links(card)
     assert set(urls) == {DOCX_BUTTON, JSON_BUTTON}
 
     response = await bot.client.get(dp.local_path(urls[JSON_BUTTON]))
@@ -83,7 +79,7 @@ async def test_the_search_and_each_download_are_audited_without_naming_her(
     bot: BotUnderTest,
 ) -> None:
     await g.post(bot, f"sar {ROSA}")
-    await bot.client.get(dp.local_path(links(g.last_card(bot))[JSON_BUTTON]))
+    await bot.client.get(dp.local_path(cards.links(bot.last_card())[JSON_BUTTON]))
     panel = await g.demo_panel(bot.storage)
     async with bot.storage.unit_of_work() as uow:
         case = await uow.cases.by_reference(panel.id, g.CASE)
@@ -103,34 +99,34 @@ async def test_the_search_and_each_download_are_audited_without_naming_her(
 
 async def test_the_form_asks_for_the_person_and_finds_them(bot: BotUnderTest) -> None:
     await g.post(bot, "sar")
-    form = g.last_card(bot)
+    form = bot.last_card()
     assert "Subject access request" in card_text(form)
-    find = g.button(form, FIND_BUTTON)
+    find = cards.button(form, FIND_BUTTON)
     body = await g.invoke(
         bot, find["verb"], {"name": "rosa lindqvist", "date_of_birth": "1986-09-02"}
     )
-    assert "Subject access: rosa lindqvist" in g.text_of(body)
-    assert f"RF-{NOW.year}-0047" in g.text_of(body)
+    assert "Subject access: rosa lindqvist" in cards.text(body)
+    assert f"RF-{NOW.year}-0047" in cards.text(body)
 
 
 async def test_only_the_coordinator_searches_and_only_in_private(bot: BotUnderTest) -> None:
     await g.post(bot, f"sar {ROSA}", aad=g.GEMMA)
     assert (
-        g.last_text(bot) == "Only the panel's coordinators can export what is held about a person."
+        bot.last_text() == "Only the panel's coordinators can export what is held about a person."
     )
     assert (await g.last_refusal(bot.storage, g.GEMMA)).detail == "export_sar: role"
     await g.post(bot, f"sar {ROSA}", aad=g.STRANGER)
-    assert g.last_text(bot) == "`sar` is for panel members. Ask your panel coordinator to add you."
+    assert bot.last_text() == "`sar` is for panel members. Ask your panel coordinator to add you."
     await bot.post(g.channel_message(bot.service_url, f"sar {ROSA}", aad=g.PRIYA, name="Priya"))
-    assert g.last_text(bot) == "`sar` works in our private chat, not here."
+    assert bot.last_text() == "`sar` works in our private chat, not here."
     body = await g.invoke(
         bot, "dp.sar_find", {"name": "Rosa", "date_of_birth": "1986-09-02"}, aad=g.GEMMA
     )
     assert (
-        g.text_of(body) == "Only the panel's coordinators can export what is held about a person."
+        cards.text(body) == "Only the panel's coordinators can export what is held about a person."
     )
     await g.post(bot, "sar Rosa")  # the coordinator, in private: a name alone is searched
-    assert card_text(g.last_card(bot)).startswith("Subject access: Rosa")
+    assert card_text(bot.last_card()).startswith("Subject access: Rosa")
 
 
 async def test_a_coordinator_new_to_the_agreement_accepts_it_first(bot: BotUnderTest) -> None:
@@ -142,13 +138,13 @@ async def test_a_coordinator_new_to_the_agreement_accepts_it_first(bot: BotUnder
         accepted=None,
     )
     await g.post(bot, f"sar {ROSA}", aad=g.OLA)
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert "Accept the information sharing agreement first" in card_text(card)
     assert "Rosa" not in card_text(card)
-    accept = g.button(card, "Accept and continue")
+    accept = cards.button(card, "Accept and continue")
     body = await g.invoke(bot, accept["verb"], accept["data"], aad=g.OLA)
     # Accepting runs what was asked, through the same check: the search itself.
-    assert g.text_of(body).startswith("Subject access: Rosa Lindqvist")
+    assert cards.text(body).startswith("Subject access: Rosa Lindqvist")
     ola = await g.member_of(bot.storage, g.OLA)
     async with bot.storage.unit_of_work() as uow:
         accepted = await uow.isa.latest(ola.panel_id, ola.id)
@@ -159,7 +155,7 @@ async def test_a_link_tampered_with_or_expired_finds_nothing(
     bot: BotUnderTest, clock: FixedClock
 ) -> None:
     await g.post(bot, f"sar {ROSA}")
-    url = dp.local_path(links(g.last_card(bot))[JSON_BUTTON])
+    url = dp.local_path(cards.links(bot.last_card())[JSON_BUTTON])
     assert (await bot.client.get(url[:-3] + "abc")).status == 404
     assert (await bot.client.get(url.replace(".json?", ".pdf?"))).status == 404
     clock.advance(NOW + timedelta(days=7, minutes=1))
@@ -169,12 +165,8 @@ async def test_a_link_tampered_with_or_expired_finds_nothing(
 async def test_without_a_public_address_there_are_no_links(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> None:
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    running = await dp.start_bot(sqlite_storage, connector, clock, with_downloads=False)
-    try:
+    async with serving(sqlite_storage, connector, clock) as running:  # the default settings
         await g.post(running, f"sar {ROSA}")
-        card = g.last_card(running)
-        assert links(card) == {}
+        card = running.last_card()
+        assert cards.links(card) == {}
         assert "Downloads are not set up here" in card_text(card)
-    finally:
-        await running.client.close()

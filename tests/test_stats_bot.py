@@ -10,30 +10,30 @@ from datetime import timedelta
 
 import pytest
 
-from bot.demo import seed_demo
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.kernel.ports import Storage
 from cards.kit import card_text, teams_findings
 from cards.stats import CSV_BUTTON, NEXT_BUTTON, PREVIOUS_BUTTON
 from tests.conftest import NOW, BotUnderTest, Connector
+from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support import governance as g
+from tests.support.world import serving
 
 
 @pytest.fixture
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    running = await dp.start_bot(sqlite_storage, connector, clock)
-    yield running
-    await running.client.close()
+    """The demo panel served by the real app with its download links."""
+    async with serving(sqlite_storage, connector, clock, settings=dp.settings()) as running:
+        yield running
 
 
 async def test_the_coordinator_sees_this_quarter_at_a_glance(bot: BotUnderTest) -> None:
     await g.post(bot, "stats")
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert teams_findings(card) == []
     text = card_text(card)
     assert "Panel statistics, 2026-Q4" in text
@@ -54,19 +54,19 @@ async def test_the_coordinator_sees_this_quarter_at_a_glance(bot: BotUnderTest) 
 
 async def test_the_chair_looks_at_an_earlier_quarter_and_back(bot: BotUnderTest) -> None:
     await g.post(bot, "stats 2026-Q3", aad=g.TOM)
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert "Panel statistics, 2026-Q3" in card_text(card)
     assert "Referrals received\n0" in card_text(card)
-    following = g.button(card, NEXT_BUTTON)
+    following = cards.button(card, NEXT_BUTTON)
     body = await g.invoke(bot, following["verb"], following["data"], aad=g.TOM)
-    assert "Panel statistics, 2026-Q4" in g.text_of(body)
+    assert "Panel statistics, 2026-Q4" in cards.text(body)
 
 
 async def test_the_csv_downloads_from_the_cards_link_and_is_audited(
     bot: BotUnderTest, clock: FixedClock
 ) -> None:
     await g.post(bot, "stats")
-    (link,) = g.actions(g.last_card(bot), "Action.OpenUrl")
+    (link,) = cards.actions(bot.last_card(), "Action.OpenUrl")
     url = dp.local_path(link["url"])
     response = await bot.client.get(url)
     assert response.status == 200
@@ -92,16 +92,16 @@ async def test_the_csv_downloads_from_the_cards_link_and_is_audited(
 
 async def test_stats_are_for_coordinators_and_chairs_in_private(bot: BotUnderTest) -> None:
     await g.post(bot, "stats", aad=g.GEMMA)
-    assert g.last_text(bot) == (
+    assert bot.last_text() == (
         "Only the panel's coordinators and chairs can see the panel's statistics."
     )
     assert (await g.last_refusal(bot.storage, g.GEMMA)).detail == "view_stats: role"
     await bot.post(g.channel_message(bot.service_url, "stats", aad=g.PRIYA, name="Priya"))
-    assert g.last_text(bot) == "`stats` works in our private chat, not here."
+    assert bot.last_text() == "`stats` works in our private chat, not here."
     body = await g.invoke(bot, "stats.quarter", {"quarter": "2026-Q3"}, aad=g.GEMMA)
     assert (
-        g.text_of(body)
+        cards.text(body)
         == "Only the panel's coordinators and chairs can see the panel's statistics."
     )
     await g.post(bot, "stats last year")
-    assert g.last_text(bot) == "Write the quarter like 2026-Q3, not last year."
+    assert bot.last_text() == "Write the quarter like 2026-Q3, not last year."

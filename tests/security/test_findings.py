@@ -155,7 +155,7 @@ async def test_2_only_an_administrator_sets_a_panel_up(bot: BotUnderTest) -> Non
             bot.service_url, "setup Aardvark", aad=g.STRANGER, name="Sam", team=ATTACKER_TEAM
         )
     )
-    assert g.last_text(bot).startswith("Only the deployment's administrators")
+    assert bot.last_text().startswith("Only the deployment's administrators")
     async with bot.storage.unit_of_work() as uow:
         assert await uow.panels.by_team(ATTACKER_TEAM) is None
 
@@ -195,7 +195,7 @@ async def test_2_an_added_person_is_invited_and_keeps_her_own_panel_until_she_jo
     chose = await g.invoke(bot, Verb.PANEL_CHOOSE.value, {"panel_id": riverside.id}, g.GEMMA)
     assert "You act for Riverside Community MARAC now." in cards.text(chose)
     await g.post(bot, f"case {g.CASE}", g.GEMMA)
-    assert "Rosa Lindqvist" in card_text(g.last_card(bot)), g.last_text(bot)
+    assert "Rosa Lindqvist" in card_text(bot.last_card()), bot.last_text()
 
 
 # --- 4. another agency's actions -------------------------------------------------------------
@@ -209,7 +209,7 @@ async def test_4_a_spoc_gets_no_other_agencys_actions_by_changing_the_list_butto
         adults = await uow.agencies.by_name(panel.id, "Adult Social Care")
     assert adults is not None
     await g.post(bot, "actions", g.GEMMA)
-    save = cards.button(g.last_card(bot), SAVE_UPDATE)
+    save = cards.button(bot.last_card(), SAVE_UPDATE)
     assert save["data"].get("view") == "list"
     data = {**save["data"], "agency_id": adults.id, "update-0": "Letter sent."}
     body = await g.invoke(bot, save["verb"], data, aad=g.GEMMA)

@@ -182,7 +182,7 @@ async def trail(bot: BotUnderTest, entity: str, entity_id: str) -> list[AuditEve
 async def gemmas_action_list(bot: BotUnderTest) -> dict[str, Any]:
     """Gemma's `actions` list, as a card in her chat (Housing has one open action)."""
     await g.post(bot, "actions", g.GEMMA)
-    card = g.last_card(bot)
+    card = bot.last_card()
     assert f"Open actions of {HOUSING}" in card_text(card)
     return card
 

@@ -1,6 +1,7 @@
-"""What the data protection and statistics tests share: the real app with its download
-links configured (the routes are the ones create_app serves from FEATURES), and an invented
-history of a panel. Every person is invented.
+"""What the data protection and statistics tests share: the settings that configure the
+download links (the bot itself is started by tests/support/world.py, whose create_app builds
+the routes from FEATURES with these settings), and an invented history of a panel. Every
+person is invented.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.app import build_router, make_deps
+from bot.app import make_deps
 from bot.domain.action import Action, InformationRequest, RequestStatus
 from bot.domain.case import Case, CaseStatus, ClosureReason
 from bot.domain.common import FixedClock
@@ -30,11 +31,9 @@ from bot.domain.referral import (
 )
 from bot.domain.risk import RiskLevel
 from bot.kernel.ports import Storage
-from bot.kernel.router import Caller, Deps, Request, Router, Where
+from bot.kernel.router import Caller, Deps, Request, Where
 from bot.settings import Settings
 from storage import MemoryStorage
-from tests.conftest import BotUnderTest, Connector
-from tests.conftest import start_bot as serve
 
 PUBLIC_URL = "https://bot.example.org"
 SECRET = "test-download-secret"
@@ -42,24 +41,6 @@ SECRET = "test-download-secret"
 
 def settings() -> Settings:
     return Settings(public_url=PUBLIC_URL, ics_signing_secret=SECRET)
-
-
-def router(with_downloads: bool = True) -> Router:
-    """The app's router, given the settings (for the download links) or none."""
-    return build_router(settings() if with_downloads else None)
-
-
-async def start_bot(
-    storage: Storage, connector: Connector, clock: FixedClock, *, with_downloads: bool = True
-) -> BotUnderTest:
-    """The real app (tests.conftest.start_bot), with its download links or without."""
-    return await serve(
-        storage,
-        connector,
-        clock,
-        settings=settings() if with_downloads else None,
-        router=router(with_downloads),
-    )
 
 
 def local_path(url: str) -> str:

@@ -1,5 +1,6 @@
-"""What the governance tests share: the real app on the demo panel, the demo panel's
-people, and the Teams activities the other helpers do not build.
+"""What the governance tests share: the demo panel's people, talking to the bot as one of
+them, and the Teams activities the other helpers do not build. The bot is started by
+tests/support/world.py and cards are read with tests/support/cards.py.
 
 Every person is invented. The demo panel (bot.demo): Priya Raman coordinator,
 Tom Okafor chair and Police SPOC, Gemma Hartley Housing SPOC, Daniel Reyes Housing deputy
@@ -9,18 +10,13 @@ who accepted only version 1 of the agreement (version 2 is current), Aisha Bello
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from bot.demo import DEMO_TEAM, seed_demo
+from bot.demo import DEMO_TEAM
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.panel import IsaAcceptance, Member, Panel, Role
 from bot.kernel.ports import Storage
-from bot.settings import Settings
-from cards.kit import card_text
-from tests.conftest import NOW, BotUnderTest, Connector, start_bot
+from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
 from tests.support.activities import TENANT, _base
 
@@ -49,23 +45,6 @@ HEARD_CASE = f"CM-{NOW.year}-013"
 CASE_REFERRAL = f"RF-{NOW.year}-0047"
 
 
-@asynccontextmanager
-async def serving(
-    storage: Storage,
-    connector: Connector,
-    clock: FixedClock,
-    *,
-    settings: Settings | None = None,
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel, served by the real app (each test module's fixture wraps this)."""
-    await seed_demo(storage.unit_of_work, clock)
-    under_test = await start_bot(storage, connector, clock, settings=settings)
-    try:
-        yield under_test
-    finally:
-        await under_test.client.close()
-
-
 def say(bot: BotUnderTest, text: str, aad: str = PRIYA) -> dict[str, Any]:
     """A message typed in `aad`'s personal chat."""
     return acts.personal_message(bot.service_url, text, aad=aad, name=NAMES.get(aad, "Someone"))
@@ -86,41 +65,6 @@ async def invoke(
     assert response.status == 200
     body: dict[str, Any] = await response.json()
     return body
-
-
-def last_card(bot: BotUnderTest) -> dict[str, Any]:
-    cards = bot.connector.cards()
-    assert cards, f"no card was sent; texts: {bot.connector.texts()}"
-    return cards[-1]
-
-
-def last_text(bot: BotUnderTest) -> str:
-    return bot.connector.texts()[-1]
-
-
-def text_of(body: dict[str, Any]) -> str:
-    """What an invoke response shows: its card's text, or its message."""
-    value = body["value"]
-    return card_text(value) if isinstance(value, dict) else str(value)
-
-
-def actions(node: Any, kind: str = "Action.Execute") -> list[dict[str, Any]]:
-    """Every button of a kind anywhere in a card (show cards included)."""
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if node.get("type") == kind:
-            found.append(node)
-        for value in node.values():
-            found += actions(value, kind)
-    elif isinstance(node, list):
-        for item in node:
-            found += actions(item, kind)
-    return found
-
-
-def button(card: dict[str, Any], title: str) -> dict[str, Any]:
-    (found,) = [a for a in actions(card) + actions(card, "Action.Submit") if a["title"] == title]
-    return found
 
 
 def group_message(service_url: str, text: str, *, aad: str, name: str) -> dict[str, Any]:
