@@ -21,8 +21,8 @@ from bot.features.records.dataprotection import REASON_NAMES_PERSON, REASON_NEED
 from bot.features.records.views import quarter_figures
 from cards.dataprotection import ERASE_BUTTON, REASON_LABEL
 from cards.kit import card_text, teams_findings
+from tests.support import cards
 from tests.support.dataprotection import NOW, Setting, open_setting
-from tests.test_agenda_service import actions_in
 
 REASON = "Erasure request under UK GDPR Art. 17, letter of 3 Nov 2026"
 
@@ -41,7 +41,9 @@ async def preview(
     setting: Setting, feature: dataprotection.DataProtectionFeature, who: str = "Jonas Berg"
 ) -> dict[str, object]:
     """`erase Jonas Berg 2008-03-04`: the confirmation card's Erase button data."""
-    reply = await feature.erase(setting.request(f"{who} 2008-03-04"), setting.deps)
+    reply = await feature.erase(
+        await setting.request("Nadia", args=f"{who} 2008-03-04"), setting.deps
+    )
     assert reply.card is not None
     (erase,) = reply.card["actions"]
     assert erase["title"] == ERASE_BUTTON
@@ -54,7 +56,9 @@ async def confirm(
     data: dict[str, object],
     reason: str | None = REASON,
 ) -> str:
-    reply = await feature.erase_confirm(setting.request(**data, reason=reason), setting.deps)
+    reply = await feature.erase_confirm(
+        await setting.request("Nadia", {**data, "reason": reason}), setting.deps
+    )
     assert reply.card is not None
     return card_text(reply.card)
 
@@ -67,7 +71,9 @@ async def audit_count(setting: Setting) -> int:
 async def test_nothing_is_erased_before_the_confirmation(
     setting: Setting, feature: dataprotection.DataProtectionFeature
 ) -> None:
-    reply = await feature.erase(setting.request("Jonas Berg 2008-03-04"), setting.deps)
+    reply = await feature.erase(
+        await setting.request("Nadia", args="Jonas Berg 2008-03-04"), setting.deps
+    )
     card = reply.card
     assert card is not None and teams_findings(card) == []
     text = card_text(card)
@@ -225,7 +231,9 @@ async def test_erasing_someone_leaves_the_statistics_as_they_were(
         return found
 
     before = await figures()
-    reply = await feature.erase(setting.request("Rosa Lindqvist 1986-09-02"), setting.deps)
+    reply = await feature.erase(
+        await setting.request("Nadia", args="Rosa Lindqvist 1986-09-02"), setting.deps
+    )
     assert reply.card is not None
     data = dict(reply.card["actions"][0]["data"])
     await confirm(setting, feature, data)
@@ -238,7 +246,9 @@ async def test_nobody_to_erase_is_said_plainly(
     from bot.domain.errors import NotFound
 
     with pytest.raises(NotFound, match="holds nothing about Nobody Known, born 1 Jan 1990"):
-        await feature.erase(setting.request("Nobody Known 1990-01-01"), setting.deps)
+        await feature.erase(
+            await setting.request("Nadia", args="Nobody Known 1990-01-01"), setting.deps
+        )
 
 
 async def add_referral_without_birth_date(setting: Setting) -> None:
@@ -271,13 +281,17 @@ async def test_someone_recorded_without_a_date_of_birth_is_found_and_erased(
     setting: Setting, feature: dataprotection.DataProtectionFeature
 ) -> None:
     await add_referral_without_birth_date(setting)
-    listed = await feature.erase(setting.request("Ruth Okonkwo-Bell"), setting.deps)
+    listed = await feature.erase(
+        await setting.request("Nadia", args="Ruth Okonkwo-Bell"), setting.deps
+    )
     assert listed.card is not None
     text = card_text(listed.card)
     assert "1 person recorded under “Ruth Okonkwo-Bell”" in text
     assert "date of birth not recorded · NB4 2XT" in text and "Victim in RF-2026-0060" in text
-    (choose,) = [a for a in actions_in(listed.card) if a.get("verb") == "dp.erase_preview"]
-    preview = await feature.erase_preview(setting.request(**choose["data"]), setting.deps)
+    choose = cards.button(listed.card, verb="dp.erase_preview")
+    preview = await feature.erase_preview(
+        await setting.request("Nadia", choose["data"]), setting.deps
+    )
     assert preview.card is not None
     assert "Erase Ruth Okonkwo-Bell's personal data?" in card_text(preview.card)
     (erase,) = preview.card["actions"]
@@ -299,7 +313,7 @@ async def test_someone_recorded_without_a_date_of_birth_is_found_and_erased(
 async def test_a_name_alone_lists_the_people_it_may_mean(
     setting: Setting, feature: dataprotection.DataProtectionFeature
 ) -> None:
-    listed = await feature.sar(setting.request("Rosa Lindqvist"), setting.deps)
+    listed = await feature.sar(await setting.request("Nadia", args="Rosa Lindqvist"), setting.deps)
     assert listed.card is not None and teams_findings(listed.card) == []
     text = card_text(listed.card)
     assert "born 2 Sep 1986" in text

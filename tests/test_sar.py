@@ -130,7 +130,9 @@ async def test_the_word_document_opens_and_names_what_was_found(setting: Setting
 
 async def test_the_search_gives_two_download_links_and_is_audited(setting: Setting) -> None:
     feature = dataprotection.DataProtectionFeature(CONFIG)
-    reply = await feature.sar(setting.request("Jonas Berg 04/03/2008"), setting.deps)
+    reply = await feature.sar(
+        await setting.request("Nadia", args="Jonas Berg 04/03/2008"), setting.deps
+    )
     card = reply.card
     assert card is not None and teams_findings(card) == []
     text = card_text(card)
@@ -161,7 +163,7 @@ async def test_a_link_works_for_its_coordinator_only_and_until_it_expires(
     setting: Setting,
 ) -> None:
     feature = dataprotection.DataProtectionFeature(CONFIG)
-    await feature.sar(setting.request("Jonas Berg 2008-03-04"), setting.deps)
+    await feature.sar(await setting.request("Nadia", args="Jonas Berg 2008-03-04"), setting.deps)
     panel = setting.history.panel.id
     async with setting.storage.unit_of_work() as uow:
         (export,) = await uow.data_protection.exports(panel)
@@ -202,7 +204,9 @@ async def test_a_link_works_for_its_coordinator_only_and_until_it_expires(
 
 async def test_nobody_found_is_said_and_still_recorded(setting: Setting) -> None:
     feature = dataprotection.DataProtectionFeature(CONFIG)
-    reply = await feature.sar(setting.request("Nobody Known 1990-01-01"), setting.deps)
+    reply = await feature.sar(
+        await setting.request("Nadia", args="Nobody Known 1990-01-01"), setting.deps
+    )
     assert reply.card is not None
     assert "The panel holds nothing about this person" in card_text(reply.card)
     assert "actions" not in reply.card
@@ -213,17 +217,20 @@ async def test_nobody_found_is_said_and_still_recorded(setting: Setting) -> None
 
 async def test_the_form_asks_again_when_something_is_missing(setting: Setting) -> None:
     feature = dataprotection.DataProtectionFeature(CONFIG)
-    form = await feature.sar(setting.request(), setting.deps)
+    form = await feature.sar(await setting.request("Nadia"), setting.deps)
     assert form.card is not None and "Subject access request" in card_text(form.card)
     again = await feature.sar_find(
-        setting.request(name="", date_of_birth="2008-03-04"), setting.deps
+        await setting.request("Nadia", {"name": "", "date_of_birth": "2008-03-04"}), setting.deps
     )
     assert again.card is not None
     assert "Give the person's name." in card_text(again.card)
-    wrong = await feature.sar_find(setting.request(name="Jonas Berg", postcode="NB3"), setting.deps)
+    wrong = await feature.sar_find(
+        await setting.request("Nadia", {"name": "Jonas Berg", "postcode": "NB3"}), setting.deps
+    )
     assert wrong.card is not None and "Not a UK postcode" in card_text(wrong.card)
     found = await feature.sar_find(
-        setting.request(name=" Jonas  Berg ", date_of_birth="2008-03-04"), setting.deps
+        await setting.request("Nadia", {"name": " Jonas  Berg ", "date_of_birth": "2008-03-04"}),
+        setting.deps,
     )
     assert found.card is not None and "Subject access: Jonas Berg" in card_text(found.card)
 

@@ -6,16 +6,14 @@ person is invented.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.app import make_deps
 from bot.domain.action import Action, InformationRequest, RequestStatus
 from bot.domain.case import Case, CaseStatus, ClosureReason
 from bot.domain.common import FixedClock
-from bot.domain.delivery import ConversationKind
 from bot.domain.meeting import AgendaItem, AgendaItemKind, AgendaItemStatus, Meeting, MeetingStatus
 from bot.domain.minutes import ActionLine, CaseMinutes, Minutes, UnmetOutcome
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
@@ -31,9 +29,9 @@ from bot.domain.referral import (
 )
 from bot.domain.risk import RiskLevel
 from bot.kernel.ports import Storage
-from bot.kernel.router import Caller, Deps, Request, Where
 from bot.settings import Settings
 from storage import MemoryStorage
+from tests.support.world import World
 
 PUBLIC_URL = "https://bot.example.org"
 SECRET = "test-download-secret"
@@ -473,25 +471,11 @@ async def seed_history(storage: Storage) -> History:
 
 
 @dataclass
-class Setting:
-    storage: MemoryStorage
-    clock: FixedClock
-    history: History
+class Setting(World):
+    """The one World (tests/support/world.py) standing on the invented history instead of
+    the demo panel; its coordinator, Nadia, is the one who asks."""
 
-    @property
-    def deps(self) -> Deps:
-        return make_deps(uow=self.storage.unit_of_work, clock=self.clock)
-
-    def request(self, args: str = "", **data: object) -> Request:
-        coordinator = self.history.coordinator
-        return Request(
-            caller=Caller("29:nadia", coordinator.aad_object_id, coordinator.name),
-            where=Where(ConversationKind.PERSONAL, "a:nadia"),
-            panel=self.history.panel,
-            member=coordinator,
-            args=args,
-            data=data,
-        )
+    history: History = field(kw_only=True)
 
 
 async def open_setting() -> Setting:
@@ -508,4 +492,4 @@ async def open_setting() -> Setting:
             )
         )
         await uow.commit()
-    return Setting(storage, FixedClock(NOW), history)
+    return Setting(storage, FixedClock(NOW), history.panel, history=history)

@@ -136,6 +136,11 @@ class World:
 
     async def member(self, who: str) -> Member:
         """A member of the panel by name (full or first) or Entra object id."""
+        found = await self._find(who)
+        assert found is not None, f"{who} is not a member of {self.panel.name}"
+        return found
+
+    async def _find(self, who: str) -> Member | None:
         async with self.storage.unit_of_work() as uow:
             found = await uow.members.by_aad(self.panel.id, AAD.get(who, who))
             if found is None:
@@ -147,7 +152,6 @@ class World:
                     ),
                     None,
                 )
-        assert found is not None, f"{who} is not a member of {self.panel.name}"
         return found
 
     async def agency(self, name: str) -> Agency:
@@ -169,16 +173,15 @@ class World:
         """What the Teams layer would hand a handler: `who` (a member, a name or an Entra
         object id) asking in a kind of chat, with a click's data or a command's arguments;
         the panel as it is stored now, and the membership if `who` is a member."""
-        if isinstance(who, Member):
-            aad, name = who.aad_object_id, who.name
+        found = who if isinstance(who, Member) else await self._find(who)
+        if found is not None:
+            aad, name = found.aad_object_id, found.name
         else:
-            aad = AAD.get(who, who)
-            name = NAMES.get(aad, who)
+            aad = AAD.get(str(who), str(who))
+            name = NAMES.get(aad, str(who))
         async with self.storage.unit_of_work() as uow:
             panel = await uow.panels.get(self.panel.id)
             member = await uow.members.by_aad(self.panel.id, aad)
-        if member is not None:
-            name = member.name
         return Request(
             caller=Caller(f"29:{aad}", aad, name),
             where=Where(kind, conversation_id or conversation_of(kind, aad)),
