@@ -23,8 +23,8 @@ from cards.kit import Card, card_text
 from storage import SqlStorage, open_storage
 from tests.conftest import BotUnderTest, Connector, start_bot
 from tests.support import activities as acts
-from tests.test_agenda_service import make_world, press
-from tests.test_meeting_run_bot import card_of, invoke
+from tests.support import cards
+from tests.support.world import demo_world
 
 GEMMA = ("3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d03", "Gemma Hartley")
 
@@ -93,9 +93,9 @@ async def test_a_change_made_by_another_process_shows_at_once(
 
     # Priya adds any other business through the other process.
     card = await agenda_of(other_process)
-    verb, data = press(card, "Add the item", title="Quarterly figures", minutes="10")
-    added = card_of(
-        await invoke(other_process, acts.card_invoke(other_process.service_url, verb, data))
+    verb, data = cards.press(card, "Add the item", title="Quarterly figures", minutes="10")
+    added = cards.card(
+        await other_process.invoke(acts.card_invoke(other_process.service_url, verb, data))
     )
     assert "Quarterly figures" in card_text(added)
 
@@ -116,7 +116,7 @@ async def test_the_coordinators_controls_are_kept_for_the_coordinator_alone(
 
 
 async def test_a_kept_card_ends_with_its_meeting() -> None:
-    world = await make_world()
+    world = await demo_world()
     before = await world.command("Gemma", "agenda")
     assert card_text(before.card).startswith("Agenda for Tue 8 Dec 2026")
     world.clock.advance(datetime(2026, 12, 8, 12, 0, tzinfo=UTC))  # the meeting ends
@@ -125,7 +125,7 @@ async def test_a_kept_card_ends_with_its_meeting() -> None:
 
 
 async def test_changing_a_shown_card_does_not_change_the_kept_one() -> None:
-    world = await make_world()
+    world = await demo_world()
     shown = await world.command("Gemma", "agenda")
     assert shown.card is not None
     text = card_text(shown.card)

@@ -18,22 +18,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from docx import Document
 
-from bot.app import build_router, create_app
-from bot.demo import seed_demo
 from bot.domain.common import FixedClock
-from bot.features.meetings import minutes, minutes_config
-from bot.kernel.feature import Setup
+from bot.features.meetings import minutes
 from bot.kernel.ports import Storage
-from bot.kernel.router import Router
 from bot.settings import Settings
 from cards.kit import Card, card_text
 from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
+from tests.support import cards
 from tests.support import governance as g
-from tests.test_agenda_service import PEOPLE, PERSONAL, press, with_meeting_features
+from tests.support.world import AAD, PERSONAL, serving
 
 GROUP_CHAT = "19:riverside-group-chat@thread.v2"
 MEETING_CHAT = "19:meeting_NzY4ZGYxMmMtMjQ1Ny00@thread.v2"
@@ -55,7 +51,7 @@ def group_message(
         "channelId": "msteams",
         "serviceUrl": service_url,
         "timestamp": "2026-11-20T10:00:00.000Z",
-        "from": {"id": f"29:{PEOPLE[who]}", "aadObjectId": PEOPLE[who], "name": who},
+        "from": {"id": f"29:{AAD[who]}", "aadObjectId": AAD[who], "name": who},
         "recipient": {"id": acts.BOT_ID, "name": "Community MARAC"},
         "conversation": {
             "id": MEETING_CHAT if meeting else GROUP_CHAT,
@@ -101,53 +97,30 @@ def group_invoke(
     return activity
 
 
+SETTINGS = Settings(public_url="https://bot.example.org", ics_signing_secret=SECRET)
+
+
 @pytest.fixture
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app with the meeting features registered."""
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    settings = Settings(public_url="https://bot.example.org", ics_signing_secret=SECRET)
-    router = meeting_router(settings)
-    app = create_app(
-        settings, storage=sqlite_storage, clock=clock, router=router, deliver_in_background=False
-    )
-    client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    yield BotUnderTest(client, connector.fake, connector.url, sqlite_storage)
-    await client.close()
-
-
-def meeting_router(settings: Settings) -> Router:
-    """The app's router with the meeting features, registered as bot/app.py does: the
-    minutes' links signed with the app's secret."""
-    return with_meeting_features(build_router(settings), minutes_config(Setup(settings)))
-
-
-async def invoke(bot: BotUnderTest, activity: dict[str, Any]) -> dict[str, Any]:
-    response = await bot.post(activity)
-    assert response.status == 200
-    body: dict[str, Any] = await response.json()
-    return body
-
-
-def card_of(body: dict[str, Any]) -> Card:
-    assert body["type"] == "application/vnd.microsoft.card.adaptive", body
-    card: Card = body["value"]
-    return card
+    """The demo panel served by the real app, its router built from SETTINGS (the minutes'
+    links signed with the app's secret)."""
+    async with serving(sqlite_storage, connector, clock, settings=SETTINGS) as running:
+        yield running
 
 
 async def click_group(
     bot: BotUnderTest, card: Card, label: str, *, who: str, nth: int = 0, **typed: Any
 ) -> dict[str, Any]:
-    verb, data = press(card, label, nth=nth, **typed)
-    return await invoke(bot, group_invoke(bot.service_url, verb, data, who=who))
+    verb, data = cards.press(card, label, nth=nth, **typed)
+    return await bot.invoke(group_invoke(bot.service_url, verb, data, who=who))
 
 
 async def click_personal(bot: BotUnderTest, card: Card, label: str, **typed: Any) -> Card:
-    verb, data = press(card, label, **typed)
-    body = await invoke(bot, acts.card_invoke(bot.service_url, verb, data, name="Priya Raman"))
-    return card_of(body)
+    verb, data = cards.press(card, label, **typed)
+    body = await bot.invoke(acts.card_invoke(bot.service_url, verb, data, name="Priya Raman"))
+    return cards.card(body)
 
 
 async def test_a_meeting_from_the_published_agenda_to_the_downloaded_minutes(
@@ -167,38 +140,38 @@ async def test_a_meeting_from_the_published_agenda_to_the_downloaded_minutes(
     assert card_text(confidentiality).startswith("Confidentiality statement")
 
     body = await click_group(bot, confidentiality, "I acknowledge", who="Gemma")
-    assert "recorded as attending for Riverside Homes (Housing)" in card_text(card_of(body))
+    assert "recorded as attending for Riverside Homes (Housing)" in card_text(cards.card(body))
 
-    chair = card_of(await click_group(bot, confidentiality, "Open the chair card", who="Tom"))
+    chair = cards.card(await click_group(bot, confidentiality, "Open the chair card", who="Tom"))
     assert card_text(chair).startswith("Item 1 of 4: Welcome and confidentiality statement")
-    chair = card_of(await click_group(bot, chair, "Next", who="Tom"))
-    chair = card_of(await click_group(bot, chair, "Next", who="Tom"))
+    chair = cards.card(await click_group(bot, chair, "Next", who="Tom"))
+    chair = cards.card(await click_group(bot, chair, "Next", who="Tom"))
     assert card_text(chair).startswith("Item 3 of 4: CM-2026-014 (new case)")
 
     housing = await _agency_of(bot, "Gemma")
-    verb, data = press(
+    verb, data = cards.press(
         chair, "Save action", description="Fit a door camera.", owner_agency_id=housing
     )
     capture = group_invoke(bot.service_url, verb, data, who="Tom", activity_id="capture-1")
-    saved = card_of(await invoke(bot, capture))
+    saved = cards.card(await bot.invoke(capture))
     assert "Action added for Riverside Homes (Housing)" in card_text(saved)
     # Teams delivers the same click again, then a co-chair clicks the same card.
-    repeated = await invoke(bot, capture)
+    repeated = await bot.invoke(capture)
     assert repeated["value"] == "I have already dealt with that."
-    again = card_of(await invoke(bot, group_invoke(bot.service_url, verb, data, who="Priya")))
+    again = cards.card(await bot.invoke(group_invoke(bot.service_url, verb, data, who="Priya")))
     assert "already saved from this card" in card_text(again)
 
     # Two people press Next on the same card at the same moment: one move.
-    verb, data = press(saved, "Next")
+    verb, data = cards.press(saved, "Next")
     both = await asyncio.gather(
-        invoke(bot, group_invoke(bot.service_url, verb, data, who="Tom")),
-        invoke(bot, group_invoke(bot.service_url, verb, data, who="Priya")),
+        bot.invoke(group_invoke(bot.service_url, verb, data, who="Tom")),
+        bot.invoke(group_invoke(bot.service_url, verb, data, who="Priya")),
     )
-    texts = [card_text(card_of(b)) for b in both]
+    texts = [card_text(cards.card(b)) for b in both]
     assert all(t.startswith("Item 4 of 4: CM-2026-013 (review)") for t in texts)
     assert sum("moved on" in t for t in texts) == 1
 
-    ended = card_of(await click_group(bot, card_of(both[0]), "End the meeting", who="Tom"))
+    ended = cards.card(await click_group(bot, cards.card(both[0]), "End the meeting", who="Tom"))
     assert card_text(ended).startswith("Meeting ended")
 
     # Cards go out: the action to Gemma, the draft minutes to Priya in private.
@@ -232,7 +205,7 @@ async def _agency_of(bot: BotUnderTest, who: str) -> str:
     async with bot.storage.unit_of_work() as uow:
         panel = await uow.panels.by_team(acts.TEAM)
         assert panel is not None
-        member = await uow.members.by_aad(panel.id, PEOPLE[who])
+        member = await uow.members.by_aad(panel.id, AAD[who])
     assert member is not None and member.agency_id is not None
     return member.agency_id
 
@@ -241,4 +214,4 @@ async def test_start_in_the_group_chat_is_refused_to_a_spoc_plainly(bot: BotUnde
     await bot.post(group_message(bot.service_url, "start", who="Gemma"))
     (reply,) = bot.connector.to_conversation(GROUP_CHAT)
     assert reply["text"] == "Only the panel's coordinators and chairs can start the panel meeting."
-    assert (await g.last_refusal(bot.storage, PEOPLE["Gemma"])).detail == "start_meeting: role"
+    assert (await g.last_refusal(bot.storage, AAD["Gemma"])).detail == "start_meeting: role"

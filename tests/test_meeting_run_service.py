@@ -22,14 +22,10 @@ from bot.domain.risk import RiskLevel
 from bot.features.meetings import meeting_run, views
 from bot.kernel.router import Reply
 from cards.kit import Card, card_text
-from tests.test_agenda_service import NOW, PERSONAL, World, make_world, press, text_of
+from tests.support import cards
+from tests.support.world import AAD, NOW, PERSONAL, World, conversation_of
 
 GROUP = ConversationKind.MEETING  # the meeting's chat
-
-
-@pytest.fixture
-async def world() -> World:
-    return await make_world()
 
 
 async def started(world: World, kind: ConversationKind = GROUP) -> Card:
@@ -44,9 +40,9 @@ async def chair_at(world: World, number: int, kind: ConversationKind = GROUP) ->
     """Start (in this chat when it is a shared one, else in the meeting's chat), open the
     chair card here and press Next until item `number`."""
     card = await started(world, GROUP if kind is ConversationKind.PERSONAL else kind)
-    reply = await world.click("Tom", *press(card, "Open the chair card"), kind)
+    reply = await world.click("Tom", *cards.press(card, "Open the chair card"), kind)
     for _ in range(number - 1):
-        reply = await world.click("Tom", *press(reply.card, "Next"), kind)
+        reply = await world.click("Tom", *cards.press(reply.card, "Next"), kind)
     assert reply.card is not None
     assert card_text(reply.card).startswith(f"Item {number} of ")
     return reply.card
@@ -70,14 +66,14 @@ async def test_the_chair_starts_the_next_meeting_in_its_chat(world: World) -> No
     assert meeting.status is MeetingStatus.IN_PROGRESS
     assert (meeting.current_item_id, meeting.step) == (items[0].id, 0)
     assert meeting.started_at == NOW
-    assert meeting.chat_conversation_id == "conversation-meeting"
+    assert meeting.chat_conversation_id == conversation_of(GROUP, AAD["Tom"])
     assert len(items) == 4
 
 
 async def test_starting_again_shows_the_card_and_restarts_nothing(world: World) -> None:
     await chair_at(world, 2)
     again = await world.command("Priya", "start", GROUP)
-    assert "The meeting is under way already." in text_of(again)
+    assert "The meeting is under way already." in cards.text(again)
     meeting = await world.next_meeting()
     assert meeting.step == 1
 
@@ -91,19 +87,19 @@ async def test_start_is_for_the_chair_or_coordinator_in_a_meeting_chat(world: Wo
     with pytest.raises(NotAllowed, match="works in"):
         await world.command("Tom", "start", ConversationKind.PERSONAL)
     group = await world.command("Tom", "start", ConversationKind.GROUP_CHAT)
-    assert "Confidentiality statement" in text_of(group)
+    assert "Confidentiality statement" in cards.text(group)
 
 
 async def test_acknowledging_records_attendance_by_agency_once(world: World) -> None:
     card = await started(world)
-    reply = await world.click("Gemma", *press(card, "I acknowledge"), GROUP)
-    text = text_of(reply)
+    reply = await world.click("Gemma", *cards.press(card, "I acknowledge"), GROUP)
+    text = cards.text(reply)
     assert "Thank you, Gemma Hartley: you are recorded as attending for Riverside Homes" in text
     assert "**Acknowledged by:** Riverside Homes (Housing) (1)" in text
     assert "I acknowledge" not in text
     world.clock.advance(NOW + timedelta(minutes=1))
-    await world.click("Gemma", *press(card, "I acknowledge"), GROUP)
-    await world.click("Tom", *press(card, "I acknowledge"), GROUP)
+    await world.click("Gemma", *cards.press(card, "I acknowledge"), GROUP)
+    await world.click("Tom", *cards.press(card, "I acknowledge"), GROUP)
     meeting = await world.next_meeting()
     async with world.storage.unit_of_work() as uow:
         present = await uow.meetings.attendance(world.panel.id, meeting.id)
@@ -116,16 +112,16 @@ async def test_acknowledging_records_attendance_by_agency_once(world: World) -> 
 
 async def test_a_member_on_an_old_agreement_accepts_it_before_attending(world: World) -> None:
     card = await started(world)
-    prompt = await world.click("Daniel", *press(card, "I acknowledge"), GROUP)
-    assert text_of(prompt).startswith("Accept the information sharing agreement first")
+    prompt = await world.click("Daniel", *cards.press(card, "I acknowledge"), GROUP)
+    assert cards.text(prompt).startswith("Accept the information sharing agreement first")
     assert "you accepted version 1; the panel now shares information under version 2" in (
-        text_of(prompt)
+        cards.text(prompt)
     )
     meeting = await world.next_meeting()
     async with world.storage.unit_of_work() as uow:
         assert await uow.meetings.attendance(world.panel.id, meeting.id) == []
-    reply = await world.click("Daniel", *press(prompt.card, "Accept the agreement"), GROUP)
-    assert "you accepted version 2 of the agreement" in text_of(reply)
+    reply = await world.click("Daniel", *cards.press(prompt.card, "Accept the agreement"), GROUP)
+    assert "you accepted version 2 of the agreement" in cards.text(reply)
     daniel = await world.member("Daniel")
     async with world.storage.unit_of_work() as uow:
         latest = await uow.isa.latest(world.panel.id, daniel.id)
@@ -137,7 +133,7 @@ async def test_a_member_on_an_old_agreement_accepts_it_before_attending(world: W
 async def test_someone_on_no_panel_cannot_acknowledge(world: World) -> None:
     card = await started(world)
     with pytest.raises(NotAllowed, match=r"^This is for members of the panel"):
-        await world.click("Sam", *press(card, "I acknowledge"), GROUP)
+        await world.click("Sam", *cards.press(card, "I acknowledge"), GROUP)
     meeting = await world.next_meeting()
     async with world.storage.unit_of_work() as uow:
         assert await uow.meetings.attendance(world.panel.id, meeting.id) == []
@@ -148,10 +144,10 @@ async def test_next_and_back_walk_the_agenda_and_the_chair_card_resumes_there(
 ) -> None:
     card = await chair_at(world, 3)
     assert card_text(card).startswith("Item 3 of 4: CM-2026-014 (new case)")
-    back = await world.click("Tom", *press(card, "Back"), GROUP)
-    assert text_of(back).startswith("Item 2 of 4: Unmet actions from earlier meetings")
+    back = await world.click("Tom", *cards.press(card, "Back"), GROUP)
+    assert cards.text(back).startswith("Item 2 of 4: Unmet actions from earlier meetings")
     resumed = await world.command("Priya", "chair", GROUP)
-    assert text_of(resumed).startswith("Item 2 of 4")
+    assert cards.text(resumed).startswith("Item 2 of 4")
     items = await world.agenda()
     # items left with Next count as discussed; Back leaves the item it left pending
     assert [i.status for i in items] == [
@@ -164,26 +160,26 @@ async def test_next_and_back_walk_the_agenda_and_the_chair_card_resumes_there(
 
 async def test_a_repeated_or_simultaneous_next_never_skips_an_item(world: World) -> None:
     card = await chair_at(world, 2)
-    verb, data = press(card, "Next")
+    verb, data = cards.press(card, "Next")
     first = await world.click("Tom", verb, data, GROUP)
     repeat = await world.click("Tom", verb, data, GROUP)
-    assert text_of(first).startswith("Item 3 of 4")
-    assert text_of(repeat).startswith("Item 3 of 4")
-    assert "The meeting had moved on from that card" in text_of(repeat)
+    assert cards.text(first).startswith("Item 3 of 4")
+    assert cards.text(repeat).startswith("Item 3 of 4")
+    assert "The meeting had moved on from that card" in cards.text(repeat)
 
-    verb, data = press(first.card, "Next")
+    verb, data = cards.press(first.card, "Next")
     both = await asyncio.gather(
         world.click("Tom", verb, data, GROUP), world.click("Priya", verb, data, GROUP)
     )
-    assert sorted(text_of(r)[:11] for r in both) == ["Item 4 of 4", "Item 4 of 4"]
-    assert sum("moved on" in text_of(r) for r in both) == 1
+    assert sorted(cards.text(r)[:11] for r in both) == ["Item 4 of 4", "Item 4 of 4"]
+    assert sum("moved on" in cards.text(r) for r in both) == 1
     assert (await world.next_meeting()).step == 3
 
 
 async def test_capturing_an_action_hands_it_to_the_owner_once(world: World) -> None:
     card = await chair_at(world, 3)
     housing = await world.member("Gemma")
-    verb, data = press(
+    verb, data = cards.press(
         card,
         "Save action",
         description="Fit a door camera and a letterbox guard.",
@@ -191,12 +187,12 @@ async def test_capturing_an_action_hands_it_to_the_owner_once(world: World) -> N
     )
     assert data["due_on"] == "2027-01-11"  # the day before the January meeting
     reply = await world.click("Tom", verb, data, GROUP)
-    assert "Action added for Riverside Homes (Housing), due Mon 11 Jan 2027" in text_of(reply)
+    assert "Action added for Riverside Homes (Housing), due Mon 11 Jan 2027" in cards.text(reply)
     # The meeting's chat is shared: the agency and date, not what was agreed.
-    assert f"Riverside Homes (Housing): {views.PRIVATE_ONLY} — due" in text_of(reply)
-    assert "door camera" not in text_of(reply)
+    assert f"Riverside Homes (Housing): {views.PRIVATE_ONLY} — due" in cards.text(reply)
+    assert "door camera" not in cards.text(reply)
     again = await world.click("Tom", verb, data, GROUP)
-    assert "already saved from this card" in text_of(again)
+    assert "already saved from this card" in cards.text(again)
     (action,) = await actions_of(world, "CM-2026-014")
     meeting = await world.next_meeting()
     assert (action.owner_agency_id, action.due_on, action.meeting_id, action.description) == (
@@ -207,7 +203,7 @@ async def test_capturing_an_action_hands_it_to_the_owner_once(world: World) -> N
     )
     in_private = await world.command("Tom", "chair")
     assert "Riverside Homes (Housing): Fit a door camera and a letterbox guard. — due" in (
-        text_of(in_private)
+        cards.text(in_private)
     )
     assert (await world.case("CM-2026-014")).status is CaseStatus.HEARD
     (card_for_owner,) = [d for d in await world.queued() if d.key.startswith("action-assigned:")]
@@ -218,16 +214,16 @@ async def test_capturing_an_action_hands_it_to_the_owner_once(world: World) -> N
 async def test_two_people_saving_the_same_form_at_once_add_one_action(world: World) -> None:
     card = await chair_at(world, 3)
     police = (await world.member("Tom")).agency_id
-    verb, data = press(
+    verb, data = cards.press(
         card, "Save action", description="Visit the household.", owner_agency_id=police
     )
     replies = await asyncio.gather(
         world.click("Tom", verb, data, GROUP), world.click("Priya", verb, data, GROUP)
     )
     assert len(await actions_of(world, "CM-2026-014")) == 1
-    assert sum("already saved" in text_of(r) for r in replies) == 1
-    fresh = next(r for r in replies if "Action added" in text_of(r))
-    verb, data = press(
+    assert sum("already saved" in cards.text(r) for r in replies) == 1
+    fresh = next(r for r in replies if "Action added" in cards.text(r))
+    verb, data = cards.press(
         fresh.card, "Save action", description="Check on the children.", owner_agency_id=police
     )
     await world.click("Tom", verb, data, GROUP)
@@ -239,7 +235,9 @@ async def test_the_deputy_gets_the_action_while_the_spoc_is_away(world: World) -
     gemma.away_until = date(2026, 12, 1)
     await world.save(gemma)
     card = await chair_at(world, 3)
-    verb, data = press(card, "Save action", description="Visit.", owner_agency_id=gemma.agency_id)
+    verb, data = cards.press(
+        card, "Save action", description="Visit.", owner_agency_id=gemma.agency_id
+    )
     await world.click("Tom", verb, data, GROUP)
     (delivery,) = [d for d in await world.queued() if d.key.startswith("action-assigned:")]
     assert delivery.recipient_member_id == (await world.member("Daniel")).id
@@ -247,24 +245,24 @@ async def test_the_deputy_gets_the_action_while_the_spoc_is_away(world: World) -
 
 async def test_a_refused_action_keeps_what_was_typed(world: World) -> None:
     card = await chair_at(world, 3, ConversationKind.PERSONAL)
-    verb, data = press(
+    verb, data = cards.press(
         card, "Save action", description="Refer to Early Help.", owner_agency_id="nonsense"
     )
     shared = await world.click("Tom", verb, data, GROUP)
-    assert "Choose an agency from the list." in text_of(shared)
-    assert "Refer to Early Help." not in text_of(shared)  # free text: never in a shared chat
+    assert "Choose an agency from the list." in cards.text(shared)
+    assert "Refer to Early Help." not in cards.text(shared)  # free text: never in a shared chat
     reply = await world.click("Tom", verb, data)
-    assert "Choose an agency from the list." in text_of(reply)
-    assert "Refer to Early Help." in text_of(reply)
+    assert "Choose an agency from the list." in cards.text(reply)
+    assert "Refer to Early Help." in cards.text(reply)
     assert await actions_of(world, "CM-2026-014") == []
-    verb, data = press(
+    verb, data = cards.press(
         reply.card,
         "Save action",
         description="Refer to Early Help.",
         owner_agency_id=(await world.member("Gemma")).agency_id,
         due_on="2026-12-01",
     )
-    assert "The due date is before the meeting." in text_of(await world.click("Tom", verb, data))
+    assert "The due date is before the meeting." in cards.text(await world.click("Tom", verb, data))
 
 
 async def test_the_chair_nominates_the_lead_sets_the_risk_and_a_review_meeting(
@@ -274,18 +272,20 @@ async def test_the_chair_nominates_the_lead_sets_the_risk_and_a_review_meeting(
     housing = (await world.member("Gemma")).agency_id
     reply = await world.click(
         "Tom",
-        *press(card, "Save lead agency", lead_agency_id=housing, lead_officer="Gemma Hartley"),
+        *cards.press(
+            card, "Save lead agency", lead_agency_id=housing, lead_officer="Gemma Hartley"
+        ),
         GROUP,
     )
-    assert "Lead agency for CM-2026-014: Riverside Homes (Housing)." in text_of(reply)
-    reply = await world.click("Tom", *press(reply.card, "Save risk level", risk_level="high"))
-    assert "Risk level of CM-2026-014: High." in text_of(reply)
+    assert "Lead agency for CM-2026-014: Riverside Homes (Housing)." in cards.text(reply)
+    reply = await world.click("Tom", *cards.press(reply.card, "Save risk level", risk_level="high"))
+    assert "Risk level of CM-2026-014: High." in cards.text(reply)
     january = [m for m in await world.meetings() if m.starts_at > NOW][1]
     reply = await world.click(
-        "Tom", *press(reply.card, "Set the review meeting", review_meeting_id=january.id)
+        "Tom", *cards.press(reply.card, "Set the review meeting", review_meeting_id=january.id)
     )
-    assert "CM-2026-014 is reviewed at the meeting on Tue 12 Jan 2027." in text_of(reply)
-    assert "Review at the meeting on Tue 12 Jan 2027" in text_of(reply)
+    assert "CM-2026-014 is reviewed at the meeting on Tue 12 Jan 2027." in cards.text(reply)
+    assert "Review at the meeting on Tue 12 Jan 2027" in cards.text(reply)
     case = await world.case("CM-2026-014")
     assert (case.lead_agency_id, case.lead_officer, case.risk_level) == (
         housing,
@@ -295,22 +295,22 @@ async def test_the_chair_nominates_the_lead_sets_the_risk_and_a_review_meeting(
     assert case.review_meeting_id == january.id
     past = next(m for m in await world.meetings() if m.starts_at < NOW)
     refused = await world.click(
-        "Tom", *press(reply.card, "Set the review meeting", review_meeting_id=past.id)
+        "Tom", *cards.press(reply.card, "Set the review meeting", review_meeting_id=past.id)
     )
-    assert "Choose one of the later meetings." in text_of(refused)
+    assert "Choose one of the later meetings." in cards.text(refused)
 
 
 async def test_closing_a_case_needs_a_reason_and_other_needs_a_note(world: World) -> None:
     card = await chair_at(world, 4)
-    reply = await world.click("Tom", *press(card, "Close the case"), GROUP)
-    assert "Choose the reason for closing." in text_of(reply)
+    reply = await world.click("Tom", *cards.press(card, "Close the case"), GROUP)
+    assert "Choose the reason for closing." in cards.text(reply)
     reply = await world.click(
-        "Tom", *press(reply.card, "Close the case", closure_reason="other"), GROUP
+        "Tom", *cards.press(reply.card, "Close the case", closure_reason="other"), GROUP
     )
-    assert "Say why the case is closed." in text_of(reply)
+    assert "Say why the case is closed." in cards.text(reply)
     reply = await world.click(
         "Tom",
-        *press(
+        *cards.press(
             reply.card,
             "Close the case",
             closure_reason=ClosureReason.CONCERNS_REDUCED.value,
@@ -318,7 +318,7 @@ async def test_closing_a_case_needs_a_reason_and_other_needs_a_note(world: World
         ),
         GROUP,
     )
-    assert "CM-2026-013 is closed: Safeguarding concerns reduced." in text_of(reply)
+    assert "CM-2026-013 is closed: Safeguarding concerns reduced." in cards.text(reply)
     case = await world.case("CM-2026-013")
     assert (case.status, case.closure_reason, case.closed_at) == (
         CaseStatus.CLOSED,
@@ -334,30 +334,30 @@ async def test_unmet_actions_are_carried_forward_escalated_or_cancelled_saying_w
     text = card_text(card)
     assert "Complete a Care Act needs assessment." in text
     assert "Visit Mrs Ellison and fit a door camera" in text
-    refused = await world.click("Tom", *press(card, "Carry forward", nth=0))
-    assert "Say whether circumstances changed or the agency did not act." in text_of(refused)
+    refused = await world.click("Tom", *cards.press(card, "Carry forward", nth=0))
+    assert "Say whether circumstances changed or the agency did not act." in cards.text(refused)
     reply = await world.click(
         "Tom",
-        *press(
+        *cards.press(
             refused.card,
             "Carry forward",
             nth=0,
             **{"new_due_on-0": "2027-01-11", "why-0": "did_not_act"},
         ),
     )
-    assert "Carried forward to Mon 11 Jan 2027." in text_of(reply)
-    assert "Carried forward to Mon 11 Jan 2027. The agency did not act." in text_of(reply)
+    assert "Carried forward to Mon 11 Jan 2027." in cards.text(reply)
+    assert "Carried forward to Mon 11 Jan 2027. The agency did not act." in cards.text(reply)
     # the first action is dealt with: the second's forms are now the only ones
     reply = await world.click(
         "Tom",
-        *press(
+        *cards.press(
             reply.card,
             "Escalate",
             nth=0,
             **{"escalation-1": "to the housing manager", "escalate_why-1": "changed"},
         ),
     )
-    assert "Escalated." in text_of(reply)
+    assert "Escalated." in cards.text(reply)
     actions = await actions_of(world, "CM-2026-013")
     by_owner = {a.description[:8]: a for a in actions}
     carried, escalated = by_owner["Complete"], by_owner["Visit Mr"]
@@ -371,10 +371,12 @@ async def test_an_unmet_action_is_cancelled_with_a_reason(world: World) -> None:
     card = await chair_at(world, 2)
     reply = await world.click(
         "Tom",
-        *press(card, "Cancel the action", nth=0, **{"cancel_reason-0": "Assessment not needed"}),
+        *cards.press(
+            card, "Cancel the action", nth=0, **{"cancel_reason-0": "Assessment not needed"}
+        ),
         GROUP,
     )
-    assert "Action cancelled." in text_of(reply)
+    assert "Action cancelled." in cards.text(reply)
     cancelled = [a for a in await actions_of(world, "CM-2026-013") if a.cancel_reason]
     assert [(a.status, a.cancel_reason) for a in cancelled] == [
         (ActionStatus.CANCELLED, "Assessment not needed")
@@ -393,12 +395,12 @@ async def test_in_a_shared_chat_the_chair_card_shows_no_personal_data(
         assert name not in text
     assert "Complete a Care Act needs assessment." not in text
     assert views.PRIVATE_ONLY in text
-    reply = await world.click("Tom", *press(card, "Next"), kind)
-    reply = await world.click("Tom", *press(reply.card, "Next"), kind)
+    reply = await world.click("Tom", *cards.press(card, "Next"), kind)
+    reply = await world.click("Tom", *cards.press(reply.card, "Next"), kind)
     for name in PERSONAL:
-        assert name not in text_of(reply)
-    assert "Riverside Police: Serve a Community Protection Warning" not in text_of(reply)
-    assert f"Riverside Police: {views.PRIVATE_ONLY} — due" in text_of(reply)
+        assert name not in cards.text(reply)
+    assert "Riverside Police: Serve a Community Protection Warning" not in cards.text(reply)
+    assert f"Riverside Police: {views.PRIVATE_ONLY} — due" in cards.text(reply)
 
 
 async def test_the_meeting_chat_is_not_told_what_is_withheld_is_shown_there(
@@ -414,11 +416,11 @@ async def test_a_spoc_cannot_use_the_chair_card(world: World) -> None:
     with pytest.raises(
         NotAllowed, match=r"^Only the panel's coordinators and chairs can run the panel meeting"
     ):
-        await world.click("Gemma", *press(card, "Next"), GROUP)
+        await world.click("Gemma", *cards.press(card, "Next"), GROUP)
     with pytest.raises(
         NotAllowed, match=r"^Only the panel's coordinators and chairs can record actions"
     ):
-        await world.click("Gemma", *press(card, "Save action", description="x"), GROUP)
+        await world.click("Gemma", *cards.press(card, "Save action", description="x"), GROUP)
     assert (await world.next_meeting()).step == 2
     assert await actions_of(world, "CM-2026-014") == []
 
@@ -427,17 +429,17 @@ async def test_ending_drafts_the_minutes_for_the_coordinator_and_tells_the_chat_
     world: World,
 ) -> None:
     card = await started(world)
-    await world.click("Gemma", *press(card, "I acknowledge"), GROUP)
+    await world.click("Gemma", *cards.press(card, "I acknowledge"), GROUP)
     chair = await chair_at_current(world)
-    chair = await world.click("Tom", *press(chair, "Next"), GROUP)
-    chair = await world.click("Tom", *press(chair.card, "Next"), GROUP)
+    chair = await world.click("Tom", *cards.press(chair, "Next"), GROUP)
+    chair = await world.click("Tom", *cards.press(chair.card, "Next"), GROUP)
     police = (await world.member("Tom")).agency_id
     chair = await world.click(
-        "Tom", *press(chair.card, "Save action", description="Visit.", owner_agency_id=police)
+        "Tom", *cards.press(chair.card, "Save action", description="Visit.", owner_agency_id=police)
     )
-    ended = await world.click("Tom", *press(chair.card, "Next"), GROUP)
-    ended = await world.click("Tom", *press(ended.card, "End the meeting"), GROUP)
-    text = text_of(ended)
+    ended = await world.click("Tom", *cards.press(chair.card, "Next"), GROUP)
+    ended = await world.click("Tom", *cards.press(ended.card, "End the meeting"), GROUP)
+    text = cards.text(ended)
     assert text.startswith("Meeting ended")
     assert "4 of 4" in text and "CM-2026" not in text
     meeting = await world.meeting((await world.agenda())[0].meeting_id)
@@ -451,7 +453,7 @@ async def test_ending_drafts_the_minutes_for_the_coordinator_and_tells_the_chat_
     assert draft.recipient_member_id == (await world.member("Priya")).id
     assert "Draft minutes: Tue 8 Dec 2026, 10:00" in card_text(draft.payload["card"])
     with pytest.raises(InvalidTransition, match="has ended"):
-        await world.click("Tom", *press(chair.card, "Next"), GROUP)
+        await world.click("Tom", *cards.press(chair.card, "Next"), GROUP)
 
 
 async def chair_at_current(world: World) -> Card:
@@ -461,14 +463,14 @@ async def chair_at_current(world: World) -> Card:
 
 
 async def test_the_meeting_events_start_and_end_only_the_day_s_meeting(world: World) -> None:
-    request = await world.request("Tom", ConversationKind.MEETING)
+    request = await world.request("Tom", kind=ConversationKind.MEETING)
     assert await meeting_run.meeting_started(request, world.deps) == Reply()
     meeting = await world.next_meeting()
     world.clock.advance(meeting.starts_at - timedelta(minutes=2))
     reply = await meeting_run.meeting_started(request, world.deps)
-    assert "Confidentiality statement" in text_of(reply)
+    assert "Confidentiality statement" in cards.text(reply)
     assert (await world.next_meeting()).status is MeetingStatus.IN_PROGRESS
     assert await meeting_run.meeting_started(request, world.deps) == Reply()
     ended = await meeting_run.meeting_ended(request, world.deps)
-    assert text_of(ended).startswith("Meeting ended")
+    assert cards.text(ended).startswith("Meeting ended")
     assert (await world.meeting(meeting.id)).status is MeetingStatus.ENDED

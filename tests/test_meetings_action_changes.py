@@ -22,8 +22,9 @@ from bot.domain.delivery import OutgoingDelivery
 from cards.kit import Card, card_text
 from tests.conftest import BotUnderTest
 from tests.support import activities as acts
-from tests.test_agenda_service import PEOPLE, actions_in, press
-from tests.test_meeting_run_bot import card_of, group_invoke, group_message, invoke
+from tests.support import cards
+from tests.support.world import AAD
+from tests.test_meeting_run_bot import group_invoke, group_message
 
 DECEMBER = datetime(2026, 12, 8, 10, 5, tzinfo=UTC)
 JANUARY = datetime(2027, 1, 12, 10, 5, tzinfo=UTC)
@@ -32,7 +33,7 @@ CHATS = {
     DECEMBER: ("19:meeting_ZGVjZW1iZXItcGFuZWw@thread.v2", "MCMjZGVjZW1iZXI"),
     JANUARY: ("19:meeting_amFudWFyeS1wYW5lbA@thread.v2", "MCMjamFudWFyeQ"),
 }
-GEMMAS_CHAT = f"a:personal-{PEOPLE['Gemma']}"
+GEMMAS_CHAT = f"a:personal-{AAD['Gemma']}"
 DESCRIPTION = "Fit a letterbox guard at the flat."
 _ids = itertools.count(1)
 
@@ -54,9 +55,9 @@ async def click(
     bot: BotUnderTest, meeting: datetime, card: Card, label: str, *, nth: int = 0, **typed: Any
 ) -> Card:
     """Tom clicks a button of a card in the meeting's chat; the card it is replaced by."""
-    verb, data = press(card, label, nth=nth, **typed)
+    verb, data = cards.press(card, label, nth=nth, **typed)
     activity = group_invoke(bot.service_url, verb, data, who="Tom", activity_id=f"c-{next(_ids)}")
-    return card_of(await invoke(bot, in_chat(activity, meeting)))
+    return cards.card(await bot.invoke(in_chat(activity, meeting)))
 
 
 async def chair_at(bot: BotUnderTest, meeting: datetime, title: str) -> Card:
@@ -74,7 +75,7 @@ async def housing(bot: BotUnderTest) -> str:
     async with bot.storage.unit_of_work() as uow:
         panel = await uow.panels.by_team(acts.TEAM)
         assert panel is not None
-        gemma = await uow.members.by_aad(panel.id, PEOPLE["Gemma"])
+        gemma = await uow.members.by_aad(panel.id, AAD["Gemma"])
     assert gemma is not None and gemma.agency_id is not None
     return gemma.agency_id
 
@@ -108,7 +109,7 @@ async def an_action_left_unmet(bot: BotUnderTest, clock: FixedClock) -> tuple[Ac
     reaches its unmet actions. The action, and the chair card at that item."""
     # Gemma uses the bot in private: her chat is known.
     gemma = acts.personal_message(
-        bot.service_url, "actions", aad=PEOPLE["Gemma"], name="Gemma Hartley"
+        bot.service_url, "actions", aad=AAD["Gemma"], name="Gemma Hartley"
     )
     assert (await bot.post(gemma)).status in (200, 201)
     clock.advance(DECEMBER)
@@ -135,7 +136,7 @@ async def an_action_left_unmet(bot: BotUnderTest, clock: FixedClock) -> tuple[Ac
 
 def nth_form_of(chair: Card, label: str, action: Action) -> int:
     """Which of the chair card's `label` buttons is the action's own."""
-    buttons = [a for a in actions_in(chair) if a.get("title") == label]
+    buttons = [a for a in cards.actions(chair) if a.get("title") == label]
     return next(n for n, b in enumerate(buttons) if b["data"].get("action_id") == action.id)
 
 

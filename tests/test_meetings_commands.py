@@ -32,20 +32,21 @@ from bot.features.meetings.commands import (
 )
 from bot.features.meetings.gallery import agenda_cards, calendar_cards, meeting_cards
 from cards.chair import AGENCY_DID_NOT_ACT, CIRCUMSTANCES_CHANGED
-from tests.test_agenda_service import button, inputs_in, press
+from tests.support import cards
 
 TODAY = date(2026, 11, 20)
 
 
 def submitted(card: dict[str, Any], label: str, **typed: Any) -> dict[str, Any]:
     """What an Action.Submit button sends: its data (the verb in it) and every input."""
-    values = {k: i["value"] for k, i in inputs_in(card).items() if "value" in i}
-    return {**values, **button(card, label)["data"], **typed}
+    return cards.press(card, label, nth=0, **typed)[1]
 
 
 def test_the_chair_cards_add_an_action_form_reads_back_into_its_command() -> None:
     card = meeting_cards()["chair-new-case"]
-    _, data = press(card, "Save action", description=" Fit a door camera. ", owner_agency_id="a-1")
+    _, data = cards.press(
+        card, "Save action", description=" Fit a door camera. ", owner_agency_id="a-1"
+    )
     click = ChairForm.of(data)
     assert (click.meeting_id, click.item_id, click.step, click.token) == (
         "demo-meeting",
@@ -58,11 +59,11 @@ def test_the_chair_cards_add_an_action_form_reads_back_into_its_command() -> Non
 
 def test_an_unmet_actions_forms_read_their_own_indexed_inputs() -> None:
     card = meeting_cards()["chair-unmet-actions"]
-    ids = set(inputs_in(card))
+    ids = set(cards.inputs(card))
     assert {"new_due_on-0", "why-0", "cancel_reason-0", "cancel_why-0"} <= ids
-    _, data = press(card, "Carry forward", **{"why-0": AGENCY_DID_NOT_ACT})
+    _, data = cards.press(card, "Carry forward", **{"why-0": AGENCY_DID_NOT_ACT})
     assert CarryForward.of(data) == CarryForward("a1", date(2027, 1, 11), False)
-    _, data = press(
+    _, data = cards.press(
         card,
         "Cancel the action",
         **{"cancel_reason-0": "Tenant moved away", "cancel_why-0": CIRCUMSTANCES_CHANGED},
@@ -72,9 +73,9 @@ def test_an_unmet_actions_forms_read_their_own_indexed_inputs() -> None:
 
 def test_the_other_chair_forms_read_their_choices() -> None:
     card = meeting_cards()["chair-new-case"]
-    _, data = press(card, "Save risk level", risk_level="high")
+    _, data = cards.press(card, "Save risk level", risk_level="high")
     assert SetRisk.of(data).level is RiskLevel.HIGH
-    _, data = press(card, "Close the case", closure_reason=ClosureReason.OTHER.value)
+    _, data = cards.press(card, "Close the case", closure_reason=ClosureReason.OTHER.value)
     assert CloseCase.of(data) == CloseCase(ClosureReason.OTHER, None)
     with pytest.raises(InvalidInput, match="Choose a risk level"):
         SetRisk.of({**data, "risk_level": "enormous"})
@@ -92,14 +93,14 @@ def test_the_other_chair_forms_read_their_choices() -> None:
 def test_a_chair_click_without_what_it_needs_is_refused(
     change: dict[str, Any], message: str
 ) -> None:
-    _, data = press(meeting_cards()["chair-new-case"], "Save action")
+    _, data = cards.press(meeting_cards()["chair-new-case"], "Save action")
     with pytest.raises(InvalidInput) as refused:
         ChairForm.of({**data, **change})
     assert refused.value.message == message
 
 
 def test_a_back_click_carries_no_token_and_reads_as_a_click() -> None:
-    _, data = press(meeting_cards()["chair-new-case"], "Back")
+    _, data = cards.press(meeting_cards()["chair-new-case"], "Back")
     assert ChairClick.of(data).step == 4
 
 
@@ -132,7 +133,9 @@ def test_what_a_refused_form_keeps_is_the_text_typed_into_it() -> None:
 
 def test_the_schedule_cards_move_and_cancel_forms_read_back_into_their_commands() -> None:
     card = calendar_cards()["schedule-coordinator"]
-    meeting_id = next(i for i in inputs_in(card) if i.startswith("new_date-"))[len("new_date-") :]
+    meeting_id = next(i for i in cards.inputs(card) if i.startswith("new_date-"))[
+        len("new_date-") :
+    ]
     data = submitted(card, "Move meeting")
     move = MoveMeeting.of(data)
     assert move.meeting_id == meeting_id and move.start == time(10, 0)
@@ -161,7 +164,7 @@ def test_typed_schedule_commands_read_dates_times_and_reasons() -> None:
 
 def test_the_agenda_cards_forms_read_back_into_their_commands() -> None:
     card = agenda_cards()["agenda-coordinator"]
-    _, data = press(card, "Remove from the agenda", **{"reason-i3": "listed in error"})
+    _, data = cards.press(card, "Remove from the agenda", nth=0, **{"reason-i3": "listed in error"})
     assert AgendaCard.of(data).meeting_id == "demo-meeting"
     assert SetAsideItem.removing(data) == SetAsideItem("i3", "listed in error")
     assert AgendaAsked.of(" Publish ").publish

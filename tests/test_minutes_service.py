@@ -20,7 +20,8 @@ from bot.features.meetings import agenda, meeting_run, minutes
 from bot.kernel.links import Links, Purpose
 from bot.kernel.router import Router
 from cards.kit import card_text
-from tests.test_agenda_service import NOW, World, make_world, press, text_of
+from tests.support import cards
+from tests.support.world import NOW, World, demo_world
 
 GROUP = ConversationKind.GROUP_CHAT
 SECRET = "minutes-test-secret"
@@ -30,14 +31,12 @@ LINKS = Links.of(PUBLIC, [SECRET])
 
 @pytest.fixture
 async def world() -> World:
-    found = await make_world()
     # only the meeting features, the minutes' links configured
     router = Router()
     agenda.register(router)
     meeting_run.register(router)
     minutes.register(router, minutes.MinutesConfig(links=LINKS))
-    found.router = router
-    return found
+    return await demo_world(router=router)
 
 
 async def run_meeting(world: World) -> str:
@@ -45,23 +44,25 @@ async def run_meeting(world: World) -> str:
     reply = await world.command("Tom", "start", GROUP)
     for offset, name in enumerate(("Gemma", "Tom", "Priya"), start=1):
         world.clock.advance(NOW + timedelta(minutes=offset))
-        await world.click(name, *press(reply.card, "I acknowledge"), GROUP)
-    chair = await world.click("Tom", *press(reply.card, "Open the chair card"), GROUP)
-    chair = await world.click("Tom", *press(chair.card, "Next"), GROUP)
-    chair = await world.click("Tom", *press(chair.card, "Next"), GROUP)
+        await world.click(name, *cards.press(reply.card, "I acknowledge"), GROUP)
+    chair = await world.click("Tom", *cards.press(reply.card, "Open the chair card"), GROUP)
+    chair = await world.click("Tom", *cards.press(chair.card, "Next"), GROUP)
+    chair = await world.click("Tom", *cards.press(chair.card, "Next"), GROUP)
     housing = (await world.member("Gemma")).agency_id
     chair = await world.click(
         "Tom",
-        *press(
+        *cards.press(
             chair.card, "Save action", description="Fit a door camera.", owner_agency_id=housing
         ),
         GROUP,
     )
     chair = await world.click(
-        "Tom", *press(chair.card, "Save summary", summary="Threats at the door continue."), GROUP
+        "Tom",
+        *cards.press(chair.card, "Save summary", summary="Threats at the door continue."),
+        GROUP,
     )
     ended = await world.command("Tom", "end", GROUP)
-    assert text_of(ended).startswith("Meeting ended")
+    assert cards.text(ended).startswith("Meeting ended")
     return (await world.agenda())[0].meeting_id
 
 
@@ -75,7 +76,7 @@ async def stored(world: World, meeting_id: str) -> Minutes:
 async def test_the_coordinator_opens_the_draft_and_rewrites_a_summary(world: World) -> None:
     meeting_id = await run_meeting(world)
     reply = await world.command("Priya", "minutes")
-    text = text_of(reply)
+    text = cards.text(reply)
     assert text.startswith("Draft minutes: Tue 8 Dec 2026, 10:00")
     assert "Riverside Homes (Housing): Gemma Hartley" in text
     assert "Threats at the door continue." in text
@@ -83,21 +84,23 @@ async def test_the_coordinator_opens_the_draft_and_rewrites_a_summary(world: Wor
     item_id = (await stored(world, meeting_id)).cases[0].item_id
     saved = await world.click(
         "Priya",
-        *press(
+        *cards.press(
             reply.card,
             "Save the summary",
+            nth=0,
             **{f"summary-{item_id}": "Threats continue; camera agreed."},
         ),
     )
-    assert "Summary of CM-2026-014 saved." in text_of(saved)
+    assert "Summary of CM-2026-014 saved." in cards.text(saved)
     after = await stored(world, meeting_id)
     assert after.cases[0].summary == "Threats continue; camera agreed."
     assert after.version == 2
 
     stale = await world.click(
-        "Priya", *press(reply.card, "Save the summary", **{f"summary-{item_id}": "Old card"})
+        "Priya",
+        *cards.press(reply.card, "Save the summary", nth=0, **{f"summary-{item_id}": "Old card"}),
     )
-    assert "Someone changed these minutes a moment ago" in text_of(stale)
+    assert "Someone changed these minutes a moment ago" in cards.text(stale)
     assert (await stored(world, meeting_id)).cases[0].summary == "Threats continue; camera agreed."
 
 
@@ -106,12 +109,12 @@ async def test_approving_sends_the_document_to_the_attending_spocs_in_private(
 ) -> None:
     meeting_id = await run_meeting(world)
     card = (await world.command("Priya", "minutes")).card
-    reply = await world.click("Priya", *press(card, "Approve minutes"))
+    reply = await world.click("Priya", *cards.press(card, "Approve minutes"))
     assert "Approved. 2 attending SPOCs receive the Word document in private chat." in (
-        text_of(reply)
+        cards.text(reply)
     )
-    assert text_of(reply).startswith("Minutes: Tue 8 Dec 2026, 10:00")
-    assert "Download the minutes (.docx)" in text_of(reply)
+    assert cards.text(reply).startswith("Minutes: Tue 8 Dec 2026, 10:00")
+    assert "Download the minutes (.docx)" in cards.text(reply)
     assert (await world.meeting(meeting_id)).status is MeetingStatus.MINUTES_APPROVED
     assert (await stored(world, meeting_id)).approved_by == "Priya Raman"
     ready = [d for d in await world.queued() if d.key.startswith("minutes-ready:")]
@@ -120,8 +123,8 @@ async def test_approving_sends_the_document_to_the_attending_spocs_in_private(
     assert all(d.conversation_ref_id is None for d in ready)  # 1:1 only, never the channel
     card_for_gemma = next(d for d in ready if d.recipient_member_id == gemma.id)
     assert "Minutes approved: Tue 8 Dec 2026, 10:00" in card_text(card_for_gemma.payload["card"])
-    again = await world.click("Priya", *press(card, "Approve minutes"))
-    assert "Already approved." in text_of(again)
+    again = await world.click("Priya", *cards.press(card, "Approve minutes"))
+    assert "Already approved." in cards.text(again)
 
 
 async def test_the_signed_link_downloads_the_approved_document_once_audited(
@@ -144,7 +147,7 @@ async def test_the_signed_link_downloads_the_approved_document_once_audited(
     assert await minutes.minutes_file(fetch, LINKS, world.panel.id, meeting_id, token, NOW) is None
 
     card = (await world.command("Priya", "minutes")).card
-    await world.click("Priya", *press(card, "Approve minutes"))
+    await world.click("Priya", *cards.press(card, "Approve minutes"))
     now = world.clock.now()
     body = await minutes.minutes_file(fetch, LINKS, world.panel.id, meeting_id, token, now)
     assert body is not None

@@ -35,8 +35,7 @@ from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import dataprotection as dp
-from tests.support.world import serving
-from tests.test_agenda_service import PEOPLE
+from tests.support.world import AAD, serving
 from tests.test_intake_service import CONSENT, REVIEW, RISK_SOME
 from tests.test_meeting_run_bot import group_invoke, group_message
 
@@ -169,7 +168,7 @@ async def bot(
 
 
 async def say(bot: BotUnderTest, words: str, who: str = "Priya") -> None:
-    activity = acts.personal_message(bot.service_url, words, aad=PEOPLE[who], name=who)
+    activity = acts.personal_message(bot.service_url, words, aad=AAD[who], name=who)
     response = await bot.post(activity)
     assert response.status in (200, 201)
 
@@ -177,7 +176,7 @@ async def say(bot: BotUnderTest, words: str, who: str = "Priya") -> None:
 async def press_private(
     bot: BotUnderTest, verb: str, data: dict[str, Any], who: str = "Priya"
 ) -> Card:
-    activity = acts.card_invoke(bot.service_url, verb, data, aad=PEOPLE[who], name=who)
+    activity = acts.card_invoke(bot.service_url, verb, data, aad=AAD[who], name=who)
     return cards.card(await bot.invoke(activity))
 
 
@@ -200,7 +199,7 @@ def last_card_to(bot: BotUnderTest, who: str) -> Card:
 
 
 def cards_to(bot: BotUnderTest, who: str) -> Iterator[Card]:
-    for sent in bot.connector.to_conversation(f"a:personal-{PEOPLE[who]}"):
+    for sent in bot.connector.to_conversation(f"a:personal-{AAD[who]}"):
         yield from cards.cards(sent)
 
 

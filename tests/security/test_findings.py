@@ -29,8 +29,7 @@ from cards.verbs import Verb
 from tests.conftest import NOW, BotUnderTest, Connector
 from tests.support import cards
 from tests.support import governance as g
-from tests.support.world import serving
-from tests.test_agenda_service import PERSONAL
+from tests.support.world import PERSONAL, serving
 from tests.test_meeting_run_bot import (
     MEETING_CHAT,
     SECRET,

@@ -186,7 +186,7 @@ def element(node: Any, element_id: str) -> dict[str, Any] | None:
     return next((n for n in walk(node) if n.get("id") == element_id), None)
 
 
-def data(found: Mapping[str, Any], **typed: Any) -> dict[str, Any]:
+def data(found: Mapping[str, Any], /, **typed: Any) -> dict[str, Any]:
     """The data a button submits, with what was typed."""
     return {**(found.get("data") or {}), **typed}
 
@@ -194,13 +194,14 @@ def data(found: Mapping[str, Any], **typed: Any) -> dict[str, Any]:
 def press(
     node: Any,
     title: str | None = None,
+    /,
     *,
     verb: str | None = None,
     nth: int | None = None,
     **typed: Any,
 ) -> tuple[str, dict[str, Any]]:
     """What Teams sends when a button is clicked: its verb, and its data with every input's
-    value on the card and what was typed."""
+    value on the card and what was typed (an input may be called `title`)."""
     found = button(node, title, verb=verb, nth=nth)
     sent = verb_of(found)
     assert sent is not None, found

@@ -64,6 +64,8 @@ NAMES: dict[str, str] = {
 PRIYA, TOM, GEMMA, DANIEL, AISHA = (AAD[n] for n in ("Priya", "Tom", "Gemma", "Daniel", "Aisha"))
 HOUSING = "Riverside Homes (Housing)"
 POLICE = "Riverside Police"
+# The demo panel's personal data that must never reach a shared chat.
+PERSONAL = ("Margaret", "Ellison", "Kyle", "Dawson", "Rosa", "Lindqvist", "Samuel", "Achebe")
 
 
 class Backend(StrEnum):
@@ -160,6 +162,34 @@ class World:
             found = await uow.agencies.by_name(self.panel.id, name)
         assert found is not None, name
         return found
+
+    async def case(self, reference: str) -> Case:
+        """One of the panel's cases by reference."""
+        async with self.storage.unit_of_work() as uow:
+            found = await uow.cases.by_reference(self.panel.id, reference)
+        assert found is not None, reference
+        return found
+
+    async def meetings(self) -> list[Meeting]:
+        """The panel's meetings from two months before the demo's today (NOW) on."""
+        async with self.storage.unit_of_work() as uow:
+            return await uow.meetings.upcoming(self.panel.id, NOW - timedelta(days=60), 20)
+
+    async def next_meeting(self) -> Meeting:
+        """The first meeting after the demo's today (NOW), wherever the clock was moved."""
+        return next(m for m in await self.meetings() if m.starts_at > NOW)
+
+    async def meeting(self, meeting_id: str) -> Meeting:
+        async with self.storage.unit_of_work() as uow:
+            found = await uow.meetings.get(self.panel.id, meeting_id)
+        assert found is not None, meeting_id
+        return found
+
+    async def agenda(self, meeting: Meeting | None = None) -> list[AgendaItem]:
+        """The agenda of a meeting (the next one unless told)."""
+        meeting = meeting or await self.next_meeting()
+        async with self.storage.unit_of_work() as uow:
+            return await uow.meetings.agenda(self.panel.id, meeting.id)
 
     async def request(
         self,
