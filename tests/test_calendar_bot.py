@@ -8,51 +8,37 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.domain.meeting import Meeting, MeetingStatus
-from bot.features.help import basics
-from bot.features.meetings import calendar, calendar_config
 from bot.features.meetings.calendar import ics_path
-from bot.kernel.feature import Setup
 from bot.kernel.ports import Storage
-from bot.kernel.router import Router
 from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.schedule import field_id
-from tests.conftest import NOW, BotUnderTest, Connector, start_bot
+from tests.conftest import NOW, BotUnderTest, Connector
 from tests.support import activities as acts
 from tests.support import governance as g
+from tests.support.world import serving
 
 LONDON = ZoneInfo("Europe/London")
 SECRET = "test-calendar-link-secret-of-32-characters"
 PUBLIC_URL = "https://bot.example.org"
 
 
+SETTINGS = Settings(public_url=PUBLIC_URL, link_secrets=(SECRET,))
+
+
 @pytest.fixture
 async def bot(
     sqlite_storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app, with the calendar feature registered."""
-    await seed_demo(sqlite_storage.unit_of_work, clock)
-    router = Router()
-    basics.register(router)
-    settings = Settings(public_url=PUBLIC_URL, link_secrets=(SECRET,))
-    calendar.register(router, calendar_config(Setup(settings)))
-    under_test = await start_bot(sqlite_storage, connector, clock, router=router, settings=settings)
-    yield under_test
-    await under_test.client.close()
-
-
-def last_card(bot: BotUnderTest) -> dict[str, Any]:
-    cards = bot.connector.cards()
-    assert cards, f"no card was sent; texts: {bot.connector.texts()}"
-    return cards[-1]
+    """The demo panel served by the real app, the calendar's links signed with SECRET."""
+    async with serving(sqlite_storage, connector, clock, settings=SETTINGS) as running:
+        yield running
 
 
 async def meetings(bot: BotUnderTest) -> list[Meeting]:
@@ -70,7 +56,7 @@ async def test_priya_the_coordinator_sees_six_meetings_with_move_and_cancel(
     bot: BotUnderTest,
 ) -> None:
     await bot.post(acts.personal_message(bot.service_url, "schedule"))
-    card = last_card(bot)
+    card = bot.last_card()
     text = card_text(card)
     assert "Panel meetings" in text
     assert "Tue 8 Dec 2026, 10:00–12:00" in text
@@ -88,7 +74,7 @@ async def test_gemma_the_spoc_sees_the_schedule_without_the_coordinators_forms(
     await bot.post(
         acts.personal_message(bot.service_url, "/schedule", aad=acts.GEMMA, name="Gemma Hartley")
     )
-    text = card_text(last_card(bot))
+    text = card_text(bot.last_card())
     assert "Tue 12 Jan 2027, 10:00–12:00" in text
     assert "Move…" not in text
     assert "Cancel…" not in text
@@ -107,12 +93,12 @@ async def test_gemma_may_not_cancel_a_meeting(bot: BotUnderTest) -> None:
 
 async def test_priya_cancels_a_meeting_by_typing(bot: BotUnderTest) -> None:
     await bot.post(acts.personal_message(bot.service_url, "schedule cancel 12 Jan Chair at court"))
-    text = card_text(last_card(bot))
+    text = card_text(bot.last_card())
     assert "Meeting cancelled" in text
     assert "Chair at court" in text
     assert on(await meetings(bot), date(2027, 1, 12)).status is MeetingStatus.CANCELLED
     await bot.post(acts.personal_message(bot.service_url, "schedule"))
-    assert "Tue 12 Jan 2027, 10:00–12:00 — cancelled" in card_text(last_card(bot))
+    assert "Tue 12 Jan 2027, 10:00–12:00 — cancelled" in card_text(bot.last_card())
 
 
 async def test_priya_moves_a_meeting_with_the_cards_form(bot: BotUnderTest) -> None:
@@ -125,7 +111,7 @@ async def test_priya_moves_a_meeting_with_the_cards_form(bot: BotUnderTest) -> N
         field_id("new_time", december.id): "14:00",
     }
     await bot.post(acts.personal_message(bot.service_url, "", value=value))
-    text = card_text(last_card(bot))
+    text = card_text(bot.last_card())
     assert "Meeting moved" in text
     assert "Thu 10 Dec 2026, 14:00–16:00" in text
     moved = on(await meetings(bot), date(2026, 12, 10))
@@ -166,7 +152,7 @@ async def test_someone_outside_the_panel_is_told_the_schedule_is_for_members(
 
 async def test_the_schedule_can_be_shown_in_the_team_channel(bot: BotUnderTest) -> None:
     await bot.post(acts.channel_message(bot.service_url, "schedule"))
-    text = card_text(last_card(bot))
+    text = card_text(bot.last_card())
     assert "Tue 8 Dec 2026" in text
     assert "Move…" not in text  # forms are for the private chat
     for invented_person in ("Priya", "Gemma", "Margaret", "Ellison", "Rosa"):
@@ -175,14 +161,14 @@ async def test_the_schedule_can_be_shown_in_the_team_channel(bot: BotUnderTest) 
 
 async def test_help_lists_the_schedule_for_members(bot: BotUnderTest) -> None:
     await bot.post(acts.personal_message(bot.service_url, "help", aad=acts.GEMMA, name="Gemma"))
-    assert "schedule [ics | move" in card_text(last_card(bot))
+    assert "schedule [ics | move" in card_text(bot.last_card())
 
 
 async def test_schedule_ics_gives_a_link_that_downloads_the_calendar(
     bot: BotUnderTest, clock: FixedClock
 ) -> None:
     await bot.post(acts.personal_message(bot.service_url, "schedule ics"))
-    card = last_card(bot)
+    card = bot.last_card()
     (download,) = card["actions"]
     assert download["type"] == "Action.OpenUrl"
     url: str = download["url"]

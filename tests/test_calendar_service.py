@@ -11,16 +11,14 @@ import json
 import re
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.app import make_deps
-from bot.demo import DEMO_TEAM, seed_demo
+from bot.demo import DEMO_TEAM
 from bot.domain.audit import AuditEvent
-from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.meeting import Meeting, MeetingStatus
@@ -45,12 +43,12 @@ from bot.kernel.dispatch import run_command
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
 from bot.kernel.ports import OnlineMeeting, OnlineMeetingError
-from bot.kernel.router import Caller, Deps, Request, Router, Where
+from bot.kernel.router import Router
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
-from storage import MemoryStorage
+from tests.support import cards
+from tests.support.world import NOW, World, demo_world
 
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 LONDON = ZoneInfo("Europe/London")
 PRIYA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01"
 GEMMA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d03"
@@ -74,32 +72,16 @@ class Background:
 
 
 @dataclass
-class World:
-    storage: MemoryStorage
-    clock: FixedClock
-    deps: Deps
-    panel: Panel
-    priya: Member
-    gemma: Member
-    background: Background
+class CalendarWorld(World):
+    """The one World (tests/support/world.py) with the calendar feature under test, the
+    work it starts in the background, and Priya (coordinator) and Gemma (SPOC) to ask."""
+
+    priya: Member = field(kw_only=True)
+    gemma: Member = field(kw_only=True)
+    background: Background = field(default_factory=Background, kw_only=True)
 
     def feature(self, **config: Any) -> Calendar:
         return Calendar(CalendarConfig(spawn=self.background, **config))
-
-    def request(
-        self, member: Member, kind: ConversationKind = ConversationKind.PERSONAL, args: str = ""
-    ) -> Request:
-        return Request(
-            caller=Caller(f"29:{member.aad_object_id}", member.aad_object_id, member.name),
-            where=Where(kind=kind, conversation_id="a:conversation"),
-            panel=self.panel,
-            member=member,
-            args=args,
-        )
-
-    async def meetings(self) -> list[Meeting]:
-        async with self.storage.unit_of_work() as uow:
-            return await uow.meetings.upcoming(self.panel.id, NOW - timedelta(days=60), limit=50)
 
     async def local_days(self) -> list[date]:
         return [m.starts_at.astimezone(LONDON).date() for m in await self.meetings()]
@@ -115,21 +97,13 @@ class World:
 
 
 @pytest.fixture
-async def world() -> World:
-    storage = MemoryStorage()
-    clock = FixedClock(NOW)
-    await seed_demo(storage.unit_of_work, clock)
-    async with storage.unit_of_work() as uow:
-        panel = await uow.panels.by_team(DEMO_TEAM)
-        assert panel is not None
-        priya = await uow.members.by_aad(panel.id, PRIYA)
-        gemma = await uow.members.by_aad(panel.id, GEMMA)
-    assert priya is not None and gemma is not None
-    deps = make_deps(uow=storage.unit_of_work, clock=clock)
-    return World(storage, clock, deps, panel, priya, gemma, Background())
+async def world() -> CalendarWorld:
+    demo = await demo_world()
+    priya, gemma = await demo.member("Priya"), await demo.member("Gemma")
+    return CalendarWorld(demo.storage, demo.clock, demo.panel, priya=priya, gemma=gemma)
 
 
-async def ensure(world: World) -> list[Meeting]:
+async def ensure(world: CalendarWorld) -> list[Meeting]:
     async with world.storage.unit_of_work() as uow:
         created = await ensure_meetings(uow, world.panel, SECOND_TUESDAY, NOW, HOLIDAYS)
         await uow.commit()
@@ -139,7 +113,7 @@ async def ensure(world: World) -> list[Meeting]:
 # --- planning -------------------------------------------------------------------------------
 
 
-async def test_ensure_meetings_adds_only_the_missing_of_the_next_six(world: World) -> None:
+async def test_ensure_meetings_adds_only_the_missing_of_the_next_six(world: CalendarWorld) -> None:
     created = await ensure(world)
     assert [m.starts_at.astimezone(LONDON).date() for m in created] == [
         date(2027, 2, 9),
@@ -156,14 +130,14 @@ async def test_ensure_meetings_adds_only_the_missing_of_the_next_six(world: Worl
     assert february.status is MeetingStatus.SCHEDULED
 
 
-async def test_ensure_meetings_is_idempotent(world: World) -> None:
+async def test_ensure_meetings_is_idempotent(world: CalendarWorld) -> None:
     await ensure(world)
     before = await world.meetings()
     assert await ensure(world) == []
     assert [m.id for m in await world.meetings()] == [m.id for m in before]
 
 
-async def test_a_new_panel_gets_six_meetings_in_its_own_time_zone(world: World) -> None:
+async def test_a_new_panel_gets_six_meetings_in_its_own_time_zone(world: CalendarWorld) -> None:
     panel = Panel(
         name="Harbourside CMARAC",
         team_id="19:harbourside@thread.tacv2",
@@ -180,21 +154,25 @@ async def test_a_new_panel_gets_six_meetings_in_its_own_time_zone(world: World) 
     assert created[0].starts_at.astimezone(LONDON).date() == date(2026, 12, 8)
 
 
-async def test_a_cancelled_meeting_is_not_planned_again(world: World) -> None:
+async def test_a_cancelled_meeting_is_not_planned_again(world: CalendarWorld) -> None:
     feature = world.feature()
     await feature.cancel(
-        world.request(world.priya), world.deps, world.panel, day=date(2027, 1, 12), reason="Ill"
+        await world.request(world.priya),
+        world.deps,
+        world.panel,
+        day=date(2027, 1, 12),
+        reason="Ill",
     )
     await ensure(world)
     january = await world.meeting_on(date(2027, 1, 12))
     assert january.status is MeetingStatus.CANCELLED
 
 
-async def test_a_moved_meeting_is_not_planned_again_on_its_old_date(world: World) -> None:
+async def test_a_moved_meeting_is_not_planned_again_on_its_old_date(world: CalendarWorld) -> None:
     await ensure(world)
     feature = world.feature()
     await feature.move(
-        world.request(world.priya),
+        await world.request(world.priya),
         world.deps,
         world.panel,
         day=date(2027, 2, 9),
@@ -207,7 +185,7 @@ async def test_a_moved_meeting_is_not_planned_again_on_its_old_date(world: World
     assert date(2027, 2, 11) in days
 
 
-async def test_a_bank_holiday_on_the_rule_moves_the_planned_meeting(world: World) -> None:
+async def test_a_bank_holiday_on_the_rule_moves_the_planned_meeting(world: CalendarWorld) -> None:
     first_monday = schedule_from_data({"rule": "first Monday"})
     async with world.storage.unit_of_work() as uow:
         created = await ensure_meetings(uow, world.panel, first_monday, NOW, HOLIDAYS)
@@ -218,10 +196,12 @@ async def test_a_bank_holiday_on_the_rule_moves_the_planned_meeting(world: World
 # --- moving ---------------------------------------------------------------------------------
 
 
-async def test_moving_keeps_the_id_and_length_and_recomputes_the_deadline(world: World) -> None:
+async def test_moving_keeps_the_id_and_length_and_recomputes_the_deadline(
+    world: CalendarWorld,
+) -> None:
     december = await world.meeting_on(date(2026, 12, 8))
     reply = await world.feature().move(
-        world.request(world.priya),
+        await world.request(world.priya),
         world.deps,
         world.panel,
         day=date(2026, 12, 8),
@@ -242,9 +222,9 @@ async def test_moving_keeps_the_id_and_length_and_recomputes_the_deadline(world:
     assert event.actor_member_id == world.priya.id
 
 
-async def test_moving_without_a_time_keeps_the_meetings_start(world: World) -> None:
+async def test_moving_without_a_time_keeps_the_meetings_start(world: CalendarWorld) -> None:
     await world.feature().move(
-        world.request(world.priya),
+        await world.request(world.priya),
         world.deps,
         world.panel,
         day=date(2026, 12, 8),
@@ -279,12 +259,22 @@ async def test_moving_without_a_time_keeps_the_meetings_start(world: World) -> N
     ],
 )
 async def test_a_refused_move_says_why_and_changes_nothing(
-    world: World, old: date, new: date, start: time | None, error: type[Exception], says: str
+    world: CalendarWorld,
+    old: date,
+    new: date,
+    start: time | None,
+    error: type[Exception],
+    says: str,
 ) -> None:
     before = await world.meetings()
     with pytest.raises(error, match=says):
         await world.feature().move(
-            world.request(world.priya), world.deps, world.panel, day=old, new_day=new, start=start
+            await world.request(world.priya),
+            world.deps,
+            world.panel,
+            day=old,
+            new_day=new,
+            start=start,
         )
     assert await world.meetings() == before
     assert [e for e in await world.audit() if e.entity == "meeting"] == []
@@ -293,9 +283,9 @@ async def test_a_refused_move_says_why_and_changes_nothing(
 # --- cancelling -----------------------------------------------------------------------------
 
 
-async def test_cancelling_marks_the_meeting_and_audits_the_reason(world: World) -> None:
+async def test_cancelling_marks_the_meeting_and_audits_the_reason(world: CalendarWorld) -> None:
     reply = await world.feature().cancel(
-        world.request(world.priya),
+        await world.request(world.priya),
         world.deps,
         world.panel,
         day=date(2027, 1, 12),
@@ -311,14 +301,14 @@ async def test_cancelling_marks_the_meeting_and_audits_the_reason(world: World) 
     assert "Chair and deputy both at court." in text
 
 
-async def test_an_agenda_published_meeting_can_be_cancelled(world: World) -> None:
+async def test_an_agenda_published_meeting_can_be_cancelled(world: CalendarWorld) -> None:
     december = await world.meeting_on(date(2026, 12, 8))
     december.move_to(MeetingStatus.AGENDA_PUBLISHED)
     async with world.storage.unit_of_work() as uow:
         await uow.meetings.save(december)
         await uow.commit()
     await world.feature().cancel(
-        world.request(world.priya), world.deps, world.panel, day=date(2026, 12, 8), reason="x"
+        await world.request(world.priya), world.deps, world.panel, day=date(2026, 12, 8), reason="x"
     )
     assert (await world.meeting_on(date(2026, 12, 8))).status is MeetingStatus.CANCELLED
 
@@ -334,19 +324,19 @@ async def test_an_agenda_published_meeting_can_be_cancelled(world: World) -> Non
     ids=["no-reason", "long-reason", "ended", "none"],
 )
 async def test_a_refused_cancellation_says_why_and_changes_nothing(
-    world: World, day: date, reason: str, error: type[Exception], says: str
+    world: CalendarWorld, day: date, reason: str, error: type[Exception], says: str
 ) -> None:
     before = await world.meetings()
     with pytest.raises(error, match=says):
         await world.feature().cancel(
-            world.request(world.priya), world.deps, world.panel, day=day, reason=reason
+            await world.request(world.priya), world.deps, world.panel, day=day, reason=reason
         )
     assert await world.meetings() == before
     assert [e for e in await world.audit() if e.entity == "meeting"] == []
 
 
-async def test_a_cancelled_meeting_cannot_be_cancelled_or_moved_again(world: World) -> None:
-    feature, priya = world.feature(), world.request(world.priya)
+async def test_a_cancelled_meeting_cannot_be_cancelled_or_moved_again(world: CalendarWorld) -> None:
+    feature, priya = world.feature(), await world.request(world.priya)
     january = date(2027, 1, 12)
     await feature.cancel(priya, world.deps, world.panel, day=january, reason="Ill")
     with pytest.raises(InvalidTransition, match="is cancelled"):
@@ -360,38 +350,40 @@ async def test_a_cancelled_meeting_cannot_be_cancelled_or_moved_again(world: Wor
 # --- who may, and typed commands ------------------------------------------------------------
 
 
-def _router(world: World) -> Router:
+def _router(world: CalendarWorld) -> Router:
     router = Router()
     calendar.register(router, CalendarConfig(spawn=world.background))
     return router
 
 
 @pytest.mark.parametrize("args", ["cancel 12 Jan Ill", "move 12 Jan 14 Jan"])
-async def test_only_the_coordinator_may_move_or_cancel(world: World, args: str) -> None:
+async def test_only_the_coordinator_may_move_or_cancel(world: CalendarWorld, args: str) -> None:
     # Through the dispatcher, as every typed command goes: the guard decides.
     before = await world.meetings()
     with pytest.raises(NotAllowed, match="Only the panel's coordinators can move or cancel"):
-        await run_command(_router(world), world.request(world.gemma), "schedule", args, world.deps)
+        await run_command(
+            _router(world), await world.request(world.gemma), "schedule", args, world.deps
+        )
     assert await world.meetings() == before
 
 
-async def test_moving_or_cancelling_happens_in_the_private_chat_only(world: World) -> None:
-    request = world.request(world.priya, ConversationKind.CHANNEL)
+async def test_moving_or_cancelling_happens_in_the_private_chat_only(world: CalendarWorld) -> None:
+    request = await world.request(world.priya, kind=ConversationKind.CHANNEL)
     before = await world.meetings()
     with pytest.raises(NotAllowed, match="private chat"):
         await run_command(_router(world), request, "schedule", "cancel 12 Jan Ill", world.deps)
     assert await world.meetings() == before
 
 
-async def test_a_typed_move_reads_dates_and_a_time(world: World) -> None:
-    request = world.request(world.priya, args="move Tue 8 Dec 10/12/2026 14:30")
+async def test_a_typed_move_reads_dates_and_a_time(world: CalendarWorld) -> None:
+    request = await world.request(world.priya, args="move Tue 8 Dec 10/12/2026 14:30")
     await world.feature().command(request, world.deps)
     moved = await world.meeting_on(date(2026, 12, 10))
     assert moved.starts_at.astimezone(LONDON).time() == time(14, 30)
 
 
-async def test_a_typed_cancel_takes_the_rest_as_the_reason(world: World) -> None:
-    request = world.request(world.priya, args="cancel 2027-01-12 Venue flooded, no cover")
+async def test_a_typed_cancel_takes_the_rest_as_the_reason(world: CalendarWorld) -> None:
+    request = await world.request(world.priya, args="cancel 2027-01-12 Venue flooded, no cover")
     reply = await world.feature().command(request, world.deps)
     assert "Venue flooded, no cover" in card_text(reply.card or {})
 
@@ -421,16 +413,16 @@ def test_a_date_that_cannot_be_read_is_refused_plainly(words: str, says: str) ->
         take_date(words.split(), date(2026, 11, 20))
 
 
-async def test_an_unknown_sub_command_shows_the_usage(world: World) -> None:
+async def test_an_unknown_sub_command_shows_the_usage(world: CalendarWorld) -> None:
     with pytest.raises(InvalidInput, match=re.escape("schedule [ics | move")):
-        await world.feature().command(world.request(world.priya, args="shuffle"), world.deps)
+        await world.feature().command(await world.request(world.priya, args="shuffle"), world.deps)
 
 
-async def test_the_calendar_link_needs_a_secret_and_a_public_address(world: World) -> None:
+async def test_the_calendar_link_needs_a_secret_and_a_public_address(world: CalendarWorld) -> None:
     with pytest.raises(NotFound, match="LINK_SECRETS and PUBLIC_URL"):
-        await world.feature().command(world.request(world.gemma, args="ics"), world.deps)
+        await world.feature().command(await world.request(world.gemma, args="ics"), world.deps)
     feature = world.feature(links=LINKS)
-    reply = await feature.command(world.request(world.gemma, args="ics"), world.deps)
+    reply = await feature.command(await world.request(world.gemma, args="ics"), world.deps)
     (action,) = (reply.card or {})["actions"]
     assert action["type"] == "Action.OpenUrl"
     assert action["url"] == (
@@ -440,20 +432,22 @@ async def test_the_calendar_link_needs_a_secret_and_a_public_address(world: Worl
     assert "Thu 18 Feb 2027" in card_text(reply.card or {})  # 90 days on
 
 
-async def test_the_calendar_link_is_given_in_private_chat_only(world: World) -> None:
+async def test_the_calendar_link_is_given_in_private_chat_only(world: CalendarWorld) -> None:
     feature = world.feature(links=LINKS)
     with pytest.raises(NotAllowed, match="private chat"):
         await feature.command(
-            world.request(world.gemma, ConversationKind.CHANNEL, args="ics"), world.deps
+            await world.request(world.gemma, kind=ConversationKind.CHANNEL, args="ics"), world.deps
         )
-    shown = await feature.command(world.request(world.gemma, ConversationKind.CHANNEL), world.deps)
+    shown = await feature.command(
+        await world.request(world.gemma, kind=ConversationKind.CHANNEL), world.deps
+    )
     assert "meetings.ics" not in str(shown.card)
-    mine = await feature.command(world.request(world.gemma), world.deps)
+    mine = await feature.command(await world.request(world.gemma), world.deps)
     assert "meetings.ics" in str(mine.card)
 
 
-async def test_the_schedule_card_lists_six_meetings_with_deadlines(world: World) -> None:
-    reply = await world.feature().command(world.request(world.gemma), world.deps)
+async def test_the_schedule_card_lists_six_meetings_with_deadlines(world: CalendarWorld) -> None:
+    reply = await world.feature().command(await world.request(world.gemma), world.deps)
     card = reply.card or {}
     text = card_text(card)
     assert "Tue 8 Dec 2026, 10:00–12:00" in text
@@ -474,7 +468,9 @@ def test_long_lines_fold_at_75_octets_without_splitting_a_character() -> None:
     assert parts[0] + "".join(part[1:] for part in parts[1:]) == line
 
 
-async def test_the_ics_file_follows_rfc_5545_and_holds_no_personal_data(world: World) -> None:
+async def test_the_ics_file_follows_rfc_5545_and_holds_no_personal_data(
+    world: CalendarWorld,
+) -> None:
     december = await world.meeting_on(date(2026, 12, 8))
     december.join_url = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + "A" * 120
     january = await world.meeting_on(date(2027, 1, 12))
@@ -511,7 +507,7 @@ def test_the_download_link_opens_only_its_own_panel() -> None:
     assert ics_path("panel-a") == "/panels/panel-a/meetings.ics"
 
 
-async def test_calendar_file_answers_only_a_valid_token(world: World) -> None:
+async def test_calendar_file_answers_only_a_valid_token(world: CalendarWorld) -> None:
     panel_id = world.panel.id
     good = LINKS.token(Purpose.CALENDAR, [panel_id], world.gemma.id, NOW)
     text = await calendar_file(world.deps.uow, LINKS, panel_id, good, NOW)
@@ -523,7 +519,7 @@ async def test_calendar_file_answers_only_a_valid_token(world: World) -> None:
 # --- configuration --------------------------------------------------------------------------
 
 
-def test_one_schedule_serves_every_panel_or_each_team_has_its_own(world: World) -> None:
+def test_one_schedule_serves_every_panel_or_each_team_has_its_own(world: CalendarWorld) -> None:
     single = schedules_from_data({"rule": "last Thursday", "start": "14:00"})
     assert single.schedule_for(world.panel).describe().startswith("last Thursday")
     book = schedules_from_data(
@@ -581,29 +577,33 @@ class RecordingOnlineMeetings:
         self.deleted.append(online_meeting_id)
 
 
-async def test_showing_the_schedule_links_meetings_in_the_background(world: World) -> None:
+async def test_showing_the_schedule_links_meetings_in_the_background(world: CalendarWorld) -> None:
     online = RecordingOnlineMeetings()
     feature = world.feature(online_meetings=online)
-    await feature.command(world.request(world.gemma), world.deps)
+    await feature.command(await world.request(world.gemma), world.deps)
     assert online.created == []  # nothing slow happened during the turn
     await world.background.run()
     assert len(online.created) == 6
     linked = [m for m in await world.meetings() if m.join_url]
     assert len(linked) == 6
-    await feature.command(world.request(world.gemma), world.deps)
+    await feature.command(await world.request(world.gemma), world.deps)
     await world.background.run()
     assert len(online.created) == 6  # no meeting is created twice
 
 
 async def test_a_meeting_cancelled_while_graph_answers_loses_its_new_online_meeting(
-    world: World,
+    world: CalendarWorld,
 ) -> None:
     feature = world.feature()
 
     async def cancel_december() -> None:
         online.before_answer = None
         await feature.cancel(
-            world.request(world.priya), world.deps, world.panel, day=date(2026, 12, 8), reason="x"
+            await world.request(world.priya),
+            world.deps,
+            world.panel,
+            day=date(2026, 12, 8),
+            reason="x",
         )
 
     online = RecordingOnlineMeetings(before_answer=cancel_december)
@@ -613,7 +613,7 @@ async def test_a_meeting_cancelled_while_graph_answers_loses_its_new_online_meet
     assert (await world.meeting_on(date(2026, 12, 8))).join_url is None
 
 
-async def test_graph_failing_leaves_meetings_without_links(world: World) -> None:
+async def test_graph_failing_leaves_meetings_without_links(world: CalendarWorld) -> None:
     report = await calendar.sync_online_meetings(
         world.deps.uow, world.panel.id, RecordingOnlineMeetings(fail=True), NOW
     )
@@ -635,18 +635,6 @@ async def test_background_failures_are_logged_not_raised(caplog: pytest.LogCaptu
 GALLERY = calendar_cards()
 
 
-def _walk(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        found.append(node)
-        for value in node.values():
-            found.extend(_walk(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(_walk(item))
-    return found
-
-
 @pytest.mark.parametrize("name", sorted(GALLERY))
 def test_every_calendar_card_passes_the_teams_validator(name: str) -> None:
     card = GALLERY[name]
@@ -657,7 +645,7 @@ def test_every_calendar_card_passes_the_teams_validator(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(GALLERY))
 def test_every_calendar_button_carries_a_known_verb_and_inputs_are_unique(name: str) -> None:
-    nodes = _walk(GALLERY[name])
+    nodes = list(cards.walk(GALLERY[name]))
     verbs = {v.value for v in Verb}
     for node in nodes:
         if node.get("type") in {"Action.Submit", "Action.Execute"}:

@@ -173,7 +173,7 @@ class World:
     async def meetings(self) -> list[Meeting]:
         """The panel's meetings from two months before the demo's today (NOW) on."""
         async with self.storage.unit_of_work() as uow:
-            return await uow.meetings.upcoming(self.panel.id, NOW - timedelta(days=60), 20)
+            return await uow.meetings.upcoming(self.panel.id, NOW - timedelta(days=60), 50)
 
     async def next_meeting(self) -> Meeting:
         """The first meeting after the demo's today (NOW), wherever the clock was moved."""
