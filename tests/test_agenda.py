@@ -37,6 +37,7 @@ from bot.domain.risk import RiskLevel
 from bot.features.meetings.gallery import agenda_cards
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
+from tests.support import cards
 
 T0 = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
 PANEL = "panel-1"
@@ -344,22 +345,8 @@ def test_every_agenda_card_passes_the_teams_validator(name: str) -> None:
 def test_the_agenda_cards_buttons_carry_known_verbs() -> None:
     verbs = {v.value for v in Verb}
 
-    def walk(node: object) -> list[str]:
-        found: list[str] = []
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute":
-                found.append(str(node.get("verb")))
-            if node.get("type") == "Action.Submit":
-                found.append(str((node.get("data") or {}).get("verb")))
-            for value in node.values():
-                found += walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                found += walk(value)
-        return found
-
     for card in CARDS.values():
-        assert set(walk(card)) <= verbs
+        assert {str(cards.verb_of(b)) for b in cards.buttons(card)} <= verbs
 
 
 @pytest.mark.parametrize("name", ["agenda-announcement", "agenda-announcement-updated"])

@@ -168,17 +168,5 @@ async def test_every_view_and_change_of_case_data_is_audited(bot: BotUnderTest) 
 
 
 def _choices(card: object, input_id: str) -> list[dict[str, str]]:
-    found: list[dict[str, str]] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "Input.ChoiceSet" and node.get("id") == input_id:
-                found.extend(node.get("choices") or [])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
+    choices: list[dict[str, str]] = cards.inputs(card)[input_id].get("choices") or []
+    return choices

@@ -17,6 +17,7 @@ from bot.domain.risk import RiskLevel
 from bot.features.meetings.gallery import meeting_cards
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
+from tests.support import cards
 
 T0 = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
 
@@ -121,19 +122,6 @@ def test_attendance_needs_an_aware_time() -> None:
 CARDS = meeting_cards()
 
 
-def executes(node: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    if isinstance(node, dict):
-        if node.get("type") == "Action.Execute":
-            found.append(node)
-        for value in node.values():
-            found += executes(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += executes(value)
-    return found
-
-
 @pytest.mark.parametrize("name", sorted(CARDS))
 def test_every_meeting_card_passes_the_teams_validator_within_budget(name: str) -> None:
     assert teams_findings(CARDS[name]) == []
@@ -143,12 +131,12 @@ def test_every_meeting_card_passes_the_teams_validator_within_budget(name: str) 
 @pytest.mark.parametrize("name", sorted(CARDS))
 def test_every_meeting_button_carries_a_known_verb(name: str) -> None:
     verbs = {v.value for v in Verb}
-    assert {a["verb"] for a in executes(CARDS[name])} <= verbs
+    assert {a["verb"] for a in cards.actions(CARDS[name], "Action.Execute")} <= verbs
 
 
 def test_every_chair_button_carries_the_item_the_step_and_a_token() -> None:
     for name in ("chair-new-case", "chair-unmet-actions"):
-        for button in executes(CARDS[name]):
+        for button in cards.actions(CARDS[name], "Action.Execute"):
             assert {"meeting_id", "item_id", "step", "token"} <= set(button["data"]), button
 
 

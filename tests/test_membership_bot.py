@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
@@ -46,19 +45,6 @@ async def bot(
     settings = Settings(panel_admins=frozenset({NEWCOMER}))
     async with serving(sqlite_storage, connector, clock, settings=settings) as running:
         yield running
-
-
-def inputs(node: Any) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = {}
-    if isinstance(node, dict):
-        if str(node.get("type", "")).startswith("Input.") and "id" in node:
-            found[node["id"]] = node
-        for value in node.values():
-            found.update(inputs(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.update(inputs(item))
-    return found
 
 
 async def agency_id(bot: BotUnderTest, name: str) -> str:
@@ -131,7 +117,7 @@ async def test_the_members_card_lists_everyone_with_the_people_picker(bot: BotUn
     assert "**Daniel Reyes** · Riverside Homes (Housing) · deputy · agreement v1 only" in text
     assert "**Aisha Bello** · Victim Support · referrer · agreement not accepted" in text
     assert cards.button(card, change_button_title("Gemma Hartley"))["verb"] == "members.edit"
-    picker = inputs(card)[PICKER_ID]
+    picker = cards.inputs(card)[PICKER_ID]
     assert picker["choices.data"] == PEOPLE_PICKER
     # what is sent differs from a valid 1.5 card by the picker's Teams extension only
     del picker["choices.data"]
@@ -180,7 +166,7 @@ async def test_adding_shows_each_mistake_next_to_its_field(bot: BotUnderTest) ->
     text = cards.text(body)
     assert "Choose the person in the picker." in text
     assert NEEDS_AGENCY in text
-    assert inputs(body["value"])["new_roles"]["value"] == "spoc"  # kept as chosen
+    assert cards.inputs(body["value"])["new_roles"]["value"] == "spoc"  # kept as chosen
     body = await g.invoke(bot, "members.add", {PICKER_ID: g.GEMMA, "new_roles": "referrer"})
     assert "Gemma Hartley is a member already: use Change instead." in cards.text(body)
     body = await g.invoke(bot, "members.add", {PICKER_ID: NEWCOMER, "new_roles": "referrer"})

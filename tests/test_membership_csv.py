@@ -6,11 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.app import make_deps
-from bot.demo import DEMO_TEAM, seed_demo
 from bot.domain.audit import AuditVerb
-from bot.domain.common import FixedClock
-from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotAllowed
 from bot.domain.panel import Role
 from bot.features.governance.membership import (
@@ -20,11 +16,11 @@ from bot.features.governance.membership import (
     parse_members_csv,
 )
 from bot.kernel.dispatch import permit
-from bot.kernel.router import Caller, Deps, Request, Where
+from bot.kernel.ports import Storage
+from bot.kernel.router import Deps, Request
 from cards.kit import card_text
-from storage import MemoryStorage
-from tests.conftest import NOW
 from tests.support import governance as g
+from tests.support.world import demo_world
 
 AGENCIES = {"riverside police": "a-police", "riverside homes (housing)": "a-housing"}
 HEADER = "name,email,aad_object_id,agency,roles\n"
@@ -113,21 +109,10 @@ def test_a_file_that_is_wrong_as_a_whole_says_so(text: str, says: str) -> None:
     assert len(problems) == 1 and says in problems[0].message
 
 
-async def world() -> tuple[MemoryStorage, Deps, Request]:
-    storage = MemoryStorage()
-    clock = FixedClock(NOW)
-    await seed_demo(storage.unit_of_work, clock)
-    async with storage.unit_of_work() as uow:
-        panel = await uow.panels.by_team(DEMO_TEAM)
-        assert panel is not None
-        priya = await uow.members.by_aad(panel.id, g.PRIYA)
-    request = Request(
-        caller=Caller(f"29:{g.PRIYA}", g.PRIYA, "Priya Raman"),
-        where=Where(ConversationKind.PERSONAL, f"a:personal-{g.PRIYA}"),
-        panel=panel,
-        member=priya,
-    )
-    return storage, make_deps(uow=storage.unit_of_work, clock=clock), request
+async def world() -> tuple[Storage, Deps, Request]:
+    """The demo panel (tests/support/world.py): its storage, deps, and Priya asking."""
+    demo = await demo_world()
+    return demo.storage, demo.deps, await demo.request("Priya")
 
 
 async def test_a_good_import_adds_and_updates_members_and_audits_each() -> None:
