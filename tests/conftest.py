@@ -11,6 +11,7 @@ import pytest
 
 from bot.domain.common import FixedClock
 from bot.kernel.ports import Storage
+from bot.settings import Settings
 from tests.support.world import (
     NOW,
     Backend,
@@ -59,9 +60,17 @@ async def world() -> World:
 
 
 @pytest.fixture
+def bot_settings() -> Settings:
+    """The settings `bot` is served with: a module that needs others (download links,
+    administrators) overrides this fixture instead of building a bot of its own."""
+    return Settings()
+
+
+@pytest.fixture
 async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
+    sqlite_storage: Storage, connector: Connector, clock: FixedClock, bot_settings: Settings
 ) -> AsyncIterator[BotUnderTest]:
-    """The demo panel on SQLite, served by the real app in local mode."""
-    async with serving(sqlite_storage, connector, clock) as running:
+    """The demo panel on SQLite, served by the real app in local mode (its router built by
+    create_app from `bot_settings`)."""
+    async with serving(sqlite_storage, connector, clock, settings=bot_settings) as running:
         yield running

@@ -6,7 +6,6 @@ the coordinator, Gemma Hartley the housing SPOC.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -15,14 +14,12 @@ import pytest
 from bot.domain.common import FixedClock
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.features.meetings.calendar import ics_path
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.schedule import field_id
-from tests.conftest import NOW, BotUnderTest, Connector
+from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
 from tests.support import governance as g
-from tests.support.world import serving
 
 LONDON = ZoneInfo("Europe/London")
 SECRET = "test-calendar-link-secret-of-32-characters"
@@ -33,12 +30,9 @@ SETTINGS = Settings(public_url=PUBLIC_URL, link_secrets=(SECRET,))
 
 
 @pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app, the calendar's links signed with SECRET."""
-    async with serving(sqlite_storage, connector, clock, settings=SETTINGS) as running:
-        yield running
+def bot_settings() -> Settings:
+    """The calendar's links signed with SECRET (conftest's `bot`)."""
+    return SETTINGS
 
 
 async def meetings(bot: BotUnderTest) -> list[Meeting]:

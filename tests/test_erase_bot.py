@@ -3,36 +3,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 import pytest
 
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.referral import Child
 from bot.domain.retention import ERASED
-from bot.kernel.ports import Storage
+from bot.settings import Settings
 from cards.dataprotection import ERASE_BUTTON, PREVIEW_BUTTON
 from cards.kit import card_text, teams_findings
-from tests.conftest import NOW, BotUnderTest, Connector
+from tests.conftest import NOW, BotUnderTest
 from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support import governance as g
-from tests.support.world import serving
 
 ROSA = "Rosa Lindqvist 1986-09-02"
 REASON = "Erasure request under UK GDPR Art. 17, letter of 3 Nov 2026"
 
 
 @pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app with its download links."""
-    async with serving(sqlite_storage, connector, clock, settings=dp.settings()) as running:
-        yield running
+def bot_settings() -> Settings:
+    """The bot is served with its download links (conftest's `bot`)."""
+    return dp.settings()
 
 
 async def erase_button(bot: BotUnderTest) -> dict[str, Any]:

@@ -13,23 +13,20 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from docx import Document
 
-from bot.domain.common import FixedClock
 from bot.features.meetings import minutes
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from cards.kit import Card, card_text
-from tests.conftest import BotUnderTest, Connector
+from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import governance as g
-from tests.support.world import AAD, PERSONAL, serving
+from tests.support.world import AAD, PERSONAL
 
 GROUP_CHAT = "19:riverside-group-chat@thread.v2"
 MEETING_CHAT = "19:meeting_NzY4ZGYxMmMtMjQ1Ny00@thread.v2"
@@ -101,13 +98,9 @@ SETTINGS = Settings(public_url="https://bot.example.org", ics_signing_secret=SEC
 
 
 @pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app, its router built from SETTINGS (the minutes'
-    links signed with the app's secret)."""
-    async with serving(sqlite_storage, connector, clock, settings=SETTINGS) as running:
-        yield running
+def bot_settings() -> Settings:
+    """The minutes' links signed with the app's secret (conftest's `bot`)."""
+    return SETTINGS
 
 
 async def click_group(

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from bot.domain.audit import AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.delivery import INVITATION_KEY
 from bot.domain.panel import AgencyKind, Role
 from bot.features.governance.membership import LAST_COORDINATOR, NEEDS_AGENCY
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.membership import (
@@ -27,11 +24,10 @@ from cards.membership import (
     change_button_title,
     kind_button_title,
 )
-from tests.conftest import NOW, BotUnderTest, Connector
+from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import governance as g
-from tests.support.world import serving
 
 NEW_TEAM = "19:eastborough-cmarac@thread.tacv2"
 NEWCOMER = "5a6b7c8d-0000-4000-8000-0000000000e1"  # one of the deployment's administrators
@@ -39,12 +35,9 @@ OUTSIDER = "5a6b7c8d-0000-4000-8000-0000000000e2"  # on no panel, and no adminis
 
 
 @pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    settings = Settings(panel_admins=frozenset({NEWCOMER}))
-    async with serving(sqlite_storage, connector, clock, settings=settings) as running:
-        yield running
+def bot_settings() -> Settings:
+    """NEWCOMER is an administrator the council authorised to make a team a panel."""
+    return Settings(panel_admins=frozenset({NEWCOMER}))
 
 
 async def agency_id(bot: BotUnderTest, name: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
 from bot.domain.panel import Role
 from bot.kernel.ports import Storage
+from bot.settings import Settings
 from cards.dataprotection import DOCX_BUTTON, FIND_BUTTON, JSON_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest, Connector
@@ -27,12 +27,9 @@ ROSA = "Rosa Lindqvist 1986-09-02"
 
 
 @pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app with its download links."""
-    async with serving(sqlite_storage, connector, clock, settings=dp.settings()) as running:
-        yield running
+def bot_settings() -> Settings:
+    """The bot is served with its download links (conftest's `bot`)."""
+    return dp.settings()
 
 
 async def test_the_coordinator_gets_everything_held_about_rosa_as_word_and_json(

@@ -5,30 +5,25 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 
 from bot.domain.audit import AuditVerb
 from bot.domain.common import FixedClock
-from bot.kernel.ports import Storage
+from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.stats import CSV_BUTTON, NEXT_BUTTON, PREVIOUS_BUTTON
-from tests.conftest import NOW, BotUnderTest, Connector
+from tests.conftest import NOW, BotUnderTest
 from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support import governance as g
-from tests.support.world import serving
 
 
 @pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app with its download links."""
-    async with serving(sqlite_storage, connector, clock, settings=dp.settings()) as running:
-        yield running
+def bot_settings() -> Settings:
+    """The bot is served with its download links (conftest's `bot`)."""
+    return dp.settings()
 
 
 async def test_the_coordinator_sees_this_quarter_at_a_glance(bot: BotUnderTest) -> None:

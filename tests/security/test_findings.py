@@ -9,27 +9,24 @@ nothing personal reached the chat. All people and strings are invented.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot.domain.audit import AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Role
 from bot.domain.referral import ReferralStatus
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from cards.actions import SAVE_UPDATE
 from cards.kit import Card, card_text
 from cards.membership import PICKER_ID
 from cards.verbs import Verb
-from tests.conftest import NOW, BotUnderTest, Connector
+from tests.conftest import NOW, BotUnderTest
 from tests.support import cards
 from tests.support import governance as g
-from tests.support.world import PERSONAL, serving
+from tests.support.world import PERSONAL
 from tests.test_meeting_run_bot import (
     MEETING_CHAT,
     SECRET,
@@ -50,13 +47,9 @@ SETTINGS = Settings(
 
 
 @pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app (its router built from SETTINGS: the meeting
-    features' download links signed); ADMIN may set panels up."""
-    async with serving(sqlite_storage, connector, clock, settings=SETTINGS) as running:
-        yield running
+def bot_settings() -> Settings:
+    """The meeting features' links signed; ADMIN may set panels up (conftest's `bot`)."""
+    return SETTINGS
 
 
 def everything_said(bot: BotUnderTest, since: int, *bodies: Any) -> str:
