@@ -60,6 +60,13 @@ async def world() -> World:
 
 
 @pytest.fixture
+def bot_storage(sqlite_storage: Storage) -> Storage:
+    """The storage `bot` stands on: a SQLite file unless a module overrides this fixture
+    (e.g. with `database`, for SQLite and PostgreSQL)."""
+    return sqlite_storage
+
+
+@pytest.fixture
 def bot_settings() -> Settings:
     """The settings `bot` is served with: a module that needs others (download links,
     administrators) overrides this fixture instead of building a bot of its own."""
@@ -68,9 +75,9 @@ def bot_settings() -> Settings:
 
 @pytest.fixture
 async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock, bot_settings: Settings
+    bot_storage: Storage, connector: Connector, clock: FixedClock, bot_settings: Settings
 ) -> AsyncIterator[BotUnderTest]:
-    """The demo panel on SQLite, served by the real app in local mode (its router built by
-    create_app from `bot_settings`)."""
-    async with serving(sqlite_storage, connector, clock, settings=bot_settings) as running:
+    """The demo panel served by the real app in local mode, on `bot_storage`, with its
+    router built by create_app from `bot_settings`; replies go to `connector`."""
+    async with serving(bot_storage, connector, clock, settings=bot_settings) as running:
         yield running

@@ -30,7 +30,7 @@ from bot.app import build_router
 from bot.bench.connector import ConnectorLimits
 from bot.domain.action import Action, InformationRequest
 from bot.domain.case import Case
-from bot.domain.common import Clock, FixedClock
+from bot.domain.common import Clock
 from bot.domain.meeting import Meeting
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.referral import Consent, Criteria, Referral, ReferralStatus, Subject, SubjectRole
@@ -41,7 +41,7 @@ from storage import SqlStorage
 from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
-from tests.support.world import connecting, serving
+from tests.support.world import Connector, connecting
 
 ZONE = ZoneInfo("Europe/London")
 B_TENANT = "1c7e0d54-8a3b-4f2e-9d61-3b5a7c9e0f12"  # invented
@@ -184,14 +184,11 @@ async def seed_second_panel(storage: Storage, clock: Clock) -> SecondPanel:
 
 
 @pytest.fixture
-async def bot(sqlite_storage: Storage, clock: FixedClock) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app, its replies going to a fake connector that
-    enforces no rate limit (hundreds of replies go out in seconds here)."""
-    async with (
-        connecting(ConnectorLimits(enforce=False)) as connector,
-        serving(sqlite_storage, connector, clock) as running,
-    ):
-        yield running
+async def connector() -> AsyncIterator[Connector]:
+    """conftest's `bot` replies to a fake connector that enforces no rate limit (hundreds of
+    replies go out in seconds here)."""
+    async with connecting(ConnectorLimits(enforce=False)) as unlimited:
+        yield unlimited
 
 
 # --- what panel A holds ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -23,19 +23,19 @@ from sqlalchemy import JSON, Date, LargeBinary, String, Text, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.domain.common import FixedClock
 from bot.domain.referral import normalise_name
 from bot.kernel.ports import Storage
+from bot.settings import Settings
 from cards.kit import Card, card_text
 from cards.verbs import Verb
 from storage import SqlStorage
 from storage.inventory import NO_PERSONAL_DATA, Kind, subject_holdings, unlisted
 from storage.sql.models import Base
-from tests.conftest import BotUnderTest, Connector
+from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import dataprotection as dp
-from tests.support.world import AAD, serving
+from tests.support.world import AAD
 from tests.test_intake_service import CONSENT, REVIEW, RISK_SOME
 from tests.test_meeting_run_bot import group_invoke, group_message
 
@@ -156,12 +156,15 @@ async def text_columns(storage: Storage) -> list[tuple[str, str, int | None]]:
 
 
 @pytest.fixture
-async def bot(
-    database: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app with its download links (SQLite, PostgreSQL)."""
-    async with serving(database, connector, clock, settings=dp.settings()) as running:
-        yield running
+def bot_storage(database: Storage) -> Storage:
+    """conftest's `bot` on SQLite and on PostgreSQL."""
+    return database
+
+
+@pytest.fixture
+def bot_settings() -> Settings:
+    """With its download links."""
+    return dp.settings()
 
 
 # ---- talking to the bot ---------------------------------------------------------------------

@@ -122,15 +122,13 @@ class HeldStorage:
 
 
 @pytest.fixture
-async def bot(
-    database: Storage, connector: Connector, clock: FixedClock
-) -> AsyncIterator[BotUnderTest]:
-    """The demo panel served by the real app; Daniel (Housing's deputy) has accepted the
-    current agreement, so that both of Housing's contacts may answer for it."""
+async def bot_storage(database: Storage, clock: FixedClock) -> Storage:
+    """conftest's `bot` on SQLite and PostgreSQL, held at the rendezvous; Daniel (Housing's
+    deputy) has accepted the current agreement, so that both of Housing's contacts may
+    answer for it."""
     world = await demo_world(database, clock)
     await world.accepts_agreement("Daniel")
-    async with serving(HeldStorage(database), connector, clock, demo=False) as running:  # type: ignore[arg-type]
-        yield running
+    return HeldStorage(database)  # type: ignore[return-value]
 
 
 def held(bot: BotUnderTest) -> HeldStorage:
