@@ -4,13 +4,11 @@ only hand them out."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.domain.common import FixedClock
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from tests.support.world import (
     NOW,
@@ -24,6 +22,12 @@ from tests.support.world import (
     serving,
     start_bot,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from bot.kernel.ports import Storage
 
 __all__ = ["NOW", "BotUnderTest", "Connector", "start_bot"]
 

@@ -9,12 +9,11 @@ which has no SPOC, one overdue action.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app import make_deps
 from bot.domain.action import Action, ActionStatus
 from bot.domain.audit import AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.panel import IsaAcceptance
 from bot.features.actions import copies, reminders
@@ -25,6 +24,9 @@ from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import governance as g
+
+if TYPE_CHECKING:
+    from bot.domain.common import FixedClock
 
 HOUSING = "Riverside Homes (Housing)"
 HEARD = g.HEARD_CASE  # CM-2026-013: Housing's open action is on it

@@ -7,11 +7,9 @@ fake, with a way to fail updates added here).
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -22,8 +20,6 @@ from bot.bench.connector import FakeConnector
 from bot.bench.fanout import Fleet, seed_spocs
 from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
-from bot.domain.panel import Member
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from bot.teams.outbox import OutboxDispatcher
 from bot.teams.web import make_adapter
@@ -31,6 +27,13 @@ from cards.kit import build, paragraph
 from storage import migrate_async, open_storage
 from tests.support import cards
 from tests.support.connector import QUICK, deliver
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from bot.domain.panel import Member
+    from bot.kernel.ports import Storage
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 

@@ -9,22 +9,25 @@ Tue 8 Dec 2026, the one after it Tue 12 Jan 2027.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import event
 
-from bot.domain.common import FixedClock
-from bot.kernel.ports import Storage
 from cards.kit import Card, card_text
 from storage import SqlStorage, open_storage
 from tests.conftest import BotUnderTest, Connector, start_bot
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support.world import demo_world
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from bot.domain.common import FixedClock
+    from bot.kernel.ports import Storage
 
 GEMMA = ("3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d03", "Gemma Hartley")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.common import FixedClock
 from bot.features.governance.views import PAGE
 from bot.kernel.audit import Actor, record
 from cards.audit import OLDER_BUTTON
@@ -15,6 +15,9 @@ from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest
 from tests.support import cards
 from tests.support import governance as g
+
+if TYPE_CHECKING:
+    from bot.domain.common import FixedClock
 
 
 def lines(card: dict[str, object]) -> list[str]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from bot.__main__ import parser
 from bot.bench.run import KEYS, TINY, format_table, run_from_args
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
 
 
 def test_a_tiny_bench_writes_every_figure_as_a_number(

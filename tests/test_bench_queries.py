@@ -9,17 +9,19 @@ them: meetings by ids, agenda items saved together, and the ids of unmet actions
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import event
 
 from bot.domain.action import ActionStatus
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation, SqlStorage
 from tests.contract import builders as make
 from tests.contract.conftest import backends, storage
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 __all__ = ["backends", "storage"]  # the contract suite's fixtures, one module's databases
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -15,9 +15,11 @@ from bot.kernel.guard import public
 from bot.kernel.router import CommandSpec, Deps, Reply, Request
 from cards.help import HELP_TITLE
 from cards.kit import card_text
-from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
 from tests.support.world import serving
+
+if TYPE_CHECKING:
+    from tests.conftest import BotUnderTest, Connector
 
 
 async def test_help_answers_with_the_command_card(bot: BotUnderTest) -> None:

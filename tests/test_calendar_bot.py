@@ -7,11 +7,11 @@ the coordinator, Gemma Hartley the housing SPOC.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.common import FixedClock
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.features.meetings.calendar import ics_path
 from bot.settings import Settings
@@ -20,6 +20,9 @@ from cards.schedule import field_id
 from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
 from tests.support import governance as g
+
+if TYPE_CHECKING:
+    from bot.domain.common import FixedClock
 
 LONDON = ZoneInfo("Europe/London")
 SECRET = "test-calendar-link-secret-of-32-characters"

@@ -9,16 +9,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.demo import DEMO_TEAM
-from bot.domain.audit import AuditEvent
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.meeting import Meeting, MeetingStatus
@@ -48,6 +46,11 @@ from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
 from tests.support import cards
 from tests.support.world import NOW, World, demo_world
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from bot.domain.audit import AuditEvent
 
 LONDON = ZoneInfo("Europe/London")
 PRIYA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01"

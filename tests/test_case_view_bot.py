@@ -6,13 +6,17 @@ is in the audit trail.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.panel import Role
 from bot.kernel.channel_gate import SENT_PRIVATELY
 from cards.kit import card_text, teams_findings
-from tests.conftest import BotUnderTest
 from tests.support import cards
 from tests.support import governance as g
+
+if TYPE_CHECKING:
+    from tests.conftest import BotUnderTest
 
 
 async def trail(bot: BotUnderTest, reference: str = g.CASE) -> list[AuditEvent]:

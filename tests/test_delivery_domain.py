@@ -25,7 +25,7 @@ def test_a_claim_records_when_the_row_was_taken() -> None:
         NOW,
     )
     with pytest.raises(ValueError, match="timezone-aware"):
-        queued().claim(datetime(2026, 11, 20, 10))
+        queued().claim(datetime(2026, 11, 20, 10))  # noqa: DTZ001 (naive on purpose: it must be refused)
 
 
 def test_each_send_of_a_claimed_row_counts_as_an_attempt() -> None:

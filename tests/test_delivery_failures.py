@@ -10,11 +10,10 @@ from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 from email.utils import format_datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.domain.common import FixedClock
 from bot.domain.delivery import ConversationKind, DeliveryState
 from bot.teams.ratelimit import RateLimits
 from cards.kit import card_text, teams_findings
@@ -30,6 +29,11 @@ from tests.support.connector import (
     deliver,
     delivery_rig,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bot.domain.common import FixedClock
 
 
 async def test_every_row_arrives_exactly_once_through_429s_5xx_and_timeouts(

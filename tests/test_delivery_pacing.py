@@ -7,12 +7,16 @@ short); the proof is its number of 429s, not a stopwatch.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.domain.common import FixedClock
 from bot.teams.ratelimit import RateLimits, Window
 from tests.support import cards
 from tests.support.connector import ConnectorLimits, deliver, delivery_rig
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from bot.domain.common import FixedClock
 
 # Teams' shape (a short window and a longer one per chat, one per tenant), made small.
 CONNECTOR = ConnectorLimits(

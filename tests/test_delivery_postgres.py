@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,7 +20,6 @@ from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState
 from bot.domain.panel import Role
 from bot.kernel import notify
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import RateLimits, Window
@@ -29,6 +28,11 @@ from storage import migrate_async, open_storage
 from tests.contract.conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
 from tests.support import cards
 from tests.support.connector import ConnectorLimits, start_connector
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from bot.kernel.ports import Storage
 
 pytestmark = pytest.mark.postgres
 

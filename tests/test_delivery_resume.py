@@ -9,17 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.domain.common import FixedClock
 from bot.domain.delivery import DeliveryState
 from storage import open_storage
 from tests.conftest import NOW
 from tests.support import cards
 from tests.support.connector import QUICK, Fault, deliver, delivery_rig
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from bot.domain.common import FixedClock
 
 
 async def wait_until(condition: Callable[[], bool], *, within: float = 10.0) -> None:

@@ -226,9 +226,9 @@ def test_a_panel_formats_case_references() -> None:
 
 def test_naive_datetimes_are_refused_everywhere() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        Panel(name="R", team_id="t", tenant_id="x", created_at=datetime(2026, 1, 1))
+        Panel(name="R", team_id="t", tenant_id="x", created_at=datetime(2026, 1, 1))  # noqa: DTZ001
     with pytest.raises(ValueError, match="timezone-aware"):
-        FixedClock(datetime(2026, 1, 1))
+        FixedClock(datetime(2026, 1, 1))  # noqa: DTZ001 (naive on purpose: it must be refused)
 
 
 def test_a_delivery_moves_from_queued_to_sent_counting_attempts() -> None:

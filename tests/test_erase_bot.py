@@ -4,20 +4,22 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.referral import Child
 from bot.domain.retention import ERASED
-from bot.settings import Settings
 from cards.dataprotection import ERASE_BUTTON, PREVIEW_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest
 from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support import governance as g
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 ROSA = "Rosa Lindqvist 1986-09-02"
 REASON = "Erasure request under UK GDPR Art. 17, letter of 3 Nov 2026"

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
@@ -36,10 +34,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.util import await_only
 
 from bot.demo import seed_demo
-from bot.domain.common import FixedClock
 from bot.domain.referral import ReferralStatus
 from bot.features.referrals import triage
-from bot.kernel.ports import Storage
 from cards.kit import card_text
 from storage import SqlStorage, open_storage
 from tests.conftest import BotUnderTest, Connector, start_bot
@@ -49,6 +45,13 @@ from tests.support import cards
 from tests.support.world import Backend, opened, serving
 from tests.test_meeting_run_bot import MEETING_CHAT, group_invoke, group_message
 from tests.test_triage_bot import REFERENCE, agency_id, triage_card
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
+
+    from bot.domain.common import FixedClock
+    from bot.kernel.ports import Storage
 
 TRY_AGAIN = "Sorry, something went wrong on my side and nothing was changed. Please try again"
 # What the turn may keep when it fails: the id of the activity (so that Teams' redelivery of

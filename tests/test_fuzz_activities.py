@@ -31,11 +31,10 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -44,10 +43,7 @@ from hypothesis import strategies as st
 from bot.app import build_router
 from bot.bench.connector import ConnectorLimits
 from bot.demo import seed_demo
-from bot.domain.common import FixedClock
-from bot.kernel.ports import Storage
 from storage import SqlStorage
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support.world import connecting, serving
 from tests.test_isolation import (
@@ -58,6 +54,13 @@ from tests.test_isolation import (
     panel_ids,
     seed_second_panel,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from bot.domain.common import FixedClock
+    from bot.kernel.ports import Storage
+    from tests.conftest import BotUnderTest
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisWarning")
 

@@ -4,12 +4,12 @@ card of the gallery, and the queued channel posts and replies it turns away."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.app import build_router
 from bot.domain.audit import AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.gate import (
     SHARED_CHAT_KINDS,
     Finding,
@@ -23,13 +23,16 @@ from bot.gallery import gallery
 from bot.kernel.channel_gate import SENT_PRIVATELY, kind_of
 from bot.kernel.channel_gate import judge as judge_post
 from bot.kernel.notify import card_to_channel
-from bot.kernel.ports import Storage
 from cards.kit import Card, card_text
 from cards.triage import ChannelNoticeView, render_channel_notice
 from tests.conftest import NOW, Connector
 from tests.support import governance as g
 from tests.support.world import World, serving
 from tests.test_card_invariants import GALLERY_SUBJECTS, demo_subject_names
+
+if TYPE_CHECKING:
+    from bot.domain.common import FixedClock
+    from bot.kernel.ports import Storage
 
 TODAY = date(2026, 11, 20)
 NAMES = SubjectNames(["Margaret Ellison", "Kyle Dawson", "KD", "Rosa Lindqvist", "Ann May"])

@@ -7,7 +7,7 @@ own keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -58,6 +58,9 @@ from cards.membership import (
 )
 from cards.panels import PANEL_ID
 from cards.verbs import REFERENCE_KEY, Verb
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 NIA = "5b0c7a1e-2d3f-4a5b-8c6d-7e8f9a0b1c2d"
 

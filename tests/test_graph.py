@@ -8,17 +8,14 @@ and forget the links in the in-memory storage.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
-from bot.domain.meeting import Meeting
 from bot.features.meetings import calendar
 from bot.features.meetings.calendar import Calendar, CalendarConfig
 from bot.graph import GraphClient, GraphSettings
@@ -32,6 +29,12 @@ from tests.support.fake_graph import (
     start_fake_graph,
 )
 from tests.support.world import NOW, World, demo_world
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Coroutine
+    from pathlib import Path
+
+    from bot.domain.meeting import Meeting
 
 LONDON = ZoneInfo("Europe/London")
 STARTS = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)

@@ -7,9 +7,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import pytest
@@ -19,9 +18,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from bot.app import create_app
 from bot.settings import Settings
 from storage import open_storage
-from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
 from tests.support.world import serving
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from tests.conftest import BotUnderTest, Connector
 
 APP_ID = "0b7c9f2e-5d4a-4c1b-9e8f-1a2b3c4d5e6f"
 

@@ -8,7 +8,7 @@ Every person, address and date of birth here is invented.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -16,7 +16,6 @@ from bot.domain.referral import Referral, ReferralStatus
 from bot.features.referrals.notices import ReferralEvent, tell_referrer
 from cards.kit import card_text
 from cards.verbs import Verb
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import governance as g
@@ -33,6 +32,9 @@ from tests.test_intake_service import (
     subtitle,
     triage_calls,
 )
+
+if TYPE_CHECKING:
+    from tests.conftest import BotUnderTest
 
 __all__ = ["triage_calls"]  # the fixture, shared with the service tests
 

@@ -8,10 +8,9 @@ Every person, address and date of birth here is invented.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -19,7 +18,6 @@ from bot.app import make_deps
 from bot.domain.delivery import ConversationKind, OutgoingDelivery
 from bot.domain.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.domain.intake_rules import F, risk_field
-from bot.domain.panel import Panel
 from bot.domain.referral import (
     DeclineReason,
     Referral,
@@ -32,12 +30,17 @@ from bot.features.referrals import intake, triage
 from bot.features.referrals.notices import ReferralEvent, tell_referrer
 from bot.kernel.config import load_risk_matrix
 from bot.kernel.dispatch import run_command, run_verb
-from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import Reply, Router
 from cards.kit import card_text
 from cards.verbs import Verb
 from tests.support import cards
 from tests.support.world import NOW, World, demo_world
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bot.domain.panel import Panel
+    from bot.kernel.ports import UnitOfWork
 
 MATRIX = load_risk_matrix()
 

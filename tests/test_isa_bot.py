@@ -4,9 +4,9 @@ version asking everyone again, and the detail it holds back until accepted."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditVerb
-from bot.domain.delivery import OutgoingDelivery
 from bot.domain.panel import Role
 from bot.features.governance.agreement import CHANGED_MEANWHILE, suggested_version
 from bot.features.referrals import triage
@@ -15,6 +15,9 @@ from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest
 from tests.support import cards
 from tests.support import governance as g
+
+if TYPE_CHECKING:
+    from bot.domain.delivery import OutgoingDelivery
 
 
 async def queued(bot: BotUnderTest) -> list[OutgoingDelivery]:

@@ -17,10 +17,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -30,18 +29,22 @@ from bot.app import build_router
 from bot.bench.connector import ConnectorLimits
 from bot.domain.action import Action, InformationRequest
 from bot.domain.case import Case
-from bot.domain.common import Clock
 from bot.domain.meeting import Meeting
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.referral import Consent, Criteria, Referral, ReferralStatus, Subject, SubjectRole
 from bot.domain.risk import RiskLevel
-from bot.kernel.ports import Storage
-from cards.kit import Card
 from storage import SqlStorage
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support.world import Connector, connecting
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from bot.domain.common import Clock
+    from bot.kernel.ports import Storage
+    from cards.kit import Card
+    from tests.conftest import BotUnderTest
 
 ZONE = ZoneInfo("Europe/London")
 B_TENANT = "1c7e0d54-8a3b-4f2e-9d61-3b5a7c9e0f12"  # invented

@@ -113,7 +113,10 @@ def test_an_unmet_action_is_escalated_or_cancelled_recording_why() -> None:
 def test_attendance_needs_an_aware_time() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         Attendance(
-            panel_id="p", meeting_id="m", member_id="x", acknowledged_at=datetime(2026, 12, 8)
+            panel_id="p",
+            meeting_id="m",
+            member_id="x",
+            acknowledged_at=datetime(2026, 12, 8),  # noqa: DTZ001 (naive on purpose: it must be refused)
         )
 
 

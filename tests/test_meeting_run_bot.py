@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,11 +22,13 @@ from docx import Document
 from bot.features.meetings import minutes
 from bot.settings import Settings
 from cards.kit import Card, card_text
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import governance as g
 from tests.support.world import AAD, PERSONAL
+
+if TYPE_CHECKING:
+    from tests.conftest import BotUnderTest
 
 GROUP_CHAT = "19:riverside-group-chat@thread.v2"
 MEETING_CHAT = "19:meeting_NzY4ZGYxMmMtMjQ1Ny00@thread.v2"

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.domain.action import Action
-from bot.domain.common import FixedClock
-from bot.domain.delivery import OutgoingDelivery
 from cards.kit import Card, card_text
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support.world import AAD
 from tests.test_meeting_run_bot import group_invoke, group_message
+
+if TYPE_CHECKING:
+    from bot.domain.action import Action
+    from bot.domain.common import FixedClock
+    from bot.domain.delivery import OutgoingDelivery
+    from tests.conftest import BotUnderTest
 
 DECEMBER = datetime(2026, 12, 8, 10, 5, tzinfo=UTC)
 JANUARY = datetime(2027, 1, 12, 10, 5, tzinfo=UTC)

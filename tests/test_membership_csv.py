@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,11 +17,13 @@ from bot.features.governance.membership import (
     parse_members_csv,
 )
 from bot.kernel.dispatch import permit
-from bot.kernel.ports import Storage
-from bot.kernel.router import Deps, Request
 from cards.kit import card_text
 from tests.support import governance as g
 from tests.support.world import demo_world
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
+    from bot.kernel.router import Deps, Request
 
 AGENCIES = {"riverside police": "a-police", "riverside homes (housing)": "a-housing"}
 HEADER = "name,email,aad_object_id,agency,roles\n"

@@ -3,8 +3,7 @@ file fetched from a real (local) HTTP server within limits."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -12,6 +11,9 @@ from aiohttp.test_utils import TestServer
 from botbuilder.schema import Activity
 
 from bot.teams.files import FILE_DOWNLOAD_INFO, FileRefused, FileUpload, fetch_text, uploads_of
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 # The test server is on loopback over plain HTTP, which the bot never fetches from unless a
 # test opts in like this (tests/security/test_files.py shows that it refuses it otherwise).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,13 +16,15 @@ from bot.domain.audit import AuditVerb
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.meeting import MeetingStatus
-from bot.domain.minutes import Minutes
 from bot.features.meetings import agenda, meeting_run, minutes
 from bot.kernel.links import Links, Purpose
 from bot.kernel.router import Router
 from cards.kit import card_text
 from tests.support import cards
 from tests.support.world import NOW, World, demo_world
+
+if TYPE_CHECKING:
+    from bot.domain.minutes import Minutes
 
 GROUP = ConversationKind.GROUP_CHAT
 SECRET = "minutes-test-secret"

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.app import make_deps
 from bot.domain.delivery import DeliveryState, OutgoingDelivery
-from bot.domain.panel import Member
 from bot.kernel import notify
 from bot.settings import Settings
 from bot.teams.outbox import OutboxDispatcher
 from bot.teams.web import make_adapter
 from cards.kit import build, paragraph
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support.connector import QUICK
 from tests.support.world import LATER
+
+if TYPE_CHECKING:
+    from bot.domain.panel import Member
+    from tests.conftest import BotUnderTest
 
 CARD = build([paragraph("Your action is due on Monday.")])
 

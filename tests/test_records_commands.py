@@ -7,8 +7,8 @@ own keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -42,6 +42,9 @@ from cards.dataprotection import (
     TOKEN_KEY,
 )
 from cards.stats import QUARTER_KEY
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ROSA = {NAME_ID: "Rosa  Lindqvist", BIRTH_DATE_ID: "1986-09-02", POSTCODE_ID: ""}
 

@@ -9,16 +9,18 @@ referrer Aisha Bello and the pending referral RF-…-0049.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.features.referrals import triage
 from cards.verbs import REQUEST_ID_KEY
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.test_intake_bot import AISHA
 from tests.test_triage_bot import REFERENCE, agency_id, invoke, queued, triage_card
+
+if TYPE_CHECKING:
+    from tests.conftest import BotUnderTest
 
 Row = tuple[AuditVerb, str, str | None, str | None, str | None, str | None]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,9 +13,11 @@ from bot.app import make_deps
 from bot.demo import seed_demo
 from bot.domain.common import FixedClock
 from bot.features.actions import reminders
-from bot.kernel.ports import Storage
 from storage import migrate_async, open_storage
 from tests.contract.conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 pytestmark = pytest.mark.postgres
 

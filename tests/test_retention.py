@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,9 +30,11 @@ from bot.domain.retention import (
 from bot.domain.stats import Quarter
 from bot.features.records import dataprotection
 from bot.features.records.views import quarter_figures
-from bot.kernel.router import Deps
 from storage import MemoryStorage
 from tests.support.dataprotection import NOW, History, rosa, seed_history, years_ago
+
+if TYPE_CHECKING:
+    from bot.kernel.router import Deps
 
 PERSONAL = (
     "Rosa",

@@ -6,15 +6,13 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from docx import Document
 
 from bot.domain.audit import AuditVerb
-from bot.domain.common import FixedClock
 from bot.domain.panel import Role
-from bot.kernel.ports import Storage
-from bot.settings import Settings
 from cards.dataprotection import DOCX_BUTTON, FIND_BUTTON, JSON_BUTTON
 from cards.kit import card_text, teams_findings
 from tests.conftest import NOW, BotUnderTest, Connector
@@ -22,6 +20,11 @@ from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support import governance as g
 from tests.support.world import serving
+
+if TYPE_CHECKING:
+    from bot.domain.common import FixedClock
+    from bot.kernel.ports import Storage
+    from bot.settings import Settings
 
 ROSA = "Rosa Lindqvist 1986-09-02"
 

@@ -205,7 +205,7 @@ def test_a_schedule_defaults_to_london_and_may_name_another_zone() -> None:
 def test_next_meetings_needs_an_aware_time() -> None:
     schedule = schedule_from_data({"rule": "second Tuesday"})
     with pytest.raises(ValueError, match="aware"):
-        next_meetings(schedule, datetime(2026, 1, 1))
+        next_meetings(schedule, datetime(2026, 1, 1))  # noqa: DTZ001 (naive on purpose: it must be refused)
 
 
 @pytest.mark.parametrize(

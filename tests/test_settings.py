@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_defaults_are_local_mode_on_a_sqlite_file(tmp_path: Path) -> None:

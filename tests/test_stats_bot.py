@@ -6,18 +6,21 @@ from __future__ import annotations
 import csv
 import io
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.domain.audit import AuditVerb
-from bot.domain.common import FixedClock
-from bot.settings import Settings
 from cards.kit import card_text, teams_findings
 from cards.stats import CSV_BUTTON, NEXT_BUTTON, PREVIOUS_BUTTON
 from tests.conftest import NOW, BotUnderTest
 from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support import governance as g
+
+if TYPE_CHECKING:
+    from bot.domain.common import FixedClock
+    from bot.settings import Settings
 
 
 @pytest.fixture

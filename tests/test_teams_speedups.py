@@ -6,13 +6,16 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
 from msrest.universal_http.requests import ClientRetryPolicy
 
 from bot.app import create_app
 from bot.settings import Settings
 from storage import MemoryStorage
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MSREST_SAFE_CODES = [i for i in range(500) if i != 408] + [501, 505]

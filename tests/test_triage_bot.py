@@ -13,12 +13,10 @@ on it.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bot.domain.case import Case
-from bot.domain.delivery import OutgoingDelivery
 from bot.domain.referral import ReferralStatus
 from bot.features.referrals import triage
 from cards.kit import card_text
@@ -26,6 +24,10 @@ from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import governance as g
+
+if TYPE_CHECKING:
+    from bot.domain.case import Case
+    from bot.domain.delivery import OutgoingDelivery
 
 DANIEL = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d04"
 AISHA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d05"

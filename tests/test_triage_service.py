@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.app import build_router, make_deps
 from bot.domain.action import InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
-from bot.domain.case import Case
 from bot.domain.errors import NotAllowed
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, Member, Panel, Role
@@ -43,6 +42,9 @@ from bot.kernel.dispatch import run_verb
 from cards.kit import card_text
 from tests.support import cards
 from tests.support.world import AISHA, DANIEL, GEMMA, HOUSING, NOW, PRIYA, TOM, World, demo_world
+
+if TYPE_CHECKING:
+    from bot.domain.case import Case
 
 MARCUS = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d06"
 MATRIX = load_risk_matrix()

@@ -37,7 +37,7 @@ class EchoBot(ActivityHandler):  # type: ignore[misc]
         text = turn_context.activity.text if isinstance(turn_context.activity.text, str) else ""
         await turn_context.send_activity(f"echo: {text[:200]}")
 
-    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:  # noqa: ARG002
         return InvokeResponse(
             status=200,
             body={

@@ -194,11 +194,19 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         text = await files.fetch_text(upload.download_url, hosts=self._file_hosts)
         return await membership.import_members(request, self._deps, text, upload.name)
 
-    async def on_teams_meeting_start_event(self, meeting: Any, turn_context: TurnContext) -> None:
+    async def on_teams_meeting_start_event(
+        self,
+        meeting: Any,  # noqa: ARG002 (botbuilder's signature; the activity says which meeting)
+        turn_context: TurnContext,
+    ) -> None:
         """Teams says the panel's meeting started: post the confidentiality card."""
         await self._meeting_event(turn_context, meeting_run.meeting_started)
 
-    async def on_teams_meeting_end_event(self, meeting: Any, turn_context: TurnContext) -> None:
+    async def on_teams_meeting_end_event(
+        self,
+        meeting: Any,  # noqa: ARG002 (botbuilder's signature; the activity says which meeting)
+        turn_context: TurnContext,
+    ) -> None:
         """Teams says the meeting ended: draft the minutes."""
         await self._meeting_event(turn_context, meeting_run.meeting_ended)
 

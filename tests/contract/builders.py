@@ -7,7 +7,7 @@ survive a round trip through a database that stores UTC.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.action import (
@@ -36,7 +36,9 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
-from bot.kernel.ports import Storage
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 LONDON = ZoneInfo("Europe/London")
 T0 = datetime(2026, 6, 15, 10, 0, 30, 123456, tzinfo=LONDON)

@@ -11,15 +11,19 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
 
-from bot.kernel.ports import Storage
 from storage import MemoryStorage, SqlStorage, migrate_async, open_storage
 from storage.sql.engine import create_engine
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from bot.kernel.ports import Storage
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

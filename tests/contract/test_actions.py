@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.domain.action import ActionStatus, InformationRequest, RequestStatus
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 
 async def test_an_action_comes_back_with_every_field_and_its_updates(storage: Storage) -> None:

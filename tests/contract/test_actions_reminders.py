@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,11 +14,13 @@ from bot.domain.action import RequestStatus
 from bot.domain.common import new_id
 from bot.domain.delivery import DeliveryState
 from bot.domain.reminders import ActionCardCopy, ReminderKind, SentReminder
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 from storage.inventory import emptied_payload
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 
 def reminder(panel_id: str, **fields: object) -> SentReminder:

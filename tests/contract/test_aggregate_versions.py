@@ -11,22 +11,25 @@ otherwise.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.case import Case, CaseStatus
 from bot.domain.meeting import Meeting, MeetingStatus
-from bot.domain.panel import Panel
 from bot.domain.risk import RiskLevel
 from bot.kernel.ports import StaleVersion, Storage, UnitOfWork
 from storage import MemoryStorage
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from bot.domain.panel import Panel
 
 # Ample time for a waiting save to finish once the other unit ends.
 WAIT_LIMIT = 10

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bot.domain.audit import AuditVerb
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation, SqlStorage
 
 from . import builders as make
-from .conftest import Backends
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
+
+    from .conftest import Backends
 
 
 async def test_an_events_trail_comes_back_oldest_first_with_every_field(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.domain.case import CaseStatus, ClosureReason
 from bot.domain.risk import RiskLevel
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 
 async def test_a_case_comes_back_with_every_field_and_its_invited_agencies(

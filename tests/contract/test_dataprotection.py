@@ -5,13 +5,16 @@ one person, rewriting an action's text, subject access searches, and the figures
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.case import CaseStatus
 from bot.domain.referral import Child, ReferralStatus
 from bot.domain.retention import Person, SubjectAccessExport
-from bot.kernel.ports import Storage
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 ZOE = Person("zoe o'brien smith", date(1984, 2, 29))  # the builders' first subject
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.domain.delivery import ConversationKind, DeliveryState, OutgoingDelivery
-from bot.domain.panel import Panel
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.domain.panel import Panel
+    from bot.kernel.ports import Storage
 
 
 def era(year: int) -> datetime:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,11 +16,13 @@ from bot.domain.delivery import DeliveryState, OutgoingDelivery
 from bot.domain.referral import Child, ReferralStatus
 from bot.domain.reminders import ActionCardCopy
 from bot.domain.retention import ERASED, Person, SubjectAccessExport
-from bot.kernel.ports import Storage
 from storage import MemoryStorage
 from storage.sql.models import SubjectAccessExportRow
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 # Revision 0010: a search may have no date of birth, and keeps a postcode instead.
 WITHOUT_BIRTH_DATE = "postcode" in SubjectAccessExportRow.__table__.c

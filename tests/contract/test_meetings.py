@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, MeetingStatus
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 
 async def test_a_meeting_comes_back_with_every_field_and_saving_again_updates_it(

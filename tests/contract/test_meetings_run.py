@@ -5,9 +5,8 @@ in-memory fake, SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, select, text
@@ -16,13 +15,18 @@ from bot.domain.case import CaseStatus
 from bot.domain.errors import Conflict
 from bot.domain.meeting import AgendaItemKind, Attendance, MeetingStatus
 from bot.domain.minutes import ActionLine, AttendanceLine, CaseMinutes, Minutes, UnmetOutcome
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation, SqlStorage, open_storage
 from storage.sql.engine import create_engine
 
 from . import builders as make
 from .conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
 from .test_migrations import Database
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from bot.kernel.ports import Storage
 
 
 def attendance(meeting_id: str, panel_id: str, **fields: object) -> Attendance:
@@ -37,7 +41,7 @@ def attendance(meeting_id: str, panel_id: str, **fields: object) -> Attendance:
 
 
 def minutes_of(meeting_id: str, panel_id: str) -> Minutes:
-    minutes = Minutes(
+    return Minutes(
         panel_id=panel_id,
         meeting_id=meeting_id,
         meeting_starts_at=make.at(days=10),
@@ -64,7 +68,6 @@ def minutes_of(meeting_id: str, panel_id: str) -> Minutes:
         unmet=[UnmetOutcome("a0", "NB-2026-000", "Serve a warning", "Police", "Escalated.")],
         other_business=["Board figures"],
     )
-    return minutes
 
 
 async def test_a_meeting_under_way_comes_back_with_its_new_state(storage: Storage) -> None:

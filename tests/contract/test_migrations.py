@@ -3,16 +3,13 @@ keep the data already stored when a database is upgraded."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Connection, MetaData, Table, func, insert, inspect, select, text
-from sqlalchemy.sql.dml import Insert
 
 from bot.domain.referral import ReferralStatus
 from storage import migrate_async, open_storage
@@ -23,6 +20,12 @@ from storage.sql.models import Base, MemberRow, PanelRow, ReferralRow, SubjectRo
 
 from . import builders as make
 from .conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from sqlalchemy.sql.dml import Insert
 
 TABLES = {
     "panels",

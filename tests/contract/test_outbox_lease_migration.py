@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic import command
@@ -19,6 +17,10 @@ from storage.sql.models import Base, OutboxRow, PanelRow
 
 from . import builders as make
 from .conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 LEASE_COLUMNS = {"claimed_at", "resumed"}
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import ast
 import inspect
-from collections.abc import Iterator
 from pathlib import Path
-from typing import get_type_hints
+from typing import TYPE_CHECKING, get_type_hints
 
 from bot.kernel import ports
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SUITE = Path(__file__).parent
 ALL_BACKENDS_FIXTURE = "storage"

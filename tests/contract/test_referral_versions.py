@@ -9,18 +9,20 @@ committed, and at `commit` otherwise.
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pytest
 
 from bot.domain.errors import Conflict
-from bot.domain.panel import Panel
 from bot.domain.referral import Referral, ReferralStatus
-from bot.kernel.ports import Storage, UnitOfWork
 from storage import MemoryStorage, SqlStorage
 from storage.errors import STALE_REFERRAL
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.domain.panel import Panel
+    from bot.kernel.ports import Storage, UnitOfWork
 
 STALE = "Someone else changed this referral a moment ago. Look at it again before you act."
 

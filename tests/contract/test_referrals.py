@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,10 +15,12 @@ from bot.domain.referral import (
     normalise_name,
     normalise_postcode,
 )
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 
 async def test_a_referral_comes_back_with_every_field_its_subjects_and_children(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -12,6 +12,9 @@ from sqlalchemy import text
 from storage import default_sqlite_url, migrate, open_storage
 from storage.schema import alembic_config
 from storage.sql.engine import async_url
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
-from bot.kernel.ports import Storage
 from storage import ConstraintViolation
 
 from . import builders as make
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 
 async def test_uncommitted_changes_are_invisible_to_another_unit_of_work(storage: Storage) -> None:

@@ -14,14 +14,16 @@ session fixtures they share.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
 
 from . import harness
 from .harness import BotServer, Chat, HarnessError, Playground, PlaygroundPool, Shots
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 _REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
@@ -141,7 +143,7 @@ async def pages(
             try:
                 await shots.take(page, "failure")
             except Exception as exc:  # a crashed page must not hide the test's own failure
-                print(f"no failure screenshot: {exc}")
+                print(f"no failure screenshot: {exc}")  # noqa: T201 (in the test report)
     for context in contexts:
         await context.close()
 

@@ -14,8 +14,7 @@ app serves the actions feature like every other (bot.features.FEATURES).
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -23,6 +22,9 @@ from playwright.async_api import expect
 
 from . import harness
 from .harness import BotServer, Chat, PlaygroundPool, Shots
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 

@@ -17,18 +17,28 @@ from __future__ import annotations
 import csv
 import io
 import urllib.request
-from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import expect
 
-from .harness import Chat
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from .harness import Chat
+
+
+def today() -> date:
+    """Today in the panel's time zone (the bot under test runs on the real clock)."""
+    return datetime.now(ZoneInfo("Europe/London")).date()
+
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 STEP = 25.0
-CASE = f"CM-{date.today().year}-014"
+CASE = f"CM-{today().year}-014"
 RECOVERY = "Riverside Recovery (drug and alcohol)"
 SPOC = "SPOC (single point of contact)"
 NOT_INVOLVED = (
@@ -106,7 +116,7 @@ async def test_need_to_know_refuses_then_opens_and_the_coordinator_reads_trail_a
     await priya.shot("audit-trail", trail)
 
     # 4. And the quarter's figures: bars, and the CSV behind the card's link.
-    quarter = _quarter(date.today())
+    quarter = _quarter(today())
     await priya.send("stats")
     figures = await priya.wait_for_card(f"Panel statistics, {quarter}")
     await expect(figures).to_contain_text("Referrals received")
@@ -121,7 +131,7 @@ async def test_need_to_know_refuses_then_opens_and_the_coordinator_reads_trail_a
 
     # The figures of the quarter before, from the card's button.
     await priya.click_card_button("Previous quarter", figures)
-    earlier = date.today().replace(day=1)
+    earlier = today().replace(day=1)
     previous = (
         f"{earlier.year - 1}-Q4"
         if quarter.endswith("Q1")

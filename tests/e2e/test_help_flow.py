@@ -7,12 +7,15 @@ Sam Whitfield is in the Playground's tenant but on no panel.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.async_api import expect
 
-from .harness import Chat
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from .harness import Chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 

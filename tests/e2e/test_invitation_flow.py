@@ -8,7 +8,7 @@ him the invitation and nothing of the panel until he joins; then it speaks for t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.async_api import expect
@@ -17,7 +17,10 @@ from bot.demo import DEMO_TEAM
 from bot.domain.panel import Member, Role
 from storage import open_storage
 
-from .harness import BotServer, Chat
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from .harness import BotServer, Chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 

@@ -29,15 +29,17 @@ import io
 import re
 import urllib.request
 import warnings
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from docx import Document
 from playwright.async_api import expect
 
-from .harness import Chat
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from .harness import Chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -56,7 +58,7 @@ SUMMARY = "Threats at the door continue; Housing and the police visit together t
 
 def _day(label: str) -> date:
     """ "Tue 8 Dec 2026" as a date."""
-    return datetime.strptime(label, "%a %d %b %Y").date()
+    return datetime.strptime(label, "%a %d %b %Y").date()  # noqa: DTZ007 (a date, no time)
 
 
 def _label(day: date) -> str:

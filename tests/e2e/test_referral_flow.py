@@ -13,16 +13,27 @@ has opened their chat with the bot. Every person in it is invented.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import expect
 
-from bot.domain.risk import RiskItem
 from bot.kernel.config import load_risk_matrix
 
-from .harness import Chat
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from bot.domain.risk import RiskItem
+
+    from .harness import Chat
+
+
+def today() -> date:
+    """Today in the panel's time zone (the bot under test runs on the real clock)."""
+    return datetime.now(ZoneInfo("Europe/London")).date()
+
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -106,7 +117,7 @@ async def test_a_referrer_corrects_her_mistakes_the_coordinator_accepts_and_hous
     # Subjects: a victim born in the future, at a postcode that is not one.
     await expect(aisha.field(intake, "Role *")).to_have_value("Victim")
     await aisha.fill(intake, "Full name *", VICTIM)
-    await aisha.fill_date(intake, "Date of birth", f"{date.today().year + 1}-04-02")
+    await aisha.fill_date(intake, "Date of birth", f"{today().year + 1}-04-02")
     await aisha.fill(intake, "Address", "7 Ferry Road, Riverside")
     await aisha.fill(intake, "Postcode", "RV1 4Q")
     await aisha.fill(intake, "Vulnerabilities", "Lives alone; hard of hearing")

@@ -13,11 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -57,6 +56,9 @@ from bot.kernel.router import Caller, Reply, Request, Router, Where
 from cards.verbs import Verb
 from storage import SqlStorage, migrate_async, open_storage
 from tests.conftest import NOW
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 A_TEAM = "19:zqx-panel-a-team@thread.tacv2"
 B_TEAM = "19:zqx-panel-b-team@thread.tacv2"

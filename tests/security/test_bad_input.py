@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.teams.web import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_too_deep
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
+
+if TYPE_CHECKING:
+    from tests.conftest import BotUnderTest
 
 # Every invoke name botbuilder's TeamsActivityHandler (and ActivityHandler) dispatches, and
 # some it does not know.

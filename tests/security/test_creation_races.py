@@ -10,18 +10,21 @@ RF-…-0004") before either writes: the unlucky interleaving, every time. The st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.demo import seed_demo
-from bot.domain.common import FixedClock
-from bot.kernel.ports import Storage, UnitOfWork
 from bot.settings import Settings
-from tests.conftest import BotUnderTest, Connector
 from tests.support import governance as g
 from tests.support.world import serving
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from bot.domain.common import FixedClock
+    from bot.kernel.ports import Storage, UnitOfWork
+    from tests.conftest import BotUnderTest, Connector
 
 NEW_TEAM = "19:eastborough-cmarac@thread.tacv2"
 NIA = "5a6b7c8d-0000-4000-8000-0000000000e1"

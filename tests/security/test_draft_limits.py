@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.intake_rules import MAX_CHOICE, MAX_TEXT, F, risk_field
 from cards.verbs import Verb
-from tests.conftest import BotUnderTest
 from tests.test_intake_bot import click, start, stored
+
+if TYPE_CHECKING:
+    from tests.conftest import BotUnderTest
 
 
 def _draft_size(inputs: dict[str, Any]) -> int:

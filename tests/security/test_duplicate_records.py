@@ -5,15 +5,18 @@ whether the clash shows when saving or when committing."""
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.domain.errors import Conflict
-from bot.domain.panel import Panel
 from bot.kernel.ports import AlreadyExists, Storage, UnitOfWork
 from storage import ConstraintViolation
 from tests.contract import builders as make
 from tests.contract.conftest import backends, storage
+
+if TYPE_CHECKING:
+    from bot.domain.panel import Panel
 
 __all__ = ["backends", "storage"]  # the contract suite's fixtures: every backend
 

@@ -14,30 +14,34 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import JSON, Date, LargeBinary, String, Text, inspect, text
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.domain.referral import normalise_name
-from bot.kernel.ports import Storage
-from bot.settings import Settings
 from cards.kit import Card, card_text
 from cards.verbs import Verb
 from storage import SqlStorage
 from storage.inventory import NO_PERSONAL_DATA, Kind, subject_holdings, unlisted
 from storage.sql.models import Base
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import dataprotection as dp
 from tests.support.world import AAD
 from tests.test_intake_service import CONSENT, REVIEW, RISK_SOME
 from tests.test_meeting_run_bot import group_invoke, group_message
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.kernel.ports import Storage
+    from bot.settings import Settings
+    from tests.conftest import BotUnderTest
 
 NAME = "Ottoline Fairweather-Quist"
 ALIAS = "Lina Quist"

@@ -3,13 +3,15 @@ starts only on loopback, unless the operator says in so many words that it is a 
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
 
 from bot.__main__ import is_loopback, main
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP_ID = "0b7c9f2e-5d4a-4c1b-9e8f-1a2b3c4d5e6f"
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aiohttp import web
@@ -33,9 +32,13 @@ from bot.teams.files import (
     public_address,
 )
 from cards.kit import card_text
-from tests.conftest import BotUnderTest
 from tests.support import activities as acts
 from tests.test_membership_csv import world
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+
+    from tests.conftest import BotUnderTest
 
 CSV = "name,email,aad_object_id,agency,roles\n"
 FILE_HOST = "contoso-my.sharepoint.com"

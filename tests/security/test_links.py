@@ -13,16 +13,13 @@ Fri 20 Nov 2026 10:00 UTC. Every name is invented.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from yarl import URL
@@ -37,14 +34,21 @@ from bot.features.meetings import calendar, minutes, minutes_config
 from bot.features.records import dataprotection, dataprotection_config, stats, stats_config
 from bot.kernel.feature import Setup
 from bot.kernel.links import LIFETIMES, MAX_TOKEN_LENGTH, Links, Purpose
-from bot.kernel.ports import Storage
 from bot.settings import Settings, SettingsError
 from storage import migrate_async, open_storage
-from tests.conftest import Connector
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support.dataprotection import History, seed_history
 from tests.support.world import serve, start_bot
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from aiohttp.test_utils import TestClient
+
+    from bot.kernel.ports import Storage
+    from tests.conftest import Connector
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 PUBLIC_URL = "https://bot.example.org"

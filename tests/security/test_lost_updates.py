@@ -18,15 +18,12 @@ whose single writer lock the first turn holds from its first write.)
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.audit import AuditEvent, AuditVerb
-from bot.domain.common import FixedClock
-from bot.kernel.ports import Storage, UnitOfWork
 from bot.kernel.versions import STALE_DETAIL
 from bot.settings import Settings
 from cards.actions import MARK_DONE, SAVE_UPDATE
@@ -34,11 +31,17 @@ from cards.info_request import ANSWERED_TITLE, SEND_ANSWER
 from cards.kit import Card, card_text
 from cards.verbs import VERSION_KEY, Verb
 from tests import test_meeting_run_bot as run
-from tests.conftest import BotUnderTest, Connector
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import governance as g
 from tests.support.world import demo_world, serving
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from bot.domain.common import FixedClock
+    from bot.kernel.ports import Storage, UnitOfWork
+    from tests.conftest import BotUnderTest, Connector
 
 HOUSING = "Riverside Homes (Housing)"
 DONE_NOTE = "Camera fitted; tenant shown how to use it."

@@ -10,10 +10,9 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.app import make_deps
 from bot.bench.connector import (
@@ -26,16 +25,21 @@ from bot.bench.connector import (
     start_connector,
 )
 from bot.bench.fanout import Fleet, reminder_card, seed_spocs
-from bot.domain.common import FixedClock
-from bot.domain.delivery import ConversationRef, OutgoingDelivery
 from bot.domain.panel import Member, Role
 from bot.kernel import notify
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
-from bot.teams.ratelimit import RateLimits
 from bot.teams.web import make_adapter
 from storage import migrate_async, open_storage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+    from pathlib import Path
+
+    from bot.domain.common import FixedClock
+    from bot.domain.delivery import ConversationRef, OutgoingDelivery
+    from bot.kernel.ports import Storage
+    from bot.teams.ratelimit import RateLimits
 
 __all__ = [
     "BLOCKED_BY_USER",

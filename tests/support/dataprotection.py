@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.domain.action import Action, InformationRequest, RequestStatus
@@ -28,10 +28,12 @@ from bot.domain.referral import (
     SubjectRole,
 )
 from bot.domain.risk import RiskLevel
-from bot.kernel.ports import Storage
 from bot.settings import Settings
 from storage import MemoryStorage
 from tests.support.world import World
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 PUBLIC_URL = "https://bot.example.org"
 SECRET = "test-download-secret"

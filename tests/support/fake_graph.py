@@ -13,8 +13,7 @@ import itertools
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -22,6 +21,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 TENANT = "6f1c2a9e-3b7d-4e58-9a21-0c4d5e6f7a80"
 CLIENT_ID = "0b8c1d2e-1111-4222-8333-944455566677"

@@ -10,15 +10,17 @@ who accepted only version 1 of the agreement (version 2 is current), Aisha Bello
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.demo import DEMO_TEAM
 from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.panel import IsaAcceptance, Member, Panel, Role
-from bot.kernel.ports import Storage
 from tests.conftest import NOW, BotUnderTest
 from tests.support import activities as acts
 from tests.support.activities import TENANT, _base
+
+if TYPE_CHECKING:
+    from bot.kernel.ports import Storage
 
 PRIYA = acts.PRIYA
 TOM = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d02"

@@ -19,15 +19,12 @@ never accepted it; Sam Stranger is on no panel.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import DISPATCHER, build_router, create_app, make_deps
@@ -40,11 +37,18 @@ from bot.domain.meeting import AgendaItem, Meeting
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
 from bot.domain.referral import Referral
 from bot.kernel.dispatch import run_command, run_verb
-from bot.kernel.ports import Storage
 from bot.kernel.router import Caller, Deps, Reply, Request, Router, Where
 from bot.settings import Settings
 from storage import MemoryStorage, migrate_async, open_storage
 from tests.support.connector import ConnectorLimits, FakeConnector, start_connector
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Mapping
+    from pathlib import Path
+
+    from aiohttp import ClientResponse, web
+
+    from bot.kernel.ports import Storage
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday; London is on GMT
 # Far enough ahead that everything queued is due.
