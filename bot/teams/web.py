@@ -144,6 +144,8 @@ def teams_endpoint(
             return _problem(400, "The body is not an activity")
         if not _answerable(body):
             return _problem(400, "The activity names no conversation or service URL to answer")
+        if not _printable_ids(body):
+            return _problem(400, "The activity's ids must be printable text")
         try:
             activity = Activity().deserialize(body)
         except Exception:
@@ -221,6 +223,15 @@ def _answerable(body: dict[str, Any]) -> bool:
         and isinstance(service_url, str)
         and service_url.startswith(("https://", "http://"))
     )
+
+
+def _printable_ids(body: dict[str, Any]) -> bool:
+    """Whether the ids a reply is addressed by (the activity's, its conversation's) are
+    printable, as Teams' always are: a control character in one would reach the connector
+    in the reply's URL and fail the turn after the use case had run."""
+    conversation = body.get("conversation")
+    ids = [body.get("id"), conversation.get("id") if isinstance(conversation, dict) else None]
+    return all(value is None or (isinstance(value, str) and value.isprintable()) for value in ids)
 
 
 def _serialise(body: Any) -> Any:

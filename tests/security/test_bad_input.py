@@ -113,6 +113,29 @@ async def test_a_reasonable_depth_is_accepted(bot: BotUnderTest) -> None:
     assert status == 201
 
 
+@pytest.mark.parametrize("where", ["id", "conversation"])
+@pytest.mark.parametrize("control", ["\x00", "\x01", "\n", "\x7f", "\u2028"])
+async def test_an_activity_whose_ids_hold_control_characters_gets_a_400_and_changes_nothing(
+    bot: BotUnderTest, errors: list[logging.LogRecord], where: str, control: str
+) -> None:
+    activity = acts.personal_message(bot.service_url, "refer")
+    if where == "id":
+        activity["id"] = f"f:1{control}2"
+    else:
+        activity["conversation"] = {**activity["conversation"], "id": f"a:1{control}2"}
+    status, body = await _post_raw(bot, json.dumps(activity).encode())
+    assert status == 400
+    assert "printable" in json.dumps(body)
+    assert bot.connector.sent == []  # no reply, so no turn ran
+    assert _logged_errors(errors) == []
+    # The same activity with clean ids is answered (it was its ids, nothing else).
+    activity["id"] = "f:12"
+    activity["conversation"] = {**activity["conversation"], "id": "a:12"}
+    status, _ = await _post_raw(bot, json.dumps(activity).encode())
+    assert status == 201
+    assert bot.connector.sent
+
+
 def test_the_depth_scan_counts_structure_only() -> None:
     assert not json_too_deep(b'{"a": [1, {"b": "[[[[[[[[["}]}', 3)
     assert json_too_deep(b'{"a": [1, {"b": [[]]}]}', 3)
