@@ -42,8 +42,8 @@ from tests.conftest import BotUnderTest, Connector, start_bot
 from tests.contract.conftest import POSTGRES_URL
 from tests.support import activities as acts
 from tests.support import cards
+from tests.support.activities import MEETING_CHAT, group_invoke, group_message
 from tests.support.world import Backend, opened, serving
-from tests.test_meeting_run_bot import MEETING_CHAT, group_invoke, group_message
 from tests.test_triage_bot import REFERENCE, agency_id, triage_card
 
 if TYPE_CHECKING:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import itertools
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -25,75 +24,18 @@ from cards.kit import Card, card_text
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import governance as g
+from tests.support.activities import (
+    GROUP_CHAT,
+    MEETING_CHAT,
+    group_invoke,
+    group_message,
+)
 from tests.support.world import AAD, PERSONAL
 
 if TYPE_CHECKING:
     from tests.conftest import BotUnderTest
 
-GROUP_CHAT = "19:riverside-group-chat@thread.v2"
-MEETING_CHAT = "19:meeting_NzY4ZGYxMmMtMjQ1Ny00@thread.v2"
-TEAMS_MEETING = "MCMjMjg6Y29tbXVuaXR5LW1hcmFj"
 SECRET = "bot-test-secret"
-_ids = itertools.count(1)
-
-
-def group_message(
-    service_url: str, text: str, *, who: str, meeting: bool = False
-) -> dict[str, Any]:
-    """A message that mentions the bot in the Playground's group chat (no team there), or
-    in a Teams meeting's chat (a group chat whose channelData names the meeting)."""
-    channel_data: dict[str, Any] = {"tenant": {"id": acts.TENANT}}
-    if meeting:
-        channel_data["meeting"] = {"id": TEAMS_MEETING}
-    return {
-        "id": f"group-{next(_ids)}",
-        "channelId": "msteams",
-        "serviceUrl": service_url,
-        "timestamp": "2026-11-20T10:00:00.000Z",
-        "from": {"id": f"29:{AAD[who]}", "aadObjectId": AAD[who], "name": who},
-        "recipient": {"id": acts.BOT_ID, "name": "Community MARAC"},
-        "conversation": {
-            "id": MEETING_CHAT if meeting else GROUP_CHAT,
-            "conversationType": "groupChat",
-            "isGroup": True,
-            "tenantId": acts.TENANT,
-        },
-        "channelData": channel_data,
-        "locale": "en-GB",
-        "type": "message",
-        "text": f"<at>Community MARAC</at> {text}",
-        "entities": [
-            {
-                "type": "mention",
-                "text": "<at>Community MARAC</at>",
-                "mentioned": {"id": acts.BOT_ID, "name": "Community MARAC"},
-            }
-        ],
-    }
-
-
-def group_invoke(
-    service_url: str,
-    verb: str,
-    data: dict[str, Any],
-    *,
-    who: str,
-    activity_id: str | None = None,
-    meeting: bool = True,
-) -> dict[str, Any]:
-    """An Action.Execute click on a card in the meeting's chat (or the group chat)."""
-    activity = group_message(service_url, "", who=who, meeting=meeting)
-    activity.pop("entities")
-    activity.pop("text")
-    activity.update(
-        {
-            "id": activity_id or f"group-invoke-{next(_ids)}",
-            "type": "invoke",
-            "name": "adaptiveCard/action",
-            "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}},
-        }
-    )
-    return activity
 
 
 SETTINGS = Settings(public_url="https://bot.example.org", ics_signing_secret=SECRET)

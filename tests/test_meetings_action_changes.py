@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from cards.kit import Card, card_text
 from tests.support import activities as acts
 from tests.support import cards
+from tests.support.activities import group_invoke, group_message
 from tests.support.world import AAD
-from tests.test_meeting_run_bot import group_invoke, group_message
 
 if TYPE_CHECKING:
     from bot.domain.action import Action

@@ -29,9 +29,9 @@ from storage.sql.models import Base
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support import dataprotection as dp
+from tests.support.activities import group_invoke, group_message
 from tests.support.world import AAD
 from tests.test_intake_service import CONSENT, REVIEW, RISK_SOME
-from tests.test_meeting_run_bot import group_invoke, group_message
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

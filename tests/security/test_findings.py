@@ -26,13 +26,9 @@ from cards.verbs import Verb
 from tests.conftest import NOW, BotUnderTest
 from tests.support import cards
 from tests.support import governance as g
+from tests.support.activities import MEETING_CHAT, group_invoke, group_message
 from tests.support.world import PERSONAL
-from tests.test_meeting_run_bot import (
-    MEETING_CHAT,
-    SECRET,
-    group_invoke,
-    group_message,
-)
+from tests.test_meeting_run_bot import SECRET
 
 ADMIN = "5a6b7c8d-0000-4000-8000-0000000000a1"  # the deployment's administrator
 ATTACKER_TEAM = "19:aardvark-lookalike@thread.tacv2"  # sorts before Riverside by name

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from tests.support.world import AAD
+
 TENANT = "6f1c2a9e-3b7d-4e58-9a21-0c4d5e6f7a80"
 TEAM = "19:riverside-cmarac@thread.tacv2"
 BOT_ID = "28:marac-bot"
@@ -167,4 +169,71 @@ def bot_installed_in_team(service_url: str, *, team: str = TEAM) -> dict[str, An
         activity_id=None,
     )
     activity.update({"type": "conversationUpdate", "membersAdded": [{"id": BOT_ID}]})
+    return activity
+
+
+# ---- the group chat and the Teams meeting's chat ------------------------------------------
+
+GROUP_CHAT = "19:riverside-group-chat@thread.v2"
+MEETING_CHAT = "19:meeting_NzY4ZGYxMmMtMjQ1Ny00@thread.v2"
+TEAMS_MEETING = "MCMjMjg6Y29tbXVuaXR5LW1hcmFj"
+_group_ids = itertools.count(1)
+
+
+def group_message(
+    service_url: str, text: str, *, who: str, meeting: bool = False
+) -> dict[str, Any]:
+    """A message that mentions the bot in the Playground's group chat (no team there), or
+    in a Teams meeting's chat (a group chat whose channelData names the meeting)."""
+    channel_data: dict[str, Any] = {"tenant": {"id": TENANT}}
+    if meeting:
+        channel_data["meeting"] = {"id": TEAMS_MEETING}
+    return {
+        "id": f"group-{next(_group_ids)}",
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "timestamp": "2026-11-20T10:00:00.000Z",
+        "from": {"id": f"29:{AAD[who]}", "aadObjectId": AAD[who], "name": who},
+        "recipient": {"id": BOT_ID, "name": "Community MARAC"},
+        "conversation": {
+            "id": MEETING_CHAT if meeting else GROUP_CHAT,
+            "conversationType": "groupChat",
+            "isGroup": True,
+            "tenantId": TENANT,
+        },
+        "channelData": channel_data,
+        "locale": "en-GB",
+        "type": "message",
+        "text": f"<at>Community MARAC</at> {text}",
+        "entities": [
+            {
+                "type": "mention",
+                "text": "<at>Community MARAC</at>",
+                "mentioned": {"id": BOT_ID, "name": "Community MARAC"},
+            }
+        ],
+    }
+
+
+def group_invoke(
+    service_url: str,
+    verb: str,
+    data: dict[str, Any],
+    *,
+    who: str,
+    activity_id: str | None = None,
+    meeting: bool = True,
+) -> dict[str, Any]:
+    """An Action.Execute click on a card in the meeting's chat (or the group chat)."""
+    activity = group_message(service_url, "", who=who, meeting=meeting)
+    activity.pop("entities")
+    activity.pop("text")
+    activity.update(
+        {
+            "id": activity_id or f"group-invoke-{next(_group_ids)}",
+            "type": "invoke",
+            "name": "adaptiveCard/action",
+            "value": {"action": {"type": "Action.Execute", "verb": verb, "data": data}},
+        }
+    )
     return activity
