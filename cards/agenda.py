@@ -41,7 +41,6 @@ REASON_INPUT = "reason"
 DEFER_REASON_INPUT = "defer_reason"
 TITLE_INPUT = "title"
 MINUTES_INPUT = "minutes"
-REFERENCE_INPUT = REFERENCE_KEY
 
 
 def agenda_title(meeting_label: str) -> str:
@@ -215,7 +214,7 @@ def _add_forms(view: AgendaView) -> list[Any]:
     case = _form(
         [
             ac.InputText(
-                id=REFERENCE_INPUT,
+                id=REFERENCE_KEY,
                 label="Case reference",
                 placeholder="e.g. CM-2026-014",
                 max_length=40,

@@ -62,7 +62,6 @@ MAX_UNMET_SHOWN = 12
 # this rendering and, on an unmet action's forms, the action and its place in the list.
 STEP_KEY = "step"
 TOKEN_KEY = "token"  # noqa: S105 (a card data key, not a secret)
-ACTION_KEY = ACTION_ID_KEY
 INDEX_KEY = "index"
 # The agreement's version the meeting's prompt asked the member to accept.
 ISA_VERSION_KEY = "isa_version"
@@ -471,7 +470,7 @@ def _case_body(view: ChairView, case: CaseDetail) -> list[Any]:
 
 
 def _unmet_forms(view: ChairView, index: int, line: UnmetLine) -> Any:
-    data = {ACTION_KEY: line.action_id, INDEX_KEY: index}
+    data = {ACTION_ID_KEY: line.action_id, INDEX_KEY: index}
     carry = _form(
         [
             ac.InputDate(

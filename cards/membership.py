@@ -36,15 +36,13 @@ IMPORTED_TITLE = "Members imported"
 NOT_IMPORTED_TITLE = "Nothing was imported"
 IMPORT_HELP_TITLE = "Import members from a CSV file"
 # Input ids and data keys: written by these cards, read back by
-# bot.features.governance.commands (MEMBER_KEY and AGENCY_KEY also name what a button
+# bot.features.governance.commands (MEMBER_ID_KEY and AGENCY_ID_KEY also name what a button
 # concerns to the guard's targets).
 PICKER_ID = "new_member"  # the add form's people picker: the person's Entra object id
 NEW_NAME_ID = "new_name"
 NEW_EMAIL_ID = "new_email"
 NEW_AGENCY_ID = "new_agency"
 NEW_ROLES_ID = "new_roles"
-MEMBER_KEY = MEMBER_ID_KEY  # the member a button concerns
-AGENCY_KEY = AGENCY_ID_KEY  # the agency a button concerns; the member card's agency input
 EMAIL_ID = "email"
 ROLES_ID = "roles"
 CONFIRM_KEY = "confirm"  # True on the button that confirms a removal
@@ -206,7 +204,7 @@ def _member_line(line: MemberLine) -> Any:
                     _execute(
                         change_button_title(line.name),
                         Verb.MEMBERS_EDIT,
-                        {MEMBER_KEY: line.member_id},
+                        {MEMBER_ID_KEY: line.member_id},
                     )
                 ]
             ),
@@ -305,7 +303,7 @@ def render_member(view: MemberView) -> Card:
     """One member: change their agency, roles and e-mail; remove them or add them back."""
     title = member_title(view.name)
     body: list[Any] = [*heading(title, view.panel_name)]
-    data = {MEMBER_KEY: view.member_id}
+    data = {MEMBER_ID_KEY: view.member_id}
     back = _execute(BACK_TO_MEMBERS, Verb.MEMBERS_LIST, {})
     if view.notice:
         body.append(paragraph(view.notice, attention=bool(view.errors)))
@@ -333,14 +331,14 @@ def render_member(view: MemberView) -> Card:
         ac.InputText(id=EMAIL_ID, label="E-mail", value=view.email or None, max_length=200),
         *_errors(view.errors, EMAIL_ID),
         ac.InputChoiceSet(
-            id=AGENCY_KEY,
+            id=AGENCY_ID_KEY,
             label="Agency",
             choices=_choices(view.agencies),
             value=view.agency_id or None,
             style=t.ChoiceInputStyle.COMPACT,
             placeholder="No agency",
         ),
-        *_errors(view.errors, AGENCY_KEY),
+        *_errors(view.errors, AGENCY_ID_KEY),
         ac.InputChoiceSet(
             id=ROLES_ID,
             label="Roles",
@@ -435,7 +433,7 @@ def render_agencies(view: AgenciesView) -> Card:
                                 kind_button_title(line.name, not line.core),
                                 Verb.AGENCIES_KIND,
                                 {
-                                    AGENCY_KEY: line.agency_id,
+                                    AGENCY_ID_KEY: line.agency_id,
                                     KIND_KEY: "invited" if line.core else "core",
                                 },
                             )

@@ -41,14 +41,12 @@ from cards.audit import BEFORE_KEY
 from cards.isa import AGREEMENT_VERSION_KEY, MAX_ISA_TEXT, NEXT_KEY, TEXT_ID, VERSION_ID
 from cards.kit import COMMAND_KEY
 from cards.membership import (
-    AGENCY_KEY,
     AGENCY_KIND_ID,
     AGENCY_NAME_ID,
     CONFIRM_KEY,
     EMAIL_ID,
     KIND_KEY,
     MAX_NAME,
-    MEMBER_KEY,
     NEW_AGENCY_ID,
     NEW_EMAIL_ID,
     NEW_NAME_ID,
@@ -57,7 +55,7 @@ from cards.membership import (
     ROLES_ID,
 )
 from cards.panels import PANEL_ID
-from cards.verbs import REFERENCE_KEY, Verb
+from cards.verbs import AGENCY_ID_KEY, MEMBER_ID_KEY, REFERENCE_KEY, Verb
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -136,10 +134,10 @@ def test_an_overlong_email_is_kept_to_show_back_with_its_mistake() -> None:
     "read",
     [
         lambda: AddMember.of({NEW_NAME_ID: ["Nia"]}),
-        lambda: SaveMember.of({MEMBER_KEY: "m1", ROLES_ID: 3}),
-        lambda: OpenMember.of({MEMBER_KEY: {"id": "m1"}}),
+        lambda: SaveMember.of({MEMBER_ID_KEY: "m1", ROLES_ID: 3}),
+        lambda: OpenMember.of({MEMBER_ID_KEY: {"id": "m1"}}),
         lambda: AddAgency.of({AGENCY_NAME_ID: 1}),
-        lambda: ChangeAgencyKind.of({AGENCY_KEY: False, KIND_KEY: "core"}),
+        lambda: ChangeAgencyKind.of({AGENCY_ID_KEY: False, KIND_KEY: "core"}),
     ],
 )
 def test_a_members_card_that_sends_something_other_than_text_is_refused(
@@ -149,16 +147,16 @@ def test_a_members_card_that_sends_something_other_than_text_is_refused(
 
 
 def test_a_member_button_names_its_member_and_removal_needs_the_confirming_button() -> None:
-    assert OpenMember.of({MEMBER_KEY: " m1 "}) == OpenMember("m1")
+    assert OpenMember.of({MEMBER_ID_KEY: " m1 "}) == OpenMember("m1")
     assert OpenMember.of({}) == OpenMember("")
-    assert RemoveMember.of({MEMBER_KEY: "m1"}) == RemoveMember("m1", confirmed=False)
-    assert RemoveMember.of({MEMBER_KEY: "m1", CONFIRM_KEY: "true"}).confirmed is False
-    assert RemoveMember.of({MEMBER_KEY: "m1", CONFIRM_KEY: True}).confirmed is True
+    assert RemoveMember.of({MEMBER_ID_KEY: "m1"}) == RemoveMember("m1", confirmed=False)
+    assert RemoveMember.of({MEMBER_ID_KEY: "m1", CONFIRM_KEY: "true"}).confirmed is False
+    assert RemoveMember.of({MEMBER_ID_KEY: "m1", CONFIRM_KEY: True}).confirmed is True
 
 
 def test_a_members_card_reads_its_email_agency_and_roles() -> None:
     command = SaveMember.of(
-        {MEMBER_KEY: "m1", EMAIL_ID: " d@example.org ", AGENCY_KEY: "a1", ROLES_ID: "chair,x"}
+        {MEMBER_ID_KEY: "m1", EMAIL_ID: " d@example.org ", AGENCY_ID_KEY: "a1", ROLES_ID: "chair,x"}
     )
     assert command == SaveMember("m1", "d@example.org", "a1", frozenset({Role.CHAIR}), True)
 
@@ -175,10 +173,10 @@ def test_an_agency_is_core_unless_invited_and_must_be_named() -> None:
 
 
 def test_an_agency_button_names_the_agency_and_a_known_kind_only() -> None:
-    assert ChangeAgencyKind.of({AGENCY_KEY: "a1", KIND_KEY: "invited"}) == ChangeAgencyKind(
+    assert ChangeAgencyKind.of({AGENCY_ID_KEY: "a1", KIND_KEY: "invited"}) == ChangeAgencyKind(
         "a1", AgencyKind.INVITED
     )
-    assert ChangeAgencyKind.of({AGENCY_KEY: "a1", KIND_KEY: "boss"}).kind is None
+    assert ChangeAgencyKind.of({AGENCY_ID_KEY: "a1", KIND_KEY: "boss"}).kind is None
 
 
 # ---- the agreement ------------------------------------------------------------------------------
@@ -201,7 +199,7 @@ def test_accepting_reads_the_version_shown_and_what_it_goes_on_to_open() -> None
     "next_step",
     [
         "case CM-2026-014",
-        {"verb": Verb.MEMBERS_REMOVE.value, MEMBER_KEY: "m1"},
+        {"verb": Verb.MEMBERS_REMOVE.value, MEMBER_ID_KEY: "m1"},
         {"verb": Verb.COMMAND.value, COMMAND_KEY: "x" * 600},
     ],
 )

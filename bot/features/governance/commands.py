@@ -28,14 +28,12 @@ from cards.isa import (
     VERSION_ID,
 )
 from cards.membership import (
-    AGENCY_KEY,
     AGENCY_KIND_ID,
     AGENCY_NAME_ID,
     CONFIRM_KEY,
     EMAIL_ID,
     KIND_KEY,
     MAX_NAME,
-    MEMBER_KEY,
     NEW_AGENCY_ID,
     NEW_EMAIL_ID,
     NEW_NAME_ID,
@@ -44,7 +42,7 @@ from cards.membership import (
     ROLES_ID,
 )
 from cards.panels import PANEL_ID
-from cards.verbs import REFERENCE_KEY, Verb
+from cards.verbs import AGENCY_ID_KEY, MEMBER_ID_KEY, REFERENCE_KEY, Verb
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -204,7 +202,7 @@ class AddMember:
 
 
 def _member_id(data: Mapping[str, Any]) -> str:
-    return form_text(data, MEMBER_KEY, ID_LIMIT, MEMBERS_CARD_UNREADABLE)
+    return form_text(data, MEMBER_ID_KEY, ID_LIMIT, MEMBERS_CARD_UNREADABLE)
 
 
 @dataclass(frozen=True)
@@ -250,7 +248,7 @@ class SaveMember:
         return cls(
             member_id=_member_id(data),
             email=email,
-            agency_id=typed(AGENCY_KEY, ID_LIMIT),
+            agency_id=typed(AGENCY_ID_KEY, ID_LIMIT),
             roles=roles,
             unknown_roles=bool(unknown),
         )
@@ -299,7 +297,7 @@ class ChangeAgencyKind:
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> ChangeAgencyKind:
         kind = next((k for k in AgencyKind if k.value == data.get(KIND_KEY)), None)
-        return cls(form_text(data, AGENCY_KEY, ID_LIMIT, MEMBERS_CARD_UNREADABLE), kind)
+        return cls(form_text(data, AGENCY_ID_KEY, ID_LIMIT, MEMBERS_CARD_UNREADABLE), kind)
 
 
 # --- the agreement ---------------------------------------------------------------------------

@@ -48,7 +48,6 @@ from bot.kernel.notify import card_to_member
 from bot.kernel.ports import AlreadyExists, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.membership import (
-    AGENCY_KEY,
     AGENCY_NAME_ID,
     CSV_AAD,
     CSV_AGENCY,
@@ -77,7 +76,7 @@ from cards.membership import (
     with_people_picker,
 )
 from cards.panels import render_invitation
-from cards.verbs import Verb
+from cards.verbs import AGENCY_ID_KEY, Verb
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -325,11 +324,11 @@ async def save_member(request: Request, deps: Deps, panel: Panel, command: SaveM
         errors: dict[str, str] = {}
         agency, agency_error = await _agency_choice(uow, panel, command.agency_id)
         if agency_error:
-            errors[AGENCY_KEY] = agency_error
+            errors[AGENCY_ID_KEY] = agency_error
         if command.unknown_roles:
             errors[ROLES_ID] = CHECK_ROLES
         elif roles & AGENCY_ROLES and agency is None and not agency_error:
-            errors[AGENCY_KEY] = NEEDS_AGENCY
+            errors[AGENCY_ID_KEY] = NEEDS_AGENCY
         email_error = email_problem(email)
         if email_error:
             errors[EMAIL_ID] = email_error

@@ -23,14 +23,7 @@ from bot.domain.referral import CATEGORY_LABELS, Referral, Subject
 from bot.kernel.localtime import born_text, day_text, local_day, when_text
 from cards.audit import MAX_CARD_BYTES, AuditLine, AuditView, render_audit
 from cards.case import ActionBlock, CaseView, HistoryLine, ReturnLine, SubjectBlock
-from cards.membership import (
-    AgenciesView,
-    AgencyLine,
-    Choice,
-    MemberLine,
-    MembersView,
-    MemberView,
-)
+from cards.membership import AgenciesView, AgencyLine, Choice, MemberLine, MembersView, MemberView
 from cards.panels import InvitationLine, PanelLine, PanelsView
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.audit import AuditVerb
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
-from bot.domain.meeting import Meeting, MeetingStatus
+from bot.domain.meeting import NOT_STARTED, Meeting, MeetingStatus
 from bot.domain.panel import Member, Panel, Role
 from bot.domain.policy import Act
 from bot.domain.schedule import (
@@ -44,13 +44,7 @@ from bot.features.meetings.commands import (
     ShowSchedule,
     schedule_command,
 )
-from bot.features.meetings.views import (
-    ACTIVE,
-    SCHEDULE_STATUS_LABELS,
-    day_in,
-    meeting_line,
-    when_in,
-)
+from bot.features.meetings.views import SCHEDULE_STATUS_LABELS, day_in, meeting_line, when_in
 from bot.kernel.audit import record
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.links import Links, Purpose
@@ -282,7 +276,7 @@ async def move_meeting(
     """Move a meeting to another day (and time), keeping its id and length; the referral
     deadline follows. Refuses a past time, a bank holiday, and a day with another meeting."""
     zone = schedule.zone
-    if meeting.status not in ACTIVE:
+    if meeting.status not in NOT_STARTED:
         raise InvalidTransition(
             f"The meeting on {day_in(meeting.starts_at, zone)} is "
             f"{SCHEDULE_STATUS_LABELS[meeting.status].lower()}; only a meeting that has not "
@@ -331,7 +325,7 @@ async def cancel_meeting(
             f"Keep the reason under {MAX_REASON} characters.", {REASON_INPUT: "too_long"}
         )
     zone = ZoneInfo(panel.timezone)
-    if meeting.status not in ACTIVE:
+    if meeting.status not in NOT_STARTED:
         state = SCHEDULE_STATUS_LABELS[meeting.status].lower()
         raise InvalidTransition(
             f"The meeting on {day_in(meeting.starts_at, zone)} is {state}; only a meeting "
@@ -368,7 +362,7 @@ async def sync_online_meetings(
         pending = [
             m
             for m in await upcoming_meetings(uow, panel_id, now)
-            if m.status in ACTIVE and not m.join_url and m.starts_at > now
+            if m.status in NOT_STARTED and not m.join_url and m.starts_at > now
         ]
     created = failed = 0
     for meeting in pending:
@@ -402,7 +396,7 @@ async def _store_link(
 ) -> bool:
     async with uow_factory() as uow:
         current = await uow.meetings.get(panel_id, planned.id)
-        if current is not None and current.status in ACTIVE and not current.join_url:
+        if current is not None and current.status in NOT_STARTED and not current.join_url:
             current.join_url = online_meeting.join_url
             current.teams_meeting_id = online_meeting.id
             await uow.meetings.save(current)

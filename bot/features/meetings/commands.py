@@ -27,12 +27,10 @@ from cards.agenda import (
     ITEM_KEY,
     MINUTES_INPUT,
     REASON_INPUT,
-    REFERENCE_INPUT,
     TITLE_INPUT,
     field_id,
 )
 from cards.chair import (
-    ACTION_KEY,
     AGENCY_DID_NOT_ACT,
     CANCEL_REASON_INPUT,
     CANCEL_WHY_INPUT,
@@ -67,7 +65,7 @@ from cards.minutes import summary_id
 from cards.schedule import NEW_DATE_INPUT, NEW_TIME_INPUT
 from cards.schedule import REASON_INPUT as CANCEL_MEETING_REASON_INPUT
 from cards.schedule import field_id as meeting_field_id
-from cards.verbs import MEETING_KEY
+from cards.verbs import ACTION_ID_KEY, MEETING_KEY, REFERENCE_KEY
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -379,7 +377,7 @@ class AddCase:
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> AddCase:
-        return cls(text_field(data, REFERENCE_INPUT, 40))
+        return cls(text_field(data, REFERENCE_KEY, 40))
 
 
 # --- running the meeting ---------------------------------------------------------------------
@@ -552,7 +550,7 @@ class SaveSummary:
 def _unmet(data: Mapping[str, Any]) -> tuple[str, int]:
     """The unmet action a form names, and its place in the card's list (which makes its
     inputs' ids)."""
-    action_id = _required(data, ACTION_KEY, CHAIR_OUT_OF_DATE)
+    action_id = _required(data, ACTION_ID_KEY, CHAIR_OUT_OF_DATE)
     index = _whole(data.get(INDEX_KEY))
     if index is None or not 0 <= index < MAX_UNMET_SHOWN:
         raise InvalidInput(CHAIR_OUT_OF_DATE)

@@ -234,7 +234,6 @@ def announcement(
 
 # --- the schedule ----------------------------------------------------------------------------
 
-ACTIVE = NOT_STARTED  # the calendar acts on meetings still to come
 SCHEDULE_STATUS_LABELS = {
     MeetingStatus.SCHEDULED: "Scheduled",
     MeetingStatus.AGENDA_PUBLISHED: "Agenda published",
@@ -258,7 +257,7 @@ def when_in(at: datetime, zone: ZoneInfo) -> str:
 def meeting_line(meeting: Meeting, zone: ZoneInfo, now: datetime, coordinator: bool) -> MeetingLine:
     """One meeting as the schedule card shows it."""
     starts, ends = meeting.starts_at.astimezone(zone), meeting.ends_at.astimezone(zone)
-    active = meeting.status in ACTIVE
+    active = meeting.status in NOT_STARTED
     return MeetingLine(
         meeting_id=meeting.id,
         date_label=day_in(starts, zone),
