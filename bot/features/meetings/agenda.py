@@ -168,17 +168,6 @@ async def _agencies(uow: UnitOfWork, panel: Panel) -> dict[str, Agency]:
     return {a.id: a for a in await uow.agencies.all(panel.id)}
 
 
-def _membership(request: Request) -> tuple[Panel, Member]:
-    """The member the guard let through (VIEW_PANEL)."""
-    return request.admitted()
-
-
-def _coordinator(request: Request) -> tuple[Panel, Member]:
-    """The coordinator the guard let through (PUBLISH_AGENDA: `agenda publish` and every
-    change on the agenda card)."""
-    return request.admitted()
-
-
 def _digest(value: object) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
@@ -324,7 +313,7 @@ class Agenda:
 
     async def command(self, request: Request, deps: Deps) -> Reply:
         """`agenda` shows the next meeting's agenda; `agenda publish` publishes it."""
-        panel, _ = _membership(request)
+        panel, _ = request.admitted()
         if AgendaAsked.of(request.args).publish:
             return await self.publish_verb(request, deps)
         return await self.show(request, deps, panel)
@@ -391,7 +380,7 @@ class Agenda:
         """Load the meeting's agenda, change it, save and show it; a refused change saves
         nothing and shows the agenda again with the reason. The change's inputs are `read`
         once the card is known to be current, so a wrong one is shown on the agenda."""
-        panel, member = _coordinator(request)
+        panel, member = request.admitted()
         card = AgendaCard.of(request.data)
         now = deps.clock.now()
         refused: str | None = None
@@ -457,7 +446,7 @@ class Agenda:
     async def publish_verb(self, request: Request, deps: Deps) -> Reply:
         """Publish the next meeting's agenda (or the one the card names)."""
         if MeetingAsked.of(request.data).meeting_id is None:
-            panel, _ = _coordinator(request)
+            panel, _ = request.admitted()
             async with deps.uow() as uow:
                 meeting = await next_meeting(uow, panel.id, deps.clock.now())
             if meeting is None:

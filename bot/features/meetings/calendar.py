@@ -615,7 +615,7 @@ class Calendar:
 
     async def command(self, request: Request, deps: Deps) -> Reply:
         """`schedule` and its sub-commands."""
-        panel, member = _membership(request)
+        panel, member = request.admitted()
         today = deps.clock.now().astimezone(ZoneInfo(panel.timezone)).date()
         match schedule_command(request.args, today):
             case ShowSchedule():
@@ -767,18 +767,13 @@ class Calendar:
 
     async def move_verb(self, request: Request, deps: Deps) -> Reply:
         """The schedule card's Move form."""
-        panel, _ = _membership(request)
+        panel, _ = request.admitted()
         return await self.moved(request, deps, panel, MoveMeeting.of(request.data))
 
     async def cancel_verb(self, request: Request, deps: Deps) -> Reply:
         """The schedule card's Cancel form."""
-        panel, _ = _membership(request)
+        panel, _ = request.admitted()
         return await self.cancelled(request, deps, panel, CancelMeeting.of(request.data))
-
-
-def _membership(request: Request) -> tuple[Panel, Member]:
-    """The member the guard let through (VIEW_PANEL, declared in `register`)."""
-    return request.admitted()
 
 
 async def _find(

@@ -133,17 +133,6 @@ class RunConfig:
 # --- who and which meeting -----------------------------------------------------------------
 
 
-def _member(request: Request) -> tuple[Panel, Member]:
-    """The attendee the guard let through (ATTEND_MEETING, in this meeting's own chat)."""
-    return request.admitted()
-
-
-def _chair(request: Request) -> tuple[Panel, Member]:
-    """The chair or coordinator the guard let through (START_MEETING, RUN_MEETING or
-    CAPTURE_ACTION, with the agreement, on this chat's own meeting)."""
-    return request.admitted()
-
-
 async def _meeting(uow: UnitOfWork, panel: Panel, meeting_id: str | None, now: datetime) -> Meeting:
     """The meeting a card names, or the one under way (or next)."""
     meeting = (
@@ -236,7 +225,7 @@ async def _start(
 
 async def start(request: Request, deps: Deps, config: RunConfig) -> Reply:
     """`start`: open the next meeting and post the confidentiality card."""
-    panel, member = _chair(request)
+    panel, member = request.admitted()
     now = deps.clock.now()
     async with deps.uow() as uow:
         meeting = await _meeting(uow, panel, None, now)
@@ -316,7 +305,7 @@ async def _agency_name(uow: UnitOfWork, panel: Panel, agency_id: str | None) -> 
 async def acknowledge(request: Request, deps: Deps) -> Reply:
     """An attendee acknowledges the statement: their attendance is recorded by agency; a
     member who has not accepted the current agreement is asked to first."""
-    panel, member = _member(request)
+    panel, member = request.admitted()
     asked = MeetingAsked.of(request.data)
     now = deps.clock.now()
     async with deps.uow() as uow:
@@ -353,7 +342,7 @@ async def _isa_prompt(uow: UnitOfWork, panel: Panel, member: Member, meeting: Me
 
 async def accept_isa(request: Request, deps: Deps) -> Reply:
     """The member accepts the agreement from the meeting's prompt, and so attends."""
-    panel, member = _member(request)
+    panel, member = request.admitted()
     command = AcceptIsa.of(request.data)
     now = deps.clock.now()
     async with deps.uow() as uow:
@@ -423,7 +412,7 @@ async def chair_reply(
 
 async def open_chair(request: Request, deps: Deps) -> Reply:
     """`chair` or the confidentiality card's button: the chair card at the current item."""
-    panel, member = _chair(request)
+    panel, member = request.admitted()
     asked = MeetingAsked.of(request.data)
     async with deps.uow() as uow:
         meeting = await _meeting(uow, panel, asked.meeting_id, deps.clock.now())
@@ -444,7 +433,7 @@ async def _discussed(uow: UnitOfWork, panel: Panel, item: AgendaItem, now: datet
 
 async def navigate(request: Request, deps: Deps, *, forward: bool) -> Reply:
     """Next or Back, applied once and only from the item and step the card was rendered at."""
-    panel, member = _chair(request)
+    panel, member = request.admitted()
     click = ChairClick.of(request.data)
     item_id, step = click.item_id, click.step
     now = deps.clock.now()
@@ -589,7 +578,7 @@ class Form(Generic[C]):
 async def save_form(request: Request, deps: Deps, form: Form[Any]) -> Reply:
     """Save one form of the chair card, once per rendering of the card. The form's inputs
     are read once the card is known to be current, so a wrong one is shown on the card."""
-    panel, member = _chair(request)
+    panel, member = request.admitted()
     click = ChairForm.of(request.data)
     meeting_id, item_id, step, token = click.meeting_id, click.item_id, click.step, click.token
     now = deps.clock.now()
@@ -807,7 +796,7 @@ async def _end(
 
 async def end(request: Request, deps: Deps) -> Reply:
     """`end` or the chair card's End button: the meeting ends and its minutes are drafted."""
-    panel, member = _chair(request)
+    panel, member = request.admitted()
     now = deps.clock.now()
     async with deps.uow() as uow:
         meeting = await _meeting(uow, panel, MeetingAsked.of(request.data).meeting_id, now)

@@ -190,12 +190,6 @@ async def minutes_file(
 # --- the feature ---------------------------------------------------------------------------
 
 
-def _coordinator(request: Request) -> tuple[Panel, Member]:
-    """The coordinator the guard let through (APPROVE_MINUTES, in private, with the
-    agreement)."""
-    return request.admitted()
-
-
 class MinutesFeature:
     """`minutes` and the minutes card's verbs."""
 
@@ -209,7 +203,7 @@ class MinutesFeature:
 
     async def command(self, request: Request, deps: Deps) -> Reply:
         """`minutes`: the most recent meeting's minutes, to edit and approve."""
-        panel, member = _coordinator(request)
+        panel, member = request.admitted()
         now = deps.clock.now()
         async with deps.uow() as uow:
             found = await uow.meetings.upcoming(panel.id, now - timedelta(days=400), limit=60)
@@ -249,7 +243,7 @@ class MinutesFeature:
 
     async def edit(self, request: Request, deps: Deps) -> Reply:
         """Save one case's discussion summary in the draft."""
-        panel, member = _coordinator(request)
+        panel, member = request.admitted()
         command = EditSummary.of(request.data)
         meeting_id, item_id = command.meeting_id, command.item_id
         now = deps.clock.now()
@@ -276,7 +270,7 @@ class MinutesFeature:
 
     async def approve(self, request: Request, deps: Deps) -> Reply:
         """Approve the minutes: they are final; attending SPOCs get the Word document."""
-        panel, member = _coordinator(request)
+        panel, member = request.admitted()
         card = MinutesCard.of(request.data)
         meeting_id = card.meeting_id
         now = deps.clock.now()
