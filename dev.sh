@@ -59,6 +59,25 @@ ensure_chromium() {
     fi
 }
 
+ensure_nginx() {
+    # The scale test (tests/scale/) starts nginx itself, with its own configuration in a
+    # temporary directory: installed here, never started (or enabled) as a service.
+    if [ -x /usr/sbin/nginx ]; then return 0; fi
+    say "Installing Debian's nginx (for the scale test; not run as a service)"
+    local denied=0 status=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod +x /usr/sbin/policy-rc.d
+        denied=1
+    fi
+    apt_install nginx || status=$?
+    if [ "$denied" = 1 ]; then as_root rm -f /usr/sbin/policy-rc.d; fi
+    if [ -d /run/systemd/system ]; then
+        as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+    fi
+    return "$status"
+}
+
 ensure_postgres() {
     if "$VENV/bin/python" - <<'PY' 2>/dev/null; then return 0; fi
 import asyncio, asyncpg
@@ -128,6 +147,7 @@ cmd_test() {
     ensure_python
     ensure_node
     ensure_chromium
+    ensure_nginx
     ensure_postgres
     say "ruff"
     "$VENV/bin/ruff" check .
