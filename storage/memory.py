@@ -584,8 +584,7 @@ class _Referrals(_Repository):
         self,
         panel_id: str,
         *,
-        match_name: str,
-        date_of_birth: date | None,
+        dates_of_birth: Sequence[date],
         match_postcode: str | None,
         exclude_referral_id: str | None = None,
     ) -> list[tuple[Referral, Subject]]:
@@ -595,11 +594,11 @@ class _Referrals(_Repository):
                 continue
             referral = _copy(stored)
             for subject in referral.subjects:
-                same_birth = date_of_birth is not None and subject.date_of_birth == date_of_birth
+                same_birth = subject.date_of_birth in dates_of_birth
                 same_postcode = (
                     match_postcode is not None and subject.match_postcode == match_postcode
                 )
-                if subject.match_name == match_name and (same_birth or same_postcode):
+                if same_birth or same_postcode:
                     matches.append((referral, subject))
         return matches
 

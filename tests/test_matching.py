@@ -14,6 +14,7 @@ from bot.domain.matching import (
     match_basis,
     match_kind,
     months_before,
+    resemblance,
 )
 from bot.domain.referral import (
     Consent,
@@ -188,3 +189,120 @@ def test_one_earlier_referral_found_twice_for_a_subject_is_listed_once() -> None
     matches = classify_matches(new, hits, {}, NOW)
     assert len(matches) == 1
     assert matches[0].basis is MatchBasis.DATE_OF_BIRTH
+
+
+# --- names written differently (issue 15: matching as a coordinator would) ---------------
+
+BORN = date(1984, 3, 7)
+
+
+@pytest.mark.parametrize(
+    ("new", "earlier", "reason"),
+    [
+        ("Smith, Jon", "John Smith", "a familiar form of a first name"),
+        ("MR JOHN SMITH", "John Smith", "same name"),
+        ("Bill Turner", "William Turner", "a familiar form of a first name"),
+        ("Jonh Smtih", "John Smith", "spelt differently"),
+        ("John Paul Smith", "John Smith", "a name more or less"),
+        ("J. Smith", "John Smith", "an initial for a name"),
+        ("Zoë O'Neill", "Zoe ONeill", "same name"),
+    ],
+)
+def test_a_name_written_differently_with_the_same_date_of_birth_is_found(
+    new: str, earlier: str, reason: str
+) -> None:
+    found = resemblance(subject(new, date_of_birth=BORN), subject(earlier, date_of_birth=BORN))
+    assert found is not None
+    assert found.basis is MatchBasis.DATE_OF_BIRTH
+    assert found.names.reason == reason
+    assert 0.85 <= found.strength <= 1.0
+
+
+def test_the_same_name_in_another_order_is_an_exact_match() -> None:
+    found = resemblance(
+        subject("Smith, John", date_of_birth=BORN), subject("John Smith", date_of_birth=BORN)
+    )
+    assert found is not None
+    assert found.exact
+    assert found.strength == 1.0
+
+
+def test_day_and_month_swapped_is_found_but_never_exact() -> None:
+    found = resemblance(
+        subject("John Smith", date_of_birth=date(1984, 7, 3)),
+        subject("John Smith", date_of_birth=BORN),
+    )
+    assert found is not None
+    assert found.basis is MatchBasis.SWAPPED_DATE_OF_BIRTH
+    assert not found.exact
+    assert found.strength < 1.0
+
+
+def test_an_alias_of_the_earlier_subject_is_a_match_and_says_so() -> None:
+    earlier = subject("Kyle Dawson", aliases=("KD Marsh",), date_of_birth=BORN)
+    found = resemblance(subject("K.D. Marsh", date_of_birth=BORN), earlier)
+    assert found is not None
+    assert found.alias == "KD Marsh"
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        # A relative at the same address: one family name, another first name.
+        (
+            subject("Grace Ashworth", postcode="RV3 1AB"),
+            subject("Marcus Ashworth", postcode="RV3 1AB"),
+        ),
+        # Born the same day, another person.
+        (subject("Leanne Osei", date_of_birth=BORN), subject("Tariq Iqbal", date_of_birth=BORN)),
+        # The same name, born another day: two people (and not a slip: not one digit apart).
+        (
+            subject("John Smith", date_of_birth=BORN, postcode="RV3 1AB"),
+            subject("John Smith", date_of_birth=date(1991, 10, 12), postcode="RV3 1AB"),
+        ),
+    ],
+    ids=["relative-at-the-address", "stranger-same-birthday", "same-name-other-birthday"],
+)
+def test_strangers_who_look_alike_are_not_matched(ours: Subject, theirs: Subject) -> None:
+    assert resemblance(ours, theirs) is None
+
+
+def test_a_year_of_birth_mistyped_at_the_same_address_is_found() -> None:
+    found = resemblance(
+        subject("John Smith", date_of_birth=date(1948, 3, 7), postcode="RV3 1AB"),
+        subject("John Smith", date_of_birth=BORN, postcode="rv31ab"),
+    )
+    assert found is None  # two digits apart
+    found = resemblance(
+        subject("John Smith", date_of_birth=date(1989, 3, 7), postcode="RV3 1AB"),
+        subject("John Smith", date_of_birth=BORN, postcode="rv31ab"),
+    )
+    assert found is not None
+    assert found.basis is MatchBasis.POSTCODE_NEAR_DATE
+
+
+def test_exact_matches_come_before_similar_ones_then_the_strongest() -> None:
+    ours = subject("John Smith", date_of_birth=BORN)
+    new = referral("RF-9", ours, days_ago=0)
+    similar = referral("RF-1", subject("Jon Smyth", date_of_birth=BORN), days_ago=1)
+    swapped = referral("RF-2", subject("John Smith", date_of_birth=date(1984, 7, 3)), days_ago=2)
+    exact = referral("RF-3", subject("Smith, John", date_of_birth=BORN), days_ago=300)
+    hits = [(ours, r, r.subjects[0]) for r in (similar, swapped, exact)]
+    matches = classify_matches(new, hits, {}, NOW)
+    # The exact one first although it is the oldest; then the stronger of the two similar.
+    assert [m.earlier.reference for m in matches] == ["RF-3", "RF-1", "RF-2"]
+    assert matches[0].exact
+    assert not matches[1].exact
+    assert not matches[2].exact
+    assert matches[1].strength > matches[2].strength
+
+
+def test_the_invented_evaluation_set_meets_the_aims() -> None:
+    from bot.bench.matching import evaluate, evaluation_set
+
+    pairs = evaluation_set()
+    assert len(pairs) >= 200
+    assert {p.same for p in pairs} == {True, False}
+    score = evaluate(pairs)
+    assert score.recall >= 0.95, score.missed
+    assert score.precision >= 0.8, score.wrongly_matched

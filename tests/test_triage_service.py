@@ -285,7 +285,7 @@ async def test_the_triage_card_shows_the_coordinator_matches_in_the_panels_recor
     assert "Possible duplicate" in text
     assert "referral RF-2026-0049, pending since" in text
     assert "case CM-2026-014, open" in text  # Rosa's open case
-    assert "same name and postcode" in text
+    assert "same name, same postcode; exact" in text
     channel = next(d for d in await world.queued() if again.id in d.key and d.conversation_ref_id)
     assert "duplicate" not in cards.text(channel).lower()
 

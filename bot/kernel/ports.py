@@ -118,13 +118,13 @@ class ReferralRepository(Protocol):
         self,
         panel_id: str,
         *,
-        match_name: str,
-        date_of_birth: date | None,
+        dates_of_birth: Sequence[date],
         match_postcode: str | None,
         exclude_referral_id: str | None = None,
     ) -> list[tuple[Referral, Subject]]:
-        """Earlier referrals with a subject of the same normalised name and either the same
-        date of birth or the same normalised postcode."""
+        """Earlier referrals with a subject born on one of `dates_of_birth` or living at the
+        same normalised postcode, whatever their name: the block in which the domain's rule
+        (bot/domain/matching.py) compares names."""
         ...
 
     async def count_created_in_year(self, panel_id: str, year: int) -> int: ...

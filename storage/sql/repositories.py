@@ -411,16 +411,15 @@ class SqlReferralRepository(SqlRepository):
         self,
         panel_id: str,
         *,
-        match_name: str,
-        date_of_birth: date | None,
+        dates_of_birth: Sequence[date],
         match_postcode: str | None,
         exclude_referral_id: str | None = None,
     ) -> list[tuple[Referral, Subject]]:
-        """Referrals with a subject of the same normalised name and either the same date of
-        birth or the same normalised postcode; oldest referral first."""
+        """Referrals with a subject born on one of `dates_of_birth` or at the same normalised
+        postcode, whatever the name (the domain compares names); oldest referral first."""
         either: list[ColumnElement[bool]] = []
-        if date_of_birth is not None:
-            either.append(SubjectRow.date_of_birth == date_of_birth)
+        if dates_of_birth:
+            either.append(SubjectRow.date_of_birth.in_(list(dates_of_birth)))
         if match_postcode is not None:
             either.append(SubjectRow.match_postcode == match_postcode)
         if not either:
@@ -431,7 +430,6 @@ class SqlReferralRepository(SqlRepository):
             .where(
                 SubjectRow.panel_id == panel_id,
                 ReferralRow.panel_id == panel_id,
-                SubjectRow.match_name == match_name,
                 or_(*either),
             )
             .order_by(ReferralRow.created_at, self._binary(ReferralRow.id), SubjectRow.position)

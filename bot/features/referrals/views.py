@@ -8,7 +8,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditVerb
-from bot.domain.matching import MatchBasis, MatchKind, SubjectMatch, classify_matches
+from bot.domain.matching import MatchBasis, MatchKind, SubjectMatch, classify_matches, swapped
 from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.panel import Agency, AgencyKind, Member, Panel
 from bot.domain.referral import (
@@ -61,8 +61,10 @@ MATCH_LABELS: dict[MatchKind, str] = {
     MatchKind.EARLIER: "Earlier history",
 }
 BASIS_LABELS: dict[MatchBasis, str] = {
-    MatchBasis.DATE_OF_BIRTH: "same name and date of birth",
-    MatchBasis.POSTCODE: "same name and postcode",
+    MatchBasis.DATE_OF_BIRTH: "same date of birth",
+    MatchBasis.SWAPPED_DATE_OF_BIRTH: "date of birth with day and month swapped",
+    MatchBasis.POSTCODE: "same postcode",
+    MatchBasis.POSTCODE_NEAR_DATE: "same postcode, dates of birth a digit apart",
 }
 
 
@@ -81,10 +83,11 @@ async def find_matches(uow: UnitOfWork, referral: Referral, now: datetime) -> li
     """The panel's earlier referrals and cases on the same people, classified."""
     hits: list[tuple[Subject, Referral, Subject]] = []
     for subject in referral.subjects:
+        born = subject.date_of_birth
+        flipped = swapped(born) if born is not None else None
         found = await uow.referrals.subject_matches(
             referral.panel_id,
-            match_name=subject.match_name,
-            date_of_birth=subject.date_of_birth,
+            dates_of_birth=[day for day in (born, flipped) if day is not None],
             match_postcode=subject.match_postcode,
             exclude_referral_id=referral.id,
         )
@@ -108,8 +111,23 @@ def _match_line(match: SubjectMatch, panel: Panel) -> MatchLine:
         where = f"referral {earlier.reference}, {_status_word(earlier.status)}{decided}"
     return MatchLine(
         kind=MATCH_LABELS[match.kind],
-        text=f"{match.subject.name} — {where} ({BASIS_LABELS[match.basis]})",
+        text=f"{match.subject.name} — {where} ({_why(match)})",
     )
+
+
+def _why(match: SubjectMatch) -> str:
+    """Why the subject was taken for the earlier one, and how strongly, in plain words:
+    "as John Smith: a familiar form of a first name; same date of birth; 96% alike"."""
+    found = match.resemblance
+    basis = BASIS_LABELS[match.basis]
+    if found is None or (match.exact and found.alias is None):
+        return f"same name, {basis}; exact"
+    names = found.names.reason
+    if match.earlier_subject.name != match.subject.name:
+        names = f"as {match.earlier_subject.name}: {names}"
+    if found.alias is not None:
+        names = f"alias {found.alias}, {names}"
+    return f"{names}; {basis}; {round(found.strength * 100)}% alike"
 
 
 def _status_word(status: ReferralStatus) -> str:
