@@ -57,6 +57,7 @@ class OutboxDispatcher:
         if batch is not None:
             self.policy = replace(self.policy, batch=batch)
         self.stats = DeliveryStats()
+        self.heartbeat: float | None = None  # time.monotonic() of run_forever's last pass
         self.pacer = Pacer(limits, clock=monotonic, sleep=sleep)
         self._deps = deps
         self._wake = asyncio.Event()
@@ -122,6 +123,7 @@ class OutboxDispatcher:
         """
         try:
             while True:
+                self.heartbeat = time.monotonic()  # /readyz: the loop is alive
                 room = self.policy.max_in_flight - self._lanes.in_flight
                 # Claim in worthwhile batches: one transaction per freed row would keep the
                 # database busy for nothing.
