@@ -243,7 +243,7 @@ async def _seed(uow: UnitOfWork, now: datetime) -> tuple[str, dict[str, int]]:
                 date_of_birth=date(1986, 9, 2),
                 address="Flat 3, 40 Canal Street, Riverside",
                 postcode="RV2 7LD",
-                phone="07700 900123",
+                phone="+442079460123",
                 safe_to_call=False,
                 language="Swedish",
             )

@@ -127,7 +127,7 @@ async def test_a_step_with_mistakes_comes_back_with_each_error_next_to_its_field
     assert subtitle(card) == "Step 2 of 6 · Subjects"
     assert "in the future" in (error_next_to(card, "s1.dob") or "")
     assert "Not a UK postcode" in (error_next_to(card, "s1.postcode") or "")
-    assert "10 to 15 digits" in (error_next_to(card, "s1.phone") or "")
+    assert "not a phone number" in (error_next_to(card, "s1.phone") or "")
     assert cards.element(card, "s1.postcode")["value"] == "RV5"  # type: ignore[index]
     assert bot.connector.sent[-1]["_conversation"] == AISHAS_CHAT  # nothing new posted
     # corrected, the step moves on
@@ -135,7 +135,7 @@ async def test_a_step_with_mistakes_comes_back_with_each_error_next_to_its_field
         **mistakes,
         "s1.dob": "1958-06-02",
         "s1.postcode": "RV5 3HG",
-        "s1.phone": "07700 900777",
+        "s1.phone": "020 7946 0777",
     }
     card = await click_card(bot, Verb.REFER_NEXT, at(referral_id, "subjects", fixed))
     assert subtitle(card) == "Step 3 of 6 · Household and history"

@@ -58,7 +58,7 @@ SUBJECTS = {
     "s1.dob": "1958-06-02",
     "s1.address": "7 Ferry Walk, Riverside",
     "s1.postcode": "rv5 3hg",
-    "s1.phone": "07700 900777",
+    "s1.phone": "020 7946 0777",
     "s1.safe_to_call": "true",
     "s1.vulnerabilities": "Partially sighted; lives alone",
     "s1.language": "English",

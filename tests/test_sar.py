@@ -85,7 +85,7 @@ async def test_the_json_has_everything_held_about_them(setting: Setting) -> None
     assert (victim["address"], victim["postcode"], victim["phone"]) == (
         "9 Ferry Road",
         "NB3 1AB",
-        "07700 900456",
+        "020 7946 0456",
     )
     assert as_victim["tried_already"] == "Jonas's school has spoken to the family"
     case = as_victim["case"]

@@ -14,6 +14,8 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+import phonenumbers
+
 from bot.domain.errors import InvalidInput
 from bot.domain.referral import (
     Child,
@@ -284,6 +286,8 @@ _POSTCODE = re.compile(
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PHONE = re.compile(r"^\+?[0-9 ]+$")
+# Numbers without a country code are read as UK numbers.
+PHONE_REGION = "GB"
 
 
 def uk_postcode(raw: str) -> str:
@@ -305,14 +309,41 @@ def is_postcode(raw: str) -> bool:
 
 
 def phone_number(raw: str) -> str:
-    """A phone number of 10 to 15 digits (spaces and a leading + allowed), single-spaced."""
+    """A phone number as a real one is written (a UK number, or + and the country code),
+    checked against the numbering plan (phonenumbers) and kept in E.164: "020 7946 0018"
+    becomes "+442079460018". Digits that no number has ("0000000000") are refused."""
     text = " ".join(raw.split())
     if not _PHONE.match(text):
         raise InvalidInput("Use digits and spaces only, with + at the start if needed.")
-    digits = sum(c.isdigit() for c in text)
-    if not 10 <= digits <= 15:
-        raise InvalidInput("A phone number has 10 to 15 digits.")
-    return text
+    try:
+        number = phonenumbers.parse(text, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidInput(
+            "That is not a phone number: check the digits (a UK number such as 020 7946 0018, "
+            "or + and the country code)."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_text(stored: str) -> str:
+    """A stored phone number as people read it: a UK number in the national format
+    ("020 7946 0018"), another country's with its code ("+33 1 23 45 67 89"); a number stored
+    before numbers were checked as it was typed."""
+    try:
+        number = phonenumbers.parse(stored, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return stored
+    if not phonenumbers.is_valid_number(number):
+        return stored
+    national = phonenumbers.region_code_for_number(number) == PHONE_REGION
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if national
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
 
 
 def date_of_birth(raw: str, today: date, *, child: bool = False) -> date:
@@ -723,7 +754,7 @@ def inputs_from_referral(referral: Referral) -> dict[str, Any]:
                 ),
                 row_field(key, "address"): subject.address or "",
                 row_field(key, "postcode"): subject.postcode or "",
-                row_field(key, "phone"): subject.phone or "",
+                row_field(key, "phone"): phone_text(subject.phone) if subject.phone else "",
                 row_field(key, "safe_to_call"): _flag(subject.safe_to_call),
                 row_field(key, "vulnerabilities"): subject.vulnerabilities or "",
                 row_field(key, "language"): subject.language or "",

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.common import new_id, require_aware
 from bot.domain.errors import InvalidInput
-from bot.domain.intake_rules import child_keys, is_postcode, row_field, subject_keys
+from bot.domain.intake_rules import child_keys, is_postcode, phone_text, row_field, subject_keys
 from bot.domain.matching import months_before
 from bot.domain.referral import (
     Child,
@@ -390,7 +390,11 @@ def identifiers(person: Person, referrals: Iterable[Referral]) -> Identifiers:
                 if value:
                     contact.add(value)
             if subject.phone:
-                contact.add("".join(ch for ch in subject.phone if ch.isdigit()))
+                # Stored in E.164 (+442079460018); written in free text as people write it
+                # (020 7946 0018, 02079460018).
+                for written in (subject.phone, phone_text(subject.phone)):
+                    contact.add(written)
+                    contact.add("".join(ch for ch in written if ch.isdigit()))
             if subject.postcode:
                 postcodes.add(subject.postcode)
         names.update(c.name for c in children if person.is_child(c))

@@ -95,7 +95,7 @@ def rosa(**fields: Any) -> Subject:
         "date_of_birth": date(1986, 9, 2),
         "address": "Flat 3, 40 Canal Street, Riverside",
         "postcode": "RV2 7LD",
-        "phone": "07700 900123",
+        "phone": "020 7946 0123",
         "vulnerabilities": "Anxiety; lives alone with her daughter",
         "language": "Swedish",
     }
@@ -262,7 +262,7 @@ async def seed_history(storage: Storage) -> History:
                 date_of_birth=date(2008, 3, 4),
                 address="9 Ferry Road",
                 postcode="NB3 1AB",
-                phone="07700 900456",
+                phone="020 7946 0456",
             ),
             Subject(role=SubjectRole.PERPETRATOR, name="Lee Grant", date_of_birth=date(1999, 2, 2)),
         ],

@@ -295,7 +295,7 @@ def case_cards() -> dict[str, Card]:
                 [
                     "born 2 Sep 1986",
                     "Flat 3, 40 Canal Street, Riverside, RV2 7LD",
-                    "07700 900123 (not safe to call)",
+                    "020 7946 0123 (not safe to call)",
                     "speaks Swedish",
                 ],
             )

@@ -16,6 +16,7 @@ from bot.domain.audit import AuditEvent, AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotFound
+from bot.domain.intake_rules import phone_text
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, Meeting
 from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
@@ -261,7 +262,7 @@ def _subject(subject: Subject) -> SubjectBlock:
         details.append(place)
     if subject.phone:
         safe = "safe to call" if subject.safe_to_call else "not safe to call"
-        details.append(f"{subject.phone} ({safe})")
+        details.append(f"{phone_text(subject.phone)} ({safe})")
     if subject.vulnerabilities:
         details.append(subject.vulnerabilities)
     if subject.language:

@@ -137,7 +137,7 @@ def _inputs(setting: Setting) -> dict[str, Any]:
         "s1.dob": "1979-04-12",
         "s1.address": "Flat 9, 3 Mill Lane, Riverside",
         "s1.postcode": "RV3 2PN",
-        "s1.phone": "07700 900456",
+        "s1.phone": "020 7946 0456",
         "s1.safe_to_call": "true",
         "s1.vulnerabilities": "Anxiety; recently bereaved",
         "s1.language": "Arabic",
