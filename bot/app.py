@@ -14,6 +14,7 @@ from bot.features import FEATURES
 from bot.graph import GraphClient, GraphSettings
 from bot.kernel.events import Events
 from bot.kernel.feature import Route, Setup
+from bot.kernel.jobs import JobRunner
 from bot.kernel.ports import OnlineMeetings, Storage, UnitOfWorkFactory
 from bot.kernel.router import Deps, Router
 from bot.settings import Settings
@@ -155,21 +156,17 @@ def create_app(
     app.cleanup_ctx.append(deliver)
 
     async def run_jobs(app: web.Application) -> AsyncIterator[None]:
-        # The features' background jobs (reminders, retention). Tests that step delivery
-        # themselves run them by hand.
-        tasks: list[asyncio.Task[None]] = (
-            [
-                asyncio.create_task(job())
-                for feature in FEATURES
-                for job in feature.jobs(setup, deps, app[DISPATCHER].kick)
-            ]
-            if deliver_in_background
-            else []
-        )
+        # The features' periodic jobs (reminders, retention, housekeeping, the calendar and
+        # its Graph sync), each once across instances (bot.kernel.jobs). Tests that step
+        # delivery themselves run them by hand.
+        jobs = [
+            job for feature in FEATURES for job in feature.jobs(setup, deps, app[DISPATCHER].kick)
+        ]
+        runner = JobRunner(app[STORAGE], jobs, deps.clock, deps.wakeups)
+        task = asyncio.create_task(runner.run_forever()) if deliver_in_background else None
         yield
-        for task in tasks:
+        if task is not None:
             task.cancel()
-        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 

@@ -82,6 +82,11 @@ class Settings:
     # Personal data is anonymised this long after a case closes.
     retention_years: int = 6
     retention_interval_hours: int = 24
+    # Periodic jobs (bot.kernel.jobs, once across instances): planning every panel's next
+    # meetings, giving them Teams links (with Graph), pruning the ledger and the outbox.
+    calendar_refresh_hours: int = 24
+    graph_sync_minutes: int = 15
+    housekeeping_interval_hours: int = 6
     # Who may make a team a panel (`setup`): the deployment's administrators, by Entra
     # object id. Empty: nobody can, so a council decides who before any panel exists.
     panel_admins: frozenset[str] = frozenset()
@@ -208,6 +213,9 @@ class Settings:
             reminders_every_seconds=number("REMINDERS_EVERY_SECONDS", 300) or 300,
             retention_years=number("RETENTION_YEARS", 6),
             retention_interval_hours=number("RETENTION_INTERVAL_HOURS", 24),
+            calendar_refresh_hours=number("CALENDAR_REFRESH_HOURS", 24),
+            graph_sync_minutes=number("GRAPH_SYNC_MINUTES", 15),
+            housekeeping_interval_hours=number("HOUSEKEEPING_INTERVAL_HOURS", 6),
             panel_admins=frozenset(
                 a.strip().lower() for a in get("PANEL_ADMINS").split(",") if a.strip()
             ),
@@ -259,6 +267,13 @@ class Settings:
             )
         if self.retention_interval_hours < 1:
             raise SettingsError("RETENTION_INTERVAL_HOURS must be at least 1")
+        for name, every in (
+            ("CALENDAR_REFRESH_HOURS", self.calendar_refresh_hours),
+            ("GRAPH_SYNC_MINUTES", self.graph_sync_minutes),
+            ("HOUSEKEEPING_INTERVAL_HOURS", self.housekeeping_interval_hours),
+        ):
+            if every < 1:
+                raise SettingsError(f"{name} must be at least 1")
         if self.outbox_keep_days < 1:
             raise SettingsError("OUTBOX_KEEP_DAYS must be at least 1")
         if self.activity_ledger_keep_days < 1:

@@ -261,6 +261,8 @@ NO_PERSONAL_DATA: Mapping[tuple[str, str], str] = {
     ("audit_events", "entity"): "a record kind",
     ("audit_events", "location"): "a conversation kind",
     ("retention_marks", "entity"): "a record kind",
+    ("job_runs", "name"): "a periodic job's name",
+    ("job_runs", "outcome"): "ok, or the kind of error a run failed with",
 }
 
 # A delivered (or given up) outbox row keeps only these keys of its payload: an update row's

@@ -49,8 +49,10 @@ from storage.errors import (
     stale_referral,
 )
 from storage.inventory import SWEPT, emptied_payload, needle_pattern
+from storage.locks import HeldLocks, LocalLocks
 
 if TYPE_CHECKING:
+    import contextlib
     import re
     from collections.abc import Callable, Hashable, Iterable, Sequence
     from types import TracebackType
@@ -87,6 +89,8 @@ ACTION_CARDS = "action_cards"
 RETENTION_MARKS = "retention_marks"
 REFERRAL_REPEATS = "referral_repeats"
 SAR_EXPORTS = "subject_access_exports"
+# Revision 0013 (periodic jobs).
+JOB_RUNS = "job_runs"
 # The tables with an optimistic lock (revision 0009), and how StaleVersion names them.
 VERSIONED = {
     CASES: CASE,
@@ -118,6 +122,7 @@ TABLES = (
     RETENTION_MARKS,
     REFERRAL_REPEATS,
     SAR_EXPORTS,
+    JOB_RUNS,
 )
 
 # The unique constraints of the SQL schema (besides the primary keys).
@@ -132,6 +137,9 @@ UNIQUE: dict[str, Callable[[Any], Hashable]] = {
     # Revision 0005 (governance).
     AGENCIES: lambda a: (a.panel_id, a.name.casefold()),
     ISA: lambda a: (a.panel_id, a.member_id, a.version),
+    # Revision 0013: one meeting per panel and planned date (meetings without one never
+    # clash).
+    MEETINGS: lambda m: (m.panel_id, m.planned_on) if m.planned_on else m.id,
 }
 
 
@@ -193,9 +201,14 @@ class MemoryStorage:
         self._sequence = itertools.count(1)
         self._claims: dict[tuple[str, str], _Claim] = {}
         self._locks: dict[str, MemoryUnitOfWork] = {}
+        self._named_locks = LocalLocks()
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
+
+    def leader(self, name: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """The named lock for the block if no one in this process holds it."""
+        return self._named_locks.leader(name)
 
     async def ping(self) -> bool:
         return True
@@ -231,6 +244,8 @@ class MemoryUnitOfWork:
         self.data_protection: ports.DataProtectionRepository = _DataProtection(self)
         self.reports: ports.ReportRepository = _Reports(self)
         self.reminders: ports.ReminderRepository = _Reminders(self)
+        self.jobs: ports.JobRepository = _Jobs(self)
+        self._held = HeldLocks(storage._named_locks)
 
     async def __aenter__(self) -> Self:
         return self
@@ -306,8 +321,13 @@ class MemoryUnitOfWork:
     async def rollback(self) -> None:
         self._finish()
 
+    async def take_lock(self, name: str) -> None:
+        """Hold the named lock (of this process) until this unit of work ends."""
+        await self._held.take(name)
+
     def _finish(self) -> None:
         """End the transaction: forget the changes, release claimed keys and locked rows."""
+        self._held.release_all()
         self._changes = {table: {} for table in TABLES}
         self._referral_bases = {}
         self._version_bases = {}
@@ -742,6 +762,13 @@ class _Meetings(_Repository):
             )
         )
 
+    async def planned_days(self, panel_id: str, since: date) -> set[date]:
+        return {
+            m.planned_on
+            for m in self._scoped(panel_id)
+            if m.planned_on is not None and m.planned_on >= since
+        }
+
 
 class _Actions(_Repository):
     table = ACTIONS
@@ -1047,6 +1074,20 @@ class _Activities:
             return False
         self._uow.put(ACTIVITIES, key, _Seen(key, at))
         return True
+
+
+class _Jobs:
+    """Revision 0013: the periodic jobs' state, by name."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def get(self, name: str) -> ports.JobRun | None:
+        record = self._uow.record(JOB_RUNS, name)
+        return None if record is None else _copy(record.value)
+
+    async def save(self, run: ports.JobRun) -> None:
+        self._uow.put(JOB_RUNS, run.name, run)
 
 
 class _Reminders:

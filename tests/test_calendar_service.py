@@ -6,8 +6,9 @@ The demo panel is the starting point: second-Tuesday meetings at 10:00 on 13 Oct
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -24,6 +25,7 @@ from bot.domain.panel import Member, Panel
 from bot.domain.schedule import ScheduleError, schedule_from_data
 from bot.features.meetings import calendar
 from bot.features.meetings.calendar import (
+    GRAPH_SYNC,
     Calendar,
     CalendarConfig,
     ScheduleBook,
@@ -38,6 +40,7 @@ from bot.features.meetings.calendar import (
 from bot.features.meetings.commands import take_date
 from bot.features.meetings.gallery import calendar_cards
 from bot.kernel.dispatch import run_command
+from bot.kernel.jobs import Wakeups
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
 from bot.kernel.ports import OnlineMeeting, OnlineMeetingError
@@ -48,9 +51,8 @@ from tests.support import cards
 from tests.support.world import NOW, World, demo_world
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
-
     from bot.domain.audit import AuditEvent
+    from bot.kernel.router import Deps
 
 LONDON = ZoneInfo("Europe/London")
 PRIYA = "3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01"
@@ -61,30 +63,21 @@ HOLIDAYS = england_and_wales_holidays(range(2026, 2029))
 
 
 @dataclass
-class Background:
-    """Collects the work the feature would start in the background, to run on demand."""
-
-    pending: list[Coroutine[Any, Any, None]] = field(default_factory=list)
-
-    def __call__(self, work: Coroutine[Any, Any, None]) -> None:
-        self.pending.append(work)
-
-    async def run(self) -> None:
-        while self.pending:
-            await self.pending.pop(0)
-
-
-@dataclass
 class CalendarWorld(World):
     """The one World (tests/support/world.py) with the calendar feature under test, the
-    work it starts in the background, and Priya (coordinator) and Gemma (SPOC) to ask."""
+    jobs its turns wake (one Wakeups for every deps), and Priya (coordinator) and Gemma
+    (SPOC) to ask."""
 
     priya: Member = field(kw_only=True)
     gemma: Member = field(kw_only=True)
-    background: Background = field(default_factory=Background, kw_only=True)
+    wakeups: Wakeups = field(default_factory=Wakeups, kw_only=True)
+
+    @property
+    def deps(self) -> Deps:
+        return dataclasses.replace(super().deps, wakeups=self.wakeups)
 
     def feature(self, **config: Any) -> Calendar:
-        return Calendar(CalendarConfig(spawn=self.background, **config))
+        return Calendar(CalendarConfig(**config))
 
     async def local_days(self) -> list[date]:
         return [m.starts_at.astimezone(LONDON).date() for m in await self.meetings()]
@@ -355,7 +348,7 @@ async def test_a_cancelled_meeting_cannot_be_cancelled_or_moved_again(world: Cal
 
 def _router(world: CalendarWorld) -> Router:
     router = Router()
-    calendar.register(router, CalendarConfig(spawn=world.background))
+    calendar.register(router, CalendarConfig())
     return router
 
 
@@ -580,18 +573,55 @@ class RecordingOnlineMeetings:
         self.deleted.append(online_meeting_id)
 
 
-async def test_showing_the_schedule_links_meetings_in_the_background(world: CalendarWorld) -> None:
+async def test_showing_the_schedule_wakes_the_graph_sync_to_link_meetings(
+    world: CalendarWorld,
+) -> None:
     online = RecordingOnlineMeetings()
     feature = world.feature(online_meetings=online)
     await feature.command(await world.request(world.gemma), world.deps)
     assert online.created == []  # nothing slow happened during the turn
-    await world.background.run()
+    assert world.wakeups.woken(GRAPH_SYNC)
+    await feature.sync_all(world.deps)  # what the job runs
     assert len(online.created) == 6
     linked = [m for m in await world.meetings() if m.join_url]
     assert len(linked) == 6
     await feature.command(await world.request(world.gemma), world.deps)
-    await world.background.run()
+    assert not world.wakeups.woken(GRAPH_SYNC)  # nothing new was planned
+    await feature.sync_all(world.deps)
     assert len(online.created) == 6  # no meeting is created twice
+
+
+async def test_a_move_or_cancel_is_left_for_the_graph_sync_and_survives_a_restart(
+    world: CalendarWorld,
+) -> None:
+    online = RecordingOnlineMeetings()
+    feature = world.feature(online_meetings=online)
+    await feature.sync_all(world.deps)
+    december = await world.meeting_on(date(2026, 12, 8))
+    january = await world.meeting_on(date(2027, 1, 12))
+    priya = await world.request(world.priya)
+    await feature.move(
+        priya,
+        world.deps,
+        world.panel,
+        day=date(2026, 12, 8),
+        new_day=date(2026, 12, 10),
+        start=None,
+    )
+    await feature.cancel(priya, world.deps, world.panel, day=date(2027, 1, 12), reason="Ill")
+    assert (online.rescheduled, online.deleted) == ([], [])  # nothing slow in the turns
+    assert world.wakeups.woken(GRAPH_SYNC)
+    moved = await world.meeting_on(date(2026, 12, 10))
+    assert moved.teams_outdated  # what Graph must do is kept with the meeting
+    # A new process (nothing in memory but the storage) does what was left.
+    restarted = Calendar(CalendarConfig(online_meetings=online))
+    await restarted.sync_all(world.deps)
+    assert online.rescheduled == [(december.teams_meeting_id, moved.starts_at)]
+    assert online.deleted == [january.teams_meeting_id]
+    assert not (await world.meeting_on(date(2026, 12, 10))).teams_outdated
+    assert (await world.meeting_on(date(2027, 1, 12))).teams_meeting_id is None
+    await restarted.sync_all(world.deps)
+    assert (len(online.rescheduled), len(online.deleted)) == (1, 1)  # done once
 
 
 async def test_a_meeting_cancelled_while_graph_answers_loses_its_new_online_meeting(
@@ -624,13 +654,19 @@ async def test_graph_failing_leaves_meetings_without_links(world: CalendarWorld)
     assert all(m.join_url is None for m in await world.meetings())
 
 
-async def test_background_failures_are_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    async def boom() -> None:
-        raise RuntimeError("background boom")
-
-    calendar.run_in_background(boom())
-    await asyncio.sleep(0.01)
-    assert "calendar background work failed" in caplog.text
+async def test_a_lasting_graph_failure_is_logged_once_and_tried_at_each_run(
+    world: CalendarWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    online = RecordingOnlineMeetings(fail=True)
+    feature = world.feature(online_meetings=online)
+    with caplog.at_level(logging.WARNING, logger=calendar.__name__):
+        first = await feature.sync_all(world.deps)
+        second = await feature.sync_all(world.deps)
+    assert (first.failed, second.failed) == (2, 2)  # tried again at the next run
+    told = [r for r in caplog.records if "could not be created" in r.getMessage()]
+    assert len(told) == 1
+    online.fail = False
+    assert (await feature.sync_all(world.deps)).created == 2
 
 
 # --- the cards ------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from tests.support.fake_graph import (
 from tests.support.world import NOW, World, demo_world
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Coroutine
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
     from bot.domain.meeting import Meeting
@@ -207,18 +207,6 @@ async def test_the_fake_graph_refuses_calls_without_its_token(fake: RunningFakeG
 # --- with the calendar's use cases ----------------------------------------------------------
 
 
-@dataclass
-class Background:
-    pending: list[Coroutine[Any, Any, None]] = field(default_factory=list)
-
-    def __call__(self, work: Coroutine[Any, Any, None]) -> None:
-        self.pending.append(work)
-
-    async def run(self) -> None:
-        while self.pending:
-            await self.pending.pop(0)
-
-
 async def meetings(world: World) -> list[Meeting]:
     async with world.storage.unit_of_work() as uow:
         return await uow.meetings.upcoming(world.panel.id, NOW, limit=50)
@@ -252,8 +240,7 @@ async def test_each_upcoming_meeting_gets_one_teams_meeting_however_often_synced
 async def test_moving_a_meeting_patches_its_teams_meeting(
     fake: RunningFakeGraph, client: GraphClient, demo: World
 ) -> None:
-    background = Background()
-    feature = Calendar(CalendarConfig(online_meetings=client, spawn=background))
+    feature = Calendar(CalendarConfig(online_meetings=client))
     await feature.sync(demo.deps, demo.panel.id)
     december = await on(demo, date(2026, 12, 8))
     reply = await feature.move(
@@ -266,7 +253,7 @@ async def test_moving_a_meeting_patches_its_teams_meeting(
     )
     assert "Its Teams meeting is being moved too." in str(reply.card)
     assert fake.fake.graph_calls("PATCH") == []  # after the turn, not during it
-    await background.run()
+    await feature.sync_all(demo.deps)  # the Graph sync job, which the turn woke
     (patch,) = fake.fake.graph_calls("PATCH")
     assert patch.path.endswith(f"/onlineMeetings/{december.teams_meeting_id}")
     assert patch.body == {
@@ -280,14 +267,14 @@ async def test_moving_a_meeting_patches_its_teams_meeting(
 async def test_cancelling_a_meeting_deletes_its_teams_meeting_and_forgets_the_link(
     fake: RunningFakeGraph, client: GraphClient, demo: World
 ) -> None:
-    background = Background()
-    feature = Calendar(CalendarConfig(online_meetings=client, spawn=background))
+    feature = Calendar(CalendarConfig(online_meetings=client))
     await feature.sync(demo.deps, demo.panel.id)
     january = await on(demo, date(2027, 1, 12))
     await feature.cancel(
         await demo.request("Priya"), demo.deps, demo.panel, day=date(2027, 1, 12), reason="Ill"
     )
-    await background.run()
+    assert fake.fake.graph_calls("DELETE") == []  # after the turn, not during it
+    await feature.sync_all(demo.deps)
     (delete,) = fake.fake.graph_calls("DELETE")
     assert delete.path.endswith(f"/onlineMeetings/{january.teams_meeting_id}")
     assert january.teams_meeting_id not in fake.fake.meetings

@@ -6,8 +6,8 @@ On the in-memory storage with a fixed clock; the people are invented.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -28,8 +28,12 @@ from bot.domain.retention import (
     erase_person,
 )
 from bot.domain.stats import Quarter
+from bot.features import records
 from bot.features.records import dataprotection
 from bot.features.records.views import quarter_figures
+from bot.kernel.feature import Setup
+from bot.kernel.jobs import JobRunner
+from bot.settings import Settings
 from storage import MemoryStorage
 from tests.support.dataprotection import NOW, History, rosa, seed_history, years_ago
 
@@ -321,8 +325,8 @@ async def test_expired_subject_access_searches_are_removed(
         assert await uow.data_protection.exports(history.panel.id) == [live]
 
 
-async def test_the_background_job_runs_and_keeps_going_after_a_failure(
-    storage: MemoryStorage,
+async def test_the_retention_job_runs_again_at_its_next_time_after_a_failure(
+    storage: MemoryStorage, caplog: pytest.LogCaptureFixture
 ) -> None:
     history = await seed_history(storage)
     calls = 0
@@ -335,26 +339,27 @@ async def test_the_background_job_runs_and_keeps_going_after_a_failure(
             raise RuntimeError("database away")
         return real()
 
-    deps = make_deps(uow=flaky, clock=FixedClock(NOW))  # type: ignore[arg-type]
-    config = dataprotection.DataProtectionConfig(retention_every=timedelta(milliseconds=10))
-    task = asyncio.create_task(dataprotection.retention_forever(deps, config, first_delay=0))
-    try:
-        for _ in range(200):
-            async with storage.unit_of_work() as uow:
-                old = await uow.referrals.get(history.panel.id, history.old_referral.id)
-            if old is not None and old.subjects[0].name == ANONYMISED:
-                break
-            await asyncio.sleep(0.01)
-        else:
-            pytest.fail("the job never anonymised the old case")
-    finally:
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-    assert calls > 1
+    clock = FixedClock(NOW)
+    deps = make_deps(uow=flaky, clock=clock)  # type: ignore[arg-type]
+    (retention, _housekeeping) = records.jobs(Setup(Settings()), deps, lambda: None)
+    runner = JobRunner(storage, [retention], clock)
+    assert not (await runner.step(retention)).ran  # a new database: a minute after start-up
+    clock.advance(NOW + records.RETENTION_FIRST_AFTER)
+    with caplog.at_level(logging.ERROR):
+        failed = await runner.step(retention)
+    assert (failed.ran, failed.outcome) == (True, "failed: RuntimeError")
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.kernel.jobs"]
+    assert "job retention failed (RuntimeError: database away)" in line
+    assert not (await runner.step(retention)).ran  # not before its next time
+    clock.advance(NOW + records.RETENTION_FIRST_AFTER + timedelta(hours=24))
+    assert (await runner.step(retention)).outcome == "ok"
+    async with storage.unit_of_work() as uow:
+        old = await uow.referrals.get(history.panel.id, history.old_referral.id)
+    assert old is not None
+    assert old.subjects[0].name == ANONYMISED
 
 
-async def test_delivered_messages_and_ledger_keys_are_deleted_after_their_keeping(
+async def test_housekeeping_deletes_delivered_messages_and_ledger_keys_after_their_keeping(
     storage: MemoryStorage, deps: Deps
 ) -> None:
     history = await seed_history(storage)
@@ -377,7 +382,7 @@ async def test_delivered_messages_and_ledger_keys_are_deleted_after_their_keepin
         await uow.activities.first_time("msteams:a:chat:old", NOW - timedelta(days=8))
         await uow.activities.first_time("msteams:a:chat:new", NOW - timedelta(days=6))
         await uow.commit()
-    report = await dataprotection.run_retention(deps, NOW)
+    report = await dataprotection.run_housekeeping(deps, NOW)
     assert (report.deliveries, report.activities) == (1, 1)
     async with storage.unit_of_work() as uow:
         assert await uow.outbox.get(panel, old.id) is None
@@ -385,4 +390,4 @@ async def test_delivered_messages_and_ledger_keys_are_deleted_after_their_keepin
         assert await uow.activities.first_time("msteams:a:chat:old", NOW)
         assert not await uow.activities.first_time("msteams:a:chat:new", NOW)
     longer = RetentionPolicy(outbox_days=60, ledger_days=30)
-    assert (await dataprotection.run_retention(deps, NOW, policy=longer)).deliveries == 0
+    assert (await dataprotection.run_housekeeping(deps, NOW, policy=longer)).deliveries == 0

@@ -10,7 +10,7 @@ from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidInput, InvalidTransition
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from datetime import date, datetime
 
 
 class MeetingStatus(StrEnum):
@@ -59,6 +59,12 @@ class Meeting:
     chat_conversation_id: str | None = None
     current_item_id: str | None = None
     step: int = 0
+    # Revision 0013: the schedule's date this meeting fills (it keeps it when moved; None for
+    # a meeting not made by the planner): one meeting per panel and planned date, so two
+    # instances planning at once cannot both create it. `teams_outdated`: the meeting moved
+    # and its Teams meeting still has the old times (the Graph sync moves it).
+    planned_on: date | None = None
+    teams_outdated: bool = False
     # The optimistic lock: the version stored (0 until first saved). Storage saves only
     # from the stored version and sets the next; a stale copy raises StaleVersion. Agenda
     # changes save the meeting too, so it guards its agenda items as well.

@@ -4,8 +4,9 @@ from bot.features.FEATURES instead of lists kept in step by hand."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.kernel.links import Links
@@ -56,8 +57,16 @@ class Route:
     handler: DownloadHandler
 
 
-# A background job: runs until cancelled; `kick` wakes the delivery of queued cards.
-Job = Callable[[], Coroutine[Any, Any, None]]
+@dataclass(frozen=True)
+class Job:
+    """A periodic job (bot.kernel.jobs runs it once across instances): its name (unique,
+    kept in the database with its schedule), how often it runs, and what a run does. On a
+    database where it never ran, its first run is `first_after` from then."""
+
+    name: str
+    every: timedelta
+    run: Callable[[], Awaitable[object]]
+    first_after: timedelta = timedelta(0)
 
 
 def _nothing(*_: Any) -> Sequence[Any]:
@@ -68,7 +77,8 @@ def _nothing(*_: Any) -> Sequence[Any]:
 class Feature:
     """One feature: its name, how it registers its commands and verbs, the cards it sends
     (rendered with invented data for the gallery; help's need the app's router), the
-    events it listens to, the downloads it serves and the jobs it runs."""
+    events it listens to, the downloads it serves and the periodic jobs it runs (given the
+    setup, the deps and the delivery's kick, which wakes the delivery of queued cards)."""
 
     name: str
     register: Callable[[Router, Setup], None]

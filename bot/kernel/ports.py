@@ -8,6 +8,7 @@ until it is saved and the unit of work commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -194,6 +195,13 @@ class MeetingRepository(Protocol):
         ...
 
     async def minutes(self, panel_id: str, meeting_id: str) -> Minutes | None: ...
+
+    # Meetings once (revision 0013).
+
+    async def planned_days(self, panel_id: str, since: date) -> set[date]:
+        """The planned dates (Meeting.planned_on) from `since` on that the panel's meetings
+        fill, moved and cancelled ones included, wherever they now are."""
+        ...
 
 
 class ActionRepository(Protocol):
@@ -432,6 +440,26 @@ class ActivityLedger(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class JobRun:
+    """Where a periodic job stands (revision 0013; bot.kernel.jobs): kept in the database,
+    so that it runs once across instances and resumes when due after a restart."""
+
+    name: str
+    next_due: datetime
+    last_started: datetime | None = None
+    last_finished: datetime | None = None
+    # "ok", or "failed: " and the error's kind (never its message: no personal data).
+    outcome: str | None = None
+
+
+class JobRepository(Protocol):
+    async def get(self, name: str) -> JobRun | None: ...
+    async def save(self, run: JobRun) -> None:
+        """Insert the job's row or replace it."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction's worth of repositories; one per turn or job, never shared."""
 
@@ -451,6 +479,7 @@ class UnitOfWork(Protocol):
     data_protection: DataProtectionRepository
     reports: ReportRepository
     reminders: ReminderRepository
+    jobs: JobRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -465,6 +494,13 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
 
+    async def take_lock(self, name: str) -> None:
+        """Wait for the named lock and hold it until this unit of work ends (commits or
+        rolls back): PostgreSQL's transaction advisory lock, so instances on one database
+        take turns; on SQLite (one instance) and in memory, a lock of this process. Take it
+        before reading what it guards and before any write."""
+        ...
+
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
@@ -475,6 +511,13 @@ class Storage(Protocol):
     def unit_of_work(self) -> UnitOfWork: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
+
+    def leader(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """Try the named lock for as long as the block runs, without waiting: True when this
+        process took it, False when another holds it (PostgreSQL's session advisory lock on
+        a connection of its own, so instances on one database elect one leader per name;
+        on SQLite and in memory, a lock of this process)."""
+        ...
 
 
 # --- the online meeting port (bot/graph.py implements it) ---

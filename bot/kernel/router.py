@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.errors import NotAllowed, NotFound
 from bot.domain.policy import NOT_A_MEMBER
+from bot.kernel.jobs import Wakeups
 
 if TYPE_CHECKING:
     from bot.domain.common import Clock
@@ -96,6 +97,9 @@ class Deps:
     # The deployment's administrators (Entra object ids): the only people who may make a
     # team a panel (PANEL_ADMINS).
     admins: frozenset[str] = frozenset()
+    # Wakes a periodic job of this process before its time (bot.kernel.jobs), e.g. the
+    # Graph sync after a meeting is planned: the turn only rings, the job does the work.
+    wakeups: Wakeups = field(default_factory=Wakeups)
 
 
 Handler = Callable[[Request, Deps], Awaitable[Reply]]

@@ -385,6 +385,8 @@ def to_meeting(row: MeetingRow) -> Meeting:
         chat_conversation_id=row.chat_conversation_id,
         current_item_id=row.current_item_id,
         step=row.step,
+        planned_on=row.planned_on,
+        teams_outdated=bool(row.teams_outdated),
         version=row.version or 0,
     )
 
@@ -404,6 +406,8 @@ def fill_meeting(row: MeetingRow, meeting: Meeting) -> None:
     row.chat_conversation_id = meeting.chat_conversation_id
     row.current_item_id = meeting.current_item_id
     row.step = meeting.step
+    row.planned_on = meeting.planned_on
+    row.teams_outdated = meeting.teams_outdated
 
 
 def to_agenda_item(row: AgendaItemRow) -> AgendaItem:

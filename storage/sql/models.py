@@ -258,6 +258,9 @@ class MeetingRow(PanelScoped, Base):
         # The target of agenda_items' (panel_id, meeting_id) reference.
         UniqueConstraint("panel_id", "id"),
         Index("ix_meetings_panel_id_starts_at", "panel_id", "starts_at"),
+        # Revision 0013: one meeting per panel and planned date (NULLs, meetings not made
+        # by the planner, never clash), so two instances planning at once create it once.
+        Index("ix_meetings_panel_id_planned_on", "panel_id", "planned_on", unique=True),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -277,6 +280,10 @@ class MeetingRow(PanelScoped, Base):
     # The optimistic lock (revision 0009; rows from before it hold 0); it guards the
     # meeting's agenda items too (one aggregate).
     version: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Revision 0013: the schedule's date the meeting fills, and whether its Teams meeting
+    # still has the times from before a move.
+    planned_on: Mapped[date | None] = mapped_column(Date)
+    teams_outdated: Mapped[bool] = mapped_column(Boolean, server_default=FALSE)
 
 
 class AgendaItemRow(PanelScoped, Base):
@@ -521,6 +528,19 @@ class ProcessedActivityRow(Base):
 
     key: Mapped[str] = mapped_column(Text, primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class JobRunRow(Base):
+    """Revision 0013, infrastructure: where each periodic job stands (bot.kernel.jobs), so
+    that it runs once across instances and resumes when due after a restart."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_due: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_started: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_finished: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(Text)
 
 
 # ---- data protection (revision 0007) ------------------------------------------------------

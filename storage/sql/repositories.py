@@ -717,6 +717,15 @@ class SqlMeetingRepository(SqlRepository):
         )
         return m.to_minutes(row) if row else None
 
+    async def planned_days(self, panel_id: str, since: date) -> set[date]:
+        """The planned dates from `since` on that the panel's meetings fill (revision 0013)."""
+        days = await self._session.scalars(
+            select(MeetingRow.planned_on).where(
+                MeetingRow.panel_id == panel_id, MeetingRow.planned_on >= since
+            )
+        )
+        return {day for day in days if day is not None}
+
 
 class SqlActionRepository(SqlRepository):
     def _select(self) -> Select[ActionRow]:

@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.errors import refused
+from storage.locks import HeldLocks, LocalLocks
 from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
+from storage.sql.jobs import SqlJobRepository, hold_for_transaction, postgres_leader
 from storage.sql.models import (
     ActionRow,
     AgencyRow,
@@ -41,6 +43,7 @@ from storage.sql.repositories import (
 )
 
 if TYPE_CHECKING:
+    import contextlib
     from types import TracebackType
 
     from bot.kernel import ports
@@ -115,8 +118,16 @@ def _forget_changed_panels(session: Session) -> None:
 class SqlUnitOfWork:
     """One transaction on one session; one per turn or job, never shared."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        dialect: str,
+        locks: LocalLocks | None = None,
+    ) -> None:
         self._session = sessions()
+        self._dialect = dialect
+        # SQLite's stand-in for PostgreSQL's advisory locks (one instance): this process's.
+        self._held = HeldLocks(locks or LocalLocks())
         s = self._session
         self.panels: ports.PanelRepository = SqlPanelRepository(s, dialect)
         self.agencies: ports.AgencyRepository = SqlAgencyRepository(s, dialect)
@@ -139,6 +150,8 @@ class SqlUnitOfWork:
         )
         self.reports: ports.ReportRepository = SqlReportRepository(s, dialect)
         self.reminders: ports.ReminderRepository = SqlReminderRepository(s, dialect)
+        # Revision 0013: the periodic jobs' state.
+        self.jobs: ports.JobRepository = SqlJobRepository(s, dialect)
 
     async def __aenter__(self) -> Self:
         return self
@@ -153,6 +166,7 @@ class SqlUnitOfWork:
         try:
             await self._session.rollback()
         finally:
+            self._held.release_all()
             await self._session.close()
 
     async def commit(self) -> None:
@@ -162,9 +176,22 @@ class SqlUnitOfWork:
             await self._session.commit()
         except IntegrityError as exc:
             raise refused("the change", exc.orig) from exc
+        finally:
+            self._held.release_all()
 
     async def rollback(self) -> None:
-        await self._session.rollback()
+        try:
+            await self._session.rollback()
+        finally:
+            self._held.release_all()
+
+    async def take_lock(self, name: str) -> None:
+        """Hold the named lock until this unit of work ends: PostgreSQL's transaction
+        advisory lock (instances take turns), SQLite's stand-in a lock of this process."""
+        if self._dialect == "postgresql":
+            await hold_for_transaction(self._session, name)
+        else:
+            await self._held.take(name)
 
 
 class SqlStorage:
@@ -176,6 +203,7 @@ class SqlStorage:
             engine, expire_on_commit=False, sync_session_class=VersionedSession
         )
         self._ping_timeout = ping_timeout
+        self._locks = LocalLocks()
 
     @property
     def engine(self) -> AsyncEngine:
@@ -188,7 +216,14 @@ class SqlStorage:
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A fresh unit of work; use it as `async with storage.unit_of_work() as uow:`."""
-        return SqlUnitOfWork(self._sessions, self.dialect)
+        return SqlUnitOfWork(self._sessions, self.dialect, self._locks)
+
+    def leader(self, name: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """The named lock for as long as the block runs, if no one holds it: PostgreSQL's
+        session advisory lock (one leader across instances), on SQLite this process's."""
+        if self.dialect == "postgresql":
+            return postgres_leader(self._engine, name)
+        return self._locks.leader(name)
 
     async def ping(self) -> bool:
         """Whether the database answers `SELECT 1`; False on any failure, never raises."""

@@ -71,9 +71,17 @@ async def on_action_changed(
 
 
 def jobs(setup: Setup, deps: Deps, kick: Callable[[], None]) -> Sequence[Job]:
-    """The reminder job (every instance may run it: each reminder is recorded once, by key)."""
+    """The reminders, every REMINDERS_EVERY_SECONDS, once across instances (bot.kernel.jobs;
+    each reminder is recorded once, by key, all the same); a run that queued cards wakes
+    their delivery."""
     config = reminders_config(setup)
-    return (lambda: reminders.run_forever(deps, config, queued=kick),)
+
+    async def run() -> None:
+        report = await reminders.run_due(deps, config=config)
+        if report.cards:
+            kick()
+
+    return (Job("reminders", config.every, run),)
 
 
 FEATURE = Feature(

@@ -21,7 +21,6 @@ reminders arrive together on Monday morning.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -165,22 +164,6 @@ async def run_due(
             log.exception("reminders for panel %s failed; the next run tries again", panel.id)
         report.panels += 1
     return report
-
-
-async def run_forever(
-    deps: Deps, config: ReminderConfig | None = None, *, queued: Callable[[], None] | None = None
-) -> None:
-    """Run the job every `config.every` until cancelled; `queued` is called after a run that
-    queued cards (e.g. the dispatcher's kick)."""
-    config = config or ReminderConfig()
-    while True:
-        try:
-            report = await run_due(deps, config=config)
-            if report.cards and queued is not None:
-                queued()
-        except Exception:
-            log.exception("the reminder job failed; trying again at the next run")
-        await asyncio.sleep(config.every.total_seconds())
 
 
 async def _run_panel(

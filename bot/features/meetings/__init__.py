@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bot.features.meetings import agenda, calendar, gallery, meeting_run, minutes
-from bot.kernel.feature import Download, Feature, Route, Setup
+from bot.kernel.feature import Download, Feature, Job, Route, Setup
 from bot.kernel.links import token_of
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from bot.kernel.router import Deps, Router
     from cards.kit import Card
@@ -81,4 +82,25 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
     )
 
 
-FEATURE = Feature("meetings", register, demo_cards, routes=routes)
+def jobs(setup: Setup, deps: Deps, _kick: Callable[[], None]) -> Sequence[Job]:
+    """Every panel's next meetings planned, every CALENDAR_REFRESH_HOURS; with Graph, the
+    Teams meetings made to match, every GRAPH_SYNC_MINUTES and whenever a turn changed a
+    meeting (deps.wakeups). Each once across instances (bot.kernel.jobs)."""
+    settings = setup.settings
+    refresh_every = timedelta(hours=settings.calendar_refresh_hours if settings else 24)
+    sync_every = timedelta(minutes=settings.graph_sync_minutes if settings else 15)
+    feature = calendar.Calendar(calendar_config(setup))
+
+    async def refresh() -> None:
+        await feature.refresh_all(deps)
+
+    async def sync() -> None:
+        await feature.sync_all(deps)
+
+    found = [Job(calendar.CALENDAR_REFRESH, refresh_every, refresh)]
+    if setup.online_meetings is not None:
+        found.append(Job(calendar.GRAPH_SYNC, sync_every, sync))
+    return found
+
+
+FEATURE = Feature("meetings", register, demo_cards, routes=routes, jobs=jobs)

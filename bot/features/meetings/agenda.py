@@ -9,8 +9,6 @@ no personal data) and tells each invited agency's contact which cases it is invi
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -300,16 +298,18 @@ class AgendaCards:
         self._cards[(panel.id, coordinator)] = kept
 
 
+def agenda_lock(panel_id: str) -> str:
+    """The database lock held while a panel's agenda is built again and saved, or changed
+    (PostgreSQL's advisory lock: one instance at a time)."""
+    return f"agenda:{panel_id}"
+
+
 class Agenda:
     """The `agenda` command and the agenda card's verbs."""
 
     def __init__(self, config: AgendaConfig) -> None:
         self.config = config
-        self._locks: dict[str, asyncio.Lock] = {}
         self.cards = AgendaCards()
-
-    def _lock(self, panel_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(panel_id, asyncio.Lock())
 
     async def command(self, request: Request, deps: Deps) -> Reply:
         """`agenda` shows the next meeting's agenda; `agenda publish` publishes it."""
@@ -345,12 +345,12 @@ class Agenda:
             kept = self.cards.get(panel, coordinator, deps.clock.now())
             if kept is not None:
                 return Reply(card=kept)
-        # Only the coordinator's view is saved; other members' views only read, so they
-        # neither wait for one another nor for the coordinator.
-        lock: contextlib.AbstractAsyncContextManager[Any] = (
-            self._lock(panel.id) if coordinator else contextlib.nullcontext()
-        )
-        async with lock, deps.uow() as uow:
+        async with deps.uow() as uow:
+            if coordinator:
+                # Only the coordinator's view is saved, under the panel's agenda lock (across
+                # instances); other members' views only read, so they neither wait for one
+                # another nor for the coordinator.
+                await uow.take_lock(agenda_lock(panel.id))
             meeting = (
                 await uow.meetings.get(panel.id, meeting_id)
                 if meeting_id
@@ -384,7 +384,8 @@ class Agenda:
         card = AgendaCard.of(request.data)
         now = deps.clock.now()
         refused: str | None = None
-        async with self._lock(panel.id), deps.uow() as uow:
+        async with deps.uow() as uow:
+            await uow.take_lock(agenda_lock(panel.id))
             meeting = await uow.meetings.get(panel.id, card.meeting_id)
             if meeting is None:
                 raise NotFound("That meeting no longer exists. Type agenda.")

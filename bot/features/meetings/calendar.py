@@ -5,20 +5,26 @@ the .ics download, and the Teams online meeting of each date.
 `schedule cancel` are the coordinator's; `schedule ics` gives (and re-issues) the member's
 own signed download link (bot.kernel.links), in private chat only.
 Talking to Microsoft Graph happens behind the `OnlineMeetings` port (bot/graph.py
-implements it) and after the change is committed, so a slow Graph never holds a turn.
+implements it), in the Graph sync job, never in a turn: the meetings say what Graph must do
+(no join link yet: create; cancelled with a Teams meeting: delete; moved: `teams_outdated`),
+so nothing is lost on a restart; a turn that changes a meeting only wakes the job
+(`deps.wakeups`), which also runs every GRAPH_SYNC_MINUTES.
+
+Several instances on one database: planning a panel's meetings (and moving or cancelling
+one) holds the panel's database lock (`uow.take_lock`), and each planned date is unique per
+panel (`Meeting.planned_on`), so a meeting is created once; the periodic jobs (the daily
+refresh of every panel, the Graph sync) run on one instance at a time (bot.kernel.jobs).
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import logging
-import re
-from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -30,6 +36,7 @@ from bot.domain.panel import Member, Panel, Role
 from bot.domain.policy import Act
 from bot.domain.schedule import (
     MeetingSchedule,
+    PlannedMeeting,
     ScheduleError,
     local_instant,
     next_meetings,
@@ -50,6 +57,7 @@ from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
 from bot.kernel.ports import (
+    AlreadyExists,
     OnlineMeeting,
     OnlineMeetingDenied,
     OnlineMeetingError,
@@ -156,20 +164,15 @@ def load_schedule_book(path: Path, *, default_timezone: str = "Europe/London") -
     return schedules_from_data(data, default_timezone=default_timezone)
 
 
-_background_tasks: set[asyncio.Task[None]] = set()
+# The periodic jobs (bot.kernel.jobs): every panel's meetings planned ahead, and the
+# meetings' Teams meetings made to match (woken by a turn that changed a meeting).
+CALENDAR_REFRESH = "calendar-refresh"
+GRAPH_SYNC = "graph-sync"
 
 
-def run_in_background(work: Coroutine[Any, Any, None]) -> None:
-    """Start slow work (Graph calls) without holding the turn; failures are logged."""
-    task = asyncio.get_running_loop().create_task(work)
-    _background_tasks.add(task)
-
-    def done(finished: asyncio.Task[None]) -> None:
-        _background_tasks.discard(finished)
-        if not finished.cancelled() and finished.exception() is not None:
-            log.error("calendar background work failed", exc_info=finished.exception())
-
-    task.add_done_callback(done)
+def panel_lock(panel_id: str) -> str:
+    """The database lock held while a panel's meetings are planned, moved or cancelled."""
+    return f"calendar:{panel_id}"
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,6 @@ class CalendarConfig:
     # Signs the .ics download links; unconfigured (no secret or no public URL), no download.
     links: Links = field(default_factory=Links)
     holidays: Callable[[Iterable[int]], Collection[date]] = england_and_wales_holidays
-    spawn: Callable[[Coroutine[Any, Any, None]], None] = run_in_background
 
 
 # --- use cases ----------------------------------------------------------------------------
@@ -195,9 +197,6 @@ class Change:
     after: Meeting
 
 
-_MOVED = re.compile(r"^moved from (\d{4}-\d{2}-\d{2})\b")
-
-
 async def ensure_meetings(
     uow: UnitOfWork,
     panel: Panel,
@@ -205,11 +204,35 @@ async def ensure_meetings(
     now: datetime,
     holidays: Collection[date],
 ) -> list[Meeting]:
-    """Create the next six planned meetings that do not exist yet; the caller commits.
+    """Create the next six planned meetings that do not exist yet; the caller commits
+    (holding the panel's lock, `panel_lock`: see Calendar.refresh).
 
     A planned date is taken when a meeting (even a cancelled one) is on that local date, or
-    when a meeting was moved away from it, so running this again creates nothing.
+    fills it (`planned_on`: a meeting moved away keeps it), so running this again creates
+    nothing; the unique (panel, planned date) makes a second creation fail at the latest.
     """
+    created: list[Meeting] = []
+    for plan in await _missing(uow, panel, schedule, now, holidays):
+        meeting = Meeting(
+            panel_id=panel.id,
+            starts_at=plan.starts_at,
+            ends_at=plan.ends_at,
+            referral_deadline=plan.referral_deadline,
+            planned_on=plan.on,
+        )
+        await uow.meetings.save(meeting)
+        created.append(meeting)
+    return created
+
+
+async def _missing(
+    uow: UnitOfWork,
+    panel: Panel,
+    schedule: MeetingSchedule,
+    now: datetime,
+    holidays: Collection[date],
+) -> list[PlannedMeeting]:
+    """The next six planned meetings whose date no meeting takes yet."""
     planned = next_meetings(schedule, now, PLANNED_AHEAD, holidays)
     if not planned:
         return []
@@ -217,32 +240,8 @@ async def ensure_meetings(
         panel.id, now - timedelta(days=1), limit=PLANNED_AHEAD * 4
     )
     taken = {m.starts_at.astimezone(schedule.zone).date() for m in existing}
-    taken |= await _moved_from(uow, panel.id, existing)
-    created: list[Meeting] = []
-    for plan in planned:
-        if plan.on in taken:
-            continue
-        meeting = Meeting(
-            panel_id=panel.id,
-            starts_at=plan.starts_at,
-            ends_at=plan.ends_at,
-            referral_deadline=plan.referral_deadline,
-        )
-        await uow.meetings.save(meeting)
-        created.append(meeting)
-    return created
-
-
-async def _moved_from(uow: UnitOfWork, panel_id: str, meetings: Sequence[Meeting]) -> set[date]:
-    # The audit trail is where a move is recorded (Meeting has no field for its planned
-    # date), so the dates meetings were moved away from are read back from it.
-    days: set[date] = set()
-    for meeting in meetings:
-        for event in await uow.audit.for_entity(panel_id, "meeting", meeting.id):
-            match = _MOVED.match(event.detail or "")
-            if match:
-                days.add(date.fromisoformat(match.group(1)))
-    return days
+    taken |= await uow.meetings.planned_days(panel.id, planned[0].on)
+    return [plan for plan in planned if plan.on not in taken]
 
 
 async def upcoming_meetings(uow: UnitOfWork, panel_id: str, now: datetime) -> list[Meeting]:
@@ -300,14 +299,20 @@ async def move_meeting(
             {"date": "taken"},
         )
     length = meeting.ends_at - meeting.starts_at
+    old_day = meeting.starts_at.astimezone(zone).date()
+    planned_on = meeting.planned_on
+    if planned_on is None and old_day not in await uow.meetings.planned_days(panel.id, old_day):
+        planned_on = old_day  # a meeting not made by the planner: its old date stays taken
     moved = dataclasses.replace(
         meeting,
         starts_at=plan.starts_at,
         ends_at=(plan.starts_at.astimezone(UTC) + length).astimezone(zone),
         referral_deadline=plan.referral_deadline,
+        planned_on=planned_on,
+        # Its Teams meeting keeps the old times until the Graph sync moves it.
+        teams_outdated=bool(meeting.teams_meeting_id),
     )
     await uow.meetings.save(moved)
-    old_day = meeting.starts_at.astimezone(zone).date()
     moved_from = f"moved from {old_day.isoformat()} to {new_day.isoformat()} {start:%H:%M}"
     await record(uow, actor, AuditVerb.UPDATE, "meeting", meeting.id, moved_from, at=now)
     return Change(meeting, moved)
@@ -420,7 +425,8 @@ async def _store_link(
 async def reschedule_online_meeting(
     uow_factory: UnitOfWorkFactory, panel_id: str, meeting_id: str, online: OnlineMeetings
 ) -> bool:
-    """Move the Teams meeting of a moved panel meeting to its new times."""
+    """Move the Teams meeting of a moved panel meeting to its new times, and note it done
+    (unless the meeting moved again meanwhile: the next sync moves it again)."""
     async with uow_factory() as uow:
         meeting = await uow.meetings.get(panel_id, meeting_id)
     if meeting is None or not meeting.teams_meeting_id:
@@ -432,6 +438,16 @@ async def reschedule_online_meeting(
     except OnlineMeetingError as exc:
         log.warning("could not move the Teams meeting of meeting %s: %s", meeting_id, exc)
         return False
+    async with uow_factory() as uow:
+        current = await uow.meetings.get(panel_id, meeting_id)
+        if (
+            current is not None
+            and current.teams_outdated
+            and (current.starts_at, current.ends_at) == (meeting.starts_at, meeting.ends_at)
+        ):
+            current.teams_outdated = False
+            await uow.meetings.save(current)
+            await uow.commit()
     return True
 
 
@@ -458,6 +474,27 @@ async def remove_online_meeting(
             await uow.meetings.save(current)
             await uow.commit()
     return True
+
+
+async def tidy_online_meetings(
+    uow_factory: UnitOfWorkFactory, panel_id: str, online: OnlineMeetings, now: datetime
+) -> int:
+    """Make the Teams meetings of changed panel meetings match: a cancelled meeting's is
+    deleted (and its link forgotten), a moved one's is given the new times. How many were
+    put right; what fails stays to do, for the next sync."""
+    async with uow_factory() as uow:
+        found = await uow.meetings.upcoming(
+            panel_id, now - timedelta(days=1), limit=PLANNED_AHEAD * 4
+        )
+    done = 0
+    for meeting in found:
+        if not meeting.teams_meeting_id:
+            continue
+        if meeting.status is MeetingStatus.CANCELLED:
+            done += await remove_online_meeting(uow_factory, panel_id, meeting.id, online)
+        elif meeting.teams_outdated and meeting.status in NOT_STARTED:
+            done += await reschedule_online_meeting(uow_factory, panel_id, meeting.id, online)
+    return done
 
 
 # --- the .ics file ------------------------------------------------------------------------
@@ -568,48 +605,90 @@ class Calendar:
 
     def __init__(self, config: CalendarConfig) -> None:
         self.config = config
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def _lock(self, panel_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(panel_id, asyncio.Lock())
+        # What the Graph sync last logged per panel, so a lasting failure is told once.
+        self._told: dict[str, SyncReport] = {}
 
     def _holidays(self, schedule: MeetingSchedule, now: datetime) -> Collection[date]:
         return self.config.holidays(years_to_check(schedule, now))
 
     async def refresh(self, deps: Deps, panel: Panel) -> list[Meeting]:
-        """Plan the panel's next meetings, then (in the background) give them Teams links."""
+        """Plan the panel's next meetings (once across instances: under the panel's
+        database lock, and each planned date unique), then wake the Graph sync to give them
+        Teams links. A meeting another instance created first is simply there already."""
         schedule = self.config.schedules.schedule_for(panel)
         now = deps.clock.now()
-        async with self._lock(panel.id), deps.uow() as uow:
-            created = await ensure_meetings(
-                uow, panel, schedule, now, self._holidays(schedule, now)
-            )
-            if created:
-                await uow.commit()
-        if self.config.online_meetings is not None:
-            self._in_background(self.sync(deps, panel.id))
+        holidays = self._holidays(schedule, now)
+        created: list[Meeting] = []
+        async with deps.uow() as uow:
+            # Most turns find every meeting planned: only then is the lock taken.
+            if await _missing(uow, panel, schedule, now, holidays):
+                await uow.take_lock(panel_lock(panel.id))
+                try:
+                    created = await ensure_meetings(uow, panel, schedule, now, holidays)
+                    if created:
+                        await uow.commit()
+                except AlreadyExists:
+                    # Planned by another process that holds no lock (SQLite: one instance):
+                    # the meetings are there, nothing of ours is needed.
+                    await uow.rollback()
+                    log.info("the meetings of panel %s were planned already", panel.id)
+                    created = []
+        if created and self.config.online_meetings is not None:
+            deps.wakeups.wake(GRAPH_SYNC)
         return created
 
-    async def refresh_all(self, deps: Deps) -> None:
-        """Refresh every panel's calendar: for a daily job."""
+    async def refresh_all(self, deps: Deps) -> int:
+        """Plan every panel's next meetings (the daily job); how many were created. A
+        panel that fails is logged and the others go on (the job runs again tomorrow)."""
         async with deps.uow() as uow:
             panels = await uow.panels.list_all()
+        created = failed = 0
         for panel in panels:
-            await self.refresh(deps, panel)
+            try:
+                created += len(await self.refresh(deps, panel))
+            except Exception as exc:
+                failed += 1
+                log.warning("planning the meetings of panel %s failed: %r", panel.id, exc)
+        if failed:
+            raise RuntimeError(f"planning failed for {failed} of {len(panels)} panels")
+        return created
 
     async def sync(self, deps: Deps, panel_id: str) -> SyncReport | None:
-        """Give upcoming meetings their Teams links, one sync per panel at a time."""
+        """Make the panel's Teams meetings match its meetings: delete those of cancelled
+        meetings, move those of moved ones, create those still missing (the Graph sync job
+        runs it on one instance at a time)."""
         online = self.config.online_meetings
         if online is None:
             return None
-        async with self._lock(f"sync:{panel_id}"):
-            return await sync_online_meetings(deps.uow, panel_id, online, deps.clock.now())
+        now = deps.clock.now()
+        await tidy_online_meetings(deps.uow, panel_id, online, now)
+        return await sync_online_meetings(deps.uow, panel_id, online, now)
 
-    def _in_background(self, work: Coroutine[Any, Any, object]) -> None:
-        async def run() -> None:
-            await work
-
-        self.config.spawn(run())
+    async def sync_all(self, deps: Deps) -> SyncReport:
+        """`sync` for every panel (the Graph sync job). Graph refusing the app stops the run
+        (it would refuse every panel); a panel's failures are logged when they change, not
+        at every run, and tried again at the next."""
+        async with deps.uow() as uow:
+            panels = await uow.panels.list_all()
+        total = SyncReport()
+        for panel in panels:
+            report = await self.sync(deps, panel.id)
+            if report is None:
+                break
+            if report.failed and self._told.get(panel.id) != report:
+                log.warning(
+                    "%d Teams meetings of panel %s could not be created; the Graph sync "
+                    "tries again at its next run",
+                    report.failed,
+                    panel.id,
+                )
+            self._told[panel.id] = report
+            total = SyncReport(
+                total.created + report.created, total.failed + report.failed, report.denied
+            )
+            if report.denied:
+                break
+        return total
 
     # --- commands ---
 
@@ -695,7 +774,8 @@ class Calendar:
         now = deps.clock.now()
         zone = ZoneInfo(panel.timezone)
         new_day = command.new_day
-        async with self._lock(panel.id), deps.uow() as uow:
+        async with deps.uow() as uow:
+            await uow.take_lock(panel_lock(panel.id))
             meeting = await _find(uow, panel, zone, day=command.day, meeting_id=command.meeting_id)
             change = await move_meeting(
                 uow,
@@ -711,9 +791,7 @@ class Calendar:
             await uow.commit()
         online = self.config.online_meetings
         if online is not None and change.after.teams_meeting_id:
-            self._in_background(
-                reschedule_online_meeting(deps.uow, panel.id, change.after.id, online)
-            )
+            deps.wakeups.wake(GRAPH_SYNC)  # it moves the Teams meeting, after the turn
         after = change.after
         view = MeetingMovedView(
             panel_name=panel.name,
@@ -746,7 +824,8 @@ class Calendar:
         Teams meeting in the background."""
         now = deps.clock.now()
         zone = ZoneInfo(panel.timezone)
-        async with self._lock(panel.id), deps.uow() as uow:
+        async with deps.uow() as uow:
+            await uow.take_lock(panel_lock(panel.id))
             meeting = await _find(uow, panel, zone, day=command.day, meeting_id=command.meeting_id)
             change = await cancel_meeting(
                 uow, panel, meeting, command.reason, now=now, actor=request
@@ -754,7 +833,7 @@ class Calendar:
             await uow.commit()
         online = self.config.online_meetings
         if online is not None and change.after.teams_meeting_id:
-            self._in_background(remove_online_meeting(deps.uow, panel.id, change.after.id, online))
+            deps.wakeups.wake(GRAPH_SYNC)  # it deletes the Teams meeting, after the turn
         view = MeetingCancelledView(
             panel_name=panel.name,
             when=when_in(change.after.starts_at, zone),

@@ -29,6 +29,7 @@ def dataprotection_config(setup: Setup) -> dataprotection.DataProtectionConfig:
             ledger_days=settings.activity_ledger_keep_days,
         ),
         retention_every=timedelta(hours=settings.retention_interval_hours),
+        housekeeping_every=timedelta(hours=settings.housekeeping_interval_hours),
     )
 
 
@@ -81,11 +82,26 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
     return (sar("docx"), sar("json"), Route(stats.CSV_ROUTE, csv))
 
 
+# A new database's first retention run waits a minute after start-up, out of its way.
+RETENTION_FIRST_AFTER = timedelta(minutes=1)
+
+
 def jobs(setup: Setup, deps: Deps, _kick: Callable[[], None]) -> Sequence[Job]:
-    """Retention: shortly after start-up, then every RETENTION_INTERVAL_HOURS (every
-    instance may run it: each case is marked once)."""
+    """Retention, every RETENTION_INTERVAL_HOURS, and housekeeping (the outbox's delivered
+    rows and the activity ledger), every HOUSEKEEPING_INTERVAL_HOURS: once across instances
+    (bot.kernel.jobs), and each case is marked once all the same."""
     config = dataprotection_config(setup)
-    return (lambda: dataprotection.retention_forever(deps, config),)
+
+    async def retention() -> None:
+        await dataprotection.run_retention(deps, deps.clock.now(), policy=config.retention)
+
+    async def housekeeping() -> None:
+        await dataprotection.run_housekeeping(deps, deps.clock.now(), policy=config.retention)
+
+    return (
+        Job("retention", config.retention_every, retention, RETENTION_FIRST_AFTER),
+        Job("housekeeping", config.housekeeping_every, housekeeping),
+    )
 
 
 FEATURE = Feature("records", register, gallery.gallery, routes=routes, jobs=jobs)

@@ -1,10 +1,14 @@
 """Data protection: the retention job, subject access (`sar`) and erasure (`erase`).
 
-- **Retention** (`run_retention`, run by a background task of the app every day): personal
-  data is anonymised a configured number of years after a case closes (or a referral that
-  never became a case was declined, withdrawn or left as a draft); see
+- **Retention** (`run_retention`, a periodic job: every RETENTION_INTERVAL_HOURS, once
+  across instances, bot.kernel.jobs): personal data is anonymised a configured number of
+  years after a case closes (or a referral that never became a case was declined,
+  withdrawn or left as a draft); see
   bot.domain.retention for what counts as personal data and what stays. Idempotent: each
   case or referral is marked once done; audited ("anonymised by retention").
+- **Housekeeping** (`run_housekeeping`, a job of its own every HOUSEKEEPING_INTERVAL_HOURS):
+  delivered (or given up) outbox rows after OUTBOX_KEEP_DAYS and the activity ledger's keys
+  after ACTIVITY_LEDGER_KEEP_DAYS are deleted.
 - **Subject access**: the coordinator names a person (name and date of birth) and receives
   everything held about them as a Word document and as JSON, through two signed links that
   are theirs alone and expire (Teams cards cannot carry files). The search is audited, and
@@ -22,7 +26,6 @@ Audit events carry no personal data: references, counts and the coordinator's re
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -139,12 +142,13 @@ FORMATS: Mapping[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class DataProtectionConfig:
-    """The subject access downloads' signed links (none when unconfigured), and the
-    retention period and how often the job runs."""
+    """The subject access downloads' signed links (none when unconfigured), the retention
+    period (and the outbox's and the ledger's keeping) and how often the jobs run."""
 
     links: Links = field(default_factory=Links)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     retention_every: timedelta = timedelta(hours=24)
+    housekeeping_every: timedelta = timedelta(hours=6)
 
 
 # ---- signed download links ----------------------------------------------------------------
@@ -245,9 +249,12 @@ class RetentionReport:
 PRUNE_BATCH = 1000
 
 
-async def _prune_copies(deps: Deps, policy: RetentionPolicy, now: datetime) -> RetentionReport:
+async def run_housekeeping(
+    deps: Deps, now: datetime, *, policy: RetentionPolicy | None = None
+) -> RetentionReport:
     """Delete finished outbox rows and activity-ledger keys past their keeping, a batch per
-    transaction (several instances may run it at once: each deletes what is left)."""
+    transaction (should two runs meet, each deletes what is left)."""
+    policy = policy or RetentionPolicy()
     report = RetentionReport()
     while True:
         async with deps.uow() as uow:
@@ -260,7 +267,14 @@ async def _prune_copies(deps: Deps, policy: RetentionPolicy, now: datetime) -> R
             await uow.commit()
         report += RetentionReport(deliveries=deliveries, activities=activities)
         if deliveries < PRUNE_BATCH and activities < PRUNE_BATCH:
-            return report
+            break
+    if report != RetentionReport():
+        log.info(
+            "housekeeping: %d delivered messages and %d activity keys deleted",
+            report.deliveries,
+            report.activities,
+        )
+    return report
 
 
 async def _purge_exports(deps: Deps, panel: Panel, now: datetime) -> int:
@@ -325,14 +339,13 @@ async def _retain_batch(
 async def run_retention(
     deps: Deps, now: datetime, *, policy: RetentionPolicy | None = None, batch: int = BATCH
 ) -> RetentionReport:
-    """Anonymise, in every panel, what has been kept longer than the policy allows, remove
-    expired subject access searches, delivered outbox rows and activity-ledger keys past
-    their keeping. Running it again changes nothing."""
+    """Anonymise, in every panel, what has been kept longer than the policy allows, and
+    remove expired subject access searches. Running it again changes nothing."""
     policy = policy or RetentionPolicy()
     cutoff = policy.cutoff(now)
     async with deps.uow() as uow:
         panels = await uow.panels.list_all()
-    report = await _prune_copies(deps, policy, now)
+    report = RetentionReport()
     for panel in panels:
         report += RetentionReport(exports=await _purge_exports(deps, panel, now))
         more = True
@@ -341,29 +354,12 @@ async def run_retention(
             report += done
     if report != RetentionReport():
         log.info(
-            "retention: %d cases and %d referrals anonymised, %d expired searches removed, "
-            "%d delivered messages and %d activity keys deleted",
+            "retention: %d cases and %d referrals anonymised, %d expired searches removed",
             report.cases,
             report.referrals,
             report.exports,
-            report.deliveries,
-            report.activities,
         )
     return report
-
-
-async def retention_forever(
-    deps: Deps, config: DataProtectionConfig, *, first_delay: float = 60.0
-) -> None:
-    """Run the retention job shortly after start-up, then every `config.retention_every`;
-    a failed run is logged (with no personal data) and tried again at the next."""
-    await asyncio.sleep(first_delay)
-    while True:
-        try:
-            await run_retention(deps, deps.clock.now(), policy=config.retention)
-        except Exception:
-            log.exception("retention run failed; trying again at the next run")
-        await asyncio.sleep(config.retention_every.total_seconds())
 
 
 # ---- erasure ---------------------------------------------------------------------------------
