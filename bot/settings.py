@@ -45,6 +45,12 @@ class Settings:
     port: int = 3978
     data_dir: Path = DEFAULT_DATA_DIR
     log_level: str = "INFO"
+    # Logs: "text" or "json" (one object a line); metrics and traces go over OTLP/HTTP to
+    # this endpoint and/or to Azure Monitor; neither set: nothing is exported.
+    log_format: str = "text"
+    otel_endpoint: str = ""
+    otel_service_name: str = "community-marac-bot"
+    applicationinsights_connection_string: str = field(default="", repr=False)
     # Where tokens' signing keys are published; botbuilder's public-cloud default if None.
     openid_metadata_url: str | None = None
     token_issuer: str | None = None
@@ -96,6 +102,9 @@ class Settings:
     activity_ledger_keep_days: int = 7
     # The hosts a file sent to the bot is fetched from (a leading dot: every name under it).
     file_hosts: tuple[str, ...] = (".sharepoint.com",)
+    # The erasure ledger: a JSON-lines file outside the database (ids only) that a restore
+    # cannot take back; None (the dataclass default, for tests) keeps the table alone.
+    erasure_ledger: Path | None = None
 
     @property
     def graph_configured(self) -> bool:
@@ -181,6 +190,10 @@ class Settings:
             port=port,
             data_dir=data_dir,
             log_level=(get("LOG_LEVEL") or "INFO").upper(),
+            log_format=(get("LOG_FORMAT") or "text").lower(),
+            otel_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT").rstrip("/"),
+            otel_service_name=get("OTEL_SERVICE_NAME") or "community-marac-bot",
+            applicationinsights_connection_string=get("APPLICATIONINSIGHTS_CONNECTION_STRING"),
             openid_metadata_url=get("BOT_OPENID_METADATA_URL") or None,
             token_issuer=get("BOT_TOKEN_ISSUER") or None,
             meeting_schedule_file=Path(get("MEETING_SCHEDULE_FILE"))
@@ -224,6 +237,7 @@ class Settings:
             file_hosts=tuple(h.strip().lower() for h in get("FILE_HOSTS").split(","))
             if get("FILE_HOSTS")
             else (".sharepoint.com",),
+            erasure_ledger=Path(get("ERASURE_LEDGER") or data_dir / "erasures.jsonl"),
         )
         settings.check()
         return settings
@@ -242,6 +256,8 @@ class Settings:
             raise SettingsError("APP_TENANTID is required for a SingleTenant app")
         if self.app_id and self.app_type != "UserAssignedMSI" and not self.app_password:
             raise SettingsError("APP_PASSWORD is required when APP_ID is set")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError("LOG_FORMAT must be text or json")
         if not 0 < self.port < 65536:
             raise SettingsError("PORT must be between 1 and 65535")
         from bot.teams.ratelimit import parse_windows  # plain asyncio, no botbuilder

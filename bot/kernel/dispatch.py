@@ -19,6 +19,7 @@ from bot.domain.policy import Act, Refusal
 from bot.kernel import access, audit
 from bot.kernel.guard import Access, Allowed, Asked, Refused, authorise, replies_in_private
 from bot.kernel.router import Deps, Handler, Reply, Request, Router
+from bot.observability import logs
 from cards.verbs import Verb
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ async def run_command(router: Router, request: Request, name: str, args: str, de
     """Run a typed command if the guard lets the caller use it here; refuse plainly (and
     audited) otherwise."""
     spec = router.find_command(name)
+    logs.note_command(spec.name, args)
     next_step = {"verb": Verb.COMMAND.value, "command": f"{spec.name} {args}".strip()[:200]}
     checked = await _check(spec.access, request, deps, spec.name, args, {}, next_step)
     if isinstance(checked, Reply):
@@ -55,6 +57,7 @@ async def run_verb(
     if not verb or len(verb) > 64:
         raise InvalidInput("This card's button sent nothing I understand. Type help.")
     spec = router.find_verb(verb)
+    logs.note_command(verb, "", data)
     next_step = {**data, "verb": verb} if verb in _RESUMABLE else spec.access.resume
     checked = await _check(spec.access, request, deps, verb, "", dict(data), next_step)
     if isinstance(checked, Reply):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,12 @@ from botbuilder.schema import (
 )
 
 from bot.domain.delivery import ConversationKind
-from bot.domain.errors import DomainError, InvalidInput
+from bot.domain.errors import DomainError, InvalidInput, NotAllowed
 from bot.features.governance import membership
 from bot.features.meetings import meeting_run
 from bot.kernel import channel_gate, dispatch, turns
 from bot.kernel.router import Deps, ParsedCommand, Reply, Request, Router, parse_text
+from bot.observability import logs, telemetry
 from bot.teams import files
 from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
 from bot.teams.replies import to_activity, to_invoke_response
@@ -68,13 +70,26 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         self._file_hosts = tuple(file_hosts)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
-        """Drop redeliveries, then handle the activity inside the error boundary."""
+        """Handle the activity with its log context (every line logged during the turn
+        carries it), its span and its latency recorded (bot.observability)."""
         activity: Activity = turn_context.activity
         key = dedupe_key(activity)
+        turn, token = logs.begin_turn(key)
+        started = time.perf_counter()
+        try:
+            with telemetry.turn_span() as span:
+                await self._turn(turn_context, activity, key)
+                telemetry.turn_done(turn, activity.type, time.perf_counter() - started, span)
+        finally:
+            logs.end_turn(token)
+
+    async def _turn(self, turn_context: TurnContext, activity: Activity, key: str | None) -> None:
+        """Drop redeliveries, then handle the activity inside the error boundary."""
         try:
             opened = await self._open(turn_context, key)
             if opened is None:
-                log.info("redelivered activity ignored", extra={"activity_key": key})
+                logs.note_outcome("redelivered")
+                log.info("redelivered activity ignored")
                 if activity.type == "invoke":
                     await self._send_invoke(turn_context, Reply(text=REPEATED))
                 return
@@ -83,6 +98,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             if self._after_turn is not None:
                 self._after_turn()  # cards the turn queued go out now, not at the next tick
         except Exception:  # the last line of defence: the person sees only a reference
+            logs.note_outcome("failed")
             ref = error_reference()
             log.exception("turn failed [ref %s] (activity type %s)", ref, activity.type)
             await self._tell_failure(turn_context, ref)
@@ -114,10 +130,12 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         redelivery."""
         activity = turn_context.activity
         reference = TurnContext.get_conversation_reference(activity).serialize()
+        where = where_of(activity)
+        logs.note_where(where.kind.value, None)
         return await turns.open_turn(
             self._deps,
             caller_of(activity),
-            where_of(activity),
+            where,
             reference,
             str(activity.service_url or ""),
             activity_key=key,
@@ -137,6 +155,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             reference=TurnContext.get_conversation_reference(activity).serialize(),
             service_url=str(activity.service_url or ""),
         )
+        logs.note_where(where.kind.value, resolved.panel.id if resolved.panel else None)
         request = Request(
             caller=caller,
             where=where,
@@ -151,6 +170,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         try:
             reply: Reply = await run
         except DomainError as err:
+            logs.note_outcome("refused" if isinstance(err, NotAllowed) else "declined")
             return Reply(text=err.message)
         return reply
 

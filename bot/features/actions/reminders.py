@@ -67,6 +67,7 @@ from bot.kernel.guard import ANYWHERE, Access
 from bot.kernel.localtime import day_text, england_and_wales_holidays, local_day
 from bot.kernel.notify import card_to_member
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router
+from bot.observability import telemetry
 from cards.actions import LIST_LIMIT, LIST_VIEW, Buttons
 from cards.reminders import (
     DigestView,
@@ -120,6 +121,13 @@ def send_time(panel: Panel, now: datetime, config: ReminderConfig) -> datetime:
     year = now.astimezone(zone).year
     holidays = config.holidays((year, year + 1))
     return next_allowed(now, zone, config.schedule.quiet, holidays)
+
+
+def first_allowed(panel: Panel, due: _Due, config: ReminderConfig) -> datetime:
+    """The first time a reminder could have gone on its occasion's day (quiet hours and
+    holidays allowing): how late it goes is measured from there (the reminder lag metric)."""
+    midnight = datetime.combine(due.day, time.min, tzinfo=ZoneInfo(panel.timezone))
+    return send_time(panel, midnight, config)
 
 
 @dataclass(frozen=True)
@@ -210,6 +218,7 @@ async def _run_panel(
             if not recorded:
                 continue  # another run queued it meanwhile
             report.reminders += 1
+            telemetry.reminder_queued(item.kind.value, send_at - first_allowed(panel, item, config))
             if item.kind is ReminderKind.ESCALATE:
                 escalated.append(item)
                 continue
