@@ -46,6 +46,12 @@ TAKEN_RETRY = timedelta(seconds=60)
 WOKEN_RETRY = timedelta(seconds=5)
 
 
+def _reason(exc: BaseException) -> str:
+    """An error in one line: its kind and its message's first line, cut short."""
+    first = (str(exc).splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 def leader_name(job: Job) -> str:
     """The lock a job's runs take."""
     return f"job:{job.name}"
@@ -100,11 +106,16 @@ class JobRunner:
         jobs: Sequence[Job],
         clock: Clock,
         wakeups: Wakeups | None = None,
+        *,
+        unready_retry: timedelta = UNREADY_RETRY,
+        woken_retry: timedelta = WOKEN_RETRY,
     ) -> None:
         self.storage = storage
         self.jobs = list(jobs)
         self.clock = clock
         self.wakeups = wakeups or Wakeups()
+        self.unready_retry = unready_retry
+        self.woken_retry = woken_retry
         self._unready = False
 
     async def run_forever(self) -> None:
@@ -122,14 +133,17 @@ class JobRunner:
                 step = await self.step(job, woken=woken)
             except Unready as exc:
                 self._note_unready(exc)
-                await asyncio.sleep(UNREADY_RETRY.total_seconds())
+                await asyncio.sleep(self.unready_retry.total_seconds())
                 continue
-            self._note_ready()
+            except Exception as exc:  # its state could not be written: the database went
+                log.warning("job %s could not record its run (%s)", job.name, _reason(exc))
+                await asyncio.sleep(self.unready_retry.total_seconds())
+                continue
             if step.ran or not woken:
                 woken = False
                 wait = step.wait
             else:
-                wait = min(step.wait, WOKEN_RETRY)  # another instance ran it: look again soon
+                wait = min(step.wait, self.woken_retry)  # another instance has it: look soon
             await self.wakeups.wait(job.name, wait.total_seconds())
 
     async def step(self, job: Job, *, woken: bool = False) -> Step:
@@ -158,13 +172,7 @@ class JobRunner:
             await job.run()
         except Exception as exc:
             outcome = f"failed: {type(exc).__name__}"
-            reason = (str(exc).splitlines() or [""])[0][:200]
-            log.error(
-                "job %s failed (%s: %s); it runs again at its next time",
-                job.name,
-                type(exc).__name__,
-                reason,
-            )
+            log.error("job %s failed (%s); it runs again at its next time", job.name, _reason(exc))
             log.debug("job %s failed", job.name, exc_info=True)
         else:
             outcome = OK
@@ -189,11 +197,11 @@ class JobRunner:
     async def _read(self, job: Job) -> JobRun | None:
         try:
             async with self.storage.unit_of_work() as uow:
-                return await uow.jobs.get(job.name)
+                state = await uow.jobs.get(job.name)
         except Exception as exc:
-            raise Unready(
-                f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
-            ) from exc
+            raise Unready(_reason(exc)) from exc
+        self._note_ready()
+        return state
 
     async def _save(self, state: JobRun) -> None:
         async with self.storage.unit_of_work() as uow:
