@@ -43,6 +43,7 @@ REVIEW_BUTTON = "Review later…"
 SAVE_REVIEW = "Set the review meeting"
 CLOSE_BUTTON = "Close case…"
 CONFIRM_CLOSE = "Close the case"
+REOPEN_BUTTON = "Reopen the case"
 SUMMARY_BUTTON = "Summary…"
 SAVE_SUMMARY = "Save summary"
 CARRY_BUTTON = "Carry forward…"
@@ -75,6 +76,11 @@ RISK_LEVEL_INPUT = "risk_level"
 REVIEW_MEETING_INPUT = "review_meeting_id"
 CLOSURE_REASON_INPUT = "closure_reason"
 CLOSURE_NOTE_INPUT = "closure_note"
+# What closing does with each open action of the case: one input per action, named
+# `settle_input(action_id)`, whose value is PASS_BACK or CANCEL.
+SETTLE_PREFIX = "settle."
+PASS_BACK = "pass_back"  # noqa: S105 (a choice value, not a secret)
+CANCEL = "cancel"
 SUMMARY_INPUT = "summary"
 # An unmet action's inputs, made unique across the card by `indexed(name, index)`.
 NEW_DUE_ON_INPUT = "new_due_on"
@@ -105,6 +111,11 @@ def is_chair_title(title: str) -> bool:
 def action_assigned_title(case_reference: str) -> str:
     """The heading of the card an owner agency receives for a new action."""
     return f"New action for {case_reference}"
+
+
+def settle_input(action_id: str) -> str:
+    """The close form's input for what becomes of one open action."""
+    return f"{SETTLE_PREFIX}{action_id}"
 
 
 def indexed(name: str, index: int) -> str:
@@ -225,6 +236,9 @@ class CaseDetail:
     returns: Sequence[tuple[str, str]]  # (agency, what it returned or "not answered yet")
     earlier: Sequence[ActionText]
     agreed: Sequence[ActionText]
+    # The case's open actions (id, "owner: description"), each settled when it is closed.
+    open_actions: Sequence[Option] = ()
+    closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -407,6 +421,7 @@ def _case_forms(view: ChairView) -> list[Any]:
                 is_multiline=True,
                 max_length=MAX_NOTE,
             ),
+            *_settle_inputs(view.case.open_actions if view.case else ()),
         ],
         _submit(view, CONFIRM_CLOSE, Verb.MEETING_CLOSE),
     )
@@ -427,6 +442,35 @@ def _case_forms(view: ChairView) -> list[Any]:
             ]
         ),
     ]
+
+
+def _settle_inputs(open_actions: Sequence[Option]) -> list[Any]:
+    """For each open action, what closing the case does with it: passed back to its agency
+    (the default: the agency carries on, the panel no longer reviews it) or cancelled."""
+    if not open_actions:
+        return []
+    inputs: list[Any] = [
+        paragraph(
+            "**Open actions.** Pass each back to its agency, which carries on with it outside "
+            "the panel, or cancel it. None comes back as unmet.",
+        )
+    ]
+    for option in open_actions:
+        inputs.append(
+            ac.InputChoiceSet(
+                id=settle_input(option.value),
+                label=option.title,
+                choices=[
+                    ac.InputChoice(title="Pass back to the agency", value=PASS_BACK),
+                    ac.InputChoice(title="Cancel", value=CANCEL),
+                ],
+                value=PASS_BACK,
+                style=t.ChoiceInputStyle.EXPANDED,
+                is_required=True,
+                error_message="Choose what becomes of the action.",
+            )
+        )
+    return inputs
 
 
 def _summary_form(view: ChairView) -> Any:
@@ -466,6 +510,11 @@ def _case_body(view: ChairView, case: CaseDetail) -> list[Any]:
     body += _action_lines("Actions agreed at this meeting", case.agreed, "None yet.")
     if view.summary:
         body.append(paragraph(f"**Summary:** {view.summary}"))
+    if case.closed:
+        # A closed case takes no decisions: it can only be reopened.
+        body.append(paragraph(f"{case.reference} is closed. Reopen it to record decisions."))
+        reopen = _submit(view, REOPEN_BUTTON, Verb.MEETING_REOPEN)
+        return [*body, ac.ActionSet(actions=[reopen], separator=True)]
     return body + _case_forms(view)
 
 

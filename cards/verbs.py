@@ -87,6 +87,7 @@ class Verb(StrEnum):
     MEETING_RISK = "meeting.risk"
     MEETING_REVIEW = "meeting.review"
     MEETING_CLOSE = "meeting.close"
+    MEETING_REOPEN = "meeting.reopen"
     MEETING_SUMMARY = "meeting.summary"
     MEETING_CARRY = "meeting.carry"
     MEETING_ESCALATE = "meeting.escalate"

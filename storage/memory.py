@@ -819,7 +819,7 @@ class _Actions(_Repository):
             self._earliest_due_first(
                 a
                 for a in self._scoped(panel_id)
-                if a.status is ActionStatus.OPEN and a.due_on <= day
+                if a.status is ActionStatus.OPEN and a.due_on <= day and a.case_id not in closed
             )
         )
 
@@ -837,6 +837,11 @@ class _Actions(_Repository):
         return _copy([found[i] for i in dict.fromkeys(action_ids) if i in found])
 
     async def record_card(self, card: ActionCardCopy) -> None:
+        closed = {
+            c.id
+            for c in self._uow.values(CASES)
+            if c.panel_id == panel_id and c.status is CaseStatus.CLOSED
+        }
         self._uow.require_panel(card.panel_id)
         if self._uow.record(ACTION_CARDS, card.delivery_id) is None:
             self._uow.put(ACTION_CARDS, card.delivery_id, card)

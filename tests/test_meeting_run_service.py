@@ -474,3 +474,92 @@ async def test_the_meeting_events_start_and_end_only_the_day_s_meeting(world: Wo
     ended = await meeting_run.meeting_ended(request, world.deps)
     assert cards.text(ended).startswith("Meeting ended")
     assert (await world.meeting(meeting.id)).status is MeetingStatus.ENDED
+
+
+# --- closing a case settles its actions (issue 15) -----------------------------------------
+
+
+async def close_013(world: World, **settle: Any) -> Reply:
+    """Tom closes CM-2026-013 (item 4) in the meeting chat, with these settlements typed over
+    the form's defaults (every open action passed back)."""
+    card = await chair_at(world, 4)
+    return await world.click(
+        "Tom",
+        *cards.press(
+            card,
+            "Close the case",
+            closure_reason=ClosureReason.CONCERNS_REDUCED.value,
+            **settle,
+        ),
+        GROUP,
+    )
+
+
+async def test_closing_a_case_settles_each_open_action_as_the_chair_chooses(
+    world: World,
+) -> None:
+    before = {a.description[:8]: a for a in await actions_of(world, "CM-2026-013")}
+    assessment, camera = before["Complete"], before["Visit Mr"]
+    assert assessment.status is camera.status is ActionStatus.OPEN
+    reply = await close_013(world, **{f"settle.{assessment.id}": "cancel"})
+    assert (
+        "CM-2026-013 is closed: Safeguarding concerns reduced. Open actions: 1 passed back to "
+        "their agencies, 1 cancelled." in cards.text(reply)
+    )
+    after = {a.id: a for a in await actions_of(world, "CM-2026-013")}
+    assert after[assessment.id].status is ActionStatus.CANCELLED
+    assert after[assessment.id].cancel_reason == "the panel closed CM-2026-013"
+    assert after[camera.id].status is ActionStatus.PASSED_BACK
+    assert after[camera.id].updates[-1].kind is UpdateKind.PASSED_BACK
+    # The housing SPOC, who owns the camera, is told what became of it (adult social care,
+    # which owned the assessment, has no contact in the demo panel).
+    notes = [cards.text(d.payload["card"]) for d in await world.queued_to("Gemma")]
+    assert any(
+        "Changed at the panel meeting: Passed back to your agency: the panel closed CM-2026-013"
+        in n
+        for n in notes
+    )
+    # None of them comes back as unmet, at any later date.
+    async with world.storage.unit_of_work() as uow:
+        unmet = await uow.actions.open_ids_due_by(world.panel.id, date(2099, 1, 1))
+    assert not {assessment.id, camera.id} & set(unmet)
+
+
+async def test_a_closed_cases_chair_card_offers_reopen_and_nothing_else(world: World) -> None:
+    reply = await close_013(world)
+    assert reply.card is not None
+    titles = cards.titles(reply.card)
+    assert "Reopen the case" in titles
+    for gone in ("Close case…", "Add action…", "Lead agency…", "Risk level…", "Review later…"):
+        assert gone not in titles
+    reopened = await world.click("Tom", *cards.press(reply.card, "Reopen the case"), GROUP)
+    assert "CM-2026-013 is open again." in cards.text(reopened)
+    assert (await world.case("CM-2026-013")).status is CaseStatus.OPEN
+    # Its settled actions stay settled: reopening does not make them unmet again.
+    statuses = {a.status for a in await actions_of(world, "CM-2026-013")}
+    assert ActionStatus.OPEN not in statuses
+
+
+async def test_a_close_form_that_does_not_settle_the_case_s_open_actions_changes_nothing(
+    world: World,
+) -> None:
+    before = {a.id: a.status for a in await actions_of(world, "CM-2026-013")}
+    card = await chair_at(world, 4)
+    sent, data = cards.press(
+        card, "Close the case", closure_reason=ClosureReason.CONCERNS_REDUCED.value
+    )
+    settled = [k for k in data if k.startswith("settle.")]
+    assert len(settled) == 2
+    other = (await actions_of(world, "CM-2026-014") or [None])[0]
+    tampered = [
+        {k: v for k, v in data.items() if k != settled[0]},  # one left out
+        {**data, settled[0]: "delete"},  # not a choice the card offers
+        {**data, "settle.not-an-action-of-this-case": "cancel"},
+    ]
+    if other is not None:
+        tampered.append({**data, f"settle.{other.id}": "cancel"})
+    for payload in tampered:
+        reply = await world.click("Tom", sent, payload, GROUP)
+        assert "is closed" not in cards.text(reply)
+        assert (await world.case("CM-2026-013")).status is not CaseStatus.CLOSED
+        assert {a.id: a.status for a in await actions_of(world, "CM-2026-013")} == before

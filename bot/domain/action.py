@@ -17,10 +17,15 @@ class ActionStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
     CANCELLED = "cancelled"
+    # The panel closed the case and passed the action back to its owner agency, which carries
+    # on with it as its own work: the panel no longer reviews it.
+    PASSED_BACK = "passed_back"
 
 
 ALLOWED: dict[ActionStatus, frozenset[ActionStatus]] = {
-    ActionStatus.OPEN: frozenset({ActionStatus.DONE, ActionStatus.CANCELLED}),
+    ActionStatus.OPEN: frozenset(
+        {ActionStatus.DONE, ActionStatus.CANCELLED, ActionStatus.PASSED_BACK}
+    ),
 }
 
 
@@ -30,6 +35,7 @@ class UpdateKind(StrEnum):
     CANCELLED = "cancelled"
     CARRIED_FORWARD = "carried_forward"
     ESCALATED = "escalated"
+    PASSED_BACK = "passed_back"
 
 
 @dataclass(kw_only=True)
@@ -134,6 +140,17 @@ class Action:
         self.cancel_reason = reason.strip()
         update = self._note(UpdateKind.CANCELLED, self.cancel_reason, at, by_member_id)
         update.circumstances_changed = circumstances_changed
+
+    def pass_back(self, case_reference: str, *, at: datetime, by_member_id: str | None) -> None:
+        """The panel closed the case: the owner agency carries on with the action as its own
+        work, and the panel no longer reviews it (never unmet, no reminders)."""
+        self.status = move(self.status, ActionStatus.PASSED_BACK, ALLOWED, "action")
+        self._note(
+            UpdateKind.PASSED_BACK,
+            f"Passed back to the agency: the panel closed {case_reference}.",
+            at,
+            by_member_id,
+        )
 
     def escalate(
         self,

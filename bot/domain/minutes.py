@@ -288,7 +288,13 @@ def decision_text(
 
 
 OUTCOMES = frozenset(
-    {UpdateKind.CARRIED_FORWARD, UpdateKind.ESCALATED, UpdateKind.CANCELLED, UpdateKind.DONE}
+    {
+        UpdateKind.CARRIED_FORWARD,
+        UpdateKind.ESCALATED,
+        UpdateKind.CANCELLED,
+        UpdateKind.DONE,
+        UpdateKind.PASSED_BACK,
+    }
 )
 
 
@@ -318,6 +324,8 @@ def unmet_outcome(action: Action, since: datetime | None) -> str:
             return "Done before the meeting."
         if action.status is ActionStatus.CANCELLED:
             return f"Cancelled before the meeting: {action.cancel_reason or 'no reason given'}."
+        if action.status is ActionStatus.PASSED_BACK:
+            return "Passed back to the agency when the case closed."
         return f"Not reviewed; still open, due {day_label(action.due_on)}."
     why = ""
     if latest.circumstances_changed is not None:
@@ -332,6 +340,8 @@ def unmet_outcome(action: Action, since: datetime | None) -> str:
         return latest.note
     if latest.kind is UpdateKind.CANCELLED:
         return f"Cancelled: {latest.note.rstrip('.')}.{why}"
+    if latest.kind is UpdateKind.PASSED_BACK:
+        return latest.note
     return "Done."
 
 

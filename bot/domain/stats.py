@@ -112,10 +112,14 @@ class ActionTally:
     overdue: int = 0
     open: int = 0
     cancelled: int = 0
+    # Passed back to the agency when the panel closed the case.
+    passed_back: int = 0
 
     @property
     def total(self) -> int:
-        return self.on_time + self.late + self.overdue + self.open + self.cancelled
+        return (
+            self.on_time + self.late + self.overdue + self.open + self.cancelled + self.passed_back
+        )
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,8 @@ def _tally(actions: Iterable[Action], today: date, zone: ZoneInfo) -> dict[str, 
         bucket = counts[action.owner_agency_id]
         if action.status is ActionStatus.CANCELLED:
             bucket["cancelled"] += 1
+        elif action.status is ActionStatus.PASSED_BACK:
+            bucket["passed_back"] += 1
         elif action.status is ActionStatus.DONE:
             done = action.completed_at
             done_on = done.astimezone(zone).date() if done is not None else action.due_on

@@ -216,7 +216,8 @@ class ActionRepository(Protocol):
         ...
 
     async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
-        """Open actions due on or before `day`, earliest due first."""
+        """Open actions of open cases due on or before `day` (the unmet actions), earliest
+        due first."""
         ...
 
     async def open_ids_due_by(

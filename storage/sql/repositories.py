@@ -790,7 +790,7 @@ class SqlActionRepository(SqlRepository):
         return [m.to_action(row) for row in rows]
 
     async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
-        """Open actions due on or before `day`, earliest due first."""
+        """Open actions of open cases due on or before `day`, earliest due first."""
         rows = await self._all(
             self._earliest_due_first(
                 self._select().where(
@@ -808,11 +808,20 @@ class SqlActionRepository(SqlRepository):
         """The ids of `open_due_by`, in its order, without the actions of one meeting: one
         index range (panel, status, due date), no action or update rows loaded."""
         statement = select(ActionRow.id).where(
+                    ActionRow.case_id.not_in(self._closed_cases(panel_id)),
             ActionRow.panel_id == panel_id,
             ActionRow.status == ActionStatus.OPEN.value,
             ActionRow.due_on <= day,
         )
         if except_meeting_id is not None:
+    @staticmethod
+    def _closed_cases(panel_id: str) -> Select[str]:
+        """The panel's closed cases: their actions are never unmet (closing settles them;
+        this keeps out any left open before it did)."""
+        return select(CaseRow.id).where(
+            CaseRow.panel_id == panel_id, CaseRow.status == CaseStatus.CLOSED.value
+        )
+
             statement = statement.where(
                 or_(ActionRow.meeting_id.is_(None), ActionRow.meeting_id != except_meeting_id)
             )
@@ -822,6 +831,7 @@ class SqlActionRepository(SqlRepository):
         return list(ids.all())
 
     async def by_ids(self, panel_id: str, action_ids: Sequence[str]) -> list[Action]:
+            ActionRow.case_id.not_in(self._closed_cases(panel_id)),
         """The panel's actions among `action_ids`, in the order the ids are given."""
         if not action_ids:
             return []

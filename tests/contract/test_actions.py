@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.domain.action import ActionStatus, InformationRequest, RequestStatus
+from bot.domain.case import Case, CaseStatus
 from storage import ConstraintViolation
 
 from . import builders as make
 
 if TYPE_CHECKING:
+    from bot.domain.panel import Panel
     from bot.kernel.ports import Storage
 
 
@@ -153,7 +155,7 @@ async def test_the_ids_of_open_actions_due_by_a_day_leave_out_one_meetings_only(
     storage: Storage,
 ) -> None:
     (panel,) = await make.stored_panels(storage)
-    case = make.case(panel)
+    case = open_case_of(panel)
     day = date(2026, 7, 10)
     this_meeting, earlier_meeting = "meeting-this", "meeting-earlier"
     late = make.action(case, due_on=date(2026, 7, 1), meeting_id=earlier_meeting)
@@ -172,6 +174,37 @@ async def test_the_ids_of_open_actions_due_by_a_day_leave_out_one_meetings_only(
         unmet = await uow.actions.open_ids_due_by(panel.id, day, except_meeting_id=this_meeting)
     assert ids == every == [late.id, set_here.id, unplanned.id]
     assert unmet == [late.id, unplanned.id]
+
+
+def open_case_of(panel: Panel) -> Case:
+    return make.case(
+        panel, status=CaseStatus.OPEN, closure_reason=None, closure_note=None, closed_at=None
+    )
+
+
+async def test_open_actions_of_a_closed_case_are_never_unmet(storage: Storage) -> None:
+    """Closing a case settles its actions; one left open before it did (an older database)
+    does not come back as unmet either. Passed-back actions are not open."""
+    (panel,) = await make.stored_panels(storage)
+    open_case, closed_case = open_case_of(panel), make.case(panel)
+    assert closed_case.status is CaseStatus.CLOSED
+    day = date(2026, 7, 10)
+    kept = make.action(open_case, due_on=date(2026, 7, 1))
+    left_open = make.action(closed_case, due_on=date(2026, 7, 1))
+    passed_back = make.action(open_case, due_on=date(2026, 7, 2), status=ActionStatus.PASSED_BACK)
+    async with storage.unit_of_work() as uow:
+        await uow.cases.save(open_case)
+        await uow.cases.save(closed_case)
+        for action in (kept, left_open, passed_back):
+            await uow.actions.save(action)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        every = [action.id for action in await uow.actions.open_due_by(panel.id, day)]
+        ids = await uow.actions.open_ids_due_by(panel.id, day)
+        stored = await uow.actions.get(panel.id, passed_back.id)
+    assert every == ids == [kept.id]
+    assert stored is not None
+    assert stored.status is ActionStatus.PASSED_BACK
 
 
 async def test_actions_of_one_panel_are_invisible_from_another(storage: Storage) -> None:

@@ -111,6 +111,8 @@ def state_of(action: Action, panel: Panel) -> str:
         return f"Done on {day_text(done, panel)}" if done else "Done"
     if action.status is ActionStatus.CANCELLED:
         return f"Cancelled: {action.cancel_reason or 'no reason given'}"
+    if action.status is ActionStatus.PASSED_BACK:
+        return "Passed back to your agency: the panel closed the case"
     return "Open, escalated" if action.escalated else "Open"
 
 

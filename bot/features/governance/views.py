@@ -374,6 +374,8 @@ def _actions(read: CaseRead, today: date) -> list[ActionBlock]:
             status = f"done {done}".strip()
         elif action.status is ActionStatus.CANCELLED:
             status = f"cancelled: {action.cancel_reason or 'no reason given'}"
+        elif action.status is ActionStatus.PASSED_BACK:
+            status = "passed back to the agency when the case closed"
         else:
             status = "overdue" if action.is_overdue(today) else "open"
             if action.escalated:

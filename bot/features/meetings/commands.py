@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bot.domain.case import ClosureReason
 from bot.domain.errors import InvalidInput
 from bot.domain.risk import RiskLevel
+from bot.kernel.guard import MAX_ID
 from bot.kernel.inputs import text_field
 from bot.kernel.versions import rendered_version
 from cards.agenda import (
@@ -32,6 +33,7 @@ from cards.agenda import (
 )
 from cards.chair import (
     AGENCY_DID_NOT_ACT,
+    CANCEL,
     CANCEL_REASON_INPUT,
     CANCEL_WHY_INPUT,
     CARRY_WHY_INPUT,
@@ -53,8 +55,10 @@ from cards.chair import (
     MAX_UNMET_SHOWN,
     NEW_DUE_ON_INPUT,
     OWNER_AGENCY_INPUT,
+    PASS_BACK,
     REVIEW_MEETING_INPUT,
     RISK_LEVEL_INPUT,
+    SETTLE_PREFIX,
     STEP_KEY,
     SUMMARY_INPUT,
     TOKEN_KEY,
@@ -522,10 +526,14 @@ class ReviewLater:
 
 @dataclass(frozen=True)
 class CloseCase:
-    """Close the case: the reason, and a note."""
+    """Close the case: the reason, a note, and what becomes of each open action (by its id:
+    passed back to its agency, or cancelled). Which actions those are is checked against
+    the case by the handler."""
 
     reason: ClosureReason
     note: str | None
+    pass_back: frozenset[str] = frozenset()
+    cancel: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, data: Mapping[str, Any]) -> CloseCase:
@@ -533,7 +541,31 @@ class CloseCase:
         reason = next((r for r in ClosureReason if r.value == raw), None)
         if reason is None:
             raise InvalidInput("Choose the reason for closing.", {CLOSURE_REASON_INPUT: "invalid"})
-        return cls(reason, text_field(data, CLOSURE_NOTE_INPUT, MAX_NOTE))
+        chosen: dict[str, set[str]] = {PASS_BACK: set(), CANCEL: set()}
+        for key, value in data.items():
+            if not isinstance(key, str) or not key.startswith(SETTLE_PREFIX):
+                continue
+            action_id = key.removeprefix(SETTLE_PREFIX)
+            if not action_id or len(action_id) > MAX_ID or value not in chosen:
+                raise InvalidInput(
+                    "Choose, for each open action, to pass it back or cancel it.", {key: "invalid"}
+                )
+            chosen[value].add(action_id)
+        return cls(
+            reason,
+            text_field(data, CLOSURE_NOTE_INPUT, MAX_NOTE),
+            frozenset(chosen[PASS_BACK]),
+            frozenset(chosen[CANCEL]),
+        )
+
+
+@dataclass(frozen=True)
+class ReopenCase:
+    """Reopen the (closed) case of the chair card's item: nothing to read."""
+
+    @classmethod
+    def of(cls, _data: Mapping[str, Any]) -> ReopenCase:
+        return cls()
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,13 @@ def _demo_chair(**changes: Any) -> ChairView:
                     "open",
                 )
             ],
+            open_actions=[
+                Option(
+                    "demo-action",
+                    "Riverside Homes (Housing): Fit a door camera and a letterbox guard. "
+                    "(due Mon 11 Jan 2027)",
+                )
+            ],
         ),
         agencies=[
             Option("a-police", "Riverside Police"),
@@ -407,6 +414,15 @@ def meeting_cards() -> dict[str, Card]:
             )
         ),
         "chair-in-channel": render_chair(_demo_chair(case=channel_case, in_confidence=False)),
+        "chair-case-closed": render_chair(
+            _demo_chair(
+                notice="CM-2026-014 is closed: Safeguarding concerns reduced. Open actions: 1 "
+                "passed back to their agencies, 0 cancelled.",
+                case=replace(demo.case, status="closed", closed=True, open_actions=[])
+                if demo.case
+                else None,
+            )
+        ),
         "chair-other-business": render_chair(
             _demo_chair(
                 item_id="i7",

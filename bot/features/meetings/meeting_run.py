@@ -63,6 +63,7 @@ from bot.features.meetings.commands import (
     Escalate,
     MeetingAsked,
     NominateLead,
+    ReopenCase,
     ReviewLater,
     SaveSummary,
     SetRisk,
@@ -693,13 +694,57 @@ async def review_later(turn: FormTurn, command: ReviewLater) -> str:
 
 
 async def close_case(turn: FormTurn, command: CloseCase) -> str:
+    """Close the case and settle each of its open actions as the chair chose: passed back to
+    its agency (which carries on with it; the panel no longer reviews it) or cancelled. An
+    action the form does not settle, or one it names that is not an open action of this case,
+    refuses the whole form: nothing changes."""
     case = await turn.case()
     if not case.is_open:
         raise InvalidInput(f"{case.reference} is closed already.")
+    open_actions = [
+        a
+        for a in await turn.uow.actions.for_case(turn.panel.id, case.id)
+        if a.status is ActionStatus.OPEN
+    ]
+    ids = {a.id for a in open_actions}
+    named = command.pass_back | command.cancel
+    if named != ids or command.pass_back & command.cancel:
+        raise InvalidInput(
+            "The case's open actions have changed: open the chair card again and choose, for "
+            "each, to pass it back or cancel it."
+        )
     case.close(command.reason, command.note, turn.now)
     await turn.uow.cases.save(case)
     await turn.audit(AuditVerb.UPDATE, "case", case.id, f"closed: {command.reason.value}")
-    return f"{case.reference} is closed: {CLOSURE_LABELS[command.reason]}."
+    for action in open_actions:
+        if action.id in command.cancel:
+            action.cancel(
+                f"the panel closed {case.reference}", at=turn.now, by_member_id=turn.member.id
+            )
+            what, change = "cancelled", f"Cancelled: the panel closed {case.reference}"
+        else:
+            action.pass_back(case.reference, at=turn.now, by_member_id=turn.member.id)
+            what = "passed back to the agency"
+            change = f"Passed back to your agency: the panel closed {case.reference}"
+        await turn.uow.actions.save(action)
+        await turn.audit(AuditVerb.UPDATE, "action", action.id, f"{what} on closing the case")
+        await turn.publish(ActionChanged(action, change))
+    settled = ""
+    if open_actions:
+        passed, cancelled = len(command.pass_back), len(command.cancel)
+        settled = f" Open actions: {passed} passed back to their agencies, {cancelled} cancelled."
+    return f"{case.reference} is closed: {CLOSURE_LABELS[command.reason]}.{settled}"
+
+
+async def reopen_case(turn: FormTurn, _command: ReopenCase) -> str:
+    """Reopen the closed case of the current item; its settled actions stay as they are."""
+    case = await turn.case()
+    if case.is_open:
+        raise InvalidInput(f"{case.reference} is open already.")
+    case.reopen()
+    await turn.uow.cases.save(case)
+    await turn.audit(AuditVerb.UPDATE, "case", case.id, "reopened")
+    return f"{case.reference} is open again."
 
 
 async def save_summary(turn: FormTurn, command: SaveSummary) -> str:
@@ -941,6 +986,7 @@ def register(router: Router, config: RunConfig | None = None) -> None:
         (Verb.MEETING_RISK, form(SetRisk.of, set_risk)),
         (Verb.MEETING_REVIEW, form(ReviewLater.of, review_later)),
         (Verb.MEETING_CLOSE, form(CloseCase.of, close_case)),
+        (Verb.MEETING_REOPEN, form(ReopenCase.of, reopen_case)),
         (Verb.MEETING_SUMMARY, form(SaveSummary.of, save_summary)),
         (Verb.MEETING_CARRY, form(CarryForward.of, carry_forward)),
         (Verb.MEETING_ESCALATE, form(Escalate.of, escalate)),

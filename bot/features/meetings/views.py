@@ -303,6 +303,8 @@ def _state(action: Action, private: bool = True) -> str:
         if not private:
             return "cancelled"  # the reason is narrative: never in a shared chat
         return f"cancelled: {action.cancel_reason or 'no reason given'}"
+    if action.status is ActionStatus.PASSED_BACK:
+        return "passed back to the agency"
     text = action.status.value
     if action.escalated:
         text += ", escalated"
@@ -354,6 +356,15 @@ async def chair_context(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> Chai
             raise InvalidTransition("The meeting's agenda is empty.")
         current = running[0]
     return ChairContext(panel, meeting, items, current)
+
+
+def _settle_label(action: Action, agencies: Mapping[str, Agency], private: bool) -> str:
+    """An open action as the close form names it: "Riverside Homes (Housing): Fit a door
+    camera (due Mon 7 Dec)"; the description only where the card is private."""
+    owner = agencies.get(action.owner_agency_id)
+    name = owner.name if owner else "an agency no longer listed"
+    what = action.description if private else PRIVATE_ONLY
+    return f"{name}: {what} (due {day_label(action.due_on)})"
 
 
 async def chair_view(
@@ -445,6 +456,12 @@ async def chair_view(
                     for a in actions
                     if a.meeting_id == meeting.id
                 ],
+                open_actions=[
+                    Option(a.id, _settle_label(a, agencies, private))
+                    for a in actions
+                    if a.status is ActionStatus.OPEN
+                ],
+                closed=not case.is_open,
             )
     view = ChairView(
         panel_name=panel.name,
