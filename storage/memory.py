@@ -815,6 +815,11 @@ class _Actions(_Repository):
         )
 
     async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
+        closed = {
+            c.id
+            for c in self._uow.values(CASES)
+            if c.panel_id == panel_id and c.status is CaseStatus.CLOSED
+        }
         return _copy(
             self._earliest_due_first(
                 a
@@ -837,11 +842,6 @@ class _Actions(_Repository):
         return _copy([found[i] for i in dict.fromkeys(action_ids) if i in found])
 
     async def record_card(self, card: ActionCardCopy) -> None:
-        closed = {
-            c.id
-            for c in self._uow.values(CASES)
-            if c.panel_id == panel_id and c.status is CaseStatus.CLOSED
-        }
         self._uow.require_panel(card.panel_id)
         if self._uow.record(ACTION_CARDS, card.delivery_id) is None:
             self._uow.put(ACTION_CARDS, card.delivery_id, card)

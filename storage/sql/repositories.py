@@ -797,23 +797,12 @@ class SqlActionRepository(SqlRepository):
                     ActionRow.panel_id == panel_id,
                     ActionRow.status == ActionStatus.OPEN.value,
                     ActionRow.due_on <= day,
+                    ActionRow.case_id.not_in(self._closed_cases(panel_id)),
                 )
             )
         )
         return [m.to_action(row) for row in rows]
 
-    async def open_ids_due_by(
-        self, panel_id: str, day: date, *, except_meeting_id: str | None = None
-    ) -> list[str]:
-        """The ids of `open_due_by`, in its order, without the actions of one meeting: one
-        index range (panel, status, due date), no action or update rows loaded."""
-        statement = select(ActionRow.id).where(
-                    ActionRow.case_id.not_in(self._closed_cases(panel_id)),
-            ActionRow.panel_id == panel_id,
-            ActionRow.status == ActionStatus.OPEN.value,
-            ActionRow.due_on <= day,
-        )
-        if except_meeting_id is not None:
     @staticmethod
     def _closed_cases(panel_id: str) -> Select[str]:
         """The panel's closed cases: their actions are never unmet (closing settles them;
@@ -822,6 +811,18 @@ class SqlActionRepository(SqlRepository):
             CaseRow.panel_id == panel_id, CaseRow.status == CaseStatus.CLOSED.value
         )
 
+    async def open_ids_due_by(
+        self, panel_id: str, day: date, *, except_meeting_id: str | None = None
+    ) -> list[str]:
+        """The ids of `open_due_by`, in its order, without the actions of one meeting: one
+        index range (panel, status, due date), no action or update rows loaded."""
+        statement = select(ActionRow.id).where(
+            ActionRow.panel_id == panel_id,
+            ActionRow.status == ActionStatus.OPEN.value,
+            ActionRow.due_on <= day,
+            ActionRow.case_id.not_in(self._closed_cases(panel_id)),
+        )
+        if except_meeting_id is not None:
             statement = statement.where(
                 or_(ActionRow.meeting_id.is_(None), ActionRow.meeting_id != except_meeting_id)
             )
@@ -831,7 +832,6 @@ class SqlActionRepository(SqlRepository):
         return list(ids.all())
 
     async def by_ids(self, panel_id: str, action_ids: Sequence[str]) -> list[Action]:
-            ActionRow.case_id.not_in(self._closed_cases(panel_id)),
         """The panel's actions among `action_ids`, in the order the ids are given."""
         if not action_ids:
             return []
