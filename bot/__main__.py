@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [serve|migrate|seed-demo|manifest|cards OUTDIR]`."""
+"""Command line: `python -m bot [serve|migrate|seed-demo|reapply-erasures|manifest|cards ...]`."""
 
 from __future__ import annotations
 
@@ -213,6 +213,36 @@ def cmd_cards(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reapply_erasures(_args: argparse.Namespace) -> int:
+    """After a database restore: erase again everyone the erasure ledger says was erased."""
+    from bot.domain.common import SystemClock
+    from bot.features.records.dataprotection import erase_from_records
+    from bot.features.records.erasure_ledger import ErasureLedger, reapply_erasures
+    from storage import open_storage
+
+    settings = _settings()
+    ledger = ErasureLedger(settings.erasure_ledger) if settings.erasure_ledger else None
+    if ledger is None or not ledger.path.exists():
+        print(
+            f"No erasure ledger at {ledger.path if ledger else '(none set)'}: only the "
+            "database's own record of erasures is read (set ERASURE_LEDGER).",
+            file=sys.stderr,
+        )
+
+    async def run() -> int:
+        storage = open_storage(settings.database_url)
+        try:
+            report = await reapply_erasures(
+                storage.unit_of_work, ledger, erase_from_records, SystemClock().now()
+            )
+        finally:
+            await storage.close()
+        print(report.line())
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure the bot: turn latency against an echo bot, SQL per turn, fan-out, memory."""
     from bot.bench.run import run_from_args
@@ -246,6 +276,10 @@ def parser() -> argparse.ArgumentParser:
     cards = sub.add_parser("cards", help="write the card gallery as JSON files")
     cards.add_argument("outdir")
     cards.set_defaults(run=cmd_cards)
+    sub.add_parser(
+        "reapply-erasures",
+        help="after a database restore, erase again what the erasure ledger records",
+    ).set_defaults(run=cmd_reapply_erasures)
     bench = sub.add_parser("bench", help="measure the bot (see bot/bench/run.py)")
     bench.add_argument("--quick", action="store_true", help="a run under two minutes")
     bench.add_argument("--json", help="also write the figures to this JSON file")

@@ -191,6 +191,21 @@ INVENTORY: tuple[Holding, ...] = (
         "erasure scan proves it",
     ),
     _h(
+        "erasure_requests",
+        "reason",
+        Kind.STAFF,
+        Erasure.NOT_SUBJECT,
+        "the erasure's reason, checked to name nobody (as in the audit trail); kept, with the "
+        "ledger file, to apply the erasure again after a restore",
+    ),
+    _h(
+        "erasure_requests",
+        "requested_by",
+        Kind.STAFF,
+        Erasure.NOT_SUBJECT,
+        "the member id of the coordinator who asked",
+    ),
+    _h(
         "processed_activities",
         "key",
         Kind.PSEUDONYMOUS,
@@ -263,6 +278,7 @@ NO_PERSONAL_DATA: Mapping[tuple[str, str], str] = {
     ("retention_marks", "entity"): "a record kind",
     ("job_runs", "name"): "a periodic job's name",
     ("job_runs", "outcome"): "ok, or the kind of error a run failed with",
+    ("erasure_requests", "entries"): "referral and subject ids, a child's place, a draft row's key",
 }
 
 # A delivered (or given up) outbox row keeps only these keys of its payload: an update row's

@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from bot.domain.audit import AuditEvent
+    from bot.domain.erasures import ErasureRequest
     from bot.domain.meeting import AgendaItem, Attendance, Meeting
     from bot.domain.minutes import Minutes
     from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
@@ -89,6 +90,7 @@ ACTION_CARDS = "action_cards"
 RETENTION_MARKS = "retention_marks"
 REFERRAL_REPEATS = "referral_repeats"
 SAR_EXPORTS = "subject_access_exports"
+ERASURES = "erasure_requests"
 # Revision 0013 (periodic jobs).
 JOB_RUNS = "job_runs"
 # The tables with an optimistic lock (revision 0009), and how StaleVersion names them.
@@ -122,6 +124,7 @@ TABLES = (
     RETENTION_MARKS,
     REFERRAL_REPEATS,
     SAR_EXPORTS,
+    ERASURES,
     JOB_RUNS,
 )
 
@@ -1307,6 +1310,12 @@ class _DataProtection(_Repository):
         for seen in due:
             self._uow.remove(ACTIVITIES, seen.key)
         return len(due)
+
+    async def record_erasure(self, request: ErasureRequest) -> bool:
+        return await self._insert_once(ERASURES, request.id, request)
+
+    async def erasure_requests(self) -> list[ErasureRequest]:
+        return sorted(self._uow.values(ERASURES), key=lambda r: (r.requested_at, r.id))
 
 
 # A referral's subjects are a table of their own in SQL, which the sweep leaves alone.

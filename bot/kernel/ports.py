@@ -18,6 +18,7 @@ from bot.domain.action import Action, InformationRequest
 from bot.domain.audit import AuditEvent
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind, ConversationRef, OutgoingDelivery
+from bot.domain.erasures import ErasureRequest
 from bot.domain.errors import Conflict
 from bot.domain.meeting import AgendaItem, Attendance, Meeting
 from bot.domain.minutes import Minutes
@@ -418,6 +419,16 @@ class DataProtectionRepository(Protocol):
 
     async def prune_activities(self, seen_before: datetime, limit: int) -> int:
         """Forget up to `limit` activity-ledger keys seen before `seen_before`; how many."""
+        ...
+
+    # Erasure requests, ids only (revision 0014): applied again after a restore.
+
+    async def record_erasure(self, request: ErasureRequest) -> bool:
+        """Keep a confirmed erasure; False (and nothing changed) when its id is kept already."""
+        ...
+
+    async def erasure_requests(self) -> list[ErasureRequest]:
+        """Every kept erasure request, of every panel, oldest first."""
         ...
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from bot.domain.action import Action, ActionStatus
 from bot.domain.case import Case, CaseStatus
 from bot.domain.delivery import FINISHED, OutgoingDelivery
+from bot.domain.erasures import ErasedEntry, ErasureRequest
 from bot.domain.referral import Referral, ReferralStatus, normalise_name
 from bot.domain.retention import ENDED_WITHOUT_CASE, Person, SubjectAccessExport, draft_entries
 from storage.errors import ConstraintViolation
@@ -24,6 +25,7 @@ from storage.sql.models import (
     ActionUpdateRow,
     Base,
     CaseRow,
+    ErasureRequestRow,
     OutboxRow,
     ProcessedActivityRow,
     ReferralRepeatRow,
@@ -360,6 +362,37 @@ class SqlDataProtectionRepository(SqlRepository):
             .execution_options(synchronize_session=False)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def record_erasure(self, request: ErasureRequest) -> bool:
+        return await self._insert_once(
+            _table(ErasureRequestRow),
+            {
+                "id": request.id,
+                "panel_id": request.panel_id,
+                "requested_at": request.requested_at,
+                "requested_by": request.requested_by,
+                "reason": request.reason,
+                "entries": [entry.as_json() for entry in request.entries],
+            },
+        )
+
+    async def erasure_requests(self) -> list[ErasureRequest]:
+        rows = await self._all(
+            select(ErasureRequestRow).order_by(
+                ErasureRequestRow.requested_at, self._binary(ErasureRequestRow.id)
+            )
+        )
+        return [
+            ErasureRequest(
+                id=row.id,
+                panel_id=row.panel_id,
+                requested_at=row.requested_at,
+                requested_by=row.requested_by,
+                reason=row.reason,
+                entries=tuple(ErasedEntry.from_json(entry) for entry in row.entries),
+            )
+            for row in rows
+        ]
 
 
 class SqlReportRepository(SqlRepository):

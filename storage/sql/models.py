@@ -567,6 +567,19 @@ class ReferralRepeatRow(PanelScoped, Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ErasureRequestRow(PanelScoped, Base):
+    """Revision 0014: a confirmed erasure, ids only (bot.domain.erasures); the ledger file
+    (ERASURE_LEDGER) holds the same outside the database, which a restore cannot take back."""
+
+    __tablename__ = "erasure_requests"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_by: Mapped[str] = mapped_column(ID)
+    reason: Mapped[str] = mapped_column(Text)
+    entries: Mapped[list[dict[str, str]]] = mapped_column(json_document())
+
+
 class SubjectAccessExportRow(PanelScoped, Base):
     """A coordinator's subject access search, kept while its download links work."""
 

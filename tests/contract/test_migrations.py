@@ -55,6 +55,8 @@ TABLES = {
     "retention_marks",
     "referral_repeats",
     "subject_access_exports",
+    # revision 0014
+    "erasure_requests",
     # revision 0013
     "job_runs",
 }

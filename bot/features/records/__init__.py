@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.domain.retention import RetentionPolicy
 from bot.features.records import dataprotection, gallery, stats
+from bot.features.records.erasure_ledger import ErasureLedger
 from bot.kernel.feature import Download, Feature, Job, Route, Setup
 from bot.kernel.links import token_of
 
@@ -29,6 +30,7 @@ def dataprotection_config(setup: Setup) -> dataprotection.DataProtectionConfig:
             ledger_days=settings.activity_ledger_keep_days,
         ),
         retention_every=timedelta(hours=settings.retention_interval_hours),
+        ledger=ErasureLedger(settings.erasure_ledger) if settings.erasure_ledger else None,
         housekeeping_every=timedelta(hours=settings.housekeeping_interval_hours),
     )
 

@@ -67,6 +67,7 @@ from bot.features.records.commands import (
     SearchPerson,
     person_asked,
 )
+from bot.features.records.erasure_ledger import ErasureLedger, record_erasure, requested_by
 from bot.features.records.sar_export import (
     DOCX_CONTENT_TYPE,
     JSON_CONTENT_TYPE,
@@ -148,6 +149,9 @@ class DataProtectionConfig:
     links: Links = field(default_factory=Links)
     retention: RetentionPolicy = field(default_factory=RetentionPolicy)
     retention_every: timedelta = timedelta(hours=24)
+    # The erasure ledger file (ERASURE_LEDGER): every erasure, ids only, outside the
+    # database (None: the database's table alone, as in tests without settings).
+    ledger: ErasureLedger | None = None
     housekeeping_every: timedelta = timedelta(hours=6)
 
 
@@ -762,6 +766,10 @@ class DataProtectionFeature:
                 raise NotFound(
                     "The panel holds nothing about this person any more: nothing was erased."
                 )
+            # Recorded first (ids only, in the table and the ledger file), while the
+            # entries still name the person: a restore then cannot take the erasure back.
+            by = requested_by(request)
+            await record_erasure(uow, self.config.ledger, panel, person, reason, by, now)
             report = await erase_from_records(uow, panel, person, reason, request, now)
             await uow.commit()
         return Reply(card=render_erased(ErasedView(panel.name, report.facts(), reason)))
