@@ -10,14 +10,18 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
 
+from bot.app import make_deps
+from bot.demo import seed_demo
 from bot.domain.common import FixedClock
-from bot.kernel.feature import Job
+from bot.features import FEATURES
+from bot.kernel.feature import Job, Setup
 from bot.kernel.jobs import OK, JobRunner, Wakeups
+from bot.settings import Settings
 from storage import migrate_async, open_storage
 from tests.contract.conftest import POSTGRES_URL, drop_schema, require_postgres, unique_schema
 from tests.support.world import NOW
@@ -178,7 +182,7 @@ async def test_a_failed_run_is_one_line_and_runs_again_at_its_next_time(
     with caplog.at_level(logging.INFO, logger="bot.kernel.jobs"):
         failed = await runner.step(job)
     assert (failed.ran, failed.outcome, failed.wait) == (True, "failed: ValueError", HOUR)
-    (line,) = caplog.records
+    (line,) = [record for record in caplog.records if record.name == "bot.kernel.jobs"]
     assert line.getMessage() == (
         "job failing failed (ValueError: the agency list is empty); it runs again at its next time"
     )
@@ -213,13 +217,14 @@ async def test_jobs_wait_quietly_for_a_database_that_is_not_migrated(
                 await task
     finally:
         await storage.close()
-    lines = [record.getMessage() for record in caplog.records]
+    ours = [record for record in caplog.records if record.name == "bot.kernel.jobs"]
+    lines = [record.getMessage() for record in ours]
     assert len(lines) == 2, lines
     waiting, resumed = lines
     assert waiting.startswith("periodic jobs wait: the database cannot be read (")
     assert "no such table: job_runs" in waiting
     assert resumed == "periodic jobs resume: the database answers"
-    assert all(record.exc_info is None for record in caplog.records)
+    assert all(record.exc_info is None for record in ours)
 
 
 async def test_a_woken_job_runs_before_its_time(instances: Instances) -> None:
@@ -263,3 +268,52 @@ async def test_a_woken_job_another_instance_is_running_runs_here_after_it(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def test_the_features_declare_each_periodic_job_once_with_its_setting(
+    instances: Instances,
+) -> None:
+    settings = Settings(
+        reminders_every_seconds=120,
+        retention_interval_hours=12,
+        housekeeping_interval_hours=3,
+        calendar_refresh_hours=6,
+        graph_sync_minutes=5,
+    )
+    storage = instances.storages[0]
+    clock = FixedClock(datetime(2026, 11, 20, 10, tzinfo=UTC))
+    await seed_demo(storage.unit_of_work, clock)
+    deps = make_deps(uow=storage.unit_of_work, clock=clock)
+    without_graph = [job for f in FEATURES for job in f.jobs(Setup(settings), deps, lambda: None)]
+    assert {job.name: job.every for job in without_graph} == {
+        "reminders": timedelta(seconds=120),
+        "retention": timedelta(hours=12),
+        "housekeeping": timedelta(hours=3),
+        "calendar-refresh": timedelta(hours=6),
+    }
+    with_graph = Setup(settings, online_meetings=NoGraph())
+    with_sync = {job.name: job for f in FEATURES for job in f.jobs(with_graph, deps, lambda: None)}
+    assert set(with_sync) == {*(job.name for job in without_graph), "graph-sync"}
+    assert with_sync["graph-sync"].every == timedelta(minutes=5)
+    # The daily calendar job plans every panel's next six meetings.
+    (refresh,) = [job for job in without_graph if job.name == "calendar-refresh"]
+    assert (await JobRunner(storage, [refresh], clock).step(refresh)).outcome == OK
+    async with storage.unit_of_work() as uow:
+        (panel,) = await uow.panels.list_all()
+        planned = await uow.meetings.planned_days(panel.id, date(2026, 11, 20))
+    assert len(planned) == 4  # 8 Dec and 12 Jan were there already
+
+
+class NoGraph:
+    """Graph never called: only the jobs' declaration is looked at."""
+
+    async def create(self, *, subject: str, starts_at: datetime, ends_at: datetime) -> object:
+        raise AssertionError
+
+    async def reschedule(
+        self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
+    ) -> None:
+        raise AssertionError
+
+    async def delete(self, online_meeting_id: str) -> None:
+        raise AssertionError
