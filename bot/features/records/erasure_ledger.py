@@ -57,14 +57,18 @@ class ErasureLedger:
     def append(self, request: ErasureRequest) -> None:
         """Add one request and make it durable (the file, and the directory for a new file)
         before returning. Several instances may append at once: each line is one write
-        under an exclusive lock."""
+        under an exclusive lock, after a line break if the last write was cut short."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         new = not self.path.exists()
         line = (request.line() + "\n").encode()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
+                # A line cut short by a crash stays alone on its line: this one starts afresh.
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    line = b"\n" + line
                 os.write(fd, line)
                 os.fsync(fd)
             finally:
