@@ -79,9 +79,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 2
         print(INSECURE.format(host=host), file=sys.stderr, flush=True)
     _prepare_sqlite_dir(settings)
-    logging.getLogger().setLevel(settings.log_level)
+    from bot.observability import logs
+
+    logs.configure(settings)  # LOG_FORMAT, LOG_LEVEL, and the settings' secrets blanked
     mode = "local mode (no app id: Agents Playground only)" if settings.local_mode else "secured"
-    print(f"Community MARAC bot on http://{host}:{port}/api/messages, {mode}", flush=True)
+    banner = f"Community MARAC bot on http://{host}:{port}/api/messages, {mode}"
+    if settings.log_format == "json":
+        logging.getLogger("bot").info(banner)  # every line a JSON object
+    else:
+        print(banner, flush=True)
     # Download links carry their token in the query: the access log leaves it out, and
     # aiohttp's own error lines have it blanked.
     redact_tokens()

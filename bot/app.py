@@ -17,6 +17,9 @@ from bot.kernel.feature import Route, Setup
 from bot.kernel.jobs import JobRunner
 from bot.kernel.ports import OnlineMeetings, Storage, UnitOfWorkFactory
 from bot.kernel.router import Deps, Router
+from bot.observability import telemetry as metrics
+from bot.observability.readiness import SchemaGate, readiness
+from bot.observability.telemetry import DeliveryCounts, OutboxWatch, Telemetry
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,12 +34,23 @@ class Delivery(Protocol):
     async def run_once(self) -> int: ...
     def kick(self) -> None: ...
     async def run_forever(self, idle_seconds: float = 2.0) -> None: ...
+    @property
+    def heartbeat(self) -> float | None:
+        """time.monotonic() of run_forever's last pass; None before the first."""
+        ...
+
+    @property
+    def stats(self) -> DeliveryCounts: ...
 
 
 SETTINGS = web.AppKey("settings", Settings)
 STORAGE = web.AppKey("storage", Storage)
 ROUTER = web.AppKey("router", Router)
 DISPATCHER: web.AppKey[Delivery] = web.AppKey("dispatcher")
+# Whether this app runs the dispatcher's loop itself (/readyz then checks it is alive).
+DELIVERING = web.AppKey("delivering", bool)
+SCHEMA_GATE = web.AppKey("schema_gate", SchemaGate)
+OUTBOX_WATCH = web.AppKey("outbox_watch", OutboxWatch)
 
 
 def build_router(settings: Settings | None = None, online: OnlineMeetings | None = None) -> Router:
@@ -105,11 +119,14 @@ def create_app(
     clock: Clock | None = None,
     router: Router | None = None,
     deliver_in_background: bool = True,
+    telemetry: Telemetry | None = None,
 ) -> web.Application:
     """Build the bot's web application; storage opens on startup unless one is given.
 
     Queued cards are delivered by a background task; tests that want to step delivery
     themselves pass `deliver_in_background=False` and call `app[DISPATCHER].run_once()`.
+    Metrics and traces go where the settings say (bot.observability.telemetry), or to
+    `telemetry` when given (its owner closes it).
     """
     from bot.teams.web import speed_up_connector_clients, teams_endpoint
 
@@ -144,16 +161,52 @@ def create_app(
     app.cleanup_ctx.append(close_graph)
     endpoint = teams_endpoint(settings, app[ROUTER], deps)
     app[DISPATCHER] = endpoint.dispatcher
+    app[DELIVERING] = deliver_in_background
+    # Nothing in the background touches a database whose schema is not the code's: it waits,
+    # said in one line, instead of failing every pass.
+    gate = app[SCHEMA_GATE] = SchemaGate(storage)
 
     async def deliver(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(app[DISPATCHER].run_forever()) if deliver_in_background else None
+        async def when_migrated() -> None:
+            await gate.wait()
+            await app[DISPATCHER].run_forever()
+
+        task = asyncio.create_task(when_migrated()) if deliver_in_background else None
         yield
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await gate.close()
 
     app.cleanup_ctx.append(deliver)
+    observed = telemetry if telemetry is not None else metrics.from_settings(settings)
+    if observed is not None:
+        watch = app[OUTBOX_WATCH] = OutboxWatch(
+            endpoint.dispatcher.stats, storage.outbox_backlog, deps.clock.now
+        )
+
+        async def observe(_app: web.Application) -> AsyncIterator[None]:
+            unwatch = observed.watch(watch)
+            metrics.install(observed)
+
+            async def sample_when_migrated() -> None:
+                await gate.wait()
+                await watch.run()
+
+            task = asyncio.create_task(sample_when_migrated()) if deliver_in_background else None
+            yield
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            unwatch()
+            if metrics.current() is observed:
+                metrics.install(None)
+            if telemetry is None:
+                await asyncio.to_thread(observed.close)  # exports what is left
+
+        app.cleanup_ctx.append(observe)
 
     async def run_jobs(app: web.Application) -> AsyncIterator[None]:
         # The features' periodic jobs (reminders, retention, housekeeping, the calendar and
@@ -186,7 +239,13 @@ async def healthz(_request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready: the database answers."""
-    if await request.app[STORAGE].ping():
-        return web.json_response({"status": "ready", "database": "ok"})
-    return web.json_response({"status": "not ready", "database": "unreachable"}, status=503)
+    """Ready: the database answers, its schema is the code's, and the outbox dispatcher's
+    loop is alive (when this app runs it); otherwise 503 saying which check failed."""
+    app = request.app
+    dispatcher = app[DISPATCHER]
+    ready, body = await readiness(
+        app[STORAGE],
+        app[SCHEMA_GATE],
+        (lambda: dispatcher.heartbeat) if app[DELIVERING] else None,
+    )
+    return web.json_response(body, status=200 if ready else 503)
