@@ -318,6 +318,9 @@ async def _seed(uow: UnitOfWork, now: datetime) -> tuple[str, dict[str, int]]:
         await uow.referrals.save(referral)
     for case in (heard_case, new_case):
         await uow.cases.save(case)
+    # The next referral and case follow the demo's own numbers (RF-…-0050, CM-…-015).
+    await uow.counters.raise_to(panel.id, "referral", year, 49)
+    await uow.counters.raise_to(panel.id, "case", year, 14)
 
     housing = agencies["Riverside Homes (Housing)"].id
     police = agencies["Riverside Police"].id

@@ -37,7 +37,6 @@ from bot.domain.delivery import (
 )
 from bot.domain.referral import Referral, ReferralStatus, Subject, normalise_name
 from bot.domain.retention import Person, SubjectAccessExport, entries, referral_ended_at
-from bot.kernel.ports import OutboxBacklog, SchemaStatus
 from storage.errors import (
     ACTION,
     CASE,
@@ -94,6 +93,8 @@ SAR_EXPORTS = "subject_access_exports"
 ERASURES = "erasure_requests"
 # Revision 0013 (periodic jobs).
 JOB_RUNS = "job_runs"
+# Revision 0015 (reference numbers).
+COUNTERS = "reference_counters"
 # The tables with an optimistic lock (revision 0009), and how StaleVersion names them.
 VERSIONED = {
     CASES: CASE,
@@ -127,6 +128,7 @@ TABLES = (
     SAR_EXPORTS,
     ERASURES,
     JOB_RUNS,
+    COUNTERS,
 )
 
 # The unique constraints of the SQL schema (besides the primary keys).
@@ -217,20 +219,6 @@ class MemoryStorage:
     async def ping(self) -> bool:
         return True
 
-    async def schema_status(self) -> SchemaStatus:
-        """Memory has no migrations: always what the code needs."""
-        return SchemaStatus(current=(), needed=())
-
-    async def outbox_backlog(self, now: datetime) -> OutboxBacklog:
-        """The committed outbox rows due by `now` and not yet sent."""
-        due = [
-            record.value.not_before
-            for record in self._committed[OUTBOX].values()
-            if record.value.state in (DeliveryState.PENDING, DeliveryState.SENDING)
-            and record.value.not_before <= now
-        ]
-        return OutboxBacklog(due=len(due), oldest_due_at=min(due, default=None))
-
     async def close(self) -> None:
         return None
 
@@ -263,6 +251,7 @@ class MemoryUnitOfWork:
         self.reports: ports.ReportRepository = _Reports(self)
         self.reminders: ports.ReminderRepository = _Reminders(self)
         self.jobs: ports.JobRepository = _Jobs(self)
+        self.counters: ports.CounterRepository = _Counters(self)
         self._held = HeldLocks(storage._named_locks)
 
     async def __aenter__(self) -> Self:
@@ -1111,6 +1100,31 @@ class _Jobs:
 
     async def save(self, run: ports.JobRun) -> None:
         self._uow.put(JOB_RUNS, run.name, run)
+
+
+class _Counters:
+    """Revision 0015: reference numbers, one counter per panel, kind and year, held by the
+    unit that last took a number until it ends."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def next(self, panel_id: str, kind: str, year: int) -> int:
+        self._uow.require_panel(panel_id)
+        key = f"{panel_id}\x1f{kind}\x1f{year}"
+        await self._uow.take_lock(f"{COUNTERS}:{key}")
+        record = self._uow.record(COUNTERS, key)
+        number = 1 if record is None else int(record.value) + 1
+        self._uow.put(COUNTERS, key, number)
+        return number
+
+    async def raise_to(self, panel_id: str, kind: str, year: int, number: int) -> None:
+        self._uow.require_panel(panel_id)
+        key = f"{panel_id}\x1f{kind}\x1f{year}"
+        await self._uow.take_lock(f"{COUNTERS}:{key}")
+        record = self._uow.record(COUNTERS, key)
+        if record is None or int(record.value) < number:
+            self._uow.put(COUNTERS, key, number)
 
 
 class _Reminders:

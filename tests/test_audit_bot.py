@@ -166,7 +166,7 @@ async def test_every_view_and_change_of_case_data_is_audited(bot: BotUnderTest) 
         (AuditVerb.VIEW, "referral", None),
         (AuditVerb.CREATE, "case", f"RF-{NOW.year}-0049"),
         (AuditVerb.CREATE, "information_request", "asked Riverside Homes (Housing)"),
-        (AuditVerb.UPDATE, "referral", f"accepted: CM-{NOW.year}-003"),
+        (AuditVerb.UPDATE, "referral", f"accepted: CM-{NOW.year}-015"),
     ]
 
 

@@ -91,7 +91,7 @@ async def test_refer_in_the_private_chat_answers_with_the_first_step(bot: BotUnd
     _, card = await start(bot)
     assert bot.connector.sent[-1]["_conversation"] == AISHAS_CHAT
     text = card_text(card)
-    assert "Referral RF-2026-0004" in text
+    assert "Referral RF-2026-0050" in text
     assert subtitle(card) == "Step 1 of 6 · About the referral"
     assert "Aisha Bello" in text and "Victim Support" in text
 
@@ -109,7 +109,7 @@ async def test_refer_in_a_channel_answers_there_plainly_and_sends_the_card_in_pr
     assert await bot.deliver() == 1
     delivered = bot.connector.sent[-1]
     assert delivered["_conversation"] == AISHAS_CHAT
-    assert "Referral RF-2026-0004" in card_text(delivered["attachments"][0]["content"])
+    assert "Referral RF-2026-0050" in card_text(delivered["attachments"][0]["content"])
 
 
 async def test_a_stranger_is_told_referrals_are_for_panel_members(bot: BotUnderTest) -> None:
@@ -145,7 +145,7 @@ async def test_refer_again_resumes_where_the_referrer_stopped(bot: BotUnderTest)
     referral_id, _ = await start(bot)
     await click_card(bot, Verb.REFER_NEXT, at(referral_id, "about", ABOUT))
     card = await click_card(bot, Verb.REFER_SAVE, at(referral_id, "subjects", SUBJECTS))
-    assert card_text(card).startswith("Draft RF-2026-0004 saved")
+    assert card_text(card).startswith("Draft RF-2026-0050 saved")
     await say(bot, "refer")
     card = bot.connector.cards()[-1]
     assert subtitle(card) == "Step 2 of 6 · Subjects"
@@ -168,7 +168,7 @@ async def test_a_referrer_walks_every_step_and_submits(
     assert subtitle(card) == "Step 6 of 6 · Criteria and review"
     assert f"Risk total: {SOME_TOTAL}**: not high risk" in card_text(card)
     card = await click_card(bot, Verb.REFER_SUBMIT, at(referral_id, "review", REVIEW))
-    assert card_text(card).startswith("Referral RF-2026-0004 submitted")
+    assert card_text(card).startswith("Referral RF-2026-0050 submitted")
     referral = await stored(bot, referral_id)
     assert referral.status is ReferralStatus.SUBMITTED
     assert [s.name for s in referral.subjects] == ["Wilhelmina Stroud"]
@@ -177,10 +177,10 @@ async def test_a_referrer_walks_every_step_and_submits(
     assert await bot.deliver() == 1
     notice = bot.connector.sent[-1]
     assert notice["_conversation"] == AISHAS_CHAT
-    assert "Referral RF-2026-0004 received" in card_text(notice["attachments"][0]["content"])
+    assert "Referral RF-2026-0050 received" in card_text(notice["attachments"][0]["content"])
     # a second click on the old card changes nothing and says why
     again = await click(bot, Verb.REFER_SUBMIT, at(referral_id, "review", REVIEW))
-    assert again["value"].startswith("RF-2026-0004 was submitted on")
+    assert again["value"].startswith("RF-2026-0050 was submitted on")
     assert len(triage_calls.referrals) == 1
 
 

@@ -196,14 +196,14 @@ async def test_refer_starts_a_draft_with_the_next_reference_and_the_referrer_fil
     reply = await world.command("Aisha", "refer")
     assert reply.card is not None
     text = card_text(reply.card)
-    assert "Referral RF-2026-0004" in text  # the demo panel made three referrals this year
+    assert "Referral RF-2026-0050" in text  # the demo's last referral this year is RF-2026-0049
     assert subtitle(reply.card) == "Step 1 of 6 · About the referral"
     assert "Aisha Bello" in text
     assert "Victim Support" in text
     referral_id = cards.button(reply.card, "Next")["data"]["referral_id"]
     stored = await referral_of(world, referral_id)
     assert stored.status is ReferralStatus.DRAFT
-    assert stored.reference == "RF-2026-0004"
+    assert stored.reference == "RF-2026-0050"
     assert stored.referring_agency_id == (await world.member("Aisha")).agency_id
     assert stored.draft_step == "about"
 
@@ -239,14 +239,14 @@ async def test_refer_new_starts_another_draft_and_names_the_other_one(world: Wor
     card = (await world.command("Aisha", "refer new")).card
     assert card is not None
     text = card_text(card)
-    assert "Referral RF-2026-0005" in text
-    assert "Your other drafts: RF-2026-0004" in text
+    assert "Referral RF-2026-0051" in text
+    assert "Your other drafts: RF-2026-0050" in text
 
 
 async def test_refer_with_a_reference_opens_that_draft(world: World) -> None:
     first = await start(world)
     await start(world)
-    card = (await world.command("Aisha", "refer rf-2026-0004")).card
+    card = (await world.command("Aisha", "refer rf-2026-0050")).card
     assert card is not None
     assert cards.button(card, "Next")["data"]["referral_id"] == first
 
@@ -291,7 +291,7 @@ async def test_refer_in_a_channel_answers_in_private_and_queues_the_card(world: 
     assert reply == Reply(text="Referrals are made in private: I've sent you a private message.")
     [queued] = await outbox(world)
     assert queued.recipient_member_id == (await world.member("Aisha")).id
-    assert "Referral RF-2026-0004" in card_text(queued.payload["card"])
+    assert "Referral RF-2026-0050" in card_text(queued.payload["card"])
 
 
 # --- saving on every click ---------------------------------------------------------------
@@ -404,7 +404,7 @@ async def test_removing_the_last_subject_is_refused_on_the_card(world: World) ->
 async def test_save_and_close_keeps_the_step_and_offers_to_carry_on(world: World) -> None:
     referral_id = await start(world)
     card = await click(world, Verb.REFER_SAVE, at(referral_id, "about", **ABOUT))
-    assert card_text(card).startswith("Draft RF-2026-0004 saved")
+    assert card_text(card).startswith("Draft RF-2026-0050 saved")
     carry_on = cards.button(card, "Carry on")
     assert carry_on["verb"] == Verb.REFER_OPEN.value
     card = await click(world, Verb.REFER_OPEN, carry_on["data"])
@@ -432,7 +432,7 @@ async def test_submit_stores_the_referral_and_queues_the_referrers_notice(
     referral_id = await start(world)
     await fill_to_review(world, referral_id)
     card = await click(world, Verb.REFER_SUBMIT, at(referral_id, "review", **REVIEW))
-    assert card_text(card).startswith("Referral RF-2026-0004 submitted")
+    assert card_text(card).startswith("Referral RF-2026-0050 submitted")
     assert cards.titles(card, *cards.SENDING) == ["Start another referral"]
     stored = await referral_of(world, referral_id)
     assert stored.status is ReferralStatus.SUBMITTED
@@ -454,7 +454,7 @@ async def test_submit_stores_the_referral_and_queues_the_referrers_notice(
     [notice] = await outbox(world)
     assert notice.recipient_member_id == (await world.member("Aisha")).id
     assert notice.key == f"referrer:{referral_id}:received:{stored.version}"
-    assert "Referral RF-2026-0004 received" in card_text(notice.payload["card"])
+    assert "Referral RF-2026-0050 received" in card_text(notice.payload["card"])
 
 
 async def test_the_risk_total_is_worked_out_on_the_server_and_a_forged_one_ignored(
@@ -537,7 +537,7 @@ async def test_a_second_click_on_submit_is_told_it_was_submitted(
     await fill_to_review(world, referral_id)
     await click(world, Verb.REFER_SUBMIT, at(referral_id, "review", **REVIEW))
     again = await click_reply(world, Verb.REFER_SUBMIT, at(referral_id, "review", **REVIEW))
-    assert again.text is not None and again.text.startswith("RF-2026-0004 was submitted on")
+    assert again.text is not None and again.text.startswith("RF-2026-0050 was submitted on")
     assert len(triage_calls.referrals) == 1
 
 
@@ -564,7 +564,7 @@ async def test_a_referral_sent_back_is_answered_and_resubmitted(
     await ask(world, referral_id, "Is the landlord taking tenancy action?")
     notices = await outbox(world)
     card = notices[-1].payload["card"]
-    assert "More information needed: RF-2026-0004" in card_text(card)
+    assert "More information needed: RF-2026-0050" in card_text(card)
     answer = cards.button(card, "Answer and resubmit")
     assert answer["verb"] == Verb.REFER_ANSWER.value
 
@@ -576,7 +576,7 @@ async def test_a_referral_sent_back_is_answered_and_resubmitted(
 
     typed = {**REVIEW, F.ANSWER: "Yes: a notice of seeking possession was served."}
     card = await click(world, Verb.REFER_SUBMIT, at(referral_id, "review", **typed))
-    assert card_text(card).startswith("Referral RF-2026-0004 resubmitted")
+    assert card_text(card).startswith("Referral RF-2026-0050 resubmitted")
     stored = await referral_of(world, referral_id)
     assert stored.status is ReferralStatus.SUBMITTED
     assert stored.draft_inputs[F.ANSWER].startswith("Yes: a notice")
@@ -606,19 +606,19 @@ async def test_refer_resumes_a_referral_sent_back_with_the_question_on_top(world
 async def test_discard_asks_first_then_withdraws_the_draft(world: World) -> None:
     referral_id = await start(world)
     card = await click(world, Verb.REFER_DISCARD, at(referral_id, "about", **ABOUT))
-    assert card_text(card).startswith("Discard draft RF-2026-0004?")
+    assert card_text(card).startswith("Discard draft RF-2026-0050?")
     assert (await referral_of(world, referral_id)).status is ReferralStatus.DRAFT
     card = await click(world, Verb.REFER_OPEN, cards.button(card, "No, keep it")["data"])
     assert cards.element(card, F.DISCUSSED_WITH)["value"] == "My line manager"  # type: ignore[index]
 
     card = await click(world, Verb.REFER_DISCARD, cards.button(card, "Discard draft")["data"])
     card = await click(world, Verb.REFER_DISCARD, cards.button(card, "Yes, discard")["data"])
-    assert card_text(card).startswith("Draft RF-2026-0004 discarded")
+    assert card_text(card).startswith("Draft RF-2026-0050 discarded")
     assert (await referral_of(world, referral_id)).status is ReferralStatus.WITHDRAWN
     later = await click_reply(world, Verb.REFER_NEXT, at(referral_id, "about"))
-    assert later.text == "RF-2026-0004 was withdrawn, so it cannot be changed."
+    assert later.text == "RF-2026-0050 was withdrawn, so it cannot be changed."
     card = (await world.command("Aisha", "refer")).card
-    assert card is not None and "Referral RF-2026-0005" in card_text(card)
+    assert card is not None and "Referral RF-2026-0051" in card_text(card)
 
 
 # --- two clicks at once ------------------------------------------------------------------
@@ -708,7 +708,7 @@ async def test_an_accepted_referrer_is_told_the_case_and_the_meeting_in_local_ti
         await uow.commit()
     notice = (await outbox(world))[-1]
     text = card_text(notice.payload["card"])
-    assert "Referral RF-2026-0004 accepted" in text
+    assert "Referral RF-2026-0050 accepted" in text
     assert "CM-2026-015" in text
     assert "Tue 13 Jul 2027, 10:00" in text
     assert notice.key == f"referrer:{referral.id}:accepted:{referral.version}"
@@ -733,7 +733,7 @@ async def test_a_declined_referrer_is_told_why_in_plain_words(
         await tell_referrer(uow, world.panel, referral, ReferralEvent.DECLINED, NOW)
         await uow.commit()
     text = card_text((await outbox(world))[-1].payload["card"])
-    assert "Referral RF-2026-0004 declined" in text
+    assert "Referral RF-2026-0050 declined" in text
     assert says in text
 
 

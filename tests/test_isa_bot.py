@@ -151,7 +151,7 @@ async def test_the_deputy_gets_the_information_request_only_after_accepting(
     (delivery,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
     gated = delivery.payload["card"]
     text = card_text(gated)
-    assert f"Information request for CM-{NOW.year}-003" in text
+    assert f"Information request for CM-{NOW.year}-015" in text
     assert "Please answer by" in text
     for personal in ("Samuel", "Achebe", "1972", "RV3"):
         assert personal not in text

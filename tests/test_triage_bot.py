@@ -106,7 +106,7 @@ async def test_accepting_from_the_card_opens_the_case_and_asks_the_housing_spoc(
     body = await invoke(bot, *cards.press(card, verb="triage.accept", agency_ids=housing))
     assert body["type"] == "application/vnd.microsoft.card.adaptive"
     outcome = card_text(body["value"])
-    assert f"Accepted as CM-{NOW.year}-003 for Tue 8 Dec" in outcome
+    assert f"Accepted as CM-{NOW.year}-015 for Tue 8 Dec" in outcome
     assert "Riverside Homes (Housing) (Gemma Hartley)" in outcome
     assert told == [(REFERENCE, "accepted")]
     (case,) = await cases_of_referral(bot)
@@ -126,7 +126,7 @@ async def test_the_spoc_answers_the_information_request_from_its_card(bot: BotUn
     assert "Thank you — returned to the panel" in card_text(body["value"])
     (notice,) = [d for d in await queued(bot) if d.key.startswith("inforeq-answered:")]
     assert card_text(notice.payload["card"]).startswith(
-        f"Riverside Homes (Housing) answered the request for CM-{NOW.year}-003 "
+        f"Riverside Homes (Housing) answered the request for CM-{NOW.year}-015 "
         "(1 of 1 agencies answered)"
     )
 

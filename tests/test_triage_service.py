@@ -303,7 +303,7 @@ async def test_accept_opens_a_case_on_the_meeting_and_asks_each_chosen_agency(
     referral = await stored_referral(world)
     assert referral.status is ReferralStatus.ACCEPTED
     case = next(c for c in await cases(world) if c.referral_id == referral.id)
-    assert case.reference == "CM-2026-003"  # the demo holds two cases opened this year
+    assert case.reference == "CM-2026-015"  # the demo's last case this year is CM-2026-014
     assert case.risk_level is RiskLevel.MEDIUM
     assert case.risk_score == referral.risk_total
     assert case.opened_at == NOW
@@ -313,7 +313,7 @@ async def test_accept_opens_a_case_on_the_meeting_and_asks_each_chosen_agency(
         agenda = await uow.meetings.agenda(world.panel.id, december.id)
         trail = await uow.audit.for_entity(world.panel.id, "case", case.id)
     assert [(i.kind, i.title, i.case_id, i.minutes_estimate) for i in agenda] == [
-        (AgendaItemKind.NEW_CASE, "CM-2026-003", case.id, 15)
+        (AgendaItemKind.NEW_CASE, "CM-2026-015", case.id, 15)
     ]
     assert [e.verb for e in trail] == [AuditVerb.CREATE]
     requests = await requests_for(world, case)
@@ -325,18 +325,18 @@ async def test_accept_opens_a_case_on_the_meeting_and_asks_each_chosen_agency(
     gemma, tom = await world.member(GEMMA), await world.member(TOM)
     sent_to = {d.recipient_member_id: d for d in await world.queued()}
     assert set(sent_to) == {gemma.id, tom.id}
-    assert "Information request for CM-2026-003" in cards.text(sent_to[gemma.id])
+    assert "Information request for CM-2026-015" in cards.text(sent_to[gemma.id])
     assert "Samuel Achebe" in cards.text(sent_to[gemma.id])
     assert told.calls == [
         {
             "reference": "RF-2026-0049",
             "event": ReferralEvent.ACCEPTED,
-            "case_reference": "CM-2026-003",
+            "case_reference": "CM-2026-015",
             "meeting_starts_at": december.starts_at,
         }
     ]
     text = cards.shown(reply)
-    assert "Accepted as CM-2026-003 for Tue 8 Dec" in text
+    assert "Accepted as CM-2026-015 for Tue 8 Dec" in text
     assert "Riverside Homes (Housing) (Gemma Hartley)" in text
     assert "Riverside Police (Tom Okafor)" in text
 
@@ -363,7 +363,7 @@ async def test_accept_goes_last_on_an_agenda_that_has_items(world: World) -> Non
     december = (await meetings(world))[0]
     async with world.storage.unit_of_work() as uow:
         agenda = await uow.meetings.agenda(world.panel.id, december.id)
-    assert [(i.position, i.title) for i in agenda] == [(1, "CM-2026-003"), (2, "CM-2026-004")]
+    assert [(i.position, i.title) for i in agenda] == [(1, "CM-2026-015"), (2, "CM-2026-016")]
 
 
 async def test_an_invited_agency_asked_for_information_is_invited_to_the_case(
@@ -372,7 +372,7 @@ async def test_an_invited_agency_asked_for_information_is_invited_to_the_case(
     data = await accept_data(world, "Riverside Fire and Rescue")
     await triage.accept(await world.request(PRIYA, data), world.deps)
     fire = await world.agency("Riverside Fire and Rescue")
-    case = next(c for c in await cases(world) if c.reference == "CM-2026-003")
+    case = next(c for c in await cases(world) if c.reference == "CM-2026-015")
     assert case.invited_agency_ids == frozenset({fire.id})
 
 
@@ -396,7 +396,7 @@ async def test_an_agency_with_nobody_to_receive_the_request_is_named_on_the_outc
     data = await accept_data(world, "Adult Social Care")
     reply = await triage.accept(await world.request(PRIYA, data), world.deps)
     assert "Adult Social Care (no SPOC or deputy: ask them yourself)" in cards.shown(reply)
-    case = next(c for c in await cases(world) if c.reference == "CM-2026-003")
+    case = next(c for c in await cases(world) if c.reference == "CM-2026-015")
     assert len(await requests_for(world, case)) == 1
     assert await world.queued() == []
 
@@ -408,7 +408,7 @@ async def test_answers_are_due_two_days_before_a_meeting_whose_deadline_passed(
     world.clock.advance(december.referral_deadline + timedelta(hours=1))
     data = await accept_data(world, "Riverside Police")
     await triage.accept(await world.request(PRIYA, data), world.deps)
-    case = next(c for c in await cases(world) if c.reference == "CM-2026-003")
+    case = next(c for c in await cases(world) if c.reference == "CM-2026-015")
     (request,) = await requests_for(world, case)
     assert request.due_at == december.starts_at - timedelta(days=2)
 
@@ -605,7 +605,7 @@ async def test_a_click_on_a_referral_already_decided_says_who_decided_it(
             await world.request(MARCUS, {**data, "question": "?", "decline_reason": "duplicate"}),
             world.deps,
         )
-        assert "Already accepted by Priya Raman as CM-2026-003" in cards.shown(reply)
+        assert "Already accepted by Priya Raman as CM-2026-015" in cards.shown(reply)
     assert await snapshot(world, told) == before
     assert len([c for c in await cases(world) if c.referral_id == data["referral_id"]]) == 1
 
@@ -672,7 +672,7 @@ async def test_two_coordinators_accepting_at_once_open_exactly_one_case(
     go.set()
     results = await asyncio.gather(marcus, return_exceptions=True)
 
-    assert "Accepted as CM-2026-003" in cards.shown(priya)
+    assert "Accepted as CM-2026-015" in cards.shown(priya)
     mine = [c for c in await cases(world) if c.referral_id == data["referral_id"]]
     assert len(mine) == 1
     assert len(await requests_for(world, mine[0])) == 1
@@ -680,7 +680,7 @@ async def test_two_coordinators_accepting_at_once_open_exactly_one_case(
     (loser,) = results
     if isinstance(loser, BaseException):
         raise loser
-    assert "Already accepted by Priya Raman as CM-2026-003" in cards.shown(loser)
+    assert "Already accepted by Priya Raman as CM-2026-015" in cards.shown(loser)
 
 
 # ---- information requests -------------------------------------------------------------
@@ -715,7 +715,7 @@ async def test_the_asked_agencys_spoc_answers_and_the_coordinators_hear_of_it(
     notices = [d for d in await world.queued() if d.key.startswith("inforeq-answered:")]
     assert {d.recipient_member_id for d in notices} == {priya.id, marcus.id}
     assert cards.text(notices[0]).startswith(
-        "Riverside Homes (Housing) answered the request for CM-2026-003 (1 of 2 agencies answered)"
+        "Riverside Homes (Housing) answered the request for CM-2026-015 (1 of 2 agencies answered)"
     )
     # a second click (or a second person) changes nothing and queues nothing more; Daniel,
     # who has not accepted the current agreement, is shown the agreement, not the request
@@ -768,7 +768,7 @@ async def test_an_empty_answer_shows_the_request_again_with_the_error(world: Wor
         world.deps,
     )
     text = cards.shown(reply)
-    assert "Information request for CM-2026-003" in text
+    assert "Information request for CM-2026-015" in text
     assert "Write the agency's information." in text
     (stored,) = await requests_for(world, case)
     assert stored.status is RequestStatus.OPEN

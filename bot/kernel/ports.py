@@ -472,6 +472,19 @@ class JobRepository(Protocol):
         ...
 
 
+class CounterRepository(Protocol):
+    async def next(self, panel_id: str, kind: str, year: int) -> int:
+        """The next number of the panel's counter for `kind` in `year` (1 first). The
+        counter stays taken until the unit of work ends: a second unit waits, then gets the
+        number after; numbers are never given twice and never go back (revision 0015)."""
+        ...
+
+    async def raise_to(self, panel_id: str, kind: str, year: int, number: int) -> None:
+        """Make sure the counter is at least `number`: after records were given their
+        references another way (the demo panel, an import), the next number follows them."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction's worth of repositories; one per turn or job, never shared."""
 
@@ -492,6 +505,7 @@ class UnitOfWork(Protocol):
     reports: ReportRepository
     reminders: ReminderRepository
     jobs: JobRepository
+    counters: CounterRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -517,41 +531,12 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
-@dataclass(frozen=True)
-class SchemaStatus:
-    """The database's schema revision(s) and the one(s) the code needs (Alembic heads)."""
-
-    current: tuple[str, ...]  # empty: never migrated
-    needed: tuple[str, ...]
-
-    @property
-    def at_head(self) -> bool:
-        return set(self.current) == set(self.needed)
-
-
-@dataclass(frozen=True)
-class OutboxBacklog:
-    """Cards due to go (pending or being sent) and since when the oldest has been due."""
-
-    due: int
-    oldest_due_at: datetime | None
-
-
 class Storage(Protocol):
     """A storage backend: makes units of work and says whether it is reachable."""
 
     def unit_of_work(self) -> UnitOfWork: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
-
-    async def schema_status(self) -> SchemaStatus | None:
-        """Where the schema stands against the code's migrations; None when the database
-        does not answer (never raises)."""
-        ...
-
-    async def outbox_backlog(self, now: datetime) -> OutboxBacklog:
-        """The outbox rows due by `now` and not yet sent (for the operators' metrics)."""
-        ...
 
     def leader(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Try the named lock for as long as the block runs, without waiting: True when this

@@ -543,6 +543,18 @@ class JobRunRow(Base):
     outcome: Mapped[str | None] = mapped_column(Text)
 
 
+class CounterRow(Base):
+    """Revision 0015: the last reference number given, per panel, kind (referral, case) and
+    year; numbers come from here so they are never reused and never out of order."""
+
+    __tablename__ = "reference_counters"
+
+    panel_id: Mapped[str] = mapped_column(ID, ForeignKey("panels.id"), primary_key=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
 # ---- data protection (revision 0007) ------------------------------------------------------
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.errors import refused
 from storage.locks import HeldLocks, LocalLocks
-from storage.sql import operations
 from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
+from storage.sql.counters import SqlCounterRepository
 from storage.sql.jobs import SqlJobRepository, hold_for_transaction, postgres_leader
 from storage.sql.models import (
     ActionRow,
@@ -45,7 +45,6 @@ from storage.sql.repositories import (
 
 if TYPE_CHECKING:
     import contextlib
-    from datetime import datetime
     from types import TracebackType
 
     from bot.kernel import ports
@@ -154,6 +153,8 @@ class SqlUnitOfWork:
         self.reminders: ports.ReminderRepository = SqlReminderRepository(s, dialect)
         # Revision 0013: the periodic jobs' state.
         self.jobs: ports.JobRepository = SqlJobRepository(s, dialect)
+        # Revision 0015: reference numbers.
+        self.counters: ports.CounterRepository = SqlCounterRepository(s, dialect)
 
     async def __aenter__(self) -> Self:
         return self
@@ -205,7 +206,6 @@ class SqlStorage:
             engine, expire_on_commit=False, sync_session_class=VersionedSession
         )
         self._ping_timeout = ping_timeout
-        self._at_head: ports.SchemaStatus | None = None
         self._locks = LocalLocks()
 
     @property
@@ -237,25 +237,6 @@ class SqlStorage:
             log.warning("Database ping failed: %s", type(exc).__name__)
             return False
         return True
-
-    async def schema_status(self) -> ports.SchemaStatus | None:
-        """The schema's revision against the code's; None when the database does not
-        answer. Once at the head it is not asked again (a schema does not go back)."""
-        if self._at_head is not None:
-            return self._at_head
-        try:
-            async with asyncio.timeout(self._ping_timeout):
-                status = await operations.schema_status(self._engine)
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            log.debug("schema check failed: %s", type(exc).__name__)
-            return None
-        if status.at_head:
-            self._at_head = status
-        return status
-
-    async def outbox_backlog(self, now: datetime) -> ports.OutboxBacklog:
-        """The outbox rows due by `now` and not yet sent."""
-        return await operations.outbox_backlog(self._engine, now)
 
     async def close(self) -> None:
         """Close every pooled connection."""

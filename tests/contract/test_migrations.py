@@ -59,6 +59,8 @@ TABLES = {
     "erasure_requests",
     # revision 0013
     "job_runs",
+    # revision 0015
+    "reference_counters",
 }
 
 

@@ -276,18 +276,19 @@ async def _open_drafts(uow: UnitOfWork, panel: Panel, member: Member) -> list[Re
 
 
 async def _new_draft(uow: UnitOfWork, setting: Setting) -> Referral:
-    """A new draft with the next free reference of the year, e.g. RF-2026-0004.
+    """A new draft with the panel's next referral number of the year, e.g. RF-2026-0004.
 
-    Two drafts started at the same instant may pick the same number; the storage's unique
-    reference then refuses the second with AlreadyExists, and `refer` tries again.
+    Numbers come from the panel's counter (storage: never given twice, never going back); a
+    number already taken another way (given by hand, imported) is passed over. Were one taken
+    at the same instant anyway, the storage's unique reference refuses the second with
+    AlreadyExists, and `refer` tries again.
     """
     panel, year = setting.panel, setting.now.astimezone(UTC).year
-    number = await uow.referrals.count_created_in_year(panel.id, year) + 1
     for _ in range(_MAX_REFERENCE_TRIES):
+        number = await uow.counters.next(panel.id, "referral", year)
         reference = f"RF-{year}-{number:04d}"
         if await uow.referrals.by_reference(panel.id, reference) is None:
             break
-        number += 1
     referral = Referral(
         panel_id=panel.id,
         reference=reference,

@@ -274,12 +274,13 @@ async def _referrer_name(uow: UnitOfWork, panel: Panel, referral: Referral) -> s
 
 
 async def _next_case_reference(uow: UnitOfWork, panel: Panel, now: datetime) -> str:
-    """The year's next free case reference (storage counts years in UTC)."""
+    """The panel's next case number of the year (years in UTC), from its counter: never
+    given twice, never going back; numbers given by hand or by an import are passed over."""
     year = now.astimezone(UTC).year
-    number = await uow.cases.count_opened_in_year(panel.id, year) + 1
-    while await uow.cases.by_reference(panel.id, panel.case_reference(year, number)):
-        number += 1  # numbers given by hand or by an import are skipped, never reused
-    return panel.case_reference(year, number)
+    while True:
+        reference = panel.case_reference(year, await uow.counters.next(panel.id, "case", year))
+        if await uow.cases.by_reference(panel.id, reference) is None:
+            return reference
 
 
 async def _accept(
