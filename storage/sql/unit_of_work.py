@@ -14,8 +14,8 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.errors import refused
 from storage.locks import HeldLocks, LocalLocks
-from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
 from storage.sql.counters import SqlCounterRepository
+from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
 from storage.sql.jobs import SqlJobRepository, hold_for_transaction, postgres_leader
 from storage.sql.models import (
     ActionRow,
