@@ -363,10 +363,15 @@ def test_configure_puts_one_handler_on_the_root_in_the_asked_format() -> None:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
+        console = logging.StreamHandler()
+        root.addHandler(console)  # as logging.basicConfig leaves it
         logs.configure(Settings(log_format="json", log_level="WARNING"))
-        (handler,) = root.handlers
-        assert isinstance(handler.formatter, JsonFormatter)
+        consoles = [h for h in root.handlers if type(h) is logging.StreamHandler]
+        assert len(consoles) == 1
+        assert consoles[0] is not console
+        assert isinstance(consoles[0].formatter, JsonFormatter)
         assert root.level == logging.WARNING
+        assert set(handlers) <= set(root.handlers)  # others' handlers are left be
     finally:
         for added in list(root.handlers):
             root.removeHandler(added)

@@ -247,11 +247,13 @@ def formatter(log_format: str, secrets: Iterable[str] = ()) -> logging.Formatter
 
 def configure(settings: Settings) -> None:
     """The process's logging as the settings ask: one handler on standard error, in
-    LOG_FORMAT, at LOG_LEVEL, blanking the settings' secrets."""
+    LOG_FORMAT, at LOG_LEVEL, blanking the settings' secrets; it replaces the console
+    handler logging.basicConfig set up, and leaves any other handler be."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(settings.log_format, secrets_of(settings)))
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if type(old) is logging.StreamHandler:  # logging.basicConfig's, or ours before
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
