@@ -37,6 +37,7 @@ from bot.domain.delivery import (
 )
 from bot.domain.referral import Referral, ReferralStatus, Subject, normalise_name
 from bot.domain.retention import Person, SubjectAccessExport, entries, referral_ended_at
+from bot.kernel.ports import OutboxBacklog, SchemaStatus
 from storage.errors import (
     ACTION,
     CASE,
@@ -218,6 +219,20 @@ class MemoryStorage:
 
     async def ping(self) -> bool:
         return True
+
+    async def schema_status(self) -> SchemaStatus:
+        """Memory has no migrations: always what the code needs."""
+        return SchemaStatus(current=(), needed=())
+
+    async def outbox_backlog(self, now: datetime) -> OutboxBacklog:
+        """The committed outbox rows due by `now` and not yet sent."""
+        due = [
+            record.value.not_before
+            for record in self._committed[OUTBOX].values()
+            if record.value.state in (DeliveryState.PENDING, DeliveryState.SENDING)
+            and record.value.not_before <= now
+        ]
+        return OutboxBacklog(due=len(due), oldest_due_at=min(due, default=None))
 
     async def close(self) -> None:
         return None

@@ -531,12 +531,41 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+@dataclass(frozen=True)
+class SchemaStatus:
+    """The database's schema revision(s) and the one(s) the code needs (Alembic heads)."""
+
+    current: tuple[str, ...]  # empty: never migrated
+    needed: tuple[str, ...]
+
+    @property
+    def at_head(self) -> bool:
+        return set(self.current) == set(self.needed)
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """Cards due to go (pending or being sent) and since when the oldest has been due."""
+
+    due: int
+    oldest_due_at: datetime | None
+
+
 class Storage(Protocol):
     """A storage backend: makes units of work and says whether it is reachable."""
 
     def unit_of_work(self) -> UnitOfWork: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
+
+    async def schema_status(self) -> SchemaStatus | None:
+        """Where the schema stands against the code's migrations; None when the database
+        does not answer (never raises)."""
+        ...
+
+    async def outbox_backlog(self, now: datetime) -> OutboxBacklog:
+        """The outbox rows due by `now` and not yet sent (for the operators' metrics)."""
+        ...
 
     def leader(self, name: str) -> AbstractAsyncContextManager[bool]:
         """Try the named lock for as long as the block runs, without waiting: True when this

@@ -14,6 +14,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.errors import refused
 from storage.locks import HeldLocks, LocalLocks
+from storage.sql import operations
 from storage.sql.counters import SqlCounterRepository
 from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
 from storage.sql.jobs import SqlJobRepository, hold_for_transaction, postgres_leader
@@ -45,6 +46,7 @@ from storage.sql.repositories import (
 
 if TYPE_CHECKING:
     import contextlib
+    from datetime import datetime
     from types import TracebackType
 
     from bot.kernel import ports
@@ -206,6 +208,7 @@ class SqlStorage:
             engine, expire_on_commit=False, sync_session_class=VersionedSession
         )
         self._ping_timeout = ping_timeout
+        self._at_head: ports.SchemaStatus | None = None
         self._locks = LocalLocks()
 
     @property
@@ -237,6 +240,25 @@ class SqlStorage:
             log.warning("Database ping failed: %s", type(exc).__name__)
             return False
         return True
+
+    async def schema_status(self) -> ports.SchemaStatus | None:
+        """The schema's revision against the code's; None when the database does not
+        answer. Once at the head it is not asked again (a schema does not go back)."""
+        if self._at_head is not None:
+            return self._at_head
+        try:
+            async with asyncio.timeout(self._ping_timeout):
+                status = await operations.schema_status(self._engine)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            log.debug("schema check failed: %s", type(exc).__name__)
+            return None
+        if status.at_head:
+            self._at_head = status
+        return status
+
+    async def outbox_backlog(self, now: datetime) -> ports.OutboxBacklog:
+        """The outbox rows due by `now` and not yet sent."""
+        return await operations.outbox_backlog(self._engine, now)
 
     async def close(self) -> None:
         """Close every pooled connection."""
