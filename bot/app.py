@@ -210,13 +210,18 @@ def create_app(
 
     async def run_jobs(app: web.Application) -> AsyncIterator[None]:
         # The features' periodic jobs (reminders, retention, housekeeping, the calendar and
-        # its Graph sync), each once across instances (bot.kernel.jobs). Tests that step
-        # delivery themselves run them by hand.
+        # its Graph sync), each once across instances (bot.kernel.jobs), once the schema is
+        # the code's (as delivery). Tests that step delivery themselves run them by hand.
         jobs = [
             job for feature in FEATURES for job in feature.jobs(setup, deps, app[DISPATCHER].kick)
         ]
         runner = JobRunner(app[STORAGE], jobs, deps.clock, deps.wakeups)
-        task = asyncio.create_task(runner.run_forever()) if deliver_in_background else None
+
+        async def jobs_when_migrated() -> None:
+            await gate.wait()
+            await runner.run_forever()
+
+        task = asyncio.create_task(jobs_when_migrated()) if deliver_in_background else None
         yield
         if task is not None:
             task.cancel()
