@@ -4,7 +4,7 @@ every text, JSON, binary and date column of every table is scanned for them, on 
 PostgreSQL. The schema is read from the database itself, so a new table is scanned too.
 
 The person: Ottoline Fairweather-Quist, born 12 March 1984, of Flat 9, 27 Heronsgate Mews,
-RV9 4QX, phone 07700 900614, all invented; in the demo panel (bot.demo): Aisha Bello
+RV9 4QX, phone 020 7946 0614, all invented; in the demo panel (bot.demo): Aisha Bello
 refers her, Priya Raman accepts, Gemma Hartley (housing) answers and updates the action, Tom
 Okafor chairs the meeting.
 """
@@ -48,7 +48,7 @@ ALIAS = "Lina Quist"
 BORN = date(1984, 3, 12)
 ADDRESS = "Flat 9, 27 Heronsgate Mews, Riverside"
 POSTCODE = "RV9 4QX"
-PHONE = "07700 900614"
+PHONE = "020 7946 0614"
 # Everything that would show she is still there, as the app writes it: the name as typed and
 # normalised, its parts, the alias, the address, the postcode and phone as typed and compact,
 # the date of birth in every form the bot or a person writes it.
@@ -64,6 +64,7 @@ NEEDLES = (
     POSTCODE.replace(" ", ""),
     PHONE,
     PHONE.replace(" ", ""),
+    "+442079460614",  # as it is stored (E.164)
     "1984-03-12",
     "12/03/1984",
     "12 Mar 1984",
