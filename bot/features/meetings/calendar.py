@@ -348,6 +348,34 @@ async def cancel_meeting(
 # --- Teams online meetings ----------------------------------------------------------------
 
 
+class Told:
+    """The Graph failures logged already, so that one lasting across the sync's runs is
+    logged once (later runs at DEBUG) rather than at every run; a success forgets it."""
+
+    def __init__(self) -> None:
+        self._keys: set[str] = set()
+
+    def level(self, key: str, level: int) -> int:
+        """`level` the first time `key` fails, DEBUG while it keeps failing."""
+        if key in self._keys:
+            return logging.DEBUG
+        self._keys.add(key)
+        return level
+
+    def forget(self, key: str) -> None:
+        self._keys.discard(key)
+
+
+def _level(told: Told | None, key: str, level: int) -> int:
+    return level if told is None else told.level(key, level)
+
+
+def _forget(told: Told | None, *keys: str) -> None:
+    if told is not None:
+        for key in keys:
+            told.forget(key)
+
+
 @dataclass(frozen=True)
 class SyncReport:
     created: int = 0
@@ -356,12 +384,18 @@ class SyncReport:
 
 
 async def sync_online_meetings(
-    uow_factory: UnitOfWorkFactory, panel_id: str, online: OnlineMeetings, now: datetime
+    uow_factory: UnitOfWorkFactory,
+    panel_id: str,
+    online: OnlineMeetings,
+    now: datetime,
+    *,
+    told: Told | None = None,
 ) -> SyncReport:
     """Create the Teams online meeting of every upcoming meeting that has no join link yet.
 
     Graph is called outside any unit of work; the link is stored afterwards, and if the
-    meeting changed meanwhile the online meeting is corrected (or deleted) to match.
+    meeting changed meanwhile the online meeting is corrected (or deleted) to match. With
+    `told`, a failure already logged by an earlier run is logged at DEBUG.
     """
     async with uow_factory() as uow:
         pending = [
@@ -376,7 +410,8 @@ async def sync_online_meetings(
                 subject=MEETING_SUBJECT, starts_at=meeting.starts_at, ends_at=meeting.ends_at
             )
         except OnlineMeetingDenied as exc:
-            log.error(
+            log.log(
+                _level(told, "denied", logging.ERROR),
                 "Graph refused to create Teams meetings (%s): check the app registration's "
                 "OnlineMeetings.ReadWrite.All permission and the application access policy "
                 "for the organizer; panel meetings stay without a join link",
@@ -384,9 +419,16 @@ async def sync_online_meetings(
             )
             return SyncReport(created, failed + 1, denied=True)
         except OnlineMeetingError as exc:
-            log.warning("could not create the Teams meeting of meeting %s: %s", meeting.id, exc)
+            log.log(
+                _level(told, f"create:{meeting.id}", logging.WARNING),
+                "could not create the Teams meeting of meeting %s: %s; the Graph sync tries "
+                "again at its next run",
+                meeting.id,
+                exc,
+            )
             failed += 1
             continue
+        _forget(told, "denied", f"create:{meeting.id}")
         if await _store_link(uow_factory, panel_id, meeting, online_meeting, online):
             created += 1
     return SyncReport(created, failed)
@@ -423,7 +465,12 @@ async def _store_link(
 
 
 async def reschedule_online_meeting(
-    uow_factory: UnitOfWorkFactory, panel_id: str, meeting_id: str, online: OnlineMeetings
+    uow_factory: UnitOfWorkFactory,
+    panel_id: str,
+    meeting_id: str,
+    online: OnlineMeetings,
+    *,
+    told: Told | None = None,
 ) -> bool:
     """Move the Teams meeting of a moved panel meeting to its new times, and note it done
     (unless the meeting moved again meanwhile: the next sync moves it again)."""
@@ -436,8 +483,10 @@ async def reschedule_online_meeting(
             meeting.teams_meeting_id, starts_at=meeting.starts_at, ends_at=meeting.ends_at
         )
     except OnlineMeetingError as exc:
-        log.warning("could not move the Teams meeting of meeting %s: %s", meeting_id, exc)
+        level = _level(told, f"move:{meeting_id}", logging.WARNING)
+        log.log(level, "could not move the Teams meeting of meeting %s: %s", meeting_id, exc)
         return False
+    _forget(told, f"move:{meeting_id}")
     async with uow_factory() as uow:
         current = await uow.meetings.get(panel_id, meeting_id)
         if (
@@ -452,7 +501,12 @@ async def reschedule_online_meeting(
 
 
 async def remove_online_meeting(
-    uow_factory: UnitOfWorkFactory, panel_id: str, meeting_id: str, online: OnlineMeetings
+    uow_factory: UnitOfWorkFactory,
+    panel_id: str,
+    meeting_id: str,
+    online: OnlineMeetings,
+    *,
+    told: Told | None = None,
 ) -> bool:
     """Delete the Teams meeting of a cancelled panel meeting and forget its link."""
     async with uow_factory() as uow:
@@ -464,8 +518,10 @@ async def remove_online_meeting(
     except OnlineMeetingNotFound:
         pass  # already gone: forget the link all the same
     except OnlineMeetingError as exc:
-        log.warning("could not delete the Teams meeting of meeting %s: %s", meeting_id, exc)
+        level = _level(told, f"delete:{meeting_id}", logging.WARNING)
+        log.log(level, "could not delete the Teams meeting of meeting %s: %s", meeting_id, exc)
         return False
+    _forget(told, f"delete:{meeting_id}")
     async with uow_factory() as uow:
         current = await uow.meetings.get(panel_id, meeting_id)
         if current is not None and current.teams_meeting_id == meeting.teams_meeting_id:
@@ -477,7 +533,12 @@ async def remove_online_meeting(
 
 
 async def tidy_online_meetings(
-    uow_factory: UnitOfWorkFactory, panel_id: str, online: OnlineMeetings, now: datetime
+    uow_factory: UnitOfWorkFactory,
+    panel_id: str,
+    online: OnlineMeetings,
+    now: datetime,
+    *,
+    told: Told | None = None,
 ) -> int:
     """Make the Teams meetings of changed panel meetings match: a cancelled meeting's is
     deleted (and its link forgotten), a moved one's is given the new times. How many were
@@ -491,9 +552,13 @@ async def tidy_online_meetings(
         if not meeting.teams_meeting_id:
             continue
         if meeting.status is MeetingStatus.CANCELLED:
-            done += await remove_online_meeting(uow_factory, panel_id, meeting.id, online)
+            done += await remove_online_meeting(
+                uow_factory, panel_id, meeting.id, online, told=told
+            )
         elif meeting.teams_outdated and meeting.status in NOT_STARTED:
-            done += await reschedule_online_meeting(uow_factory, panel_id, meeting.id, online)
+            done += await reschedule_online_meeting(
+                uow_factory, panel_id, meeting.id, online, told=told
+            )
     return done
 
 
@@ -605,8 +670,8 @@ class Calendar:
 
     def __init__(self, config: CalendarConfig) -> None:
         self.config = config
-        # What the Graph sync last logged per panel, so a lasting failure is told once.
-        self._told: dict[str, SyncReport] = {}
+        # The Graph failures logged already, so a lasting one is logged once.
+        self._told = Told()
 
     def _holidays(self, schedule: MeetingSchedule, now: datetime) -> Collection[date]:
         return self.config.holidays(years_to_check(schedule, now))
@@ -661,13 +726,13 @@ class Calendar:
         if online is None:
             return None
         now = deps.clock.now()
-        await tidy_online_meetings(deps.uow, panel_id, online, now)
-        return await sync_online_meetings(deps.uow, panel_id, online, now)
+        await tidy_online_meetings(deps.uow, panel_id, online, now, told=self._told)
+        return await sync_online_meetings(deps.uow, panel_id, online, now, told=self._told)
 
     async def sync_all(self, deps: Deps) -> SyncReport:
         """`sync` for every panel (the Graph sync job). Graph refusing the app stops the run
-        (it would refuse every panel); a panel's failures are logged when they change, not
-        at every run, and tried again at the next."""
+        (it would refuse every panel); a failure is logged once, not at every run, and
+        tried again at the next."""
         async with deps.uow() as uow:
             panels = await uow.panels.list_all()
         total = SyncReport()
@@ -675,14 +740,6 @@ class Calendar:
             report = await self.sync(deps, panel.id)
             if report is None:
                 break
-            if report.failed and self._told.get(panel.id) != report:
-                log.warning(
-                    "%d Teams meetings of panel %s could not be created; the Graph sync "
-                    "tries again at its next run",
-                    report.failed,
-                    panel.id,
-                )
-            self._told[panel.id] = report
             total = SyncReport(
                 total.created + report.created, total.failed + report.failed, report.denied
             )
