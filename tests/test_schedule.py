@@ -16,6 +16,7 @@ from bot.domain.schedule import (
     parse_rule,
     plan_on,
     schedule_from_data,
+    working_day_on_or_before,
 )
 from bot.kernel.localtime import england_and_wales_holidays
 
@@ -239,3 +240,20 @@ def test_bad_configuration_is_refused_with_a_clear_message(
         schedule_from_data(data)
     assert says in refused.value.message
     assert isinstance(refused.value, InvalidInput)
+
+
+@pytest.mark.parametrize(
+    ("day", "due"),
+    [
+        (date(2026, 12, 9), date(2026, 12, 9)),  # a Wednesday stays
+        (date(2026, 12, 6), date(2026, 12, 4)),  # Sunday: the Friday before
+        (date(2026, 12, 5), date(2026, 12, 4)),  # Saturday: the Friday before
+        (date(2026, 12, 28), date(2026, 12, 24)),  # Boxing Day's substitute, Sunday, Saturday,
+        # Christmas Day: back to Thursday 24 December
+        (date(2027, 3, 29), date(2027, 3, 25)),  # Easter Monday, the weekend, Good Friday
+    ],
+)
+def test_a_due_date_on_a_weekend_or_bank_holiday_moves_to_the_working_day_before(
+    day: date, due: date
+) -> None:
+    assert working_day_on_or_before(day, england_and_wales_holidays({2026, 2027})) == due

@@ -14,6 +14,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -401,16 +402,20 @@ async def test_an_agency_with_nobody_to_receive_the_request_is_named_on_the_outc
     assert await world.queued() == []
 
 
-async def test_answers_are_due_two_days_before_a_meeting_whose_deadline_passed(
+async def test_answers_are_due_two_days_before_a_meeting_whose_deadline_passed_on_a_working_day(
     world: World,
 ) -> None:
+    """Tue 8 Dec's meeting: two days before is Sunday 6 Dec, so answers are due on Friday
+    4 Dec at the same time (nobody answers on a Sunday)."""
     december = (await meetings(world))[0]
+    assert december.starts_at.astimezone(ZoneInfo("Europe/London")).date() == date(2026, 12, 8)
     world.clock.advance(december.referral_deadline + timedelta(hours=1))
     data = await accept_data(world, "Riverside Police")
     await triage.accept(await world.request(PRIYA, data), world.deps)
     case = next(c for c in await cases(world) if c.reference == "CM-2026-015")
     (request,) = await requests_for(world, case)
-    assert request.due_at == december.starts_at - timedelta(days=2)
+    assert request.due_at == december.starts_at - timedelta(days=4)
+    assert request.due_at.astimezone(ZoneInfo("Europe/London")).weekday() == 4  # a Friday
 
 
 # ---- ask and decline ------------------------------------------------------------------

@@ -174,6 +174,17 @@ def next_working_day(day: date, holidays: Collection[date]) -> date:
     raise ScheduleError(f"No working day within two weeks of {day.isoformat()}.")
 
 
+def working_day_on_or_before(day: date, holidays: Collection[date]) -> date:
+    """`day` itself if it is a weekday and no bank holiday, else the working day before it:
+    where a due date falls (nobody answers on a Sunday)."""
+    candidate = day
+    for _ in range(_MAX_SHIFT_DAYS):
+        if candidate.weekday() < 5 and candidate not in holidays:
+            return candidate
+        candidate -= timedelta(days=1)
+    raise ScheduleError(f"No working day within two weeks before {day.isoformat()}.")
+
+
 def next_meetings(
     schedule: MeetingSchedule,
     after: datetime,

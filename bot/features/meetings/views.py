@@ -38,7 +38,8 @@ from bot.domain.minutes import (
     unmet_settled,
 )
 from bot.domain.risk import RiskLevel
-from bot.kernel.localtime import day_text, local, when_text
+from bot.domain.schedule import working_day_on_or_before
+from bot.kernel.localtime import day_text, england_and_wales_holidays, local, when_text
 from cards.agenda import AgendaLine, AgendaView, AnnouncedCase, AnnouncementView
 from cards.chair import ActionText, CaseDetail, ChairView, Option, UnmetLine
 from cards.minutes import MinutesCase, MinutesView
@@ -292,10 +293,13 @@ async def attendance_lines(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> l
 
 
 def default_due_on(meeting: Meeting, later: Meeting | None, panel: Panel) -> date:
-    """An action is due the day before the next meeting (four weeks on when none is planned)."""
+    """An action is due the working day before the next meeting (four weeks on when none is
+    planned, on a working day: a weekend or bank holiday moves it to the working day before)."""
     if later is not None:
-        return local(later.starts_at, panel).date() - timedelta(days=1)
-    return local(meeting.starts_at, panel).date() + DUE_WITHOUT_NEXT_MEETING
+        day = local(later.starts_at, panel).date() - timedelta(days=1)
+    else:
+        day = local(meeting.starts_at, panel).date() + DUE_WITHOUT_NEXT_MEETING
+    return working_day_on_or_before(day, england_and_wales_holidays({day.year, day.year - 1}))
 
 
 def _state(action: Action, private: bool = True) -> str:

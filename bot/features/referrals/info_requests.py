@@ -14,17 +14,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from bot.domain.action import InformationRequest, RequestStatus
 from bot.domain.audit import AuditVerb
 from bot.domain.errors import InvalidInput, NotFound
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
+from bot.domain.schedule import working_day_on_or_before
 from bot.features.referrals.commands import AnswerInfoRequest, OpenInfoRequest
 from bot.kernel import access, versions
 from bot.kernel.audit import Actor, record
 from bot.kernel.guard import PRIVATE, Access, Target
-from bot.kernel.localtime import born_text, day_text, local, when_text
+from bot.kernel.localtime import (
+    born_text,
+    day_text,
+    england_and_wales_holidays,
+    local,
+    when_text,
+)
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import Deps, Reply, Request, Router, VerbSpec
@@ -59,12 +67,19 @@ LATE_DUE_BEFORE_MEETING = timedelta(days=2)
 _ENTITY = "information_request"
 
 
-def answers_due(meeting: Meeting, now: datetime) -> datetime:
-    """The meeting's referral deadline, or two days before the meeting once that passed."""
+def answers_due(meeting: Meeting, now: datetime, zone: ZoneInfo) -> datetime:
+    """The meeting's referral deadline, or two days before the meeting once that passed; on
+    a working day in the panel's zone (a weekend or a bank holiday moves it to the working day
+    before, at the same time), unless that has passed already."""
     if meeting.referral_deadline > now:
-        return meeting.referral_deadline
-    late = meeting.starts_at - LATE_DUE_BEFORE_MEETING
-    return late if late > now else meeting.starts_at
+        due = meeting.referral_deadline
+    else:
+        late = meeting.starts_at - LATE_DUE_BEFORE_MEETING
+        due = late if late > now else meeting.starts_at
+    at = due.astimezone(zone)
+    day = working_day_on_or_before(at.date(), england_and_wales_holidays({at.year, at.year - 1}))
+    moved = datetime.combine(day, at.time(), zone)
+    return moved if moved > now else due
 
 
 @dataclass(frozen=True)
@@ -125,7 +140,7 @@ async def send_requests(
     """Create one request per agency and queue its card to the agency's contact today."""
     members = await uow.members.all(panel.id)
     today = local(now, panel).date()
-    due = answers_due(meeting, now)
+    due = answers_due(meeting, now, ZoneInfo(panel.timezone))
     sent: list[SentRequest] = []
     for agency in agencies:
         request = InformationRequest(
