@@ -6,14 +6,18 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import enum
+import json
 from typing import Any
 
 import pytest
+from botbuilder.core import InvokeResponse
+from botbuilder.schema import Activity
 from botframework.connector import models
 from msrest.serialization import Serializer
 
 from bot.kernel.router import Reply
-from bot.teams.replies import to_activity
+from bot.teams.replies import to_activity, to_invoke_response
+from cards.sealed import seal
 
 CARD: dict[str, Any] = {
     "type": "AdaptiveCard",
@@ -97,3 +101,37 @@ def test_a_card_that_is_not_plain_json_is_copied_as_before() -> None:
     assert (
         activity.attachments[0].content == card == {"when": dt.date(2026, 1, 2), "body": [{"n": 1}]}
     )
+
+
+def test_a_sealed_card_is_sent_as_it_is_and_serialised_as_msrest_alone_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sealed = seal(CARD)
+    activity = to_activity(Reply(card=sealed))
+    assert activity.attachments[0].content is sealed
+    assert copy.deepcopy(activity).attachments[0].content is sealed
+    fast = as_sent(sealed)
+    monkeypatch.setattr(Serializer, "serialize_object", Serializer.serialize_object.msrest_original)
+    assert repr(fast) == repr(as_sent(CARD, plain_dict=True))
+
+
+def test_an_invoke_answer_carries_a_snapshot_that_later_changes_do_not_reach() -> None:
+    card = copy.deepcopy(CARD)
+    body = to_invoke_response(Reply(card=card))
+    card["body"].clear()
+    assert body["value"] == CARD
+    response = Activity(type="invokeResponse", value=InvokeResponse(status=200, body=body))
+    copied = copy.deepcopy(response)  # what TurnContext.send_activities does to it
+    assert copied.value.body["value"] is body["value"]  # shared, not walked again
+    assert json.loads(json.dumps(copied.value.body)) == {
+        "statusCode": 200,
+        "type": "application/vnd.microsoft.card.adaptive",
+        "value": CARD,
+    }
+
+
+def test_an_invoke_answer_with_a_card_that_is_not_plain_json_is_copied_as_before() -> None:
+    card = {"when": dt.date(2026, 1, 2), "body": [{"n": 1}]}
+    body = to_invoke_response(Reply(card=card))
+    card["body"].clear()
+    assert body["value"] == {"when": dt.date(2026, 1, 2), "body": [{"n": 1}]}

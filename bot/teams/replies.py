@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import CardFactory, MessageFactory
 
+from cards.sealed import SealedCard
+
 if TYPE_CHECKING:
     from botbuilder.schema import Activity
 
@@ -33,15 +35,15 @@ def _serialise_cards_as_json() -> None:
 
     def serialize_object(self: Any, attr: Any, **kwargs: Any) -> Any:
         plain = not kwargs.get("is_xml") and not kwargs.get("basic_types_serializers")
-        if plain and type(attr) is CardJson:
+        if plain and type(attr) in _PLAIN:
             return attr  # plain JSON already: checked when it was made
         if plain and type(attr) in (dict, list):
             try:
                 return json.loads(json.dumps(attr, allow_nan=False))
             except (TypeError, ValueError):
                 pass
-        if type(attr) is CardJson:
-            attr = dict(attr)  # msrest writes a dict subclass as its str()
+        if type(attr) in _PLAIN:
+            attr = json.loads(json.dumps(attr))  # msrest writes a dict subclass as its str()
         return original(self, attr, **kwargs)
 
     serialize_object.plain_json_first = True  # type: ignore[attr-defined]
@@ -62,10 +64,16 @@ class CardJson(dict[str, Any]):
         return self
 
 
+# Cards checked to be plain JSON when they were made, which never change afterwards.
+_PLAIN = (CardJson, SealedCard)
+
+
 def sent_card(card: dict[str, Any]) -> dict[str, Any]:
     """The card an activity carries: a CardJson snapshot, or, for a card that is not plain
     JSON (dates, NaN, enums that are not strings), a copy that botbuilder and msrest treat
-    as they always did."""
+    as they always did. A sealed card (cards.sealed) is its own snapshot."""
+    if type(card) in _PLAIN:
+        return card
     try:
         return CardJson(json.loads(json.dumps(card, allow_nan=False)))
     except (TypeError, ValueError):
@@ -89,7 +97,9 @@ def to_invoke_response(reply: Reply) -> dict[str, Any]:
     """The answer to an Action.Execute: a card replaces the clicked one; text is a message.
 
     A plain dict: botbuilder's AdaptiveCardInvokeResponse model cannot serialise a text value.
+    Its card is the snapshot a message would carry: botbuilder deep-copies the response as it
+    does every activity, which for a card made of plain dicts and lists walks it in Python.
     """
     if reply.card is not None:
-        return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": reply.card}
+        return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": sent_card(reply.card)}
     return {"statusCode": 200, "type": MESSAGE_CONTENT_TYPE, "value": reply.text or "Done."}

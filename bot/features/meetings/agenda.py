@@ -68,6 +68,7 @@ from cards.agenda import (
     render_agenda_announcement,
     render_agenda_invitation,
 )
+from cards.sealed import SealedCard, seal
 from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
 
 if TYPE_CHECKING:
@@ -271,7 +272,7 @@ class KeptCard:
 
     data_version: int
     valid_until: datetime
-    card_json: str
+    card: SealedCard
 
 
 class AgendaCards:
@@ -280,7 +281,8 @@ class AgendaCards:
     `agenda` is what most people type most often, and building it reads the panel's open
     cases, their agenda items, meetings, unmet actions and agencies; a card kept by the
     panel's data version answers again without reading any of them. At most two cards a
-    panel, kept as JSON so that no reply can change a kept card.
+    panel, kept sealed (cards.sealed): one object answers every turn, and no reply can
+    change it.
     """
 
     def __init__(self) -> None:
@@ -290,12 +292,13 @@ class AgendaCards:
         kept = self._cards.get((panel.id, coordinator))
         if kept is None or kept.data_version != panel.data_version or now >= kept.valid_until:
             return None
-        card: Card = json.loads(kept.card_json)
-        return card
+        return kept.card
 
-    def keep(self, panel: Panel, coordinator: bool, meeting: Meeting, card: Card) -> None:
-        kept = KeptCard(panel.data_version, meeting.ends_at, json.dumps(card))
+    def keep(self, panel: Panel, coordinator: bool, meeting: Meeting, card: Card) -> Card:
+        """Keep the card; the sealed card to answer with."""
+        kept = KeptCard(panel.data_version, meeting.ends_at, seal(card))
         self._cards[(panel.id, coordinator)] = kept
+        return kept.card
 
 
 def agenda_lock(panel_id: str) -> str:
@@ -367,7 +370,7 @@ class Agenda:
             view = replace(view, warnings=(refused,))
         card = render_agenda(view)
         if plain:
-            self.cards.keep(panel, coordinator, meeting, card)
+            card = self.cards.keep(panel, coordinator, meeting, card)
         return Reply(card=card)
 
     async def _edit(
