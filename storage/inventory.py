@@ -215,6 +215,21 @@ INVENTORY: tuple[Holding, ...] = (
     _h("outbox", "conversation_id", Kind.PSEUDONYMOUS, Erasure.NOT_SUBJECT, "Teams' chat id"),
     _h("outbox", "activity_id", Kind.PSEUDONYMOUS, Erasure.NOT_SUBJECT, "Teams' message id"),
     _h(
+        "outbox",
+        "lane",
+        Kind.PSEUDONYMOUS,
+        Erasure.NOT_SUBJECT,
+        "the row's conversation: panel and member ids, or Teams' chat id",
+    ),
+    _h(
+        "outbox_lanes",
+        "lane_key",
+        Kind.PSEUDONYMOUS,
+        Erasure.NOT_SUBJECT,
+        "an outbox lane, as above; deleted when its instance lets it go, or an hour after "
+        "its lease ran out",
+    ),
+    _h(
         "meetings",
         "chat_conversation_id",
         Kind.PSEUDONYMOUS,
@@ -270,6 +285,8 @@ NO_PERSONAL_DATA: Mapping[tuple[str, str], str] = {
     ("conversation_refs", "service_url"): "the Bot Connector's address",
     ("outbox", "key"): "ids and kinds of what was queued (no names)",
     ("outbox", "state"): "a delivery state",
+    ("outbox_lanes", "owner"): "a bot instance's name (host, process, a random part)",
+    ("outbox_tenant_pace", "tenant"): "the organisation's tenant id",
     ("reminders", "key"): "ids and kinds of what was reminded",
     ("reminders", "kind"): "a reminder kind",
     ("audit_events", "verb"): "an audit verb",

@@ -1038,6 +1038,51 @@ class _Outbox(_Repository):
                 latest[row.recipient_member_id] = candidate
         return {m for m, (_, _, state) in latest.items() if state is DeliveryState.UNREACHABLE}
 
+    # One process: nobody shares the outbox, so no lanes to take and no shared budget.
+
+    async def claim_due(
+        self,
+        owner: str,  # noqa: ARG002 (the port's signature)
+        now: datetime,
+        limit: int,
+        lease_until: datetime,  # noqa: ARG002
+    ) -> tuple[list[OutgoingDelivery], set[str]]:
+        return await self.due(now, limit), set()
+
+    async def keep_lanes(
+        self,
+        owner: str,  # noqa: ARG002 (the port's signature)
+        lanes: Sequence[str],  # noqa: ARG002
+        until: datetime,  # noqa: ARG002
+    ) -> None:
+        return None
+
+    async def lane_history(
+        self, lanes: Sequence[str], since: datetime
+    ) -> list[tuple[str, str, datetime]]:
+        wanted = set(lanes)
+        sent = sorted(
+            (
+                r
+                for r in self._uow.records(OUTBOX)
+                if r.value.lane in wanted
+                and r.value.state is DeliveryState.SENT
+                and r.value.sent_at is not None
+                and r.value.sent_at > since
+                and r.value.conversation_id is not None
+            ),
+            key=lambda r: (r.value.sent_at, r.seq),
+        )
+        return [(r.value.lane, r.value.conversation_id, r.value.sent_at) for r in sent]
+
+    async def tenant_turn(
+        self,
+        tenant: str,  # noqa: ARG002 (the port's signature)
+        gap: float,  # noqa: ARG002
+        count: int = 1,  # noqa: ARG002
+    ) -> datetime | None:
+        return None
+
 
 class _Audit(_Repository):
     table = AUDIT

@@ -99,12 +99,23 @@ class OutgoingDelivery:
     # it (the payload's "update_of" names this row).
     activity_id: str | None = None
     conversation_id: str | None = None
+    # The conversation whose order the row keeps (the outbox sends one conversation's rows
+    # one at a time, in order): the member's 1:1 chat, or the conversation the payload
+    # names. Set when the row is made, and kept when a sent row's payload is emptied;
+    # instances sharing a database each take whole lanes (revision 0012).
+    lane: str = ""
 
     def __post_init__(self) -> None:
         require_aware(self.not_before, "not_before")
         require_aware(self.created_at, "created_at")
         if self.claimed_at is not None:
             require_aware(self.claimed_at, "claimed_at")
+        if not self.lane:
+            if self.recipient_member_id is not None:
+                self.lane = f"{self.panel_id}:member:{self.recipient_member_id}"
+            else:
+                conversation = self.payload.get("conversation_id")
+                self.lane = f"{self.panel_id}:conversation:{conversation}"
 
     def claim(self, at: datetime | None = None) -> None:
         """A dispatcher takes the row to send it (the first attempt)."""

@@ -296,6 +296,40 @@ class OutboxRepository(Protocol):
         as unreachable) could not reach them."""
         ...
 
+    # Several instances on one PostgreSQL database (revision 0012; bot.teams.outbox). On
+    # SQLite (the embedded default: one instance) and in memory nobody shares the outbox:
+    # claims take no lane, and the tenant's budget is the dispatcher's own.
+
+    async def claim_due(
+        self, owner: str, now: datetime, limit: int, lease_until: datetime
+    ) -> tuple[list[OutgoingDelivery], set[str]]:
+        """Pending deliveries whose time has come, oldest first, of the lanes (conversations,
+        OutgoingDelivery.lane) that `owner` holds or can take, locked; and the lanes among
+        them taken now, whose history the caller loads (`lane_history`).
+
+        A lane is taken when nobody holds it, or its lease ran out, and none of its rows is
+        sending; every lane of the rows returned is `owner`'s until `lease_until`, from the
+        commit on. On SQLite and in memory: `due`, and no lane taken."""
+        ...
+
+    async def keep_lanes(self, owner: str, lanes: Sequence[str], until: datetime) -> None:
+        """Renew `owner`'s leases on `lanes` until `until`, and release its other lanes."""
+        ...
+
+    async def lane_history(
+        self, lanes: Sequence[str], since: datetime
+    ) -> list[tuple[str, str, datetime]]:
+        """(lane, conversation id, sent at) of the deliveries of `lanes` sent after `since`,
+        oldest first."""
+        ...
+
+    async def tenant_turn(self, tenant: str, gap: float, count: int = 1) -> datetime | None:
+        """Take the tenant's next `count` turns to make a request, `gap` seconds apart (the
+        next one after them `gap` seconds after the last, and none before now): the instant
+        of the first, on the database's clock. None when the outbox is not shared (SQLite,
+        memory: the dispatcher paces the tenant alone)."""
+        ...
+
 
 class ReminderRepository(Protocol):
     """Reminders queued, by key: a reminder is queued once, however often the job runs."""

@@ -10,6 +10,12 @@ spread out evenly (one every SPREAD × seconds / limit of the tightest window) r
 go a window's worth at a time, which keeps requests from queueing up on the way. A 429's
 Retry-After holds the conversation (`Pacer.hold`).
 
+A pacer counts what its own process sends. With several instances on one PostgreSQL
+database, a conversation is sent to by one instance at a time, which takes over the
+conversation's recent sends from the database when it takes the conversation
+(`Pacer.remember`), and the tenant's limit is shared through the database
+(bot.teams.outbox.budget); see bot.teams.outbox.
+
 Plain asyncio with an injectable clock and sleep: no I/O, no botbuilder.
 """
 
@@ -21,7 +27,7 @@ import email.utils
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -233,6 +239,24 @@ class Pacer:
         self._sends_since_sweep += 1
         if self._sends_since_sweep >= 1000:
             self._sweep(now)
+
+    def remember(self, conversation: str, ages: Sequence[float]) -> None:
+        """Sends to `conversation` made `ages` seconds ago, as the database recorded them
+        (another instance held the conversation's lane before this one took it): from now
+        on the conversation's windows count them instead of what this pacer knew of its
+        sends up to the last of them (the database has those too)."""
+        if not self.limits.pace or not ages:
+            return
+        now = self._clock()
+        key, windows = self._keys(conversation, "")[-1]
+        longest = max((w.seconds for w in windows), default=0.0)
+        times = sorted(now - max(0.0, age) for age in ages if age < longest)
+        if not times:
+            return
+        lane = self._lanes.setdefault(key, _Lane(windows))
+        newer = lane.done[bisect.bisect_right(lane.done, times[-1]) :]
+        lane.done = sorted(times + newer)
+        lane.next_due = max(lane.next_due, times[-1] + lane.spacing)
 
     def hold(self, conversation: str | None, tenant: str, seconds: float) -> None:
         """The connector said 429 with Retry-After: send nothing more there until then.

@@ -631,6 +631,7 @@ def to_delivery(row: OutboxRow) -> OutgoingDelivery:
         resumed=row.resumed,
         activity_id=row.activity_id,
         conversation_id=row.conversation_id,
+        lane=row.lane or "",
     )
 
 
@@ -653,6 +654,7 @@ def delivery_values(delivery: OutgoingDelivery) -> dict[str, Any]:
         "resumed": delivery.resumed,
         "activity_id": delivery.activity_id,
         "conversation_id": delivery.conversation_id,
+        "lane": delivery.lane,
     }
 
 

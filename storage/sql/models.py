@@ -447,6 +447,8 @@ class OutboxRow(PanelScoped, Base):
         Index("ix_outbox_state_not_before", "state", "not_before"),
         # Revision 0006: a member's latest deliveries (is their SPOC reachable?).
         Index("ix_outbox_recipient_member_id_created_at", "recipient_member_id", "created_at"),
+        # Revision 0012: a lane's rows still sending, and its recent sends (its history).
+        Index("ix_outbox_lane_state_sent_at", "lane", "state", "sent_at"),
     )
 
     # Insertion order breaks ties between deliveries queued at the same instant.
@@ -467,6 +469,29 @@ class OutboxRow(PanelScoped, Base):
     # Revision 0006: the message Teams made of a sent row (an "update" row replaces it).
     activity_id: Mapped[str | None] = mapped_column(Text)
     conversation_id: Mapped[str | None] = mapped_column(Text)
+    # Revision 0012: the conversation whose order the row keeps (OutgoingDelivery.lane).
+    lane: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxLaneRow(Base):
+    """Revision 0012, infrastructure: which bot instance holds a conversation's lane (its
+    rows are claimed by that instance alone) and until when (bot.teams.outbox)."""
+
+    __tablename__ = "outbox_lanes"
+
+    lane_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    owner: Mapped[str] = mapped_column(Text)
+    leased_until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxTenantPaceRow(Base):
+    """Revision 0012, infrastructure: when the tenant's next request to Teams may go, shared
+    by every instance (bot.teams.outbox.budget)."""
+
+    __tablename__ = "outbox_tenant_pace"
+
+    tenant: Mapped[str] = mapped_column(Text, primary_key=True)
+    next_slot: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ReminderRow(PanelScoped, Base):

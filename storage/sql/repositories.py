@@ -12,14 +12,14 @@ SqlRepository._next_version.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, delete, exists, func, or_, select, text
 from sqlalchemy import update as update_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import FlushError
 
@@ -62,6 +62,7 @@ from storage.sql.models import (
     MeetingMinutesRow,
     MeetingRow,
     MemberRow,
+    OutboxLaneRow,
     OutboxRow,
     PanelRow,
     PanelScoped,
@@ -83,6 +84,16 @@ if TYPE_CHECKING:
     from bot.domain.reminders import ActionCardCopy, SentReminder
 
 RowT = TypeVar("RowT", bound=Base)
+# Leases of lanes that ran out this long ago are deleted (SqlOutboxRepository.keep_lanes).
+LEASES_FORGOTTEN = timedelta(hours=1)
+# The tenant's next turn (SqlOutboxRepository.tenant_turn), PostgreSQL only.
+_TENANT_TURN = text(
+    "INSERT INTO outbox_tenant_pace AS p (tenant, next_slot) "
+    "VALUES (:tenant, clock_timestamp() + make_interval(secs => CAST(:span AS float8))) "
+    "ON CONFLICT (tenant) DO UPDATE SET next_slot = GREATEST(p.next_slot, clock_timestamp()) "
+    "+ make_interval(secs => CAST(:span AS float8)) "
+    "RETURNING p.next_slot - make_interval(secs => CAST(:span AS float8))"
+)
 ScopedT = TypeVar("ScopedT", bound=PanelScoped)
 # The rows with an optimistic lock (revision 0009) and the domain objects saved into them.
 VersionedRow = CaseRow | MeetingRow | ActionRow | InformationRequestRow
@@ -1103,6 +1114,179 @@ class SqlOutboxRepository(SqlRepository):
             if state == DeliveryState.UNREACHABLE.value:
                 found.add(member_id)
         return found
+
+    # Several instances on one PostgreSQL database (revision 0012; bot.teams.outbox).
+
+    async def claim_due(
+        self, owner: str, now: datetime, limit: int, lease_until: datetime
+    ) -> tuple[list[OutgoingDelivery], set[str]]:
+        """Due rows of the lanes `owner` holds or can take, oldest first; see the port.
+
+        PostgreSQL: (1) the lanes of the oldest due rows that are `owner`'s, or nobody's
+        with none of their rows sending; (2) their lease rows locked, skipping those another
+        claim holds, and those missing inserted (ON CONFLICT DO NOTHING: a concurrent
+        inserter wins); (3) the lanes to take checked again for rows sending, now that
+        their lease rows are held (no other claim can change them meanwhile); (4) every lane
+        held leased until `lease_until`; (5) the due rows of those lanes, locked. A lane's
+        rows are claimed only by whoever holds its lease row, so they leave in order.
+        SQLite (one instance): `due`.
+        """
+        if self._dialect != "postgresql":
+            return await self.due(now, limit), set()
+        lanes = cast("Table", OutboxLaneRow.__table__)
+        pending = DeliveryState.PENDING.value
+        sending = DeliveryState.SENDING.value
+        busy = aliased(OutboxRow)
+        candidates = (
+            select(OutboxRow.lane)
+            .outerjoin(lanes, lanes.c.lane_key == OutboxRow.lane)
+            .where(
+                OutboxRow.state == pending,
+                OutboxRow.not_before <= now,
+                or_(
+                    lanes.c.owner == owner,
+                    and_(
+                        or_(lanes.c.lane_key.is_(None), lanes.c.leased_until <= now),
+                        ~exists().where(busy.lane == OutboxRow.lane, busy.state == sending),
+                    ),
+                ),
+            )
+            .order_by(OutboxRow.created_at, OutboxRow.seq)
+            .limit(limit)
+        )
+        found = list(dict.fromkeys((await self._session.scalars(candidates)).all()))
+        unlaned = None in found  # rows queued before revision 0012 and never given a lane
+        wanted = sorted(lane for lane in found if lane is not None)
+        held: set[str] = set()
+        taken: set[str] = set()
+        inserted: set[str] = set()
+        if wanted:
+            leases = await self._session.execute(
+                select(lanes.c.lane_key, lanes.c.owner, lanes.c.leased_until)
+                .where(lanes.c.lane_key.in_(wanted))
+                .order_by(lanes.c.lane_key)
+                .with_for_update(skip_locked=True)
+            )
+            seen: set[str] = set()
+            for lane, holder, until in leases.all():
+                seen.add(lane)
+                if holder == owner:
+                    held.add(lane)
+                elif until <= now:
+                    taken.add(lane)
+            missing = [lane for lane in wanted if lane not in seen]
+            if missing:
+                insert = postgresql.insert(lanes).values(
+                    [
+                        {"lane_key": lane, "owner": owner, "leased_until": lease_until}
+                        for lane in missing
+                    ]
+                )
+                added = await self._session.scalars(
+                    insert.on_conflict_do_nothing(index_elements=["lane_key"]).returning(
+                        lanes.c.lane_key
+                    )
+                )
+                inserted = set(added.all())
+                taken |= inserted
+        if taken:
+            still_sending = set(
+                (
+                    await self._session.scalars(
+                        select(OutboxRow.lane)
+                        .where(OutboxRow.lane.in_(sorted(taken)), OutboxRow.state == sending)
+                        .distinct()
+                    )
+                ).all()
+            )
+            if still_sending & inserted:
+                await self._session.execute(
+                    delete(lanes).where(lanes.c.lane_key.in_(sorted(still_sending & inserted)))
+                )
+            taken -= still_sending
+        held |= taken
+        if held:
+            await self._session.execute(
+                update_rows(lanes)
+                .where(lanes.c.lane_key.in_(sorted(held)))
+                .values(owner=owner, leased_until=lease_until)
+            )
+        if not held and not unlaned:
+            return [], set()
+        ours = OutboxRow.lane.in_(sorted(held))
+        statement = (
+            select(OutboxRow)
+            .where(
+                OutboxRow.state == pending,
+                OutboxRow.not_before <= now,
+                or_(ours, OutboxRow.lane.is_(None)) if unlaned else ours,
+            )
+            .order_by(OutboxRow.created_at, OutboxRow.seq)
+            .limit(limit)
+            .with_for_update()
+        )
+        rows = await self._all(statement)
+        return [m.to_delivery(row) for row in rows], taken
+
+    async def keep_lanes(self, owner: str, lanes: Sequence[str], until: datetime) -> None:
+        """Renew `owner`'s leases on `lanes`, release its others, and forget leases that ran
+        out an hour before `until` or more (nobody's since; taking a lane never needs
+        them). SQLite (one instance) holds no lanes."""
+        if self._dialect != "postgresql":
+            return
+        table = cast("Table", OutboxLaneRow.__table__)
+        keep = sorted(lanes)
+        if keep:
+            await self._session.execute(
+                update_rows(table)
+                .where(table.c.owner == owner, table.c.lane_key.in_(keep))
+                .values(leased_until=until)
+            )
+        await self._session.execute(
+            delete(table).where(
+                or_(
+                    and_(table.c.owner == owner, table.c.lane_key.not_in(keep)),
+                    table.c.leased_until < until - LEASES_FORGOTTEN,
+                )
+            )
+        )
+
+    async def lane_history(
+        self, lanes: Sequence[str], since: datetime
+    ) -> list[tuple[str, str, datetime]]:
+        """Sent rows of the lanes since `since` (one range of the lane index per lane)."""
+        if not lanes:
+            return []
+        result = await self._session.execute(
+            select(OutboxRow.lane, OutboxRow.conversation_id, OutboxRow.sent_at)
+            .where(
+                OutboxRow.lane.in_(sorted(set(lanes))),
+                OutboxRow.state == DeliveryState.SENT.value,
+                OutboxRow.sent_at > since,
+                OutboxRow.conversation_id.is_not(None),
+            )
+            .order_by(OutboxRow.sent_at, OutboxRow.seq)
+        )
+        return [
+            (lane, conversation, sent_at)
+            for lane, conversation, sent_at in result.all()
+            if lane is not None and conversation is not None and sent_at is not None
+        ]
+
+    async def tenant_turn(self, tenant: str, gap: float, count: int = 1) -> datetime | None:
+        """One UPDATE of the tenant's row (inserted the first time) on the database's clock
+        (clock_timestamp(), read once the row is locked): next_slot becomes the later of
+        itself and now, plus `count` × `gap`; the first turn taken is that minus `count` ×
+        `gap`. The row stays locked until the unit of work ends: commit at once. SQLite
+        (one instance): None."""
+        if self._dialect != "postgresql":
+            return None
+        first = await self._session.scalar(
+            _TENANT_TURN, {"tenant": tenant, "span": gap * max(1, count)}
+        )
+        if not isinstance(first, datetime):
+            raise TypeError("the database gave no instant for the tenant's turn")
+        return first.astimezone(UTC)
 
 
 class SqlReminderRepository(SqlRepository):

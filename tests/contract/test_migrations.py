@@ -59,6 +59,9 @@ TABLES = {
     "erasure_requests",
     # revision 0013
     "job_runs",
+    # revision 0012
+    "outbox_lanes",
+    "outbox_tenant_pace",
     # revision 0015
     "reference_counters",
 }

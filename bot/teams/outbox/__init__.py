@@ -4,8 +4,29 @@ Services queue rows in the same unit of work as the change they report; this dis
 claims due rows, sends each to its conversation, and records the outcome.
 
 - **Claiming.** A claim marks rows SENDING, stamps `claimed_at` and commits in the very
-  transaction that selected them (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so dispatchers in
-  several processes share the rows and never take the same one. On SQLite one dispatcher runs.
+  transaction that selected them, so dispatchers in several processes share the rows and
+  never take the same one. SQLite is the embedded default for one instance: one dispatcher
+  runs, and it needs none of the coordination below.
+- **Lanes across instances (PostgreSQL).** A conversation belongs to one instance at a time.
+  Each row carries its lane (OutgoingDelivery.lane: the member's 1:1 chat, or the
+  conversation), and `outbox_lanes` says which instance holds a lane until when. A claim
+  takes due rows, oldest first, only of the lanes this dispatcher holds or can take (nobody
+  holds it or its lease ran out, and none of its rows is SENDING), and leases them in the
+  same transaction (`claim_due`); a lane's rows are claimed only by whoever holds its lease
+  row, so they go out in order, and per-conversation windows are counted by one pacer. The
+  leases of lanes with rows in flight are renewed every quarter of `lane_lease` (20 s), and
+  those of empty lanes let go (and all of them when the dispatcher stops). A killed
+  instance's lanes come free when their leases run out, or, for a lane with a row left
+  SENDING, once that row is taken back after the row lease.
+- **History follows the lane.** An instance taking a lane loads the conversation's sends of
+  the longest window (an hour: `sent_at` of its SENT rows) into its pacer
+  (`Pacer.remember`), so 60/30 s and 1,800/h hold when a conversation moves between
+  instances.
+- **One tenant budget.** Every request takes the tenant's next turn from one row per tenant
+  in `outbox_tenant_pace` (bot.teams.outbox.budget): turns are spaced a little wider than
+  TEAMS_RATE_PER_TENANT allows, which is the tenant's total across instances; a request
+  that missed its turn by more than a few milliseconds takes another. On SQLite the
+  dispatcher's own pacer holds the tenant's limit.
 - **Lease.** A dispatcher finishes, retries or hands back every row within half the lease of
   claiming it. Rows still SENDING after a whole lease belonged to a dispatcher that stopped:
   they go back to the queue (at start, then once per lease) and are counted in the row's
@@ -35,12 +56,13 @@ claims due rows, sends each to its conversation, and records the outcome.
   earlier row is still to be sent, and is dropped (recorded as sent, status 204) when that
   row never reached anyone or its chat is forgotten. A 404 on an update means the message
   is gone: the row is given up, and the chat is neither forgotten nor opened again.
-- **Pacing across instances.** Each dispatcher paces itself: with several instances, give
-  each its share of the tenant's limit (TEAMS_RATE_PER_TENANT); the connector's 429s, which
-  are honoured, cover the rest.
+- **What is not shared.** A 429's Retry-After holds a conversation in the pacer of the
+  instance that got it; a lane that moves meanwhile does not carry the hold (the history
+  it carries keeps the windows).
 
-Who does what: `OutboxDispatcher` (dispatcher.py) runs the loops; `Claims` claims rows and
-takes back abandoned ones; `Targets` finds where each goes; `Lanes` keep one conversation's
+Who does what: `OutboxDispatcher` (dispatcher.py) runs the loops; `Claims` claims rows,
+keeps and lets go of lanes, and takes back abandoned ones; `TenantBudget` (budget.py) hands
+out the tenant's turns; `Targets` finds where each goes; `Lanes` keep one conversation's
 rows in order; a `Courier` takes one row through pacing (bot.teams.ratelimit), requests and
 retries; the `Connector` makes the requests over HTTP; `Chats` opens and forgets 1:1 chats;
 `Outcomes` writes down what became of each row; `notice` tells the coordinators about a

@@ -1,19 +1,24 @@
 """Claiming due outbox rows, and taking back those a stopped dispatcher left SENDING.
 
 A claim marks rows SENDING, stamps `claimed_at` and commits in the very transaction that
-selected them (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so dispatchers in several processes
-share the rows and never take the same one. Rows still SENDING after a whole lease belonged
-to a dispatcher that stopped: they go back to the queue (at start, then once per lease).
+selected them. On PostgreSQL it takes only rows of the lanes (conversations) this dispatcher
+holds or can take, leasing them in the same transaction (`claim_due`), and returns the
+recent sends of the lanes it took, for the pacer; the leases of lanes with rows in flight
+are renewed every quarter of the lane lease, and those of empty lanes let go. Rows still
+SENDING after a whole lease belonged to a dispatcher that stopped: they go back to the queue
+(at start, then once per lease).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import asyncio
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
+    from datetime import datetime
 
     from bot.domain.common import Clock
     from bot.domain.delivery import OutgoingDelivery
@@ -37,6 +42,8 @@ class Claims:
         policy: DeliveryPolicy,
         stats: DeliveryStats,
         *,
+        owner: str,
+        history_seconds: float,
         monotonic: Callable[[], float],
     ) -> None:
         self._uow = uow
@@ -44,20 +51,45 @@ class Claims:
         self._writing = writing
         self._policy = policy
         self._stats = stats
+        self.owner = owner
+        self._history = timedelta(seconds=history_seconds)
         self._monotonic = monotonic
         self._next_resume: float | None = None
+        self._next_keep: float | None = None
 
-    async def claim(self, limit: int) -> list[OutgoingDelivery]:
-        """Mark up to `limit` due rows SENDING, committed before they are sent."""
+    async def claim(
+        self, limit: int
+    ) -> tuple[list[OutgoingDelivery], list[tuple[str, str, datetime]]]:
+        """Mark up to `limit` due rows SENDING, committed before they are sent; and the
+        recent sends (lane, conversation, sent at) of the lanes taken with them."""
         now = self._clock.now()
         async with self._writing, self._uow() as uow:
-            claimed = await uow.outbox.due(now, limit)
+            claimed, taken = await uow.outbox.claim_due(
+                self.owner, now, limit, now + self._policy.lane_lease
+            )
+            history = await uow.outbox.lane_history(sorted(taken), now - self._history)
             for delivery in claimed:
                 delivery.claim(now)
                 await uow.outbox.save(delivery)
             await uow.commit()
         self._stats.claimed += len(claimed)
-        return claimed
+        self._stats.lanes_taken += len(taken)
+        return claimed, history
+
+    async def keep_when_due(self, lanes: Collection[str]) -> None:
+        """Renew the leases of `lanes` (those with rows in flight) and let the others go, at
+        the first call, then every quarter of the lane lease."""
+        if self._next_keep is not None and self._monotonic() < self._next_keep:
+            return
+        self._next_keep = self._monotonic() + self._policy.lane_lease.total_seconds() / 4
+        await self.keep(lanes)
+
+    async def keep(self, lanes: Collection[str]) -> None:
+        """Renew the leases of `lanes` and let this dispatcher's other lanes go."""
+        now = self._clock.now()
+        async with self._writing, self._uow() as uow:
+            await uow.outbox.keep_lanes(self.owner, sorted(lanes), now + self._policy.lane_lease)
+            await uow.commit()
 
     async def resume_when_due(self) -> None:
         """Take back abandoned rows at the first call, then once per lease."""

@@ -2,7 +2,8 @@
 means (bot.domain.delivery.verdict), until the row is sent, given up or handed back.
 
 Before each request the courier waits for room in the conversation's and the tenant's
-sliding windows (bot.teams.ratelimit), at most until half the lease since the claim has
+sliding windows (bot.teams.ratelimit), then, on PostgreSQL, for the tenant's turn shared by
+every instance (bot.teams.outbox.budget), at most until half the lease since the claim has
 passed; a longer wait sends the row back to the queue. Retries back off exponentially with
 jitter, or wait a 429's Retry-After, which also holds the conversation.
 """
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from bot.kernel.ports import UnitOfWorkFactory
+    from bot.teams.outbox.budget import TenantBudget
     from bot.teams.outbox.lanes import Claimed
     from bot.teams.outbox.outcomes import Outcomes
     from bot.teams.outbox.policy import DeliveryPolicy, DeliveryStats
@@ -52,6 +54,7 @@ class Courier:
         policy: DeliveryPolicy,
         stats: DeliveryStats,
         pacer: Pacer,
+        budget: TenantBudget,
         connector: Connector,
         chats: Chats,
         targets: Targets,
@@ -65,6 +68,7 @@ class Courier:
         self._policy = policy
         self._stats = stats
         self._pacer = pacer
+        self._budget = budget
         self._connector = connector
         self._chats = chats
         self._targets = targets
@@ -112,6 +116,8 @@ class Courier:
             opening = target.ref is None
             try:
                 async with self._sends:
+                    if not await self._turn(delivery, target, deadline, last, untried=posts == 0):
+                        return
                     if target.ref is None:
                         answer, target.ref = await self._chats.open(delivery)
                     else:
@@ -171,6 +177,8 @@ class Courier:
                 return
             try:
                 async with self._sends:
+                    if not await self._turn(delivery, target, deadline, last, untried=puts == 0):
+                        return
                     if puts:
                         delivery.try_again()
                     puts += 1
@@ -207,6 +215,23 @@ class Courier:
             return room
         await self._outcomes.requeue(delivery, last, room, release=untried)
         return None
+
+    async def _turn(
+        self,
+        delivery: OutgoingDelivery,
+        target: Target,
+        deadline: float,
+        last: Answer | None,
+        *,
+        untried: bool,
+    ) -> bool:
+        """Wait for the tenant's turn across instances: False when it would come after the
+        row must be handed back, and the row went back to the queue."""
+        late = await self._budget.turn(target.tenant, deadline)
+        if late is None:
+            return True
+        await self._outcomes.requeue(delivery, last, late, release=untried)
+        return False
 
     async def _again(
         self,

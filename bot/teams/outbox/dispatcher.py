@@ -9,23 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bot.teams.outbox.budget import TenantBudget
 from bot.teams.outbox.chats import Chats
 from bot.teams.outbox.claims import Claims
 from bot.teams.outbox.connector import Connector
 from bot.teams.outbox.courier import Courier
 from bot.teams.outbox.lanes import Lanes
-from bot.teams.outbox.outcomes import Outcomes
+from bot.teams.outbox.outcomes import FLUSH_SECONDS, Outcomes
 from bot.teams.outbox.policy import DeliveryPolicy, DeliveryStats
 from bot.teams.outbox.targets import UNKNOWN, Target, Targets
 from bot.teams.ratelimit import Pacer, RateLimits
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from botbuilder.integration.aiohttp import CloudAdapter
 
     from bot.kernel.router import Deps
@@ -52,6 +58,7 @@ class OutboxDispatcher:
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         batch: int | None = None,
+        owner: str | None = None,
     ) -> None:
         self.policy = policy or DeliveryPolicy()
         if batch is not None:
@@ -59,13 +66,26 @@ class OutboxDispatcher:
         self.stats = DeliveryStats()
         self.heartbeat: float | None = None  # time.monotonic() of run_forever's last pass
         self.pacer = Pacer(limits, clock=monotonic, sleep=sleep)
+        # Who holds this dispatcher's lanes (PostgreSQL): unique to this run of it.
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._deps = deps
         self._wake = asyncio.Event()
         # The dispatcher's own writes take turns (SQLite has one writer anyway).
         writing = asyncio.Lock()
         now = deps.clock.now
+        longest = max((w.seconds for w in self.pacer.limits.per_conversation), default=0.0)
         self._claims = Claims(
-            deps.uow, deps.clock, writing, self.policy, self.stats, monotonic=monotonic
+            deps.uow,
+            deps.clock,
+            writing,
+            self.policy,
+            self.stats,
+            owner=self.owner,
+            history_seconds=longest,
+            monotonic=monotonic,
+        )
+        self._budget = TenantBudget(
+            deps.uow, self.pacer.limits, self.stats, monotonic=monotonic, sleep=sleep
         )
         self._targets = Targets(now=now, monotonic=monotonic)
         self._outcomes = Outcomes(deps.uow, deps.clock, writing, self.stats)
@@ -80,6 +100,7 @@ class OutboxDispatcher:
             policy=self.policy,
             stats=self.stats,
             pacer=self.pacer,
+            budget=self._budget,
             connector=connector,
             chats=Chats(connector, self._targets, deps.uow, writing, now=now),
             targets=self._targets,
@@ -107,6 +128,7 @@ class OutboxDispatcher:
     async def run_once(self) -> int:
         """Claim one batch of due rows and deliver them; returns how many were claimed."""
         await self._claims.resume_when_due()
+        await self._claims.keep_when_due(self._lanes.keys())
         claimed = await self._claim(self.policy.batch)
         try:
             await self._lanes.drain()
@@ -131,6 +153,7 @@ class OutboxDispatcher:
                 claimed = 0
                 try:
                     await self._claims.resume_when_due()
+                    await self._claims.keep_when_due(self._lanes.keys())
                     if want > 0:
                         claimed = await self._claim(want)
                 except Exception:
@@ -154,7 +177,8 @@ class OutboxDispatcher:
 
     async def _claim(self, limit: int) -> int:
         """Claim due rows, look up where each goes, and start delivering them."""
-        claimed = await self._claims.claim(limit)
+        claimed, history = await self._claims.claim(limit)
+        self._remember(history)
         if not claimed:
             return 0
         targets: list[Target | None]
@@ -169,8 +193,28 @@ class OutboxDispatcher:
             self._lanes.admit(delivery, target)
         return len(claimed)
 
+    def _remember(self, history: list[tuple[str, str, datetime]]) -> None:
+        """Load the recent sends of the lanes just taken into the pacer, so that their
+        conversations' windows hold across the hand-over."""
+        if not history:
+            return
+        now = self._deps.clock.now()
+        ages: dict[str, list[float]] = {}
+        for _lane, conversation, sent_at in history:
+            ages.setdefault(conversation, []).append((now - sent_at).total_seconds())
+        for conversation, seconds in ages.items():
+            self.pacer.remember(conversation, seconds)
+
     async def _stop(self) -> None:
         await self._lanes.stop()
+        await self._budget.stop()
         # Outcomes already known are facts (a message went out): write them down if that
         # takes a moment, so a restart does not send them again. A killed process cannot.
         await self._outcomes.flush()
+        # Let the lanes go, so other instances need not wait for their leases to run out
+        # (rows left sending keep their lanes until they are taken back).
+        try:
+            async with asyncio.timeout(FLUSH_SECONDS):
+                await self._claims.keep(())
+        except Exception:
+            log.warning("could not let this dispatcher's lanes go; their leases will run out")

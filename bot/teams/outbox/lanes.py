@@ -57,10 +57,7 @@ class Lanes:
 
     def admit(self, delivery: OutgoingDelivery, target: Target | None) -> None:
         """Queue a claimed row behind its conversation's earlier rows."""
-        if delivery.recipient_member_id is not None:
-            key = f"{delivery.panel_id}:member:{delivery.recipient_member_id}"
-        else:
-            key = f"{delivery.panel_id}:conversation:{delivery.payload.get('conversation_id')}"
+        key = delivery.lane
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = deque()
@@ -69,6 +66,10 @@ class Lanes:
             task.add_done_callback(self._tasks.discard)
         lane.append(Claimed(delivery, self._monotonic(), target))
         self.in_flight += 1
+
+    def keys(self) -> list[str]:
+        """The lanes with rows claimed and not finished."""
+        return list(self._lanes)
 
     async def drain(self) -> None:
         """Wait until every lane has finished its rows."""

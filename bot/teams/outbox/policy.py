@@ -16,6 +16,9 @@ class DeliveryPolicy:
 
     # Rows SENDING for longer than this belonged to a dispatcher that stopped.
     lease: timedelta = timedelta(minutes=2)
+    # How long a conversation's lane stays an instance's without being renewed (PostgreSQL;
+    # renewed every quarter of it while the lane has rows in flight).
+    lane_lease: timedelta = timedelta(seconds=20)
     # Requests on the wire at once, across conversations.
     concurrency: int = 16
     # Rows claimed per transaction, and claimed but unfinished at most (run_forever).
@@ -61,3 +64,7 @@ class DeliveryStats:
     unrecorded: int = 0
     updated: int = 0
     updates_dropped: int = 0
+    # Lanes (conversations) taken from nobody or from a stopped instance (PostgreSQL).
+    lanes_taken: int = 0
+    # Requests that missed their tenant turn (their process was busy) and took another.
+    late_turns: int = 0

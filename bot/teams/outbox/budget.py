@@ -1,0 +1,127 @@
+"""The tenant's limit shared by every instance on one PostgreSQL database: one turn per
+request, taken from one row per tenant.
+
+Each request to the connector first takes the tenant's next turn (`tenant_turn`: one
+UPDATE, on the database's clock, for all the requests of this process waiting at that
+moment): the row moves on by GAP_SPREAD / limit seconds a turn, so turns across instances
+are evenly spaced a little wider than the limit allows. A turn's instant is read on this
+host's wall clock (hosts kept in time by NTP agree to a few milliseconds), never from when
+the answer happened to come back. The request waits for its turn and goes; one that finds
+itself later than LATE past its turn (its process was busy) takes a new turn rather than
+going, so it cannot land close to another instance's next request. The connector counts
+arrivals in sliding windows: turns GAP_SPREAD / limit apart and at most LATE late put at
+most (1 + LATE) × limit / GAP_SPREAD requests in any second, a couple below the limit, the
+margin left for uneven delays on the way; the tenant gets up to 1 / GAP_SPREAD of its
+limit, less the turns missed by a busy process.
+
+TEAMS_RATE_PER_TENANT is therefore the tenant's total, however many instances there are.
+On SQLite (the embedded default, one instance) and in memory the port answers None: the
+process's own pacer (bot.teams.ratelimit) holds the tenant's limit alone, and this asks
+nothing more after the first request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from bot.kernel.ports import UnitOfWorkFactory
+    from bot.teams.outbox.policy import DeliveryStats
+    from bot.teams.ratelimit import RateLimits
+
+# Turns are this much wider apart than the tenant's limit allows on average.
+GAP_SPREAD = 1.06
+# A request later than this past its turn takes another.
+LATE = 0.015
+
+
+class TenantBudget:
+    """Hands out the tenant's turns across instances (PostgreSQL), or nothing to wait for.
+
+    The requests of this process waiting for a turn at the same moment take theirs in one
+    statement (`count` turns), so the database sees one request per batch, not per send.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        limits: RateLimits,
+        stats: DeliveryStats,
+        *,
+        monotonic: Callable[[], float],
+        sleep: Callable[[float], Awaitable[None]],
+    ) -> None:
+        self._uow = uow
+        self._stats = stats
+        self._monotonic = monotonic
+        self._sleep = sleep
+        rate = limits.tenant_rate
+        self.gap = GAP_SPREAD / rate if limits.pace and 0 < rate < math.inf else 0.0
+        # None until the storage says whether the outbox is shared.
+        self.shared: bool | None = None if self.gap > 0 else False
+        self._waiting: dict[str, list[asyncio.Future[float | None]]] = {}
+        self._takers: dict[str, asyncio.Task[None]] = {}
+
+    async def turn(self, tenant: str, deadline: float) -> float | None:
+        """Wait for the tenant's turn: None when it has come (send now); otherwise the
+        seconds it would take, which run past `deadline` (the monotonic instant the row must
+        be sent or handed back by), and the turn is given up."""
+        while self.shared is not False:
+            due = await self._next(tenant)
+            if due is None:
+                return None
+            now = self._monotonic()
+            if due > deadline:
+                return due - now
+            if due > now:
+                await self._sleep(due - now)
+            if self._monotonic() - due <= LATE:
+                return None
+            self._stats.late_turns += 1
+        return None
+
+    async def stop(self) -> None:
+        """Stop taking turns (the dispatcher stops)."""
+        takers = list(self._takers.values())
+        for taker in takers:
+            taker.cancel()
+        await asyncio.gather(*takers, return_exceptions=True)
+        self._takers.clear()
+
+    async def _next(self, tenant: str) -> float | None:
+        """The monotonic instant of this request's turn; None when the outbox is not shared."""
+        turn: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(tenant, []).append(turn)
+        taker = self._takers.get(tenant)
+        if taker is None or taker.done():
+            self._takers[tenant] = asyncio.create_task(self._take(tenant))
+        return await turn
+
+    async def _take(self, tenant: str) -> None:
+        """Take turns for every request waiting, in one statement per batch."""
+        while waiting := self._waiting.pop(tenant, []):
+            try:
+                async with self._uow() as uow:
+                    turn_at = await uow.outbox.tenant_turn(tenant, self.gap, len(waiting))
+                    await uow.commit()
+            except Exception as error:
+                for turn in waiting:
+                    if not turn.done():
+                        turn.set_exception(error)
+                continue
+            self.shared = turn_at is not None
+            # Converted by this host's wall clock, not by when the answer came back (this
+            # process may have been busy meanwhile): hosts kept in time by NTP agree.
+            first = (
+                self._monotonic() + (turn_at - datetime.now(UTC)).total_seconds()
+                if turn_at is not None
+                else None
+            )
+            for n, turn in enumerate(waiting):
+                if not turn.done():
+                    turn.set_result(None if first is None else first + n * self.gap)
