@@ -14,6 +14,9 @@ class WelcomeView:
     person_name: str | None
     panel_name: str | None
     in_channel: bool
+    # What the shared place is called where the card is posted: "channel", "chat" (a group
+    # chat) or "meeting chat".
+    place: str = "channel"
 
 
 def render_welcome(view: WelcomeView) -> Card:
@@ -29,7 +32,7 @@ def render_welcome(view: WelcomeView) -> Card:
     if view.in_channel:
         body.append(
             paragraph(
-                "In this channel I post only case references, risk levels and counts, never "
+                f"In this {view.place} I post only case references, risk levels and counts, never "
                 "names or details. Personal data goes to authorised people in private chat."
             )
         )

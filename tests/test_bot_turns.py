@@ -149,6 +149,25 @@ async def test_adding_the_bot_to_a_team_that_is_no_panel_says_so_without_data(
     assert "not a panel yet" in text
 
 
+@pytest.mark.parametrize(
+    ("conversation", "place"),
+    [
+        ({"id": acts.TEAM, "conversationType": "channel", "isGroup": True}, "channel"),
+        ({"id": acts.GROUP_CHAT, "conversationType": "groupChat", "isGroup": True}, "chat"),
+    ],
+)
+async def test_the_greeting_names_the_place_it_is_posted_in(
+    bot: BotUnderTest, conversation: dict[str, object], place: str
+) -> None:
+    activity = acts.bot_installed_in_team(bot.service_url)
+    activity["conversation"] = conversation
+    if place == "chat":
+        activity["channelData"] = {"tenant": {"id": acts.TENANT}}
+    await bot.post(activity)
+    text = card_text(bot.last_card())
+    assert f"In this {place} I post only case references" in text
+
+
 async def test_adding_the_bot_to_the_panels_team_stores_the_channel(bot: BotUnderTest) -> None:
     await bot.post(acts.bot_installed_in_team(bot.service_url))
     async with bot.storage.unit_of_work() as uow:

@@ -36,6 +36,7 @@ SHARED_CHAT_CARDS = frozenset(
         "help-newcomer",
         "help-spoc",
         "welcome-channel",
+        "welcome-group-chat",
         "welcome-personal",
         "welcome-unregistered-team",
         "triage-channel-notice",

@@ -176,3 +176,20 @@ async def test_asked_in_a_group_chat_the_case_goes_to_the_private_chat(bot: BotU
     assert "Rosa" not in str(bot.connector.sent[-1])
     assert await bot.deliver() == 1
     assert "Rosa Lindqvist" in card_text(bot.connector.cards()[-1])
+
+
+def test_a_subject_s_details_read_as_one_sentence_without_doubled_stops() -> None:
+    """'Uses a walking frame.' then the language used to read 'walking frame.; speaks
+    English'."""
+    from bot.domain.referral import Subject, SubjectRole
+    from bot.features.governance.views import _subject
+
+    block = _subject(
+        Subject(
+            role=SubjectRole.VICTIM,
+            name="Mabel Ashworth",
+            vulnerabilities="Uses a walking frame. ",
+            language="English",
+        )
+    )
+    assert "; ".join(block.details) == "Uses a walking frame; speaks English"

@@ -238,7 +238,7 @@ async def test_the_coordinator_adds_an_agency_and_marks_agencies_core_or_invited
     body = await g.invoke(
         bot, add["verb"], {"agency_name": "Youth Justice Service", "agency_kind": "invited"}
     )
-    assert "Youth Justice Service was added as a invited agency." in cards.text(body)
+    assert "Youth Justice Service was added as an invited agency." in cards.text(body)
     body = await g.invoke(bot, add["verb"], {"agency_name": "riverside police"})
     assert "The panel has an agency of this name already." in cards.text(body)
     make_core = cards.button(body["value"], kind_button_title("Riverside Fire and Rescue", True))

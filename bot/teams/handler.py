@@ -296,11 +296,20 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             person_name=None if in_channel else (resolved.member.name if resolved.member else None),
             panel_name=resolved.panel.name if resolved.panel else None,
             in_channel=in_channel,
+            place=PLACES.get(request.where.kind, "chat"),
         )
         reply = await channel_gate.guard_reply(
             self._deps, request, Reply(card=render_welcome(view))
         )
         await turn_context.send_activity(to_activity(reply))
+
+
+# What the welcome calls the shared place it is posted in.
+PLACES = {
+    ConversationKind.CHANNEL: "channel",
+    ConversationKind.MEETING: "meeting chat",
+    ConversationKind.GROUP_CHAT: "chat",
+}
 
 
 def _installs_bot(activity: Activity) -> bool:

@@ -440,7 +440,10 @@ async def add_agency_to(request: Request, deps: Deps, panel: Panel, command: Add
         agency = Agency(panel_id=panel.id, name=name, kind=kind)
         await uow.agencies.save(agency)
         await audit.record(uow, request, AuditVerb.CREATE, "agency", agency.id, kind.value, at=now)
-        view = await agencies_view(uow, panel, notice=f"{name} was added as a {kind.value} agency.")
+        article = "an" if kind.value[0] in "aeiou" else "a"
+        view = await agencies_view(
+            uow, panel, notice=f"{name} was added as {article} {kind.value} agency."
+        )
         await uow.commit()
     return Reply(card=render_agencies(view))
 

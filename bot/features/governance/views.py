@@ -264,7 +264,8 @@ def _subject(subject: Subject) -> SubjectBlock:
         safe = "safe to call" if subject.safe_to_call else "not safe to call"
         details.append(f"{phone_text(subject.phone)} ({safe})")
     if subject.vulnerabilities:
-        details.append(subject.vulnerabilities)
+        # Details are joined with "; ": a sentence's own full stop would read "frame.; speaks".
+        details.append(subject.vulnerabilities.strip().rstrip(".;"))
     if subject.language:
         interpreter = ", needs an interpreter" if subject.interpreter_needed else ""
         details.append(f"speaks {subject.language}{interpreter}")

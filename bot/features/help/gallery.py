@@ -43,6 +43,9 @@ def gallery(router: Router) -> Mapping[str, Card]:
         "welcome-channel": render_welcome(
             WelcomeView(person_name=None, panel_name=DEMO_PANEL, in_channel=True)
         ),
+        "welcome-group-chat": render_welcome(
+            WelcomeView(person_name=None, panel_name=DEMO_PANEL, in_channel=True, place="chat")
+        ),
         "welcome-unregistered-team": render_welcome(
             WelcomeView(person_name=None, panel_name=None, in_channel=True)
         ),
