@@ -19,6 +19,9 @@ What it measures, and how:
   limit 50/s; 300 with --quick).
 - **Memory** (`peak_rss_mb`): the peak resident memory (VmHWM) of every bot process the
   bench ran (the turn load, the panels comparison, the fan-out), the largest of them.
+- **Scale-out** (`scale_out_ratio`, PostgreSQL: `--database-url`, or else the local
+  server): turns a second at saturation through nginx with two `python -m bot serve`
+  processes, divided by the same with one (bot.bench.scale).
 - **Panels** (`panels_scale_ratio`): the p50 of `agenda` turns on a panel of 2,000 cases
   alone in its database, and on the same panel among 20 such panels in another; two bot
   processes, phases alternating.
@@ -52,6 +55,7 @@ from sqlalchemy import event, text
 
 from bot.bench.connector import ConnectorLimits, start_connector
 from bot.bench.echo import ECHO_ROUTE
+from bot.bench.scale import scale_out_ratio
 from bot.bench.seed import LARGE, SMALL, PanelShape, SeededPanel, seed_panels
 from bot.bench.turns import Samples, Target, interleaved, message, percentile, post
 from storage import SqlStorage, migrate_async, open_storage
@@ -69,6 +73,7 @@ AIMS = {
     "fanout_duplicates": ("<=", 0.0),
     "peak_rss_mb": ("<=", 200.0),
     "panels_scale_ratio": ("<=", 1.2),
+    "scale_out_ratio": (">=", 1.5),
 }
 KEYS = (
     "turn_p50_ratio",
@@ -81,6 +86,7 @@ KEYS = (
     "fanout_duplicates",
     "peak_rss_mb",
     "panels_scale_ratio",
+    "scale_out_ratio",
 )
 SERVER_START_SECONDS = 90.0
 # The panels compared alone and among others: 2,000 cases each, fewer actions than LARGE so
@@ -104,6 +110,10 @@ class BenchConfig:
     scale_rounds: int = 6
     scale_per_phase: int = 3
     fanout_spocs: int = 1000
+    # Scale-out: alternating phases of one instance and two, each `per_phase` turns a
+    # conversation.
+    scale_out_rounds: int = 6
+    scale_out_per_phase: int = 8
     database_url: str | None = None
 
 
@@ -118,6 +128,7 @@ QUICK = BenchConfig(
     scale_shape=SCALE_QUICK,
     scale_rounds=4,
     fanout_spocs=300,
+    scale_out_rounds=2,
 )
 TINY = BenchConfig(
     "tiny",
@@ -131,6 +142,8 @@ TINY = BenchConfig(
     scale_rounds=1,
     scale_per_phase=1,
     fanout_spocs=20,
+    scale_out_rounds=1,
+    scale_out_per_phase=2,
 )
 
 
@@ -457,6 +470,20 @@ async def run_bench(config: BenchConfig, *, progress: bool = True) -> Report:
                 rss["panels"] = max(lone_bot.peak_rss_mb(), many_bot.peak_rss_mb())
             _panel_figures(report, panel_samples["lone"], panel_samples["many"])
 
+            say("scale-out: turns a second through nginx, one instance and two (PostgreSQL)")
+            ratio, details, notes, rss["scale_out"] = await scale_out_ratio(
+                config.database_url,
+                directory,
+                service_url,
+                shape=config.small,
+                conversations=config.conversations,
+                rounds=config.scale_out_rounds,
+                per_phase=config.scale_out_per_phase,
+            )
+            report.figures["scale_out_ratio"] = ratio
+            report.details["scale_out"] = details
+            report.notes += notes
+
             say(f"fan-out: {config.fanout_spocs} SPOCs")
             figures = await fanout(config, directory)
             for key in ("fanout_rate_fraction", "fanout_lost", "fanout_duplicates"):
@@ -581,6 +608,13 @@ def format_table(report: Report) -> str:
         lines.append(
             f"    fan-out: {fan.get('fanout_messages', 0):.0f} messages in "
             f"{fan.get('fanout_elapsed_s', 0):.1f} s, {fan.get('fanout_throttled', 0):.0f} 429s"
+        )
+    scale = report.details.get("scale_out", {})
+    if scale:
+        lines.append(
+            f"    scale-out: one instance {scale['one_instance_turns_per_s']} turns/s, two "
+            f"{scale['two_instances_turns_per_s']} turns/s, "
+            f"served {scale['served_by_each_of_two']}"
         )
     lines += [f"  note: {note}" for note in report.notes]
     lines.append(f"  ({report.details.get('elapsed_s')} s in all)")
