@@ -112,6 +112,18 @@ async def test_accepting_from_the_card_opens_the_case_and_asks_the_housing_spoc(
     (case,) = await cases_of_referral(bot)
     (request_card,) = [d for d in await queued(bot) if d.key.startswith("inforeq:")]
     assert f"Information request for {case.reference}" in card_text(request_card.payload["card"])
+    # Delivered, the card comes once: its short line is the activity's summary, not a text
+    # Teams would show above the card.
+    await bot.deliver()
+    (sent,) = [
+        a
+        for a in bot.connector.sent
+        if a.get("attachments")
+        and f"Information request for {case.reference}"
+        in card_text(a["attachments"][0]["content"])
+    ]
+    assert not sent.get("text")
+    assert sent["summary"] == f"The panel asks Riverside Homes (Housing) about {case.reference}"
 
 
 async def test_the_spoc_answers_the_information_request_from_its_card(bot: BotUnderTest) -> None:

@@ -84,11 +84,16 @@ _serialise_cards_as_json()
 
 
 def to_activity(reply: Reply) -> Activity:
-    """A message carrying the reply's text and card."""
+    """A message carrying the reply's card, or its text when it has no card.
+
+    With a card, the text goes as the activity's summary (what a client that cannot show the
+    card, or a notification, may show) rather than as its text: Teams shows an activity's text
+    above its card, so the person read every notice twice (issue 15).
+    """
     if reply.card is not None:
         message = MessageFactory.attachment(CardFactory.adaptive_card(sent_card(reply.card)))
         if reply.text:
-            message.text = reply.text
+            message.summary = reply.text
         return message
     return MessageFactory.text(reply.text or "")
 
