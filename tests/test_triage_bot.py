@@ -119,8 +119,7 @@ async def test_accepting_from_the_card_opens_the_case_and_asks_the_housing_spoc(
         a
         for a in bot.connector.sent
         if a.get("attachments")
-        and f"Information request for {case.reference}"
-        in card_text(a["attachments"][0]["content"])
+        and f"Information request for {case.reference}" in card_text(a["attachments"][0]["content"])
     ]
     assert not sent.get("text")
     assert sent["summary"] == f"The panel asks Riverside Homes (Housing) about {case.reference}"
