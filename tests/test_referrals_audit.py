@@ -66,7 +66,7 @@ async def test_a_draft_typed_for_in_a_channel_is_recorded_as_written_in_private(
             AuditVerb.UPDATE,
             "referral",
             data["referral_id"],
-            "draft saved and closed at about",
+            "draft saved and closed at step About the referral",
             "personal",
             AISHA,
         ),
@@ -158,3 +158,16 @@ async def test_declining_is_recorded_with_the_reason(bot: BotUnderTest, monkeypa
         "personal",
         acts.PRIYA,
     )
+
+
+async def test_the_intake_s_audit_lines_speak_in_plain_words(bot: BotUnderTest) -> None:
+    """Not the card's verbs and step keys ('draft saved (refer.add_child at household)')."""
+    await bot.post(acts.channel_message(bot.service_url, "refer", aad=AISHA, name="Aisha Bello"))
+    (delivery,) = [d for d in await queued(bot) if d.key.startswith("intake:")]
+    data = next(
+        a["data"] for a in delivery.payload["card"]["actions"] if a.get("verb") == "refer.next"
+    )
+    await invoke(bot, "refer.next", data, aad=AISHA, name="Aisha Bello")
+    details = [row[3] for row in await trail(bot, "referral", data["referral_id"])]
+    assert "draft saved, moving on at step About the referral" in details
+    assert not [d for d in details if "refer." in d or "(" in d]

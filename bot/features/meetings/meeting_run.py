@@ -687,7 +687,12 @@ async def review_later(turn: FormTurn, command: ReviewLater) -> str:
         raise InvalidInput("Choose one of the later meetings.", {REVIEW_MEETING_INPUT: "invalid"})
     case.review_at(later.id)
     await turn.uow.cases.save(case)
-    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"review at {later.id}")
+    await turn.audit(
+        AuditVerb.UPDATE,
+        "case",
+        case.id,
+        f"to be reviewed at the meeting on {day_text(later.starts_at, turn.panel)}",
+    )
     return (
         f"{case.reference} is reviewed at the meeting on {day_text(later.starts_at, turn.panel)}."
     )
@@ -715,7 +720,7 @@ async def close_case(turn: FormTurn, command: CloseCase) -> str:
         )
     case.close(command.reason, command.note, turn.now)
     await turn.uow.cases.save(case)
-    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"closed: {command.reason.value}")
+    await turn.audit(AuditVerb.UPDATE, "case", case.id, f"closed: {CLOSURE_LABELS[command.reason]}")
     for action in open_actions:
         if action.id in command.cancel:
             action.cancel(

@@ -434,6 +434,20 @@ async def _apply(
     return Reply(card=card)
 
 
+# What each of the intake card's buttons did, as the audit trail says it (plain words, not
+# the card's verbs).
+CLICK_WORDS: dict[Verb, str] = {
+    Verb.REFER_NEXT: "saved, moving on",
+    Verb.REFER_BACK: "saved, going back",
+    Verb.REFER_SAVE: "saved",
+    Verb.REFER_SUBMIT: "checked for submitting",
+    Verb.REFER_ADD_SUBJECT: "saved, a subject added",
+    Verb.REFER_REMOVE_SUBJECT: "saved, a subject removed",
+    Verb.REFER_ADD_CHILD: "saved, a child added",
+    Verb.REFER_REMOVE_CHILD: "saved, a child removed",
+}
+
+
 async def _keep(uow: UnitOfWork, click: _Click, step: Step, detail: str) -> None:
     """Store what was typed and where the person is, then save."""
     click.referral.draft_inputs = click.inputs
@@ -454,7 +468,8 @@ async def _show(
     notice: str | None = None,
 ) -> Card:
     """Save the draft at `step` and show that step."""
-    await _keep(uow, click, step, f"draft saved ({click.verb.value} at {click.step.value})")
+    what = CLICK_WORDS.get(click.verb, "saved")
+    await _keep(uow, click, step, f"draft {what} at step {STEP_TITLES[click.step]}")
     view = intake_view(
         click.setting, click.referral, click.inputs, step, errors=errors, notice=notice
     )
@@ -481,7 +496,9 @@ async def _answer(uow: UnitOfWork, click: _Click) -> Card:
 
 
 async def _save(uow: UnitOfWork, click: _Click) -> Card:
-    await _keep(uow, click, click.step, f"draft saved and closed at {click.step.value}")
+    await _keep(
+        uow, click, click.step, f"draft saved and closed at step {STEP_TITLES[click.step]}"
+    )
     return render_saved(draft_note(click.referral, click.step))
 
 
