@@ -496,9 +496,7 @@ async def _answer(uow: UnitOfWork, click: _Click) -> Card:
 
 
 async def _save(uow: UnitOfWork, click: _Click) -> Card:
-    await _keep(
-        uow, click, click.step, f"draft saved and closed at step {STEP_TITLES[click.step]}"
-    )
+    await _keep(uow, click, click.step, f"draft saved and closed at step {STEP_TITLES[click.step]}")
     return render_saved(draft_note(click.referral, click.step))
 
 
