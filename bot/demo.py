@@ -226,6 +226,7 @@ async def _seed(uow: UnitOfWork, now: datetime) -> tuple[str, dict[str, int]]:
         risk_answers=answers_high,
         risk_matrix_version=matrix.version,
         risk_total=matrix.score(answers_high),
+        risk_threshold=matrix.threshold,
         criteria=Criteria(high_risk=True, potential_escalation=True),
         created_at=now - timedelta(days=50),
         submitted_at=now - timedelta(days=49),
@@ -256,6 +257,7 @@ async def _seed(uow: UnitOfWork, now: datetime) -> tuple[str, dict[str, int]]:
         risk_answers=answers_low,
         risk_matrix_version=matrix.version,
         risk_total=matrix.score(answers_low),
+        risk_threshold=matrix.threshold,
         criteria=Criteria(
             potential_escalation=True,
             professional_judgement="Children exposed to repeated threats at the door.",
@@ -283,6 +285,7 @@ async def _seed(uow: UnitOfWork, now: datetime) -> tuple[str, dict[str, int]]:
         risk_answers=answers_low,
         risk_matrix_version=matrix.version,
         risk_total=matrix.score(answers_low),
+        risk_threshold=matrix.threshold,
         criteria=Criteria(potential_escalation=True),
         created_at=now - timedelta(days=2),
         submitted_at=now - timedelta(days=2),

@@ -661,6 +661,7 @@ class IntakeFields:
     risk_answers: dict[str, str]
     risk_matrix_version: str
     risk_total: int
+    risk_threshold: int
     criteria: Criteria
 
     def apply_to(self, referral: Referral) -> None:
@@ -679,6 +680,7 @@ class IntakeFields:
         referral.risk_answers = dict(self.risk_answers)
         referral.risk_matrix_version = self.risk_matrix_version
         referral.risk_total = self.risk_total
+        referral.risk_threshold = self.risk_threshold
         referral.criteria = self.criteria
 
 
@@ -706,6 +708,7 @@ def read_referral(inputs: Mapping[str, Any], ctx: IntakeContext) -> IntakeFields
         risk_answers=values["risk_answers"],
         risk_matrix_version=ctx.matrix.version,
         risk_total=total,
+        risk_threshold=ctx.matrix.threshold,
         criteria=Criteria(
             high_risk=ctx.matrix.is_high(total),
             potential_escalation=values["potential_escalation"],

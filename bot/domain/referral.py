@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidInput
-from bot.domain.risk import RiskLevel, RiskMatrix
+from bot.domain.risk import RiskLevel, RiskMatrix, above_threshold
 
 if TYPE_CHECKING:
     from datetime import date, datetime
@@ -168,6 +168,10 @@ class Referral:
     risk_answers: dict[str, str] = field(default_factory=dict)
     risk_matrix_version: str | None = None
     risk_total: int | None = None
+    # The threshold of the matrix version the total was scored with, kept with it so that a
+    # new version (a higher threshold, or the version gone from the panel's file) never
+    # changes how this referral was judged.
+    risk_threshold: int | None = None
     criteria: Criteria = field(default_factory=Criteria)
     decline_reason: DeclineReason | None = None
     decline_note: str | None = None
@@ -246,17 +250,33 @@ DECLINE_LABELS: dict[DeclineReason, str] = {
 }
 
 
-def meets_high_risk(referral: Referral, matrix: RiskMatrix) -> bool:
-    """The high-risk criterion: the referrer said so, or the matrix total is above the
-    threshold."""
-    return referral.criteria.high_risk or (
-        referral.risk_total is not None and matrix.is_high(referral.risk_total)
-    )
+def scored_threshold(referral: Referral, matrix: RiskMatrix | None = None) -> int | None:
+    """The threshold of the matrix version the referral was scored with: the one stored
+    with it; for a referral stored without one, `matrix`'s when it is that very version;
+    otherwise None (the total cannot be judged). Today's matrix never judges a referral
+    scored with another version."""
+    if referral.risk_threshold is not None:
+        return referral.risk_threshold
+    if matrix is not None and referral.risk_matrix_version == matrix.version:
+        return matrix.threshold
+    return None
 
 
-def assessed_risk_level(referral: Referral, matrix: RiskMatrix) -> RiskLevel:
-    """High when the referral meets the high-risk criterion; otherwise medium when
-    escalation or professional judgement makes it eligible; standard when it meets none."""
+def meets_high_risk(referral: Referral, matrix: RiskMatrix | None = None) -> bool:
+    """The high-risk criterion: the referrer's scoring found it so, or the total is above
+    the threshold of the version it was scored with (`scored_threshold`)."""
+    if referral.criteria.high_risk:
+        return True
+    threshold = scored_threshold(referral, matrix)
+    total = referral.risk_total
+    return total is not None and threshold is not None and above_threshold(total, threshold)
+
+
+def assessed_risk_level(referral: Referral, matrix: RiskMatrix | None = None) -> RiskLevel:
+    """High when the referral meets the high-risk criterion under the matrix version it was
+    scored with; otherwise medium when escalation or professional judgement makes it
+    eligible; standard when it meets none. `matrix` only speaks for referrals stored
+    without their threshold, and only when it is their version."""
     if meets_high_risk(referral, matrix):
         return RiskLevel.HIGH
     if referral.criteria.any:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.domain.errors import InvalidInput
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
 
 
 class RiskLevel(StrEnum):
@@ -65,31 +63,76 @@ class RiskMatrix:
 
     def is_high(self, total: int) -> bool:
         """Whether a total counts as high risk under this matrix."""
-        return total > self.threshold
+        return above_threshold(total, self.threshold)
+
+    @property
+    def max_total(self) -> int:
+        """The highest total the matrix can give."""
+        return sum(max(option.score for option in item.options) for item in self.items)
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> RiskMatrix:
-        """Build a matrix from its configuration data, refusing malformed data."""
+        """Build a matrix from its configuration data, refusing malformed data with a
+        message that says what is wrong (the first problem found)."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput("A risk matrix is a JSON object.")
         try:
-            items = tuple(
-                RiskItem(
-                    id=str(item["id"]),
-                    question=str(item["question"]),
-                    options=tuple(
-                        RiskOption(str(o["value"]), str(o["label"]), int(o["score"]))
-                        for o in item["options"]
-                    ),
-                )
-                for item in data["items"]
-            )
+            items = tuple(_item(n, item) for n, item in enumerate(data["items"], start=1))
             matrix = cls(
-                version=str(data["version"]),
-                threshold=int(data["threshold"]),
+                version=str(data["version"]).strip(),
+                threshold=_whole(data["threshold"], "threshold"),
                 items=items,
-                example=bool(data.get("example", False)),
+                example=data.get("example", False) is True,
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput("The risk matrix configuration is malformed.") from exc
-        if not matrix.items or len({i.id for i in matrix.items}) != len(matrix.items):
-            raise InvalidInput("A risk matrix needs items with distinct ids.")
+        except KeyError as exc:
+            raise InvalidInput(f"The risk matrix has no {exc.args[0]!r}.") from None
+        except TypeError:
+            raise InvalidInput("The risk matrix's items are a list of objects.") from None
+        if not matrix.version or len(matrix.version) > MAX_VERSION:
+            raise InvalidInput(f"A risk matrix's version is 1 to {MAX_VERSION} characters.")
+        if not matrix.items:
+            raise InvalidInput("A risk matrix needs at least one item.")
+        ids = [item.id for item in matrix.items]
+        if repeated := sorted({i for i in ids if ids.count(i) > 1}):
+            raise InvalidInput(f"Risk items need distinct ids: {', '.join(repeated)[:80]}.")
         return matrix
+
+
+# The length of a version, as referrals store it (the column is 32 characters).
+MAX_VERSION = 32
+
+
+def above_threshold(total: int, threshold: int) -> bool:
+    """The scoring rule: a total strictly above the threshold is high risk."""
+    return total > threshold
+
+
+def _whole(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"The risk matrix's {what} is a whole number.")
+    return value
+
+
+def _item(number: int, data: Any) -> RiskItem:
+    """The matrix's `number`th item (1-based), or an InvalidInput naming it."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"Risk item {number} is not an object.")
+    try:
+        item_id, question, options = str(data["id"]).strip(), data["question"], data["options"]
+    except KeyError as exc:
+        raise InvalidInput(f"Risk item {number} has no {exc.args[0]!r}.") from None
+    name = item_id[:40] or str(number)
+    if not item_id or not isinstance(question, str) or not question.strip():
+        raise InvalidInput(f"Risk item {name} needs an id and a question.")
+    if not isinstance(options, list) or not options:
+        raise InvalidInput(f"Risk item {name} needs a list of options.")
+    read: list[RiskOption] = []
+    for option in options:
+        if not isinstance(option, Mapping) or not {"value", "label", "score"} <= set(option):
+            raise InvalidInput(f"Each option of risk item {name} has a value, label and score.")
+        score = _whole(option["score"], f"item {name}'s scores")
+        read.append(RiskOption(str(option["value"]), str(option["label"]), score))
+    values = [option.value for option in read]
+    if len(set(values)) != len(values):
+        raise InvalidInput(f"The options of risk item {name} need distinct values.")
+    return RiskItem(id=item_id, question=question.strip(), options=tuple(read))

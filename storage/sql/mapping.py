@@ -258,6 +258,7 @@ def to_referral(row: ReferralRow) -> Referral:
         risk_answers=dict(row.risk_answers),
         risk_matrix_version=row.risk_matrix_version,
         risk_total=row.risk_total,
+        risk_threshold=row.risk_threshold,
         criteria=Criteria(
             high_risk=row.criteria_high_risk,
             potential_escalation=row.criteria_potential_escalation,
@@ -301,6 +302,7 @@ def fill_referral(row: ReferralRow, referral: Referral) -> None:
     row.risk_answers = dict(referral.risk_answers)
     row.risk_matrix_version = referral.risk_matrix_version
     row.risk_total = referral.risk_total
+    row.risk_threshold = referral.risk_threshold
     row.criteria_high_risk = referral.criteria.high_risk
     row.criteria_potential_escalation = referral.criteria.potential_escalation
     row.criteria_professional_judgement = referral.criteria.professional_judgement

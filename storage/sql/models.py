@@ -155,6 +155,8 @@ class ReferralRow(PanelScoped, Base):
     risk_answers: Mapped[dict[str, str]] = mapped_column(json_document())
     risk_matrix_version: Mapped[str | None] = mapped_column(String(32))
     risk_total: Mapped[int | None] = mapped_column(Integer)
+    # The threshold of the matrix version the total was scored with (revision 0016).
+    risk_threshold: Mapped[int | None] = mapped_column(Integer)
     criteria_high_risk: Mapped[bool] = mapped_column(Boolean)
     criteria_potential_escalation: Mapped[bool] = mapped_column(Boolean)
     criteria_professional_judgement: Mapped[str | None] = mapped_column(Text)
@@ -492,6 +494,9 @@ class OutboxTenantPaceRow(Base):
 
     tenant: Mapped[str] = mapped_column(Text, primary_key=True)
     next_slot: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Who took the last turns, and until when another instance counts as sending too.
+    last_owner: Mapped[str] = mapped_column(Text)
+    shared_until: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class ReminderRow(PanelScoped, Base):

@@ -143,6 +143,7 @@ def referral(owner: Panel, **fields: Any) -> Referral:
         "risk_answers": {"q1": "yes", "q2": "sometimes", "q3": "ñ"},
         "risk_matrix_version": "2026.1",
         "risk_total": 31,
+        "risk_threshold": 30,
         "criteria": Criteria(
             high_risk=True, potential_escalation=True, professional_judgement="Escalating"
         ),

@@ -4,7 +4,6 @@ lists show, read from storage in the caller's unit of work. Nothing here changes
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING
 
 from bot.domain.audit import AuditVerb
@@ -19,8 +18,9 @@ from bot.domain.referral import (
     Subject,
     assessed_risk_level,
     meets_high_risk,
+    scored_threshold,
 )
-from bot.kernel.config import load_risk_matrix
+from bot.kernel.config import example_matrix
 from bot.kernel.localtime import born_text, day_text, when_text
 from cards.referrals import MineView, MyLine, PendingLine, PendingView, render_mine, render_pending
 from cards.triage import (
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from bot.domain.case import Case
-    from bot.domain.risk import RiskLevel, RiskMatrix
+    from bot.domain.risk import RiskLevel
     from bot.kernel.ports import UnitOfWork
     from cards.kit import Card
 
@@ -68,15 +68,11 @@ BASIS_LABELS: dict[MatchBasis, str] = {
 }
 
 
-@cache
-def risk_matrix() -> RiskMatrix:
-    """The panel's risk matrix (read once from the configuration)."""
-    return load_risk_matrix()
-
-
 def risk_level(referral: Referral) -> RiskLevel:
-    """The referral's assessed risk level under the panel's matrix (a rule of the domain)."""
-    return assessed_risk_level(referral, risk_matrix())
+    """The referral's assessed risk level under the matrix version it was scored with (a
+    rule of the domain): the threshold stored with it; a referral stored without one was
+    scored with the shipped example, the only matrix before thresholds were kept."""
+    return assessed_risk_level(referral, example_matrix())
 
 
 async def find_matches(uow: UnitOfWork, referral: Referral, now: datetime) -> list[SubjectMatch]:
@@ -169,9 +165,9 @@ def _consent(referral: Referral) -> str:
     return f"{aware}, shared without consent: {consent.without_consent_reason or 'no reason'}"
 
 
-def _criteria(referral: Referral, matrix: RiskMatrix) -> list[str]:
+def _criteria(referral: Referral) -> list[str]:
     met = []
-    if meets_high_risk(referral, matrix):
+    if meets_high_risk(referral, example_matrix()):
         met.append("high risk")
     if referral.criteria.potential_escalation:
         met.append("potential escalation")
@@ -192,7 +188,6 @@ async def triage_view(
     errors: Mapping[str, str] | None = None,
 ) -> TriageView:
     """Everything on the triage card, read in one unit of work."""
-    matrix = risk_matrix()
     referrer = await uow.members.get(panel.id, referral.referrer_member_id)
     agencies = {a.id: a for a in await uow.agencies.all(panel.id) if a.active}
     meetings = await _upcoming(uow, panel, now)
@@ -203,10 +198,14 @@ async def triage_view(
     incidents = f"{referral.incidents_last_12_months} in the last 12 months"
     if referral.incidents_rising:
         incidents += ", rising"
+    threshold = scored_threshold(referral, example_matrix())
     if referral.risk_total is None:
         risk = "not scored"
+    elif threshold is None:
+        risk = f"{referral.risk_total} (matrix {referral.risk_matrix_version or 'unknown'}, "
+        risk += "whose threshold is not known)"
     else:
-        risk = f"{referral.risk_total} (above {matrix.threshold} is high; matrix "
+        risk = f"{referral.risk_total} (above {threshold} is high; matrix "
         risk += f"{referral.risk_matrix_version or 'unknown'})"
     return TriageView(
         referral_id=referral.id,
@@ -230,8 +229,8 @@ async def triage_view(
         incidents=incidents,
         consent=_consent(referral),
         risk=risk,
-        risk_level=assessed_risk_level(referral, matrix).value.capitalize(),
-        criteria=_criteria(referral, matrix),
+        risk_level=risk_level(referral).value.capitalize(),
+        criteria=_criteria(referral),
         matches=[_match_line(m, panel) for m in matches],
         meetings=[_meeting_choice(m, panel, now) for m in meetings],
         default_meeting=default.id if default else None,
