@@ -2,8 +2,9 @@
 plainly, never an IntegrityError or an error reference.
 
 Through the real app on SQLite and PostgreSQL, with the two turns held at a rendezvous just
-before each saves, so that both have checked ("no panel for this team yet", "the next reference is
-RF-…-0004") before either writes: the unlucky interleaving, every time. The storage's side
+before each saves, so that both have checked ("no panel for this team yet") before either
+writes: the unlucky interleaving, every time. A referral's number comes from the panel's
+counter: the two turns are held just before each takes one, so that both ask at once. The storage's side
 (a broken unique rule refused as AlreadyExists on every backend) is test_duplicate_records.
 """
 
@@ -44,6 +45,12 @@ class _HeldRepository:
     async def save(self, record: Any) -> None:
         await self._gate.meet()
         await self._inner.save(record)
+
+    async def next(self, panel_id: str, kind: str, year: int) -> int:
+        """A counter's next number (the counters repository), taken at the rendezvous."""
+        await self._gate.meet()
+        number: int = await self._inner.next(panel_id, kind, year)
+        return number
 
 
 class _Gate:
@@ -120,7 +127,7 @@ async def _references_of(storage: Storage, aad: str) -> list[str]:
     return sorted(d.reference for d in drafts)
 
 
-@pytest.mark.parametrize("held", ["referrals"], indirect=True)
+@pytest.mark.parametrize("held", ["counters"], indirect=True)
 async def test_two_refer_new_at_once_each_get_their_own_draft(held: BotUnderTest) -> None:
     bot = held
     before = await _references_of(bot.storage, g.AISHA)
@@ -134,7 +141,7 @@ async def test_two_refer_new_at_once_each_get_their_own_draft(held: BotUnderTest
     assert len(bot.connector.cards()) == 2
 
 
-@pytest.mark.parametrize("held", ["referrals"], indirect=True)
+@pytest.mark.parametrize("held", ["counters"], indirect=True)
 async def test_two_referrers_starting_at_once_get_different_references(
     held: BotUnderTest,
 ) -> None:
