@@ -4,8 +4,9 @@ plainly, never an IntegrityError or an error reference.
 Through the real app on SQLite and PostgreSQL, with the two turns held at a rendezvous just
 before each saves, so that both have checked ("no panel for this team yet") before either
 writes: the unlucky interleaving, every time. A referral's number comes from the panel's
-counter: the two turns are held just before each takes one, so that both ask at once. The storage's side
-(a broken unique rule refused as AlreadyExists on every backend) is test_duplicate_records.
+counter: the two turns are held just before each takes one, so that both ask at once. The
+storage's side (a broken unique rule refused as AlreadyExists on every backend) is
+test_duplicate_records.
 """
 
 from __future__ import annotations
