@@ -287,6 +287,7 @@ NO_PERSONAL_DATA: Mapping[tuple[str, str], str] = {
     ("outbox", "state"): "a delivery state",
     ("outbox_lanes", "owner"): "a bot instance's name (host, process, a random part)",
     ("outbox_tenant_pace", "tenant"): "the organisation's tenant id",
+    ("outbox_tenant_pace", "last_owner"): "a bot instance's name, as outbox_lanes.owner",
     ("reminders", "key"): "ids and kinds of what was reminded",
     ("reminders", "kind"): "a reminder kind",
     ("audit_events", "verb"): "an audit verb",

@@ -1078,9 +1078,12 @@ class _Outbox(_Repository):
     async def tenant_turn(
         self,
         tenant: str,  # noqa: ARG002 (the port's signature)
+        owner: str,  # noqa: ARG002
         gap: float,  # noqa: ARG002
         count: int = 1,  # noqa: ARG002
-    ) -> datetime | None:
+        *,
+        alone_after: float = 2.0,  # noqa: ARG002
+    ) -> tuple[datetime, bool] | None:
         return None
 
 

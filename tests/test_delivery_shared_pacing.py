@@ -69,11 +69,11 @@ class Shared:
             policy=policy,
         )
 
-    async def queue(self, member: Member, texts: Sequence[str]) -> list[str]:
-        """Queue one reminder card per text for the member, in order; returns the row ids."""
+    async def queue(self, cards_for: Sequence[tuple[Member, str]]) -> list[str]:
+        """Queue a reminder card for each (member, text), in order; returns the row ids."""
         keys = []
         async with self.seeding.unit_of_work() as uow:
-            for text in texts:
+            for member, text in cards_for:
                 key = f"shared:{member.id}:{text}"
                 assert await notify.card_to_member(
                     uow,
@@ -155,10 +155,8 @@ async def test_three_dispatchers_share_the_tenants_limit_in_every_second() -> No
     async with shared_database(
         ConnectorLimits(per_tenant=((TENANT_RATE, 1.0),)), spocs=FAN_OUT
     ) as (world, storages):
-        texts = {}
-        for member in world.fleet.members:
-            texts[member.id] = f"Reminder for {member.name}"
-            await world.queue(member, [texts[member.id]])
+        texts = {member.id: f"Reminder for {member.name}" for member in world.fleet.members}
+        await world.queue([(member, texts[member.id]) for member in world.fleet.members])
         dispatchers = [world.dispatcher(s, limits, DeliveryPolicy()) for s in storages]
 
         async with running(*dispatchers):
@@ -199,7 +197,7 @@ async def test_one_conversations_rows_keep_their_order_and_windows_across_dispat
         row_ids = []
         for member in world.fleet.members:
             expected[world.chat_of(member)] = [f"{member.name}: reminder {n}" for n in range(rows)]
-            row_ids += await world.queue(member, expected[world.chat_of(member)])
+            row_ids += await world.queue([(member, t) for t in expected[world.chat_of(member)]])
         dispatchers = [world.dispatcher(s, limits, policy) for s in storages]
 
         async with running(*dispatchers):
@@ -245,13 +243,13 @@ async def test_a_lane_taken_over_after_its_owner_stops_keeps_the_conversations_h
         (member,) = world.fleet.members
         first, second = (world.dispatcher(s, limits, DeliveryPolicy()) for s in storages)
         before = [f"reminder {n}" for n in range(10)]
-        await world.queue(member, before)
+        await world.queue([(member, text) for text in before])
         async with running(first):
             await until_sent(10, first, within=30)
         # The first dispatcher stopped (and let its lanes go); the conversation's long window
         # is full for a few seconds more.
         after = [f"reminder {n}" for n in range(10, 14)]
-        await world.queue(member, after)
+        await world.queue([(member, text) for text in after])
         async with running(second):
             await until_sent(4, second, within=30)
 

@@ -323,10 +323,13 @@ class OutboxRepository(Protocol):
         oldest first."""
         ...
 
-    async def tenant_turn(self, tenant: str, gap: float, count: int = 1) -> datetime | None:
-        """Take the tenant's next `count` turns to make a request, `gap` seconds apart (the
-        next one after them `gap` seconds after the last, and none before now): the instant
-        of the first, on the database's clock. None when the outbox is not shared (SQLite,
+    async def tenant_turn(
+        self, tenant: str, owner: str, gap: float, count: int = 1, *, alone_after: float = 2.0
+    ) -> tuple[datetime, bool] | None:
+        """Take the tenant's next `count` turns to make a request for `owner`, `gap` seconds
+        apart (the next one after them `gap` seconds after the last, and none before now):
+        the instant of the first, on the database's clock, and whether another owner took
+        turns in the last `alone_after` seconds. None when the outbox is not shared (SQLite,
         memory: the dispatcher paces the tenant alone)."""
         ...
 

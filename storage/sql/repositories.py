@@ -88,11 +88,15 @@ RowT = TypeVar("RowT", bound=Base)
 LEASES_FORGOTTEN = timedelta(hours=1)
 # The tenant's next turn (SqlOutboxRepository.tenant_turn), PostgreSQL only.
 _TENANT_TURN = text(
-    "INSERT INTO outbox_tenant_pace AS p (tenant, next_slot) "
-    "VALUES (:tenant, clock_timestamp() + make_interval(secs => CAST(:span AS float8))) "
+    "INSERT INTO outbox_tenant_pace AS p (tenant, next_slot, last_owner, shared_until) "
+    "VALUES (:tenant, clock_timestamp() + make_interval(secs => CAST(:span AS float8)), "
+    ":owner, clock_timestamp()) "
     "ON CONFLICT (tenant) DO UPDATE SET next_slot = GREATEST(p.next_slot, clock_timestamp()) "
-    "+ make_interval(secs => CAST(:span AS float8)) "
-    "RETURNING p.next_slot - make_interval(secs => CAST(:span AS float8))"
+    "+ make_interval(secs => CAST(:span AS float8)), last_owner = :owner, "
+    "shared_until = CASE WHEN p.last_owner = :owner THEN p.shared_until "
+    "ELSE clock_timestamp() + make_interval(secs => CAST(:alone AS float8)) END "
+    "RETURNING p.next_slot - make_interval(secs => CAST(:span AS float8)), "
+    "p.shared_until > clock_timestamp()"
 )
 ScopedT = TypeVar("ScopedT", bound=PanelScoped)
 # The rows with an optimistic lock (revision 0009) and the domain objects saved into them.
@@ -1273,20 +1277,25 @@ class SqlOutboxRepository(SqlRepository):
             if lane is not None and conversation is not None and sent_at is not None
         ]
 
-    async def tenant_turn(self, tenant: str, gap: float, count: int = 1) -> datetime | None:
+    async def tenant_turn(
+        self, tenant: str, owner: str, gap: float, count: int = 1, *, alone_after: float = 2.0
+    ) -> tuple[datetime, bool] | None:
         """One UPDATE of the tenant's row (inserted the first time) on the database's clock
         (clock_timestamp(), read once the row is locked): next_slot becomes the later of
         itself and now, plus `count` × `gap`; the first turn taken is that minus `count` ×
-        `gap`. The row stays locked until the unit of work ends: commit at once. SQLite
-        (one instance): None."""
+        `gap`. A turn taken by another owner than the last one marks the tenant shared for
+        `alone_after` seconds. The row stays locked until the unit of work ends: commit at
+        once. SQLite (one instance): None."""
         if self._dialect != "postgresql":
             return None
-        first = await self._session.scalar(
-            _TENANT_TURN, {"tenant": tenant, "span": gap * max(1, count)}
+        taken = await self._session.execute(
+            _TENANT_TURN,
+            {"tenant": tenant, "owner": owner, "span": gap * max(1, count), "alone": alone_after},
         )
+        first, shared = taken.one()
         if not isinstance(first, datetime):
             raise TypeError("the database gave no instant for the tenant's turn")
-        return first.astimezone(UTC)
+        return first.astimezone(UTC), bool(shared)
 
 
 class SqlReminderRepository(SqlRepository):

@@ -67,7 +67,7 @@ async def claim(
 
 async def shared(storage: Storage, panel: Panel) -> bool:
     async with storage.unit_of_work() as uow:
-        turn = await uow.outbox.tenant_turn(f"probe-{panel.id}", 0.001)
+        turn = await uow.outbox.tenant_turn(f"probe-{panel.id}", "probe", 0.001)
         await uow.commit()
     return turn is not None
 
@@ -149,26 +149,25 @@ async def test_a_lanes_history_is_its_rows_sent_since_oldest_first(storage: Stor
 async def test_the_tenants_turns_are_spaced_where_the_outbox_is_shared(storage: Storage) -> None:
     (panel,) = await make.stored_panels(storage)
     tenant = f"tenant-{panel.id}"
-    turns = []
-    for _ in range(3):
-        async with storage.unit_of_work() as uow:
-            turns.append(await uow.outbox.tenant_turn(tenant, 10.0))
-            await uow.commit()
 
+    async def turn(owner: str, count: int = 1) -> tuple[datetime, bool] | None:
+        async with storage.unit_of_work() as uow:
+            taken = await uow.outbox.tenant_turn(tenant, owner, 10.0, count, alone_after=60.0)
+            await uow.commit()
+        return taken
+
+    turns = [await turn("instance-a") for _ in range(3)]
     if turns[0] is None:
         assert turns == [None, None, None]  # one instance paces the tenant alone
+        assert await turn("instance-b") is None
         return
-    first, second, third = turns
-    assert first is not None
+    (first, alone), (second, still_alone), (third, _) = (t for t in turns if t is not None)
     assert abs((first - datetime.now(UTC)).total_seconds()) < 60  # about now
     assert second == first + timedelta(seconds=10)
     assert third == first + timedelta(seconds=20)
-    async with storage.unit_of_work() as uow:
-        batch = await uow.outbox.tenant_turn(tenant, 10.0, 3)  # three turns at once
-        after = await uow.outbox.tenant_turn(tenant, 10.0)
-        await uow.commit()
-    assert batch == first + timedelta(seconds=30)
-    assert after == first + timedelta(seconds=60)
+    assert (alone, still_alone) == (False, False)  # nobody else took turns
+    assert await turn("instance-b", 3) == (first + timedelta(seconds=30), True)
+    assert await turn("instance-a") == (first + timedelta(seconds=60), True)
 
 
 async def test_a_lane_held_by_one_owner_is_not_claimed_by_another(postgres: Storage) -> None:

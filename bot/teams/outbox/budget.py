@@ -8,7 +8,9 @@ are evenly spaced a little wider than the limit allows. A turn's instant is read
 host's wall clock (hosts kept in time by NTP agree to a few milliseconds), never from when
 the answer happened to come back. The request waits for its turn and goes; one that finds
 itself later than LATE past its turn (its process was busy) takes a new turn rather than
-going, so it cannot land close to another instance's next request. The connector counts
+going, so it cannot land close to another instance's next request; while no other
+instance has taken turns for ALONE_AFTER seconds, it goes (its own pacer already counts its
+requests until their answers come back, so late ones cannot crowd its own). The connector counts
 arrivals in sliding windows: turns GAP_SPREAD / limit apart and at most LATE late put at
 most (1 + LATE) × limit / GAP_SPREAD requests in any second, a couple below the limit, the
 margin left for uneven delays on the way; the tenant gets up to 1 / GAP_SPREAD of its
@@ -36,8 +38,13 @@ if TYPE_CHECKING:
 
 # Turns are this much wider apart than the tenant's limit allows on average.
 GAP_SPREAD = 1.06
-# A request later than this past its turn takes another.
+# A request later than this past its turn takes another (while other instances send too).
 LATE = 0.015
+# Another instance counts as sending for this long after it last took turns.
+ALONE_AFTER = 2.0
+
+# A request's turn: its monotonic instant, and whether other instances take turns too.
+_Turn = tuple[float, bool]
 
 
 class TenantBudget:
@@ -53,10 +60,12 @@ class TenantBudget:
         limits: RateLimits,
         stats: DeliveryStats,
         *,
+        owner: str,
         monotonic: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
     ) -> None:
         self._uow = uow
+        self._owner = owner
         self._stats = stats
         self._monotonic = monotonic
         self._sleep = sleep
@@ -64,7 +73,7 @@ class TenantBudget:
         self.gap = GAP_SPREAD / rate if limits.pace and 0 < rate < math.inf else 0.0
         # None until the storage says whether the outbox is shared.
         self.shared: bool | None = None if self.gap > 0 else False
-        self._waiting: dict[str, list[asyncio.Future[float | None]]] = {}
+        self._waiting: dict[str, list[asyncio.Future[_Turn | None]]] = {}
         self._takers: dict[str, asyncio.Task[None]] = {}
 
     async def turn(self, tenant: str, deadline: float) -> float | None:
@@ -72,15 +81,16 @@ class TenantBudget:
         seconds it would take, which run past `deadline` (the monotonic instant the row must
         be sent or handed back by), and the turn is given up."""
         while self.shared is not False:
-            due = await self._next(tenant)
-            if due is None:
+            turn = await self._next(tenant)
+            if turn is None:
                 return None
+            due, others = turn
             now = self._monotonic()
             if due > deadline:
                 return due - now
             if due > now:
                 await self._sleep(due - now)
-            if self._monotonic() - due <= LATE:
+            if not others or self._monotonic() - due <= LATE:
                 return None
             self._stats.late_turns += 1
         return None
@@ -93,9 +103,10 @@ class TenantBudget:
         await asyncio.gather(*takers, return_exceptions=True)
         self._takers.clear()
 
-    async def _next(self, tenant: str) -> float | None:
-        """The monotonic instant of this request's turn; None when the outbox is not shared."""
-        turn: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+    async def _next(self, tenant: str) -> _Turn | None:
+        """The monotonic instant of this request's turn, and whether other instances take
+        turns too; None when the outbox is not shared."""
+        turn: asyncio.Future[_Turn | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(tenant, []).append(turn)
         taker = self._takers.get(tenant)
         if taker is None or taker.done():
@@ -107,21 +118,25 @@ class TenantBudget:
         while waiting := self._waiting.pop(tenant, []):
             try:
                 async with self._uow() as uow:
-                    turn_at = await uow.outbox.tenant_turn(tenant, self.gap, len(waiting))
+                    taken = await uow.outbox.tenant_turn(
+                        tenant, self._owner, self.gap, len(waiting), alone_after=ALONE_AFTER
+                    )
                     await uow.commit()
             except Exception as error:
                 for turn in waiting:
                     if not turn.done():
                         turn.set_exception(error)
                 continue
-            self.shared = turn_at is not None
-            # Converted by this host's wall clock, not by when the answer came back (this
+            self.shared = taken is not None
+            if taken is None:
+                for turn in waiting:
+                    if not turn.done():
+                        turn.set_result(None)
+                continue
+            turn_at, others = taken
+            # Read on this host's wall clock, not from when the answer came back (this
             # process may have been busy meanwhile): hosts kept in time by NTP agree.
-            first = (
-                self._monotonic() + (turn_at - datetime.now(UTC)).total_seconds()
-                if turn_at is not None
-                else None
-            )
+            first = self._monotonic() + (turn_at - datetime.now(UTC)).total_seconds()
             for n, turn in enumerate(waiting):
                 if not turn.done():
-                    turn.set_result(None if first is None else first + n * self.gap)
+                    turn.set_result((first + n * self.gap, others))

@@ -85,7 +85,12 @@ class OutboxDispatcher:
             monotonic=monotonic,
         )
         self._budget = TenantBudget(
-            deps.uow, self.pacer.limits, self.stats, monotonic=monotonic, sleep=sleep
+            deps.uow,
+            self.pacer.limits,
+            self.stats,
+            owner=self.owner,
+            monotonic=monotonic,
+            sleep=sleep,
         )
         self._targets = Targets(now=now, monotonic=monotonic)
         self._outcomes = Outcomes(deps.uow, deps.clock, writing, self.stats)

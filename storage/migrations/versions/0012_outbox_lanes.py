@@ -4,7 +4,8 @@ time, and the tenant's requests share one budget (bot.teams.outbox).
 outbox: `lane` (the conversation whose order the row keeps, OutgoingDelivery.lane), filled
 for the rows still to send and those sent in the last hour (their history), with an index
 on (lane, state, sent_at). `outbox_lanes`: which instance holds a lane, until when.
-`outbox_tenant_pace`: when the tenant's next request may go. SQLite (one instance) has the
+`outbox_tenant_pace`: when the tenant's next request may go, who took the last turns, and
+until when another instance counts as sending too. SQLite (one instance) has the
 same tables; its dispatcher does not need them.
 
 Revision ID: 0012
@@ -63,6 +64,8 @@ def upgrade() -> None:
         "outbox_tenant_pace",
         sa.Column("tenant", sa.Text(), nullable=False),
         _instant("next_slot"),
+        sa.Column("last_owner", sa.Text(), nullable=False),
+        _instant("shared_until"),
         sa.PrimaryKeyConstraint("tenant", name="pk_outbox_tenant_pace"),
     )
     # As OutgoingDelivery.lane: a sent row's payload is emptied, so a conversation's recent
