@@ -70,6 +70,12 @@ def action_title(case_reference: str) -> str:
     return f"Action for {case_reference}"
 
 
+def finished_title(agency: str) -> str:
+    """The heading of an agency's finished actions, e.g. "Finished actions of Riverside Homes
+    (Housing)"."""
+    return f"Finished actions of {agency}"
+
+
 def actions_title(agency: str) -> str:
     """The heading of an agency's list, e.g. "Open actions of Riverside Homes (Housing)"."""
     return f"Open actions of {agency}"

@@ -836,6 +836,16 @@ class _Actions(_Repository):
             )
         )
 
+    async def finished_for_agency(self, panel_id: str, agency_id: str, limit: int) -> list[Action]:
+        finished = [
+            a
+            for a in self._scoped(panel_id)
+            if a.owner_agency_id == agency_id and a.status is not ActionStatus.OPEN
+        ]
+        finished.sort(key=lambda a: a.id)
+        finished.sort(key=lambda a: (a.due_on, a.created_at), reverse=True)
+        return _copy(finished[:limit])
+
     async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
         closed = {
             c.id

@@ -113,6 +113,15 @@ async def test_an_update_then_done_show_in_place_and_actions_reflects_it(
     ]
     await g.post(bot, "actions", g.GEMMA)
     assert f"{HOUSING} has no open actions." in card_text(bot.last_card())
+    # The finished work stays to be seen: `actions done`, with what became of each.
+    await g.post(bot, "actions done", g.GEMMA)
+    finished = card_text(bot.last_card())
+    assert f"Finished actions of {HOUSING}" in finished
+    assert f"**{HEARD}** · Done on Fri 20 Nov 2026" in finished
+    assert not cards.buttons(bot.last_card())  # closed: nothing to click
+    async with bot.storage.unit_of_work() as uow:
+        trail = await uow.audit.for_entity(gemma.panel_id, "action", action.id)
+    assert any(e.verb is AuditVerb.VIEW and e.detail == "finished actions" for e in trail)
 
 
 async def housing_case(bot: BotUnderTest) -> str:

@@ -166,7 +166,22 @@ def test_an_empty_box_reads_as_nothing_typed() -> None:
 )
 def test_actions_names_an_agency_or_none(args: str, agency: str | None, command: str) -> None:
     asked = ListActions.parse(args)
-    assert (asked.agency, asked.command) == (agency, command)
+    assert (asked.agency, asked.command, asked.done) == (agency, command, False)
+
+
+@pytest.mark.parametrize(
+    ("args", "agency", "command"),
+    [
+        ("done", None, "actions done"),
+        (" DONE  Riverside Homes ", "Riverside Homes", "actions done Riverside Homes"),
+        ("finished Housing", "Housing", "actions done Housing"),
+    ],
+)
+def test_actions_done_asks_for_the_finished_ones(
+    args: str, agency: str | None, command: str
+) -> None:
+    asked = ListActions.parse(args)
+    assert (asked.agency, asked.command, asked.done) == (agency, command, True)
 
 
 @pytest.mark.parametrize(

@@ -216,6 +216,11 @@ class ActionRepository(Protocol):
         """Open actions of one agency, earliest due first."""
         ...
 
+    async def finished_for_agency(self, panel_id: str, agency_id: str, limit: int) -> list[Action]:
+        """Up to `limit` of one agency's actions no longer open (done, cancelled, passed back),
+        the latest due first: its finished work."""
+        ...
+
     async def open_due_by(self, panel_id: str, day: date) -> list[Action]:
         """Open actions of open cases due on or before `day` (the unmet actions), earliest
         due first."""

@@ -746,6 +746,22 @@ class SqlActionRepository(SqlRepository):
     def _select(self) -> Select[ActionRow]:
         return select(ActionRow).options(selectinload(ActionRow.updates))
 
+    async def finished_for_agency(self, panel_id: str, agency_id: str, limit: int) -> list[Action]:
+        """Up to `limit` of the agency's actions no longer open, the latest due first."""
+        rows = await self._all(
+            self._select()
+            .where(
+                ActionRow.panel_id == panel_id,
+                ActionRow.owner_agency_id == agency_id,
+                ActionRow.status != ActionStatus.OPEN.value,
+            )
+            .order_by(
+                ActionRow.due_on.desc(), ActionRow.created_at.desc(), self._binary(ActionRow.id)
+            )
+            .limit(limit)
+        )
+        return [m.to_action(row) for row in rows]
+
     def _earliest_due_first(self, statement: Select[ActionRow]) -> Select[ActionRow]:
         return statement.order_by(
             ActionRow.due_on, ActionRow.created_at, self._binary(ActionRow.id)

@@ -207,6 +207,30 @@ async def test_open_actions_of_a_closed_case_are_never_unmet(storage: Storage) -
     assert stored.status is ActionStatus.PASSED_BACK
 
 
+async def test_an_agency_s_finished_actions_come_latest_due_first(storage: Storage) -> None:
+    (panel,) = await make.stored_panels(storage)
+    case = open_case_of(panel)
+    mine = [
+        make.action(case, owner_agency_id="housing", due_on=date(2026, 7, d), status=status)
+        for d, status in (
+            (1, ActionStatus.DONE),
+            (3, ActionStatus.CANCELLED),
+            (2, ActionStatus.PASSED_BACK),
+            (4, ActionStatus.OPEN),
+        )
+    ]
+    others = make.action(case, owner_agency_id="police", status=ActionStatus.DONE)
+    async with storage.unit_of_work() as uow:
+        for action in (*mine, others):
+            await uow.actions.save(action)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        finished = await uow.actions.finished_for_agency(panel.id, "housing", 10)
+        first_two = await uow.actions.finished_for_agency(panel.id, "housing", 2)
+    assert [a.id for a in finished] == [mine[1].id, mine[2].id, mine[0].id]
+    assert [a.id for a in first_two] == [mine[1].id, mine[2].id]
+
+
 async def test_actions_of_one_panel_are_invisible_from_another(storage: Storage) -> None:
     mine, theirs = await make.stored_panels(storage, 2)
     case = make.case(mine)

@@ -42,7 +42,7 @@ MAX_VIEW = 16
 # Cards list far fewer actions than this (cards.actions.LIST_LIMIT): an index beyond it is
 # not one the bot wrote.
 MAX_INDEX = 100
-ACTIONS_USAGE = "actions [agency]"
+ACTIONS_USAGE = "actions [done] [agency]"
 AWAY_USAGE = "away until 2026-12-24"
 # The longest absence `away` accepts.
 AWAY_AT_MOST = timedelta(days=366)
@@ -146,19 +146,30 @@ class Click:
 @dataclass(frozen=True)
 class ListActions:
     """`actions` (my agency's open actions) or `actions Housing` (an agency by name, for
-    the coordinator and chair)."""
+    the coordinator and chair); `actions done` (or `actions done Housing`): the agency's
+    finished actions instead."""
 
     agency: str | None = None
+    done: bool = False
 
     @classmethod
     def parse(cls, args: str) -> ListActions:
-        """The agency's name as typed, if any (matched against the panel's agencies later)."""
-        return cls(args.strip() or None)
+        """The agency's name as typed, if any (matched against the panel's agencies later),
+        after `done` when the finished actions are asked for."""
+        words = args.split()
+        done = bool(words) and words[0].casefold() in {"done", "finished"}
+        rest = " ".join(words[1:] if done else words)
+        return cls(rest or None, done)
 
     @property
     def command(self) -> str:
         """The command as typed, to run again (e.g. after accepting the agreement)."""
-        return f"actions {self.agency}" if self.agency else "actions"
+        parts = [
+            "actions",
+            *(["done"] if self.done else []),
+            *([self.agency] if self.agency else []),
+        ]
+        return " ".join(parts)
 
 
 def _someone(text: str) -> str | None:

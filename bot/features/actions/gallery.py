@@ -16,6 +16,7 @@ from cards.actions import (
     CantDoView,
     UpdateLine,
     actions_title,
+    finished_title,
     render_action,
     render_action_list,
     render_cant_do,
@@ -128,6 +129,16 @@ def action_cards() -> dict[str, Card]:
                 subtitle=DEMO_PANEL,
                 groups=[ActionGroup(None, [late, open_item])],
                 buttons=None,
+            )
+        ),
+        "action-list-finished": render_action_list(
+            ActionListView(
+                panel_name=DEMO_PANEL,
+                title=finished_title(HOUSING),
+                subtitle=DEMO_PANEL,
+                groups=[ActionGroup(None, [done])],
+                buttons=None,
+                empty=f"{HOUSING} has no finished actions yet.",
             )
         ),
         "action-list-empty": render_action_list(

@@ -58,6 +58,7 @@ from bot.features.actions.views import (
     card_for,
     case_detail_decision,
     command_step,
+    finished_list_card,
     item_of,
     overdue_first,
     state_of,
@@ -368,7 +369,7 @@ async def list_actions(request: Request, deps: Deps) -> Reply:
                 )
         elif own is not None:
             agency = own
-        elif OVERSEERS & member.roles:
+        elif OVERSEERS & member.roles and not asked.done:
             return Reply(text=await _summary(uow, look, day))
         else:
             raise NotAllowed("`actions` shows an agency's actions to its SPOC and deputy.")
@@ -378,6 +379,11 @@ async def list_actions(request: Request, deps: Deps) -> Reply:
         )
         if refused is not None:
             return refused
+        if asked.done:
+            card, finished = await finished_list_card(uow, look, agency, day)
+            await _audit_views(uow, request, finished, "finished actions", now)
+            await uow.commit()
+            return Reply(card=card)
         card = await agency_list_card(uow, look, member, agency, day)
         shown = await uow.actions.open_for_agency(panel.id, agency.id)
         await _audit_views(uow, request, overdue_first(shown, day)[:LIST_LIMIT], "actions", now)

@@ -28,6 +28,7 @@ from cards.actions import (
     UpdateLine,
     action_title,
     actions_title,
+    finished_title,
     render_action,
     render_action_list,
 )
@@ -265,6 +266,26 @@ async def card_for(
 
 def overdue_first(actions: Iterable[Action], day: date) -> list[Action]:
     return sorted(actions, key=lambda a: (not a.is_overdue(day), a.due_on, a.created_at, a.id))
+
+
+async def finished_list_card(
+    uow: UnitOfWork, look: Lookup, agency: Agency, day: date
+) -> tuple[Card, list[Action]]:
+    """An agency's finished actions (done, cancelled, passed back), the latest due first, each
+    with what became of it; no buttons: they are closed. Returns the card and the actions it
+    shows."""
+    shown = await uow.actions.finished_for_agency(look.panel.id, agency.id, LIST_LIMIT)
+    await look.add_cases(uow, [a.case_id for a in shown])
+    view = ActionListView(
+        panel_name=look.panel.name,
+        title=finished_title(agency.name),
+        subtitle=look.panel.name,
+        groups=[ActionGroup(None, [item_of(a, look, day) for a in shown])],
+        buttons=None,
+        empty=f"{agency.name} has no finished actions yet.",
+        more_command=None,
+    )
+    return render_action_list(view), shown
 
 
 async def agency_list_card(
