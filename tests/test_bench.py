@@ -11,13 +11,13 @@ import json
 import math
 from typing import TYPE_CHECKING
 
+import pytest
+
 from bot.__main__ import parser
 from bot.bench.run import KEYS, TINY, format_table, run_from_args
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pytest
 
 
 def test_a_tiny_bench_writes_every_figure_as_a_number(
@@ -38,6 +38,12 @@ def test_a_tiny_bench_writes_every_figure_as_a_number(
     assert figures["peak_rss_mb"] > 10
     assert figures["turn_p50_ratio"] > 0
     assert figures["details"]["turns"]["bot"]["invoke"]["n"] > 0
+    # The burst: every attendee answered, and each acknowledgement recorded exactly once.
+    burst = figures["details"]["burst"]
+    assert burst["answered"] == burst["attendees"] == TINY.burst_attendees
+    assert burst["attendance_rows"] == burst["distinct_attendees"] == TINY.burst_attendees
+    assert burst["audit_events"] == TINY.burst_attendees
+    assert figures["burst_ack_p99_ms"] >= burst["p50_ms"] > 0
     assert figures["notes"] == [], figures["notes"]  # no request failed, nothing logged
     printed = capsys.readouterr().out
     for key in KEYS:
@@ -69,3 +75,27 @@ def test_the_table_marks_each_aim_met_or_missed() -> None:
     assert lines["turn_p50_ratio"].endswith("MISSED")
     assert lines["invoke_p99_ms"].endswith("met")
     assert lines["sql_per_turn_small"].endswith("met")
+
+
+def test_a_burst_with_an_acknowledgement_missing_or_recorded_twice_misses_its_aim() -> None:
+    from bot.bench.burst import BurstResult
+
+    whole = BurstResult(
+        latencies=[0.1, 0.2], attendees=2, attendance_rows=2, distinct_attendees=2, audit_events=2
+    )
+    assert whole.recorded_once
+    assert whole.p99_ms() == pytest.approx(200.0)
+    assert not BurstResult(
+        latencies=[0.1, 0.2], attendees=2, attendance_rows=1, distinct_attendees=1, audit_events=1
+    ).recorded_once
+    assert not BurstResult(
+        latencies=[0.1, 0.2], attendees=2, attendance_rows=2, distinct_attendees=2, audit_events=3
+    ).recorded_once
+    assert not BurstResult(
+        latencies=[0.1],
+        errors=["x: HTTP 500"],
+        attendees=2,
+        attendance_rows=2,
+        distinct_attendees=2,
+        audit_events=2,
+    ).recorded_once

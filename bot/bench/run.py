@@ -19,6 +19,11 @@ What it measures, and how:
   limit 50/s; 300 with --quick).
 - **Memory** (`peak_rss_mb`): the peak resident memory (VmHWM) of every bot process the
   bench ran (the turn load, the panels comparison, the fan-out), the largest of them.
+- **A burst of acknowledgements** (`burst_ack_p99_ms`): the chair types `start` in a
+  meeting's chat, and 40 attendees press "I acknowledge" on the confidentiality card within
+  one second (bot.bench.burst, a bot process of its own on a database of its own); the p99
+  of their round trips, counted only when every acknowledgement is in the database exactly
+  once (an attendance row and an audit event each), NaN (missed) otherwise.
 - **Scale-out** (`scale_out_ratio`, PostgreSQL: `--database-url`, or else the local
   server): turns a second at saturation through nginx with two `python -m bot serve`
   processes, divided by the same with one (bot.bench.scale).
@@ -53,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, text
 
+from bot.bench.burst import burst
 from bot.bench.connector import ConnectorLimits, start_connector
 from bot.bench.echo import ECHO_ROUTE
 from bot.bench.scale import scale_out_ratio
@@ -62,6 +68,8 @@ from storage import SqlStorage, migrate_async, open_storage
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
+
+    from bot.bench.connector import FakeConnector
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +81,7 @@ AIMS = {
     "fanout_duplicates": ("<=", 0.0),
     "peak_rss_mb": ("<=", 200.0),
     "panels_scale_ratio": ("<=", 1.2),
+    "burst_ack_p99_ms": ("<=", 1000.0),
     "scale_out_ratio": (">=", 1.5),
 }
 KEYS = (
@@ -86,9 +95,12 @@ KEYS = (
     "fanout_duplicates",
     "peak_rss_mb",
     "panels_scale_ratio",
+    "burst_ack_p99_ms",
     "scale_out_ratio",
 )
 SERVER_START_SECONDS = 90.0
+# The burst's panel: a few cases on the agenda, and the attendees as its members.
+BURST = PanelShape(cases=30, actions=120, years=1, open_cases=8, audit=False)
 # The panels compared alone and among others: 2,000 cases each, fewer actions than LARGE so
 # that twenty of them seed in seconds.
 SCALE = PanelShape(cases=2_000, actions=5_000, years=10, open_cases=40)
@@ -110,6 +122,9 @@ class BenchConfig:
     scale_rounds: int = 6
     scale_per_phase: int = 3
     fanout_spocs: int = 1000
+    # The burst: this many attendees acknowledge within `burst_spread` seconds.
+    burst_attendees: int = 40
+    burst_spread: float = 1.0
     # Scale-out: alternating phases of one instance and two, each `per_phase` turns a
     # conversation.
     scale_out_rounds: int = 6
@@ -142,6 +157,7 @@ TINY = BenchConfig(
     scale_rounds=1,
     scale_per_phase=1,
     fanout_spocs=20,
+    burst_attendees=4,
     scale_out_rounds=1,
     scale_out_per_phase=2,
 )
@@ -285,6 +301,27 @@ class BotProcess:
     def peak_rss_mb(self) -> float:
         """The process's peak resident memory so far (Linux VmHWM), in MB."""
         return _status_mb(self.process.pid, "VmHWM")
+
+    def cpu_seconds(self) -> float:
+        """The CPU time the process has used so far (Linux), in seconds; NaN elsewhere."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return math.nan
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def settle(self, *, quiet: float = 1.0, busy: float = 0.05, limit: float = 60.0) -> None:
+        """Wait until the process has been all but idle (under `busy` of a core) for `quiet`
+        seconds, at most `limit`: the jobs a fresh process runs at once (reminders, the
+        calendar) done, as in a bot that has been running for a while."""
+        deadline = time.monotonic() + limit
+        before = self.cpu_seconds()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(quiet)
+            now = self.cpu_seconds()
+            if math.isnan(now) or now - before < busy * quiet:
+                return
+            before = now
 
 
 def _status_mb(pid: int, field_name: str) -> float:
@@ -484,6 +521,9 @@ async def run_bench(config: BenchConfig, *, progress: bool = True) -> Report:
             report.details["scale_out"] = details
             report.notes += notes
 
+            say(f"burst: {config.burst_attendees} attendees acknowledge the statement at once")
+            rss["burst"] = await _burst(report, config, databases, directory, fake, service_url)
+
             say(f"fan-out: {config.fanout_spocs} SPOCs")
             figures = await fanout(config, directory)
             for key in ("fanout_rate_fraction", "fanout_lost", "fanout_duplicates"):
@@ -531,6 +571,46 @@ def _turn_figures(report: Report, bot: Samples, echo: Samples) -> None:
             report.notes.append(
                 f"{name}: {len(samples.errors)} requests failed, e.g. {samples.errors[0]}"
             )
+
+
+async def _burst(
+    report: Report,
+    config: BenchConfig,
+    databases: Databases,
+    directory: Path,
+    fake: FakeConnector,
+    service_url: str,
+) -> float:
+    """bot.bench.burst on a panel of its own in a bot process of its own; its peak RSS."""
+    database = await databases.create("burst")
+    shape = replace(BURST, members=config.burst_attendees + 2)
+    (panel,) = await seed(database, [shape])
+    storage = database.storage()
+    try:
+        async with bot_process(database, directory / "burst.log") as bot:
+            await bot.settle()
+            result = await burst(
+                url=f"{bot.url}/api/messages",
+                service_url=service_url,
+                fake=fake,
+                storage=storage,
+                panel=panel,
+                attendees=config.burst_attendees,
+                spread=config.burst_spread,
+            )
+            peak = bot.peak_rss_mb()
+            logged = errors_of(bot)
+    finally:
+        await storage.close()
+    report.figures["burst_ack_p99_ms"] = result.p99_ms() if result.recorded_once else math.nan
+    report.details["burst"] = result.details()
+    if not result.recorded_once:
+        report.notes.append(
+            f"burst: not every acknowledgement was recorded once: {result.details()}"
+        )
+    if logged:
+        report.notes.append(f"burst: the bot logged {len(logged)} errors: {logged[0][:200]}")
+    return peak
 
 
 def _panel_figures(report: Report, lone: Samples, many: Samples) -> None:
@@ -615,6 +695,13 @@ def format_table(report: Report) -> str:
             f"    scale-out: one instance {scale['one_instance_turns_per_s']} turns/s, two "
             f"{scale['two_instances_turns_per_s']} turns/s, "
             f"served {scale['served_by_each_of_two']}"
+        )
+    burst_details = report.details.get("burst", {})
+    if burst_details:
+        lines.append(
+            f"    burst: {burst_details['answered']} of {burst_details['attendees']} answered, "
+            f"p50 {burst_details['p50_ms']} ms; recorded {burst_details['attendance_rows']} "
+            f"attendances, {burst_details['audit_events']} audit events"
         )
     lines += [f"  note: {note}" for note in report.notes]
     lines.append(f"  ({report.details.get('elapsed_s')} s in all)")

@@ -88,6 +88,11 @@ AGENCIES: tuple[tuple[str, AgencyKind], ...] = (
 )
 FIRST = ("Ada", "Bram", "Cleo", "Dev", "Edie", "Faris", "Gwen", "Hugo", "Isla", "Jude", "Kit")
 LAST = ("Arden", "Blythe", "Corrin", "Dunmore", "Ellery", "Farrow", "Garside", "Hollin", "Ivers")
+# Members' names share no word with subjects' (above): a member's name shown in a meeting's
+# chat ("Thank you, ...: you are recorded as attending") is not a subject's, which the
+# channel gate would withhold.
+MEMBER_FIRST = ("Lena", "Milo", "Nia", "Otto", "Pia", "Quin", "Rosa", "Sami", "Tova", "Ugo")
+MEMBER_LAST = ("Quarry", "Rookwood", "Selby", "Thorne", "Upton", "Vance", "Whitlow")
 ACTION_TEXTS = (
     "Visit the household and report back.",
     "Fit a door camera and review in four weeks.",
@@ -270,7 +275,9 @@ def _history(
             else frozenset({Role.SPOC})
         )
         agency = agencies[(n + 1) % len(agencies)]
-        name = f"{FIRST[n % len(FIRST)]} {LAST[(n // len(FIRST) + index) % len(LAST)]} {n + 1}"
+        first = MEMBER_FIRST[n % len(MEMBER_FIRST)]
+        last = MEMBER_LAST[(n // len(MEMBER_FIRST) + index) % len(MEMBER_LAST)]
+        name = f"{first} {last} {n + 1}"
         member = Member(
             panel_id=panel.id,
             aad_object_id=str(uuid.uuid4()),
