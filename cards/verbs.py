@@ -102,6 +102,9 @@ class Verb(StrEnum):
     DP_ERASE_CONFIRM = "dp.erase_confirm"
     STATS_QUARTER = "stats.quarter"
 
+    # --- the caseload (the coordinator and the chair) ------------------------------------
+    CASES_PAGE = "cases.page"
+
     # --- actions: the owner agency's SPOC or deputy answers its action cards ------------
     ACTION_DONE = "action.done"
     ACTION_UPDATE = "action.update"

@@ -32,6 +32,7 @@ COORDINATOR_ONLY = {
     Act.MANAGE_SCHEDULE,
     Act.APPROVE_MINUTES,
     Act.MANAGE_REMINDERS,
+    Act.VIEW_RISK_MATRIX,
 }
 SHOWS_CASE_DETAIL = {
     Act.APPROVE_MINUTES,
@@ -46,6 +47,8 @@ SHOWS_CASE_DETAIL = {
     Act.VIEW_AUDIT,
     Act.EXPORT_SAR,
     Act.ERASE,
+    Act.VIEW_CASELOAD,
+    Act.SEARCH_SUBJECTS,
 }
 
 
@@ -64,7 +67,10 @@ def may_by_role(role: Role, act: Act, relation: Relation) -> bool:
         return relation is Relation.REFERRER  # only the person who made it changes it
     if act is Act.CREATE_PANEL:
         return False  # no panel role: the deployment's administrators make panels
-    if act in {Act.START_MEETING, Act.OVERSEE_ACTIONS}:
+    if act is Act.SEARCH_SUBJECTS:
+        # Any officer or agency member searches; each hit is decided as the record's view.
+        return role is not Role.REFERRER
+    if act in {Act.START_MEETING, Act.OVERSEE_ACTIONS, Act.VIEW_CASELOAD}:
         return role in {Role.COORDINATOR, Role.CHAIR}
     if act is Act.SET_AWAY:
         return role in {Role.COORDINATOR, Role.SPOC, Role.DEPUTY}

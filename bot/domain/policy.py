@@ -56,6 +56,9 @@ class Act(StrEnum):
     MANAGE_REMINDERS = "manage_reminders"
     ACCEPT_AGREEMENT = "accept_agreement"
     CREATE_PANEL = "create_panel"
+    VIEW_CASELOAD = "view_caseload"
+    SEARCH_SUBJECTS = "search_subjects"
+    VIEW_RISK_MATRIX = "view_risk_matrix"
 
 
 class Relation(StrEnum):
@@ -113,6 +116,15 @@ TABLE: Mapping[Act, Mapping[Role, frozenset[Relation]]] = {
     Act.ACCEPT_AGREEMENT: {C: ANY, H: ANY, S: ANY, D: ANY, R: ANY},
     # No panel role creates a panel: the deployment's administrators do (bot.settings).
     Act.CREATE_PANEL: {C: NEVER, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
+    # The caseload at a glance (references, agencies, counts, dates): the panel's overseers.
+    Act.VIEW_CASELOAD: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
+    # Searching subjects by name or postcode. A SPOC or deputy checking whether someone their
+    # agency works with is known to the panel may search too, but each hit is then decided
+    # as VIEW_CASE_DETAIL (a case) or VIEW_REFERRAL (a referral not yet a case): they find
+    # only what their agency already may see. A referrer finds nothing beyond their own.
+    Act.SEARCH_SUBJECTS: {C: ANY, H: ANY, S: ANY, D: ANY, R: NEVER},
+    # The panel's risk matrix (questions, scores, threshold): configuration, no case detail.
+    Act.VIEW_RISK_MATRIX: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
 }
 
 # The acts that show or change case detail: they need the current agreement.
@@ -130,6 +142,8 @@ NEEDS_AGREEMENT: frozenset[Act] = frozenset(
         Act.APPROVE_MINUTES,
         Act.VIEW_ACTIONS,
         Act.OVERSEE_ACTIONS,
+        Act.VIEW_CASELOAD,
+        Act.SEARCH_SUBJECTS,
     }
 )
 
@@ -170,6 +184,9 @@ PHRASES: Mapping[Act, str] = {
     Act.MANAGE_REMINDERS: "see and set the reminders",
     Act.ACCEPT_AGREEMENT: "accept the information sharing agreement",
     Act.CREATE_PANEL: "create a panel",
+    Act.VIEW_CASELOAD: "see the panel's caseload",
+    Act.SEARCH_SUBJECTS: "search the people referred",
+    Act.VIEW_RISK_MATRIX: "see the panel's risk matrix",
 }
 
 ROLE_NAMES: Mapping[Role, str] = {
