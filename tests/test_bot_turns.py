@@ -16,7 +16,7 @@ from bot.kernel.router import CommandSpec, Deps, Reply, Request
 from cards.help import HELP_TITLE
 from cards.kit import card_text
 from tests.support import activities as acts
-from tests.support.world import serving
+from tests.support.world import AAD, serving
 
 if TYPE_CHECKING:
     from tests.conftest import BotUnderTest, Connector
@@ -265,3 +265,28 @@ async def test_the_conversation_reference_is_rewritten_only_when_it_changes(
     assert again.service_url == moved
     assert again.updated_at > first.updated_at
     assert again.id == first.id
+
+
+async def test_another_speaker_in_a_shared_chat_does_not_rewrite_its_reference(
+    bot: BotUnderTest, clock: Any
+) -> None:
+    async def stored() -> Any:
+        async with bot.storage.unit_of_work() as uow:
+            panel_id = (await uow.members.memberships(acts.PRIYA))[0].panel_id
+            return await uow.conversations.by_conversation(panel_id, acts.GROUP_CHAT)
+
+    await bot.post(acts.group_message(bot.service_url, "help", who="Tom"))
+    first = await stored()
+    assert first.reference["user"]["aadObjectId"] == AAD["Tom"]
+    clock.advance(first.updated_at + timedelta(minutes=5))
+    await bot.post(acts.group_message(bot.service_url, "help", who="Gemma"))
+    await bot.post(acts.group_message(bot.service_url, "whoami", who="Priya"))
+    kept = await stored()
+    assert kept.updated_at == first.updated_at
+    assert kept.reference == first.reference
+    moved = bot.service_url.replace("127.0.0.1", "localhost")
+    await bot.post(acts.group_message(moved, "help", who="Gemma"))
+    again = await stored()
+    assert again.service_url == moved
+    assert again.updated_at > first.updated_at
+    assert again.reference["serviceUrl"] == moved
