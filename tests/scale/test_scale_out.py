@@ -15,7 +15,7 @@ which turns it served.
   dispatching: never more than 50 requests in any sliding second, at least 0.9 of that
   overall, nothing lost, nothing twice, each conversation's in order, each process sent some.
 - One process killed (SIGKILL) in the middle of a fan-out: nothing lost, and the copies
-  sent twice are only what it had sent without recording it, at most its sends in flight.
+  sent twice are only what it had sent without recording it, at most its rows in flight.
 - Three coordinators ask for the schedule of a new panel at the same instant, one on each
   process: the six meetings are created once.
 
@@ -480,8 +480,8 @@ async def test_a_process_killed_in_the_middle_of_a_fan_out_loses_nothing(
     (accepted by the connector, their outcome not yet written) arrive twice: nothing tells
     the others the connector took them. So a copy twice is only ever of a row the killed
     process held when it died: at most its rows in flight (max_in_flight, 100). Measured
-    here: about 20, what it sent in the second or so before it died, whose outcomes were
-    still waiting for their group commit."""
+    here: none to about 20 (its sends of the last second or so, whose outcomes were still
+    waiting for their group commit)."""
     watch = rig.watch
     victim = INSTANCES - 1
     spocs = 600
