@@ -56,6 +56,9 @@ class Settings:
     token_issuer: str | None = None
     # The panel's meeting schedule (JSON); None means second Tuesday, 10:00, 2 hours.
     meeting_schedule_file: Path | None = None
+    # The panels' risk matrices (JSON: one matrix, or a default and one per team); None
+    # means the shipped example matrix.
+    risk_matrix_file: Path | None = None
     # Where people reach the bot from outside (for download links such as the .ics file).
     public_url: str = ""
     ics_signing_secret: str = field(default="", repr=False)
@@ -199,6 +202,7 @@ class Settings:
             meeting_schedule_file=Path(get("MEETING_SCHEDULE_FILE"))
             if get("MEETING_SCHEDULE_FILE")
             else None,
+            risk_matrix_file=Path(get("RISK_MATRIX_FILE")) if get("RISK_MATRIX_FILE") else None,
             public_url=get("PUBLIC_URL").rstrip("/"),
             ics_signing_secret=get("ICS_SIGNING_SECRET"),
             link_secrets=tuple(s.strip() for s in get("LINK_SECRETS").split(",") if s.strip()),
@@ -258,6 +262,13 @@ class Settings:
             raise SettingsError("APP_PASSWORD is required when APP_ID is set")
         if self.log_format not in ("text", "json"):
             raise SettingsError("LOG_FORMAT must be text or json")
+        if self.risk_matrix_file is not None:
+            from bot.kernel.config import RiskMatrixError, load_risk_book
+
+            try:
+                load_risk_book(self.risk_matrix_file)
+            except RiskMatrixError as exc:
+                raise SettingsError(f"RISK_MATRIX_FILE: {exc.message}") from None
         if not 0 < self.port < 65536:
             raise SettingsError("PORT must be between 1 and 65535")
         from bot.teams.ratelimit import parse_windows  # plain asyncio, no botbuilder

@@ -56,13 +56,6 @@ class RiskBook:
         """The panel's current matrix."""
         return self.by_team.get(panel.team_id) or self.default
 
-    def version(self, version: str | None) -> RiskMatrix | None:
-        """The matrix of this version among those configured and the shipped example."""
-        for matrix in (self.default, *self.by_team.values(), example_matrix()):
-            if matrix.version == version:
-                return matrix
-        return None
-
 
 def risk_book_from_data(data: Any) -> RiskBook:
     """Read the matrix configuration: one matrix, or a default and one per team."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.features.referrals import gallery, info_requests, intake, triage
+from bot.features.referrals import gallery, info_requests, intake, matrix, triage
+from bot.kernel.config import RiskBook, load_risk_book
 from bot.kernel.feature import Feature, Setup
 
 if TYPE_CHECKING:
@@ -19,11 +20,21 @@ if TYPE_CHECKING:
     from cards.kit import Card
 
 
-def register(router: Router, _setup: Setup) -> None:
-    """`refer`, `referrals`, triage and the information requests' buttons."""
-    intake.register(router)
+def risk_book(setup: Setup) -> RiskBook:
+    """The panels' risk matrices (RISK_MATRIX_FILE, read and checked here); without a file,
+    the shipped example for every panel."""
+    if setup.settings is None or setup.settings.risk_matrix_file is None:
+        return RiskBook()
+    return load_risk_book(setup.settings.risk_matrix_file)
+
+
+def register(router: Router, setup: Setup) -> None:
+    """`refer`, `referrals`, `matrix`, triage and the information requests' buttons."""
+    book = risk_book(setup)
+    intake.register(router, book)
     triage.register(router)
     info_requests.register(router)
+    matrix.register(router, book)
 
 
 def demo_cards(_router: Router) -> Mapping[str, Card]:

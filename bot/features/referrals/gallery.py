@@ -32,11 +32,13 @@ from bot.domain.referral import (
     ReferralCategory,
     SubjectRole,
 )
+from bot.domain.risk import RiskItem, RiskMatrix, RiskOption
 from bot.features.referrals.intake import Setting, draft_note, intake_view, make_setting
+from bot.features.referrals.matrix import matrix_view
 from bot.features.referrals.notices import ReferralEvent, notice_card, referral_summary
 from bot.features.referrals.triage import CHANGED_MEANWHILE
 from bot.features.referrals.views import DEFAULT_INFO_QUESTION, OTHER_MEETINGS
-from bot.kernel.config import load_risk_matrix
+from bot.kernel.config import RiskBook, load_risk_matrix
 from cards.info_request import (
     AnsweredNoticeView,
     InfoAnsweredView,
@@ -55,6 +57,7 @@ from cards.intake import (
     render_submitted,
 )
 from cards.referrals import MineView, MyLine, PendingLine, PendingView, render_mine, render_pending
+from cards.risk_matrix import render_risk_matrix
 from cards.triage import (
     ACCEPT_FORM,
     AGENCIES_INPUT,
@@ -511,6 +514,41 @@ def info_request_cards() -> dict[str, Card]:
     }
 
 
+# ---- the panel's risk matrix ------------------------------------------------------------
+
+# An invented panel's own matrix: three questions, its own version and threshold.
+OWN_MATRIX = RiskMatrix(
+    version="riverside-2027.1",
+    threshold=4,
+    items=tuple(
+        RiskItem(
+            item_id,
+            question,
+            (
+                RiskOption("none", "No / not known", 0),
+                RiskOption("some", "Some concern", 1),
+                RiskOption("serious", "Serious concern", 3),
+            ),
+        )
+        for item_id, question in (
+            ("harm", "Has the victim been harmed or threatened?"),
+            ("repeat", "Is the behaviour repeated or getting worse?"),
+            ("vulnerable", "Is the victim vulnerable (health, age, isolation)?"),
+        )
+    ),
+)
+
+
+def matrix_cards() -> dict[str, Card]:
+    """`matrix`: the shipped example (labelled so) and a panel's own, invented."""
+    panel = Panel(name=DEMO_PANEL, team_id="gallery-team", tenant_id="gallery", created_at=NOW)
+    own = RiskBook(by_team={panel.team_id: OWN_MATRIX})
+    return {
+        "risk-matrix-example": render_risk_matrix(matrix_view(panel, RiskBook())),
+        "risk-matrix-own": render_risk_matrix(matrix_view(panel, own)),
+    }
+
+
 def gallery_cards() -> dict[str, Card]:
     """Every card the referrals feature sends, with invented data."""
-    return {**intake_cards(), **triage_cards(), **info_request_cards()}
+    return {**intake_cards(), **triage_cards(), **info_request_cards(), **matrix_cards()}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -58,7 +57,7 @@ from bot.features.referrals.notices import (
     tell_referrer,
 )
 from bot.kernel.audit import Actor, record
-from bot.kernel.config import load_risk_matrix
+from bot.kernel.config import RiskBook
 from bot.kernel.guard import ANYWHERE, PRIVATE, Access, Target
 from bot.kernel.localtime import day_text
 from bot.kernel.notify import card_to_member
@@ -98,11 +97,6 @@ _MAX_REFERENCE_TRIES = 1000
 _CREATION_TRIES = 3
 
 
-@cache
-def _matrix() -> RiskMatrix:
-    return load_risk_matrix()
-
-
 @dataclass(frozen=True)
 class Setting:
     """Who is referring, to which panel, and what the rules need: fixed for one click."""
@@ -130,8 +124,12 @@ def make_setting(
     return Setting(panel=panel, member=member, agencies=active, ctx=ctx, now=now)
 
 
-async def _setting(uow: UnitOfWork, panel: Panel, member: Member, now: datetime) -> Setting:
-    return make_setting(panel, member, await uow.agencies.all(panel.id), _matrix(), now)
+async def _setting(
+    uow: UnitOfWork, panel: Panel, member: Member, now: datetime, book: RiskBook
+) -> Setting:
+    """The click's setting, with the panel's own risk matrix (RISK_MATRIX_FILE)."""
+    agencies = await uow.agencies.all(panel.id)
+    return make_setting(panel, member, agencies, book.matrix_for(panel), now)
 
 
 # --- what the card shows -----------------------------------------------------------------------
@@ -330,27 +328,33 @@ def status_text(referral: Referral, panel: Panel) -> str:
 # --- the command ---------------------------------------------------------------------------
 
 
-async def refer(request: Request, deps: Deps) -> Reply:
-    """`refer`: carry on with the caller's draft or start one; `refer new`; `refer RF-…`."""
+async def refer(request: Request, deps: Deps, book: RiskBook) -> Reply:
+    """`refer`: carry on with the caller's draft or start one; `refer new`; `refer RF-…`.
+    The card asks the questions of the panel's matrix in `book`."""
     # The member the guard let through (REFER); then what they asked for.
     panel, member = request.admitted()
     command = Refer.parse(request.args)
     for _ in range(_CREATION_TRIES - 1):
         try:
-            return await _refer(command, panel, member, request.where.kind, deps)
+            return await _refer(command, panel, member, request.where.kind, deps, book)
         except AlreadyExists:
             # Another draft took the same reference at the same instant (another referrer,
             # or this one in a second window): nothing was stored, so look again, when the
             # next number is free. A last loss answers with AlreadyExists' plain message.
             continue
-    return await _refer(command, panel, member, request.where.kind, deps)
+    return await _refer(command, panel, member, request.where.kind, deps, book)
 
 
 async def _refer(
-    command: Refer, panel: Panel, member: Member, where: ConversationKind, deps: Deps
+    command: Refer,
+    panel: Panel,
+    member: Member,
+    where: ConversationKind,
+    deps: Deps,
+    book: RiskBook,
 ) -> Reply:
     async with deps.uow() as uow:
-        setting = await _setting(uow, panel, member, deps.clock.now())
+        setting = await _setting(uow, panel, member, deps.clock.now(), book)
         drafts = await _open_drafts(uow, panel, member)
         if command.new or (command.reference is None and not drafts):
             referral = await _new_draft(uow, setting)
@@ -399,28 +403,28 @@ class _Click:
     command: IntakeClick
 
 
-async def _on_click(verb: Verb, request: Request, deps: Deps) -> Reply:
+async def _on_click(verb: Verb, request: Request, deps: Deps, book: RiskBook) -> Reply:
     # The member the guard let through: EDIT_REFERRAL (their own referral, no agreement
     # needed for what they wrote); then what the card sent.
     panel, member = request.admitted()
     command = IntakeClick.parse(request.data)
     try:
-        return await _apply(verb, command, deps, panel, member)
+        return await _apply(verb, command, deps, panel, member, book)
     except Conflict:
         # Another click on the same draft (a double click, a second window) saved first. A
         # draft keeps the last value typed in each field, so laying this click's inputs over
         # the newer copy is what the person means; a submitted referral is not changed again.
-        return await _apply(verb, command, deps, panel, member)
+        return await _apply(verb, command, deps, panel, member, book)
 
 
 async def _apply(
-    verb: Verb, command: IntakeClick, deps: Deps, panel: Panel, member: Member
+    verb: Verb, command: IntakeClick, deps: Deps, panel: Panel, member: Member, book: RiskBook
 ) -> Reply:
     async with deps.uow() as uow:
         referral = await _own(uow, panel, member, command.referral_id)
         if referral.status not in EDITABLE:
             return Reply(text=status_text(referral, panel))
-        setting = await _setting(uow, panel, member, deps.clock.now())
+        setting = await _setting(uow, panel, member, deps.clock.now(), book)
         click = _Click(
             verb=verb,
             setting=setting,
@@ -589,13 +593,19 @@ _HANDLERS = {
 }
 
 
-def register(router: Router) -> None:
-    """Register `refer` and the intake card's verbs."""
+def register(router: Router, book: RiskBook | None = None) -> None:
+    """Register `refer` and the intake card's verbs, asking the questions of each panel's
+    matrix in `book` (the shipped example for every panel without one)."""
+    matrices = book or RiskBook()
+
+    async def refer_command(request: Request, deps: Deps) -> Reply:
+        return await refer(request, deps, matrices)
+
     router.command(
         CommandSpec(
             name="refer",
             summary="Make a referral to the panel, or carry on with your draft.",
-            handler=refer,
+            handler=refer_command,
             usage="refer [new | RF-2026-0049]",
             access=Access(Act.REFER, ANYWHERE),
             button="Make a referral",
@@ -603,11 +613,11 @@ def register(router: Router) -> None:
     )
     drafting = Access(Act.EDIT_REFERRAL, PRIVATE, (Target.REFERRAL,), (Target.REFERRAL,))
     for verb in _HANDLERS:
-        router.verb(VerbSpec(verb.value, _verb_handler(verb), drafting))
+        router.verb(VerbSpec(verb.value, _verb_handler(verb, matrices), drafting))
 
 
-def _verb_handler(verb: Verb) -> Handler:
+def _verb_handler(verb: Verb, book: RiskBook) -> Handler:
     async def handle(request: Request, deps: Deps) -> Reply:
-        return await _on_click(verb, request, deps)
+        return await _on_click(verb, request, deps, book)
 
     return handle
