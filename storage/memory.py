@@ -644,6 +644,34 @@ class _Referrals(_Repository):
                     matches.append((referral, subject))
         return matches
 
+    async def search_subjects(
+        self,
+        panel_id: str,
+        *,
+        name_parts: Sequence[str],
+        match_postcode: str | None,
+        limit: int,
+    ) -> list[tuple[Referral, Subject]]:
+        parts = {part for part in name_parts if part.isalpha()}
+        found: list[tuple[Referral, Subject]] = []
+        newest_first = sorted(
+            self._scoped(panel_id), key=lambda r: (r.created_at, r.id), reverse=True
+        )
+        for stored in newest_first:
+            if stored.submitted_at is None:
+                continue
+            referral = _copy(stored)
+            for subject in referral.subjects:
+                words = set(subject.match_name.split())
+                aliases = json.dumps(list(subject.aliases)).lower()
+                if (
+                    parts & words
+                    or any(part in aliases for part in parts)
+                    or (match_postcode is not None and subject.match_postcode == match_postcode)
+                ):
+                    found.append((referral, subject))
+        return found[: max(limit, 0)]
+
     async def count_created_in_year(self, panel_id: str, year: int) -> int:
         start, end = _utc_year(year)
         return sum(1 for r in self._scoped(panel_id) if start <= r.created_at < end)

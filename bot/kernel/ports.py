@@ -129,6 +129,21 @@ class ReferralRepository(Protocol):
         (bot/domain/matching.py) compares names."""
         ...
 
+    async def search_subjects(
+        self,
+        panel_id: str,
+        *,
+        name_parts: Sequence[str],
+        match_postcode: str | None,
+        limit: int,
+    ) -> list[tuple[Referral, Subject]]:
+        """Submitted referrals' subjects (never a draft's) whose name holds one of
+        `name_parts` as a whole part (the normalised name's words, bot.domain.referral.
+        normalise_name) or whose aliases hold one, lower-cased; or who live at the normalised
+        postcode: the block in which `find` scores names. At most `limit`, newest referral
+        first; nothing when neither key is given."""
+        ...
+
     async def count_created_in_year(self, panel_id: str, year: int) -> int: ...
 
     # Governance: the channel gate looks for these names in what is posted.

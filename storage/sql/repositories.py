@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, aliased, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import FlushError
+from sqlalchemy.types import Text as SqlText
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.case import Case, CaseStatus
@@ -467,6 +468,60 @@ class SqlReferralRepository(SqlRepository):
             subject = next(s for s in referral.subjects if s.id == subject_id)
             matches.append((referral, subject))
         return matches
+
+    async def search_subjects(
+        self,
+        panel_id: str,
+        *,
+        name_parts: Sequence[str],
+        match_postcode: str | None,
+        limit: int,
+    ) -> list[tuple[Referral, Subject]]:
+        """Submitted referrals' subjects with a name part among `name_parts` (a whole word
+        of the normalised name, or anywhere in the aliases) or at the normalised postcode;
+        newest referral first, at most `limit` (two statements)."""
+        either: list[ColumnElement[bool]] = []
+        for part in sorted(set(name_parts)):
+            if not part.isalpha():
+                continue  # only letters: nothing LIKE would read as a wildcard
+            either.append((" " + SubjectRow.match_name + " ").like(f"% {part} %"))
+            either.append(func.lower(SubjectRow.aliases.cast(SqlText)).like(f"%{part}%"))
+        if match_postcode is not None:
+            either.append(SubjectRow.match_postcode == match_postcode)
+        if not either or limit <= 0:
+            return []
+        statement = (
+            select(SubjectRow.referral_id, SubjectRow.id)
+            .join(ReferralRow, ReferralRow.id == SubjectRow.referral_id)
+            .where(
+                SubjectRow.panel_id == panel_id,
+                ReferralRow.panel_id == panel_id,
+                ReferralRow.submitted_at.is_not(None),
+                or_(*either),
+            )
+            .order_by(
+                ReferralRow.created_at.desc(),
+                self._binary(ReferralRow.id),
+                SubjectRow.position,
+            )
+            .limit(limit)
+        )
+        hits = (await self._session.execute(statement)).all()
+        if not hits:
+            return []
+        rows = await self._all(
+            self._select().where(
+                ReferralRow.panel_id == panel_id,
+                ReferralRow.id.in_({referral_id for referral_id, _ in hits}),
+            )
+        )
+        referrals = {row.id: m.to_referral(row) for row in rows}
+        return [
+            (referrals[referral_id], subject)
+            for referral_id, subject_id in hits
+            for subject in referrals[referral_id].subjects
+            if subject.id == subject_id
+        ]
 
     async def count_created_in_year(self, panel_id: str, year: int) -> int:
         """Referrals created in the calendar year (UTC)."""
