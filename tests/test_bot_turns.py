@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botbuilder.schema import ConversationReference
 
 from bot.app import build_router
 from bot.domain.delivery import ConversationKind
@@ -290,3 +291,20 @@ async def test_another_speaker_in_a_shared_chat_does_not_rewrite_its_reference(
     assert again.service_url == moved
     assert again.updated_at > first.updated_at
     assert again.reference["serviceUrl"] == moved
+
+
+async def test_a_turn_serialises_its_conversation_reference_once(
+    bot: BotUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serialised: list[object] = []
+    serialize = ConversationReference.serialize
+
+    def counted(self: ConversationReference, *args: Any, **kwargs: Any) -> Any:
+        serialised.append(self)
+        return serialize(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConversationReference, "serialize", counted)
+    await bot.post(acts.personal_message(bot.service_url, "help"))
+    await bot.invoke(acts.card_invoke(bot.service_url, "command", {"command": "help"}))
+    assert len(serialised) == 2  # one a turn
+    assert card_text(bot.connector.cards()[-1]).startswith(HELP_TITLE)

@@ -45,6 +45,8 @@ REPEATED = "I have already dealt with that."
 NOTHING_TYPED = "Type help to see what I can do."
 # Where on_turn leaves who is talking, resolved when the activity was recorded.
 OPENED = "marac.opened"
+# Where the turn's serialised conversation reference is kept (`_reference`).
+REFERENCE = "marac.reference"
 
 
 def error_reference() -> str:
@@ -129,7 +131,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         """Record the activity and resolve who is talking, in one unit of work; None for a
         redelivery."""
         activity = turn_context.activity
-        reference = TurnContext.get_conversation_reference(activity).serialize()
+        reference = _reference(turn_context)
         where = where_of(activity)
         logs.note_where(where.kind.value, None)
         return await turns.open_turn(
@@ -152,7 +154,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             assert resolved is not None  # no activity key, so never a redelivery
         where = replace(
             where,
-            reference=TurnContext.get_conversation_reference(activity).serialize(),
+            reference=_reference(turn_context),
             service_url=str(activity.service_url or ""),
         )
         logs.note_where(where.kind.value, resolved.panel.id if resolved.panel else None)
@@ -310,6 +312,16 @@ PLACES = {
     ConversationKind.MEETING: "meeting chat",
     ConversationKind.GROUP_CHAT: "chat",
 }
+
+
+def _reference(turn_context: TurnContext) -> dict[str, Any]:
+    """The activity's conversation reference, serialised once a turn (msrest walks it value
+    by value; it was done twice, once to record the turn and once for the request)."""
+    kept: dict[str, Any] | None = turn_context.turn_state.get(REFERENCE)
+    if kept is None:
+        kept = TurnContext.get_conversation_reference(turn_context.activity).serialize()
+        turn_context.turn_state[REFERENCE] = kept
+    return kept
 
 
 def _installs_bot(activity: Activity) -> bool:
