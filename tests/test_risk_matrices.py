@@ -326,6 +326,43 @@ async def test_an_old_referral_keeps_its_level_when_the_file_moves_to_a_new_vers
         )
 
 
+async def test_a_draft_begun_under_the_old_version_is_sent_under_the_new_one(
+    plain: World, tmp_path: Path
+) -> None:
+    first = world_with(plain, write(tmp_path, RIVERSIDE_1, "v1.json"))
+    card = (await first.command("Aisha", "refer new")).card
+    assert card is not None
+    referral_id = str(cards.button(card, "Next")["data"]["referral_id"])
+    steps = [("about", ABOUT), ("subjects", SUBJECTS), ("household", HOUSEHOLD)]
+    steps += [("consent", CONSENT), ("risk", answers("serious", "serious", "serious"))]
+    for step, typed in steps:
+        await first.click(
+            "Aisha", Verb.REFER_NEXT, {"referral_id": referral_id, "step": step, **typed}
+        )
+    # The file now holds another matrix: two questions, q3 gone, a threshold of 5.
+    later = world_with(plain, write(tmp_path, DEFAULT, "v2.json"))
+    reply = await later.click(
+        "Aisha", Verb.REFER_OPEN, {"referral_id": referral_id, "step": "risk"}
+    )
+    assert reply.card is not None
+    shown = card_text(reply.card)
+    assert "Is there a risk of harm?" in shown and QUESTIONS[2] not in shown
+    reply = await later.click(
+        "Aisha", Verb.REFER_SUBMIT, {"referral_id": referral_id, "step": "review", **REVIEW}
+    )
+    assert reply.card is not None and "submitted" in card_text(reply.card)
+    async with later.storage.unit_of_work() as uow:
+        stored = await uow.referrals.get(plain.panel.id, referral_id)
+    assert stored is not None
+    assert stored.risk_answers == {"q1": "serious", "q2": "serious"}
+    assert (stored.risk_matrix_version, stored.risk_threshold, stored.risk_total) == (
+        "borough-default-3",
+        5,
+        6,
+    )
+    assert assessed_risk_level(stored) is RiskLevel.HIGH
+
+
 # --- `matrix` --------------------------------------------------------------------------------
 
 
