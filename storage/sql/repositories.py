@@ -1318,13 +1318,16 @@ class SqlOutboxRepository(SqlRepository):
                 .values(leased_until=until)
             )
         await self._session.execute(
-            delete(table).where(
-                or_(
-                    and_(table.c.owner == owner, table.c.lane_key.not_in(keep)),
-                    table.c.leased_until < until - LEASES_FORGOTTEN,
-                )
-            )
+            delete(table).where(table.c.owner == owner, table.c.lane_key.not_in(keep))
         )
+        # Others' old leases: those a claim is taking over right now are skipped, so this
+        # never waits for a claim that could be waiting for it.
+        forgotten = (
+            select(table.c.lane_key)
+            .where(table.c.leased_until < until - LEASES_FORGOTTEN)
+            .with_for_update(skip_locked=True)
+        )
+        await self._session.execute(delete(table).where(table.c.lane_key.in_(forgotten)))
 
     async def lane_history(
         self, lanes: Sequence[str], since: datetime

@@ -14,8 +14,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy import text
 
 from bot.domain.delivery import DeliveryState
+from storage import SqlStorage
 
 from . import builders as make
 
@@ -236,3 +238,25 @@ async def test_a_lane_let_go_is_taken_at_once(postgres: Storage) -> None:
 
     assert [d.id for d in theirs] == [row.id]
     assert taken == {row.lane}
+
+
+async def test_leases_that_ran_out_long_ago_are_forgotten(postgres: Storage) -> None:
+    now = make.at(days=80)
+    await drain(postgres, now)
+    (panel,) = await make.stored_panels(postgres)
+    old, recent = (make.delivery(panel, recipient_member_id=m) for m in ("m5", "m6"))
+    await queued(postgres, old)
+    await claim(postgres, "instance-a", now - timedelta(hours=2), mark=True)
+    await queued(postgres, recent)
+    await claim(postgres, "instance-b", now, mark=True)
+
+    async with postgres.unit_of_work() as uow:
+        await uow.outbox.keep_lanes("instance-c", [], now + LEASE)
+        await uow.commit()
+
+    assert isinstance(postgres, SqlStorage)
+    async with postgres.engine.connect() as conn:
+        leases = (await conn.execute(text("SELECT lane_key, owner FROM outbox_lanes"))).all()
+    # instance-a's lease ran out more than an hour ago: forgotten; instance-b's holds.
+    assert (old.lane, "instance-a") not in leases
+    assert (recent.lane, "instance-b") in leases
