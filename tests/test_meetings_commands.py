@@ -76,7 +76,12 @@ def test_the_other_chair_forms_read_their_choices() -> None:
     _, data = cards.press(card, "Save risk level", risk_level="high")
     assert SetRisk.of(data).level is RiskLevel.HIGH
     _, data = cards.press(card, "Close the case", closure_reason=ClosureReason.OTHER.value)
-    assert CloseCase.of(data) == CloseCase(ClosureReason.OTHER, None)
+    # The card's one open action is passed back unless the chair chooses to cancel it.
+    assert CloseCase.of(data) == CloseCase(ClosureReason.OTHER, None, frozenset({"demo-action"}))
+    cancelled = CloseCase.of({**data, "settle.demo-action": "cancel"})
+    assert (cancelled.pass_back, cancelled.cancel) == (frozenset(), frozenset({"demo-action"}))
+    with pytest.raises(InvalidInput, match="pass it back or cancel it"):
+        CloseCase.of({**data, "settle.demo-action": "archive"})
     with pytest.raises(InvalidInput, match="Choose a risk level"):
         SetRisk.of({**data, "risk_level": "enormous"})
 
