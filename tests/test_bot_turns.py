@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botbuilder.schema import ConversationReference
 
-from bot.app import build_router
+from bot.app import DISPATCHER, build_router
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput
 from bot.kernel.guard import public
@@ -17,6 +17,7 @@ from bot.kernel.router import CommandSpec, Deps, Reply, Request
 from cards.help import HELP_TITLE
 from cards.kit import card_text
 from tests.support import activities as acts
+from tests.support import cards
 from tests.support.world import AAD, serving
 
 if TYPE_CHECKING:
@@ -308,3 +309,16 @@ async def test_a_turn_serialises_its_conversation_reference_once(
     await bot.invoke(acts.card_invoke(bot.service_url, "command", {"command": "help"}))
     assert len(serialised) == 2  # one a turn
     assert card_text(bot.connector.cards()[-1]).startswith(HELP_TITLE)
+
+
+async def test_a_turn_wakes_the_delivery_only_when_it_queued_a_card(bot: BotUnderTest) -> None:
+    wake = bot.client.app[DISPATCHER]._wake  # what the handler's after-turn kick sets
+    await bot.post(acts.bot_installed_in_team(bot.service_url))
+    wake.clear()
+    await bot.post(acts.personal_message(bot.service_url, "agenda"))
+    assert not wake.is_set()  # showed a card, queued nothing
+    verb, data = cards.press(bot.connector.cards()[-1], "Publish agenda")
+    published = await bot.invoke(acts.card_invoke(bot.service_url, verb, data))
+    assert "Published" in card_text(cards.card(published))
+    assert wake.is_set()  # the channel's announcement went into the outbox
+    assert await bot.deliver() >= 1

@@ -6,6 +6,7 @@ commits, and the dispatcher in bot.teams delivers it, retrying where Teams allow
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.common import new_id
@@ -15,9 +16,29 @@ from bot.kernel.localtime import local_day
 from cards.delivery import render_member_unreachable
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from datetime import datetime
 
     from bot.kernel.ports import UnitOfWork
+
+# What the current turn queued (`watch`): the Teams handler wakes the delivery after a turn
+# only when it queued something; otherwise its next tick is soon enough, and most turns
+# (`agenda`, `help`, a click that changes one record) queue nothing.
+_queued: ContextVar[list[str] | None] = ContextVar("marac_queued", default=None)
+
+
+def watch() -> Callable[[], bool]:
+    """Note from now on, in this context (the turn), what is queued; the function returned
+    says whether anything was."""
+    noted: list[str] = []
+    _queued.set(noted)
+    return lambda: bool(noted)
+
+
+def _note(key: str) -> None:
+    noted = _queued.get()
+    if noted is not None:
+        noted.append(key)
 
 
 async def card_to_member(
@@ -81,6 +102,7 @@ async def private_card(
         not_before=not_before or now,
         created_at=now,
     )
+    _note(key)
     return delivery if await uow.outbox.enqueue(delivery) else None
 
 
@@ -105,6 +127,7 @@ async def card_to_channel(
     ref = await uow.conversations.by_conversation(panel.id, panel.channel_id)
     if ref is None or ref.kind is not ConversationKind.CHANNEL:
         return False
+    _note(key)
     return await uow.outbox.enqueue(
         OutgoingDelivery(
             panel_id=panel.id,

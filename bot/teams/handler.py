@@ -23,7 +23,7 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, NotAllowed
 from bot.features.governance import membership
 from bot.features.meetings import meeting_run
-from bot.kernel import channel_gate, dispatch, turns
+from bot.kernel import channel_gate, dispatch, notify, turns
 from bot.kernel.router import Deps, ParsedCommand, Reply, Request, Router, parse_text
 from bot.observability import logs, telemetry
 from bot.teams import files
@@ -88,6 +88,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
     async def _turn(self, turn_context: TurnContext, activity: Activity, key: str | None) -> None:
         """Drop redeliveries, then handle the activity inside the error boundary."""
         try:
+            queued = notify.watch()
             opened = await self._open(turn_context, key)
             if opened is None:
                 logs.note_outcome("redelivered")
@@ -97,7 +98,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
                 return
             turn_context.turn_state[OPENED] = opened
             await super().on_turn(turn_context)
-            if self._after_turn is not None:
+            if self._after_turn is not None and queued():
                 self._after_turn()  # cards the turn queued go out now, not at the next tick
         except Exception:  # the last line of defence: the person sees only a reference
             logs.note_outcome("failed")
