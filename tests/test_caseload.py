@@ -16,7 +16,7 @@ import pytest
 from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed
-from bot.domain.meeting import AgendaItem, AgendaItemKind
+from bot.domain.meeting import AgendaItem, AgendaItemKind, AgendaItemStatus
 from bot.domain.panel import Member, Role
 from bot.domain.referral import Referral, ReferralStatus, Subject, SubjectRole
 from bot.domain.risk import RiskLevel
@@ -99,11 +99,12 @@ async def test_the_coordinator_sees_the_open_cases_highest_risk_first(world: Wor
     reply = await world.command("Priya", "cases")
     said = cards.shown(reply)
     assert lines(reply) == ["CM-2026-013", "CM-2026-014"]
+    hearing = day_text(meeting.starts_at, world.panel)
+    # Not on an agenda yet, but due for review at the next meeting by the panel's rules.
     assert (
         "**CM-2026-013** · High risk · lead: Riverside Homes (Housing) · "
-        "next hearing: not listed · 1 overdue action"
+        f"next hearing: {hearing} (due) · 1 overdue action"
     ) in said
-    hearing = day_text(meeting.starts_at, world.panel)
     assert (
         f"**CM-2026-014** · Medium risk · lead: not set · next hearing: {hearing} · "
         "no overdue action"
@@ -116,6 +117,33 @@ async def test_the_coordinator_sees_the_open_cases_highest_risk_first(world: Wor
     verb, data = cards.press(cards.card(reply), "Open CM-2026-013")
     opened = await world.click("Priya", verb, data)
     assert "Margaret Ellison" in cards.shown(opened)
+
+
+async def test_a_case_taken_off_the_agenda_is_not_listed_and_a_review_waits_for_its_meeting(
+    world: World,
+) -> None:
+    heard, new = await world.case("CM-2026-013"), await world.case("CM-2026-014")
+    first, second, *_ = [m for m in await world.meetings() if m.starts_at > NOW]
+    heard.review_at(second.id)
+    await world.save(
+        heard,
+        AgendaItem(
+            panel_id=world.panel.id,
+            meeting_id=first.id,
+            kind=AgendaItemKind.NEW_CASE,
+            position=1,
+            title="CM-2026-014",
+            case_id=new.id,
+            status=AgendaItemStatus.REMOVED,
+        ),
+    )
+    said = cards.shown(await world.command("Priya", "cases"))
+    later = day_text(second.starts_at, world.panel)
+    assert (
+        "**CM-2026-013** · High risk · lead: Riverside Homes (Housing) · "
+        f"next hearing: {later} (due)"
+    ) in said
+    assert "**CM-2026-014** · Medium risk · lead: not set · next hearing: not listed" in said
 
 
 async def test_the_chair_sees_the_caseload_and_each_view_is_audited(world: World) -> None:

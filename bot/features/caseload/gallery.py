@@ -21,7 +21,7 @@ POLICE = "Riverside Police"
 def _lines() -> list[CaseLine]:
     return [
         CaseLine("CM-2026-013", HOUSING, "High", "Tue 8 Dec 2026", 2),
-        CaseLine("CM-2026-011", POLICE, "High", "not listed", 0),
+        CaseLine("CM-2026-011", POLICE, "High", "Tue 8 Dec 2026 (due)", 0),
         CaseLine("CM-2026-009", "not set", "Medium", "Tue 12 Jan 2027", 1),
         CaseLine("CM-2026-004", "Adult Social Care", "Standard", "not listed", 0),
     ]

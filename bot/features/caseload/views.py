@@ -1,6 +1,10 @@
 """The caseload as the coordinator and the chair read it (the read side): each open case's
 reference, lead agency, risk level, next hearing and overdue actions, filtered and sorted
-by risk then next hearing. References, agencies, counts and dates only: no personal data."""
+by risk then next hearing. References, agencies, counts and dates only: no personal data.
+
+A meeting's agenda is drawn up when someone first opens it (bot.features.meetings.agenda),
+so a case not yet on any agenda is shown at the meeting the panel's rules make it due at,
+marked "(due)"."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.agenda import due_at, removed_by_hand
 from bot.domain.meeting import NOT_STARTED, AgendaItemStatus, MeetingStatus
 from bot.domain.risk import RiskLevel
 from bot.features.caseload.commands import FilterKind, ListCases, agency_matches
@@ -25,6 +30,11 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 10
 NOT_LISTED = "not listed"
+# Said of a meeting a case is due at by the panel's rules, before its agenda lists it.
+DUE = "(due)"
+# How many coming meetings a case's next hearing is looked for in (half a year of monthly
+# meetings).
+COMING = 6
 NO_LEAD = "not set"
 # Highest risk first.
 RISK_ORDER: dict[RiskLevel, int] = {RiskLevel.HIGH: 0, RiskLevel.MEDIUM: 1, RiskLevel.STANDARD: 2}
@@ -49,12 +59,28 @@ class Caseload:
         return self.lines[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
 
 
-async def next_hearings(uow: UnitOfWork, panel: Panel, cases: list[Case]) -> dict[str, Meeting]:
-    """Each case's next meeting: the soonest one not yet over whose agenda lists it."""
+@dataclass(frozen=True)
+class Hearing:
+    """Where a case is heard next: on a meeting's agenda (`listed`), or due there by the
+    panel's rules (bot.domain.agenda.due_at) before that agenda has been drawn up."""
+
+    meeting: Meeting
+    listed: bool
+
+
+async def next_hearings(
+    uow: UnitOfWork, panel: Panel, cases: list[Case], now: datetime
+) -> dict[str, Hearing]:
+    """Each case's next hearing: the soonest meeting not yet over whose agenda lists it;
+    otherwise the first coming meeting it is due at, unless the coordinator took it off its
+    latest agenda (then it waits until put back: not listed)."""
     items = await uow.meetings.items_for_cases(panel.id, [c.id for c in cases])
-    meeting_ids = sorted({item.meeting_id for item in items})
-    meetings = {m.id: m for m in await uow.meetings.by_ids(panel.id, meeting_ids)}
-    found: dict[str, Meeting] = {}
+    wanted = {item.meeting_id for item in items}
+    wanted |= {c.review_meeting_id for c in cases if c.review_meeting_id}
+    meetings = {m.id: m for m in await uow.meetings.by_ids(panel.id, sorted(wanted))}
+    coming = [m for m in await uow.meetings.upcoming(panel.id, now, COMING) if m.agenda_editable]
+    meetings |= {m.id: m for m in coming}
+    found: dict[str, Hearing] = {}
     for item in items:
         meeting = meetings.get(item.meeting_id)
         if (
@@ -65,9 +91,26 @@ async def next_hearings(uow: UnitOfWork, panel: Panel, cases: list[Case]) -> dic
         ):
             continue
         current = found.get(item.case_id)
-        if current is None or meeting.starts_at < current.starts_at:
-            found[item.case_id] = meeting
+        if current is None or meeting.starts_at < current.meeting.starts_at:
+            found[item.case_id] = Hearing(meeting, listed=True)
+    for case in cases:
+        if case.id in found or removed_by_hand(case, items, meetings):
+            continue
+        review = meetings.get(case.review_meeting_id or "")
+        on_agenda = {i.meeting_id for i in items if i.case_id == case.id}
+        for meeting in coming:
+            if meeting.id not in on_agenda and due_at(case, meeting, review) is not None:
+                found[case.id] = Hearing(meeting, listed=False)
+                break
     return found
+
+
+def hearing_text(hearing: Hearing | None, panel: Panel) -> str:
+    """e.g. 'Tue 8 Dec 2026', 'Tue 8 Dec 2026 (due)' or 'not listed'."""
+    if hearing is None:
+        return NOT_LISTED
+    day = day_text(hearing.meeting.starts_at, panel)
+    return day if hearing.listed else f"{day} {DUE}"
 
 
 async def _agency_cases(uow: UnitOfWork, panel: Panel, agency_ids: set[str]) -> set[str]:
@@ -109,24 +152,24 @@ async def caseload(uow: UnitOfWork, panel: Panel, wanted: ListCases, now: dateti
             if names
             else f"No agency of the panel is called “{wanted.filter}”: check its name."
         )
-    hearings = await next_hearings(uow, panel, cases)
+    hearings = await next_hearings(uow, panel, cases, now)
     never = now + timedelta(days=365 * 100)
 
     def order(case: Case) -> tuple[int, datetime, str]:
-        meeting = hearings.get(case.id)
-        starts = meeting.starts_at if meeting else never
+        hearing = hearings.get(case.id)
+        starts = hearing.meeting.starts_at if hearing else never
         return (RISK_ORDER[case.risk_level], starts, case.reference)
 
     lines: list[CaseLine] = []
     for case in sorted(cases, key=order):
         lead = agencies.get(case.lead_agency_id or "")
-        meeting = hearings.get(case.id)
+        hearing = hearings.get(case.id)
         lines.append(
             CaseLine(
                 reference=case.reference,
                 lead_agency=lead.name if lead else NO_LEAD,
                 risk_level=case.risk_level.value.capitalize(),
-                next_hearing=day_text(meeting.starts_at, panel) if meeting else NOT_LISTED,
+                next_hearing=hearing_text(hearing, panel),
                 overdue=overdue[case.id],
             )
         )
