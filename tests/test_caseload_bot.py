@@ -3,6 +3,7 @@ the handler, cards out through the fake Bot Connector. Every person is invented.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from cards.caseload import FILTER_KEY, PAGE_KEY
@@ -12,6 +13,8 @@ from tests.support import cards
 from tests.support import governance as g
 
 if TYPE_CHECKING:
+    import pytest
+
     from tests.conftest import BotUnderTest
 
 
@@ -43,3 +46,17 @@ async def test_find_answers_in_private_and_not_in_the_channel(bot: BotUnderTest)
     )
     assert "works in our private chat" in bot.last_text()
     assert all("Rosa" not in card_text(c) for c in bot.connector.cards()[1:])
+
+
+async def test_what_was_searched_for_is_not_logged(
+    bot: BotUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The text of a search is personal data: no log line of the turn at the bot's default
+    level (LOG_LEVEL, INFO) holds it, in its message or in anything it carries. (A database
+    driver's DEBUG lines show every statement's parameters, searches and saves alike.)"""
+    caplog.set_level(logging.INFO)
+    await g.post(bot, "find Lindqvist, Rosa")
+    assert "Rosa Lindqvist" in card_text(bot.last_card())
+    assert caplog.records, "the turn logged nothing: this test would see nothing"
+    for record in caplog.records:
+        assert "lindqvist" not in f"{record.getMessage()} {vars(record)}".lower()
