@@ -20,7 +20,7 @@ from bot.domain.audit import AuditVerb
 from bot.domain.matching import NAME_THRESHOLD
 from bot.domain.names import FAMILIAR, Likeness, likeness, name_tokens
 from bot.domain.panel import Role
-from bot.domain.policy import Act, PolicySubject, decide
+from bot.domain.policy import Act, PolicySubject, Relation, decide
 from bot.domain.referral import ReferralStatus, normalise_name
 from bot.features.caseload.commands import FIND_USAGE, Find
 from bot.kernel import access, audit
@@ -114,17 +114,22 @@ class NeedToKnow:
         return self.cases[referral.case_id]
 
     async def may_see(self, referral: Referral) -> bool:
+        """The policy's decision on the record found: its case, or the referral itself."""
         if referral.id not in self.decided:
             case = await self.case_of(referral)
-            if case is not None:
+            act = Act.VIEW_CASE_DETAIL if case is not None else Act.VIEW_REFERRAL
+            # Whoever may see it standing in no relation at all may see every one (the
+            # coordinator, the chair): their relations need not be looked up.
+            allowed = decide(self.subject, act, Relation.NONE).allowed
+            if not allowed and case is not None:
                 relations = await access.relations_to_case(self.uow, self.panel, self.member, case)
-                act = Act.VIEW_CASE_DETAIL
-            else:
+                allowed = decide(self.subject, act, relations).allowed
+            elif not allowed:
                 relations = await access.relations_to_referral(
                     self.uow, self.panel, self.member, referral
                 )
-                act = Act.VIEW_REFERRAL
-            self.decided[referral.id] = decide(self.subject, act, relations).allowed
+                allowed = decide(self.subject, act, relations).allowed
+            self.decided[referral.id] = allowed
         return self.decided[referral.id]
 
 
