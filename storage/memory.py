@@ -551,6 +551,14 @@ class _Members(_Repository):
         mine = [m for m in self._uow.values(MEMBERS) if m.aad_object_id == aad_object_id]
         return _copy(sorted(mine, key=lambda m: (m.panel_id, m.id)))
 
+    async def memberships_with_panels(self, aad_object_id: str) -> list[tuple[Member, Panel]]:
+        pairs: list[tuple[Member, Panel]] = []
+        for member in await self.memberships(aad_object_id):
+            record = self._uow.record(PANELS, member.panel_id)
+            if record is not None:
+                pairs.append((member, _copy(record.value)))
+        return pairs
+
     async def all(self, panel_id: str) -> list[Member]:
         return _copy(sorted(self._scoped(panel_id), key=lambda m: (m.name, m.id)))
 

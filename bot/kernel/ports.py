@@ -85,6 +85,11 @@ class MemberRepository(Protocol):
         """Every panel membership of one Teams user (to resolve a personal chat)."""
         ...
 
+    async def memberships_with_panels(self, aad_object_id: str) -> list[tuple[Member, Panel]]:
+        """Every panel membership of one Teams user with its panel, as `memberships` orders
+        them, in one statement (every turn in a personal chat resolves its caller so)."""
+        ...
+
     async def all(self, panel_id: str) -> list[Member]: ...
 
 

@@ -39,13 +39,13 @@ async def _resolve(uow: UnitOfWork, caller: Caller, where: Where) -> Resolved:
         return Resolved(panel, member, panels=1)
     if not caller.aad_object_id:
         return Resolved(None, None)
-    every = [m for m in await uow.members.memberships(caller.aad_object_id) if m.active]
-    invitations = sum(1 for m in every if m.invited)
-    memberships = [m for m in every if not m.invited]
-    if not memberships:
-        return Resolved(None, None, invitations=invitations)
-    panels = [await uow.panels.get(m.panel_id) for m in memberships]
-    pairs = [(p, m) for p, m in zip(panels, memberships, strict=True) if p is not None]
+    every = [
+        (panel, member)
+        for member, panel in await uow.members.memberships_with_panels(caller.aad_object_id)
+        if member.active
+    ]
+    invitations = sum(1 for _, m in every if m.invited)
+    pairs = [(p, m) for p, m in every if not m.invited]
     if not pairs:
         return Resolved(None, None, invitations=invitations)
     # The panel the person chose last (`panel`); until they choose, the first by name.

@@ -271,6 +271,17 @@ class SqlMemberRepository(SqlRepository):
         )
         return m.to_member(row) if row else None
 
+    async def memberships_with_panels(self, aad_object_id: str) -> list[tuple[Member, Panel]]:
+        """Every panel membership of one Teams user with its panel, by panel id."""
+        result = await self._session.execute(
+            select(MemberRow, PanelRow)
+            .join(PanelRow, PanelRow.id == MemberRow.panel_id)
+            .where(MemberRow.aad_object_id == aad_object_id)
+            .order_by(self._binary(MemberRow.panel_id), self._binary(MemberRow.id))
+            .execution_options(populate_existing=True)
+        )
+        return [(m.to_member(member), m.to_panel(panel)) for member, panel in result.all()]
+
     async def memberships(self, aad_object_id: str) -> list[Member]:
         """Every panel membership of one Teams user, by panel id."""
         rows = await self._all(

@@ -190,8 +190,17 @@ async def test_a_teams_user_is_found_in_each_panel_they_belong_to(storage: Stora
         assert await uow.members.by_aad(second.id, aad) == in_second
         assert await uow.members.by_aad(third.id, aad) is None
         memberships = await uow.members.memberships(aad)
+        with_panels = await uow.members.memberships_with_panels(aad)
+        stored = {p.id: await uow.panels.get(p.id) for p in (first, second)}
     assert sorted(m.id for m in memberships) == sorted([in_first.id, in_second.id])
     assert [m.panel_id for m in memberships] == sorted([first.id, second.id])
+    assert [member for member, _ in with_panels] == memberships
+    assert [(panel.id, panel.name) for _, panel in with_panels] == [
+        (p.id, p.name) for p in (stored[m.panel_id] for m in memberships) if p is not None
+    ]
+    assert [panel.data_version for _, panel in with_panels] == [
+        p.data_version for p in (stored[m.panel_id] for m in memberships) if p is not None
+    ]
 
 
 async def test_a_teams_user_has_one_membership_per_panel(storage: Storage) -> None:
