@@ -24,7 +24,7 @@ MORE_BUTTON = "More"
 
 
 def open_case_title(reference: str) -> str:
-    """The title of the button that opens a case (`case CM-…`)."""
+    """The title of the button that opens a case (`case CM-…`) or a referral."""
     return f"Open {reference}"
 
 
@@ -113,7 +113,9 @@ class Hit:
     name: str
     why: str
     strength: int  # percent
-    opens_case: bool = False
+    # The command its Open button runs (`case CM-…`, or `referrals RF-…` for the
+    # coordinator, who triages); None: no button.
+    opens: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,9 @@ def _hit(hit: Hit) -> Any:
             f"{hit.why} · {hit.strength}% alike"
         )
     ]
-    if hit.opens_case:
+    if hit.opens:
         items.append(
-            ac.ActionSet(
-                actions=[command_button(open_case_title(hit.reference), f"case {hit.reference}")]
-            )
+            ac.ActionSet(actions=[command_button(open_case_title(hit.reference), hit.opens)])
         )
     return ac.Container(items=items, separator=True)
 

@@ -294,7 +294,13 @@ async def test_find_and_cases_on_sqlite_and_postgresql(database: Storage) -> Non
 async def test_find_reaches_a_referral_not_yet_a_case_for_the_coordinator(world: World) -> None:
     reply = await world.command("Priya", "find samuel achebe")
     assert "**RF-2026-0049** · referral, waiting for a decision" in cards.shown(reply)
-    assert lines(reply) == []  # a referral opens no case
+    # The coordinator opens its triage card from the hit; the chair sees it, but triage is
+    # not hers, so her hit has no button.
+    verb, data = cards.press(cards.card(reply), "Open RF-2026-0049")
+    assert "Samuel Achebe" in cards.shown(await world.click("Priya", verb, data))
+    chairs = await world.command("Tom", "find samuel achebe")
+    assert "**RF-2026-0049**" in cards.shown(chairs)
+    assert lines(chairs) == []
 
 
 async def test_find_shows_a_spoc_only_what_their_agency_may_see(world: World) -> None:

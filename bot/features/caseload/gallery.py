@@ -37,7 +37,7 @@ def gallery(_router: Router) -> Mapping[str, Card]:
             "Smith, Jon",
             "name: same name, written in another order",
             100,
-            opens_case=True,
+            opens="case CM-2026-013",
         ),
         Hit(
             "RF-2026-0049",
@@ -46,6 +46,7 @@ def gallery(_router: Router) -> Mapping[str, Card]:
             "Jonathan Smyth",
             "alias Jon Smith: a familiar form of a first name",
             93,
+            opens="referrals RF-2026-0049",
         ),
     ]
     return {

@@ -133,6 +133,14 @@ class NeedToKnow:
         return self.decided[referral.id]
 
 
+def opens(referral: Referral, case: Case | None, triages: bool) -> str | None:
+    """The command a hit's Open button runs: the case; a referral's triage card for the
+    coordinator (`referrals RF-…`, which only she may open); otherwise none."""
+    if case is not None:
+        return f"case {case.reference}"
+    return f"referrals {referral.reference}" if triages else None
+
+
 def _record_words(referral: Referral, case: Case | None) -> tuple[str, str]:
     """(reference, what the record is) of a hit: the case when there is one."""
     if case is not None:
@@ -145,6 +153,7 @@ async def search(request: Request, deps: Deps) -> Reply:
     20, within need to know; the search audited (by what, how many hits, which records)."""
     panel, member = request.admitted()
     find = Find.typed(request.args)
+    triages = Role.COORDINATOR in member.roles
     now = deps.clock.now()
     async with deps.uow() as uow:
         block = await uow.referrals.search_subjects(
@@ -176,7 +185,7 @@ async def search(request: Request, deps: Deps) -> Reply:
                 name=found.subject.name,
                 why=found.why,
                 strength=round(found.strength * 100),
-                opens_case=case is not None,
+                opens=opens(found.referral, case, triages),
             )
             for found, case in shown
         ]
