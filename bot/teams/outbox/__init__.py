@@ -24,9 +24,11 @@ claims due rows, sends each to its conversation, and records the outcome.
   instances.
 - **One tenant budget.** Every request takes the tenant's next turn from one row per tenant
   in `outbox_tenant_pace` (bot.teams.outbox.budget): turns are spaced a little wider than
-  TEAMS_RATE_PER_TENANT allows, which is the tenant's total across instances; a request
-  that missed its turn by more than a few milliseconds takes another. On SQLite the
-  dispatcher's own pacer holds the tenant's limit.
+  TEAMS_RATE_PER_TENANT allows, which is the tenant's total across instances, and read on
+  the host's wall clock (hosts kept in time by NTP agree to milliseconds). A request that
+  missed its turn by more than 20 ms takes another while other instances send too (alone,
+  it goes: its own pacer counts it until its answer). On SQLite the dispatcher's own pacer
+  holds the tenant's limit.
 - **Lease.** A dispatcher finishes, retries or hands back every row within half the lease of
   claiming it. Rows still SENDING after a whole lease belonged to a dispatcher that stopped:
   they go back to the queue (at start, then once per lease) and are counted in the row's

@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from bot.teams.ratelimit import RateLimits
 
 # Turns are this much wider apart than the tenant's limit allows on average.
-GAP_SPREAD = 1.06
+GAP_SPREAD = 1.08
 # A request later than this past its turn takes another (while other instances send too).
-LATE = 0.015
+LATE = 0.02
 # Another instance counts as sending for this long after it last took turns.
 ALONE_AFTER = 2.0
 
