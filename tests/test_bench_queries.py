@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from bot.domain.action import ActionStatus
+from bot.domain.case import CaseStatus
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus
 from storage import ConstraintViolation, SqlStorage
 from tests.contract import builders as make
@@ -84,7 +85,10 @@ async def test_an_agenda_item_of_another_panel_is_refused_in_a_batch(storage: St
 
 async def test_unmet_action_ids_are_open_due_by_the_day_earliest_first(storage: Storage) -> None:
     (panel,) = await make.stored_panels(storage)
-    case = make.case(panel)
+    # An open case: a closed case's actions are never unmet.
+    case = make.case(
+        panel, status=CaseStatus.OPEN, closure_reason=None, closure_note=None, closed_at=None
+    )
     this_meeting, earlier_meeting = "meeting-now", "meeting-before"
     day = date(2026, 7, 10)
     late = make.action(case, due_on=day - timedelta(days=9), meeting_id=earlier_meeting)

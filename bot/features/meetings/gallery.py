@@ -355,6 +355,11 @@ def meeting_cards() -> dict[str, Card]:
             ("Children's Services", "not answered yet"),
         ],
         agreed=[replace(demo.case.agreed[0], description=PRIVATE_ONLY)],
+        open_actions=[
+            Option(
+                "demo-action", f"Riverside Homes (Housing): {PRIVATE_ONLY} (due Mon 11 Jan 2027)"
+            )
+        ],
     )
     return {
         "meeting-confidentiality": render_confidentiality(confidentiality),
