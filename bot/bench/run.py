@@ -691,9 +691,12 @@ def format_table(report: Report) -> str:
         )
     scale = report.details.get("scale_out", {})
     if scale:
+        one, two = scale["one"], scale["two"]
         lines.append(
-            f"    scale-out: one instance {scale['one_instance_turns_per_s']} turns/s, two "
-            f"{scale['two_instances_turns_per_s']} turns/s, "
+            f"    scale-out: one instance {one['turns_per_s']} turns/s "
+            f"({one['bot_cpu_ms_per_turn']} ms CPU a turn, machine idle "
+            f"{one['machine_idle']:.0%}), two {two['turns_per_s']} turns/s "
+            f"({two['bot_cpu_ms_per_turn']} ms, idle {two['machine_idle']:.0%}), "
             f"served {scale['served_by_each_of_two']}"
         )
     burst_details = report.details.get("burst", {})
