@@ -354,8 +354,9 @@ class OutboxRepository(Protocol):
         """Take the tenant's next `count` turns to make a request for `owner`, `gap` seconds
         apart (the next one after them `gap` seconds after the last, and none before now):
         the instant of the first, on the database's clock, and whether another owner took
-        turns in the last `alone_after` seconds. None when the outbox is not shared (SQLite,
-        memory: the dispatcher paces the tenant alone)."""
+        turns in the last `alone_after` seconds (or the tenant's turns began then). None
+        when the outbox is not shared (SQLite, memory: the dispatcher paces the tenant
+        alone)."""
         ...
 
 

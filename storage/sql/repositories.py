@@ -91,7 +91,7 @@ LEASES_FORGOTTEN = timedelta(hours=1)
 _TENANT_TURN = text(
     "INSERT INTO outbox_tenant_pace AS p (tenant, next_slot, last_owner, shared_until) "
     "VALUES (:tenant, clock_timestamp() + make_interval(secs => CAST(:span AS float8)), "
-    ":owner, clock_timestamp()) "
+    ":owner, clock_timestamp() + make_interval(secs => CAST(:alone AS float8))) "
     "ON CONFLICT (tenant) DO UPDATE SET next_slot = GREATEST(p.next_slot, clock_timestamp()) "
     "+ make_interval(secs => CAST(:span AS float8)), last_owner = :owner, "
     "shared_until = CASE WHEN p.last_owner = :owner THEN p.shared_until "
@@ -1368,9 +1368,9 @@ class SqlOutboxRepository(SqlRepository):
         """One UPDATE of the tenant's row (inserted the first time) on the database's clock
         (clock_timestamp(), read once the row is locked): next_slot becomes the later of
         itself and now, plus `count` × `gap`; the first turn taken is that minus `count` ×
-        `gap`. A turn taken by another owner than the last one marks the tenant shared for
-        `alone_after` seconds. The row stays locked until the unit of work ends: commit at
-        once. SQLite (one instance): None."""
+        `gap`. The first turns of a tenant, and a turn taken by another owner than the last
+        one, mark the tenant shared for `alone_after` seconds. The row stays locked until
+        the unit of work ends: commit at once. SQLite (one instance): None."""
         if self._dialect != "postgresql":
             return None
         taken = await self._session.execute(

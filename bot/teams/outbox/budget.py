@@ -74,6 +74,8 @@ class TenantBudget:
         # None until the storage says whether the outbox is shared.
         self.shared: bool | None = None if self.gap > 0 else False
         self._waiting: dict[str, list[asyncio.Future[_Turn | None]]] = {}
+        # Until when (monotonic) other instances are known to take this tenant's turns.
+        self._others_until: dict[str, float] = {}
         self._takers: dict[str, asyncio.Task[None]] = {}
 
     async def turn(self, tenant: str, deadline: float) -> float | None:
@@ -90,7 +92,9 @@ class TenantBudget:
                 return due - now
             if due > now:
                 await self._sleep(due - now)
-            if not others or self._monotonic() - due <= LATE:
+            late = self._monotonic() - due
+            others = others or self._monotonic() < self._others_until.get(tenant, -math.inf)
+            if late <= LATE or not others:
                 return None
             self._stats.late_turns += 1
         return None
@@ -134,6 +138,9 @@ class TenantBudget:
                         turn.set_result(None)
                 continue
             turn_at, others = taken
+            if others:
+                # Turns already handed out alone are shared from now on too.
+                self._others_until[tenant] = self._monotonic() + ALONE_AFTER
             # Read on this host's wall clock, not from when the answer came back (this
             # process may have been busy meanwhile): hosts kept in time by NTP agree.
             first = self._monotonic() + (turn_at - datetime.now(UTC)).total_seconds()
