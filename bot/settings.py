@@ -59,6 +59,9 @@ class Settings:
     # The panels' risk matrices (JSON: one matrix, or a default and one per team); None
     # means the shipped example matrix.
     risk_matrix_file: Path | None = None
+    # Who signs each panel's minutes off: coordinator, chair or both, or JSON
+    # {"default": ..., "teams": {"<team id>": ...}} (bot.domain.minutes.sign_off_book).
+    minutes_signoff: str = "coordinator"
     # Where people reach the bot from outside (for download links such as the .ics file).
     public_url: str = ""
     ics_signing_secret: str = field(default="", repr=False)
@@ -203,6 +206,7 @@ class Settings:
             if get("MEETING_SCHEDULE_FILE")
             else None,
             risk_matrix_file=Path(get("RISK_MATRIX_FILE")) if get("RISK_MATRIX_FILE") else None,
+            minutes_signoff=get("MINUTES_SIGNOFF") or "coordinator",
             public_url=get("PUBLIC_URL").rstrip("/"),
             ics_signing_secret=get("ICS_SIGNING_SECRET"),
             link_secrets=tuple(s.strip() for s in get("LINK_SECRETS").split(",") if s.strip()),
@@ -269,6 +273,13 @@ class Settings:
                 load_risk_book(self.risk_matrix_file)
             except RiskMatrixError as exc:
                 raise SettingsError(f"RISK_MATRIX_FILE: {exc.message}") from None
+        from bot.domain.errors import InvalidInput
+        from bot.domain.minutes import sign_off_book
+
+        try:
+            sign_off_book(self.minutes_signoff)
+        except InvalidInput as exc:
+            raise SettingsError(exc.message) from None
         if not 0 < self.port < 65536:
             raise SettingsError("PORT must be between 1 and 65535")
         from bot.teams.ratelimit import parse_windows  # plain asyncio, no botbuilder

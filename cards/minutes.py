@@ -1,5 +1,7 @@
-"""The minutes: the coordinator's card to edit and approve them, and the card an attending
-SPOC receives in 1:1 chat with the link to the Word document.
+"""The minutes: the card to edit them (the coordinator) and sign them off (the coordinator,
+the chair or both, as the panel's terms of reference say), with each sign-off given; and
+the card each attending member entitled to them receives in 1:1 chat with the link to the
+Word document.
 
 Minutes carry case detail, so these cards go to people in private chat only, never to the
 team channel.
@@ -65,7 +67,7 @@ class MinutesView:
     meeting_label: str
     version: int
     approved: bool
-    status_line: str  # "Drafted Tue 8 Dec 2026" / "Approved by Priya Raman on …"
+    status_line: str  # "Draft of Tue 8 Dec 2026 · signed off by the chair" / "Approved on …"
     attendance: Sequence[str]  # "Riverside Police: Tom Okafor"
     cases: Sequence[MinutesCase]
     unmet: Sequence[str]
@@ -73,6 +75,11 @@ class MinutesView:
     editable: bool = False
     notice: str | None = None
     download_url: str | None = None
+    # "Priya Raman (coordinator), Tue 8 Dec 2026", one a sign-off given
+    signatures: Sequence[str] = ()
+    # The sign button's label ("Approve minutes", "Sign off the minutes", "Send to the
+    # chair to sign off"); None: nothing for this reader to sign.
+    sign_button: str | None = None
 
 
 def _shortened(text: str) -> str:
@@ -139,6 +146,9 @@ def render_minutes(view: MinutesView) -> Card:
     body: list[Any] = [*heading(title, f"{view.panel_name} · {view.status_line}")]
     if view.notice:
         body.append(paragraph(view.notice))
+    if view.signatures:
+        body.append(paragraph("**Signed off**"))
+        body += [paragraph(f"• {line}") for line in view.signatures]
     body.append(paragraph("**Attendance**"))
     body += [paragraph(line) for line in view.attendance] or [
         paragraph("Nobody acknowledged the confidentiality statement.", subtle=True)
@@ -159,10 +169,10 @@ def render_minutes(view: MinutesView) -> Card:
         body.append(paragraph("**Any other business**"))
         body += [paragraph(f"• {line}") for line in view.other_business]
     actions: list[Any] = []
-    if view.editable:
+    if view.sign_button:
         actions.append(
             ac.ActionExecute(
-                title=APPROVE_BUTTON,
+                title=view.sign_button,
                 verb=Verb.MINUTES_APPROVE.value,
                 data={MEETING_KEY: view.meeting_id, VERSION_KEY: view.version},
                 style=t.ActionStyle.POSITIVE,
@@ -181,14 +191,22 @@ class MinutesReadyView:
     cases: int
     actions: int
     expires: str | None = None  # "Sun 10 Jan 2027"
+    signed_off: str | None = None  # "Priya Raman (coordinator) and Tom Okafor (chair)"
 
 
 def render_minutes_ready(view: MinutesReadyView) -> Card:
-    """Sent in 1:1 chat to each SPOC who attended: the approved minutes as a Word document."""
+    """Sent in 1:1 chat to each member who attended and may read them: the approved minutes
+    as a Word document."""
     title = ready_title(view.meeting_label)
     body: list[Any] = [
         *heading(title, view.panel_name),
-        facts([("Cases", str(view.cases)), ("Actions agreed", str(view.actions))]),
+        facts(
+            [
+                ("Cases", str(view.cases)),
+                ("Actions agreed", str(view.actions)),
+                *([("Signed off by", view.signed_off)] if view.signed_off else []),
+            ]
+        ),
     ]
     actions: list[Any] = []
     if view.download_url:

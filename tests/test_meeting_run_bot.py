@@ -115,9 +115,14 @@ async def test_a_meeting_from_the_published_agenda_to_the_downloaded_minutes(
     await bot.deliver()
     priya_chat = f"a:personal-{acts.PRIYA}"
     draft = bot.connector.to_conversation(priya_chat)[-1]["attachments"][0]["content"]
-    assert card_text(draft).startswith("Draft minutes: Tue 8 Dec 2026, 10:00")
+    # held before its planned day: the minutes are dated on the day it was held
+    assert card_text(draft).startswith("Draft minutes: Fri 20 Nov 2026")
+    assert "(planned for Tue 8 Dec 2026)" in card_text(draft)
     approved = await click_personal(bot, draft, "Approve minutes")
-    assert "Approved. 1 attending SPOC receives the Word document" in card_text(approved)
+    assert (
+        "Approved. The Word document goes in private chat to Gemma Hartley "
+        "(Riverside Homes (Housing))." in card_text(approved)
+    )
     url = next(
         a["url"] for a in approved["actions"] if a.get("title") == "Download the minutes (.docx)"
     )

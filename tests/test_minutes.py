@@ -243,7 +243,11 @@ def test_the_word_document_opens_and_lists_attendance_and_every_action() -> None
     assert ["Riverside Homes (Housing)", "Gemma Hartley"] in rows
     assert ["Action", "Owner", "Due by"] in rows
     assert ["Fit a door camera", "Riverside Homes (Housing)", "Mon 11 Jan 2027"] in rows
-    assert ["Outcome", "Closed: Other (Moved away)"] in rows
+    assert ["Decision", "Closed: Other (Moved away)"] in rows
+    assert ["Decision", "Review at the meeting on Tue 12 Jan 2027"] in rows
+    assert ["Decision", ""] not in rows  # the decision row is never the empty header
+    assert "Signed off" in paragraphs
+    assert ["Priya Raman", "Coordinator", "Wed 9 Dec 2026"] in rows
     assert [
         "CM-2026-013",
         "Serve a warning",

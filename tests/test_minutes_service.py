@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bot.domain.minutes import Minutes
 
 GROUP = ConversationKind.GROUP_CHAT
+HELD = "Fri 20 Nov 2026, 10:00 (planned for Tue 8 Dec 2026)"  # the demo world runs its meeting early
 SECRET = "minutes-test-secret"
 PUBLIC = "https://bot.example.org"
 LINKS = Links.of(PUBLIC, [SECRET])
@@ -80,7 +81,7 @@ async def test_the_coordinator_opens_the_draft_and_rewrites_a_summary(world: Wor
     meeting_id = await run_meeting(world)
     reply = await world.command("Priya", "minutes")
     text = cards.text(reply)
-    assert text.startswith("Draft minutes: Tue 8 Dec 2026, 10:00")
+    assert text.startswith("Draft minutes: Fri 20 Nov 2026, 10:00 (planned for Tue 8 Dec 2026)")  # held early
     assert "Riverside Homes (Housing): Gemma Hartley" in text
     assert "Threats at the door continue." in text
     assert "Riverside Homes (Housing): Fit a door camera. — due Mon 11 Jan 2027" in text
@@ -113,10 +114,11 @@ async def test_approving_sends_the_document_to_the_attending_spocs_in_private(
     meeting_id = await run_meeting(world)
     card = (await world.command("Priya", "minutes")).card
     reply = await world.click("Priya", *cards.press(card, "Approve minutes"))
-    assert "Approved. 2 attending SPOCs receive the Word document in private chat." in (
-        cards.text(reply)
-    )
-    assert cards.text(reply).startswith("Minutes: Tue 8 Dec 2026, 10:00")
+    assert (
+        "Approved. The Word document goes in private chat to Gemma Hartley (Riverside Homes "
+        "(Housing)), Tom Okafor (Riverside Police)."
+    ) in cards.text(reply)
+    assert cards.text(reply).startswith(f"Minutes: {HELD}")
     assert "Download the minutes (.docx)" in cards.text(reply)
     assert (await world.meeting(meeting_id)).status is MeetingStatus.MINUTES_APPROVED
     assert (await stored(world, meeting_id)).approved_by == "Priya Raman"
@@ -125,7 +127,7 @@ async def test_approving_sends_the_document_to_the_attending_spocs_in_private(
     assert sorted(d.recipient_member_id or "" for d in ready) == sorted([gemma.id, tom.id])
     assert all(d.conversation_ref_id is None for d in ready)  # 1:1 only, never the channel
     card_for_gemma = next(d for d in ready if d.recipient_member_id == gemma.id)
-    assert "Minutes approved: Tue 8 Dec 2026, 10:00" in card_text(card_for_gemma.payload["card"])
+    assert f"Minutes approved: {HELD}" in card_text(card_for_gemma.payload["card"])
     again = await world.click("Priya", *cards.press(card, "Approve minutes"))
     assert "Already approved." in cards.text(again)
 
@@ -186,9 +188,20 @@ async def test_only_the_coordinator_edits_and_approves_the_minutes(world: World)
     with pytest.raises(NotFound, match="no minutes"):
         await world.command("Priya", "minutes")
     meeting_id = await run_meeting(world)
-    only_coordinators = r"^Only the panel's coordinators can edit and approve the minutes\.$"
-    with pytest.raises(NotAllowed, match=only_coordinators):
+    officers = r"^Only the panel's coordinators and chairs can sign off the minutes\.$"
+    with pytest.raises(NotAllowed, match=officers):
         await world.command("Gemma", "minutes")
+    with pytest.raises(NotAllowed, match=officers):
+        await world.click("Gemma", "minutes.approve", {"meeting_id": meeting_id, "version": 1})
+    # the chair reads them, but this panel's minutes are the coordinator's to approve
+    chair = await world.click("Tom", "minutes.approve", {"meeting_id": meeting_id, "version": 1})
+    assert "This panel's minutes are signed off by the coordinator." in cards.text(chair)
+    assert "Approve minutes" not in cards.text(chair)
+    assert "Edit summary" not in cards.text(chair)
+    only_coordinators = r"^Only the panel's coordinators can edit and approve the minutes\.$"
+    item_id = (await stored(world, meeting_id)).cases[0].item_id
     with pytest.raises(NotAllowed, match=only_coordinators):
-        await world.click("Tom", "minutes.approve", {"meeting_id": meeting_id, "version": 1})
+        await world.click(
+            "Tom", "minutes.edit", {"meeting_id": meeting_id, "item_id": item_id, "version": 1}
+        )
     assert not (await stored(world, meeting_id)).approved

@@ -36,6 +36,7 @@ COORDINATOR_ONLY = {
 }
 SHOWS_CASE_DETAIL = {
     Act.APPROVE_MINUTES,
+    Act.SIGN_MINUTES,
     Act.VIEW_ACTIONS,
     Act.OVERSEE_ACTIONS,
     Act.VIEW_CASE_DETAIL,
@@ -70,7 +71,7 @@ def may_by_role(role: Role, act: Act, relation: Relation) -> bool:
     if act is Act.SEARCH_SUBJECTS:
         # Any officer or agency member searches; each hit is decided as the record's view.
         return role is not Role.REFERRER
-    if act in {Act.START_MEETING, Act.OVERSEE_ACTIONS, Act.VIEW_CASELOAD}:
+    if act in {Act.START_MEETING, Act.OVERSEE_ACTIONS, Act.VIEW_CASELOAD, Act.SIGN_MINUTES}:
         return role in {Role.COORDINATOR, Role.CHAIR}
     if act is Act.SET_AWAY:
         return role in {Role.COORDINATOR, Role.SPOC, Role.DEPUTY}

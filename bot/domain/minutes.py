@@ -1,13 +1,18 @@
-"""A meeting's minutes: drafted when the meeting ends, edited and approved by the coordinator.
+"""A meeting's minutes: drafted when the meeting ends, edited by the coordinator and signed
+off by whoever the panel's terms of reference name: its coordinator, its chair, or both.
 
 The minutes are a record of what was decided, so they are a snapshot: names of agencies and
-people as they were at the meeting, dates as the panel reads them. `draft_minutes` builds
-them from the meeting's state; the coordinator may then rewrite each case's discussion
-summary until approving them, after which they no longer change.
+people as they were at the meeting, dates as the panel reads them (the day it was held, not
+the day it was planned). `draft_minutes` builds them from the meeting's state; the
+coordinator may then rewrite each case's discussion summary until they are approved, after
+which they no longer change. Each sign-off (who, in which role, when) is kept in the
+minutes; with both, two different people sign, in either order, and a summary rewritten
+after a sign-off withdraws it (the signer approved other words).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -18,12 +23,11 @@ from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.common import new_id, require_aware
 from bot.domain.errors import InvalidInput, InvalidTransition
 from bot.domain.meeting import AgendaItem, AgendaItemKind, AgendaItemStatus, Attendance, Meeting
+from bot.domain.panel import Agency, Member, Role
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
     from zoneinfo import ZoneInfo
-
-    from bot.domain.panel import Agency, Member
 
 MAX_SUMMARY = 4000
 NO_SUMMARY = "No summary recorded."
@@ -32,6 +36,82 @@ NO_SUMMARY = "No summary recorded."
 class MinutesStatus(StrEnum):
     DRAFT = "draft"
     APPROVED = "approved"
+
+
+class SignOff(StrEnum):
+    """Who signs the minutes off (MINUTES_SIGNOFF, per panel): the minutes are approved once
+    every role it names has signed, each by a different person."""
+
+    COORDINATOR = "coordinator"
+    CHAIR = "chair"
+    BOTH = "both"
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        if self is SignOff.BOTH:
+            return (Role.COORDINATOR, Role.CHAIR)
+        return (Role(self.value),)
+
+    @property
+    def words(self) -> str:
+        """e.g. "the coordinator and the chair"."""
+        return " and ".join(f"the {role.value}" for role in self.roles)
+
+
+@dataclass(frozen=True)
+class SignOffBook:
+    """Which sign-off each panel follows: by the panel's Teams team id, else the default."""
+
+    default: SignOff = SignOff.COORDINATOR
+    by_team: Mapping[str, SignOff] = field(default_factory=dict)
+
+    def for_team(self, team_id: str) -> SignOff:
+        return self.by_team.get(team_id, self.default)
+
+
+def _sign_off(value: object, where: str) -> SignOff:
+    try:
+        return SignOff(str(value).strip().lower())
+    except ValueError:
+        raise InvalidInput(
+            f"{where}: {str(value)[:40]!r} is not coordinator, chair or both."
+        ) from None
+
+
+def sign_off_book(text: str) -> SignOffBook:
+    """Read MINUTES_SIGNOFF: a word (coordinator, chair or both) for every panel, or JSON
+    `{"default": "both", "teams": {"<Teams team id>": "chair"}}`."""
+    text = text.strip()
+    if not text:
+        return SignOffBook()
+    if not text.startswith("{"):
+        return SignOffBook(default=_sign_off(text, "MINUTES_SIGNOFF"))
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"MINUTES_SIGNOFF is not valid JSON: {exc}") from None
+    if unknown := sorted(str(key) for key in data if key not in {"default", "teams"}):
+        raise InvalidInput(f"MINUTES_SIGNOFF: unknown key {', '.join(unknown)[:80]}.")
+    teams = data.get("teams", {})
+    if not isinstance(teams, dict):
+        raise InvalidInput("MINUTES_SIGNOFF: teams maps a Teams team id to its sign-off.")
+    return SignOffBook(
+        default=_sign_off(data.get("default", "coordinator"), "MINUTES_SIGNOFF default"),
+        by_team={
+            str(team): _sign_off(value, f"MINUTES_SIGNOFF team {str(team)[:60]}")
+            for team, value in teams.items()
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One sign-off: who gave it, in which role, when."""
+
+    member_id: str
+    name: str
+    role: Role
+    at: datetime
 
 
 def day_label(day: date) -> str:
@@ -101,6 +181,10 @@ class Minutes:
     approved_by_member_id: str | None = None
     meeting_label: str = ""
     approved_by: str | None = None
+    # The sign-offs given so far (in the stored document), and the rule they were given
+    # under; a summary rewritten after a sign-off withdraws it.
+    sign_off: SignOff = SignOff.COORDINATOR
+    signatures: list[Signature] = field(default_factory=list)
     attendance: list[AttendanceLine] = field(default_factory=list)
     cases: list[CaseMinutes] = field(default_factory=list)
     unmet: list[UnmetOutcome] = field(default_factory=list)
@@ -127,8 +211,9 @@ class Minutes:
             raise InvalidInput("That case is not in these minutes.")
         return found
 
-    def edit_summary(self, item_id: str, text: str) -> None:
-        """The coordinator rewrites a case's discussion summary (draft minutes only)."""
+    def edit_summary(self, item_id: str, text: str) -> list[Signature]:
+        """The coordinator rewrites a case's discussion summary (draft minutes only). A
+        change withdraws the sign-offs given so far, which are returned."""
         if self.approved:
             raise InvalidTransition("Approved minutes no longer change.")
         text = text.strip()
@@ -136,16 +221,60 @@ class Minutes:
             raise InvalidInput(
                 f"Keep the summary under {MAX_SUMMARY} characters.", {"summary": "too_long"}
             )
-        self.case(item_id).summary = text
+        case = self.case(item_id)
+        if case.summary == text:
+            return []
+        case.summary = text
+        withdrawn, self.signatures = self.signatures, []
+        return withdrawn
 
-    def approve(self, *, by_member_id: str, by_name: str, at: datetime) -> None:
-        """The coordinator approves the minutes; they are final from now on."""
+    def still_to_sign(self, rule: SignOff) -> list[Role]:
+        """The roles whose sign-off `rule` still waits for."""
+        signed = {s.role for s in self.signatures}
+        return [role for role in rule.roles if role not in signed]
+
+    def signing_role(self, rule: SignOff, roles: Iterable[Role], member_id: str) -> Role | None:
+        """The role a member holding `roles` would sign in now: one still awaited, and never
+        a second one for the same person (both means two people)."""
+        if self.approved or any(s.member_id == member_id for s in self.signatures):
+            return None
+        held = set(roles)
+        return next((role for role in self.still_to_sign(rule) if role in held), None)
+
+    def sign(
+        self, rule: SignOff, *, member_id: str, name: str, roles: Iterable[Role], at: datetime
+    ) -> Signature:
+        """A coordinator or chair signs the minutes off; once every role the rule names has
+        signed, they are approved and final."""
         if self.approved:
             raise InvalidTransition("These minutes are already approved.")
-        self.status = MinutesStatus.APPROVED
-        self.approved_at = require_aware(at)
-        self.approved_by_member_id = by_member_id
-        self.approved_by = by_name
+        if any(s.member_id == member_id for s in self.signatures):
+            raise InvalidInput(
+                f"You have signed these minutes already: they wait for {rule.words}, "
+                "each a different person."
+            )
+        role = self.signing_role(rule, roles, member_id)
+        if role is None:
+            raise InvalidInput(f"This panel's minutes are signed off by {rule.words}.")
+        signature = Signature(member_id=member_id, name=name, role=role, at=require_aware(at))
+        self.signatures = [*self.signatures, signature]
+        self.sign_off = rule
+        if not self.still_to_sign(rule):
+            self.status = MinutesStatus.APPROVED
+            self.approved_at = signature.at
+            self.approved_by_member_id = member_id
+            self.approved_by = " and ".join(s.name for s in self.signatures)
+        return signature
+
+    def approve(self, *, by_member_id: str, by_name: str, at: datetime) -> None:
+        """The coordinator approves the minutes alone (the coordinator sign-off)."""
+        self.sign(
+            SignOff.COORDINATOR,
+            member_id=by_member_id,
+            name=by_name,
+            roles=(Role.COORDINATOR,),
+            at=at,
+        )
 
     # --- stored as one JSON document --------------------------------------------------
 
@@ -154,6 +283,16 @@ class Minutes:
         return {
             "meeting_label": self.meeting_label,
             "approved_by": self.approved_by,
+            "sign_off": self.sign_off.value,
+            "signatures": [
+                {
+                    "member_id": g.member_id,
+                    "name": g.name,
+                    "role": g.role.value,
+                    "at": g.at.isoformat(),
+                }
+                for g in self.signatures
+            ],
             "attendance": [{"agency": a.agency, "people": list(a.people)} for a in self.attendance],
             "cases": [
                 {
@@ -197,6 +336,26 @@ class Minutes:
         self.meeting_label = str(document.get("meeting_label", ""))
         approved_by = document.get("approved_by")
         self.approved_by = str(approved_by) if approved_by is not None else None
+        self.sign_off = SignOff(str(document.get("sign_off", SignOff.COORDINATOR.value)))
+        self.signatures = [
+            Signature(
+                member_id=str(g["member_id"]),
+                name=str(g["name"]),
+                role=Role(str(g["role"])),
+                at=datetime.fromisoformat(str(g["at"])),
+            )
+            for g in document.get("signatures", [])
+        ]
+        if "signatures" not in document and self.approved and self.approved_at is not None:
+            # Approved before sign-offs were recorded: the coordinator approved them alone.
+            self.signatures = [
+                Signature(
+                    member_id=self.approved_by_member_id or "",
+                    name=self.approved_by or "the coordinator",
+                    role=Role.COORDINATOR,
+                    at=self.approved_at,
+                )
+            ]
         self.attendance = [
             AttendanceLine(str(a["agency"]), tuple(str(p) for p in a["people"]))
             for a in document.get("attendance", [])
@@ -345,16 +504,31 @@ def unmet_outcome(action: Action, since: datetime | None) -> str:
     return "Done."
 
 
+def held_at(meeting: Meeting) -> datetime:
+    """When a meeting was held: when it started, or its planned time until then."""
+    return meeting.started_at or meeting.starts_at
+
+
+def held_label(meeting: Meeting, zone: ZoneInfo) -> str:
+    """The meeting as its minutes name it: the planned day and time, or, for a meeting
+    held on another day (called early), the day and time it was held and the day planned."""
+    planned = meeting.starts_at.astimezone(zone)
+    held = held_at(meeting).astimezone(zone)
+    if held.date() == planned.date():
+        return f"{day_label(planned.date())}, {planned:%H:%M}"
+    return f"{day_label(held.date())}, {held:%H:%M} (planned for {day_label(planned.date())})"
+
+
 def draft_minutes(record: MeetingRecord, *, now: datetime) -> Minutes:
-    """Draft the minutes of a meeting that has ended, from what it recorded."""
+    """Draft the minutes of a meeting that has ended, from what it recorded, dated on the
+    day it was held."""
     meeting, zone = record.meeting, record.zone
-    starts = meeting.starts_at.astimezone(zone)
     minutes = Minutes(
         panel_id=meeting.panel_id,
         meeting_id=meeting.id,
         meeting_starts_at=meeting.starts_at,
         drafted_at=now,
-        meeting_label=f"{day_label(starts.date())}, {starts:%H:%M}",
+        meeting_label=held_label(meeting, zone),
     )
     minutes.attendance = _attendance(record)
     ordered = sorted(record.items, key=lambda i: (i.position, i.id))

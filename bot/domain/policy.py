@@ -50,6 +50,7 @@ class Act(StrEnum):
     START_MEETING = "start_meeting"
     ATTEND_MEETING = "attend_meeting"
     APPROVE_MINUTES = "approve_minutes"
+    SIGN_MINUTES = "sign_minutes"
     VIEW_ACTIONS = "view_actions"
     OVERSEE_ACTIONS = "oversee_actions"
     SET_AWAY = "set_away"
@@ -109,6 +110,9 @@ TABLE: Mapping[Act, Mapping[Role, frozenset[Relation]]] = {
     Act.START_MEETING: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
     Act.ATTEND_MEETING: {C: ANY, H: ANY, S: ANY, D: ANY, R: ANY},
     Act.APPROVE_MINUTES: {C: ANY, H: NEVER, S: NEVER, D: NEVER, R: NEVER},
+    # Reading the minutes and signing them off: which of the two must sign is the panel's
+    # MINUTES_SIGNOFF (bot.features.meetings.minutes); editing them is APPROVE_MINUTES.
+    Act.SIGN_MINUTES: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
     Act.VIEW_ACTIONS: {C: ANY, H: ANY, S: AGENCY | OWNER, D: AGENCY | OWNER, R: NEVER},
     Act.OVERSEE_ACTIONS: {C: ANY, H: ANY, S: NEVER, D: NEVER, R: NEVER},
     Act.SET_AWAY: {C: ANY, H: NEVER, S: ANY, D: ANY, R: NEVER},
@@ -140,6 +144,7 @@ NEEDS_AGREEMENT: frozenset[Act] = frozenset(
         Act.EXPORT_SAR,
         Act.ERASE,
         Act.APPROVE_MINUTES,
+        Act.SIGN_MINUTES,
         Act.VIEW_ACTIONS,
         Act.OVERSEE_ACTIONS,
         Act.VIEW_CASELOAD,
@@ -178,6 +183,7 @@ PHRASES: Mapping[Act, str] = {
     Act.START_MEETING: "start the panel meeting",
     Act.ATTEND_MEETING: "attend the panel meeting",
     Act.APPROVE_MINUTES: "edit and approve the minutes",
+    Act.SIGN_MINUTES: "sign off the minutes",
     Act.VIEW_ACTIONS: "see an agency's actions",
     Act.OVERSEE_ACTIONS: "see every agency's actions",
     Act.SET_AWAY: "hand an agency's cards to its deputy while its SPOC is away",

@@ -95,6 +95,7 @@ PRIVATE_ONLY: frozenset[Act] = frozenset(
         Act.MANAGE_SCHEDULE,
         Act.MANAGE_MEMBERS,
         Act.APPROVE_MINUTES,
+        Act.SIGN_MINUTES,
         Act.EXPORT_SAR,
         Act.ERASE,
         Act.VIEW_STATS,

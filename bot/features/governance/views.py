@@ -18,7 +18,7 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import NotFound
 from bot.domain.intake_rules import phone_text
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus, Meeting
-from bot.domain.minutes import day_label
+from bot.domain.minutes import day_label, held_at
 from bot.domain.panel import Agency, AgencyKind, IsaAcceptance, Member, Panel, Role
 from bot.domain.referral import CATEGORY_LABELS, Referral, Subject
 from bot.kernel.localtime import born_text, day_text, local_day, when_text
@@ -226,8 +226,9 @@ async def read_case(uow: UnitOfWork, panel: Panel, case: Case) -> CaseRead:
         minutes = await uow.meetings.minutes(panel.id, meeting.id)
         for entry in minutes.cases if minutes else []:
             if entry.case_id == case.id and (entry.decision or entry.summary):
-                label = day_text(meeting.starts_at, panel)
-                decisions.append((meeting.starts_at, f"{label}: {entry.decision or entry.summary}"))
+                held = held_at(meeting)
+                label = day_text(held, panel)
+                decisions.append((held, f"{label}: {entry.decision or entry.summary}"))
     return CaseRead(
         panel=panel,
         case=case,
@@ -421,7 +422,8 @@ def _history(read: CaseRead) -> list[HistoryLine]:
         if info.answered_at:
             events.append((info.answered_at, f"{_agency(read, info.agency_id)} answered"))
     for meeting, kind, state in read.hearings:
-        events.append((meeting.starts_at, f"On the panel's agenda ({kind}): {state}"))
+        # on the day it was held (a meeting called early too), before what was agreed at it
+        events.append((held_at(meeting), f"On the panel's agenda ({kind}): {state}"))
     if case.first_heard_at:
         events.append((case.first_heard_at, "First heard by the panel"))
     for action in read.actions:

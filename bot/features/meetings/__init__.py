@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bot.domain.minutes import SignOffBook, sign_off_book
 from bot.features.meetings import agenda, calendar, gallery, meeting_run, minutes
 from bot.kernel.feature import Download, Feature, Job, Route, Setup
 from bot.kernel.links import token_of
@@ -34,8 +35,11 @@ def calendar_config(setup: Setup) -> calendar.CalendarConfig:
 
 
 def minutes_config(setup: Setup) -> minutes.MinutesConfig:
-    """Where approved minutes are downloaded (signed links)."""
-    return minutes.MinutesConfig(links=setup.links())
+    """Where approved minutes are downloaded (signed links), and who signs each panel's
+    minutes off (MINUTES_SIGNOFF, checked with the settings)."""
+    settings = setup.settings
+    sign_offs = sign_off_book(settings.minutes_signoff) if settings else SignOffBook()
+    return minutes.MinutesConfig(links=setup.links(), sign_offs=sign_offs)
 
 
 def register(router: Router, setup: Setup) -> None:

@@ -1,8 +1,10 @@
 """Approved minutes as a Word document (.docx), written with python-docx.
 
-Title, meeting date, attendance table, then per case: reference, summary, decisions and an
-actions table; then the unmet actions' outcomes and any other business. The document is
-marked OFFICIAL-SENSITIVE: it holds case detail and goes only to attending SPOCs.
+Title, the day the meeting was held, its sign-offs (who, in which role, on which day),
+attendance table, then per case: reference, summary, the decision and what went with it
+(risk level, lead agency and officer) and an actions table; then the unmet actions'
+outcomes and any other business. The document is marked OFFICIAL-SENSITIVE: it holds case
+detail and goes only to attending members entitled to it.
 """
 
 from __future__ import annotations
@@ -25,11 +27,22 @@ MARKING = "OFFICIAL-SENSITIVE: shared under the panel's information sharing agre
 TABLE_STYLE = "Table Grid"
 
 
-def _table(document: DocumentObject, header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    table = document.add_table(rows=1, cols=len(header))
+def _table(
+    document: DocumentObject, header: Sequence[str] | None, rows: Sequence[Sequence[str]]
+) -> None:
+    """A table; with a header, a bold first row; without, each row's first cell bold."""
+    width = len(header) if header is not None else len(rows[0])
+    table = document.add_table(rows=0, cols=width)
     table.style = TABLE_STYLE
-    for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = ""
+    if header is None:
+        for label, *rest in rows:
+            cells = table.add_row().cells
+            cells[0].paragraphs[0].add_run(label).bold = True
+            for cell, text in zip(cells[1:], rest, strict=True):
+                cell.text = text
+        return
+    first = table.add_row().cells
+    for cell, text in zip(first, header, strict=True):
         cell.paragraphs[0].add_run(text).bold = True
     for row in rows:
         cells = table.add_row().cells
@@ -50,12 +63,23 @@ def minutes_docx(minutes: Minutes, panel_name: str, timezone: str = "Europe/Lond
 
     document.add_heading(f"{panel_name}: minutes", level=0)
     document.add_paragraph(f"Meeting: {minutes.meeting_label}")
+    zone = ZoneInfo(timezone)
     if minutes.approved and minutes.approved_at is not None:
         by = f" by {minutes.approved_by}" if minutes.approved_by else ""
-        approved_on = minutes.approved_at.astimezone(ZoneInfo(timezone)).date()
+        approved_on = minutes.approved_at.astimezone(zone).date()
         document.add_paragraph(f"Approved{by} on {day_label(approved_on)}.")
     else:
         document.add_paragraph("Draft: not approved yet.")
+    if minutes.signatures:
+        document.add_heading("Signed off", level=1)
+        _table(
+            document,
+            ("Name", "Role", "Date"),
+            [
+                (s.name, s.role.value.capitalize(), day_label(s.at.astimezone(zone).date()))
+                for s in minutes.signatures
+            ],
+        )
 
     document.add_heading("Attendance", level=1)
     if minutes.attendance:
@@ -76,12 +100,12 @@ def minutes_docx(minutes: Minutes, panel_name: str, timezone: str = "Europe/Lond
         document.add_paragraph(case.summary or "No summary recorded.")
         _table(
             document,
-            ("Decision", ""),
+            None,
             [
+                ("Decision", case.decision or "None recorded"),
                 ("Risk level", case.risk_level),
                 ("Lead agency", case.lead_agency or "not nominated"),
                 ("Lead officer", case.lead_officer or "not named"),
-                ("Outcome", case.decision),
             ],
         )
         document.add_paragraph()

@@ -11,8 +11,15 @@ from zoneinfo import ZoneInfo
 from bot.domain.agenda import SECTION_NAMES, UNMET_TITLE
 from bot.domain.case import CLOSURE_LABELS
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
-from bot.domain.minutes import ActionLine, AttendanceLine, CaseMinutes, Minutes, UnmetOutcome
-from bot.domain.panel import Panel
+from bot.domain.minutes import (
+    ActionLine,
+    AttendanceLine,
+    CaseMinutes,
+    Minutes,
+    SignOff,
+    UnmetOutcome,
+)
+from bot.domain.panel import Member, Panel, Role
 from bot.domain.schedule import next_meetings, schedule_from_data
 from bot.features.meetings.calendar import DEFAULT_SCHEDULE_DATA, PLANNED_AHEAD
 from bot.features.meetings.meeting_run import STATEMENT
@@ -525,7 +532,8 @@ def demo_minutes(*, approved: bool = False) -> Minutes:
 
 
 def minutes_cards() -> dict[str, Card]:
-    """The draft and approved minutes, and the card an attending SPOC receives."""
+    """The draft and approved minutes under each sign-off, and the card an attending member
+    receives."""
     panel = Panel(
         id="demo-panel",
         name=DEMO_PANEL,
@@ -534,8 +542,71 @@ def minutes_cards() -> dict[str, Card]:
         created_at=datetime(2025, 1, 1, tzinfo=UTC),
     )
     url = "https://bot.example.org/panels/demo-panel/minutes/demo-meeting.docx?token=demo-token"
+    priya = Member(
+        id="demo-priya",
+        panel_id=panel.id,
+        aad_object_id="demo-aad-priya",
+        name="Priya Raman",
+        roles=frozenset({Role.COORDINATOR}),
+    )
+    tom = Member(
+        id="demo-tom",
+        panel_id=panel.id,
+        aad_object_id="demo-aad-tom",
+        name="Tom Okafor",
+        agency_id="demo-police",
+        roles=frozenset({Role.CHAIR, Role.SPOC}),
+    )
+    signed_by_priya = demo_minutes()
+    signed_by_priya.sign(
+        SignOff.BOTH,
+        member_id=priya.id,
+        name=priya.name,
+        roles=priya.roles,
+        at=datetime(2026, 12, 8, 14, 30, tzinfo=UTC),
+    )
+    signed_by_both = demo_minutes()
+    for signer, day in ((priya, 8), (tom, 9)):
+        signed_by_both.sign(
+            SignOff.BOTH,
+            member_id=signer.id,
+            name=signer.name,
+            roles=signer.roles,
+            at=datetime(2026, 12, day, 14, 30, tzinfo=UTC),
+        )
     return {
         "minutes-draft": render_minutes(minutes_view(panel, demo_minutes(), editable=True)),
+        # the chair's sign-off: the coordinator sends her draft on
+        "minutes-draft-to-chair": render_minutes(
+            minutes_view(panel, demo_minutes(), editable=True, rule=SignOff.CHAIR, viewer=priya)
+        ),
+        # both sign: the coordinator has, the chair receives them to sign in private chat
+        "minutes-draft-coordinator-signed": render_minutes(
+            minutes_view(
+                panel,
+                signed_by_priya,
+                editable=True,
+                rule=SignOff.BOTH,
+                viewer=priya,
+                notice="Signed off. Waiting for the chair: sent to Tom Okafor in private chat.",
+            )
+        ),
+        "minutes-draft-for-the-chair": render_minutes(
+            minutes_view(panel, signed_by_priya, editable=True, rule=SignOff.BOTH, viewer=tom)
+        ),
+        "minutes-approved-by-both": render_minutes(
+            minutes_view(
+                panel,
+                signed_by_both,
+                editable=True,
+                rule=SignOff.BOTH,
+                viewer=tom,
+                download_url=url,
+                notice="Approved. The Word document goes in private chat to Priya Raman "
+                "(Community Safety (Riverside Council)), Gemma Hartley (Riverside Homes "
+                "(Housing)).",
+            )
+        ),
         "minutes-draft-saved": render_minutes(
             minutes_view(
                 panel, demo_minutes(), editable=True, notice="Summary of CM-2026-014 saved."
@@ -547,7 +618,8 @@ def minutes_cards() -> dict[str, Card]:
                 demo_minutes(approved=True),
                 editable=True,
                 download_url=url,
-                notice="Approved. 2 attending SPOCs receive the Word document in private chat.",
+                notice="Approved. The Word document goes in private chat to Gemma Hartley "
+                "(Riverside Homes (Housing)), Tom Okafor (Riverside Police).",
             )
         ),
         "minutes-ready": render_minutes_ready(
@@ -558,6 +630,18 @@ def minutes_cards() -> dict[str, Card]:
                 cases=2,
                 actions=2,
                 expires="Fri 8 Jan 2027",
+                signed_off="Priya Raman (coordinator)",
+            )
+        ),
+        "minutes-ready-signed-by-both": render_minutes_ready(
+            MinutesReadyView(
+                panel_name=panel.name,
+                meeting_label="Mon 30 Nov 2026, 14:00 (planned for Tue 8 Dec 2026)",
+                download_url=url,
+                cases=2,
+                actions=2,
+                expires="Wed 16 Dec 2026",
+                signed_off="Priya Raman (coordinator) and Tom Okafor (chair)",
             )
         ),
         "minutes-ready-no-download": render_minutes_ready(

@@ -1,13 +1,22 @@
-"""The minutes: drafted when the meeting ends, edited and approved by the coordinator, and
-sent as a Word document to the SPOCs who attended.
+"""The minutes: drafted when the meeting ends, edited by the coordinator, signed off as the
+panel's terms of reference say, and sent as a Word document to those who attended.
 
 `end` (bot.features.meetings.meeting_run) drafts them and queues the draft to every coordinator in
-private chat. The coordinator rewrites each case's summary as needed and approves; approving
-queues each attending SPOC (or deputy) a card with a signed link to
-`/panels/<panel>/minutes/<meeting>.docx?token=…` (Teams cards cannot carry files). Each link
-is signed for its recipient (bot.kernel.links) and expires; at download the recipient must
-still be an active member of the panel; downloads are audited. Minutes never go to the
-channel.
+private chat. The coordinator rewrites each case's summary as needed. Who signs them off is
+the panel's (MINUTES_SIGNOFF, by Teams team id like the meeting schedule; a deployment
+setting rather than a command, so that the coordinator whose draft the chair checks cannot
+lift that check herself): the coordinator alone approves; with the chair, the coordinator
+sends the draft on and the chair receives it to sign in private chat; with both, each signs,
+in either order, two different people, and whoever is still awaited receives it. Every
+sign-off (name, role, date) is kept in the minutes and audited; a summary rewritten after a
+sign-off withdraws it.
+
+Once approved, each member recorded as attending who may read every case in them (the
+policy's case detail, so the current agreement accepted) receives a card with a signed link
+to `/panels/<panel>/minutes/<meeting>.docx?token=…` (Teams cards cannot carry files), and the
+approving card names them. Each link is signed for its recipient (bot.kernel.links) and
+expires; at download the recipient must still be entitled; downloads are audited. Minutes
+never go to the channel.
 """
 
 from __future__ import annotations
@@ -24,11 +33,14 @@ from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.minutes import (
     MeetingRecord,
     Minutes,
+    Signature,
+    SignOff,
+    SignOffBook,
     attending_members,
     draft_minutes,
 )
-from bot.domain.panel import AGENCY_ROLES, Member, Panel, Role
-from bot.domain.policy import Act
+from bot.domain.panel import Member, Panel, Role
+from bot.domain.policy import Act, Relation, decide
 from bot.features.meetings.commands import EditSummary, MinutesCard
 from bot.features.meetings.docx_export import minutes_docx
 from bot.features.meetings.views import minutes_view
@@ -50,7 +62,6 @@ if TYPE_CHECKING:
     from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-ONLY_COORDINATORS = "Only the panel's coordinator can edit and approve the minutes."
 CHANGED_MEANWHILE = "Someone changed these minutes a moment ago: here they are as they stand."
 DONE = frozenset({MeetingStatus.ENDED, MeetingStatus.MINUTES_APPROVED})
 
@@ -60,6 +71,8 @@ class MinutesConfig:
     """Where the Word document is downloaded from; unconfigured links, no link."""
 
     links: Links = field(default_factory=Links)
+    # Who signs each panel's minutes off (MINUTES_SIGNOFF); the coordinator without one.
+    sign_offs: SignOffBook = field(default_factory=SignOffBook)
 
 
 # --- drafting --------------------------------------------------------------------------
@@ -178,13 +191,46 @@ async def minutes_file(
             return None
         if not minutes.approved:
             return None
-        if not (await access.decide_for(uow, panel, member, Act.VIEW_CASE_SUMMARY)).allowed:
+        if not await entitled(uow, panel, member, minutes):
             return None
         document = minutes_docx(minutes, panel.name, panel.timezone)
         actor = Actor.member(member, "download")
         await record(uow, actor, AuditVerb.EXPORT, "minutes", minutes.id, "minutes.docx", at=now)
         await uow.commit()
     return document
+
+
+# --- who receives them ----------------------------------------------------------------------
+
+
+async def entitled(uow: UnitOfWork, panel: Panel, member: Member, minutes: Minutes) -> bool:
+    """Whether `member` may have these minutes: an active member (invitation accepted) who
+    may see every case in them in full under the policy, the panel's current agreement
+    accepted (the minutes hold each case's discussion and actions)."""
+    if not member.active or member.invited:
+        return False
+    subject = await access.subject_for(uow, panel, member)
+    if decide(subject, Act.VIEW_CASE_DETAIL, Relation.NONE).allowed:
+        return True  # the coordinator and the chair see every case
+    if not subject.agreement_accepted:
+        return False
+    case_ids = {c.case_id for c in minutes.cases}
+    unmet = await uow.actions.by_ids(panel.id, [u.action_id for u in minutes.unmet])
+    case_ids |= {a.case_id for a in unmet}
+    for case in await uow.cases.by_ids(panel.id, sorted(case_ids)):
+        relations = await access.relations_to_case(uow, panel, member, case)
+        if not decide(subject, Act.VIEW_CASE_DETAIL, relations).allowed:
+            return False
+    return True
+
+
+def _who(member: Member, agencies: dict[str, str]) -> str:
+    agency = agencies.get(member.agency_id or "")
+    return f"{member.name} ({agency})" if agency else member.name
+
+
+def _signed_text(signatures: list[Signature]) -> str:
+    return " and ".join(f"{s.name} ({s.role.value})" for s in signatures)
 
 
 # --- the feature ---------------------------------------------------------------------------
@@ -201,8 +247,32 @@ class MinutesFeature:
             return None
         return minutes_url(self.config, panel.id, minutes.meeting_id, member.id, now)
 
+    def rule(self, panel: Panel) -> SignOff:
+        """Who signs this panel's minutes off."""
+        return self.config.sign_offs.for_team(panel.team_id)
+
+    def _card(
+        self,
+        panel: Panel,
+        minutes: Minutes,
+        member: Member,
+        now: datetime,
+        notice: str | None = None,
+    ) -> Reply:
+        view = minutes_view(
+            panel,
+            minutes,
+            editable=True,
+            download_url=self._url(panel, minutes, member, now),
+            notice=notice,
+            rule=self.rule(panel),
+            viewer=member,
+        )
+        return Reply(card=render_minutes(view))
+
     async def command(self, request: Request, deps: Deps) -> Reply:
-        """`minutes`: the most recent meeting's minutes, to edit and approve."""
+        """`minutes`: the most recent meeting's minutes, to edit (the coordinator) and sign
+        off (whoever the panel's sign-off names)."""
         panel, member = request.admitted()
         now = deps.clock.now()
         async with deps.uow() as uow:
@@ -215,10 +285,7 @@ class MinutesFeature:
                         break
         if minutes is None:
             raise NotFound("No meeting has ended yet, so there are no minutes.")
-        view = minutes_view(
-            panel, minutes, editable=True, download_url=self._url(panel, minutes, member, now)
-        )
-        return Reply(card=render_minutes(view))
+        return self._card(panel, minutes, member, now)
 
     async def _show(
         self,
@@ -232,14 +299,7 @@ class MinutesFeature:
         minutes = await uow.meetings.minutes(panel.id, meeting_id)
         if minutes is None:
             raise NotFound("Those minutes no longer exist.")
-        view = minutes_view(
-            panel,
-            minutes,
-            editable=True,
-            download_url=self._url(panel, minutes, member, now),
-            notice=notice,
-        )
-        return Reply(card=render_minutes(view))
+        return self._card(panel, minutes, member, now, notice)
 
     async def edit(self, request: Request, deps: Deps) -> Reply:
         """Save one case's discussion summary in the draft."""
@@ -254,26 +314,34 @@ class MinutesFeature:
             if command.version != minutes.version:
                 return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
             try:
-                minutes.edit_summary(item_id, command.text(request.data))
+                withdrawn = minutes.edit_summary(item_id, command.text(request.data))
                 await uow.meetings.save_minutes(minutes)
             except Conflict:
                 return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
             except DomainError as err:
                 return await self._show(uow, panel, member, meeting_id, err.message, now)
-            detail = f"summary of {item_id}"
-            await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, detail, at=now)
-            await uow.commit()
             case = minutes.case(item_id)
-            return await self._show(
-                uow, panel, member, meeting_id, f"Summary of {case.reference} saved.", now
-            )
+            detail = f"summary of {case.reference} rewritten"
+            await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, detail, at=now)
+            notice = f"Summary of {case.reference} saved."
+            if withdrawn:
+                who = _signed_text(withdrawn)
+                detail = f"sign-off withdrawn, the summary changed after it: {who}"
+                await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, detail, at=now)
+                notice += f" The sign-off given ({who}) is withdrawn: they sign the new text."
+            await uow.commit()
+            return await self._show(uow, panel, member, meeting_id, notice, now)
 
     async def approve(self, request: Request, deps: Deps) -> Reply:
-        """Approve the minutes: they are final; attending SPOCs get the Word document."""
+        """Sign the minutes off in the role the panel's rule still awaits from this member
+        (or, a coordinator under the chair's sign-off, send them to the chair). When every
+        sign-off is given they are approved: final, and the attending members entitled to
+        them receive the Word document."""
         panel, member = request.admitted()
         card = MinutesCard.of(request.data)
         meeting_id = card.meeting_id
         now = deps.clock.now()
+        rule = self.rule(panel)
         async with deps.uow() as uow:
             minutes = await uow.meetings.minutes(panel.id, meeting_id)
             meeting = await uow.meetings.get(panel.id, meeting_id)
@@ -283,31 +351,111 @@ class MinutesFeature:
                 return await self._show(uow, panel, member, meeting_id, "Already approved.", now)
             if card.version != minutes.version:
                 return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
-            minutes.approve(by_member_id=member.id, by_name=member.name, at=now)
+            if minutes.signing_role(rule, member.roles, member.id) is None:
+                if rule is SignOff.CHAIR and member.has(Role.COORDINATOR):
+                    notice = await self._send_to_chair(uow, panel, minutes, request, now)
+                    await uow.commit()
+                    return await self._show(uow, panel, member, meeting_id, notice, now)
+                if any(s.member_id == member.id for s in minutes.signatures):
+                    notice = f"You have signed already: waiting for {rule.words}."
+                else:
+                    notice = f"This panel's minutes are signed off by {rule.words}."
+                return await self._show(uow, panel, member, meeting_id, notice, now)
+            signature = minutes.sign(
+                rule, member_id=member.id, name=member.name, roles=member.roles, at=now
+            )
             try:
                 await uow.meetings.save_minutes(minutes)
             except Conflict:
                 return await self._show(uow, panel, member, meeting_id, CHANGED_MEANWHILE, now)
+            detail = f"signed off by {signature.name} as {signature.role.value}"
+            await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, detail, at=now)
+            if minutes.still_to_sign(rule):
+                notice = await self._ask_next(uow, panel, minutes, rule, now)
+                await uow.commit()
+                return await self._show(uow, panel, member, meeting_id, notice, now)
             if meeting.status is MeetingStatus.ENDED:
                 meeting.move_to(MeetingStatus.MINUTES_APPROVED)
                 await uow.meetings.save(meeting)
-            sent = await self.send_to_attending(uow, panel, minutes, now)
-            await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, "approved", at=now)
+            sent = await self.send_to_attending(uow, panel, minutes, now, but=member.id)
+            approved = f"approved, signed off by {_signed_text(minutes.signatures)}"
+            await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, approved, at=now)
             await uow.commit()
-            spocs = "1 attending SPOC receives" if sent == 1 else f"{sent} attending SPOCs receive"
-            notice = f"Approved. {spocs} the Word document in private chat."
+            if sent:
+                notice = f"Approved. The Word document goes in private chat to {', '.join(sent)}."
+            else:
+                notice = "Approved. No other attending member may receive them."
             return await self._show(uow, panel, member, meeting_id, notice, now)
 
+    async def _signers(
+        self, uow: UnitOfWork, panel: Panel, role: Role, minutes: Minutes
+    ) -> list[Member]:
+        """Who may give `role`'s sign-off: its active members, not invited, not signed yet."""
+        signed = {s.member_id for s in minutes.signatures}
+        return [
+            m
+            for m in await uow.members.all(panel.id)
+            if m.has(role) and not m.invited and m.id not in signed
+        ]
+
+    async def _queue_to_sign(
+        self, uow: UnitOfWork, panel: Panel, minutes: Minutes, signers: list[Member], now: datetime
+    ) -> None:
+        for signer in signers:
+            view = minutes_view(panel, minutes, editable=True, rule=self.rule(panel), viewer=signer)
+            await card_to_member(
+                uow,
+                panel_id=panel.id,
+                member_id=signer.id,
+                card=render_minutes(view),
+                key=f"minutes-sign:{minutes.id}:{signer.id}:{minutes.version}",
+                now=now,
+                text=f"The minutes of {minutes.meeting_label} wait for your sign-off",
+            )
+
+    async def _send_to_chair(
+        self, uow: UnitOfWork, panel: Panel, minutes: Minutes, request: Request, now: datetime
+    ) -> str:
+        """The coordinator passes the draft to the chair, whose sign-off approves it."""
+        chairs = await self._signers(uow, panel, Role.CHAIR, minutes)
+        if not chairs:
+            return "The panel has no chair to sign them off: add one with members."
+        await self._queue_to_sign(uow, panel, minutes, chairs, now)
+        names = ", ".join(c.name for c in chairs)
+        detail = f"sent to the chair to sign off ({names})"
+        await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, detail, at=now)
+        return f"Sent to the chair ({names}) to sign off in private chat."
+
+    async def _ask_next(
+        self, uow: UnitOfWork, panel: Panel, minutes: Minutes, rule: SignOff, now: datetime
+    ) -> str:
+        """After a sign-off that does not complete them: whoever is still awaited gets them."""
+        waiting = minutes.still_to_sign(rule)
+        signers = [m for role in waiting for m in await self._signers(uow, panel, role, minutes)]
+        await self._queue_to_sign(uow, panel, minutes, signers, now)
+        roles = " and the ".join(r.value for r in waiting)
+        if not signers:
+            return f"Signed off. Waiting for the {roles}: the panel has nobody else in that role."
+        return (
+            f"Signed off. Waiting for the {roles}: sent to "
+            f"{', '.join(m.name for m in signers)} in private chat."
+        )
+
     async def send_to_attending(
-        self, uow: UnitOfWork, panel: Panel, minutes: Minutes, now: datetime
-    ) -> int:
-        """Queue the approved minutes' card to each SPOC or deputy who attended (1:1 only)."""
+        self, uow: UnitOfWork, panel: Panel, minutes: Minutes, now: datetime, but: str = ""
+    ) -> list[str]:
+        """Queue the approved minutes' card to each member recorded as attending who is
+        entitled to them (1:1 only), but `but` (who approved them: their card has the link);
+        returns who receives them, "name (agency)"."""
         members = {m.id: m for m in await uow.members.all(panel.id)}
+        agencies = {a.id: a.name for a in await uow.agencies.all(panel.id)}
         attendance = await uow.meetings.attendance(panel.id, minutes.meeting_id)
-        sent = 0
+        sent: list[str] = []
         for member_id in attending_members(attendance):
             member = members.get(member_id)
-            if member is None or not member.active or not AGENCY_ROLES & member.roles:
+            if member is None or member.id == but:
+                continue
+            if not await entitled(uow, panel, member, minutes):
                 continue
             url = minutes_url(self.config, panel.id, minutes.meeting_id, member.id, now)
             expires = self.config.links.expires(Purpose.MINUTES, now)
@@ -318,8 +466,9 @@ class MinutesFeature:
                 cases=len(minutes.cases),
                 actions=len(minutes.actions),
                 expires=day_text(expires, panel) if url else None,
+                signed_off=_signed_text(minutes.signatures),
             )
-            if await card_to_member(
+            await card_to_member(
                 uow,
                 panel_id=panel.id,
                 member_id=member.id,
@@ -327,8 +476,8 @@ class MinutesFeature:
                 key=f"minutes-ready:{minutes.id}:{member.id}",
                 now=now,
                 text=f"The minutes of {minutes.meeting_label} are approved",
-            ):
-                sent += 1
+            )
+            sent.append(_who(member, agencies))
         return sent
 
 
@@ -338,13 +487,14 @@ def register(router: Router, config: MinutesConfig | None = None) -> MinutesFeat
     router.command(
         CommandSpec(
             name="minutes",
-            summary="Coordinator: the latest meeting's minutes, to edit and approve.",
+            summary="Coordinator and chair: the latest meeting's minutes, to edit and sign off.",
             handler=feature.command,
-            access=Access(Act.APPROVE_MINUTES, PRIVATE),
+            access=Access(Act.SIGN_MINUTES, PRIVATE),
             button="Minutes",
         )
     )
-    approving = Access(Act.APPROVE_MINUTES, PRIVATE, (Target.MEETING,), (Target.MEETING,))
-    router.verb(VerbSpec(Verb.MINUTES_EDIT.value, feature.edit, approving))
-    router.verb(VerbSpec(Verb.MINUTES_APPROVE.value, feature.approve, approving))
+    editing = Access(Act.APPROVE_MINUTES, PRIVATE, (Target.MEETING,), (Target.MEETING,))
+    signing = Access(Act.SIGN_MINUTES, PRIVATE, (Target.MEETING,), (Target.MEETING,))
+    router.verb(VerbSpec(Verb.MINUTES_EDIT.value, feature.edit, editing))
+    router.verb(VerbSpec(Verb.MINUTES_APPROVE.value, feature.approve, signing))
     return feature

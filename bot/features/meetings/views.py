@@ -31,12 +31,14 @@ from bot.domain.meeting import (
 )
 from bot.domain.minutes import (
     Minutes,
+    SignOff,
     day_label,
     decision_text,
     outcome_update,
     unmet_outcome,
     unmet_settled,
 )
+from bot.domain.panel import Role
 from bot.domain.risk import RiskLevel
 from bot.domain.schedule import working_day_on_or_before
 from bot.kernel.localtime import day_text, england_and_wales_holidays, local, when_text
@@ -48,7 +50,7 @@ from cards.schedule import MeetingLine
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from bot.domain.panel import Agency, Panel
+    from bot.domain.panel import Agency, Member, Panel
     from bot.kernel.ports import UnitOfWork
 
 # --- which meeting ---------------------------------------------------------------------------
@@ -529,6 +531,31 @@ def decision_line(
 # --- the minutes -----------------------------------------------------------------------------
 
 
+SIGN_LABELS = {
+    # what the minutes card's sign button says: the coordinator approving alone, a
+    # coordinator passing them to the chair, or a sign-off that others may still await
+    "approve": "Approve minutes",
+    "send": "Send to the chair to sign off",
+    "sign": "Sign off the minutes",
+}
+
+
+def sign_button(minutes: Minutes, rule: SignOff, viewer: Member | None) -> str | None:
+    """The sign button's label for `viewer`, or None when there is nothing for them to do:
+    the coordinator approves alone; with the chair's sign-off the coordinator sends the
+    draft on; anyone whose sign-off is still awaited signs."""
+    if minutes.approved:
+        return None
+    if viewer is None:  # the draft queued when the meeting ends: its coordinators'
+        return SIGN_LABELS["approve"] if rule is SignOff.COORDINATOR else SIGN_LABELS["sign"]
+    role = minutes.signing_role(rule, viewer.roles if viewer.active else (), viewer.id)
+    if role is not None:
+        return SIGN_LABELS["approve"] if rule is SignOff.COORDINATOR else SIGN_LABELS["sign"]
+    if rule is SignOff.CHAIR and viewer.has(Role.COORDINATOR):
+        return SIGN_LABELS["send"]
+    return None
+
+
 def minutes_view(
     panel: Panel,
     minutes: Minutes,
@@ -536,13 +563,25 @@ def minutes_view(
     editable: bool,
     download_url: str | None = None,
     notice: str | None = None,
+    rule: SignOff = SignOff.COORDINATOR,
+    viewer: Member | None = None,
 ) -> MinutesView:
-    """The minutes card's content."""
+    """The minutes card's content, as `viewer` (a coordinator when None) sees it under the
+    panel's sign-off `rule`: each sign-off given, and what is still awaited."""
+    zone = ZoneInfo(panel.timezone)
+    signed = [
+        f"{s.name} ({s.role.value}), {day_label(s.at.astimezone(zone).date())}"
+        for s in minutes.signatures
+    ]
     if minutes.approved and minutes.approved_at is not None:
-        status = f"Approved by {minutes.approved_by or 'the coordinator'} on "
-        status += day_text(minutes.approved_at, panel)
+        status = f"Approved on {day_text(minutes.approved_at, panel)}"
     else:
         status = f"Draft of {day_text(minutes.drafted_at, panel)}"
+        waiting = minutes.still_to_sign(rule)
+        status += f" · signed off by {rule.words}"
+        if minutes.signatures and waiting:
+            status += f"; waiting for the {' and the '.join(r.value for r in waiting)}"
+    may_edit = viewer is None or viewer.has(Role.COORDINATOR)
     return MinutesView(
         panel_name=panel.name,
         meeting_id=minutes.meeting_id,
@@ -574,7 +613,9 @@ def minutes_view(
         ],
         unmet=[f"{u.reference} · {u.owner}: {u.description} — {u.outcome}" for u in minutes.unmet],
         other_business=minutes.other_business,
-        editable=editable and not minutes.approved,
+        editable=editable and may_edit and not minutes.approved,
         notice=notice,
         download_url=download_url,
+        signatures=signed,
+        sign_button=sign_button(minutes, rule, viewer) if editable else None,
     )
