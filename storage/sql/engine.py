@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.sql import one_trip
+
 SQLITE_DRIVER = "sqlite+aiosqlite"
 POSTGRES_DRIVER = "postgresql+asyncpg"
 SQLITE_FILE_NAME = "marac.sqlite3"
@@ -74,6 +76,8 @@ def create_engine(database_url: str | URL, *, schema: str | None = None) -> Asyn
         assert url.database is not None
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         pool |= SQLITE_POOL
+    if url.get_backend_name() == "sqlite":
+        one_trip.install()
     engine = create_async_engine(url, connect_args=connect_args, **pool)
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
