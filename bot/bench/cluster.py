@@ -487,6 +487,9 @@ class Watch:
     # The instance behind each activity the fake accepted, by its index in `fake.sent`.
     senders: dict[int, int | None] = field(default_factory=dict)
     _pids: dict[int, int] = field(default_factory=dict)
+    # How late the connector's event loop woke from 10 ms sleeps, and when: a request is
+    # timed when the loop gets to it, so a late loop bunches arrivals that were apart.
+    lags: list[tuple[float, float]] = field(default_factory=list)
     # A connection's owner, by the connection (kept, so its id is not reused meanwhile).
     _owners: dict[int, tuple[object, int | None]] = field(default_factory=dict)
 
@@ -496,6 +499,19 @@ class Watch:
 
     def sender(self, sent_index: int) -> int | None:
         return self.senders.get(sent_index)
+
+    def worst_lag(self, since: float = float("-inf")) -> float:
+        """The connector's loop's worst lateness (seconds) since the loop instant `since`."""
+        return max((lag for at, lag in self.lags if at >= since), default=0.0)
+
+    async def watch_lag(self, every: float = 0.01) -> None:
+        """Note how late the loop wakes, until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asleep = loop.time()
+            await asyncio.sleep(every)
+            woke = loop.time()
+            self.lags.append((woke, woke - asleep - every))
 
     def delivered_by(self, since: int = 0) -> Counter[int | None]:
         """Activities accepted from `fake.sent[since]` on, by the instance that sent them."""
@@ -606,7 +622,11 @@ async def watched_connector(
     app.middlewares.append(watch.middleware())
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
+    lag = asyncio.create_task(watch.watch_lag())
     try:
         yield watch, str(server.make_url("/"))
     finally:
+        lag.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await lag
         await server.close()

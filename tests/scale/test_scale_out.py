@@ -314,27 +314,39 @@ async def row_states(storage: Storage, fleet: Fleet, ids: Iterable[str]) -> dict
     return found
 
 
-def arrived(watch: Watch, since: int, label: str) -> list[tuple[int, Queued]]:
-    """The activities of this fan-out the connector accepted: their index and what they were."""
-    found = []
-    for n in range(since, len(watch.fake.sent)):
-        activity = watch.fake.sent[n]
-        text = cards.body_text(activity)
-        if text.startswith(f"{label}: "):
-            found.append((n, Queued(activity["_conversation"], text)))
-    return found
+class Arrived:
+    """The activities of one fan-out the connector accepted, read as they come: each poll
+    reads only the new ones, so the judge's own event loop (which also serves the fake
+    connector and times its requests) stays free."""
 
+    def __init__(self, watch: Watch, label: str) -> None:
+        self.watch = watch
+        self.label = f"{label}: "
+        self.read_up_to = len(watch.fake.sent)
+        self.found: list[tuple[int, Queued]] = []
+        self.distinct: set[Queued] = set()
 
-async def until_delivered(
-    watch: Watch, since: int, label: str, count: int, within: float
-) -> list[tuple[int, Queued]]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    found = arrived(watch, since, label)
-    while len({q for _, q in found}) < count and loop.time() < deadline:
-        await asyncio.sleep(0.5)
-        found = arrived(watch, since, label)
-    return found
+    def poll(self) -> list[tuple[int, Queued]]:
+        """Every activity of this fan-out accepted so far: its index and what it was."""
+        sent = self.watch.fake.sent
+        for n in range(self.read_up_to, len(sent)):
+            text = cards.body_text(sent[n])
+            if text.startswith(self.label):
+                queued = Queued(sent[n]["_conversation"], text)
+                self.found.append((n, queued))
+                self.distinct.add(queued)
+        self.read_up_to = len(sent)
+        return self.found
+
+    async def until(self, count: int, within: float) -> list[tuple[int, Queued]]:
+        """Once `count` distinct messages have arrived, or the time is up."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        self.poll()
+        while len(self.distinct) < count and loop.time() < deadline:
+            await asyncio.sleep(0.5)
+            self.poll()
+        return self.found
 
 
 async def all_sent(
@@ -355,14 +367,13 @@ async def test_a_fan_out_of_1100_reminders_by_three_instances_keeps_teams_limits
     rig: Rig, fleet: Fleet
 ) -> None:
     watch = rig.watch
-    since, first_arrival = len(watch.fake.sent), len(watch.arrivals)
+    first_arrival, began = len(watch.arrivals), asyncio.get_running_loop().time()
+    arrived = Arrived(watch, "fan-out")
     rows = await queue(rig.storage, fleet, "fan-out", SPOCS, THRICE)
     ids, expected = list(rows), list(rows.values())
     assert len(expected) == SPOCS + 2 * THRICE
 
-    found = await until_delivered(
-        watch, since, "fan-out", len(expected), within=len(expected) / TENANT_RATE * 3 + 30
-    )
+    found = await arrived.until(len(expected), within=len(expected) / TENANT_RATE * 3 + 30)
     final = await all_sent(rig.storage, fleet, ids)
 
     delivered = Counter(q for _, q in found)
@@ -378,7 +389,9 @@ async def test_a_fan_out_of_1100_reminders_by_three_instances_keeps_teams_limits
     out_of_order = [c for c, texts in wanted.items() if by_chat[c] != texts]
     # The tenant's limit holds in total: in no sliding second do more than 50 requests reach
     # the connector (accepted or not), and the three together use at least 0.9 of it from
-    # the first acceptance to the last.
+    # the first acceptance to the last. A request is timed when this process's event loop
+    # gets to it: the figures say how late that loop was at worst, since a late loop (on a
+    # machine whose cores are all busy) bunches requests that came apart.
     chats = {ref.conversation_id for ref in fleet.chats}
     sends = [a for a in watch.arrivals[first_arrival:] if a.conversation in chats]
     busiest = busiest_second(sends)
@@ -393,7 +406,8 @@ async def test_a_fan_out_of_1100_reminders_by_three_instances_keeps_teams_limits
         f"of order; busiest second {busiest} requests, {rate:.1f}/s accepted = "
         f"{rate / TENANT_RATE:.2f} of the limit, {throttled} 429s; sent by instance "
         f"{dict(by_instance)}; rows {dict(final)}; accepted in each second "
-        f"{[each_second[n] for n in range(max(each_second) + 1)]}"
+        f"{[each_second[n] for n in range(max(each_second) + 1)]}; this judge's event loop "
+        f"late by {watch.worst_lag(began) * 1000:.0f} ms at worst"
     )
     log.info(figures)
     assert not lost, f"{figures}; e.g. {sorted(lost, key=str)[:3]}"
@@ -486,14 +500,14 @@ async def test_a_process_killed_in_the_middle_of_a_fan_out_loses_nothing(
     victim = INSTANCES - 1
     spocs = 600
     since = len(watch.fake.sent)
+    arrived = Arrived(watch, "kill")
     rows = await queue(rig.storage, fleet, "kill", spocs)
     expected = list(rows.values())
 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 60
     while loop.time() < deadline:
-        mine = Counter(watch.sender(n) for n, _ in arrived(watch, since, "kill"))
-        if mine[victim] >= 20:
+        if sum(watch.sender(n) == victim for n, _ in arrived.poll()) >= 20:
             break
         await asyncio.sleep(0.1)
     await rig.cluster.kill(victim)
@@ -505,9 +519,7 @@ async def test_a_process_killed_in_the_middle_of_a_fan_out_loses_nothing(
         if state == DeliveryState.SENDING.value
     }
 
-    found = await until_delivered(
-        watch, since, "kill", len(expected), within=spocs / TENANT_RATE * 3 + 3 * LEASE_SECONDS
-    )
+    found = await arrived.until(len(expected), within=spocs / TENANT_RATE * 3 + 3 * LEASE_SECONDS)
     final = await all_sent(rig.storage, fleet, list(rows))
     delivered = Counter(q for _, q in found)
     lost = set(expected) - set(delivered)
