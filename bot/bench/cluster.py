@@ -14,9 +14,12 @@ What the scale test (tests/scale/) and the bench's `scale_out_ratio` stand on:
   once every process's /readyz, and nginx's, answered 200; everything it started is stopped
   at the end (killed if need be), whatever happened.
 - `watched_connector()`: the fake Bot Connector (bot.bench.connector) that also notes when
-  every request arrived, how it was answered and which bot process sent it: the sending
-  socket's owner, looked up in /proc when a connection is first seen (Linux). A test can
-  then tell what each instance delivered without the bot saying anything about itself.
+  every request arrived, how it was answered and which bot process sent it, and how late
+  its own event loop was (a late loop bunches the arrivals it times). The sender is the
+  sending socket's owner, looked up when a connection is first seen: the kernel's socket
+  diagnostics (as `ss` asks them) give the socket's inode, the processes' /proc fd tables
+  its owner (Linux). A test can then tell what each instance delivered without the bot
+  saying anything about itself.
 
 The turns each instance served are counted from its own access log (`Instance.turns_served`).
 """
