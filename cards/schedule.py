@@ -22,10 +22,18 @@ SCHEDULE_TITLE = "Panel meetings"
 MOVED_TITLE = "Meeting moved"
 CANCELLED_TITLE = "Meeting cancelled"
 CALENDAR_TITLE = "Add the panel's meetings to your calendar"
+URGENT_TITLE = "Call an urgent meeting"
+URGENT_CALLED_TITLE = "Urgent meeting called"
+URGENT_ANNOUNCEMENT_PREFIX = "Urgent panel meeting called for "
 # A meeting's Move and Cancel forms' inputs, made unique by `field_id(name, meeting_id)`.
 NEW_DATE_INPUT = "new_date"
 NEW_TIME_INPUT = "new_time"
 REASON_INPUT = "reason"
+# The urgent meeting's form: one per card, so its ids need no meeting id.
+URGENT_DATE_INPUT = "urgent_date"
+URGENT_TIME_INPUT = "urgent_time"
+URGENT_REASON_INPUT = "urgent_reason"
+URGENT_CASES_INPUT = "urgent_cases"  # the case ids ticked, comma-separated (Teams' multi-select)
 
 
 def field_id(name: str, meeting_id: str) -> str:
@@ -48,6 +56,20 @@ class MeetingLine:
     can_change: bool
     date_value: str  # ISO date, the Move form's starting value
     time_value: str  # HH:MM
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class UrgentForm:
+    """The form to call an urgent meeting: the open cases to tick (id, "CM-2026-014 · high
+    risk"), and what a typed command already gave."""
+
+    cases: Sequence[tuple[str, str]]
+    date_value: str = ""
+    time_value: str = ""
+    reason: str = ""
+    ticked: Sequence[str] = ()
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,7 @@ class ScheduleView:
     meetings: Sequence[MeetingLine]
     ics_url: str | None
     coordinator: bool
+    urgent: UrgentForm | None = None  # the coordinator's and chair's, in private
 
 
 def render_schedule(view: ScheduleView) -> Card:
@@ -81,11 +104,167 @@ def render_schedule(view: ScheduleView) -> Card:
     actions: list[Any] = []
     if view.ics_url:
         actions.append(ac.ActionOpenUrl(title="Add to calendar", url=view.ics_url))
+    if view.urgent is not None:
+        actions.append(ac.ActionShowCard(title="Urgent meeting…", card=_urgent_card(view.urgent)))
     return build(body, actions, fallback=SCHEDULE_TITLE)
+
+
+def _urgent_body(form: UrgentForm) -> list[Any]:
+    body: list[Any] = [
+        paragraph(
+            "An urgent (extraordinary) meeting hears only the cases you tick, within the next "
+            "two weeks; only the agencies concerned are invited.",
+            subtle=True,
+        )
+    ]
+    if form.error:
+        body.append(paragraph(form.error, attention=True))
+    if not form.cases:
+        body.append(paragraph("The panel has no open case to hear.", subtle=True))
+        return body
+    body += [
+        ac.InputDate(
+            id=URGENT_DATE_INPUT,
+            label="Date",
+            value=form.date_value or None,
+            is_required=True,
+            error_message="Choose the date.",
+        ),
+        ac.InputTime(
+            id=URGENT_TIME_INPUT,
+            label="Start time",
+            value=form.time_value or None,
+            is_required=True,
+            error_message="Choose the start time.",
+        ),
+        ac.InputText(
+            id=URGENT_REASON_INPUT,
+            label="Why is it urgent?",
+            value=form.reason or None,
+            placeholder="e.g. threats escalating; no names, please",
+            max_length=200,
+            is_required=True,
+            error_message="Say why the meeting is urgent.",
+        ),
+        ac.InputChoiceSet(
+            id=URGENT_CASES_INPUT,
+            label="Cases to hear",
+            choices=[ac.InputChoice(title=label, value=case_id) for case_id, label in form.cases],
+            value=",".join(form.ticked) or None,
+            is_multi_select=True,
+            style=t.ChoiceInputStyle.EXPANDED,
+            is_required=True,
+            error_message="Tick at least one case.",
+        ),
+    ]
+    return body
+
+
+def _urgent_submit(form: UrgentForm) -> list[Any]:
+    if not form.cases:
+        return []
+    return [
+        ac.ActionSubmit(title="Call the urgent meeting", data={"verb": Verb.SCHEDULE_URGENT.value})
+    ]
+
+
+def _urgent_card(form: UrgentForm) -> Any:
+    builder = ac.AdaptiveCard.new().version(CARD_VERSION).add_items(_urgent_body(form))
+    submit = _urgent_submit(form)
+    if submit:
+        builder = builder.add_actions(submit)
+    return builder.create()
+
+
+@dataclass(frozen=True)
+class UrgentFormView:
+    panel_name: str
+    form: UrgentForm
+
+
+def render_urgent_form(view: UrgentFormView) -> Card:
+    """The urgent meeting's form on a card of its own (`schedule urgent` without cases, or a
+    refused form shown again with what was typed)."""
+    body = [*heading(URGENT_TITLE, view.panel_name), *_urgent_body(view.form)]
+    return build(body, _urgent_submit(view.form), fallback=URGENT_TITLE)
+
+
+@dataclass(frozen=True)
+class UrgentCalledView:
+    panel_name: str
+    when: str  # "Wed 2 Dec 2026, 14:00–15:00"
+    cases: Sequence[str]  # references
+    reason: str
+    invited: Sequence[str]  # "Riverside Police (Tom Okafor)"
+    announced: bool
+    teams_note: str | None = None
+
+
+def render_urgent_called(view: UrgentCalledView) -> Card:
+    """The confirmation for whoever called the urgent meeting (in private: it shows the
+    reason they gave)."""
+    body: list[Any] = [
+        *heading(URGENT_CALLED_TITLE, view.panel_name),
+        facts(
+            [
+                ("Meeting", view.when),
+                ("Cases", ", ".join(view.cases)),
+                ("Reason", view.reason),
+                ("Invited", "; ".join(view.invited) or "no agency contact found"),
+            ]
+        ),
+        paragraph(
+            "The team channel has the announcement (no names)."
+            if view.announced
+            else "The channel gets no announcement (the bot has not been added to the "
+            "team's channel yet).",
+            subtle=True,
+        ),
+    ]
+    if view.teams_note:
+        body.append(paragraph(view.teams_note, subtle=True))
+    return build(
+        body,
+        [
+            command_button("Show the agenda", "agenda"),
+            command_button("Show the schedule", "schedule"),
+        ],
+        fallback=URGENT_CALLED_TITLE,
+    )
+
+
+@dataclass(frozen=True)
+class UrgentAnnouncementView:
+    when: str  # "Wed 2 Dec, 14:00"
+    cases: int
+    join_url: str | None = None
+
+
+def urgent_announcement_title(view: UrgentAnnouncementView) -> str:
+    """ "Urgent panel meeting called for Wed 2 Dec, 14:00: 1 case"."""
+    count = f"{view.cases} case" + ("" if view.cases == 1 else "s")
+    return f"{URGENT_ANNOUNCEMENT_PREFIX}{view.when}: {count}"
+
+
+def render_urgent_announcement(view: UrgentAnnouncementView) -> Card:
+    """The channel's post: when, and how many cases; no reference, reason or name."""
+    title = urgent_announcement_title(view)
+    body: list[Any] = [
+        *heading(title),
+        paragraph(
+            "Only the agencies concerned are invited; they have the cases in private.",
+            subtle=True,
+        ),
+    ]
+    if view.join_url:
+        body.append(paragraph(f"[Join the Teams meeting]({view.join_url})"))
+    return build(body, fallback=title)
 
 
 def _meeting(line: MeetingLine) -> Any:
     title = f"{line.date_label}, {line.time_label}"
+    if line.urgent:
+        title = f"Urgent: {title}"
     items: list[Any] = [
         ac.TextBlock(
             text=f"{title} — cancelled" if line.cancelled else title,
@@ -94,7 +273,16 @@ def _meeting(line: MeetingLine) -> Any:
             color=t.Colors.ATTENTION if line.cancelled else None,
         )
     ]
-    if not line.cancelled:
+    if line.urgent and not line.cancelled:
+        items.append(
+            facts(
+                [
+                    ("Kind", "urgent meeting, for the cases it was called for"),
+                    ("Status", line.status),
+                ]
+            )
+        )
+    elif not line.cancelled:
         deadline = line.deadline_label + (" (passed)" if line.deadline_passed else "")
         items.append(facts([("Referrals due by", deadline), ("Status", line.status)]))
     if line.join_url:

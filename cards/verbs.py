@@ -49,6 +49,7 @@ class Verb(StrEnum):
     # --- calendar (the coordinator) --------------------------------------------------
     SCHEDULE_MOVE = "schedule.move"
     SCHEDULE_CANCEL = "schedule.cancel"
+    SCHEDULE_URGENT = "schedule.urgent"
 
     # --- governance: agreement, members, agencies, cases, audit ---------------------
     ISA_ACCEPT = "isa.accept"

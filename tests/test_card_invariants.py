@@ -47,6 +47,7 @@ SHARED_CHAT_CARDS = frozenset(
         "schedule-meeting-moved",
         "schedule-meeting-cancelled",
         "schedule-calendar-link",
+        "schedule-urgent-announcement",
         "setup-done",
         "agenda-coordinator",
         "agenda-coordinator-notice",

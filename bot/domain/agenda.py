@@ -233,6 +233,10 @@ def build_agenda(
     for item in result:
         if item.status is not AgendaItemStatus.PENDING:
             continue
+        heard = cases.get(item.case_id or "")
+        if item.kind is AgendaItemKind.NEW_CASE and heard and heard.status is CaseStatus.HEARD:
+            # Heard meanwhile (at an urgent meeting): this meeting reviews it.
+            item.kind = AgendaItemKind.REVIEW_CASE
         if item.kind is AgendaItemKind.CONFIDENTIALITY:
             item.minutes_estimate = timing.confidentiality_minutes
         elif item.kind is AgendaItemKind.UNMET_ACTIONS:

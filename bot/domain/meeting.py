@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from bot.domain.common import move, new_id, require_aware
 from bot.domain.errors import InvalidInput, InvalidTransition
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import date, datetime
 
 
@@ -65,6 +67,9 @@ class Meeting:
     # and its Teams meeting still has the old times (the Graph sync moves it).
     planned_on: date | None = None
     teams_outdated: bool = False
+    # Revision 0017: an urgent (extraordinary) meeting, called for the cases it names rather
+    # than planned from the schedule: its agenda lists only those cases (`call_urgent`).
+    urgent: bool = False
     # The optimistic lock: the version stored (0 until first saved). Storage saves only
     # from the stored version and sets the next; a stale copy raises StaleVersion. Agenda
     # changes save the meeting too, so it guards its agenda items as well.
@@ -128,6 +133,73 @@ class Meeting:
         """The chair closes the meeting; the minutes are drafted next."""
         self.move_to(MeetingStatus.ENDED)
         self.ended_at = require_aware(at)
+
+
+# --- urgent meetings ----------------------------------------------------------------------
+
+# An urgent meeting is called for the days ahead: a later date waits for a monthly meeting.
+URGENT_WITHIN = timedelta(days=14)
+URGENT_LENGTH = timedelta(minutes=60)
+MAX_URGENT_REASON = 200
+MAX_URGENT_CASES = 10
+
+
+def call_urgent(
+    *,
+    panel_id: str,
+    starts_at: datetime,
+    now: datetime,
+    reason: str,
+    case_count: int,
+    others: Iterable[Meeting],
+    length: timedelta = URGENT_LENGTH,
+) -> Meeting:
+    """An urgent (extraordinary) meeting of the panel at `starts_at`, for `case_count` cases
+    (Islington's terms of reference: urgent cases do not wait for the monthly meeting).
+
+    Refused: no reason (the caller keeps it in the audit trail, never on the meeting), a
+    time past or more than two weeks ahead, no case or too many, and a time on top of
+    another meeting of the panel (`others`: cancelled ones do not count). Referrals are not
+    due for it: its deadline is the moment it is called, so triage never offers it first.
+    """
+    require_aware(starts_at, "starts_at")
+    require_aware(now, "now")
+    words = " ".join(reason.split())
+    if not words:
+        raise InvalidInput(
+            "Say why the meeting is urgent (no names, please).", {"reason": "required"}
+        )
+    if len(words) > MAX_URGENT_REASON:
+        raise InvalidInput(
+            f"Keep the reason under {MAX_URGENT_REASON} characters.", {"reason": "too_long"}
+        )
+    if starts_at <= now:
+        raise InvalidInput("That time is in the past.", {"date": "past"})
+    if starts_at - now > URGENT_WITHIN:
+        raise InvalidInput(
+            f"An urgent meeting is called within {URGENT_WITHIN.days} days; a later date "
+            "waits for the monthly meeting.",
+            {"date": "too_far"},
+        )
+    if case_count < 1:
+        raise InvalidInput("Name at least one case for the urgent meeting.", {"cases": "required"})
+    if case_count > MAX_URGENT_CASES:
+        raise InvalidInput(
+            f"An urgent meeting hears at most {MAX_URGENT_CASES} cases.", {"cases": "too_many"}
+        )
+    ends_at = starts_at + length
+    for other in others:
+        if other.status is MeetingStatus.CANCELLED:
+            continue
+        if other.starts_at < ends_at and starts_at < other.ends_at:
+            raise InvalidInput("The panel has another meeting at that time.", {"date": "taken"})
+    return Meeting(
+        panel_id=panel_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        referral_deadline=now,
+        urgent=True,
+    )
 
 
 class AgendaItemKind(StrEnum):

@@ -18,7 +18,8 @@ in the panel's time zone:
 - **actions**: the actions due in the quarter, by owner agency: done by their due date, done
   late, overdue (still open after it), still open and not yet due, cancelled;
 - **closures**: the cases closed in the quarter, by reason;
-- **children**: of the cases opened in the quarter, those with children in the household.
+- **children**: of the cases opened in the quarter, those with children in the household;
+- **urgent meetings**: the urgent meetings held or to be held in the quarter (not cancelled).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING
 from bot.domain.action import Action, ActionStatus
 from bot.domain.errors import InvalidInput
 from bot.domain.matching import MatchKind, classify_matches, match_basis
+from bot.domain.meeting import Meeting, MeetingStatus
 from bot.domain.referral import DeclineReason, Referral, ReferralStatus, Subject
 
 if TYPE_CHECKING:
@@ -142,6 +144,7 @@ class QuarterStats:
     new_cases: int
     with_children: int
     repeat_ids: frozenset[str] = field(default=frozenset(), repr=False)
+    urgent_meetings: int = 0
 
     @property
     def repeat_rate(self) -> float | None:
@@ -239,6 +242,7 @@ def quarter_stats(
     frozen_repeats: Mapping[str, bool],
     zone: ZoneInfo,
     now: datetime,
+    meetings: Sequence[Meeting] = (),
 ) -> QuarterStats:
     """The quarter's figures from the panel's records (every referral and case of the
     panel, so repeats can be matched; the actions due in the quarter)."""
@@ -290,6 +294,13 @@ def quarter_stats(
         new_cases=len(opened),
         with_children=sum(1 for c in opened if c.has_children),
         repeat_ids=frozenset(repeats),
+        urgent_meetings=sum(
+            1
+            for m in meetings
+            if m.urgent
+            and m.status is not MeetingStatus.CANCELLED
+            and quarter.contains(m.starts_at, zone)
+        ),
     )
 
 

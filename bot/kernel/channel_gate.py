@@ -32,7 +32,13 @@ from cards.chair import ISA_TITLE as CHAIR_ISA_TITLE
 from cards.help import HELP_TITLE
 from cards.kit import Card, build, card_text, paragraph
 from cards.membership import SETUP_TITLE
-from cards.schedule import CALENDAR_TITLE, CANCELLED_TITLE, MOVED_TITLE, SCHEDULE_TITLE
+from cards.schedule import (
+    CALENDAR_TITLE,
+    CANCELLED_TITLE,
+    MOVED_TITLE,
+    SCHEDULE_TITLE,
+    URGENT_ANNOUNCEMENT_PREFIX,
+)
 from cards.triage import channel_notice_title
 from cards.welcome import WELCOME_TITLE
 
@@ -60,7 +66,11 @@ SHARED_CARDS: tuple[tuple[SharedKind, Callable[[str], bool]], ...] = (
     (SharedKind.REFERRAL_NOTICE, lambda title: bool(_NOTICE.fullmatch(title))),
     (
         SharedKind.SCHEDULE,
-        lambda title: title in {SCHEDULE_TITLE, MOVED_TITLE, CANCELLED_TITLE, CALENDAR_TITLE},
+        # an urgent meeting's announcement: its date and how many cases
+        lambda title: (
+            title in {SCHEDULE_TITLE, MOVED_TITLE, CANCELLED_TITLE, CALENDAR_TITLE}
+            or title.startswith(URGENT_ANNOUNCEMENT_PREFIX)
+        ),
     ),
     (SharedKind.AGENDA, lambda title: title.startswith(agenda_title(""))),
     (SharedKind.AGENDA_ANNOUNCEMENT, lambda title: title.startswith(announcement_title(""))),

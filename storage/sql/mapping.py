@@ -389,6 +389,7 @@ def to_meeting(row: MeetingRow) -> Meeting:
         step=row.step,
         planned_on=row.planned_on,
         teams_outdated=bool(row.teams_outdated),
+        urgent=bool(row.urgent),
         version=row.version or 0,
     )
 
@@ -410,6 +411,7 @@ def fill_meeting(row: MeetingRow, meeting: Meeting) -> None:
     row.step = meeting.step
     row.planned_on = meeting.planned_on
     row.teams_outdated = meeting.teams_outdated
+    row.urgent = meeting.urgent
 
 
 def to_agenda_item(row: AgendaItemRow) -> AgendaItem:

@@ -286,6 +286,8 @@ class MeetingRow(PanelScoped, Base):
     # still has the times from before a move.
     planned_on: Mapped[date | None] = mapped_column(Date)
     teams_outdated: Mapped[bool] = mapped_column(Boolean, server_default=FALSE)
+    # Revision 0017: an urgent meeting, called for the cases it names.
+    urgent: Mapped[bool] = mapped_column(Boolean, server_default=FALSE)
 
 
 class AgendaItemRow(PanelScoped, Base):

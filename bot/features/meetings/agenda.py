@@ -128,6 +128,16 @@ async def refresh_agenda(
         named = [i.case_id for i in items if i.case_id]
         cases = {c.id: c for c in await uow.cases.by_ids(panel.id, named)}
         return AgendaState(meeting, items, cases)
+    if meeting.urgent:
+        # Called for the cases it names: nothing else is listed by itself.
+        named = [i.case_id for i in items if i.case_id]
+        cases = {c.id: c for c in await uow.cases.by_ids(panel.id, named)}
+        built = build_agenda(
+            meeting, items, cases, due=[], unmet_action_ids=[], timing=agenda_timing
+        )
+        if save:
+            await uow.meetings.save_agenda_items(built)
+        return AgendaState(meeting, built, cases)
     open_cases = await uow.cases.list_open(panel.id)
     case_items = await uow.meetings.items_for_cases(panel.id, [c.id for c in open_cases])
     wanted = {i.meeting_id for i in case_items}

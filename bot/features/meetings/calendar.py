@@ -43,17 +43,26 @@ from bot.domain.schedule import (
     plan_on,
     schedule_from_data,
 )
+from bot.features.meetings.agenda import agenda_lock
 from bot.features.meetings.commands import (
     USAGE,
     AskCalendarLink,
+    CallUrgentMeeting,
     CancelMeeting,
     MoveMeeting,
     ShowSchedule,
     schedule_command,
 )
-from bot.features.meetings.views import SCHEDULE_STATUS_LABELS, day_in, meeting_line, when_in
+from bot.features.meetings.urgent import call_urgent_meeting
+from bot.features.meetings.views import (
+    RISK_LABELS,
+    SCHEDULE_STATUS_LABELS,
+    day_in,
+    meeting_line,
+    when_in,
+)
 from bot.kernel.audit import record
-from bot.kernel.guard import ANYWHERE, Access, Target
+from bot.kernel.guard import ANYWHERE, PRIVATE, Access, Target
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
 from bot.kernel.ports import (
@@ -73,10 +82,15 @@ from cards.schedule import (
     MeetingCancelledView,
     MeetingMovedView,
     ScheduleView,
+    UrgentCalledView,
+    UrgentForm,
+    UrgentFormView,
     render_calendar_link,
     render_meeting_cancelled,
     render_meeting_moved,
     render_schedule,
+    render_urgent_called,
+    render_urgent_form,
 )
 from cards.verbs import Verb
 
@@ -87,6 +101,7 @@ log = logging.getLogger(__name__)
 
 PLANNED_AHEAD = 6
 MEETING_SUBJECT = "Community MARAC panel meeting"
+URGENT_SUBJECT = f"Urgent {MEETING_SUBJECT}"
 # Some calendars show a cancelled event all the same: its title says so too.
 MEETING_SUMMARY_CANCELLED = f"Cancelled: {MEETING_SUBJECT}"
 DEFAULT_SCHEDULE_DATA: Mapping[str, object] = {
@@ -239,7 +254,8 @@ async def _missing(
     existing = await uow.meetings.upcoming(
         panel.id, now - timedelta(days=1), limit=PLANNED_AHEAD * 4
     )
-    taken = {m.starts_at.astimezone(schedule.zone).date() for m in existing}
+    # An urgent meeting fills no date of the schedule's.
+    taken = {m.starts_at.astimezone(schedule.zone).date() for m in existing if not m.urgent}
     taken |= await uow.meetings.planned_days(panel.id, planned[0].on)
     return [plan for plan in planned if plan.on not in taken]
 
@@ -407,7 +423,9 @@ async def sync_online_meetings(
     for meeting in pending:
         try:
             online_meeting = await online.create(
-                subject=MEETING_SUBJECT, starts_at=meeting.starts_at, ends_at=meeting.ends_at
+                subject=URGENT_SUBJECT if meeting.urgent else MEETING_SUBJECT,
+                starts_at=meeting.starts_at,
+                ends_at=meeting.ends_at,
             )
         except OnlineMeetingDenied as exc:
             log.log(
@@ -625,14 +643,20 @@ def meetings_ics(panel: Panel, meetings: Sequence[Meeting], now: datetime) -> st
     for meeting in meetings:
         cancelled = meeting.status is MeetingStatus.CANCELLED
         deadline = when_in(meeting.referral_deadline, zone)
+        subject = URGENT_SUBJECT if meeting.urgent else MEETING_SUBJECT
+        description = (
+            "An urgent meeting, for the cases it was called for."
+            if meeting.urgent
+            else f"New referrals are due by {deadline}."
+        )
         lines += [
             "BEGIN:VEVENT",
             f"UID:{meeting.id}@community-marac",
             f"DTSTAMP:{_ics_utc(now)}",
             f"DTSTART:{_ics_utc(meeting.starts_at)}",
             f"DTEND:{_ics_utc(meeting.ends_at)}",
-            f"SUMMARY:{_ics_text(MEETING_SUMMARY_CANCELLED if cancelled else MEETING_SUBJECT)}",
-            f"DESCRIPTION:{_ics_text(f'New referrals are due by {deadline}.')}",
+            f"SUMMARY:{_ics_text(f'Cancelled: {subject}' if cancelled else subject)}",
+            f"DESCRIPTION:{_ics_text(description)}",
             f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
         ]
         if meeting.join_url and not cancelled:
@@ -763,7 +787,11 @@ class Calendar:
                 # The calendar link is the member's own: never shown where others read it.
                 private = request.where.kind is ConversationKind.PERSONAL
                 return await self.show(
-                    panel, deps, coordinator=manage, member=member if private else None
+                    panel,
+                    deps,
+                    coordinator=manage,
+                    member=member if private else None,
+                    urgent=private and _may_call_urgent(member),
                 )
             case AskCalendarLink():
                 return self.calendar_link(request, panel, member, deps.clock.now())
@@ -771,17 +799,27 @@ class Calendar:
                 return await self.moved(request, deps, panel, move)
             case CancelMeeting() as cancel:
                 return await self.cancelled(request, deps, panel, cancel)
+            case CallUrgentMeeting() as urgent:
+                return await self.urgent(request, deps, panel, urgent)
 
     async def show(
-        self, panel: Panel, deps: Deps, *, coordinator: bool = False, member: Member | None = None
+        self,
+        panel: Panel,
+        deps: Deps,
+        *,
+        coordinator: bool = False,
+        member: Member | None = None,
+        urgent: bool = False,
     ) -> Reply:
         """The next six meetings with their deadlines, status and links (and the Move and
-        Cancel forms for the coordinator); with `member`, their own calendar link."""
+        Cancel forms for the coordinator); with `member`, their own calendar link; with
+        `urgent`, the form to call an urgent meeting (the coordinator's and chair's)."""
         await self.refresh(deps, panel)
         schedule = self.config.schedules.schedule_for(panel)
         now = deps.clock.now()
         async with deps.uow() as uow:
             meetings = await upcoming_meetings(uow, panel.id, now)
+            form = UrgentForm(cases=await _open_cases(uow, panel)) if urgent else None
         zone = ZoneInfo(panel.timezone)
         view = ScheduleView(
             panel_name=panel.name,
@@ -790,8 +828,81 @@ class Calendar:
             meetings=[meeting_line(m, zone, now, coordinator) for m in meetings],
             ics_url=ics_url(self.config.links, panel.id, member.id, now) if member else None,
             coordinator=coordinator,
+            urgent=form,
         )
         return Reply(card=render_schedule(view))
+
+    async def urgent(
+        self, request: Request, deps: Deps, panel: Panel, command: CallUrgentMeeting
+    ) -> Reply:
+        """Call an urgent meeting (typed or from the form); without its date, time or cases,
+        the form to finish it. A refused form comes back with the reason and what was
+        typed; nothing is saved."""
+        if request.where.kind is not ConversationKind.PERSONAL:
+            raise NotAllowed("Call an urgent meeting in our private chat.")
+        if not command.complete:
+            return await self._urgent_form(deps, panel, command)
+        now = deps.clock.now()
+        zone = ZoneInfo(panel.timezone)
+        try:
+            async with deps.uow() as uow:
+                await uow.take_lock(panel_lock(panel.id))
+                await uow.take_lock(agenda_lock(panel.id))
+                called = await call_urgent_meeting(uow, panel, command, now=now, actor=request)
+                await uow.commit()
+        except InvalidInput as refused:
+            return await self._urgent_form(deps, panel, command, error=refused.message)
+        if self.config.online_meetings is not None:
+            deps.wakeups.wake(GRAPH_SYNC)  # its Teams meeting, after the turn
+        meeting = called.meeting
+        view = UrgentCalledView(
+            panel_name=panel.name,
+            when=f"{when_in(meeting.starts_at, zone)}–{meeting.ends_at.astimezone(zone):%H:%M}",
+            cases=[c.reference for c in called.cases],
+            reason=" ".join(command.reason.split()),
+            invited=called.invited,
+            announced=called.announced,
+            teams_note=(
+                "Its Teams meeting is being created." if self.config.online_meetings else None
+            ),
+        )
+        return Reply(card=render_urgent_called(view))
+
+    async def _urgent_form(
+        self, deps: Deps, panel: Panel, command: CallUrgentMeeting, *, error: str | None = None
+    ) -> Reply:
+        async with deps.uow() as uow:
+            cases = await _open_cases(uow, panel)
+            ticked = list(command.case_ids)
+            for reference in command.references:
+                found = await uow.cases.by_reference(panel.id, reference)
+                if found is not None:
+                    ticked.append(found.id)
+        form = UrgentForm(
+            cases=cases,
+            date_value=command.day.isoformat() if command.day else "",
+            time_value=f"{command.start:%H:%M}" if command.start else "",
+            reason=command.reason,
+            ticked=ticked,
+            error=error,
+        )
+        return Reply(card=render_urgent_form(UrgentFormView(panel.name, form)))
+
+    async def urgent_verb(self, request: Request, deps: Deps) -> Reply:
+        """The urgent meeting's form."""
+        panel, _ = request.admitted()
+        try:
+            command = CallUrgentMeeting.of(request.data)
+        except InvalidInput as refused:
+            return await self._urgent_form(deps, panel, CallUrgentMeeting(), error=refused.message)
+        if not command.complete:
+            return await self._urgent_form(
+                deps,
+                panel,
+                command,
+                error="Give the date, the start time, and tick at least one case.",
+            )
+        return await self.urgent(request, deps, panel, command)
 
     def calendar_link(self, request: Request, panel: Panel, member: Member, now: datetime) -> Reply:
         """A card with the member's own signed .ics link, issued afresh each time."""
@@ -935,6 +1046,20 @@ async def _find(
     return found
 
 
+def _may_call_urgent(member: Member) -> bool:
+    return member.has(Role.COORDINATOR) or member.has(Role.CHAIR)
+
+
+async def _open_cases(uow: UnitOfWork, panel: Panel) -> list[tuple[str, str]]:
+    """The open cases to tick on the urgent meeting's form: id and "CM-2026-014 · High
+    risk" (references and risk levels only), highest risk first."""
+    rank = {level: -index for index, level in enumerate(RISK_LABELS)}  # high first
+    cases = sorted(
+        await uow.cases.list_open(panel.id), key=lambda c: (rank[c.risk_level], c.reference)
+    )
+    return [(c.id, f"{c.reference} · {RISK_LABELS[c.risk_level]} risk") for c in cases]
+
+
 def _teams_note(meeting: Meeting, online: OnlineMeetings | None, done: str) -> str | None:
     if online is None or not meeting.teams_meeting_id:
         return None
@@ -956,7 +1081,12 @@ def register(router: Router, config: CalendarConfig | None = None) -> Calendar:
             access=Access(
                 Act.VIEW_PANEL,
                 ANYWHERE,
-                sub_acts={"move": Act.MANAGE_SCHEDULE, "cancel": Act.MANAGE_SCHEDULE},
+                sub_acts={
+                    "move": Act.MANAGE_SCHEDULE,
+                    "cancel": Act.MANAGE_SCHEDULE,
+                    # the coordinator and the chair: the meeting-running act
+                    "urgent": Act.RUN_MEETING,
+                },
             ),
             aliases=("meetings",),
             button="Meeting dates",
@@ -965,4 +1095,7 @@ def register(router: Router, config: CalendarConfig | None = None) -> Calendar:
     changing = Access(Act.MANAGE_SCHEDULE, ANYWHERE, (Target.MEETING,), (Target.MEETING,))
     router.verb(VerbSpec(Verb.SCHEDULE_MOVE.value, feature.move_verb, changing))
     router.verb(VerbSpec(Verb.SCHEDULE_CANCEL.value, feature.cancel_verb, changing))
+    router.verb(
+        VerbSpec(Verb.SCHEDULE_URGENT.value, feature.urgent_verb, Access(Act.RUN_MEETING, PRIVATE))
+    )
     return feature

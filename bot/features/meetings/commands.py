@@ -66,7 +66,14 @@ from cards.chair import (
 )
 from cards.minutes import MAX_SUMMARY as MAX_MINUTES_SUMMARY
 from cards.minutes import summary_id
-from cards.schedule import NEW_DATE_INPUT, NEW_TIME_INPUT
+from cards.schedule import (
+    NEW_DATE_INPUT,
+    NEW_TIME_INPUT,
+    URGENT_CASES_INPUT,
+    URGENT_DATE_INPUT,
+    URGENT_REASON_INPUT,
+    URGENT_TIME_INPUT,
+)
 from cards.schedule import REASON_INPUT as CANCEL_MEETING_REASON_INPUT
 from cards.schedule import field_id as meeting_field_id
 from cards.verbs import ACTION_ID_KEY, MEETING_KEY, REFERENCE_KEY
@@ -78,7 +85,11 @@ ID_LIMIT = 64
 CHAIR_OUT_OF_DATE = "This card is out of date. Type chair for the current one."
 MINUTES_OUT_OF_DATE = "This card is out of date. Type minutes."
 SCHEDULE_CARD_INCOMPLETE = "This card is missing something. Type schedule to start again."
-USAGE = "schedule [ics | move <date> <new date> [HH:MM] | cancel <date> <reason>]"
+USAGE = (
+    "schedule [ics | move <date> <new date> [HH:MM] | cancel <date> <reason> | "
+    "urgent <date> <HH:MM> <reason> [for CM-2026-014 ...]]"
+)
+USAGE_URGENT = "schedule urgent 2 Dec 14:00 <reason> for CM-2026-014"
 USAGE_MOVE = "<date> <new date> [HH:MM], e.g. schedule move 8 Dec 10 Dec 14:00"
 
 
@@ -261,7 +272,79 @@ class CancelMeeting:
         return cls(reason=reason if isinstance(reason, str) else "", meeting_id=meeting_id)
 
 
-ScheduleCommand = ShowSchedule | AskCalendarLink | MoveMeeting | CancelMeeting
+_REFERENCE = re.compile(r"^[A-Za-z]{1,8}-\d{4}-\d{1,6}$")
+MAX_URGENT_CASES_GIVEN = 20
+MAX_URGENT_REASON_GIVEN = 400
+
+
+@dataclass(frozen=True)
+class CallUrgentMeeting:
+    """Call an urgent meeting (`schedule urgent 2 Dec 14:00 <reason> for CM-2026-014`, or
+    the schedule card's form): its date and start, the reason (checked by the use case) and
+    the cases, by reference when typed or by id when ticked. Without date, time or cases
+    the form is shown to finish it."""
+
+    day: date | None = None
+    start: time | None = None
+    reason: str = ""
+    references: tuple[str, ...] = ()
+    case_ids: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return (
+            self.day is not None
+            and self.start is not None
+            and bool(self.references or self.case_ids)
+        )
+
+    @classmethod
+    def typed(cls, words: Sequence[str], today: date) -> CallUrgentMeeting:
+        if not words:
+            return cls()
+        day, used = take_date(words, today)
+        rest = list(words[used:])
+        if not rest or _HHMM.match(rest[0]) is None:
+            raise InvalidInput(
+                f"Give the start time after the date: {USAGE_URGENT}.", {"time": "invalid"}
+            )
+        start = parse_time(rest[0])
+        tail = rest[1:]
+        references: list[str] = []
+        while tail and (
+            _REFERENCE.match(tail[-1].strip(",;.")) or tail[-1].lower() in {"and", "&"}
+        ):
+            word = tail.pop().strip(",;.")
+            if _REFERENCE.match(word):
+                references.insert(0, word.upper())
+        if references and tail and tail[-1].lower() == "for":
+            tail.pop()
+        if len(references) > MAX_URGENT_CASES_GIVEN:
+            raise InvalidInput("That is too many cases for one urgent meeting.")
+        return cls(
+            day=day,
+            start=start,
+            reason=" ".join(tail),
+            references=tuple(dict.fromkeys(references)),
+        )
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> CallUrgentMeeting:
+        """The urgent meeting's form."""
+        raw_time = text_field(data, URGENT_TIME_INPUT, 10)
+        ticked = text_field(data, URGENT_CASES_INPUT, (ID_LIMIT + 1) * MAX_URGENT_CASES_GIVEN)
+        ids = tuple(dict.fromkeys(i.strip() for i in (ticked or "").split(",") if i.strip()))
+        if any(len(i) > ID_LIMIT for i in ids):
+            raise InvalidInput(SCHEDULE_CARD_INCOMPLETE)
+        return cls(
+            day=_iso_date(data.get(URGENT_DATE_INPUT)),
+            start=parse_time(raw_time) if raw_time else None,
+            reason=text_field(data, URGENT_REASON_INPUT, MAX_URGENT_REASON_GIVEN) or "",
+            case_ids=ids,
+        )
+
+
+ScheduleCommand = ShowSchedule | AskCalendarLink | MoveMeeting | CancelMeeting | CallUrgentMeeting
 
 
 def schedule_command(args: str, today: date) -> ScheduleCommand:
@@ -276,6 +359,8 @@ def schedule_command(args: str, today: date) -> ScheduleCommand:
         return MoveMeeting.typed(rest.split(), today)
     if sub == "cancel":
         return CancelMeeting.typed(rest.split(), today)
+    if sub == "urgent":
+        return CallUrgentMeeting.typed(rest.split(), today)
     raise InvalidInput(f"Write it as: {USAGE}.")
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.agenda import SECTION_NAMES, UNMET_TITLE
 from bot.domain.case import CLOSURE_LABELS
-from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
+from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus, call_urgent
 from bot.domain.minutes import (
     ActionLine,
     AttendanceLine,
@@ -61,10 +61,17 @@ from cards.schedule import (
     MeetingCancelledView,
     MeetingMovedView,
     ScheduleView,
+    UrgentAnnouncementView,
+    UrgentCalledView,
+    UrgentForm,
+    UrgentFormView,
     render_calendar_link,
     render_meeting_cancelled,
     render_meeting_moved,
     render_schedule,
+    render_urgent_announcement,
+    render_urgent_called,
+    render_urgent_form,
 )
 
 if TYPE_CHECKING:
@@ -105,7 +112,21 @@ def calendar_cards() -> dict[str, Card]:
         if index == 3:
             meeting.status = MeetingStatus.CANCELLED
         meetings.append(meeting)
+    urgent = call_urgent(
+        panel_id="demo-panel",
+        starts_at=datetime(2026, 12, 10, 14, 0, tzinfo=zone),
+        now=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),  # called on 1 Dec
+        reason="Threats escalating at the address",
+        case_count=1,
+        others=meetings,
+    )
+    # six lines: the first planned meeting, the urgent one, the next four planned
+    meetings = [meetings[0], replace(urgent, id="demo-meeting-urgent"), *meetings[1:5]]
     url = "https://bot.example.org/panels/demo-panel/meetings.ics?token=demo-token"
+    open_cases = [
+        ("demo-case-14", "CM-2026-014 · High risk"),
+        ("demo-case-13", "CM-2026-013 · Medium risk"),
+    ]
 
     def view(coordinator: bool, ics: str | None) -> ScheduleView:
         return ScheduleView(
@@ -115,6 +136,7 @@ def calendar_cards() -> dict[str, Card]:
             meetings=[meeting_line(m, zone, now, coordinator) for m in meetings],
             ics_url=ics,
             coordinator=coordinator,
+            urgent=UrgentForm(open_cases) if coordinator else None,
         )
 
     return {
@@ -142,6 +164,34 @@ def calendar_cards() -> dict[str, Card]:
         ),
         "schedule-calendar-link": render_calendar_link(
             CalendarLinkView(panel, url, "Thu 18 Feb 2027")
+        ),
+        "schedule-urgent-form": render_urgent_form(
+            UrgentFormView(
+                panel,
+                UrgentForm(
+                    open_cases,
+                    date_value="2026-12-02",
+                    time_value="14:00",
+                    reason="Threats escalating at the address",
+                    error="The panel has another meeting at that time.",
+                ),
+            )
+        ),
+        "schedule-urgent-called": render_urgent_called(
+            UrgentCalledView(
+                panel_name=panel,
+                when="Wed 2 Dec 2026, 14:00–15:00",
+                cases=["CM-2026-014"],
+                reason="Threats escalating at the address",
+                invited=[
+                    "Riverside Police (Tom Okafor)",
+                    "Riverside Homes (Housing) (Gemma Hartley)",
+                ],
+                announced=True,
+            )
+        ),
+        "schedule-urgent-announcement": render_urgent_announcement(
+            UrgentAnnouncementView(when="Wed 2 Dec, 14:00", cases=1)
         ),
     }
 

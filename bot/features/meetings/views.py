@@ -70,7 +70,9 @@ async def next_meeting(uow: UnitOfWork, panel_id: str, now: datetime) -> Meeting
 
 
 async def meeting_after(uow: UnitOfWork, panel_id: str, meeting: Meeting) -> Meeting | None:
-    """The next meeting after this one that has not been cancelled."""
+    """The next meeting after this one that has not been cancelled, nor called urgently
+    (an urgent meeting hears only the cases it was called for: deferrals and due dates go
+    to the panel's next regular meeting)."""
     later = await uow.meetings.upcoming(panel_id, meeting.starts_at, limit=12)
     return next(
         (
@@ -79,9 +81,19 @@ async def meeting_after(uow: UnitOfWork, panel_id: str, meeting: Meeting) -> Mee
             if m.id != meeting.id
             and m.starts_at > meeting.starts_at
             and m.status is not MeetingStatus.CANCELLED
+            and not m.urgent
         ),
         None,
     )
+
+
+URGENT_LABEL = "Urgent meeting"
+
+
+def meeting_title(meeting: Meeting, label: str) -> str:
+    """A meeting's date as cards name it, "Urgent meeting, Wed 2 Dec 2026, 14:00" for an
+    urgent one."""
+    return f"{URGENT_LABEL}, {label}" if meeting.urgent else label
 
 
 # --- the agenda ------------------------------------------------------------------------------
@@ -194,7 +206,7 @@ def agenda_view(
     return AgendaView(
         panel_name=panel.name,
         meeting_id=meeting.id,
-        meeting_label=day_text(meeting.starts_at, panel),
+        meeting_label=meeting_title(meeting, day_text(meeting.starts_at, panel)),
         time_label=f"{starts:%H:%M}–{ends:%H:%M}",
         status=status,
         lines=lines,
@@ -226,7 +238,7 @@ def announcement(
     unmet = next((i for i in running if i.kind is AgendaItemKind.UNMET_ACTIONS), None)
     ends = local(meeting.ends_at, panel)
     return AnnouncementView(
-        meeting_label=f"{when_text(meeting.starts_at, panel)}–{ends:%H:%M}",
+        meeting_label=meeting_title(meeting, f"{when_text(meeting.starts_at, panel)}–{ends:%H:%M}"),
         cases=cases,
         unmet_actions=len(unmet.action_ids) if unmet else 0,
         other_business=sum(1 for i in running if i.kind is AgendaItemKind.OTHER_BUSINESS),
@@ -269,6 +281,7 @@ def meeting_line(meeting: Meeting, zone: ZoneInfo, now: datetime, coordinator: b
         deadline_passed=meeting.referral_deadline <= now,
         status=SCHEDULE_STATUS_LABELS[meeting.status],
         cancelled=meeting.status is MeetingStatus.CANCELLED,
+        urgent=meeting.urgent,
         join_url=meeting.join_url if active else None,
         can_change=coordinator and active and meeting.starts_at > now,
         date_value=starts.date().isoformat(),
@@ -393,7 +406,9 @@ async def chair_view(
     upcoming = [
         m
         for m in await uow.meetings.upcoming(panel.id, meeting.starts_at, limit=8)
-        if m.starts_at > meeting.starts_at and m.status is not MeetingStatus.CANCELLED
+        if m.starts_at > meeting.starts_at
+        and m.status is not MeetingStatus.CANCELLED
+        and not m.urgent  # a review is set for a regular meeting
     ][:6]
     due = default_due_on(meeting, later, panel)
     case: Case | None = None
@@ -472,7 +487,7 @@ async def chair_view(
     view = ChairView(
         panel_name=panel.name,
         meeting_id=meeting.id,
-        meeting_label=when_text(meeting.starts_at, panel),
+        meeting_label=meeting_title(meeting, when_text(meeting.starts_at, panel)),
         item_id=current.id,
         step=meeting.step,
         token=uuid.uuid4().hex,

@@ -132,6 +132,7 @@ def stats_view(
             f"{figures.with_children} of {figures.new_cases} "
             f"({_percent(figures.with_children, figures.new_cases)})",
         ),
+        ("Urgent meetings", str(figures.urgent_meetings)),
     ]
     charts = [
         Chart(
@@ -255,6 +256,7 @@ def stats_csv(panel: Panel, figures: QuarterStats, agencies: Mapping[str, Agency
     rows += [
         ("new_cases", "", str(figures.new_cases)),
         ("new_cases_with_children", "", str(figures.with_children)),
+        ("urgent_meetings", "", str(figures.urgent_meetings)),
     ]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -267,7 +269,7 @@ def stats_csv(panel: Panel, figures: QuarterStats, agencies: Mapping[str, Agency
 async def quarter_figures(
     uow: UnitOfWork, panel: Panel, quarter: Quarter, now: datetime
 ) -> QuarterStats:
-    """Load what the figures are counted from and count them (five statements)."""
+    """Load what the figures are counted from and count them (six statements)."""
     return quarter_stats(
         quarter,
         referrals=await uow.referrals.all(panel.id),
@@ -278,6 +280,9 @@ async def quarter_figures(
         frozen_repeats=await uow.data_protection.frozen_repeats(panel.id),
         zone=ZoneInfo(panel.timezone),
         now=now,
+        meetings=await uow.meetings.upcoming(
+            panel.id, quarter.bounds(ZoneInfo(panel.timezone))[0], limit=200
+        ),
     )
 
 
