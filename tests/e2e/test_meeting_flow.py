@@ -356,7 +356,7 @@ async def test_the_chair_runs_the_meeting_and_the_coordinator_approves_the_minut
         assert action in document, f"{action!r} is not in the minutes:\n{document}"
     assert SUMMARY in document
     assert f"Carried forward to {_label(carried_to)}. Circumstances changed." in document
-    assert f"Outcome | Closed: {CONCERNS_REDUCED}" in document
+    assert f"Decision | Closed: {CONCERNS_REDUCED}" in document
 
     # 8. Tom attended for the police: the approved minutes reach him in private chat.
     await tom.open_personal_chat()
