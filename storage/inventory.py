@@ -86,6 +86,7 @@ INVENTORY: tuple[Holding, ...] = (
     _h(
         "referrals", "criteria_professional_judgement", Kind.NARRATIVE, Erasure.OVERWRITE, NARRATIVE
     ),
+    _h("referrals", "criteria_explanation", Kind.NARRATIVE, Erasure.OVERWRITE, NARRATIVE),
     _h("referrals", "decline_note", Kind.NARRATIVE, Erasure.OVERWRITE, NARRATIVE),
     _h("referrals", "more_info_question", Kind.NARRATIVE, Erasure.OVERWRITE, NARRATIVE),
     _h(

@@ -617,6 +617,7 @@ def _review(r: _Reader) -> dict[str, Any]:
     return {
         "potential_escalation": r.toggle(F.ESCALATION),
         "professional_judgement": justification if judgement else None,
+        "explanation": justification or None,
     }
 
 
@@ -713,6 +714,7 @@ def read_referral(inputs: Mapping[str, Any], ctx: IntakeContext) -> IntakeFields
             high_risk=ctx.matrix.is_high(total),
             potential_escalation=values["potential_escalation"],
             professional_judgement=values["professional_judgement"],
+            explanation=values["explanation"],
         ),
     )
 
@@ -741,7 +743,9 @@ def inputs_from_referral(referral: Referral) -> dict[str, Any]:
         F.CONSENT_REASON: referral.consent.without_consent_reason or "",
         F.ESCALATION: _flag(referral.criteria.potential_escalation),
         F.JUDGEMENT: _flag(bool(referral.criteria.professional_judgement)),
-        F.JUSTIFICATION: referral.criteria.professional_judgement or "",
+        F.JUSTIFICATION: referral.criteria.explanation
+        or referral.criteria.professional_judgement
+        or "",
     }
     if not referral.subjects:
         inputs["s1.role"] = SubjectRole.VICTIM.value

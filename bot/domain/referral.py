@@ -134,6 +134,16 @@ class Criteria:
     high_risk: bool = False
     potential_escalation: bool = False
     professional_judgement: str | None = None
+    # What the referrer typed to explain the escalation or their judgement, kept whenever
+    # typed (professional_judgement holds it only when that box is ticked): the triage card
+    # and the case show it.
+    explanation: str | None = None
+
+    @property
+    def explained(self) -> str | None:
+        """The explanation typed, or for a referral stored before it was kept whenever
+        typed, the professional judgement's; None when nothing was typed."""
+        return (self.explanation or self.professional_judgement or "").strip() or None
 
     @property
     def any(self) -> bool:

@@ -470,6 +470,7 @@ def scrub_narratives(referral: Referral, marker: str) -> None:
     referral.criteria.professional_judgement = _marked(
         referral.criteria.professional_judgement, marker
     )
+    referral.criteria.explanation = _marked(referral.criteria.explanation, marker)
     referral.decline_note = _marked(referral.decline_note, marker)
     referral.more_info_question = _marked(referral.more_info_question, marker)
     referral.draft_inputs = {}

@@ -263,6 +263,7 @@ def to_referral(row: ReferralRow) -> Referral:
             high_risk=row.criteria_high_risk,
             potential_escalation=row.criteria_potential_escalation,
             professional_judgement=row.criteria_professional_judgement,
+            explanation=row.criteria_explanation,
         ),
         decline_reason=DeclineReason(row.decline_reason) if row.decline_reason else None,
         decline_note=row.decline_note,
@@ -306,6 +307,7 @@ def fill_referral(row: ReferralRow, referral: Referral) -> None:
     row.criteria_high_risk = referral.criteria.high_risk
     row.criteria_potential_escalation = referral.criteria.potential_escalation
     row.criteria_professional_judgement = referral.criteria.professional_judgement
+    row.criteria_explanation = referral.criteria.explanation
     row.decline_reason = referral.decline_reason.value if referral.decline_reason else None
     row.decline_note = referral.decline_note
     row.more_info_question = referral.more_info_question

@@ -160,6 +160,7 @@ class ReferralRow(PanelScoped, Base):
     criteria_high_risk: Mapped[bool] = mapped_column(Boolean)
     criteria_potential_escalation: Mapped[bool] = mapped_column(Boolean)
     criteria_professional_judgement: Mapped[str | None] = mapped_column(Text)
+    criteria_explanation: Mapped[str | None] = mapped_column(Text)
     decline_reason: Mapped[str | None] = mapped_column(ENUM)
     decline_note: Mapped[str | None] = mapped_column(Text)
     more_info_question: Mapped[str | None] = mapped_column(Text)

@@ -145,7 +145,10 @@ def referral(owner: Panel, **fields: Any) -> Referral:
         "risk_total": 31,
         "risk_threshold": 30,
         "criteria": Criteria(
-            high_risk=True, potential_escalation=True, professional_judgement="Escalating"
+            high_risk=True,
+            potential_escalation=True,
+            professional_judgement="Escalating",
+            explanation="Escalating",
         ),
         "decline_reason": DeclineReason.MORE_APPROPRIATE_MEETING,
         "decline_note": "MARAC",

@@ -165,6 +165,7 @@ ADDED_IN_0009 = {
 }
 ADDED_IN_0010 = {"subject_access_exports": {"postcode"}}
 ADDED_IN_0016 = {"referrals": {"risk_threshold"}}
+ADDED_IN_0019 = {"referrals": {"criteria_explanation"}}
 
 
 def columns_of_0001(row: Base) -> dict[Any, Any]:
@@ -179,6 +180,7 @@ def columns_of_0001(row: Base) -> dict[Any, Any]:
         | ADDED_IN_0009.get(table.name, set())
         | ADDED_IN_0010.get(table.name, set())
         | ADDED_IN_0016.get(table.name, set())
+        | ADDED_IN_0019.get(table.name, set())
     )
     return {
         prop.columns[0]: getattr(row, prop.key)

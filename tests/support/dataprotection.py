@@ -121,7 +121,11 @@ def _referral(
         "risk_answers": {"repeat": "significant"},
         "risk_matrix_version": "example-1",
         "risk_total": 34,
-        "criteria": Criteria(high_risk=True, professional_judgement="Threats at the door"),
+        "criteria": Criteria(
+            high_risk=True,
+            professional_judgement="Threats at the door",
+            explanation="Threats at the door, louder each week",
+        ),
         "created_at": at,
         "submitted_at": at,
         "decided_at": at + timedelta(days=2),

@@ -325,8 +325,8 @@ def _referral_facts(read: CaseRead) -> list[tuple[str, str]]:
         )
         if met
     ]
-    if referral.criteria.professional_judgement:
-        criteria.append(f"professional judgement: “{referral.criteria.professional_judgement}”")
+    if (referral.criteria.professional_judgement or "").strip():
+        criteria.append("professional judgement")
     pairs = [
         ("Referral", f"{referral.reference}, {day_text(sent, panel)}"),
         ("Referred by", f"{who}, {_agency(read, referral.referring_agency_id)}"),
@@ -335,6 +335,8 @@ def _referral_facts(read: CaseRead) -> list[tuple[str, str]]:
         ("Consent", ("aware, " if consent.aware else "not aware, ") + consent_text),
         ("Criteria met", "; ".join(criteria) or "none"),
     ]
+    if referral.criteria.explained:
+        pairs.append(("Why it escalates", referral.criteria.explained))
     if referral.risk_total is not None:
         pairs.append(
             ("Risk total", f"{referral.risk_total} (matrix {referral.risk_matrix_version})")

@@ -273,6 +273,7 @@ def _referral(holding: Holding, person: Person, names: Lookups) -> dict[str, Any
             "high_risk": referral.criteria.high_risk,
             "potential_escalation": referral.criteria.potential_escalation,
             "professional_judgement": referral.criteria.professional_judgement,
+            "explanation": referral.criteria.explanation,
         },
         "risk": {
             "total": referral.risk_total,
