@@ -144,6 +144,7 @@ QUICK = BenchConfig(
     scale_rounds=4,
     fanout_spocs=300,
     scale_out_rounds=2,
+    scale_out_per_phase=4,
 )
 TINY = BenchConfig(
     "tiny",
