@@ -63,13 +63,19 @@ def build_router(settings: Settings | None = None, online: OnlineMeetings | None
 
 
 def make_deps(
-    uow: UnitOfWorkFactory, clock: Clock, *, admins: frozenset[str] = frozenset()
+    uow: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    admins: frozenset[str] = frozenset(),
+    setup: Setup | None = None,
 ) -> Deps:
-    """The collaborators every use case may need, with the features' event subscriptions."""
+    """The collaborators every use case may need, with the features' event subscriptions
+    (configured by `setup`: the settings' schedules, without it the defaults)."""
+    setup = setup or Setup()
     return Deps(
         uow=uow,
         clock=clock,
-        events=Events.of(feature.subscribers for feature in FEATURES),
+        events=Events.of(feature.subscriptions(setup) for feature in FEATURES),
         admins=admins,
     )
 
@@ -143,8 +149,10 @@ def create_app(
 
         storage = open_storage(settings.database_url)
     app[STORAGE] = storage
-    deps = make_deps(storage.unit_of_work, clock or SystemClock(), admins=settings.panel_admins)
     setup = Setup(settings, graph)
+    deps = make_deps(
+        storage.unit_of_work, clock or SystemClock(), admins=settings.panel_admins, setup=setup
+    )
 
     async def close_storage(app: web.Application) -> AsyncIterator[None]:
         yield

@@ -102,21 +102,114 @@ def _execute(title: str, verb: Verb, data: Mapping[str, Any], positive: bool = F
 class SetupView:
     panel_name: str
     coordinator: str
+    # The panel's next meeting, planned at setup from its schedule ("Tue 12 Jan 2027,
+    # 10:00"), and how many are planned.
+    next_meeting: str | None = None
+    meetings_planned: int = 0
 
 
 def render_setup(view: SetupView) -> Card:
-    """Posted in the team channel: the panel exists; next steps happen in private chat."""
+    """Posted in the team channel: the panel exists and its next meetings are planned; the
+    coordinator's agency and the next steps happen in private chat."""
+    pairs = [("Panel", view.panel_name), ("Coordinator", view.coordinator)]
+    if view.next_meeting:
+        planned = f" ({view.meetings_planned} planned)" if view.meetings_planned > 1 else ""
+        pairs.append(("Next meeting", view.next_meeting + planned))
     body = [
         *heading(SETUP_TITLE, view.panel_name),
-        facts([("Panel", view.panel_name), ("Coordinator", view.coordinator)]),
+        facts(pairs),
         paragraph(
             "This team is now the panel's home. In this channel I post only case references, "
-            "risk levels and counts. The coordinator adds the agencies (agencies), the members "
-            "(members) and the information sharing agreement (isa set) in a private chat "
-            "with me."
+            "risk levels and counts. The coordinator gives her agency on the card I sent her, "
+            "then adds the agencies (agencies), the members (members) and the information "
+            "sharing agreement (isa set) in a private chat with me; schedule shows the "
+            "meetings."
         ),
     ]
     return build(body, [command_button("Show what I can do", "help")], fallback=SETUP_TITLE)
+
+
+MY_AGENCY_TITLE = "Your agency"
+SETUP_AGENCY_BUTTON = "Save my agency"
+SETUP_AGENCY_ID = "setup_agency_id"
+
+
+@dataclass(frozen=True)
+class MyAgencyView:
+    """The card the coordinator who set the panel up gets in private: her agency."""
+
+    panel_name: str
+    # Her agency, once given; until then the card asks for it.
+    agency: str | None = None
+    # The panel's agencies she may choose from (none on a panel just set up).
+    agencies: Sequence[Choice] = ()
+    notice: str | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+
+def _my_agency_form(view: MyAgencyView) -> list[Any]:
+    items: list[Any] = []
+    if view.agencies:
+        items += [
+            ac.InputChoiceSet(
+                id=SETUP_AGENCY_ID,
+                label="One of the panel's agencies",
+                choices=_choices(view.agencies),
+                value=view.values.get(SETUP_AGENCY_ID) or None,
+                style=t.ChoiceInputStyle.COMPACT,
+                placeholder="A new agency, named below",
+            ),
+            *_errors(view.errors, SETUP_AGENCY_ID),
+        ]
+    return [
+        *items,
+        ac.InputText(
+            id=AGENCY_NAME_ID,
+            label="A new agency's name",
+            value=view.values.get(AGENCY_NAME_ID) or None,
+            max_length=MAX_NAME,
+            placeholder="e.g. Community Safety (Eastborough Council)",
+        ),
+        *_errors(view.errors, AGENCY_NAME_ID),
+        ac.InputChoiceSet(
+            id=AGENCY_KIND_ID,
+            label="Kind",
+            choices=_choices(KIND_CHOICES),
+            value=view.values.get(AGENCY_KIND_ID) or "core",
+            style=t.ChoiceInputStyle.EXPANDED,
+        ),
+        *_errors(view.errors, AGENCY_KIND_ID),
+    ]
+
+
+def render_my_agency(view: MyAgencyView) -> Card:
+    """The coordinator's agency: asked once, after setup, in her private chat."""
+    body: list[Any] = [*heading(MY_AGENCY_TITLE, view.panel_name)]
+    if view.notice:
+        body.append(paragraph(view.notice, attention=bool(view.errors)))
+    if view.agency is not None:
+        body += [
+            facts([("Your agency", view.agency)]),
+            paragraph(
+                "Next: add the panel's other agencies (agencies), its members (members) and "
+                "its information sharing agreement (isa set)."
+            ),
+        ]
+        return build(
+            body,
+            [command_button("Agencies", "agencies"), command_button("Members", "members")],
+            fallback=MY_AGENCY_TITLE,
+        )
+    body += [
+        paragraph(
+            "Which agency do you work for? Choose it, or name a new one: it becomes one of "
+            "the panel's agencies. Members and cases show it beside your name."
+        ),
+        *_my_agency_form(view),
+    ]
+    save = _execute(SETUP_AGENCY_BUTTON, Verb.SETUP_AGENCY, {}, positive=True)
+    return build(body, [save], fallback=MY_AGENCY_TITLE)
 
 
 # ---- members --------------------------------------------------------------------------

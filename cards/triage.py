@@ -21,6 +21,7 @@ DECLINE_BUTTON = "Decline"
 CONFIRM_ACCEPT = "Accept and send requests"
 CONFIRM_ASK = "Send the question"
 CONFIRM_DECLINE = "Decline the referral"
+PLAN_MEETINGS_BUTTON = "Plan the next meetings"
 ACCEPT_FORM = "accept"
 ASK_FORM = "ask"
 DECLINE_FORM = "decline"
@@ -63,6 +64,7 @@ class SubjectLine:
     role: str
     born: str | None = None
     postcode: str | None = None
+    vulnerabilities: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ class TriageView:
     other_meetings: Sequence[Choice]
     previous_question: str | None = None
     notice: str | None = None
+    # What the referrer typed to explain the escalation, and what was tried already.
+    explanation: str | None = None
+    tried_already: str | None = None
     # After a refused click: the form to show open, what was typed, and what is wrong.
     open_form: str | None = None
     values: Mapping[str, str] = field(default_factory=dict)
@@ -138,11 +143,11 @@ def _accept_form(view: TriageView) -> tuple[list[Any], list[Any]]:
     if not view.meetings:
         return [
             paragraph(
-                "No upcoming meeting is scheduled, so the case cannot be listed yet. "
-                "Schedule the next meeting first.",
+                "No upcoming meeting is scheduled, so the case cannot be listed yet. Plan the "
+                "panel's next meetings from its schedule: this card then shows them.",
                 attention=True,
             )
-        ], []
+        ], [_execute(PLAN_MEETINGS_BUTTON, Verb.TRIAGE_PLAN_MEETINGS, view)]
     items: list[Any] = [
         ac.InputChoiceSet(
             id=MEETING_INPUT,
@@ -237,6 +242,8 @@ def _summary(view: TriageView) -> list[Any]:
                 ("Consent", view.consent),
                 ("Risk", f"{view.risk_level} — {view.risk}"),
                 ("Criteria met", "; ".join(view.criteria) or "none"),
+                *([("Why it escalates", view.explanation)] if view.explanation else []),
+                *([("Tried already", view.tried_already)] if view.tried_already else []),
             ]
         ),
         paragraph("**Subjects**"),
@@ -247,6 +254,8 @@ def _summary(view: TriageView) -> list[Any]:
             details.append(f"born {subject.born}")
         if subject.postcode:
             details.append(subject.postcode)
+        if subject.vulnerabilities:
+            details.append(f"vulnerabilities: {subject.vulnerabilities}")
         body.append(paragraph(f"{subject.name} — {', '.join(details)}"))
     if view.previous_question:
         body.append(paragraph(f"Resubmitted after the question: “{view.previous_question}”"))

@@ -42,6 +42,7 @@ class Verb(StrEnum):
     TRIAGE_ACCEPT = "triage.accept"
     TRIAGE_ASK = "triage.ask"
     TRIAGE_DECLINE = "triage.decline"
+    TRIAGE_PLAN_MEETINGS = "triage.plan_meetings"
 
     # --- information requests (an agency's SPOC) ------------------------------------
     INFO_ANSWER = "info.answer"
@@ -61,6 +62,7 @@ class Verb(StrEnum):
     ISA_SAVE = "isa.save"
     MEMBERS_LIST = "members.list"
     MEMBERS_ADD = "members.add"
+    SETUP_AGENCY = "setup.agency"
     MEMBERS_EDIT = "members.edit"
     MEMBERS_SAVE = "members.save"
     MEMBERS_REMOVE = "members.remove"

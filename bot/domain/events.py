@@ -1,8 +1,9 @@
 """What one feature tells the others happened, as plain values.
 
 The meetings feature agrees and changes actions; the actions feature owns the SPOC's card.
-Neither imports the other: the first publishes one of these events in the unit of work of
-the change (bot.kernel.events), the second subscribes to it in its FEATURE.
+Governance sets a panel up and referrals triage its cases; the meetings feature plans the
+meetings they need. None imports another: one publishes an event in the unit of work of the
+change (bot.kernel.events), the other subscribes to it in its FEATURE.
 """
 
 from __future__ import annotations
@@ -30,4 +31,11 @@ class ActionChanged:
     what: str
 
 
-DomainEvent = ActionAgreed | ActionChanged
+@dataclass(frozen=True)
+class MeetingsWanted:
+    """The panel needs its next meetings planned now, not at the calendar's next daily run:
+    it was just set up, or its coordinator asked from a triage card that had no meeting to
+    list the case on. The meetings feature plans them from the panel's schedule."""
+
+
+DomainEvent = ActionAgreed | ActionChanged | MeetingsWanted

@@ -83,6 +83,15 @@ class Feature:
     name: str
     register: Callable[[Router, Setup], None]
     gallery: Callable[[Router], Mapping[str, Card]]
-    subscribers: Mapping[type[Any], Subscriber] = field(default_factory=dict)
+    # The events it listens to: a table, or one made from the setup (e.g. the meetings
+    # feature's needs the panels' schedules).
+    subscribers: (
+        Mapping[type[Any], Subscriber] | Callable[[Setup], Mapping[type[Any], Subscriber]]
+    ) = field(default_factory=dict)
     routes: Callable[[Setup, Deps], Sequence[Route]] = _nothing
     jobs: Callable[[Setup, Deps, Callable[[], None]], Sequence[Job]] = _nothing
+
+    def subscriptions(self, setup: Setup) -> Mapping[type[Any], Subscriber]:
+        """The events it listens to and their subscribers, configured by `setup`."""
+        found = self.subscribers
+        return found(setup) if callable(found) else found

@@ -675,3 +675,13 @@ class OnlineMeetings(Protocol):
     ) -> None: ...
 
     async def delete(self, online_meeting_id: str) -> None: ...
+
+
+class Roster(Protocol):
+    """Who a person is, by their Entra object id, as Teams knows them (the Teams layer looks
+    them up in a team's roster): the people picker sends the id alone."""
+
+    async def name_of(self, team_id: str, aad_object_id: str) -> str | None:
+        """Their display name as a member of the team, or None when Teams does not say
+        (not a member of it, not reachable): the coordinator then types it."""
+        ...

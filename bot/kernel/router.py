@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from bot.domain.panel import Member, Panel, Role
     from bot.kernel.events import Events
     from bot.kernel.guard import Access
-    from bot.kernel.ports import UnitOfWorkFactory
+    from bot.kernel.ports import Roster, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class Request:
     member: Member | None
     args: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    # Names people chosen in a people picker (set by the Teams layer for the turn).
+    roster: Roster | None = field(default=None, compare=False)
     # How many panels the caller belongs to: a card says which one it concerns when several.
     panels: int = 0
 

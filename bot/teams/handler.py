@@ -29,6 +29,7 @@ from bot.observability import logs, telemetry
 from bot.teams import files
 from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
 from bot.teams.replies import to_activity, to_invoke_response
+from bot.teams.roster import TeamsRoster
 from cards.kit import concerning
 from cards.welcome import WelcomeView, render_welcome
 
@@ -165,6 +166,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             panel=resolved.panel,
             member=resolved.member,
             panels=resolved.panels,
+            roster=TeamsRoster(turn_context),
         )
         return request, resolved
 

@@ -40,6 +40,7 @@ from cards.membership import (
     NEW_ROLES_ID,
     PICKER_ID,
     ROLES_ID,
+    SETUP_AGENCY_ID,
 )
 from cards.panels import PANEL_ID
 from cards.verbs import AGENCY_ID_KEY, MEMBER_ID_KEY, REFERENCE_KEY, Verb
@@ -285,6 +286,31 @@ class AddAgency:
         if self.kind is None:
             errors[AGENCY_KIND_ID] = "Choose core or invited."
         return errors
+
+
+@dataclass(frozen=True)
+class SetMyAgency:
+    """The setup card's "Your agency": one of the panel's agencies, or a new one."""
+
+    agency_id: str
+    new: AddAgency
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> SetMyAgency:
+        agency_id = form_text(data, SETUP_AGENCY_ID, ID_LIMIT, MEMBERS_CARD_UNREADABLE)
+        return cls(agency_id, AddAgency.of(data))
+
+    def values(self) -> dict[str, str]:
+        """The form as typed, to show it back."""
+        return {SETUP_AGENCY_ID: self.agency_id, **self.new.values()}
+
+    def errors(self) -> dict[str, str]:
+        """What is wrong with the form that needs no storage to see, by input id."""
+        if self.agency_id:
+            return {}
+        if not self.new.name:
+            return {AGENCY_NAME_ID: "Choose your agency, or name a new one."}
+        return self.new.errors()
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from cards.membership import (
     MemberLine,
     MembersView,
     MemberView,
+    MyAgencyView,
     SetupView,
     render_agencies,
     render_import_help,
@@ -53,6 +54,7 @@ from cards.membership import (
     render_imported,
     render_member,
     render_members,
+    render_my_agency,
     render_setup,
 )
 from cards.panels import InvitationLine, PanelLine, PanelsView, render_invitation, render_panels
@@ -140,7 +142,27 @@ def membership_cards() -> dict[str, Card]:
         ],
     )
     return {
-        "setup-done": render_setup(SetupView(panel, "Priya Raman")),
+        "setup-done": render_setup(
+            SetupView(
+                panel, "Priya Raman", next_meeting="Tue 12 Jan 2027, 10:00", meetings_planned=6
+            )
+        ),
+        "my-agency": render_my_agency(MyAgencyView(panel)),
+        "my-agency-refused": render_my_agency(
+            MyAgencyView(
+                panel,
+                agencies=[Choice("a-asc", "Adult Social Care")],
+                notice="Check the highlighted fields.",
+                errors={AGENCY_NAME_ID: "Choose your agency, or name a new one."},
+            )
+        ),
+        "my-agency-saved": render_my_agency(
+            MyAgencyView(
+                panel,
+                agency="Community Safety (Riverside Council)",
+                notice="Your agency is Community Safety (Riverside Council).",
+            )
+        ),
         "members": render_members(members_view),
         "members-add-errors": render_members(
             dataclasses.replace(

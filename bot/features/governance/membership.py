@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from bot.domain.audit import AuditVerb
 from bot.domain.delivery import INVITATION_KEY, ConversationKind, ConversationRef
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
+from bot.domain.events import MeetingsWanted
 from bot.domain.panel import AGENCY_ROLES, Agency, Member, Panel, Role
 from bot.domain.policy import Act
 from bot.features.governance.commands import (
@@ -32,6 +33,7 @@ from bot.features.governance.commands import (
     OpenMember,
     RemoveMember,
     SaveMember,
+    SetMyAgency,
     SetUpPanel,
     email_problem,
     parse_roles,
@@ -44,6 +46,7 @@ from bot.features.governance.views import (
 )
 from bot.kernel import audit, turns
 from bot.kernel.guard import PRIVATE, Access, Target
+from bot.kernel.localtime import when_text
 from bot.kernel.notify import card_to_member
 from bot.kernel.ports import AlreadyExists, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
@@ -61,10 +64,13 @@ from cards.membership import (
     NEW_NAME_ID,
     PICKER_ID,
     ROLES_ID,
+    SETUP_AGENCY_ID,
+    Choice,
     ImportedView,
     ImportErrorLine,
     ImportRefusedView,
     MembersView,
+    MyAgencyView,
     SetupView,
     render_agencies,
     render_import_help,
@@ -72,6 +78,7 @@ from cards.membership import (
     render_imported,
     render_member,
     render_members,
+    render_my_agency,
     render_setup,
     with_people_picker,
 )
@@ -196,8 +203,97 @@ async def _set_up(request: Request, deps: Deps, name: str, now: datetime) -> Rep
         await audit.record(
             uow, actor, AuditVerb.CREATE, "member", coordinator.id, "roles: coordinator", at=now
         )
+        # The panel's next meetings, planned now from its schedule (the meetings feature):
+        # a referral accepted today has a meeting to be listed on.
+        await deps.events.publish(uow, panel, MeetingsWanted(), now)
+        meetings = [m for m in await uow.meetings.upcoming(panel.id, now) if m.starts_at > now]
+        # Her agency is asked in private, where the coordinator keeps the panel.
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=coordinator.id,
+            card=render_my_agency(await _my_agency_view(uow, panel, coordinator)),
+            key=f"{MY_AGENCY_KEY}{coordinator.id}",
+            now=now,
+            text=f"Which agency do you work for? ({panel.name})",
+        )
         await uow.commit()
-    return Reply(card=render_setup(SetupView(panel.name, coordinator.name)))
+    view = SetupView(
+        panel.name,
+        coordinator.name,
+        next_meeting=when_text(meetings[0].starts_at, panel) if meetings else None,
+        meetings_planned=len(meetings),
+    )
+    return Reply(card=render_setup(view))
+
+
+MY_AGENCY_KEY = "setup-agency:"
+
+
+async def _my_agency_view(
+    uow: UnitOfWork,
+    panel: Panel,
+    coordinator: Member,
+    *,
+    notice: str | None = None,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> MyAgencyView:
+    """The coordinator's agency card: asked until she gives it."""
+    agencies = [a for a in await uow.agencies.all(panel.id) if a.active]
+    agency = next((a for a in agencies if a.id == coordinator.agency_id), None)
+    return MyAgencyView(
+        panel.name,
+        agency=agency.name if agency else None,
+        agencies=[Choice(a.id, a.name) for a in agencies],
+        notice=notice,
+        values=dict(values or {}),
+        errors=dict(errors or {}),
+    )
+
+
+async def set_my_agency(request: Request, deps: Deps) -> Reply:
+    """The coordinator's "Your agency" card: her agency, one of the panel's or a new one
+    (added as the agencies card adds it)."""
+    panel, member = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
+    command = SetMyAgency.of(request.data)
+    errors = command.errors()
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        agency: Agency | None = None
+        if command.agency_id:
+            agency, problem = await _agency_choice(uow, panel, command.agency_id)
+            if problem:
+                errors[SETUP_AGENCY_ID] = problem
+        elif not errors:
+            agency = await uow.agencies.by_name(panel.id, command.new.name)
+            if agency is not None and not agency.active:
+                errors[AGENCY_NAME_ID] = "That agency was removed from the panel: choose another."
+        if errors:
+            view = await _my_agency_view(
+                uow,
+                panel,
+                member,
+                notice="Check the highlighted fields.",
+                values=command.values(),
+                errors=errors,
+            )
+            return Reply(card=render_my_agency(view))
+        if agency is None:
+            kind = command.new.kind
+            assert kind is not None  # command.errors() checked it
+            agency = Agency(panel_id=panel.id, name=command.new.name, kind=kind)
+            await uow.agencies.save(agency)
+            await audit.record(
+                uow, request, AuditVerb.CREATE, "agency", agency.id, kind.value, at=now
+            )
+        changed = dataclasses.replace(member, agency_id=agency.id)
+        await uow.members.save(changed)
+        detail = f"roles: {_roles_text(changed.roles)}; agency: {agency.name}"
+        await audit.record(uow, request, AuditVerb.UPDATE, "member", member.id, detail, at=now)
+        view = await _my_agency_view(uow, panel, changed, notice=f"Your agency is {agency.name}.")
+        await uow.commit()
+    return Reply(card=render_my_agency(view))
 
 
 # ---- members ----------------------------------------------------------------------------
@@ -257,6 +353,10 @@ async def add_member(request: Request, deps: Deps, panel: Panel, command: AddMem
         if existing is not None and existing.active:
             errors[PICKER_ID] = f"{existing.name} is a member already: use Change instead."
         name = command.name[:MAX_NAME] or (existing.name if existing else "")
+        if not name and aad and not errors and request.roster is not None:
+            # The people picker sends the person's Entra object id alone: their name is
+            # the one Teams gives them in the panel's team.
+            name = (await request.roster.name_of(panel.team_id, aad) or "")[:MAX_NAME]
         if not name and PICKER_ID not in errors:
             errors[NEW_NAME_ID] = "Teams did not send this person's name: type it."
         if errors:
@@ -720,5 +820,6 @@ def register(router: Router) -> None:
         (Verb.MEMBERS_RESTORE, restore, one_member),
         (Verb.AGENCIES_ADD, add_agency, managing),
         (Verb.AGENCIES_KIND, change_kind, one_agency),
+        (Verb.SETUP_AGENCY, set_my_agency, managing),
     ):
         router.verb(VerbSpec(verb.value, handler, needs))

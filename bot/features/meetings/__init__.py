@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from bot.domain.events import MeetingsWanted
 from bot.domain.minutes import SignOffBook, sign_off_book
 from bot.features.meetings import agenda, calendar, gallery, meeting_run, minutes
 from bot.kernel.feature import Download, Feature, Job, Route, Setup
@@ -12,7 +13,11 @@ from bot.kernel.links import token_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from datetime import datetime
 
+    from bot.domain.panel import Panel
+    from bot.kernel.events import Subscriber
+    from bot.kernel.ports import UnitOfWork
     from bot.kernel.router import Deps, Router
     from cards.kit import Card
 
@@ -107,4 +112,23 @@ def jobs(setup: Setup, deps: Deps, _kick: Callable[[], None]) -> Sequence[Job]:
     return found
 
 
-FEATURE = Feature("meetings", register, demo_cards, routes=routes, jobs=jobs)
+def subscribers(setup: Setup) -> Mapping[type[Any], Subscriber]:
+    """MeetingsWanted (a panel just set up, or a coordinator asking from a triage card): the
+    panel's next meetings planned at once from its schedule, as the calendar's refresh
+    plans them, in the publisher's unit of work and under the panel's calendar lock."""
+    config = calendar_config(setup)
+
+    async def on_meetings_wanted(
+        uow: UnitOfWork, panel: Panel, _event: MeetingsWanted, now: datetime
+    ) -> None:
+        schedule = config.schedules.schedule_for(panel)
+        holidays = config.holidays(calendar.years_to_check(schedule, now))
+        await uow.take_lock(calendar.panel_lock(panel.id))
+        await calendar.ensure_meetings(uow, panel, schedule, now, holidays)
+
+    return {MeetingsWanted: on_meetings_wanted}
+
+
+FEATURE = Feature(
+    "meetings", register, demo_cards, subscribers=subscribers, routes=routes, jobs=jobs
+)

@@ -191,6 +191,20 @@ class TriageClick:
 
 
 @dataclass(frozen=True)
+class PlanMeetings:
+    """The triage card's "Plan the next meetings": the referral whose card asked."""
+
+    referral_id: str
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> PlanMeetings:
+        referral_id = text_field(data, REFERRAL_ID_KEY, MAX_ID)
+        if referral_id is None:
+            raise InvalidInput(NO_REFERRAL)
+        return cls(referral_id)
+
+
+@dataclass(frozen=True)
 class AcceptReferral(TriageClick):
     """Accept: the meeting to list the case on, the agencies to ask, and what to ask them."""
 

@@ -36,7 +36,7 @@ from bot.domain.risk import RiskItem, RiskMatrix, RiskOption
 from bot.features.referrals.intake import Setting, draft_note, intake_view, make_setting
 from bot.features.referrals.matrix import matrix_view
 from bot.features.referrals.notices import ReferralEvent, notice_card, referral_summary
-from bot.features.referrals.triage import CHANGED_MEANWHILE
+from bot.features.referrals.triage import CHANGED_MEANWHILE, MEETINGS_PLANNED
 from bot.features.referrals.views import DEFAULT_INFO_QUESTION, OTHER_MEETINGS
 from bot.kernel.config import RiskBook, load_risk_matrix
 from cards.info_request import (
@@ -283,7 +283,13 @@ def _demo_view() -> TriageView:
         submitted_on="Wed 18 Nov 2026",
         category=CATEGORY_LABELS[ReferralCategory.ASB_VULNERABLE],
         subjects=[
-            SubjectLine("Samuel Achebe", "victim", "30 Nov 1972", "RV3 1AB"),
+            SubjectLine(
+                "Samuel Achebe",
+                "victim",
+                "30 Nov 1972",
+                "RV3 1AB",
+                vulnerabilities="uses a walking frame; hard of hearing",
+            ),
             SubjectLine("Jordan Pike", "perpetrator"),
         ],
         children=2,
@@ -292,6 +298,8 @@ def _demo_view() -> TriageView:
         risk="36 (above 31 is high; matrix example-2026.1)",
         risk_level="High",
         criteria=["high risk", "potential escalation"],
+        explanation="The threats moved from the stairwell to his door in the last fortnight.",
+        tried_already="Two warning letters from Riverside Homes; a community trigger review.",
         matches=[],
         meetings=[
             Choice("m-dec", "Tue 8 Dec 2026, 10:00 (referrals due Mon 30 Nov 2026)"),
@@ -337,6 +345,9 @@ def triage_cards() -> dict[str, Card]:
     )
     return {
         "triage": render_triage(view),
+        "triage-meetings-planned": render_triage(
+            replace(view, notice=MEETINGS_PLANNED, open_form=ACCEPT_FORM)
+        ),
         "triage-with-matches": render_triage(with_matches),
         "triage-accept-error": render_triage(
             replace(

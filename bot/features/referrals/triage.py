@@ -18,6 +18,7 @@ from bot.domain import policy
 from bot.domain.audit import AuditVerb
 from bot.domain.case import Case
 from bot.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from bot.domain.events import MeetingsWanted
 from bot.domain.meeting import AgendaItem, AgendaItemKind
 from bot.domain.panel import AgencyKind, Member, Panel, Role
 from bot.domain.referral import (
@@ -31,6 +32,7 @@ from bot.features.referrals.commands import (
     AskReferrer,
     DeclineReferral,
     ListReferrals,
+    PlanMeetings,
     TriageClick,
 )
 from bot.features.referrals.info_requests import SentRequest, send_requests
@@ -54,6 +56,7 @@ from bot.kernel.ports import UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
 from cards.triage import (
+    ACCEPT_FORM,
     AGENCIES_INPUT,
     DECLINE_NOTE_INPUT,
     DECLINE_REASON_INPUT,
@@ -484,6 +487,44 @@ async def decline(request: Request, deps: Deps) -> Reply:
     return await _decide(decider, DeclineReferral.parse(request.data), _decline, deps)
 
 
+MEETINGS_PLANNED = "The panel's next meetings are planned: choose one under Accept."
+NO_MEETING_PLANNED = (
+    "The panel's schedule gives no upcoming meeting. Type schedule to see it; the "
+    "deployment's schedule file sets the rule."
+)
+
+
+async def plan_meetings(request: Request, deps: Deps) -> Reply:
+    """The triage card had no meeting to list the case on: plan the panel's next meetings
+    from its schedule now (the meetings feature does, on MeetingsWanted) and show the card
+    again with them, its Accept form open."""
+    panel, member = request.admitted()  # MANAGE_SCHEDULE on the referral: the guard's
+    command = PlanMeetings.parse(request.data)
+    now = deps.clock.now()
+    async with deps.uow() as uow:
+        referral = await _load(uow, panel, command.referral_id)
+        settled = await state_card(uow, panel, referral, already=True)
+        if settled is not None:
+            return Reply(card=settled)
+        await deps.events.publish(uow, panel, MeetingsWanted(), now)
+        await uow.commit()
+    async with deps.uow() as uow:
+        referral = await _load(uow, panel, command.referral_id)
+        if not await _may_see(uow, panel, member):
+            return Reply(card=await _agreement_card(uow, panel, member, referral))
+        view = await triage_view(uow, panel, referral, now)
+        notice = MEETINGS_PLANNED if view.meetings else NO_MEETING_PLANNED
+        view = await triage_view(
+            uow,
+            panel,
+            referral,
+            now,
+            notice=notice,
+            open_form=ACCEPT_FORM if view.meetings else None,
+        )
+    return Reply(card=render_triage(view))
+
+
 # ---- the referrals command ------------------------------------------------------------
 
 
@@ -546,3 +587,5 @@ def register(router: Router) -> None:
     router.verb(VerbSpec(Verb.TRIAGE_ACCEPT.value, accept, deciding))
     router.verb(VerbSpec(Verb.TRIAGE_ASK.value, ask, deciding))
     router.verb(VerbSpec(Verb.TRIAGE_DECLINE.value, decline, deciding))
+    planning = Access(policy.Act.MANAGE_SCHEDULE, PRIVATE, (Target.REFERRAL,), (Target.REFERRAL,))
+    router.verb(VerbSpec(Verb.TRIAGE_PLAN_MEETINGS.value, plan_meetings, planning))

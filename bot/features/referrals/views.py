@@ -172,7 +172,7 @@ def _criteria(referral: Referral) -> list[str]:
     if referral.criteria.potential_escalation:
         met.append("potential escalation")
     if (referral.criteria.professional_judgement or "").strip():
-        met.append(f"professional judgement: “{referral.criteria.professional_judgement}”")
+        met.append("professional judgement")
     return met
 
 
@@ -222,6 +222,7 @@ async def triage_view(
                 role=s.role.value,
                 born=born_text(s.date_of_birth) if s.date_of_birth else None,
                 postcode=s.postcode,
+                vulnerabilities=(s.vulnerabilities or "").strip().rstrip(".;") or None,
             )
             for s in referral.subjects
         ],
@@ -231,6 +232,8 @@ async def triage_view(
         risk=risk,
         risk_level=risk_level(referral).value.capitalize(),
         criteria=_criteria(referral),
+        explanation=referral.criteria.explained,
+        tried_already=(referral.tried_already or "").strip() or None,
         matches=[_match_line(m, panel) for m in matches],
         meetings=[_meeting_choice(m, panel, now) for m in meetings],
         default_meeting=default.id if default else None,

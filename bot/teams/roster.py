@@ -1,0 +1,50 @@
+"""Names of the people a coordinator chooses in the people picker, from the team's roster.
+
+Teams sends the picker's choice as the person's Entra object id only. The Bot Connector
+answers who a member of a team is (GET /v3/conversations/{team id}/members/{object id}),
+with the turn's own connector client: the panel's team, whatever chat the coordinator
+clicked in (TeamsInfo.get_team_member would ask the turn's conversation instead, which in a
+personal chat holds only the caller and the bot).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from botbuilder.core import BotAdapter
+
+if TYPE_CHECKING:
+    from botbuilder.core import TurnContext
+
+log = logging.getLogger(__name__)
+
+# The click waits this long at most for Teams to answer; then the name is typed instead.
+LOOKUP_SECONDS = 5.0
+MAX_NAME = 200
+
+
+class TeamsRoster:
+    """bot.kernel.ports.Roster for one turn: its connector client asks the team's roster."""
+
+    def __init__(self, turn_context: TurnContext) -> None:
+        self._turn = turn_context
+
+    async def name_of(self, team_id: str, aad_object_id: str) -> str | None:
+        client = self._turn.turn_state.get(BotAdapter.BOT_CONNECTOR_CLIENT_KEY)
+        if client is None or not team_id or not aad_object_id:
+            return None
+        try:
+            member = await asyncio.wait_for(
+                client.conversations.get_conversation_member(team_id, aad_object_id),
+                LOOKUP_SECONDS,
+            )
+        except Exception as exc:
+            # Any failure (not a member, refused, timed out): the coordinator types the
+            # name. Neither id is logged: the team is the panel's, the person the coordinator's
+            # choice; the kind of failure is enough to look into it.
+            log.info("the team roster did not name the person chosen: %s", type(exc).__name__)
+            return None
+        name = " ".join(str(getattr(member, "name", "") or "").split())
+        return name[:MAX_NAME] or None
