@@ -22,7 +22,11 @@ from cards.verbs import MEETING_KEY, VERSION_KEY, Verb
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+# The sign button: the coordinator approving alone; anyone whose sign-off is awaited; a
+# coordinator passing her draft to the chair.
 APPROVE_BUTTON = "Approve minutes"
+SIGN_BUTTON = "Sign off the minutes"
+SEND_TO_CHAIR_BUTTON = "Send to the chair to sign off"
 EDIT_SUMMARY_BUTTON = "Edit summary…"
 SAVE_SUMMARY = "Save the summary"
 DOWNLOAD_BUTTON = "Download the minutes (.docx)"

@@ -44,7 +44,13 @@ from bot.domain.schedule import working_day_on_or_before
 from bot.kernel.localtime import day_text, england_and_wales_holidays, local, when_text
 from cards.agenda import AgendaLine, AgendaView, AnnouncedCase, AnnouncementView
 from cards.chair import ActionText, CaseDetail, ChairView, Option, UnmetLine
-from cards.minutes import MinutesCase, MinutesView
+from cards.minutes import (
+    APPROVE_BUTTON,
+    SEND_TO_CHAIR_BUTTON,
+    SIGN_BUTTON,
+    MinutesCase,
+    MinutesView,
+)
 from cards.schedule import MeetingLine
 
 if TYPE_CHECKING:
@@ -546,28 +552,19 @@ def decision_line(
 # --- the minutes -----------------------------------------------------------------------------
 
 
-SIGN_LABELS = {
-    # what the minutes card's sign button says: the coordinator approving alone, a
-    # coordinator passing them to the chair, or a sign-off that others may still await
-    "approve": "Approve minutes",
-    "send": "Send to the chair to sign off",
-    "sign": "Sign off the minutes",
-}
-
-
 def sign_button(minutes: Minutes, rule: SignOff, viewer: Member | None) -> str | None:
     """The sign button's label for `viewer`, or None when there is nothing for them to do:
     the coordinator approves alone; with the chair's sign-off the coordinator sends the
     draft on; anyone whose sign-off is still awaited signs."""
     if minutes.approved:
         return None
+    sign = APPROVE_BUTTON if rule is SignOff.COORDINATOR else SIGN_BUTTON
     if viewer is None:  # the draft queued when the meeting ends: its coordinators'
-        return SIGN_LABELS["approve"] if rule is SignOff.COORDINATOR else SIGN_LABELS["sign"]
-    role = minutes.signing_role(rule, viewer.roles if viewer.active else (), viewer.id)
-    if role is not None:
-        return SIGN_LABELS["approve"] if rule is SignOff.COORDINATOR else SIGN_LABELS["sign"]
+        return sign
+    if minutes.signing_role(rule, viewer.roles if viewer.active else (), viewer.id):
+        return sign
     if rule is SignOff.CHAIR and viewer.has(Role.COORDINATOR):
-        return SIGN_LABELS["send"]
+        return SEND_TO_CHAIR_BUTTON
     return None
 
 
