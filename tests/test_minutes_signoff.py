@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,14 @@ from bot.domain.audit import AuditVerb
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput
 from bot.domain.meeting import Meeting, MeetingStatus
-from bot.domain.minutes import SignOff, SignOffBook, held_label, sign_off_book
+from bot.domain.minutes import (
+    Minutes,
+    MinutesStatus,
+    SignOff,
+    SignOffBook,
+    held_label,
+    sign_off_book,
+)
 from bot.domain.panel import Member, Role
 from bot.features.governance.views import case_view, read_case
 from bot.features.meetings import agenda, meeting_run, minutes
@@ -32,9 +38,6 @@ from bot.settings import Settings, SettingsError
 from cards.kit import card_text
 from tests.support import cards
 from tests.support.world import NOW, World, demo_world
-
-if TYPE_CHECKING:
-    from bot.domain.minutes import Minutes
 
 GROUP = ConversationKind.GROUP_CHAT
 LINKS = Links.of("https://bot.example.org", ["minutes-signoff-test-secret"])
@@ -372,3 +375,34 @@ async def test_a_meeting_held_early_is_dated_and_ordered_on_its_day_with_its_dec
     assert heard < agreed, lines
     assert not any("Tue 8 Dec 2026: On the panel's agenda" in line for line in lines)
     assert any(d.startswith("Fri 20 Nov 2026: ") for d in view.decisions)
+
+
+def test_minutes_approved_before_sign_offs_were_kept_read_as_the_coordinators() -> None:
+    approved_at = datetime(2026, 10, 14, 9, 0, tzinfo=UTC)
+    old = Minutes(
+        panel_id="p",
+        meeting_id="m",
+        meeting_starts_at=approved_at,
+        drafted_at=approved_at,
+        status=MinutesStatus.APPROVED,
+        approved_at=approved_at,
+        approved_by_member_id="priya",
+    )
+    document = {"meeting_label": "Tue 13 Oct 2026, 10:00", "approved_by": "Priya Raman"}
+    old.fill_from(document)
+    assert [(s.member_id, s.name, s.role, s.at) for s in old.signatures] == [
+        ("priya", "Priya Raman", Role.COORDINATOR, approved_at)
+    ]
+    assert old.sign_off is SignOff.COORDINATOR
+    # and what is stored now reads back the same
+    again = Minutes(
+        panel_id="p",
+        meeting_id="m",
+        meeting_starts_at=approved_at,
+        drafted_at=approved_at,
+        status=MinutesStatus.APPROVED,
+        approved_at=approved_at,
+        approved_by_member_id="priya",
+    )
+    again.fill_from(old.document())
+    assert again.signatures == old.signatures
