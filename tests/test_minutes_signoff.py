@@ -347,6 +347,8 @@ def test_minutes_name_the_day_a_meeting_was_held() -> None:
     assert held_label(meeting, zone) == "Tue 8 Dec 2026, 10:00"
     meeting.started_at = datetime(2026, 11, 30, 14, 5, tzinfo=UTC)
     assert held_label(meeting, zone) == "Mon 30 Nov 2026, 14:05 (planned for Tue 8 Dec 2026)"
+    meeting.started_at, meeting.urgent = planned, True
+    assert held_label(meeting, zone) == "Urgent meeting, Tue 8 Dec 2026, 10:00"
 
 
 async def test_a_meeting_held_early_is_dated_and_ordered_on_its_day_with_its_decision() -> None:

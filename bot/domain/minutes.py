@@ -511,12 +511,15 @@ def held_at(meeting: Meeting) -> datetime:
 
 def held_label(meeting: Meeting, zone: ZoneInfo) -> str:
     """The meeting as its minutes name it: the planned day and time, or, for a meeting
-    held on another day (called early), the day and time it was held and the day planned."""
+    held on another day (called early), the day and time it was held and the day planned;
+    "Urgent meeting, …" for an extraordinary one, as its other cards name it."""
     planned = meeting.starts_at.astimezone(zone)
     held = held_at(meeting).astimezone(zone)
     if held.date() == planned.date():
-        return f"{day_label(planned.date())}, {planned:%H:%M}"
-    return f"{day_label(held.date())}, {held:%H:%M} (planned for {day_label(planned.date())})"
+        label = f"{day_label(planned.date())}, {planned:%H:%M}"
+    else:
+        label = f"{day_label(held.date())}, {held:%H:%M} (planned for {day_label(planned.date())})"
+    return f"Urgent meeting, {label}" if meeting.urgent else label
 
 
 def draft_minutes(record: MeetingRecord, *, now: datetime) -> Minutes:
