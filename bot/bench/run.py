@@ -74,7 +74,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AIMS = {
-    "turn_p50_ratio": ("<=", 1.5),
+    "turn_p50_ratio": ("<=", 2.0),
     "invoke_p99_ms": ("<=", 500.0),
     "fanout_rate_fraction": (">=", 0.9),
     "fanout_lost": ("<=", 0.0),
