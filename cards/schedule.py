@@ -96,8 +96,9 @@ def render_schedule(view: ScheduleView) -> Card:
     if view.coordinator:
         body.append(
             paragraph(
-                "You can also type: schedule move 8 Dec 10 Dec 14:00, or "
-                "schedule cancel 8 Dec <reason>.",
+                "You can also type: schedule move 8 Dec 10 Dec 14:00, schedule cancel 8 Dec "
+                "followed by the reason, or schedule urgent 2 Dec 14:00 threats escalating "
+                "for CM-2026-014.",
                 subtle=True,
             )
         )

@@ -304,6 +304,8 @@ class CallUrgentMeeting:
             return cls()
         day, used = take_date(words, today)
         rest = list(words[used:])
+        if rest:
+            rest[0] = rest[0].rstrip(",")
         if not rest or _HHMM.match(rest[0]) is None:
             raise InvalidInput(
                 f"Give the start time after the date: {USAGE_URGENT}.", {"time": "invalid"}
