@@ -195,10 +195,11 @@ class UrgentCalledView:
     panel_name: str
     when: str  # "Wed 2 Dec 2026, 14:00–15:00"
     cases: Sequence[str]  # references
-    reason: str
+    reason: str | None  # None: not shown (the card for the panel's other chairs)
     invited: Sequence[str]  # "Riverside Police (Tom Okafor)"
     announced: bool
     teams_note: str | None = None
+    called_by: str | None = None  # for the others: who called it
 
 
 def render_urgent_called(view: UrgentCalledView) -> Card:
@@ -210,7 +211,8 @@ def render_urgent_called(view: UrgentCalledView) -> Card:
             [
                 ("Meeting", view.when),
                 ("Cases", ", ".join(view.cases)),
-                ("Reason", view.reason),
+                *([("Called by", view.called_by)] if view.called_by else []),
+                *([("Reason", view.reason)] if view.reason is not None else []),
                 ("Invited", "; ".join(view.invited) or "no agency contact found"),
             ]
         ),

@@ -397,3 +397,15 @@ async def test_the_quarters_statistics_count_the_urgent_meetings() -> None:
     assert "Urgent meetings\n0" in card_text(
         (await world.command("Priya", "stats 2027-Q1")).card or {}
     )
+
+
+async def test_the_chair_hears_who_called_it_but_not_why() -> None:
+    world = await demo_world()
+    # CM-…-013 concerns Housing (its lead, an open action) and Adult Social Care (no
+    # contact): Tom, the chair, is not invited for the police, so he is told as the chair.
+    await world.command("Priya", TYPED.replace(CASE, HEARD_CASE))
+    (told,) = [d for d in await world.queued_to("Tom") if "urgent-called" in d.key]
+    text = json.dumps(told.payload, ensure_ascii=False)
+    assert "Urgent meeting called" in text and "Priya Raman" in text
+    assert HEARD_CASE in text and REASON not in text
+    assert [d for d in await world.queued_to("Priya") if "urgent" in d.key] == []

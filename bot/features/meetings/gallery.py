@@ -190,6 +190,17 @@ def calendar_cards() -> dict[str, Card]:
                 announced=True,
             )
         ),
+        "schedule-urgent-called-for-the-chair": render_urgent_called(
+            UrgentCalledView(
+                panel_name=panel,
+                when="Wed 2 Dec 2026, 14:00–15:00",
+                cases=["CM-2026-013"],
+                reason=None,
+                invited=["Riverside Homes (Housing) (Gemma Hartley)"],
+                announced=True,
+                called_by="Priya Raman",
+            )
+        ),
         "schedule-urgent-announcement": render_urgent_announcement(
             UrgentAnnouncementView(when="Wed 2 Dec, 14:00", cases=1)
         ),

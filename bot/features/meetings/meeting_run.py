@@ -75,6 +75,7 @@ from bot.features.meetings.views import (
     attendance_lines,
     chair_context,
     chair_view,
+    meeting_title,
     next_meeting,
 )
 from bot.kernel import agreement, versions
@@ -188,7 +189,7 @@ async def confidentiality_card(
     view = ConfidentialityView(
         panel_name=panel.name,
         meeting_id=meeting.id,
-        meeting_label=when_text(meeting.starts_at, panel),
+        meeting_label=meeting_title(meeting, when_text(meeting.starts_at, panel)),
         statement=statement(panel),
         attendance=await attendance_lines(uow, panel, meeting),
         notice=notice,
@@ -835,7 +836,7 @@ async def _end(
     return render_meeting_ended(
         MeetingEndedView(
             panel_name=panel.name,
-            meeting_label=when_text(meeting.starts_at, panel),
+            meeting_label=meeting_title(meeting, when_text(meeting.starts_at, panel)),
             discussed=sum(1 for i in running if i.status is AgendaItemStatus.DISCUSSED),
             items=len(running),
             actions=len(minutes.actions),

@@ -26,14 +26,19 @@ from bot.domain.audit import AuditVerb
 from bot.domain.case import Case, CaseStatus
 from bot.domain.errors import InvalidInput
 from bot.domain.meeting import AgendaItemKind, Meeting, call_urgent
-from bot.domain.panel import Agency, Panel, agency_contact
+from bot.domain.panel import Agency, Panel, Role, agency_contact
 from bot.domain.schedule import local_instant
 from bot.features.meetings.views import meeting_title, when_in
 from bot.kernel.audit import record
 from bot.kernel.localtime import local, when_text
 from bot.kernel.notify import card_to_channel, card_to_member
 from cards.agenda import InvitationView, render_agenda_invitation
-from cards.schedule import UrgentAnnouncementView, render_urgent_announcement
+from cards.schedule import (
+    UrgentAnnouncementView,
+    UrgentCalledView,
+    render_urgent_announcement,
+    render_urgent_called,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -173,14 +178,58 @@ async def call_urgent_meeting(
         key=f"urgent-channel:{meeting.id}",
         now=now,
     )
-    invited = await _invite(uow, panel, meeting, cases, now)
+    invited, contacts = await _invite(uow, panel, meeting, cases, now)
+    await _tell_the_chairs(
+        uow,
+        panel,
+        UrgentCalledView(
+            panel_name=panel.name,
+            when=f"{label}–{meeting.ends_at.astimezone(zone):%H:%M}",
+            cases=[c.reference for c in cases],
+            reason=None,
+            invited=invited,
+            announced=announced,
+            called_by=actor.caller.name,
+        ),
+        meeting,
+        skip={*contacts, *([actor.member.id] if actor.member else [])},
+        now=now,
+    )
     return UrgentCall(meeting, cases, announced, invited)
+
+
+async def _tell_the_chairs(
+    uow: UnitOfWork,
+    panel: Panel,
+    view: UrgentCalledView,
+    meeting: Meeting,
+    *,
+    skip: set[str],
+    now: datetime,
+) -> None:
+    """The panel's other chairs and coordinators hear that it was called, and by whom (not
+    why: the reason stays in the audit trail), unless invited for an agency already."""
+    for member in await uow.members.all(panel.id):
+        if not member.active or member.id in skip:
+            continue
+        if not (member.has(Role.CHAIR) or member.has(Role.COORDINATOR)):
+            continue
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=member.id,
+            card=render_urgent_called(view),
+            key=f"urgent-called:{meeting.id}:{member.id}",
+            now=now,
+            text="An urgent panel meeting was called",
+        )
 
 
 async def _invite(
     uow: UnitOfWork, panel: Panel, meeting: Meeting, cases: Sequence[Case], now: datetime
-) -> list[str]:
-    """Each agency concerned gets, in its contact's private chat, only its own cases."""
+) -> tuple[list[str], set[str]]:
+    """Each agency concerned gets, in its contact's private chat, only its own cases.
+    Returns who was told ("Agency (contact)") and the contacts' member ids."""
     agencies: dict[str, Agency] = {a.id: a for a in await uow.agencies.all(panel.id)}
     by_agency: dict[str, list[Case]] = {}
     for case in cases:
@@ -189,6 +238,7 @@ async def _invite(
     members = await uow.members.all(panel.id)
     today = local(now, panel).date()
     told: list[str] = []
+    contacts: set[str] = set()
     for agency_id, theirs in sorted(
         by_agency.items(), key=lambda pair: agencies[pair[0]].name if pair[0] in agencies else ""
     ):
@@ -213,4 +263,5 @@ async def _invite(
             text=f"{agency.name} is invited to an urgent panel meeting",
         )
         told.append(f"{agency.name} ({contact.name})")
-    return told
+        contacts.add(contact.id)
+    return told, contacts
