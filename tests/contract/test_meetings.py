@@ -136,3 +136,17 @@ async def test_meetings_of_one_panel_are_invisible_from_another(storage: Storage
         assert await uow.meetings.by_ids(theirs.id, [meeting.id]) == []
         assert await uow.meetings.agenda(theirs.id, meeting.id) == []
         assert await uow.meetings.agenda(mine.id, meeting.id) == [item]
+
+
+async def test_an_urgent_meeting_comes_back_urgent(storage: Storage) -> None:
+    """Revision 0017: the urgent flag is kept (and a meeting saved without it is not urgent)."""
+    (panel,) = await make.stored_panels(storage)
+    urgent = make.meeting(panel, urgent=True)
+    regular = make.meeting(panel, starts_at=urgent.starts_at + timedelta(days=3))
+    async with storage.unit_of_work() as uow:
+        await uow.meetings.save(urgent)
+        await uow.meetings.save(regular)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        found = {m.id: m.urgent for m in await uow.meetings.upcoming(panel.id, urgent.starts_at)}
+    assert found == {urgent.id: True, regular.id: False}
