@@ -409,3 +409,26 @@ async def test_the_chair_hears_who_called_it_but_not_why() -> None:
     assert "Urgent meeting called" in text and "Priya Raman" in text
     assert HEARD_CASE in text and REASON not in text
     assert [d for d in await world.queued_to("Priya") if "urgent" in d.key] == []
+
+
+async def test_triage_offers_an_urgent_meeting_by_name_but_never_first() -> None:
+    world = await demo_world()
+    await world.command("Priya", "schedule")
+    await world.command("Priya", TYPED)
+    (urgent,) = await urgent_meetings(world)
+    reply = await world.command("Priya", f"referrals RF-{NOW.year}-0049")
+    triage = reply.card or {}
+    (meeting_input,) = [n for n in cards.walk(triage) if n.get("id") == "meeting_id"]
+    labels = {c["value"]: c["title"] for c in meeting_input["choices"]}
+    assert labels[urgent.id] == "Urgent meeting, Wed 2 Dec 2026, 14:00"
+    assert meeting_input.get("value") != urgent.id  # referrals are not due for it
+
+
+async def test_the_caseload_never_makes_a_case_due_at_an_urgent_meeting() -> None:
+    world = await demo_world()
+    await world.command("Priya", "schedule")
+    await world.command("Priya", TYPED)  # for CM-…-014 only
+    text = card_text((await world.command("Priya", "cases")).card or {})
+    # CM-…-014 is heard there; CM-…-013 is due at the monthly meeting, not the urgent one.
+    assert "Wed 2 Dec 2026" in text
+    assert "Tue 8 Dec 2026 (due)" in text

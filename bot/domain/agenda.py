@@ -141,8 +141,11 @@ def due_at(case: Case, meeting: Meeting, review_meeting: Meeting | None) -> Agen
 
     A case never heard is a new case. A heard case is reviewed at the meeting the panel set
     for it; with none set, at the next meeting; and when the meeting set for it was
-    cancelled, has gone by, or no longer exists, at the next one after.
+    cancelled, has gone by, or no longer exists, at the next one after. Nothing is due at an
+    urgent meeting: it hears only the cases it was called for.
     """
+    if meeting.urgent:
+        return None
     if case.status is CaseStatus.OPEN:
         return AgendaItemKind.NEW_CASE
     if case.status is not CaseStatus.HEARD:

@@ -94,8 +94,9 @@ class Meeting:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
 
     def accepts_referrals_at(self, at: datetime) -> bool:
-        """Whether a case accepted at `at` can still be listed for this meeting."""
-        return self.status in NOT_STARTED and (at <= self.referral_deadline)
+        """Whether a case accepted at `at` can still be listed for this meeting (never an
+        urgent one's: it is called for the cases it names, and referrals are not due)."""
+        return not self.urgent and self.status in NOT_STARTED and (at <= self.referral_deadline)
 
     def move_to(self, status: MeetingStatus) -> None:
         """Advance the meeting along its lifecycle."""

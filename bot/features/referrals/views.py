@@ -147,6 +147,8 @@ async def _upcoming(uow: UnitOfWork, panel: Panel, now: datetime) -> list[Meetin
 
 
 def _meeting_choice(meeting: Meeting, panel: Panel, now: datetime) -> Choice:
+    if meeting.urgent:  # called for the cases it names: a case accepted here joins them
+        return Choice(meeting.id, f"Urgent meeting, {when_text(meeting.starts_at, panel)}")
     deadline = day_text(meeting.referral_deadline, panel)
     due = f"referrals due {deadline}" if meeting.accepts_referrals_at(now) else "deadline passed"
     return Choice(meeting.id, f"{when_text(meeting.starts_at, panel)} ({due})")
