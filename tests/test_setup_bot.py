@@ -208,11 +208,36 @@ async def test_a_person_the_roster_does_not_know_is_named_by_the_coordinator(
             picker_click(roster.url, {PICKER_ID: CHOSEN, "new_roles": "referrer"})
         )
         assert "Teams did not send this person's name: type it." in cards.text(refused)
+        stranger = await bot.invoke(
+            picker_click(roster.url, {PICKER_ID: f"29:{CHOSEN}", "new_roles": "referrer"})
+        )
+        assert "Teams did not say who this is: choose the person again." in cards.text(stranger)
         typed = await bot.invoke(
             picker_click(
                 roster.url, {PICKER_ID: CHOSEN, "new_name": KWAME, "new_roles": "referrer"}
             )
         )
     assert f"{KWAME} is invited" in cards.text(typed)
-    # A typed name is taken as typed: the roster is asked only when none was.
-    assert roster.asked == [f"/v3/conversations/{acts.TEAM}/members/{CHOSEN}"]
+    # A typed name is taken as typed: the roster is asked only when none was (or for whom
+    # a Teams user id stands).
+    assert roster.asked == [
+        f"/v3/conversations/{acts.TEAM}/members/{CHOSEN}",
+        f"/v3/conversations/{acts.TEAM}/members/29:{CHOSEN}",
+    ]
+
+
+async def test_a_picker_that_sends_a_teams_user_id_adds_the_person_it_stands_for(
+    bot: BotUnderTest,
+) -> None:
+    """The Agents Playground's picker sends its own user id, not the Entra object id: the
+    roster says whose it is, and the member is stored by their object id."""
+    async with serving_roster({acts.TEAM: {CHOSEN: KWAME}}) as roster:
+        body = await bot.invoke(
+            picker_click(roster.url, {PICKER_ID: f"29:{CHOSEN}", "new_roles": "referrer"})
+        )
+    assert f"{KWAME} is invited" in cards.text(body)
+    panel = await g.demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        added = await uow.members.by_aad(panel.id, CHOSEN)
+        by_user_id = await uow.members.by_aad(panel.id, f"29:{CHOSEN}")
+    assert added is not None and added.name == KWAME and by_user_id is None

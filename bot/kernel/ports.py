@@ -677,11 +677,20 @@ class OnlineMeetings(Protocol):
     async def delete(self, online_meeting_id: str) -> None: ...
 
 
-class Roster(Protocol):
-    """Who a person is, by their Entra object id, as Teams knows them (the Teams layer looks
-    them up in a team's roster): the people picker sends the id alone."""
+@dataclass(frozen=True)
+class RosterMember:
+    """A member of a team as Teams names them: their Entra object id and display name."""
 
-    async def name_of(self, team_id: str, aad_object_id: str) -> str | None:
-        """Their display name as a member of the team, or None when Teams does not say
-        (not a member of it, not reachable): the coordinator then types it."""
+    aad_object_id: str
+    name: str
+
+
+class Roster(Protocol):
+    """Who a person is, as Teams knows them in a team (the Teams layer asks the team's
+    roster): the people picker sends an id alone, the Entra object id in Teams (the Agents
+    Playground sends its own user id)."""
+
+    async def member(self, team_id: str, member_id: str) -> RosterMember | None:
+        """The member of the team with that Entra object id or Teams user id, or None when
+        Teams does not say (not a member of it, not reachable)."""
         ...

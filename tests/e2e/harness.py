@@ -247,6 +247,7 @@ def start_bot(
     python: str = sys.executable,
     timeout: float = START_TIMEOUT,
     seed_demo: bool = True,
+    settings: Mapping[str, str] | None = None,
 ) -> BotServer:
     """Migrate a fresh SQLite file, add the demo panel, serve the bot; wait for `/healthz`.
 
@@ -266,6 +267,7 @@ def start_bot(
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = bot_environment(database_url, work_dir / "data", base_url, secrets.token_urlsafe(32))
+    env.update(settings or {})  # e.g. PANEL_ADMINS, for a scenario that starts with setup
 
     _run_step(python, ["migrate"], cwd, env, work_dir / "migrate.log")
     if seed_demo:
@@ -798,7 +800,8 @@ class Chat:
     async def open_channel(self, name: str = "General") -> None:
         """Click a channel of the team in the list ("General", "Panel meetings"). Opening it
         is what makes the Playground add the bot to the team: until someone has, the bot
-        knows no channel to post in. Reading only: `send` does not post in a channel."""
+        knows no channel to post in. `send` there starts with the bot's @mention, as in the
+        group chat (e.g. `setup`)."""
         await self._open_conversation(f"{self.team_name} - {name}", f"channel:{name}")
 
     async def _open_conversation(self, item_name: str, kind: str) -> None:
@@ -827,12 +830,13 @@ class Chat:
         """
         from playwright.async_api import expect
 
-        if self.conversation.startswith("channel"):
-            raise AssertionError("send types in a personal or group chat, not in a channel")
         await self._mark_seen()
-        box = self.chat_box
+        channel = self.conversation.startswith("channel")
+        # A channel has a new post's box at the top (posted with its Post button) above
+        # each thread's reply box: `send` starts a new post.
+        box = self.page.get_by_role("textbox").first if channel else self.chat_box
         await box.click()
-        if self.conversation == "group":
+        if self.conversation == "group" or channel:
             await box.fill("")
             await box.press_sequentially("@")
             # Each person in the list is named twice: by their avatar, then by their name.
@@ -846,7 +850,10 @@ class Chat:
             await box.press_sequentially(f" {text}")
         else:
             await box.fill(text)
-        await box.press("Enter")
+        if channel:
+            await self.page.get_by_role("button", name="Post", exact=True).click()
+        else:
+            await box.press("Enter")
         # The box empties once the message is on its way.
         await expect(box).to_have_text(re.compile(r"^\s*$"), timeout=10_000)
 

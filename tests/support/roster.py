@@ -1,7 +1,8 @@
 """A fake Bot Connector that knows who is a member of which team, on 127.0.0.1.
 
-It answers GET /v3/conversations/{conversation id}/members/{member id} (what the bot asks to
-name a person chosen in the people picker: bot.teams.roster) from the teams it is given, 404
+It answers GET /v3/conversations/{conversation id}/members/{member id} (what the bot asks
+about a person chosen in the people picker: bot.teams.roster) from the teams it is given, by
+Entra object id or by the Teams user id it gives each one ("29:<object id>"), 404
 with the connector's error body for anyone else, and records each request's path. A test
 sends its click with this server as the activity's serviceUrl; the click's reply comes back
 in the invoke response, so nothing else is asked of it.
@@ -32,7 +33,8 @@ class FakeRoster:
     async def _member(self, request: web.Request) -> web.Response:
         self.asked.append(request.path)
         team = unquote(request.match_info["conversation"])
-        person = unquote(request.match_info["member"])
+        # Asked by Entra object id, or by the Teams user id this fake gives ("29:<id>").
+        person = unquote(request.match_info["member"]).removeprefix("29:")
         name = self.teams.get(team, {}).get(person)
         if name is None:
             error = {"code": "MemberNotFoundInConversation", "message": "Member not found."}

@@ -63,6 +63,9 @@ CHECK_ROLES = "Choose roles from the list."
 # What accepting the agreement may go on to open: a typed command, or an information request.
 NEXT_VERBS = frozenset({Verb.COMMAND.value, Verb.INFO_OPEN.value})
 GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# A Teams user id, which a people picker may send instead of the Entra object id (the Agents
+# Playground's does): the team's roster says whose it is.
+TEAMS_USER_ID = re.compile(r"^29:[A-Za-z0-9_.:-]{1,60}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ROLE_SEPARATORS = re.compile(r"[;|,/]+|\s+")
@@ -179,6 +182,11 @@ class AddMember:
     def roles(self) -> frozenset[Role]:
         return parse_roles(self.roles_text)[0]
 
+    @property
+    def teams_user_id(self) -> bool:
+        """Whether the picker sent a Teams user id rather than an Entra object id."""
+        return bool(TEAMS_USER_ID.match(self.aad_object_id))
+
     def values(self) -> dict[str, str]:
         """The form as typed, to show it back."""
         return {
@@ -192,7 +200,7 @@ class AddMember:
     def errors(self) -> dict[str, str]:
         """The form's mistakes that need no storage to see, by input id."""
         errors: dict[str, str] = {}
-        if not GUID.match(self.aad_object_id):
+        if not GUID.match(self.aad_object_id) and not self.teams_user_id:
             errors[PICKER_ID] = "Choose the person in the picker."
         email_error = email_problem(self.email)
         if email_error:

@@ -252,6 +252,13 @@ async def _my_agency_view(
     )
 
 
+async def my_agency(request: Request, deps: Deps) -> Reply:
+    """`agency`: the coordinator's "Your agency" card, as setup sent it (asked until given)."""
+    panel, member = request.admitted()  # MANAGE_MEMBERS: checked by the guard (`register`)
+    async with deps.uow() as uow:
+        return Reply(card=render_my_agency(await _my_agency_view(uow, panel, member)))
+
+
 async def set_my_agency(request: Request, deps: Deps) -> Reply:
     """The coordinator's "Your agency" card: her agency, one of the panel's or a new one
     (added as the agencies card adds it)."""
@@ -343,6 +350,15 @@ async def add_member(request: Request, deps: Deps, panel: Panel, command: AddMem
     errors = command.errors()
     aad, roles = command.aad_object_id, command.roles
     now = deps.clock.now()
+    # The people picker sends the person's id alone: their name (and, from a picker that
+    # sends a Teams user id, their Entra object id) is what the panel's team roster says.
+    found = None
+    if request.roster is not None and not errors and (command.teams_user_id or not command.name):
+        found = await request.roster.member(panel.team_id, aad)
+    if command.teams_user_id:
+        aad = found.aad_object_id if found is not None and GUID.match(found.aad_object_id) else ""
+        if not aad:
+            errors[PICKER_ID] = "Teams did not say who this is: choose the person again."
     async with deps.uow() as uow:
         agency, agency_error = await _agency_choice(uow, panel, command.agency_id)
         if agency_error:
@@ -352,11 +368,8 @@ async def add_member(request: Request, deps: Deps, panel: Panel, command: AddMem
         existing = await uow.members.by_aad(panel.id, aad) if aad and not errors else None
         if existing is not None and existing.active:
             errors[PICKER_ID] = f"{existing.name} is a member already: use Change instead."
-        name = command.name[:MAX_NAME] or (existing.name if existing else "")
-        if not name and aad and not errors and request.roster is not None:
-            # The people picker sends the person's Entra object id alone: their name is
-            # the one Teams gives them in the panel's team.
-            name = (await request.roster.name_of(panel.team_id, aad) or "")[:MAX_NAME]
+        name = command.name[:MAX_NAME] or (found.name[:MAX_NAME] if found else "")
+        name = name or (existing.name if existing else "")
         if not name and PICKER_ID not in errors:
             errors[NEW_NAME_ID] = "Teams did not send this person's name: type it."
         if errors:
@@ -807,6 +820,15 @@ def register(router: Router) -> None:
             name="agencies",
             summary="Coordinators: add agencies and mark them core or invited.",
             handler=agencies,
+            access=managing,
+            in_manifest=False,
+        )
+    )
+    router.command(
+        CommandSpec(
+            name="agency",
+            summary="Coordinators: your own agency (asked when the panel was set up).",
+            handler=my_agency,
             access=managing,
             in_manifest=False,
         )
