@@ -1074,7 +1074,7 @@ def register(router: Router, config: CalendarConfig | None = None) -> Calendar:
             name="schedule",
             summary=(
                 "Show the next six panel meetings and their referral deadlines; "
-                "the coordinator can move or cancel one."
+                "the coordinator can move or cancel one, and call an urgent one with the chair."
             ),
             handler=feature.command,
             usage=USAGE,
