@@ -432,3 +432,23 @@ async def test_the_caseload_never_makes_a_case_due_at_an_urgent_meeting() -> Non
     # CM-…-014 is heard there; CM-…-013 is due at the monthly meeting, not the urgent one.
     assert "Wed 2 Dec 2026" in text
     assert "Tue 8 Dec 2026 (due)" in text
+
+
+async def test_an_urgent_meeting_moved_or_cancelled_takes_no_date_of_the_schedules() -> None:
+    world = await demo_world()
+    await world.command("Priya", "schedule")
+    await world.command("Priya", TYPED)
+    reply = await world.command("Priya", "schedule move 2 Dec 3 Dec 15:00")
+    assert "Meeting moved" in card_text(reply.card or {})
+    (moved,) = await urgent_meetings(world)
+    assert moved.urgent and moved.planned_on is None
+    assert moved.starts_at == at(date(2026, 12, 3), 15)
+    await world.command("Priya", "schedule cancel 3 Dec the case was heard at court")
+    (cancelled,) = await urgent_meetings(world)
+    assert cancelled.status is MeetingStatus.CANCELLED
+    # Its case waits for the monthly meeting again, as a new case.
+    monthly = next(m for m in await world.meetings() if m.starts_at > NOW and not m.urgent)
+    await world.command("Priya", "agenda")
+    case = await world.case(CASE)
+    kinds = {i.case_id: i.kind for i in await world.agenda(monthly) if i.case_id}
+    assert kinds[case.id] is AgendaItemKind.NEW_CASE

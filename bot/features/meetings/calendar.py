@@ -317,7 +317,11 @@ async def move_meeting(
     length = meeting.ends_at - meeting.starts_at
     old_day = meeting.starts_at.astimezone(zone).date()
     planned_on = meeting.planned_on
-    if planned_on is None and old_day not in await uow.meetings.planned_days(panel.id, old_day):
+    if (
+        planned_on is None
+        and not meeting.urgent  # an urgent meeting fills no date of the schedule's
+        and old_day not in await uow.meetings.planned_days(panel.id, old_day)
+    ):
         planned_on = old_day  # a meeting not made by the planner: its old date stays taken
     moved = dataclasses.replace(
         meeting,
