@@ -27,6 +27,7 @@ from bot.domain.meeting import (
     MeetingStatus,
     call_urgent,
 )
+from bot.features.actions import reminders
 from bot.features.meetings.calendar import meetings_ics
 from bot.features.meetings.commands import CallUrgentMeeting, schedule_command
 from bot.features.meetings.views import meeting_after
@@ -452,3 +453,13 @@ async def test_an_urgent_meeting_moved_or_cancelled_takes_no_date_of_the_schedul
     case = await world.case(CASE)
     kinds = {i.case_id: i.kind for i in await world.agenda(monthly) if i.case_id}
     assert kinds[case.id] is AgendaItemKind.NEW_CASE
+
+
+async def test_no_status_round_before_an_urgent_meeting() -> None:
+    world = await demo_world()
+    await world.command("Priya", TYPED)  # Wed 2 Dec; a status round runs five days before
+    world.clock.advance(datetime(2026, 11, 27, 10, tzinfo=LONDON))
+    report = await reminders.run_due(world.deps)
+    assert report.failed == 0
+    texts = [json.dumps(d.payload, ensure_ascii=False) for d in await world.queued()]
+    assert not [t for t in texts if "Status request before the meeting on Wed 2 Dec" in t]

@@ -280,7 +280,8 @@ async def _what_has_come(
     status_meeting: Meeting | None = None
     every_open: list[Action] | None = None
     for meeting in await uow.meetings.upcoming(panel.id, now, limit=MEETINGS_AHEAD):
-        if meeting.status not in LIVE_MEETINGS:
+        # An urgent meeting hears only the cases it was called for: no status round.
+        if meeting.status not in LIVE_MEETINGS or meeting.urgent:
             continue
         status_day = status_occasion(meeting.starts_at.astimezone(zone).date(), horizon, schedule)
         if status_day is None:
