@@ -15,9 +15,8 @@ Every card is photographed. Every person in it is invented.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import expect
@@ -30,11 +29,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
     from .harness import BotServer, Chat
-
-
-def today() -> date:
-    """Today in the panel's time zone (the bot under test runs on the real clock)."""
-    return datetime.now(ZoneInfo("Europe/London")).date()
 
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
@@ -139,3 +133,113 @@ async def test_a_council_from_nothing_to_a_published_agenda(
     )
     await expect(members).to_contain_text("Aisha Bello · Victim Support · referrer")
     await priya.shot("member-added-by-the-picker", members)
+
+    # 5. Priya accepts the panel's information sharing agreement (she triages).
+    await priya.send("isa")
+    isa = await priya.wait_for_card("Information sharing agreement", timeout=STEP)
+    await priya.click_card_button("I accept the agreement", isa)
+    await priya.wait_for_text("Agreement accepted", card=isa)
+
+    # 6. Aisha joins from her private chat, accepts the agreement and refers.
+    aisha = await chat_as("Aisha Bello")
+    await aisha.open()
+    await aisha.open_personal_chat()
+    await aisha.send("panel")
+    invitation = await aisha.wait_for_card("Your panels", timeout=STEP)
+    await expect(invitation).to_contain_text("Invitation: Riverside Community MARAC as referrer")
+    await aisha.shot("invitation", invitation)
+    await aisha.click_card_button("Join Riverside Community MARAC", invitation)
+    await aisha.wait_for_text("You joined Riverside Community MARAC", card=invitation)
+    await aisha.send("refer")
+    first = await aisha.wait_for_card(
+        re.compile(
+            r"^\s*(Accept the information sharing agreement first|Referral RF-\d{4}-\d+)\s*$"
+        ),
+        timeout=STEP,
+    )
+    if "agreement" in await first.inner_text():
+        await aisha.click_card_button("Accept and continue", first)
+    intake = await aisha.wait_for_card(re.compile(r"^\s*Referral RF-\d{4}-\d+\s*$"), timeout=STEP)
+    reference = re.search(r"RF-\d{4}-\d+", await intake.inner_text())
+    assert reference is not None
+    ref = reference.group(0)
+    await aisha.choose(intake, "Kind of referral *", "ASB with a vulnerable victim or perpetrator")
+    await aisha.fill(intake, "Discussed in your agency with *", "Victim Support team leader")
+    await aisha.fill(intake, "What has been tried already *", TRIED)
+    await aisha.click_card_button("Next", intake)
+    await aisha.wait_for_text("Step 2 of 6 · Subjects", card=intake)
+    await aisha.fill(intake, "Full name *", VICTIM)
+    await aisha.fill_date(intake, "Date of birth", "1951-04-02")
+    await aisha.fill(intake, "Address", "7 Ferry Road, Riverside")
+    await aisha.fill(intake, "Postcode", "RV1 4QT")
+    await aisha.fill(intake, "Vulnerabilities", VULNERABLE)
+    await aisha.click_card_button("Next", intake)
+    await aisha.wait_for_text("Step 3 of 6 · Household and history", card=intake)
+    await aisha.fill(intake, "Incidents in the last 12 months *", "4")
+    await aisha.set_toggle(intake, "Incidents are rising in frequency or severity")
+    await aisha.click_card_button("Next", intake)
+    await aisha.wait_for_text("Step 4 of 6 · Consent", card=intake)
+    await aisha.set_toggle(intake, "The subject knows about this referral")
+    await aisha.set_toggle(intake, "The subject consented to sharing their information")
+    await aisha.click_card_button("Next", intake)
+    await aisha.wait_for_text("Step 5 of 6 · Risk assessment", card=intake)
+    answers = _risk_answers()
+    questions = [
+        " ".join(q.split())
+        for q in await intake.locator("label.ac-richTextBlock").all_inner_texts()
+    ]
+    for question in questions:
+        await aisha.choose(intake, question, answers[question])
+    await aisha.click_card_button("Next", intake)
+    await aisha.wait_for_text("Step 6 of 6 · Criteria and review", card=intake)
+    # Not professional judgement: potential escalation, and why, in the justification.
+    await aisha.fill(intake, "Justification (at least 20 characters if judgement)", WHY)
+    await aisha.shot("intake-review-with-the-explanation", intake)
+    await aisha.click_card_button("Submit referral", intake)
+    await aisha.wait_for_text(f"Referral {ref} submitted", card=intake)
+    await aisha.shot("intake-submitted", intake)
+
+    # 7. Priya's triage card: why it escalates, the vulnerabilities, what was tried.
+    await priya.open_personal_chat()
+    triage = await priya.wait_for_card(f"Triage referral {ref}", timeout=DELIVERY)
+    await expect(triage).to_contain_text(WHY)
+    await expect(triage).to_contain_text(TRIED)
+    await expect(triage).to_contain_text(f"vulnerabilities: {VULNERABLE}")
+    await priya.shot("triage-with-the-explanation", triage)
+    await priya.click_card_button("Accept", triage)
+    meeting_box = priya.field(triage, "Meeting")
+    await expect(meeting_box).not_to_have_value(re.compile(r"^\s*$"))  # planned at setup
+    # The next meeting, whatever its referral deadline: its agenda is the one `agenda` shows.
+    await meeting_box.click()
+    first = priya.page.get_by_role("option").first
+    chosen = " ".join((await first.inner_text()).split())
+    await first.click()
+    await expect(meeting_box).to_have_value(chosen)
+    await priya.shot("triage-accept", triage)
+    await priya.click_card_button("Accept and send requests", triage)
+    await priya.wait_for_text("Accepted as CM-", card=triage)
+    case = re.search(r"CM-\d{4}-\d+", await triage.inner_text())
+    assert case is not None
+    await priya.shot("triage-accepted", triage)
+
+    # 8. The agenda of the first planned meeting, published.
+    await priya.send("agenda")
+    agenda = await priya.wait_for_card(re.compile(r"^\s*Agenda for .+$"), timeout=STEP)
+    await expect(agenda).to_contain_text(f"{case.group(0)} · new case")
+    await priya.click_card_button("Publish agenda", agenda)
+    await priya.wait_for_text(
+        "Published: the team channel has the announcement.", card=agenda, timeout=STEP
+    )
+    await priya.shot("agenda-published", agenda)
+
+    # 9. The channel heard both, each as a post of its own: no names, no details.
+    await priya.open_channel("General")
+    notice = await priya.wait_for_card(f"New referral {ref}", timeout=DELIVERY)
+    await expect(notice).not_to_contain_text(VICTIM)
+    await priya.shot("referral-notice-in-the-channel", notice)
+    announced = await priya.wait_for_card(
+        re.compile(r"^\s*Agenda published: .+$"), timeout=DELIVERY
+    )
+    await expect(announced).to_contain_text(f"{case.group(0)} · new case")
+    await expect(announced).not_to_contain_text(VICTIM)
+    await priya.shot("agenda-announcement-in-the-channel", announced)
