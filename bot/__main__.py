@@ -287,6 +287,13 @@ def parser() -> argparse.ArgumentParser:
         help="after a database restore, erase again what the erasure ledger records",
     ).set_defaults(run=cmd_reapply_erasures)
     bench = sub.add_parser("bench", help="measure the bot (see bot/bench/run.py)")
+    bench.add_argument(
+        "only",
+        nargs="?",
+        choices=["all", "matching"],
+        default="all",
+        help="matching: only the repeat-matching precision and recall (a second, no server)",
+    )
     bench.add_argument("--quick", action="store_true", help="a run under two minutes")
     bench.add_argument("--json", help="also write the figures to this JSON file")
     bench.add_argument("--database-url", help="a PostgreSQL URL (default: SQLite files)")

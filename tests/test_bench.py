@@ -24,7 +24,7 @@ def test_a_tiny_bench_writes_every_figure_as_a_number(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "bench.json"
-    args = argparse.Namespace(quick=True, json=str(out), database_url=None)
+    args = argparse.Namespace(quick=True, json=str(out), database_url=None, only="all")
 
     assert run_from_args(args, TINY) == 0
 
@@ -50,6 +50,23 @@ def test_a_tiny_bench_writes_every_figure_as_a_number(
         assert key in printed
 
 
+def test_bench_matching_prints_and_writes_precision_and_recall(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m bot bench matching`: the invented pairs judged, in a second, no server."""
+    out = tmp_path / "matching.json"
+    args = parser().parse_args(["bench", "matching", "--json", str(out)])
+    assert args.only == "matching"
+    assert args.run(args) == 0
+    figures = json.loads(out.read_text())
+    assert figures["matching_pairs"] >= 200
+    assert figures["matching_recall"] >= 0.95
+    assert figures["matching_precision"] >= 0.8
+    printed = capsys.readouterr().out
+    assert "recall" in printed
+    assert "precision" in printed
+
+
 def test_the_command_line_offers_the_bench_with_its_options() -> None:
     args = parser().parse_args(["bench", "--quick", "--json", "out.json"])
     assert args.quick is True
@@ -63,7 +80,7 @@ def test_the_table_marks_each_aim_met_or_missed() -> None:
 
     report = Report(
         figures={
-            "turn_p50_ratio": 2.0,
+            "turn_p50_ratio": 2.5,
             "invoke_p99_ms": 120.0,
             "sql_per_turn_small": 13.0,
             "sql_per_turn_large": 13.0,

@@ -61,6 +61,8 @@ from sqlalchemy import event, text
 from bot.bench.burst import burst
 from bot.bench.connector import ConnectorLimits, start_connector
 from bot.bench.echo import ECHO_ROUTE
+from bot.bench.matching import figures as matching_figures
+from bot.bench.matching import main as matching_main
 from bot.bench.scale import scale_out_ratio
 from bot.bench.seed import LARGE, SMALL, PanelShape, SeededPanel, seed_panels
 from bot.bench.turns import Samples, Target, interleaved, message, percentile, post
@@ -83,6 +85,8 @@ AIMS = {
     "panels_scale_ratio": ("<=", 1.2),
     "burst_ack_p99_ms": ("<=", 1000.0),
     "scale_out_ratio": (">=", 1.5),
+    "matching_recall": (">=", 0.95),
+    "matching_precision": (">=", 0.8),
 }
 KEYS = (
     "turn_p50_ratio",
@@ -97,6 +101,8 @@ KEYS = (
     "panels_scale_ratio",
     "burst_ack_p99_ms",
     "scale_out_ratio",
+    "matching_recall",
+    "matching_precision",
 )
 SERVER_START_SECONDS = 90.0
 # The burst's panel: a few cases on the agenda, and the attendees as its members.
@@ -435,6 +441,12 @@ async def run_bench(config: BenchConfig, *, progress: bool = True) -> Report:
         if progress:
             print(f"[{time.perf_counter() - began:5.1f} s] {what}", file=sys.stderr, flush=True)
 
+    say("matching: the invented pairs (bot.bench.matching)")
+    matched = matching_figures()
+    report.figures["matching_recall"] = matched["matching_recall"]
+    report.figures["matching_precision"] = matched["matching_precision"]
+    report.details["matching_pairs"] = matched["matching_pairs"]
+
     fake, server, service_url = await start_connector(ConnectorLimits(enforce=False))
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         directory = Path(tmp)
@@ -721,6 +733,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench's options (shared with `python -m bot bench`)."""
+    parser.add_argument(
+        "only",
+        nargs="?",
+        choices=["all", "matching"],
+        default="all",
+        help="matching: only the repeat-matching precision and recall (a second, no server)",
+    )
     parser.add_argument("--quick", action="store_true", help="a run under two minutes")
     parser.add_argument("--json", default=None, help="write the figures to this file")
     parser.add_argument(
@@ -730,6 +749,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace, config: BenchConfig | None = None) -> int:
     """Run with parsed options."""
+    if getattr(args, "only", "all") == "matching":
+        matching_main([])
+        if args.json:
+            figures = matching_figures()
+            Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
     config = config or (QUICK if args.quick else FULL)
     if args.database_url:
         config = replace(config, database_url=args.database_url)
