@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from bot.domain.minutes import Minutes
 
 GROUP = ConversationKind.GROUP_CHAT
-HELD = "Fri 20 Nov 2026, 10:00 (planned for Tue 8 Dec 2026)"  # the demo world runs its meeting early
+# The demo world runs its meeting early.
+HELD = "Fri 20 Nov 2026, 10:00 (planned for Tue 8 Dec 2026)"
 SECRET = "minutes-test-secret"
 PUBLIC = "https://bot.example.org"
 LINKS = Links.of(PUBLIC, [SECRET])
@@ -81,7 +82,8 @@ async def test_the_coordinator_opens_the_draft_and_rewrites_a_summary(world: Wor
     meeting_id = await run_meeting(world)
     reply = await world.command("Priya", "minutes")
     text = cards.text(reply)
-    assert text.startswith("Draft minutes: Fri 20 Nov 2026, 10:00 (planned for Tue 8 Dec 2026)")  # held early
+    # held early
+    assert text.startswith("Draft minutes: Fri 20 Nov 2026, 10:00 (planned for Tue 8 Dec 2026)")
     assert "Riverside Homes (Housing): Gemma Hartley" in text
     assert "Threats at the door continue." in text
     assert "Riverside Homes (Housing): Fit a door camera. — due Mon 11 Jan 2027" in text
