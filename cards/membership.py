@@ -120,10 +120,10 @@ def render_setup(view: SetupView) -> Card:
         facts(pairs),
         paragraph(
             "This team is now the panel's home. In this channel I post only case references, "
-            "risk levels and counts. In a private chat with me the coordinator gives her "
-            "agency on the card I sent her (or agency), then adds the agencies (agencies), "
-            "the members (members) and the information sharing agreement (isa set); "
-            "schedule shows the meetings."
+            "risk levels and counts. In a private chat with me the coordinator gives their "
+            "agency on the card I sent them (or types agency), then adds the agencies "
+            "(agencies), the members (members) and the information sharing agreement (isa "
+            "set); schedule shows the meetings."
         ),
     ]
     return build(body, [command_button("Show what I can do", "help")], fallback=SETUP_TITLE)
