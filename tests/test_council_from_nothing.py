@@ -9,6 +9,7 @@ On the demo panel in memory (tests/support/world.py) with the clock moved past i
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -25,10 +26,12 @@ from cards.kit import card_text
 from cards.triage import PLAN_MEETINGS_BUTTON
 from cards.verbs import Verb
 from tests.support import cards
-from tests.support.world import NOW, TOM, World, demo_world
+from tests.support.world import NOW, TOM, Backend, World, demo_world, opened
 from tests.test_intake_rules import CTX, valid_inputs
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from bot.domain.referral import Referral
 
 PENDING = "RF-2026-0049"
@@ -87,6 +90,29 @@ async def test_with_no_meeting_open_the_triage_card_plans_them_and_shows_them() 
     # Asked again (a second coordinator, a double click), nothing more is planned.
     await world.click("Priya", plan["verb"], plan["data"])
     assert await open_meetings(world) == 6
+
+
+@pytest.mark.parametrize(
+    "backend", [Backend.SQLITE, pytest.param(Backend.POSTGRES, marks=pytest.mark.postgres)]
+)
+async def test_the_meetings_are_planned_once_in_sql_storage(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """On SQLite and PostgreSQL: planned under the panel's lock in the click's unit of work,
+    each date once however often it is asked."""
+    async with opened(backend, tmp_path, label="plan_meetings") as storage:
+        world = await demo_world(storage)
+        world.clock.advance(LATER)
+        plan = cards.button(await triage_card(world), PLAN_MEETINGS_BUTTON)
+        await asyncio.gather(
+            world.click("Priya", plan["verb"], plan["data"]),
+            world.click("Priya", plan["verb"], plan["data"]),
+        )
+        assert await open_meetings(world) == 6
+        async with world.storage.unit_of_work() as uow:
+            planned = await uow.meetings.upcoming(world.panel.id, LATER, 50)
+        days = [m.planned_on for m in planned]
+        assert len(set(days)) == len(days) == 6
 
 
 async def test_only_the_coordinator_plans_the_meetings_from_a_triage_card() -> None:
