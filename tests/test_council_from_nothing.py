@@ -21,7 +21,9 @@ from bot.domain.errors import NotAllowed
 from bot.domain.intake_rules import F, read_referral
 from bot.domain.meeting import MeetingStatus
 from bot.domain.referral import Criteria, DeclineReason, ReferralStatus
-from bot.features.referrals.triage import MEETINGS_PLANNED
+from bot.features.meetings import calendar
+from bot.features.referrals.triage import MEETINGS_PLANNED, NO_MEETING_PLANNED
+from bot.kernel.ports import AlreadyExists
 from cards.kit import card_text
 from cards.triage import PLAN_MEETINGS_BUTTON
 from cards.verbs import Verb
@@ -214,3 +216,20 @@ async def test_a_spoc_cannot_plan_the_meetings_either() -> None:
     with pytest.raises(NotAllowed):
         await world.click("Gemma", plan["verb"], plan["data"])
     assert await open_meetings(world) == 0
+
+
+async def test_meetings_planned_meanwhile_by_another_instance_show_the_card_not_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another instance's calendar run stored a date first (the unique planned date says
+    so at the commit): the click changes nothing and shows the card as it stands."""
+    world = await demo_world()
+    world.clock.advance(LATER)
+    plan = cards.button(await triage_card(world), PLAN_MEETINGS_BUTTON)
+
+    async def lost_the_race(*_: object) -> list[object]:
+        raise AlreadyExists
+
+    monkeypatch.setattr(calendar, "ensure_meetings", lost_the_race)
+    reply = await world.click("Priya", plan["verb"], plan["data"])
+    assert reply.card is not None and NO_MEETING_PLANNED in card_text(reply.card)

@@ -52,7 +52,7 @@ from bot.kernel.audit import Actor
 from bot.kernel.guard import PRIVATE, Access, Target
 from bot.kernel.localtime import day_text, short_day_text, when_text
 from bot.kernel.notify import card_to_channel, card_to_member
-from bot.kernel.ports import UnitOfWork
+from bot.kernel.ports import AlreadyExists, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.kit import Card
 from cards.triage import (
@@ -506,8 +506,12 @@ async def plan_meetings(request: Request, deps: Deps) -> Reply:
         settled = await state_card(uow, panel, referral, already=True)
         if settled is not None:
             return Reply(card=settled)
-        await deps.events.publish(uow, panel, MeetingsWanted(), now)
-        await uow.commit()
+        try:
+            await deps.events.publish(uow, panel, MeetingsWanted(), now)
+            await uow.commit()
+        except AlreadyExists:
+            # Planned meanwhile by another instance's calendar run: the meetings are there.
+            await uow.rollback()
     async with deps.uow() as uow:
         referral = await _load(uow, panel, command.referral_id)
         if not await _may_see(uow, panel, member):
