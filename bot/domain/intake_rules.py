@@ -295,7 +295,7 @@ def uk_postcode(raw: str) -> str:
     compact = re.sub(r"\s+", "", raw).upper()
     spaced = f"{compact[:-3]} {compact[-3:]}"
     if len(compact) < 5 or not _POSTCODE.match(spaced):
-        raise InvalidInput("Not a UK postcode: write it like RV2 7LD.")
+        raise InvalidInput("Not a UK postcode: write both of its parts, as in AA9 9AA.")
     return spaced
 
 

@@ -128,7 +128,9 @@ async def test_a_referrer_corrects_her_mistakes_the_coordinator_accepts_and_hous
     await aisha.expect_field_error(
         intake, "Date of birth", "A date of birth cannot be in the future."
     )
-    await aisha.expect_field_error(intake, "Postcode", "Not a UK postcode: write it like RV2 7LD.")
+    await aisha.expect_field_error(
+        intake, "Postcode", "Not a UK postcode: write both of its parts, as in AA9 9AA."
+    )
     # What she typed is still there.
     await expect(aisha.field(intake, "Full name *")).to_have_value(VICTIM)
     await aisha.shot("intake-step-2-errors", intake)
