@@ -224,3 +224,41 @@ async def test_a_refused_decision_tells_the_spoc_nothing(
     sent_before, updated_before = len(bot.connector.sent), len(bot.connector.updated)
     await bot.deliver()
     assert (len(bot.connector.sent), len(bot.connector.updated)) == (sent_before, updated_before)
+
+
+async def test_the_risk_or_lead_set_after_an_action_was_agreed_reaches_the_spoc_s_card(
+    bot: BotUnderTest, clock: FixedClock
+) -> None:
+    """Gemma's card was sent when the action was agreed; the chair then sets the case's lead
+    agency and risk level. Her card is updated in place with them (CaseChanged): no new
+    card, nothing asked of her."""
+    gemma = acts.personal_message(
+        bot.service_url, "actions", aad=AAD["Gemma"], name="Gemma Hartley"
+    )
+    assert (await bot.post(gemma)).status in (200, 201)
+    clock.advance(DECEMBER)
+    chair = await chair_at(bot, DECEMBER, "CM-2026-014")
+    chair = await click(
+        bot,
+        DECEMBER,
+        chair,
+        "Save action",
+        description=DESCRIPTION,
+        owner_agency_id=await housing(bot),
+    )
+    await bot.deliver()
+    action = await agreed(bot)
+    first = await first_card(bot, action)
+    shown = card_text(bot.connector.to_conversation(GEMMAS_CHAT)[-1]["attachments"][0]["content"])
+    assert "High" not in shown
+    sent_before = len(bot.connector.to_conversation(GEMMAS_CHAT))
+
+    chair = await click(bot, DECEMBER, chair, "Save risk level", risk_level="high")
+    chair = await click(bot, DECEMBER, chair, "Save lead agency", lead_agency_id=await housing(bot))
+    await bot.deliver()
+    puts = [u for u in bot.connector.updated if u["id"] == first.activity_id]
+    assert puts, "Gemma's card was not updated"
+    latest = card_text(puts[-1]["attachments"][0]["content"])
+    assert "High" in latest
+    assert "Riverside Homes (Housing)" in latest
+    assert len(bot.connector.to_conversation(GEMMAS_CHAT)) == sent_before  # no new card

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from bot.domain.action import Action
+    from bot.domain.case import Case
 
 
 @dataclass(frozen=True)
@@ -38,4 +39,12 @@ class MeetingsWanted:
     list the case on. The meetings feature plans them from the panel's schedule."""
 
 
-DomainEvent = ActionAgreed | ActionChanged | MeetingsWanted
+@dataclass(frozen=True)
+class CaseChanged:
+    """The chair changed what an action's card shows of its case (the lead agency, the risk
+    level): every card already sent for the case's actions shows the case as it is now."""
+
+    case: Case
+
+
+DomainEvent = ActionAgreed | ActionChanged | MeetingsWanted | CaseChanged

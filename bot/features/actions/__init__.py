@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.domain.events import ActionAgreed, ActionChanged
+from bot.domain.events import ActionAgreed, ActionChanged, CaseChanged
 from bot.domain.reminders import ReminderSchedule, parse_quiet_hours
 from bot.features.actions import copies, gallery, reminders, usecases
 from bot.kernel.feature import Feature, Job, Setup
@@ -70,6 +70,12 @@ async def on_action_changed(
     await copies.action_changed(uow, panel, event.action, now, what=event.what)
 
 
+async def on_case_changed(uow: UnitOfWork, panel: Panel, event: CaseChanged, now: datetime) -> None:
+    """The chair set the case's lead agency or risk level: every card already sent for its
+    actions shows the case as it is now (no new card: nothing is asked of the agency)."""
+    await copies.case_changed(uow, panel, event.case, now)
+
+
 def jobs(setup: Setup, deps: Deps, kick: Callable[[], None]) -> Sequence[Job]:
     """The reminders, every REMINDERS_EVERY_SECONDS, once across instances (bot.kernel.jobs;
     each reminder is recorded once, by key, all the same); a run that queued cards wakes
@@ -88,6 +94,10 @@ FEATURE = Feature(
     "actions",
     register,
     demo_cards,
-    subscribers={ActionAgreed: on_action_agreed, ActionChanged: on_action_changed},
+    subscribers={
+        ActionAgreed: on_action_agreed,
+        ActionChanged: on_action_changed,
+        CaseChanged: on_case_changed,
+    },
     jobs=jobs,
 )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from datetime import date, datetime
 
     from bot.domain.action import Action
+    from bot.domain.case import Case
     from bot.domain.panel import Member, Panel
     from bot.kernel.ports import UnitOfWork
 
@@ -165,6 +166,17 @@ async def action_changed(
     return updated + await send_action_card(
         uow, look, action, now, key=f"action-changed:{action.id}:{stamp}", notice=notice
     )
+
+
+async def case_changed(uow: UnitOfWork, panel: Panel, case: Case, now: datetime) -> int:
+    """The case's lead agency or risk level changed: every copy of the card of each of its
+    actions is updated in place, each for its own recipient. Returns the updates queued."""
+    look = await Lookup.load(uow, panel, [case.id])
+    look.cases[case.id] = case  # as changed in this unit of work
+    queued = 0
+    for action in await uow.actions.for_case(panel.id, case.id):
+        queued += await refresh_copies(uow, look, action, now)
+    return queued
 
 
 async def refresh_copies(

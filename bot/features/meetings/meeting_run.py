@@ -38,7 +38,7 @@ from bot.domain.audit import AuditVerb
 from bot.domain.case import CLOSURE_LABELS, Case, CaseStatus
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotFound
-from bot.domain.events import ActionAgreed, ActionChanged, DomainEvent
+from bot.domain.events import ActionAgreed, ActionChanged, CaseChanged, DomainEvent
 from bot.domain.meeting import (
     AgendaItem,
     AgendaItemStatus,
@@ -665,6 +665,7 @@ async def nominate_lead(turn: FormTurn, command: NominateLead) -> str:
     case.nominate_lead(agency.id, command.officer)
     await turn.uow.cases.save(case)
     await turn.audit(AuditVerb.UPDATE, "case", case.id, f"lead agency {agency.name}")
+    await turn.publish(CaseChanged(case))
     return f"Lead agency for {case.reference}: {agency.name}."
 
 
@@ -673,6 +674,7 @@ async def set_risk(turn: FormTurn, command: SetRisk) -> str:
     case.set_risk_level(command.level)
     await turn.uow.cases.save(case)
     await turn.audit(AuditVerb.UPDATE, "case", case.id, f"risk level {command.level.value}")
+    await turn.publish(CaseChanged(case))
     return f"Risk level of {case.reference}: {RISK_LABELS[command.level]}."
 
 
