@@ -31,5 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("meetings") as batch:
+    # In place on both dialects (SQLite 3.35+ drops a column itself): recreating `meetings`
+    # on SQLite would drop the old table, and with it, by its foreign keys, every agenda item.
+    with op.batch_alter_table("meetings", recreate="never") as batch:
         batch.drop_column("urgent")
