@@ -329,3 +329,16 @@ def test_each_unmet_action_outcome_reads_as_the_meeting_decided_it() -> None:
     )
     # a carry-forward at an earlier meeting is not this meeting's decision
     assert not unmet_settled(carried_earlier, T0)
+    # Carried forward, then passed back when the meeting closed its case: both are said.
+    carried_then_closed = open_action()
+    carried_then_closed.carry_forward(date(2027, 1, 11), circumstances_changed=True, at=T0)
+    carried_then_closed.pass_back("CM-2026-013", at=T0 + timedelta(minutes=40), by_member_id=None)
+    assert unmet_outcome(carried_then_closed, T0) == (
+        "Carried forward to Mon 11 Jan 2027. Circumstances changed. Then passed back to the "
+        "agency: the panel closed CM-2026-013."
+    )
+    passed_back = open_action()
+    passed_back.pass_back("CM-2026-013", at=T0, by_member_id=None)
+    assert unmet_outcome(passed_back, T0) == (
+        "Passed back to the agency: the panel closed CM-2026-013."
+    )

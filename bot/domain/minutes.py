@@ -486,21 +486,35 @@ def unmet_outcome(action: Action, since: datetime | None) -> str:
         if action.status is ActionStatus.PASSED_BACK:
             return "Passed back to the agency when the case closed."
         return f"Not reviewed; still open, due {day_label(action.due_on)}."
+    if latest.kind is UpdateKind.PASSED_BACK:
+        # Closing the case passed back what the meeting had just decided about: say both.
+        before = [
+            u
+            for u in action.updates
+            if u.kind in OUTCOMES
+            and u.kind is not UpdateKind.PASSED_BACK
+            and (since is None or u.at >= since)
+        ]
+        if before:
+            then = latest.note[0].lower() + latest.note[1:]
+            return f"{_outcome_text(action, before[-1])} Then {then}"
+    return _outcome_text(action, latest)
+
+
+def _outcome_text(action: Action, update: ActionUpdate) -> str:
     why = ""
-    if latest.circumstances_changed is not None:
+    if update.circumstances_changed is not None:
         why = (
             " Circumstances changed."
-            if latest.circumstances_changed
+            if update.circumstances_changed
             else " The agency did not act."
         )
-    if latest.kind is UpdateKind.CARRIED_FORWARD:
+    if update.kind is UpdateKind.CARRIED_FORWARD:
         return f"Carried forward to {day_label(action.due_on)}.{why}"
-    if latest.kind is UpdateKind.ESCALATED:
-        return latest.note
-    if latest.kind is UpdateKind.CANCELLED:
-        return f"Cancelled: {latest.note.rstrip('.')}.{why}"
-    if latest.kind is UpdateKind.PASSED_BACK:
-        return latest.note
+    if update.kind in (UpdateKind.ESCALATED, UpdateKind.PASSED_BACK):
+        return update.note
+    if update.kind is UpdateKind.CANCELLED:
+        return f"Cancelled: {update.note.rstrip('.')}.{why}"
     return "Done."
 
 

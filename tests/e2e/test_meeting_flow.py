@@ -356,6 +356,8 @@ async def test_the_chair_runs_the_meeting_and_the_coordinator_approves_the_minut
         assert action in document, f"{action!r} is not in the minutes:\n{document}"
     assert SUMMARY in document
     assert f"Carried forward to {_label(carried_to)}. Circumstances changed." in document
+    # Closing the review case then passed that action back to its agency: the minutes say both.
+    assert f"Then passed back to the agency: the panel closed {review_case}." in document
     assert f"Decision | Closed: {CONCERNS_REDUCED}" in document
 
     # 8. Tom attended for the police: the approved minutes reach him in private chat.
