@@ -14,9 +14,11 @@ import asyncio
 import bisect
 import contextlib
 import gc
+import math
+import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import pytest
@@ -27,7 +29,8 @@ from bot.domain.common import SystemClock
 from bot.domain.delivery import DeliveryState
 from bot.kernel import notify
 from bot.settings import Settings
-from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
+from bot.teams.outbox import DeliveryPolicy, DeliveryStats, OutboxDispatcher
+from bot.teams.outbox.budget import AHEAD, GAP_SPREAD, TenantBudget
 from bot.teams.ratelimit import RateLimits, Window
 from bot.teams.web import make_adapter, speed_up_connector_clients
 from storage import migrate_async, open_storage
@@ -194,6 +197,48 @@ async def test_three_dispatchers_share_the_tenants_limit_in_every_second() -> No
         assert peak <= TENANT_RATE
         assert rate >= 0.9
         assert all(sent > 0 for sent in sent_by)  # all three took part
+
+
+async def test_a_process_holds_only_a_few_of_the_tenants_turns_before_they_come() -> None:
+    limits = RateLimits(per_tenant=(Window(TENANT_RATE, 1.0),))
+    gap = GAP_SPREAD / TENANT_RATE
+    waiting = 12
+    async with shared_database(
+        ConnectorLimits(per_tenant=((TENANT_RATE, 1.0),)), spocs=1, instances=2
+    ) as (_world, (mine, other)):
+        budget = TenantBudget(
+            mine.unit_of_work,
+            limits,
+            DeliveryStats(),
+            owner="mine",
+            monotonic=time.monotonic,
+            sleep=asyncio.sleep,
+        )
+        went: list[float] = []
+
+        async def request() -> None:
+            assert await budget.turn("tenant", math.inf) is None
+            went.append(time.monotonic())
+
+        requests = [asyncio.create_task(request()) for _ in range(waiting)]
+        await asyncio.sleep(gap)
+        # Another instance asks meanwhile: its turn comes after the few this one holds, not
+        # after all the requests this one has waiting.
+        async with other.unit_of_work() as uow:
+            taken = await uow.outbox.tenant_turn("tenant", "other", gap)
+            await uow.commit()
+        assert taken is not None
+        ahead = (taken[0] - datetime.now(UTC)).total_seconds()
+        await asyncio.gather(*requests)
+        await budget.stop()
+        print(  # noqa: T201
+            f"\n{waiting} requests waiting: another instance's turn {ahead * 1000:.0f} ms ahead "
+            f"(AHEAD {AHEAD}, a turn every {gap * 1000:.1f} ms)"
+        )
+        assert len(went) == waiting
+        assert ahead < (AHEAD + 1) * gap
+        gaps = [b - a for a, b in zip(sorted(went), sorted(went)[1:], strict=False)]
+        assert sum(gaps) >= (waiting - 1) * gap * 0.9  # still one turn each, spaced
 
 
 async def test_one_conversations_rows_keep_their_order_and_windows_across_dispatchers() -> None:
