@@ -163,6 +163,14 @@ class _Lane:
         )
 
 
+@dataclass(eq=False)
+class _Waiting:
+    """A send waiting for room (compared by identity: two may go to the same place)."""
+
+    conversation: str | None
+    tenant: str
+
+
 @dataclass(frozen=True)
 class Slot:
     """A send let go by the pacer; give it back with `Pacer.done` when its answer comes."""
@@ -185,6 +193,8 @@ class Pacer:
         self._sleep = sleep
         self._lanes: dict[str, _Lane] = {}
         self._sends_since_sweep = 0
+        # The sends waiting for room, first come first.
+        self._line: list[_Waiting] = []
 
     def _keys(self, conversation: str | None, tenant: str) -> list[tuple[str, tuple[Window, ...]]]:
         keys = [(f"tenant:{tenant}", self.limits.per_tenant)]
@@ -211,14 +221,36 @@ class Pacer:
         if not self.limits.pace:
             return Slot(())
         started = self._clock()
-        while True:
-            wait = self.wait(conversation, tenant)
-            if wait <= 0:
-                return self._take(conversation, tenant)
-            waited = self._clock() - started
-            if waited + wait > max_wait:
-                return wait
-            await self._sleep(wait)
+        me: _Waiting | None = None
+        try:
+            while True:
+                wait = self.wait(conversation, tenant)
+                if wait <= 0 and not self._before(me, tenant):
+                    return self._take(conversation, tenant)
+                if wait <= 0:
+                    # Someone waiting longer for this tenant can go now: after them.
+                    wait = EPSILON
+                waited = self._clock() - started
+                if waited + wait > max_wait:
+                    return wait
+                if me is None:
+                    me = _Waiting(conversation, tenant)
+                    self._line.append(me)
+                await self._sleep(wait)
+        finally:
+            if me is not None:
+                self._line.remove(me)
+
+    def _before(self, me: _Waiting | None, tenant: str) -> bool:
+        """Whether a send that has waited longer than `me` (None: one not waiting yet) for
+        `tenant` could go now: the first come go first, so that none waits for ever while
+        later ones keep taking the room that frees up."""
+        for waiting in self._line:
+            if waiting is me:
+                return False
+            if waiting.tenant == tenant and self.wait(waiting.conversation, tenant) <= 0:
+                return True
+        return False
 
     def _take(self, conversation: str | None, tenant: str) -> Slot:
         now = self._clock()
