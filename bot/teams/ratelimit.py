@@ -7,8 +7,9 @@ comes back, and from then on at the time of the answer: the connector saw it at 
 in between, so counting it at the later end can only overestimate, and the connector's own
 count can never be higher than ours, however long requests take on the way. Sends are also
 spread out evenly (one every SPREAD × seconds / limit of the tightest window) rather than let
-go a window's worth at a time, which keeps requests from queueing up on the way. A 429's
-Retry-After holds the conversation (`Pacer.hold`).
+go a window's worth at a time, which keeps requests from queueing up on the way. Sends
+waiting for room in a tenant's windows go in the order they came. A 429's Retry-After holds
+the conversation (`Pacer.hold`).
 
 A pacer counts what its own process sends. With several instances on one PostgreSQL
 database, a conversation is sent to by one instance at a time, which takes over the
