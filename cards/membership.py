@@ -172,14 +172,7 @@ def _my_agency_form(view: MyAgencyView) -> list[Any]:
             placeholder="e.g. Community Safety (Eastborough Council)",
         ),
         *_errors(view.errors, AGENCY_NAME_ID),
-        ac.InputChoiceSet(
-            id=AGENCY_KIND_ID,
-            label="Kind",
-            choices=_choices(KIND_CHOICES),
-            value=view.values.get(AGENCY_KIND_ID) or "core",
-            style=t.ChoiceInputStyle.EXPANDED,
-        ),
-        *_errors(view.errors, AGENCY_KIND_ID),
+        *_kind_inputs(view.values, view.errors),
     ]
 
 
@@ -477,6 +470,20 @@ KIND_CHOICES = (
 )
 
 
+def _kind_inputs(values: Mapping[str, str], errors: Mapping[str, str]) -> list[Any]:
+    """A new agency's kind, core unless chosen otherwise, with its error if any."""
+    return [
+        ac.InputChoiceSet(
+            id=AGENCY_KIND_ID,
+            label="Kind",
+            choices=_choices(KIND_CHOICES),
+            value=values.get(AGENCY_KIND_ID) or "core",
+            style=t.ChoiceInputStyle.EXPANDED,
+        ),
+        *_errors(errors, AGENCY_KIND_ID),
+    ]
+
+
 def _agency_form(view: AgenciesView) -> list[Any]:
     return [
         ac.InputText(
@@ -488,14 +495,7 @@ def _agency_form(view: AgenciesView) -> list[Any]:
             error_message="Name the agency.",
         ),
         *_errors(view.errors, AGENCY_NAME_ID),
-        ac.InputChoiceSet(
-            id=AGENCY_KIND_ID,
-            label="Kind",
-            choices=_choices(KIND_CHOICES),
-            value=view.values.get(AGENCY_KIND_ID) or "core",
-            style=t.ChoiceInputStyle.EXPANDED,
-        ),
-        *_errors(view.errors, AGENCY_KIND_ID),
+        *_kind_inputs(view.values, view.errors),
     ]
 
 
