@@ -298,6 +298,7 @@ NO_PERSONAL_DATA: Mapping[tuple[str, str], str] = {
     ("job_runs", "name"): "a periodic job's name",
     ("job_runs", "outcome"): "ok, or the kind of error a run failed with",
     ("reference_counters", "kind"): "referral or case",
+    ("file_offers", "state"): "offered, uploading, sent or declined",
     ("erasure_requests", "entries"): "referral and subject ids, a child's place, a draft row's key",
 }
 

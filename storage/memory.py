@@ -24,7 +24,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from bot.domain.action import Action, ActionStatus, InformationRequest, RequestStatus
 from bot.domain.case import Case, CaseStatus
@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
     from bot.domain.audit import AuditEvent
     from bot.domain.erasures import ErasureRequest
+    from bot.domain.file_offer import FileOffer, OfferState
     from bot.domain.meeting import AgendaItem, Attendance, Meeting
     from bot.domain.minutes import Minutes
     from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
@@ -96,6 +97,9 @@ ERASURES = "erasure_requests"
 JOB_RUNS = "job_runs"
 # Revision 0015 (reference numbers).
 COUNTERS = "reference_counters"
+# Revision 0022 (files offered through Teams' file consent card).
+FILE_OFFERS = "file_offers"
+MINUTES_LINKS = "minutes_links"
 # The tables with an optimistic lock (revision 0009), and how StaleVersion names them.
 VERSIONED = {
     CASES: CASE,
@@ -130,6 +134,8 @@ TABLES = (
     ERASURES,
     JOB_RUNS,
     COUNTERS,
+    FILE_OFFERS,
+    MINUTES_LINKS,
 )
 
 # The unique constraints of the SQL schema (besides the primary keys).
@@ -267,6 +273,7 @@ class MemoryUnitOfWork:
         self.reminders: ports.ReminderRepository = _Reminders(self)
         self.jobs: ports.JobRepository = _Jobs(self)
         self.counters: ports.CounterRepository = _Counters(self)
+        self.file_offers: ports.FileOfferRepository = _FileOffers(self)
         self._held = HeldLocks(storage._named_locks)
 
     async def __aenter__(self) -> Self:
@@ -1234,6 +1241,61 @@ class _Counters:
         record = self._uow.record(COUNTERS, key)
         if record is None or int(record.value) < number:
             self._uow.put(COUNTERS, key, number)
+
+
+@dataclass(frozen=True)
+class _LinksChoice:
+    id: str  # the panel's
+    allowed: bool
+    changed_at: datetime
+
+
+class _FileOffers:
+    """Revision 0022: files offered through Teams' file consent card, by id; an offer
+    being moved is held by the unit moving it until it ends (as PostgreSQL's row lock)."""
+
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    async def add(self, offer: FileOffer) -> None:
+        self._uow.require_panel(offer.panel_id)
+        if self._uow.record(FILE_OFFERS, offer.id) is not None:
+            raise DuplicateRecord(FILE_OFFERS)
+        self._uow.put(FILE_OFFERS, offer.id, offer)
+
+    async def get(self, panel_id: str, offer_id: str) -> FileOffer | None:
+        record = self._uow.record(FILE_OFFERS, offer_id)
+        if record is None or record.value.panel_id != panel_id:
+            return None
+        return cast("FileOffer", _copy(record.value))
+
+    async def for_meeting(self, panel_id: str, meeting_id: str) -> list[FileOffer]:
+        found = [
+            o
+            for o in self._uow.values(FILE_OFFERS)
+            if o.panel_id == panel_id and o.meeting_id == meeting_id
+        ]
+        return [_copy(o) for o in sorted(found, key=lambda o: (o.created_at, o.id))]
+
+    async def move(
+        self, panel_id: str, offer_id: str, src: OfferState, dst: OfferState, at: datetime
+    ) -> bool:
+        await self._uow.take_lock(f"{FILE_OFFERS}:{offer_id}")
+        offer = await self.get(panel_id, offer_id)
+        if offer is None or offer.state is not src:
+            return False
+        offer.state = dst
+        offer.answered_at = at
+        self._uow.put(FILE_OFFERS, offer.id, offer)
+        return True
+
+    async def links_allowed(self, panel_id: str) -> bool:
+        record = self._uow.record(MINUTES_LINKS, panel_id)
+        return True if record is None else bool(record.value.allowed)
+
+    async def allow_links(self, panel_id: str, allowed: bool, at: datetime) -> None:
+        self._uow.require_panel(panel_id)
+        self._uow.put(MINUTES_LINKS, panel_id, _LinksChoice(panel_id, allowed, at))
 
 
 class _Reminders:

@@ -20,6 +20,7 @@ from bot.domain.case import Case
 from bot.domain.delivery import ConversationKind, ConversationRef, OutgoingDelivery
 from bot.domain.erasures import ErasureRequest
 from bot.domain.errors import Conflict
+from bot.domain.file_offer import FileOffer, OfferState
 from bot.domain.meeting import AgendaItem, Attendance, Meeting
 from bot.domain.minutes import Minutes
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel
@@ -548,6 +549,32 @@ class CounterRepository(Protocol):
         ...
 
 
+class FileOfferRepository(Protocol):
+    """Files offered through Teams' file consent card (revision 0022), and each panel's
+    choice of whether minutes may also be downloaded by link."""
+
+    async def add(self, offer: FileOffer) -> None: ...
+    async def get(self, panel_id: str, offer_id: str) -> FileOffer | None: ...
+    async def for_meeting(self, panel_id: str, meeting_id: str) -> list[FileOffer]:
+        """Every offer of the meeting's minutes, oldest first."""
+        ...
+
+    async def move(
+        self, panel_id: str, offer_id: str, src: OfferState, dst: OfferState, at: datetime
+    ) -> bool:
+        """Move the offer from `src` to `dst` (answered at `at`) if it is in `src`: True
+        when it moved. The row stays locked until the unit of work ends, so of two units
+        moving it at once one moves it and the other finds it moved."""
+        ...
+
+    async def links_allowed(self, panel_id: str) -> bool:
+        """Whether the panel's minutes may also go by signed link (True until a
+        coordinator turns it off)."""
+        ...
+
+    async def allow_links(self, panel_id: str, allowed: bool, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction's worth of repositories; one per turn or job, never shared."""
 
@@ -569,6 +596,7 @@ class UnitOfWork(Protocol):
     reminders: ReminderRepository
     jobs: JobRepository
     counters: CounterRepository
+    file_offers: FileOfferRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -693,4 +721,25 @@ class Roster(Protocol):
     async def member(self, team_id: str, member_id: str) -> RosterMember | None:
         """The member of the team with that Entra object id or Teams user id, or None when
         Teams does not say (not a member of it, not reachable)."""
+        ...
+
+
+# --- a file put into a member's OneDrive (bot/teams/upload.py implements it) ---
+
+
+class UploadRefused(Exception):
+    """The upload address is not one the bot may send to (scheme, host, address); the
+    message is for the log and names neither."""
+
+
+class UploadFailed(Exception):
+    """The upload did not go through, retries included; the message is for the log."""
+
+
+class FileUploads(Protocol):
+    """Puts a file's bytes at the upload address Teams gave when a member allowed it."""
+
+    async def upload(self, url: str, body: bytes) -> None:
+        """PUT `body` to `url` whole; UploadRefused before anything is sent to an address
+        not allowed, UploadFailed when it did not go through."""
         ...

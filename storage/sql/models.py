@@ -588,6 +588,33 @@ class CounterRow(Base):
     last: Mapped[int] = mapped_column(Integer)
 
 
+class FileOfferRow(PanelScoped, Base):
+    """Revision 0022: approved minutes offered to a member through Teams' file consent card;
+    the card's context carries only this row's id (bot.domain.file_offer)."""
+
+    __tablename__ = "file_offers"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ID, index=True)
+    member_id: Mapped[str] = mapped_column(ID)
+    delivery_id: Mapped[str] = mapped_column(ID)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MinutesLinksRow(Base):
+    """Revision 0022: a panel whose coordinator set whether its minutes may also go by
+    signed link; no row, the default (allowed)."""
+
+    __tablename__ = "minutes_links"
+
+    panel_id: Mapped[str] = mapped_column(ID, ForeignKey("panels.id"), primary_key=True)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 # ---- data protection (revision 0007) ------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from storage.locks import HeldLocks, LocalLocks
 from storage.sql import operations
 from storage.sql.counters import SqlCounterRepository
 from storage.sql.dataprotection import SqlDataProtectionRepository, SqlReportRepository
+from storage.sql.file_offers import SqlFileOfferRepository
 from storage.sql.jobs import SqlJobRepository, hold_for_transaction, postgres_leader
 from storage.sql.models import (
     ActionRow,
@@ -157,6 +158,8 @@ class SqlUnitOfWork:
         self.jobs: ports.JobRepository = SqlJobRepository(s, dialect)
         # Revision 0015: reference numbers.
         self.counters: ports.CounterRepository = SqlCounterRepository(s, dialect)
+        # Revision 0022: files offered through Teams' file consent card.
+        self.file_offers: ports.FileOfferRepository = SqlFileOfferRepository(s, dialect)
 
     async def __aenter__(self) -> Self:
         return self

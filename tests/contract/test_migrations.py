@@ -64,6 +64,9 @@ TABLES = {
     "outbox_tenant_pace",
     # revision 0015
     "reference_counters",
+    # revision 0022
+    "file_offers",
+    "minutes_links",
 }
 
 

@@ -103,7 +103,7 @@ def test_the_ports_are_found() -> None:
     assert ("panels", "save") in methods
     assert ("data_protection", "sweep") in methods
     assert ("activities", "first_time") in methods
-    assert len({attribute for attribute, _ in methods}) == 18
+    assert len({attribute for attribute, _ in methods}) == 19
 
 
 def test_every_repository_method_has_a_contract_test_on_every_backend() -> None:
