@@ -192,8 +192,10 @@ def manifest_commands(
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    """Build the Teams app package zip."""
-    from manifest import ManifestOptions, write_package
+    """Build the Teams app package zip, branded as the config file says (the demo's
+    branding without one)."""
+    from manifest import BrandingError, ManifestOptions, load_branding, write_package
+    from manifest.branding import DEFAULT_PATH
 
     settings = _settings()
     app_id = args.app_id or settings.app_id
@@ -201,14 +203,16 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         sys.exit("Give the Azure Bot's app id: set APP_ID or pass --app-id.")
     domains = tuple(d for d in (args.domain or []) if d)
     try:
-        path = write_package(
-            Path(args.out),
-            ManifestOptions(app_id=app_id, version=args.version, valid_domains=domains),
-            manifest_commands(),
+        branding = load_branding(args.config or DEFAULT_PATH)
+        options = ManifestOptions.branded(
+            app_id, branding, version=args.version, valid_domains=domains
         )
+        path = write_package(Path(args.out), options, manifest_commands())
+    except BrandingError as err:
+        sys.exit(f"Cannot build the package: the branding file {err}")
     except ValueError as err:
         sys.exit(f"Cannot build the package: {err}")
-    print(f"Teams app package written to {path}")
+    print(f"Teams app package for {branding.short_name} written to {path}")
     return 0
 
 
@@ -283,8 +287,15 @@ def parser() -> argparse.ArgumentParser:
     manifest = sub.add_parser("manifest", help="build the Teams app package zip")
     manifest.add_argument("--out", default="dist/community-marac.zip")
     manifest.add_argument("--app-id", help="defaults to APP_ID")
-    manifest.add_argument("--version", default="1.0.0")
-    manifest.add_argument("--domain", action="append", help="a valid domain (repeatable)")
+    manifest.add_argument(
+        "--config",
+        help="the branding file (TOML: names, publisher, https addresses, colour, icons); "
+        "defaults to the demo's manifest/branding.toml",
+    )
+    manifest.add_argument("--version", help="MAJOR.MINOR.PATCH; else the config's, else 1.0.0")
+    manifest.add_argument(
+        "--domain", action="append", help="a valid domain (repeatable); else the config's"
+    )
     manifest.set_defaults(run=cmd_manifest)
     cards = sub.add_parser("cards", help="write the card gallery as JSON files")
     cards.add_argument("outdir")

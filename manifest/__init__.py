@@ -1,7 +1,12 @@
-"""The Community MARAC Teams app package: manifest, icons and zip builder."""
+"""The Community MARAC Teams app package: manifest, branding, icons and zip builder."""
 
+from manifest.branding import (
+    Branding,
+    BrandingError,
+    default_branding,
+    load_branding,
+)
 from manifest.build import (
-    ACCENT_COLOR,
     MANIFEST_VERSION,
     MAX_COMMANDS_PER_SCOPE,
     RSC_PERMISSIONS,
@@ -16,16 +21,19 @@ from manifest.build import (
 )
 
 __all__ = [
-    "ACCENT_COLOR",
     "MANIFEST_VERSION",
     "MAX_COMMANDS_PER_SCOPE",
     "RSC_PERMISSIONS",
     "SCHEMA_URL",
     "SCOPES",
+    "Branding",
+    "BrandingError",
     "ManifestCommand",
     "ManifestOptions",
     "build_manifest",
+    "default_branding",
     "icon_path",
+    "load_branding",
     "schema_path",
     "write_package",
 ]

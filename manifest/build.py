@@ -7,9 +7,11 @@ import os
 import re
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
+
+from manifest.branding import Branding, default_branding, domain_problem
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,20 +25,6 @@ SCOPES: Final[tuple[str, ...]] = ("personal", "team", "groupChat")
 # fails rather than cut a list, so no command leaves the menu unseen.
 MAX_COMMANDS_PER_SCOPE: Final = 12
 ICON_FILES: Final[tuple[str, ...]] = ("color.png", "outline.png")
-# The colour.png background, so the tile and its surround match in Teams.
-ACCENT_COLOR: Final = "#14304A"
-
-FULL_NAME: Final = "Community MARAC – multi-agency ASB risk panel"
-SHORT_DESCRIPTION: Final = "Referrals, triage, panel meetings and actions for the community MARAC"
-FULL_DESCRIPTION: Final = (
-    "Community MARAC supports the multi-agency anti-social behaviour (ASB) risk "
-    "panel in Microsoft Teams. Partner agencies submit referrals together with a "
-    "risk assessment. Referrals are triaged and the cases that need the panel are "
-    "placed on the agenda for the monthly meeting. During the meeting the bot "
-    "takes the panel through the agenda case by case and records the actions "
-    "agreed. Each action is assigned to an agency single point of contact (SPOC), "
-    "who receives reminders in Teams until it is completed."
-)
 
 # Resource-specific consent granted per chat/team when the app is installed.
 # The ReadBasic pair makes Teams send meeting start/end events to the bot;
@@ -78,17 +66,34 @@ class ManifestCommand:
 
 @dataclass(frozen=True)
 class ManifestOptions:
-    """Deployment-specific values for the manifest."""
+    """Deployment-specific values for the manifest: the app's ids and version, the domains
+    it may open, and the council's branding (the demo's when none is given)."""
 
     app_id: str
     bot_id: str | None = None
     version: str = "1.0.0"
-    name_short: str = "Community MARAC"
-    developer_name: str = "Community MARAC"
-    website_url: str = "https://example.org/community-marac"
-    privacy_url: str = "https://example.org/community-marac/privacy"
-    terms_url: str = "https://example.org/community-marac/terms"
     valid_domains: tuple[str, ...] = ()
+    branding: Branding = field(default_factory=default_branding)
+
+    @classmethod
+    def branded(
+        cls,
+        app_id: str,
+        branding: Branding,
+        *,
+        bot_id: str | None = None,
+        version: str | None = None,
+        valid_domains: Sequence[str] | None = None,
+    ) -> ManifestOptions:
+        """Options from a branding file: a version or domains given here win over its own
+        (the command line's `--version` and `--domain`); without either, 1.0.0 and none."""
+        return cls(
+            app_id=app_id,
+            bot_id=bot_id,
+            version=version or branding.version or "1.0.0",
+            valid_domains=tuple(valid_domains) if valid_domains else branding.valid_domains,
+            branding=branding,
+        )
 
     @property
     def effective_bot_id(self) -> str:
@@ -135,6 +140,13 @@ def build_manifest(options: ManifestOptions, commands: Sequence[ManifestCommand]
     _require_guid(bot_id, "bot_id")
     if not _SEMVER.fullmatch(options.version):
         raise ValueError(f"version must be MAJOR.MINOR.PATCH, got {options.version!r}")
+    for domain in options.valid_domains:
+        if problem := domain_problem(domain):
+            raise ValueError(f"a valid domain {problem}")
+    brand = options.branding
+    name: dict[str, str] = {"short": brand.short_name}
+    if brand.full_name:
+        name["full"] = brand.full_name
 
     bot: dict[str, Any] = {
         "botId": bot_id,
@@ -152,15 +164,15 @@ def build_manifest(options: ManifestOptions, commands: Sequence[ManifestCommand]
         "version": options.version,
         "id": options.app_id,
         "developer": {
-            "name": options.developer_name,
-            "websiteUrl": options.website_url,
-            "privacyUrl": options.privacy_url,
-            "termsOfUseUrl": options.terms_url,
+            "name": brand.developer_name,
+            "websiteUrl": brand.website_url,
+            "privacyUrl": brand.privacy_url,
+            "termsOfUseUrl": brand.terms_url,
         },
-        "name": {"short": options.name_short, "full": FULL_NAME},
-        "description": {"short": SHORT_DESCRIPTION, "full": FULL_DESCRIPTION},
+        "name": name,
+        "description": {"short": brand.short_description, "full": brand.full_description},
         "icons": {"color": "color.png", "outline": "outline.png"},
-        "accentColor": ACCENT_COLOR,
+        "accentColor": brand.accent_color,
         "bots": [bot],
         "validDomains": list(options.valid_domains),
         # RSC consent is granted to this Entra app, and it is the bot's
@@ -175,7 +187,7 @@ def build_manifest(options: ManifestOptions, commands: Sequence[ManifestCommand]
 
 
 def icon_path(name: str) -> Path:
-    """Path of a committed icon, "color.png" or "outline.png"."""
+    """Path of a demo icon shipped beside this module, "color.png" or "outline.png"."""
     if name not in ICON_FILES:
         raise ValueError(f"unknown icon {name!r}; expected one of {list(ICON_FILES)}")
     return _HERE / name
@@ -196,7 +208,8 @@ def _zip_entry(name: str) -> zipfile.ZipInfo:
 def write_package(
     path: Path, options: ManifestOptions, commands: Sequence[ManifestCommand]
 ) -> Path:
-    """Write the Teams app zip (manifest.json and both icons at its root) to path."""
+    """Write the Teams app zip (manifest.json and the branding's two icons at its root) to
+    path; nothing is written when the manifest cannot be built."""
     manifest_json = json.dumps(build_manifest(options, commands), indent=2, ensure_ascii=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target then rename, so a failed build never leaves a
@@ -205,8 +218,9 @@ def write_package(
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as package:
             package.writestr(_zip_entry("manifest.json"), manifest_json + "\n")
-            for icon in ICON_FILES:
-                package.writestr(_zip_entry(icon), icon_path(icon).read_bytes())
+            icons = (options.branding.color_png, options.branding.outline_png)
+            for icon, data in zip(ICON_FILES, icons, strict=True):
+                package.writestr(_zip_entry(icon), data)
         # mkstemp creates the file owner-only; a package is not a secret.
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)

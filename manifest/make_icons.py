@@ -12,11 +12,11 @@ from pathlib import Path
 
 from PIL import Image, ImageColor, ImageDraw
 
-from manifest.build import ACCENT_COLOR
-
 SCALE = 4
-# The background is the manifest's accentColor, so Teams' tile matches it.
-NAVY = ImageColor.getrgb(ACCENT_COLOR)
+# The background is the demo branding's accent colour (branding.toml, icons.accent_color), so
+# Teams' tile matches it; a test checks the two agree.
+DEMO_ACCENT = "#14304A"
+NAVY = ImageColor.getrgb(DEMO_ACCENT)
 TEAL = (38, 166, 154)
 WHITE = (255, 255, 255)
 
