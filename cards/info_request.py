@@ -106,11 +106,10 @@ def render_info_answered(view: InfoAnsweredView) -> Card:
     """Shown in place of the request card once the agency has answered."""
     body = [
         *heading(ANSWERED_TITLE, f"{view.case_reference} · {view.agency}"),
+        *([paragraph(view.notice, attention=True)] if view.notice else []),
         facts([("Answered by", view.answered_by), ("On", view.answered_on)]),
         paragraph(view.answer, subtle=True),
     ]
-    if view.notice:
-        body.insert(0, paragraph(view.notice, attention=True))
     return build(body, fallback=ANSWERED_TITLE)
 
 
@@ -135,7 +134,5 @@ def answered_notice_text(view: AnsweredNoticeView) -> str:
 def render_answered_notice(view: AnsweredNoticeView) -> Card:
     """A one-line card for the coordinators."""
     text = answered_notice_text(view)
-    body = [paragraph(text)]
-    if view.answered == view.asked:
-        body.append(paragraph("Every agency asked has answered.", subtle=True))
-    return build(body, fallback=text)
+    everyone = "Every agency asked has answered." if view.answered == view.asked else None
+    return build(heading(text, everyone), fallback=text)

@@ -23,9 +23,16 @@ Card = dict[str, Any]
 
 
 def heading(text: str, subtitle: str | None = None) -> list[Any]:
-    """A bold title with an optional subtle line under it."""
+    """A bold title marked as the card's heading (screen readers announce it as one), with
+    an optional subtle line under it."""
     items: list[Any] = [
-        ac.TextBlock(text=text, weight=t.FontWeight.BOLDER, size=t.FontSize.MEDIUM, wrap=True)
+        ac.TextBlock(
+            text=text,
+            weight=t.FontWeight.BOLDER,
+            size=t.FontSize.MEDIUM,
+            wrap=True,
+            style=t.TextBlockStyle.HEADING,
+        )
     ]
     if subtitle:
         items.append(ac.TextBlock(text=subtitle, is_subtle=True, wrap=True, spacing=t.Spacing.NONE))
@@ -57,8 +64,18 @@ def command_button(title: str, command: str) -> Any:
     return ac.ActionSubmit(title=title, data={"verb": Verb.COMMAND.value, COMMAND_KEY: command})
 
 
-def build(body: Sequence[Any], actions: Sequence[Any] = (), fallback: str | None = None) -> Card:
-    """Assemble a Teams-ready card (schema 1.5) and return it as a plain JSON dict."""
+def build(
+    body: Sequence[Any],
+    actions: Sequence[Any] = (),
+    fallback: str | None = None,
+    *,
+    full_width: bool = False,
+) -> Card:
+    """Assemble a Teams-ready card (schema 1.5) and return it as a plain JSON dict.
+
+    At most six of its buttons show at once (`overflow`); a card that is a table (a list of
+    rows people compare) takes the chat's full width.
+    """
     builder = ac.AdaptiveCard.new().version(CARD_VERSION).add_items(list(body))
     if actions:
         builder = builder.add_actions(list(actions))
@@ -66,7 +83,82 @@ def build(body: Sequence[Any], actions: Sequence[Any] = (), fallback: str | None
         builder = builder.fallback_text(fallback)
     card = builder.create()
     rendered: Card = json.loads(card.to_json())
+    overflow(rendered)
+    if full_width:
+        rendered["msteams"] = {**rendered.get("msteams", {}), "width": "Full"}
     return rendered
+
+
+# Teams' guidelines: no more than six buttons in view; the rest go under the card's "…"
+# overflow menu (an action's `mode: "secondary"`, schema 1.5), one per action set.
+MAX_VISIBLE_BUTTONS = 6
+PRIMARY = "primary"
+SECONDARY = "secondary"
+
+
+def visible_buttons(card: Card) -> list[dict[str, Any]]:
+    """The actions a person sees at once on a card: its own and those of every action set
+    in its body, less those under an overflow menu (an Action.ShowCard's card is a card of
+    its own, seen only when opened)."""
+    return [
+        action
+        for group in (*_body_action_sets(card), card.get("actions") or [])
+        for action in group
+        if action.get("mode") != SECONDARY
+    ]
+
+
+def _body_action_sets(card: Card) -> list[list[dict[str, Any]]]:
+    """The actions of each ActionSet in a card's body, in reading order (not those inside
+    an Action.ShowCard's card, which is a card of its own)."""
+    found: list[list[dict[str, Any]]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "ActionSet":
+                found.append(node.get("actions") or [])
+                return
+            for key, value in node.items():
+                if key not in {"actions", "selectAction"}:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card.get("body") or [])
+    return found
+
+
+def overflow(card: Card) -> Card:
+    """Keep at most six buttons in view, moving the rest to the overflow menu (in place).
+
+    The card's own actions (what the card is for: Next, Publish, Add…) come first, in the
+    order given. The body's action sets (usually one per row of a list) share what is left
+    a rank at a time: every row's first button, then every row's second, and so on, while
+    a whole rank fits; so rows stay alike, and a list too long for even one button a row
+    puts each row's buttons under that row's "…". An Action.ShowCard's card is held to the
+    same limit when opened. Buttons already marked secondary stay there.
+    """
+    own = [a for a in card.get("actions") or [] if a.get("mode") != SECONDARY]
+    for rank, action in enumerate(own):
+        action["mode"] = PRIMARY if rank < MAX_VISIBLE_BUTTONS else SECONDARY
+    room = MAX_VISIBLE_BUTTONS - min(len(own), MAX_VISIBLE_BUTTONS)
+    rows = [[a for a in row if a.get("mode") != SECONDARY] for row in _body_action_sets(card)]
+    shown_per_row = 0
+    while True:
+        level = [row[shown_per_row] for row in rows if len(row) > shown_per_row]
+        if not level or len(level) > room:
+            break
+        room -= len(level)
+        shown_per_row += 1
+    for row in rows:
+        for place, action in enumerate(row):
+            action["mode"] = PRIMARY if place < shown_per_row else SECONDARY
+    for group in (*_body_action_sets(card), card.get("actions") or []):
+        for action in group:
+            if action.get("type") == "Action.ShowCard" and isinstance(action.get("card"), dict):
+                overflow(action["card"])
+    return card
 
 
 @cache
@@ -81,14 +173,18 @@ def teams_findings(card: Card) -> list[str]:
     The library's Teams validator (schema 1.5, 28 KB) checks its own model of the card, which
     drops what it does not know; so the dict as sent is also checked against the schema.
     """
+    # `msteams` is Teams' own extension (width, mentions), not in the Adaptive Card schema
+    # (which the library's validator also holds its model to): checked on its own.
+    adaptive = {key: value for key, value in card.items() if key != "msteams"}
     findings = [
         f"schema: {error.message} at {'/'.join(map(str, error.absolute_path))}"
-        for error in _schema_validator().iter_errors(card)
+        for error in _schema_validator().iter_errors(adaptive)
     ]
+    findings += _msteams_findings(card.get("msteams"), card_text(adaptive))
     if not card.get("body"):
         findings.append("card body is empty")
     try:
-        model = ac.AdaptiveCard.model_validate(card)
+        model = ac.AdaptiveCard.model_validate(adaptive)
     except ValidationError as exc:
         return [*findings, f"model: {exc.error_count()} errors"]
     validator = CardValidatorFactory.create_validator_microsoft_teams()
@@ -97,6 +193,32 @@ def teams_findings(card: Card) -> list[str]:
         f"{f.failure.value}: {f.message} {f.message_additional}".strip()
         for f in validator.details()
     ]
+
+
+def _msteams_findings(teams: Any, shown: str) -> list[str]:
+    """What is wrong with a card's `msteams` extension: only a full width and mentions, each
+    mention's `<at>` text among what the card shows (Teams' card mentions)."""
+    if teams is None:
+        return []
+    if not isinstance(teams, dict):
+        return ["msteams: not an object"]
+    findings = [f"msteams: unknown {key!r}" for key in teams if key not in {"width", "entities"}]
+    if "width" in teams and teams["width"] != "Full":
+        findings.append(f"msteams: width {teams['width']!r}, not 'Full'")
+    for entity in teams.get("entities", []):
+        mentioned = entity.get("mentioned") if isinstance(entity, dict) else None
+        text = entity.get("text") if isinstance(entity, dict) else None
+        if (
+            entity.get("type") != "mention"
+            or not isinstance(text, str)
+            or not isinstance(mentioned, dict)
+            or not mentioned.get("id")
+            or not mentioned.get("name")
+        ):
+            findings.append(f"msteams: not a mention: {entity!r}"[:200])
+        elif text not in shown:
+            findings.append(f"msteams: the mention {text!r} is not on the card")
+    return findings
 
 
 def card_text(card: Card) -> str:

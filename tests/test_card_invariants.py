@@ -119,6 +119,82 @@ def test_every_card_of_each_feature_passes_the_teams_validator(
     assert findings == {}
 
 
+def first_text(node: Any) -> dict[str, Any] | None:
+    """The first TextBlock a person reads on a card (depth first, in reading order), not
+    looking into an Action.ShowCard's card."""
+    if isinstance(node, dict):
+        if node.get("type") == "TextBlock":
+            return node
+        for key in ("body", "items", "columns"):
+            if (found := first_text(node.get(key))) is not None:
+                return found
+    elif isinstance(node, list):
+        for item in node:
+            if (found := first_text(item)) is not None:
+                return found
+    return None
+
+
+def in_view(card: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The titles of the buttons a person sees at once on a card (its actions and those of
+    its body's action sets, not those under the "…" overflow), and the cards its
+    Action.ShowCards open (each seen on its own when opened)."""
+    seen: list[str] = []
+    opened: list[dict[str, Any]] = []
+
+    def look_at(actions: list[dict[str, Any]]) -> None:
+        for action in actions:
+            if action.get("type") == "Action.ShowCard":
+                opened.append(action["card"])
+            if action.get("mode") != "secondary":
+                seen.append(str(action.get("title")))
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "ActionSet":
+                look_at(node["actions"])
+                return
+            for key, value in node.items():
+                if key != "selectAction":
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card.get("body", []))
+    look_at(card.get("actions", []))
+    return seen, opened
+
+
+@by_feature
+def test_every_card_of_each_feature_opens_with_a_heading(feature: Feature, router: Router) -> None:
+    """Teams' guidelines: a card's title is marked as a heading (screen readers announce it)."""
+    wrong = {}
+    for name, card in feature.gallery(router).items():
+        title = first_text(card)
+        if title is None or title.get("style") != "heading":
+            wrong[name] = (title or {}).get("text")
+    assert wrong == {}
+
+
+@by_feature
+def test_no_card_of_each_feature_shows_more_than_six_buttons_at_once(
+    feature: Feature, router: Router
+) -> None:
+    """Teams' guidelines: at most six buttons in view, the rest under the "…" overflow; an
+    Action.ShowCard's card is counted when it is open, on its own."""
+    crowded: dict[str, list[str]] = {}
+    for name, card in feature.gallery(router).items():
+        waiting = [(name, card)]
+        while waiting:
+            where, shown = waiting.pop()
+            seen, opened = in_view(shown)
+            if len(seen) > 6:
+                crowded[where] = seen
+            waiting += [(f"{where} (opened)", inner) for inner in opened]
+    assert crowded == {}
+
+
 @by_feature
 def test_every_button_on_each_features_cards_sends_a_verb_the_router_knows(
     feature: Feature, router: Router
