@@ -26,15 +26,25 @@ SCOPES: Final[tuple[str, ...]] = ("personal", "team", "groupChat")
 MAX_COMMANDS_PER_SCOPE: Final = 12
 ICON_FILES: Final[tuple[str, ...]] = ("color.png", "outline.png")
 
-# Resource-specific consent granted per chat/team when the app is installed.
-# The ReadBasic pair makes Teams send meeting start/end events to the bot;
-# the Participant pair lets it see who joined, for the meeting record.
+# Resource-specific consent granted per chat/team when the app is installed: the pair that
+# makes Teams send meeting start and end events to the bot (chat meetings, channel meetings).
+# Nothing asks Teams who joined a meeting, so the participant permissions are not requested.
 RSC_PERMISSIONS: Final[tuple[tuple[str, str], ...]] = (
     ("OnlineMeeting.ReadBasic.Chat", "Application"),
     ("ChannelMeeting.ReadBasic.Group", "Application"),
-    ("OnlineMeetingParticipant.Read.Chat", "Application"),
-    ("ChannelMeetingParticipant.Read.Group", "Application"),
 )
+
+# Channels other than standard ones the bot works in (a team-scope app always works in
+# standard channels). The bot finds a panel by the activity's team id, which in a private or
+# shared channel is the host team's, and decides what each person sees by their membership
+# of the panel, whatever the channel. Private channels are declared: their members are some
+# of the host team's, so the panel's channel posts (references, risk levels, counts) reach
+# fewer people there, not others. Shared channels are not: their members can be people
+# outside the team and outside the council's tenant, whom the channel posts would reach and
+# the trust model does not cover; the people picker asks the team's roster, which does not
+# know them; and a shared channel's host team (the panel's key) can change. Teams' newer
+# `supportsChannelFeatures: "tier1"` would declare both kinds at once, so it is not set.
+SUPPORTED_CHANNEL_TYPES: Final[tuple[str, ...]] = ("privateChannels",)
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # Same pattern as the schema's "semver" definition: Teams wants plain x.y.z.
@@ -174,6 +184,7 @@ def build_manifest(options: ManifestOptions, commands: Sequence[ManifestCommand]
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": brand.accent_color,
         "bots": [bot],
+        "supportedChannelTypes": list(SUPPORTED_CHANNEL_TYPES),
         "validDomains": list(options.valid_domains),
         # RSC consent is granted to this Entra app, and it is the bot's
         # identity that receives meeting events, so both use the bot's id.

@@ -115,11 +115,10 @@ def test_bot_is_conversational_in_every_scope_without_files() -> None:
 def test_meeting_rsc_permissions_are_requested_as_application_permissions() -> None:
     manifest = build_manifest(ManifestOptions(app_id=APP_ID), COMMANDS)
     permissions = manifest["authorization"]["permissions"]["resourceSpecific"]
+    # The pair that delivers meeting start and end events; nothing reads who joined.
     assert {(p["name"], p["type"]) for p in permissions} == {
         ("OnlineMeeting.ReadBasic.Chat", "Application"),
         ("ChannelMeeting.ReadBasic.Group", "Application"),
-        ("OnlineMeetingParticipant.Read.Chat", "Application"),
-        ("ChannelMeetingParticipant.Read.Group", "Application"),
     }
     assert "ChatMessage.Read.Chat" not in {p["name"] for p in permissions}
 

@@ -18,6 +18,8 @@ from jsonschema import Draft4Validator
 from PIL import Image, ImageDraw
 
 from manifest import (
+    RSC_PERMISSIONS,
+    SUPPORTED_CHANNEL_TYPES,
     BrandingError,
     ManifestCommand,
     ManifestOptions,
@@ -267,6 +269,28 @@ def test_the_demo_icon_background_is_the_demo_accent_colour() -> None:
     with Image.open(icon_path("color.png")) as image:
         corner = image.convert("RGB").getpixel((0, 0))
     assert corner == tuple(int(DEMO_ACCENT[i : i + 2], 16) for i in (1, 3, 5))
+
+
+def test_only_the_meeting_event_permissions_are_requested() -> None:
+    manifest = build_manifest(ManifestOptions(app_id=APP_ID), COMMANDS)
+    requested = manifest["authorization"]["permissions"]["resourceSpecific"]
+    assert (
+        [(p["name"], p["type"]) for p in requested]
+        == list(RSC_PERMISSIONS)
+        == [
+            ("OnlineMeeting.ReadBasic.Chat", "Application"),
+            ("ChannelMeeting.ReadBasic.Group", "Application"),
+        ]
+    )
+    assert not any("Participant" in p["name"] for p in requested)
+
+
+def test_private_channels_are_declared_and_shared_channels_are_not() -> None:
+    manifest = build_manifest(ManifestOptions(app_id=APP_ID), COMMANDS)
+    assert manifest["supportedChannelTypes"] == list(SUPPORTED_CHANNEL_TYPES) == ["privateChannels"]
+    # The newer switch would admit shared channels as well.
+    assert "supportsChannelFeatures" not in manifest
+    assert "team" in manifest["bots"][0]["scopes"]  # standard channels come with team scope
 
 
 def test_the_demo_branding_file_is_shipped_with_the_package() -> None:
