@@ -365,7 +365,8 @@ def _render_list(view: ActionListView) -> Card:
                 subtle=True,
             )
         )
-    return build(body, actions[:5], fallback=view.title)
+    # Every request keeps its button: those beyond six go under the overflow (cards.kit).
+    return build(body, actions, fallback=view.title, full_width=True)
 
 
 @dataclass(frozen=True)

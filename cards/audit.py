@@ -72,4 +72,4 @@ def render_audit(view: AuditView, *, shown: int | None = None) -> Card:
             subtle=True,
         )
     )
-    return build(body, actions, fallback=view.title)
+    return build(body, actions, fallback=view.title, full_width=True)

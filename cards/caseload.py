@@ -99,7 +99,7 @@ def render_caseload(view: CaseloadView) -> Card:
                 data={PAGE_KEY: view.page + 1, FILTER_KEY: view.filter},
             )
         )
-    return build(body, actions, fallback=CASES_TITLE)
+    return build(body, actions, fallback=CASES_TITLE, full_width=True)
 
 
 @dataclass(frozen=True)
@@ -170,4 +170,4 @@ def render_find(view: FindView) -> Card:
             )
         )
     body.append(paragraph("Every search is recorded in the panel's audit trail.", subtle=True))
-    return build(body, fallback=FIND_TITLE)
+    return build(body, fallback=FIND_TITLE, full_width=True)

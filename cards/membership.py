@@ -341,7 +341,7 @@ def render_members(view: MembersView) -> Card:
         form = ac.AdaptiveCard.new().add_items(_add_form(view)).add_actions([confirm]).create()
         actions.append(ac.ActionShowCard(title=ADD_MEMBER_BUTTON, card=form))
     actions.append(command_button("Agencies", "agencies"))
-    return build(body, actions, fallback=MEMBERS_TITLE)
+    return build(body, actions, fallback=MEMBERS_TITLE, full_width=True)
 
 
 def with_people_picker(card: Card) -> Card:
@@ -554,7 +554,7 @@ def render_agencies(view: AgenciesView) -> Card:
         form = ac.AdaptiveCard.new().add_items(_agency_form(view)).add_actions([confirm]).create()
         actions.append(ac.ActionShowCard(title=ADD_AGENCY_BUTTON, card=form))
     actions.append(command_button("Members", "members"))
-    return build(body, actions, fallback=AGENCIES_TITLE)
+    return build(body, actions, fallback=AGENCIES_TITLE, full_width=True)
 
 
 # ---- CSV import -----------------------------------------------------------------------

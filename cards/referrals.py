@@ -76,7 +76,7 @@ def render_pending(view: PendingView) -> Card:
                 subtle=True,
             )
         )
-    return build(body, fallback=PENDING_TITLE)
+    return build(body, fallback=PENDING_TITLE, full_width=True)
 
 
 @dataclass(frozen=True)
@@ -101,4 +101,4 @@ def render_mine(view: MineView) -> Card:
         body.append(paragraph(f"**{line.reference}** · started {line.started_on} · {line.state}"))
     if len(view.lines) > MAX_LINES:
         body.append(paragraph(f"… and {len(view.lines) - MAX_LINES} older ones.", subtle=True))
-    return build(body, fallback=MINE_TITLE)
+    return build(body, fallback=MINE_TITLE, full_width=True)

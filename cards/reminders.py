@@ -112,4 +112,9 @@ def render_escalation(view: EscalationView) -> Card:
                     subtle=False,
                 )
             )
-    return build(body, [command_button("Show all overdue actions", "overdue")], fallback=title)
+    return build(
+        body,
+        [command_button("Show all overdue actions", "overdue")],
+        fallback=title,
+        full_width=True,
+    )

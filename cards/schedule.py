@@ -107,7 +107,7 @@ def render_schedule(view: ScheduleView) -> Card:
         actions.append(ac.ActionOpenUrl(title="Add to calendar", url=view.ics_url))
     if view.urgent is not None:
         actions.append(ac.ActionShowCard(title="Urgent meeting…", card=_urgent_card(view.urgent)))
-    return build(body, actions, fallback=SCHEDULE_TITLE)
+    return build(body, actions, fallback=SCHEDULE_TITLE, full_width=True)
 
 
 def _urgent_body(form: UrgentForm) -> list[Any]:

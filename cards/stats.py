@@ -256,7 +256,7 @@ def _render(view: StatsView) -> Card:
                 title=NEXT_BUTTON, verb=Verb.STATS_QUARTER.value, data={QUARTER_KEY: view.next}
             )
         )
-    return build(body, actions, fallback=title)
+    return build(body, actions, fallback=title, full_width=True)
 
 
 def render_stats(view: StatsView) -> Card:

@@ -63,6 +63,14 @@ SHARED_CHAT_CARDS = frozenset(
         "meeting-isa-prompt",
         "meeting-ended",
         "chair-in-channel",
+        # shared views' bases (bot.kernel.views), and a reader's own view of the statement,
+        # which adds only the references of the cases they may see
+        "shared-chair-base",
+        "shared-chair-base-many-readers",
+        "shared-confidentiality-base",
+        "shared-confidentiality-spoc-view",
+        "shared-action-captured-base",
+        "shared-meeting-ended-base",
         # asks for the agreement, names nobody
         "isa-needed-for-case",
     }
@@ -193,6 +201,35 @@ def test_no_card_of_each_feature_shows_more_than_six_buttons_at_once(
                 crowded[where] = seen
             waiting += [(f"{where} (opened)", inner) for inner in opened]
     assert crowded == {}
+
+
+# The cards that are tables (rows people read across and compare): they take the chat's full
+# width. The agenda is one too; its cards are being rewritten for per-user views.
+TABLE_CARDS = (
+    "action-list",
+    "actions-overdue",
+    "agencies",
+    "audit-case",
+    "audit-panel-older-page",
+    "caseload",
+    "find-hits",
+    "members",
+    "referrals-coordinator",
+    "referrals-referrer",
+    "reminders-digest",
+    "reminders-overdue-escalation",
+    "reminders-status-request",
+    "schedule-coordinator",
+    "schedule-member",
+    "stats-quarter",
+)
+
+
+def test_every_card_that_is_a_table_takes_the_full_width(router: Router) -> None:
+    shown = gallery(router)
+    assert {name: shown[name].get("msteams") for name in TABLE_CARDS} == {
+        name: {"width": "Full"} for name in TABLE_CARDS
+    }
 
 
 @by_feature
