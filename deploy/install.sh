@@ -44,6 +44,7 @@ needed = {
     "alembic.ini": resources.files("storage") / "alembic.ini",
     "the risk matrix": resources.files("bot.kernel") / "risk_matrix_example.json",
     "the manifest's icons": resources.files("manifest") / "color.png",
+    "the manifest's default branding": resources.files("manifest") / "branding.toml",
     "the manifest's schema": resources.files("manifest") / "schema",
 }
 missing = [what for what, path in needed.items() if not path.exists()]
