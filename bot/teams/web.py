@@ -27,6 +27,7 @@ from botframework.connector.auth import AuthenticationConstants
 from bot.teams.handler import MaracBot
 from bot.teams.outbox import DeliveryPolicy, OutboxDispatcher
 from bot.teams.ratelimit import RateLimits
+from bot.teams.typing import TypingWhileSlow
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -120,6 +121,7 @@ def make_adapter(settings: Settings) -> CloudAdapter:
         log.error("adapter error: %s", type(error).__name__, exc_info=error)
 
     adapter.on_turn_error = on_turn_error
+    adapter.use(TypingWhileSlow())
     return adapter
 
 
