@@ -15,7 +15,7 @@ from bot.graph import GraphClient, GraphSettings
 from bot.kernel.events import Events
 from bot.kernel.feature import Route, Setup
 from bot.kernel.jobs import JobRunner
-from bot.kernel.ports import OnlineMeetings, Storage, UnitOfWorkFactory
+from bot.kernel.ports import PanelCalendar, Storage, UnitOfWorkFactory
 from bot.kernel.router import Deps, Router
 from bot.observability import telemetry as metrics
 from bot.observability.readiness import SchemaGate, readiness
@@ -53,7 +53,7 @@ SCHEMA_GATE = web.AppKey("schema_gate", SchemaGate)
 OUTBOX_WATCH = web.AppKey("outbox_watch", OutboxWatch)
 
 
-def build_router(settings: Settings | None = None, online: OnlineMeetings | None = None) -> Router:
+def build_router(settings: Settings | None = None, online: PanelCalendar | None = None) -> Router:
     """Every feature registers its commands and card verbs, once, in FEATURES' order."""
     router = Router()
     setup = Setup(settings, online)
@@ -102,7 +102,8 @@ def download(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
 
 
 def graph_client(settings: Settings) -> GraphClient | None:
-    """The Graph client for Teams online meetings, when Graph is configured."""
+    """The Graph client (meetings as Outlook events, the bot installed for members and in
+    meeting chats), when Graph is configured."""
     if not settings.graph_configured:
         return None
     return GraphClient(
@@ -114,6 +115,8 @@ def graph_client(settings: Settings) -> GraphClient | None:
             authority_host=settings.graph_authority_host,
             graph_url=settings.graph_url,
             ca_bundle=settings.graph_ca_bundle,
+            teams_app_id=settings.teams_app_id,
+            catalog_app_id=settings.teams_catalog_app_id,
         )
     )
 
@@ -167,7 +170,14 @@ def create_app(
             await graph.close()
 
     app.cleanup_ctx.append(close_graph)
-    endpoint = teams_endpoint(settings, app[ROUTER], deps)
+    # A member the bot cannot message yet (never opened it, not in the panel's team) gets
+    # the bot installed through Graph before their 1:1 chat is opened.
+    endpoint = teams_endpoint(
+        settings,
+        app[ROUTER],
+        deps,
+        install_for_user=graph.install_for_user if graph is not None else None,
+    )
     app[DISPATCHER] = endpoint.dispatcher
     app[DELIVERING] = deliver_in_background
     # Nothing in the background touches a database whose schema is not the code's: it waits,

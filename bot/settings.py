@@ -75,6 +75,11 @@ class Settings:
     graph_authority_host: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com"
     graph_ca_bundle: str | None = None
+    # The Teams app's id in its manifest (TEAMS_APP_ID, else APP_ID as `python -m bot
+    # manifest` uses), to install the bot for members and into meeting chats through Graph;
+    # its id in the organisation's app catalog when known (else looked up once).
+    teams_app_id: str = ""
+    teams_catalog_app_id: str = ""
     # Teams' limits on proactive messages (LIMIT/SECONDS, comma-separated; s/m/h allowed)
     teams_rate_per_conversation: str = "7/1,8/2,60/30,1800/1h"
     teams_rate_per_tenant: str = "50/1"
@@ -217,6 +222,8 @@ class Settings:
             graph_authority_host=get("GRAPH_AUTHORITY_HOST") or "https://login.microsoftonline.com",
             graph_url=get("GRAPH_URL") or "https://graph.microsoft.com",
             graph_ca_bundle=get("GRAPH_CA_BUNDLE") or None,
+            teams_app_id=get("TEAMS_APP_ID") or get("APP_ID") or get("MicrosoftAppId"),
+            teams_catalog_app_id=get("TEAMS_CATALOG_APP_ID"),
             teams_rate_per_conversation=get("TEAMS_RATE_PER_CONVERSATION")
             or "7/1,8/2,60/30,1800/1h",
             teams_rate_per_tenant=get("TEAMS_RATE_PER_TENANT") or "50/1",
@@ -292,6 +299,12 @@ class Settings:
                 parse_windows(text)
             except ValueError as exc:
                 raise SettingsError(f"{name}: {exc}") from exc
+        if self.graph_configured and not (self.teams_app_id or self.teams_catalog_app_id):
+            raise SettingsError(
+                "TEAMS_APP_ID (the id in the Teams app's manifest; APP_ID by default) is "
+                "needed with Graph (GRAPH_*): the bot installs itself for members it cannot "
+                "message yet and into each panel meeting's chat"
+            )
         if self.outbox_concurrency < 1:
             raise SettingsError("OUTBOX_CONCURRENCY must be at least 1")
         if self.outbox_lease_seconds < 30:

@@ -275,6 +275,8 @@ NO_PERSONAL_DATA: Mapping[tuple[str, str], str] = {
     ("meetings", "status"): "a status",
     ("meetings", "join_url"): "the Teams meeting's join link",
     ("meetings", "teams_meeting_id"): "Graph's online meeting id",
+    ("meetings", "calendar_event_id"): "Graph's calendar event id",
+    ("meetings", "teams_chat_id"): "the Teams meeting chat's thread id",
     ("agenda_items", "kind"): "an item kind",
     ("agenda_items", "status"): "a status",
     ("agenda_items", "action_ids"): "action ids",

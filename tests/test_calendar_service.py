@@ -43,7 +43,7 @@ from bot.kernel.dispatch import run_command
 from bot.kernel.jobs import Wakeups
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
-from bot.kernel.ports import OnlineMeeting, OnlineMeetingError
+from bot.kernel.ports import CalendarError, CalendarEvent, EventRequest
 from bot.kernel.router import Router
 from cards.kit import card_text, teams_findings
 from cards.verbs import Verb
@@ -542,42 +542,53 @@ def test_a_bad_schedule_file_names_what_is_wrong(data: dict[str, Any], says: str
         schedules_from_data(data)
 
 
-# --- online meetings, with an in-memory port (Graph itself: tests/test_graph.py) ----------
+# --- calendar events, with an in-memory port (Graph itself: tests/test_graph.py) ----------
 
 
 @dataclass
-class RecordingOnlineMeetings:
-    created: list[OnlineMeeting] = field(default_factory=list)
+class RecordingCalendar:
+    created: list[EventRequest] = field(default_factory=list)
     rescheduled: list[tuple[str, datetime]] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    chats: list[str] = field(default_factory=list)
     before_answer: Any = None
     fail: bool = False
 
-    async def create(
-        self, *, subject: str, starts_at: datetime, ends_at: datetime
-    ) -> OnlineMeeting:
+    async def create_event(self, event: EventRequest) -> CalendarEvent:
         if self.fail:
-            raise OnlineMeetingError("Graph is down")
+            raise CalendarError("Graph is down")
         if self.before_answer is not None:
             await self.before_answer()
-        meeting = OnlineMeeting(f"online-{len(self.created)}", "https://teams.example/join")
-        self.created.append(meeting)
-        return meeting
+        self.created.append(event)
+        index = len(self.created) - 1
+        return CalendarEvent(f"event-{index}", f"https://teams.example/join/{index}")
 
-    async def reschedule(
+    async def move_event(
+        self, event_id: str, *, starts_at: datetime, ends_at: datetime, timezone: str
+    ) -> None:
+        self.rescheduled.append((event_id, starts_at))
+
+    async def cancel_event(self, event_id: str, *, comment: str) -> None:
+        self.cancelled.append(event_id)
+
+    async def install_in_meeting_chat(self, join_url: str) -> str:
+        self.chats.append(join_url)
+        return f"19:meeting_{join_url.rsplit('/', 1)[-1]}@thread.v2"
+
+    async def move_online_meeting(
         self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
     ) -> None:
         self.rescheduled.append((online_meeting_id, starts_at))
 
-    async def delete(self, online_meeting_id: str) -> None:
-        self.deleted.append(online_meeting_id)
+    async def delete_online_meeting(self, online_meeting_id: str) -> None:
+        self.cancelled.append(online_meeting_id)
 
 
 async def test_showing_the_schedule_wakes_the_graph_sync_to_link_meetings(
     world: CalendarWorld,
 ) -> None:
-    online = RecordingOnlineMeetings()
-    feature = world.feature(online_meetings=online)
+    online = RecordingCalendar()
+    feature = world.feature(panel_calendar=online)
     await feature.command(await world.request(world.gemma), world.deps)
     assert online.created == []  # nothing slow happened during the turn
     assert world.wakeups.woken(GRAPH_SYNC)
@@ -585,17 +596,20 @@ async def test_showing_the_schedule_wakes_the_graph_sync_to_link_meetings(
     assert len(online.created) == 6
     linked = [m for m in await world.meetings() if m.join_url]
     assert len(linked) == 6
+    assert all(m.calendar_event_id and m.teams_chat_id for m in linked)
+    assert len(online.chats) == 6  # the bot went into each meeting's chat
     await feature.command(await world.request(world.gemma), world.deps)
     assert not world.wakeups.woken(GRAPH_SYNC)  # nothing new was planned
     await feature.sync_all(world.deps)
     assert len(online.created) == 6  # no meeting is created twice
+    assert len(online.chats) == 6  # nor installed twice
 
 
 async def test_a_move_or_cancel_is_left_for_the_graph_sync_and_survives_a_restart(
     world: CalendarWorld,
 ) -> None:
-    online = RecordingOnlineMeetings()
-    feature = world.feature(online_meetings=online)
+    online = RecordingCalendar()
+    feature = world.feature(panel_calendar=online)
     await feature.sync_all(world.deps)
     december = await world.meeting_on(date(2026, 12, 8))
     january = await world.meeting_on(date(2027, 1, 12))
@@ -609,22 +623,55 @@ async def test_a_move_or_cancel_is_left_for_the_graph_sync_and_survives_a_restar
         start=None,
     )
     await feature.cancel(priya, world.deps, world.panel, day=date(2027, 1, 12), reason="Ill")
-    assert (online.rescheduled, online.deleted) == ([], [])  # nothing slow in the turns
+    assert (online.rescheduled, online.cancelled) == ([], [])  # nothing slow in the turns
     assert world.wakeups.woken(GRAPH_SYNC)
     moved = await world.meeting_on(date(2026, 12, 10))
     assert moved.teams_outdated  # what Graph must do is kept with the meeting
     # A new process (nothing in memory but the storage) does what was left.
-    restarted = Calendar(CalendarConfig(online_meetings=online))
+    restarted = Calendar(CalendarConfig(panel_calendar=online))
     await restarted.sync_all(world.deps)
-    assert online.rescheduled == [(december.teams_meeting_id, moved.starts_at)]
-    assert online.deleted == [january.teams_meeting_id]
+    assert online.rescheduled == [(december.calendar_event_id, moved.starts_at)]
+    assert online.cancelled == [january.calendar_event_id]
     assert not (await world.meeting_on(date(2026, 12, 10))).teams_outdated
-    assert (await world.meeting_on(date(2027, 1, 12))).teams_meeting_id is None
+    assert (await world.meeting_on(date(2027, 1, 12))).calendar_event_id is None
     await restarted.sync_all(world.deps)
-    assert (len(online.rescheduled), len(online.deleted)) == (1, 1)  # done once
+    assert (len(online.rescheduled), len(online.cancelled)) == (1, 1)  # done once
 
 
-async def test_a_meeting_cancelled_while_graph_answers_loses_its_new_online_meeting(
+async def test_a_meeting_linked_before_calendar_events_keeps_its_online_meeting(
+    world: CalendarWorld,
+) -> None:
+    """A meeting whose bare online meeting was made before revision 0021 is moved and
+    cancelled through it, and gets no second Teams meeting."""
+    online = RecordingCalendar()
+    feature = world.feature(panel_calendar=online)
+    await feature.refresh(world.deps, world.panel)
+    december = await world.meeting_on(date(2026, 12, 8))
+    async with world.storage.unit_of_work() as uow:
+        december.join_url = "https://teams.example/join/old"
+        december.teams_meeting_id = "old-online-meeting"
+        december.teams_chat_id = "19:meeting_old@thread.v2"
+        await uow.meetings.save(december)
+        await uow.commit()
+    priya = await world.request(world.priya)
+    await feature.move(
+        priya,
+        world.deps,
+        world.panel,
+        day=date(2026, 12, 8),
+        new_day=date(2026, 12, 10),
+        start=None,
+    )
+    await feature.sync_all(world.deps)
+    moved = await world.meeting_on(date(2026, 12, 10))
+    assert online.rescheduled == [("old-online-meeting", moved.starts_at)]
+    assert december.id not in {e.key for e in online.created}
+    await feature.cancel(priya, world.deps, world.panel, day=date(2026, 12, 10), reason="x")
+    await feature.sync_all(world.deps)
+    assert online.cancelled == ["old-online-meeting"]
+
+
+async def test_a_meeting_cancelled_while_graph_answers_loses_its_new_event(
     world: CalendarWorld,
 ) -> None:
     feature = world.feature()
@@ -639,16 +686,16 @@ async def test_a_meeting_cancelled_while_graph_answers_loses_its_new_online_meet
             reason="x",
         )
 
-    online = RecordingOnlineMeetings(before_answer=cancel_december)
-    report = await calendar.sync_online_meetings(world.deps.uow, world.panel.id, online, NOW)
+    online = RecordingCalendar(before_answer=cancel_december)
+    report = await calendar.sync_calendar_events(world.deps.uow, world.panel.id, online, NOW)
     assert report.created == 1  # January; December was cancelled meanwhile
-    assert online.deleted == ["online-0"]
+    assert online.cancelled == ["event-0"]
     assert (await world.meeting_on(date(2026, 12, 8))).join_url is None
 
 
 async def test_graph_failing_leaves_meetings_without_links(world: CalendarWorld) -> None:
-    report = await calendar.sync_online_meetings(
-        world.deps.uow, world.panel.id, RecordingOnlineMeetings(fail=True), NOW
+    report = await calendar.sync_calendar_events(
+        world.deps.uow, world.panel.id, RecordingCalendar(fail=True), NOW
     )
     assert (report.created, report.failed) == (0, 2)
     assert all(m.join_url is None for m in await world.meetings())
@@ -657,15 +704,15 @@ async def test_graph_failing_leaves_meetings_without_links(world: CalendarWorld)
 async def test_a_lasting_graph_failure_is_logged_once_and_tried_at_each_run(
     world: CalendarWorld, caplog: pytest.LogCaptureFixture
 ) -> None:
-    online = RecordingOnlineMeetings(fail=True)
-    feature = world.feature(online_meetings=online)
+    online = RecordingCalendar(fail=True)
+    feature = world.feature(panel_calendar=online)
     with caplog.at_level(logging.WARNING, logger=calendar.__name__):
         first = await feature.sync_all(world.deps)
         second = await feature.sync_all(world.deps)
     assert (first.failed, second.failed) == (2, 2)  # tried again at the next run
     told = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(told) == 2  # December's and January's, once each
-    assert all("could not create the Teams meeting" in line for line in told)
+    assert all("could not create the calendar event" in line for line in told)
     online.fail = False
     assert (await feature.sync_all(world.deps)).created == 2
 

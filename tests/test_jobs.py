@@ -291,7 +291,7 @@ async def test_the_features_declare_each_periodic_job_once_with_its_setting(
         "housekeeping": timedelta(hours=3),
         "calendar-refresh": timedelta(hours=6),
     }
-    with_graph = Setup(settings, online_meetings=NoGraph())
+    with_graph = Setup(settings, panel_calendar=NoGraph())
     with_sync = {job.name: job for f in FEATURES for job in f.jobs(with_graph, deps, lambda: None)}
     assert set(with_sync) == {*(job.name for job in without_graph), "graph-sync"}
     assert with_sync["graph-sync"].every == timedelta(minutes=5)
@@ -307,13 +307,24 @@ async def test_the_features_declare_each_periodic_job_once_with_its_setting(
 class NoGraph:
     """Graph never called: only the jobs' declaration is looked at."""
 
-    async def create(self, *, subject: str, starts_at: datetime, ends_at: datetime) -> object:
-        raise AssertionError
+    async def create_event(self, event: object) -> object:
+        raise AssertionError("no Graph call")
 
-    async def reschedule(
+    async def move_event(
+        self, event_id: str, *, starts_at: datetime, ends_at: datetime, timezone: str
+    ) -> None:
+        raise AssertionError("no Graph call")
+
+    async def cancel_event(self, event_id: str, *, comment: str) -> None:
+        raise AssertionError("no Graph call")
+
+    async def install_in_meeting_chat(self, join_url: str) -> str:
+        raise AssertionError("no Graph call")
+
+    async def move_online_meeting(
         self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
     ) -> None:
-        raise AssertionError
+        raise AssertionError("no Graph call")
 
-    async def delete(self, online_meeting_id: str) -> None:
-        raise AssertionError
+    async def delete_online_meeting(self, online_meeting_id: str) -> None:
+        raise AssertionError("no Graph call")

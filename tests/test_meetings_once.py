@@ -144,7 +144,7 @@ async def test_refreshing_wakes_the_graph_sync_only_when_it_planned_something(
 ) -> None:
     panel = await the_panel(storages[0])
     deps = make_deps(uow=storages[0].unit_of_work, clock=FixedClock(NOW))
-    calendar = Calendar(CalendarConfig(online_meetings=NoGraph()))
+    calendar = Calendar(CalendarConfig(panel_calendar=NoGraph()))
     assert len(await calendar.refresh(deps, panel)) == 4
     assert deps.wakeups.woken(GRAPH_SYNC)
     assert await calendar.refresh(deps, panel) == []
@@ -154,13 +154,24 @@ async def test_refreshing_wakes_the_graph_sync_only_when_it_planned_something(
 class NoGraph:
     """An online-meetings port the test never reaches (only the wake-up is checked)."""
 
-    async def create(self, *, subject: str, starts_at: datetime, ends_at: datetime) -> object:
-        raise AssertionError("no Graph call in a turn")
+    async def create_event(self, event: object) -> object:
+        raise AssertionError("no Graph call")
 
-    async def reschedule(
+    async def move_event(
+        self, event_id: str, *, starts_at: datetime, ends_at: datetime, timezone: str
+    ) -> None:
+        raise AssertionError("no Graph call")
+
+    async def cancel_event(self, event_id: str, *, comment: str) -> None:
+        raise AssertionError("no Graph call")
+
+    async def install_in_meeting_chat(self, join_url: str) -> str:
+        raise AssertionError("no Graph call")
+
+    async def move_online_meeting(
         self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
     ) -> None:
-        raise AssertionError("no Graph call in a turn")
+        raise AssertionError("no Graph call")
 
-    async def delete(self, online_meeting_id: str) -> None:
-        raise AssertionError("no Graph call in a turn")
+    async def delete_online_meeting(self, online_meeting_id: str) -> None:
+        raise AssertionError("no Graph call")

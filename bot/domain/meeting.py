@@ -70,6 +70,11 @@ class Meeting:
     # Revision 0017: an urgent (extraordinary) meeting, called for the cases it names rather
     # than planned from the schedule: its agenda lists only those cases (`call_urgent`).
     urgent: bool = False
+    # Revision 0021: the meeting's event in the organizer's Outlook calendar (its Teams
+    # meeting's join link is `join_url`; `teams_meeting_id` is a bare online meeting made
+    # before events), and the meeting chat the bot was installed into (None: not yet).
+    calendar_event_id: str | None = None
+    teams_chat_id: str | None = None
     # The optimistic lock: the version stored (0 until first saved). Storage saves only
     # from the stored version and sets the next; a stale copy raises StaleVersion. Agenda
     # changes save the meeting too, so it guards its agenda items as well.

@@ -13,7 +13,7 @@ from bot.kernel.links import Links
 
 if TYPE_CHECKING:
     from bot.kernel.events import Subscriber
-    from bot.kernel.ports import OnlineMeetings
+    from bot.kernel.ports import PanelCalendar
     from bot.kernel.router import Deps, Router
     from bot.settings import Settings
     from cards.kit import Card
@@ -25,7 +25,7 @@ class Setup:
     router alone) and the collaborators at the network edge."""
 
     settings: Settings | None = None
-    online_meetings: OnlineMeetings | None = None
+    panel_calendar: PanelCalendar | None = None
 
     def links(self) -> Links:
         """The signed download links: the public address and the secrets (LINK_SECRETS, or

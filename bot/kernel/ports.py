@@ -666,43 +666,74 @@ class Storage(Protocol):
         ...
 
 
-# --- the online meeting port (bot/graph.py implements it) ---
+# --- the panel's calendar in Outlook and Teams (bot/graph.py implements it) ---
 
 
 @dataclass(frozen=True)
-class OnlineMeeting:
-    """A Teams online meeting as Graph created it."""
+class EventRequest:
+    """A panel meeting as a calendar event on the organizer's calendar: no personal data in
+    the subject or body; the attendees' e-mail addresses; `key` (the meeting's id) makes a
+    retried create return the event already made instead of a second one."""
+
+    key: str
+    subject: str
+    body: str
+    starts_at: datetime
+    ends_at: datetime
+    timezone: str
+    attendees: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CalendarEvent:
+    """A calendar event with a Teams meeting, as Graph created it."""
 
     id: str
     join_url: str
 
 
-class OnlineMeetingError(Exception):
+class CalendarError(Exception):
     """Graph did not do what was asked; the message is for the log, not for people."""
 
 
-class OnlineMeetingDenied(OnlineMeetingError):
+class CalendarDenied(CalendarError):
     """Graph refused the app (401/403): credentials, permission or access policy."""
 
 
-class OnlineMeetingNotFound(OnlineMeetingError):
-    """Graph knows no such online meeting (404)."""
+class CalendarNotFound(CalendarError):
+    """Graph knows no such event, online meeting or chat (404)."""
 
 
-class OnlineMeetings(Protocol):
-    """Creates, moves and deletes Teams online meetings for the panel's dates."""
+class PanelCalendar(Protocol):
+    """The panel's meetings in the organizer's Outlook calendar with a Teams meeting each,
+    and the bot installed into each meeting's chat."""
 
-    async def create(
-        self, *, subject: str, starts_at: datetime, ends_at: datetime
-    ) -> OnlineMeeting:
-        """Create an online meeting and return its id and join link."""
+    async def create_event(self, event: EventRequest) -> CalendarEvent:
+        """Create the event (attendees invited, Teams meeting made) and return its id and
+        join link."""
         ...
 
-    async def reschedule(
+    async def move_event(
+        self, event_id: str, *, starts_at: datetime, ends_at: datetime, timezone: str
+    ) -> None:
+        """Give the event new times (attendees get the update)."""
+        ...
+
+    async def cancel_event(self, event_id: str, *, comment: str) -> None:
+        """Cancel the event (attendees get the cancellation with the comment)."""
+        ...
+
+    async def install_in_meeting_chat(self, join_url: str) -> str:
+        """Install the bot into the chat of the Teams meeting with that join link; returns
+        the chat's thread id. Installed already counts as done."""
+        ...
+
+    # Meetings linked before calendar events (revision 0021) have a bare online meeting.
+    async def move_online_meeting(
         self, online_meeting_id: str, *, starts_at: datetime, ends_at: datetime
     ) -> None: ...
 
-    async def delete(self, online_meeting_id: str) -> None: ...
+    async def delete_online_meeting(self, online_meeting_id: str) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from botbuilder.schema import (
 )
 
 from bot.domain.delivery import ConversationKind
+from bot.kernel.ports import CalendarError
 
 if TYPE_CHECKING:
     from botbuilder.core import TurnContext
@@ -97,6 +98,9 @@ class PersonalChats:
         if self._install_for_user is not None:
             try:
                 await self._install_for_user(member.aad_object_id)
+            except CalendarError as error:
+                # Our own message (what Graph answered, never a body or a secret).
+                log.warning("could not install the app for member %s: %s", member.id, error)
             except Exception as error:
                 log.warning(
                     "could not install the app for member %s: %s", member.id, type(error).__name__

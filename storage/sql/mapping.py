@@ -392,6 +392,8 @@ def to_meeting(row: MeetingRow) -> Meeting:
         planned_on=row.planned_on,
         teams_outdated=bool(row.teams_outdated),
         urgent=bool(row.urgent),
+        calendar_event_id=row.calendar_event_id,
+        teams_chat_id=row.teams_chat_id,
         version=row.version or 0,
     )
 
@@ -414,6 +416,8 @@ def fill_meeting(row: MeetingRow, meeting: Meeting) -> None:
     row.planned_on = meeting.planned_on
     row.teams_outdated = meeting.teams_outdated
     row.urgent = meeting.urgent
+    row.calendar_event_id = meeting.calendar_event_id
+    row.teams_chat_id = meeting.teams_chat_id
 
 
 def to_agenda_item(row: AgendaItemRow) -> AgendaItem:

@@ -289,6 +289,9 @@ class MeetingRow(PanelScoped, Base):
     teams_outdated: Mapped[bool] = mapped_column(Boolean, server_default=FALSE)
     # Revision 0017: an urgent meeting, called for the cases it names.
     urgent: Mapped[bool] = mapped_column(Boolean, server_default=FALSE)
+    # Revision 0021: its Outlook calendar event, and the meeting chat the bot is in.
+    calendar_event_id: Mapped[str | None] = mapped_column(Text)
+    teams_chat_id: Mapped[str | None] = mapped_column(Text)
 
 
 class AgendaItemRow(PanelScoped, Base):

@@ -150,3 +150,41 @@ async def test_an_urgent_meeting_comes_back_urgent(storage: Storage) -> None:
     async with storage.unit_of_work() as uow:
         found = {m.id: m.urgent for m in await uow.meetings.upcoming(panel.id, urgent.starts_at)}
     assert found == {urgent.id: True, regular.id: False}
+
+
+async def test_a_meetings_calendar_event_and_chat_come_back_and_can_be_forgotten(
+    storage: Storage,
+) -> None:
+    """Revision 0021: the Outlook event's id and the meeting chat the bot joined are kept,
+    and a meeting saved without them has neither."""
+    (panel,) = await make.stored_panels(storage)
+    linked = make.meeting(
+        panel,
+        join_url="https://teams.example/join/1",
+        teams_meeting_id=None,
+        calendar_event_id="AAMkAG-event-1=",
+        teams_chat_id="19:meeting_abc@thread.v2",
+    )
+    plain = make.meeting(panel, starts_at=linked.starts_at + timedelta(days=3))
+    async with storage.unit_of_work() as uow:
+        await uow.meetings.save(linked)
+        await uow.meetings.save(plain)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        found = {
+            m.id: (m.calendar_event_id, m.teams_chat_id)
+            for m in await uow.meetings.upcoming(panel.id, linked.starts_at)
+        }
+        assert found == {
+            linked.id: ("AAMkAG-event-1=", "19:meeting_abc@thread.v2"),
+            plain.id: (None, None),
+        }
+        stored = await uow.meetings.get(panel.id, linked.id)
+        assert stored is not None
+        stored.calendar_event_id = stored.teams_chat_id = None
+        await uow.meetings.save(stored)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        again = await uow.meetings.get(panel.id, linked.id)
+    assert again is not None
+    assert (again.calendar_event_id, again.teams_chat_id) == (None, None)

@@ -26,7 +26,7 @@ def calendar_config(setup: Setup) -> calendar.CalendarConfig:
     """The calendar's configuration from the settings (schedule file read and checked here)."""
     settings = setup.settings
     if settings is None:
-        return calendar.CalendarConfig(online_meetings=setup.online_meetings)
+        return calendar.CalendarConfig(panel_calendar=setup.panel_calendar)
     schedules = (
         calendar.load_schedule_book(
             settings.meeting_schedule_file, default_timezone=settings.timezone
@@ -35,7 +35,7 @@ def calendar_config(setup: Setup) -> calendar.CalendarConfig:
         else calendar.ScheduleBook()
     )
     return calendar.CalendarConfig(
-        schedules=schedules, online_meetings=setup.online_meetings, links=setup.links()
+        schedules=schedules, panel_calendar=setup.panel_calendar, links=setup.links()
     )
 
 
@@ -92,9 +92,10 @@ def routes(setup: Setup, deps: Deps) -> Sequence[Route]:
 
 
 def jobs(setup: Setup, deps: Deps, _kick: Callable[[], None]) -> Sequence[Job]:
-    """Every panel's next meetings planned, every CALENDAR_REFRESH_HOURS; with Graph, the
-    Teams meetings made to match, every GRAPH_SYNC_MINUTES and whenever a turn changed a
-    meeting (deps.wakeups). Each once across instances (bot.kernel.jobs)."""
+    """Every panel's next meetings planned, every CALENDAR_REFRESH_HOURS; with Graph, their
+    Outlook events and Teams meetings made to match (and the bot put in their chats), every
+    GRAPH_SYNC_MINUTES and whenever a turn changed a meeting (deps.wakeups). Each once
+    across instances (bot.kernel.jobs)."""
     settings = setup.settings
     refresh_every = timedelta(hours=settings.calendar_refresh_hours if settings else 24)
     sync_every = timedelta(minutes=settings.graph_sync_minutes if settings else 15)
@@ -107,7 +108,7 @@ def jobs(setup: Setup, deps: Deps, _kick: Callable[[], None]) -> Sequence[Job]:
         await feature.sync_all(deps)
 
     found = [Job(calendar.CALENDAR_REFRESH, refresh_every, refresh)]
-    if setup.online_meetings is not None:
+    if setup.panel_calendar is not None:
         found.append(Job(calendar.GRAPH_SYNC, sync_every, sync))
     return found
 

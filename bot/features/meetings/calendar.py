@@ -1,13 +1,15 @@
 """The panel's calendar: planned meetings from the schedule, moving and cancelling one,
-the .ics download, and the Teams online meeting of each date.
+the .ics download, and the Outlook event and Teams meeting of each date.
 
 `schedule` shows the next six meetings to any panel member; `schedule move` and
 `schedule cancel` are the coordinator's; `schedule ics` gives (and re-issues) the member's
 own signed download link (bot.kernel.links), in private chat only.
-Talking to Microsoft Graph happens behind the `OnlineMeetings` port (bot/graph.py
-implements it), in the Graph sync job, never in a turn: the meetings say what Graph must do
-(no join link yet: create; cancelled with a Teams meeting: delete; moved: `teams_outdated`),
-so nothing is lost on a restart; a turn that changes a meeting only wakes the job
+Talking to Microsoft Graph happens behind the `PanelCalendar` port (bot/graph.py implements
+it), in the Graph sync job, never in a turn: each meeting becomes an event in the organizer's
+Outlook calendar with a Teams meeting, its members invited, and the bot is installed into the
+meeting's chat. The meetings say what Graph must do (no join link yet: create; cancelled with
+an event: cancel; moved: `teams_outdated`; a link but no `teams_chat_id`: install), so
+nothing is lost on a restart; a turn that changes a meeting only wakes the job
 (`deps.wakeups`), which also runs every GRAPH_SYNC_MINUTES.
 
 Several instances on one database: planning a panel's meetings (and moving or cancelling
@@ -21,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,7 +35,7 @@ from bot.domain.audit import AuditVerb
 from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, InvalidTransition, NotAllowed, NotFound
 from bot.domain.meeting import NOT_STARTED, Meeting, MeetingStatus
-from bot.domain.panel import Member, Panel, Role
+from bot.domain.panel import AGENCY_ROLES, Member, Panel, Role
 from bot.domain.policy import Act
 from bot.domain.schedule import (
     MeetingSchedule,
@@ -53,7 +56,7 @@ from bot.features.meetings.commands import (
     ShowSchedule,
     schedule_command,
 )
-from bot.features.meetings.urgent import call_urgent_meeting
+from bot.features.meetings.urgent import call_urgent_meeting, urgent_agencies
 from bot.features.meetings.views import (
     RISK_LABELS,
     SCHEDULE_STATUS_LABELS,
@@ -67,11 +70,12 @@ from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import england_and_wales_holidays
 from bot.kernel.ports import (
     AlreadyExists,
-    OnlineMeeting,
-    OnlineMeetingDenied,
-    OnlineMeetingError,
-    OnlineMeetingNotFound,
-    OnlineMeetings,
+    CalendarDenied,
+    CalendarError,
+    CalendarEvent,
+    CalendarNotFound,
+    EventRequest,
+    PanelCalendar,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -195,7 +199,7 @@ class CalendarConfig:
     """What the calendar feature is configured with; the defaults need nothing set up."""
 
     schedules: ScheduleBook = field(default_factory=ScheduleBook)
-    online_meetings: OnlineMeetings | None = None
+    panel_calendar: PanelCalendar | None = None
     # Signs the .ics download links; unconfigured (no secret or no public URL), no download.
     links: Links = field(default_factory=Links)
     holidays: Callable[[Iterable[int]], Collection[date]] = england_and_wales_holidays
@@ -330,7 +334,7 @@ async def move_meeting(
         referral_deadline=plan.referral_deadline,
         planned_on=planned_on,
         # Its Teams meeting keeps the old times until the Graph sync moves it.
-        teams_outdated=bool(meeting.teams_meeting_id),
+        teams_outdated=linked(meeting),
     )
     await uow.meetings.save(moved)
     moved_from = f"moved from {old_day.isoformat()} to {new_day.isoformat()} {start:%H:%M}"
@@ -365,7 +369,7 @@ async def cancel_meeting(
     return Change(before, meeting)
 
 
-# --- Teams online meetings ----------------------------------------------------------------
+# --- Outlook events and Teams meetings ---------------------------------------------------
 
 
 class Told:
@@ -401,73 +405,141 @@ class SyncReport:
     created: int = 0
     failed: int = 0
     denied: bool = False
+    # Meeting chats the bot was installed into.
+    chats: int = 0
 
 
-async def sync_online_meetings(
+def linked(meeting: Meeting) -> bool:
+    """Whether the meeting has something in Graph to keep in step: its calendar event, or
+    (linked before events) a bare online meeting."""
+    return bool(meeting.calendar_event_id or meeting.teams_meeting_id)
+
+
+# Who a meeting's event invites: the people who sit on the panel (a referrer alone does not).
+SITTING_ROLES = frozenset({Role.COORDINATOR, Role.CHAIR, Role.SPOC, Role.DEPUTY})
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+CANCEL_COMMENT = (
+    "This panel meeting is cancelled. The panel's coordinator can tell you why; type "
+    "schedule in the bot's chat for the next dates."
+)
+
+
+async def meeting_attendees(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> tuple[str, ...]:
+    """The e-mail addresses the meeting's event invites: the active members who sit on the
+    panel and joined it (not those only invited); for an urgent meeting, only the agencies
+    concerned with its cases (their SPOCs and deputies) and the chairs and coordinators.
+    An address Graph would refuse is left out rather than failing the whole event."""
+    members = [
+        m
+        for m in await uow.members.all(panel.id)
+        if m.active and not m.invited and m.email and SITTING_ROLES & m.roles
+    ]
+    if meeting.urgent:
+        concerned = await urgent_agencies(uow, panel, meeting)
+        members = [
+            m
+            for m in members
+            if m.has(Role.CHAIR)
+            or m.has(Role.COORDINATOR)
+            or (m.agency_id in concerned and AGENCY_ROLES & m.roles)
+        ]
+    found: dict[str, str] = {}
+    for member in members:
+        address = (member.email or "").strip()
+        if _ADDRESS.fullmatch(address) and len(address) <= 254:
+            found.setdefault(address.lower(), address)
+    return tuple(sorted(found.values(), key=str.lower))
+
+
+async def event_request(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> EventRequest:
+    """The meeting as its calendar event: no personal data in the subject or the body."""
+    zone = ZoneInfo(panel.timezone)
+    body = (
+        "An urgent panel meeting, for the cases it was called for. "
+        if meeting.urgent
+        else f"New referrals are due by {when_in(meeting.referral_deadline, zone)}. "
+    ) + "The agenda and the cases are in the Community MARAC bot in Teams."
+    return EventRequest(
+        key=meeting.id,
+        subject=URGENT_SUBJECT if meeting.urgent else MEETING_SUBJECT,
+        body=body,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        timezone=panel.timezone,
+        attendees=await meeting_attendees(uow, panel, meeting),
+    )
+
+
+async def sync_calendar_events(
     uow_factory: UnitOfWorkFactory,
     panel_id: str,
-    online: OnlineMeetings,
+    calendar: PanelCalendar,
     now: datetime,
     *,
     told: Told | None = None,
 ) -> SyncReport:
-    """Create the Teams online meeting of every upcoming meeting that has no join link yet.
+    """Create the calendar event (with its Teams meeting) of every upcoming meeting that has
+    no join link yet, inviting its attendees.
 
-    Graph is called outside any unit of work; the link is stored afterwards, and if the
-    meeting changed meanwhile the online meeting is corrected (or deleted) to match. With
-    `told`, a failure already logged by an earlier run is logged at DEBUG.
+    Graph is called outside any unit of work; the event is stored afterwards, and if the
+    meeting changed meanwhile the event is corrected (or cancelled) to match. A create that
+    failed after Graph made the event is safe to repeat: the event's transactionId is the
+    meeting's, so Graph answers with the event it made. With `told`, a failure already
+    logged by an earlier run is logged at DEBUG.
     """
     async with uow_factory() as uow:
+        panel = await uow.panels.get(panel_id)
+        if panel is None:
+            return SyncReport()
         pending = [
-            m
+            await event_request(uow, panel, m)
             for m in await upcoming_meetings(uow, panel_id, now)
             if m.status in NOT_STARTED and not m.join_url and m.starts_at > now
         ]
     created = failed = 0
-    for meeting in pending:
+    for wanted in pending:
         try:
-            online_meeting = await online.create(
-                subject=URGENT_SUBJECT if meeting.urgent else MEETING_SUBJECT,
-                starts_at=meeting.starts_at,
-                ends_at=meeting.ends_at,
-            )
-        except OnlineMeetingDenied as exc:
+            event = await calendar.create_event(wanted)
+        except CalendarDenied as exc:
             log.log(
                 _level(told, "denied", logging.ERROR),
-                "Graph refused to create Teams meetings (%s): check the app registration's "
-                "OnlineMeetings.ReadWrite.All permission and the application access policy "
-                "for the organizer; panel meetings stay without a join link",
+                "Graph refused to create calendar events (%s): check the app registration's "
+                "Calendars.ReadWrite permission (and an application access policy for the "
+                "organizer's Teams meetings); panel meetings stay without Outlook invitations "
+                "and join links",
                 exc,
             )
             return SyncReport(created, failed + 1, denied=True)
-        except OnlineMeetingError as exc:
+        except CalendarError as exc:
             log.log(
-                _level(told, f"create:{meeting.id}", logging.WARNING),
-                "could not create the Teams meeting of meeting %s: %s; the Graph sync tries "
+                _level(told, f"create:{wanted.key}", logging.WARNING),
+                "could not create the calendar event of meeting %s: %s; the Graph sync tries "
                 "again at its next run",
-                meeting.id,
+                wanted.key,
                 exc,
             )
             failed += 1
             continue
-        _forget(told, "denied", f"create:{meeting.id}")
-        if await _store_link(uow_factory, panel_id, meeting, online_meeting, online):
+        _forget(told, "denied", f"create:{wanted.key}")
+        if await _store_event(uow_factory, panel_id, wanted, event, calendar):
             created += 1
     return SyncReport(created, failed)
 
 
-async def _store_link(
+async def _store_event(
     uow_factory: UnitOfWorkFactory,
     panel_id: str,
-    planned: Meeting,
-    online_meeting: OnlineMeeting,
-    online: OnlineMeetings,
+    wanted: EventRequest,
+    event: CalendarEvent,
+    calendar: PanelCalendar,
 ) -> bool:
     async with uow_factory() as uow:
-        current = await uow.meetings.get(panel_id, planned.id)
+        current = await uow.meetings.get(panel_id, wanted.key)
+        if current is not None and current.calendar_event_id == event.id:
+            return False  # stored by a run before ours (Graph answered with the same event)
         if current is not None and current.status in NOT_STARTED and not current.join_url:
-            current.join_url = online_meeting.join_url
-            current.teams_meeting_id = online_meeting.id
+            current.join_url = event.join_url
+            current.calendar_event_id = event.id
             await uow.meetings.save(current)
             await uow.commit()
             stored = current
@@ -475,36 +547,50 @@ async def _store_link(
             stored = None
     try:
         if stored is None:
-            # Cancelled, removed or linked by someone else meanwhile: ours is not needed.
-            await online.delete(online_meeting.id)
-        elif stored.starts_at != planned.starts_at or stored.ends_at != planned.ends_at:
-            await online.reschedule(
-                online_meeting.id, starts_at=stored.starts_at, ends_at=stored.ends_at
+            # Cancelled, removed or linked otherwise meanwhile: ours is not needed.
+            await calendar.cancel_event(event.id, comment=CANCEL_COMMENT)
+        elif (stored.starts_at, stored.ends_at) != (wanted.starts_at, wanted.ends_at):
+            await calendar.move_event(
+                event.id,
+                starts_at=stored.starts_at,
+                ends_at=stored.ends_at,
+                timezone=wanted.timezone,
             )
-    except OnlineMeetingError as exc:
-        log.warning("could not tidy the Teams meeting %s: %s", online_meeting.id, exc)
+    except CalendarError as exc:
+        log.warning("could not tidy the calendar event of meeting %s: %s", wanted.key, exc)
     return stored is not None
 
 
-async def reschedule_online_meeting(
+async def reschedule_event(
     uow_factory: UnitOfWorkFactory,
     panel_id: str,
     meeting_id: str,
-    online: OnlineMeetings,
+    calendar: PanelCalendar,
     *,
     told: Told | None = None,
 ) -> bool:
-    """Move the Teams meeting of a moved panel meeting to its new times, and note it done
-    (unless the meeting moved again meanwhile: the next sync moves it again)."""
+    """Move the event (or bare online meeting) of a moved panel meeting to its new times,
+    and note it done (unless the meeting moved again meanwhile: the next sync moves it
+    again)."""
     async with uow_factory() as uow:
         meeting = await uow.meetings.get(panel_id, meeting_id)
-    if meeting is None or not meeting.teams_meeting_id:
+        panel = await uow.panels.get(panel_id)
+    if meeting is None or panel is None or not linked(meeting):
         return False
     try:
-        await online.reschedule(
-            meeting.teams_meeting_id, starts_at=meeting.starts_at, ends_at=meeting.ends_at
-        )
-    except OnlineMeetingError as exc:
+        if meeting.calendar_event_id:
+            await calendar.move_event(
+                meeting.calendar_event_id,
+                starts_at=meeting.starts_at,
+                ends_at=meeting.ends_at,
+                timezone=panel.timezone,
+            )
+        else:
+            assert meeting.teams_meeting_id is not None
+            await calendar.move_online_meeting(
+                meeting.teams_meeting_id, starts_at=meeting.starts_at, ends_at=meeting.ends_at
+            )
+    except CalendarError as exc:
         level = _level(told, f"move:{meeting_id}", logging.WARNING)
         log.log(level, "could not move the Teams meeting of meeting %s: %s", meeting_id, exc)
         return False
@@ -522,66 +608,128 @@ async def reschedule_online_meeting(
     return True
 
 
-async def remove_online_meeting(
+async def remove_event(
     uow_factory: UnitOfWorkFactory,
     panel_id: str,
     meeting_id: str,
-    online: OnlineMeetings,
+    calendar: PanelCalendar,
     *,
     told: Told | None = None,
 ) -> bool:
-    """Delete the Teams meeting of a cancelled panel meeting and forget its link."""
+    """Cancel the event of a cancelled panel meeting (its attendees are told; a bare online
+    meeting is deleted) and forget its link."""
     async with uow_factory() as uow:
         meeting = await uow.meetings.get(panel_id, meeting_id)
-    if meeting is None or not meeting.teams_meeting_id:
+    if meeting is None or not linked(meeting):
         return False
     try:
-        await online.delete(meeting.teams_meeting_id)
-    except OnlineMeetingNotFound:
+        if meeting.calendar_event_id:
+            await calendar.cancel_event(meeting.calendar_event_id, comment=CANCEL_COMMENT)
+        else:
+            assert meeting.teams_meeting_id is not None
+            await calendar.delete_online_meeting(meeting.teams_meeting_id)
+    except CalendarNotFound:
         pass  # already gone: forget the link all the same
-    except OnlineMeetingError as exc:
+    except CalendarError as exc:
         level = _level(told, f"delete:{meeting_id}", logging.WARNING)
-        log.log(level, "could not delete the Teams meeting of meeting %s: %s", meeting_id, exc)
+        log.log(level, "could not cancel the Teams meeting of meeting %s: %s", meeting_id, exc)
         return False
     _forget(told, f"delete:{meeting_id}")
     async with uow_factory() as uow:
         current = await uow.meetings.get(panel_id, meeting_id)
-        if current is not None and current.teams_meeting_id == meeting.teams_meeting_id:
+        if current is not None and (current.calendar_event_id, current.teams_meeting_id) == (
+            meeting.calendar_event_id,
+            meeting.teams_meeting_id,
+        ):
             current.join_url = None
             current.teams_meeting_id = None
+            current.calendar_event_id = None
             await uow.meetings.save(current)
             await uow.commit()
     return True
 
 
-async def tidy_online_meetings(
+async def tidy_events(
     uow_factory: UnitOfWorkFactory,
     panel_id: str,
-    online: OnlineMeetings,
+    calendar: PanelCalendar,
     now: datetime,
     *,
     told: Told | None = None,
 ) -> int:
-    """Make the Teams meetings of changed panel meetings match: a cancelled meeting's is
-    deleted (and its link forgotten), a moved one's is given the new times. How many were
-    put right; what fails stays to do, for the next sync."""
+    """Make the events of changed panel meetings match: a cancelled meeting's is cancelled
+    (and its link forgotten), a moved one's is given the new times. How many were put
+    right; what fails stays to do, for the next sync."""
     async with uow_factory() as uow:
         found = await uow.meetings.upcoming(
             panel_id, now - timedelta(days=1), limit=PLANNED_AHEAD * 4
         )
     done = 0
     for meeting in found:
-        if not meeting.teams_meeting_id:
+        if not linked(meeting):
             continue
         if meeting.status is MeetingStatus.CANCELLED:
-            done += await remove_online_meeting(
-                uow_factory, panel_id, meeting.id, online, told=told
-            )
+            done += await remove_event(uow_factory, panel_id, meeting.id, calendar, told=told)
         elif meeting.teams_outdated and meeting.status in NOT_STARTED:
-            done += await reschedule_online_meeting(
-                uow_factory, panel_id, meeting.id, online, told=told
-            )
+            done += await reschedule_event(uow_factory, panel_id, meeting.id, calendar, told=told)
     return done
+
+
+async def install_in_meeting_chats(
+    uow_factory: UnitOfWorkFactory,
+    panel_id: str,
+    calendar: PanelCalendar,
+    now: datetime,
+    *,
+    told: Told | None = None,
+) -> int:
+    """Install the bot into the chat of every upcoming meeting with a join link that it is
+    not in yet, so `start` and Teams' meeting start and end events reach it without anyone
+    adding it; noted per meeting, so it is done once, and what fails is tried at the next
+    sync. How many were installed."""
+    async with uow_factory() as uow:
+        found = await uow.meetings.upcoming(
+            panel_id, now - timedelta(days=1), limit=PLANNED_AHEAD * 4
+        )
+    waiting = [
+        m
+        for m in found
+        if m.join_url and not m.teams_chat_id and m.status in NOT_STARTED and m.ends_at > now
+    ]
+    installed = 0
+    for meeting in waiting:
+        assert meeting.join_url is not None
+        try:
+            chat_id = await calendar.install_in_meeting_chat(meeting.join_url)
+        except CalendarDenied as exc:
+            log.log(
+                _level(told, "chat-denied", logging.ERROR),
+                "Graph refused to install the bot into meeting chats (%s): check the app "
+                "registration's OnlineMeetings.Read.All and "
+                "TeamsAppInstallation.ReadWriteSelfForChat.All permissions, the application "
+                "access policy for the organizer, and that the app is published in the "
+                "organisation's app catalog; add the bot to each meeting by hand meanwhile",
+                exc,
+            )
+            break
+        except CalendarError as exc:
+            log.log(
+                _level(told, f"chat:{meeting.id}", logging.WARNING),
+                "could not install the bot into the chat of meeting %s: %s; the Graph sync "
+                "tries again at its next run",
+                meeting.id,
+                exc,
+            )
+            continue
+        _forget(told, "chat-denied", f"chat:{meeting.id}")
+        async with uow_factory() as uow:
+            current = await uow.meetings.get(panel_id, meeting.id)
+            if current is not None and current.join_url == meeting.join_url:
+                current.teams_chat_id = chat_id
+                await uow.meetings.save(current)
+                await uow.commit()
+                installed += 1
+    return installed
 
 
 # --- the .ics file ------------------------------------------------------------------------
@@ -726,7 +874,7 @@ class Calendar:
                     await uow.rollback()
                     log.info("the meetings of panel %s were planned already", panel.id)
                     created = []
-        if created and self.config.online_meetings is not None:
+        if created and self.config.panel_calendar is not None:
             deps.wakeups.wake(GRAPH_SYNC)
         return created
 
@@ -750,12 +898,16 @@ class Calendar:
         """Make the panel's Teams meetings match its meetings: delete those of cancelled
         meetings, move those of moved ones, create those still missing (the Graph sync job
         runs it on one instance at a time)."""
-        online = self.config.online_meetings
-        if online is None:
+        graph = self.config.panel_calendar
+        if graph is None:
             return None
         now = deps.clock.now()
-        await tidy_online_meetings(deps.uow, panel_id, online, now, told=self._told)
-        return await sync_online_meetings(deps.uow, panel_id, online, now, told=self._told)
+        await tidy_events(deps.uow, panel_id, graph, now, told=self._told)
+        report = await sync_calendar_events(deps.uow, panel_id, graph, now, told=self._told)
+        if report.denied:
+            return report
+        chats = await install_in_meeting_chats(deps.uow, panel_id, graph, now, told=self._told)
+        return dataclasses.replace(report, chats=chats)
 
     async def sync_all(self, deps: Deps) -> SyncReport:
         """`sync` for every panel (the Graph sync job). Graph refusing the app stops the run
@@ -769,7 +921,10 @@ class Calendar:
             if report is None:
                 break
             total = SyncReport(
-                total.created + report.created, total.failed + report.failed, report.denied
+                total.created + report.created,
+                total.failed + report.failed,
+                report.denied,
+                total.chats + report.chats,
             )
             if report.denied:
                 break
@@ -856,8 +1011,8 @@ class Calendar:
                 await uow.commit()
         except InvalidInput as refused:
             return await self._urgent_form(deps, panel, command, error=refused.message)
-        if self.config.online_meetings is not None:
-            deps.wakeups.wake(GRAPH_SYNC)  # its Teams meeting, after the turn
+        if self.config.panel_calendar is not None:
+            deps.wakeups.wake(GRAPH_SYNC)  # its event and Teams meeting, after the turn
         meeting = called.meeting
         view = UrgentCalledView(
             panel_name=panel.name,
@@ -867,7 +1022,9 @@ class Calendar:
             invited=called.invited,
             announced=called.announced,
             teams_note=(
-                "Its Teams meeting is being created." if self.config.online_meetings else None
+                "Its Outlook invitation and Teams meeting are being sent."
+                if self.config.panel_calendar
+                else None
             ),
         )
         return Reply(card=render_urgent_called(view))
@@ -961,9 +1118,9 @@ class Calendar:
                 actor=request,
             )
             await uow.commit()
-        online = self.config.online_meetings
-        if online is not None and change.after.teams_meeting_id:
-            deps.wakeups.wake(GRAPH_SYNC)  # it moves the Teams meeting, after the turn
+        online = self.config.panel_calendar
+        if online is not None and linked(change.after):
+            deps.wakeups.wake(GRAPH_SYNC)  # it moves the event, after the turn
         after = change.after
         view = MeetingMovedView(
             panel_name=panel.name,
@@ -1003,14 +1160,14 @@ class Calendar:
                 uow, panel, meeting, command.reason, now=now, actor=request
             )
             await uow.commit()
-        online = self.config.online_meetings
-        if online is not None and change.after.teams_meeting_id:
-            deps.wakeups.wake(GRAPH_SYNC)  # it deletes the Teams meeting, after the turn
+        online = self.config.panel_calendar
+        if online is not None and linked(change.after):
+            deps.wakeups.wake(GRAPH_SYNC)  # it cancels the event, after the turn
         view = MeetingCancelledView(
             panel_name=panel.name,
             when=when_in(change.after.starts_at, zone),
             reason=" ".join(command.reason.split()),
-            teams_note=_teams_note(change.after, online, "deleted"),
+            teams_note=_teams_note(change.after, online, "cancelled"),
         )
         return Reply(card=render_meeting_cancelled(view))
 
@@ -1064,9 +1221,11 @@ async def _open_cases(uow: UnitOfWork, panel: Panel) -> list[tuple[str, str]]:
     return [(c.id, f"{c.reference} · {RISK_LABELS[c.risk_level]} risk") for c in cases]
 
 
-def _teams_note(meeting: Meeting, online: OnlineMeetings | None, done: str) -> str | None:
-    if online is None or not meeting.teams_meeting_id:
+def _teams_note(meeting: Meeting, online: PanelCalendar | None, done: str) -> str | None:
+    if online is None or not linked(meeting):
         return None
+    if meeting.calendar_event_id:
+        return f"Its Outlook invitation and Teams meeting are being {done} too."
     return f"Its Teams meeting is being {done} too."
 
 

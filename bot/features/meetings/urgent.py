@@ -105,6 +105,16 @@ async def _concerned(uow: UnitOfWork, panel: Panel, case: Case) -> set[str]:
     return agencies
 
 
+async def urgent_agencies(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> set[str]:
+    """The agencies concerned with the cases on an urgent meeting's agenda (its calendar
+    event invites only them, with the chairs and coordinators)."""
+    case_ids = [i.case_id for i in await uow.meetings.agenda(panel.id, meeting.id) if i.case_id]
+    agencies: set[str] = set()
+    for case in await uow.cases.by_ids(panel.id, case_ids):
+        agencies |= await _concerned(uow, panel, case)
+    return agencies
+
+
 async def call_urgent_meeting(
     uow: UnitOfWork,
     panel: Panel,
