@@ -284,6 +284,11 @@ class ChairView:
     # The meeting's version this rendering shows (it guards the meeting, its agenda items
     # and what the chair card changes): a click from an older card is refused.
     version: int = 0
+    # Whether the card carries the chair's forms and Back/Next (the chair and the coordinator
+    # only); without them it is a view of the item, and `opener` gives it the one button
+    # that opens the chair card (answered for those who run the meeting alone).
+    controls: bool = True
+    opener: bool = False
 
     @property
     def data(self) -> dict[str, Any]:
@@ -510,6 +515,8 @@ def _case_body(view: ChairView, case: CaseDetail) -> list[Any]:
     body += _action_lines("Actions agreed at this meeting", case.agreed, "None yet.")
     if view.summary:
         body.append(paragraph(f"**Summary:** {view.summary}"))
+    if not view.controls:
+        return body
     if case.closed:
         # A closed case takes no decisions: it can only be reopened.
         body.append(paragraph(f"{case.reference} is closed. Reopen it to record decisions."))
@@ -578,7 +585,7 @@ def _unmet_body(view: ChairView) -> list[Any]:
             paragraph(f"**{line.reference}** · {line.owner}: {line.description}"),
             paragraph(f"Due {line.due} — {line.state}", subtle=True),
         ]
-        if line.is_open:
+        if line.is_open and view.controls:
             items.append(_unmet_forms(view, index, line))
         body.append(ac.Container(items=items, separator=True, spacing=t.Spacing.MEDIUM))
     if len(view.unmet) > MAX_UNMET_SHOWN:
@@ -607,12 +614,27 @@ def render_chair(view: ChairView) -> Card:
     else:
         if view.summary:
             body.append(paragraph(f"**Summary:** {view.summary}"))
-        body.append(
-            ac.ActionSet(
-                actions=[ac.ActionShowCard(title=SUMMARY_BUTTON, card=_summary_form(view))],
-                separator=True,
+        if view.controls:
+            body.append(
+                ac.ActionSet(
+                    actions=[ac.ActionShowCard(title=SUMMARY_BUTTON, card=_summary_form(view))],
+                    separator=True,
+                )
             )
-        )
+    fallback = title + (IN_CONFIDENCE if view.in_confidence else "")
+    if not view.controls:
+        data = {MEETING_KEY: view.meeting_id}
+        opener: list[Any] = []
+        if view.opener and view.kind == "confidentiality":
+            # The chair card opened over the statement: whoever has not acknowledged can.
+            opener.append(
+                ac.ActionExecute(title=ACK_BUTTON, verb=Verb.MEETING_ACKNOWLEDGE.value, data=data)
+            )
+        if view.opener:
+            opener.append(
+                ac.ActionExecute(title=OPEN_CHAIR_BUTTON, verb=Verb.MEETING_CHAIR.value, data=data)
+            )
+        return build(body, opener, fallback=fallback)
     actions: list[Any] = []
     if view.number > 1:
         actions.append(_submit(view, BACK_BUTTON, Verb.MEETING_BACK))
@@ -634,7 +656,7 @@ def render_chair(view: ChairView) -> Card:
                 style=t.ActionStyle.DESTRUCTIVE,
             )
         )
-    return build(body, actions, fallback=title + (IN_CONFIDENCE if view.in_confidence else ""))
+    return build(body, actions, fallback=fallback)
 
 
 # --- the end of the meeting ---------------------------------------------------------------
@@ -642,7 +664,8 @@ def render_chair(view: ChairView) -> Card:
 
 @dataclass(frozen=True)
 class MeetingEndedView:
-    """What the meeting chat sees when the meeting ends: counts only."""
+    """What the meeting chat sees when the meeting ends: counts only; a reader's own view
+    (`detail`) adds the actions agreed on the cases they may see (`agreed`)."""
 
     panel_name: str
     meeting_label: str
@@ -652,6 +675,8 @@ class MeetingEndedView:
     agencies: int
     minutes_drafted: bool = True
     notice: str | None = None
+    agreed: Sequence[str] = ()
+    detail: bool = False
 
 
 def render_meeting_ended(view: MeetingEndedView) -> Card:
@@ -669,6 +694,9 @@ def render_meeting_ended(view: MeetingEndedView) -> Card:
             ]
         )
     )
+    if view.detail:
+        body.append(paragraph("**Actions agreed on the cases you may see**"))
+        body += [paragraph(line) for line in view.agreed] or [paragraph("None.", subtle=True)]
     if view.minutes_drafted:
         body.append(
             paragraph(
@@ -678,4 +706,55 @@ def render_meeting_ended(view: MeetingEndedView) -> Card:
                 subtle=True,
             )
         )
-    return build(body, fallback=ENDED_TITLE)
+    return build(body, fallback=ENDED_TITLE + (IN_CONFIDENCE if view.detail else ""))
+
+
+# --- an action agreed, as the meeting's chat sees it ---------------------------------------
+
+ACTION_CAPTURED_PREFIX = "Action agreed for "
+_ACTION_CAPTURED = re.compile(re.escape(ACTION_CAPTURED_PREFIX) + r"[A-Z]{1,6}-\d{4}-\d{1,6}")
+
+
+def action_captured_title(case_reference: str) -> str:
+    """The heading of the card the meeting's chat gets when an action is agreed."""
+    return f"{ACTION_CAPTURED_PREFIX}{case_reference}"
+
+
+def is_action_captured_title(title: str) -> bool:
+    """Whether a card's heading is the shared rendering of an action agreed (without its
+    description)."""
+    return bool(_ACTION_CAPTURED.fullmatch(title))
+
+
+@dataclass(frozen=True)
+class ActionCapturedView:
+    """An action agreed at the meeting: its case, owner agency and due date for everyone;
+    what it is and its state for a reader who may see the case (`description`)."""
+
+    panel_name: str
+    meeting_label: str
+    reference: str
+    agency: str
+    due: str
+    description: str | None = None
+    state: str | None = None
+    hidden: str = ""
+
+
+def render_action_captured(view: ActionCapturedView) -> Card:
+    title = action_captured_title(view.reference)
+    shown = view.description is not None
+    pairs = [
+        ("Case", view.reference),
+        ("Owner agency", view.agency),
+        ("Due by", view.due),
+        ("Action", view.description if shown else view.hidden),
+    ]
+    if shown and view.state:
+        pairs.append(("State", view.state))
+    body: list[Any] = [
+        *heading(title, f"{view.panel_name} · {view.meeting_label}"),
+        facts([(k, v) for k, v in pairs if v]),
+        paragraph("The owner agency has the action's card in its private chat.", subtle=True),
+    ]
+    return build(body, fallback=title + (IN_CONFIDENCE if shown else ""))

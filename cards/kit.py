@@ -184,7 +184,11 @@ def teams_findings(card: Card) -> list[str]:
     if not card.get("body"):
         findings.append("card body is empty")
     try:
-        model = ac.AdaptiveCard.model_validate(adaptive)
+        # adaptive-cards-py types `refresh.action` as a string (the schema: an Action.Execute),
+        # so its model is shown the card without `refresh`, which the schema above checked.
+        model = ac.AdaptiveCard.model_validate(
+            {key: value for key, value in adaptive.items() if key != "refresh"}
+        )
     except ValidationError as exc:
         return [*findings, f"model: {exc.error_count()} errors"]
     validator = CardValidatorFactory.create_validator_microsoft_teams()
@@ -252,3 +256,22 @@ def concerning(card: Card, panel_name: str) -> Card:
         "wrap": True,
     }
     return {**card, "body": [line, *card.get("body", [])]}
+
+
+# Teams refreshes a card by itself for at most this many people (Universal Actions).
+MAX_REFRESH_USERS = 60
+SHOW_MY_VIEW = "Show my view"
+
+
+def with_refresh(card: Card, verb: str, data: dict[str, Any], user_ids: Sequence[str]) -> Card:
+    """The card with Universal Actions' `refresh`: the clients of `user_ids` (MRIs, the
+    first 60) ask the bot, with `verb` and `data`, for their reader's own view. When more
+    are concerned, a "Show my view" button asks the same for anyone by hand."""
+    action = {"type": "Action.Execute", "title": SHOW_MY_VIEW, "verb": verb, "data": data}
+    refreshed: Card = {
+        **card,
+        "refresh": {"action": action, "userIds": list(user_ids[:MAX_REFRESH_USERS])},
+    }
+    if len(user_ids) > MAX_REFRESH_USERS:
+        refreshed["actions"] = [*(card.get("actions") or []), dict(action)]
+    return refreshed

@@ -19,6 +19,8 @@ ACTION_ID_KEY = "action_id"
 REQUEST_ID_KEY = "request_id"
 AGENCY_ID_KEY = "agency_id"
 MEMBER_ID_KEY = "member_id"
+# The card data key naming which shared view a card's refresh asks for (bot.kernel.views).
+VIEW_KEY = "view"
 
 
 class Verb(StrEnum):
@@ -112,3 +114,6 @@ class Verb(StrEnum):
     ACTION_DONE = "action.done"
     ACTION_UPDATE = "action.update"
     ACTION_CANT = "action.cant"
+
+    # --- shared views: each reader's own view of a card in a shared chat (bot.kernel.views)
+    VIEW_REFRESH = "view.refresh"

@@ -21,6 +21,7 @@ from bot.domain.meeting import AgendaItemStatus, MeetingStatus
 from bot.domain.risk import RiskLevel
 from bot.features.meetings import meeting_run, views
 from bot.kernel.router import Reply
+from bot.kernel.views import SharedReply
 from cards.kit import Card, card_text
 from tests.support import cards
 from tests.support.world import AAD, NOW, PERSONAL, World, conversation_of
@@ -38,14 +39,28 @@ async def started(world: World, kind: ConversationKind = GROUP) -> Card:
 
 async def chair_at(world: World, number: int, kind: ConversationKind = GROUP) -> Card:
     """Start (in this chat when it is a shared one, else in the meeting's chat), open the
-    chair card here and press Next until item `number`."""
+    chair card here and press Next until item `number`: the chair's own card."""
+    reply = await chair_reply_at(world, number, kind)
+    assert reply.card is not None
+    return reply.card
+
+
+async def chair_reply_at(world: World, number: int, kind: ConversationKind = GROUP) -> Reply:
     card = await started(world, GROUP if kind is ConversationKind.PERSONAL else kind)
     reply = await world.click("Tom", *cards.press(card, "Open the chair card"), kind)
     for _ in range(number - 1):
         reply = await world.click("Tom", *cards.press(reply.card, "Next"), kind)
     assert reply.card is not None
     assert card_text(reply.card).startswith(f"Item {number} of ")
-    return reply.card
+    return reply
+
+
+def chat_sees(reply: Reply) -> Reply:
+    """What everyone in a shared chat reads of a reply: a shared view's base (the chair's own
+    view is shown to him alone, bot.kernel.views)."""
+    if isinstance(reply, SharedReply):
+        return Reply(text=reply.text, card=reply.shared)
+    return reply
 
 
 async def actions_of(world: World, reference: str) -> list[Any]:
@@ -188,9 +203,11 @@ async def test_capturing_an_action_hands_it_to_the_owner_once(world: World) -> N
     assert data["due_on"] == "2027-01-11"  # the day before the January meeting
     reply = await world.click("Tom", verb, data, GROUP)
     assert "Action added for Riverside Homes (Housing), due Mon 11 Jan 2027" in cards.text(reply)
-    # The meeting's chat is shared: the agency and date, not what was agreed.
-    assert f"Riverside Homes (Housing): {views.PRIVATE_ONLY} — due" in cards.text(reply)
-    assert "door camera" not in cards.text(reply)
+    # The meeting's chat is shared: the agency and date, not what was agreed; the chair's own
+    # view (his alone) shows it.
+    assert f"Riverside Homes (Housing): {views.PRIVATE_ONLY} — due" in cards.text(chat_sees(reply))
+    assert "door camera" not in cards.text(chat_sees(reply))
+    assert "Fit a door camera and a letterbox guard. — due" in cards.text(reply)
     again = await world.click("Tom", verb, data, GROUP)
     assert "already saved from this card" in cards.text(again)
     (action,) = await actions_of(world, "CM-2026-014")
@@ -250,7 +267,9 @@ async def test_a_refused_action_keeps_what_was_typed(world: World) -> None:
     )
     shared = await world.click("Tom", verb, data, GROUP)
     assert "Choose an agency from the list." in cards.text(shared)
-    assert "Refer to Early Help." not in cards.text(shared)  # free text: never in a shared chat
+    # free text: never in what the shared chat reads, only in the chair's own view
+    assert "Refer to Early Help." not in cards.text(chat_sees(shared))
+    assert "Refer to Early Help." in cards.text(shared)
     reply = await world.click("Tom", verb, data)
     assert "Choose an agency from the list." in cards.text(reply)
     assert "Refer to Early Help." in cards.text(reply)
@@ -389,26 +408,27 @@ async def test_an_unmet_action_is_cancelled_with_a_reason(world: World) -> None:
 async def test_in_a_shared_chat_the_chair_card_shows_no_personal_data(
     world: World, kind: ConversationKind
 ) -> None:
-    card = await chair_at(world, 2, kind)
-    text = card_text(card)
+    reply = await chair_reply_at(world, 2, kind)
+    text = cards.text(chat_sees(reply))
     for name in PERSONAL:
         assert name not in text
     assert "Complete a Care Act needs assessment." not in text
     assert views.PRIVATE_ONLY in text
-    reply = await world.click("Tom", *cards.press(card, "Next"), kind)
+    reply = await world.click("Tom", *cards.press(reply.card, "Next"), kind)
     reply = await world.click("Tom", *cards.press(reply.card, "Next"), kind)
     for name in PERSONAL:
-        assert name not in cards.text(reply)
-    assert "Riverside Police: Serve a Community Protection Warning" not in cards.text(reply)
-    assert f"Riverside Police: {views.PRIVATE_ONLY} — due" in cards.text(reply)
+        assert name not in cards.text(chat_sees(reply))
+    seen = cards.text(chat_sees(reply))
+    assert "Riverside Police: Serve a Community Protection Warning" not in seen
+    assert f"Riverside Police: {views.PRIVATE_ONLY} — due" in seen
 
 
 async def test_the_meeting_chat_is_not_told_what_is_withheld_is_shown_there(
     world: World,
 ) -> None:
-    card = await chair_at(world, 2)  # in the meeting's own chat, where it is withheld
-    assert "Complete a Care Act needs assessment." not in card_text(card)
-    assert "shown in the meeting chat" not in card_text(card)
+    reply = await chair_reply_at(world, 2)  # what the meeting's chat reads: withheld
+    assert "Complete a Care Act needs assessment." not in cards.text(chat_sees(reply))
+    assert "shown in the meeting chat" not in cards.text(chat_sees(reply))
 
 
 async def test_a_spoc_cannot_use_the_chair_card(world: World) -> None:
@@ -439,9 +459,11 @@ async def test_ending_drafts_the_minutes_for_the_coordinator_and_tells_the_chat_
     )
     ended = await world.click("Tom", *cards.press(chair.card, "Next"), GROUP)
     ended = await world.click("Tom", *cards.press(ended.card, "End the meeting"), GROUP)
-    text = cards.text(ended)
+    text = cards.text(chat_sees(ended))
     assert text.startswith("Meeting ended")
     assert "4 of 4" in text and "CM-2026" not in text
+    # The chair's own view adds the actions agreed on the cases he may see.
+    assert "CM-2026-014 · Riverside Police: Visit." in cards.text(ended)
     meeting = await world.meeting((await world.agenda())[0].meeting_id)
     assert (meeting.status, meeting.ended_at) == (MeetingStatus.ENDED, NOW)
     async with world.storage.unit_of_work() as uow:

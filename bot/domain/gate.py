@@ -40,6 +40,7 @@ class SharedKind(StrEnum):
     CHAIR = "chair"
     MEETING_ENDED = "meeting_ended"
     ISA_PROMPT = "isa_prompt"
+    ACTION_CAPTURED = "action_captured"
 
 
 # The whitelist, with what each kind may carry (for people reading this, and the tests).
@@ -56,6 +57,8 @@ SHARED_CHAT_KINDS: Mapping[SharedKind, str] = {
     "the meeting chat",
     SharedKind.MEETING_ENDED: "counts of items, actions and agencies present",
     SharedKind.ISA_PROMPT: "a request to accept the information sharing agreement",
+    SharedKind.ACTION_CAPTURED: "an action agreed at the meeting: its case reference, owner "
+    "agency and due date, never what it is",
 }
 
 

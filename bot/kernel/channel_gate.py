@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -23,11 +24,16 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.gate import Finding, GateVerdict, SharedKind, SharedPost, SubjectNames
 from bot.domain.gate import judge as rule
 from bot.domain.panel import DEFAULT_TIMEZONE, Panel
-from bot.kernel import audit
+from bot.kernel import audit, views
 from bot.kernel.notify import card_to_member
 from bot.kernel.router import Deps, Reply, Request
 from cards.agenda import agenda_title, announcement_title
-from cards.chair import CONFIDENTIALITY_TITLE, ENDED_TITLE, is_chair_title
+from cards.chair import (
+    CONFIDENTIALITY_TITLE,
+    ENDED_TITLE,
+    is_action_captured_title,
+    is_chair_title,
+)
 from cards.chair import ISA_TITLE as CHAIR_ISA_TITLE
 from cards.help import HELP_TITLE
 from cards.kit import Card, build, card_text, paragraph
@@ -79,6 +85,7 @@ SHARED_CARDS: tuple[tuple[SharedKind, Callable[[str], bool]], ...] = (
     (SharedKind.CHAIR, is_chair_title),
     (SharedKind.MEETING_ENDED, lambda title: title == ENDED_TITLE),
     (SharedKind.ISA_PROMPT, lambda title: title == CHAIR_ISA_TITLE),
+    (SharedKind.ACTION_CAPTURED, is_action_captured_title),
 )
 
 
@@ -140,9 +147,17 @@ async def withheld(
     )
 
 
-async def guard_reply(deps: Deps, request: Request, reply: Reply) -> Reply:
+async def guard_reply(deps: Deps, request: Request, reply: Reply, *, invoke: bool = False) -> Reply:
     """The reply to post where the request came from: itself, or, in a team channel or
-    group chat when the gate turns it away, a line saying it went to the private chat."""
+    group chat when the gate turns it away, a line saying it went to the private chat.
+
+    One exemption, and only one: a shared view (bot.kernel.views) made for the caller, as
+    the answer to their own card invoke (`invoke`), which Teams shows to them alone. The
+    policy chose what it shows for that caller; only its base, which every reader of the
+    chat sees when the clicked message is edited, is judged here as a shared post. Anywhere
+    else a shared view posts its base, judged like any post."""
+    if isinstance(reply, views.SharedReply):
+        return await _shared_view(deps, request, reply, invoke=invoke)
     if request.where.kind not in SHARED_CHATS or (reply.card is None and not reply.text):
         return reply
     panel, member = request.panel, request.member
@@ -179,3 +194,24 @@ async def guard_reply(deps: Deps, request: Request, reply: Reply) -> Reply:
         )
         await uow.commit()
     return Reply(text=SENT_PRIVATELY)
+
+
+async def _shared_view(
+    deps: Deps, request: Request, reply: views.SharedReply, *, invoke: bool
+) -> Reply:
+    member_id = request.member.id if request.member is not None else None
+    if request.where.kind not in SHARED_CHATS:
+        return Reply(text=reply.text, card=reply.card)  # a private chat: the person alone
+    if not invoke or not views.is_view_for(reply, member_id):
+        # Posted as a message (or, which views never does, made for someone else): the base.
+        return await guard_reply(deps, request, Reply(text=reply.text, card=reply.shared))
+    if reply.edit and reply.shared is not None:
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            verdict = await judge(uow, request.panel, card=reply.shared, text=None, now=now)
+            if not verdict.allowed:
+                if request.panel is not None:
+                    await withheld(uow, request.panel, verdict, what="shared view", at=now)
+                    await uow.commit()
+                return replace(reply, edit=False, shared=None)
+    return reply

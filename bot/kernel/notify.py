@@ -41,6 +41,11 @@ def _note(key: str) -> None:
         noted.append(key)
 
 
+def note_queued(key: str) -> None:
+    """Note that the turn queued a row of its own making (bot.kernel.views.post)."""
+    _note(key)
+
+
 async def card_to_member(
     uow: UnitOfWork,
     *,

@@ -23,7 +23,7 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.errors import DomainError, InvalidInput, NotAllowed
 from bot.features.governance import membership
 from bot.features.meetings import meeting_run
-from bot.kernel import channel_gate, dispatch, notify, turns
+from bot.kernel import channel_gate, dispatch, notify, turns, views
 from bot.kernel.router import Deps, ParsedCommand, Reply, Request, Router, parse_text
 from bot.observability import logs, telemetry
 from bot.teams import files
@@ -275,7 +275,9 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             self._deps,
         )
         reply = await self._answer(run)
-        reply = await channel_gate.guard_reply(self._deps, request, reply)
+        reply = await channel_gate.guard_reply(self._deps, request, reply, invoke=True)
+        if isinstance(reply, views.SharedReply) and reply.edit and reply.shared is not None:
+            await _edit_clicked(turn_context, reply.shared)
         return InvokeResponse(status=200, body=to_invoke_response(_for_panel(request, reply)))
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
@@ -342,6 +344,21 @@ def _for_panel(request: Request, reply: Reply) -> Reply:
     if request.panels > 1 and request.panel is not None and reply.card is not None:
         return Reply(text=reply.text, card=concerning(reply.card, request.panel.name))
     return reply
+
+
+async def _edit_clicked(turn_context: TurnContext, card: dict[str, Any]) -> None:
+    """Put a shared view's base over the message clicked, for everyone in the chat: their
+    clients then ask for their own views again (bot.kernel.views). The clicker's answer does
+    not wait on it failing."""
+    message_id = turn_context.activity.reply_to_id
+    if not message_id:
+        return
+    update = to_activity(Reply(card=card))
+    update.id = message_id
+    try:
+        await turn_context.update_activity(update)
+    except Exception:  # the edit is for the others; the clicker's own view still goes
+        log.warning("could not edit the shared message for everyone", exc_info=True)
 
 
 def _bad_invoke(code: str, message: str) -> InvokeResponse:

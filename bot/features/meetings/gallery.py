@@ -22,7 +22,7 @@ from bot.domain.minutes import (
 from bot.domain.panel import Member, Panel, Role
 from bot.domain.schedule import next_meetings, schedule_from_data
 from bot.features.meetings.calendar import DEFAULT_SCHEDULE_DATA, PLANNED_AHEAD
-from bot.features.meetings.meeting_run import STATEMENT
+from bot.features.meetings.shared import STATEMENT
 from bot.features.meetings.views import (
     KIND_LABELS,
     PRIVATE_ONLY,
@@ -42,6 +42,7 @@ from cards.agenda import (
 )
 from cards.chair import (
     DESCRIPTION_INPUT,
+    ActionCapturedView,
     ActionText,
     CaseDetail,
     ChairView,
@@ -50,11 +51,13 @@ from cards.chair import (
     MeetingEndedView,
     Option,
     UnmetLine,
+    render_action_captured,
     render_chair,
     render_confidentiality,
     render_isa_prompt,
     render_meeting_ended,
 )
+from cards.kit import with_refresh
 from cards.minutes import MinutesReadyView, render_minutes, render_minutes_ready
 from cards.schedule import (
     CalendarLinkView,
@@ -73,6 +76,7 @@ from cards.schedule import (
     render_urgent_called,
     render_urgent_form,
 )
+from cards.verbs import ACTION_ID_KEY, MEETING_KEY, VIEW_KEY, Verb
 
 if TYPE_CHECKING:
     from cards.kit import Card
@@ -429,6 +433,14 @@ def meeting_cards() -> dict[str, Card]:
             )
         ],
     )
+    ended = MeetingEndedView(
+        panel_name=DEMO_PANEL,
+        meeting_label=DEMO_LABEL,
+        discussed=6,
+        items=7,
+        actions=4,
+        agencies=5,
+    )
     return {
         "meeting-confidentiality": render_confidentiality(confidentiality),
         "meeting-confidentiality-acknowledged": render_confidentiality(
@@ -505,15 +517,87 @@ def meeting_cards() -> dict[str, Card]:
                 case=None,
             )
         ),
-        "meeting-ended": render_meeting_ended(
-            MeetingEndedView(
-                panel_name=DEMO_PANEL,
-                meeting_label=DEMO_LABEL,
-                discussed=6,
-                items=7,
-                actions=4,
-                agencies=5,
-            )
+        "meeting-ended": render_meeting_ended(ended),
+        **shared_view_cards(demo, channel_case, confidentiality, ended),
+    }
+
+
+# Invented Teams user ids (MRIs) of the panel members a shared card concerns.
+DEMO_MRIS = tuple(f"29:demo-member-{n:02d}" for n in range(1, 65))
+
+
+def _shared(card: Card, data: dict[str, Any], users: int) -> Card:
+    return with_refresh(card, Verb.VIEW_REFRESH.value, data, DEMO_MRIS[:users])
+
+
+def shared_view_cards(
+    demo: ChairView,
+    channel_case: CaseDetail,
+    confidentiality: ConfidentialityView,
+    ended: MeetingEndedView,
+) -> dict[str, Card]:
+    """The meeting chat's shared views (bot.kernel.views): each card's base, which everyone
+    reads, with its refresh, and each reader's own view: the chair's controls, a SPOC's case
+    detail; past 60 readers concerned, the base's "Show my view" button."""
+    meeting = {MEETING_KEY: "demo-meeting"}
+    chair = {VIEW_KEY: "chair", **meeting}
+    base_chair = replace(demo, case=channel_case, in_confidence=False, controls=False, opener=True)
+    action = {VIEW_KEY: "action_captured", ACTION_ID_KEY: "demo-action"}
+    captured = ActionCapturedView(
+        panel_name=DEMO_PANEL,
+        meeting_label=DEMO_LABEL,
+        reference="CM-2026-014",
+        agency="Riverside Homes (Housing)",
+        due="Mon 11 Jan 2027",
+        hidden=PRIVATE_ONLY,
+    )
+    ended_data = {VIEW_KEY: "meeting_ended", **meeting}
+    statement = {VIEW_KEY: "confidentiality", **meeting}
+    return {
+        "shared-chair-base": _shared(render_chair(base_chair), chair, 5),
+        "shared-chair-base-many-readers": _shared(render_chair(base_chair), chair, 64),
+        "shared-chair-spoc-view": _shared(
+            render_chair(replace(demo, controls=False, opener=False)), chair, 5
+        ),
+        "shared-chair-chair-view": _shared(render_chair(demo), chair, 5),
+        "shared-confidentiality-base": _shared(
+            render_confidentiality(confidentiality), statement, 5
+        ),
+        "shared-confidentiality-spoc-view": _shared(
+            render_confidentiality(
+                replace(
+                    confidentiality,
+                    notice="Cases on the agenda you will see in full "
+                    "here: CM-2026-014, CM-2026-013.",
+                )
+            ),
+            statement,
+            5,
+        ),
+        "shared-action-captured-base": _shared(render_action_captured(captured), action, 5),
+        "shared-action-captured-spoc-view": _shared(
+            render_action_captured(
+                replace(
+                    captured, description="Fit a door camera and a letterbox guard.", state="open"
+                )
+            ),
+            action,
+            5,
+        ),
+        "shared-meeting-ended-base": _shared(render_meeting_ended(ended), ended_data, 5),
+        "shared-meeting-ended-spoc-view": _shared(
+            render_meeting_ended(
+                replace(
+                    ended,
+                    detail=True,
+                    agreed=(
+                        "CM-2026-014 · Riverside Homes (Housing): Fit a door camera and a "
+                        "letterbox guard. — due Mon 11 Jan 2027",
+                    ),
+                )
+            ),
+            ended_data,
+            5,
         ),
     }
 

@@ -41,7 +41,6 @@ from bot.domain.errors import DomainError, InvalidInput, InvalidTransition, NotF
 from bot.domain.events import ActionAgreed, ActionChanged, CaseChanged, DomainEvent
 from bot.domain.meeting import (
     AgendaItem,
-    AgendaItemStatus,
     Attendance,
     Meeting,
     MeetingStatus,
@@ -70,6 +69,15 @@ from bot.features.meetings.commands import (
     kept_inputs,
 )
 from bot.features.meetings.minutes import draft_for_meeting, queue_draft
+from bot.features.meetings.shared import (
+    ACTION_VIEW,
+    CHAIR_VIEW,
+    CONFIDENTIALITY_VIEW,
+    MEETING_ENDED_VIEW,
+    VIEWS,
+    ended_view,
+    statement,
+)
 from bot.features.meetings.views import (
     RISK_LABELS,
     attendance_lines,
@@ -78,9 +86,9 @@ from bot.features.meetings.views import (
     meeting_title,
     next_meeting,
 )
-from bot.kernel import agreement, versions
+from bot.kernel import agreement, versions, views
 from bot.kernel.audit import Actor, record
-from bot.kernel.guard import ANYWHERE, Access, Target
+from bot.kernel.guard import ANYWHERE, SHARED, Access, Target
 from bot.kernel.localtime import day_text, local, when_text
 from bot.kernel.ports import StaleVersion, UnitOfWork
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
@@ -91,13 +99,12 @@ from cards.chair import (
     REVIEW_MEETING_INPUT,
     ConfidentialityView,
     IsaPromptView,
-    MeetingEndedView,
     render_chair,
     render_confidentiality,
     render_isa_prompt,
     render_meeting_ended,
 )
-from cards.verbs import Verb
+from cards.verbs import ACTION_ID_KEY, Verb
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Mapping
@@ -114,12 +121,6 @@ ONLY_CHAIR = "Only the chair or the coordinator can run the meeting."
 NOT_A_MEMBER = (
     "You are not a member of this panel, so your attendance cannot be recorded. Ask the "
     "panel coordinator to add you."
-)
-STATEMENT = (
-    "Everything shared at this meeting is confidential. Agencies share it under the Crime and "
-    "Disorder Act 1998 s.115, UK GDPR Art. 6(1)(e) and the panel's information sharing "
-    "agreement (version {version}), only to reduce risk. Keep it within your agency on a need "
-    "to know basis; do not record it elsewhere or pass it on."
 )
 STALE_MOVE = "The meeting had moved on from that card: this is where it is now."
 ALREADY_SAVED = "That was already saved from this card, so nothing was added twice."
@@ -172,10 +173,6 @@ def _actor(
 
 
 # --- the confidentiality card --------------------------------------------------------------
-
-
-def statement(panel: Panel) -> str:
-    return STATEMENT.format(version=panel.isa_version)
 
 
 async def confidentiality_card(
@@ -232,13 +229,13 @@ async def start(request: Request, deps: Deps, config: RunConfig) -> Reply:
     async with deps.uow() as uow:
         meeting = await _meeting(uow, panel, None, now)
         if meeting.status is MeetingStatus.IN_PROGRESS:
-            card = await confidentiality_card(
-                uow,
-                panel,
-                meeting,
-                notice="The meeting is under way already. Acknowledge the statement if you "
-                "have not; the chair opens the chair card.",
+            under_way = (
+                "The meeting is under way already. Acknowledge the statement if you have "
+                "not; the chair opens the chair card."
             )
+            if _shared(request):
+                return await _statement_view(deps, request, meeting, under_way)
+            card = await confidentiality_card(uow, panel, meeting, notice=under_way)
             return Reply(card=card)
         started = await _start(
             uow,
@@ -253,13 +250,42 @@ async def start(request: Request, deps: Deps, config: RunConfig) -> Reply:
         )
         if started:
             await uow.commit()
+    notice = None if started else "Someone else started the meeting a moment ago."
+    if started and local(now, panel).date() != local(meeting.starts_at, panel).date():
+        notice = f"Started on another day than planned ({day_text(meeting.starts_at, panel)})."
+    if _shared(request):
+        return await _statement_view(deps, request, meeting, notice)
     async with deps.uow() as uow:
         current = await uow.meetings.get(panel.id, meeting.id)
         assert current is not None
-        notice = None if started else "Someone else started the meeting a moment ago."
-        if started and local(now, panel).date() != local(meeting.starts_at, panel).date():
-            notice = f"Started on another day than planned ({day_text(meeting.starts_at, panel)})."
         return Reply(card=await confidentiality_card(uow, panel, current, notice=notice))
+
+
+def _shared(request: Request) -> bool:
+    """Whether the request came from a chat several people read: the meeting's cards are
+    then shared views, each reader's own made by bot.kernel.views."""
+    return request.where.kind in SHARED
+
+
+async def _statement_view(
+    deps: Deps,
+    request: Request,
+    meeting: Meeting,
+    notice: str | None,
+    *,
+    acknowledged: bool = False,
+) -> Reply:
+    """The confidentiality statement as a shared view; `notice` says what happened (no
+    personal data: it goes on the base too, unless it thanks the reader)."""
+    extras: dict[str, Any] = {"notice": notice, "acknowledged": acknowledged}
+    return await views.answer(
+        deps,
+        request,
+        CONFIDENTIALITY_VIEW,
+        views.meeting_data(meeting),
+        extras=extras,
+        base_extras={} if acknowledged else {"notice": notice},
+    )
 
 
 async def _isa_current(uow: UnitOfWork, panel: Panel, member: Member) -> IsaAcceptance | None:
@@ -318,14 +344,11 @@ async def acknowledge(request: Request, deps: Deps) -> Reply:
         await _attend(uow, panel, member, meeting, request, now)
         await uow.commit()
         agency = await _agency_name(uow, panel, member.agency_id)
-        card = await confidentiality_card(
-            uow,
-            panel,
-            meeting,
-            notice=f"Thank you, {member.name}: you are recorded as attending for {agency}.",
-            acknowledged=True,
-        )
-    return Reply(card=card)
+        thanks = f"Thank you, {member.name}: you are recorded as attending for {agency}."
+        if not _shared(request):
+            card = await confidentiality_card(uow, panel, meeting, notice=thanks, acknowledged=True)
+            return Reply(card=card)
+    return await _statement_view(deps, request, meeting, thanks, acknowledged=True)
 
 
 async def _isa_prompt(uow: UnitOfWork, panel: Panel, member: Member, meeting: Meeting) -> Card:
@@ -356,15 +379,14 @@ async def accept_isa(request: Request, deps: Deps) -> Reply:
         await _attend(uow, panel, member, meeting, request, now)
         await uow.commit()
         agency = await _agency_name(uow, panel, member.agency_id)
-        card = await confidentiality_card(
-            uow,
-            panel,
-            meeting,
-            notice=f"Thank you, {member.name}: you accepted version {panel.isa_version} of the "
-            f"agreement and are recorded as attending for {agency}.",
-            acknowledged=True,
+        thanks = (
+            f"Thank you, {member.name}: you accepted version {panel.isa_version} of the "
+            f"agreement and are recorded as attending for {agency}."
         )
-    return Reply(card=card)
+        if not _shared(request):
+            card = await confidentiality_card(uow, panel, meeting, notice=thanks, acknowledged=True)
+            return Reply(card=card)
+    return await _statement_view(deps, request, meeting, thanks, acknowledged=True)
 
 
 # --- the chair card ------------------------------------------------------------------------
@@ -387,8 +409,21 @@ async def chair_reply(
     notice: str | None = None,
     error: bool = False,
     typed: Mapping[str, str] | None = None,
+    edit: bool = True,
 ) -> Reply:
-    """The chair card as it stands now (a case shown is audited as viewed)."""
+    """The chair card as it stands now (a case shown is audited as viewed). In a shared chat
+    it is a shared view: the clicker's own (the chair's controls), and the base everyone
+    else reads, which the clicked message then shows (`edit`) so their views follow."""
+    if _shared(request):
+        async with deps.uow() as uow:
+            meeting = await uow.meetings.get(panel.id, meeting_id)
+            if meeting is None:
+                raise NotFound("That meeting no longer exists.")
+            _require_running(meeting, panel)
+        extras: dict[str, Any] = {"notice": notice, "error": error, "typed": typed}
+        return await views.answer(
+            deps, request, CHAIR_VIEW, views.meeting_data(meeting), extras=extras, edit=edit
+        )
     async with deps.uow() as uow:
         meeting = await uow.meetings.get(panel.id, meeting_id)
         if meeting is None:
@@ -656,6 +691,18 @@ async def capture(turn: FormTurn, command: CaptureAction) -> str:
         await turn.uow.cases.save(case)
     await turn.publish(ActionAgreed(action))
     await turn.audit(AuditVerb.CREATE, "action", action.id, f"for {case.reference}")
+    if _shared(turn.request):
+        # The chat sees that it was agreed (case, agency, due date); each reader's own view
+        # of that card shows what it is to those who may see the case.
+        await views.post(
+            turn.uow,
+            turn.panel,
+            ACTION_VIEW,
+            views.Subject(turn.meeting, [case], {ACTION_ID_KEY: action.id}),
+            conversation_id=turn.request.where.conversation_id,
+            key=f"action-captured:{action.id}",
+            now=turn.now,
+        )
     return f"Action added for {agency.name}, due {day_label(due_on)}; the agency has its card."
 
 
@@ -819,11 +866,11 @@ async def _end(
     request: Request | None,
     kind: ConversationKind,
     now: datetime,
-) -> Card | None:
-    """End the meeting and draft its minutes (queued to the coordinators); None when it was
+) -> bool:
+    """End the meeting and draft its minutes (queued to the coordinators); False when it was
     ended meanwhile. The caller commits."""
     if not await uow.activities.first_time(f"meeting-end:{meeting.id}", now):
-        return None
+        return False
     context = await chair_context(uow, panel, meeting)
     await _discussed(uow, panel, context.current, now)
     meeting.end(now)
@@ -832,19 +879,19 @@ async def _end(
     await queue_draft(uow, panel, minutes, now)
     actor = _actor(panel, member, kind, request)
     await record(uow, actor, AuditVerb.UPDATE, "meeting", meeting.id, "ended", at=now)
-    items = await uow.meetings.agenda(panel.id, meeting.id)
-    running = running_items(items)
-    agencies = {a.agency for a in minutes.attendance}
-    return render_meeting_ended(
-        MeetingEndedView(
-            panel_name=panel.name,
-            meeting_label=meeting_title(meeting, when_text(meeting.starts_at, panel)),
-            discussed=sum(1 for i in running if i.status is AgendaItemStatus.DISCUSSED),
-            items=len(running),
-            actions=len(minutes.actions),
-            agencies=len(agencies),
+    return True
+
+
+async def _ended_reply(deps: Deps, request: Request, meeting: Meeting, *, edit: bool) -> Reply:
+    """The meeting-ended card: a shared view in a shared chat (counts for everyone, each
+    reader's own actions agreed), the counts alone in private."""
+    if _shared(request):
+        return await views.answer(
+            deps, request, MEETING_ENDED_VIEW, views.meeting_data(meeting), edit=edit
         )
-    )
+    assert request.panel is not None
+    async with deps.uow() as uow:
+        return Reply(card=render_meeting_ended(await ended_view(uow, request.panel, meeting)))
 
 
 async def end(request: Request, deps: Deps) -> Reply:
@@ -854,13 +901,13 @@ async def end(request: Request, deps: Deps) -> Reply:
     async with deps.uow() as uow:
         meeting = await _meeting(uow, panel, MeetingAsked.of(request.data).meeting_id, now)
         _require_running(meeting, panel)
-        card = await _end(
+        ended = await _end(
             uow, panel, meeting, member=member, request=request, kind=request.where.kind, now=now
         )
-        if card is None:
+        if not ended:
             return Reply(text="The meeting has just been ended by someone else.")
         await uow.commit()
-    return Reply(card=card)
+    return await _ended_reply(deps, request, meeting, edit=True)
 
 
 # --- Teams' meeting events -------------------------------------------------------------------
@@ -898,6 +945,9 @@ async def meeting_started(request: Request, deps: Deps, config: RunConfig | None
         if not started:
             return Reply()
         await uow.commit()
+    if _shared(request):
+        return await _statement_view(deps, request, meeting, None)
+    async with deps.uow() as uow:
         return Reply(card=await confidentiality_card(uow, panel, meeting))
 
 
@@ -911,7 +961,7 @@ async def meeting_ended(request: Request, deps: Deps) -> Reply:
         meeting = await next_meeting(uow, panel.id, now)
         if meeting is None or meeting.status is not MeetingStatus.IN_PROGRESS:
             return Reply()
-        card = await _end(
+        ended = await _end(
             uow,
             panel,
             meeting,
@@ -920,10 +970,10 @@ async def meeting_ended(request: Request, deps: Deps) -> Reply:
             kind=request.where.kind,
             now=now,
         )
-        if card is None:
+        if not ended:
             return Reply()
         await uow.commit()
-    return Reply(card=card)
+    return await _ended_reply(deps, request, meeting, edit=False)
 
 
 # --- registration ----------------------------------------------------------------------------
@@ -982,6 +1032,7 @@ def register(router: Router, config: RunConfig | None = None) -> None:
 
     meeting = (Target.MEETING,)
     attending = Access(Act.ATTEND_MEETING, MEETING_CHATS, meeting, meeting)
+    views.install(router, *VIEWS)
     router.verb(VerbSpec(Verb.MEETING_ACKNOWLEDGE.value, acknowledge, attending))
     router.verb(VerbSpec(Verb.MEETING_ACCEPT_ISA.value, accept_isa, attending))
     capturing = Access(Act.CAPTURE_ACTION, ANYWHERE, meeting)

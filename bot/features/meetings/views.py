@@ -401,8 +401,15 @@ async def chair_view(
     notice: str | None = None,
     error: bool = False,
     typed: Mapping[str, str] | None = None,
+    detail_of: frozenset[str] = frozenset(),
+    controls: bool = True,
+    opener: bool = False,
 ) -> tuple[ChairView, Case | None]:
-    """The chair card at the meeting's current item, and the case it shows (if any)."""
+    """The chair card at the meeting's current item, and the case it shows (if any).
+
+    `private`: with every narrative (the reader may see the whole item); else, on the unmet
+    actions' item, the narratives of the actions of the cases in `detail_of` only.
+    `controls`: with the chair's forms and Back/Next."""
     context = await chair_context(uow, panel, meeting)
     current = context.current
     number, total = item_number(context.items, current.id)
@@ -433,6 +440,7 @@ async def chair_view(
             owner = agencies.get(action.owner_agency_id)
             decided = unmet_settled(action, meeting.started_at)
             handled = unmet_outcome(action, meeting.started_at)
+            shown = private or action.case_id in detail_of
             unmet.append(
                 UnmetLine(
                     action_id=action.id,
@@ -440,11 +448,11 @@ async def chair_view(
                     if action.case_id in cases
                     else "another case",
                     owner=owner.name if owner else "an agency no longer listed",
-                    description=action.description if private else PRIVATE_ONLY,
+                    description=action.description if shown else PRIVATE_ONLY,
                     due=day_label(action.due_on),
-                    state=(handled if private else _public_outcome(action, meeting.started_at))
+                    state=(handled if shown else _public_outcome(action, meeting.started_at))
                     if decided
-                    else _state(action, private),
+                    else _state(action, shown),
                     is_open=action.status is ActionStatus.OPEN and not decided,
                     carry_to=max(due, action.due_on + timedelta(days=1)).isoformat(),
                 )
@@ -514,8 +522,10 @@ async def chair_view(
         default_due=due.isoformat(),
         # what a refused form showed again is free text: never in a shared chat
         typed=dict(typed or {}) if private else {},
-        in_confidence=private,
+        in_confidence=private or bool(detail_of),
         version=meeting.version,
+        controls=controls,
+        opener=opener,
     )
     return view, case
 
