@@ -55,3 +55,28 @@ def render_help(view: HelpView) -> Card:
         )
     buttons = [command_button(line.button, line.name) for line in view.commands if line.button][:5]
     return build(body, buttons, fallback=HELP_TITLE)
+
+
+SHORT_HELP_HINT = "Type **help** to see everything you can do here."
+NOT_A_MEMBER_YET = "You are not on a panel yet: ask your panel coordinator to add you."
+
+
+@dataclass(frozen=True)
+class ShortHelpView:
+    """The few lines that answer a greeting or a word that names no command."""
+
+    title: str
+    intro: str
+    commands: Sequence[CommandLine]
+    member: bool
+
+
+def render_short_help(view: ShortHelpView) -> Card:
+    """A greeting or a slip answered with what the person can do here, never an error."""
+    body = [*heading(view.title), paragraph(view.intro)]
+    body += [paragraph(f"**{line.name}** — {line.summary}") for line in view.commands]
+    if not view.member:
+        body.append(paragraph(NOT_A_MEMBER_YET))
+    body.append(paragraph(SHORT_HELP_HINT, subtle=True))
+    # A help card, as the channel gate knows it by its fallback text.
+    return build(body, [command_button("Show what I can do", "help")], fallback=HELP_TITLE)

@@ -65,11 +65,10 @@ async def test_whoami_shows_the_members_roles_agency_and_isa_state(bot: BotUnder
     assert "accepted version 2" in text
 
 
-async def test_an_unknown_command_gets_a_plain_answer(bot: BotUnderTest) -> None:
+async def test_an_unknown_command_gets_a_short_help_not_an_error(bot: BotUnderTest) -> None:
     await bot.post(acts.personal_message(bot.service_url, "frobnicate now"))
-    assert bot.connector.texts()[-1] == (
-        "I don't know the command 'frobnicate'. Type help to see what you can do."
-    )
+    assert bot.connector.texts() == []
+    assert cards.body_text(bot.last_card()).splitlines()[0] == "I didn't catch that"
 
 
 async def test_an_empty_message_gets_a_hint(bot: BotUnderTest) -> None:

@@ -39,8 +39,11 @@ _RESUMABLE = frozenset({Verb.INFO_OPEN.value})
 
 async def run_command(router: Router, request: Request, name: str, args: str, deps: Deps) -> Reply:
     """Run a typed command if the guard lets the caller use it here; refuse plainly (and
-    audited) otherwise."""
-    spec = router.find_command(name)
+    audited) otherwise. A word that names no command goes to the router's `otherwise`,
+    with all that was typed as its arguments."""
+    if not router.knows(name):
+        args = f"{name} {args}".strip()
+    spec = router.command_for(name)
     logs.note_command(spec.name, args)
     next_step = {"verb": Verb.COMMAND.value, "command": f"{spec.name} {args}".strip()[:200]}
     checked = await _check(spec.access, request, deps, spec.name, args, {}, next_step)

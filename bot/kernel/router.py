@@ -169,6 +169,7 @@ class Router:
         self._commands: dict[str, CommandSpec] = {}
         self._names: dict[str, str] = {}
         self._verbs: dict[str, VerbSpec] = {}
+        self._otherwise: CommandSpec | None = None
 
     def command(self, spec: CommandSpec) -> None:
         """Register a command and its aliases; a name may be registered once."""
@@ -192,6 +193,23 @@ class Router:
             raise NotFound(
                 f"I don't know the command '{name[:40]}'. Type help to see what you can do."
             ) from None
+
+    def otherwise(self, spec: CommandSpec) -> None:
+        """Register what answers a word that names no command (a greeting, a slip): once."""
+        if self._otherwise is not None:
+            raise ValueError("what answers an unknown word is registered twice")
+        self._otherwise = spec
+
+    def knows(self, name: str) -> bool:
+        """Whether `name` is a command or one of its aliases."""
+        return name in self._names
+
+    def command_for(self, name: str) -> CommandSpec:
+        """The command called `name`, or what answers any other word if it is registered;
+        `find_command` is the strict lookup (a button must name a real command)."""
+        if not self.knows(name) and self._otherwise is not None:
+            return self._otherwise
+        return self.find_command(name)
 
     def find_verb(self, verb: str) -> VerbSpec:
         """The handler of a card verb."""

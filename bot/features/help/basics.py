@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from bot.domain.errors import NotFound
 from bot.features.help.commands import RunCommand
-from bot.features.help.views import help_view, whoami_view
+from bot.features.help.views import help_view, short_help_view, whoami_view
 from bot.kernel.dispatch import run_command
 from bot.kernel.guard import public
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
-from cards.help import render_help
+from cards.help import render_help, render_short_help
 from cards.verbs import Verb
 from cards.whoami import render_whoami
 
@@ -38,6 +38,27 @@ def register(router: Router) -> None:
             access=public(),
             aliases=("me",),
             button="My membership",
+        )
+    )
+
+    async def short_help(request: Request, _deps: Deps) -> Reply:
+        view = short_help_view(
+            router,
+            request.roles(),
+            request.where.kind,
+            typed=request.args,
+            member=request.panel is not None and bool(request.member and request.member.active),
+        )
+        return Reply(card=render_short_help(view))
+
+    # "hello", "thanks" and any word that names no command: a short help, not an error.
+    router.otherwise(
+        CommandSpec(
+            name="greeting",
+            summary="A greeting or a word that names no command: what you can do here.",
+            handler=short_help,
+            access=public(),
+            in_manifest=False,
         )
     )
 

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Role
-from bot.features.help.views import help_view
-from cards.help import render_help
+from bot.features.help.views import help_view, short_help_view
+from cards.help import render_help, render_short_help
 from cards.welcome import WelcomeView, render_welcome
 from cards.whoami import WhoAmIView, render_whoami
 
@@ -25,6 +25,12 @@ def _help(router: Router, roles: frozenset[Role], kind: ConversationKind, panel:
     return render_help(help_view(router, roles, kind, DEMO_PANEL if panel else None))
 
 
+def _short(
+    router: Router, roles: frozenset[Role], kind: ConversationKind, typed: str, member: bool
+) -> Card:
+    return render_short_help(short_help_view(router, roles, kind, typed=typed, member=member))
+
+
 def gallery(router: Router) -> Mapping[str, Card]:
     """Help (as the app's router lists the commands), the welcomes and whoami, with
     invented data."""
@@ -36,6 +42,18 @@ def gallery(router: Router) -> Mapping[str, Card]:
         "help-spoc": _help(router, frozenset({Role.SPOC}), ConversationKind.PERSONAL, panel=True),
         "help-channel": _help(
             router, frozenset({Role.CHAIR}), ConversationKind.CHANNEL, panel=True
+        ),
+        "short-help-hello-spoc": _short(
+            router, frozenset({Role.SPOC}), ConversationKind.PERSONAL, "hello", member=True
+        ),
+        "short-help-thanks-coordinator": _short(
+            router, frozenset({Role.COORDINATOR}), ConversationKind.PERSONAL, "thanks!", True
+        ),
+        "short-help-unknown-word-in-channel": _short(
+            router, frozenset({Role.CHAIR}), ConversationKind.CHANNEL, "frobnicate", member=True
+        ),
+        "short-help-newcomer": _short(
+            router, frozenset(), ConversationKind.PERSONAL, "good morning", member=False
         ),
         "welcome-personal": render_welcome(
             WelcomeView(person_name="Gemma Hartley", panel_name=DEMO_PANEL, in_channel=False)
