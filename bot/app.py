@@ -15,7 +15,7 @@ from bot.graph import GraphClient, GraphSettings
 from bot.kernel.events import Events
 from bot.kernel.feature import Route, Setup
 from bot.kernel.jobs import JobRunner
-from bot.kernel.ports import PanelCalendar, Storage, UnitOfWorkFactory
+from bot.kernel.ports import FileUploads, PanelCalendar, Storage, UnitOfWorkFactory
 from bot.kernel.router import Deps, Router
 from bot.observability import telemetry as metrics
 from bot.observability.readiness import SchemaGate, readiness
@@ -53,10 +53,14 @@ SCHEMA_GATE = web.AppKey("schema_gate", SchemaGate)
 OUTBOX_WATCH = web.AppKey("outbox_watch", OutboxWatch)
 
 
-def build_router(settings: Settings | None = None, online: PanelCalendar | None = None) -> Router:
+def build_router(
+    settings: Settings | None = None,
+    online: PanelCalendar | None = None,
+    uploads: FileUploads | None = None,
+) -> Router:
     """Every feature registers its commands and card verbs, once, in FEATURES' order."""
     router = Router()
-    setup = Setup(settings, online)
+    setup = Setup(settings, online, uploads)
     for feature in FEATURES:
         feature.register(router, setup)
     return router
@@ -137,6 +141,7 @@ def create_app(
     Metrics and traces go where the settings say (bot.observability.telemetry), or to
     `telemetry` when given (its owner closes it).
     """
+    from bot.teams.upload import OneDriveUploads
     from bot.teams.web import speed_up_connector_clients, teams_endpoint
 
     # Explicitly here, not on import: a process-wide change to msrest (bot.teams.web).
@@ -145,7 +150,8 @@ def create_app(
     app = web.Application(client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     graph = graph_client(settings)
-    app[ROUTER] = router or build_router(settings, graph)
+    uploads = OneDriveUploads(settings.upload_hosts)
+    app[ROUTER] = router or build_router(settings, graph, uploads)
     owned = storage is None
     if storage is None:
         from storage import open_storage

@@ -113,6 +113,9 @@ class Settings:
     activity_ledger_keep_days: int = 7
     # The hosts a file sent to the bot is fetched from (a leading dot: every name under it).
     file_hosts: tuple[str, ...] = (".sharepoint.com",)
+    # The hosts a file is uploaded to when a member allows it (the approved minutes, into
+    # their OneDrive for Business: SharePoint Online).
+    upload_hosts: tuple[str, ...] = (".sharepoint.com",)
     # The erasure ledger: a JSON-lines file outside the database (ids only) that a restore
     # cannot take back; None (the dataclass default, for tests) keeps the table alone.
     erasure_ledger: Path | None = None
@@ -252,6 +255,9 @@ class Settings:
             file_hosts=tuple(h.strip().lower() for h in get("FILE_HOSTS").split(","))
             if get("FILE_HOSTS")
             else (".sharepoint.com",),
+            upload_hosts=tuple(h.strip().lower() for h in get("UPLOAD_HOSTS").split(","))
+            if get("UPLOAD_HOSTS")
+            else (".sharepoint.com",),
             erasure_ledger=Path(get("ERASURE_LEDGER") or data_dir / "erasures.jsonl"),
         )
         settings.check()
@@ -329,12 +335,13 @@ class Settings:
             raise SettingsError("OUTBOX_KEEP_DAYS must be at least 1")
         if self.activity_ledger_keep_days < 1:
             raise SettingsError("ACTIVITY_LEDGER_KEEP_DAYS must be at least 1")
-        for host in self.file_hosts:
-            if not _FILE_HOST.match(host):
-                raise SettingsError(
-                    "FILE_HOSTS: each entry is a host name (files.example.org) or a suffix "
-                    f"of at least two labels with a leading dot (.sharepoint.com), not '{host}'"
-                )
+        for name, hosts in (("FILE_HOSTS", self.file_hosts), ("UPLOAD_HOSTS", self.upload_hosts)):
+            for host in hosts:
+                if not _FILE_HOST.match(host):
+                    raise SettingsError(
+                        f"{name}: each entry is a host name (files.example.org) or a suffix of "
+                        f"at least two labels with a leading dot (.sharepoint.com), not '{host}'"
+                    )
         from bot.domain.errors import InvalidInput
         from bot.domain.reminders import parse_quiet_hours
 

@@ -30,6 +30,14 @@ SEND_TO_CHAIR_BUTTON = "Send to the chair to sign off"
 EDIT_SUMMARY_BUTTON = "Edit summary…"
 SAVE_SUMMARY = "Save the summary"
 DOWNLOAD_BUTTON = "Download the minutes (.docx)"
+# The approved minutes' file buttons: a copy for the reader; the file offered again to those
+# attending who declined it or let it lapse; the panel's download links off or on.
+SAVE_FILE_BUTTON = "Save the Word file in my OneDrive"
+OFFER_AGAIN_BUTTON = "Offer the file again to attendees"
+LINKS_OFF_BUTTON = "Turn download links off"
+LINKS_ON_BUTTON = "Turn download links on"
+# The card data key of the links button: whether links are to be allowed from now on.
+ALLOW_LINKS_KEY = "allow_links"
 MAX_SUMMARY = 4000
 # Longer summaries are shown shortened, and their edit box starts empty, so that the card
 # stays within Teams' size budget.
@@ -84,6 +92,12 @@ class MinutesView:
     # The sign button's label ("Approve minutes", "Sign off the minutes", "Send to the
     # chair to sign off"); None: nothing for this reader to sign.
     sign_button: str | None = None
+    # Approved minutes: a button to have the Word file in one's OneDrive; for the
+    # coordinator, one to offer it again to attendees, and whether links are allowed now
+    # (None: no links button).
+    save_file: bool = False
+    offer_again: bool = False
+    links_allowed: bool | None = None
 
 
 def _shortened(text: str) -> str:
@@ -182,8 +196,27 @@ def render_minutes(view: MinutesView) -> Card:
                 style=t.ActionStyle.POSITIVE,
             )
         )
+    meeting = {MEETING_KEY: view.meeting_id}
+    if view.save_file:
+        actions.append(
+            ac.ActionExecute(title=SAVE_FILE_BUTTON, verb=Verb.MINUTES_OFFER.value, data=meeting)
+        )
+    if view.offer_again:
+        actions.append(
+            ac.ActionExecute(
+                title=OFFER_AGAIN_BUTTON, verb=Verb.MINUTES_OFFER_AGAIN.value, data=meeting
+            )
+        )
     if view.download_url:
         actions.append(ac.ActionOpenUrl(title=DOWNLOAD_BUTTON, url=view.download_url))
+    if view.links_allowed is not None:
+        actions.append(
+            ac.ActionExecute(
+                title=LINKS_OFF_BUTTON if view.links_allowed else LINKS_ON_BUTTON,
+                verb=Verb.MINUTES_LINKS.value,
+                data={**meeting, ALLOW_LINKS_KEY: not view.links_allowed},
+            )
+        )
     return build(body, actions, fallback=title)
 
 
@@ -196,6 +229,9 @@ class MinutesReadyView:
     actions: int
     expires: str | None = None  # "Sun 10 Jan 2027"
     signed_off: str | None = None  # "Priya Raman (coordinator) and Tom Okafor (chair)"
+    # The Word file follows as a file consent card; whether a link is sent if it is declined.
+    as_file: bool = False
+    link_if_declined: bool = False
 
 
 def render_minutes_ready(view: MinutesReadyView) -> Card:
@@ -213,7 +249,17 @@ def render_minutes_ready(view: MinutesReadyView) -> Card:
         ),
     ]
     actions: list[Any] = []
-    if view.download_url:
+    if view.as_file:
+        note = (
+            "The Word document follows: allow it and Teams saves it in your OneDrive, where "
+            "your organisation's retention and security policies apply."
+        )
+        if view.link_if_declined:
+            note += " If you cannot save files, decline it and I send you a download link."
+        else:
+            note += " If you decline it, ask the coordinator to offer it again."
+        body.append(paragraph(note, subtle=True))
+    elif view.download_url:
         actions.append(ac.ActionOpenUrl(title=DOWNLOAD_BUTTON, url=view.download_url))
         note = "The link is yours: do not forward it."
         if view.expires:
@@ -226,4 +272,31 @@ def render_minutes_ready(view: MinutesReadyView) -> Card:
                 subtle=True,
             )
         )
+    return build(body, actions, fallback=title)
+
+
+@dataclass(frozen=True)
+class FileAnswerView:
+    """What became of a file offered through Teams' file consent card."""
+
+    meeting_label: str
+    panel_name: str
+    outcome: str  # "Saved in your OneDrive as Panel minutes 20 Nov 2026.docx."
+    download_url: str | None = None
+    expires: str | None = None  # "Sun 10 Jan 2027"
+
+
+def render_file_answer(view: FileAnswerView) -> Card:
+    """Put over the file consent card once it is answered (it cannot be answered twice),
+    and sent when the file could not be saved: with a download link, where the panel
+    allows links."""
+    title = f"Minutes: {view.meeting_label}"
+    body: list[Any] = [*heading(title, view.panel_name), paragraph(view.outcome)]
+    actions: list[Any] = []
+    if view.download_url:
+        actions.append(ac.ActionOpenUrl(title=DOWNLOAD_BUTTON, url=view.download_url))
+        note = "The link is yours: do not forward it."
+        if view.expires:
+            note += f" It works until {view.expires}."
+        body.append(paragraph(note, subtle=True))
     return build(body, actions, fallback=title)

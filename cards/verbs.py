@@ -100,6 +100,13 @@ class Verb(StrEnum):
     MEETING_END = "meeting.end"
     MINUTES_EDIT = "minutes.edit"
     MINUTES_APPROVE = "minutes.approve"
+    # The approved minutes as a Word file: Teams' file consent answer (the invoke
+    # fileConsent/invoke, which carries no verb: bot.teams.handler gives it this one), a copy
+    # for the reader, the file offered again, the panel's download links off or on.
+    MINUTES_FILE = "minutes.file"
+    MINUTES_OFFER = "minutes.offer"
+    MINUTES_OFFER_AGAIN = "minutes.offer_again"
+    MINUTES_LINKS = "minutes.links"
 
     # --- data protection and reports (the coordinator; stats also the chair) ------------
     DP_SAR_FIND = "dp.sar_find"
@@ -117,3 +124,7 @@ class Verb(StrEnum):
 
     # --- shared views: each reader's own view of a card in a shared chat (bot.kernel.views)
     VIEW_REFRESH = "view.refresh"
+
+
+# Verbs Teams sends without a button: the answer to a file consent card (bot.teams.handler).
+INVOKE_VERBS = frozenset({Verb.MINUTES_FILE})

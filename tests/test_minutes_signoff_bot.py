@@ -53,8 +53,16 @@ async def in_private(bot: BotUnderTest, card: Card, label: str, who: str) -> Car
 
 
 def last_card_in(bot: BotUnderTest, who: str) -> dict[str, Any]:
+    """The last Adaptive Card sent to `who` (the Word file follows the minutes' card as a
+    file consent card: tests/test_minutes_file_bot.py)."""
     sent = bot.connector.to_conversation(f"a:personal-{AAD[who]}")
-    return sent[-1]["attachments"][0]["content"]  # type: ignore[no-any-return]
+    found = [
+        a["content"]
+        for activity in sent
+        for a in activity.get("attachments") or []
+        if a.get("contentType") == "application/vnd.microsoft.card.adaptive"
+    ]
+    return found[-1]  # type: ignore[no-any-return]
 
 
 async def test_the_coordinator_signs_the_chair_signs_and_the_attendees_get_them(

@@ -13,7 +13,7 @@ from bot.kernel.links import Links
 
 if TYPE_CHECKING:
     from bot.kernel.events import Subscriber
-    from bot.kernel.ports import PanelCalendar
+    from bot.kernel.ports import FileUploads, PanelCalendar
     from bot.kernel.router import Deps, Router
     from bot.settings import Settings
     from cards.kit import Card
@@ -26,6 +26,8 @@ class Setup:
 
     settings: Settings | None = None
     panel_calendar: PanelCalendar | None = None
+    # Puts a file in a member's OneDrive (bot.teams.upload): the approved minutes.
+    uploads: FileUploads | None = None
 
     def links(self) -> Links:
         """The signed download links: the public address and the secrets (LINK_SECRETS, or

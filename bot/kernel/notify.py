@@ -111,6 +111,115 @@ async def private_card(
     return delivery if await uow.outbox.enqueue(delivery) else None
 
 
+# Payload kinds besides a card (bot.teams.replies.payload_activity makes the Teams message):
+# a file offered through Teams' file consent card, and the file sent, as Teams shows one.
+FILE_CONSENT = "file_consent"
+FILE_INFO = "file_info"
+# The member's answer to a file consent card, as the Teams layer hands it to the feature's
+# verb (each value the client's: checked there): the offer's id (all the card's context
+# holds), "accept" or "decline", and, accepted, where Teams wants the bytes and the file
+# it made.
+OFFER_ID = "offer_id"
+ANSWER = "answer"
+UPLOAD_URL = "upload_url"
+CONTENT_URL = "content_url"
+FILE_NAME = "file_name"
+UNIQUE_ID = "unique_id"
+FILE_TYPE = "file_type"
+
+
+async def file_offer_to_member(
+    uow: UnitOfWork,
+    *,
+    panel_id: str,
+    member_id: str,
+    file_name: str,
+    description: str,
+    size: int,
+    offer_id: str,
+    key: str,
+    now: datetime,
+    delivery_id: str,
+    text: str | None = None,
+) -> bool:
+    """Queue a file consent card for a member's private chat: Teams asks them whether to
+    save the file in their OneDrive and hands the bot `offer_id` back with their answer
+    (never anything else of the offer: it is the client's to change). False if `key` was
+    queued before."""
+    return await _private(
+        uow,
+        panel_id,
+        member_id,
+        {
+            FILE_CONSENT: {
+                "name": file_name,
+                "description": description,
+                "size": size,
+                "offer_id": offer_id,
+            },
+            "text": text,
+        },
+        key,
+        now,
+        delivery_id,
+    )
+
+
+async def file_sent_to_member(
+    uow: UnitOfWork,
+    *,
+    panel_id: str,
+    member_id: str,
+    file_name: str,
+    content_url: str,
+    unique_id: str,
+    file_type: str,
+    key: str,
+    now: datetime,
+) -> bool:
+    """Queue, for a member's private chat, the card Teams shows for a file saved in their
+    OneDrive (opened from the chat). False if `key` was queued before."""
+    return await _private(
+        uow,
+        panel_id,
+        member_id,
+        {
+            FILE_INFO: {
+                "name": file_name,
+                "content_url": content_url,
+                "unique_id": unique_id,
+                "file_type": file_type,
+            },
+            "text": None,
+        },
+        key,
+        now,
+        None,
+    )
+
+
+async def _private(
+    uow: UnitOfWork,
+    panel_id: str,
+    member_id: str,
+    payload: dict[str, Any],
+    key: str,
+    now: datetime,
+    delivery_id: str | None,
+) -> bool:
+    delivery = OutgoingDelivery(
+        id=delivery_id or new_id(),
+        panel_id=panel_id,
+        key=key,
+        recipient_member_id=member_id,
+        payload=payload,
+        not_before=now,
+        created_at=now,
+    )
+    _note(key)
+    return await uow.outbox.enqueue(delivery)
+
+
 async def card_to_channel(
     uow: UnitOfWork, *, panel: Panel, card: dict[str, Any], key: str, now: datetime
 ) -> bool:

@@ -26,12 +26,13 @@ from bot.features.meetings import meeting_run
 from bot.kernel import channel_gate, dispatch, notify, turns, views
 from bot.kernel.router import Deps, ParsedCommand, Reply, Request, Router, parse_text
 from bot.observability import logs, telemetry
-from bot.teams import files
+from bot.teams import files, upload
 from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
 from bot.teams.replies import to_activity, to_invoke_response
 from bot.teams.roster import TeamsRoster
 from cards.kit import concerning
-from cards.welcome import WelcomeView, render_welcome
+from cards.verbs import Verb
+from cards.welcome import Installer, WelcomeView, render_welcome
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
@@ -247,14 +248,17 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             await turn_context.send_activity(to_activity(reply))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        """An Action.Execute click: the reply's card replaces the clicked card.
+        """An Action.Execute click: the reply's card replaces the clicked card; or the
+        answer to a file consent card (`_file_consent`).
 
         Handled here rather than in `on_adaptive_card_invoke`, whose response model cannot
-        carry a text message. It is the only invoke the bot answers.
+        carry a text message. These are the only invokes the bot answers.
         """
         activity = turn_context.activity
+        if activity.name == upload.FILE_CONSENT_INVOKE:
+            return await self._file_consent(turn_context)
         if activity.name != "adaptiveCard/action":
-            # No messaging extension, task module, tab, file consent or sign-in here, so
+            # No messaging extension, task module, tab or sign-in here, so
             # every other invoke is refused before botbuilder's dispatch, which would
             # deserialise a value that may not even be an object (a traceback) only to answer
             # 501. It is the request, not the bot, that is wrong: a 4xx says so.
@@ -280,6 +284,19 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             await _edit_clicked(turn_context, reply.shared)
         return InvokeResponse(status=200, body=to_invoke_response(_for_panel(request, reply)))
 
+    async def _file_consent(self, turn_context: TurnContext) -> InvokeResponse:
+        """A member allowed or declined a file the bot offered (Teams' file consent card):
+        the feature's declared verb decides and uploads; Teams takes a bare 200, and what
+        the member is told goes into their chat."""
+        request, _ = await self._request(turn_context)
+        data = upload.consent_answer(turn_context.activity.value)
+        run = dispatch.run_verb(self._router, request, Verb.MINUTES_FILE.value, data, self._deps)
+        reply = await self._answer(run)
+        reply = await channel_gate.guard_reply(self._deps, request, reply)
+        if reply.card is not None or reply.text:
+            await turn_context.send_activity(to_activity(_for_panel(request, reply)))
+        return InvokeResponse(status=200)
+
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         """Greet when the bot is installed in a chat or team; keep the reference."""
         activity = turn_context.activity
@@ -299,11 +316,20 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         if not await turns.first_time(self._deps, once):
             return
         in_channel = request.where.kind is not ConversationKind.PERSONAL
+        # Whoever added the bot to a team or chat is the activity's `from`: the welcome
+        # mentions them, so the others know who brought it in.
+        sender = turn_context.activity.from_property
+        installer = (
+            Installer(str(sender.name or ""), str(sender.id or ""))
+            if in_channel and sender is not None and _installs_bot(turn_context.activity)
+            else None
+        )
         view = WelcomeView(
             person_name=None if in_channel else (resolved.member.name if resolved.member else None),
             panel_name=resolved.panel.name if resolved.panel else None,
             in_channel=in_channel,
             place=PLACES.get(request.where.kind, "chat"),
+            installer=installer,
         )
         reply = await channel_gate.guard_reply(
             self._deps, request, Reply(card=render_welcome(view))

@@ -8,16 +8,25 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.schema import Attachment
 
+from bot.kernel.notify import FILE_CONSENT, FILE_INFO
+from bot.kernel.router import Reply
 from cards.sealed import SealedCard
 
 if TYPE_CHECKING:
-    from botbuilder.schema import Activity
+    from collections.abc import Mapping
 
-    from bot.kernel.router import Reply
+    from botbuilder.schema import Activity
 
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
+# Teams' file cards (1:1 chats only): the bot asks to save a file in the member's OneDrive,
+# and shows the file once it is there.
+FILE_CONSENT_CONTENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO_CONTENT_TYPE = "application/vnd.microsoft.teams.card.file.info"
+# The key of the consent card's context that names the offer (all the context holds).
+OFFER_CONTEXT_KEY = "offer"
 
 
 def _serialise_cards_as_json() -> None:
@@ -108,3 +117,36 @@ def to_invoke_response(reply: Reply) -> dict[str, Any]:
     if reply.card is not None:
         return {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": sent_card(reply.card)}
     return {"statusCode": 200, "type": MESSAGE_CONTENT_TYPE, "value": reply.text or "Done."}
+
+
+def payload_activity(payload: Mapping[str, Any]) -> Activity:
+    """The message an outbox row's payload stands for: a file consent card, a file's card,
+    or a card and its text (bot.kernel.notify)."""
+    consent = payload.get(FILE_CONSENT)
+    info = payload.get(FILE_INFO)
+    if isinstance(consent, dict):
+        context = {OFFER_CONTEXT_KEY: consent.get("offer_id")}
+        attachment = Attachment(
+            content_type=FILE_CONSENT_CONTENT_TYPE,
+            name=consent.get("name"),
+            content={
+                "description": consent.get("description"),
+                "sizeInBytes": consent.get("size"),
+                "acceptContext": context,
+                "declineContext": context,
+            },
+        )
+    elif isinstance(info, dict):
+        attachment = Attachment(
+            content_type=FILE_INFO_CONTENT_TYPE,
+            name=info.get("name"),
+            content_url=info.get("content_url"),
+            content={"uniqueId": info.get("unique_id"), "fileType": info.get("file_type")},
+        )
+    else:
+        return to_activity(Reply(text=payload.get("text"), card=payload.get("card")))
+    message = MessageFactory.attachment(attachment)
+    text = payload.get("text")
+    if isinstance(text, str) and text:
+        message.summary = text
+    return message

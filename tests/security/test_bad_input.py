@@ -17,10 +17,10 @@ if TYPE_CHECKING:
     from tests.conftest import BotUnderTest
 
 # Every invoke name botbuilder's TeamsActivityHandler (and ActivityHandler) dispatches, and
-# some it does not know.
+# some it does not know; but fileConsent/invoke, which the bot handles (the minutes as a Word
+# file: tests/test_minutes_file_bot.py).
 INVOKE_NAMES = (
     "",
-    "fileConsent/invoke",
     "actionableMessage/executeAction",
     "composeExtension/queryLink",
     "composeExtension/anonymousQueryLink",
@@ -180,6 +180,18 @@ def _invoke(bot: BotUnderTest, name: str, value: Any) -> dict[str, Any]:
         del activity["name"]
     activity["value"] = value
     return activity
+
+
+async def test_a_file_consent_answer_whatever_its_value_is_answered_plainly(
+    bot: BotUnderTest, errors: list[logging.LogRecord]
+) -> None:
+    for value in VALUES:
+        response = await bot.post(_invoke(bot, "fileConsent/invoke", value))
+        assert response.status == 200, (value, response.status)
+    said = " ".join(bot.connector.texts())
+    assert "Teams sent an answer I can't read." in said
+    assert "went wrong" not in said
+    assert _logged_errors(errors) == []
 
 
 @pytest.mark.parametrize("name", INVOKE_NAMES)

@@ -40,11 +40,11 @@ def calendar_config(setup: Setup) -> calendar.CalendarConfig:
 
 
 def minutes_config(setup: Setup) -> minutes.MinutesConfig:
-    """Where approved minutes are downloaded (signed links), and who signs each panel's
-    minutes off (MINUTES_SIGNOFF, checked with the settings)."""
+    """Where approved minutes are downloaded (signed links), who signs each panel's minutes
+    off (MINUTES_SIGNOFF, checked with the settings), and what puts them in OneDrive."""
     settings = setup.settings
     sign_offs = sign_off_book(settings.minutes_signoff) if settings else SignOffBook()
-    return minutes.MinutesConfig(links=setup.links(), sign_offs=sign_offs)
+    return minutes.MinutesConfig(links=setup.links(), sign_offs=sign_offs, uploads=setup.uploads)
 
 
 def register(router: Router, setup: Setup) -> None:

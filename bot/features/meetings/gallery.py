@@ -58,7 +58,13 @@ from cards.chair import (
     render_meeting_ended,
 )
 from cards.kit import with_refresh
-from cards.minutes import MinutesReadyView, render_minutes, render_minutes_ready
+from cards.minutes import (
+    FileAnswerView,
+    MinutesReadyView,
+    render_file_answer,
+    render_minutes,
+    render_minutes_ready,
+)
 from cards.schedule import (
     CalendarLinkView,
     MeetingCancelledView,
@@ -796,6 +802,67 @@ def minutes_cards() -> dict[str, Card]:
                 download_url=None,
                 cases=2,
                 actions=2,
+            )
+        ),
+        **minutes_file_cards(panel, priya, url),
+    }
+
+
+def minutes_file_cards(panel: Panel, coordinator: Member, url: str) -> dict[str, Card]:
+    """The approved minutes as a Word file (the file consent card itself is Teams' own):
+    the coordinator's buttons, the card each attending member receives before the file, and
+    what is put over the consent card once answered."""
+    label = "Tue 8 Dec 2026, 10:00"
+    view = minutes_view(
+        panel,
+        demo_minutes(approved=True),
+        editable=True,
+        download_url=url,
+        viewer=coordinator,
+        notice="Approved. The Word document goes in private chat to Gemma Hartley "
+        "(Riverside Homes (Housing)).",
+    )
+    ready = MinutesReadyView(
+        panel_name=panel.name,
+        meeting_label=label,
+        download_url=None,
+        cases=2,
+        actions=2,
+        signed_off="Priya Raman (coordinator)",
+        as_file=True,
+        link_if_declined=True,
+    )
+    return {
+        "minutes-approved-file-buttons": render_minutes(
+            replace(view, save_file=True, offer_again=True, links_allowed=True)
+        ),
+        "minutes-approved-links-off": render_minutes(
+            replace(view, download_url=None, save_file=True, offer_again=True, links_allowed=False)
+        ),
+        "minutes-ready-as-file": render_minutes_ready(ready),
+        "minutes-ready-as-file-links-off": render_minutes_ready(
+            replace(ready, link_if_declined=False)
+        ),
+        "minutes-file-saved": render_file_answer(
+            FileAnswerView(
+                label, panel.name, "Saved in your OneDrive: open it from the card below."
+            )
+        ),
+        "minutes-file-declined-with-link": render_file_answer(
+            FileAnswerView(
+                label,
+                panel.name,
+                "You declined the Word file. Here is a download link instead.",
+                url,
+                "Fri 8 Jan 2027",
+            )
+        ),
+        "minutes-file-declined-links-off": render_file_answer(
+            FileAnswerView(
+                label,
+                panel.name,
+                "You declined the Word file. Your coordinator can offer it again (type "
+                "minutes, Offer the file again).",
             )
         ),
     }

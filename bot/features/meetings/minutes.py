@@ -12,23 +12,35 @@ sign-off (name, role, date) is kept in the minutes and audited; a summary rewrit
 sign-off withdraws it.
 
 Once approved, each member recorded as attending who may read every case in them (the
-policy's case detail, so the current agreement accepted) receives a card with a signed link
-to `/panels/<panel>/minutes/<meeting>.docx?token=…` (Teams cards cannot carry files), and the
-approving card names them. Each link is signed for its recipient (bot.kernel.links) and
-expires; at download the recipient must still be entitled; downloads are audited. Minutes
-never go to the channel.
+policy's case detail, so the current agreement accepted) receives, in private chat, a card
+saying so and the Word document as a file through Teams' file consent card: they allow it,
+Teams makes the file in their OneDrive, the bot uploads it there (`answer_file`) and shows
+it; the approving card names them. The file then lives in Microsoft 365, under the
+council's retention and data-loss-prevention policies, rather than behind a bearer link.
+The consent card's context (the client's to forge) carries only a stored offer's id, and
+the offer is bound to the panel, the meeting and the member: at upload the caller must be
+that member, still entitled, and the offer unused and unexpired; each file sent is audited.
+
+Signed links to `/panels/<panel>/minutes/<meeting>.docx?token=…` remain the fallback a
+coordinator can turn off per panel (`minutes.links`, on the approved minutes' card): on (the
+default), a member who declines the file, or whose OneDrive would not take it, gets a link
+signed for them (bot.kernel.links) that expires and is re-checked at download, and the
+minutes' card of the coordinator and chair has one; off, no link is made and the download
+route refuses every link of that panel. Minutes never go to the channel.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from bot.domain.audit import AuditVerb
-from bot.domain.errors import Conflict, DomainError, NotFound
+from bot.domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from bot.domain.file_offer import FileOffer, OfferState
 from bot.domain.meeting import AgendaItemKind, Meeting, MeetingStatus
 from bot.domain.minutes import (
     MeetingRecord,
@@ -44,22 +56,30 @@ from bot.domain.policy import Act, Relation, decide
 from bot.features.meetings.commands import EditSummary, MinutesCard
 from bot.features.meetings.docx_export import minutes_docx
 from bot.features.meetings.views import minutes_view
-from bot.kernel import access
+from bot.kernel import access, notify
 from bot.kernel.audit import Actor, record
 from bot.kernel.guard import PRIVATE, Access, Target
+from bot.kernel.inputs import text_field
 from bot.kernel.links import Links, Purpose
 from bot.kernel.localtime import day_text
 from bot.kernel.notify import card_to_member
+from bot.kernel.ports import UploadFailed, UploadRefused
 from bot.kernel.router import CommandSpec, Deps, Reply, Request, Router, VerbSpec
 from cards.minutes import (
+    ALLOW_LINKS_KEY,
+    FileAnswerView,
     MinutesReadyView,
+    render_file_answer,
     render_minutes,
     render_minutes_ready,
 )
 from cards.verbs import Verb
 
 if TYPE_CHECKING:
-    from bot.kernel.ports import UnitOfWork, UnitOfWorkFactory
+    from collections.abc import Mapping
+    from typing import Any
+
+    from bot.kernel.ports import FileUploads, UnitOfWork, UnitOfWorkFactory
 
 DOCX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CHANGED_MEANWHILE = "Someone changed these minutes a moment ago: here they are as they stand."
@@ -73,6 +93,10 @@ class MinutesConfig:
     links: Links = field(default_factory=Links)
     # Who signs each panel's minutes off (MINUTES_SIGNOFF); the coordinator without one.
     sign_offs: SignOffBook = field(default_factory=SignOffBook)
+    # Puts the Word file in a member's OneDrive once they allow it (bot.teams.upload);
+    # None (a router built without the Teams layer): the file cannot be saved, and the
+    # member is told so (with a link, where the panel allows links).
+    uploads: FileUploads | None = None
 
 
 # --- drafting --------------------------------------------------------------------------
@@ -191,6 +215,8 @@ async def minutes_file(
             return None
         if not minutes.approved:
             return None
+        if not await uow.file_offers.links_allowed(panel.id):
+            return None  # the coordinator turned links off: every link of the panel is dead
         if not await entitled(uow, panel, member, minutes):
             return None
         document = minutes_docx(minutes, panel.name, panel.timezone)
@@ -242,8 +268,10 @@ class MinutesFeature:
     def __init__(self, config: MinutesConfig) -> None:
         self.config = config
 
-    def _url(self, panel: Panel, minutes: Minutes, member: Member, now: datetime) -> str | None:
-        if not minutes.approved:
+    def _url(
+        self, panel: Panel, minutes: Minutes, member: Member, now: datetime, links: bool
+    ) -> str | None:
+        if not minutes.approved or not links:
             return None
         return minutes_url(self.config, panel.id, minutes.meeting_id, member.id, now)
 
@@ -257,16 +285,24 @@ class MinutesFeature:
         minutes: Minutes,
         member: Member,
         now: datetime,
+        links: bool,
         notice: str | None = None,
     ) -> Reply:
         view = minutes_view(
             panel,
             minutes,
             editable=True,
-            download_url=self._url(panel, minutes, member, now),
+            download_url=self._url(panel, minutes, member, now, links),
             notice=notice,
             rule=self.rule(panel),
             viewer=member,
+        )
+        coordinator = member.has(Role.COORDINATOR)
+        view = replace(
+            view,
+            save_file=minutes.approved,
+            offer_again=minutes.approved and coordinator,
+            links_allowed=links if coordinator else None,
         )
         return Reply(card=render_minutes(view))
 
@@ -283,9 +319,10 @@ class MinutesFeature:
                     minutes = await uow.meetings.minutes(panel.id, meeting.id)
                     if minutes is not None:
                         break
+            links = await uow.file_offers.links_allowed(panel.id)
         if minutes is None:
             raise NotFound("No meeting has ended yet, so there are no minutes.")
-        return self._card(panel, minutes, member, now)
+        return self._card(panel, minutes, member, now, links)
 
     async def _show(
         self,
@@ -299,7 +336,8 @@ class MinutesFeature:
         minutes = await uow.meetings.minutes(panel.id, meeting_id)
         if minutes is None:
             raise NotFound("Those minutes no longer exist.")
-        return self._card(panel, minutes, member, now, notice)
+        links = await uow.file_offers.links_allowed(panel.id)
+        return self._card(panel, minutes, member, now, links, notice)
 
     async def edit(self, request: Request, deps: Deps) -> Reply:
         """Save one case's discussion summary in the draft."""
@@ -444,12 +482,15 @@ class MinutesFeature:
     async def send_to_attending(
         self, uow: UnitOfWork, panel: Panel, minutes: Minutes, now: datetime, but: str = ""
     ) -> list[str]:
-        """Queue the approved minutes' card to each member recorded as attending who is
-        entitled to them (1:1 only), but `but` (who approved them: their card has the link);
-        returns who receives them, "name (agency)"."""
+        """Queue, to each member recorded as attending who is entitled to the approved
+        minutes (1:1 only), but `but` (who approved them: their card offers the file), a
+        card saying so and the Word document through a file consent card; returns who
+        receives them, "name (agency)"."""
         members = {m.id: m for m in await uow.members.all(panel.id)}
         agencies = {a.id: a.name for a in await uow.agencies.all(panel.id)}
         attendance = await uow.meetings.attendance(panel.id, minutes.meeting_id)
+        links = await uow.file_offers.links_allowed(panel.id)
+        size = len(minutes_docx(minutes, panel.name, panel.timezone))
         sent: list[str] = []
         for member_id in attending_members(attendance):
             member = members.get(member_id)
@@ -457,16 +498,15 @@ class MinutesFeature:
                 continue
             if not await entitled(uow, panel, member, minutes):
                 continue
-            url = minutes_url(self.config, panel.id, minutes.meeting_id, member.id, now)
-            expires = self.config.links.expires(Purpose.MINUTES, now)
             view = MinutesReadyView(
                 panel_name=panel.name,
                 meeting_label=minutes.meeting_label,
-                download_url=url,
+                download_url=None,
                 cases=len(minutes.cases),
                 actions=len(minutes.actions),
-                expires=day_text(expires, panel) if url else None,
                 signed_off=_signed_text(minutes.signatures),
+                as_file=True,
+                link_if_declined=links,
             )
             await card_to_member(
                 uow,
@@ -477,8 +517,331 @@ class MinutesFeature:
                 now=now,
                 text=f"The minutes of {minutes.meeting_label} are approved",
             )
+            await self._offer(
+                uow, panel, minutes, member, now, size, f"minutes-file:{minutes.id}:{member.id}"
+            )
             sent.append(_who(member, agencies))
         return sent
+
+    async def _offer(
+        self,
+        uow: UnitOfWork,
+        panel: Panel,
+        minutes: Minutes,
+        member: Member,
+        now: datetime,
+        size: int,
+        key: str,
+    ) -> bool:
+        """Queue the Word file to the member as a file consent card, with its offer; False
+        when `key` was queued before (nothing is stored then)."""
+        offer = FileOffer.of(panel.id, minutes.meeting_id, member.id, now)
+        queued = await notify.file_offer_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=member.id,
+            file_name=file_name(minutes),
+            description=f"The approved minutes of the {panel.name} meeting of "
+            f"{minutes.meeting_label} (OFFICIAL-SENSITIVE)",
+            size=size,
+            offer_id=offer.id,
+            key=key,
+            now=now,
+            delivery_id=offer.delivery_id,
+            text=f"The minutes of {minutes.meeting_label} as a Word file",
+        )
+        if queued:
+            await uow.file_offers.add(offer)
+        return queued
+
+    # --- the file, offered again ---------------------------------------------------------
+
+    async def _approved(self, uow: UnitOfWork, panel: Panel, meeting_id: str) -> Minutes:
+        minutes = await uow.meetings.minutes(panel.id, meeting_id)
+        if minutes is None:
+            raise NotFound("Those minutes no longer exist.")
+        if not minutes.approved:
+            raise InvalidInput("These minutes are not approved yet: approve them first.")
+        return minutes
+
+    async def offer_to_me(self, request: Request, deps: Deps) -> Reply:
+        """The approved minutes' Word file, offered to the caller (a coordinator or chair
+        entitled to them) in their private chat."""
+        panel, member = request.admitted()
+        meeting_id = MinutesCard.of(request.data).meeting_id
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            minutes = await self._approved(uow, panel, meeting_id)
+            if not await entitled(uow, panel, member, minutes):
+                raise NotAllowed("These minutes hold cases you may not read in full.")
+            size = len(minutes_docx(minutes, panel.name, panel.timezone))
+            key = f"minutes-file:{minutes.id}:{member.id}:{now.isoformat()}"
+            await self._offer(uow, panel, minutes, member, now, size, key)
+            await uow.commit()
+            return await self._show(
+                uow, panel, member, meeting_id, "The Word file follows: allow it to save it.", now
+            )
+
+    async def offer_again(self, request: Request, deps: Deps) -> Reply:
+        """The coordinator offers the Word file again to each attending member entitled to
+        it who has neither saved it nor an offer still open (they declined it, it lapsed or
+        their OneDrive would not take it)."""
+        panel, member = request.admitted()
+        meeting_id = MinutesCard.of(request.data).meeting_id
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            minutes = await self._approved(uow, panel, meeting_id)
+            offers = await uow.file_offers.for_meeting(panel.id, meeting_id)
+            served = {
+                o.member_id
+                for o in offers
+                if o.state in (OfferState.SENT, OfferState.UPLOADING) or o.open_at(now)
+            }
+            members = {m.id: m for m in await uow.members.all(panel.id)}
+            agencies = {a.id: a.name for a in await uow.agencies.all(panel.id)}
+            attendance = await uow.meetings.attendance(panel.id, meeting_id)
+            size = len(minutes_docx(minutes, panel.name, panel.timezone))
+            again: list[str] = []
+            for member_id in attending_members(attendance):
+                other = members.get(member_id)
+                if other is None or other.id in served or other.id == member.id:
+                    continue
+                if not await entitled(uow, panel, other, minutes):
+                    continue
+                key = f"minutes-file:{minutes.id}:{other.id}:{now.isoformat()}"
+                if await self._offer(uow, panel, minutes, other, now, size, key):
+                    again.append(_who(other, agencies))
+            if again:
+                detail = f"Word file offered again to {len(again)} attending member(s)"
+                await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, detail, at=now)
+                await uow.commit()
+                notice = f"The Word file is offered again to {', '.join(again)}."
+            else:
+                notice = "Everyone attending has the file, or an offer still open."
+            return await self._show(uow, panel, member, meeting_id, notice, now)
+
+    async def set_links(self, request: Request, deps: Deps) -> Reply:
+        """The coordinator allows or stops download links for the panel's minutes."""
+        panel, member = request.admitted()
+        meeting_id = MinutesCard.of(request.data).meeting_id
+        allow = request.data.get(ALLOW_LINKS_KEY)
+        if not isinstance(allow, bool):
+            raise InvalidInput("This card is out of date. Type minutes.")
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            await uow.file_offers.allow_links(panel.id, allow, now)
+            detail = "minutes download links " + ("allowed" if allow else "turned off")
+            await record(uow, request, AuditVerb.UPDATE, "panel", panel.id, detail, at=now)
+            await uow.commit()
+            notice = (
+                "Download links are on: a member who cannot save the Word file gets a link "
+                "signed for them."
+                if allow
+                else "Download links are off: the minutes go only as a Word file saved in "
+                "each member's OneDrive, and every link sent before stops working."
+            )
+            return await self._show(uow, panel, member, meeting_id, notice, now)
+
+    # --- the member's answer to the file consent card -----------------------------------
+
+    async def answer_file(self, request: Request, deps: Deps) -> Reply:
+        """A member allowed or declined the Word file (Teams' fileConsent/invoke). Only the
+        member it was offered to, still entitled, may have it, once, before it lapses."""
+        panel, member = request.admitted()
+        answer = FileAnswer.of(request.data)
+        now = deps.clock.now()
+        async with deps.uow() as uow:
+            offer = await uow.file_offers.get(panel.id, answer.offer_id)
+            if offer is None:
+                raise NotFound(NO_OFFER)
+            if offer.member_id != member.id:
+                raise NotAllowed(NOT_YOUR_FILE)
+            if offer.state is OfferState.SENT:
+                return Reply(text=ALREADY_SENT)
+            if offer.state is OfferState.UPLOADING:
+                return Reply(text=BEING_SENT)
+            if offer.state is OfferState.DECLINED:
+                return Reply(text=ALREADY_DECLINED)
+            if not offer.open_at(now):
+                return Reply(text=LAPSED)
+            minutes = await uow.meetings.minutes(panel.id, offer.meeting_id)
+            if minutes is None or not minutes.approved:
+                raise NotFound(NO_OFFER)
+            if not await entitled(uow, panel, member, minutes):
+                raise NotAllowed(NO_LONGER_ENTITLED)
+            if not answer.accepted:
+                return await self._declined(uow, request, panel, member, minutes, offer, now)
+            if answer.upload_url is None:
+                raise InvalidInput("Teams did not say where to save the file. Allow it again.")
+            if not await uow.file_offers.move(
+                panel.id, offer.id, OfferState.OFFERED, OfferState.UPLOADING, now
+            ):
+                return Reply(text=BEING_SENT)
+            await uow.commit()
+            document = minutes_docx(minutes, panel.name, panel.timezone)
+        failure = await self._upload(answer.upload_url, document)
+        async with deps.uow() as uow:
+            if failure is not None:
+                await uow.file_offers.move(
+                    panel.id, offer.id, OfferState.UPLOADING, OfferState.OFFERED, now
+                )
+                detail = f"Word file not saved in the member's OneDrive: {failure}"
+                await record(uow, request, AuditVerb.REFUSE, "minutes", minutes.id, detail, at=now)
+                reply = await self._instead(uow, panel, member, minutes, now, NOT_SAVED)
+                await uow.commit()
+                return reply
+            await uow.file_offers.move(
+                panel.id, offer.id, OfferState.UPLOADING, OfferState.SENT, now
+            )
+            detail = "sent as a Word file to the member's OneDrive"
+            await record(uow, request, AuditVerb.EXPORT, "minutes", minutes.id, detail, at=now)
+            await notify.file_sent_to_member(
+                uow,
+                panel_id=panel.id,
+                member_id=member.id,
+                file_name=answer.file_name or file_name(minutes),
+                content_url=answer.content_url or "",
+                unique_id=answer.unique_id or "",
+                file_type=answer.file_type or "docx",
+                key=f"minutes-file-sent:{offer.id}",
+                now=now,
+            )
+            await self._answered(uow, panel, minutes, offer, now, SAVED)
+            await uow.commit()
+        return Reply()
+
+    async def _upload(self, url: str, document: bytes) -> str | None:
+        """Put the file where Teams said; None when it went, else why not (for the audit
+        trail: no address, no file name)."""
+        if self.config.uploads is None:
+            return "file uploads are not set up"
+        try:
+            await self.config.uploads.upload(url, document)
+        except UploadRefused:
+            return "the upload address is not an allowed OneDrive host"
+        except UploadFailed:
+            return "OneDrive did not take it"
+        return None
+
+    async def _declined(
+        self,
+        uow: UnitOfWork,
+        request: Request,
+        panel: Panel,
+        member: Member,
+        minutes: Minutes,
+        offer: FileOffer,
+        now: datetime,
+    ) -> Reply:
+        if not await uow.file_offers.move(
+            panel.id, offer.id, OfferState.OFFERED, OfferState.DECLINED, now
+        ):
+            return Reply(text=BEING_SENT)
+        detail = "Word file declined by the member"
+        await record(uow, request, AuditVerb.UPDATE, "minutes", minutes.id, detail, at=now)
+        await self._answered(uow, panel, minutes, offer, now, DECLINED)
+        reply = await self._instead(uow, panel, member, minutes, now, DECLINED)
+        await uow.commit()
+        return reply
+
+    async def _answered(
+        self,
+        uow: UnitOfWork,
+        panel: Panel,
+        minutes: Minutes,
+        offer: FileOffer,
+        now: datetime,
+        outcome: str,
+    ) -> None:
+        """Put a card over the consent card, so that it cannot be answered again."""
+        view = FileAnswerView(minutes.meeting_label, panel.name, outcome)
+        await card_to_member(
+            uow,
+            panel_id=panel.id,
+            member_id=offer.member_id,
+            card=render_file_answer(view),
+            key=f"minutes-file-answered:{offer.id}",
+            now=now,
+            update_of=offer.delivery_id,
+        )
+
+    async def _instead(
+        self,
+        uow: UnitOfWork,
+        panel: Panel,
+        member: Member,
+        minutes: Minutes,
+        now: datetime,
+        outcome: str,
+    ) -> Reply:
+        """The card a member who has no file gets: a link signed for them where the panel
+        allows links, else how to have it offered again."""
+        links = await uow.file_offers.links_allowed(panel.id)
+        url = self._url(panel, minutes, member, now, links)
+        if url is None:
+            outcome += " " + ASK_AGAIN
+            return Reply(
+                card=render_file_answer(FileAnswerView(minutes.meeting_label, panel.name, outcome))
+            )
+        expires = day_text(self.config.links.expires(Purpose.MINUTES, now), panel)
+        view = FileAnswerView(
+            minutes.meeting_label, panel.name, outcome + " " + LINK_INSTEAD, url, expires
+        )
+        return Reply(card=render_file_answer(view))
+
+
+# What a member is told of their answer to the file consent card.
+NO_OFFER = "I can't find that file. Ask your coordinator to offer it again."
+NOT_YOUR_FILE = "That file was offered to someone else."
+NO_LONGER_ENTITLED = (
+    "You may no longer read every case in these minutes, so I can't send you the file."
+)
+ALREADY_SENT = "I have already sent you these minutes: the file is in your OneDrive."
+BEING_SENT = "These minutes are already on their way to your OneDrive."
+ALREADY_DECLINED = "You declined this file. Ask your coordinator to offer it again."
+LAPSED = "This offer has lapsed. Ask your coordinator to offer the file again."
+SAVED = "Saved in your OneDrive: open it from the card below."
+DECLINED = "You declined the Word file."
+NOT_SAVED = "I could not save the Word file in your OneDrive."
+LINK_INSTEAD = "Here is a download link instead."
+ASK_AGAIN = "Your coordinator can offer it again (type minutes, Offer the file again)."
+
+
+def file_name(minutes: Minutes) -> str:
+    """The Word file's name: the meeting's date and time, nothing of its cases."""
+    held = minutes.meeting_label.split(" (")[0].replace(":", ".")  # OneDrive takes no ':'
+    label = re.sub(r"[^A-Za-z0-9 .-]+", "", held)
+    return f"Minutes {' '.join(label.split())}.docx"
+
+
+@dataclass(frozen=True)
+class FileAnswer:
+    """A member's answer to the file consent card, as the Teams layer hands it over (every
+    value the client's)."""
+
+    offer_id: str
+    accepted: bool
+    upload_url: str | None = None
+    content_url: str | None = None
+    file_name: str | None = None
+    unique_id: str | None = None
+    file_type: str | None = None
+
+    @classmethod
+    def of(cls, data: Mapping[str, Any]) -> FileAnswer:
+        offer_id = text_field(data, notify.OFFER_ID, 64)
+        answer = data.get(notify.ANSWER)
+        if offer_id is None or answer not in ("accept", "decline"):
+            raise InvalidInput("Teams sent an answer I can't read. Ask for the file again.")
+        return cls(
+            offer_id=offer_id,
+            accepted=answer == "accept",
+            upload_url=text_field(data, notify.UPLOAD_URL, 4000),
+            content_url=text_field(data, notify.CONTENT_URL, 4000),
+            file_name=text_field(data, notify.FILE_NAME, 200),
+            unique_id=text_field(data, notify.UNIQUE_ID, 200),
+            file_type=text_field(data, notify.FILE_TYPE, 20),
+        )
 
 
 def register(router: Router, config: MinutesConfig | None = None) -> MinutesFeature:
@@ -497,4 +860,13 @@ def register(router: Router, config: MinutesConfig | None = None) -> MinutesFeat
     signing = Access(Act.SIGN_MINUTES, PRIVATE, (Target.MEETING,), (Target.MEETING,))
     router.verb(VerbSpec(Verb.MINUTES_EDIT.value, feature.edit, editing))
     router.verb(VerbSpec(Verb.MINUTES_APPROVE.value, feature.approve, signing))
+    router.verb(VerbSpec(Verb.MINUTES_OFFER.value, feature.offer_to_me, signing))
+    router.verb(VerbSpec(Verb.MINUTES_OFFER_AGAIN.value, feature.offer_again, editing))
+    router.verb(VerbSpec(Verb.MINUTES_LINKS.value, feature.set_links, editing))
+    # The answer to the file consent card names only an offer (its context): any member may
+    # send one, in private chat; the offer's member, entitlement, state and expiry are
+    # checked by the handler against the stored offer.
+    router.verb(
+        VerbSpec(Verb.MINUTES_FILE.value, feature.answer_file, Access(Act.ATTEND_MEETING, PRIVATE))
+    )
     return feature

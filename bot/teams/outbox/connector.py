@@ -13,17 +13,16 @@ from botbuilder.schema import ConversationReference
 from bot.domain.delivery import NO_ANSWER, TIMED_OUT
 from bot.teams.conversations import InstallForUser, PanelEndpoint, PersonalChats
 from bot.teams.ratelimit import retry_after_seconds
-from bot.teams.replies import to_activity
+from bot.teams.replies import payload_activity
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Mapping
     from datetime import datetime
 
     from botbuilder.core import TurnContext
     from botbuilder.integration.aiohttp import CloudAdapter
 
     from bot.domain.panel import Member
-    from bot.kernel.router import Reply
 
 
 @dataclass(frozen=True)
@@ -60,21 +59,24 @@ class Connector:
         self._now = now
         self.chats = PersonalChats(adapter, app_id, install_for_user=install_for_user)
 
-    async def post(self, reference: dict[str, Any], reply: Reply) -> Answer:
-        """Send a new message into the reference's conversation."""
+    async def post(self, reference: dict[str, Any], payload: Mapping[str, Any]) -> Answer:
+        """Send a row's message (its payload: bot.teams.replies.payload_activity) into the
+        reference's conversation."""
 
         async def send(turn_context: TurnContext) -> Answer:
-            response = await turn_context.send_activity(to_activity(reply))
+            response = await turn_context.send_activity(payload_activity(payload))
             name = getattr(response, "id", None)
             return Answer(201, activity_id=name if isinstance(name, str) and name else None)
 
         return await self._in_conversation(reference, send, Answer(201))
 
-    async def put(self, reference: dict[str, Any], activity_id: str, reply: Reply) -> Answer:
+    async def put(
+        self, reference: dict[str, Any], activity_id: str, payload: Mapping[str, Any]
+    ) -> Answer:
         """Replace the message `activity_id` in the reference's conversation."""
 
         async def update(turn_context: TurnContext) -> Answer:
-            activity = to_activity(reply)
+            activity = payload_activity(payload)
             activity.id = activity_id
             await turn_context.update_activity(activity)
             return Answer(200)

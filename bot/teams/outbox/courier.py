@@ -24,7 +24,6 @@ from bot.domain.delivery import (
     Verdict,
     verdict,
 )
-from bot.kernel.router import Reply
 from bot.teams.outbox.chats import NO_SERVICE_URL, Chats
 from bot.teams.outbox.connector import Answer, Connector
 from bot.teams.outbox.targets import UNKNOWN, Target, Targets
@@ -104,7 +103,7 @@ class Courier:
 
     async def _send(self, delivery: OutgoingDelivery, target: Target, deadline: float) -> None:
         """Post the row into its chat, opening (or reopening) a member's 1:1 chat first."""
-        reply = Reply(text=delivery.payload.get("text"), card=delivery.payload.get("card"))
+        payload = delivery.payload
         posts = 0
         failures = 0
         reopened = False
@@ -124,7 +123,7 @@ class Courier:
                         if posts:
                             delivery.try_again()
                         posts += 1
-                        answer = await self._connector.post(target.ref.reference, reply)
+                        answer = await self._connector.post(target.ref.reference, payload)
             finally:
                 self._pacer.done(room)
             last = answer
@@ -166,7 +165,7 @@ class Courier:
                 return
             await self._outcomes.dropped(delivery)
             return
-        reply = Reply(text=delivery.payload.get("text"), card=delivery.payload.get("card"))
+        payload = delivery.payload
         conversation = target.ref.conversation_id
         puts = 0
         failures = 0
@@ -182,7 +181,9 @@ class Courier:
                     if puts:
                         delivery.try_again()
                     puts += 1
-                    answer = await self._connector.put(target.ref.reference, target.replaces, reply)
+                    answer = await self._connector.put(
+                        target.ref.reference, target.replaces, payload
+                    )
             finally:
                 self._pacer.done(room)
             last = answer
