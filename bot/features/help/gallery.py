@@ -9,7 +9,7 @@ from bot.domain.delivery import ConversationKind
 from bot.domain.panel import Role
 from bot.features.help.views import help_view, short_help_view
 from cards.help import render_help, render_short_help
-from cards.welcome import WelcomeView, render_welcome
+from cards.welcome import Installer, WelcomeView, render_welcome
 from cards.whoami import WhoAmIView, render_whoami
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from cards.kit import Card
 
 DEMO_PANEL = "Riverside Community MARAC"
+INSTALLER = Installer("Priya Raman", "29:3d9b6c1e-1a2f-4c3b-8d4e-5f6a7b8c9d01")
 
 
 def _help(router: Router, roles: frozenset[Role], kind: ConversationKind, panel: bool) -> Card:
@@ -59,10 +60,18 @@ def gallery(router: Router) -> Mapping[str, Card]:
             WelcomeView(person_name="Gemma Hartley", panel_name=DEMO_PANEL, in_channel=False)
         ),
         "welcome-channel": render_welcome(
-            WelcomeView(person_name=None, panel_name=DEMO_PANEL, in_channel=True)
+            WelcomeView(
+                person_name=None, panel_name=DEMO_PANEL, in_channel=True, installer=INSTALLER
+            )
         ),
         "welcome-group-chat": render_welcome(
-            WelcomeView(person_name=None, panel_name=DEMO_PANEL, in_channel=True, place="chat")
+            WelcomeView(
+                person_name=None,
+                panel_name=DEMO_PANEL,
+                in_channel=True,
+                place="chat",
+                installer=INSTALLER,
+            )
         ),
         "welcome-unregistered-team": render_welcome(
             WelcomeView(person_name=None, panel_name=None, in_channel=True)
