@@ -40,7 +40,7 @@ from bot.kernel.ports import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Awaitable, Callable, Collection
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,21 @@ def transaction_id(key: str) -> str:
     return f"community-marac-{key}"
 
 
+def _attendee(attendee: dict[str, Any]) -> dict[str, Any]:
+    email = attendee.get("emailAddress")
+    kind = attendee.get("type")
+    return {
+        "emailAddress": email if isinstance(email, dict) else {},
+        "type": kind if kind in ("required", "optional", "resource") else "required",
+    }
+
+
+def _address_of(attendee: dict[str, Any]) -> str:
+    email = attendee.get("emailAddress")
+    address = email.get("address") if isinstance(email, dict) else None
+    return address if isinstance(address, str) else ""
+
+
 def _odata_text(value: str) -> str:
     """An OData string literal (single quotes, a quote inside doubled)."""
     return "'" + value.replace("'", "''") + "'"
@@ -191,6 +206,34 @@ class GraphClient:
         """Cancel the event: the attendees get the cancellation with the comment."""
         path = f"{self._event_path(event_id)}/cancel"
         await self._request("POST", path, "cancel event", {"comment": comment})
+
+    async def update_attendees(
+        self, event_id: str, *, wanted: Collection[str], unwanted: Collection[str]
+    ) -> bool:
+        """Read the event's attendees, then PATCH the list when someone is to be added or
+        taken off (each other attendee kept as the organizer left them)."""
+        answer = await self._request(
+            "GET",
+            self._event_path(event_id),
+            "read event attendees",
+            params={"$select": "attendees"},
+        )
+        found = answer.get("attendees") if answer else None
+        current = [a for a in (found if isinstance(found, list) else []) if isinstance(a, dict)]
+        drop = {address.lower() for address in unwanted}
+        kept = [a for a in current if _address_of(a).lower() not in drop]
+        present = {_address_of(a).lower() for a in kept}
+        added = [
+            {"emailAddress": {"address": address}, "type": "required"}
+            for address in wanted
+            if address.lower() not in present
+        ]
+        if not added and len(kept) == len(current):
+            return False
+        # Only what an attendee is written with (their response status is Graph's own).
+        body = {"attendees": [_attendee(a) for a in kept] + added}
+        await self._request("PATCH", self._event_path(event_id), "update event attendees", body)
+        return True
 
     async def install_in_meeting_chat(self, join_url: str) -> str:
         """Find the meeting's chat by its join link, then install the bot there (409,

@@ -51,6 +51,8 @@ from tests.support import cards
 from tests.support.world import NOW, World, demo_world
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from bot.domain.audit import AuditEvent
     from bot.kernel.router import Deps
 
@@ -551,6 +553,9 @@ class RecordingCalendar:
     rescheduled: list[tuple[str, datetime]] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     chats: list[str] = field(default_factory=list)
+    attendee_updates: list[tuple[str, tuple[str, ...], frozenset[str]]] = field(
+        default_factory=list
+    )
     before_answer: Any = None
     fail: bool = False
 
@@ -570,6 +575,12 @@ class RecordingCalendar:
 
     async def cancel_event(self, event_id: str, *, comment: str) -> None:
         self.cancelled.append(event_id)
+
+    async def update_attendees(
+        self, event_id: str, *, wanted: Collection[str], unwanted: Collection[str]
+    ) -> bool:
+        self.attendee_updates.append((event_id, tuple(wanted), frozenset(unwanted)))
+        return False
 
     async def install_in_meeting_chat(self, join_url: str) -> str:
         self.chats.append(join_url)

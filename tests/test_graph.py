@@ -273,6 +273,35 @@ async def test_moving_an_event_patches_its_local_times_and_cancelling_sends_the_
         await client.cancel_event(created.id, comment="Again.")
 
 
+async def test_attendees_are_added_and_taken_off_leaving_whom_the_organizer_invited(
+    fake: RunningFakeGraph, client: GraphClient
+) -> None:
+    created = await client.create_event(event())
+    guest = {"emailAddress": {"address": "adviser@partner.example"}, "type": "optional"}
+    fake.fake.events[created.id]["attendees"].append({**guest, "status": {"response": "none"}})
+    changed = await client.update_attendees(
+        created.id,
+        wanted=("PRIYA.RAMAN@riverside.example", "gemma.hartley@riverside.example"),
+        unwanted={"tom.okafor@riverside.example"},
+    )
+    assert changed
+    (read,) = fake.fake.graph_calls("GET", "/events/")
+    assert read.query == {"$select": "attendees"}
+    (patch,) = fake.fake.graph_calls("PATCH")
+    assert patch.body == {
+        "attendees": [
+            {"emailAddress": {"address": "priya.raman@riverside.example"}, "type": "required"},
+            guest,  # the organizer's own guest stays, as they were invited
+            {"emailAddress": {"address": "gemma.hartley@riverside.example"}, "type": "required"},
+        ]
+    }
+    again = await client.update_attendees(
+        created.id, wanted=("gemma.hartley@riverside.example",), unwanted=set()
+    )
+    assert not again
+    assert len(fake.fake.graph_calls("PATCH")) == 1  # nothing to change: only read
+
+
 async def test_the_bot_is_installed_for_a_user_through_the_catalog_id_looked_up_once(
     fake: RunningFakeGraph, client: GraphClient
 ) -> None:
@@ -430,6 +459,45 @@ async def test_each_upcoming_meeting_gets_one_event_and_the_bot_in_its_chat_howe
     assert (again.created, again.chats) == (0, 0)
     assert len(fake.fake.graph_calls("POST", "/events")) == 2
     assert len(fake.fake.graph_calls("POST", "/installedApps")) == 2
+
+
+async def test_a_member_who_joins_is_invited_and_one_removed_is_taken_off_at_the_next_sync(
+    fake: RunningFakeGraph, client: GraphClient, demo: World
+) -> None:
+    feature = Calendar(CalendarConfig(panel_calendar=client))
+    await feature.sync_all(demo.deps)
+    assert fake.fake.graph_calls("PATCH") == []  # the invitations were right already
+    social_care = await demo.agency("Adult Social Care")
+    daniel = await demo.member("Daniel")
+    daniel.active = False  # removed from the panel: the join link must stop reaching him
+    await demo.save(
+        daniel,
+        Member(
+            panel_id=demo.panel.id,
+            aad_object_id="9a8b7c6d-0000-4000-8000-00000000000d",
+            name="Marek Nowak",
+            email="marek.nowak@riverside.example",
+            agency_id=social_care.id,
+            roles=frozenset({Role.SPOC}),
+        ),
+    )
+    december = await on(demo, date(2026, 12, 8))
+    guest = {"emailAddress": {"address": "adviser@partner.example"}, "type": "optional"}
+    fake.fake.events[str(december.calendar_event_id)]["attendees"].append(guest)
+
+    report = await feature.sync_all(demo.deps)
+
+    assert report.invitations == 2  # December's and January's events
+    attendees = fake.fake.events[str(december.calendar_event_id)]["attendees"]
+    addresses = sorted(a["emailAddress"]["address"] for a in attendees)
+    assert addresses == [
+        "adviser@partner.example",  # whom the organizer added stays
+        "gemma.hartley@riverside.example",
+        "marek.nowak@riverside.example",
+        "priya.raman@riverside.example",
+        "tom.okafor@riverside.example",
+    ]
+    assert (await feature.sync_all(demo.deps)).invitations == 0
 
 
 async def test_a_create_lost_on_the_way_back_is_found_again_at_the_next_sync(

@@ -165,6 +165,9 @@ class NoGraph:
     async def cancel_event(self, event_id: str, *, comment: str) -> None:
         raise AssertionError("no Graph call")
 
+    async def update_attendees(self, event_id: str, *, wanted: object, unwanted: object) -> bool:
+        raise AssertionError("no Graph call")
+
     async def install_in_meeting_chat(self, join_url: str) -> str:
         raise AssertionError("no Graph call")
 

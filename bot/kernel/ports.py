@@ -7,7 +7,7 @@ until it is saved and the unit of work commits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -721,6 +721,14 @@ class PanelCalendar(Protocol):
 
     async def cancel_event(self, event_id: str, *, comment: str) -> None:
         """Cancel the event (attendees get the cancellation with the comment)."""
+        ...
+
+    async def update_attendees(
+        self, event_id: str, *, wanted: Collection[str], unwanted: Collection[str]
+    ) -> bool:
+        """Invite the `wanted` addresses the event lacks and take off the `unwanted` ones it
+        has (addresses compared without case), leaving anyone else the organizer invited;
+        True when the event changed."""
         ...
 
     async def install_in_meeting_chat(self, join_url: str) -> str:

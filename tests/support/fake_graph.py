@@ -134,6 +134,7 @@ class FakeGraph:
         app.router.add_patch("/v1.0/users/{user}/onlineMeetings/{meeting}", self._update)
         app.router.add_delete("/v1.0/users/{user}/onlineMeetings/{meeting}", self._delete)
         app.router.add_post("/v1.0/users/{user}/events", self._create_event)
+        app.router.add_get("/v1.0/users/{user}/events/{event}", self._read_event)
         app.router.add_patch("/v1.0/users/{user}/events/{event}", self._update_event)
         app.router.add_post("/v1.0/users/{user}/events/{event}/cancel", self._cancel_event)
         app.router.add_get("/v1.0/appCatalogs/teamsApps", self._catalog)
@@ -290,6 +291,19 @@ class FakeGraph:
             self.lose_event_answers -= 1
             return _graph_error(504, "GatewayTimeout")
         return web.json_response(event, status=201)
+
+    async def _read_event(self, request: web.Request) -> web.Response:
+        """The event, or only the properties $select names (with its id)."""
+        if (refused := await self._record(request)) is not None:
+            return refused
+        event = self.events.get(request.match_info["event"])
+        if event is None:
+            return _graph_error(404, "ErrorItemNotFound")
+        selected = request.query.get("$select")
+        if not selected:
+            return web.json_response(event)
+        names = {"id", *selected.split(",")}
+        return web.json_response({k: v for k, v in event.items() if k in names})
 
     async def _update_event(self, request: web.Request) -> web.Response:
         if (refused := await self._record(request)) is not None:

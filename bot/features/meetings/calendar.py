@@ -407,6 +407,8 @@ class SyncReport:
     denied: bool = False
     # Meeting chats the bot was installed into.
     chats: int = 0
+    # Events whose invitations changed (members joined or left).
+    invitations: int = 0
 
 
 def linked(meeting: Meeting) -> bool:
@@ -675,6 +677,61 @@ async def tidy_events(
     return done
 
 
+async def update_invitations(
+    uow_factory: UnitOfWorkFactory,
+    panel_id: str,
+    calendar: PanelCalendar,
+    now: datetime,
+    *,
+    told: Told | None = None,
+) -> int:
+    """Keep each upcoming event's invitations in step with the panel: a member who joined
+    since is invited, one removed (or no longer concerned) is taken off, so the join link
+    stops reaching them through their calendar; anyone else the organizer invited stays.
+    How many events changed; what fails is tried at the next sync."""
+    async with uow_factory() as uow:
+        panel = await uow.panels.get(panel_id)
+        if panel is None:
+            return 0
+        known = {
+            (m.email or "").strip().lower()
+            for m in await uow.members.all(panel_id)
+            if (m.email or "").strip()
+        }
+        wanted_by_event: list[tuple[Meeting, tuple[str, ...]]] = [
+            (m, await meeting_attendees(uow, panel, m))
+            for m in await upcoming_meetings(uow, panel_id, now)
+            if m.calendar_event_id and m.status in NOT_STARTED and m.starts_at > now
+        ]
+    changed = 0
+    for meeting, wanted in wanted_by_event:
+        assert meeting.calendar_event_id is not None
+        unwanted = known - {address.lower() for address in wanted}
+        try:
+            changed += await calendar.update_attendees(
+                meeting.calendar_event_id, wanted=wanted, unwanted=unwanted
+            )
+        except CalendarDenied as exc:
+            log.log(
+                _level(told, "attendees-denied", logging.ERROR),
+                "Graph refused to update the meetings' invitations (%s): check the app "
+                "registration's Calendars.ReadWrite permission",
+                exc,
+            )
+            break
+        except CalendarError as exc:
+            log.log(
+                _level(told, f"attendees:{meeting.id}", logging.WARNING),
+                "could not update the invitations of meeting %s: %s; the Graph sync tries "
+                "again at its next run",
+                meeting.id,
+                exc,
+            )
+            continue
+        _forget(told, "attendees-denied", f"attendees:{meeting.id}")
+    return changed
+
+
 async def install_in_meeting_chats(
     uow_factory: UnitOfWorkFactory,
     panel_id: str,
@@ -895,8 +952,9 @@ class Calendar:
         return created
 
     async def sync(self, deps: Deps, panel_id: str) -> SyncReport | None:
-        """Make the panel's Teams meetings match its meetings: delete those of cancelled
-        meetings, move those of moved ones, create those still missing (the Graph sync job
+        """Make the panel's Outlook events match its meetings: cancel those of cancelled
+        meetings, move those of moved ones, create those still missing, invite who joined
+        and take off who left, and put the bot in each meeting's chat (the Graph sync job
         runs it on one instance at a time)."""
         graph = self.config.panel_calendar
         if graph is None:
@@ -906,8 +964,9 @@ class Calendar:
         report = await sync_calendar_events(deps.uow, panel_id, graph, now, told=self._told)
         if report.denied:
             return report
+        invitations = await update_invitations(deps.uow, panel_id, graph, now, told=self._told)
         chats = await install_in_meeting_chats(deps.uow, panel_id, graph, now, told=self._told)
-        return dataclasses.replace(report, chats=chats)
+        return dataclasses.replace(report, chats=chats, invitations=invitations)
 
     async def sync_all(self, deps: Deps) -> SyncReport:
         """`sync` for every panel (the Graph sync job). Graph refusing the app stops the run
@@ -925,6 +984,7 @@ class Calendar:
                 total.failed + report.failed,
                 report.denied,
                 total.chats + report.chats,
+                total.invitations + report.invitations,
             )
             if report.denied:
                 break
