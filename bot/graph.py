@@ -4,7 +4,8 @@ Implements the kernel's `PanelCalendar` port (bot.kernel.ports): each panel meet
 event on the organizer's calendar with a Teams meeting (`/users/{organizer}/events`,
 Calendars.ReadWrite), and the bot is installed into that meeting's chat (the online meeting
 found by its join link, OnlineMeetings.Read.All under an application access policy; then
-`/chats/{id}/installedApps`, TeamsAppInstallation.ReadWriteSelfForChat.All). Meetings linked
+`/chats/{id}/installedApps`, TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All, consenting
+to the manifest's chat-scoped resource-specific permissions). Meetings linked
 before calendar events keep their bare online meeting (`/users/{organizer}/onlineMeetings`,
 OnlineMeetings.ReadWrite.All). `install_for_user` installs the bot for a member the bot
 cannot message yet (`/users/{id}/teamwork/installedApps`,
@@ -38,11 +39,21 @@ from bot.kernel.ports import (
     CalendarNotFound,
     EventRequest,
 )
+from manifest import RSC_PERMISSIONS
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection
 
 log = logging.getLogger(__name__)
+
+# The manifest's resource-specific permissions granted in a chat, consented to on install.
+CHAT_CONSENT: dict[str, Any] = {
+    "resourceSpecificPermissions": [
+        {"permissionValue": name, "permissionType": kind.lower()}
+        for name, kind in RSC_PERMISSIONS
+        if name.endswith(".Chat")
+    ]
+}
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PUBLIC_AUTHORITY = "https://login.microsoftonline.com"
@@ -251,7 +262,10 @@ class GraphClient:
         if not isinstance(thread_id, str) or not thread_id:
             raise CalendarNotFound("Graph knows no online meeting (or chat) with that join link")
         path = f"/v1.0/chats/{quote(thread_id, safe='')}/installedApps"
-        body = await self._install_body()
+        # The app asks for resource-specific permissions (the meeting start and end events):
+        # installing it consents to the chat-scoped ones, which only the ...AndConsent...
+        # permission may do (the plain ReadWriteSelfForChat.All is refused for such an app).
+        body = {**await self._install_body(), "consentedPermissionSet": CHAT_CONSENT}
         await self._request("POST", path, "install app in meeting chat", body, accept={409})
         return thread_id
 

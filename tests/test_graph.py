@@ -605,7 +605,7 @@ async def test_a_chat_the_bot_may_not_join_is_logged_once_and_tried_again_at_the
     assert (first.created, first.chats, second.chats) == (2, 0, 0)  # events made all the same
     refusals = [r for r in caplog.records if "install the bot into meeting chats" in r.message]
     assert [r.levelno for r in refusals] == [logging.ERROR]  # once, not at every run
-    assert "TeamsAppInstallation.ReadWriteSelfForChat.All" in refusals[0].message
+    assert "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All" in refusals[0].message
     assert all(m.teams_chat_id is None for m in await meetings(demo))
     third = await feature.sync_all(demo.deps)  # the permission granted meanwhile
     assert third.chats == 2

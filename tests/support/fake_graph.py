@@ -375,6 +375,10 @@ class FakeGraph:
         app_id = self._bound_app(request)
         if app_id is None:
             return _graph_error(400, "BadRequest")
+        if not await _consents_to_chat_permissions(request):
+            # Graph refuses to install an app asking for resource-specific permissions
+            # into a chat without consenting to them.
+            return _graph_error(403, "Forbidden")
         if app_id in installed:
             return _graph_error(409, "Conflict")
         installed.add(app_id)
@@ -383,6 +387,22 @@ class FakeGraph:
     def graph_calls(self, method: str, path_contains: str = "") -> list[GraphCall]:
         """The Graph calls of one HTTP method (and path), in order."""
         return [c for c in self.calls if c.method == method and path_contains in c.path]
+
+
+async def _consents_to_chat_permissions(request: web.Request) -> bool:
+    """Whether the install's body consents to every chat-scoped permission the manifest asks."""
+    from manifest import RSC_PERMISSIONS
+
+    body = await request.json()
+    consent = body.get("consentedPermissionSet") if isinstance(body, dict) else None
+    given = consent.get("resourceSpecificPermissions") if isinstance(consent, dict) else None
+    names = {
+        (p.get("permissionValue"), p.get("permissionType"))
+        for p in (given if isinstance(given, list) else [])
+        if isinstance(p, dict)
+    }
+    wanted = {(name, kind.lower()) for name, kind in RSC_PERMISSIONS if name.endswith(".Chat")}
+    return bool(wanted) and wanted <= names
 
 
 def _odata_eq(text: str, name: str) -> str | None:
