@@ -288,6 +288,8 @@ class AnnouncedCase:
     kind: str  # "new case" or "review"
     risk_level: str
     invited: Sequence[str] = ()
+    # A reader's own view only (bot.kernel.views): what they may see of the case in full.
+    detail: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -301,10 +303,17 @@ class AnnouncementView:
     planned_minutes: int
     join_url: str | None = None
     republished: bool = False
+    # A reader's own view (bot.kernel.views), with the detail of the cases they may see.
+    personal: bool = False
+
+
+# What a reader's own view of the announcement is headed by (never a shared kind's title).
+YOUR_VIEW = "Your view: "
 
 
 def render_agenda_announcement(view: AnnouncementView) -> Card:
-    """References, risk levels, invited agencies and counts only."""
+    """References, risk levels, invited agencies and counts only; a reader's own view adds
+    what they may see of each case."""
     title = announcement_title(view.meeting_label)
     body: list[Any] = [
         *heading(title, "Updated agenda" if view.republished else None),
@@ -322,16 +331,19 @@ def render_agenda_announcement(view: AnnouncementView) -> Card:
         if case.invited:
             text += f" · invited: {', '.join(case.invited)}"
         body.append(paragraph(text))
+        body += [paragraph(line, subtle=True) for line in case.detail]
     if view.join_url:
         body.append(paragraph(f"[Join the Teams meeting]({view.join_url})"))
     body.append(
         paragraph(
-            "Members: type agenda in our private chat for the agenda; case detail is shared "
-            "only in the meeting.",
+            "This is your own view: only you see the detail above."
+            if view.personal
+            else "Members: type agenda in our private chat for the agenda; case detail is "
+            "shared only in the meeting.",
             subtle=True,
         )
     )
-    return build(body, fallback=title)
+    return build(body, fallback=YOUR_VIEW + title if view.personal else title)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ SHARED_CHAT_CARDS = frozenset(
         "shared-confidentiality-spoc-view",
         "shared-action-captured-base",
         "shared-meeting-ended-base",
+        "shared-agenda-announcement-base",
         # asks for the agreement, names nobody
         "isa-needed-for-case",
     }

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from bot.domain.action import Action
 from bot.domain.audit import AuditVerb
 from bot.domain.gate import SubjectNames, judge
 from bot.domain.panel import IsaAcceptance, Member, Role
@@ -213,7 +214,7 @@ async def test_each_reader_of_the_chair_card_sees_what_the_policy_allows(
         assert buttons_of(seen[who]) == set(), who
     # The deputy without the current agreement and the referrer: the base.
     for who in ("Daniel", "Aisha"):
-        assert said(seen[who]) == card_text(base) or markers_in(said(seen[who])) == set(), who
+        assert said(seen[who]) == card_text(base), who
         assert markers_in(said(seen[who])) == set(), who
         assert buttons_of(seen[who]) == {"Open the chair card"}, who
     # Someone on no panel: nothing more, and the card stays as it is.
@@ -327,3 +328,87 @@ async def test_the_meeting_ended_card_shows_each_reader_the_actions_of_their_cas
     assert ON_14_ACTION in said(await refresh(bot, base, "Gemma"))
     assert ON_14_ACTION in said(await refresh(bot, base, "Farah"))
     assert markers_in(said(await refresh(bot, base, "Daniel"))) == set()
+
+
+ON_14_PLANTED = "ZQV-fourteen-open-action-before-the-meeting"
+ON_13_DEMO = "Complete a Care Act needs assessment."
+
+
+async def _plant_action_on_14(storage: Storage) -> None:
+    async with storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(acts.TEAM)
+        assert panel is not None
+        case = await uow.cases.by_reference(panel.id, "CM-2026-014")
+        police = next(a for a in await uow.agencies.all(panel.id) if a.name == "Riverside Police")
+        assert case is not None
+        await uow.actions.save(
+            Action(
+                panel_id=panel.id,
+                case_id=case.id,
+                owner_agency_id=police.id,
+                description=ON_14_PLANTED,
+                due_on=NOW.date() + timedelta(days=10),
+                created_at=NOW,
+            )
+        )
+        await uow.commit()
+
+
+def channel_refresh(bot: BotUnderTest, card: Card, who: str) -> Any:
+    """`who`'s client refreshing a card posted in the team's channel."""
+    aad, name = PEOPLE[who]
+    message = acts.channel_message(bot.service_url, "", aad=aad, name=name)
+    action = card["refresh"]["action"]
+    message.pop("entities")
+    message.pop("text")
+    message.update(
+        {
+            "id": f"channel-invoke-{next(_ids)}",
+            "type": "invoke",
+            "name": "adaptiveCard/action",
+            "value": {
+                "action": {
+                    "type": "Action.Execute",
+                    "verb": action["verb"],
+                    "data": action["data"],
+                },
+                "trigger": "automatic",
+            },
+        }
+    )
+    return bot.invoke(message)
+
+
+async def test_the_channels_agenda_announcement_shows_each_member_the_cases_they_may_see(
+    bot: BotUnderTest,
+) -> None:
+    await _plant_action_on_14(bot.storage)
+    await bot.post(acts.bot_installed_in_team(bot.service_url))
+    await _add_farah(bot.storage)
+    for who in PEOPLE:
+        aad, name = PEOPLE[who]
+        await bot.post(acts.personal_message(bot.service_url, "whoami", aad=aad, name=name))
+    await bot.post(acts.personal_message(bot.service_url, "agenda"))
+    verb, data = cards.press(bot.connector.cards()[-1], "Publish agenda")
+    await bot.invoke(acts.card_invoke(bot.service_url, verb, data))
+    await bot.deliver()
+    (posted,) = [
+        a["attachments"][0]["content"]
+        for a in bot.connector.to_conversation(acts.TEAM)
+        if a.get("attachments")
+        and a["attachments"][0]["content"]["fallbackText"].startswith("Agenda published")
+    ]
+    assert markers_in(card_text(posted)) == set() and ON_14_PLANTED not in card_text(posted)
+    assert ON_13_DEMO not in card_text(posted)
+    assert f"29:{FARAH}" in posted["refresh"]["userIds"]
+    assert f"29:{AAD['Aisha']}" not in posted["refresh"]["userIds"]
+
+    seen = {who: said(await channel_refresh(bot, posted, who)) for who in PEOPLE}
+    for who in ("Priya", "Tom", "Gemma"):
+        assert ON_14_PLANTED in seen[who] and ON_13_DEMO in seen[who], who
+    # The invited agency: its own case only.
+    assert ON_14_PLANTED in seen["Farah"] and ON_13_DEMO not in seen["Farah"]
+    # The deputy without the current agreement, the referrer, someone on no panel: the base.
+    for who in ("Daniel", "Aisha", "Sam"):
+        assert ON_14_PLANTED not in seen[who] and ON_13_DEMO not in seen[who], who
+        assert seen[who] == card_text(posted), who

@@ -288,7 +288,16 @@ async def answer(
 
 async def base_card(uow: UnitOfWork, panel: Panel, view: SharedView, subject: Subject) -> Card:
     """The base of a shared card, with its refresh: what a post to a shared chat carries."""
-    base = await view.render(uow, panel, subject, BASE, {})
+    return await refreshed(
+        uow, panel, view, subject, await view.render(uow, panel, subject, BASE, {})
+    )
+
+
+async def refreshed(
+    uow: UnitOfWork, panel: Panel, view: SharedView, subject: Subject, base: Card
+) -> Card:
+    """A base the feature drew itself (it passes the gate where it is posted), with the
+    refresh that brings each member concerned their own view of it."""
     users = await audience(uow, panel, subject)
     return with_refresh(base, Verb.VIEW_REFRESH.value, {VIEW_KEY: view.kind, **subject.data}, users)
 

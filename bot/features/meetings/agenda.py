@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bot.domain.action import ActionStatus
 from bot.domain.agenda import (
     AgendaTiming,
     build_agenda,
@@ -36,6 +37,7 @@ from bot.domain.meeting import (
     Meeting,
     MeetingStatus,
 )
+from bot.domain.minutes import day_label
 from bot.domain.panel import Agency, Member, Panel, Role, agency_contact
 from bot.domain.policy import Act
 from bot.features.meetings.commands import (
@@ -55,7 +57,7 @@ from bot.features.meetings.views import (
     meeting_after,
     next_meeting,
 )
-from bot.kernel import versions
+from bot.kernel import versions, views
 from bot.kernel.audit import record
 from bot.kernel.guard import ANYWHERE, Access, Target
 from bot.kernel.localtime import day_text, local, when_text
@@ -201,7 +203,10 @@ async def publish(
     agencies = await _agencies(uow, panel)
     view = announcement(panel, state, agencies)
     view = replace(view, republished=republished)
-    card = render_agenda_announcement(view)
+    # Each member the agenda concerns sees their own view of it (bot.kernel.views).
+    card = await views.refreshed(
+        uow, panel, ANNOUNCEMENT_VIEW, _announced(state), render_agenda_announcement(view)
+    )
     announced = await card_to_channel(
         uow,
         panel=panel,
@@ -315,6 +320,82 @@ def agenda_lock(panel_id: str) -> str:
     """The database lock held while a panel's agenda is built again and saved, or changed
     (PostgreSQL's advisory lock: one instance at a time)."""
     return f"agenda:{panel_id}"
+
+
+# --- the announcement as a shared view --------------------------------------------------------
+
+ANNOUNCEMENT = "agenda_announcement"
+MAX_ID = 64
+
+
+def _announced(state: AgendaState) -> views.Subject:
+    """The announcement's subject: the meeting and the cases its agenda lists."""
+    cases = [
+        case
+        for item in state.items
+        if item.is_active and item.is_case and (case := state.cases.get(item.case_id or ""))
+    ]
+    return views.Subject(state.meeting, cases, {MEETING_KEY: state.meeting.id})
+
+
+async def _stored(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> AgendaState:
+    items = await uow.meetings.agenda(panel.id, meeting.id)
+    named = [i.case_id for i in items if i.case_id]
+    cases = {c.id: c for c in await uow.cases.by_ids(panel.id, named)} if named else {}
+    return AgendaState(meeting, items, cases)
+
+
+async def _locate_announcement(
+    uow: UnitOfWork, panel: Panel, data: Mapping[str, Any]
+) -> views.Subject | None:
+    meeting_id = data.get(MEETING_KEY)
+    if not isinstance(meeting_id, str) or not 0 < len(meeting_id) <= MAX_ID:
+        return None
+    meeting = await uow.meetings.get(panel.id, meeting_id)
+    if meeting is None or meeting.status is MeetingStatus.CANCELLED:
+        return None
+    return _announced(await _stored(uow, panel, meeting))
+
+
+async def case_detail(
+    uow: UnitOfWork, panel: Panel, case: Case, agencies: Mapping[str, Agency]
+) -> list[str]:
+    """What a reader who may see a case in full is told of it beside the agenda: its lead
+    agency and its open actions."""
+    lead = agencies.get(case.lead_agency_id or "")
+    lines = [f"Lead agency: {lead.name if lead else 'not nominated'}"]
+    for action in await uow.actions.for_case(panel.id, case.id):
+        if action.status is ActionStatus.OPEN:
+            owner = agencies.get(action.owner_agency_id)
+            lines.append(
+                f"Open action · {owner.name if owner else 'an agency no longer listed'}: "
+                f"{action.description} (due {day_label(action.due_on)})"
+            )
+    return lines
+
+
+async def _render_announcement(
+    uow: UnitOfWork, panel: Panel, subject: views.Subject, grant: views.Grant, _: views.Extras
+) -> Card:
+    assert subject.meeting is not None
+    state = await _stored(uow, panel, subject.meeting)
+    agencies = await _agencies(uow, panel)
+    view = announcement(panel, state, agencies)
+    if grant.base:
+        return render_agenda_announcement(view)
+    by_reference = {c.reference: c for c in subject.cases if c.id in grant.cases}
+    cases = [
+        replace(line, detail=await case_detail(uow, panel, by_reference[line.reference], agencies))
+        if line.reference in by_reference
+        else line
+        for line in view.cases
+    ]
+    return render_agenda_announcement(replace(view, cases=cases, personal=True))
+
+
+ANNOUNCEMENT_VIEW = views.SharedView(
+    ANNOUNCEMENT, _locate_announcement, _render_announcement, of_meeting=False
+)
 
 
 class Agenda:
@@ -619,6 +700,7 @@ async def _refuse_stale(
 def register(router: Router, config: AgendaConfig | None = None) -> Agenda:
     """Register `agenda` and the agenda card's verbs."""
     feature = Agenda(config or AgendaConfig())
+    views.install(router, ANNOUNCEMENT_VIEW)
     router.command(
         CommandSpec(
             name="agenda",

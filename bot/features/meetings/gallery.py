@@ -315,6 +315,33 @@ def agenda_cards() -> dict[str, Card]:
         "agenda-announcement-updated": render_agenda_announcement(
             replace(announced, republished=True, join_url=None)
         ),
+        # With its refresh, as the channel gets it; and a SPOC's own view of it.
+        "shared-agenda-announcement-base": _shared(
+            render_agenda_announcement(announced),
+            {VIEW_KEY: "agenda_announcement", MEETING_KEY: "demo-meeting"},
+            5,
+        ),
+        "shared-agenda-announcement-spoc-view": _shared(
+            render_agenda_announcement(
+                replace(
+                    announced,
+                    personal=True,
+                    cases=[
+                        replace(
+                            announced.cases[0],
+                            detail=(
+                                "Lead agency: Riverside Police",
+                                "Open action · Riverside Homes (Housing): Fit a door camera "
+                                "and a letterbox guard. (due Mon 11 Jan 2027)",
+                            ),
+                        ),
+                        *announced.cases[1:],
+                    ],
+                )
+            ),
+            {VIEW_KEY: "agenda_announcement", MEETING_KEY: "demo-meeting"},
+            5,
+        ),
         "agenda-invitation": render_agenda_invitation(
             InvitationView(
                 panel_name=DEMO_PANEL,
