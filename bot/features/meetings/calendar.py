@@ -763,7 +763,8 @@ async def install_in_meeting_chats(
                 _level(told, "chat-denied", logging.ERROR),
                 "Graph refused to install the bot into meeting chats (%s): check the app "
                 "registration's OnlineMeetings.Read.All and "
-                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All permissions, the application "
+                "TeamsAppInstallation.ReadWriteAndConsentSelfForChat.All permissions, the "
+                "application "
                 "access policy for the organizer, and that the app is published in the "
                 "organisation's app catalog; add the bot to each meeting by hand meanwhile",
                 exc,
