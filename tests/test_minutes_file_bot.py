@@ -10,9 +10,12 @@ PUTs the document there and shows the file.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import zipfile
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -28,7 +31,7 @@ from cards.kit import Card, card_text
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support.activities import MEETING_CHAT, group_invoke, group_message
-from tests.support.world import AAD
+from tests.support.world import AAD, serving
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -72,19 +75,25 @@ async def onedrive() -> AsyncIterator[OneDrive]:
     await server.close()
 
 
-@pytest.fixture
-async def bot(
-    sqlite_storage: Storage, connector: Connector, clock: FixedClock, onedrive: OneDrive
+@asynccontextmanager
+async def running(
+    storage: Storage, connector: Connector, clock: FixedClock
 ) -> AsyncIterator[BotUnderTest]:
     """The app with the production router but an uploader that may reach the local fake
     (plain HTTP on 127.0.0.1: the bot's own never does)."""
-    from tests.support.world import serving
-
     uploads = OneDriveUploads(
         ("127.0.0.1",), allow_http=True, trusted_addresses=("127.0.0.1",), backoff=0.01
     )
     router = build_router(SETTINGS, None, uploads)
-    async with serving(sqlite_storage, connector, clock, settings=SETTINGS, router=router) as b:
+    async with serving(storage, connector, clock, settings=SETTINGS, router=router) as b:
+        yield b
+
+
+@pytest.fixture
+async def bot(
+    sqlite_storage: Storage, connector: Connector, clock: FixedClock, onedrive: OneDrive
+) -> AsyncIterator[BotUnderTest]:
+    async with running(sqlite_storage, connector, clock) as b:
         yield b
 
 
@@ -394,3 +403,49 @@ async def test_the_coordinator_saves_her_own_copy(bot: BotUnderTest, onedrive: O
     context = offer_context(bot, "Priya")
     await answer(bot, consent_answer(bot, "Priya", context, upload_url=onedrive.upload_url()))
     assert len(onedrive.puts) == 1
+
+
+async def test_an_offer_lapses_after_thirty_days(
+    bot: BotUnderTest, onedrive: OneDrive, clock: FixedClock
+) -> None:
+    await approved_minutes(bot)
+    context = offer_context(bot)
+    clock.advance(clock.now() + timedelta(days=30, minutes=1))
+    await answer(bot, consent_answer(bot, "Gemma", context, upload_url=onedrive.upload_url()))
+    assert onedrive.puts == []
+    assert "This offer has lapsed." in texts_to(bot, "Gemma")
+
+
+async def test_a_member_no_longer_entitled_gets_nothing(
+    bot: BotUnderTest, onedrive: OneDrive
+) -> None:
+    await approved_minutes(bot)
+    context = offer_context(bot)
+    # A new agreement she has not accepted yet: no case detail for her until she does.
+    async with bot.storage.unit_of_work() as uow:
+        (panel,) = await uow.panels.list_all()
+        panel.isa_version = "2027-01"
+        await uow.panels.save(panel)
+        await uow.commit()
+    await answer(bot, consent_answer(bot, "Gemma", context, upload_url=onedrive.upload_url()))
+    assert onedrive.puts == []
+    assert "You may no longer read every case in these minutes" in texts_to(bot, "Gemma")
+
+
+async def test_two_allows_at_once_upload_once(
+    database: Storage, connector: Connector, clock: FixedClock, onedrive: OneDrive
+) -> None:
+    """Teams, or someone replaying it, answering one offer twice at once: one upload (on
+    SQLite and PostgreSQL)."""
+    async with running(database, connector, clock) as bot:
+        await approved_minutes(bot)
+        context = offer_context(bot)
+        both = [
+            consent_answer(bot, "Gemma", context, upload_url=onedrive.upload_url(name))
+            for name in ("a", "b")
+        ]
+        responses = await asyncio.gather(*(bot.post(activity) for activity in both))
+        assert [r.status for r in responses] == [200, 200]
+        assert len(onedrive.puts) == 1
+        said = texts_to(bot, "Gemma")
+        assert "already on their way" in said or "already sent you" in said

@@ -184,4 +184,7 @@ def consent_answer(value: object) -> dict[str, Any]:
         text = info.get(field)
         if isinstance(text, str) and 0 < len(text) <= _LIMITS[key]:
             found[key] = text
+    # The file card opens contentUrl in the member's client: only an https address goes.
+    if not found.get(notify.CONTENT_URL, "https://").startswith("https://"):
+        del found[notify.CONTENT_URL]
     return found

@@ -194,4 +194,8 @@ def test_a_consent_answer_keeps_only_strings_within_their_limits() -> None:
         "file_type": "docx",
     }
     assert consent_answer({"action": "delete", "context": {"offer": "x" * 65}}) == {}
+    opened = consent_answer({"uploadInfo": {"contentUrl": "javascript:alert(1)"}})
+    assert opened == {}
+    opened = consent_answer({"uploadInfo": {"contentUrl": "https://contoso-my.sharepoint.com/f"}})
+    assert opened == {"content_url": "https://contoso-my.sharepoint.com/f"}
     assert consent_answer(["not", "an", "object"]) == {}

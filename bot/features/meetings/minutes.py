@@ -791,7 +791,10 @@ class MinutesFeature:
 
 
 # What a member is told of their answer to the file consent card.
-NO_OFFER = "I can't find that file. Ask your coordinator to offer it again."
+NO_OFFER = (
+    "I can't find that file. If you sit on several panels, type panel, choose the one it "
+    "came from and allow it again; or ask your coordinator to offer it again."
+)
 NOT_YOUR_FILE = "That file was offered to someone else."
 NO_LONGER_ENTITLED = (
     "You may no longer read every case in these minutes, so I can't send you the file."
