@@ -1,7 +1,8 @@
 """The minutes: the card to edit them (the coordinator) and sign them off (the coordinator,
-the chair or both, as the panel's terms of reference say), with each sign-off given; and
-the card each attending member entitled to them receives in 1:1 chat with the link to the
-Word document.
+the chair or both, as the panel's terms of reference say), with each sign-off given; the
+card each attending member entitled to them receives in 1:1 chat before the Word file (a
+file consent card, Teams' own); and what is put over that consent card once answered, with
+a download link where the panel allows links.
 
 Minutes carry case detail, so these cards go to people in private chat only, never to the
 team channel.

@@ -58,6 +58,10 @@ claims due rows, sends each to its conversation, and records the outcome.
   earlier row is still to be sent, and is dropped (recorded as sent, status 204) when that
   row never reached anyone or its chat is forgotten. A 404 on an update means the message
   is gone: the row is given up, and the chat is neither forgotten nor opened again.
+- **Files.** A row's payload is a card and its text, or (bot.kernel.notify) a file consent
+  card offering a file, or the card Teams shows for a file saved in the member's OneDrive;
+  bot.teams.replies.payload_activity makes each into its Teams attachment, and an update
+  row may put a card over a file consent card once it is answered.
 - **What is not shared.** A 429's Retry-After holds a conversation in the pacer of the
   instance that got it; a lane that moves meanwhile does not carry the hold (the history
   it carries keeps the windows).
