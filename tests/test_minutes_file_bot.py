@@ -24,6 +24,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import build_router
+from bot.domain.file_offer import OfferState
 from bot.settings import Settings
 from bot.teams.replies import FILE_CONSENT_CONTENT_TYPE, FILE_INFO_CONTENT_TYPE
 from bot.teams.upload import OneDriveUploads
@@ -449,3 +450,23 @@ async def test_two_allows_at_once_upload_once(
         assert len(onedrive.puts) == 1
         said = texts_to(bot, "Gemma")
         assert "already on their way" in said or "already sent you" in said
+
+
+async def test_an_upload_cut_short_can_be_offered_again(
+    bot: BotUnderTest, onedrive: OneDrive, clock: FixedClock
+) -> None:
+    """The process stopped mid-upload: the offer stays 'uploading'; ten minutes on, the
+    coordinator may offer the file again."""
+    approved = await approved_minutes(bot)
+    context = offer_context(bot)
+    async with bot.storage.unit_of_work() as uow:
+        (panel,) = await uow.panels.list_all()
+        assert await uow.file_offers.move(
+            panel.id, context["offer"], OfferState.OFFERED, OfferState.UPLOADING, clock.now()
+        )
+        await uow.commit()
+    again = await in_private(bot, approved, "Offer the file again to attendees", "Priya")
+    assert "Everyone attending has the file, or an offer still open." in card_text(again)
+    clock.advance(clock.now() + timedelta(minutes=11))
+    again = await in_private(bot, again, "Offer the file again to attendees", "Priya")
+    assert "The Word file is offered again to Gemma Hartley" in card_text(again)

@@ -592,11 +592,7 @@ class MinutesFeature:
         async with deps.uow() as uow:
             minutes = await self._approved(uow, panel, meeting_id)
             offers = await uow.file_offers.for_meeting(panel.id, meeting_id)
-            served = {
-                o.member_id
-                for o in offers
-                if o.state in (OfferState.SENT, OfferState.UPLOADING) or o.open_at(now)
-            }
+            served = {o.member_id for o in offers if _served(o, now)}
             members = {m.id: m for m in await uow.members.all(panel.id)}
             agencies = {a.id: a.name for a in await uow.agencies.all(panel.id)}
             attendance = await uow.meetings.attendance(panel.id, meeting_id)
@@ -808,6 +804,18 @@ DECLINED = "You declined the Word file."
 NOT_SAVED = "I could not save the Word file in your OneDrive."
 LINK_INSTEAD = "Here is a download link instead."
 ASK_AGAIN = "Your coordinator can offer it again (type minutes, Offer the file again)."
+
+
+# An upload still under way after this long was cut short (the process stopped mid-way):
+# the member may be offered the file again.
+STALE_UPLOAD = timedelta(minutes=10)
+
+
+def _served(offer: FileOffer, now: datetime) -> bool:
+    """Whether the offer's member has the file, or it is on its way, or the offer is open."""
+    if offer.state is OfferState.UPLOADING:
+        return offer.answered_at is None or now - offer.answered_at < STALE_UPLOAD
+    return offer.state is OfferState.SENT or offer.open_at(now)
 
 
 def file_name(minutes: Minutes) -> str:
