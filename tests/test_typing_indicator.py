@@ -50,10 +50,13 @@ async def test_a_slow_reply_in_the_personal_chat_is_preceded_by_typing_and_a_fas
     async with serving(sqlite_storage, connector, clock, router=slow_router()) as bot:
         chat = f"a:personal-{acts.PRIYA}"
         await bot.post(acts.personal_message(connector.url, "slow"))
-        assert kinds(bot.connector.to_conversation(chat)) == ["typing", "Done at last."]
+        assert kinds(bot.connector.to_conversation(chat, typing=True)) == [
+            "typing",
+            "Done at last.",
+        ]
         await bot.post(acts.personal_message(connector.url, "whoami"))
         await asyncio.sleep(TYPING_DELAY_SECONDS + 0.2)  # nothing comes after the reply
-        sent = bot.connector.to_conversation(chat)
+        sent = bot.connector.to_conversation(chat, typing=True)
         assert len(sent) == 3
         assert sent[-1]["type"] == "message"
         assert sent[-1]["attachments"]  # whoami's card, with no typing before it
@@ -64,7 +67,7 @@ async def test_a_slow_reply_in_a_group_chat_is_preceded_by_typing(
 ) -> None:
     async with serving(sqlite_storage, connector, clock, router=slow_router()) as bot:
         await bot.post(acts.group_message(connector.url, "slow", who="Priya Raman"))
-        assert kinds(bot.connector.to_conversation(acts.GROUP_CHAT)) == [
+        assert kinds(bot.connector.to_conversation(acts.GROUP_CHAT, typing=True)) == [
             "typing",
             "Done at last.",
         ]
@@ -76,7 +79,7 @@ async def test_a_slow_reply_in_a_channel_has_no_typing(
     """Teams shows no typing indicator in a channel's thread."""
     async with serving(sqlite_storage, connector, clock, router=slow_router()) as bot:
         await bot.post(acts.channel_message(connector.url, "slow"))
-        assert kinds(bot.connector.sent) == ["Done at last."]
+        assert kinds(bot.connector.timeline) == ["Done at last."]
 
 
 async def test_a_slow_card_invoke_sends_no_typing(
@@ -86,7 +89,7 @@ async def test_a_slow_card_invoke_sends_no_typing(
     async with serving(sqlite_storage, connector, clock, router=slow_router()) as bot:
         body = await bot.invoke(acts.card_invoke(connector.url, SLOW_VERB, {}))
         assert body["value"] == "Done at last."
-        assert bot.connector.sent == []
+        assert bot.connector.timeline == []
 
 
 def test_a_negative_delay_or_no_period_is_refused() -> None:

@@ -98,6 +98,9 @@ class FakeConnector:
     """The v3 conversation endpoints a bot talks to; every accepted activity is kept."""
 
     sent: list[dict[str, Any]] = field(default_factory=list)
+    # Every activity accepted, `typing` ones too, in order; `sent` holds the messages only
+    # (a turn slow on a busy machine may post typing first: no test counts it as a message).
+    timeline: list[dict[str, Any]] = field(default_factory=list)
     updated: list[dict[str, Any]] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)
     # Statuses to answer the next sends with, in order, instead of accepting them.
@@ -168,9 +171,12 @@ class FakeConnector:
         """Copies beyond the first of every message that arrived more than once."""
         return sum(count - 1 for count in self.deliveries().values())
 
-    def to_conversation(self, conversation_id: str) -> list[dict[str, Any]]:
-        """The activities accepted in one conversation, in order."""
-        return [a for a in self.sent if a["_conversation"] == conversation_id]
+    def to_conversation(
+        self, conversation_id: str, *, typing: bool = False
+    ) -> list[dict[str, Any]]:
+        """The messages accepted in one conversation, in order (and `typing`, when asked)."""
+        seen = self.timeline if typing else self.sent
+        return [a for a in seen if a["_conversation"] == conversation_id]
 
     # The endpoints
 
@@ -192,6 +198,9 @@ class FakeConnector:
         self._windows.add(f"tenant:{_tenant(body)}", now)
         self._windows.add(f"conversation:{conversation}", now)
         body["_conversation"] = conversation
+        self.timeline.append(body)
+        if body.get("type") == "typing":
+            return self._answer({"id": f"typing-{next(self._ids)}"}, 201)
         self.sent.append(body)
         self.accepted_at.append(now)
         return self._answer({"id": f"reply-{next(self._ids)}"}, 201)
