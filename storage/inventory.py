@@ -155,6 +155,13 @@ INVENTORY: tuple[Holding, ...] = (
     _h("members", "email", Kind.STAFF, Erasure.NOT_SUBJECT, "as the name"),
     _h("members", "aad_object_id", Kind.STAFF, Erasure.NOT_SUBJECT, "as the name"),
     _h(
+        "members",
+        "teams_user_id",
+        Kind.STAFF,
+        Erasure.NOT_SUBJECT,
+        "as the name: the id Teams gives the member in the bot's chats (revision 0020)",
+    ),
+    _h(
         "cases",
         "keeps_victim_informed",
         Kind.STAFF,

@@ -545,6 +545,10 @@ class _Members(_Repository):
     table = MEMBERS
 
     async def save(self, member: Member) -> None:
+        kept: Member | None = self._get(member.panel_id, member.id)
+        if member.teams_user_id is None and kept is not None and kept.teams_user_id:
+            # As SQL: a copy loaded before the id was noted does not forget it.
+            member = dataclasses.replace(member, teams_user_id=kept.teams_user_id)
         self._save(member)
 
     async def get(self, panel_id: str, member_id: str) -> Member | None:
@@ -568,6 +572,12 @@ class _Members(_Repository):
 
     async def all(self, panel_id: str) -> list[Member]:
         return _copy(sorted(self._scoped(panel_id), key=lambda m: (m.name, m.id)))
+
+    async def note_teams_user_id(self, panel_id: str, member_id: str, teams_user_id: str) -> None:
+        member: Member | None = self._get(panel_id, member_id)
+        if member is not None:
+            member.teams_user_id = teams_user_id
+            self._save(member)
 
 
 class _Isa(_Repository):

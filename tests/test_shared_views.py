@@ -146,7 +146,7 @@ async def open_the_meeting(bot: BotUnderTest) -> Card:
 
 async def walk_to(bot: BotUnderTest, statement: Card, item: str) -> dict[str, Any]:
     """Tom opens the chair card and presses Next until the item's heading shows."""
-    body = await click(*cards.press(statement, "Open the chair card"), "Tom", bot)
+    body = await click(*cards.press(statement, "Open the chair card"), "Tom", bot, replyToId="s")
     for _ in range(6):
         if card_text(body["value"]).startswith(item):
             return body
@@ -412,3 +412,30 @@ async def test_the_channels_agenda_announcement_shows_each_member_the_cases_they
     for who in ("Daniel", "Aisha", "Sam"):
         assert ON_14_PLANTED not in seen[who] and ON_13_DEMO not in seen[who], who
         assert seen[who] == card_text(posted), who
+
+
+async def test_a_member_is_named_in_the_refresh_once_they_have_talked_to_the_bot_anywhere(
+    bot: BotUnderTest,
+) -> None:
+    """Nobody has written to the bot in private: Tom is named once he types start in the
+    meeting's chat, Gemma once she acknowledges the statement there."""
+    await bot.post(acts.personal_message(bot.service_url, "agenda"))
+    verb, data = cards.press(bot.connector.cards()[-1], "Publish agenda")
+    await bot.invoke(acts.card_invoke(bot.service_url, verb, data))
+    await bot.post(group_message(bot.service_url, "start", who="Tom", meeting=True))
+    statement = bot.connector.to_conversation(MEETING_CHAT)[-1]["attachments"][0]["content"]
+    named = statement["refresh"]["userIds"]
+    assert f"29:{AAD['Tom']}" in named and f"29:{AAD['Gemma']}" not in named
+    await click(*cards.press(statement, "I acknowledge"), "Gemma", bot)
+    # The first item is the statement, no case: the chair card concerns those who run it.
+    chair = await walk_to(bot, statement, "Item 1 of 4")
+    assert f"29:{AAD['Gemma']}" not in last_edit(bot)["refresh"]["userIds"]
+    for _ in range(2):
+        chair = await click(*cards.press(chair["value"], "Next"), "Tom", bot, replyToId="s")
+    assert last_edit(bot)["fallbackText"].startswith("Item 3 of 4: CM-2026-014")
+    assert f"29:{AAD['Gemma']}" in last_edit(bot)["refresh"]["userIds"]
+    async with bot.storage.unit_of_work() as uow:
+        panel = await uow.panels.by_team(acts.TEAM)
+        assert panel is not None
+        gemma = await uow.members.by_aad(panel.id, AAD["Gemma"])
+    assert gemma is not None and gemma.teams_user_id == f"29:{AAD['Gemma']}"

@@ -100,6 +100,10 @@ class Member:
     invited: bool = False
     # When the person last chose this panel to act for (someone on several panels).
     chosen_at: datetime | None = None
+    # The id Teams gives the person in the bot's chats (an MRI, "29:…", an activity's
+    # from.id), noted when they talk to the bot: a shared card's refresh names its readers so
+    # (bot.kernel.views). None until they have.
+    teams_user_id: str | None = None
 
     def __post_init__(self) -> None:
         if not self.aad_object_id.strip():

@@ -92,6 +92,10 @@ class MemberRepository(Protocol):
         ...
 
     async def all(self, panel_id: str) -> list[Member]: ...
+    async def note_teams_user_id(self, panel_id: str, member_id: str, teams_user_id: str) -> None:
+        """Note the id Teams gives the member in the bot's chats, and nothing else of the
+        member (a turn notes it; it must not overwrite a coordinator's change)."""
+        ...
 
 
 class IsaRepository(Protocol):

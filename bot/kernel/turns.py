@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from bot.kernel.router import Caller, Deps, Where
 
 
+# The longest Teams user id noted (Teams' are under 100 characters).
+MAX_TEAMS_ID = 200
+
+
 @dataclass(frozen=True)
 class Resolved:
     panel: Panel | None
@@ -117,6 +121,7 @@ async def _open_once(
     async with deps.uow() as uow:
         resolved = await _resolve(uow, caller, where)
         wrote = await _remember(uow, deps, resolved, where, reference, service_url, installing)
+        wrote = await _note_teams_id(uow, resolved, caller) or wrote
         # Recorded last: on SQLite the first write takes the database's one write lock until
         # the commit, so the reads above do not hold up other turns' writes.
         if activity_key is not None:
@@ -126,6 +131,18 @@ async def _open_once(
         if wrote:
             await uow.commit()
     return resolved
+
+
+async def _note_teams_id(uow: UnitOfWork, resolved: Resolved, caller: Caller) -> bool:
+    """Note the id Teams gives the member in the bot's chats (a shared card's refresh names
+    its readers by it: bot.kernel.views), written only when it is new; True when it wrote."""
+    member = resolved.member
+    mri = caller.teams_user_id
+    if member is None or not mri or member.teams_user_id == mri or len(mri) > MAX_TEAMS_ID:
+        return False
+    await uow.members.note_teams_user_id(member.panel_id, member.id, mri)
+    member.teams_user_id = mri
+    return True
 
 
 async def first_time(deps: Deps, key: str) -> bool:

@@ -185,8 +185,8 @@ async def grant_for(
 
 async def audience(uow: UnitOfWork, panel: Panel, subject: Subject) -> list[str]:
     """The MRIs of the members the card concerns, those who run the meeting first: everyone
-    the policy would show more than the base once they accept the agreement. An MRI is what
-    Teams named the member in their 1:1 chat with the bot (the stored reference's user)."""
+    the policy would show more than the base once they accept the agreement. An MRI is the
+    id Teams gave the member when they last talked to the bot (noted on the member)."""
     agencies = {a.id: a for a in await uow.agencies.all(panel.id)}
     first: list[Member] = []
     then: list[Member] = []
@@ -209,10 +209,19 @@ async def audience(uow: UnitOfWork, panel: Panel, subject: Subject) -> list[str]
             if decide(policy, Act.VIEW_CASE_DETAIL, relations).allowed:
                 then.append(member)
                 break
-    chats = await uow.conversations.of_kind(panel.id, ConversationKind.PERSONAL)
-    mris = {ref.member_id: _user_id(ref.reference) for ref in chats if ref.member_id}
     ordered = sorted(first, key=lambda m: m.name) + sorted(then, key=lambda m: m.name)
-    return [mri for m in ordered if (mri := mris.get(m.id))]
+    known = {m.id: m.teams_user_id for m in ordered if m.teams_user_id}
+    if len(known) < len(ordered):
+        # Not yet noted (they have not talked to the bot since revision 0020): the user of
+        # their 1:1 chat's stored reference, as a turn there kept it.
+        chats = await uow.conversations.of_kind(panel.id, ConversationKind.PERSONAL)
+        aad = {m.id: m.aad_object_id for m in ordered}
+        for ref in chats:
+            found = _user_id(ref.reference) if ref.member_id in aad else None
+            # A chat the bot opened itself names the person by their Entra id: no MRI.
+            if ref.member_id and found and found != aad[ref.member_id]:
+                known.setdefault(ref.member_id, found)
+    return [mri for m in ordered if (mri := known.get(m.id))]
 
 
 def _user_id(reference: Mapping[str, Any]) -> str | None:

@@ -142,6 +142,7 @@ def to_member(row: MemberRow) -> Member:
         away_until=row.away_until,
         invited=bool(row.invited),
         chosen_at=row.chosen_at,
+        teams_user_id=row.teams_user_id,
     )
 
 
@@ -156,6 +157,9 @@ def fill_member(row: MemberRow, member: Member) -> None:
     row.away_until = member.away_until
     row.invited = member.invited
     row.chosen_at = member.chosen_at
+    if member.teams_user_id is not None:
+        # Noted by a turn (note_teams_user_id): a copy loaded before is no reason to forget it.
+        row.teams_user_id = member.teams_user_id
 
 
 def to_isa(row: IsaAcceptanceRow) -> IsaAcceptance:

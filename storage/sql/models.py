@@ -104,6 +104,8 @@ class MemberRow(PanelScoped, Base):
     # Revision 0011: invited until the person accepts; when they last chose this panel.
     invited: Mapped[bool] = mapped_column(Boolean, default=False)
     chosen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Revision 0020_member_mri: the id Teams gives the person in the bot's chats.
+    teams_user_id: Mapped[str | None] = mapped_column(Text)
 
 
 class IsaAcceptanceRow(PanelScoped, Base):

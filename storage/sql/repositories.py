@@ -291,6 +291,14 @@ class SqlMemberRepository(SqlRepository):
         )
         return [m.to_member(row) for row in rows]
 
+    async def note_teams_user_id(self, panel_id: str, member_id: str, teams_user_id: str) -> None:
+        await self._session.execute(
+            update_rows(MemberRow)
+            .where(MemberRow.panel_id == panel_id, MemberRow.id == member_id)
+            .values(teams_user_id=teams_user_id)
+            .execution_options(synchronize_session=False)
+        )
+
     async def all(self, panel_id: str) -> list[Member]:
         """The panel's members by name."""
         rows = await self._all(

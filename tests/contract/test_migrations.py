@@ -169,6 +169,7 @@ ADDED_IN_0009 = {
 ADDED_IN_0010 = {"subject_access_exports": {"postcode"}}
 ADDED_IN_0016 = {"referrals": {"risk_threshold"}}
 ADDED_IN_0019 = {"referrals": {"criteria_explanation"}}
+ADDED_IN_0020 = {"members": {"teams_user_id"}}
 
 
 def columns_of_0001(row: Base) -> dict[Any, Any]:
@@ -184,6 +185,7 @@ def columns_of_0001(row: Base) -> dict[Any, Any]:
         | ADDED_IN_0010.get(table.name, set())
         | ADDED_IN_0016.get(table.name, set())
         | ADDED_IN_0019.get(table.name, set())
+        | ADDED_IN_0020.get(table.name, set())
     )
     return {
         prop.columns[0]: getattr(row, prop.key)
