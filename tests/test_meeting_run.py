@@ -156,7 +156,7 @@ def test_the_chair_card_in_a_channel_leaves_out_narratives() -> None:
     text = card_text(CARDS["chair-in-channel"])
     assert "Tenant since 2019" not in text
     assert "Fit a door camera" not in text
-    assert "answered (shown in private: type chair in our private chat)" in text
+    assert "answered (in the own view of those who may see it)" in text
 
 
 def test_the_meeting_ended_card_carries_counts_only() -> None:

@@ -18,10 +18,13 @@ version, which every move and every saved form raises: a click from a card older
 changes nothing and is shown the card as it is now with a line saying what changed
 (bot.kernel.versions).
 
-In a team channel or a group chat the chair card leaves out narratives (agencies' returns,
-action descriptions, summaries): posts where more than the meeting reads carry no personal
-data (the channel gate, bot.kernel.channel_gate, holds them to it). The meeting's own chat
-and the chair's private chat get the whole card.
+In a shared chat (the meeting's, a team channel, a group chat) the meeting's cards are shared
+views (bot.kernel.views, bot.features.meetings.shared): the message everyone reads is the
+base, without narratives (agencies' returns, action descriptions, summaries; the channel
+gate, bot.kernel.channel_gate, holds it to that), and each reader's client asks for their own
+view, which the policy decides: the chair and the coordinator the whole card with its forms,
+a SPOC the narratives of the cases their agency may see. The chair's private chat gets the
+whole card.
 """
 
 from __future__ import annotations
@@ -393,9 +396,8 @@ async def accept_isa(request: Request, deps: Deps) -> Reply:
 
 
 def _private(request: Request) -> bool:
-    """Narratives (agencies' returns, action descriptions, summaries, notes and reasons)
-    are shown in private chat only: a meeting's chat, a team channel or a group chat is read
-    by everyone in it, and gets references, agencies, dates, counts and states."""
+    """Whether the chair card is the whole card for the one person in a private chat; in a
+    shared chat it is a shared view (`chair_reply`)."""
     return request.where.kind is ConversationKind.PERSONAL
 
 

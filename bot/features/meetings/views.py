@@ -297,7 +297,9 @@ def meeting_line(meeting: Meeting, zone: ZoneInfo, now: datetime, coordinator: b
 
 # --- the chair card --------------------------------------------------------------------------
 
-PRIVATE_ONLY = "(shown in private: type chair in our private chat)"
+# What a shared chat's base reads in place of a narrative: those who may read it get it in
+# their own view of the card (bot.kernel.views), the chair in his private chat too.
+PRIVATE_ONLY = "(in the own view of those who may see it)"
 RISK_LABELS = {level: level.value.capitalize() for level in RiskLevel}
 # A due date defaults to the day before the next meeting; with none planned, four weeks on.
 DUE_WITHOUT_NEXT_MEETING = timedelta(days=27)
