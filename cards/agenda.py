@@ -48,6 +48,11 @@ def agenda_title(meeting_label: str) -> str:
     return f"Agenda for {meeting_label}"
 
 
+# What a reader's own view of the agenda or its announcement in a shared chat is headed by
+# (never a shared kind's title, so the channel gate would never let it be posted there).
+YOUR_VIEW = "Your view: "
+
+
 def announcement_title(meeting_label: str) -> str:
     """The channel announcement's heading."""
     return f"Agenda published: {meeting_label}"
@@ -77,6 +82,8 @@ class AgendaLine:
     can_move: bool = False
     can_remove: bool = False
     can_defer: bool = False
+    # A reader's own view only (bot.kernel.views): what they may see of the case in full.
+    detail: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class AgendaView:
     warnings: Sequence[str] = field(default_factory=tuple)
     # The meeting's version this rendering shows: a change from an older card is refused.
     version: int = 0
+    # A reader's own view in a shared chat (bot.kernel.views), with case detail in it.
+    personal: bool = False
 
     @property
     def overrun(self) -> int:
@@ -191,6 +200,7 @@ def _line(view: AgendaView, line: AgendaLine) -> Any:
     ]
     if line.state:
         items.append(paragraph(line.state, subtle=True))
+    items += [paragraph(detail, subtle=True) for detail in line.detail]
     if view.coordinator:
         items += _controls(view, line)
     return ac.Container(items=items, spacing=t.Spacing.SMALL)
@@ -277,7 +287,7 @@ def render_agenda(view: AgendaView) -> Card:
                 t.ActionStyle.POSITIVE,
             )
         )
-    return build(body, actions, fallback=title)
+    return build(body, actions, fallback=YOUR_VIEW + title if view.personal else title)
 
 
 @dataclass(frozen=True)
@@ -305,10 +315,6 @@ class AnnouncementView:
     republished: bool = False
     # A reader's own view (bot.kernel.views), with the detail of the cases they may see.
     personal: bool = False
-
-
-# What a reader's own view of the announcement is headed by (never a shared kind's title).
-YOUR_VIEW = "Your view: "
 
 
 def render_agenda_announcement(view: AnnouncementView) -> Card:

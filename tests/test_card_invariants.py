@@ -76,6 +76,7 @@ SHARED_CHAT_CARDS = frozenset(
         "shared-action-captured-base",
         "shared-meeting-ended-base",
         "shared-agenda-announcement-base",
+        "shared-agenda-base",
         # asks for the agreement, names nobody
         "isa-needed-for-case",
     }

@@ -439,3 +439,26 @@ async def test_a_member_is_named_in_the_refresh_once_they_have_talked_to_the_bot
         assert panel is not None
         gemma = await uow.members.by_aad(panel.id, AAD["Gemma"])
     assert gemma is not None and gemma.teams_user_id == f"29:{AAD['Gemma']}"
+
+
+async def test_the_agenda_typed_in_the_channel_shows_each_reader_their_own_cases(
+    bot: BotUnderTest,
+) -> None:
+    await _plant_action_on_14(bot.storage)
+    await _add_farah(bot.storage)
+    for who in PEOPLE:
+        aad, name = PEOPLE[who]
+        await bot.post(acts.personal_message(bot.service_url, "whoami", aad=aad, name=name))
+    await bot.post(acts.channel_message(bot.service_url, "agenda", aad=AAD["Gemma"], name="Gemma"))
+    (posted,) = [
+        a["attachments"][0]["content"]
+        for a in bot.connector.sent
+        if a["_conversation"].startswith(acts.TEAM) and a.get("attachments")
+    ]
+    assert posted["fallbackText"].startswith("Agenda for ")
+    assert ON_14_PLANTED not in card_text(posted) and ON_13_DEMO not in card_text(posted)
+    seen = {who: said(await channel_refresh(bot, posted, who)) for who in PEOPLE}
+    assert ON_14_PLANTED in seen["Gemma"] and ON_13_DEMO in seen["Gemma"]
+    assert ON_14_PLANTED in seen["Farah"] and ON_13_DEMO not in seen["Farah"]
+    for who in ("Daniel", "Aisha", "Sam"):
+        assert seen[who] == card_text(posted), who

@@ -59,7 +59,7 @@ from bot.features.meetings.views import (
 )
 from bot.kernel import versions, views
 from bot.kernel.audit import record
-from bot.kernel.guard import ANYWHERE, Access, Target
+from bot.kernel.guard import ANYWHERE, SHARED, Access, Target
 from bot.kernel.localtime import day_text, local, when_text
 from bot.kernel.notify import card_to_channel, card_to_member
 from bot.kernel.ports import StaleVersion, UnitOfWork
@@ -397,6 +397,48 @@ ANNOUNCEMENT_VIEW = views.SharedView(
     ANNOUNCEMENT, _locate_announcement, _render_announcement, of_meeting=False
 )
 
+AGENDA = "agenda"
+
+
+def agenda_shared_view(config: AgendaConfig) -> views.SharedView:
+    """The agenda card asked for in a shared chat: the members' card (references, risk
+    levels, timing) for everyone, and each reader's own view with what they may see of
+    each case in full."""
+
+    async def state_of(uow: UnitOfWork, panel: Panel, meeting: Meeting) -> AgendaState:
+        return await refresh_agenda(uow, panel, meeting, config.timing, save=False)
+
+    async def locate(
+        uow: UnitOfWork, panel: Panel, data: Mapping[str, Any]
+    ) -> views.Subject | None:
+        meeting_id = data.get(MEETING_KEY)
+        if not isinstance(meeting_id, str) or not 0 < len(meeting_id) <= MAX_ID:
+            return None
+        meeting = await uow.meetings.get(panel.id, meeting_id)
+        if meeting is None or meeting.status is MeetingStatus.CANCELLED:
+            return None
+        return _announced(await state_of(uow, panel, meeting))
+
+    async def render(
+        uow: UnitOfWork, panel: Panel, subject: views.Subject, grant: views.Grant, _: views.Extras
+    ) -> Card:
+        assert subject.meeting is not None
+        state = await state_of(uow, panel, subject.meeting)
+        agencies = await _agencies(uow, panel)
+        view = agenda_view(panel, state, agencies, coordinator=False)
+        if grant.base:
+            return render_agenda(view)
+        shown = {c.id: c for c in subject.cases if c.id in grant.cases}
+        lines = []
+        for item, line in zip(state.items, view.lines, strict=True):
+            case = shown.get(item.case_id or "")
+            if case is not None and line.number is not None:
+                line = replace(line, detail=await case_detail(uow, panel, case, agencies))
+            lines.append(line)
+        return render_agenda(replace(view, lines=lines, personal=True))
+
+    return views.SharedView(AGENDA, locate, render, of_meeting=False)
+
 
 class Agenda:
     """The `agenda` command and the agenda card's verbs."""
@@ -404,6 +446,7 @@ class Agenda:
     def __init__(self, config: AgendaConfig) -> None:
         self.config = config
         self.cards = AgendaCards()
+        self.shared_view = agenda_shared_view(config)
 
     async def command(self, request: Request, deps: Deps) -> Reply:
         """`agenda` shows the next meeting's agenda; `agenda publish` publishes it."""
@@ -433,6 +476,8 @@ class Agenda:
         is built from has changed: the coordinator's was saved when it was built, and saving
         it again would write nothing.
         """
+        if request.where.kind in SHARED and meeting_id is None and notice is None:
+            return await self._shared(request, deps, panel)
         coordinator = self._edits(request)
         plain = meeting_id is None and notice is None and refused is None
         if plain:
@@ -463,6 +508,15 @@ class Agenda:
         if plain:
             card = self.cards.keep(panel, coordinator, meeting, card)
         return Reply(card=card)
+
+    async def _shared(self, request: Request, deps: Deps, panel: Panel) -> Reply:
+        """`agenda` in a shared chat: the members' card everyone reads, and each reader's own
+        view of it (bot.kernel.views)."""
+        async with deps.uow() as uow:
+            meeting = await next_meeting(uow, panel.id, deps.clock.now())
+        if meeting is None:
+            raise NotFound(NO_MEETING)
+        return await views.answer(deps, request, self.shared_view, {MEETING_KEY: meeting.id})
 
     async def _edit(
         self,
@@ -700,7 +754,7 @@ async def _refuse_stale(
 def register(router: Router, config: AgendaConfig | None = None) -> Agenda:
     """Register `agenda` and the agenda card's verbs."""
     feature = Agenda(config or AgendaConfig())
-    views.install(router, ANNOUNCEMENT_VIEW)
+    views.install(router, ANNOUNCEMENT_VIEW, feature.shared_view)
     router.command(
         CommandSpec(
             name="agenda",

@@ -315,6 +315,33 @@ def agenda_cards() -> dict[str, Card]:
         "agenda-announcement-updated": render_agenda_announcement(
             replace(announced, republished=True, join_url=None)
         ),
+        # As a shared chat gets it, with its refresh; and a SPOC's own view of it.
+        "shared-agenda-base": _shared(
+            render_agenda(view(False)), {VIEW_KEY: "agenda", MEETING_KEY: "demo-meeting"}, 5
+        ),
+        "shared-agenda-spoc-view": _shared(
+            render_agenda(
+                view(
+                    False,
+                    personal=True,
+                    lines=[
+                        replace(
+                            line,
+                            detail=(
+                                "Lead agency: Riverside Police",
+                                "Open action · Riverside Homes (Housing): Fit a door camera "
+                                "and a letterbox guard. (due Mon 11 Jan 2027)",
+                            ),
+                        )
+                        if line.text.startswith("CM-2026-014")
+                        else line
+                        for line in _demo_lines(False)
+                    ],
+                )
+            ),
+            {VIEW_KEY: "agenda", MEETING_KEY: "demo-meeting"},
+            5,
+        ),
         # With its refresh, as the channel gets it; and a SPOC's own view of it.
         "shared-agenda-announcement-base": _shared(
             render_agenda_announcement(announced),
