@@ -40,6 +40,8 @@ class Settings:
     app_password: str = field(default="", repr=False)
     app_type: str = "SingleTenant"
     app_tenant_id: str = ""
+    # SHARED_VIEW_EDITS (see `edits_shared_views`); None: decided by the mode.
+    shared_view_edits: bool | None = None
     timezone: str = "Europe/London"
     host: str = "127.0.0.1"
     port: int = 3978
@@ -145,6 +147,16 @@ class Settings:
         return not self.app_id
 
     @property
+    def edits_shared_views(self) -> bool:
+        """Whether a click on a shared view edits the message for everyone (their Teams
+        clients then refresh their own views: bot.kernel.views). SHARED_VIEW_EDITS; unset, on
+        with an app id and off in local mode: the Agents Playground shows no user-specific
+        views, so the edit would put the base over the clicker's own view."""
+        if self.shared_view_edits is not None:
+            return self.shared_view_edits
+        return not self.local_mode
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -199,6 +211,7 @@ class Settings:
             app_password=get("APP_PASSWORD") or get("MicrosoftAppPassword"),
             app_type=get("APP_TYPE") or get("MicrosoftAppType") or "SingleTenant",
             app_tenant_id=get("APP_TENANTID") or get("MicrosoftAppTenantId"),
+            shared_view_edits=flag("SHARED_VIEW_EDITS", True) if get("SHARED_VIEW_EDITS") else None,
             timezone=get("PANEL_TIMEZONE") or get("TIMEZONE") or "Europe/London",
             host=get("HOST") or "127.0.0.1",
             port=port,

@@ -57,7 +57,13 @@ _ids = itertools.count(1)
 
 @pytest.fixture
 def bot_settings() -> Settings:
-    return Settings(public_url="https://bot.example.org", ics_signing_secret="shared-views")
+    # Editing the clicked message for everyone, as with an app id in Teams (local mode, the
+    # Agents Playground's, leaves it: it shows no user-specific views).
+    return Settings(
+        public_url="https://bot.example.org",
+        ics_signing_secret="shared-views",
+        shared_view_edits=True,
+    )
 
 
 async def _add_farah(storage: Storage) -> None:

@@ -14,6 +14,7 @@ from bot.domain.delivery import ConversationKind, ConversationRef
 from bot.domain.panel import IsaAcceptance, Member, Role
 from bot.kernel import channel_gate, views
 from bot.kernel.router import Reply
+from bot.settings import Settings, SettingsError
 from cards.kit import MAX_REFRESH_USERS, SHOW_MY_VIEW, build, card_text, heading, paragraph
 from cards.verbs import VIEW_KEY, Verb
 from cards.welcome import WELCOME_TITLE
@@ -203,3 +204,16 @@ async def test_a_base_the_gate_turns_away_is_not_put_over_the_message(world: Wor
     assert (own.edit, own.shared) == (False, None)
     posted = await channel_gate.guard_reply(world.deps, request, made)
     assert posted.text == channel_gate.SENT_PRIVATELY
+
+
+def test_clicks_edit_the_shared_message_in_teams_and_not_in_the_playground() -> None:
+    """With an app id (Teams) the clicked message is edited for everyone, whose clients then
+    refresh; in local mode (the Agents Playground, which shows no user-specific views) it is
+    not, unless SHARED_VIEW_EDITS says so."""
+    assert not Settings().edits_shared_views
+    teams = Settings(app_id="00000000-0000-4000-8000-000000000001", app_password="x")
+    assert teams.edits_shared_views
+    assert Settings.from_env({"SHARED_VIEW_EDITS": "on"}, dotenv=None).edits_shared_views
+    assert not Settings.from_env({}, dotenv=None).edits_shared_views
+    with pytest.raises(SettingsError, match="SHARED_VIEW_EDITS"):
+        Settings.from_env({"SHARED_VIEW_EDITS": "sometimes"}, dotenv=None)

@@ -66,8 +66,10 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         *,
         after_turn: Callable[[], None] | None = None,
         file_hosts: Sequence[str] = files.DEFAULT_FILE_HOSTS,
+        edit_shared_views: bool = True,
     ) -> None:
         super().__init__()
+        self._edit_shared_views = edit_shared_views
         self._router = router
         self._deps = deps
         self._after_turn = after_turn
@@ -280,7 +282,12 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         )
         reply = await self._answer(run)
         reply = await channel_gate.guard_reply(self._deps, request, reply, invoke=True)
-        if isinstance(reply, views.SharedReply) and reply.edit and reply.shared is not None:
+        if (
+            self._edit_shared_views
+            and isinstance(reply, views.SharedReply)
+            and reply.edit
+            and reply.shared is not None
+        ):
             await _edit_clicked(turn_context, reply.shared)
         return InvokeResponse(status=200, body=to_invoke_response(_for_panel(request, reply)))
 

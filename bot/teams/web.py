@@ -159,7 +159,13 @@ def teams_endpoint(
         ),
         install_for_user=install_for_user,
     )
-    bot = MaracBot(router, deps, after_turn=dispatcher.kick, file_hosts=settings.file_hosts)
+    bot = MaracBot(
+        router,
+        deps,
+        after_turn=dispatcher.kick,
+        file_hosts=settings.file_hosts,
+        edit_shared_views=settings.edits_shared_views,
+    )
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):

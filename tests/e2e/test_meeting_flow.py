@@ -87,6 +87,11 @@ async def _capture(chair: Chat, card: Any, description: str, owner: str, due: da
         card=card,
         timeout=STEP,
     )
+    # The chat is told it was agreed (case, agency, due date: no description), in a card of
+    # its own; the next form is opened once it is in, not while the chat moves under it.
+    told = await chair.wait_for_card(re.compile(r"^Action agreed for "), timeout=DELIVERY)
+    await expect(told).to_contain_text(owner)
+    await expect(told).not_to_contain_text(description)
 
 
 async def _next(chair: Chat, card: Any, heading: str) -> None:
