@@ -268,8 +268,10 @@ async def test_after_a_restart_mid_meeting_the_chair_carries_on_where_it_stopped
     restarted = await start_bot(reopened, connector, clock)
     try:
         await restarted.post(group_message(restarted.service_url, "chair", who="Tom", meeting=True))
+        # What the chat reads (the chair's controls are his own view, opened from it).
         card = restarted.connector.to_conversation(MEETING_CHAT)[-1]["attachments"][0]["content"]
         assert card_text(card).startswith("Item 2 of 4: Unmet actions")
+        card = await click_on(restarted, card, "Open the chair card")
         after = await click_on(restarted, card, "Next")
         assert card_text(after).startswith("Item 3 of 4")
     finally:

@@ -96,6 +96,9 @@ MEETING_CHAT = "19:meeting_NzY4ZGYxMmMtMjQ1Ny00@thread.v2"
 # Tables whose rows a refused or read-only turn may add: the activity ledger, the
 # conversation reference of whoever talks, and the audit trail of views and refusals.
 BOOKKEEPING = {"processed_activities", "conversation_refs", "audit_events"}
+# Columns any turn may write, like the tables above: the id Teams gives a member in the
+# bot's chats, noted when they talk (revision 0020_member_mri).
+BOOKKEEPING_COLUMNS = {"members": frozenset({"teams_user_id"})}
 # Commands that only read (or refuse), whatever follows them.
 READING = (
     "help",
@@ -141,7 +144,13 @@ class World:
             for table in tables:
                 if table in skip:
                     continue
-                rows = sorted(repr(row) for row in conn.execute(f'SELECT * FROM "{table}"'))
+                kept = BOOKKEEPING_COLUMNS.get(table, frozenset())
+                columns = ", ".join(
+                    f'"{info[1]}"'
+                    for info in conn.execute(f'PRAGMA table_info("{table}")')
+                    if info[1] not in kept
+                )
+                rows = sorted(repr(row) for row in conn.execute(f'SELECT {columns} FROM "{table}"'))
                 found[table] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
         return found
 
