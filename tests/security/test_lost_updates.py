@@ -390,8 +390,11 @@ async def click_in_meeting(
 
 
 async def chair_card_at_the_new_case(bot: BotUnderTest, who: str) -> Card:
+    """`who` types chair in the meeting's chat and opens their own view of the card it
+    posts (the chat reads the base; Teams would fetch their view by itself)."""
     await bot.post(run.group_message(bot.service_url, "chair", who=who, meeting=True))
-    card = bot.connector.to_conversation(run.MEETING_CHAT)[-1]["attachments"][0]["content"]
+    base = bot.connector.to_conversation(run.MEETING_CHAT)[-1]["attachments"][0]["content"]
+    card = cards.card(await click_in_meeting(bot, base, "Open the chair card", who=who))
     assert isinstance(card, dict)
     return card
 
