@@ -124,14 +124,20 @@ def shots(request: pytest.FixtureRequest) -> Shots:
 @pytest_asyncio.fixture(loop_scope="session")
 async def pages(
     browser: Any, shots: Shots, request: pytest.FixtureRequest
-) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
-    """Open fresh browser pages (each its own profile); on failure, screenshot each."""
+) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Open fresh browser pages (each its own profile); on failure, screenshot each.
+
+    `open_page(watch="Gemma Hartley")` opens a page that believes that person is its
+    Playground's current user (`harness.watch_as`): several people watching one group chat.
+    """
     contexts: list[Any] = []
     opened: list[Any] = []
 
-    async def open_page() -> Any:
+    async def open_page(watch: str | None = None) -> Any:
         context = await harness.new_context(browser)
         contexts.append(context)
+        if watch is not None:
+            await harness.watch_as(context, watch)
         page = await context.new_page()
         opened.append(page)
         return page

@@ -1022,3 +1022,247 @@ class Chat:
         finally:
             if grown:
                 await self.page.set_viewport_size(size)
+
+
+# --------------------------------------------------------------------------------------------
+# Several people watching one Playground's group chat, and Teams' automatic refresh
+# --------------------------------------------------------------------------------------------
+#
+# Leans on Agents Playground 0.2.28's internals (read from its bundle): the page's config
+# comes from `GET /_internal/v1/config`; the page keeps its state in a Redux store reachable
+# from React's root fiber; a card click is the action `Invoke/SEND_INVOKE_REQUEST_ASYNC`.
+# The Playground never sends Universal Actions' automatic refresh itself ("User specific
+# view is not supported yet"): `emulate_refresh` sends it the way Teams would.
+
+
+async def watch_as(context: Any, name: str) -> None:
+    """Make every page of `context` believe `name` is the Playground's current user.
+
+    Call before `context.new_page()`. The page's card clicks then reach the bot as `name`;
+    what it types still reaches the bot as the Playground's configured user, so only that
+    user types. The group chat and team member lists swap the two ids, or the page fails.
+    """
+    wanted = person(name)["name"]
+
+    async def swap(route: Any) -> None:
+        response = await route.fetch()
+        data = await response.json()
+        config = data.get("config") if isinstance(data, dict) else None
+        if not isinstance(config, dict) or "currentUser" not in config:
+            raise HarnessError(
+                "the Playground's /_internal/v1/config no longer holds config.currentUser: "
+                "watch_as was written against Agents Playground 0.2.28"
+            )
+        everyone = [config["currentUser"], *config.get("users", [])]
+        me = next(p for p in everyone if p["name"] == wanted)
+        was = config["currentUser"]["id"]
+        config["currentUser"] = me
+        config["users"] = [p for p in everyone if p["id"] != me["id"]]
+        for group in [*config.get("groupChats", []), *config.get("teams", [])]:
+            group["members"] = [was if m == me["id"] else m for m in group.get("members", [])]
+        await route.fulfill(response=response, json=data)
+
+    await context.route("**/_internal/v1/config", swap)
+
+
+_FIND_STORE = """() => {
+  if (window.__e2eStore) return true;
+  const root = document.getElementById('root');
+  const key = root && Object.keys(root).find((k) => k.startsWith('__reactContainer$'));
+  const stack = key ? [root[key]] : [];
+  let seen = 0;
+  while (stack.length && seen < 50000) {
+    const fiber = stack.pop(); seen++;
+    if (!fiber) continue;
+    const props = fiber.memoizedProps;
+    if (props && props.store && typeof props.store.dispatch === 'function'
+        && typeof props.store.getState === 'function') {
+      window.__e2eStore = props.store;
+      window.__e2eViews = window.__e2eViews || {};
+      return true;
+    }
+    if (fiber.child) stack.push(fiber.child);
+    if (fiber.sibling) stack.push(fiber.sibling);
+  }
+  return false;
+}"""
+
+_EMULATE = """() => {
+  const state = window.__e2eStore.getState();
+  if (!state.messageList || !state.conversationList || !state.account) {
+    throw new Error('the Playground store has no messageList, conversationList or account');
+  }
+  const me = state.account.id, out = [];
+  const conversationId = state.conversationList.active.id;
+  for (const id of Object.keys(state.messageList.byId)) {
+    const message = state.messageList.byId[id];
+    const attachments = message.attachments
+      || (message.content && message.content.attachments) || [];
+    attachments.forEach((attachment, index) => {
+      const card = attachment.content;
+      if (!card || !card.refresh || !card.refresh.action) return;
+      const shown = JSON.stringify(card);
+      if (window.__e2eViews[id + '#' + index] === shown) return;  // refreshed already
+      window.__e2eViews[id + '#' + index] = shown;
+      const heading = ((card.body || []).find((b) => b.type === 'TextBlock') || {}).text || '';
+      const userIds = Array.isArray(card.refresh.userIds) ? card.refresh.userIds : null;
+      const entry = {message: id, heading, userIds, action: card.refresh.action, refreshed: false};
+      out.push(entry);
+      if (userIds && !userIds.includes(me)) return;  // Teams refreshes only for those listed
+      const action = card.refresh.action;
+      window.__e2eStore.dispatch({type: 'Invoke/SEND_INVOKE_REQUEST_ASYNC', payload: {
+        name: 'adaptiveCard/action', userId: me, conversationId, message, attachmentIndex: index,
+        value: {action: {type: action.type, title: action.title, verb: action.verb,
+                         data: action.data}, trigger: 'automatic'}}});
+      entry.refreshed = true;
+    });
+  }
+  return out;
+}"""
+
+_SETTLE = """() => {
+  const state = window.__e2eStore.getState();
+  for (const id of Object.keys(state.messageList.byId)) {
+    const message = state.messageList.byId[id];
+    const attachments = message.attachments
+      || (message.content && message.content.attachments) || [];
+    attachments.forEach((attachment, index) => {
+      if (attachment.content && attachment.content.refresh) {
+        window.__e2eViews[id + '#' + index] = JSON.stringify(attachment.content);
+      }
+    });
+  }
+}"""
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """One card with `refresh` seen by `emulate_refresh`: whether this page's user asked."""
+
+    message: str
+    heading: str
+    user_ids: tuple[str, ...] | None
+    verb: str
+    data: dict[str, Any]
+    refreshed: bool
+
+
+async def find_store(page: Any) -> None:
+    """Find the Playground page's Redux store; fail plainly when this Playground has none."""
+    if not await page.evaluate(_FIND_STORE):
+        raise HarnessError(
+            "no Redux store found in the Playground page: the automatic refresh emulation "
+            "leans on Agents Playground 0.2.28's internals (React root fiber, store prop), "
+            "which this Playground version does not have"
+        )
+
+
+async def emulate_refresh(page: Any) -> list[Refresh]:
+    """Do what a Teams client does for each card with `refresh` posted or edited since the
+    last call: if the page's user is in its `userIds` (or it has none), send the refresh's
+    Action.Execute as an `adaptiveCard/action` invoke with trigger "automatic", through the
+    Playground's own click saga, so the answer replaces the card in this page only.
+
+    Returns every such card, refreshed or not. Call `settle_views` once the answers show,
+    so the answers themselves are not refreshed again.
+    """
+    await find_store(page)
+    found = await page.evaluate(_EMULATE)
+    return [
+        Refresh(
+            message=str(f["message"]),
+            heading=str(f["heading"]),
+            user_ids=tuple(f["userIds"]) if f["userIds"] is not None else None,
+            verb=str(f["action"].get("verb", "")),
+            data=dict(f["action"].get("data") or {}),
+            refreshed=bool(f["refreshed"]),
+        )
+        for f in found
+    ]
+
+
+async def settle_views(page: Any) -> None:
+    """Note every card the page shows now as seen by `emulate_refresh`."""
+    await find_store(page)
+    await page.evaluate(_SETTLE)
+
+
+class ActivityRecorder:
+    """A pass-through on 127.0.0.1 between the Playground and the bot that keeps every
+    activity the bot is sent (its JSON), so a test can say what reached the bot.
+
+    A thread serves it; each request is forwarded to `target` (the bot's base URL) as it
+    came, and the bot's answer is passed back as it was.
+    """
+
+    def __init__(self, target: str) -> None:
+        import http.server
+
+        self.target = target.rstrip("/")
+        self.activities: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if body and self.command == "POST":
+                    with contextlib.suppress(ValueError):
+                        activity = json.loads(body)
+                        if isinstance(activity, dict):
+                            with recorder._lock:
+                                recorder.activities.append(activity)
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() in ("content-type", "authorization")
+                }
+                request = urllib.request.Request(
+                    recorder.target + self.path, data=body, headers=headers, method=self.command
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as answer:
+                        status, data, kind = answer.status, answer.read(), answer.headers
+                except urllib.error.HTTPError as err:
+                    status, data, kind = err.code, err.read(), err.headers
+                self.send_response(status)
+                if kind.get("Content-Type"):
+                    self.send_header("Content-Type", kind["Content-Type"])
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_POST = do_HEAD = do_PUT = do_OPTIONS = _forward
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="activity-recorder", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def messages_url(self) -> str:
+        return f"{self.base_url}/api/messages"
+
+    def refresh_invokes(self, verb: str) -> list[dict[str, Any]]:
+        """The `adaptiveCard/action` invokes of `verb` the bot was sent, in order."""
+        with self._lock:
+            sent = list(self.activities)
+        return [
+            a
+            for a in sent
+            if a.get("type") == "invoke"
+            and a.get("name") == "adaptiveCard/action"
+            and ((a.get("value") or {}).get("action") or {}).get("verb") == verb
+        ]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
