@@ -69,6 +69,8 @@ VIEWPORT = {"width": 1400, "height": 900}
 # A screenshot of a card taller than the chat pane makes the page up to this tall.
 MAX_SHOT_HEIGHT = 8000
 REPLY_TIMEOUT = float(os.environ.get("E2E_TIMEOUT", "30"))
+# The accessible name the Playground gives a card's or a row's overflow ("…") menu button.
+MORE_OPTIONS = "More options"
 START_TIMEOUT = 60.0
 RUN_COMMAND = (
     "(cd tests/e2e && npm ci) && apt-get install -y chromium && python -m pytest tests/e2e -m e2e"
@@ -926,12 +928,35 @@ class Chat:
         return self.page.locator(f'.ac-adaptiveCard[data-e2e-card="{name}"]')
 
     async def click_card_button(self, title: str, card: Any = None) -> None:
-        """Click the card button whose accessible name is `title` (in `card`, or the newest)."""
+        """Click the card button whose accessible name is `title` (in `card`, or the newest).
+
+        A card shows at most six buttons; the rest sit under a row's or the card's "…"
+        ("More options") menu. A button not in view is looked for in those menus, as a person
+        would, and chosen there.
+        """
         scope = card if card is not None else self.page
         button = scope.get_by_role("button", name=title, exact=True).last
-        await button.wait_for(state="visible")
-        await self._mark_seen()
-        await button.click()
+        menus = scope.get_by_role("button", name=MORE_OPTIONS, exact=True)
+        await button.or_(menus.first).first.wait_for(state="visible")
+        if await button.is_visible() or not await self._choose_from_menus(menus, title):
+            await button.wait_for(state="visible")
+            await self._mark_seen()
+            await button.click()
+
+    async def _choose_from_menus(self, menus: Any, title: str) -> bool:
+        """Open each "…" menu of `menus` in turn; choose `title` from the one holding it.
+        False, with every menu closed again, when none does."""
+        item = self.page.get_by_role("menuitem", name=title, exact=True)
+        for index in range(await menus.count()):
+            await menus.nth(index).click()
+            with contextlib.suppress(Exception):
+                await item.wait_for(state="visible", timeout=1_000)
+            if await item.is_visible():
+                await self._mark_seen()
+                await item.click()
+                return True
+            await self.page.keyboard.press("Escape")
+        return False
 
     async def link_of(self, title: str, card: Any = None) -> str:
         """The address a link button (Action.OpenUrl) titled `title` opens.
