@@ -235,8 +235,8 @@ def _add_forms(view: AgendaView) -> list[Any]:
         _execute(CONFIRM_ADD_CASE, Verb.AGENDA_ADD_CASE, _meeting_data(view)),
     )
     return [
-        ac.ActionShowCard(title=ADD_OTHER_BUTTON, card=other),
         ac.ActionShowCard(title=ADD_CASE_BUTTON, card=case),
+        ac.ActionShowCard(title=ADD_OTHER_BUTTON, card=other),
     ]
 
 
@@ -278,7 +278,8 @@ def render_agenda(view: AgendaView) -> Card:
         body.append(paragraph(total, subtle=True))
     actions: list[Any] = []
     if view.coordinator:
-        body.append(ac.ActionSet(actions=_add_forms(view), separator=True))
+        # The card's own buttons (publish, add) stay in view; each item's move, defer and
+        # remove go under that item's "…" once the agenda is longer than a few items.
         actions.append(
             _execute(
                 PUBLISH_AGAIN_BUTTON if view.published else PUBLISH_BUTTON,
@@ -287,7 +288,13 @@ def render_agenda(view: AgendaView) -> Card:
                 t.ActionStyle.POSITIVE,
             )
         )
-    return build(body, actions, fallback=YOUR_VIEW + title if view.personal else title)
+        actions += _add_forms(view)
+    return build(
+        body,
+        actions,
+        fallback=YOUR_VIEW + title if view.personal else title,
+        full_width=view.coordinator,
+    )
 
 
 @dataclass(frozen=True)

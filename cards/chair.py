@@ -430,21 +430,20 @@ def _case_forms(view: ChairView) -> list[Any]:
         ],
         _submit(view, CONFIRM_CLOSE, Verb.MEETING_CLOSE),
     )
+    # In the order a case is usually taken: actions, the summary, the decision; a lead
+    # agency and a new risk level less often. Beside Back and Next, the first four stay in
+    # view and the rest go under the row's "…" (cards.kit.overflow).
     return [
         ac.ActionSet(
             actions=[
                 ac.ActionShowCard(title=ADD_ACTION_BUTTON, card=capture),
+                ac.ActionShowCard(title=SUMMARY_BUTTON, card=_summary_form(view)),
+                ac.ActionShowCard(title=REVIEW_BUTTON, card=review),
+                ac.ActionShowCard(title=CLOSE_BUTTON, card=close),
                 ac.ActionShowCard(title=LEAD_BUTTON, card=lead),
                 ac.ActionShowCard(title=RISK_BUTTON, card=risk),
             ],
             separator=True,
-        ),
-        ac.ActionSet(
-            actions=[
-                ac.ActionShowCard(title=REVIEW_BUTTON, card=review),
-                ac.ActionShowCard(title=CLOSE_BUTTON, card=close),
-                ac.ActionShowCard(title=SUMMARY_BUTTON, card=_summary_form(view)),
-            ]
         ),
     ]
 

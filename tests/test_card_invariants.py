@@ -210,10 +210,11 @@ def test_no_card_of_each_feature_shows_more_than_six_buttons_at_once(
 
 
 # The cards that are tables (rows people read across and compare): they take the chat's full
-# width. The agenda is one too; its cards are being rewritten for per-user views.
+# width: the coordinator's agenda among them (the views the shared chats read are short).
 TABLE_CARDS = (
     "action-list",
     "actions-overdue",
+    "agenda-coordinator",
     "agencies",
     "audit-case",
     "audit-panel-older-page",
@@ -229,6 +230,25 @@ TABLE_CARDS = (
     "schedule-member",
     "stats-quarter",
 )
+
+
+# What a person does on every use of a card stays in view, not under the "…" menu.
+EVERYDAY_BUTTONS = {
+    "agenda-coordinator": ["Publish agenda", "Add a case…", "Add any other business…"],
+    "chair-new-case": ["Add an action…", "Summary…", "Review later…", "Close case…", "Next"],
+    "shared-chair-chair-view": ["Add an action…", "Summary…", "Review later…", "Next"],
+    "members": ["Add a member"],
+    "schedule-coordinator": ["Urgent meeting…"],
+}
+
+
+def test_the_buttons_used_every_time_stay_in_view(router: Router) -> None:
+    shown = gallery(router)
+    hidden = {
+        name: [title for title in titles if title not in in_view(shown[name])[0]]
+        for name, titles in EVERYDAY_BUTTONS.items()
+    }
+    assert hidden == {name: [] for name in EVERYDAY_BUTTONS}
 
 
 def test_every_card_that_is_a_table_takes_the_full_width(router: Router) -> None:
