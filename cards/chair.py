@@ -141,6 +141,10 @@ class ConfidentialityView:
     attendance: Sequence[str]  # "Riverside Police (1)": agencies, not people
     notice: str | None = None
     acknowledged: bool = False
+    # Facts of the meeting every reader is told: it started on another day than planned.
+    started_late: str | None = None
+    # A reader's own view: the cases on the agenda they will see in full.
+    your_cases: str | None = None
 
 
 def render_confidentiality(view: ConfidentialityView) -> Card:
@@ -149,8 +153,12 @@ def render_confidentiality(view: ConfidentialityView) -> Card:
         *heading(CONFIDENTIALITY_TITLE, f"{view.panel_name} · {view.meeting_label}"),
         paragraph(view.statement),
     ]
+    if view.started_late:
+        body.append(paragraph(view.started_late))
     if view.notice:
         body.append(paragraph(view.notice, attention=not view.acknowledged))
+    if view.your_cases:
+        body.append(paragraph(view.your_cases))
     present = ", ".join(view.attendance) if view.attendance else "nobody yet"
     body.append(paragraph(f"**Acknowledged by:** {present}", subtle=True))
     data = {MEETING_KEY: view.meeting_id}

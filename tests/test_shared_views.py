@@ -250,6 +250,34 @@ async def test_each_reader_of_the_chair_card_sees_what_the_policy_allows(
     assert all(e.entity == "case" for e in viewed)
 
 
+def attention_lines(card: Card) -> list[str]:
+    """The text blocks of a card drawn in the attention colour (Teams' red)."""
+    return [
+        node.get("text", "")
+        for node in cards.walk(card)
+        if node.get("type") == "TextBlock" and str(node.get("color")).lower() == "attention"
+    ]
+
+
+async def test_the_statement_tells_every_reader_the_meeting_moved_and_a_spoc_their_cases(
+    bot: BotUnderTest,
+) -> None:
+    """The meeting started on another day than planned (Fri 20 Nov for Tue 8 Dec): what the
+    meeting is, every reader is told, in their own view as on the base; a SPOC's own view
+    adds the cases they will see in full, as information, not as a warning."""
+    statement = await open_the_meeting(bot)
+    moved = "Started on another day than planned (Tue 8 Dec 2026)."
+    assert moved in card_text(statement)
+    gemma = await refresh(bot, statement, "Gemma")
+    aisha = await refresh(bot, statement, "Aisha")
+    assert moved in said(gemma)
+    assert moved in said(aisha)
+    assert "Cases on the agenda you will see in full here: " in said(gemma)
+    assert "you will see in full" not in said(aisha)
+    assert "you will see in full" not in card_text(statement)
+    assert attention_lines(gemma["value"]) == []
+
+
 async def test_made_up_and_other_meetings_and_unknown_kinds_get_nothing_more(
     bot: BotUnderTest,
 ) -> None:

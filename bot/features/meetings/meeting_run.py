@@ -79,6 +79,7 @@ from bot.features.meetings.shared import (
     MEETING_ENDED_VIEW,
     VIEWS,
     ended_view,
+    started_late,
     statement,
 )
 from bot.features.meetings.views import (
@@ -194,6 +195,7 @@ async def confidentiality_card(
         attendance=await attendance_lines(uow, panel, meeting),
         notice=notice,
         acknowledged=acknowledged,
+        started_late=started_late(meeting, panel),
     )
     return render_confidentiality(view)
 
@@ -254,8 +256,6 @@ async def start(request: Request, deps: Deps, config: RunConfig) -> Reply:
         if started:
             await uow.commit()
     notice = None if started else "Someone else started the meeting a moment ago."
-    if started and local(now, panel).date() != local(meeting.starts_at, panel).date():
-        notice = f"Started on another day than planned ({day_text(meeting.starts_at, panel)})."
     if _shared(request):
         return await _statement_view(deps, request, meeting, notice)
     async with deps.uow() as uow:

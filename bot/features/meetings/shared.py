@@ -24,7 +24,7 @@ from bot.features.meetings.views import (
     chair_view,
     meeting_title,
 )
-from bot.kernel.localtime import when_text
+from bot.kernel.localtime import day_text, local, when_text
 from bot.kernel.views import Grant, SharedView, Subject
 from cards.chair import (
     ActionCapturedView,
@@ -54,6 +54,15 @@ MAX_ID = 64
 
 # What the statement's own view says to someone who may see cases on the agenda.
 YOUR_CASES = "Cases on the agenda you will see in full here: {cases}."
+
+
+def started_late(meeting: Meeting, panel: Panel) -> str | None:
+    """Said on the statement, to every reader, when the meeting started on another day than
+    the one planned (no personal data: a date)."""
+    started = meeting.started_at
+    if started is None or local(started, panel).date() == local(meeting.starts_at, panel).date():
+        return None
+    return f"Started on another day than planned ({day_text(meeting.starts_at, panel)})."
 
 
 def _id(data: Mapping[str, Any], key: str) -> str | None:
@@ -151,20 +160,17 @@ async def _render_statement(
 ) -> Card:
     assert subject.meeting is not None
     meeting = subject.meeting
-    notice = extras.get("notice")
-    if not grant.base:
-        mine = [c.reference for c in subject.cases if c.id in grant.cases]
-        if mine:
-            line = YOUR_CASES.format(cases=", ".join(mine))
-            notice = f"{notice} {line}" if notice else line
+    mine = [c.reference for c in subject.cases if c.id in grant.cases and not grant.base]
     view = ConfidentialityView(
         panel_name=panel.name,
         meeting_id=meeting.id,
         meeting_label=meeting_title(meeting, when_text(meeting.starts_at, panel)),
         statement=statement(panel),
         attendance=await attendance_lines(uow, panel, meeting),
-        notice=notice,
+        notice=extras.get("notice"),
         acknowledged=bool(extras.get("acknowledged")),
+        started_late=started_late(meeting, panel),
+        your_cases=YOUR_CASES.format(cases=", ".join(mine)) if mine else None,
     )
     return render_confidentiality(view)
 
