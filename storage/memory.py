@@ -570,6 +570,13 @@ class _Members(_Repository):
                 pairs.append((member, _copy(record.value)))
         return pairs
 
+    async def panels_of_member(self, panel_id: str, member_id: str) -> int:
+        member: Member | None = self._get(panel_id, member_id)
+        if member is None:
+            return 0
+        mine = await self.memberships(member.aad_object_id)
+        return sum(1 for m in mine if m.active and not m.invited)
+
     async def all(self, panel_id: str) -> list[Member]:
         return _copy(sorted(self._scoped(panel_id), key=lambda m: (m.name, m.id)))
 

@@ -91,6 +91,12 @@ class MemberRepository(Protocol):
         them, in one statement (every turn in a personal chat resolves its caller so)."""
         ...
 
+    async def panels_of_member(self, panel_id: str, member_id: str) -> int:
+        """How many panels the member's person is an active, joined member of (this one
+        among them, if they are), in one statement: a card queued for someone on several
+        says which panel it concerns. 0 for an unknown member."""
+        ...
+
     async def all(self, panel_id: str) -> list[Member]: ...
     async def note_teams_user_id(self, panel_id: str, member_id: str, teams_user_id: str) -> None:
         """Note the id Teams gives the member in the bot's chats, and nothing else of the

@@ -282,6 +282,22 @@ class SqlMemberRepository(SqlRepository):
         )
         return [(m.to_member(member), m.to_panel(panel)) for member, panel in result.all()]
 
+    async def panels_of_member(self, panel_id: str, member_id: str) -> int:
+        """How many joined, active memberships the member's person has, in one statement."""
+        member = aliased(MemberRow)
+        result = await self._session.execute(
+            select(func.count())
+            .select_from(MemberRow)
+            .join(member, member.aad_object_id == MemberRow.aad_object_id)
+            .where(
+                member.panel_id == panel_id,
+                member.id == member_id,
+                MemberRow.active.is_(True),
+                MemberRow.invited.is_(False),
+            )
+        )
+        return int(result.scalar_one())
+
     async def memberships(self, aad_object_id: str) -> list[Member]:
         """Every panel membership of one Teams user, by panel id."""
         rows = await self._all(

@@ -203,6 +203,31 @@ async def test_a_teams_user_is_found_in_each_panel_they_belong_to(storage: Stora
     ]
 
 
+async def test_panels_of_member_counts_the_persons_joined_active_memberships(
+    storage: Storage,
+) -> None:
+    first, second, third, fourth = await make.stored_panels(storage, 4)
+    aad = make.unique("aad")
+    in_first = make.member(first, aad_object_id=aad)
+    in_second = make.member(second, aad_object_id=aad)
+    invited = make.member(third, aad_object_id=aad)
+    invited.invited = True
+    gone = make.member(fourth, aad_object_id=aad)
+    gone.active = False
+    someone_else = make.member(first)
+    async with storage.unit_of_work() as uow:
+        for member in (in_first, in_second, invited, gone, someone_else):
+            await uow.members.save(member)
+        await uow.commit()
+    async with storage.unit_of_work() as uow:
+        assert await uow.members.panels_of_member(first.id, in_first.id) == 2
+        assert await uow.members.panels_of_member(third.id, invited.id) == 2
+        assert await uow.members.panels_of_member(first.id, someone_else.id) == 1
+        # Another panel's member id, or a made-up one: nobody.
+        assert await uow.members.panels_of_member(first.id, in_second.id) == 0
+        assert await uow.members.panels_of_member(first.id, "made-up") == 0
+
+
 async def test_a_teams_user_has_one_membership_per_panel(storage: Storage) -> None:
     (panel,) = await make.stored_panels(storage)
     member = make.member(panel)
