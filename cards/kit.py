@@ -247,7 +247,9 @@ def card_text(card: Card) -> str:
 
 
 def concerning(card: Card, panel_name: str) -> Card:
-    """The card with a first line naming the panel it concerns (for someone on several)."""
+    """The card with a first line naming the panel it concerns (for someone on several);
+    the card as it is when that line is there already (a reply sent on to the private chat
+    is named once)."""
     line = {
         "type": "TextBlock",
         "text": f"Panel: {panel_name}",
@@ -255,7 +257,37 @@ def concerning(card: Card, panel_name: str) -> Card:
         "size": "small",
         "wrap": True,
     }
-    return {**card, "body": [line, *card.get("body", [])]}
+    body = card.get("body") or []
+    if body and body[0] == line:
+        return card
+    return {**card, "body": [line, *body]}
+
+
+# The key every button of a card sent to a private chat carries the card's panel under
+# (bot.kernel.turns.acting_for): someone on several panels answers a card for the panel it
+# came from, whichever panel they act for now. Only a panel id: nothing of a person.
+CARD_PANEL = "card_panel"
+_BUTTONS = frozenset({"Action.Execute", "Action.Submit"})
+
+
+def stamped(card: Card, panel_id: str) -> Card:
+    """The card with `panel_id` in the data of every button at any depth (its actions, its
+    action sets, a Show card's card, a select action, its refresh): a new card, the one
+    given left as it is (it may be a sealed view)."""
+    return _stamp(card, panel_id)  # type: ignore[no-any-return]
+
+
+def _stamp(node: Any, panel_id: str) -> Any:
+    if isinstance(node, list):
+        return [_stamp(item, panel_id) for item in node]
+    if not isinstance(node, dict):
+        return node
+    copied = {key: _stamp(value, panel_id) for key, value in node.items()}
+    if copied.get("type") in _BUTTONS:
+        data = copied.get("data")
+        if data is None or isinstance(data, dict):
+            copied["data"] = {**(data or {}), CARD_PANEL: panel_id}
+    return copied
 
 
 # Teams refreshes a card by itself for at most this many people (Universal Actions).

@@ -32,7 +32,9 @@ from cards.kit import Card, card_text
 from tests.support import activities as acts
 from tests.support import cards
 from tests.support.activities import MEETING_CHAT, group_invoke, group_message
+from tests.support.governance import demo_panel
 from tests.support.world import AAD, serving
+from tests.test_card_panel_bot import second_panel
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -195,6 +197,13 @@ async def approved_minutes(bot: BotUnderTest) -> Card:
     return approved
 
 
+async def whoami(bot: BotUnderTest, who: str) -> dict[str, Any]:
+    """What `whoami` answers `who` in private chat (it names the panel they act for)."""
+    person = next(name for name in AAD if name.startswith(who) and " " in name)
+    await bot.post(acts.personal_message(bot.service_url, "whoami", aad=AAD[who], name=person))
+    return bot.connector.sent[-1]
+
+
 def offer_context(bot: BotUnderTest, who: str = "Gemma") -> dict[str, Any]:
     (consent,) = attachments(bot, who, FILE_CONSENT_CONTENT_TYPE)
     context: dict[str, Any] = consent["content"]["acceptContext"]
@@ -215,7 +224,9 @@ async def test_the_member_allows_the_file_and_it_lands_in_their_onedrive(
     assert consent["name"].endswith(".docx")
     assert consent["content"]["sizeInBytes"] > 1000
     context = offer_context(bot)
-    assert list(context) == ["offer"]  # an opaque id, nothing else
+    riverside = await demo_panel(bot.storage)
+    # An opaque id, and the panel's (its answer is taken for that panel): nothing else.
+    assert context == {"offer": context["offer"], "panel": riverside.id}
 
     await answer(bot, consent_answer(bot, "Gemma", context, upload_url=onedrive.upload_url()))
 
@@ -263,6 +274,29 @@ async def test_another_member_answering_with_the_same_context_gets_nothing(
     assert "Teams sent an answer I can't read." in said
     # Gemma's own offer is still open.
     await answer(bot, consent_answer(bot, "Gemma", context, upload_url=onedrive.upload_url()))
+    assert len(onedrive.puts) == 1
+
+
+async def test_a_member_acting_for_another_panel_allows_the_file_without_switching(
+    bot: BotUnderTest, onedrive: OneDrive
+) -> None:
+    """Gemma is on a second panel and acts for it when she allows Riverside's minutes: the
+    answer is taken for the offer's panel, and she still acts for the other one."""
+    await approved_minutes(bot)
+    context = offer_context(bot)
+    await second_panel(bot.storage, "Northbank Panel", "19:northbank-panel-team@thread.tacv2")
+
+    await answer(bot, consent_answer(bot, "Gemma", context, upload_url=onedrive.upload_url()))
+
+    assert len(onedrive.puts) == 1, texts_to(bot, "Gemma")
+    riverside = await demo_panel(bot.storage)
+    async with bot.storage.unit_of_work() as uow:
+        offer = await uow.file_offers.get(riverside.id, context["offer"])
+    assert offer is not None and offer.state is OfferState.SENT
+    assert "Northbank" in cards.text(await whoami(bot, "Gemma"))
+    # The same context naming a panel she is not on is refused, and nothing is sent again.
+    forged = {**context, "panel": "made-up-panel"}
+    await answer(bot, consent_answer(bot, "Gemma", forged, upload_url=onedrive.upload_url("2")))
     assert len(onedrive.puts) == 1
 
 

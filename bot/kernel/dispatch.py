@@ -14,12 +14,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.audit import AuditVerb
+from bot.domain.delivery import ConversationKind
 from bot.domain.errors import InvalidInput, NotAllowed, NotFound
 from bot.domain.policy import Act, Refusal
-from bot.kernel import access, audit
+from bot.kernel import access, audit, turns
 from bot.kernel.guard import Access, Allowed, Asked, Refused, authorise, replies_in_private
 from bot.kernel.router import Deps, Handler, Reply, Request, Router
 from bot.observability import logs
+from cards.kit import concerning, stamped
 from cards.verbs import Verb
 
 if TYPE_CHECKING:
@@ -32,6 +34,9 @@ log = logging.getLogger(__name__)
 NOT_AN_ADMIN = (
     "Only the deployment's administrators can make a team a panel. Ask your council's IT "
     "team to set it up."
+)
+NOT_YOUR_PANELS_CARD = (
+    "This card is from a panel you are not a member of any more. Type panel to see yours."
 )
 # Verbs that accepting the agreement may run next (bot.features.governance.commands.NEXT_VERBS).
 _RESUMABLE = frozenset({Verb.INFO_OPEN.value})
@@ -48,9 +53,9 @@ async def run_command(router: Router, request: Request, name: str, args: str, de
     next_step = {"verb": Verb.COMMAND.value, "command": f"{spec.name} {args}".strip()[:200]}
     checked = await _check(spec.access, request, deps, spec.name, args, {}, next_step)
     if isinstance(checked, Reply):
-        return checked
+        return of_panel(request, checked)
     reply = await _run(spec.handler, replace(request, args=args, data=checked), deps, spec.name)
-    return _kept_private(spec.access, request, args, reply)
+    return of_panel(request, _kept_private(spec.access, request, args, reply))
 
 
 async def run_verb(
@@ -61,12 +66,38 @@ async def run_verb(
         raise InvalidInput("This card's button sent nothing I understand. Type help.")
     spec = router.find_verb(verb)
     logs.note_command(verb, "", data)
+    if not spec.own_memberships:
+        request = await _for_card(request, data, deps, verb)
     next_step = {**data, "verb": verb} if verb in _RESUMABLE else spec.access.resume
     checked = await _check(spec.access, request, deps, verb, "", dict(data), next_step)
     if isinstance(checked, Reply):
-        return checked
+        return of_panel(request, checked)
     reply = await _run(spec.handler, replace(request, data=checked), deps, verb)
-    return _kept_private(spec.access, request, "", reply)
+    return of_panel(request, _kept_private(spec.access, request, "", reply))
+
+
+async def _for_card(request: Request, data: Mapping[str, Any], deps: Deps, verb: str) -> Request:
+    """The request as the clicked card's panel's (bot.kernel.turns.acting_for); a card
+    naming a panel the caller is not an active member of is refused, audited in the panel
+    they act for, before anything runs."""
+    acting = await turns.acting_for(deps, request, data)
+    if acting is not None:
+        return acting
+    async with deps.uow() as uow:
+        await _record(uow, request, deps, "command", verb, f"{verb}: card of another panel")
+    raise NotAllowed(NOT_YOUR_PANELS_CARD, audited=True)
+
+
+def of_panel(request: Request, reply: Reply) -> Reply:
+    """Someone on several panels reads on every card which panel it concerns; in their
+    private chat its buttons carry that panel, so that they answer for it whichever panel
+    the person acts for when they click (bot.kernel.turns.acting_for)."""
+    if request.panels < 2 or request.panel is None or reply.card is None:
+        return reply
+    card = concerning(reply.card, request.panel.name)
+    if request.where.kind is ConversationKind.PERSONAL:
+        card = stamped(card, request.panel.id)
+    return replace(reply, card=card)
 
 
 def _kept_private(access_: Access, request: Request, args: str, reply: Reply) -> Reply:

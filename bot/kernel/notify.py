@@ -14,6 +14,7 @@ from bot.domain.delivery import ConversationKind, OutgoingDelivery
 from bot.domain.panel import Panel, Role
 from bot.kernel.localtime import local_day
 from cards.delivery import render_member_unreachable
+from cards.kit import concerning, stamped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -95,7 +96,13 @@ async def private_card(
     `delivery_id` is the row's id, for a card that names the row it is sent as (made with
     bot.domain.common.new_id before the card is rendered; a fresh one when None).
     """
-    payload: dict[str, Any] = {"card": card, "text": text}
+    # Its buttons answer for this panel whichever one the member acts for when they click
+    # (bot.kernel.turns.acting_for); someone on several panels reads which one it concerns.
+    if await uow.members.panels_of_member(panel_id, member_id) > 1:
+        panel = await uow.panels.get(panel_id)
+        if panel is not None:
+            card = concerning(card, panel.name)
+    payload: dict[str, Any] = {"card": stamped(card, panel_id), "text": text}
     if update_of is not None:
         payload["update_of"] = update_of
     delivery = OutgoingDelivery(
@@ -156,6 +163,8 @@ async def file_offer_to_member(
                 "description": description,
                 "size": size,
                 "offer_id": offer_id,
+                # The answer comes back for this panel, whichever the member acts for then.
+                "panel_id": panel_id,
             },
             "text": text,
         },

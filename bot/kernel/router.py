@@ -139,6 +139,11 @@ class VerbSpec:
     verb: str
     handler: Handler
     access: Access
+    # True only for a verb that acts on the caller's own memberships alone, found by their
+    # Entra object id (choosing a panel, an invitation's Join or Decline): it runs whatever
+    # panel its card came from, the invited not being members of it yet. Every other verb
+    # answers for its card's panel, or is refused (bot.kernel.turns.acting_for).
+    own_memberships: bool = False
 
 
 @dataclass(frozen=True)

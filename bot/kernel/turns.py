@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.delivery import ConversationKind, ConversationRef
+from bot.kernel.guard import MAX_ID
 from bot.kernel.ports import AlreadyExists, UnitOfWork
+from cards.kit import CARD_PANEL
 
 if TYPE_CHECKING:
     from bot.domain.panel import Member, Panel
-    from bot.kernel.router import Caller, Deps, Where
+    from bot.kernel.router import Caller, Deps, Request, Where
 
 
 # The longest Teams user id noted (Teams' are under 100 characters).
@@ -59,6 +61,36 @@ async def _resolve(uow: UnitOfWork, caller: Caller, where: Where) -> Resolved:
     else:
         panel, member = min(pairs, key=lambda pair: (pair[0].name, pair[0].id))
     return Resolved(panel, member, panels=len(pairs), invitations=invitations)
+
+
+async def acting_for(deps: Deps, request: Request, data: Mapping[str, Any]) -> Request | None:
+    """The request as its card's panel's; None when the card names a panel the caller may
+    not act for.
+
+    In a private chat a button answers for the panel its card came from
+    (`cards.kit.CARD_PANEL`, stamped on every card sent there to someone on several panels
+    and on every card queued for a member), not for the panel the person acts for now: so
+    someone on several panels answers any card without first switching panel, and the panel
+    they act for stays as it was. Without a stamp, or anywhere but a private chat, the
+    request is as it came.
+
+    The stamp is the client's to forge: it only chooses among the caller's own active
+    memberships, found by the Entra object id Teams gives (as `panel` does).
+    """
+    wanted = data.get(CARD_PANEL)
+    if request.where.kind is not ConversationKind.PERSONAL or wanted is None:
+        return request
+    if request.panel is not None and request.panel.id == wanted and request.member is not None:
+        return request
+    aad = request.caller.aad_object_id
+    if not aad or not isinstance(wanted, str) or not 0 < len(wanted) <= MAX_ID:
+        return None
+    async with deps.uow() as uow:
+        pairs = await uow.members.memberships_with_panels(aad)
+    for member, panel in pairs:
+        if panel.id == wanted and member.active and not member.invited:
+            return replace(request, panel=panel, member=member)
+    return None
 
 
 def for_later(reference: Mapping[str, Any], where: Where) -> dict[str, Any]:

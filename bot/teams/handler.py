@@ -30,7 +30,6 @@ from bot.teams import files, upload
 from bot.teams.activity import caller_of, dedupe_key, message_text, where_of
 from bot.teams.replies import to_activity, to_invoke_response
 from bot.teams.roster import TeamsRoster
-from cards.kit import concerning
 from cards.verbs import Verb
 from cards.welcome import Installer, WelcomeView, render_welcome
 
@@ -206,7 +205,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             run = dispatch.run_command(self._router, request, parsed.name, parsed.args, self._deps)
         reply = await self._answer(run)
         reply = await channel_gate.guard_reply(self._deps, request, reply)
-        await turn_context.send_activity(to_activity(_for_panel(request, reply)))
+        await turn_context.send_activity(to_activity(reply))
 
     async def _import_members(self, request: Request, upload: files.FileUpload) -> Reply:
         """A CSV file sent in private chat: the coordinator's bulk import of members."""
@@ -220,7 +219,8 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             raise InvalidInput("Send the members as a CSV file (.csv).")
         # FileRefused is a DomainError: its message never repeats the URL.
         text = await files.fetch_text(upload.download_url, hosts=self._file_hosts)
-        return await membership.import_members(request, self._deps, text, upload.name)
+        reply = await membership.import_members(request, self._deps, text, upload.name)
+        return dispatch.of_panel(request, reply)
 
     async def on_teams_meeting_start_event(
         self,
@@ -272,13 +272,10 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             return _bad_invoke("BadRequest", "Not an Action.Execute")
         request, _ = await self._request(turn_context)
         data = action.get("data")
+        data = data if isinstance(data, dict) else {}
         verb = action.get("verb")
         run = dispatch.run_verb(
-            self._router,
-            request,
-            verb if isinstance(verb, str) else "",
-            data if isinstance(data, dict) else {},
-            self._deps,
+            self._router, request, verb if isinstance(verb, str) else "", data, self._deps
         )
         reply = await self._answer(run)
         reply = await channel_gate.guard_reply(self._deps, request, reply, invoke=True)
@@ -289,7 +286,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
             and reply.shared is not None
         ):
             await _edit_clicked(turn_context, reply.shared)
-        return InvokeResponse(status=200, body=to_invoke_response(_for_panel(request, reply)))
+        return InvokeResponse(status=200, body=to_invoke_response(reply))
 
     async def _file_consent(self, turn_context: TurnContext) -> InvokeResponse:
         """A member allowed or declined a file the bot offered (Teams' file consent card):
@@ -301,7 +298,7 @@ class MaracBot(TeamsActivityHandler):  # type: ignore[misc]
         reply = await self._answer(run)
         reply = await channel_gate.guard_reply(self._deps, request, reply)
         if reply.card is not None or reply.text:
-            await turn_context.send_activity(to_activity(_for_panel(request, reply)))
+            await turn_context.send_activity(to_activity(reply))
         return InvokeResponse(status=200)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
@@ -370,13 +367,6 @@ def _installs_bot(activity: Activity) -> bool:
         return False
     bot_id = activity.recipient.id if activity.recipient else None
     return any(member.id == bot_id for member in activity.members_added or [])
-
-
-def _for_panel(request: Request, reply: Reply) -> Reply:
-    """Someone on several panels sees on every card which panel it concerns."""
-    if request.panels > 1 and request.panel is not None and reply.card is not None:
-        return Reply(text=reply.text, card=concerning(reply.card, request.panel.name))
-    return reply
 
 
 async def _edit_clicked(turn_context: TurnContext, card: dict[str, Any]) -> None:

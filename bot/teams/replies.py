@@ -27,6 +27,8 @@ FILE_CONSENT_CONTENT_TYPE = "application/vnd.microsoft.teams.card.file.consent"
 FILE_INFO_CONTENT_TYPE = "application/vnd.microsoft.teams.card.file.info"
 # The key of the consent card's context that names the offer (all the context holds).
 OFFER_CONTEXT_KEY = "offer"
+# And the key naming the offer's panel, so that the answer is taken for that panel.
+PANEL_CONTEXT_KEY = "panel"
 
 
 def _serialise_cards_as_json() -> None:
@@ -126,6 +128,8 @@ def payload_activity(payload: Mapping[str, Any]) -> Activity:
     info = payload.get(FILE_INFO)
     if isinstance(consent, dict):
         context = {OFFER_CONTEXT_KEY: consent.get("offer_id")}
+        if consent.get("panel_id"):  # offers queued before it was carried have none
+            context[PANEL_CONTEXT_KEY] = consent.get("panel_id")
         attachment = Attachment(
             content_type=FILE_CONSENT_CONTENT_TYPE,
             name=consent.get("name"),

@@ -29,7 +29,8 @@ from bot.kernel.guard import MAX_ID
 from bot.kernel.ports import UploadFailed, UploadRefused
 from bot.teams.files import _check_url, _CheckedResolver, _refusal_in, _Refused
 from bot.teams.ratelimit import retry_after_seconds
-from bot.teams.replies import OFFER_CONTEXT_KEY
+from bot.teams.replies import OFFER_CONTEXT_KEY, PANEL_CONTEXT_KEY
+from cards.kit import CARD_PANEL
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -158,7 +159,7 @@ _LIMITS = {
 
 def consent_answer(value: object) -> dict[str, Any]:
     """The data the file consent answer's verb runs with, from the invoke's value
-    (`{type: "fileUpload", action, context: {offer}, uploadInfo: {uploadUrl, contentUrl,
+    (`{type: "fileUpload", action, context: {offer, panel}, uploadInfo: {uploadUrl, contentUrl,
     name, uniqueId, fileType}}`): strings only, each within its limit; anything else is
     left out, and the verb refuses what it then lacks."""
     found: dict[str, Any] = {}
@@ -168,6 +169,9 @@ def consent_answer(value: object) -> dict[str, Any]:
     offer = context.get(OFFER_CONTEXT_KEY) if isinstance(context, dict) else None
     if isinstance(offer, str) and 0 < len(offer) <= MAX_ID:
         found[notify.OFFER_ID] = offer
+    panel = context.get(PANEL_CONTEXT_KEY) if isinstance(context, dict) else None
+    if isinstance(panel, str) and 0 < len(panel) <= MAX_ID:
+        found[CARD_PANEL] = panel  # bot.kernel.turns.acting_for: the offer's panel answers
     action = value.get("action")
     if action in ("accept", "decline"):
         found[notify.ANSWER] = action

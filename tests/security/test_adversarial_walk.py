@@ -53,6 +53,7 @@ from bot.domain.risk import RiskLevel
 from bot.kernel import channel_gate, dispatch, turns
 from bot.kernel.guard import ANYWHERE, Access, Target, public, replies_in_private
 from bot.kernel.router import Caller, Reply, Request, Router, Where
+from cards.kit import CARD_PANEL
 from cards.verbs import Verb
 from storage import SqlStorage, migrate_async, open_storage
 from tests.conftest import NOW
@@ -600,9 +601,17 @@ async def restore(world: Seeded) -> None:
 
 
 async def walk_one(
-    world: Seeded, router: Router, call: Call, who: str, chat: str, ids_of: str
+    world: Seeded,
+    router: Router,
+    call: Call,
+    who: str,
+    chat: str,
+    ids_of: str,
+    card_of: str | None = None,
 ) -> list[str]:
-    """Run one request as the handler does; the problems found (empty when none)."""
+    """Run one request as the handler does; the problems found (empty when none). A verb
+    walked `card_of` a panel ("A", "B" or "made_up") carries that panel as its card's
+    (cards.kit.CARD_PANEL), as every card sent to a private chat may."""
     await restore(world)
     deps = make_deps(uow=world.storage.unit_of_work, clock=FixedClock(NOW))
     caller = world.people[who]
@@ -626,6 +635,9 @@ async def walk_one(
         else:
             data: dict[str, Any] = {"verb": call.name, **(ids.data if ids else {})}
             data |= {"answer": "walk", "note": "walk", "reason": "walk", "text": "walk"}
+            if card_of is not None:
+                panels = {"A": world.panel_a.id, "B": world.panel_b.id}
+                data[CARD_PANEL] = panels.get(card_of, "made-up-panel-id")
             reply = await dispatch.run_verb(router, request, call.name, data, deps)
     except DomainError as err:
         refused = isinstance(err, NotAllowed)
@@ -633,6 +645,8 @@ async def walk_one(
     reply = await channel_gate.guard_reply(deps, request, reply)
     said = json.dumps({"text": reply.text, "card": reply.card}, ensure_ascii=False)
     place = f"{call.kind} {call.name} by {who} in {chat} with {ids_of} ids"
+    if card_of is not None:
+        place += f" on a card of panel {card_of}"
     problems = [
         f"{place}: reply shows {marker}"
         for marker in found(said, forbidden(world, who, where.kind))
@@ -809,6 +823,72 @@ def test_every_command_and_verb_is_walked_by_the_riskiest_callers(
         ):
             problems += loop.run_until_complete(walk_one(seeded, router, call, who, chat, ids_of))
     assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_every_verb_on_a_card_of_a_panel_the_caller_is_not_on_shows_nothing_of_it(
+    world: tuple[Seeded, asyncio.AbstractEventLoop],
+) -> None:
+    """A card's panel is the client's to forge (bot.kernel.turns.acting_for): every verb,
+    clicked in private on a card naming panel B by panel A's people, naming panel A by
+    someone of panel B only, or naming no panel at all, shows nothing its reader may not
+    see, and each refusal is on panel A's record."""
+    seeded, loop = world
+    router = router_under_test()
+    problems: list[str] = []
+    for call in calls(router):
+        if call.kind != "verb":
+            continue
+        for who, ids_of, card_of in (
+            ("coordinator", "B1", "B"),
+            ("spoc_invited", "A2", "B"),
+            ("spoc_core", "A1", "made_up"),
+            ("b_only", "A1", "A"),
+            ("stranger", "A1", "A"),
+        ):
+            problems += loop.run_until_complete(
+                walk_one(seeded, router, call, who, "personal", ids_of, card_of)
+            )
+    assert not problems, "\n".join(sorted(set(problems)))
+
+
+async def refused_on_record(world: Seeded, router: Router, verb: str, card_of: str) -> bool:
+    """Whether the coordinator's click of `verb` on a card of `card_of` was refused, on
+    panel A's record, before the verb ran."""
+    await restore(world)  # walk_one starts from the pristine copy too
+    before = await refusals(world)
+    await walk_one(world, router, Call("verb", verb), "coordinator", "personal", "A1", card_of)
+    async with world.storage.engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT detail FROM audit_events WHERE panel_id = :p AND verb = 'refuse' "
+                "ORDER BY seq DESC LIMIT 1"
+            ),
+            {"p": world.panel_a.id},
+        )
+        detail = str(rows.scalar_one_or_none() or "")
+    return await refusals(world) > before and detail.endswith("card of another panel")
+
+
+def test_a_card_of_another_panel_is_refused_for_every_verb_before_it_runs(
+    world: tuple[Seeded, asyncio.AbstractEventLoop],
+) -> None:
+    """Deny by default: whatever the verb, a card naming a panel the caller is not on is
+    refused before its handler runs, and recorded. Only the verbs declared to act on the
+    caller's own memberships alone run as they came: choosing a panel, and an invitation's
+    Join and Decline (the invited are not members of its panel yet). A card of the
+    coordinator's own panel is not refused."""
+    seeded, loop = world
+    router = router_under_test()
+    specs = router.verb_specs()
+    let_through = {
+        spec.verb
+        for spec in specs
+        if not loop.run_until_complete(refused_on_record(seeded, router, spec.verb, "B"))
+    }
+    assert let_through == {Verb.PANEL_CHOOSE.value, Verb.PANEL_JOIN.value, Verb.PANEL_DECLINE.value}
+    assert let_through == {spec.verb for spec in specs if spec.own_memberships}
+    own = Verb.ACTION_UPDATE.value
+    assert not loop.run_until_complete(refused_on_record(seeded, router, own, "A"))
 
 
 def weakened(router: Router, name: str, access: Access) -> Router:

@@ -155,4 +155,4 @@ def register(router: Router) -> None:
         (Verb.PANEL_JOIN, join),
         (Verb.PANEL_DECLINE, decline),
     ):
-        router.verb(VerbSpec(verb.value, handler, public(PRIVATE)))
+        router.verb(VerbSpec(verb.value, handler, public(PRIVATE), own_memberships=True))
