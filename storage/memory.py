@@ -570,12 +570,12 @@ class _Members(_Repository):
                 pairs.append((member, _copy(record.value)))
         return pairs
 
-    async def panels_of_member(self, panel_id: str, member_id: str) -> int:
-        member: Member | None = self._get(panel_id, member_id)
-        if member is None:
-            return 0
-        mine = await self.memberships(member.aad_object_id)
-        return sum(1 for m in mine if m.active and not m.invited)
+    async def on_several_panels(self, panel_id: str) -> frozenset[str]:
+        joined: dict[str, int] = {}
+        for member in self._uow.values(MEMBERS):
+            if member.active and not member.invited:
+                joined[member.aad_object_id] = joined.get(member.aad_object_id, 0) + 1
+        return frozenset(m.id for m in self._scoped(panel_id) if joined.get(m.aad_object_id, 0) > 1)
 
     async def all(self, panel_id: str) -> list[Member]:
         return _copy(sorted(self._scoped(panel_id), key=lambda m: (m.name, m.id)))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from bot.__main__ import parser
+from bot.bench import queueing
 from bot.bench.run import KEYS, TINY, format_table, run_from_args
 
 if TYPE_CHECKING:
@@ -116,3 +117,17 @@ def test_a_burst_with_an_acknowledgement_missing_or_recorded_twice_misses_its_ai
         distinct_attendees=2,
         audit_events=2,
     ).recorded_once
+
+
+def test_bench_queueing_prints_the_cost_of_naming_the_panel_on_queued_cards(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m bot.bench.queueing`: both ways measured in one run; naming the panel and
+    stamping the buttons costs two statements per unit of work, whatever the fan-out."""
+    out = tmp_path / "queueing.json"
+    assert queueing.main(["--cards", "30", "--rounds", "1", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["queue_named_statements"] == figures["queue_baseline_statements"] + 2
+    assert figures["queue_baseline_statements"] == 30  # one insert a card
+    assert figures["queue_named_ratio"] > 0 and not math.isnan(figures["queue_named_ratio"])
+    assert "queue_named_ratio" in capsys.readouterr().out

@@ -17,6 +17,7 @@ from sqlalchemy import event
 from bot.domain.action import ActionStatus
 from bot.domain.case import CaseStatus
 from bot.domain.meeting import AgendaItemKind, AgendaItemStatus
+from bot.kernel import notify
 from storage import ConstraintViolation, SqlStorage
 from tests.contract import builders as make
 from tests.contract.conftest import backends, storage
@@ -143,3 +144,58 @@ async def test_saving_a_whole_agenda_costs_the_same_statements_for_any_size(
         return seen
 
     assert await statements_to_save(3) == await statements_to_save(60)
+
+
+async def test_naming_the_panel_on_queued_cards_costs_the_same_lookups_for_any_fan_out(
+    storage: Storage,
+) -> None:
+    """bot.kernel.notify.private_card names the panel on a card for someone on several
+    panels and stamps its buttons: in one unit of work that is one lookup of the panel's
+    members on several panels (and of its name), however many cards are queued; each card
+    costs only its own insert."""
+    if not isinstance(storage, SqlStorage):
+        pytest.skip("statements are counted on the SQL backends")
+    first, second = await make.stored_panels(storage, 2)
+    people = [make.member(first) for _ in range(40)]
+    elsewhere = [make.member(second, aad_object_id=p.aad_object_id) for p in people[:5]]
+    async with storage.unit_of_work() as uow:
+        for member in (*people, *elsewhere):
+            await uow.members.save(member)
+        await uow.commit()
+
+    async def lookups_to_queue(count: int) -> tuple[int, int]:
+        """(SELECTs, all statements) to queue a card for each of the first `count`."""
+        selects = every = 0
+
+        def counted(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            nonlocal selects, every
+            every += 1
+            selects += statement.lstrip().upper().startswith("SELECT")
+
+        event.listen(storage.engine.sync_engine, "before_cursor_execute", counted)
+        try:
+            async with storage.unit_of_work() as uow:
+                for member in people[:count]:
+                    await notify.card_to_member(
+                        uow,
+                        panel_id=first.id,
+                        member_id=member.id,
+                        card={"type": "AdaptiveCard", "body": [], "actions": []},
+                        key=f"count:{count}:{member.id}",
+                        now=make.at(),
+                    )
+                await uow.commit()
+        finally:
+            event.remove(storage.engine.sync_engine, "before_cursor_execute", counted)
+        return selects, every
+
+    few_selects, few = await lookups_to_queue(10)
+    many_selects, many = await lookups_to_queue(40)
+    assert few_selects == many_selects
+    assert (many - few) * 10 == (few - few_selects) * 30  # only the inserts grow
+    async with storage.unit_of_work() as uow:
+        queued = await uow.outbox.due(make.at(days=1), 1000)
+    named = [d for d in queued if d.payload["card"]["body"]]
+    assert sorted(d.recipient_member_id for d in named if d.key.startswith("count:40")) == sorted(
+        p.id for p in people[:5]
+    )

@@ -6,6 +6,7 @@ commits, and the dispatcher in bot.teams delivers it, retrying where Teams allow
 
 from __future__ import annotations
 
+import weakref
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -98,10 +99,9 @@ async def private_card(
     """
     # Its buttons answer for this panel whichever one the member acts for when they click
     # (bot.kernel.turns.acting_for); someone on several panels reads which one it concerns.
-    if await uow.members.panels_of_member(panel_id, member_id) > 1:
-        panel = await uow.panels.get(panel_id)
-        if panel is not None:
-            card = concerning(card, panel.name)
+    name = (await _several_panels(uow, panel_id)).get(member_id)
+    if name is not None:
+        card = concerning(card, name)
     payload: dict[str, Any] = {"card": stamped(card, panel_id), "text": text}
     if update_of is not None:
         payload["update_of"] = update_of
@@ -116,6 +116,24 @@ async def private_card(
     )
     _note(key)
     return delivery if await uow.outbox.enqueue(delivery) else None
+
+
+# Per unit of work and panel: the panel's name for each of its members on several panels.
+# Looked up once, so that a fan-out of a thousand cards costs one statement, not a thousand
+# (a membership joined meanwhile in another turn is named from the next unit of work on).
+_SEVERAL: weakref.WeakKeyDictionary[Any, dict[str, dict[str, str]]] = weakref.WeakKeyDictionary()
+
+
+async def _several_panels(uow: UnitOfWork, panel_id: str) -> dict[str, str]:
+    """The panel's name for each of its members whose person is on several panels."""
+    known = _SEVERAL.setdefault(uow, {})
+    names = known.get(panel_id)
+    if names is None:
+        ids = await uow.members.on_several_panels(panel_id)
+        panel = await uow.panels.get(panel_id) if ids else None
+        names = {member_id: panel.name for member_id in ids} if panel is not None else {}
+        known[panel_id] = names
+    return names
 
 
 # Payload kinds besides a card (bot.teams.replies.payload_activity makes the Teams message):

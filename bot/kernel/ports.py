@@ -91,10 +91,10 @@ class MemberRepository(Protocol):
         them, in one statement (every turn in a personal chat resolves its caller so)."""
         ...
 
-    async def panels_of_member(self, panel_id: str, member_id: str) -> int:
-        """How many panels the member's person is an active, joined member of (this one
-        among them, if they are), in one statement: a card queued for someone on several
-        says which panel it concerns. 0 for an unknown member."""
+    async def on_several_panels(self, panel_id: str) -> frozenset[str]:
+        """The ids of the panel's members whose person is an active, joined member of more
+        than one panel (this one among them), in one statement: a card queued for one of
+        them says which panel it concerns."""
         ...
 
     async def all(self, panel_id: str) -> list[Member]: ...

@@ -282,21 +282,21 @@ class SqlMemberRepository(SqlRepository):
         )
         return [(m.to_member(member), m.to_panel(panel)) for member, panel in result.all()]
 
-    async def panels_of_member(self, panel_id: str, member_id: str) -> int:
-        """How many joined, active memberships the member's person has, in one statement."""
-        member = aliased(MemberRow)
+    async def on_several_panels(self, panel_id: str) -> frozenset[str]:
+        """The panel's members whose person has more than one joined, active membership."""
+        joined = aliased(MemberRow)
         result = await self._session.execute(
-            select(func.count())
-            .select_from(MemberRow)
-            .join(member, member.aad_object_id == MemberRow.aad_object_id)
+            select(MemberRow.id)
+            .join(joined, joined.aad_object_id == MemberRow.aad_object_id)
             .where(
-                member.panel_id == panel_id,
-                member.id == member_id,
-                MemberRow.active.is_(True),
-                MemberRow.invited.is_(False),
+                MemberRow.panel_id == panel_id,
+                joined.active.is_(True),
+                joined.invited.is_(False),
             )
+            .group_by(MemberRow.id)
+            .having(func.count() > 1)
         )
-        return int(result.scalar_one())
+        return frozenset(str(member_id) for member_id in result.scalars())
 
     async def memberships(self, aad_object_id: str) -> list[Member]:
         """Every panel membership of one Teams user, by panel id."""

@@ -203,29 +203,30 @@ async def test_a_teams_user_is_found_in_each_panel_they_belong_to(storage: Stora
     ]
 
 
-async def test_panels_of_member_counts_the_persons_joined_active_memberships(
+async def test_on_several_panels_names_the_members_whose_person_joined_another_panel(
     storage: Storage,
 ) -> None:
     first, second, third, fourth = await make.stored_panels(storage, 4)
-    aad = make.unique("aad")
-    in_first = make.member(first, aad_object_id=aad)
-    in_second = make.member(second, aad_object_id=aad)
-    invited = make.member(third, aad_object_id=aad)
-    invited.invited = True
-    gone = make.member(fourth, aad_object_id=aad)
+    twice, invited_elsewhere, left_elsewhere = (make.unique("aad") for _ in range(3))
+    on_both = make.member(first, aad_object_id=twice)
+    also_second = make.member(second, aad_object_id=twice)
+    only_invited = make.member(first, aad_object_id=invited_elsewhere)
+    invitation = make.member(third, aad_object_id=invited_elsewhere)
+    invitation.invited = True
+    only_left = make.member(first, aad_object_id=left_elsewhere)
+    gone = make.member(fourth, aad_object_id=left_elsewhere)
     gone.active = False
-    someone_else = make.member(first)
+    alone = make.member(first)
     async with storage.unit_of_work() as uow:
-        for member in (in_first, in_second, invited, gone, someone_else):
+        for member in (on_both, also_second, only_invited, invitation, only_left, gone, alone):
             await uow.members.save(member)
         await uow.commit()
     async with storage.unit_of_work() as uow:
-        assert await uow.members.panels_of_member(first.id, in_first.id) == 2
-        assert await uow.members.panels_of_member(third.id, invited.id) == 2
-        assert await uow.members.panels_of_member(first.id, someone_else.id) == 1
-        # Another panel's member id, or a made-up one: nobody.
-        assert await uow.members.panels_of_member(first.id, in_second.id) == 0
-        assert await uow.members.panels_of_member(first.id, "made-up") == 0
+        assert await uow.members.on_several_panels(first.id) == {on_both.id}
+        assert await uow.members.on_several_panels(second.id) == {also_second.id}
+        # Invited to the first too: not yet a member there, so the second is her one panel.
+        assert await uow.members.on_several_panels(third.id) == frozenset()
+        assert await uow.members.on_several_panels("made-up") == frozenset()
 
 
 async def test_a_teams_user_has_one_membership_per_panel(storage: Storage) -> None:
