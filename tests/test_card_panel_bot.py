@@ -107,7 +107,12 @@ async def test_a_reply_card_answers_for_its_panel_after_she_switched_to_another(
     riverside = await g.demo_panel(bot.storage)
     # Every button of the card names Riverside.
     assert {b["data"][CARD_PANEL] for b in cards.buttons(card)} == {riverside.id}
-    await g.invoke(bot, Verb.PANEL_CHOOSE.value, {"panel_id": northbank.id}, g.GEMMA)
+    chose = await g.invoke(bot, Verb.PANEL_CHOOSE.value, {"panel_id": northbank.id}, g.GEMMA)
+    # The panels card is about all her panels: it names none as the one it concerns.
+    assert "You act for Northbank Panel now." in cards.text(chose)
+    assert "Panel: " not in cards.text(chose)
+    await g.post(bot, "panel", g.GEMMA)
+    assert "Panel: " not in cards.text(bot.connector.sent[-1])
     assert "Northbank" in await acting_for(bot)
 
     save = cards.button(card, SAVE_UPDATE)

@@ -55,7 +55,8 @@ async def run_command(router: Router, request: Request, name: str, args: str, de
     if isinstance(checked, Reply):
         return of_panel(request, checked)
     reply = await _run(spec.handler, replace(request, args=args, data=checked), deps, spec.name)
-    return of_panel(request, _kept_private(spec.access, request, args, reply))
+    reply = _kept_private(spec.access, request, args, reply)
+    return reply if spec.own_memberships else of_panel(request, reply)
 
 
 async def run_verb(
@@ -73,7 +74,8 @@ async def run_verb(
     if isinstance(checked, Reply):
         return of_panel(request, checked)
     reply = await _run(spec.handler, replace(request, data=checked), deps, verb)
-    return of_panel(request, _kept_private(spec.access, request, "", reply))
+    reply = _kept_private(spec.access, request, "", reply)
+    return reply if spec.own_memberships else of_panel(request, reply)
 
 
 async def _for_card(request: Request, data: Mapping[str, Any], deps: Deps, verb: str) -> Request:

@@ -119,6 +119,9 @@ class CommandSpec:
     aliases: tuple[str, ...] = ()
     button: str | None = None
     in_manifest: bool = True
+    # True only for a command about the caller's own memberships of every panel (`panel`):
+    # its card names no one panel (bot.kernel.dispatch.of_panel).
+    own_memberships: bool = False
 
     @property
     def scopes(self) -> frozenset[ConversationKind]:
@@ -141,8 +144,9 @@ class VerbSpec:
     access: Access
     # True only for a verb that acts on the caller's own memberships alone, found by their
     # Entra object id (choosing a panel, an invitation's Join or Decline): it runs whatever
-    # panel its card came from, the invited not being members of it yet. Every other verb
-    # answers for its card's panel, or is refused (bot.kernel.turns.acting_for).
+    # panel its card came from, the invited not being members of it yet, and its card names
+    # no one panel. Every other verb answers for its card's panel, or is refused
+    # (bot.kernel.turns.acting_for).
     own_memberships: bool = False
 
 

@@ -148,6 +148,7 @@ def register(router: Router) -> None:
             access=public(PRIVATE),
             usage="panel",
             aliases=("panels",),
+            own_memberships=True,
         )
     )
     for verb, handler in (
