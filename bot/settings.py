@@ -113,6 +113,9 @@ class Settings:
     # deleted this many days later.
     outbox_keep_days: int = 30
     activity_ledger_keep_days: int = 7
+    # How long a reply in a personal or group chat may take before Teams shows the bot
+    # typing (bot.teams.typing), in milliseconds.
+    typing_delay_ms: int = 1000
     # The hosts a file sent to the bot is fetched from (a leading dot: every name under it).
     file_hosts: tuple[str, ...] = (".sharepoint.com",)
     # The hosts a file is uploaded to when a member allows it (the approved minutes, into
@@ -265,6 +268,7 @@ class Settings:
             ),
             outbox_keep_days=number("OUTBOX_KEEP_DAYS", 30),
             activity_ledger_keep_days=number("ACTIVITY_LEDGER_KEEP_DAYS", 7),
+            typing_delay_ms=number("TYPING_DELAY_MS", 1000),
             file_hosts=tuple(h.strip().lower() for h in get("FILE_HOSTS").split(","))
             if get("FILE_HOSTS")
             else (".sharepoint.com",),
@@ -344,6 +348,8 @@ class Settings:
         ):
             if every < 1:
                 raise SettingsError(f"{name} must be at least 1")
+        if not 0 <= self.typing_delay_ms <= 60_000:
+            raise SettingsError("TYPING_DELAY_MS must be between 0 and 60000 (a minute)")
         if self.outbox_keep_days < 1:
             raise SettingsError("OUTBOX_KEEP_DAYS must be at least 1")
         if self.activity_ledger_keep_days < 1:

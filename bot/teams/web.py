@@ -121,7 +121,7 @@ def make_adapter(settings: Settings) -> CloudAdapter:
         log.error("adapter error: %s", type(error).__name__, exc_info=error)
 
     adapter.on_turn_error = on_turn_error
-    adapter.use(TypingWhileSlow())
+    adapter.use(TypingWhileSlow(delay=settings.typing_delay_ms / 1000))
     return adapter
 
 
