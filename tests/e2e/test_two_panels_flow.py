@@ -6,29 +6,27 @@ She then acts for Northbank, goes back to the Riverside card and saves an update
 card answers for Riverside (it names it, and the update is saved), and her private chat
 still acts for Northbank. Every person and panel in it is invented.
 
-The scenario changes the demo's Housing action, so it runs against a bot and Playground of
-its own (a fresh demo panel), as the action flow does.
+The scenario changes the demo's Housing action and Gemma's panels: like every e2e module it
+has a bot of its own on a fresh demo panel (conftest's `bot_server`).
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import expect
 
 from bot.demo import DEMO_TENANT, PEOPLE
 from bot.domain.panel import Agency, IsaAcceptance, Member, Panel, Role
 from storage import open_storage
 
-from . import harness
-from .harness import BotServer, Chat, PlaygroundPool, Shots
-
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterator
+    from collections.abc import Awaitable, Callable
+
+    from .harness import BotServer, Chat
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -39,36 +37,6 @@ LIST_TITLE = f"Open actions of {HOUSING}"
 ACTION = "Visit Mrs Ellison and fit a door camera"
 UPDATE = "Door camera fitted; the tenant has the app on her phone."
 GEMMA = next(p for p in PEOPLE if p.name == "Gemma Hartley")
-
-
-@pytest.fixture(scope="module")
-def own_bot(e2e_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BotServer]:
-    """A bot on a fresh SQLite file with the demo panel, for this module only."""
-    try:
-        bot = harness.start_bot(tmp_path_factory.mktemp("two-panels-bot"))
-    except harness.HarnessError as exc:
-        pytest.fail(f"could not start the bot: {exc}", pytrace=False)
-    yield bot
-    bot.stop()
-
-
-@pytest.fixture(scope="module")
-def own_playgrounds(
-    own_bot: BotServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[PlaygroundPool]:
-    pool = PlaygroundPool(own_bot.messages_url, tmp_path_factory.mktemp("two-panels-pg"))
-    yield pool
-    pool.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def person(
-    own_playgrounds: PlaygroundPool, pages: Callable[[], Awaitable[Any]], shots: Shots
-) -> Callable[[str], Awaitable[Chat]]:
-    async def open_as(name: str) -> Chat:
-        return Chat(await pages(), own_playgrounds.get(name), shots)
-
-    return open_as
 
 
 async def _northbank_too(database_url: str) -> None:
@@ -108,13 +76,13 @@ async def _northbank_too(database_url: str) -> None:
 
 
 async def test_a_card_of_one_panel_answers_for_it_while_she_acts_for_the_other(
-    own_bot: BotServer, person: Callable[[str], Awaitable[Chat]]
+    bot_server: BotServer, chat_as: Callable[[str], Awaitable[Chat]]
 ) -> None:
-    assert own_bot.database_url, "the harness started its own bot"
-    await _northbank_too(own_bot.database_url)
+    assert bot_server.database_url, "the harness started its own bot"
+    await _northbank_too(bot_server.database_url)
 
     # 1. Gemma lists her panels and acts for Riverside.
-    gemma = await person("Gemma Hartley")
+    gemma = await chat_as("Gemma Hartley")
     await gemma.open()
     await gemma.open_personal_chat()
     await gemma.send("panel")
